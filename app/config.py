@@ -1,0 +1,43 @@
+"""The one settings object: every host, port, folder and knob comes from here.
+
+Values come from ``HEADSCOPE_*`` environment variables (or a ``.env`` file), so the
+Makefile, the Dockerfile, the CLI and the tests all configure the app the same way.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEADSCOPE_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Checkpoint folders; each sub-folder with a headscope.json is one checkpoint.
+    models_dir: Path = Path("models")
+    # Where the app writes its own state (database, caches).
+    data_dir: Path = Path("data")
+    # Optional benchmark data (../shared/data in this repository's workplace). The app
+    # runs without it; tests and benchmarks that need it skip when it is unset.
+    shared_data: Path | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Run the model in float16 on CUDA (ignored on CPU, where float16 is slow).
+    cuda_half: bool = False
+    # How many checkpoints stay loaded at once (least recently used ones are dropped).
+    max_loaded_models: int = Field(default=4, ge=1)
+    # How many recent inspections keep their attention, so the page can fetch more
+    # layers without a second forward pass. 0 disables the cache.
+    inspect_cache_size: int = Field(default=64, ge=0)
+    # Checkpoint loaded before /api/health reports ready (empty: the first ABSA one).
+    preload: str | None = None
+    # Train the embedded demo checkpoints at start when they are missing.
+    prepare_on_start: bool = True
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Model-side code: checkpoints, inputs, attention, training. No web imports here."""

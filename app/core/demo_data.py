@@ -1,0 +1,73 @@
+"""Readers for the demo data shipped in app/demo_data (JSON lines, written for this project).
+
+restaurants.jsonl: {"id", "text", "terms": [{"term", "from", "to", "polarity", "category"}],
+                    "categories": [{"category", "polarity"}]}; unlisted categories are absent.
+relations.jsonl:   {"id", "text" with <e1>..</e1> and <e2>..</e2>, "relation"}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+RESTAURANT_CATEGORIES = ("food", "service", "price", "ambience", "anecdotes/miscellaneous")
+ABSA_LABELS = ("positive", "neutral", "negative", "conflict", "none")
+
+
+@dataclass(frozen=True)
+class AspectTerm:
+    term: str
+    start: int
+    end: int
+    polarity: str
+    category: str | None
+
+
+@dataclass(frozen=True)
+class ReviewSentence:
+    id: str
+    text: str
+    terms: tuple[AspectTerm, ...]
+    categories: dict[str, str]  # category -> polarity; absent categories are not keys
+
+
+@dataclass(frozen=True)
+class RelationSentence:
+    id: str
+    text: str  # with <e1>/<e2> tags
+    relation: str
+
+
+def demo_file(name: str) -> Path:
+    return Path(str(resources.files("app.demo_data") / name))
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int, dict]]:
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+
+
+def read_review_sentences(path: Path | None = None) -> list[ReviewSentence]:
+    path = path or demo_file("restaurants.jsonl")
+    sentences = []
+    for number, row in _json_lines(path):
+        terms = tuple(AspectTerm(t["term"], t["from"], t["to"], t["polarity"], t.get("category")) for t in row.get("terms", []))
+        for term in terms:
+            if row["text"][term.start:term.end] != term.term:
+                raise ValueError(f"{path}:{number}: term {term.term!r} is not at [{term.start}, {term.end})")
+        categories = {c["category"]: c["polarity"] for c in row.get("categories", [])}
+        sentences.append(ReviewSentence(row["id"], row["text"], terms, categories))
+    return sentences
+
+
+def read_relation_sentences(path: Path | None = None) -> list[RelationSentence]:
+    path = path or demo_file("relations.jsonl")
+    return [RelationSentence(row["id"], row["text"], row["relation"]) for _, row in _json_lines(path)]

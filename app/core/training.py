@@ -1,0 +1,223 @@
+"""A minimal fine-tuning loop for sequence classification (the fine-tuning issue extends it).
+
+Dynamic padding with length bucketing, AdamW with linear warm-up/decay, a tqdm progress
+bar, a dev split for metrics, and an atomic write: the checkpoint folder appears under
+its final name only once it is complete, so an interrupted run lists nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from app.core.checkpoint import METADATA_FILE, pick_device
+from app.core.inputs import EncodedInput
+from app.core.inspection import pad_batch
+
+
+@dataclass
+class TrainingArgs:
+    epochs: int = 4
+    learning_rate: float = 5e-5
+    batch_size: int = 16
+    max_length: int = 128
+    seed: int = 13
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    dev_fraction: float = 0.15
+
+
+@dataclass
+class LabelledInput:
+    encoded: EncodedInput
+    label: int
+    group: str  # examples of one group (e.g. one sentence's aspects) stay on one side of the dev split
+
+
+@dataclass
+class TrainingResult:
+    path: Path
+    metrics: dict[str, Any]
+    train_time_s: float
+    examples: dict[str, int] = field(default_factory=dict)
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def split_dev(examples: Sequence[LabelledInput], fraction: float, seed: int) -> tuple[list[LabelledInput], list[LabelledInput]]:
+    groups = sorted({e.group for e in examples})
+    random.Random(seed).shuffle(groups)
+    dev_groups = set(groups[: int(round(len(groups) * fraction))])
+    train = [e for e in examples if e.group not in dev_groups]
+    dev = [e for e in examples if e.group in dev_groups]
+    return train, dev
+
+
+def length_bucketed_batches(examples: Sequence[LabelledInput], batch_size: int, rng: random.Random) -> list[list[LabelledInput]]:
+    """Shuffle, then sort within windows of 50 batches so each batch pads little."""
+    order = list(examples)
+    rng.shuffle(order)
+    window = batch_size * 50
+    batches: list[list[LabelledInput]] = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start:start + window], key=lambda e: len(e.encoded.input_ids))
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def classification_metrics(gold: Sequence[int], predicted: Sequence[int], labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy and macro-F1 over the labels that occur in gold or predictions."""
+    gold_a, pred_a = np.asarray(gold), np.asarray(predicted)
+    f1s = []
+    for k in sorted(set(gold_a.tolist()) | set(pred_a.tolist())):
+        tp = int(((pred_a == k) & (gold_a == k)).sum())
+        fp = int(((pred_a == k) & (gold_a != k)).sum())
+        fn = int(((pred_a != k) & (gold_a == k)).sum())
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return {"accuracy": round(float((gold_a == pred_a).mean()), 4) if len(gold_a) else None,
+            "macro_f1": round(float(np.mean(f1s)), 4) if f1s else None,
+            "n": int(len(gold_a))}
+
+
+@torch.inference_mode()
+def predict_labels(model: Any, examples: Sequence[LabelledInput], pad_id: int, device: torch.device, batch_size: int = 64) -> list[int]:
+    model.eval()
+    predictions: list[int] = []
+    ordered = sorted(range(len(examples)), key=lambda i: len(examples[i].encoded.input_ids))
+    by_index: dict[int, int] = {}
+    for start in range(0, len(ordered), batch_size):
+        idx = ordered[start:start + batch_size]
+        batch = pad_batch([examples[i].encoded for i in idx], pad_id, device)
+        logits = model(**batch).logits
+        for i, p in zip(idx, logits.argmax(-1).tolist()):
+            by_index[i] = p
+    predictions = [by_index[i] for i in range(len(examples))]
+    return predictions
+
+
+def library_versions() -> dict[str, str]:
+    import transformers
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__}
+
+
+def write_checkpoint_atomically(out_dir: Path, write: Callable[[Path], None]) -> Path:
+    """Write into a hidden sibling folder, then rename it into place in one step."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".tmp-{out_dir.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        write(tmp)
+        old = out_dir.parent / f".old-{out_dir.name}-{os.getpid()}"
+        if out_dir.exists():
+            out_dir.rename(old)
+        tmp.rename(out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def train_classifier(
+    base_model: str,
+    labels: Sequence[str],
+    build_examples: Callable[[Any], list[LabelledInput]],
+    out_dir: Path,
+    metadata: dict[str, Any],
+    args: TrainingArgs | None = None,
+    added_tokens: Sequence[str] = (),
+    progress: bool = True,
+    device: torch.device | None = None,
+) -> TrainingResult:
+    """Fine-tune `base_model` for sequence classification and write a headscope checkpoint.
+
+    `build_examples(tokenizer)` encodes the data with the tokenizer the model will keep
+    (after `added_tokens`, e.g. entity markers, are added to it).
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+
+    args = args or TrainingArgs()
+    device = device or pick_device()
+    set_seed(args.seed)
+    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    if added_tokens:
+        tokenizer.add_special_tokens({"additional_special_tokens": list(added_tokens)})
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base_model, num_labels=len(labels), id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)}, attn_implementation="eager",
+    )
+    if added_tokens:
+        model.resize_token_embeddings(len(tokenizer))
+    model.to(device)
+
+    examples = build_examples(tokenizer)
+    train, dev = split_dev(examples, args.dev_fraction, args.seed)
+    rng = random.Random(args.seed)
+    steps = args.epochs * ((len(train) + args.batch_size - 1) // args.batch_size)
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": args.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=args.learning_rate)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(steps * args.warmup_ratio), steps)
+    pad_id = tokenizer.pad_token_id
+    started = time.perf_counter()
+    bar = tqdm(total=steps, desc=f"training {out_dir.name}", unit="batch", disable=not progress, dynamic_ncols=True)
+    for epoch in range(args.epochs):
+        model.train()
+        for batch_examples in length_bucketed_batches(train, args.batch_size, rng):
+            batch = pad_batch([e.encoded for e in batch_examples], pad_id, device)
+            target = torch.tensor([e.label for e in batch_examples], device=device)
+            loss = torch.nn.functional.cross_entropy(model(**batch).logits, target)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+            bar.update(1)
+    bar.close()
+    train_time = time.perf_counter() - started
+
+    metrics: dict[str, Any] = {}
+    if dev:
+        predicted = predict_labels(model, dev, pad_id, device)
+        metrics = {"dev": classification_metrics([e.label for e in dev], predicted, labels)}
+    meta = dict(metadata)
+    meta.update({
+        "labels": list(labels),
+        "base_model": meta.get("base_model", base_model),
+        "metrics": metrics,
+        "training": {**meta.get("training", {}), "args": asdict(args), "train_time_s": round(train_time, 1),
+                     "examples": {"train": len(train), "dev": len(dev)}, "versions": library_versions(),
+                     "device": str(device)},
+    })
+    if added_tokens:
+        meta["entity_markers"] = list(added_tokens)
+
+    def write(folder: Path) -> None:
+        model.save_pretrained(folder, safe_serialization=True)
+        tokenizer.save_pretrained(folder)
+        (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    path = write_checkpoint_atomically(out_dir, write)
+    return TrainingResult(path, metrics, train_time, {"train": len(train), "dev": len(dev)})

@@ -1,0 +1,1 @@
+"""Small demo data written for headscope (restaurant reviews, relation sentences)."""

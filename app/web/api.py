@@ -1,0 +1,37 @@
+"""JSON API routes: thin wrappers over the registry and the inspection service."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.web.schemas import InspectRequest
+
+router = APIRouter(prefix="/api")
+
+
+def orjson_response(body: object, status_code: int = 200) -> Response:
+    # orjson serializes the numpy attention arrays of "full" responses directly.
+    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status_code,
+                    media_type="application/json")
+
+
+@router.get("/health")
+def health(request: Request) -> JSONResponse:
+    state = request.app.state
+    if not getattr(state, "ready", False):
+        return JSONResponse({"status": "starting"}, status_code=503)
+    return JSONResponse({"status": "ready", "models": len(state.registry.infos), "device": str(state.registry.device)})
+
+
+@router.get("/models")
+def list_models(request: Request) -> dict:
+    registry = request.app.state.registry
+    models = [{**info.to_json(), "loaded": registry.is_loaded(info.id)} for info in registry.infos]
+    return {"models": models, "defaults": {"absa": registry.default_id("absa"), "re": registry.default_id("re")}}
+
+
+@router.post("/inspect")
+def inspect(body: InspectRequest, request: Request) -> Response:
+    return orjson_response(request.app.state.inspect_service.run(body))

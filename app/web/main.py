@@ -1,0 +1,85 @@
+"""The FastAPI application: settings in, routes, static files, error mapping."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import plotly
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from app.config import Settings, get_settings
+from app.core.checkpoint import pick_device
+from app.core.errors import CheckpointError, HeadscopeError, InputError
+from app.core.registry import ModelRegistry, UnknownModelError
+from app.web import api, pages
+from app.web.inspect_service import InspectService
+
+log = logging.getLogger(__name__)
+STATIC_DIR = pages.ROOT / "static"
+# plotly.js is served from the installed plotly wheel rather than copied into the repo.
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        registry = ModelRegistry(settings.models_dir, pick_device(settings.device), settings.cuda_half,
+                                 settings.max_loaded_models)
+        registry.refresh()
+        app.state.registry = registry
+        app.state.inspect_service = InspectService(registry, settings.inspect_cache_size)
+        # Load one checkpoint before reporting ready, so the first inspection is fast.
+        preload = settings.preload or registry.default_id("absa")
+        if preload:
+            registry.get(preload)
+        app.state.ready = True
+        yield
+        app.state.ready = False
+
+    app = FastAPI(title="headscope", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.ready = False
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+
+    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(PLOTLY_JS, media_type="text/javascript")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    register_error_handlers(app)
+    return app
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(UnknownModelError)
+    async def unknown_model(_: Request, exc: UnknownModelError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "known_models": exc.known}, status_code=404)
+
+    @app.exception_handler(InputError)
+    async def bad_input(_: Request, exc: InputError) -> JSONResponse:
+        loc = ["body", exc.field] if exc.field else ["body"]
+        return JSONResponse({"detail": [{"loc": loc, "msg": str(exc), "type": "value_error"}]}, status_code=422)
+
+    @app.exception_handler(CheckpointError)
+    async def broken_checkpoint(_: Request, exc: CheckpointError) -> JSONResponse:
+        return JSONResponse({"detail": f"checkpoint cannot be used: {exc}"}, status_code=409)
+
+    @app.exception_handler(HeadscopeError)
+    async def other(_: Request, exc: HeadscopeError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=500)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Same shape as FastAPI's default, without echoing back a possibly huge input.
+        errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)

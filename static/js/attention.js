@@ -1,0 +1,85 @@
+// Decoding and pruning of the compact attention format (docs/api.md):
+// attention.layers["L"] = base64 of H*T*T bytes, laid out [head][query][key],
+// value = byte / scale. Pruning works on the raw bytes (integer sums, exact).
+
+const decoded = new WeakMap(); // response -> Map(layer -> Uint8Array)
+
+/** Uint8Array of one layer, decoded once per response and layer; null if not sent. */
+export function layerBytes(resp, layer) {
+  let perLayer = decoded.get(resp);
+  if (!perLayer) decoded.set(resp, (perLayer = new Map()));
+  if (perLayer.has(layer)) return perLayer.get(layer);
+  const b64 = resp.attention && resp.attention.layers && resp.attention.layers[String(layer)];
+  if (!b64) return null;
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  perLayer.set(layer, out);
+  return out;
+}
+
+export const hasLayer = (resp, layer) =>
+  !!(resp && resp.attention && resp.attention.layers && resp.attention.layers[String(layer)]);
+
+// 12 well-separated colours (Tableau-like); beyond 12 heads we walk the hue
+// circle by the golden angle so any head count still gets distinct colours.
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#e7ba52"];
+export function headColors(n) {
+  const out = [];
+  for (let h = 0; h < n; h++) {
+    out.push(h < PALETTE.length ? PALETTE[h]
+      : `hsl(${Math.round((h * 137.508) % 360)} 65% ${h % 2 ? 38 : 52}%)`);
+  }
+  return out;
+}
+
+// pair filter -> [query segment, key segment] (null = any)
+const PAIRS = { all: [null, null], ab: ["a", "b"], ba: ["b", "a"], aa: ["a", "a"], bb: ["b", "b"] };
+
+/** Which tokens may be queries (rows) and keys (columns) under the filters. */
+export function tokenMasks(tokens, filter, hideSpecial) {
+  const [qs, ks] = PAIRS[filter] || PAIRS.all;
+  const T = tokens.length, q = new Uint8Array(T), k = new Uint8Array(T);
+  tokens.forEach((t, i) => {
+    if (hideSpecial && t.special) return;
+    if (!qs || t.segment === qs) q[i] = 1;
+    if (!ks || t.segment === ks) k[i] = 1;
+  });
+  return { q, k };
+}
+
+/**
+ * Keep, for every selected head and visible query row, the smallest set of
+ * largest edges whose weights reach `mass`% of the row's mass over the
+ * visible keys. Returns parallel typed arrays (one entry per kept edge).
+ */
+export function pruneEdges(bytes, T, heads, masks, mass) {
+  const keys = [];
+  for (let j = 0; j < T; j++) if (masks.k[j]) keys.push(j);
+  const rows = [];
+  for (let i = 0; i < T; i++) if (masks.q[i]) rows.push(i);
+  const cap = heads.length * rows.length * keys.length;
+  const eh = new Uint8Array(cap), eq = new Uint16Array(cap), ek = new Uint16Array(cap), ew = new Uint8Array(cap);
+  const packed = new Uint32Array(keys.length); // (weight << 16 | key) so a numeric sort orders by weight
+  let n = 0;
+  for (const h of heads) {
+    for (const i of rows) {
+      const base = (h * T + i) * T;
+      let total = 0, m = 0;
+      for (const j of keys) {
+        const w = bytes[base + j];
+        if (w) { total += w; packed[m++] = (w << 16) | j; }
+      }
+      if (!total) continue;
+      const row = packed.subarray(0, m).sort(); // ascending; walk from the end
+      let acc = 0;
+      for (let x = m - 1; x >= 0 && acc * 100 < total * mass; x--) {
+        const w = row[x] >>> 16;
+        acc += w;
+        eh[n] = h; eq[n] = i; ek[n] = row[x] & 0xffff; ew[n] = w; n++;
+      }
+    }
+  }
+  return { n, eh, eq, ek, ew };
+}

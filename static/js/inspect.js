@@ -1,0 +1,327 @@
+// Controller of the /inspect page: reads the view state from the URL, talks to
+// POST /api/inspect, and drives the head view (canvas) and the model view
+// (lazy-loaded module). Every state change is mirrored into the URL.
+
+import { getModels, inspect } from "./api.js";
+import { readState, writeState } from "./state.js";
+import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./attention.js";
+import { HeadView } from "./headview.js";
+
+const $ = (id) => document.getElementById(id);
+const EXAMPLES = {
+  absa: { text: "The pasta was great but the waiter was rude.", aspect: "service" },
+  re: { text: "The <e1>fire</e1> was caused by a discarded <e2>cigarette</e2>.", aspect: "" },
+};
+
+const state = readState();
+const startedWithText = !!state.text; // a shared URL: run the inspection at once
+let models = [];
+let current = null;                   // response shown now
+let seq = 0;                          // request generation: late answers of older requests are dropped
+const cache = new Map();              // input key -> response; attention layers are merged in as they arrive
+const pub = (window.headscope = { state, response: null, edgesDrawn: 0 });
+
+const hv = new HeadView({
+  left: $("tokens-left"), right: $("tokens-right"), canvas: $("headview-canvas"),
+  legend: $("span-legend"), onPin: togglePin,
+});
+
+const modelInfo = (id) => models.find((m) => m.id === id);
+const task = () => (modelInfo(state.model) || current || { task: "absa" }).task;
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+const allLayers = (r) => !!r && range(r.num_layers).every((l) => hasLayer(r, l));
+
+function showError(msg) {
+  $("error-box").textContent = msg;
+  $("error-box").hidden = false;
+}
+const hideError = () => { $("error-box").hidden = true; };
+
+function setBusy(on) {
+  $("run-button").disabled = on;
+  document.body.dataset.busy = on ? "1" : "";
+}
+
+/** Show the aspect field for ABSA models, the entity-marker hint for RE. */
+function applyTask() {
+  const re = task() === "re", m = modelInfo(state.model);
+  $("aspect-row").hidden = re;
+  $("re-hint").hidden = !re;
+  $("model-info").textContent = m ? `${m.task} · ${m.format} · ${m.num_layers} layers × ${m.num_heads} heads` : "";
+  const txt = $("text-input");
+  const other = EXAMPLES[re ? "absa" : "re"].text;
+  if (!txt.value.trim() || txt.value === other) txt.value = EXAMPLES[re ? "re" : "absa"].text;
+  if (!re && !$("aspect-input").value.trim()) $("aspect-input").value = EXAMPLES.absa.aspect;
+}
+
+/** Put the state into the controls (after reading the URL or a thumbnail click). */
+function syncControls() {
+  $("pair-filter").value = state.filter;
+  $("hide-special").checked = state.hide_special;
+  $("mass-slider").value = state.mass;
+  $("mass-value").textContent = state.mass + "%";
+  $("word-mode").checked = state.word;
+  if ($("layer-select").options.length) $("layer-select").value = state.layer;
+  for (const b of document.querySelectorAll(".head-toggle")) {
+    b.classList.toggle("off", !!state.heads && !state.heads.includes(+b.dataset.head));
+  }
+  $("tab-head").setAttribute("aria-selected", state.view === "head");
+  $("tab-model").setAttribute("aria-selected", state.view === "model");
+  $("headview-panel").hidden = state.view !== "head";
+  $("modelview-panel").hidden = state.view !== "model";
+}
+
+function fillSelect(sel, n, prefix, value) {
+  sel.replaceChildren(...range(n).map((i) => new Option(prefix + i, i)));
+  sel.value = value;
+}
+
+/** Fetch (or reuse) the response for the current input, with at least `layers`
+ *  (null = all layers). Missing layers are requested and merged into the cache. */
+async function getResponse(layers) {
+  const absa = task() !== "re";
+  const key = JSON.stringify([state.model, state.text, absa ? state.aspect : "", state.word]);
+  const cached = cache.get(key);
+  if (cached && (layers ? layers.every((l) => hasLayer(cached, l)) : allLayers(cached))) return cached;
+  const body = { model: state.model, text: state.text, attention: "compact", word_level: state.word };
+  if (absa) body.aspect = state.aspect;
+  if (layers) body.layers = layers;
+  const fresh = await inspect(body);
+  if (cached) {
+    Object.assign(cached.attention.layers, fresh.attention.layers);
+    return cached;
+  }
+  if (cache.size > 8) cache.delete(cache.keys().next().value);
+  cache.set(key, fresh);
+  return fresh;
+}
+
+/** Make sure the data the current view needs is there, then draw it. */
+async function refresh() {
+  const my = ++seq;
+  const m = modelInfo(state.model);
+  if (m) state.layer = Math.min(state.layer, m.num_layers - 1);
+  writeState(state);
+  syncControls();
+  if (!state.text) return;
+  setBusy(true);
+  hideError();
+  try {
+    // head view: only the shown layer (page weight); model view: all layers
+    const resp = await getResponse(state.view === "head" ? [state.layer] : null);
+    if (my !== seq) return;
+    if (resp !== current) showResponse(resp);
+    await render();
+  } catch (e) {
+    if (my === seq) showError(e.message);
+  } finally {
+    if (my === seq) setBusy(false);
+  }
+}
+
+/** New response: prediction, truncation notice, layer and head controls. */
+function showResponse(resp) {
+  current = pub.response = resp;
+  const probs = resp.prediction.probabilities || {};
+  $("prediction").hidden = false;
+  $("prediction-label").textContent = resp.prediction.label;
+  $("prob-bars").replaceChildren(...Object.entries(probs).map(([label, p]) => {
+    const row = document.createElement("div"), name = document.createElement("span");
+    const bar = document.createElement("span"), fill = document.createElement("i"), val = document.createElement("span");
+    row.className = "bar-row" + (label === resp.prediction.label ? " top" : "");
+    name.textContent = label;
+    bar.className = "bar";
+    fill.style.width = (100 * p).toFixed(1) + "%";
+    bar.append(fill);
+    val.textContent = (100 * p).toFixed(1) + "%";
+    row.append(name, bar, val);
+    return row;
+  }));
+  const tr = resp.truncated;
+  $("truncation-notice").hidden = !tr;
+  $("truncation-notice").textContent = tr ? tr.message || "The input was truncated." : "";
+
+  const H = resp.num_heads;
+  state.layer = Math.min(state.layer, resp.num_layers - 1);
+  state.heads = state.heads ? state.heads.filter((h) => h >= 0 && h < H) : range(H);
+  if (state.token != null && !(state.token >= 0 && state.token < resp.tokens.length)) state.token = null;
+  fillSelect($("layer-select"), resp.num_layers, "", state.layer);
+  const colors = headColors(H);
+  $("head-swatches").replaceChildren(...range(H).map((h) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "head-toggle";
+    b.dataset.head = h;
+    b.style.setProperty("--c", colors[h]);
+    b.title = `head ${h} (click: toggle, double-click: only this head)`;
+    b.textContent = h;
+    return b;
+  }));
+  hvTokens = null;
+  mvGridFor = mvHeatKey = null;
+  syncControls();
+}
+
+async function render() {
+  if (!current) return;
+  const drawn = state.view === "head" ? renderHead() : await renderModel();
+  writeState(state);
+  if (drawn) document.body.dataset.ready = "1";
+}
+
+// ---- head view ----
+let hvTokens = null, pruneKey = null; // what the token columns / the edge set were built for
+
+function renderHead() {
+  const resp = current;
+  if (!hasLayer(resp, state.layer)) return false;
+  $("headview-empty").hidden = true;
+  if (state.token != null && state.hide_special && resp.tokens[state.token].special) state.token = null;
+  if (!hvTokens || hvTokens[0] !== resp || hvTokens[1] !== state.hide_special) {
+    hv.setTokens(resp, state.hide_special);
+    hvTokens = [resp, state.hide_special];
+    pruneKey = null;
+  }
+  hv.setPinned(state.token == null ? null : { side: state.side, index: state.token });
+  const key = [state.layer, state.heads, state.filter, state.mass].join("|");
+  if (key !== pruneKey) {
+    const masks = tokenMasks(resp.tokens, state.filter, state.hide_special);
+    const edges = pruneEdges(layerBytes(resp, state.layer), resp.tokens.length, state.heads, masks, state.mass);
+    hv.setEdges(edges, headColors(resp.num_heads));
+    pruneKey = key;
+  }
+  pub.edgesDrawn = hv.draw();
+  $("edge-count").textContent = pub.edgesDrawn + " edges";
+  return true;
+}
+
+function togglePin(side, index) {
+  const same = state.token === index && state.side === side;
+  state.token = same ? null : index;
+  state.side = side;
+  hv.setPinned(same ? null : { side, index });
+  pub.edgesDrawn = hv.draw();
+  writeState(state);
+}
+
+// ---- model view (module and plotly are loaded only when this tab is used) ----
+let mvGridFor = null, mvHeatKey = null;
+
+async function renderModel() {
+  const mv = await import("./modelview.js");
+  const resp = current;
+  if (!allLayers(resp)) return false;
+  if (state.hm_layer == null || state.hm_layer >= resp.num_layers) state.hm_layer = state.layer;
+  if (state.hm_head == null || state.hm_head >= resp.num_heads) state.hm_head = state.heads[0] ?? 0;
+  const sel = [state.hm_layer, state.hm_head];
+  if (mvGridFor !== resp) {
+    mv.renderGrid($("modelview-grid"), resp, sel, pickThumb);
+    fillSelect($("hm-layer"), resp.num_layers, "L", state.hm_layer);
+    fillSelect($("hm-head"), resp.num_heads, "H", state.hm_head);
+    mvGridFor = resp;
+  }
+  $("hm-layer").value = state.hm_layer;
+  $("hm-head").value = state.hm_head;
+  for (const t of $("modelview-grid").querySelectorAll(".thumb")) {
+    t.classList.toggle("selected", +t.dataset.layer === sel[0] && +t.dataset.head === sel[1]);
+  }
+  const hk = sel.join("|");
+  if (mvHeatKey !== hk) {
+    mvHeatKey = hk;
+    mv.renderHeatmap($("heatmap"), resp, sel[0], sel[1]).catch((e) => {
+      mvHeatKey = null;
+      $("heatmap").textContent = "Heatmap unavailable: " + e.message;
+    });
+  }
+  return true;
+}
+
+function pickThumb(layer, head) {
+  Object.assign(state, { view: "head", layer, heads: [head], hm_layer: layer, hm_head: head });
+  refresh();
+}
+
+// ---- events ----
+$("inspect-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  state.model = $("model-select").value;
+  state.text = $("text-input").value;
+  state.aspect = task() === "re" ? "" : $("aspect-input").value.trim();
+  if (!state.text.trim()) return showError("Please enter a text to inspect.");
+  state.token = null; // new input: token indices change
+  refresh();
+});
+$("text-input").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); $("run-button").click(); }
+});
+$("aspect-input").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); $("run-button").click(); }
+});
+$("model-select").addEventListener("change", (e) => {
+  state.model = e.target.value;
+  applyTask();
+  writeState(state);
+});
+$("tab-head").addEventListener("click", () => { state.view = "head"; refresh(); });
+$("tab-model").addEventListener("click", () => { state.view = "model"; refresh(); });
+$("layer-select").addEventListener("change", (e) => { state.layer = +e.target.value; refresh(); });
+$("word-mode").addEventListener("change", (e) => { state.word = e.target.checked; state.token = null; refresh(); });
+
+// Purely client-side changes: no request, just prune and draw again. Discrete
+// controls redraw at once (tests can read #edge-count right after); the slider's
+// stream of input events is coalesced to one redraw per frame.
+let raf = 0;
+function redraw(coalesce) {
+  syncControls();
+  const go = () => { raf = 0; if (current && state.view === "head") renderHead(); writeState(state); };
+  if (!coalesce) go();
+  else if (!raf) raf = requestAnimationFrame(go);
+}
+$("pair-filter").addEventListener("change", (e) => { state.filter = e.target.value; redraw(); });
+$("hide-special").addEventListener("change", (e) => { state.hide_special = e.target.checked; redraw(); });
+$("mass-slider").addEventListener("input", (e) => { state.mass = +e.target.value; redraw(true); });
+$("heads-all").addEventListener("click", () => { state.heads = range(current ? current.num_heads : 0); redraw(); });
+$("heads-none").addEventListener("click", () => { state.heads = []; redraw(); });
+$("head-swatches").addEventListener("click", (e) => {
+  const b = e.target.closest(".head-toggle");
+  if (!b) return;
+  const h = +b.dataset.head, on = new Set(state.heads || []);
+  on.has(h) ? on.delete(h) : on.add(h);
+  state.heads = [...on].sort((x, y) => x - y);
+  redraw();
+});
+// A double-click is preceded by two clicks (toggle + toggle back), then this.
+$("head-swatches").addEventListener("dblclick", (e) => {
+  const b = e.target.closest(".head-toggle");
+  if (b) { state.heads = [+b.dataset.head]; redraw(); }
+});
+for (const id of ["hm-layer", "hm-head"]) {
+  $(id).addEventListener("change", () => {
+    state.hm_layer = +$("hm-layer").value;
+    state.hm_head = +$("hm-head").value;
+    render();
+  });
+}
+
+// ---- start ----
+async function init() {
+  syncControls();
+  $("text-input").value = state.text;
+  $("aspect-input").value = state.aspect;
+  try {
+    const data = await getModels();
+    models = data.models || [];
+    if (!state.model) state.model = (data.defaults && data.defaults.absa) || (models[0] && models[0].id) || "";
+  } catch (e) {
+    showError(e.message);
+  }
+  const opts = models.map((m) => new Option(`${m.id} (${m.task}, ${m.format})`, m.id));
+  // An unknown id from a shared URL stays selectable so the server's 404 explains it.
+  if (state.model && !modelInfo(state.model)) opts.push(new Option(state.model + " (unknown)", state.model));
+  $("model-select").replaceChildren(...opts);
+  $("model-select").value = state.model;
+  applyTask();
+  writeState(state);
+  if (startedWithText) await refresh();
+}
+init();

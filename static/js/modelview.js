@@ -1,0 +1,102 @@
+// Model view: a layers x heads grid of tiny attention-matrix images, plus a
+// plotly heatmap of one head. Imported lazily (only when the tab is opened),
+// and plotly itself (~4.6 MB) is only fetched when the heatmap is drawn.
+
+import { layerBytes } from "./attention.js";
+
+/** Paint one head's T x T matrix into a canvas (1 pixel per cell; CSS scales it up). */
+function paintThumb(canvas, bytes, head, T) {
+  canvas.width = canvas.height = T;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(T, T), px = img.data;
+  const base = head * T * T;
+  for (let c = 0; c < T * T; c++) {
+    // sqrt so that diffuse heads stay visible next to sharp ones; white -> navy
+    const t = Math.sqrt(bytes[base + c] / 255);
+    px[4 * c] = 255 - 247 * t;
+    px[4 * c + 1] = 255 - 207 * t;
+    px[4 * c + 2] = 255 - 148 * t;
+    px[4 * c + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+const cell = (tag, cls, text) => {
+  const el = document.createElement(tag);
+  el.className = cls;
+  if (text != null) el.textContent = text;
+  return el;
+};
+
+/** Build the grid; onPick(layer, head) fires on a thumbnail click. */
+export function renderGrid(grid, resp, selected, onPick) {
+  const L = resp.num_layers, H = resp.num_heads, T = resp.tokens.length;
+  grid.style.setProperty("--heads", H);
+  const frag = document.createDocumentFragment();
+  frag.append(cell("span", "corner"));
+  for (let h = 0; h < H; h++) frag.append(cell("span", "hlabel", "H" + h));
+  for (let l = 0; l < L; l++) {
+    frag.append(cell("span", "llabel", "L" + l));
+    const bytes = layerBytes(resp, l);
+    for (let h = 0; h < H; h++) {
+      const c = cell("canvas", "thumb");
+      c.dataset.layer = l;
+      c.dataset.head = h;
+      c.title = `Layer ${l} · Head ${h}`;
+      if (selected && selected[0] === l && selected[1] === h) c.classList.add("selected");
+      if (bytes) paintThumb(c, bytes, h, T);
+      frag.append(c);
+    }
+  }
+  grid.replaceChildren(frag);
+  grid.onclick = (e) => {
+    const t = e.target.closest(".thumb");
+    if (t) onPick(+t.dataset.layer, +t.dataset.head);
+  };
+}
+
+let plotlyPromise = null;
+/** Inject the vendored plotly script once; resolves with window.Plotly. */
+export function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!plotlyPromise) {
+    plotlyPromise = new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = "/static/vendor/plotly.min.js";
+      s.onload = () => resolve(window.Plotly);
+      s.onerror = () => { plotlyPromise = null; reject(new Error("could not load /static/vendor/plotly.min.js")); };
+      document.head.append(s);
+    });
+  }
+  return plotlyPromise;
+}
+
+// Plotly parses a small HTML subset in labels; escape so tokens like "<b>" or
+// "<script>" show literally (plotly decodes the entities back to text).
+const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/** One head as a plotly heatmap with token labels on both axes (rows = queries). */
+export async function renderHeatmap(div, resp, layer, head) {
+  const bytes = layerBytes(resp, layer);
+  if (!bytes) return;
+  const Plotly = await loadPlotly();
+  const T = resp.tokens.length, scale = resp.attention.scale || 255, base = head * T * T;
+  const labels = resp.tokens.map((t) => esc(t.text));
+  const idx = labels.map((_, i) => i);
+  const z = [], text = [];
+  for (let q = 0; q < T; q++) {
+    z.push(Array.from(bytes.subarray(base + q * T, base + (q + 1) * T), (v) => v / scale));
+    text.push(labels.map((k) => `${labels[q]} → ${k}`));
+  }
+  const size = Math.min(900, Math.max(420, 14 * T + 160));
+  const axis = { tickvals: idx, ticktext: labels, tickfont: { size: T > 80 ? 7 : 10 }, showgrid: false };
+  await Plotly.newPlot(div, [{
+    type: "heatmap", z, x: idx, y: idx, text, zmin: 0, zmax: 1,
+    colorscale: [[0, "#ffffff"], [1, "#08306b"]],
+    hovertemplate: "%{text}<br>%{z:.3f}<extra></extra>",
+  }], {
+    title: { text: `Layer ${layer} · Head ${head}`, font: { size: 13 } },
+    width: size, height: size, margin: { l: 90, r: 20, t: 40, b: 90 },
+    xaxis: { ...axis, title: { text: "key (attended)" }, side: "bottom", tickangle: -60 },
+    yaxis: { ...axis, title: { text: "query (attending)" }, autorange: "reversed" },
+  }, { displaylogo: false, responsive: false });
+}

@@ -1,0 +1,58 @@
+// View state <-> URL query string. Every change is written back with
+// history.replaceState so a copied URL reproduces exactly the same view.
+
+const DEFAULTS = {
+  model: "", text: "", aspect: "", view: "head", layer: 0, heads: null,
+  filter: "all", hide_special: false, mass: 70, token: null, side: "left",
+  word: false, hm_layer: null, hm_head: null,
+};
+const FILTERS = ["all", "ab", "ba", "aa", "bb"];
+
+const int = (v, dflt) => {
+  const n = parseInt(v, 10);
+  return Number.isFinite(n) ? n : dflt;
+};
+
+/** Parse location.search into a state object (unknown/invalid values fall back). */
+export function readState(search = location.search) {
+  const q = new URLSearchParams(search);
+  const s = { ...DEFAULTS };
+  s.model = q.get("model") || "";
+  s.text = q.get("text") || "";
+  s.aspect = q.get("aspect") || "";
+  s.view = q.get("view") === "model" ? "model" : "head";
+  s.layer = Math.max(0, int(q.get("layer"), 0));
+  // heads: absent = all heads; present but empty = none selected.
+  if (q.has("heads")) {
+    s.heads = q.get("heads").split(",").filter((x) => x !== "").map(Number).filter(Number.isInteger);
+  }
+  s.filter = FILTERS.includes(q.get("filter")) ? q.get("filter") : "all";
+  s.hide_special = q.get("hide_special") === "1";
+  s.mass = Math.min(100, Math.max(1, int(q.get("mass"), 70)));
+  s.token = q.get("token") ? int(q.get("token"), null) : null;
+  s.side = q.get("side") === "right" ? "right" : "left";
+  s.word = q.get("word") === "1";
+  s.hm_layer = q.has("hm_layer") ? int(q.get("hm_layer"), null) : null;
+  s.hm_head = q.has("hm_head") ? int(q.get("hm_head"), null) : null;
+  return s;
+}
+
+/** Write the state into the URL without adding a history entry. */
+export function writeState(s) {
+  const q = new URLSearchParams();
+  if (s.model) q.set("model", s.model);
+  if (s.text) q.set("text", s.text);
+  if (s.aspect) q.set("aspect", s.aspect);
+  q.set("view", s.view);
+  q.set("layer", s.layer);
+  if (s.heads) q.set("heads", s.heads.join(","));
+  q.set("filter", s.filter);
+  q.set("hide_special", s.hide_special ? "1" : "0");
+  q.set("mass", s.mass);
+  q.set("token", s.token == null ? "" : s.token);
+  if (s.token != null && s.side === "right") q.set("side", "right");
+  q.set("word", s.word ? "1" : "0");
+  if (s.hm_layer != null) q.set("hm_layer", s.hm_layer);
+  if (s.hm_head != null) q.set("hm_head", s.hm_head);
+  history.replaceState(null, "", location.pathname + "?" + q.toString());
+}
