@@ -193,10 +193,19 @@ class LoadedCheckpoint:
     device: torch.device
 
 
+def quiet_transformers() -> None:
+    """Keep transformers' per-load progress bars and "newly initialized" notes out of the server log."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def load_checkpoint(info: CheckpointInfo, device: torch.device | None = None, half: bool = False) -> LoadedCheckpoint:
     """Load weights (safetensors only) with eager attention so attentions can be returned."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    quiet_transformers()
     device = device or pick_device()
     location = info.weights_location
     if Path(location).is_dir():

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from app.core.checkpoint import METADATA_FILE, pick_device
+from app.core.checkpoint import METADATA_FILE, pick_device, quiet_transformers
 from app.core.inputs import EncodedInput
 from app.core.inspection import pad_batch
 
@@ -154,6 +154,7 @@ def train_classifier(
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
+    quiet_transformers()
     args = args or TrainingArgs()
     device = device or pick_device()
     set_seed(args.seed)

@@ -1,0 +1,48 @@
+# The two set-up commands are `make serve` and `make test`; both go through `make install`.
+# torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_SPEC ?= torch==2.13.0
+# Extra pip arguments for the torch install (e.g. an index with CUDA builds).
+TORCH_PIP_ARGS ?=
+
+.PHONY: install install-test prepare serve test test-fast browser bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(BIN)/pip install -q -e .
+	touch $@
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+# Train the embedded demo checkpoints on first use; later runs reuse them.
+prepare: install
+	$(BIN)/headscope prepare
+
+serve: prepare
+	$(BIN)/headscope serve --no-prepare
+
+# Debian's chromium for the browser tests (never `playwright install`: no downloads here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: install-test prepare browser
+	$(BIN)/pytest -q -rs
+
+# Benchmarks print ratios against a baseline measured in the same run.
+bench: prepare
+	$(BIN)/pip install -q -e ".[bench]"
+	$(BIN)/python bench/live_latency.py
+	$(BIN)/python bench/page_weight.py
+	$(BIN)/python bench/cold_start.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
