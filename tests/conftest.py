@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.config import Settings
 from app.core.checkpoint import pick_device
 from app.core.embedded import embedded_base_model, prepare_demo_models
 from app.core.registry import ModelRegistry
+from app.devserver import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = Path(os.environ.get("HEADSCOPE_MODELS_DIR", ROOT / "models")).resolve()
@@ -69,38 +65,10 @@ def client(settings: Settings):
         yield test_client
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(models_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A real uvicorn process serving the app, as `headscope serve` runs it."""
-    port = free_port()
-    env = {**os.environ, "HEADSCOPE_MODELS_DIR": str(models_dir), "HEADSCOPE_PORT": str(port),
-           "HEADSCOPE_HOST": "127.0.0.1", "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("server-data")),
+    """A real uvicorn process serving the app, as `headscope serve` runs it; yields its base URL."""
+    env = {"HEADSCOPE_MODELS_DIR": str(models_dir), "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("server-data")),
            "HEADSCOPE_DEVICE": "cpu"}
-    log = open(tmp_path_factory.mktemp("server-log") / "server.log", "w+")
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--no-prepare"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"server exited early:\n{log.read()}")
-        try:
-            if httpx.get(base + "/api/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("server did not become ready in 120 s")
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    with ServerProcess(env) as running:
+        yield running.url

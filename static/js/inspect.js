@@ -158,7 +158,6 @@ function showResponse(resp) {
     return b;
   }));
   hvTokens = null;
-  mvGridFor = mvHeatKey = null;
   syncControls();
 }
 
@@ -204,41 +203,18 @@ function togglePin(side, index) {
   writeState(state);
 }
 
-// ---- model view (module and plotly are loaded only when this tab is used) ----
-let mvGridFor = null, mvHeatKey = null;
-
+// ---- model view: its module (and plotly) load only when the tab is used ----
 async function renderModel() {
   const mv = await import("./modelview.js");
-  const resp = current;
-  if (!allLayers(resp)) return false;
-  if (state.hm_layer == null || state.hm_layer >= resp.num_layers) state.hm_layer = state.layer;
-  if (state.hm_head == null || state.hm_head >= resp.num_heads) state.hm_head = state.heads[0] ?? 0;
-  const sel = [state.hm_layer, state.hm_head];
-  if (mvGridFor !== resp) {
-    mv.renderGrid($("modelview-grid"), resp, sel, pickThumb);
-    fillSelect($("hm-layer"), resp.num_layers, "L", state.hm_layer);
-    fillSelect($("hm-head"), resp.num_heads, "H", state.hm_head);
-    mvGridFor = resp;
-  }
-  $("hm-layer").value = state.hm_layer;
-  $("hm-head").value = state.hm_head;
-  for (const t of $("modelview-grid").querySelectorAll(".thumb")) {
-    t.classList.toggle("selected", +t.dataset.layer === sel[0] && +t.dataset.head === sel[1]);
-  }
-  const hk = sel.join("|");
-  if (mvHeatKey !== hk) {
-    mvHeatKey = hk;
-    mv.renderHeatmap($("heatmap"), resp, sel[0], sel[1]).catch((e) => {
-      mvHeatKey = null;
-      $("heatmap").textContent = "Heatmap unavailable: " + e.message;
-    });
-  }
+  if (!allLayers(current)) return false;
+  mv.showModelView(current, state, {
+    pick(layer, head) { // thumbnail click: open that head in the head view
+      Object.assign(state, { view: "head", layer, heads: [head], hm_layer: layer, hm_head: head });
+      refresh();
+    },
+    changed: () => writeState(state),
+  });
   return true;
-}
-
-function pickThumb(layer, head) {
-  Object.assign(state, { view: "head", layer, heads: [head], hm_layer: layer, hm_head: head });
-  refresh();
 }
 
 // ---- events ----
@@ -295,14 +271,6 @@ $("head-swatches").addEventListener("dblclick", (e) => {
   const b = e.target.closest(".head-toggle");
   if (b) { state.heads = [+b.dataset.head]; redraw(); }
 });
-for (const id of ["hm-layer", "hm-head"]) {
-  $(id).addEventListener("change", () => {
-    state.hm_layer = +$("hm-layer").value;
-    state.hm_head = +$("hm-head").value;
-    render();
-  });
-}
-
 // ---- start ----
 async function init() {
   syncControls();

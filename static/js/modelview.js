@@ -28,7 +28,7 @@ const cell = (tag, cls, text) => {
 };
 
 /** Build the grid; onPick(layer, head) fires on a thumbnail click. */
-export function renderGrid(grid, resp, selected, onPick) {
+function renderGrid(grid, resp, onPick) {
   const L = resp.num_layers, H = resp.num_heads, T = resp.tokens.length;
   grid.style.setProperty("--heads", H);
   const frag = document.createDocumentFragment();
@@ -42,7 +42,6 @@ export function renderGrid(grid, resp, selected, onPick) {
       c.dataset.layer = l;
       c.dataset.head = h;
       c.title = `Layer ${l} · Head ${h}`;
-      if (selected && selected[0] === l && selected[1] === h) c.classList.add("selected");
       if (bytes) paintThumb(c, bytes, h, T);
       frag.append(c);
     }
@@ -56,7 +55,7 @@ export function renderGrid(grid, resp, selected, onPick) {
 
 let plotlyPromise = null;
 /** Inject the vendored plotly script once; resolves with window.Plotly. */
-export function loadPlotly() {
+function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!plotlyPromise) {
     plotlyPromise = new Promise((resolve, reject) => {
@@ -75,7 +74,7 @@ export function loadPlotly() {
 const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** One head as a plotly heatmap with token labels on both axes (rows = queries). */
-export async function renderHeatmap(div, resp, layer, head) {
+async function renderHeatmap(div, resp, layer, head) {
   const bytes = layerBytes(resp, layer);
   if (!bytes) return;
   const Plotly = await loadPlotly();
@@ -99,4 +98,49 @@ export async function renderHeatmap(div, resp, layer, head) {
     xaxis: { ...axis, title: { text: "key (attended)" }, side: "bottom", tickangle: -60 },
     yaxis: { ...axis, title: { text: "query (attending)" }, autorange: "reversed" },
   }, { displaylogo: false, responsive: false });
+}
+
+const $ = (id) => document.getElementById(id);
+let gridFor = null, heatKey = null, hooks = null, st = null, shown = null;
+
+function fillSelect(sel, n, prefix) {
+  sel.replaceChildren(...Array.from({ length: n }, (_, i) => new Option(prefix + i, i)));
+}
+
+// The heatmap's own layer/head selectors (listeners attached once, on import).
+for (const id of ["hm-layer", "hm-head"]) {
+  $(id).addEventListener("change", () => {
+    st.hm_layer = +$("hm-layer").value;
+    st.hm_head = +$("hm-head").value;
+    showModelView(shown, st, hooks);
+    hooks.changed();
+  });
+}
+
+/** Draw the grid (once per response) and the heatmap of state.hm_layer/hm_head.
+ *  hooks: {pick(layer, head), changed()}. */
+export function showModelView(resp, state, h) {
+  shown = resp; st = state; hooks = h;
+  if (state.hm_layer == null || state.hm_layer >= resp.num_layers) state.hm_layer = state.layer;
+  if (state.hm_head == null || state.hm_head >= resp.num_heads) state.hm_head = (state.heads && state.heads[0]) ?? 0;
+  if (gridFor !== resp) {
+    renderGrid($("modelview-grid"), resp, (l, hd) => hooks.pick(l, hd));
+    fillSelect($("hm-layer"), resp.num_layers, "L");
+    fillSelect($("hm-head"), resp.num_heads, "H");
+    gridFor = resp;
+    heatKey = null;
+  }
+  $("hm-layer").value = state.hm_layer;
+  $("hm-head").value = state.hm_head;
+  for (const t of $("modelview-grid").querySelectorAll(".thumb")) {
+    t.classList.toggle("selected", +t.dataset.layer === state.hm_layer && +t.dataset.head === state.hm_head);
+  }
+  const key = state.hm_layer + "|" + state.hm_head;
+  if (heatKey !== key) {
+    heatKey = key;
+    renderHeatmap($("heatmap"), resp, state.hm_layer, state.hm_head).catch((e) => {
+      heatKey = null;
+      $("heatmap").textContent = "Heatmap unavailable: " + e.message;
+    });
+  }
 }

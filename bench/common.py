@@ -1,0 +1,32 @@
+"""Shared set-up for the benchmarks: the demo checkpoint and a fixed 40-token review–aspect pair."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MODELS_DIR = Path(os.environ.get("HEADSCOPE_MODELS_DIR", ROOT / "models")).resolve()
+MODEL_ID = "demo-absa-qa-m"
+CHECKPOINT = MODELS_DIR / MODEL_ID
+# 40 tokens as a QA-M pair with the MiniLM tokenizer (checked by each script).
+REVIEW = "The pasta was great and fresh, but our waiter was rude and we waited forty minutes for the bill."
+ASPECT = "service"
+PAIR_TOKENS = 40
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def require_checkpoint() -> None:
+    if not (CHECKPOINT / "headscope.json").exists():
+        sys.exit(f"{CHECKPOINT} is missing: run `make prepare` (or `headscope prepare`) first")
+
+
+def server_env() -> dict[str, str]:
+    return {"HEADSCOPE_MODELS_DIR": str(MODELS_DIR), "HEADSCOPE_DEVICE": "cpu"}

@@ -1,0 +1,136 @@
+"""The JSON API through FastAPI's TestClient over the real app and demo checkpoints."""
+
+import base64
+
+import numpy as np
+import pytest
+
+ABSA_PAIR = {"model": "demo-absa-qa-m", "text": "The pasta was great but the waiter was rude.", "aspect": "service"}
+RE_TEXT = "The <e1>fire</e1> was caused by a discarded <e2>cigarette</e2>."
+
+
+def decode_layer(body, layer):
+    _, heads, queries, keys = body["attention"]["shape"]
+    raw = np.frombuffer(base64.b64decode(body["attention"]["layers"][str(layer)]), dtype=np.uint8)
+    return raw.reshape(heads, queries, keys).astype(np.float32) / body["attention"]["scale"]
+
+
+def detail_text(response):
+    detail = response.json()["detail"]
+    return detail if isinstance(detail, str) else " ".join(f"{e['loc']} {e['msg']}" for e in detail)
+
+
+def test_health_and_models(client):
+    assert client.get("/api/health").json()["status"] == "ready"
+    body = client.get("/api/models").json()
+    models = {m["id"]: m for m in body["models"]}
+    assert body["defaults"] == {"absa": "demo-absa-qa-m", "re": "demo-re"}
+    for key in ("id", "task", "format", "labels", "path", "num_layers", "num_heads", "metrics"):
+        assert key in models["demo-re"] and key in models["demo-absa-qa-m"]
+    assert models["demo-absa-qa-m"]["loaded"] is True  # preloaded before ready
+
+
+def test_compact_attention_matches_full(client):
+    compact = client.post("/api/inspect", json=ABSA_PAIR).json()
+    full = client.post("/api/inspect", json={**ABSA_PAIR, "attention": "full"}).json()
+    values = np.asarray(full["attention"]["values"], dtype=np.float32)
+    assert values.shape == tuple(compact["attention"]["shape"]) == (6, 12, len(full["tokens"]), len(full["tokens"]))
+    for layer in range(6):
+        assert np.abs(decode_layer(compact, layer) - values[layer]).max() <= 1 / 510 + 1e-6
+    assert np.allclose(values.sum(-1), 1, atol=1e-5)
+    assert compact["prediction"] == full["prediction"]
+    assert compact["prediction"]["label"] in compact["prediction"]["probabilities"]
+    assert compact["input_ids"][0] == 101 and len(compact["token_type_ids"]) == len(compact["input_ids"])
+    query = [compact["tokens"][i]["text"] for i in compact["spans"]["aspect_query"]]
+    assert query == ["service"]
+    assert [compact["tokens"][i]["text"] for i in compact["spans"]["aspect_term"]] == []
+
+
+def test_full_attention_reproduces_from_returned_ids(client, absa):
+    """A script can rebuild the model input from input_ids/token_type_ids alone."""
+    import torch
+
+    body = client.post("/api/inspect", json={**ABSA_PAIR, "attention": "full"}).json()
+    inputs = {"input_ids": torch.tensor([body["input_ids"]]), "token_type_ids": torch.tensor([body["token_type_ids"]])}
+    with torch.no_grad():
+        output = absa.model(**inputs, output_attentions=True)
+    direct = torch.stack(output.attentions, dim=1)[0].numpy()
+    assert np.allclose(np.asarray(body["attention"]["values"]), direct, atol=1e-6)
+
+
+def test_selected_layers_only(client):
+    body = client.post("/api/inspect", json={**ABSA_PAIR, "layers": [2, 5]}).json()
+    assert sorted(body["attention"]["layers"]) == ["2", "5"]
+
+
+def test_word_level(client):
+    pair = {**ABSA_PAIR, "text": "The tempura was unbelievably overpriced.", "aspect": "price"}
+    pieces = client.post("/api/inspect", json=pair).json()
+    words = client.post("/api/inspect", json={**pair, "word_level": True}).json()
+    assert words["level"] == "word" and len(words["tokens"]) < len(pieces["tokens"])
+    assert "unbelievably" in [t["text"] for t in words["tokens"]]
+    assert np.allclose(decode_layer(words, 0).sum(-1), 1, atol=0.02)
+    assert words["input_ids"] == pieces["input_ids"]
+
+
+def test_relation(client):
+    body = client.post("/api/inspect", json={"model": "demo-re", "text": RE_TEXT}).json()
+    tokens = body["tokens"]
+    assert [tokens[i]["text"] for i in body["spans"]["e1"]] == ["fire"]
+    assert [tokens[i]["text"] for i in body["spans"]["e2"]] == ["cigarette"]
+    assert body["task"] == "re" and body["prediction"]["label"] in body["prediction"]["probabilities"]
+    assert sum(t["marker"] for t in tokens) == 4
+
+
+def test_demo_models_learned_something(client):
+    """The embedded checkpoints are fine-tuned, not just initialised: clear cases come out right."""
+    def label(**payload):
+        return client.post("/api/inspect", json={**payload, "attention": "none"}).json()["prediction"]["label"]
+
+    assert label(model="demo-absa-qa-m", text="The food was absolutely delicious.", aspect="food") == "positive"
+    assert label(model="demo-absa-qa-m", text="The waiter was rude and ignored us.", aspect="service") == "negative"
+    assert label(model="demo-absa-qa-m", text="The waiter was rude and ignored us.", aspect="price") == "none"
+    assert label(model="demo-re", text="The <e1>flood</e1> was caused by heavy <e2>rain</e2>.") == "Cause-Effect(e2,e1)"
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({**ABSA_PAIR, "text": ""}, "text"),
+    ({**ABSA_PAIR, "text": "   "}, "text"),
+    ({**ABSA_PAIR, "aspect": ""}, "aspect"),
+    ({"model": "demo-absa-qa-m", "text": "Nice place."}, "aspect"),
+    ({**ABSA_PAIR, "layers": [6]}, "layers"),
+    ({**ABSA_PAIR, "attention": "everything"}, "attention"),
+])
+def test_bad_input_names_the_field(client, payload, field):
+    response = client.post("/api/inspect", json=payload)
+    assert response.status_code == 422
+    assert any(field in entry["loc"] for entry in response.json()["detail"]), response.json()
+
+
+def test_unknown_model_lists_known_ids(client):
+    response = client.post("/api/inspect", json={**ABSA_PAIR, "model": "bert-nope"})
+    assert response.status_code == 404
+    assert "bert-nope" in response.json()["detail"] and "demo-re" in response.json()["known_models"]
+
+
+def test_relation_without_entities_shows_notations(client):
+    response = client.post("/api/inspect", json={"model": "demo-re", "text": "A fire was caused by a cigarette."})
+    assert response.status_code == 422
+    assert "<e1>" in detail_text(response) and "e1_span" in detail_text(response)
+
+
+def test_malformed_json(client):
+    response = client.post("/api/inspect", content=b'{"model": "demo-re", "text": ', headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert "JSON" in detail_text(response)
+
+
+def test_long_text_is_truncated_and_says_where(client):
+    body = client.post("/api/inspect", json={**ABSA_PAIR, "text": "The soup was fine. " * 300, "attention": "none"}).json()
+    assert len(body["input_ids"]) == 512
+    assert body["truncated"]["segment"] == "a" and "cut after character" in body["truncated"]["message"]
+
+
+def test_absent_aspect_is_valid(client):
+    body = client.post("/api/inspect", json={**ABSA_PAIR, "aspect": "ambience"}).json()
+    assert body["spans"]["aspect_term"] == [] and body["prediction"]["label"]
