@@ -234,7 +234,8 @@ $("aspect-input").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); $("run-button").click(); }
 });
 $("model-select").addEventListener("change", (e) => {
-  state.model = e.target.value;
+  // Another model may have other layer/head counts: start from all heads.
+  Object.assign(state, { model: e.target.value, heads: null, token: null, hm_layer: null, hm_head: null });
   applyTask();
   writeState(state);
 });

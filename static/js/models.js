@@ -15,6 +15,34 @@ function field(dl, name, value) {
   dl.append(el("dt", null, name), el("dd", null, String(value)));
 }
 
+const fmt = (v) => (typeof v === "number" && !Number.isInteger(v) ? v.toFixed(4).replace(/0+$/, "") : String(v));
+
+/** Metrics are either flat ({accuracy: 0.9}) or per split ({dev: {accuracy, macro_f1, n}}):
+ *  one row per split, one column per metric. */
+function metricsTable(metrics) {
+  const flat = {}, splits = {};
+  for (const [k, v] of Object.entries(metrics)) {
+    if (v && typeof v === "object") splits[k] = v;
+    else flat[k] = v;
+  }
+  if (Object.keys(flat).length) splits[""] = flat;
+  const rows = Object.entries(splits);
+  if (!rows.length) return null;
+  const cols = [...new Set(rows.flatMap(([, r]) => Object.keys(r)))];
+  const t = el("table", "metrics"), head = el("tr");
+  t.append(el("caption", null, "metrics"));
+  head.append(el("th", null, ""), ...cols.map((c) => el("th", null, c)));
+  const body = el("tbody");
+  body.append(head);
+  for (const [split, r] of rows) {
+    const tr = el("tr");
+    tr.append(el("th", null, split), ...cols.map((c) => el("td", null, c in r ? fmt(r[c]) : "")));
+    body.append(tr);
+  }
+  t.append(body);
+  return t;
+}
+
 function card(m, defaults) {
   const c = el("article", "card panel");
   c.dataset.model = m.id;
@@ -31,18 +59,8 @@ function card(m, defaults) {
   field(dl, "labels", (m.labels || []).join(", "));
   field(dl, "loaded", m.loaded ? "yes" : "no");
   c.append(dl);
-  const metrics = Object.entries(m.metrics || {});
-  if (metrics.length) {
-    const t = el("table", "metrics"), body = el("tbody");
-    t.append(el("caption", null, "metrics"));
-    for (const [k, v] of metrics) {
-      const tr = el("tr");
-      tr.append(el("th", null, k), el("td", null, typeof v === "number" ? v.toFixed(4).replace(/\.?0+$/, "") : String(v)));
-      body.append(tr);
-    }
-    t.append(body);
-    c.append(t);
-  }
+  const table = metricsTable(m.metrics || {});
+  if (table) c.append(table);
   const a = el("a", "button", "Inspect");
   a.href = "/inspect?model=" + encodeURIComponent(m.id);
   c.append(a);
