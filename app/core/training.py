@@ -36,6 +36,9 @@ class TrainingArgs:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     dev_fraction: float = 0.15
+    # "sqrt-inverse": weight each class's loss by 1/sqrt(its share of the training labels),
+    # so a majority label (ABSA's "none" is about 70% of category pairs) does not swamp the rest.
+    class_weighting: str = "none"
 
 
 @dataclass
@@ -79,6 +82,17 @@ def length_bucketed_batches(examples: Sequence[LabelledInput], batch_size: int, 
         batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
     rng.shuffle(batches)
     return batches
+
+
+def loss_weights(labels: Sequence[int], num_labels: int, scheme: str) -> torch.Tensor:
+    if scheme == "none":
+        return torch.ones(num_labels)
+    if scheme != "sqrt-inverse":
+        raise ValueError(f"class_weighting must be 'none' or 'sqrt-inverse', got {scheme!r}")
+    counts = torch.bincount(torch.tensor(labels), minlength=num_labels).float().clamp(min=1)
+    weights = (counts.max() / counts).sqrt()  # the majority class keeps weight 1
+    # Capped: a label seen a handful of times (ABSA's "conflict") would otherwise be over-predicted.
+    return weights.clamp(max=2.0)
 
 
 def classification_metrics(gold: Sequence[int], predicted: Sequence[int], labels: Sequence[str]) -> dict[str, Any]:
@@ -179,6 +193,7 @@ def train_classifier(
         {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=args.learning_rate)
+    class_weights = loss_weights([e.label for e in train], len(labels), args.class_weighting).to(device)
     schedule = get_linear_schedule_with_warmup(optimizer, int(steps * args.warmup_ratio), steps)
     pad_id = tokenizer.pad_token_id
     started = time.perf_counter()
@@ -188,7 +203,7 @@ def train_classifier(
         for batch_examples in length_bucketed_batches(train, args.batch_size, rng):
             batch = pad_batch([e.encoded for e in batch_examples], pad_id, device)
             target = torch.tensor([e.label for e in batch_examples], device=device)
-            loss = torch.nn.functional.cross_entropy(model(**batch).logits, target)
+            loss = torch.nn.functional.cross_entropy(model(**batch).logits, target, weight=class_weights)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()

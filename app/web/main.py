@@ -47,7 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="headscope", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.ready = False
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Level 5: most of the size win of 9 at a fraction of the CPU time on the hot /api/inspect path.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
 
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:

@@ -1,0 +1,154 @@
+"""End to end in Debian's headless Chromium (driven by Playwright) against a running uvicorn.
+
+Every request the page makes is checked: anything not to 127.0.0.1 is blocked and fails the test.
+"""
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+REVIEW = "The pasta was great but the waiter was rude."
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (`make test` installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    offsite: list[str] = []
+
+    def only_this_machine(route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            offsite.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_this_machine)
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.base = server
+    yield page
+    context.close()
+    assert offsite == [], f"the page requested hosts other than 127.0.0.1: {offsite}"
+    assert dialogs == [], f"a script in the input ran: {dialogs}"
+
+
+def query(page) -> dict[str, list[str]]:
+    return parse_qs(urlparse(page.url).query, keep_blank_values=True)
+
+
+def edges(page) -> int:
+    return page.evaluate("window.headscope.edgesDrawn")
+
+
+def run_inspection(page, model: str, text: str, aspect: str | None = None) -> None:
+    page.goto(page.base + "/inspect")
+    page.wait_for_selector("#model-select option[value='%s']" % model, state="attached")
+    page.select_option("#model-select", model)
+    page.fill("#text-input", text)
+    if aspect is not None:
+        page.fill("#aspect-input", aspect)
+    page.click("#run-button")
+    page.wait_for_function("window.headscope && window.headscope.response && window.headscope.edgesDrawn > 0")
+
+
+def test_type_a_pair_toggle_a_head_and_reload(page):
+    run_inspection(page, "demo-absa-qa-m", REVIEW, "service")
+    labels = ["positive", "neutral", "negative", "conflict", "none"]
+    assert page.text_content("#prediction-label").strip() in labels
+    assert page.get_attribute("body", "data-ready") == "1"
+    all_heads = edges(page)
+    assert all_heads > 0 and "edges" in page.text_content("#edge-count")
+    assert query(page)["text"] == [REVIEW] and query(page)["aspect"] == ["service"]
+    # Gold span: the question's aspect token is highlighted.
+    assert page.locator(".token.gold").count() >= 2  # left and right columns
+
+    page.click('.head-toggle[data-head="3"]')
+    page.wait_for_function("window.headscope.edgesDrawn < %d" % all_heads)
+    assert "off" in page.get_attribute('.head-toggle[data-head="3"]', "class")
+    heads = query(page)["heads"][0].split(",")
+    assert "3" not in heads and len(heads) == 11
+    page.select_option("#layer-select", "4")
+    page.wait_for_function("new URLSearchParams(location.search).get('layer') === '4'")
+    page.wait_for_function("window.headscope.state.layer === 4")
+    before = (page.url, edges(page))
+
+    page.reload()
+    page.wait_for_function("window.headscope && window.headscope.edgesDrawn > 0")
+    assert "off" in page.get_attribute('.head-toggle[data-head="3"]', "class")
+    assert page.input_value("#layer-select") == "4"
+    assert page.input_value("#text-input") == REVIEW
+    assert (page.url, edges(page)) == before
+
+
+def test_filters_prune_edges(page):
+    run_inspection(page, "demo-absa-qa-m", REVIEW, "food")
+    everything = edges(page)
+    page.select_option("#pair-filter", "ab")
+    page.wait_for_function("window.headscope.edgesDrawn < %d" % everything)
+    assert query(page)["filter"] == ["ab"]
+    page.select_option("#pair-filter", "all")
+    page.check("#hide-special")
+    page.wait_for_function("new URLSearchParams(location.search).get('hide_special') === '1'")
+    page.locator("#mass-slider").fill("30")
+    page.wait_for_function("new URLSearchParams(location.search).get('mass') === '30'")
+    assert edges(page) < everything
+    page.check("#word-mode")
+    page.wait_for_function("window.headscope.response.level === 'word'")
+    assert query(page)["word"] == ["1"]
+
+
+def test_model_view_opens_a_head(page):
+    run_inspection(page, "demo-absa-qa-m", REVIEW, "service")
+    page.click("#tab-model")
+    page.wait_for_selector(".thumb[data-layer='5'][data-head='11']")
+    assert page.locator("#modelview-grid .thumb").count() == 6 * 12
+    page.wait_for_selector("#heatmap .main-svg", timeout=30_000)  # plotly, served from our own static route
+    page.click(".thumb[data-layer='2'][data-head='5']")
+    page.wait_for_function("new URLSearchParams(location.search).get('view') === 'head'")
+    state = query(page)
+    assert state["layer"] == ["2"] and state["heads"] == ["5"]
+    assert page.is_visible("#headview-canvas")
+
+
+def test_relation_entities_are_highlighted(page):
+    run_inspection(page, "demo-re", "The <e1>fire</e1> was caused by a discarded <e2>cigarette</e2>.")
+    assert page.is_hidden("#aspect-input")
+    gold = page.locator("#tokens-left .token.gold").all_text_contents()
+    assert "fire" in gold and "cigarette" in gold
+
+
+def test_markup_in_text_is_shown_not_run(page):
+    text = 'Nice <img src=x onerror="window.__xss=1"> and <script>window.__xss=2</script> food.'
+    run_inspection(page, "demo-absa-qa-m", text, "food")
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("#headview img, #tokens-left script").count() == 0
+    shown = "".join(page.locator("#tokens-left .token").all_text_contents())
+    assert "<" in shown and "onerror" in shown
+
+
+def test_errors_are_shown(page):
+    page.goto(page.base + "/inspect")
+    page.wait_for_selector("#model-select option[value='demo-re']", state="attached")
+    page.select_option("#model-select", "demo-re")
+    page.fill("#text-input", "A fire was caused by a cigarette.")
+    page.click("#run-button")
+    page.wait_for_selector("#error-box:not([hidden])")
+    assert "<e1>" in page.text_content("#error-box")
