@@ -49,37 +49,64 @@ export function tokenMasks(tokens, filter, hideSpecial) {
   return { q, k };
 }
 
+const pruned = new WeakMap(); // layer bytes -> Map("T|mass|masks|head" -> that head's kept edges)
+
 /**
  * Keep, for every selected head and visible query row, the smallest set of
  * largest edges whose weights reach `mass`% of the row's mass over the
  * visible keys. Returns parallel typed arrays (one entry per kept edge).
+ * Each head's result is cached per (layer, filters, mass): toggling a head
+ * only prunes that head (if it was never shown with these settings).
  */
 export function pruneEdges(bytes, T, heads, masks, mass) {
+  let memo = pruned.get(bytes);
+  if (!memo) pruned.set(bytes, (memo = new Map()));
+  if (memo.size > 48) memo.clear(); // a few settings × 12 heads
+  const tag = `${T}|${mass}|${masks.q.join("")}|${masks.k.join("")}|`;
+  const parts = heads.map((h) => {
+    let r = memo.get(tag + h);
+    if (!r) memo.set(tag + h, (r = pruneHead(bytes, T, h, masks, mass)));
+    return r;
+  });
+  let n = 0;
+  for (const r of parts) n += r.n;
+  const eh = new Uint8Array(n), eq = new Uint16Array(n), ek = new Uint16Array(n), ew = new Uint8Array(n);
+  let o = 0;
+  parts.forEach((r, i) => {
+    eh.fill(heads[i], o, o + r.n);
+    eq.set(r.eq, o);
+    ek.set(r.ek, o);
+    ew.set(r.ew, o);
+    o += r.n;
+  });
+  return { n, eh, eq, ek, ew };
+}
+
+function pruneHead(bytes, T, h, masks, mass) {
   const keys = [];
   for (let j = 0; j < T; j++) if (masks.k[j]) keys.push(j);
   const rows = [];
   for (let i = 0; i < T; i++) if (masks.q[i]) rows.push(i);
-  const cap = heads.length * rows.length * keys.length;
-  const eh = new Uint8Array(cap), eq = new Uint16Array(cap), ek = new Uint16Array(cap), ew = new Uint8Array(cap);
+  const cap = rows.length * keys.length;
+  const eq = new Uint16Array(cap), ek = new Uint16Array(cap), ew = new Uint8Array(cap);
   const packed = new Uint32Array(keys.length); // (weight << 16 | key) so a numeric sort orders by weight
   let n = 0;
-  for (const h of heads) {
-    for (const i of rows) {
-      const base = (h * T + i) * T;
-      let total = 0, m = 0;
-      for (const j of keys) {
-        const w = bytes[base + j];
-        if (w) { total += w; packed[m++] = (w << 16) | j; }
-      }
-      if (!total) continue;
-      const row = packed.subarray(0, m).sort(); // ascending; walk from the end
-      let acc = 0;
-      for (let x = m - 1; x >= 0 && acc * 100 < total * mass; x--) {
-        const w = row[x] >>> 16;
-        acc += w;
-        eh[n] = h; eq[n] = i; ek[n] = row[x] & 0xffff; ew[n] = w; n++;
-      }
+  for (const i of rows) {
+    const base = (h * T + i) * T;
+    let total = 0, m = 0;
+    for (const j of keys) {
+      const w = bytes[base + j];
+      if (w) { total += w; packed[m++] = (w << 16) | j; }
+    }
+    if (!total) continue;
+    const row = packed.subarray(0, m).sort(); // ascending; walk from the end
+    let acc = 0;
+    for (let x = m - 1; x >= 0 && acc * 100 < total * mass; x--) {
+      const w = row[x] >>> 16;
+      acc += w;
+      eq[n] = i; ek[n] = row[x] & 0xffff; ew[n] = w; n++;
     }
   }
-  return { n, eh, eq, ek, ew };
+  // keep only what was filled (the arrays live in the cache)
+  return { n, eq: eq.slice(0, n), ek: ek.slice(0, n), ew: ew.slice(0, n) };
 }

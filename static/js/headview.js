@@ -4,33 +4,41 @@
 // canvas paths. Token labels are DOM spans (textContent only), so hover/click
 // and text safety come for free.
 //
-// What is drawn (semantics):
-//  - An edge's opacity is its attention weight, as in bertviz: alpha = w / 255
+// What is drawn:
+//  - An edge's opacity is its attention weight, as in bertviz: alpha = w/255
 //    for the byte w of the compact format, quantised into LEVEL_ALPHA levels
 //    (exact up to w = 16, then ~6% wide) so that each (head, level) is one path.
-//  - Edges kept by the mass pruning but with w < MIN_W are "too faint to
-//    draw": Chromium's 8-bit canvas rounds a line of alpha 1/255 away (a
-//    single such line changes no pixel; measured), so they are skipped and
-//    counted in `faint`. draw() returns the number of edges actually drawn.
-//    Long diffuse inputs are where this matters: at 280 tokens layer 0 keeps
-//    ~280k edges at 70% mass, ~180k of them with w = 1.
+//  - Edges kept by the mass pruning but with w < MIN_W are "too faint to draw"
+//    and skipped: Chromium's 8-bit canvas rounds a line of alpha 1/255 away
+//    (measured: one such line changes no pixel, 2000 crossing ones a few
+//    hundred pixels near their ends). They are counted in `faint`; draw()
+//    returns the number of edges actually drawn. This matters for long diffuse
+//    inputs: at 285 tokens layer 0 keeps ~280k edges at 70% mass, ~180k w = 1.
 //
-// Painting: the picture is painted into an offscreen canvas (`base`) in
-// horizontal bands of BAND css px, each band with the lines clipped to it (a
-// software rasteriser's cost is the pixels it touches, so a band costs its
-// share of the picture). Bands in view are painted first, then the others,
-// nearest first, in time-boxed tasks so the page never blocks; a band that
-// scrolls into view jumps the queue. Within a band edges go strongest first.
-// `canvas.dataset.painted` is "1" once every band in view is painted (and
-// `canvas.dataset.complete` once all bands are). Hovering/pinning a token only
-// re-copies the painted bands in view (dimmed) and strokes that token's edges
-// on top, clipped to the same bands.
+// How it is painted (a software rasteriser's cost is the pixels it touches):
+//  - Steep lines are rasterised at a lower vertical resolution: an edge that
+//    drops more than k times its width goes into a layer canvas 1/k as tall
+//    (k = 2, 4, 8, 16) that is stretched back when shown. A line that steep
+//    covers about one pixel per row either way, so the stretch only blurs it
+//    along itself; it costs max(width, drop/k) pixels instead of the drop.
+//    Strong edges (w >= CRISP_W) and the hovered token's edges stay full-res.
+//  - The picture is painted in horizontal bands of BAND css px, each with the
+//    lines clipped to it: bands in view first, then the others nearest first,
+//    in time-boxed tasks so the page never blocks; a band that scrolls into
+//    view jumps the queue. Within a layer edges go weakest first, and the
+//    layers are composed most stretched first, so strong edges end on top.
+//    `canvas.dataset.painted` is "1" once every band in view is painted and
+//    shown, `canvas.dataset.complete` once all bands are.
+//  - Hovering/pinning a token only re-composes the bands in view from the
+//    layers (dimmed) and strokes that token's edges on top.
 
 const ROW = 18;         // px per token row; must match --row in app.css
 const DIM = 0.15;       // opacity of the other edges while a token is hovered/pinned
 const SLICE_MS = 12;    // painting budget per task
 const BAND = 256;       // band height in css px
-const MIN_W = +(new URLSearchParams(location.search).get("minw") || 2);        // visibility floor, in weight bytes (see above)
+const MIN_W = 2;        // visibility floor, in weight bytes (see above)
+const CRISP_W = 16;     // edges at least this strong are always drawn full-res (on top)
+const K = [1, 2, 4, 8, 16]; // vertical resolution divisors of the layers
 const SPAN_NAMES = { aspect_query: "aspect (query)", aspect_term: "aspect term", e1: "entity 1", e2: "entity 2", markers: "entity markers" };
 const SPAN_COLORS = ["#fbd46d", "#9be3a0", "#a8c8ff", "#f6a6c8", "#d3b6ff"];
 
@@ -44,11 +52,11 @@ for (let lo = MIN_W; lo <= 255;) {
 }
 const NL = LEVEL_ALPHA.length;
 
-const EMPTY = { m: 0, key: new Uint16Array(0), ya: new Float32Array(0), yb: new Float32Array(0), q: new Uint16Array(0), k: new Uint16Array(0) };
+const EMPTY = { m: 0, key: new Uint32Array(0), ya: new Float32Array(0), yb: new Float32Array(0), q: new Uint16Array(0), k: new Uint16Array(0) };
 
 export class HeadView {
   constructor({ left, right, canvas, legend, onPin }) {
-    Object.assign(this, { left, right, canvas, legend, onPin });
+    Object.assign(this, { left, right, canvas, legend, onPin }); window.__hv = this; // DEBUG
     this.rowOf = new Int32Array(0); // token index -> row, -1 when hidden
     this.spans = { left: [], right: [] };
     this.rows = 0;
@@ -63,7 +71,8 @@ export class HeadView {
     this.bandPos = new Uint32Array(0); // per band: how far into E it is painted
     this.shown = [];                // per band: focusKey it is shown on screen with (null: stale)
     this.chunk = 20000;             // edges scanned per task, adapted to the measured time
-    this.base = document.createElement("canvas");
+    this.layers = K.map(() => document.createElement("canvas")); // [0]: full-res, [i]: 1/K[i] as tall
+    this.used = new Uint8Array(K.length);                       // layers with edges in this set
     this.scroller = undefined;
     // painting runs in tasks (not animation frames): no frame waits, input still gets in between
     const ch = new MessageChannel();
@@ -132,51 +141,66 @@ export class HeadView {
     this.rows = rows;
     this.classKey = null;
     this.hover = this.pinned = null;
-    // size the canvas (and its offscreen twin) to the rows, in device pixels
+    // size the canvas (and its offscreen layers) to the rows, in device pixels;
+    // bands are a multiple of 16 device px so that they map to whole layer rows
     const dpr = (this.dpr = window.devicePixelRatio || 1);
     const w = this.canvas.clientWidth || 320, h = Math.max(1, rows * ROW);
     this.canvas.style.height = h + "px";
-    this.canvas.width = this.base.width = Math.round(w * dpr);
-    this.canvas.height = this.base.height = Math.round(h * dpr);
-    this.bandDev = Math.max(1, Math.round(BAND * dpr));
+    this.canvas.width = Math.round(w * dpr);
+    this.canvas.height = Math.round(h * dpr);
+    this.layers.forEach((c, i) => {
+      c.width = this.canvas.width;
+      c.height = Math.ceil(this.canvas.height / K[i]);
+    });
+    this.bandDev = Math.max(16, Math.round((BAND * dpr) / 16) * 16);
     this.nb = Math.ceil(this.canvas.height / this.bandDev);
     this.setEdges({ n: 0 }, this.colors); // row positions changed: the caller sets new edges
   }
 
   /** New pruned edge set ({n, eh, eq, ek, ew} from pruneEdges): drop the ones
-   *  too faint to draw, order the rest strongest level first (counting sort
-   *  by (level, head)) with their row positions, then start painting. */
+   *  too faint to draw, order the rest by (layer, level weakest first, head)
+   *  with a counting sort, note their row positions, then start painting. */
   setEdges(edges, colors) {
-    const H = Math.max(1, colors.length), nk = H * NL, count = new Uint32Array(nk + 1);
+    const H = Math.max(1, colors.length), per = H * NL, nk = K.length * per;
     const { n, eh, eq, ek, ew } = edges, rowOf = this.rowOf, half = ROW / 2;
+    const dx = Math.max(1, this.canvas.width / this.dpr - 2);
+    const sortKey = (e) => { // layer: the largest k with drop >= k * width
+      const w = ew[e], drop = Math.abs(rowOf[eq[e]] - rowOf[ek[e]]) * ROW;
+      let L = 0;
+      if (w < CRISP_W) while (L + 1 < K.length && drop >= K[L + 1] * dx) L++;
+      return L * per + LEVEL_OF[w] * H + eh[e];
+    };
+    const count = new Uint32Array(nk + 1);
     let faint = 0;
     for (let e = 0; e < n; e++) {
-      const w = ew[e];
-      if (w < MIN_W) faint++;
-      else count[(NL - 1 - LEVEL_OF[w]) * H + eh[e] + 1]++;
+      if (ew[e] < MIN_W) faint++;
+      else count[sortKey(e) + 1]++;
     }
-    for (let b = 0; b < nk; b++) count[b + 1] += count[b];
     const m = n - faint;
-    const E = m ? { m, key: new Uint16Array(m), ya: new Float32Array(m), yb: new Float32Array(m), q: new Uint16Array(m), k: new Uint16Array(m) } : EMPTY;
+    this.used.fill(0);
+    for (let b = 0; b < nk; b++) {
+      if (count[b + 1]) this.used[Math.floor(b / per)] = 1;
+      count[b + 1] += count[b];
+    }
+    const E = m ? { m, key: new Uint32Array(m), ya: new Float32Array(m), yb: new Float32Array(m), q: new Uint16Array(m), k: new Uint16Array(m) } : EMPTY;
     for (let e = 0; e < n; e++) {
-      const w = ew[e];
-      if (w < MIN_W) continue;
-      const key = (NL - 1 - LEVEL_OF[w]) * H + eh[e], o = count[key]++;
+      if (ew[e] < MIN_W) continue;
+      const key = sortKey(e), o = count[key]++;
       E.key[o] = key;
       E.q[o] = eq[e];
       E.k[o] = ek[e];
       E.ya[o] = rowOf[eq[e]] * ROW + half;
       E.yb[o] = rowOf[ek[e]] * ROW + half;
     }
-    Object.assign(this, { E, faint, colors, classKey: null });
+    Object.assign(this, { E, faint, colors, per, classKey: null });
     this.bandPos = new Uint32Array(this.nb);
     this.shown = new Array(this.nb).fill(null);
     this.focusKey = null; // recompute the focused token's edges
     this.canvas.dataset.complete = "0";
-    const bctx = this.base.getContext("2d"), ctx = this.canvas.getContext("2d");
-    for (const c of [bctx, ctx]) {
-      c.setTransform(1, 0, 0, 1, 0, 0);
-      c.clearRect(0, 0, this.base.width, this.base.height);
+    for (const c of [this.canvas, ...this.layers]) {
+      const ctx = c.getContext("2d");
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.clearRect(0, 0, c.width, c.height);
     }
     this.update(true);
   }
@@ -202,83 +226,84 @@ export class HeadView {
     return [Math.floor(lo / this.bandDev), Math.min(this.nb - 1, Math.floor((hi - 1) / this.bandDev))];
   }
 
-  /** One time-boxed step: show the bands in view with the current focus,
-   *  paint (bands in view first), then requeue while anything is left. */
+  /** One time-boxed step: paint (bands in view first, then the others,
+   *  nearest first), show what changed, and requeue while anything is left. */
   work() {
     const t0 = performance.now(), { m } = this.E, nb = this.nb, view = this.inView();
-    if (view) for (let b = view[0]; b <= view[1]; b++) {
-      if (this.bandPos[b] && this.shown[b] !== this.focusKey) this.present(b);
-    }
+    const inView = (v) => !!view && v >= view[0] && v <= view[1];
     while (performance.now() - t0 < SLICE_MS) {
       let b = -1;
       if (view) for (let v = view[0]; v <= view[1] && b < 0; v++) if (this.bandPos[v] < m) b = v;
-      if (b < 0) { // then the others, nearest to the view first
+      if (b < 0) {
         const c = view ? (view[0] + view[1]) / 2 : 0;
         let best = Infinity;
         for (let v = 0; v < nb; v++) if (this.bandPos[v] < m && Math.abs(v - c) < best) { best = Math.abs(v - c); b = v; }
       }
       if (b < 0) break;
-      const t1 = performance.now(), end = Math.min(m, this.bandPos[b] + this.chunk);
-      const bctx = this.base.getContext("2d");
-      this.clip(bctx, b);
-      this.trace(bctx, b, this.bandPos[b], end, null);
-      bctx.restore();
-      const scanned = end - this.bandPos[b];
-      this.bandPos[b] = end;
+      const t1 = performance.now(), lo = this.bandPos[b], hi = Math.min(m, lo + this.chunk);
+      this.trace(this.layers.map((c) => c.getContext("2d")), b, lo, hi, null);
+      this.bandPos[b] = hi;
       this.present(b); // copying the band makes software canvases rasterise now, so dt is honest
+      // a stretched layer row blends with the next band's rows: show the neighbours again
+      for (const v of [b - 1, b + 1]) if (v >= 0 && v < nb && this.bandPos[v]) this.shown[v] = null;
       const dt = performance.now() - t1;
-      if (scanned >= this.chunk || dt > SLICE_MS) { // size the next chunk to the budget
-        this.chunk = Math.max(2000, Math.min(1 << 20, Math.round((scanned * SLICE_MS) / Math.max(dt, 0.5))));
+      if (hi - lo >= this.chunk || dt > SLICE_MS) { // size the next chunk to the budget
+        this.chunk = Math.max(2000, Math.min(1 << 20, Math.round(((hi - lo) * SLICE_MS) / Math.max(dt, 0.5))));
       }
     }
-    // bands out of view that still show another focus: refresh them while time is left
-    for (let v = 0; v < nb && performance.now() - t0 < SLICE_MS; v++) {
-      if (this.bandPos[v] && this.shown[v] !== this.focusKey) this.present(v);
+    // bands that show a stale picture or focus: those in view now, the others while time is left
+    for (let v = 0; v < nb; v++) {
+      if (this.bandPos[v] && this.shown[v] !== this.focusKey && (inView(v) || performance.now() - t0 < SLICE_MS)) this.present(v);
     }
     let visibleDone = true, complete = true;
     for (let v = 0; v < nb; v++) {
-      const done = this.bandPos[v] >= m && (!m || this.shown[v] === this.focusKey);
-      if (!done) { complete = false; if (view && v >= view[0] && v <= view[1]) visibleDone = false; }
+      if (this.bandPos[v] >= m && (!m || this.shown[v] === this.focusKey)) continue;
+      complete = false;
+      if (inView(v)) visibleDone = false;
     }
     this.canvas.dataset.painted = visibleDone ? "1" : "0";
     this.canvas.dataset.complete = complete ? "1" : "0";
     if (!complete) this.kick();
   }
 
-  /** Clip a context to band b (save()d: the caller restores) and scale it to css px. */
-  clip(ctx, b) {
-    const y0 = b * this.bandDev, y1 = Math.min(this.canvas.height, y0 + this.bandDev);
-    ctx.save();
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.beginPath();
-    ctx.rect(0, y0, this.canvas.width, y1 - y0);
-    ctx.clip();
-    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-  }
-
-  /** Stroke the edges E[lo..hi) (or E[list[lo..hi)]) that cross band b. */
-  trace(ctx, b, lo, hi, list) {
-    const { key, ya, yb } = this.E, H = Math.max(1, this.colors.length);
-    const x1 = this.canvas.width / this.dpr - 1;
-    const top = (b * this.bandDev) / this.dpr - 1, bottom = ((b + 1) * this.bandDev) / this.dpr + 1;
-    // 1 px lines: software rasterisers have a fast path for them (1.5 px was ~25x slower)
-    ctx.lineWidth = 1;
-    let cur = -1;
+  /** Stroke the part inside band b of each edge E[lo..hi) (or E[list[lo..hi)])
+   *  into ctxs[its layer] (device px, identity transform), or all into `flat`
+   *  at full resolution. Cutting the lines ourselves instead of clipping the
+   *  canvas matters: a clipped hairline is rasterised with other rounding,
+   *  which shows as seams at band edges once thousands of faint lines add up. */
+  trace(ctxs, b, lo, hi, list, flat) {
+    const { key, ya, yb } = this.E, H = Math.max(1, this.colors.length), per = this.per, dpr = this.dpr;
+    const x0 = dpr, span = this.canvas.width - 2 * dpr;
+    const top = (b * this.bandDev) / dpr, bottom = ((b + 1) * this.bandDev) / dpr;
+    let cur = -1, ctx = null, s = dpr;
     for (let i = lo; i < hi; i++) {
       const o = list ? list[i] : i, a = ya[o], c = yb[o];
-      if ((a < top && c < top) || (a > bottom && c > bottom)) continue;
-      if (key[o] !== cur) { // edges arrive grouped by key: one path per (level, head)
+      let t0 = 0, t1 = 1;
+      if (a === c) {
+        if (a < top || a >= bottom) continue;
+      } else {
+        const ta = (top - a) / (c - a), tb = (bottom - a) / (c - a);
+        t0 = Math.max(0, Math.min(ta, tb));
+        t1 = Math.min(1, Math.max(ta, tb));
+        if (t1 <= t0) continue;
+      }
+      if (key[o] !== cur) { // edges arrive grouped by key: one path per (layer, level, head)
         if (cur >= 0) ctx.stroke();
         cur = key[o];
-        ctx.strokeStyle = this.colors[cur % H];
-        ctx.globalAlpha = LEVEL_ALPHA[NL - 1 - Math.floor(cur / H)];
+        const L = Math.floor(cur / per), r = cur % per;
+        ctx = flat || ctxs[L];
+        s = dpr / (flat ? 1 : K[L]);
+        // 1 css px lines: at 1 device px software rasterisers take a fast path (1.5 px was ~25x slower)
+        ctx.lineWidth = dpr;
+        ctx.strokeStyle = this.colors[r % H];
+        ctx.globalAlpha = LEVEL_ALPHA[Math.floor(r / H)];
         ctx.beginPath();
       }
-      ctx.moveTo(1, a);
-      ctx.lineTo(x1, c);
+      ctx.moveTo(x0 + span * t0, (a + (c - a) * t0) * s);
+      ctx.lineTo(x0 + span * t1, (a + (c - a) * t1) * s);
     }
     if (cur >= 0) ctx.stroke();
-    ctx.globalAlpha = 1;
+    for (const x of flat ? [flat] : ctxs) if (x) x.globalAlpha = 1;
   }
 
   setHover(h) {
@@ -309,21 +334,28 @@ export class HeadView {
     else this.kick();
   }
 
-  /** Copy band b of the painted edges on screen; with a focused token, dim
-   *  them and stroke that token's edges on top. */
+  /** Show band b: the layers composed (stretched back to full height), dimmed
+   *  while a token is focused, with that token's edges stroked on top. */
   present(b) {
-    const ctx = this.canvas.getContext("2d"), focus = !!this.focusKey;
-    const y0 = b * this.bandDev, h = Math.min(this.canvas.height, y0 + this.bandDev) - y0, w = this.canvas.width;
+    const ctx = this.canvas.getContext("2d"), focus = !!this.focusKey, w = this.canvas.width;
+    const y0 = b * this.bandDev, y1 = Math.min(this.canvas.height, y0 + this.bandDev);
+    ctx.save();
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, y0, w, h);
+    ctx.beginPath();
+    ctx.rect(0, y0, w, y1 - y0);
+    ctx.clip();
+    ctx.clearRect(0, y0, w, y1 - y0);
     ctx.globalAlpha = focus ? DIM : 1;
-    ctx.drawImage(this.base, 0, y0, w, h, 0, y0, w, h);
-    ctx.globalAlpha = 1;
-    if (focus && this.focusList.length) {
-      this.clip(ctx, b);
-      this.trace(ctx, b, 0, this.focusList.length, this.focusList);
-      ctx.restore();
+    for (let L = K.length - 1; L >= 0; L--) {
+      if (!this.used[L]) continue;
+      const k = K[L], src = this.layers[L];
+      // one layer row of margin on each side, so the stretch blends across band edges
+      const sy = Math.max(0, y0 / k - 1), sh = Math.min(src.height, Math.ceil(y1 / k) + 1) - sy;
+      if (sh > 0) ctx.drawImage(src, 0, sy, w, sh, 0, sy * k, w, sh * k);
     }
+    ctx.globalAlpha = 1;
+    if (focus && this.focusList.length) this.trace(null, b, 0, this.focusList.length, this.focusList, ctx);
+    ctx.restore();
     this.shown[b] = this.focusKey;
   }
 
