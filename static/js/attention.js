@@ -84,27 +84,37 @@ export function pruneEdges(bytes, T, heads, masks, mass) {
 
 function pruneHead(bytes, T, h, masks, mass) {
   const keys = [];
-  for (let j = 0; j < T; j++) if (masks.k[j]) keys.push(j);
+  for (let j = T - 1; j >= 0; j--) if (masks.k[j]) keys.push(j); // descending: ties go to the larger key
   const rows = [];
   for (let i = 0; i < T; i++) if (masks.q[i]) rows.push(i);
   const cap = rows.length * keys.length;
   const eq = new Uint16Array(cap), ek = new Uint16Array(cap), ew = new Uint8Array(cap);
-  const packed = new Uint32Array(keys.length); // (weight << 16 | key) so a numeric sort orders by weight
+  const hist = new Uint32Array(256);
   let n = 0;
   for (const i of rows) {
     const base = (h * T + i) * T;
-    let total = 0, m = 0;
+    let total = 0;
+    hist.fill(0);
     for (const j of keys) {
       const w = bytes[base + j];
-      if (w) { total += w; packed[m++] = (w << 16) | j; }
+      total += w;
+      hist[w]++;
     }
     if (!total) continue;
-    const row = packed.subarray(0, m).sort(); // ascending; walk from the end
-    let acc = 0;
-    for (let x = m - 1; x >= 0 && acc * 100 < total * mass; x--) {
-      const w = row[x] >>> 16;
-      acc += w;
-      eq[n] = i; ek[n] = row[x] & 0xffff; ew[n] = w; n++;
+    // Walking the weights from the top, as a sort by (weight, key) would:
+    // every edge above the threshold weight wt, then `take` of those at wt.
+    const goal = total * mass; // reached when acc * 100 >= goal
+    let acc = 0, wt = 255, take = 0;
+    for (; wt > 0; wt--) {
+      const c = hist[wt];
+      if (!c) continue;
+      if ((acc + c * wt) * 100 < goal) { acc += c * wt; continue; }
+      take = Math.max(0, Math.ceil((goal - acc * 100) / (wt * 100)));
+      break;
+    }
+    for (const j of keys) {
+      const w = bytes[base + j];
+      if (w > wt || (w === wt && w && take-- > 0)) { eq[n] = i; ek[n] = j; ew[n] = w; n++; }
     }
   }
   // keep only what was filled (the arrays live in the cache)

@@ -23,7 +23,7 @@
 //    along itself; it costs max(width, drop/k) pixels instead of the drop.
 //    Strong edges (w >= CRISP_W) and the hovered token's edges stay full-res.
 //  - The picture is painted in horizontal bands of BAND css px, each with the
-//    lines clipped to it: bands in view first, then the others nearest first,
+//    lines cut to it: bands in view first, then the others nearest first,
 //    in time-boxed tasks so the page never blocks; a band that scrolls into
 //    view jumps the queue. Within a layer edges go weakest first, and the
 //    layers are composed most stretched first, so strong edges end on top.
@@ -56,7 +56,7 @@ const EMPTY = { m: 0, key: new Uint32Array(0), ya: new Float32Array(0), yb: new 
 
 export class HeadView {
   constructor({ left, right, canvas, legend, onPin }) {
-    Object.assign(this, { left, right, canvas, legend, onPin }); window.__hv = this; // DEBUG
+    Object.assign(this, { left, right, canvas, legend, onPin });
     this.rowOf = new Int32Array(0); // token index -> row, -1 when hidden
     this.spans = { left: [], right: [] };
     this.rows = 0;
@@ -321,6 +321,7 @@ export class HeadView {
     const focus = this.hover || this.pinned, fk = focus ? JSON.stringify(focus) : "";
     if (fk !== this.focusKey) {
       this.focusKey = fk;
+      this.canvas.dataset.painted = "0"; // until the bands in view show it (work())
       this.linked = new Set();
       const { m, q, k } = this.E, list = [];
       if (focus) {
