@@ -293,10 +293,11 @@ export class HeadView {
         const L = Math.floor(cur / per), r = cur % per;
         ctx = flat || ctxs[L];
         s = dpr / (flat ? 1 : K[L]);
-        // 1 css px lines: at 1 device px software rasterisers take a fast path (1.5 px was ~25x slower)
-        ctx.lineWidth = dpr;
+        // 1 device px lines: software rasterisers have a fast path for them (1.5 px
+        // was ~25x slower); on high-dpi screens the opacity makes up for the width
+        ctx.lineWidth = 1;
         ctx.strokeStyle = this.colors[r % H];
-        ctx.globalAlpha = LEVEL_ALPHA[Math.floor(r / H)];
+        ctx.globalAlpha = Math.min(1, LEVEL_ALPHA[Math.floor(r / H)] * dpr);
         ctx.beginPath();
       }
       ctx.moveTo(x0 + span * t0, (a + (c - a) * t0) * s);

@@ -1,0 +1,26 @@
+"""The demo data shipped in the package is well-formed (offsets, labels, counts)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from app.core.demo_data import RESTAURANT_CATEGORIES, read_relation_sentences, read_review_sentences
+from app.core.embedded import DEMO_RE_LABELS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_checker_passes():
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "check_demo_data.py")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_readers_give_typed_examples():
+    reviews = read_review_sentences()
+    assert 300 <= len(reviews) <= 400
+    assert all(set(r.categories) <= set(RESTAURANT_CATEGORIES) for r in reviews)
+    assert all(r.text[t.start:t.end] == t.term for r in reviews for t in r.terms)
+    opposite = [r for r in reviews if {"positive", "negative"} <= set(r.categories.values())]
+    assert len(opposite) >= 60
+    relations = read_relation_sentences()
+    assert {r.relation for r in relations} == set(DEMO_RE_LABELS)
