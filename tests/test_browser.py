@@ -55,6 +55,8 @@ def query(page) -> dict[str, list[str]]:
 
 
 def edges(page) -> int:
+    """Edges drawn once the canvas has finished painting (it paints in batches per frame)."""
+    page.wait_for_function("document.getElementById('headview-canvas').dataset.painted === '1'")
     return page.evaluate("window.headscope.edgesDrawn")
 
 
