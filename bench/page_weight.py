@@ -47,7 +47,7 @@ async def headscope_bytes(url: str) -> tuple[int, list[tuple[str, int]]]:
         browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = await browser.new_page()
         finished = []
-        page.on("requestfinished", finished.append)
+        page.on("requestfinished", lambda request: finished.append(request))
         await page.goto(f"{url}/inspect?{query}")
         await page.wait_for_selector("body[data-ready='1']", timeout=60_000)
         await page.wait_for_load_state("networkidle")
