@@ -74,7 +74,7 @@ def inspect_text(
 ) -> None:
     """Predict one input and print the heads that attend most from the aspect/entity 1."""
     from app.core.checkpoint import pick_device
-    from app.core.inspection import inspect
+    from app.core.inspection import InspectionInput, inspect
     from app.core.registry import ModelRegistry
 
     settings = get_settings()
@@ -83,7 +83,7 @@ def inspect_text(
     model = model or registry.default_id("absa" if aspect else "re")
     if model is None:
         raise typer.BadParameter("no checkpoints found: run `headscope prepare` first")
-    result = inspect(registry.get(model), text, aspect)
+    result = inspect(registry.get(model), InspectionInput(text, aspect))
     console.print(f"[bold]{result.prediction.label}[/bold]  " +
                   "  ".join(f"{k}={v:.3f}" for k, v in result.prediction.probabilities.items()))
     console.print("tokens: " + " ".join(t.text for t in result.encoded.tokens))

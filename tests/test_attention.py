@@ -6,12 +6,12 @@ from transformers import AutoModelForSequenceClassification
 
 from app.core.attention import forward_with_attention, merge_word_pieces, quantize_uint8
 from app.core.errors import AttentionUnavailableError
-from app.core.inspection import inspect
+from app.core.inspection import InspectionInput, inspect
 from app.core.inputs import encode_absa
 
 
 def test_rows_sum_to_one(absa):
-    result = inspect(absa, "The pasta was great but the waiter was rude.", "service")
+    result = inspect(absa, InspectionInput("The pasta was great but the waiter was rude.", "service"))
     layers, heads, queries, keys = result.attention.shape
     assert (layers, heads) == (6, 12) and queries == keys == len(result.encoded.input_ids)
     assert torch.allclose(result.attention.sum(-1), torch.ones(layers, heads, queries), atol=1e-5)
@@ -27,7 +27,7 @@ def test_equals_a_direct_transformers_forward(absa):
     with torch.no_grad():
         direct = model(**encoded.model_inputs(), output_attentions=True)
     expected = torch.stack(direct.attentions, dim=1)[0]
-    result = inspect(absa, text, aspect)
+    result = inspect(absa, InspectionInput(text, aspect))
     assert torch.allclose(result.attention, expected, atol=1e-6)
     assert result.prediction.label == absa.info.labels[int(direct.logits.argmax())]
 
@@ -55,7 +55,7 @@ def test_word_merge_known_answer():
 
 
 def test_word_merge_on_real_attention(absa):
-    result = inspect(absa, "The tempura was unbelievably overpriced.", "price")
+    result = inspect(absa, InspectionInput("The tempura was unbelievably overpriced.", "price"))
     words, merged = result.at_word_level()
     assert merged.shape[-1] == len(words.tokens) < len(result.encoded.tokens)
     assert torch.allclose(merged.sum(-1), torch.ones(merged.shape[:-1]), atol=1e-5)

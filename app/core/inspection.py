@@ -22,6 +22,17 @@ class Prediction:
         return {"label": self.label, "probabilities": self.probabilities}
 
 
+@dataclass(frozen=True)
+class InspectionInput:
+    """One live input: ABSA text + aspect (optionally its span), or RE text with tags or spans."""
+
+    text: str
+    aspect: str | None = None
+    aspect_span: tuple[int, int] | None = None
+    e1_span: tuple[int, int] | None = None
+    e2_span: tuple[int, int] | None = None
+
+
 @dataclass
 class Inspection:
     checkpoint_id: str
@@ -33,22 +44,16 @@ class Inspection:
         return to_word_level(self.encoded), merge_word_pieces(self.attention, self.encoded.word_ids)
 
 
-def encode_for_checkpoint(
-    loaded: LoadedCheckpoint,
-    text: str,
-    aspect: str | None = None,
-    aspect_span: tuple[int, int] | None = None,
-    e1_span: tuple[int, int] | None = None,
-    e2_span: tuple[int, int] | None = None,
-    polarity: str | None = None,
-) -> EncodedInput:
+def encode_for_checkpoint(loaded: LoadedCheckpoint, item: InspectionInput, polarity: str | None = None) -> EncodedInput:
     info = loaded.info
     if info.task == "absa":
-        if aspect is None or not aspect.strip():
+        if item.aspect is None or not item.aspect.strip():
             raise InputError("aspect is empty: give an aspect category (e.g. food) or a term from the review",
                              field="aspect")
-        return encode_absa(loaded.tokenizer, text, aspect, info.format, info.max_length, polarity, aspect_span)
-    return encode_relation(loaded.tokenizer, text, info.max_length, e1_span, e2_span, info.entity_markers)
+        return encode_absa(loaded.tokenizer, item.text, item.aspect, info.format, info.max_length, polarity,
+                           item.aspect_span)
+    return encode_relation(loaded.tokenizer, item.text, info.max_length, item.e1_span, item.e2_span,
+                           info.entity_markers)
 
 
 def pad_batch(encodeds: Sequence[EncodedInput], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -69,14 +74,7 @@ def pad_batch(encodeds: Sequence[EncodedInput], pad_id: int, device: torch.devic
     return batch
 
 
-def inspect(
-    loaded: LoadedCheckpoint,
-    text: str,
-    aspect: str | None = None,
-    aspect_span: tuple[int, int] | None = None,
-    e1_span: tuple[int, int] | None = None,
-    e2_span: tuple[int, int] | None = None,
-) -> Inspection:
+def inspect(loaded: LoadedCheckpoint, item: InspectionInput) -> Inspection:
     """Predict one input and return its attention for every layer and head.
 
     QA-B / NLI-B checkpoints are binary (does this auxiliary sentence hold?): as in Sun et
@@ -86,7 +84,7 @@ def inspect(
     info = loaded.info
     if info.task == "absa" and info.format in ("qa-b", "nli-b"):
         polarities = tuple(info.metadata.get("polarities", B_FORMAT_POLARITIES))
-        encodeds = [encode_for_checkpoint(loaded, text, aspect, aspect_span, polarity=p) for p in polarities]
+        encodeds = [encode_for_checkpoint(loaded, item, polarity=p) for p in polarities]
         logits, attention = forward_with_attention(loaded.model, pad_batch(encodeds, loaded.tokenizer.pad_token_id, loaded.device))
         yes = info.labels.index("yes") if "yes" in info.labels else 1
         scores = logits.float().softmax(-1)[:, yes]
@@ -96,7 +94,7 @@ def inspect(
         n = len(encoded.input_ids)
         prediction = Prediction(polarities[best], dict(zip(polarities, probabilities)))
         return Inspection(info.id, encoded, prediction, attention[best, :, :, :n, :n].float().cpu())
-    encoded = encode_for_checkpoint(loaded, text, aspect, aspect_span, e1_span, e2_span)
+    encoded = encode_for_checkpoint(loaded, item)
     logits, attention = forward_with_attention(loaded.model, encoded.model_inputs(loaded.device))
     probabilities = logits[0].float().softmax(-1).tolist()
     best = max(range(len(probabilities)), key=probabilities.__getitem__)

@@ -9,7 +9,7 @@ from typing import Any
 
 from app.core.attention import quantize_uint8
 from app.core.errors import InputError
-from app.core.inspection import Inspection, inspect
+from app.core.inspection import Inspection, InspectionInput, inspect
 from app.core.registry import ModelRegistry
 from app.web.schemas import InspectRequest
 
@@ -37,13 +37,14 @@ class InspectService:
         return self.payload(inspection, request)
 
     def _inspect(self, model_id: str, request: InspectRequest) -> Inspection:
-        key = (model_id, request.text, request.aspect, request.aspect_span, request.e1_span, request.e2_span)
+        item = InspectionInput(request.text, request.aspect, request.aspect_span, request.e1_span, request.e2_span)
+        key = (model_id, item)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         loaded = self.registry.get(model_id)
-        inspection = inspect(loaded, request.text, request.aspect, request.aspect_span, request.e1_span, request.e2_span)
+        inspection = inspect(loaded, item)
         if self.cache_size:
             with self._lock:
                 self._cache[key] = inspection
