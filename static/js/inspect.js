@@ -190,7 +190,7 @@ function renderHead() {
     pruneKey = key;
   }
   pub.edgesDrawn = hv.draw();
-  $("edge-count").textContent = pub.edgesDrawn + " edges";
+  $("edge-count").textContent = hv.countText();
   return true;
 }
 
