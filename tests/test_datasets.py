@@ -197,6 +197,11 @@ def test_load_dataset_picks_the_format(name: str, fmt: str):
     assert list(dataset) == list(FORMATS[fmt].load(FIXTURES / name))
 
 
+def test_detect_format_leaves_unknown_files_alone():
+    assert detect_format(FIXTURES) is None  # a folder without both lexicon files
+    assert detect_format(FIXTURES / "mams_atsa.xml") == "semeval2014"  # same schema; name mams-atsa for its checks
+
+
 def test_load_dataset_names_the_accepted_formats():
     with pytest.raises(DatasetError, match="unknown format 'xml'; accepted: semeval2014 .*re-jsonl"):
         load_dataset(FIXTURES / "restaurants.xml", "xml")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.datasets.errors import DatasetError, shorten
-from app.core.datasets.examples import SentimentTriplet, TripletSentence, char_span
+from app.core.datasets.examples import CharSpan, SentimentTriplet, TripletSentence, char_span
 from app.core.datasets.textio import numbered_lines
 from app.core.datasets.vocab import ASTE_POLARITY_CODES
 
@@ -49,7 +49,7 @@ def parse_triplet(path: Path, where: str, text: str, words: list[tuple[int, int]
     if polarity is None:
         raise DatasetError(path, where, f"polarity {shorten(raw[2])}: expected one of {', '.join(ASTE_POLARITY_CODES)}")
 
-    def to_chars(first: int, stop: int):
+    def to_chars(first: int, stop: int) -> CharSpan:
         return char_span(text, words[first][0], words[stop - 1][1])
 
     return SentimentTriplet(to_chars(*aspect_words), to_chars(*opinion_words), polarity, aspect_words, opinion_words)
@@ -64,7 +64,8 @@ def parse_line(path: Path, number: int, line: str) -> TripletSentence:
         # literal_eval only builds literals (lists, tuples, ints, strings): it runs no code.
         raw = ast.literal_eval(literal.strip())
     except (ValueError, SyntaxError, MemoryError, RecursionError):
-        raise DatasetError(path, where, f"triplets {shorten(literal.strip())} are not a Python literal list: {EXPECTED}") from None
+        raise DatasetError(path, where,
+                           f"triplets {shorten(literal.strip())} are not a Python literal list: {EXPECTED}") from None
     if not (isinstance(raw, list) and raw):
         raise DatasetError(path, where, f"triplets {shorten(raw)}: expected a non-empty list")
     words = word_spans(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from app.core.datasets.aste import SEPARATOR, load_aste
 from app.core.datasets.errors import DatasetError
@@ -52,7 +52,7 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.examples)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return iter(self.examples)
 
 

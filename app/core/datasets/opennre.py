@@ -38,7 +38,8 @@ def entity_pos(path: Path, where: str, row: dict[str, Any], key: str, limit: int
         raise DatasetError(path, where, f'"{key}" is {shorten(entity)}: expected {{"pos": [start, end]}} in {unit} indices')
     start, end = pos
     if not (0 <= start <= end <= limit):
-        raise DatasetError(path, where, f'"{key}" pos [{start}, {end}] is outside the sentence: expected 0 <= start <= end <= {limit} ({unit}s)')
+        raise DatasetError(path, where, f'"{key}" pos [{start}, {end}] is outside the sentence: '
+                                        f"expected 0 <= start <= end <= {limit} ({unit}s)")
     return start, end
 
 

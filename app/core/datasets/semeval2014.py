@@ -44,7 +44,8 @@ def parse_offset(path: Path, where: str, element: ET.Element, name: str) -> int:
     try:
         return int(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise DatasetError(path, where, f"<{element.tag}> attribute {name}={shorten(raw)}: expected a character offset (an integer)") from None
+        raise DatasetError(path, where,
+                           f"<{element.tag}> attribute {name}={shorten(raw)}: expected a character offset (an integer)") from None
 
 
 def parse_polarity(path: Path, where: str, element: ET.Element) -> str:
