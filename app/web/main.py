@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry.refresh()
         app.state.registry = registry
         app.state.inspect_service = InspectService(registry, settings.inspect_cache_size)
+        app.state.model_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         # Load one checkpoint before reporting ready, so the first inspection is fast.
         preload = settings.preload or registry.default_id("absa")
         if preload:
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.ready = True
         yield
         app.state.ready = False
+        app.state.model_executor.shutdown(wait=True)
 
     app = FastAPI(title="headscope", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
