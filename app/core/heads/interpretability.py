@@ -1,0 +1,132 @@
+"""Interpretability rate (Stevens & Su 2020, "Understanding How BERT Learns to Identify Edits").
+
+For one example: take the last layer's attention row of [CLS], sum it over heads, merge it to
+words (attention *to* a word = the sum over its word pieces, as merge_word_pieces), exclude the
+[CLS] and [SEP] words, and take the top-3 words. The example counts when its gold span lies
+within those top-3 words. The rate is the share of counted examples over the examples that have
+a gold span (aspect term for ABSA; the words of e1 and e2 together for RE).
+
+"Lies within" (our choice): the top-k words contain min(|gold|, k) gold words, i.e. every gold
+word is in the top k when the gold span has at most k words, and the top k are all gold words
+when it is longer. A one-word aspect counts when it is among the top 3; e1 + e2 of one word each
+count when both are.
+
+Per head: the same with one head's [CLS] row instead of the sum; the best head is the one with
+the highest rate (ties: lowest index). Random baseline: the expected rate when k of the example's
+candidate words (words other than [CLS]/[SEP]) are drawn uniformly without replacement, i.e.
+the hypergeometric probability P(X >= min(|gold|, k)), averaged over the same examples. The
+pretrained baseline is this accumulator fed with the pretrained model's attention.
+"""
+
+from __future__ import annotations
+
+from math import comb
+from typing import Sequence
+
+import torch
+
+from app.core.inputs import EncodedInput
+
+TOP_K = 3
+
+
+def cls_word_attention(attention: torch.Tensor, word_ids: Sequence[int], layer: int = -1, cls_index: int = 0) -> torch.Tensor:
+    """[H, W]: each head's attention from the [CLS] token to every word (sum over the word's pieces)."""
+    row = attention[layer, :, cls_index, :]  # [H, T]
+    words = torch.as_tensor(list(word_ids), device=attention.device)
+    membership = torch.nn.functional.one_hot(words, int(words.max()) + 1).to(row.dtype)  # [T, W]
+    return row @ membership
+
+
+def top_words(scores: torch.Tensor, excluded: torch.Tensor, k: int = TOP_K) -> torch.Tensor:
+    """[..., min(k, candidates)] indices of the highest-scoring words outside `excluded` [W]."""
+    candidates = int((~excluded).sum())
+    masked = scores.masked_fill(excluded, float("-inf"))
+    return masked.topk(min(k, candidates), dim=-1).indices
+
+
+def lies_within(top: torch.Tensor, gold: Sequence[int], k: int = TOP_K) -> torch.Tensor:
+    """bool [...]: the top words [..., k'] hold at least min(|gold|, k) gold words."""
+    gold_index = torch.as_tensor(sorted(set(gold)), dtype=top.dtype, device=top.device)
+    hits = torch.isin(top, gold_index).sum(-1)
+    return hits >= min(len(gold_index), k, top.shape[-1])
+
+
+def random_rate(candidates: int, gold: int, k: int = TOP_K) -> float:
+    """Probability that k words drawn at random among `candidates` satisfy `lies_within`."""
+    draw = min(k, candidates)
+    need = min(gold, draw)
+    if draw == 0 or gold == 0:
+        return float("nan")
+    total = comb(candidates, draw)
+    return sum(comb(gold, x) * comb(candidates - gold, draw - x) for x in range(need, min(gold, draw) + 1)) / total
+
+
+def interpretability_words(encoded: EncodedInput, spans: Sequence[str]) -> tuple[list[int], list[int], list[int]]:
+    """(word_ids per token, gold words, excluded words) of one encoded input.
+
+    gold = the words of the named token spans (e.g. ("aspect_term",) or ("e1", "e2"));
+    excluded = the words of special tokens ([CLS], [SEP]).
+    """
+    word_ids = encoded.word_ids
+    gold = sorted({encoded.tokens[i].word for name in spans for i in encoded.spans.get(name, [])})
+    excluded = sorted({t.word for t in encoded.tokens if t.special})
+    return word_ids, gold, excluded
+
+
+class InterpretabilityAccumulator:
+    """Streams examples; keeps only hit counts (summed heads and per head) and the random expectation."""
+
+    def __init__(self, k: int = TOP_K, layer: int = -1) -> None:
+        self.k, self.layer = k, layer
+        self.count = 0
+        self.hits = 0
+        self.head_hits: torch.Tensor | None = None
+        self.random_total = 0.0
+        self.num_layers: int | None = None
+
+    def add(self, attention: torch.Tensor, word_ids: Sequence[int], gold_words: Sequence[int],
+            excluded_words: Sequence[int], cls_index: int = 0) -> bool | None:
+        """Add one example (attention [L, H, T, T]); returns whether the summed heads hit, None if skipped."""
+        if not gold_words:
+            return None
+        self.num_layers = attention.shape[0]
+        per_head = cls_word_attention(attention, word_ids, self.layer, cls_index).float().cpu()  # [H, W]
+        excluded = torch.zeros(per_head.shape[-1], dtype=torch.bool)
+        excluded[list(excluded_words)] = True
+        summed = per_head.sum(0)
+        hit = bool(lies_within(top_words(summed, excluded, self.k), gold_words, self.k))
+        head_hit = lies_within(top_words(per_head, excluded, self.k), gold_words, self.k).long()
+        self.head_hits = head_hit if self.head_hits is None else self.head_hits + head_hit
+        self.hits += int(hit)
+        self.count += 1
+        self.random_total += random_rate(int((~excluded).sum()), len(set(gold_words)), self.k)
+        return hit
+
+    @property
+    def rate(self) -> float:
+        return self.hits / self.count if self.count else float("nan")
+
+    @property
+    def random(self) -> float:
+        return self.random_total / self.count if self.count else float("nan")
+
+    def head_rates(self) -> torch.Tensor:
+        """[H] rate per single head of the analysed layer."""
+        if self.head_hits is None:
+            return torch.empty(0)
+        return self.head_hits.float() / self.count
+
+    def best_head(self) -> tuple[int, float]:
+        """(head index in the analysed layer, its rate)."""
+        rates = self.head_rates()
+        if rates.numel() == 0:
+            return -1, float("nan")
+        best = int(rates.argmax())
+        return best, float(rates[best])
+
+    def to_json(self) -> dict:
+        head, head_rate = self.best_head()
+        return {"rate": self.rate, "random": self.random, "examples": self.count, "k": self.k,
+                "best_head": {"layer": self.layer % self.num_layers if self.num_layers else self.layer,
+                              "head": head, "rate": head_rate}}
