@@ -7,6 +7,7 @@ its final name only once it is complete, so an interrupted run lists nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -39,6 +40,27 @@ class TrainingArgs:
     # "sqrt-inverse": weight each class's loss by 1/sqrt(its share of the training labels),
     # so a majority label (ABSA's "none" is about 70% of category pairs) does not swamp the rest.
     class_weighting: str = "none"
+
+
+@dataclass
+class TrainOptions:
+    """Options that are not part of a recipe's fingerprint (kept out of TrainingArgs on purpose:
+    the demo checkpoints' fingerprint is asdict(TrainingArgs), so a new field there retrains them).
+
+    patience: early stopping on the dev split: after each epoch the dev split is scored; training
+      stops once `patience` epochs in a row did not beat the best dev macro-F1 (then accuracy),
+      and the best epoch's weights are the ones saved. None: train every epoch, keep the last.
+    mixed_precision: torch.autocast on CUDA (bfloat16 where supported, else float16 with a grad
+      scaler); ignored on CPU.
+    on_step(step, loss): called after every optimizer step (progress hooks, tests).
+    evaluate(model, tokenizer, device): run on the final weights before the checkpoint is
+      written; its dict is stored as metrics["test"].
+    """
+
+    patience: int | None = None
+    mixed_precision: bool = True
+    on_step: Callable[[int, float], None] | None = None
+    evaluate: Callable[[Any, Any, torch.device], dict[str, Any]] | None = None
 
 
 @dataclass
@@ -125,6 +147,26 @@ def predict_labels(model: Any, examples: Sequence[LabelledInput], pad_id: int, d
     return predictions
 
 
+@torch.inference_mode()
+def predict_probabilities(model: Any, examples: Sequence[LabelledInput], pad_id: int, device: torch.device,
+                          batch_size: int = 64) -> list[list[float]]:
+    """Softmax probabilities per example, in the examples' order (batches sorted by length)."""
+    model.eval()
+    ordered = sorted(range(len(examples)), key=lambda i: len(examples[i].encoded.input_ids))
+    by_index: dict[int, list[float]] = {}
+    for start in range(0, len(ordered), batch_size):
+        idx = ordered[start:start + batch_size]
+        batch = pad_batch([examples[i].encoded for i in idx], pad_id, device)
+        probabilities = model(**batch).logits.float().softmax(-1).cpu().tolist()
+        for i, p in zip(idx, probabilities):
+            by_index[i] = p
+    return [by_index[i] for i in range(len(examples))]
+
+
+def _dev_key(metrics: dict[str, Any]) -> tuple[float, float]:
+    return (metrics.get("macro_f1") or 0.0, metrics.get("accuracy") or 0.0)
+
+
 def library_versions() -> dict[str, str]:
     import transformers
 
@@ -160,6 +202,7 @@ def train_classifier(
     added_tokens: Sequence[str] = (),
     progress: bool = True,
     device: torch.device | None = None,
+    options: TrainOptions | None = None,
 ) -> TrainingResult:
     """Fine-tune `base_model` for sequence classification and write a headscope checkpoint.
 
@@ -170,6 +213,7 @@ def train_classifier(
 
     quiet_transformers()
     args = args or TrainingArgs()
+    options = options or TrainOptions()
     device = device or pick_device()
     set_seed(args.seed)
     tokenizer = AutoTokenizer.from_pretrained(base_model)
@@ -196,28 +240,66 @@ def train_classifier(
     class_weights = loss_weights([e.label for e in train], len(labels), args.class_weighting).to(device)
     schedule = get_linear_schedule_with_warmup(optimizer, int(steps * args.warmup_ratio), steps)
     pad_id = tokenizer.pad_token_id
+    use_amp = options.mixed_precision and device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda") if use_amp and amp_dtype == torch.float16 else None
+    early_stopping = options.patience is not None and bool(dev)
+    best_key: tuple[float, float] | None = None
+    best_state: dict[str, torch.Tensor] | None = None
+    best_epoch, stale, epochs_run, step = 0, 0, 0, 0
+    history: list[dict[str, Any]] = []
     started = time.perf_counter()
     bar = tqdm(total=steps, desc=f"training {out_dir.name}", unit="batch", disable=not progress, dynamic_ncols=True)
-    for epoch in range(args.epochs):
-        model.train()
-        for batch_examples in length_bucketed_batches(train, args.batch_size, rng):
-            batch = pad_batch([e.encoded for e in batch_examples], pad_id, device)
-            target = torch.tensor([e.label for e in batch_examples], device=device)
-            loss = torch.nn.functional.cross_entropy(model(**batch).logits, target, weight=class_weights)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
-            bar.update(1)
-    bar.close()
+    try:
+        for epoch in range(args.epochs):
+            model.train()
+            for batch_examples in length_bucketed_batches(train, args.batch_size, rng):
+                batch = pad_batch([e.encoded for e in batch_examples], pad_id, device)
+                target = torch.tensor([e.label for e in batch_examples], device=device)
+                with torch.autocast(device_type="cuda", dtype=amp_dtype) if use_amp else contextlib.nullcontext():
+                    logits = model(**batch).logits
+                loss = torch.nn.functional.cross_entropy(logits.float(), target, weight=class_weights)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                    optimizer.step()
+                schedule.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+                bar.update(1)
+                if options.on_step is not None:
+                    options.on_step(step, loss.item())
+            epochs_run = epoch + 1
+            if early_stopping:
+                dev_metrics = classification_metrics([e.label for e in dev], predict_labels(model, dev, pad_id, device), labels)
+                history.append({"epoch": epochs_run, **dev_metrics})
+                key = _dev_key(dev_metrics)
+                if best_key is None or key > best_key:
+                    best_key, best_epoch, stale = key, epochs_run, 0
+                    best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                else:
+                    stale += 1
+                    if stale >= (options.patience or 0):
+                        break
+    finally:
+        bar.close()
+    if best_state is not None and best_epoch != epochs_run:
+        model.load_state_dict(best_state)
     train_time = time.perf_counter() - started
 
     metrics: dict[str, Any] = {}
     if dev:
         predicted = predict_labels(model, dev, pad_id, device)
         metrics = {"dev": classification_metrics([e.label for e in dev], predicted, labels)}
+    if options.evaluate is not None:
+        metrics["test"] = options.evaluate(model, tokenizer, device)
     meta = dict(metadata)
     meta.update({
         "labels": list(labels),
@@ -225,7 +307,10 @@ def train_classifier(
         "metrics": metrics,
         "training": {**meta.get("training", {}), "args": asdict(args), "train_time_s": round(train_time, 1),
                      "examples": {"train": len(train), "dev": len(dev)}, "versions": library_versions(),
-                     "device": str(device)},
+                     "device": str(device), "mixed_precision": use_amp,
+                     **({"early_stopping": {"patience": options.patience, "best_epoch": best_epoch,
+                                            "epochs_run": epochs_run, "dev_history": history}}
+                        if early_stopping else {})},
     })
     if added_tokens:
         meta["entity_markers"] = list(added_tokens)
