@@ -108,11 +108,10 @@ def test_semeval2010_examples_from_crlf_file():
     assert len(SEMEVAL2010_LABELS) == 19
 
 
-def test_entity_tags_agree_with_the_input_builder():
-    from app.core.inputs import parse_entity_tags
-
-    for tagged in ("The <e1>storm</e1> caused <e2>floods</e2>.", "<e2>Port Ilse</e2> is served by <e1>Kell Airport</e1>"):
-        assert strip_entity_tags(tagged) == parse_entity_tags(tagged)
+def test_entity_tags_in_either_order_and_case():
+    clean, e1, e2 = strip_entity_tags("<E2>Port Ilse</E2> is served by <e1>Kell Airport</e1>")
+    assert clean == "Port Ilse is served by Kell Airport"
+    assert clean[e1[0]:e1[1]] == "Kell Airport" and clean[e2[0]:e2[1]] == "Port Ilse"
 
 
 def test_semeval2010_key():

@@ -16,10 +16,10 @@ from app.core.training import LabelledInput, TrainingArgs, classification_metric
 @pytest.fixture(scope="module")
 def qa_b_checkpoint(tmp_path_factory):
     """QA-B (Sun et al.): one yes/no pair per polarity; trained for one epoch on 24 sentences."""
-    sentences = [s for s in read_review_sentences() if "food" in s.categories][:24]
+    sentences = [s for s in read_review_sentences() if "food" in s.category_polarities()][:24]
 
     def build(tokenizer):
-        return [LabelledInput(encode_absa(tokenizer, s.text, "food", "qa-b", polarity=p), int(s.categories["food"] == p), s.id)
+        return [LabelledInput(encode_absa(tokenizer, s.text, "food", "qa-b", polarity=p), int(s.category_polarities()["food"] == p), s.id)
                 for s in sentences for p in B_FORMAT_POLARITIES]
 
     out = tmp_path_factory.mktemp("models") / "tiny-qa-b"

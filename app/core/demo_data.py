@@ -3,42 +3,22 @@
 restaurants.jsonl: {"id", "text", "terms": [{"term", "from", "to", "polarity", "category"}],
                     "categories": [{"category", "polarity"}]}; unlisted categories are absent.
 relations.jsonl:   {"id", "text" with <e1>..</e1> and <e2>..</e2>, "relation"}
+
+They yield the same typed examples as the benchmark loaders (app.core.datasets).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
+from app.core.datasets.examples import AbsaSentence, AspectCategory, AspectTerm, RelationExample, char_span
+from app.core.datasets.semeval2010 import strip_entity_tags
+
 RESTAURANT_CATEGORIES = ("food", "service", "price", "ambience", "anecdotes/miscellaneous")
 ABSA_LABELS = ("positive", "neutral", "negative", "conflict", "none")
-
-
-@dataclass(frozen=True)
-class AspectTerm:
-    term: str
-    start: int
-    end: int
-    polarity: str
-    category: str | None
-
-
-@dataclass(frozen=True)
-class ReviewSentence:
-    id: str
-    text: str
-    terms: tuple[AspectTerm, ...]
-    categories: dict[str, str]  # category -> polarity; absent categories are not keys
-
-
-@dataclass(frozen=True)
-class RelationSentence:
-    id: str
-    text: str  # with <e1>/<e2> tags
-    relation: str
 
 
 def demo_file(name: str) -> Path:
@@ -55,7 +35,7 @@ def _json_lines(path: Path) -> Iterator[tuple[int, dict]]:
                     raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
 
 
-def read_review_sentences(path: Path | None = None) -> list[ReviewSentence]:
+def read_review_sentences(path: Path | None = None) -> list[AbsaSentence]:
     path = path or demo_file("restaurants.jsonl")
     sentences = []
     for number, row in _json_lines(path):
@@ -63,11 +43,15 @@ def read_review_sentences(path: Path | None = None) -> list[ReviewSentence]:
         for term in terms:
             if row["text"][term.start:term.end] != term.term:
                 raise ValueError(f"{path}:{number}: term {term.term!r} is not at [{term.start}, {term.end})")
-        categories = {c["category"]: c["polarity"] for c in row.get("categories", [])}
-        sentences.append(ReviewSentence(row["id"], row["text"], terms, categories))
+        categories = tuple(AspectCategory(c["category"], c["polarity"]) for c in row.get("categories", []))
+        sentences.append(AbsaSentence(row["id"], row["text"], terms, categories))
     return sentences
 
 
-def read_relation_sentences(path: Path | None = None) -> list[RelationSentence]:
+def read_relation_sentences(path: Path | None = None) -> list[RelationExample]:
     path = path or demo_file("relations.jsonl")
-    return [RelationSentence(row["id"], row["text"], row["relation"]) for _, row in _json_lines(path)]
+    examples = []
+    for _, row in _json_lines(path):
+        clean, e1, e2 = strip_entity_tags(row["text"])
+        examples.append(RelationExample(row["id"], clean, char_span(clean, *e1), char_span(clean, *e2), row["relation"]))
+    return examples

@@ -46,7 +46,7 @@ def absa_category_examples(fmt: str = "qa-m", max_length: int = 128, with_terms:
         examples = []
         for sentence in read_review_sentences():
             for category in RESTAURANT_CATEGORIES:
-                polarity = sentence.categories.get(category, "none")
+                polarity = sentence.category_polarities().get(category, "none")
                 encoded = encode_absa(tokenizer, sentence.text, category, fmt, max_length)
                 examples.append(LabelledInput(encoded, ABSA_LABELS.index(polarity), sentence.id))
             for term in sentence.terms if with_terms else ():
@@ -58,7 +58,8 @@ def absa_category_examples(fmt: str = "qa-m", max_length: int = 128, with_terms:
 
 def relation_examples(max_length: int = 128) -> Callable[[Any], list[LabelledInput]]:
     def build(tokenizer: Any) -> list[LabelledInput]:
-        return [LabelledInput(encode_relation(tokenizer, s.text, max_length), DEMO_RE_LABELS.index(s.relation), s.id)
+        return [LabelledInput(encode_relation(tokenizer, s.text, max_length, s.e1.offsets, s.e2.offsets),
+                              DEMO_RE_LABELS.index(s.relation), s.id)
                 for s in read_relation_sentences()]
     return build
 

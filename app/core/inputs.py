@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import torch
 
 from app.core.checkpoint import ABSA_FORMATS, DEFAULT_ENTITY_MARKERS, CheckpointError
+from app.core.datasets.semeval2010 import ENTITY_TAG, strip_entity_tags
 from app.core.errors import InputError
 
 # Sun et al. 2019, "Utilizing BERT for Aspect-Based Sentiment Analysis via Constructing
@@ -214,38 +215,12 @@ def encode_absa(
 
 # --- Relation extraction ----------------------------------------------------------------
 
-_ENTITY_TAG = re.compile(r"</?e[12]>", flags=re.IGNORECASE)
-
-
 def parse_entity_tags(text: str) -> tuple[str, tuple[int, int], tuple[int, int]]:
     """Strip <e1>..</e1> and <e2>..</e2>; return the clean text and both character spans."""
-    clean: list[str] = []
-    opened: dict[str, int] = {}
-    spans: dict[str, tuple[int, int]] = {}
-    position, length = 0, 0
-    for match in _ENTITY_TAG.finditer(text):
-        chunk = text[position:match.start()]
-        clean.append(chunk)
-        length += len(chunk)
-        position = match.end()
-        tag = match.group(0).lower()
-        name = tag.strip("</>")
-        if tag.startswith("</"):
-            if name not in opened or name in spans:
-                raise InputError(f"unbalanced {tag} in text: {ACCEPTED_RE_NOTATIONS}", field="text")
-            spans[name] = (opened[name], length)
-        else:
-            if name in opened:
-                raise InputError(f"{tag} appears twice: {ACCEPTED_RE_NOTATIONS}", field="text")
-            opened[name] = length
-    clean.append(text[position:])
-    missing = [n for n in ("e1", "e2") if n not in spans]
-    if missing:
-        raise InputError(f"text does not mark entity {' and '.join(missing)}: {ACCEPTED_RE_NOTATIONS}", field="text")
-    for name, (start, end) in spans.items():
-        if start == end:
-            raise InputError(f"entity {name} is empty: {ACCEPTED_RE_NOTATIONS}", field="text")
-    return "".join(clean), spans["e1"], spans["e2"]
+    try:
+        return strip_entity_tags(text)
+    except ValueError as exc:
+        raise InputError(f"{exc}: {ACCEPTED_RE_NOTATIONS}", field="text") from None
 
 
 def mark_entities(text: str, e1: tuple[int, int], e2: tuple[int, int], markers: Sequence[str]) -> tuple[str, dict[str, tuple[int, int]]]:
@@ -299,7 +274,7 @@ def encode_relation(
         raise InputError(f"give both e1_span and e2_span: {ACCEPTED_RE_NOTATIONS}", field="e1_span" if e1_span is None else "e2_span")
     else:
         clean = text
-        if _ENTITY_TAG.search(text):
+        if ENTITY_TAG.search(text):
             raise InputError("give entities either as tags in the text or as spans, not both", field="text")
         for name, (start, end) in (("e1_span", e1_span), ("e2_span", e2_span)):
             if not (0 <= start < end <= len(text)):

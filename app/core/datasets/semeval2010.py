@@ -21,15 +21,15 @@ from app.core.datasets.vocab import SEMEVAL2010_LABELS, SEMEVAL2010_OTHER, SEMEV
 
 SENTENCE_LINE = re.compile(r'^(\d+)\t"(.*)"\s*$')
 KEY_LINE = re.compile(r"^(\d+)\t(\S+)\s*$")
-ENTITY_TAG = re.compile(r"</?e[12]>")
+ENTITY_TAG = re.compile(r"</?e[12]>", flags=re.IGNORECASE)  # users type <E1> too
 KEY_RELATIONS = SEMEVAL2010_RELATIONS + (SEMEVAL2010_OTHER,)
 
 
 def strip_entity_tags(tagged: str) -> tuple[str, tuple[int, int], tuple[int, int]]:
     """The text without <e1>..</e1> <e2>..</e2>, and both entities' character spans in it.
 
-    Same contract as app.core.inputs.parse_entity_tags, kept here so loaders need no torch
-    import; raises ValueError saying what is wrong (the loader adds file and line).
+    The one tag parser: loaders use it (no torch import here) and app.core.inputs wraps it for live
+    input. Raises ValueError saying what is wrong (callers add file and line, or the accepted notations).
     """
     clean: list[str] = []
     opened: dict[str, int] = {}
@@ -39,7 +39,7 @@ def strip_entity_tags(tagged: str) -> tuple[str, tuple[int, int], tuple[int, int
         clean.append(tagged[position:match.start()])
         length += match.start() - position
         position = match.end()
-        tag = match.group(0)
+        tag = match.group(0).lower()
         name = tag.strip("</>")
         if tag.startswith("</"):
             if name not in opened or name in spans:
