@@ -13,6 +13,7 @@ import os
 import platform
 import random
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -249,7 +250,10 @@ def train_classifier(
     best_epoch, stale, epochs_run, step = 0, 0, 0, 0
     history: list[dict[str, Any]] = []
     started = time.perf_counter()
-    bar = tqdm(total=steps, desc=f"training {out_dir.name}", unit="batch", disable=not progress, dynamic_ncols=True)
+    # Redraw often on a terminal; in a log (CI, docker build) a line every 10 s is enough.
+    interactive = sys.stderr.isatty()
+    bar = tqdm(total=steps, desc=f"training {out_dir.name}", unit="batch", disable=not progress, dynamic_ncols=True,
+               mininterval=0.1 if interactive else 10.0)
     try:
         for epoch in range(args.epochs):
             model.train()
