@@ -268,6 +268,75 @@ def evaluate(
     console.print(table)
 
 
+@cli.command("analyze")
+def analyze_heads(
+    model: str = typer.Option(..., "--model", help="checkpoint id (folder name under the models folder)"),
+    data: Path = typer.Option(..., "--data", help="labelled data file (SemEval-2014/MAMS XML, ASTE, SemEval-2010, JSONL)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write the result JSON here (default: print no JSON)"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="analyse only the first N pairs"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    pretrained: bool = typer.Option(True, "--pretrained/--no-pretrained",
+                                    help="also run the pretrained base model for the per-head pretrained baseline"),
+    bootstrap: int = typer.Option(1000, "--bootstrap", help="bootstrap resamples for the 95% confidence intervals"),
+    seed: int = typer.Option(0, "--seed"),
+    data_format: Optional[str] = typer.Option(None, "--data-format", help="loader name when the file name does not tell"),
+    lexicon: Optional[Path] = typer.Option(None, "--lexicon",
+                                           help="opinion-lexicon folder (Hu & Liu) for data without gold opinions"),
+    js_sample: int = typer.Option(64, "--js-sample", help="examples for the heads x heads Jensen-Shannon map (0: none)"),
+    pairs: str = typer.Option("auto", "--pairs", help="ABSA: auto, terms or categories (data with both)"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+) -> None:
+    """Label every attention head on a labelled dataset (aspect, aspect-sentiment, no-op, entity...) with CIs and baselines."""
+    from app.core.checkpoint import CheckpointError, pick_device
+    from app.core.datasets import DatasetError
+    from app.core.heads.analysis import AnalysisError, analyze, load_pretrained_baseline
+    from app.core.registry import ModelRegistry, UnknownModelError
+
+    settings = get_settings()
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    if lexicon is None and settings.shared_data is not None and (settings.shared_data / "opinion_lexicon").is_dir():
+        lexicon = settings.shared_data / "opinion_lexicon"  # the benchmark data's Hu & Liu lexicon
+    registry = ModelRegistry(settings.models_dir, pick_device(settings.device), half=settings.cuda_half)
+    registry.refresh()
+    try:
+        loaded = registry.get(model)
+        base = load_pretrained_baseline(loaded) if pretrained else None
+        result = analyze(loaded, data, pretrained=base, limit=limit, batch_size=batch_size, bootstrap=bootstrap,
+                         seed=seed, progress=progress, data_format=data_format, lexicon=lexicon, js_sample=js_sample,
+                         pairs=pairs)
+    except UnknownModelError as exc:
+        _fail(str(exc))
+    except (AnalysisError, CheckpointError, DatasetError, ValueError) as exc:
+        _fail(str(exc))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, allow_nan=False) + "\n", encoding="utf-8")
+    console.print(f"{result['model']['id']} on {result['data']['path']}: {result['data']['pairs']} pairs "
+                  f"({result['data']['pairing']}), {result['pairs_per_s']} pairs/s", soft_wrap=True)
+    table = Table("label", "heads (layer.head)", "supported by")
+    for label, heads in sorted(result["labelled"].items()):
+        family = result["support"].get(label, {})
+        table.add_row(label, " ".join(f"{l}.{h}" for l, h in heads), f"{family.get('examples', '')} ex.: {family.get('source', '')}")
+    if result["labelled"]:
+        console.print(table)
+    else:
+        console.print("no head beats its baselines by the rule's margin")
+    rate = result["interpretability"]
+    if rate["rate"] is None:
+        console.print("interpretability rate: no example with a gold span (aspect term or entities) in this data")
+    else:
+        best = rate["best_head"]
+        console.print(f"interpretability rate {rate['rate']:.3f} (random {rate['random']:.3f}, pretrained "
+                      f"{rate['pretrained']}); best single head {best['layer']}.{best['head']}: {best['rate']}",
+                      soft_wrap=True)
+    if out is not None:
+        console.print(f"wrote {out}", soft_wrap=True)
+
+
 def main() -> None:
     cli()
 

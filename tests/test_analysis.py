@@ -1,0 +1,140 @@
+"""The head-analysis job (issue 4, points 1-3 and 6) end to end on small slices with the real demo checkpoints."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.core.datasets import load_dataset
+from app.core.heads.analysis import (AnalysisError, analyze, encode_unit, load_pretrained_baseline, statistic_range,
+                                     unit_specs)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
+RESTAURANTS, TRIPLETS, MAMS = FIXTURES / "restaurants.xml", FIXTURES / "toy_triplets.txt", FIXTURES / "mams_atsa.xml"
+SEMEVAL2010, LEXICON = FIXTURES / "semeval2010_train.txt", FIXTURES / "lexicon"
+FAST = {"bootstrap": 200, "progress": False, "js_sample": 4}
+
+
+@pytest.fixture(scope="module")
+def absa_pretrained(absa):
+    return load_pretrained_baseline(absa)
+
+
+@pytest.fixture(scope="module")
+def categories_result(absa, absa_pretrained):
+    return analyze(absa, RESTAURANTS, pretrained=absa_pretrained, limit=12, lexicon=LEXICON, **FAST)
+
+
+@pytest.fixture(scope="module")
+def triplets_result(absa, absa_pretrained):
+    return analyze(absa, TRIPLETS, pretrained=absa_pretrained, limit=12, **FAST)
+
+
+@pytest.fixture(scope="module")
+def relation_result(relation):
+    return analyze(relation, SEMEVAL2010, pretrained=load_pretrained_baseline(relation), limit=12, **FAST)
+
+
+def check_result(result, loaded, statistics):
+    json.dumps(result, allow_nan=False)  # strict JSON: NaN became null
+    info = loaded.info
+    assert result["model"]["id"] == info.id
+    assert len(result["data"]["sha256"]) == 64 and result["data"]["pairs"] > 0
+    assert result["importance"] is None and result["ablation"] is None
+    assert result["pairs_per_s"] > 0
+    assert result["rule"]["absolute_margin"] > 0
+    assert set(statistics) <= set(result["statistics"])
+    heads = result["heads"]
+    assert [(h["layer"], h["head"]) for h in heads] == [(l, h) for l in range(info.num_layers) for h in range(info.num_heads)]
+    differs = False
+    for head in heads:
+        assert set(head["labels"]) == set(head["evidence"])
+        for name, entry in head["statistics"].items():
+            low, high = statistic_range(name)
+            high = math.log(info.max_length) if high is None else high
+            score, (lo, hi) = entry["score"], entry["ci"]
+            assert low - 1e-5 <= score <= high + 1e-5, (name, score)
+            assert lo - 1e-4 <= score <= hi + 1e-4, (name, lo, score, hi)
+            baselines = entry["baselines"]
+            assert set(baselines) == {"uniform", "positional", "positional_rule", "pretrained"}
+            if baselines["pretrained"] is not None and abs(baselines["pretrained"] - score) > 1e-3:
+                differs = True
+    assert differs, "the pretrained baseline equals the fine-tuned score for every head"
+    for label, members in result["labelled"].items():
+        for layer, head in members:
+            assert label in heads[layer * info.num_heads + head]["labels"]
+    rate = result["interpretability"]
+    assert set(rate) >= {"rate", "random", "pretrained", "best_head"}
+
+
+def test_category_pairs_give_the_noop_contrast_and_lexicon_opinions(absa, categories_result):
+    result = categories_result
+    check_result(result, absa, ["noop_contrast", "query_sep_mass", "opinion_mass", "entropy", "to_sep"])
+    assert result["data"]["pairing"] == "categories" and result["data"]["pairs"] == 12
+    support = result["support"]
+    assert support["no-op"]["absent"] > 0 and support["no-op"]["present"] > 0
+    assert "lexicon" in support["aspect-sentiment"]["source"]
+    head_map = result["head_map"]
+    size = absa.info.num_layers * absa.info.num_heads
+    assert len(head_map["js_distance"]) == size and len(head_map["mds"]) == size and len(head_map["mds"][0]) == 2
+
+
+def test_aste_pairs_carry_gold_opinions_and_interpretability(absa, triplets_result):
+    result = triplets_result
+    check_result(result, absa, ["aspect_mass", "aspect_top1", "opinion_mass", "phrase_context_mass", "other_aspect_mass"])
+    assert result["data"]["pairing"] == "triplets"
+    assert result["support"]["aspect-sentiment"]["source"] == "gold ASTE opinion spans"
+    assert "noop_contrast" not in result["statistics"] and result["support"]["no-op"]["examples"] == 0
+    rate = result["interpretability"]
+    assert 0 <= rate["rate"] <= 1 and 0 < rate["random"] < 1 and 0 <= rate["pretrained"] <= 1
+    assert 0 <= rate["best_head"]["head"] < absa.info.num_heads and rate["best_head"]["layer"] == absa.info.num_layers - 1
+
+
+def test_relation_analysis(relation, relation_result):
+    check_result(relation_result, relation, ["entity_mass", "entity_top1", "cls_entity_mass", "entropy"])
+    assert relation_result["data"]["pairing"] == "relations"
+    assert relation_result["support"]["entity"]["examples"] == relation_result["data"]["pairs"]
+
+
+def test_mams_pairs_point_at_the_other_aspect(absa):
+    specs, pairing = unit_specs(absa, list(load_dataset(MAMS).examples))
+    assert pairing == "terms" and len(specs) == 4
+    for spec in specs:
+        unit = encode_unit(absa, spec)
+        term, other = unit.encoded.spans["aspect_term"], unit.other_aspects
+        assert term and other and not set(term) & set(other)
+        assert " ".join(unit.encoded.tokens[i].text for i in term).replace(" ##", "") in spec.text.lower()
+    sentences = list(load_dataset(RESTAURANTS).examples)  # terms and categories: category pairs unless asked
+    assert unit_specs(absa, sentences)[1] == "categories"
+    specs, pairing = unit_specs(absa, sentences, pairs="terms")
+    assert pairing == "terms" and [s.aspect for s in specs] == ["soup", "staff", "Fish & chips"]
+
+
+def test_wrong_task_is_refused(relation):
+    with pytest.raises(AnalysisError, match="relation"):
+        analyze(relation, RESTAURANTS, pretrained=None, **FAST)
+
+
+def test_cli_analyze_writes_json(models_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("HEADSCOPE_MODELS_DIR", str(models_dir))
+    monkeypatch.setenv("HEADSCOPE_DEVICE", "cpu")
+    from app.config import get_settings
+
+    get_settings.cache_clear()
+    out = tmp_path / "result.json"
+    try:
+        result = CliRunner().invoke(cli, ["analyze", "--model", "demo-absa-qa-m", "--data", str(TRIPLETS), "--out", str(out),
+                                          "--limit", "4", "--bootstrap", "100", "--js-sample", "0", "--no-progress",
+                                          "--lexicon", str(LEXICON)])
+        missing = CliRunner().invoke(cli, ["analyze", "--model", "no-such-model", "--data", str(TRIPLETS)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    written = json.loads(out.read_text())
+    assert written["data"]["pairs"] == 4 and written["head_map"] is None
+    assert {"heads", "interpretability", "importance", "ablation", "pairs_per_s"} <= set(written)
+    assert "interpretability rate" in result.output
+    assert missing.exit_code != 0 and "no-such-model" in missing.output
