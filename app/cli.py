@@ -286,6 +286,12 @@ def analyze_heads(
     pairs: str = typer.Option("auto", "--pairs", help="ABSA: auto, terms or categories (data with both)"),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+    importance: bool = typer.Option(True, "--importance/--no-importance",
+                                    help="head importance (Michel et al. 2019) and ablation of the aspect (RE: entity) "
+                                         "heads against random heads; needs pairs with gold labels the model predicts"),
+    ablation_draws: int = typer.Option(5, "--ablation-draws", help="random head sets masked for the ablation baseline"),
+    importance_limit: Optional[int] = typer.Option(None, "--importance-limit",
+                                                   help="use only the first N pairs for importance and ablation"),
 ) -> None:
     """Label every attention head on a labelled dataset (aspect, aspect-sentiment, no-op, entity...) with CIs and baselines."""
     from app.core.checkpoint import CheckpointError, pick_device
@@ -307,7 +313,8 @@ def analyze_heads(
         base = load_pretrained_baseline(loaded) if pretrained else None
         result = analyze(loaded, data, pretrained=base, limit=limit, batch_size=batch_size, bootstrap=bootstrap,
                          seed=seed, progress=progress, data_format=data_format, lexicon=lexicon, js_sample=js_sample,
-                         pairs=pairs)
+                         pairs=pairs, importance=importance, ablation_draws=ablation_draws,
+                         importance_limit=importance_limit)
     except UnknownModelError as exc:
         _fail(str(exc))
     except (AnalysisError, CheckpointError, DatasetError, ValueError) as exc:
@@ -333,6 +340,19 @@ def analyze_heads(
         console.print(f"interpretability rate {rate['rate']:.3f} (random {rate['random']:.3f}, pretrained "
                       f"{rate['pretrained']}); best single head {best['layer']}.{best['head']}: {best['rate']}",
                       soft_wrap=True)
+    if result.get("importance"):
+        scores = result["importance"]["scores"]
+        ranked = sorted(((s, l, h) for l, row in enumerate(scores) for h, s in enumerate(row)), reverse=True)[:5]
+        console.print(f"head importance ({result['importance']['examples']} ex., per-layer L2): top "
+                      + " ".join(f"{l}.{h}={s:.3f}" for s, l, h in ranked), soft_wrap=True)
+    ablation = result.get("ablation")
+    if ablation:
+        console.print(f"ablation of {len(ablation['heads'])} {ablation['label']} heads: accuracy {ablation['accuracy']} -> "
+                      f"{ablation['masked']} (drop {ablation['drop']}); random heads: mean {ablation['random']['mean']} "
+                      f"(drop {ablation['random_drop']}, {ablation['draws']} draws)", soft_wrap=True)
+    for key, reason in (result.get("not_computed") or {}).items():
+        if importance:
+            console.print(f"{key}: not computed ({reason})", soft_wrap=True)
     if out is not None:
         console.print(f"wrote {out}", soft_wrap=True)
 

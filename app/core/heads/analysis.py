@@ -340,7 +340,8 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path, *, pretraine
             limit: int | None = None, batch_size: int = 16, bootstrap: int = 1000, seed: int = 0,
             progress: bool | Callable[[int, int], None] = True, data_format: str | None = None,
             lexicon: str | Path | OpinionLexicon | None = None, js_sample: int = 64, pairs: str = "auto",
-            rule: LabelRule = DEFAULT_RULE) -> dict[str, Any]:
+            rule: LabelRule = DEFAULT_RULE, importance: bool = False, ablation_draws: int = 5,
+            importance_limit: int | None = None) -> dict[str, Any]:
     """Analyse every head of `checkpoint` on a labelled data file; returns the result dict (JSON-ready).
 
     progress: True for a tqdm bar on stderr, False for none, or a callback(done, total) (web jobs).
@@ -354,8 +355,13 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path, *, pretraine
     statistics (the names present), heads [{layer, head, labels, evidence, statistics
     {name: {score, ci, n, baselines {uniform, positional, positional_rule, pretrained}}}}],
     labelled (label -> heads), interpretability {rate, random, pretrained, best_head, ...},
-    head_map (Jensen-Shannon distances and 2-D MDS coordinates), importance and ablation (None:
-    issue 4 point 4, not computed by this job), pairs_per_s, timings_s, rule.
+    head_map (Jensen-Shannon distances and 2-D MDS coordinates), importance and ablation (issue 4
+    point 4, see `importance_and_ablation`; None with the reason in not_computed unless
+    importance=True and the pairs carry gold labels the model predicts), pairs_per_s, timings_s, rule.
+
+    importance: also compute head importance (Michel et al. 2019) and the ablation of the heads
+    labelled "aspect" ("entity" for RE) against ablation_draws random draws; importance_limit:
+    use only the first N analysed pairs for it (None: all). Timed separately ("importance").
     """
     started = time.perf_counter()
     info = checkpoint.info
@@ -521,6 +527,17 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path, *, pretraine
                     "mds": [[round(float(x), 5) for x in row] for row in coords.tolist()]}
     timer.add("head_map", tick)
 
+    importance_result, ablation_result = None, None
+    not_computed = {"importance": "not requested (importance=False / --no-importance)",
+                    "ablation": "not requested (importance=False / --no-importance)"}
+    if importance:
+        tick = time.perf_counter()
+        importance_specs = specs if importance_limit is None else specs[:importance_limit]
+        importance_result, ablation_result, not_computed = importance_and_ablation(
+            checkpoint, importance_specs, labelled, lexicon=None, max_length=max_length, batch_size=batch_size,
+            draws=ablation_draws, seed=seed)
+        timer.add("importance", tick)
+
     analysed = len(specs) - skipped
     pass_s = timer.seconds.get("statistics_pass", 0.0)
     return {
@@ -542,15 +559,94 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path, *, pretraine
         "labelled": labelled,
         "interpretability": interpretability,
         "head_map": head_map,
-        "importance": None,
-        "ablation": None,
-        "not_computed": {"importance": "head importance (Michel et al. 2019) is issue 4 point 4, not part of this job",
-                         "ablation": "aspect-head ablation is issue 4 point 4, not part of this job"},
+        "importance": importance_result,
+        "ablation": ablation_result,
+        "not_computed": not_computed,
         "pairs_per_s": _json_number(analysed / pass_s) if pass_s > 0 else None,
         "timings_s": {**{k: round(v, 3) for k, v in timer.seconds.items()},
                       "total": round(time.perf_counter() - started, 3)},
         "rule": describe_rule(rule),
     }
+
+
+# --- head importance and ablation (issue 4, point 4) --------------------------------------------
+
+ABLATION_LABEL = {"absa": "aspect", "re": "entity"}
+
+
+def gold_label(checkpoint: LoadedCheckpoint, spec: UnitSpec) -> int | None:
+    """The gold class index of a pair, built like its input (None: the model has no such class).
+
+    Category pairs: the polarity or "none"; term / triplet pairs: the polarity; RE: the relation
+    label. QA-B / NLI-B: "yes" when the pair's auxiliary sentence names the gold polarity (the
+    input uses it, see encode_unit), else "no".
+    """
+    info = checkpoint.info
+    label = spec.polarity
+    if info.task == "absa" and info.format in ("qa-b", "nli-b"):
+        label = "yes" if spec.polarity in B_FORMAT_POLARITIES else "no"
+    if label is None or label not in info.labels:
+        return None
+    return info.labels.index(label)
+
+
+def importance_batches(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], max_length: int, batch_size: int,
+                       lexicon: OpinionLexicon | None = None) -> tuple[list[dict[str, torch.Tensor]], list[torch.Tensor], int]:
+    """Model inputs and gold label indices of every pair with a label the model predicts; and how many were skipped."""
+    batches, labels, skipped = [], [], 0
+    pad_id = checkpoint.tokenizer.pad_token_id
+    for chunk in _batches(specs, batch_size):
+        units, gold = [], []
+        for spec in chunk:
+            index = gold_label(checkpoint, spec)
+            unit = encode_unit(checkpoint, spec, lexicon, max_length) if index is not None else None
+            if unit is None:
+                skipped += 1
+                continue
+            units.append(unit)
+            gold.append(index)
+        if units:
+            batches.append(pad_batch([u.encoded for u in units], pad_id, checkpoint.device))
+            labels.append(torch.tensor(gold, dtype=torch.long))
+    return batches, labels, skipped
+
+
+def importance_and_ablation(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], labelled: dict[str, list[list[int]]],
+                            *, lexicon: OpinionLexicon | None = None, max_length: int | None = None,
+                            batch_size: int = 16, draws: int = 5, seed: int = 0
+                            ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, str]]:
+    """(importance, ablation, not_computed reasons) for the result dict."""
+    from app.core.heads.importance import ablate, head_importance
+
+    info = checkpoint.info
+    max_length = max_length or info.max_length
+    reasons: dict[str, str] = {}
+    batches, labels, skipped = importance_batches(checkpoint, specs, max_length, batch_size, lexicon)
+    examples = sum(len(g) for g in labels)
+    if not examples:
+        reason = f"no pair carries a gold label among the model's labels {list(info.labels)}"
+        return None, None, {"importance": reason, "ablation": reason}
+    scores = head_importance(checkpoint, batches, labels)
+    importance = {"scores": [[round(float(x), 6) for x in row] for row in scores.tolist()],
+                  "normalised": "per layer L2", "examples": examples, "skipped": skipped,
+                  "definition": "mean over examples of |d cross-entropy(gold) / d head gate| at gate 1 "
+                                "(Michel et al. 2019), each layer's row divided by its L2 norm"}
+    label = ABLATION_LABEL[info.task]
+    heads = labelled.get(label, [])
+    ablation = None
+    if not heads:
+        reasons["ablation"] = f"no head carries the label {label!r}"
+    elif len(heads) >= info.num_layers * info.num_heads:
+        reasons["ablation"] = f"every head carries the label {label!r}: no other heads to draw at random"
+    else:
+        ablation = ablate(checkpoint, batches, labels, [tuple(h) for h in heads], random_draws=draws, seed=seed)
+        ablation["label"] = label
+        ablation["skipped"] = skipped
+        for key in ("accuracy", "masked", "drop", "random_drop"):
+            ablation[key] = _json_number(ablation[key]) if ablation[key] is not None else None
+        ablation["random"]["mean"] = _json_number(ablation["random"]["mean"]) if ablation["random"]["mean"] is not None else None
+        ablation["random"]["draws"] = [_json_number(x) for x in ablation["random"]["draws"]]
+    return importance, ablation, reasons
 
 
 def _support(task: str, pairing: str, summaries: dict, opinion_sources: dict[str, int], noop: NoOpContrast,

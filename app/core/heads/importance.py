@@ -1,0 +1,204 @@
+"""Head importance and head ablation (issue 4, point 4; Michel et al. 2019, "Are Sixteen Heads Really Better than One?").
+
+Head mask. transformers 5.x dropped the `head_mask` argument of BertForSequenceClassification
+(BertSelfAttention no longer takes it, and no attention implementation applies it), so the mask
+is applied here with a forward hook on every layer's self-attention module: the hook multiplies
+the per-head context (the self-attention output [batch, tokens, heads * head_size], before the
+output projection) by mask[layer, head] — exactly Michel et al.'s ξ_h gate on each head's output.
+A mask of ones multiplies by 1.0 and reproduces the unmasked logits bit for bit; a 0 removes the
+head. The mask is [layers, heads] (shared by the batch) or [batch, layers, heads] (one per example).
+
+Importance. I_h = Σ_x |∂L(x)/∂ξ_h| at ξ = 1, L the cross-entropy of the gold label, accumulated
+over every example (per example, not per batch: the mask gets a batch dimension, so one backward
+pass of the summed loss yields each example's own gradient), divided by the number of examples,
+then normalised per layer by its L2 norm (as in Michel et al.'s code), so each layer's row has
+norm 1 and scores compare heads within a layer.
+
+Ablation. Accuracy on the gold labels with no mask, with the given heads masked (ξ = 0), and with
+the same number of heads drawn at random (seeded, several draws) among the other heads — among all
+heads when fewer other heads than that are left; the drop is unmasked minus masked accuracy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from typing import Any, Iterator, Sequence
+
+import torch
+
+from app.core.checkpoint import LoadedCheckpoint
+
+Batch = dict[str, torch.Tensor]
+
+
+def attention_layers(model: Any) -> list[torch.nn.Module]:
+    """The self-attention module of every encoder layer (BERT-style models: encoder.layer[i].attention.self)."""
+    base = getattr(model, "base_model", model)
+    encoder = getattr(base, "encoder", None)
+    layers = getattr(encoder, "layer", None)
+    if layers is None:
+        raise ValueError(f"{type(model).__name__}: no encoder.layer to mask heads on")
+    return [layer.attention.self for layer in layers]
+
+
+def mask_shape(model: Any) -> tuple[int, int]:
+    config = model.config
+    return int(config.num_hidden_layers), int(config.num_attention_heads)
+
+
+@contextlib.contextmanager
+def head_mask(model: Any, mask: torch.Tensor | None) -> Iterator[None]:
+    """Within the block, every forward of `model` gates each head's output by `mask`.
+
+    mask: [layers, heads] or [batch, layers, heads] (may require grad); None: no hook at all.
+    """
+    if mask is None:
+        yield
+        return
+    modules = attention_layers(model)
+    layers, heads = mask.shape[-2:]
+    if layers != len(modules):
+        raise ValueError(f"head mask has {layers} layers, the model {len(modules)}")
+    handles = []
+
+    def hook_for(index: int):
+        def hook(module, args, output):
+            context = output[0] if isinstance(output, tuple) else output
+            size = context.shape[-1] // heads
+            gate = mask[..., index, :].to(context.dtype)  # [heads] or [batch, heads]
+            gate = gate.repeat_interleave(size, dim=-1)  # [..., heads * size]
+            if gate.dim() == 2:
+                gate = gate[:, None, :]  # broadcast over tokens
+            gated = context * gate
+            return (gated, *output[1:]) if isinstance(output, tuple) else gated
+        return hook
+
+    try:
+        for index, module in enumerate(modules):
+            handles.append(module.register_forward_hook(hook_for(index)))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def masked_logits(model: Any, batch: Batch, mask: torch.Tensor | None) -> torch.Tensor:
+    with head_mask(model, mask):
+        return model(**batch).logits
+
+
+def _labels_on(labels: torch.Tensor | Sequence[int], device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(labels, dtype=torch.long, device=device)
+
+
+def head_importance(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: Sequence[torch.Tensor | Sequence[int]],
+                    normalise: bool = True) -> torch.Tensor:
+    """[layers, heads] importance (Michel et al. 2019), per-layer L2-normalised; on the CPU, float32.
+
+    batches: model inputs (pad_batch dicts, on the model's device); labels: the gold label
+    indices of each batch (same order and lengths).
+    """
+    model = loaded.model
+    layers, heads = mask_shape(model)
+    device = loaded.device
+    total = torch.zeros(layers, heads, dtype=torch.float64)
+    examples = 0
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(False), torch.enable_grad():
+            for batch, gold in zip(batches, labels, strict=True):
+                gold = _labels_on(gold, device)
+                size = gold.shape[0]
+                mask = torch.ones(size, layers, heads, device=device, dtype=torch.float32, requires_grad=True)
+                logits = masked_logits(model, batch, mask)
+                loss = torch.nn.functional.cross_entropy(logits.float(), gold, reduction="sum")
+                (grad,) = torch.autograd.grad(loss, mask)
+                total += grad.abs().sum(dim=0).double().cpu()
+                examples += size
+    finally:
+        model.train(was_training)
+    if examples == 0:
+        raise ValueError("head importance needs at least one labelled example")
+    scores = (total / examples).float()
+    if normalise:
+        scores = scores / (scores.norm(p=2, dim=-1, keepdim=True) + 1e-20)
+    return scores
+
+
+@torch.inference_mode()
+def accuracy(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: Sequence[torch.Tensor | Sequence[int]],
+             mask: torch.Tensor | None = None) -> float:
+    """Share of examples whose argmax logit is the gold label, with `mask` ([layers, heads]) applied."""
+    correct = total = 0
+    if mask is not None:
+        mask = mask.to(loaded.device)
+    for batch, gold in zip(batches, labels, strict=True):
+        gold = _labels_on(gold, loaded.device)
+        predicted = masked_logits(loaded.model, batch, mask).argmax(dim=-1)
+        correct += int((predicted == gold).sum())
+        total += gold.shape[0]
+    if total == 0:
+        raise ValueError("accuracy needs at least one labelled example")
+    return correct / total
+
+
+def mask_without(shape: tuple[int, int], heads: Sequence[tuple[int, int]]) -> torch.Tensor:
+    """A [layers, heads] mask of ones with zeros at `heads`."""
+    mask = torch.ones(shape)
+    for layer, head in heads:
+        mask[layer, head] = 0.0
+    return mask
+
+
+def random_heads(shape: tuple[int, int], count: int, exclude: Sequence[tuple[int, int]], rng: random.Random) -> list[tuple[int, int]]:
+    """`count` distinct heads drawn uniformly among those not in `exclude` (sorted)."""
+    excluded = {tuple(h) for h in exclude}
+    pool = [(l, h) for l in range(shape[0]) for h in range(shape[1]) if (l, h) not in excluded]
+    if count > len(pool):
+        raise ValueError(f"cannot draw {count} random heads from {len(pool)} others")
+    return sorted(rng.sample(pool, count))
+
+
+def ablate(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: Sequence[torch.Tensor | Sequence[int]],
+           heads: Sequence[tuple[int, int]], random_draws: int = 5, seed: int = 0) -> dict[str, Any]:
+    """Accuracy unmasked, with `heads` masked, and with as many random other heads masked (seeded draws).
+
+    Keys: heads, accuracy (no mask), masked, drop (accuracy - masked), random {mean, draws
+    [accuracy per draw], heads [the heads of each draw]}, random_drop (accuracy - random mean),
+    examples, draws, seed, random_from.
+    """
+    heads = sorted({(int(l), int(h)) for l, h in heads})
+    if not heads:
+        raise ValueError("ablation needs at least one head to mask")
+    shape = mask_shape(loaded.model)
+    for layer, head in heads:
+        if not (0 <= layer < shape[0] and 0 <= head < shape[1]):
+            raise ValueError(f"head {layer}.{head} outside the model's {shape[0]} x {shape[1]} heads")
+    base = accuracy(loaded, batches, labels)
+    masked = accuracy(loaded, batches, labels, mask_without(shape, heads))
+    rng = random.Random(seed)
+    others = shape[0] * shape[1] - len(heads)
+    exclude = heads if others >= len(heads) else []
+    random_from = ("heads other than the masked ones, uniformly, without replacement" if exclude else
+                   f"all {shape[0] * shape[1]} heads, uniformly, without replacement (only {others} heads are not "
+                   f"among the {len(heads)} masked ones)")
+    draws, drawn = [], []
+    for _ in range(random_draws):
+        chosen = random_heads(shape, len(heads), exclude, rng)
+        drawn.append([list(h) for h in chosen])
+        draws.append(accuracy(loaded, batches, labels, mask_without(shape, chosen)))
+    mean = sum(draws) / len(draws) if draws else None
+    return {
+        "heads": [list(h) for h in heads],
+        "accuracy": base,
+        "masked": masked,
+        "drop": base - masked,
+        "random": {"mean": mean, "draws": draws, "heads": drawn},
+        "random_drop": None if mean is None else base - mean,
+        "examples": sum(len(g) for g in labels),
+        "draws": random_draws,
+        "seed": seed,
+        "random_from": random_from,
+    }
