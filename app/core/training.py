@@ -276,7 +276,7 @@ def train_classifier(
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
                 step += 1
-                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", refresh=False)  # redraw at the bar's own pace
                 bar.update(1)
                 if options.on_step is not None:
                     options.on_step(step, loss.item())
