@@ -28,6 +28,7 @@ def test_health_and_models(client):
     for key in ("id", "task", "format", "labels", "path", "num_layers", "num_heads", "metrics"):
         assert key in models["demo-re"] and key in models["demo-absa-qa-m"]
     assert models["demo-absa-qa-m"]["loaded"] is True  # preloaded before ready
+    assert models["pretrained-minilm-re"]["baseline"] == "pretrained" and models["demo-re"]["baseline"] is None
 
 
 def test_compact_attention_matches_full(client):

@@ -90,6 +90,8 @@ def test_type_a_pair_toggle_a_head_and_reload(page):
     page.select_option("#layer-select", "4")
     page.wait_for_function("new URLSearchParams(location.search).get('layer') === '4'")
     page.wait_for_function("window.headscope.state.layer === 4")
+    # The layer's attention arrives by its own request; count edges only once it is drawn.
+    page.wait_for_function("window.headscope.response.attention.layers['4'] !== undefined")
     before = (page.url, edges(page))
 
     page.reload()
@@ -154,3 +156,13 @@ def test_errors_are_shown(page):
     page.click("#run-button")
     page.wait_for_selector("#error-box:not([hidden])")
     assert "<e1>" in page.text_content("#error-box")
+
+
+def test_models_page_has_a_card_per_checkpoint(page):
+    page.goto(page.base + "/models")
+    page.wait_for_selector("article.card[data-model='pretrained-minilm-re']")
+    assert "not fine-tuned" in page.text_content("article.card[data-model='pretrained-minilm-re'] h2")
+    demo = page.locator("article.card[data-model='demo-absa-qa-m']")
+    assert "dev" in demo.text_content() and "accuracy" in demo.text_content()
+    demo.get_by_role("link", name="Inspect").click()
+    page.wait_for_url("**/inspect?model=demo-absa-qa-m*")

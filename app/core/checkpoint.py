@@ -73,6 +73,7 @@ class CheckpointInfo:
             "base_model": self.base_model,
             "metrics": self.metrics,
             "description": self.description,
+            "baseline": self.metadata.get("baseline"),  # "pretrained" for an untouched base model
             "training": self.metadata.get("training", {}),
         }
 

@@ -48,6 +48,7 @@ function card(m, defaults) {
   c.dataset.model = m.id;
   const h = el("h2", null, m.id);
   if (Object.values(defaults).includes(m.id)) h.append(" ", el("span", "badge", "default"));
+  if (m.baseline) h.append(" ", el("span", "badge", `${m.baseline} baseline: not fine-tuned`));
   c.append(h);
   if (m.description) c.append(el("p", "muted", m.description));
   const dl = el("dl");
