@@ -113,13 +113,14 @@ def encode_segments(
 ) -> EncodedInput:
     """Tokenize one or two segments, keeping offsets, segments, word ids and truncation info."""
     max_length = min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
-    full = tokenizer(text_a, text_b, add_special_tokens=True, verbose=False)
-    total = len(full["input_ids"])
+    # One tokenizer call on the hot path; a second only for inputs longer than the model's maximum.
+    enc = tokenizer(text_a, text_b, add_special_tokens=True, return_offsets_mapping=True, verbose=False)
+    total = len(enc["input_ids"])
     truncation: str | bool = False
     if total > max_length:
         truncation = True if text_b is None else ("only_first" if truncate_segment == "a" else "only_second")
-    enc = tokenizer(text_a, text_b, add_special_tokens=True, return_offsets_mapping=True,
-                    truncation=truncation, max_length=max_length if truncation else None)
+        enc = tokenizer(text_a, text_b, add_special_tokens=True, return_offsets_mapping=True,
+                        truncation=truncation, max_length=max_length)
     ids = enc["input_ids"]
     pieces = tokenizer.convert_ids_to_tokens(ids)
     sequence_ids = enc.sequence_ids()
