@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from app.core.checkpoint import file_sha256, pick_device, quiet_transformers
+from app.core.checkpoint import file_sha256, pick_device
 from app.core.datasets import load_dataset
 from app.core.examples import PreparedData, prepare
 from app.core.training import TrainingArgs, TrainingResult, TrainOptions, predict_probabilities, train_classifier
@@ -111,9 +111,7 @@ def train_on_data(spec: TrainSpec, models_dir: Path, progress: bool = True, opti
 def evaluate_checkpoint(folder: Path, data: str | Path, data_format: str | None = None,
                         device: Any = None) -> dict[str, Any]:
     """The benchmark metrics of the checkpoint in `folder` on a data file."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from app.core.checkpoint import read_checkpoint_info
+    from app.core.checkpoint import load_checkpoint, read_checkpoint_info
 
     info = read_checkpoint_info(folder)
     dataset = load_dataset(data, data_format)
@@ -123,12 +121,9 @@ def evaluate_checkpoint(folder: Path, data: str | Path, data_format: str | None 
     if tuple(prepared.labels) != tuple(info.labels) and info.task == "absa":
         raise RecipeError(f"{info.id}: its labels {list(info.labels)} do not fit format {info.format} "
                           f"(expected {list(prepared.labels)})")
-    quiet_transformers()
-    device = device or pick_device()
-    location = info.weights_location
-    tokenizer = AutoTokenizer.from_pretrained(location)
-    model = AutoModelForSequenceClassification.from_pretrained(location).to(device)
-    metrics = _evaluate_prepared(prepared, model, tokenizer, device)
+    # The same safe loader as the server: safetensors only, eager attention.
+    loaded = load_checkpoint(info, device or pick_device())
+    metrics = _evaluate_prepared(prepared, loaded.model, loaded.tokenizer, loaded.device)
     return {"model": info.id, "data": str(dataset.path), "data_format": dataset.format,
             "sha256": file_sha256(dataset.path), **metrics}
 
