@@ -36,6 +36,22 @@ class Settings(BaseSettings):
     preload: str | None = None
     # Train the embedded demo checkpoints at start when they are missing.
     prepare_on_start: bool = True
+    # Findings database (SQLAlchemy URL); unset: a SQLite file in data_dir (see database_url_or_default).
+    database_url: str | None = None
+    # SQLite only: FULL fsyncs the WAL on every commit (survives power loss); NORMAL survives a killed process.
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "FULL"
+    # Off (single local user "local", an admin) for `make serve`; on: accounts, sessions, API tokens.
+    auth_enabled: bool = False
+    # Signs CSRF tokens; unset: generated once and kept in data_dir/secret_key.
+    secret_key: str | None = None
+    # Size limits for findings (422 above the character limits, 413 above the byte limits).
+    max_title_chars: int = Field(default=200, ge=1)
+    max_note_chars: int = Field(default=20_000, ge=1)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+
+    def database_url_or_default(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'headscope.db').resolve()}"
 
 
 @lru_cache

@@ -20,6 +20,7 @@ from app.core.errors import CheckpointError, HeadscopeError, InputError
 from app.core.registry import ModelRegistry, UnknownModelError
 from app.web import api, pages
 from app.web.inspect_service import InspectService
+from app.web import findings_api
 
 log = logging.getLogger(__name__)
 STATIC_DIR = pages.ROOT / "static"
@@ -38,6 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.registry = registry
         app.state.inspect_service = InspectService(registry, settings.inspect_cache_size)
         app.state.model_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        # Findings database: migrated to the newest schema before the app reports ready.
+        findings_api.open_store(app, settings)
         # Load one checkpoint before reporting ready, so the first inspection is fast.
         preload = settings.preload or registry.default_id("absa")
         if preload:
@@ -46,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         app.state.ready = False
         app.state.model_executor.shutdown(wait=True)
+        app.state.store.dispose()
 
     app = FastAPI(title="headscope", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
@@ -60,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
+    findings_api.install(app)
     app.include_router(pages.router)
     register_error_handlers(app)
     return app
