@@ -167,14 +167,14 @@ def _report(result) -> None:
 
 def _train_task(task: str, data: Path, fmt: str, out: str, test: Optional[Path], data_format: Optional[str], base: str,
                 epochs: int, lr: float, batch_size: int, max_length: int, seed: int, dev_fraction: float,
-                patience: Optional[int], class_weighting: str, progress: bool) -> None:
+                patience: Optional[int], class_weighting: str, progress: bool, pooling: str = "cls") -> None:
     from app.core.datasets import DatasetError
     from app.core.recipes import RecipeError, TrainSpec, train_on_data
 
     spec = TrainSpec(task=task, format=fmt, train=str(data), out=out, test=str(test) if test else None,
                      data_format=data_format, base=base, epochs=epochs, learning_rate=lr, batch_size=batch_size,
                      max_length=max_length, seed=seed, dev_fraction=dev_fraction, patience=patience,
-                     class_weighting=class_weighting)
+                     class_weighting=class_weighting, pooling=pooling)
     try:
         from app.core.checkpoint import pick_device
 
@@ -232,10 +232,12 @@ def train_re(
     base: str = BASE_OPT, epochs: int = EPOCHS_OPT, lr: float = LR_OPT, batch_size: int = BATCH_OPT,
     max_length: int = MAXLEN_OPT, seed: int = SEED_OPT, dev_fraction: float = DEV_OPT,
     patience: Optional[int] = PATIENCE_OPT, class_weighting: str = WEIGHT_OPT, progress: bool = PROGRESS_OPT,
+    pooling: str = typer.Option("entity-start", "--pooling",
+                                help="entity-start (classify from the <e1>/<e2> marker states) or cls"),
 ) -> None:
     """Fine-tune for relation extraction with entity markers around e1 and e2."""
     _train_task("re", data, "re-markers", out, test, data_format, base, epochs, lr, batch_size, max_length, seed,
-                dev_fraction, patience, class_weighting, progress)
+                dev_fraction, patience, class_weighting, progress, pooling)
 
 
 @cli.command("evaluate")

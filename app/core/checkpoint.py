@@ -211,9 +211,18 @@ def load_checkpoint(info: CheckpointInfo, device: torch.device | None = None, ha
     location = info.weights_location
     if Path(location).is_dir():
         check_weights_are_safe(Path(location))
+    model_class = AutoModelForSequenceClassification
+    if info.metadata.get("pooling", "cls") == "entity-start":
+        # Relation classifiers trained with entity-start pooling (app.core.entity_pooling).
+        from app.core.entity_pooling import BertForEntityStartClassification
+
+        model_class = BertForEntityStartClassification
+    elif info.metadata.get("pooling", "cls") != "cls":
+        raise CheckpointError(f"{info.path / METADATA_FILE}: 'pooling' must be 'cls' or 'entity-start', "
+                              f"got {info.metadata.get('pooling')!r}")
     try:
         tokenizer = AutoTokenizer.from_pretrained(location)
-        model = AutoModelForSequenceClassification.from_pretrained(
+        model = model_class.from_pretrained(
             location,
             attn_implementation="eager",  # sdpa/flash return no attention weights
             use_safetensors=True,

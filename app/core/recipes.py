@@ -45,6 +45,7 @@ class TrainSpec:
     dev_fraction: float = 0.15
     patience: int | None = None
     class_weighting: str = "none"
+    pooling: str = "cls"  # RE: "entity-start" classifies from the <e1>/<e2> marker states (entity_pooling.py)
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     description: str = ""
@@ -105,7 +106,7 @@ def train_on_data(spec: TrainSpec, models_dir: Path, progress: bool = True, opti
     }
     return train_classifier(base_path, prepared.labels, prepared.build, models_dir / spec.out, metadata,
                             spec.training_args(), added_tokens=prepared.added_tokens, progress=progress,
-                            device=device or pick_device(), options=options)
+                            device=device or pick_device(), options=options, pooling=spec.pooling)
 
 
 def evaluate_checkpoint(folder: Path, data: str | Path, data_format: str | None = None,

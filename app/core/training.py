@@ -193,6 +193,22 @@ def write_checkpoint_atomically(out_dir: Path, write: Callable[[Path], None]) ->
     return out_dir
 
 
+def classifier_class(pooling: str, tokenizer: Any, added_tokens: Sequence[str]) -> tuple[Any, dict[str, Any]]:
+    """The model class for a pooling choice and the config entries it needs."""
+    from transformers import AutoModelForSequenceClassification
+
+    if pooling == "cls":
+        return AutoModelForSequenceClassification, {}
+    if pooling != "entity-start":
+        raise ValueError(f"pooling must be 'cls' or 'entity-start', got {pooling!r}")
+    if len(added_tokens) < 4:
+        raise ValueError("entity-start pooling needs the entity markers (<e1>, </e1>, <e2>, </e2>) as added tokens")
+    from app.core.entity_pooling import BertForEntityStartClassification
+
+    starts = [tokenizer.convert_tokens_to_ids(added_tokens[0]), tokenizer.convert_tokens_to_ids(added_tokens[2])]
+    return BertForEntityStartClassification, {"entity_start_token_ids": starts}
+
+
 def train_classifier(
     base_model: str,
     labels: Sequence[str],
@@ -204,13 +220,16 @@ def train_classifier(
     progress: bool = True,
     device: torch.device | None = None,
     options: TrainOptions | None = None,
+    pooling: str = "cls",
 ) -> TrainingResult:
     """Fine-tune `base_model` for sequence classification and write a headscope checkpoint.
 
     `build_examples(tokenizer)` encodes the data with the tokenizer the model will keep
-    (after `added_tokens`, e.g. entity markers, are added to it).
+    (after `added_tokens`, e.g. entity markers, are added to it). pooling: "cls" (a Hugging Face
+    sequence classifier) or "entity-start" (classify from the hidden states of the first and third
+    added tokens, the <e1> and <e2> markers: app.core.entity_pooling).
     """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoConfig, AutoTokenizer, get_linear_schedule_with_warmup
 
     quiet_transformers()
     args = args or TrainingArgs()
@@ -220,10 +239,11 @@ def train_classifier(
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     if added_tokens:
         tokenizer.add_special_tokens({"additional_special_tokens": list(added_tokens)})
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base_model, num_labels=len(labels), id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)}, attn_implementation="eager",
-    )
+    model_class, extra_config = classifier_class(pooling, tokenizer, added_tokens)
+    config = AutoConfig.from_pretrained(base_model, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                                        label2id={label: i for i, label in enumerate(labels)})
+    config.update(extra_config)
+    model = model_class.from_pretrained(base_model, config=config, attn_implementation="eager")
     if added_tokens:
         model.resize_token_embeddings(len(tokenizer))
     model.to(device)
@@ -318,6 +338,8 @@ def train_classifier(
     })
     if added_tokens:
         meta["entity_markers"] = list(added_tokens)
+    if pooling != "cls":
+        meta["pooling"] = pooling
 
     def write(folder: Path) -> None:
         model.save_pretrained(folder, safe_serialization=True)
