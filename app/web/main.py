@@ -18,7 +18,7 @@ from app.config import Settings, get_settings
 from app.core.checkpoint import pick_device
 from app.core.errors import CheckpointError, HeadscopeError, InputError
 from app.core.registry import ModelRegistry, UnknownModelError
-from app.web import api, pages
+from app.web import api, findings_pages, pages
 from app.web.inspect_service import InspectService
 from app.web import findings_api
 
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     findings_api.install(app)
     app.include_router(pages.router)
+    app.include_router(findings_pages.router)
     register_error_handlers(app)
     return app
 

@@ -39,6 +39,7 @@ const BAND = 256;       // band height in css px
 const MIN_W = 2;        // visibility floor, in weight bytes (see above)
 const CRISP_W = 16;     // edges at least this strong are always drawn full-res (on top)
 const K = [1, 2, 4, 8, 16]; // vertical resolution divisors of the layers
+const X_PAD = 1;       // css px between a token column and the line ends
 const SPAN_NAMES = { aspect_query: "aspect (query)", aspect_term: "aspect term", e1: "entity 1", e2: "entity 2", markers: "entity markers" };
 const SPAN_COLORS = ["#fbd46d", "#9be3a0", "#a8c8ff", "#f6a6c8", "#d3b6ff"];
 
@@ -51,6 +52,13 @@ for (let lo = MIN_W; lo <= 255;) {
   lo = hi + 1;
 }
 const NL = LEVEL_ALPHA.length;
+
+/** Colour and opacity of the edges under one paint-order key (see setEdges): shared by
+ *  the canvas painter and the SVG export (svg-headview.js) so both show the same picture. */
+export function edgeStyle(key, per, colors) {
+  const H = Math.max(1, colors.length), r = key % per;
+  return { color: colors[r % H], alpha: LEVEL_ALPHA[Math.floor(r / H)] };
+}
 
 const EMPTY = { m: 0, key: new Uint32Array(0), ya: new Float32Array(0), yb: new Float32Array(0), q: new Uint16Array(0), k: new Uint16Array(0) };
 
@@ -272,8 +280,8 @@ export class HeadView {
    *  canvas matters: a clipped hairline is rasterised with other rounding,
    *  which shows as seams at band edges once thousands of faint lines add up. */
   trace(ctxs, b, lo, hi, list, flat) {
-    const { key, ya, yb } = this.E, H = Math.max(1, this.colors.length), per = this.per, dpr = this.dpr;
-    const x0 = dpr, span = this.canvas.width - 2 * dpr;
+    const { key, ya, yb } = this.E, per = this.per, dpr = this.dpr;
+    const x0 = X_PAD * dpr, span = this.canvas.width - 2 * X_PAD * dpr;
     const top = (b * this.bandDev) / dpr, bottom = ((b + 1) * this.bandDev) / dpr;
     let cur = -1, ctx = null, s = dpr;
     for (let i = lo; i < hi; i++) {
@@ -290,14 +298,14 @@ export class HeadView {
       if (key[o] !== cur) { // edges arrive grouped by key: one path per (layer, level, head)
         if (cur >= 0) ctx.stroke();
         cur = key[o];
-        const L = Math.floor(cur / per), r = cur % per;
+        const L = Math.floor(cur / per), style = edgeStyle(cur, per, this.colors);
         ctx = flat || ctxs[L];
         s = dpr / (flat ? 1 : K[L]);
         // 1 device px lines: software rasterisers have a fast path for them (1.5 px
         // was ~25x slower); on high-dpi screens the opacity makes up for the width
         ctx.lineWidth = 1;
-        ctx.strokeStyle = this.colors[r % H];
-        ctx.globalAlpha = Math.min(1, LEVEL_ALPHA[Math.floor(r / H)] * dpr);
+        ctx.strokeStyle = style.color;
+        ctx.globalAlpha = Math.min(1, style.alpha * dpr);
         ctx.beginPath();
       }
       ctx.moveTo(x0 + span * t0, (a + (c - a) * t0) * s);
@@ -359,6 +367,22 @@ export class HeadView {
     if (focus && this.focusList.length) this.trace(null, b, 0, this.focusList.length, this.focusList, ctx);
     ctx.restore();
     this.shown[b] = this.focusKey;
+  }
+
+  /** The picture as plain geometry in css px, with the numbers the painter uses:
+   *  every drawn edge in paint order (weakest first) from x = X_PAD to width - X_PAD,
+   *  styled by edgeStyle; `focus` lists the hovered/pinned token's edges, which are
+   *  drawn on top while the rest is dimmed to `dim`. Exports (SVG) are built from this. */
+  geometry() {
+    const { m, key, ya, yb } = this.E, width = this.canvas.width / this.dpr;
+    const lines = [];
+    for (let o = 0; o < m; o++) {
+      lines.push({ x1: X_PAD, y1: ya[o], x2: width - X_PAD, y2: yb[o], key: key[o], ...edgeStyle(key[o], this.per, this.colors) });
+    }
+    const rows = [];
+    this.rowOf.forEach((row, index) => { if (row >= 0) rows.push({ index, y: row * ROW + ROW / 2 }); });
+    const focused = !!(this.hover || this.pinned);
+    return { width, height: this.rows * ROW, row: ROW, rows, lines, focus: focused ? Array.from(this.focusList) : [], dim: focused ? DIM : 1 };
   }
 
   /** Token highlighting: the focused token, and the tokens it links to. */

@@ -6,6 +6,7 @@ import { getModels, inspect } from "./api.js";
 import { readState, writeState } from "./state.js";
 import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./attention.js";
 import { HeadView } from "./headview.js";
+import { bindFindingActions } from "./findings-inspect.js";
 
 const $ = (id) => document.getElementById(id);
 const EXAMPLES = {
@@ -272,6 +273,11 @@ $("head-swatches").addEventListener("dblclick", (e) => {
   const b = e.target.closest(".head-toggle");
   if (b) { state.heads = [+b.dataset.head]; redraw(); }
 });
+// Save as finding / PNG / SVG: the state and the response shown now are handed over.
+bindFindingActions({ state, response: () => current, busy: () => document.body.dataset.busy === "1",
+  headView: hv, onError: showError });
+pub.headView = hv;
+
 // ---- start ----
 async function init() {
   syncControls();

@@ -1,0 +1,59 @@
+// The inspect page's finding and image buttons: "Save as finding" from the head
+// view and from the model view, PNG/SVG downloads of the head view. Kept out of
+// inspect.js so that the page controller only hands over its state.
+
+import { createFinding } from "./findings-api.js";
+import { openFindingForm } from "./findings-form.js";
+import { viewFromState, inputFromState } from "./findings-state.js";
+import { bindImageButtons } from "./export-image.js";
+
+const $ = (id) => document.getElementById(id);
+
+/** The finding body for the view shown now. The snapshot is the response the page
+ *  already has (the head view: at least the shown layer; the model view: all layers),
+ *  so the server does not run the model again. */
+export function findingBody(values, kind, state, resp) {
+  return {
+    ...values,
+    model: resp.model,
+    input: inputFromState(state, resp.task),
+    view: viewFromState(state, kind, resp.num_heads),
+    snapshot: resp,
+  };
+}
+
+function showSaved(finding) {
+  const box = $("finding-saved");
+  const link = document.createElement("a"), perma = document.createElement("a");
+  link.href = "/findings/" + encodeURIComponent(finding.id);
+  link.textContent = finding.title;
+  perma.href = "/f/" + encodeURIComponent(finding.id);
+  perma.textContent = "permalink";
+  box.replaceChildren("Saved finding ", link, " · ", perma);
+  box.hidden = false;
+}
+
+/**
+ * ctx: {state, response(): current response or null, busy(): a request is running,
+ *       headView: the HeadView, onError(Error)}
+ */
+export function bindFindingActions(ctx) {
+  const save = async (kind) => {
+    const resp = ctx.response();
+    if (!resp || ctx.busy()) return ctx.onError(new Error("Run an inspection (and wait for it) before saving a finding."));
+    await openFindingForm({ heading: kind === "model" ? "Save the model view as a finding" : "Save the head view as a finding" },
+      async (values) => {
+        const finding = await createFinding(findingBody(values, kind, ctx.state, resp));
+        window.headscope.lastFinding = finding; // for scripts and tests
+        showSaved(finding);
+        return finding;
+      });
+  };
+  $("save-finding-head").addEventListener("click", () => save("head"));
+  $("save-finding-model").addEventListener("click", () => save("model"));
+  const stem = () => {
+    const s = ctx.state, r = ctx.response();
+    return `headscope-${(r && r.model) || "view"}-layer${s.layer}`.replace(/[^\w.-]+/g, "_");
+  };
+  bindImageButtons($("download-png"), $("download-svg"), () => ctx.headView, stem, ctx.onError);
+}

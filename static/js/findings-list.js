@@ -1,0 +1,105 @@
+// Controller of /findings: filters in the URL <-> the form, one page of
+// GET /api/findings at a time, and export links that carry the same filters.
+
+import { getModels } from "./api.js";
+import { listFindings } from "./findings-api.js";
+import { LABELS } from "./findings-form.js";
+
+const $ = (id) => document.getElementById(id);
+const FIELDS = ["model", "layer", "head", "label", "author", "q"];
+const PAGE = 20;
+
+const cell = (tag, props, ...children) => {
+  const el = Object.assign(document.createElement(tag), props || {});
+  el.append(...children);
+  return el;
+};
+
+/** Filters from the URL (only the known ones, empty dropped) and the page offset. */
+function readFilters() {
+  const q = new URLSearchParams(location.search), f = {};
+  for (const k of FIELDS) if (q.get(k)) f[k] = q.get(k);
+  return { filters: f, offset: Math.max(0, parseInt(q.get("offset"), 10) || 0) };
+}
+
+function writeFilters(filters, offset) {
+  const q = new URLSearchParams(filters);
+  if (offset) q.set("offset", offset);
+  history.replaceState(null, "", location.pathname + (q.toString() ? "?" + q : ""));
+  const exportQuery = new URLSearchParams(filters).toString();
+  $("export-report").href = "/findings/export.html" + (exportQuery ? "?" + exportQuery : "");
+  $("export-json").href = "/api/findings/export" + (exportQuery ? "?" + exportQuery : "");
+}
+
+function viewText(view) {
+  const v = view || {}, heads = (v.heads || []).map((h) => (Array.isArray(h) ? h.join(".") : h));
+  return `${v.kind || "head"}` + (v.layer != null ? ` · L${v.layer}` : "") + (heads.length ? ` · H ${heads.join(",")}` : "");
+}
+
+function row(f) {
+  const link = cell("a", { href: "/findings/" + encodeURIComponent(f.id), className: "finding-link", textContent: f.title });
+  const model = typeof f.model === "string" ? f.model : (f.model && f.model.id) || "";
+  const marks = cell("td", {},
+    ...(f.labels || []).map((l) => cell("span", { className: "badge label", textContent: l })),
+    ...(f.tags || []).map((t) => cell("span", { className: "tag", textContent: t })));
+  const tr = cell("tr", {},
+    cell("td", {}, link, f.visibility === "shared" ? cell("span", { className: "muted", textContent: " · shared" }) : ""),
+    cell("td", {}, cell("code", { textContent: model }),
+      f.checkpoint_status && f.checkpoint_status !== "available" ? cell("span", { className: "muted", textContent: ` (${f.checkpoint_status})` }) : ""),
+    cell("td", { textContent: viewText(f.view) }),
+    marks,
+    cell("td", { textContent: f.author || "" }),
+    cell("td", { textContent: String(f.updated_at || "").slice(0, 16).replace("T", " ") }));
+  tr.dataset.findingId = f.id;
+  return tr;
+}
+
+let { filters, offset } = readFilters();
+
+async function load() {
+  writeFilters(filters, offset);
+  $("error-box").hidden = true;
+  try {
+    const page = await listFindings({ ...filters, limit: PAGE, offset });
+    const items = page.findings || [];
+    $("findings-rows").replaceChildren(...items.map(row));
+    $("findings-table").hidden = !items.length;
+    const total = page.total ?? items.length;
+    $("findings-summary").textContent = total ? "" : (Object.keys(filters).length ? "No findings match these filters." : "No findings yet: save one from the inspect page.");
+    $("page-info").textContent = total ? `${offset + 1}–${offset + items.length} of ${total}` : "";
+    $("page-prev").disabled = offset <= 0;
+    $("page-next").disabled = offset + items.length >= total;
+    document.body.dataset.ready = "1";
+  } catch (e) {
+    $("error-box").textContent = e.message;
+    $("error-box").hidden = false;
+  }
+}
+
+function fillForm() {
+  for (const k of FIELDS) $("f-" + k).value = filters[k] || "";
+}
+
+$("findings-filters").addEventListener("submit", (e) => {
+  e.preventDefault();
+  filters = {};
+  for (const k of FIELDS) { const v = $("f-" + k).value.trim(); if (v) filters[k] = v; }
+  offset = 0;
+  load();
+});
+$("f-clear").addEventListener("click", () => { filters = {}; offset = 0; fillForm(); load(); });
+$("page-prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); load(); });
+$("page-next").addEventListener("click", () => { offset += PAGE; load(); });
+
+async function init() {
+  $("f-label").append(...LABELS.map((l) => new Option(l, l)));
+  try {
+    const data = await getModels();
+    $("f-model").append(...(data.models || []).map((m) => new Option(m.id, m.id)));
+  } catch { /* the list still works without the model names */ }
+  // a model no longer on the server can still be filtered for
+  if (filters.model && ![...$("f-model").options].some((o) => o.value === filters.model)) $("f-model").append(new Option(filters.model, filters.model));
+  fillForm();
+  await load();
+}
+init();

@@ -1,0 +1,45 @@
+// Controller of the finding page (/findings/<id>) and the public page (/p/<token>):
+// the head view comes from the embedded snapshot (findings-view.js); the author's
+// actions (edit, delete, public link) go through the findings API.
+
+import { mountAll } from "./findings-view.js";
+import { updateFinding, deleteFinding, makePublicLink } from "./findings-api.js";
+import { openFindingForm } from "./findings-form.js";
+
+const $ = (id) => document.getElementById(id);
+const { data } = mountAll();
+const finding = data[0];
+
+function showError(msg) {
+  $("error-box").textContent = msg;
+  $("error-box").hidden = false;
+}
+
+$("edit-finding")?.addEventListener("click", async () => {
+  const saved = await openFindingForm({ heading: "Edit finding", initial: finding, submitLabel: "Save changes" },
+    (values) => updateFinding(finding.id, values));
+  if (saved) location.reload(); // the note is rendered (and sanitised) by the server
+});
+
+$("delete-finding")?.addEventListener("click", async () => {
+  if (!confirm(`Delete the finding "${finding.title}"? This cannot be undone.`)) return;
+  try {
+    await deleteFinding(finding.id);
+    location.assign("/findings");
+  } catch (e) {
+    showError(e.message);
+  }
+});
+
+$("public-link")?.addEventListener("click", async () => {
+  try {
+    const link = await makePublicLink(finding.id);
+    const url = new URL(link.url || "/p/" + encodeURIComponent(link.public_token), location.origin).href;
+    const a = $("public-url");
+    a.href = url;
+    a.textContent = url;
+    a.parentElement.hidden = false;
+  } catch (e) {
+    showError(e.message);
+  }
+});
