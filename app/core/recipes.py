@@ -26,9 +26,10 @@ class RecipeError(ValueError):
     """A recipe or training request that cannot run: the message says why and what to do."""
 
 
-@dataclass
-class TrainSpec:
-    """Everything one training run needs; stored whole in headscope.json."""
+@dataclass(kw_only=True)
+class TrainSpec(TrainingArgs):
+    """Everything one training run needs (the TrainingArgs plus data, format and output); stored
+    whole in headscope.json. A recipe file is one of these with data paths under the shared data."""
 
     task: str  # absa or re
     format: str  # qa-m, nli-m, qa-b, nli-b, term; re-markers for RE
@@ -37,25 +38,13 @@ class TrainSpec:
     test: str | None = None  # evaluated at the end of training; metrics["test"]
     data_format: str | None = None  # a loader name (app.core.datasets.FORMATS); None: from the file name
     base: str = EMBEDDED_BASE  # "embedded" or a Hugging Face model folder / hub name
-    epochs: int = 4
-    learning_rate: float = 5e-5
-    batch_size: int = 16
-    max_length: int = 128
-    seed: int = 13
-    dev_fraction: float = 0.15
     patience: int | None = None
-    class_weighting: str = "none"
     pooling: str = "cls"  # RE: "entity-start" classifies from the <e1>/<e2> marker states (entity_pooling.py)
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
     description: str = ""
     recipe: str | None = None
 
     def training_args(self) -> TrainingArgs:
-        return TrainingArgs(epochs=self.epochs, learning_rate=self.learning_rate, batch_size=self.batch_size,
-                            max_length=self.max_length, seed=self.seed, warmup_ratio=self.warmup_ratio,
-                            weight_decay=self.weight_decay, dev_fraction=self.dev_fraction,
-                            class_weighting=self.class_weighting)
+        return TrainingArgs(**{f.name: getattr(self, f.name) for f in fields(TrainingArgs)})
 
 
 def resolve_base(base: str) -> tuple[str, str]:
