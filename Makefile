@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 # Extra pip arguments for the torch install (e.g. an index with CUDA builds).
 TORCH_PIP_ARGS ?=
 
-.PHONY: install install-test prepare serve test test-fast browser bench clean
+.PHONY: install install-test prepare serve test test-fast browser postgres bench clean
 
 install: $(VENV)/.installed
 
@@ -34,7 +34,12 @@ serve: prepare
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: install-test prepare browser
+# Debian's PostgreSQL for the storage tests (they start a throwaway cluster of their own in a temp folder).
+postgres:
+	@{ command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; } || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+test: install-test prepare browser postgres
 	$(BIN)/pytest -q -rs
 
 # Benchmarks print ratios against a baseline measured in the same run.

@@ -72,3 +72,18 @@ def server(models_dir: Path, tmp_path_factory: pytest.TempPathFactory):
            "HEADSCOPE_DEVICE": "cpu"}
     with ServerProcess(env) as running:
         yield running.url
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A real PostgreSQL server in a temp folder for the whole run (`make test` installs Debian's
+    postgresql when missing); `.create_database()` gives a fresh database URL."""
+    from pgcluster import PostgresCluster, find_bin_dir  # tests/ is on sys.path (rootdir conftest)
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin: "
+                    "`make postgres` installs Debian's postgresql")
+    cluster = PostgresCluster(bin_dir).start()
+    yield cluster
+    cluster.stop()
