@@ -43,6 +43,8 @@ from __future__ import annotations
 import math
 import re
 import time
+import uuid
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -51,21 +53,28 @@ import torch
 
 from app.core.attention import forward_with_attention
 from app.core.checkpoint import CheckpointError, LoadedCheckpoint, file_sha256, quiet_transformers
-from app.core.datasets import AbsaSentence, OpinionLexicon, RelationExample, TripletSentence, load_dataset
+from app.core.datasets import AbsaSentence, Dataset, OpinionLexicon, RelationExample, TripletSentence, load_dataset
 from app.core.datasets import load_opinion_lexicon
 from app.core.errors import InputError
 from app.core.heads.baselines import POSITIONAL_BASELINES, positional_attention, uniform_attention
 from app.core.heads.interpretability import InterpretabilityAccumulator, interpretability_words
 from app.core.heads.labels import DEFAULT_RULE, LabelRule, describe_rule, label_evidence, label_heads
+from app.core.heads.batched import batch_masks, batch_statistics
 from app.core.heads.statistics import absa_statistics, relation_statistics, token_sets
-from app.core.heads.streaming import JensenShannonAccumulator, NoOpContrast, StatisticAccumulator, classical_mds
+from app.core.heads.streaming import (JensenShannonAccumulator, NoOpContrast, StatisticAccumulator, TopExamples,
+                                      classical_mds, row_js_divergence)
 from app.core.inputs import B_FORMAT_POLARITIES, REVIEW_FIRST_FORMATS, EncodedInput, encode_absa, encode_relation
 from app.core.inspection import pad_batch
 
 CATEGORY_FORMATS = ("qa-m", "nli-m", "qa-b", "nli-b")
 BASELINE_NAMES = ("uniform",) + POSITIONAL_BASELINES
 NOOP = "noop_contrast"
-RESULT_VERSION = 1
+FINETUNE = "finetune_js"  # the TopExamples name of the fine-tuned vs pretrained divergence
+RESULT_VERSION = 2
+PHASES = ("statistics", "importance", "done")
+
+Runner = Callable[[Callable[[], Any]], Any]
+Progress = Callable[[int, int, str], None]
 
 
 class AnalysisError(ValueError):
@@ -295,6 +304,18 @@ class MeanAccumulator:
         self.total[name] += torch.where(ok, value, torch.zeros_like(value)).double()
         self.count[name] += ok.double()
 
+    def add_batch(self, name: str, values: torch.Tensor) -> None:
+        """Add a batch [B, ...] of values at once (NaN entries skipped, as `add`)."""
+        values = values.detach().float().cpu()
+        ok = ~torch.isnan(values)
+        if not ok.any():
+            return
+        if name not in self.total:
+            self.total[name] = torch.zeros(values.shape[1:], dtype=torch.float64)
+            self.count[name] = torch.zeros(values.shape[1:], dtype=torch.float64)
+        self.total[name] += torch.where(ok, values, torch.zeros_like(values)).double().sum(0)
+        self.count[name] += ok.double().sum(0)
+
     def mean(self, name: str) -> torch.Tensor | None:
         if name not in self.total:
             return None
@@ -314,9 +335,44 @@ def _baseline_maps(encoded: EncodedInput) -> torch.Tensor:
     return torch.cat([uniform_attention(n), positional_attention(n, sets["cls"], sets["sep"])], dim=1)
 
 
+def _batch_baseline_maps(units: Sequence[Unit], length: int, device: torch.device) -> torch.Tensor:
+    """[B, 1, 1 + P, T, T]: each unit's baseline maps (`_baseline_maps`), zero-padded to `length`."""
+    maps = torch.zeros(len(units), 1, 1 + len(POSITIONAL_BASELINES), length, length)
+    for row, unit in enumerate(units):
+        n = len(unit.encoded.input_ids)
+        maps[row, :, :, :n, :n] = _baseline_maps(unit.encoded)
+    return maps.to(device)
+
+
+def _run_here(work: Callable[[], Any]) -> Any:
+    return work()
+
+
+def example_record(spec: UnitSpec) -> dict[str, Any]:
+    """What the summary page shows of an analysed pair, and the live-inspection input that reproduces it.
+
+    `inspect` holds {text, aspect} as the /inspect page takes them (RE: the text with <e1>/<e2> tags).
+    """
+    if spec.relation is not None:
+        e = spec.relation
+        marks = sorted([(e.e1.start, "<e1>"), (e.e1.end, "</e1>"), (e.e2.start, "<e2>"), (e.e2.end, "</e2>")],
+                       key=lambda m: (m[0], m[1].startswith("</") is False))
+        text = e.text
+        for offset, tag in reversed(marks):
+            text = text[:offset] + tag + text[offset:]
+        return {"id": spec.sentence_id, "text": text, "aspect": None, "label": spec.polarity,
+                "inspect": {"text": text, "aspect": None}}
+    return {"id": spec.sentence_id, "text": spec.text, "aspect": spec.aspect, "label": spec.polarity,
+            "inspect": {"text": spec.text, "aspect": spec.aspect}}
+
+
 def _batches(items: Sequence[UnitSpec], size: int) -> Iterator[Sequence[UnitSpec]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def _typical(typical: TopExamples, name: str, layer: int, head: int) -> list[list[float]]:
+    return [[index, _json_number(score)] for index, score in typical.head(name, layer, head)]
 
 
 def _json_number(value: float) -> float | None:
@@ -336,15 +392,26 @@ class _Timer:
 
 # --- the job ---------------------------------------------------------------------------------
 
-def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path, *, pretrained: LoadedCheckpoint | None,
+def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path | Dataset, *, pretrained: LoadedCheckpoint | None,
             limit: int | None = None, batch_size: int = 16, bootstrap: int = 1000, seed: int = 0,
-            progress: bool | Callable[[int, int], None] = True, data_format: str | None = None,
+            progress: bool | Progress = True, data_format: str | None = None,
             lexicon: str | Path | OpinionLexicon | None = None, js_sample: int = 64, pairs: str = "auto",
             rule: LabelRule = DEFAULT_RULE, importance: bool = False, ablation_draws: int = 5,
-            importance_limit: int | None = None) -> dict[str, Any]:
+            importance_limit: int | None = None, typical_k: int = 3, runner: Runner | None = None) -> dict[str, Any]:
     """Analyse every head of `checkpoint` on a labelled data file; returns the result dict (JSON-ready).
 
-    progress: True for a tqdm bar on stderr, False for none, or a callback(done, total) (web jobs).
+    dataset_path: a data file, or an already loaded `Dataset` (e.g. the demo data, whose own
+    layout load_dataset does not read); its file is hashed for `data.sha256`.
+    progress: True for a tqdm bar on stderr, False for none, or a callback(done, total, phase)
+    (web jobs): called after every batch of the statistics pass with phase "statistics" (done /
+    total pairs), then once with "importance" before head importance and ablation when they run,
+    and once with "done".
+    runner: runs each unit of model work (a callable without arguments; one per batch of the
+    statistics pass, one per batch of importance and ablation) and returns its result; default:
+    call it here. The web job passes one that runs it on the app's model thread, so inspections
+    interleave between batches instead of competing for the CPU.
+    typical_k: per statistic and head, how many highest-scoring examples to keep ("typical", as
+    [example index, score] pairs; the examples themselves are in result["examples"]).
     pretrained: the pretrained baseline model (`load_pretrained_baseline`), or None to leave the
     pretrained baseline (and the pretrained interpretability rate) out.
     lexicon: an opinion-lexicon folder (or a loaded OpinionLexicon) for the aspect-sentiment
@@ -365,8 +432,11 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path, *, pretraine
     """
     started = time.perf_counter()
     info = checkpoint.info
-    path = Path(dataset_path)
-    dataset = load_dataset(path, data_format)
+    if isinstance(dataset_path, Dataset):
+        dataset, path = dataset_path, Path(dataset_path.path)
+    else:
+        path = Path(dataset_path)
+        dataset = load_dataset(path, data_format)
     lexicon_name = None if lexicon is None else str(lexicon) if isinstance(lexicon, (str, Path)) else "given"
     if isinstance(lexicon, (str, Path)):
         lexicon = load_opinion_lexicon(lexicon)
@@ -386,6 +456,8 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path, *, pretraine
     interpret = InterpretabilityAccumulator()
     interpret_pre = InterpretabilityAccumulator()
     js = JensenShannonAccumulator()
+    change = StatisticAccumulator()  # fine-tuned vs pretrained, per example [L, H]
+    typical = TopExamples(typical_k)
     opinion_sources: dict[str, int] = {}
     skipped = 0
     done = 0
@@ -394,61 +466,78 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path, *, pretraine
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(specs), unit="pair", desc=f"analyze {info.id}", leave=False)
+    report = progress if callable(progress) else None
     timer = _Timer()
     pad_id = checkpoint.tokenizer.pad_token_id
+    run = runner or _run_here
+    task = info.task
 
-    for chunk in _batches(specs, batch_size):
-        tick = time.perf_counter()
-        units = [u for u in (encode_unit(checkpoint, s, lexicon, max_length) for s in chunk) if u is not None]
-        skipped += len(chunk) - len(units)
-        if units:
-            encodeds = [u.encoded for u in units]
-            batch = pad_batch(encodeds, pad_id, checkpoint.device)
+    def batch_work(start: int, chunk: Sequence[UnitSpec]) -> int:
+        """Everything the batch needs from the models (runs on `runner`); returns how many were skipped."""
+        with torch.inference_mode():
+            tick = time.perf_counter()
+            encoded = [(start + i, encode_unit(checkpoint, s, lexicon, max_length)) for i, s in enumerate(chunk)]
+            kept = [(i, u) for i, u in encoded if u is not None]
+            if not kept:
+                return len(chunk)
+            indices = [i for i, _ in kept]
+            units = [u for _, u in kept]
+            batch = pad_batch([u.encoded for u in units], pad_id, checkpoint.device)
             _, attention = forward_with_attention(checkpoint.model, batch)
-            for row, unit in enumerate(units):
-                n = len(unit.encoded.input_ids)
-                example = attention[row, :, :, :n, :n].float()
-                scores = _example_statistics(info.task, example, unit)
-                stats.add_all(scores)
-                if info.task == "absa" and unit.spec.present is not None:
-                    noop.add(scores["query_sep_mass"], unit.spec.present)
+            length = attention.shape[-1]
+            masks = batch_masks(task, units, length, attention.device)
+            scores = batch_statistics(task, attention, masks)
+            stats.add_all(scores)
+            typical.add_all(scores, indices)
+            present = [u.spec.present for u in units]
+            known = [row for row, p in enumerate(present) if p is not None] if task == "absa" else []
+            if known:
+                noop.add(scores["query_sep_mass"][known], torch.tensor([present[r] for r in known]))
+            for unit in units:
                 if unit.opinion_source and unit.opinion:
                     opinion_sources[unit.opinion_source] = opinion_sources.get(unit.opinion_source, 0) + 1
-                words, gold, excluded = interpretability_words(unit.encoded, spans)
-                interpret.add(example, words, gold, excluded)
+            words = [interpretability_words(u.encoded, spans) for u in units]
+            interpret.add_batch(attention, *zip(*words))
             tick = timer.add("statistics_pass", tick)
             if js_sample and js.count < js_sample:
                 for row, unit in enumerate(units[:js_sample - js.count]):
                     n = len(unit.encoded.input_ids)
                     js.add(attention[row, :, :, :n, :n].float())
                 tick = timer.add("head_map", tick)
-            del attention
-            for unit in units:
-                scores = _example_statistics(info.task, _baseline_maps(unit.encoded), unit)
-                for name, value in scores.items():
-                    base_means.add(name, value[0])
-                    if name == "query_sep_mass" and unit.spec.present is not None:
-                        base_noop[unit.spec.present].add("sep", value[0])
+            maps = _batch_baseline_maps(units, length, attention.device)
+            base_scores = batch_statistics(task, maps, masks)
+            for name, value in base_scores.items():
+                base_means.add_batch(name, value[:, 0])
+            for flag in (True, False):
+                rows = [r for r in known if present[r] is flag]
+                if rows:
+                    base_noop[flag].add_batch("sep", base_scores["query_sep_mass"][rows, 0])
             tick = timer.add("baselines", tick)
             if pretrained is not None:
-                _, attention = forward_with_attention(pretrained.model, batch)
-                for row, unit in enumerate(units):
-                    n = len(unit.encoded.input_ids)
-                    example = attention[row, :, :, :n, :n].float()
-                    scores = _example_statistics(info.task, example, unit)
-                    for name, value in scores.items():
-                        pre_means.add(name, value)
-                    if info.task == "absa" and unit.spec.present is not None:
-                        pre_noop[unit.spec.present].add("sep", scores["query_sep_mass"])
-                    words, gold, excluded = interpretability_words(unit.encoded, spans)
-                    interpret_pre.add(example, words, gold, excluded)
-                del attention
-                timer.add("pretrained_pass", tick)
+                _, pre_attention = forward_with_attention(pretrained.model, batch)
+                pre_scores = batch_statistics(task, pre_attention, masks)
+                for name, value in pre_scores.items():
+                    pre_means.add_batch(name, value)
+                for flag in (True, False):
+                    rows = [r for r in known if present[r] is flag]
+                    if rows:
+                        pre_noop[flag].add_batch("sep", pre_scores["query_sep_mass"][rows])
+                interpret_pre.add_batch(pre_attention, *zip(*words))
+                tick = timer.add("pretrained_pass", tick)
+                divergence = row_js_divergence(attention, pre_attention, masks["valid"])
+                change.add("js", divergence)
+                typical.add(FINETUNE, divergence, indices)
+                timer.add("finetune_js", tick)
+            return len(chunk) - len(units)
+
+    for start in range(0, len(specs), batch_size):
+        chunk = specs[start:start + batch_size]
+        skipped += run(lambda start=start, chunk=chunk: batch_work(start, chunk))
         done += len(chunk)
         if bar is not None:
             bar.update(len(chunk))
-        elif callable(progress):
-            progress(done, len(specs))
+        elif report is not None:
+            report(done, len(specs), "statistics")
     if bar is not None:
         bar.close()
 
@@ -471,6 +560,18 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path, *, pretraine
         if pre is not None:
             entry["pretrained"] = pre
         baselines[name] = entry
+    change_summary = change.summary("js", bootstrap, seed) if change.count("js") else None
+    finetune_change = None
+    if change_summary is not None:
+        finetune_change = {
+            "js": [[_json_number(x) for x in row] for row in change_summary.mean.tolist()],
+            "examples": change_summary.count,
+            "pretrained": pretrained_location(checkpoint),
+            "definition": "per head, the mean over examples of the mean over the example's real (non-padding) "
+                          "query tokens of the Jensen-Shannon divergence (base 2, in [0, 1]) between the "
+                          "fine-tuned and the pretrained model's attention rows on the same input; 95% "
+                          "bootstrap CI over examples in each head entry's finetune_change",
+        }
     lows = {name: s.low for name, s in summaries.items()}
     labels = label_heads(lows, baselines, rule) if lows else {}
     evidence = label_evidence(lows, baselines, rule)
@@ -494,9 +595,17 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path, *, pretraine
                         "positional_rule": POSITIONAL_BASELINES[best_rule],
                         "pretrained": _json_number(b["pretrained"][layer, head]) if "pretrained" in b else None,
                     },
+                    "typical": _typical(typical, "query_sep_mass" if name == NOOP else name, layer, head),
                 }
-            head_rows.append({"layer": layer, "head": head, "labels": labels.get((layer, head), []),
-                              "evidence": evidence.get((layer, head), {}), "statistics": per_stat})
+            row = {"layer": layer, "head": head, "labels": labels.get((layer, head), []),
+                   "evidence": evidence.get((layer, head), {}), "statistics": per_stat}
+            if change_summary is not None:
+                row["finetune_change"] = {"js": _json_number(change_summary.mean[layer, head]),
+                                          "ci": [_json_number(change_summary.low[layer, head]),
+                                                 _json_number(change_summary.high[layer, head])],
+                                          "n": change_summary.count,
+                                          "typical": _typical(typical, FINETUNE, layer, head)}
+            head_rows.append(row)
     labelled: dict[str, list[list[int]]] = {}
     for row in head_rows:
         for label in row["labels"]:
@@ -531,15 +640,21 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path, *, pretraine
     not_computed = {"importance": "not requested (importance=False / --no-importance)",
                     "ablation": "not requested (importance=False / --no-importance)"}
     if importance:
+        if report is not None:
+            report(done, len(specs), "importance")
         tick = time.perf_counter()
         importance_specs = specs if importance_limit is None else specs[:importance_limit]
         importance_result, ablation_result, not_computed = importance_and_ablation(
             checkpoint, importance_specs, labelled, lexicon=None, max_length=max_length, batch_size=batch_size,
-            draws=ablation_draws, seed=seed)
+            draws=ablation_draws, seed=seed, runner=run)
         timer.add("importance", tick)
 
     analysed = len(specs) - skipped
     pass_s = timer.seconds.get("statistics_pass", 0.0)
+    referenced = sorted({i for name in typical.index for i in typical.index[name].flatten().tolist()}
+                        & set(range(len(specs))))
+    if report is not None:
+        report(done, len(specs), "done")
     return {
         "version": RESULT_VERSION,
         "model": {"id": info.id, "task": info.task, "format": info.format, "labels": list(info.labels),
@@ -552,19 +667,25 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path, *, pretraine
                      "max_length": max_length, "js_sample": js_sample,
                      "pretrained": None if pretrained is None else pretrained_location(checkpoint),
                      "lexicon": lexicon_name, "pairs": pairs,
-                     "phrase_k": 3, "confidence": 0.95},
+                     "phrase_k": 3, "confidence": 0.95, "typical_k": typical_k,
+                     "importance": importance, "ablation_draws": ablation_draws,
+                     "importance_limit": importance_limit},
         "support": _support(info.task, pairing, summaries, opinion_sources, noop, lexicon is not None),
         "statistics": sorted(summaries),
         "heads": head_rows,
         "labelled": labelled,
         "interpretability": interpretability,
         "head_map": head_map,
+        "finetune_change": finetune_change,
+        "examples": {str(i): example_record(specs[i]) for i in referenced},
         "importance": importance_result,
         "ablation": ablation_result,
         "not_computed": not_computed,
         "pairs_per_s": _json_number(analysed / pass_s) if pass_s > 0 else None,
         "timings_s": {**{k: round(v, 3) for k, v in timer.seconds.items()},
                       "total": round(time.perf_counter() - started, 3)},
+        "computed_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "run_id": uuid.uuid4().hex,
         "rule": describe_rule(rule),
     }
 
@@ -613,7 +734,7 @@ def importance_batches(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], 
 
 def importance_and_ablation(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], labelled: dict[str, list[list[int]]],
                             *, lexicon: OpinionLexicon | None = None, max_length: int | None = None,
-                            batch_size: int = 16, draws: int = 5, seed: int = 0
+                            batch_size: int = 16, draws: int = 5, seed: int = 0, runner: Runner | None = None
                             ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, str]]:
     """(importance, ablation, not_computed reasons) for the result dict."""
     from app.core.heads.importance import ablate, head_importance
@@ -626,7 +747,7 @@ def importance_and_ablation(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSp
     if not examples:
         reason = f"no pair carries a gold label among the model's labels {list(info.labels)}"
         return None, None, {"importance": reason, "ablation": reason}
-    scores = head_importance(checkpoint, batches, labels)
+    scores = head_importance(checkpoint, batches, labels, runner=runner)
     importance = {"scores": [[round(float(x), 6) for x in row] for row in scores.tolist()],
                   "normalised": "per layer L2", "examples": examples, "skipped": skipped,
                   "definition": "mean over examples of |d cross-entropy(gold) / d head gate| at gate 1 "
@@ -639,7 +760,8 @@ def importance_and_ablation(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSp
     elif len(heads) >= info.num_layers * info.num_heads:
         reasons["ablation"] = f"every head carries the label {label!r}: no other heads to draw at random"
     else:
-        ablation = ablate(checkpoint, batches, labels, [tuple(h) for h in heads], random_draws=draws, seed=seed)
+        ablation = ablate(checkpoint, batches, labels, [tuple(h) for h in heads], random_draws=draws, seed=seed,
+                          runner=runner)
         ablation["label"] = label
         ablation["skipped"] = skipped
         for key in ("accuracy", "masked", "drop", "random_drop"):

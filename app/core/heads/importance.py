@@ -23,13 +23,18 @@ from __future__ import annotations
 
 import contextlib
 import random
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
 from app.core.checkpoint import LoadedCheckpoint
 
 Batch = dict[str, torch.Tensor]
+Runner = Callable[[Callable[[], Any]], Any]  # runs one unit of model work (one batch), see analysis.analyze
+
+
+def _run_here(work: Callable[[], Any]) -> Any:
+    return work()
 
 
 def attention_layers(model: Any) -> list[torch.nn.Module]:
@@ -93,7 +98,7 @@ def _labels_on(labels: torch.Tensor | Sequence[int], device: torch.device) -> to
 
 
 def head_importance(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: Sequence[torch.Tensor | Sequence[int]],
-                    normalise: bool = True) -> torch.Tensor:
+                    normalise: bool = True, runner: Runner | None = None) -> torch.Tensor:
     """[layers, heads] importance (Michel et al. 2019), per-layer L2-normalised; on the CPU, float32.
 
     batches: model inputs (pad_batch dicts, on the model's device); labels: the gold label
@@ -106,17 +111,24 @@ def head_importance(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: 
     examples = 0
     was_training = model.training
     model.eval()
-    try:
+    run = runner or _run_here
+
+    def one(batch: Batch, gold: torch.Tensor | Sequence[int]) -> tuple[torch.Tensor, int]:
+        # grad mode is per thread: set it where the work runs
         with torch.inference_mode(False), torch.enable_grad():
-            for batch, gold in zip(batches, labels, strict=True):
-                gold = _labels_on(gold, device)
-                size = gold.shape[0]
-                mask = torch.ones(size, layers, heads, device=device, dtype=torch.float32, requires_grad=True)
-                logits = masked_logits(model, batch, mask)
-                loss = torch.nn.functional.cross_entropy(logits.float(), gold, reduction="sum")
-                (grad,) = torch.autograd.grad(loss, mask)
-                total += grad.abs().sum(dim=0).double().cpu()
-                examples += size
+            gold = _labels_on(gold, device)
+            size = gold.shape[0]
+            mask = torch.ones(size, layers, heads, device=device, dtype=torch.float32, requires_grad=True)
+            logits = masked_logits(model, batch, mask)
+            loss = torch.nn.functional.cross_entropy(logits.float(), gold, reduction="sum")
+            (grad,) = torch.autograd.grad(loss, mask)
+            return grad.abs().sum(dim=0).double().cpu(), size
+
+    try:
+        for batch, gold in zip(batches, labels, strict=True):
+            grads, size = run(lambda batch=batch, gold=gold: one(batch, gold))
+            total += grads
+            examples += size
     finally:
         model.train(was_training)
     if examples == 0:
@@ -127,18 +139,24 @@ def head_importance(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: 
     return scores
 
 
-@torch.inference_mode()
 def accuracy(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: Sequence[torch.Tensor | Sequence[int]],
-             mask: torch.Tensor | None = None) -> float:
+             mask: torch.Tensor | None = None, runner: Runner | None = None) -> float:
     """Share of examples whose argmax logit is the gold label, with `mask` ([layers, heads]) applied."""
     correct = total = 0
     if mask is not None:
         mask = mask.to(loaded.device)
+    run = runner or _run_here
+
+    def one(batch: Batch, gold: torch.Tensor | Sequence[int]) -> tuple[int, int]:
+        with torch.inference_mode():
+            gold = _labels_on(gold, loaded.device)
+            predicted = masked_logits(loaded.model, batch, mask).argmax(dim=-1)
+            return int((predicted == gold).sum()), gold.shape[0]
+
     for batch, gold in zip(batches, labels, strict=True):
-        gold = _labels_on(gold, loaded.device)
-        predicted = masked_logits(loaded.model, batch, mask).argmax(dim=-1)
-        correct += int((predicted == gold).sum())
-        total += gold.shape[0]
+        hits, size = run(lambda batch=batch, gold=gold: one(batch, gold))
+        correct += hits
+        total += size
     if total == 0:
         raise ValueError("accuracy needs at least one labelled example")
     return correct / total
@@ -162,7 +180,8 @@ def random_heads(shape: tuple[int, int], count: int, exclude: Sequence[tuple[int
 
 
 def ablate(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: Sequence[torch.Tensor | Sequence[int]],
-           heads: Sequence[tuple[int, int]], random_draws: int = 5, seed: int = 0) -> dict[str, Any]:
+           heads: Sequence[tuple[int, int]], random_draws: int = 5, seed: int = 0,
+           runner: Runner | None = None) -> dict[str, Any]:
     """Accuracy unmasked, with `heads` masked, and with as many random other heads masked (seeded draws).
 
     Keys: heads, accuracy (no mask), masked, drop (accuracy - masked), random {mean, draws
@@ -176,8 +195,8 @@ def ablate(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: Sequence[
     for layer, head in heads:
         if not (0 <= layer < shape[0] and 0 <= head < shape[1]):
             raise ValueError(f"head {layer}.{head} outside the model's {shape[0]} x {shape[1]} heads")
-    base = accuracy(loaded, batches, labels)
-    masked = accuracy(loaded, batches, labels, mask_without(shape, heads))
+    base = accuracy(loaded, batches, labels, runner=runner)
+    masked = accuracy(loaded, batches, labels, mask_without(shape, heads), runner=runner)
     rng = random.Random(seed)
     others = shape[0] * shape[1] - len(heads)
     exclude = heads if others >= len(heads) else []
@@ -188,7 +207,7 @@ def ablate(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: Sequence[
     for _ in range(random_draws):
         chosen = random_heads(shape, len(heads), exclude, rng)
         drawn.append([list(h) for h in chosen])
-        draws.append(accuracy(loaded, batches, labels, mask_without(shape, chosen)))
+        draws.append(accuracy(loaded, batches, labels, mask_without(shape, chosen), runner=runner))
     mean = sum(draws) / len(draws) if draws else None
     return {
         "heads": [list(h) for h in heads],

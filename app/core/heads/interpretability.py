@@ -103,6 +103,47 @@ class InterpretabilityAccumulator:
         self.random_total += random_rate(int((~excluded).sum()), len(set(gold_words)), self.k)
         return hit
 
+    def add_batch(self, attention: torch.Tensor, word_ids: Sequence[Sequence[int]], gold_words: Sequence[Sequence[int]],
+                  excluded_words: Sequence[Sequence[int]], cls_index: int = 0) -> None:
+        """Add a padded batch (attention [B, L, H, T, T]) at once; same counts as `add` per example.
+
+        Only the analysed layer's [CLS] rows are used; tokens beyond an example's word_ids
+        (padding) belong to no word. Examples without gold words are skipped.
+        """
+        keep = [i for i, gold in enumerate(gold_words) if gold]
+        if not keep:
+            return
+        self.num_layers = attention.shape[1]
+        rows = attention[keep, self.layer, :, cls_index, :].float().cpu()  # [B', H, T]
+        length = rows.shape[-1]
+        words = 1 + max(max(word_ids[i]) for i in keep)
+        index = torch.full((len(keep), length), words, dtype=torch.long)  # padding -> a dropped extra column
+        excluded = torch.ones(len(keep), words, dtype=torch.bool)
+        gold = torch.zeros(len(keep), words, dtype=torch.bool)
+        need = []
+        for row, i in enumerate(keep):
+            ids = torch.as_tensor(list(word_ids[i]), dtype=torch.long)
+            index[row, :len(ids)] = ids
+            present = int(ids.max()) + 1
+            excluded[row, :present] = False
+            excluded[row, list(excluded_words[i])] = True
+            gold_set = sorted(set(gold_words[i]))
+            gold[row, gold_set] = True
+            candidates = present - len(set(excluded_words[i]))
+            need.append(min(len(gold_set), self.k, candidates))
+            self.random_total += random_rate(candidates, len(gold_set), self.k)
+        membership = torch.nn.functional.one_hot(index, words + 1)[..., :words].to(rows.dtype)  # [B', T, W]
+        per_head = rows @ membership  # [B', H, W]
+        scores = torch.cat([per_head.sum(1, keepdim=True), per_head], dim=1)  # summed heads first
+        masked = scores.masked_fill(excluded[:, None, :], float("-inf"))
+        values, top = masked.topk(min(self.k, words), dim=-1)
+        hits = (gold[:, None, :].expand(-1, scores.shape[1], -1).gather(-1, top) & torch.isfinite(values)).sum(-1)
+        hit = hits >= torch.as_tensor(need)[:, None]  # [B', 1 + H]
+        self.hits += int(hit[:, 0].sum())
+        head_hits = hit[:, 1:].long().sum(0)
+        self.head_hits = head_hits if self.head_hits is None else self.head_hits + head_hits
+        self.count += len(keep)
+
     @property
     def rate(self) -> float:
         return self.hits / self.count if self.count else float("nan")

@@ -193,3 +193,63 @@ def classical_mds(distances: np.ndarray | torch.Tensor, dims: int = 2) -> np.nda
     if coords.shape[1] < dims:
         coords = np.pad(coords, ((0, 0), (0, dims - coords.shape[1])))
     return coords
+
+
+# --- fine-tuned vs pretrained (issue 4, point 5) ----------------------------------------------
+
+def row_js_divergence(first: torch.Tensor, second: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over valid query rows of JSD_base2(first row || second row): [..., L, H, T, T] -> [..., L, H].
+
+    The two attentions come from two models on the same input (fine-tuned and pretrained), so
+    row q of one and row q of the other are distributions over the same keys. JSD(p, q) =
+    H((p + q) / 2) - (H(p) + H(q)) / 2 in bits, in [0, 1]: 0 for identical rows, 1 for rows
+    with disjoint support. valid [..., T] marks the real (non-padding) tokens: only their rows
+    count; padded keys carry 0 attention in both models and add nothing. NaN when no row is valid.
+    """
+    first, second = first.float(), second.float()
+    divergence = (_entropy_bits((first + second) / 2)
+                  - (_entropy_bits(first) + _entropy_bits(second)) / 2).clamp(0, 1)  # [..., L, H, T]
+    if valid is None:
+        return divergence.mean(-1)
+    weights = valid.to(divergence.dtype)[..., None, None, :]
+    return (divergence * weights).sum(-1) / weights.sum(-1)
+
+
+# --- most typical examples per head ------------------------------------------------------------
+
+class TopExamples:
+    """Per statistic and head, the `k` examples with the highest score, kept as tensors [k, L, H].
+
+    `add(name, scores [B, L, H], index [B])` merges a batch into the running top-k with one topk
+    over k + B rows (NaN scores never enter); memory is O(statistics * k * L * H) whatever the
+    dataset size.
+    """
+
+    def __init__(self, k: int = 3) -> None:
+        self.k = k
+        self.values: dict[str, torch.Tensor] = {}
+        self.index: dict[str, torch.Tensor] = {}
+
+    def add(self, name: str, scores: torch.Tensor, index: torch.Tensor | list[int]) -> None:
+        if self.k <= 0:
+            return
+        scores = scores.detach().float().cpu()
+        index = torch.as_tensor(index, dtype=torch.long).view(-1, *([1] * (scores.dim() - 1))).expand(scores.shape)
+        scores = torch.nan_to_num(scores, nan=float("-inf"))
+        if name in self.values:
+            scores = torch.cat([self.values[name], scores])
+            index = torch.cat([self.index[name], index])
+        top = scores.topk(min(self.k, scores.shape[0]), dim=0)
+        self.values[name] = top.values
+        self.index[name] = index.gather(0, top.indices)
+
+    def add_all(self, scores: dict[str, torch.Tensor], index: torch.Tensor | list[int]) -> None:
+        for name, value in scores.items():
+            self.add(name, value, index)
+
+    def head(self, name: str, layer: int, head: int) -> list[tuple[int, float]]:
+        """[(example index, score)] best first; examples whose score was NaN are absent."""
+        if name not in self.values:
+            return []
+        values, index = self.values[name][:, layer, head], self.index[name][:, layer, head]
+        return [(int(i), float(v)) for v, i in zip(values.tolist(), index.tolist()) if v != float("-inf")]

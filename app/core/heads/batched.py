@@ -1,0 +1,181 @@
+"""Every statistic of a whole padded batch in a few tensor passes (the analysis job's hot path).
+
+`absa_statistics` / `relation_statistics` (statistics.py) define the scores on one example and
+stay the reference; `batch_statistics` returns exactly the same numbers for a padded batch
+[B, L, H, T, T] whose examples' token sets are given as boolean masks [B, T] (`batch_masks`),
+without a Python loop over examples or heads:
+
+* every mass statistic mass(Q -> K) = mean_{q in Q} sum_{k in K} a[q, k] comes from one matmul
+  R = A @ [K_1 ... K_S] ([B, L, H, T, S], one pass over the attention for all key sets), then a
+  masked mean over the query tokens of each (Q, K) pair on the small [B, L, H, T] slices;
+* top-1 statistics share one masked argmax over the allowed keys (the review's tokens for ABSA,
+  the sentence's words for RE) and gather their gold masks;
+* the generic statistics use diagonal views (self / previous / next) and one entropy pass.
+
+Padding: padded keys carry exactly 0 attention (the attention mask), padded query rows are
+excluded by the query masks, so the numbers equal those of the unpadded single examples.
+An empty gold (key) set gives NaN for that example, as `_nan_if_empty` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from app.core.heads.statistics import phrase_window, review_segment, token_sets
+
+ABSA_KEYS = ("term", "opinion", "other", "phrase", "context", "sep", "cls", "punct")
+# e12: e1 and e2 together (the [CLS] -> entity mass)
+RE_KEYS = ("e1", "e2", "e12", "cls", "sep", "punct")
+
+
+def _fill(rows: Sequence[Sequence[int]], length: int) -> torch.Tensor:
+    mask = torch.zeros(len(rows), length, dtype=torch.bool)
+    r = [i for i, index in enumerate(rows) for _ in index]
+    c = [j for index in rows for j in index]
+    if r:
+        mask[r, c] = True
+    return mask
+
+
+def batch_masks(task: str, units: Sequence[Any], length: int, device: torch.device | str | None = None,
+                phrase_k: int = 3) -> dict[str, torch.Tensor]:
+    """Token-set masks [B, T] of a batch of analysis units (app.core.heads.analysis.Unit), padded to `length`."""
+    sets: dict[str, list[list[int]]] = {}
+
+    def put(name: str, index: Sequence[int]) -> None:
+        sets.setdefault(name, []).append(list(index))
+
+    for unit in units:
+        encoded = unit.encoded
+        s = token_sets(encoded)
+        put("valid", range(len(encoded.input_ids)))
+        put("cls", s["cls"])
+        put("sep", s["sep"])
+        put("punct", s["punct"])
+        if task == "re":
+            e1, e2 = s.get("e1", []), s.get("e2", [])
+            put("e1", e1)
+            put("e2", e2)
+            put("e12", list(e1) + list(e2))
+            put("words", s["segment_a"])
+        else:
+            term = s.get("aspect_term", [])
+            phrase = phrase_window(encoded.tokens, term, phrase_k)
+            term_set = set(term)
+            put("query", s.get("aspect_query", []))
+            put("term", term)
+            put("review", s["segment_" + review_segment(encoded)])
+            put("opinion", unit.opinion)
+            put("other", unit.other_aspects)
+            put("phrase", phrase)
+            put("context", [i for i in phrase if i not in term_set])
+    return {name: _fill(rows, length).to(device) for name, rows in sets.items()}
+
+
+def _query_mean(values: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+    """values [B, L, H, T], queries [B, T] -> [B, L, H]; NaN for an empty query set."""
+    weights = queries.to(values.dtype)[:, None, None, :]
+    return (values * weights).sum(-1) / weights.sum(-1)
+
+
+def _nan_where_empty(score: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+    return score.masked_fill(~gold.any(-1)[:, None, None], float("nan"))
+
+
+def _masses(attention: torch.Tensor, masks: dict[str, torch.Tensor], keys: Sequence[str],
+            queries: Sequence[str]) -> dict[tuple[str, str], torch.Tensor]:
+    """(query set, key set) -> [B, L, H] mass for every pair, in two matmuls.
+
+    sums = A @ K ([B, L, H, T, S]: each query row's mass on every key set, one pass over the
+    attention), then sums^T @ Q / |Q| ([B, L, H, S, NQ]: the mean over each query set). An empty
+    query set divides 0 by 0: NaN.
+    """
+    batch, layers, heads, length, _ = attention.shape
+    stacked = torch.stack([masks[k] for k in keys], dim=-1).to(attention.dtype)  # [B, T, S]
+    sums = torch.bmm(attention.reshape(batch, -1, length), stacked).view(batch, layers, heads, length, len(keys))
+    weights = torch.stack([masks[q] for q in queries], dim=-1).to(attention.dtype)  # [B, T, NQ]
+    weights = weights / weights.sum(1, keepdim=True)
+    means = torch.matmul(sums.transpose(-1, -2), weights[:, None, None])  # [B, L, H, S, NQ]
+    return {(q, k): means[..., i, j] for i, k in enumerate(keys) for j, q in enumerate(queries)}
+
+
+def _top1(attention: torch.Tensor, queries: torch.Tensor, golds: Sequence[torch.Tensor],
+          allowed: torch.Tensor) -> list[torch.Tensor]:
+    """Top-1 accuracy of the query rows against each gold mask -> [B, L, H] each.
+
+    Only the query rows are read: they are gathered first ([B, L, H, Q, T], Q = the largest
+    query set of the batch, a few tokens), then one masked argmax over the allowed keys (ties:
+    lowest index, as torch.argmax).
+    """
+    batch, layers, heads, length, _ = attention.shape
+    counts = queries.sum(-1)
+    slots = max(1, int(counts.max()))
+    order = queries.to(torch.int8).argsort(dim=-1, descending=True, stable=True)[:, :slots]  # query positions first
+    used = torch.arange(slots, device=queries.device)[None, :] < counts[:, None]  # [B, Q]
+    index = order[:, None, None, :, None].expand(batch, layers, heads, slots, length)
+    rows = attention.gather(-2, index).masked_fill(~allowed[:, None, None, None, :], float("-inf"))
+    best = rows.argmax(-1)  # [B, L, H, Q]
+    out = []
+    for gold in golds:
+        hits = gold[:, None, None, :].expand(batch, layers, heads, length).gather(-1, best)
+        out.append(_nan_where_empty(_query_mean(hits.to(torch.float32), used), gold))
+    return out
+
+
+def _generic(attention: torch.Tensor, masses: dict[tuple[str, str], torch.Tensor],
+             valid: torch.Tensor) -> dict[str, torch.Tensor]:
+    pair = valid[:, 1:] & valid[:, :-1]
+    # -sum a ln a with 0 ln 0 = 0 (a clamped at 1e-30 inside the log); one buffer, in place
+    rows = -attention.clamp_min(1e-30).log_().mul_(attention).sum(-1)
+    return {
+        "to_cls": masses[("valid", "cls")],
+        "to_sep": masses[("valid", "sep")],
+        "to_punct": masses[("valid", "punct")],
+        "to_self": _query_mean(attention.diagonal(0, -2, -1), valid),
+        "to_prev": _query_mean(attention.diagonal(-1, -2, -1), pair),
+        "to_next": _query_mean(attention.diagonal(1, -2, -1), pair),
+        "entropy": _query_mean(rows, valid),
+    }
+
+
+def batch_statistics(task: str, attention: torch.Tensor, masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Every statistic of `absa_statistics` (task "absa") or `relation_statistics` ("re") -> name: [B, L, H]."""
+    attention = attention.float()
+    if task == "re":
+        masses = _masses(attention, masks, RE_KEYS, ("e1", "e2", "cls", "valid"))
+        e1, e2 = masks["e1"], masks["e2"]
+        forward = masses[("e1", "e2")]
+        backward = masses[("e2", "e1")]
+        (top_forward,) = _top1(attention, e1, [e2], masks["words"])
+        (top_backward,) = _top1(attention, e2, [e1], masks["words"])
+        stats = {
+            "e1_e2_mass": forward,
+            "e2_e1_mass": backward,
+            "entity_mass": (forward + backward) / 2,
+            "entity_top1": (top_forward + top_backward) / 2,
+            "cls_entity_mass": masses[("cls", "e12")],
+        }
+    else:
+        masses = _masses(attention, masks, ABSA_KEYS, ("query", "term", "valid"))
+        query, term = masks["query"], masks["term"]
+        aspect_top1, opinion_top1 = _top1(attention, query, [term, masks["opinion"]], masks["review"])
+
+        def scored(q: str, k: str) -> torch.Tensor:
+            return _nan_where_empty(masses[(q, k)], masks[k])
+
+        stats = {
+            "aspect_mass": scored("query", "term"),
+            "aspect_top1": aspect_top1,
+            "opinion_mass": scored("query", "opinion"),
+            "opinion_top1": opinion_top1,
+            "other_aspect_mass": scored("query", "other"),
+            "term_opinion_mass": scored("term", "opinion"),
+            "term_other_aspect_mass": scored("term", "other"),
+            "phrase_mass": scored("query", "phrase"),
+            "phrase_context_mass": scored("query", "context"),
+            "query_sep_mass": masses[("query", "sep")],
+        }
+    stats.update(_generic(attention, masses, masks["valid"]))
+    return stats
