@@ -21,6 +21,7 @@ from app.core.registry import ModelRegistry, UnknownModelError
 from app.web import api, findings_pages, pages
 from app.web.inspect_service import InspectService
 from app.web import findings_api
+from app.web import analysis_api, analysis_pages
 
 log = logging.getLogger(__name__)
 STATIC_DIR = pages.ROOT / "static"
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     findings_api.install(app)
     app.include_router(pages.router)
     app.include_router(findings_pages.router)
+    app.include_router(analysis_api.router)
+    app.include_router(analysis_pages.router)
     register_error_handlers(app)
     return app
 

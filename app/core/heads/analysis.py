@@ -52,7 +52,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import torch
 
 from app.core.attention import forward_with_attention
-from app.core.checkpoint import CheckpointError, LoadedCheckpoint, file_sha256, quiet_transformers
+from app.core.checkpoint import CheckpointError, CheckpointInfo, LoadedCheckpoint, file_sha256, quiet_transformers
 from app.core.datasets import AbsaSentence, Dataset, OpinionLexicon, RelationExample, TripletSentence, load_dataset
 from app.core.datasets import load_opinion_lexicon
 from app.core.errors import InputError
@@ -159,17 +159,17 @@ def _triplet_pairs(sentences: Sequence[TripletSentence]) -> list[UnitSpec]:
 PAIRINGS = ("auto", "terms", "categories")
 
 
-def unit_specs(checkpoint: LoadedCheckpoint, examples: Sequence[Any], source: str = "data",
+def unit_specs(checkpoint: LoadedCheckpoint | CheckpointInfo, examples: Sequence[Any], source: str = "data",
                pairs: str = "auto") -> tuple[list[UnitSpec], str]:
     """The pairs to analyse and how they were built ("terms", "categories", "triplets", "relations").
 
     pairs: "auto" (category pairs for a category checkpoint on data with categories, else term
     pairs), or force "terms" / "categories" for ABSA sentences that carry both (SemEval-2014
-    restaurants).
+    restaurants). Needs only the checkpoint's info (a CheckpointInfo will do: no weights loaded).
     """
     if pairs not in PAIRINGS:
         raise AnalysisError(f"pairs {pairs!r}: accepted {', '.join(PAIRINGS)}")
-    info = checkpoint.info
+    info = getattr(checkpoint, "info", checkpoint)
     if not examples:
         raise AnalysisError(f"{source}: no examples")
     if info.task == "re":
@@ -245,11 +245,12 @@ def encode_unit(checkpoint: LoadedCheckpoint, spec: UnitSpec, lexicon: OpinionLe
 
 # --- the pretrained baseline model -------------------------------------------------------------
 
-def pretrained_location(checkpoint: LoadedCheckpoint) -> str:
+def pretrained_location(checkpoint: LoadedCheckpoint | CheckpointInfo) -> str:
     """The base model the checkpoint was fine-tuned from: the training record's base path, else the embedded MiniLM."""
     from app.core.embedded import embedded_base_model
 
-    base = (checkpoint.info.metadata.get("training") or {}).get("base_path")
+    info = getattr(checkpoint, "info", checkpoint)
+    base = (info.metadata.get("training") or {}).get("base_path")
     if base and Path(base).is_dir():
         return str(base)
     return embedded_base_model()
