@@ -137,7 +137,7 @@ def test_save_from_head_view_list_and_permalink(page):
     finding = save_from(page, "#save-finding-head", title, "The head **ignores** [SEP].", ("aspect", "noop"), "pasta, run-1")
     assert finding["view"]["kind"] == "head" and finding["view"]["layer"] == 3 and finding["view"]["heads"] == [1, 4]
     assert finding["labels"] == ["aspect", "noop"] and finding["tags"] == ["pasta", "run-1"]
-    assert "3" in finding["snapshot"]["attention"]["layers"]  # the page's own snapshot was sent
+    assert list(finding["snapshot"]["attention"]["layers"]) == ["3"]  # the page's own data, cut to the shown layer
 
     # it is listed, and the text filter finds it
     page.goto(page.base + "/findings")
@@ -318,6 +318,8 @@ def test_edit_public_link_and_delete(page, browser):
         public.wait_for_function("() => +document.querySelector('.snapshot-view').dataset.edges > 0")
     finally:
         anonymous.close()
+    exported = httpx.get(public_url + "/export.html", timeout=60)  # no account needed either
+    assert exported.status_code == 200 and finding["title"] in exported.text
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#delete-finding")
@@ -368,3 +370,67 @@ def first_snapshot(server: str) -> dict:
     if server not in _snapshots:
         _snapshots[server] = create(server)["snapshot"]
     return _snapshots[server]
+
+
+# ---- with accounts (HEADSCOPE_AUTH_ENABLED=true): the pages send the CSRF header and respect visibility ----
+
+PASSWORDS = {"alice": "alice-pass-4821", "bob": "bob-pass-9930"}
+
+
+@pytest.fixture(scope="module")
+def auth_server(models_dir, tmp_path_factory):
+    import os
+    import subprocess
+    import sys
+
+    from app.devserver import ServerProcess
+
+    env = {"HEADSCOPE_MODELS_DIR": str(models_dir), "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("auth-data")),
+           "HEADSCOPE_DEVICE": "cpu", "HEADSCOPE_AUTH_ENABLED": "true"}
+    for name, password in PASSWORDS.items():
+        subprocess.run([sys.executable, "-m", "app.cli", "user", "add", name, "--password-stdin"], input=password + "\n",
+                       env={**os.environ, **env}, check=True, capture_output=True, text=True, timeout=120)
+    with ServerProcess(env) as running:
+        yield running.url
+
+
+def logged_in(browser, server: str, name: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname == "127.0.0.1" else route.abort())
+    response = context.request.post(server + "/api/auth/login", data={"name": name, "password": PASSWORDS[name]})
+    assert response.ok, response.text()
+    page = context.new_page()
+    page.base = server
+    return context, page
+
+
+def test_with_accounts_csrf_and_visibility(browser, auth_server):
+    alice_ctx, alice = logged_in(browser, auth_server, "alice")
+    bob_ctx, bob = logged_in(browser, auth_server, "bob")
+    try:
+        open_inspect(alice, 1, "2")
+        finding = save_from(alice, "#save-finding-head", unique("Alice's head 1.2"))  # POST with X-CSRF-Token
+        assert finding["author"] == "alice" and finding["visibility"] == "private"
+
+        assert bob.goto(f"{auth_server}/findings/{finding['id']}").status == 404  # private: not even its existence
+        assert bob.goto(f"{auth_server}/f/{finding['id']}").status == 404
+        assert httpx.get(f"{auth_server}/findings/{finding['id']}").status_code == 401  # no account
+
+        alice.goto(f"{auth_server}/findings/{finding['id']}")
+        alice.wait_for_function("() => document.body.dataset.ready === '1'")
+        alice.click("#edit-finding")
+        alice.select_option("#finding-visibility", "shared")
+        with alice.expect_navigation():
+            alice.click("#finding-submit")  # PATCH with X-CSRF-Token
+        alice.wait_for_function("() => document.body.dataset.ready === '1'")
+        assert "shared" in alice.text_content(".finding-visibility")
+
+        bob.goto(f"{auth_server}/findings/{finding['id']}")
+        bob.wait_for_function("() => document.body.dataset.ready === '1'")
+        assert bob.text_content("h1.finding-title") == finding["title"]
+        assert bob.locator("#edit-finding, #delete-finding, #public-link").count() == 0  # only the author edits
+        bob.goto(f"{auth_server}/findings?author=alice")
+        bob.wait_for_selector(f"#findings-rows tr[data-finding-id='{finding['id']}']")
+    finally:
+        alice_ctx.close()
+        bob_ctx.close()

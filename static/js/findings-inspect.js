@@ -9,16 +9,24 @@ import { bindImageButtons } from "./export-image.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** The finding body for the view shown now. The snapshot is the response the page
- *  already has (the head view: at least the shown layer; the model view: all layers),
- *  so the server does not run the model again. */
+/** The snapshot a finding keeps: the response the page already has (so the server does
+ *  not run the model again), cut to the attention the view shows: the head view's layer,
+ *  every layer for the model view. The page's cache may hold more layers than that. */
+export function snapshotFor(resp, kind, layer) {
+  const layers = resp.attention.layers;
+  const kept = kind === "model" ? { ...layers } : { [String(layer)]: layers[String(layer)] };
+  return { ...resp, attention: { ...resp.attention, layers: kept } };
+}
+
+/** The finding body (docs/findings-api.md) for the view shown now. */
 export function findingBody(values, kind, state, resp) {
+  const view = viewFromState(state, kind, resp.num_heads);
   return {
     ...values,
     model: resp.model,
     input: inputFromState(state, resp.task),
-    view: viewFromState(state, kind, resp.num_heads),
-    snapshot: resp,
+    view,
+    snapshot: snapshotFor(resp, kind, view.layer),
   };
 }
 
