@@ -14,7 +14,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app.web.export import ExportError, build_export_html, bundle_modules, finding_context, json_for_script
+from app.web.export import (ExportError, build_export_html, bundle_modules, export_filename, finding_context,
+                            json_for_script)
 from app.web.findings_pages import inspect_query, tagged_text
 
 HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> [x](javascript:window.__xss=3)'
@@ -179,3 +180,9 @@ def test_permalink_query_reopens_the_view():
     assert q["view"] == ["model"] and q["hm_layer"] == ["3"] and q["hm_head"] == ["5"] and q["heads"] == ["5"]
     assert q["token"] == ["4"] and q["side"] == ["right"]
     assert tagged_text("A fire and a cigarette.", [2, 6], [13, 22]) == "A <e1>fire</e1> and a <e2>cigarette</e2>."
+
+
+def test_export_filename_is_ascii():
+    assert export_filename([finding(title="Kopf 3.7 — Aspekt «Essen» 日本")]) == "headscope-Kopf_3.7_Aspekt_Essen.html"
+    assert export_filename([finding(title="<script>")]) == "headscope-script.html"
+    assert export_filename([finding(), finding()]).startswith("headscope-report-")

@@ -104,7 +104,8 @@ def csp_for(script: str) -> str:
 
 def export_filename(findings: list[dict]) -> str:
     if len(findings) == 1:
-        stem = re.sub(r"[^\w.-]+", "_", str(findings[0].get("title") or "finding"))[:60].strip("_") or "finding"
+        # ASCII only: the name goes into a Content-Disposition header, which is latin-1
+        stem = re.sub(r"[^\w.-]+", "_", str(findings[0].get("title") or "finding"), flags=re.ASCII)[:60].strip("_") or "finding"
         return f"headscope-{stem}.html"
     return f"headscope-report-{datetime.now(timezone.utc):%Y%m%d-%H%M}.html"
 

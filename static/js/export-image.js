@@ -63,12 +63,17 @@ export async function headViewPNG(hv) {
 /** Wire a PNG and an SVG button to a head view; `name()` gives the file name stem. */
 export function bindImageButtons(pngButton, svgButton, getHV, name, onError) {
   const fail = (e) => (onError ? onError(e) : console.error(e));
+  const ready = () => {
+    const hv = getHV();
+    if (!hv || !hv.rows) throw new Error("Nothing to save yet: the head view is empty.");
+    return hv;
+  };
   pngButton.addEventListener("click", async () => {
-    try { saveBlob(await headViewPNG(getHV()), name() + ".png"); } catch (e) { fail(e); }
+    try { saveBlob(await headViewPNG(ready()), name() + ".png"); } catch (e) { fail(e); }
   });
   svgButton.addEventListener("click", () => {
     try {
-      const text = headViewSVGText(getHV(), name());
+      const text = headViewSVGText(ready(), name());
       saveBlob(new Blob([text], { type: "image/svg+xml" }), name() + ".svg");
     } catch (e) { fail(e); }
   });
