@@ -39,9 +39,11 @@ def open_store(app: FastAPI, settings: Settings) -> Store:
     """Migrate the database to the newest schema and set app.state.store/local_user/secret_key."""
     store = Store(settings.database_url_or_default(), settings.sqlite_synchronous)
     store.migrate()
-    with store.write() as db:
-        local = user_store.ensure_user(db, user_store.LOCAL_USER, is_admin=True)
-        local.is_admin = True  # with auth off the local user administers everything
+    local = None
+    if not settings.auth_enabled:
+        with store.write() as db:
+            local = user_store.ensure_user(db, user_store.LOCAL_USER, is_admin=True)
+            local.is_admin = True  # with auth off the local user administers everything
     app.state.store = store
     app.state.local_user = local
     app.state.secret_key = auth.load_secret_key(settings)
