@@ -138,3 +138,58 @@ def test_cli_analyze_writes_json(models_dir, monkeypatch, tmp_path):
     assert {"heads", "interpretability", "importance", "ablation", "pairs_per_s"} <= set(written)
     assert "interpretability rate" in result.output
     assert missing.exit_code != 0 and "no-such-model" in missing.output
+
+
+def test_finetune_change_and_typical_examples(absa, categories_result):
+    result = categories_result
+    heads = result["heads"]
+    change = [h["finetune_change"]["js"] for h in heads]
+    assert all(0 <= c <= 1 for c in change) and max(change) > 1e-3  # fine-tuning moved some head
+    for h in heads:
+        entry = h["finetune_change"]
+        assert entry["ci"][0] - 1e-6 <= entry["js"] <= entry["ci"][1] + 1e-6 and entry["n"] == result["data"]["pairs"]
+    matrix = result["finetune_change"]["js"]
+    assert len(matrix) == absa.info.num_layers and len(matrix[0]) == absa.info.num_heads
+    assert matrix[2][5] == heads[2 * absa.info.num_heads + 5]["finetune_change"]["js"]
+    # typical examples: at most k per head and statistic, best first, all resolvable
+    k = result["settings"]["typical_k"]
+    for h in heads:
+        for name, entry in h["statistics"].items():
+            scores = [s for _, s in entry["typical"]]
+            assert len(scores) <= k and scores == sorted(scores, reverse=True), name
+            for index, _ in entry["typical"]:
+                example = result["examples"][str(index)]
+                assert example["inspect"]["text"] and example["inspect"]["aspect"]
+    top = heads[0]["statistics"]["to_cls"]["typical"]
+    assert len(top) == k and top[0][1] >= heads[0]["statistics"]["to_cls"]["score"]
+
+
+def test_pretrained_identical_to_the_model_changes_nothing(absa):
+    """The fine-tune change of a model against itself is 0 for every head (same inputs, same attention)."""
+    result = analyze(absa, TRIPLETS, pretrained=absa, limit=6, **FAST)
+    assert all(abs(h["finetune_change"]["js"]) < 1e-6 for h in result["heads"])
+
+
+def test_progress_callback_and_runner_see_every_batch(absa):
+    calls, runs = [], []
+
+    def runner(work):
+        runs.append(1)
+        return work()
+
+    result = analyze(absa, RESTAURANTS, pretrained=None, limit=10, batch_size=4, bootstrap=50, js_sample=0,
+                     progress=lambda done, total, phase: calls.append((done, total, phase)), runner=runner,
+                     importance=True, ablation_draws=1)
+    assert calls[:3] == [(4, 10, "statistics"), (8, 10, "statistics"), (10, 10, "statistics")]
+    assert [c[2] for c in calls[3:]] == ["importance", "done"]
+    assert len(runs) >= 3 + 3  # three statistics batches, then importance and ablation batches
+    assert result["finetune_change"] is None and "finetune_change" not in result["heads"][0]
+
+
+def test_relation_typical_examples_carry_entity_tags(relation_result):
+    examples = relation_result["examples"]
+    assert examples
+    for example in examples.values():
+        text = example["inspect"]["text"]
+        assert text.count("<e1>") == text.count("</e1>") == 1 and text.count("<e2>") == 1
+        assert example["inspect"]["aspect"] is None

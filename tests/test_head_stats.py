@@ -304,3 +304,93 @@ def test_relation_statistics_on_real_attention(relation):
         assert torch.isfinite(value).all(), name
         if name != "entropy":
             assert ((value >= -1e-6) & (value <= 1 + 1e-6)).all(), name
+
+
+# --- batched statistics, fine-tune change, typical examples (issue 4, points 5 and 7) ----------
+
+def test_row_js_divergence_known_values():
+    from app.core.heads.streaming import row_js_divergence
+
+    p = torch.tensor([[1.0, 0.0], [0.5, 0.5]])  # two query rows
+    same = row_js_divergence(p[None, None], p[None, None])
+    assert same.shape == (1, 1) and same[0, 0] == pytest.approx(0.0, abs=1e-7)
+    disjoint = torch.tensor([[0.0, 1.0], [0.5, 0.5]])
+    # row 0: disjoint supports -> 1 bit; row 1: identical -> 0; mean over the two rows 0.5
+    assert row_js_divergence(p[None, None], disjoint[None, None])[0, 0] == pytest.approx(0.5, abs=1e-6)
+    half = torch.tensor([[0.5, 0.5], [0.5, 0.5]])
+    # JSD([1, 0], [.5, .5]) = H([.75, .25]) - (0 + 1) / 2 = 0.811278 - 0.5
+    expected = (-(0.75 * math.log2(0.75) + 0.25 * math.log2(0.25)) - 0.5) / 2
+    assert row_js_divergence(p[None, None], half[None, None])[0, 0] == pytest.approx(expected, abs=1e-6)
+    # Padding: only valid rows count, padded keys hold 0 in both models.
+    padded_a = torch.zeros(1, 1, 1, 3, 3)
+    padded_b = torch.zeros(1, 1, 1, 3, 3)
+    padded_a[0, 0, 0, :2, :2], padded_b[0, 0, 0, :2, :2] = p, disjoint
+    padded_a[0, 0, 0, 2] = torch.tensor([0.0, 0.0, 1.0])  # garbage in a padding row: ignored
+    valid = torch.tensor([[True, True, False]])
+    assert row_js_divergence(padded_a, padded_b, valid)[0, 0, 0] == pytest.approx(0.5, abs=1e-6)
+
+
+def test_top_examples_keep_the_highest_scores_per_head():
+    from app.core.heads.streaming import TopExamples
+
+    top = TopExamples(k=2)
+    top.add("s", torch.tensor([[[0.1, 0.9]], [[0.5, float("nan")]]]), [0, 1])  # [B=2, L=1, H=2]
+    top.add("s", torch.tensor([[[0.7, 0.2]], [[0.3, 0.8]]]), [2, 3])
+    assert top.head("s", 0, 0) == [(2, pytest.approx(0.7)), (1, pytest.approx(0.5))]
+    assert top.head("s", 0, 1) == [(0, pytest.approx(0.9)), (3, pytest.approx(0.8))]
+    assert top.values["s"].shape == (2, 1, 2)  # bounded whatever the number of batches
+    lone = TopExamples(k=3)
+    lone.add("s", torch.tensor([[[float("nan")]], [[0.4]]]), [5, 6])
+    assert lone.head("s", 0, 0) == [(6, pytest.approx(0.4))]  # NaN examples never enter
+
+
+@pytest.mark.parametrize("model_id, dataset", [("demo-absa-qa-m", "demo-absa"), ("demo-re", "demo-re")])
+def test_batched_statistics_equal_the_single_example_ones(registry, model_id, dataset):
+    from app.core.attention import forward_with_attention
+    from app.core.heads.analysis import _example_statistics, encode_unit, unit_specs
+    from app.core.heads.batched import batch_masks, batch_statistics
+    from app.core.heads.sources import demo_dataset
+    from app.core.inspection import pad_batch
+
+    loaded = registry.get(model_id)
+    task = loaded.info.task
+    specs, _ = unit_specs(loaded, list(demo_dataset(dataset).examples))
+    units = [encode_unit(loaded, s) for s in specs[:10]]
+    if task == "absa":  # give some pairs opinions, so the opinion statistics are finite somewhere
+        for unit in units[::2]:
+            unit.opinion = unit.encoded.spans["aspect_query"][:1] or [1]
+    with torch.inference_mode():
+        batch = pad_batch([u.encoded for u in units], loaded.tokenizer.pad_token_id, loaded.device)
+        _, attention = forward_with_attention(loaded.model, batch)
+        batched = batch_statistics(task, attention, batch_masks(task, units, attention.shape[-1]))
+        lengths = {len(u.encoded.input_ids) for u in units}
+        assert len(lengths) > 1  # really padded
+        for row, unit in enumerate(units):
+            n = len(unit.encoded.input_ids)
+            single = _example_statistics(task, attention[row, :, :, :n, :n], unit)
+            assert set(single) == set(batched)
+            for name, value in single.items():
+                assert torch.equal(torch.isnan(value), torch.isnan(batched[name][row])), (name, row)
+                assert torch.allclose(value.nan_to_num(), batched[name][row].nan_to_num(), atol=1e-5), (name, row)
+
+
+def test_interpretability_batch_equals_one_by_one(absa):
+    from app.core.attention import forward_with_attention
+    from app.core.heads.analysis import encode_unit, unit_specs
+    from app.core.heads.sources import demo_dataset
+    from app.core.inspection import pad_batch
+
+    specs, _ = unit_specs(absa, list(demo_dataset("demo-absa").examples), pairs="terms")
+    units = [encode_unit(absa, s) for s in specs[:12]]
+    with torch.inference_mode():
+        batch = pad_batch([u.encoded for u in units], absa.tokenizer.pad_token_id, absa.device)
+        _, attention = forward_with_attention(absa.model, batch)
+    single, batched = InterpretabilityAccumulator(), InterpretabilityAccumulator()
+    words = [interpretability_words(u.encoded, ["aspect_term"]) for u in units]
+    for row, (unit, w) in enumerate(zip(units, words)):
+        n = len(unit.encoded.input_ids)
+        single.add(attention[row, :, :, :n, :n], *w)
+    batched.add_batch(attention, *zip(*words))
+    assert single.count == batched.count == 12
+    assert single.hits == batched.hits and torch.equal(single.head_hits, batched.head_hits)
+    assert single.random == pytest.approx(batched.random)
