@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import httpx
 import pytest
@@ -133,9 +133,12 @@ def wait_complete(page, canvas: str) -> str:
 
 def test_save_from_head_view_list_and_permalink(page):
     open_inspect(page, 3, "1,4")
+    page.click("#tokens-right .token[data-index='7']")  # pin a key token: part of the view state
+    page.wait_for_function("() => new URLSearchParams(location.search).get('side') === 'right'")
     title = unique("Head 3.4 follows the aspect")
     finding = save_from(page, "#save-finding-head", title, "The head **ignores** [SEP].", ("aspect", "noop"), "pasta, run-1")
     assert finding["view"]["kind"] == "head" and finding["view"]["layer"] == 3 and finding["view"]["heads"] == [1, 4]
+    assert finding["view"]["token"] == 7 and finding["view"]["token_side"] == "right"
     assert finding["labels"] == ["aspect", "noop"] and finding["tags"] == ["pasta", "run-1"]
     assert list(finding["snapshot"]["attention"]["layers"]) == ["3"]  # the page's own data, cut to the shown layer
 
@@ -152,6 +155,7 @@ def test_save_from_head_view_list_and_permalink(page):
     assert page.text_content("h1.finding-title") == title
     assert page.inner_html(".note").count("<strong>ignores</strong>") == 1
     assert heads_on(page, ".snapshot-view") == [1, 4] and page.input_value(".snapshot-view .sv-layer") == "3"
+    assert page.get_attribute(".snapshot-view .tokcol.right .token.pinned", "data-index") == "7"
 
     # the permalink reopens the same live view
     page.goto(f"{page.base}/f/{finding['id']}")
@@ -159,6 +163,7 @@ def test_save_from_head_view_list_and_permalink(page):
     page.wait_for_function("() => window.headscope && window.headscope.edgesDrawn > 0")
     state = query(page)
     assert state["layer"] == ["3"] and state["heads"] == ["1,4"] and state["aspect"] == ["service"]
+    assert state["token"] == ["7"] and state["side"] == ["right"]
     assert page.input_value("#layer-select") == "3" and heads_on(page, "#head-swatches") == [1, 4]
 
 
@@ -434,3 +439,20 @@ def test_with_accounts_csrf_and_visibility(browser, auth_server):
     finally:
         alice_ctx.close()
         bob_ctx.close()
+
+
+def test_relation_finding_round_trip(page):
+    text = "The <e1>fire</e1> was caused by a discarded <e2>cigarette</e2>."
+    page.goto(f"{page.base}/inspect?model=demo-re&text={quote(text)}&layer=4&heads=2")
+    page.wait_for_function("() => window.headscope && window.headscope.edgesDrawn > 0")
+    finding = save_from(page, "#save-finding-head", unique("Entity head 4.2"), labels=("entity",))
+    assert finding["input"]["text"] == text and finding["input"].get("aspect") is None
+    assert finding["model"]["task"] == "re"
+    page.goto(f"{page.base}/findings/{finding['id']}")
+    page.wait_for_function("() => document.body.dataset.ready === '1'")
+    gold = page.locator(".snapshot-view .tokcol.left .token.gold").all_text_contents()
+    assert "fire" in gold and "cigarette" in gold
+    page.goto(f"{page.base}/f/{finding['id']}")
+    page.wait_for_function("() => window.headscope && window.headscope.edgesDrawn > 0")
+    assert query(page)["text"] == [text] and query(page)["model"] == ["demo-re"]
+    assert page.input_value("#text-input") == text and page.is_hidden("#aspect-input")
