@@ -65,7 +65,12 @@ class Store:
     def migrate(self) -> None:
         """Bring the schema to the newest migration (the app does this at start)."""
         config = alembic_config(self.engine)
-        with self.engine.begin() as connection:
+        # Two servers starting at once must not both create the tables: SQLite takes the write lock
+        # up front (BEGIN IMMEDIATE), PostgreSQL a transaction-scoped advisory lock.
+        engine = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
