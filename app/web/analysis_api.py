@@ -49,7 +49,10 @@ def start(body: AnalysisRequest, request: Request) -> JSONResponse:
         job, created = svc.start(body)
     except AnalysisInputError as exc:
         return input_error(exc)
-    return JSONResponse(svc.describe(job), status_code=202 if created else 200)
+    body = svc.describe(job)
+    if not created and job.status == "done":
+        body["cached"] = True  # answered from the stored result, nothing recomputed
+    return JSONResponse(body, status_code=202 if created else 200)
 
 
 @router.get("/{analysis_id}")

@@ -1,0 +1,176 @@
+"""Web analysis jobs (issue 4, points 1 and 7): start -> progress -> result, the result cache, bad input.
+
+Real app (TestClient over create_app), real demo checkpoints, real background job thread.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings
+from app.web.analysis_service import AnalysisInputError, AnalysisRequest, AnalysisService
+
+SMALL = {"max_examples": 12, "batch_size": 4, "bootstrap": 100, "js_sample": 2, "typical_k": 2}
+
+
+def wait(client, job_id, timeout=300.0):
+    """Poll until the job finishes; returns (final status body, every progress seen)."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/analyses/{job_id}", params={"result": "false"}).json()
+        seen.append(body["progress"] | {"status": body["status"]})
+        if body["status"] in ("done", "failed"):
+            return body, seen
+        time.sleep(0.05)
+    raise AssertionError(f"analysis {job_id} did not finish in {timeout} s: {seen[-1]}")
+
+
+@pytest.fixture(scope="module")
+def finished(client):
+    request = {"model": "demo-absa-qa-m", "data": "demo-absa", "settings": {**SMALL, "importance": True, "ablation_draws": 2}}
+    started = client.post("/api/analyses", json=request)
+    assert started.status_code == 202, started.text
+    job = started.json()
+    final, seen = wait(client, job["id"])
+    return request, job, final, seen
+
+
+def test_job_reports_progress_then_the_result(client, finished):
+    request, job, final, seen = finished
+    assert job["status"] in ("queued", "running") and job["progress"]["total"] == 12
+    assert job["data"] == {**job["data"], "name": "demo-absa", "kind": "demo", "pairing": "categories", "pairs": 12}
+    assert final["status"] == "done", final["error"]
+    statistics = [p for p in seen if p["phase"] == "statistics"]
+    assert statistics, seen  # the statistics pass was observed while running
+    assert all(0 <= p["done"] <= p["total"] == 12 for p in seen)
+    assert [p["done"] for p in seen] == sorted(p["done"] for p in seen)  # never goes back
+    assert any(p["eta_s"] is not None for p in statistics if p["done"])
+    assert final["progress"]["done"] == 12 and final["progress"]["fraction"] == 1.0
+
+    body = client.get(f"/api/analyses/{job['id']}").json()
+    result = body["result"]
+    assert result["analysis_id"] == job["id"] and result["data"]["pairs"] == 12
+    assert result["model"]["id"] == "demo-absa-qa-m" and len(result["heads"]) == 6 * 12
+    head = result["heads"][0]
+    assert {"js", "ci", "n", "typical"} <= set(head["finetune_change"])
+    assert len(head["statistics"]["to_sep"]["typical"]) == 2
+    assert result["importance"] is not None and len(result["importance"]["scores"]) == 6
+    assert result["finetune_change"]["examples"] == 12
+
+    download = client.get(f"/api/analyses/{job['id']}/result.json")
+    assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
+    assert download.json() == result
+
+
+def test_second_request_is_served_from_the_cache(client, finished):
+    request, job, final, _ = finished
+    service = client.app.state.analysis_service
+    runs = service.runs
+    first = client.get(f"/api/analyses/{job['id']}").json()["result"]
+    started = time.perf_counter()
+    again = client.post("/api/analyses", json=request)
+    elapsed = time.perf_counter() - started
+    assert again.status_code == 200 and elapsed < 5
+    body = again.json()
+    assert body["id"] == job["id"] and body["status"] == "done" and body["cached"] is True
+    assert body["result"]["run_id"] == first["run_id"] and body["result"]["computed_at"] == first["computed_at"]
+    assert service.runs == runs  # nothing recomputed
+    # Another setting is another key: a new job.
+    other = client.post("/api/analyses", json={**request, "settings": {**request["settings"], "seed": 1}})
+    assert other.status_code == 202 and other.json()["id"] != job["id"]
+    assert wait(client, other.json()["id"])[0]["status"] == "done"
+    assert service.runs == runs + 1
+
+
+def test_cache_survives_a_restart(client, finished, settings, registry):
+    """A new service over the same data folder (a restarted server) answers from the stored file."""
+    request, job, _, _ = finished
+    fresh = AnalysisService(settings, registry, None)
+    stored = fresh.get(job["id"])
+    assert stored.status == "done" and stored.cached
+    again, created = fresh.start(AnalysisRequest(**request))
+    assert not created and again.id == job["id"] and fresh.runs == 0
+    assert fresh.describe(again)["result"]["run_id"] == client.get(f"/api/analyses/{job['id']}").json()["result"]["run_id"]
+    path = Path(settings.data_dir) / "analyses" / f"{job['id']}.json"
+    assert json.loads(path.read_text())["analysis_id"] == job["id"]
+
+
+def test_relation_job_on_uploaded_jsonl(client):
+    lines = [
+        {"text": "The <e1>fire</e1> was caused by a <e2>cigarette</e2>.", "relation": "Cause-Effect(e2,e1)"},
+        {"text": "The <e1>wine</e1> is in the <e2>cellar</e2>.", "relation": "Content-Container(e1,e2)"},
+        {"text": "The <e1>author</e1> wrote a <e2>novel</e2>.", "relation": "Product-Producer(e2,e1)"},
+    ]
+    upload = "\n".join(json.dumps(line) for line in lines) + "\n"
+    started = client.post("/api/analyses", json={"model": "demo-re", "upload": upload, "settings": SMALL})
+    assert started.status_code == 202, started.text
+    data = started.json()["data"]
+    assert data["kind"] == "upload" and data["name"].startswith("upload:") and data["pairs"] == 3
+    final, _ = wait(client, started.json()["id"])
+    assert final["status"] == "done", final["error"]
+    result = client.get(f"/api/analyses/{final['id']}").json()["result"]
+    assert "entity_mass" in result["statistics"]
+    # The stored upload is reusable by name: same data and settings -> the same cached job.
+    again = client.post("/api/analyses", json={"model": "demo-re", "data": data["name"], "settings": SMALL})
+    assert again.status_code == 200 and again.json()["id"] == final["id"]
+
+
+def detail(response):
+    return response.json()["detail"]
+
+
+def test_bad_input_gets_a_4xx_naming_what_is_accepted(client):
+    unknown = client.post("/api/analyses", json={"model": "no-such-model", "data": "demo-absa"})
+    assert unknown.status_code == 404 and "demo-absa-qa-m" in unknown.json()["known_models"]
+
+    mismatch = client.post("/api/analyses", json={"model": "demo-re", "data": "demo-absa"})
+    assert mismatch.status_code == 422 and "relation" in detail(mismatch)[0]["msg"]
+    assert detail(mismatch)[0]["loc"] == ["body", "data"]
+
+    dataset = client.post("/api/analyses", json={"model": "demo-re", "data": "semeval-2099"})
+    assert dataset.status_code == 422
+    assert "demo-absa" in detail(dataset)[0]["msg"] and "demo-re" in dataset.json()["accepted"]
+
+    for sneaky in ("../../etc/passwd", "/etc/passwd", "upload:" + "0" * 64):
+        refused = client.post("/api/analyses", json={"model": "demo-re", "data": sneaky})
+        assert refused.status_code == 422, sneaky
+
+    broken = client.post("/api/analyses", json={"model": "demo-re", "upload": '{"text": "no relation here"}\n'})
+    assert broken.status_code == 422 and "line 1" in detail(broken)[0]["msg"]
+
+    setting = client.post("/api/analyses", json={"model": "demo-re", "data": "demo-re", "settings": {"batch": 4}})
+    assert setting.status_code == 422 and detail(setting)[0]["loc"][-1] == "batch"
+    size = client.post("/api/analyses", json={"model": "demo-re", "data": "demo-re", "settings": {"batch_size": 0}})
+    assert size.status_code == 422 and "batch_size" in detail(size)[0]["loc"]
+    pairs = client.post("/api/analyses", json={"model": "demo-re", "data": "demo-re", "settings": {"pairs": "words"}})
+    assert pairs.status_code == 422 and "terms" in detail(pairs)[0]["msg"]
+    missing = client.post("/api/analyses", json={"model": "demo-re"})
+    assert missing.status_code == 422 and "demo-re" in detail(missing)[0]["msg"]
+
+    assert client.get("/api/analyses/" + "f" * 32).status_code == 404
+    assert client.get("/api/analyses/..%2F..%2Fsecrets").status_code == 404
+    assert client.get("/api/analyses/" + "f" * 32 + "/result.json").status_code == 404
+
+
+def test_datasets_list_and_shared_data_files(client, tmp_path, registry):
+    listing = client.get("/api/analyses/datasets").json()
+    assert {d["name"]: d["task"] for d in listing["demo"]} == {"demo-absa": "absa", "demo-re": "re"}
+
+    shared = tmp_path / "shared"
+    (shared / "semeval2010_task8").mkdir(parents=True)
+    fixture = Path(__file__).parent / "fixtures" / "datasets" / "semeval2010_train.txt"
+    (shared / "semeval2010_task8" / "TRAIN_FILE.TXT").write_bytes(fixture.read_bytes())
+    (tmp_path / "outside.txt").write_bytes(fixture.read_bytes())
+    service = AnalysisService(Settings(models_dir=registry.models_dir, data_dir=tmp_path / "data", shared_data=shared,
+                                       device="cpu"), registry, None)
+    names = [d["name"] for d in service.datasets()["shared"]]
+    assert names == ["semeval2010_task8/TRAIN_FILE.TXT"]
+    dataset, data = service.resolve_data("semeval2010_task8/TRAIN_FILE.TXT")
+    assert data["kind"] == "shared" and data["format"] == "semeval2010" and len(dataset.examples) == data["examples"]
+    with pytest.raises(AnalysisInputError, match="accepted"):
+        service.resolve_data("../outside.txt")
+    with pytest.raises(AnalysisInputError, match="no such file"):
+        service.resolve_data("semeval2010_task8/TEST_FILE.TXT")
