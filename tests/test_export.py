@@ -186,3 +186,11 @@ def test_export_filename_is_ascii():
     assert export_filename([finding(title="Kopf 3.7 — Aspekt «Essen» 日本")]) == "headscope-Kopf_3.7_Aspekt_Essen.html"
     assert export_filename([finding(title="<script>")]) == "headscope-script.html"
     assert export_filename([finding(), finding()]).startswith("headscope-report-")
+
+
+def test_login_next_stays_on_this_server():
+    from app.web.findings_pages import local_path
+
+    assert local_path("/findings/abc?x=1") == "/findings/abc?x=1"
+    for bad in ("//evil.example/x", "https://evil.example", "/\\evil.example", "", None, "javascript:alert(1)"):
+        assert local_path(bad) == "/findings"

@@ -399,25 +399,41 @@ def auth_server(models_dir, tmp_path_factory):
         yield running.url
 
 
-def logged_in(browser, server: str, name: str):
+def new_visitor(browser, server: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname == "127.0.0.1" else route.abort())
-    response = context.request.post(server + "/api/auth/login", data={"name": name, "password": PASSWORDS[name]})
-    assert response.ok, response.text()
     page = context.new_page()
     page.base = server
     return context, page
 
 
+def logged_in(browser, server: str, name: str):
+    context, page = new_visitor(browser, server)
+    response = context.request.post(server + "/api/auth/login", data={"name": name, "password": PASSWORDS[name]})
+    assert response.ok, response.text()
+    return context, page
+
+
 def test_with_accounts_csrf_and_visibility(browser, auth_server):
     alice_ctx, alice = logged_in(browser, auth_server, "alice")
-    bob_ctx, bob = logged_in(browser, auth_server, "bob")
+    bob_ctx, bob = new_visitor(browser, auth_server)
     try:
         open_inspect(alice, 1, "2")
         finding = save_from(alice, "#save-finding-head", unique("Alice's head 1.2"))  # POST with X-CSRF-Token
         assert finding["author"] == "alice" and finding["visibility"] == "private"
 
-        assert bob.goto(f"{auth_server}/findings/{finding['id']}").status == 404  # private: not even its existence
+        # bob, not logged in yet: 401 with a way to log in that brings him back
+        assert bob.goto(f"{auth_server}/findings/{finding['id']}").status == 401
+        bob.click("#login-link")
+        bob.fill("#login-name", "bob")
+        bob.fill("#login-password", "wrong password")
+        bob.click("#login-button")
+        bob.wait_for_selector("#error-box:not([hidden])")
+        assert "wrong user name or password" in bob.text_content("#error-box")
+        bob.fill("#login-password", PASSWORDS["bob"])
+        with bob.expect_navigation(url=f"**/findings/{finding['id']}") as arrived:
+            bob.click("#login-button")
+        assert arrived.value.status == 404  # private: not even its existence
         assert bob.goto(f"{auth_server}/f/{finding['id']}").status == 404
         assert httpx.get(f"{auth_server}/findings/{finding['id']}").status_code == 401  # no account
 

@@ -58,12 +58,21 @@ async def api_get(request: Request, path: str, params: dict | None = None) -> Ap
     return ApiAnswer(response.status_code, body)
 
 
+def local_path(value: str | None, default: str = "/findings") -> str:
+    """A redirect target that stays on this server: a path, not "//host" or "https://host"."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
+        return value
+    return default
+
+
 def error_page(request: Request, answer: ApiAnswer, what: str) -> HTMLResponse:
     status = answer.status if answer.status >= 400 else 502
     hint = {401: "Log in to see it.", 403: "You may not see it.", 404: "It does not exist or is not shared with you."}
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     response = templates.TemplateResponse(request, "findings_error.html", {
         "title": f"{what}: error {status}", "version": __version__, "status": status,
         "message": answer.message(), "hint": hint.get(status, ""), "what": what,
+        "login_url": "/login?" + urlencode({"next": here}) if status == 401 else None,
     }, status_code=status)
     response.headers["Content-Security-Policy"] = PAGE_CSP
     return response
@@ -135,6 +144,17 @@ def download(findings: list[dict], title: str | None = None) -> Response:
 
 
 # ---- routes (the fixed paths before /findings/{finding_id}) ----
+
+@router.get("/login")
+async def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    # The login form for servers with HEADSCOPE_AUTH_ENABLED=true (the API is /api/auth/login).
+    settings = request.app.state.settings
+    me = await api_get(request, "/api/auth/me") if settings.auth_enabled else ApiAnswer(401, None)
+    return html_page(request, "findings_login.html", {
+        "title": "Log in", "auth_enabled": settings.auth_enabled, "next": local_path(next),
+        "user": me.body if me.ok and isinstance(me.body, dict) else None,
+    })
+
 
 @router.get("/findings")
 def findings_list(request: Request) -> HTMLResponse:

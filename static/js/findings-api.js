@@ -46,3 +46,4 @@ export const updateFinding = (fid, body) => call("PATCH", `/api/findings/${id(fi
 export const deleteFinding = (fid) => call("DELETE", `/api/findings/${id(fid)}`);
 export const makePublicLink = (fid) => call("POST", `/api/findings/${id(fid)}/public-link`);
 export const me = () => call("GET", "/api/auth/me");
+export const logout = () => call("POST", "/api/auth/logout");

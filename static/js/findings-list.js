@@ -72,6 +72,12 @@ async function load() {
     document.body.dataset.ready = "1";
   } catch (e) {
     $("error-box").textContent = e.message;
+    if (e.status === 401) { // accounts are on and nobody is logged in
+      const a = document.createElement("a");
+      a.href = "/login?" + new URLSearchParams({ next: location.pathname + location.search });
+      a.textContent = "Log in";
+      $("error-box").append(" ", a);
+    }
     $("error-box").hidden = false;
   }
 }
