@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 # Same names app/core/checkpoint.py loads (plain strings here so the store does not import torch).
@@ -38,7 +39,7 @@ def weights_sha256(location: str | Path) -> str | None:
     return None
 
 
-def checkpoint_status(model_id: str, stored_sha256: str | None, current: dict[str, str | None]) -> str:
+def checkpoint_status(model_id: str, stored_sha256: str | None, current: Mapping[str, str | None]) -> str:
     """"available" (same weights), "changed" (the id exists with other weights) or "missing".
 
     `current` maps the server's model ids to their weights hash (None when it cannot be computed,

@@ -9,6 +9,7 @@ be probed.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,7 +62,7 @@ def get_editable(session: Session, user: User, finding_id: str) -> Finding:
 
 # --- JSON ----------------------------------------------------------------------------------------
 
-def finding_json(finding: Finding, viewer: User | None, current_models: dict[str, str | None],
+def finding_json(finding: Finding, viewer: User | None, current_models: Mapping[str, str | None],
                  with_snapshot: bool = True) -> dict[str, Any]:
     """The finding as docs/findings-api.md shows it. `current_models`: the server's model ids -> weights hash."""
     body: dict[str, Any] = {
@@ -239,7 +240,7 @@ def list_findings(session: Session, user: User, filters: ListFilters, limit: int
 
 # --- export / import --------------------------------------------------------------------------
 
-def export(session: Session, user: User, filters: ListFilters, current_models: dict[str, str | None]) -> dict:
+def export(session: Session, user: User, filters: ListFilters, current_models: Mapping[str, str | None]) -> dict:
     query = _filtered(user, filters).order_by(Finding.created_at, Finding.id)
     findings = [finding_json(f, user, current_models) for f in session.scalars(query)]
     return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "exported_at": utcnow().isoformat(),

@@ -7,6 +7,7 @@ the store's errors to HTTP statuses.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,20 +74,52 @@ def _limits(settings: Settings) -> dict:
     return {"limits": Limits(title_chars=settings.max_title_chars, note_chars=settings.max_note_chars)}
 
 
-def current_models(registry: ModelRegistry) -> dict[str, str | None]:
-    """Model id -> weights hash for the checkpoints still on disk (checked per call: a deleted or
-    retrained checkpoint shows as missing/changed without a restart)."""
-    models: dict[str, str | None] = {}
-    for info in registry.infos:
+class CurrentModels(Mapping):
+    """Model id -> weights hash of the checkpoints still on disk, computed only for the ids asked
+    about (hashing is ~0.3 s per uncached checkpoint) and checked per request, so a deleted or
+    retrained checkpoint shows as missing/changed without a restart."""
+
+    def __init__(self, registry: ModelRegistry):
+        self.registry = registry
+        self._known: dict[str, str | None] = {}
+
+    def _lookup(self, model_id: str) -> tuple[bool, str | None]:
+        if model_id in self._known:
+            return True, self._known[model_id]
+        try:
+            info = self.registry.info(model_id)
+        except UnknownModelError:
+            return False, None
         location = Path(info.weights_location)
-        local = info.source is None or location.is_absolute()
         if location.is_dir():
             sha = weights_sha256(location)
-            if sha is not None:
-                models[info.id] = sha
-        elif not local:
-            models[info.id] = None  # a hub name: nothing on disk to compare
-    return models
+            if sha is None:
+                return False, None  # the folder is there, the weights are not
+        elif info.source is None or location.is_absolute():
+            return False, None  # a local checkpoint whose folder was deleted
+        else:
+            sha = None  # a hub name: nothing on disk to compare
+        self._known[model_id] = sha
+        return True, sha
+
+    def __contains__(self, model_id: object) -> bool:
+        return isinstance(model_id, str) and self._lookup(model_id)[0]
+
+    def __getitem__(self, model_id: str) -> str | None:
+        present, sha = self._lookup(model_id)
+        if not present:
+            raise KeyError(model_id)
+        return sha
+
+    def __iter__(self) -> Iterator[str]:
+        return (info.id for info in self.registry.infos if info.id in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def current_models(registry: ModelRegistry) -> CurrentModels:
+    return CurrentModels(registry)
 
 
 def _json(body: Any, status_code: int = 200) -> Response:
