@@ -325,6 +325,9 @@ def test_edit_public_link_and_delete(page, browser):
         anonymous.close()
     exported = httpx.get(public_url + "/export.html", timeout=60)  # no account needed either
     assert exported.status_code == 200 and finding["title"] in exported.text
+    page.click("#revoke-public-link")
+    page.wait_for_selector("#public-box", state="hidden")
+    assert httpx.get(public_url).status_code == 404
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#delete-finding")

@@ -45,5 +45,6 @@ export const createFinding = (body) => call("POST", "/api/findings", body);
 export const updateFinding = (fid, body) => call("PATCH", `/api/findings/${id(fid)}`, body);
 export const deleteFinding = (fid) => call("DELETE", `/api/findings/${id(fid)}`);
 export const makePublicLink = (fid) => call("POST", `/api/findings/${id(fid)}/public-link`);
+export const revokePublicLink = (fid) => call("DELETE", `/api/findings/${id(fid)}/public-link`);
 export const me = () => call("GET", "/api/auth/me");
 export const logout = () => call("POST", "/api/auth/logout");

@@ -3,7 +3,7 @@
 // actions (edit, delete, public link) go through the findings API.
 
 import { mountAll } from "./findings-view.js";
-import { updateFinding, deleteFinding, makePublicLink } from "./findings-api.js";
+import { updateFinding, deleteFinding, makePublicLink, revokePublicLink } from "./findings-api.js";
 import { openFindingForm } from "./findings-form.js";
 
 const $ = (id) => document.getElementById(id);
@@ -38,7 +38,16 @@ $("public-link")?.addEventListener("click", async () => {
     const a = $("public-url");
     a.href = url;
     a.textContent = url;
-    a.parentElement.hidden = false;
+    $("public-box").hidden = false;
+  } catch (e) {
+    showError(e.message);
+  }
+});
+
+$("revoke-public-link")?.addEventListener("click", async () => {
+  try {
+    await revokePublicLink(finding.id); // the old /p/<token> stops working at once
+    $("public-box").hidden = true;
   } catch (e) {
     showError(e.message);
   }
