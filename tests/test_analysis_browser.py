@@ -1,0 +1,126 @@
+"""The /analysis summary page in Debian's headless Chromium (Playwright) against a running uvicorn.
+
+Every request the page makes is checked: anything not to 127.0.0.1 is blocked and fails the test.
+"""
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (`make test` installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    offsite: list[str] = []
+
+    def only_this_machine(route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            offsite.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_this_machine)
+    page = context.new_page()
+    page.base = server
+    yield page
+    context.close()
+    assert offsite == [], f"the page requested hosts other than 127.0.0.1: {offsite}"
+
+
+def query(page) -> dict[str, list[str]]:
+    return parse_qs(urlparse(page.url).query, keep_blank_values=True)
+
+
+def start_analysis(page, pairs: int = 16) -> None:
+    page.goto(page.base + "/analysis")
+    page.wait_for_selector("#model-select option[value='demo-absa-qa-m']", state="attached")
+    page.select_option("#model-select", "demo-absa-qa-m")
+    page.wait_for_selector("#data-select option[value='demo-absa']", state="attached")
+    page.select_option("#data-select", "demo-absa")
+    page.fill("#max-examples", str(pairs))
+    page.fill("#batch-size", "8")
+    page.fill("#bootstrap", "100")
+    page.click("#start-button")
+
+
+def test_summary_runs_an_analysis_and_opens_a_typical_example(page):
+    start_analysis(page)
+    page.wait_for_selector("#progress-panel:not([hidden])")
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
+    assert page.locator("#error-box").is_hidden(), page.text_content("#error-box")
+    assert "16 / 16 pairs" in page.text_content("#progress-text")
+    # plotly heatmap of the chosen statistic, drawn from our own static route
+    page.wait_for_selector("#heatmap-main .main-svg")
+    assert page.locator("#heatmap-main .hm, #heatmap-main .heatmaplayer").count() >= 1
+    assert page.locator("#label-maps .label-map").count() >= 3  # aspect, no-op, phrase, ...
+    # ranked table: one row per head, with scores and CIs
+    rows = page.locator("#ranked-table tr[data-layer]")
+    assert rows.count() == 6 * 12
+    first = rows.first.locator("td").all_text_contents()
+    assert first[0] == "1" and first[3].startswith("[")
+    assert page.text_content("#interpretability").count("rate") >= 1
+    state = query(page)
+    assert state["stat"] == ["aspect_mass"] and state["id"][0]
+    assert page.get_attribute("#download-link", "href") == f"/api/analyses/{state['id'][0]}/result.json"
+
+    # pick a head in the table: the detail panel follows and the URL keeps it
+    rows.nth(3).click()
+    layer, head = int(rows.nth(3).get_attribute("data-layer")), int(rows.nth(3).get_attribute("data-head"))
+    page.wait_for_function(f"new URLSearchParams(location.search).get('head') === '{head}'")
+    assert page.text_content("#head-title") == f"Layer {layer}, head {head}"
+    link = page.locator("#typical-list a.typical-link").first
+    href = link.get_attribute("href")
+    assert "/inspect?" in href
+    link.click()
+    page.wait_for_url("**/inspect?**")
+    state = query(page)
+    assert state["layer"] == [str(layer)] and state["heads"] == [str(head)] and state["model"] == ["demo-absa-qa-m"]
+    assert state["aspect"][0] and state["text"][0]
+    page.wait_for_function("window.headscope && window.headscope.response && window.headscope.edgesDrawn > 0",
+                           timeout=60_000)
+    assert page.evaluate("window.headscope.state.layer") == layer
+    assert page.evaluate("window.headscope.state.heads") == [head]
+    assert page.input_value("#layer-select") == str(layer)
+
+
+def test_second_open_is_cached_and_errors_are_shown(page):
+    start_analysis(page)
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
+    assert "from the cache" in page.text_content("#result-meta")
+    # a reload with the analysis id in the URL reopens the result
+    page.reload()
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=60_000)
+    assert page.locator("#ranked-table tr[data-layer]").count() == 72
+    # Save as finding: /api/findings answers (or not); any refusal is shown, never swallowed
+    page.click("#save-finding")
+    page.wait_for_function("document.getElementById('finding-status').textContent !== 'saving…'")
+    saved = page.locator("#finding-status a").count() == 1
+    assert saved or "Could not save the finding" in page.text_content("#error-box")
+    # a task/data mismatch comes back as a readable 422
+    page.goto(page.base + "/analysis")
+    page.wait_for_selector("#model-select option[value='demo-re']", state="attached")
+    page.select_option("#model-select", "demo-re")
+    page.evaluate("document.getElementById('data-select').add(new Option('demo-absa', 'demo-absa'))")
+    page.select_option("#data-select", "demo-absa")
+    page.click("#start-button")
+    page.wait_for_selector("#error-box:not([hidden])")
+    assert "relation" in page.text_content("#error-box")
