@@ -60,21 +60,26 @@ export async function headViewPNG(hv) {
   return new Promise((resolve, reject) => out.toBlob((b) => (b ? resolve(b) : reject(new Error("PNG encoding failed"))), "image/png"));
 }
 
+function checkHV(hv) {
+  if (!hv || !hv.rows) throw new Error("Nothing to save yet: the head view is empty.");
+  return hv;
+}
+
+/** Download the head view as `${stem}.png` (see headViewPNG). */
+export async function downloadPNG(hv, stem) {
+  saveBlob(await headViewPNG(checkHV(hv)), stem + ".png");
+}
+
+/** Download the head view as `${stem}.svg` (svg-headview.js). */
+export function downloadSVG(hv, stem) {
+  saveBlob(new Blob([headViewSVGText(checkHV(hv), stem)], { type: "image/svg+xml" }), stem + ".svg");
+}
+
 /** Wire a PNG and an SVG button to a head view; `name()` gives the file name stem. */
 export function bindImageButtons(pngButton, svgButton, getHV, name, onError) {
   const fail = (e) => (onError ? onError(e) : console.error(e));
-  const ready = () => {
-    const hv = getHV();
-    if (!hv || !hv.rows) throw new Error("Nothing to save yet: the head view is empty.");
-    return hv;
-  };
-  pngButton.addEventListener("click", async () => {
-    try { saveBlob(await headViewPNG(ready()), name() + ".png"); } catch (e) { fail(e); }
-  });
+  pngButton.addEventListener("click", () => downloadPNG(getHV(), name()).catch(fail));
   svgButton.addEventListener("click", () => {
-    try {
-      const text = headViewSVGText(ready(), name());
-      saveBlob(new Blob([text], { type: "image/svg+xml" }), name() + ".svg");
-    } catch (e) { fail(e); }
+    try { downloadSVG(getHV(), name()); } catch (e) { fail(e); }
   });
 }

@@ -1,11 +1,12 @@
 // The inspect page's finding and image buttons: "Save as finding" from the head
 // view and from the model view, PNG/SVG downloads of the head view. Kept out of
-// inspect.js so that the page controller only hands over its state.
+// inspect.js (which imports it on the first click) so that the page controller
+// only hands over its state.
 
 import { createFinding } from "./findings-api.js";
 import { openFindingForm } from "./findings-form.js";
 import { viewFromState, inputFromState } from "./findings-state.js";
-import { bindImageButtons } from "./export-image.js";
+import { downloadPNG, downloadSVG } from "./export-image.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -41,27 +42,36 @@ function showSaved(finding) {
   box.hidden = false;
 }
 
+const stem = (ctx) => {
+  const s = ctx.state, r = ctx.response();
+  return `headscope-${(r && r.model) || "view"}-layer${s.layer}`.replace(/[^\w.-]+/g, "_");
+};
+
+async function save(kind, ctx) {
+  const resp = ctx.response();
+  if (!resp || ctx.busy()) return ctx.onError(new Error("Run an inspection (and wait for it) before saving a finding."));
+  await openFindingForm({ heading: kind === "model" ? "Save the model view as a finding" : "Save the head view as a finding" },
+    async (values) => {
+      const finding = await createFinding(findingBody(values, kind, ctx.state, resp));
+      window.headscope.lastFinding = finding; // for scripts and tests
+      showSaved(finding);
+      return finding;
+    });
+}
+
 /**
+ * Run the action of one of the page's buttons (inspect.js imports this module on the
+ * first click, so the head view's own page weight does not grow).
  * ctx: {state, response(): current response or null, busy(): a request is running,
  *       headView: the HeadView, onError(Error)}
  */
-export function bindFindingActions(ctx) {
-  const save = async (kind) => {
-    const resp = ctx.response();
-    if (!resp || ctx.busy()) return ctx.onError(new Error("Run an inspection (and wait for it) before saving a finding."));
-    await openFindingForm({ heading: kind === "model" ? "Save the model view as a finding" : "Save the head view as a finding" },
-      async (values) => {
-        const finding = await createFinding(findingBody(values, kind, ctx.state, resp));
-        window.headscope.lastFinding = finding; // for scripts and tests
-        showSaved(finding);
-        return finding;
-      });
-  };
-  $("save-finding-head").addEventListener("click", () => save("head"));
-  $("save-finding-model").addEventListener("click", () => save("model"));
-  const stem = () => {
-    const s = ctx.state, r = ctx.response();
-    return `headscope-${(r && r.model) || "view"}-layer${s.layer}`.replace(/[^\w.-]+/g, "_");
-  };
-  bindImageButtons($("download-png"), $("download-svg"), () => ctx.headView, stem, ctx.onError);
+export async function act(buttonId, ctx) {
+  try {
+    if (buttonId === "save-finding-head") await save("head", ctx);
+    else if (buttonId === "save-finding-model") await save("model", ctx);
+    else if (buttonId === "download-png") await downloadPNG(ctx.headView, stem(ctx));
+    else if (buttonId === "download-svg") downloadSVG(ctx.headView, stem(ctx));
+  } catch (e) {
+    ctx.onError(e);
+  }
 }

@@ -6,7 +6,6 @@ import { getModels, inspect } from "./api.js";
 import { readState, writeState } from "./state.js";
 import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./attention.js";
 import { HeadView } from "./headview.js";
-import { bindFindingActions } from "./findings-inspect.js";
 
 const $ = (id) => document.getElementById(id);
 const EXAMPLES = {
@@ -273,10 +272,12 @@ $("head-swatches").addEventListener("dblclick", (e) => {
   const b = e.target.closest(".head-toggle");
   if (b) { state.heads = [+b.dataset.head]; redraw(); }
 });
-// Save as finding / PNG / SVG: the state and the response shown now are handed over.
-bindFindingActions({ state, response: () => current, busy: () => document.body.dataset.busy === "1",
-  headView: hv, onError: showError });
-pub.headView = hv;
+// Save as finding / PNG / SVG: their module loads on the first click (page weight);
+// it gets the state and the response shown now.
+const findingCtx = { state, response: () => current, busy: () => document.body.dataset.busy === "1", headView: hv, onError: showError };
+for (const id of ["save-finding-head", "save-finding-model", "download-png", "download-svg"]) {
+  $(id).addEventListener("click", () => import("./findings-inspect.js").then((m) => m.act(id, findingCtx), showError));
+}
 
 // ---- start ----
 async function init() {
