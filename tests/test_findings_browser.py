@@ -475,3 +475,16 @@ def test_relation_finding_round_trip(page):
     page.wait_for_function("() => window.headscope && window.headscope.edgesDrawn > 0")
     assert query(page)["text"] == [text] and query(page)["model"] == ["demo-re"]
     assert page.input_value("#text-input") == text and page.is_hidden("#aspect-input")
+
+
+def test_summary_finding_with_head_pairs(page):
+    # as the head-classification pages save them: [layer, head] pairs across layers, no single layer
+    finding = create(page.base, title=unique("Aspect heads"), labels=["aspect"],
+                     view={"kind": "summary", "layer": None, "heads": [[3, 5], [1, 2]]})
+    page.goto(f"{page.base}/findings/{finding['id']}")
+    page.wait_for_function("() => document.body.dataset.ready === '1'")
+    assert page.input_value(".snapshot-view .sv-layer") == "3" and heads_on(page, ".snapshot-view") == [5]
+    assert "3.5, 1.2" in page.text_content(".finding-facts")
+    page.goto(f"{page.base}/f/{finding['id']}")
+    page.wait_for_function("() => window.headscope && window.headscope.edgesDrawn > 0")
+    assert query(page)["layer"] == ["3"] and query(page)["heads"] == ["5"]

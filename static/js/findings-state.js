@@ -39,7 +39,12 @@ function headsOf(v, numHeads) {
 
 /** The finding's view state as a state.js-like object, for drawing a snapshot. */
 export function stateFromView(view, numHeads) {
-  const v = view || {}, f = v.filters || {};
+  let v = view || {};
+  const f = v.filters || {};
+  // a view naming [layer, head] pairs but no layer (summary pages) opens on its first pair's layer,
+  // as the permalink does (findings_pages.py inspect_query)
+  const firstPair = Array.isArray(v.heads) ? v.heads.find((h) => Array.isArray(h)) : null;
+  if (!Number.isInteger(v.layer) && firstPair) v = { ...v, layer: firstPair[0] };
   const t = v.threshold;
   return {
     layer: Number.isInteger(v.layer) ? v.layer : 0,
