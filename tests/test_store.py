@@ -63,9 +63,49 @@ def add(store: Store, author, model: ModelRef = MODEL, **overrides) -> str:
 def test_migration_builds_the_schema_and_is_idempotent(store):
     store.migrate()  # a second start runs `upgrade head` again: nothing to do
     with store.read() as db:
-        assert db.scalar(text("select version_num from alembic_version")) == "0001"
+        assert db.scalar(text("select version_num from alembic_version")) == "0002"
     tables = set(sa_inspect(store.engine).get_table_names())
     assert {"users", "api_tokens", "sessions", "findings", "finding_heads", "finding_labels"} <= tables
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_upgrade_from_0001_backfills_search_text(kind, tmp_path, request):
+    from alembic import command
+
+    from app.store.db import alembic_config
+
+    url = (f"sqlite:///{tmp_path / 'old.db'}" if kind == "sqlite"
+           else request.getfixturevalue("postgres_cluster").create_database())
+    old = Store(url)
+    config = alembic_config(old.engine)
+    with old.engine.begin() as connection:  # a database a server of the first release left behind
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(text("insert into users (name, is_admin, created_at) values ('old', true, :t)"),
+                           {"t": "2026-01-01 00:00:00"})
+        connection.execute(text(
+            "insert into findings (id, title, note, note_html, author_id, visibility, model_id, input, view, labels,"
+            " tags, tags_text, input_text, created_at, updated_at) values ('oldfinding1', 'Crème BRÛLÉE head', '',"
+            " '', 1, 'private', 'm', :input, :view, '[]', '[\"Ünïcode\"]', '', '', :t, :t)"),
+            {"input": '{"text": "the dessert"}', "view": '{"kind": "head"}', "t": "2026-01-01 00:00:00"})
+    old.dispose()
+    store = Store(url)
+    store.migrate()
+    try:
+        with store.read() as db:
+            admin = users.get_user(db, "old")
+            for needle in ("crème brûlée", "DESSERT", "ünïcode"):
+                assert repo.list_findings(db, admin, repo.ListFilters(q=needle))[1] == 1, needle
+    finally:
+        store.dispose()
+
+
+def test_text_search_folds_unicode_case_on_both_databases(store, people):
+    alice, _, _ = people
+    add(store, alice, title="Ölçü of the CAFÉ head", note="Straße")
+    with store.read() as db:
+        for needle in ("café", "ÖLÇÜ", "STRASSE".lower().replace("ss", "ß")):
+            assert repo.list_findings(db, alice, repo.ListFilters(q=needle))[1] == 1, needle
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):

@@ -118,6 +118,14 @@ def _set_derived(finding: Finding, view: FindingView, labels: list[str], tags: l
         FindingLabel(label=l) for l in sorted(wanted_labels - {r.label for r in finding.label_rows})]
 
 
+def search_text(title: str, note: str, input_text: str, tags: list[str]) -> str:
+    return "\n".join([title, note, input_text, *tags]).lower()
+
+
+def _refresh_search(finding: Finding) -> None:
+    finding.search_text = search_text(finding.title, finding.note, finding.input["text"], finding.tags)
+
+
 def create(session: Session, author: User, body: FindingCreate, model: ModelRef, snapshot: dict | None) -> Finding:
     """`model` is the server's view of the checkpoint (hash, task, format), not the client's."""
     now = utcnow()
@@ -128,6 +136,7 @@ def create(session: Session, author: User, body: FindingCreate, model: ModelRef,
                       heads=[], label_rows=[])
     finding.author = author
     _set_derived(finding, body.view, body.labels, body.tags)
+    _refresh_search(finding)
     session.add(finding)
     session.flush()
     return finding
@@ -148,6 +157,7 @@ def update(session: Session, user: User, finding_id: str, patch: FindingPatch,
     view = patch.view if patch.view is not None else FindingView.model_validate(finding.view)
     _set_derived(finding, view, patch.labels if patch.labels is not None else finding.labels,
                  patch.tags if patch.tags is not None else finding.tags)
+    _refresh_search(finding)
     finding.updated_at = utcnow()
     session.flush()
     return finding
@@ -224,8 +234,7 @@ def _filtered(user: User, filters: ListFilters) -> Select:
         query = query.where(Finding.author_id == user.id)
     if filters.q and filters.q.strip():
         needle = filters.q.strip().lower()
-        query = query.where(or_(*(column.contains(needle, autoescape=True) for column in (
-            func.lower(Finding.title), func.lower(Finding.note), Finding.tags_text, Finding.input_text))))
+        query = query.where(Finding.search_text.contains(needle, autoescape=True))
     return query
 
 
@@ -258,6 +267,7 @@ def _record_to_row(session: Session, record: FindingRecord, authors: dict[str, U
                       created_at=record.created_at, updated_at=record.updated_at, heads=[], label_rows=[])
     finding.author = author
     _set_derived(finding, record.view, record.labels, record.tags)
+    _refresh_search(finding)
     return finding
 
 

@@ -95,6 +95,9 @@ class Finding(Base):
     # Lower-cased tags joined by newlines: portable text search over tags without JSON operators.
     tags_text: Mapped[str] = mapped_column(Text, default="")
     input_text: Mapped[str] = mapped_column(Text, default="")
+    # Title, note, input text and tags lower-cased by Python (migration 0002): SQLite's lower() folds
+    # ASCII only, so searching "café" in SQL would differ between SQLite and PostgreSQL.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     snapshot: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
