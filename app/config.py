@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # Signs CSRF tokens; unset: generated once and kept in data_dir/secret_key.
     secret_key: str | None = None
     # Size limits for findings (422 above the character limits, 413 above the byte limits).
-    max_title_chars: int = Field(default=200, ge=1)
+    max_title_chars: int = Field(default=200, ge=1, le=500)  # the column holds 500
     max_note_chars: int = Field(default=20_000, ge=1)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_import_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
