@@ -1,0 +1,158 @@
+"""Analysis speed (issue 4, point 8): pairs/s of the statistics pass vs a bare batched forward pass.
+
+Statistics pass = what `analyze` times as "statistics_pass": tokenising each pair (encode_unit),
+padding the batch, the forward pass with attentions, and every statistic of point 1 on the whole
+batch (batched.batch_statistics: aspect / opinion / other-aspect / phrase / [SEP] / generic
+scores, the streaming accumulators, the no-op split, the typical-example top-k, the
+interpretability rate). Baseline = the same pairs through encode_unit + pad_batch + the model's
+forward with output_attentions=True, same batch size, under torch.inference_mode, nothing else.
+Both run in the same process, alternated ROUNDS times after a warm-up; the ratio is the median
+over rounds of (statistics pairs/s / bare pairs/s) of the two passes of each round, which are
+back to back, so load from other processes on a shared machine hits both alike. Target: ratio >= 0.90. The pretrained model's pass, the fine-tune JS divergence, the positional
+baselines, the heads x heads JS map (on a sample) and importance + ablation are timed separately
+(one analyze run with everything on).
+
+Memory: each dataset size runs `analyze` (pretrained pass and JS map on) in a fresh process;
+reported are the process's peak RSS and tracemalloc's peak of Python allocations. What grows with
+the data by design is the per-example [L, H] score rows the bootstrap needs (N * L * H floats per
+statistic), reported as "accumulators".
+
+    .venv/bin/python bench/analysis_speed.py [--sizes 160 640] [--batch-size 16] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import common
+
+DATASET = "demo-absa"
+
+
+def load():
+    import torch
+
+    from app.core.checkpoint import pick_device
+    from app.core.heads.sources import demo_dataset
+    from app.core.registry import ModelRegistry
+
+    common.require_checkpoint()
+    registry = ModelRegistry(common.MODELS_DIR, pick_device("auto"))
+    registry.refresh()
+    return torch, registry.get(common.MODEL_ID), demo_dataset(DATASET)
+
+
+def bare_pass(torch, loaded, specs, batch_size: int) -> float:
+    """Seconds for encode + pad + forward with attentions over `specs`."""
+    from app.core.attention import forward_with_attention
+    from app.core.heads.analysis import encode_unit
+    from app.core.inspection import pad_batch
+
+    pad_id = loaded.tokenizer.pad_token_id
+    max_length = loaded.info.metadata["training"]["args"]["max_length"]
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for start in range(0, len(specs), batch_size):
+            units = [encode_unit(loaded, s, None, max_length) for s in specs[start:start + batch_size]]
+            batch = pad_batch([u.encoded for u in units if u is not None], pad_id, loaded.device)
+            forward_with_attention(loaded.model, batch)
+    if loaded.device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - started
+
+
+def speed(pairs: int, batch_size: int, rounds: int) -> dict:
+    from app.core.heads.analysis import analyze, load_pretrained_baseline, unit_specs
+
+    torch, loaded, dataset = load()
+    specs, pairing = unit_specs(loaded, list(dataset.examples))
+    specs = specs[:pairs]
+    common_args = dict(limit=pairs, batch_size=batch_size, bootstrap=200, progress=False, js_sample=0)
+    bare_pass(torch, loaded, specs[:batch_size * 2], batch_size)  # warm-up
+    analyze(loaded, dataset, pretrained=None, **{**common_args, "limit": batch_size * 2})
+    bare, stats = [], []
+    for _ in range(rounds):
+        bare.append(len(specs) / bare_pass(torch, loaded, specs, batch_size))
+        result = analyze(loaded, dataset, pretrained=None, **common_args)
+        stats.append(result["pairs_per_s"])
+    pretrained = load_pretrained_baseline(loaded)
+    full = analyze(loaded, dataset, pretrained=pretrained, importance=True, ablation_draws=5,
+                   **{**common_args, "js_sample": 32})
+    return {"pairs": len(specs), "pairing": pairing, "batch_size": batch_size, "rounds": rounds,
+            "device": str(loaded.device), "threads": torch.get_num_threads(),
+            "bare_pairs_per_s": bare, "statistics_pairs_per_s": stats,
+            "ratio": statistics.median(s / b for s, b in zip(stats, bare)),
+            "separately_timed_s": full["timings_s"], "full_pairs": full["data"]["pairs"]}
+
+
+def memory(pairs: int, batch_size: int) -> dict:
+    from app.core.heads.analysis import analyze, load_pretrained_baseline
+
+    torch, loaded, dataset = load()
+    pretrained = load_pretrained_baseline(loaded)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tracemalloc.start()
+    result = analyze(loaded, dataset, pretrained=pretrained, limit=pairs, batch_size=batch_size, bootstrap=200,
+                     progress=False, js_sample=32)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    statistics_count = len(result["statistics"]) + 1  # + the fine-tune change rows
+    layers, heads = result["model"]["num_layers"], result["model"]["num_heads"]
+    cuda = torch.cuda.max_memory_allocated() / 2**20 if loaded.device.type == "cuda" else None
+    return {"pairs": result["data"]["pairs"], "rss_before_mb": round(before, 1), "peak_rss_mb": round(peak, 1),
+            "tracemalloc_peak_mb": round(traced_peak / 2**20, 2), "cuda_peak_mb": cuda,
+            "accumulators_mb": round(result["data"]["pairs"] * layers * heads * 4 * statistics_count / 2**20, 2)}
+
+
+def worker(mode: str, pairs: int, batch_size: int, rounds: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--worker", mode, "--sizes", str(pairs), "--batch-size",
+                          str(batch_size), "--rounds", str(rounds)], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        sys.exit(f"worker {mode} {pairs} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[160, 640], help="pairs per run (demo-absa category pairs)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--worker", choices=["speed", "memory"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker == "speed":
+        print(json.dumps(speed(args.sizes[0], args.batch_size, args.rounds)))
+        return
+    if args.worker == "memory":
+        print(json.dumps(memory(args.sizes[0], args.batch_size)))
+        return
+
+    run = worker("speed", args.sizes[0], args.batch_size, args.rounds)
+    bare, stats = statistics.median(run["bare_pairs_per_s"]), statistics.median(run["statistics_pairs_per_s"])
+    print(f"{common.MODEL_ID} on {DATASET} ({run['pairing']} pairs), {run['pairs']} pairs, batch {run['batch_size']}, "
+          f"{run['device']}, {run['threads']} threads, median of {run['rounds']} alternated rounds")
+    print(f"  bare forward with attentions : {bare:7.1f} pairs/s   {[round(x, 1) for x in run['bare_pairs_per_s']]}")
+    print(f"  statistics pass (analyze)    : {stats:7.1f} pairs/s   {[round(x, 1) for x in run['statistics_pairs_per_s']]}")
+    per_round = [round(s / b, 3) for s, b in zip(run["statistics_pairs_per_s"], run["bare_pairs_per_s"])]
+    print(f"  ratio {run['ratio']:.3f}, median of the rounds' ratios {per_round} "
+          f"(target >= 0.90: {'met' if run['ratio'] >= 0.9 else 'NOT met'})")
+    timed = run["separately_timed_s"]
+    print(f"  timed separately over {run['full_pairs']} pairs (s): " + ", ".join(
+        f"{k} {v}" for k, v in timed.items() if k not in ("statistics_pass", "total")))
+    print("peak memory of analyze (pretrained pass + JS map on), one fresh process per size:")
+    for size in args.sizes:
+        m = worker("memory", size, args.batch_size, 1)
+        cuda = f", CUDA peak {m['cuda_peak_mb']:.1f} MB" if m["cuda_peak_mb"] is not None else ""
+        print(f"  {m['pairs']:5d} pairs: peak RSS {m['peak_rss_mb']:.1f} MB (after loading {m['rss_before_mb']:.1f} MB), "
+              f"tracemalloc peak {m['tracemalloc_peak_mb']:.2f} MB, per-example score rows {m['accumulators_mb']:.2f} MB{cuda}")
+
+
+if __name__ == "__main__":
+    main()
