@@ -273,7 +273,8 @@ def evaluate(
 @cli.command("analyze")
 def analyze_heads(
     model: str = typer.Option(..., "--model", help="checkpoint id (folder name under the models folder)"),
-    data: Path = typer.Option(..., "--data", help="labelled data file (SemEval-2014/MAMS XML, ASTE, SemEval-2010, JSONL)"),
+    data: Path = typer.Option(..., "--data", help="labelled data file (SemEval-2014/MAMS XML, ASTE, SemEval-2010, JSONL), "
+                                                  "or the bundled demo data: demo-absa, demo-re"),
     out: Optional[Path] = typer.Option(None, "--out", help="write the result JSON here (default: print no JSON)"),
     limit: Optional[int] = typer.Option(None, "--limit", help="analyse only the first N pairs"),
     batch_size: int = typer.Option(16, "--batch-size"),
@@ -294,11 +295,13 @@ def analyze_heads(
     ablation_draws: int = typer.Option(5, "--ablation-draws", help="random head sets masked for the ablation baseline"),
     importance_limit: Optional[int] = typer.Option(None, "--importance-limit",
                                                    help="use only the first N pairs for importance and ablation"),
+    typical_k: int = typer.Option(3, "--typical-k", help="most typical examples kept per head and statistic"),
 ) -> None:
     """Label every attention head on a labelled dataset (aspect, aspect-sentiment, no-op, entity...) with CIs and baselines."""
     from app.core.checkpoint import CheckpointError, pick_device
     from app.core.datasets import DatasetError
     from app.core.heads.analysis import AnalysisError, analyze, load_pretrained_baseline
+    from app.core.heads.sources import DEMO_DATASETS, demo_dataset
     from app.core.registry import ModelRegistry, UnknownModelError
 
     settings = get_settings()
@@ -313,10 +316,11 @@ def analyze_heads(
     try:
         loaded = registry.get(model)
         base = load_pretrained_baseline(loaded) if pretrained else None
-        result = analyze(loaded, data, pretrained=base, limit=limit, batch_size=batch_size, bootstrap=bootstrap,
+        source = demo_dataset(str(data)) if str(data) in DEMO_DATASETS and not data.exists() else data
+        result = analyze(loaded, source, pretrained=base, limit=limit, batch_size=batch_size, bootstrap=bootstrap,
                          seed=seed, progress=progress, data_format=data_format, lexicon=lexicon, js_sample=js_sample,
                          pairs=pairs, importance=importance, ablation_draws=ablation_draws,
-                         importance_limit=importance_limit)
+                         importance_limit=importance_limit, typical_k=typical_k)
     except UnknownModelError as exc:
         _fail(str(exc))
     except (AnalysisError, CheckpointError, DatasetError, ValueError) as exc:
@@ -347,6 +351,12 @@ def analyze_heads(
         ranked = sorted(((s, l, h) for l, row in enumerate(scores) for h, s in enumerate(row)), reverse=True)[:5]
         console.print(f"head importance ({result['importance']['examples']} ex., per-layer L2): top "
                       + " ".join(f"{l}.{h}={s:.3f}" for s, l, h in ranked), soft_wrap=True)
+    change = result.get("finetune_change")
+    if change:
+        ranked = sorted(((v, l, h) for l, row in enumerate(change["js"]) for h, v in enumerate(row) if v is not None),
+                        reverse=True)[:5]
+        console.print(f"fine-tune change (JS divergence vs the pretrained model, {change['examples']} ex.): most changed "
+                      + " ".join(f"{l}.{h}={v:.3f}" for v, l, h in ranked), soft_wrap=True)
     ablation = result.get("ablation")
     if ablation:
         console.print(f"ablation of {len(ablation['heads'])} {ablation['label']} heads: accuracy {ablation['accuracy']} -> "

@@ -193,3 +193,23 @@ def test_relation_typical_examples_carry_entity_tags(relation_result):
         text = example["inspect"]["text"]
         assert text.count("<e1>") == text.count("</e1>") == 1 and text.count("<e2>") == 1
         assert example["inspect"]["aspect"] is None
+
+
+def test_cli_analyze_reads_the_bundled_demo_data(models_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("HEADSCOPE_MODELS_DIR", str(models_dir))
+    monkeypatch.setenv("HEADSCOPE_DEVICE", "cpu")
+    from app.config import get_settings
+
+    get_settings.cache_clear()
+    out = tmp_path / "demo.json"
+    try:
+        result = CliRunner().invoke(cli, ["analyze", "--model", "demo-re", "--data", "demo-re", "--out", str(out),
+                                          "--limit", "4", "--bootstrap", "50", "--js-sample", "0", "--no-progress",
+                                          "--no-importance", "--typical-k", "1"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    written = json.loads(out.read_text())
+    assert written["data"]["format"] == "demo-re" and written["data"]["pairs"] == 4
+    assert all(len(s["typical"]) <= 1 for s in written["heads"][0]["statistics"].values())
+    assert "fine-tune change" in result.output
