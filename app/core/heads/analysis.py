@@ -425,7 +425,17 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path | Dataset, *,
     labelled (label -> heads), interpretability {rate, random, pretrained, best_head, ...},
     head_map (Jensen-Shannon distances and 2-D MDS coordinates), importance and ablation (issue 4
     point 4, see `importance_and_ablation`; None with the reason in not_computed unless
-    importance=True and the pairs carry gold labels the model predicts), pairs_per_s, timings_s, rule.
+    importance=True and the pairs carry gold labels the model predicts), pairs_per_s, timings_s, rule;
+    finetune_change (point 5: {js [L][H], examples, definition}; None without a pretrained model)
+    with each head's own {js, ci, n, typical} under heads[i].finetune_change; each statistic's
+    `typical` ([example index, score], best first) with the examples in `examples`
+    {index: {id, text, aspect, label, inspect {text, aspect}}}; computed_at and run_id (a fresh
+    uuid per computation: a cached copy keeps its run_id).
+
+    The statistics pass (timed as "statistics_pass", the `pairs_per_s` figure) is encoding,
+    padding, the forward pass and every statistic on the whole padded batch (batched.py: a few
+    tensor passes, no Python loop over examples or heads); the pretrained pass, the fine-tune
+    divergence, the baselines, the heads x heads map and importance are timed on their own.
 
     importance: also compute head importance (Michel et al. 2019) and the ablation of the heads
     labelled "aspect" ("entity" for RE) against ablation_draws random draws; importance_limit:
