@@ -49,6 +49,8 @@ def test_job_reports_progress_then_the_result(client, finished):
     assert [p["done"] for p in seen] == sorted(p["done"] for p in seen)  # never goes back
     assert any(p["eta_s"] is not None for p in statistics if p["done"])
     assert final["progress"]["done"] == 12 and final["progress"]["fraction"] == 1.0
+    # every batch of model work ran on the app's one model thread, the one inspections use
+    assert client.app.state.analysis_service.work_threads == {"model_0"}
 
     body = client.get(f"/api/analyses/{job['id']}").json()
     result = body["result"]

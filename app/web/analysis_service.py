@@ -127,6 +127,7 @@ class AnalysisService:
         self.uploads = self.root / "uploads"
         self.jobs: dict[str, Job] = {}
         self.runs = 0  # analyses computed by this process (the cache test counts them)
+        self.work_threads: set[str] = set()  # threads that ran analysis model work (all: the model thread)
         self._lock = threading.Lock()
         self._queue: queue.Queue[Job] = queue.Queue()
         self._hashes: dict[tuple, str] = {}
@@ -318,9 +319,13 @@ class AnalysisService:
         return body
 
     def _run_on_model_thread(self, work):
-        if self.model_executor is None:
+        def tracked():
+            self.work_threads.add(threading.current_thread().name)
             return work()
-        return self.model_executor.submit(work).result()
+
+        if self.model_executor is None:
+            return tracked()
+        return self.model_executor.submit(tracked).result()
 
     def _work(self) -> None:
         while True:
