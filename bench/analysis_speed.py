@@ -10,7 +10,7 @@ Both run in the same process, alternated ROUNDS times after a warm-up; the ratio
 over rounds of (statistics pairs/s / bare pairs/s) of the two passes of each round, which are
 back to back, so load from other processes on a shared machine hits both alike. Target: ratio >= 0.90. The pretrained model's pass, the fine-tune JS divergence, the positional
 baselines, the heads x heads JS map (on a sample) and importance + ablation are timed separately
-(one analyze run with everything on).
+(one analyze run with everything on; importance and ablation on the first 64 pairs).
 
 Memory: each dataset size runs `analyze` (pretrained pass and JS map on) in a fresh process;
 reported are the process's peak RSS and tracemalloc's peak of Python allocations. What grows with
@@ -34,6 +34,7 @@ import tracemalloc
 import common
 
 DATASET = "demo-absa"
+THREADS: int | None = None
 
 
 def load():
@@ -83,7 +84,7 @@ def speed(pairs: int, batch_size: int, rounds: int) -> dict:
         result = analyze(loaded, dataset, pretrained=None, **common_args)
         stats.append(result["pairs_per_s"])
     pretrained = load_pretrained_baseline(loaded)
-    full = analyze(loaded, dataset, pretrained=pretrained, importance=True, ablation_draws=5,
+    full = analyze(loaded, dataset, pretrained=pretrained, importance=True, ablation_draws=5, importance_limit=64,
                    **{**common_args, "js_sample": 32})
     return {"pairs": len(specs), "pairing": pairing, "batch_size": batch_size, "rounds": rounds,
             "device": str(loaded.device), "threads": torch.get_num_threads(),
@@ -92,49 +93,50 @@ def speed(pairs: int, batch_size: int, rounds: int) -> dict:
             "separately_timed_s": full["timings_s"], "full_pairs": full["data"]["pairs"]}
 
 
-def memory(pairs: int, batch_size: int) -> dict:
-    from app.core.heads.analysis import analyze, load_pretrained_baseline
+def memory(pairs: int, batch_size: int, base: int) -> dict:
+    from app.core.datasets import Dataset
+    from app.core.heads.analysis import analyze, encode_unit, load_pretrained_baseline, unit_specs
 
     torch, loaded, dataset = load()
+    # The same `base` pairs repeated up to `pairs`: only the number of pairs differs between sizes, not
+    # the longest input (the biggest attention batch, which sets the peak otherwise).
+    specs, _ = unit_specs(loaded, list(dataset.examples))
+    per_sentence = len(specs) // len(dataset.examples)
+    sentences = list(dataset.examples[:max(1, base // per_sentence)])
+    dataset = Dataset(dataset.path, dataset.format, tuple(sentences * (pairs // len(sentences) // per_sentence + 1)))
+    longest = max(len(encode_unit(loaded, s).encoded.input_ids) for s in unit_specs(loaded, sentences)[0])
     pretrained = load_pretrained_baseline(loaded)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    early: list[float] = []
+
+    def progress(done: int, total: int, phase: str) -> None:
+        if done >= base and not early:  # the peak once the first `base` pairs are through
+            early.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
     tracemalloc.start()
     result = analyze(loaded, dataset, pretrained=pretrained, limit=pairs, batch_size=batch_size, bootstrap=200,
-                     progress=False, js_sample=32)
+                     progress=progress, js_sample=32)
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     statistics_count = len(result["statistics"]) + 1  # + the fine-tune change rows
     layers, heads = result["model"]["num_layers"], result["model"]["num_heads"]
     cuda = torch.cuda.max_memory_allocated() / 2**20 if loaded.device.type == "cuda" else None
-    return {"pairs": result["data"]["pairs"], "rss_before_mb": round(before, 1), "peak_rss_mb": round(peak, 1),
+    return {"pairs": result["data"]["pairs"], "longest": longest, "rss_before_mb": round(before, 1), "peak_rss_mb": round(peak, 1), "peak_rss_after_base_mb": round(early[0], 1),
             "tracemalloc_peak_mb": round(traced_peak / 2**20, 2), "cuda_peak_mb": cuda,
             "accumulators_mb": round(result["data"]["pairs"] * layers * heads * 4 * statistics_count / 2**20, 2)}
 
 
 def worker(mode: str, pairs: int, batch_size: int, rounds: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", mode, "--sizes", str(pairs), "--batch-size",
-                          str(batch_size), "--rounds", str(rounds)], capture_output=True, text=True, check=False)
+    command = [sys.executable, __file__, "--worker", mode, "--sizes", str(pairs), "--batch-size", str(batch_size),
+               "--rounds", str(rounds)] + (["--threads", str(THREADS)] if THREADS else [])
+    out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         sys.exit(f"worker {mode} {pairs} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[160, 640], help="pairs per run (demo-absa category pairs)")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--worker", choices=["speed", "memory"], help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker == "speed":
-        print(json.dumps(speed(args.sizes[0], args.batch_size, args.rounds)))
-        return
-    if args.worker == "memory":
-        print(json.dumps(memory(args.sizes[0], args.batch_size)))
-        return
-
-    run = worker("speed", args.sizes[0], args.batch_size, args.rounds)
+def report_speed(run: dict) -> None:
     bare, stats = statistics.median(run["bare_pairs_per_s"]), statistics.median(run["statistics_pairs_per_s"])
     print(f"{common.MODEL_ID} on {DATASET} ({run['pairing']} pairs), {run['pairs']} pairs, batch {run['batch_size']}, "
           f"{run['device']}, {run['threads']} threads, median of {run['rounds']} alternated rounds")
@@ -146,11 +148,44 @@ def main() -> None:
     timed = run["separately_timed_s"]
     print(f"  timed separately over {run['full_pairs']} pairs (s): " + ", ".join(
         f"{k} {v}" for k, v in timed.items() if k not in ("statistics_pass", "total")))
-    print("peak memory of analyze (pretrained pass + JS map on), one fresh process per size:")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[160, 640], help="pairs per run (demo-absa category pairs)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's; 1 measures steadier on a busy shared machine)")
+    parser.add_argument("--speed-only", action="store_true")
+    parser.add_argument("--memory-only", action="store_true")
+    parser.add_argument("--worker", choices=["speed", "memory"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    global THREADS
+    THREADS = args.threads
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.worker == "speed":
+        print(json.dumps(speed(args.sizes[0], args.batch_size, args.rounds)))
+        return
+    if args.worker == "memory":
+        print(json.dumps(memory(args.sizes[0], args.batch_size, args.rounds)))
+        return
+
+    if not args.memory_only:
+        run = worker("speed", args.sizes[0], args.batch_size, args.rounds)
+        report_speed(run)
+    if args.speed_only:
+        return
+    print(f"peak memory of analyze (pretrained pass + JS map on), one fresh process per size, the first "
+          f"{min(args.sizes)} pairs repeated:")
     for size in args.sizes:
-        m = worker("memory", size, args.batch_size, 1)
+        m = worker("memory", size, args.batch_size, min(args.sizes))  # "rounds" carries the base size
         cuda = f", CUDA peak {m['cuda_peak_mb']:.1f} MB" if m["cuda_peak_mb"] is not None else ""
-        print(f"  {m['pairs']:5d} pairs: peak RSS {m['peak_rss_mb']:.1f} MB (after loading {m['rss_before_mb']:.1f} MB), "
+        print(f"  {m['pairs']:5d} pairs (longest {m['longest']} tokens): peak RSS {m['peak_rss_mb']:.1f} MB (after loading "
+              f"{m['rss_before_mb']:.1f} MB, after the first {min(args.sizes)} pairs {m['peak_rss_after_base_mb']:.1f} MB), "
               f"tracemalloc peak {m['tracemalloc_peak_mb']:.2f} MB, per-example score rows {m['accumulators_mb']:.2f} MB{cuda}")
 
 

@@ -6,8 +6,8 @@ stay the reference; `batch_statistics` returns exactly the same numbers for a pa
 without a Python loop over examples or heads:
 
 * every mass statistic mass(Q -> K) = mean_{q in Q} sum_{k in K} a[q, k] comes from one matmul
-  R = A @ [K_1 ... K_S] ([B, L, H, T, S], one pass over the attention for all key sets), then a
-  masked mean over the query tokens of each (Q, K) pair on the small [B, L, H, T] slices;
+  P = [Q_1 ... Q_NQ]^T A / |Q| (the mean attention row of each query set, one pass over the
+  attention for all query sets), then P @ [K_1 ... K_S] on the small [B, L, H, NQ, T] result;
 * top-1 statistics share one masked argmax over the allowed keys (the review's tokens for ABSA,
   the sentence's words for RE) and gather their gold masks;
 * the generic statistics use diagonal views (self / previous / next) and one entropy pass.
@@ -88,17 +88,18 @@ def _masses(attention: torch.Tensor, masks: dict[str, torch.Tensor], keys: Seque
             queries: Sequence[str]) -> dict[tuple[str, str], torch.Tensor]:
     """(query set, key set) -> [B, L, H] mass for every pair, in two matmuls.
 
-    sums = A @ K ([B, L, H, T, S]: each query row's mass on every key set, one pass over the
-    attention), then sums^T @ Q / |Q| ([B, L, H, S, NQ]: the mean over each query set). An empty
-    query set divides 0 by 0: NaN.
+    mass(Q -> K) = (1/|Q|) sum_q sum_k Q[q] a[q, k] K[k] = (Q^T A / |Q|) K: first the mean
+    attention row of each query set ([B, L*H, NQ, T], one pass over the attention with the few
+    query sets), then its sum over each key set ([B, L*H, NQ, S], tiny). An empty query set
+    divides 0 by 0: NaN.
     """
     batch, layers, heads, length, _ = attention.shape
+    weights = torch.stack([masks[q] for q in queries], dim=1).to(attention.dtype)  # [B, NQ, T]
+    weights = weights / weights.sum(-1, keepdim=True)
+    profile = torch.matmul(weights[:, None], attention.reshape(batch, layers * heads, length, length))  # [B, LH, NQ, T]
     stacked = torch.stack([masks[k] for k in keys], dim=-1).to(attention.dtype)  # [B, T, S]
-    sums = torch.bmm(attention.reshape(batch, -1, length), stacked).view(batch, layers, heads, length, len(keys))
-    weights = torch.stack([masks[q] for q in queries], dim=-1).to(attention.dtype)  # [B, T, NQ]
-    weights = weights / weights.sum(1, keepdim=True)
-    means = torch.matmul(sums.transpose(-1, -2), weights[:, None, None])  # [B, L, H, S, NQ]
-    return {(q, k): means[..., i, j] for i, k in enumerate(keys) for j, q in enumerate(queries)}
+    means = torch.matmul(profile, stacked[:, None]).view(batch, layers, heads, len(queries), len(keys))
+    return {(q, k): means[..., j, i] for i, k in enumerate(keys) for j, q in enumerate(queries)}
 
 
 def _top1(attention: torch.Tensor, queries: torch.Tensor, golds: Sequence[torch.Tensor],
@@ -127,7 +128,8 @@ def _top1(attention: torch.Tensor, queries: torch.Tensor, golds: Sequence[torch.
 def _generic(attention: torch.Tensor, masses: dict[tuple[str, str], torch.Tensor],
              valid: torch.Tensor) -> dict[str, torch.Tensor]:
     pair = valid[:, 1:] & valid[:, :-1]
-    # -sum a ln a with 0 ln 0 = 0 (a clamped at 1e-30 inside the log); one buffer, in place
+    # -sum a ln a with 0 ln 0 = 0 (a clamped at 1e-30 inside the log): one buffer, in place (measured
+    # 3x faster on CPU than torch.special.entr or xlogy on a [16, 6, 12, 41, 41] batch)
     rows = -attention.clamp_min(1e-30).log_().mul_(attention).sum(-1)
     return {
         "to_cls": masses[("valid", "cls")],
