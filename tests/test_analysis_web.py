@@ -144,7 +144,9 @@ def test_bad_input_gets_a_4xx_naming_what_is_accepted(client):
     assert broken.status_code == 422 and "line 1" in detail(broken)[0]["msg"]
 
     setting = client.post("/api/analyses", json={"model": "demo-re", "data": "demo-re", "settings": {"batch": 4}})
-    assert setting.status_code == 422 and detail(setting)[0]["loc"][-1] == "batch"
+    assert setting.status_code == 422 and detail(setting)[0]["loc"] == ["body", "settings", "batch"]
+    assert "batch_size" in detail(setting)[0]["msg"] and "max_examples" in detail(setting)[0]["msg"]
+    assert client.post("/api/analyses", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
     size = client.post("/api/analyses", json={"model": "demo-re", "data": "demo-re", "settings": {"batch_size": 0}})
     assert size.status_code == 422 and "batch_size" in detail(size)[0]["loc"]
     pairs = client.post("/api/analyses", json={"model": "demo-re", "data": "demo-re", "settings": {"pairs": "words"}})

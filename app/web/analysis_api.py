@@ -13,7 +13,10 @@ import threading
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 
-from app.web.analysis_service import AnalysisInputError, AnalysisRequest, AnalysisService
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+
+from app.web.analysis_service import AnalysisInputError, AnalysisRequest, AnalysisService, AnalysisSettings
 
 router = APIRouter(prefix="/api/analyses", tags=["analyses"])
 _create_lock = threading.Lock()
@@ -42,11 +45,27 @@ def datasets(request: Request) -> dict:
     return service(request).datasets()
 
 
+def validation_error(exc: ValidationError) -> JSONResponse:
+    """422 naming each bad field; an unknown field also gets the accepted ones."""
+    errors = []
+    for e in exc.errors():
+        loc, msg = ["body", *e["loc"]], e["msg"]
+        if e["type"] == "extra_forbidden":
+            model = AnalysisSettings if len(e["loc"]) > 1 and e["loc"][0] == "settings" else AnalysisRequest
+            msg = f"unknown field {e['loc'][-1]!r}; accepted: {', '.join(model.model_fields)}"
+        errors.append({"loc": loc, "msg": msg, "type": e["type"]})
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
 @router.post("")
-def start(body: AnalysisRequest, request: Request) -> JSONResponse:
+async def start(request: Request) -> JSONResponse:
     svc = service(request)
     try:
-        job, created = svc.start(body)
+        body = AnalysisRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        return validation_error(exc)
+    try:
+        job, created = await run_in_threadpool(svc.start, body)  # reads and hashes the data file
     except AnalysisInputError as exc:
         return input_error(exc)
     body = svc.describe(job)
