@@ -48,6 +48,8 @@ bench: prepare
 	$(BIN)/python bench/live_latency.py
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/train_speed.py
+	$(BIN)/python bench/analysis_speed.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
