@@ -213,3 +213,14 @@ def test_cli_analyze_reads_the_bundled_demo_data(models_dir, monkeypatch, tmp_pa
     assert written["data"]["format"] == "demo-re" and written["data"]["pairs"] == 4
     assert all(len(s["typical"]) <= 1 for s in written["heads"][0]["statistics"].values())
     assert "fine-tune change" in result.output
+
+
+def test_statistics_on_few_examples_label_nothing(absa, absa_pretrained, relation_result):
+    """Below LabelRule.min_examples a statistic is reported but earns no label (4 examples can give CI [1, 1])."""
+    from app.core.heads.labels import LabelRule
+
+    assert relation_result["rule"]["min_examples"] == 20 and relation_result["data"]["pairs"] < 20
+    assert all(not head["labels"] for head in relation_result["heads"]) and not any(relation_result["labelled"].values())
+    permissive = analyze(absa, RESTAURANTS, pretrained=absa_pretrained, limit=12, lexicon=LEXICON,
+                         rule=LabelRule(min_examples=1), **FAST)
+    assert any(head["labels"] for head in permissive["heads"])

@@ -583,7 +583,8 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path | Dataset, *,
                           "fine-tuned and the pretrained model's attention rows on the same input; 95% "
                           "bootstrap CI over examples in each head entry's finetune_change",
         }
-    lows = {name: s.low for name, s in summaries.items()}
+    # Statistics with too few examples are reported but label nothing (labels.MIN_EXAMPLES).
+    lows = {name: s.low for name, s in summaries.items() if s.count >= rule.min_examples}
     labels = label_heads(lows, baselines, rule) if lows else {}
     evidence = label_evidence(lows, baselines, rule)
 

@@ -14,6 +14,9 @@ beats the best baseline of S by the margin:
 * pretrained(head): the mean of S for the same (layer, head) of the pretrained, not fine-tuned,
   base model on the same examples (per head, not a maximum over heads).
 * the floor at 0 means a contrast (the no-op statistic can be negative) must be positive.
+* MIN_EXAMPLES = 20: a statistic measured on fewer examples labels nothing (it is still reported
+  with its interval): a bootstrap over a handful of examples gives intervals too narrow to trust,
+  e.g. four examples whose aspect is the argmax give the interval [1, 1].
 * ABSOLUTE_MARGIN = 0.05 and RELATIVE_MARGIN = 0.25: a score that lives in [0, 1] must clear
   the best baseline by 0.05 and by a quarter of it, e.g. a uniform aspect mass of 0.10 needs a
   lower bound above 0.15, a positional top-1 of 0.40 needs a lower bound above 0.50.
@@ -40,6 +43,7 @@ import torch
 
 ABSOLUTE_MARGIN = 0.05
 RELATIVE_MARGIN = 0.25
+MIN_EXAMPLES = 20
 
 LABEL_STATISTICS: dict[str, tuple[str, ...]] = {
     "aspect": ("aspect_mass", "aspect_top1"),
@@ -58,6 +62,7 @@ Baseline = float | torch.Tensor
 class LabelRule:
     absolute_margin: float = ABSOLUTE_MARGIN
     relative_margin: float = RELATIVE_MARGIN
+    min_examples: int = MIN_EXAMPLES
 
     def threshold(self, best: torch.Tensor) -> torch.Tensor:
         return best + torch.clamp(self.relative_margin * best, min=self.absolute_margin)
@@ -129,5 +134,6 @@ def describe_rule(rule: LabelRule = DEFAULT_RULE) -> dict[str, Any]:
         "best": "max(0, uniform, best positional rule, pretrained same head)",
         "absolute_margin": rule.absolute_margin,
         "relative_margin": rule.relative_margin,
+        "min_examples": rule.min_examples,
         "labels": {label: list(stats) for label, stats in LABEL_STATISTICS.items()},
     }
