@@ -293,6 +293,8 @@ def analyze_heads(
                                     help="head importance (Michel et al. 2019) and ablation of the aspect (RE: entity) "
                                          "heads against random heads; needs pairs with gold labels the model predicts"),
     ablation_draws: int = typer.Option(5, "--ablation-draws", help="random head sets masked for the ablation baseline"),
+    ablate: list[str] = typer.Option([], "--ablate", help="also ablate the heads of this label (repeatable), "
+                                     "e.g. aspect-sentiment; the task's own label (aspect / entity) always is"),
     importance_limit: Optional[int] = typer.Option(None, "--importance-limit",
                                                    help="use only the first N pairs for importance and ablation"),
     typical_k: int = typer.Option(3, "--typical-k", help="most typical examples kept per head and statistic"),
@@ -320,7 +322,7 @@ def analyze_heads(
         result = analyze(loaded, source, pretrained=base, limit=limit, batch_size=batch_size, bootstrap=bootstrap,
                          seed=seed, progress=progress, data_format=data_format, lexicon=lexicon, js_sample=js_sample,
                          pairs=pairs, importance=importance, ablation_draws=ablation_draws,
-                         importance_limit=importance_limit, typical_k=typical_k)
+                         importance_limit=importance_limit, typical_k=typical_k, ablate_labels=ablate)
     except UnknownModelError as exc:
         _fail(str(exc))
     except (AnalysisError, CheckpointError, DatasetError, ValueError) as exc:
@@ -357,8 +359,7 @@ def analyze_heads(
                         reverse=True)[:5]
         console.print(f"fine-tune change (JS divergence vs the pretrained model, {change['examples']} ex.): most changed "
                       + " ".join(f"{l}.{h}={v:.3f}" for v, l, h in ranked), soft_wrap=True)
-    ablation = result.get("ablation")
-    if ablation:
+    for ablation in (result.get("ablations") or {}).values():
         console.print(f"ablation of {len(ablation['heads'])} {ablation['label']} heads: accuracy {ablation['accuracy']} -> "
                       f"{ablation['masked']} (drop {ablation['drop']}); random heads: mean {ablation['random']['mean']} "
                       f"(drop {ablation['random_drop']}, {ablation['draws']} draws)", soft_wrap=True)

@@ -224,3 +224,19 @@ def test_statistics_on_few_examples_label_nothing(absa, absa_pretrained, relatio
     permissive = analyze(absa, RESTAURANTS, pretrained=absa_pretrained, limit=12, lexicon=LEXICON,
                          rule=LabelRule(min_examples=1), **FAST)
     assert any(head["labels"] for head in permissive["heads"])
+
+
+def test_ablating_further_labels(absa, absa_pretrained):
+    """--ablate adds the heads of other labels to the ablation, each against random heads."""
+    from app.core.heads.labels import LabelRule
+
+    result = analyze(absa, RESTAURANTS, pretrained=absa_pretrained, limit=12, lexicon=LEXICON, importance=True,
+                     ablation_draws=2, rule=LabelRule(min_examples=1), ablate_labels=["aspect-sentiment", "no-such"],
+                     **FAST)
+    sentiment_heads = result["labelled"].get("aspect-sentiment", [])
+    assert sentiment_heads, "the permissive rule labels aspect-sentiment heads on this slice"
+    ablation = result["ablations"]["aspect-sentiment"]
+    assert ablation["label"] == "aspect-sentiment" and ablation["heads"] == sentiment_heads
+    assert len(ablation["random"]["draws"]) == 2 and 0 <= ablation["masked"] <= 1
+    assert result["ablation"] is result["ablations"].get("aspect") or result["ablation"] == result["ablations"].get("aspect")
+    assert "no head carries the label 'no-such'" in result["not_computed"]["ablation:no-such"]

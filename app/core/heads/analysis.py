@@ -398,7 +398,8 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path | Dataset, *,
             progress: bool | Progress = True, data_format: str | None = None,
             lexicon: str | Path | OpinionLexicon | None = None, js_sample: int = 64, pairs: str = "auto",
             rule: LabelRule = DEFAULT_RULE, importance: bool = False, ablation_draws: int = 5,
-            importance_limit: int | None = None, typical_k: int = 3, runner: Runner | None = None) -> dict[str, Any]:
+            importance_limit: int | None = None, typical_k: int = 3, runner: Runner | None = None,
+            ablate_labels: Sequence[str] = ()) -> dict[str, Any]:
     """Analyse every head of `checkpoint` on a labelled data file; returns the result dict (JSON-ready).
 
     dataset_path: a data file, or an already loaded `Dataset` (e.g. the demo data, whose own
@@ -438,7 +439,8 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path | Dataset, *,
     divergence, the baselines, the heads x heads map and importance are timed on their own.
 
     importance: also compute head importance (Michel et al. 2019) and the ablation of the heads
-    labelled "aspect" ("entity" for RE) against ablation_draws random draws; importance_limit:
+    labelled "aspect" ("entity" for RE) against ablation_draws random draws; ablate_labels: further
+    labels whose heads are ablated the same way, each under result["ablations"][label]; importance_limit:
     use only the first N analysed pairs for it (None: all). Timed separately ("importance").
     """
     started = time.perf_counter()
@@ -648,7 +650,7 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path | Dataset, *,
                     "mds": [[round(float(x), 5) for x in row] for row in coords.tolist()]}
     timer.add("head_map", tick)
 
-    importance_result, ablation_result = None, None
+    importance_result, ablation_result, ablations = None, None, {}
     not_computed = {"importance": "not requested (importance=False / --no-importance)",
                     "ablation": "not requested (importance=False / --no-importance)"}
     if importance:
@@ -656,9 +658,10 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path | Dataset, *,
             report(done, len(specs), "importance")
         tick = time.perf_counter()
         importance_specs = specs if importance_limit is None else specs[:importance_limit]
-        importance_result, ablation_result, not_computed = importance_and_ablation(
+        importance_result, ablations, not_computed = importance_and_ablation(
             checkpoint, importance_specs, labelled, lexicon=None, max_length=max_length, batch_size=batch_size,
-            draws=ablation_draws, seed=seed, runner=run)
+            draws=ablation_draws, seed=seed, runner=run, ablate_labels=ablate_labels)
+        ablation_result = ablations.get(ABLATION_LABEL[info.task])
         timer.add("importance", tick)
 
     analysed = len(specs) - skipped
@@ -692,6 +695,7 @@ def analyze(checkpoint: LoadedCheckpoint, dataset_path: str | Path | Dataset, *,
         "examples": {str(i): example_record(specs[i]) for i in referenced},
         "importance": importance_result,
         "ablation": ablation_result,
+        "ablations": ablations,  # label -> ablation, the task's own label and any ablate_labels
         "not_computed": not_computed,
         "pairs_per_s": _json_number(analysed / pass_s) if pass_s > 0 else None,
         "timings_s": {**{k: round(v, 3) for k, v in timer.seconds.items()},
@@ -746,9 +750,13 @@ def importance_batches(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], 
 
 def importance_and_ablation(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], labelled: dict[str, list[list[int]]],
                             *, lexicon: OpinionLexicon | None = None, max_length: int | None = None,
-                            batch_size: int = 16, draws: int = 5, seed: int = 0, runner: Runner | None = None
-                            ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, str]]:
-    """(importance, ablation, not_computed reasons) for the result dict."""
+                            batch_size: int = 16, draws: int = 5, seed: int = 0, runner: Runner | None = None,
+                            ablate_labels: Sequence[str] = ()) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]], dict[str, str]]:
+    """(importance, {label: ablation}, not_computed reasons) for the result dict.
+
+    The task's own ablation label ("aspect", RE "entity") is always ablated; `ablate_labels` adds others
+    (e.g. "aspect-sentiment"), each masked against `draws` random sets of as many other heads.
+    """
     from app.core.heads.importance import ablate, head_importance
 
     info = checkpoint.info
@@ -758,29 +766,32 @@ def importance_and_ablation(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSp
     examples = sum(len(g) for g in labels)
     if not examples:
         reason = f"no pair carries a gold label among the model's labels {list(info.labels)}"
-        return None, None, {"importance": reason, "ablation": reason}
+        return None, {}, {"importance": reason, "ablation": reason}
     scores = head_importance(checkpoint, batches, labels, runner=runner)
     importance = {"scores": [[round(float(x), 6) for x in row] for row in scores.tolist()],
                   "normalised": "per layer L2", "examples": examples, "skipped": skipped,
                   "definition": "mean over examples of |d cross-entropy(gold) / d head gate| at gate 1 "
                                 "(Michel et al. 2019), each layer's row divided by its L2 norm"}
-    label = ABLATION_LABEL[info.task]
-    heads = labelled.get(label, [])
-    ablation = None
-    if not heads:
-        reasons["ablation"] = f"no head carries the label {label!r}"
-    elif len(heads) >= info.num_layers * info.num_heads:
-        reasons["ablation"] = f"every head carries the label {label!r}: no other heads to draw at random"
-    else:
-        ablation = ablate(checkpoint, batches, labels, [tuple(h) for h in heads], random_draws=draws, seed=seed,
-                          runner=runner)
+    ablations: dict[str, dict[str, Any]] = {}
+    for label in dict.fromkeys([ABLATION_LABEL[info.task], *ablate_labels]):
+        heads = labelled.get(label, [])
+        key = "ablation" if label == ABLATION_LABEL[info.task] else f"ablation:{label}"
+        if not heads:
+            reasons[key] = f"no head carries the label {label!r}"
+            continue
+        if len(heads) >= info.num_layers * info.num_heads:
+            reasons[key] = f"every head carries the label {label!r}: no other heads to draw at random"
+            continue
+        ablation = ablate(checkpoint, batches, labels, [tuple(h) for h in heads], random_draws=draws,
+                          seed=seed, runner=runner)
         ablation["label"] = label
         ablation["skipped"] = skipped
-        for key in ("accuracy", "masked", "drop", "random_drop"):
-            ablation[key] = _json_number(ablation[key]) if ablation[key] is not None else None
+        for name in ("accuracy", "masked", "drop", "random_drop"):
+            ablation[name] = _json_number(ablation[name]) if ablation[name] is not None else None
         ablation["random"]["mean"] = _json_number(ablation["random"]["mean"]) if ablation["random"]["mean"] is not None else None
         ablation["random"]["draws"] = [_json_number(x) for x in ablation["random"]["draws"]]
-    return importance, ablation, reasons
+        ablations[label] = ablation
+    return importance, ablations, reasons
 
 
 def _support(task: str, pairing: str, summaries: dict, opinion_sources: dict[str, int], noop: NoOpContrast,
