@@ -178,3 +178,10 @@ def test_datasets_list_and_shared_data_files(client, tmp_path, registry):
         service.resolve_data("../outside.txt")
     with pytest.raises(AnalysisInputError, match="no such file"):
         service.resolve_data("semeval2010_task8/TEST_FILE.TXT")
+
+
+def test_unknown_ablation_label_is_refused_with_the_accepted_ones(client):
+    response = client.post("/api/analyses", json={"model": "demo-absa-qa-m", "data": "demo-absa",
+                                                  "settings": {"importance": True, "ablate_labels": ["bogus"]}})
+    assert response.status_code == 422
+    assert "aspect-sentiment" in response.text and "ablate_labels" in response.text

@@ -42,6 +42,7 @@ from app.config import Settings
 from app.core.checkpoint import CheckpointInfo, file_sha256
 from app.core.datasets import Dataset, DatasetError, detect_format, load_dataset
 from app.core.heads.analysis import RESULT_VERSION, AnalysisError, analyze, load_pretrained_baseline, pretrained_location, unit_specs
+from app.core.heads.labels import LABEL_STATISTICS
 from app.core.heads.sources import DEMO_DATASETS, demo_dataset
 from app.core.registry import ModelRegistry
 
@@ -63,6 +64,9 @@ class AnalysisSettings(BaseModel):
     importance: bool = Field(default=False, description="head importance (Michel et al. 2019) and the ablation")
     importance_limit: int | None = Field(default=None, ge=1, description="pairs used for importance (default: all)")
     ablation_draws: int = Field(default=5, ge=1, le=100)
+    ablate_labels: list[Literal[tuple(LABEL_STATISTICS)]] = Field(  # type: ignore[valid-type]
+        default_factory=list, max_length=len(LABEL_STATISTICS),
+        description="with importance: also ablate the heads of these labels (the task's own label always is)")
     pretrained: bool = Field(default=True, description="pretrained-model baseline and the fine-tune change")
     bootstrap: int = Field(default=1000, ge=10, le=20_000, description="bootstrap resamples for the 95% CIs")
     js_sample: int = Field(default=64, ge=0, le=5_000, description="pairs for the heads x heads JS map (0: none)")
@@ -358,7 +362,8 @@ class AnalysisService:
                          batch_size=settings.batch_size, bootstrap=settings.bootstrap, seed=settings.seed,
                          progress=progress, lexicon=self.lexicon(settings), js_sample=settings.js_sample,
                          pairs=settings.pairs, importance=settings.importance, ablation_draws=settings.ablation_draws,
-                         importance_limit=settings.importance_limit, typical_k=settings.typical_k, runner=run)
+                         importance_limit=settings.importance_limit, typical_k=settings.typical_k, runner=run,
+                         ablate_labels=settings.ablate_labels)
         result["analysis_id"] = job.id
         result["job"] = {"data": job.data, "settings": job.settings}
         self.root.mkdir(parents=True, exist_ok=True)

@@ -337,14 +337,17 @@ function drawPanels() {
   fact(dl, "pretrained", fmt(it.pretrained));
   if (it.best_head) fact(dl, "best single head", `${it.best_head.layer}.${it.best_head.head}: ${fmt(it.best_head.rate)}`);
   if (it.pretrained_best_head) fact(dl, "pretrained best head", `${it.pretrained_best_head.layer}.${it.pretrained_best_head.head}: ${fmt(it.pretrained_best_head.rate)}`);
-  const ab = R.ablation, adl = $("ablation");
+  const adl = $("ablation");
   adl.replaceChildren();
-  if (ab) {
+  // Older results have only `ablation`; newer ones list every ablated label under `ablations`.
+  const ablations = Object.values(R.ablations || (R.ablation ? { [R.ablation.label]: R.ablation } : {}));
+  for (const ab of ablations) {
     fact(adl, `${ab.label} heads masked`, `${ab.heads.length}: ${ab.heads.map(([l, h]) => `${l}.${h}`).join(" ")}`);
     fact(adl, "accuracy", `${fmt(ab.accuracy)} → ${fmt(ab.masked)} (drop ${fmt(ab.drop)})`);
     fact(adl, "random heads", `${fmt(ab.random.mean)} (drop ${fmt(ab.random_drop)}, ${ab.draws} draws)`);
     fact(adl, "examples", String(ab.examples));
-  } else {
+  }
+  if (!ablations.length) {
     fact(adl, "not computed", (R.not_computed && R.not_computed.ablation) || "–");
   }
   if (R.importance) fact(adl, "importance", `${R.importance.examples} examples, ${R.importance.normalised}`);
