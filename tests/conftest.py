@@ -87,3 +87,18 @@ def postgres_cluster():
     cluster = PostgresCluster(bin_dir).start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium, one per test module (skips when it is not installed)."""
+    from browser_support import CHROMIUM, CHROMIUM_ARGS  # tests/ is on sys.path (rootdir conftest)
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (`make test` installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

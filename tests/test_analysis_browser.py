@@ -3,51 +3,18 @@
 Every request the page makes is checked: anything not to 127.0.0.1 is blocked and fails the test.
 """
 
-from pathlib import Path
-from urllib.parse import parse_qs, urlparse
-
 import pytest
+from browser_support import guarded_page, query  # tests/ is on sys.path (rootdir conftest)
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (`make test` installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    offsite: list[str] = []
-
-    def only_this_machine(route):
-        if urlparse(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            offsite.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_this_machine)
-    page = context.new_page()
-    page.base = server
-    yield page
-    context.close()
+    with guarded_page(browser) as (page, offsite):
+        page.base = server
+        yield page
     assert offsite == [], f"the page requested hosts other than 127.0.0.1: {offsite}"
-
-
-def query(page) -> dict[str, list[str]]:
-    return parse_qs(urlparse(page.url).query, keep_blank_values=True)
 
 
 def start_analysis(page, pairs: int = 16) -> None:

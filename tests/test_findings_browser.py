@@ -10,15 +10,13 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlparse
+from urllib.parse import quote
 
 import httpx
 import pytest
+from browser_support import VIEWPORT, guarded_page, on_this_machine, query  # tests/ is on sys.path
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 REVIEW = "The pasta was great but the waiter was rude."
 MODEL = "demo-absa-qa-m"
 HOSTILE_TITLE = 'Title <script>window.__xss="title"</script><img src=x onerror="window.__xss=\'title-img\'">'
@@ -26,37 +24,13 @@ HOSTILE_NOTE = ('Note <script>window.__xss="script"</script>\n\n<img src=x onerr
                 '[click me](javascript:window.__xss="link") and <a href="javascript:window.__xss=\'a\'">raw link</a>')
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (`make test` installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    offsite: list[str] = []
-
-    def only_this_machine(route):
-        if urlparse(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            offsite.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_this_machine)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.base = server
-    yield page
-    context.close()
+    with guarded_page(browser, accept_downloads=True) as (page, offsite):
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.base = server
+        yield page
     assert offsite == [], f"the page requested hosts other than 127.0.0.1: {offsite}"
     assert errors == [], f"script errors on the page: {errors}"
 
@@ -64,32 +38,16 @@ def page(browser, server):
 @pytest.fixture
 def offline_page(browser):
     """A page that may load file:// URLs only: every other request is blocked and recorded."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    requested: list[str] = []
-
-    def files_only(route):
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            requested.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", files_only)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page
-    context.close()
+    with guarded_page(browser, lambda url: url.startswith("file://"), accept_downloads=True) as (page, requested):
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        yield page
     assert requested == [], f"the exported file tried to reach the network: {requested}"
     assert errors == [], f"script errors in the exported file: {errors}"
 
 
 def unique(prefix: str) -> str:
     return f"{prefix} {uuid.uuid4().hex[:8]}"
-
-
-def query(page) -> dict[str, list[str]]:
-    return parse_qs(urlparse(page.url).query, keep_blank_values=True)
 
 
 def create(server: str, **body) -> dict:
@@ -403,8 +361,8 @@ def auth_server(models_dir, tmp_path_factory):
 
 
 def new_visitor(browser, server: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname == "127.0.0.1" else route.abort())
+    context = browser.new_context(viewport=VIEWPORT)
+    context.route("**/*", lambda route: route.continue_() if on_this_machine(route.request.url) else route.abort())
     page = context.new_page()
     page.base = server
     return context, page
