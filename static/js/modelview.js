@@ -3,6 +3,7 @@
 // and plotly itself (~4.6 MB) is only fetched when the heatmap is drawn.
 
 import { layerBytes } from "./attention.js";
+import { loadPlotly } from "./plotly-loader.js";
 
 /** Paint one head's T x T matrix into a canvas (1 pixel per cell; CSS scales it up). */
 function paintThumb(canvas, bytes, head, T) {
@@ -51,22 +52,6 @@ function renderGrid(grid, resp, onPick) {
     const t = e.target.closest(".thumb");
     if (t) onPick(+t.dataset.layer, +t.dataset.head);
   };
-}
-
-let plotlyPromise = null;
-/** Inject the vendored plotly script once; resolves with window.Plotly. */
-function loadPlotly() {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (!plotlyPromise) {
-    plotlyPromise = new Promise((resolve, reject) => {
-      const s = document.createElement("script");
-      s.src = "/static/vendor/plotly.min.js";
-      s.onload = () => resolve(window.Plotly);
-      s.onerror = () => { plotlyPromise = null; reject(new Error("could not load /static/vendor/plotly.min.js")); };
-      document.head.append(s);
-    });
-  }
-  return plotlyPromise;
 }
 
 // Plotly parses a small HTML subset in labels; escape so tokens like "<b>" or

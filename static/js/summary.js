@@ -5,6 +5,7 @@
 // View state (model, data, analysis id, statistic, head) lives in the URL.
 
 import { getModels, detailText } from "./api.js";
+import { loadPlotly } from "./plotly-loader.js";
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 400;
@@ -54,22 +55,6 @@ async function call(url, init) {
     throw err;
   }
   return payload;
-}
-
-// ---- plotly (4.6 MB) is loaded once, on the first heatmap ----
-let plotlyPromise = null;
-function loadPlotly() {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (!plotlyPromise) {
-    plotlyPromise = new Promise((resolve, reject) => {
-      const s = document.createElement("script");
-      s.src = "/static/vendor/plotly.min.js";
-      s.onload = () => resolve(window.Plotly);
-      s.onerror = () => reject(new Error("could not load /static/vendor/plotly.min.js"));
-      document.head.append(s);
-    });
-  }
-  return plotlyPromise;
 }
 
 // ---- form ----
