@@ -383,6 +383,22 @@ def _open_store():
     return store
 
 
+def _write_password(from_stdin: bool, write) -> None:
+    """Read a password (stdin for scripts, else a hidden prompt) and run `write(db, password)` in one transaction."""
+    import sys
+
+    from app.store.errors import StoreError
+
+    password = sys.stdin.readline().rstrip("\n") if from_stdin else typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True)
+    store = _open_store()
+    try:
+        with store.write() as db:
+            write(db, password)
+    except StoreError as exc:
+        _fail(str(exc))
+
+
 @user_app.command("add")
 def user_add(
     name: str = typer.Argument(..., help="user name: letters, digits, _ . @ -"),
@@ -390,19 +406,9 @@ def user_add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin (scripts)"),
 ) -> None:
     """Create an account (password from a prompt, or stdin with --password-stdin)."""
-    import sys
-
     from app.store import users
-    from app.store.errors import StoreError
 
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
-        "password", hide_input=True, confirmation_prompt=True)
-    store = _open_store()
-    try:
-        with store.write() as db:
-            users.create_user(db, name, password, is_admin=admin)
-    except StoreError as exc:
-        _fail(str(exc))
+    _write_password(password_stdin, lambda db, password: users.create_user(db, name, password, is_admin=admin))
     console.print(f"created user {name}{' (admin)' if admin else ''}")
 
 
@@ -412,19 +418,9 @@ def user_password(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin (scripts)"),
 ) -> None:
     """Set a password (e.g. for an author that came with an import and has none)."""
-    import sys
-
     from app.store import users
-    from app.store.errors import StoreError
 
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
-        "password", hide_input=True, confirmation_prompt=True)
-    store = _open_store()
-    try:
-        with store.write() as db:
-            users.set_password(db, name, password)
-    except StoreError as exc:
-        _fail(str(exc))
+    _write_password(password_stdin, lambda db, password: users.set_password(db, name, password))
     console.print(f"password set for {name}")
 
 
