@@ -41,7 +41,7 @@ def load():
     import torch
 
     from app.core.checkpoint import pick_device
-    from app.core.heads.sources import demo_dataset
+    from app.core.demo_data import demo_dataset
     from app.core.registry import ModelRegistry
 
     common.require_checkpoint()
@@ -53,7 +53,7 @@ def load():
 def bare_pass(torch, loaded, specs, batch_size: int) -> float:
     """Seconds for encode + pad + forward with attentions over `specs`."""
     from app.core.attention import forward_with_attention
-    from app.core.heads.analysis import encode_unit
+    from app.core.heads.units import encode_unit
     from app.core.inspection import pad_batch
 
     pad_id = loaded.tokenizer.pad_token_id
@@ -70,22 +70,24 @@ def bare_pass(torch, loaded, specs, batch_size: int) -> float:
 
 
 def speed(pairs: int, batch_size: int, rounds: int) -> dict:
-    from app.core.heads.analysis import analyze, load_pretrained_baseline, unit_specs
+    from app.core.heads.analysis import analyze
+    from app.core.heads.pretrained import load_pretrained_baseline
+    from app.core.heads.settings import AnalysisSettings
+    from app.core.heads.units import unit_specs
 
     torch, loaded, dataset = load()
     specs, pairing = unit_specs(loaded, list(dataset.examples))
     specs = specs[:pairs]
-    common_args = dict(limit=pairs, batch_size=batch_size, bootstrap=200, progress=False, js_sample=0)
+    plain = AnalysisSettings(max_examples=pairs, batch_size=batch_size, bootstrap=200, js_sample=0, importance=False)
     bare_pass(torch, loaded, specs[:batch_size * 2], batch_size)  # warm-up
-    analyze(loaded, dataset, pretrained=None, **{**common_args, "limit": batch_size * 2})
+    analyze(loaded, dataset, plain.model_copy(update={"max_examples": batch_size * 2}))
     bare, stats = [], []
     for _ in range(rounds):
         bare.append(len(specs) / bare_pass(torch, loaded, specs, batch_size))
-        result = analyze(loaded, dataset, pretrained=None, **common_args)
-        stats.append(result["pairs_per_s"])
+        stats.append(analyze(loaded, dataset, plain).pairs_per_s)
     pretrained = load_pretrained_baseline(loaded)
-    full = analyze(loaded, dataset, pretrained=pretrained, importance=True, ablation_draws=5, importance_limit=64,
-                   **{**common_args, "js_sample": 32})
+    full = analyze(loaded, dataset, plain.model_copy(update={"importance": True, "importance_limit": 64, "js_sample": 32}),
+                   pretrained=pretrained).to_json()
     return {"pairs": len(specs), "pairing": pairing, "batch_size": batch_size, "rounds": rounds,
             "device": str(loaded.device), "threads": torch.get_num_threads(),
             "bare_pairs_per_s": bare, "statistics_pairs_per_s": stats,
@@ -95,7 +97,10 @@ def speed(pairs: int, batch_size: int, rounds: int) -> dict:
 
 def memory(pairs: int, batch_size: int, base: int) -> dict:
     from app.core.datasets import Dataset
-    from app.core.heads.analysis import analyze, encode_unit, load_pretrained_baseline, unit_specs
+    from app.core.heads.analysis import analyze
+    from app.core.heads.pretrained import load_pretrained_baseline
+    from app.core.heads.settings import AnalysisSettings
+    from app.core.heads.units import encode_unit, unit_specs
 
     torch, loaded, dataset = load()
     # The same `base` pairs repeated up to `pairs`: only the number of pairs differs between sizes, not
@@ -114,8 +119,8 @@ def memory(pairs: int, batch_size: int, base: int) -> dict:
             early.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     tracemalloc.start()
-    result = analyze(loaded, dataset, pretrained=pretrained, limit=pairs, batch_size=batch_size, bootstrap=200,
-                     progress=progress, js_sample=32)
+    settings = AnalysisSettings(max_examples=pairs, batch_size=batch_size, bootstrap=200, js_sample=32, importance=False)
+    result = analyze(loaded, dataset, settings, pretrained=pretrained, progress=progress).to_json()
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

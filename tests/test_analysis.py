@@ -9,13 +9,15 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.core.datasets import load_dataset
-from app.core.heads.analysis import (AnalysisError, analyze, encode_unit, load_pretrained_baseline, statistic_range,
-                                     unit_specs)
+from analysis_support import run_analysis
+from app.core.heads.pretrained import load_pretrained_baseline
+from app.core.heads.sections import statistic_range
+from app.core.heads.units import AnalysisError, encode_unit, unit_specs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 RESTAURANTS, TRIPLETS, MAMS = FIXTURES / "restaurants.xml", FIXTURES / "toy_triplets.txt", FIXTURES / "mams_atsa.xml"
 SEMEVAL2010, LEXICON = FIXTURES / "semeval2010_train.txt", FIXTURES / "lexicon"
-FAST = {"bootstrap": 200, "progress": False, "js_sample": 4}
+FAST = {"bootstrap": 200, "js_sample": 4}
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +27,17 @@ def absa_pretrained(absa):
 
 @pytest.fixture(scope="module")
 def categories_result(absa, absa_pretrained):
-    return analyze(absa, RESTAURANTS, pretrained=absa_pretrained, limit=12, lexicon=LEXICON, **FAST)
+    return run_analysis(absa, RESTAURANTS, pretrained=absa_pretrained, limit=12, lexicon=LEXICON, **FAST)
 
 
 @pytest.fixture(scope="module")
 def triplets_result(absa, absa_pretrained):
-    return analyze(absa, TRIPLETS, pretrained=absa_pretrained, limit=12, **FAST)
+    return run_analysis(absa, TRIPLETS, pretrained=absa_pretrained, limit=12, **FAST)
 
 
 @pytest.fixture(scope="module")
 def relation_result(relation):
-    return analyze(relation, SEMEVAL2010, pretrained=load_pretrained_baseline(relation), limit=12, **FAST)
+    return run_analysis(relation, SEMEVAL2010, pretrained=load_pretrained_baseline(relation), limit=12, **FAST)
 
 
 def check_result(result, loaded, statistics):
@@ -59,7 +61,11 @@ def check_result(result, loaded, statistics):
             assert low - 1e-5 <= score <= high + 1e-5, (name, score)
             assert lo - 1e-4 <= score <= hi + 1e-4, (name, lo, score, hi)
             baselines = entry["baselines"]
-            assert set(baselines) == {"uniform", "positional", "positional_rule", "pretrained"}
+            assert set(baselines) == {"uniform", "positional", "positional_rule", "pretrained", "best"}
+            present = [baselines[k] for k in ("uniform", "positional", "pretrained") if baselines[k] is not None]
+            assert baselines["best"] == pytest.approx(max(present), abs=1e-6)
+            if lo is not None:
+                assert entry["margin"] == pytest.approx(lo - baselines["best"], abs=2e-6)
             if baselines["pretrained"] is not None and abs(baselines["pretrained"] - score) > 1e-3:
                 differs = True
     assert differs, "the pretrained baseline equals the fine-tuned score for every head"
@@ -115,7 +121,7 @@ def test_mams_pairs_point_at_the_other_aspect(absa):
 
 def test_wrong_task_is_refused(relation):
     with pytest.raises(AnalysisError, match="relation"):
-        analyze(relation, RESTAURANTS, pretrained=None, **FAST)
+        run_analysis(relation, RESTAURANTS, pretrained=None, **FAST)
 
 
 def test_cli_analyze_writes_json(models_dir, monkeypatch, tmp_path):
@@ -166,7 +172,7 @@ def test_finetune_change_and_typical_examples(absa, categories_result):
 
 def test_pretrained_identical_to_the_model_changes_nothing(absa):
     """The fine-tune change of a model against itself is 0 for every head (same inputs, same attention)."""
-    result = analyze(absa, TRIPLETS, pretrained=absa, limit=6, **FAST)
+    result = run_analysis(absa, TRIPLETS, pretrained=absa, limit=6, **FAST)
     assert all(abs(h["finetune_change"]["js"]) < 1e-6 for h in result["heads"])
 
 
@@ -177,7 +183,7 @@ def test_progress_callback_and_runner_see_every_batch(absa):
         runs.append(1)
         return work()
 
-    result = analyze(absa, RESTAURANTS, pretrained=None, limit=10, batch_size=4, bootstrap=50, js_sample=0,
+    result = run_analysis(absa, RESTAURANTS, pretrained=None, limit=10, batch_size=4, bootstrap=50, js_sample=0,
                      progress=lambda done, total, phase: calls.append((done, total, phase)), runner=runner,
                      importance=True, ablation_draws=1)
     assert calls[:3] == [(4, 10, "statistics"), (8, 10, "statistics"), (10, 10, "statistics")]
@@ -221,7 +227,7 @@ def test_statistics_on_few_examples_label_nothing(absa, absa_pretrained, relatio
 
     assert relation_result["rule"]["min_examples"] == 20 and relation_result["data"]["pairs"] < 20
     assert all(not head["labels"] for head in relation_result["heads"]) and not any(relation_result["labelled"].values())
-    permissive = analyze(absa, RESTAURANTS, pretrained=absa_pretrained, limit=12, lexicon=LEXICON,
+    permissive = run_analysis(absa, RESTAURANTS, pretrained=absa_pretrained, limit=12, lexicon=LEXICON,
                          rule=LabelRule(min_examples=1), **FAST)
     assert any(head["labels"] for head in permissive["heads"])
 
@@ -230,8 +236,8 @@ def test_ablating_further_labels(absa, absa_pretrained):
     """--ablate adds the heads of other labels to the ablation, each against random heads."""
     from app.core.heads.labels import LabelRule
 
-    result = analyze(absa, RESTAURANTS, pretrained=absa_pretrained, limit=12, lexicon=LEXICON, importance=True,
-                     ablation_draws=2, rule=LabelRule(min_examples=1), ablate_labels=["aspect-sentiment", "no-such"],
+    result = run_analysis(absa, RESTAURANTS, pretrained=absa_pretrained, limit=12, lexicon=LEXICON, importance=True,
+                     ablation_draws=2, rule=LabelRule(min_examples=1), ablate_labels=["aspect-sentiment", "entity"],
                      **FAST)
     sentiment_heads = result["labelled"].get("aspect-sentiment", [])
     assert sentiment_heads, "the permissive rule labels aspect-sentiment heads on this slice"
@@ -239,4 +245,6 @@ def test_ablating_further_labels(absa, absa_pretrained):
     assert ablation["label"] == "aspect-sentiment" and ablation["heads"] == sentiment_heads
     assert len(ablation["random"]["draws"]) == 2 and 0 <= ablation["masked"] <= 1
     assert result["ablation"] is result["ablations"].get("aspect") or result["ablation"] == result["ablations"].get("aspect")
-    assert "no head carries the label 'no-such'" in result["not_computed"]["ablation:no-such"]
+    assert "no head carries the label 'entity'" in result["not_computed"]["ablation:entity"]
+    with pytest.raises(ValueError, match="ablate_labels"):
+        run_analysis(absa, RESTAURANTS, ablate_labels=["no-such"], **FAST)

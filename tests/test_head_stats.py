@@ -347,9 +347,10 @@ def test_top_examples_keep_the_highest_scores_per_head():
 @pytest.mark.parametrize("model_id, dataset", [("demo-absa-qa-m", "demo-absa"), ("demo-re", "demo-re")])
 def test_batched_statistics_equal_the_single_example_ones(registry, model_id, dataset):
     from app.core.attention import forward_with_attention
-    from app.core.heads.analysis import _example_statistics, encode_unit, unit_specs
+    from app.core.heads.statistics import absa_statistics, relation_statistics
+    from app.core.heads.units import encode_unit, unit_specs
     from app.core.heads.batched import batch_masks, batch_statistics
-    from app.core.heads.sources import demo_dataset
+    from app.core.demo_data import demo_dataset
     from app.core.inspection import pad_batch
 
     loaded = registry.get(model_id)
@@ -367,7 +368,9 @@ def test_batched_statistics_equal_the_single_example_ones(registry, model_id, da
         assert len(lengths) > 1  # really padded
         for row, unit in enumerate(units):
             n = len(unit.encoded.input_ids)
-            single = _example_statistics(task, attention[row, :, :, :n, :n], unit)
+            example = attention[row, :, :, :n, :n]
+            single = (relation_statistics(example, unit.encoded) if task == "re" else
+                      absa_statistics(example, unit.encoded, unit.opinion, unit.other_aspects))
             assert set(single) == set(batched)
             for name, value in single.items():
                 assert torch.equal(torch.isnan(value), torch.isnan(batched[name][row])), (name, row)
@@ -376,8 +379,8 @@ def test_batched_statistics_equal_the_single_example_ones(registry, model_id, da
 
 def test_interpretability_batch_equals_one_by_one(absa):
     from app.core.attention import forward_with_attention
-    from app.core.heads.analysis import encode_unit, unit_specs
-    from app.core.heads.sources import demo_dataset
+    from app.core.heads.units import encode_unit, unit_specs
+    from app.core.demo_data import demo_dataset
     from app.core.inspection import pad_batch
 
     specs, _ = unit_specs(absa, list(demo_dataset("demo-absa").examples), pairs="terms")

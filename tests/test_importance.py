@@ -7,7 +7,10 @@ import pytest
 import torch
 
 from app.core.datasets import load_dataset
-from app.core.heads.analysis import analyze, gold_label, importance_and_ablation, importance_batches, unit_specs
+from analysis_support import run_analysis
+from app.core.heads.ablations import importance_and_ablation, importance_batches
+from app.core.heads.result import to_json
+from app.core.heads.units import gold_label, unit_specs
 from app.core.heads.importance import ablate, accuracy, head_importance, head_mask, masked_logits
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
@@ -107,7 +110,7 @@ def test_gold_labels_follow_the_pairs(absa, relation):
 
 
 def test_analysis_fills_importance_and_ablation(absa, relation):
-    result = analyze(absa, RESTAURANTS, pretrained=None, limit=12, bootstrap=100, progress=False, js_sample=0,
+    result = run_analysis(absa, RESTAURANTS, pretrained=None, limit=12, bootstrap=100, js_sample=0,
                      importance=True, ablation_draws=2)
     json.dumps(result, allow_nan=False)
     importance = result["importance"]
@@ -121,7 +124,7 @@ def test_analysis_fills_importance_and_ablation(absa, relation):
     # the ablation block as the job writes it, for heads given directly
     specs, _ = unit_specs(absa, list(load_dataset(RESTAURANTS).examples))
     _, ablations, reasons = importance_and_ablation(absa, specs[:12], {"aspect": [[1, 2], [4, 5]]}, draws=2, seed=3)
-    ablation = ablations["aspect"]
+    ablation = to_json(ablations["aspect"])
     assert not reasons and ablation["label"] == "aspect" and ablation["heads"] == [[1, 2], [4, 5]]
     assert set(ablation) >= {"heads", "accuracy", "masked", "random", "drop", "random_drop"}
     assert 0 <= ablation["accuracy"] <= 1 and len(ablation["random"]["draws"]) == 2
@@ -129,9 +132,9 @@ def test_analysis_fills_importance_and_ablation(absa, relation):
     every = [[l, h] for l in range(6) for h in range(12)]
     _, none, reasons = importance_and_ablation(absa, specs[:4], {"aspect": every}, draws=1)
     assert none == {} and "every head" in reasons["ablation"]
-    off = analyze(absa, RESTAURANTS, pretrained=None, limit=4, bootstrap=50, progress=False, js_sample=0)
+    off = run_analysis(absa, RESTAURANTS, pretrained=None, limit=4, bootstrap=50, js_sample=0)
     assert off["importance"] is None and off["ablation"] is None and "not requested" in off["not_computed"]["importance"]
-    re_result = analyze(relation, SEMEVAL2010, pretrained=None, limit=8, bootstrap=50, progress=False, js_sample=0,
+    re_result = run_analysis(relation, SEMEVAL2010, pretrained=None, limit=8, bootstrap=50, js_sample=0,
                         importance=True, ablation_draws=2)
     assert re_result["importance"]["examples"] > 0
     assert re_result["ablation"] is not None or "entity" in re_result["not_computed"]["ablation"]

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
+from app.core.datasets.formats import Dataset
 from app.core.datasets.examples import AbsaSentence, AspectCategory, AspectTerm, RelationExample, char_span
 from app.core.datasets.semeval2010 import strip_entity_tags
 
@@ -55,3 +57,32 @@ def read_relation_sentences(path: Path | None = None) -> list[RelationExample]:
         clean, e1, e2 = strip_entity_tags(row["text"])
         examples.append(RelationExample(row["id"], clean, char_span(clean, *e1), char_span(clean, *e2), row["relation"]))
     return examples
+
+
+@dataclass(frozen=True)
+class DemoDataset:
+    name: str
+    task: str
+    file: str
+    description: str
+    read: Callable[[], list]
+
+
+DEMO_DATASETS = {d.name: d for d in (
+    DemoDataset("demo-absa", "absa", "restaurants.jsonl",
+                "320 demo restaurant reviews with aspect terms and categories (the demo ABSA model's training data)",
+                read_review_sentences),
+    DemoDataset("demo-re", "re", "relations.jsonl",
+                "320 demo sentences with <e1>/<e2> entities and SemEval-2010 relations (the demo RE model's training data)",
+                read_relation_sentences),
+)}
+
+
+def demo_dataset(name: str) -> Dataset:
+    """The bundled demo data `name` (DEMO_DATASETS) as a Dataset; KeyError when there is none.
+
+    The demo files have their own JSON-lines layout, so load_dataset does not read them; this does.
+    """
+    demo = DEMO_DATASETS[name]
+    return Dataset(demo_file(demo.file), name, tuple(demo.read()))
+

@@ -16,7 +16,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from app.web.analysis_service import AnalysisInputError, AnalysisRequest, AnalysisService, AnalysisSettings
+from app.core.heads.settings import AnalysisSettings
+from app.web.analysis_service import AnalysisInputError, AnalysisRequest, AnalysisService
 
 router = APIRouter(prefix="/api/analyses", tags=["analyses"])
 _create_lock = threading.Lock()

@@ -41,9 +41,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.config import Settings
 from app.core.checkpoint import CheckpointInfo, file_sha256
 from app.core.datasets import Dataset, DatasetError, detect_format, load_dataset
-from app.core.heads.analysis import RESULT_VERSION, AnalysisError, analyze, load_pretrained_baseline, pretrained_location, unit_specs
-from app.core.heads.labels import LABEL_STATISTICS
-from app.core.heads.sources import DEMO_DATASETS, demo_dataset
+from app.core.heads.analysis import analyze
+from app.core.heads.pretrained import load_pretrained_baseline, pretrained_location
+from app.core.heads.result import RESULT_VERSION, upgrade_result
+from app.core.heads.settings import AnalysisSettings
+from app.core.heads.units import AnalysisError, unit_specs
+from app.core.sources import load_lexicon
+from app.core.demo_data import DEMO_DATASETS, demo_dataset
 from app.core.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -51,29 +55,6 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 CHECKPOINT_FILES = ("config.json", "tokenizer.json", "headscope.json")
 SHARED_LIST_LIMIT = 500
-
-
-class AnalysisSettings(BaseModel):
-    """What the job computes; every field is part of the cache key."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_examples: int | None = Field(default=None, ge=1, le=1_000_000,
-                                     description="analyse only the first N pairs (default: all)")
-    batch_size: int = Field(default=16, ge=1, le=512)
-    importance: bool = Field(default=False, description="head importance (Michel et al. 2019) and the ablation")
-    importance_limit: int | None = Field(default=None, ge=1, description="pairs used for importance (default: all)")
-    ablation_draws: int = Field(default=5, ge=1, le=100)
-    ablate_labels: list[Literal[tuple(LABEL_STATISTICS)]] = Field(  # type: ignore[valid-type]
-        default_factory=list, max_length=len(LABEL_STATISTICS),
-        description="with importance: also ablate the heads of these labels (the task's own label always is)")
-    pretrained: bool = Field(default=True, description="pretrained-model baseline and the fine-tune change")
-    bootstrap: int = Field(default=1000, ge=10, le=20_000, description="bootstrap resamples for the 95% CIs")
-    js_sample: int = Field(default=64, ge=0, le=5_000, description="pairs for the heads x heads JS map (0: none)")
-    pairs: Literal["auto", "terms", "categories"] = "auto"
-    seed: int = 0
-    typical_k: int = Field(default=3, ge=0, le=20, description="typical examples kept per head and statistic")
-    lexicon: bool = Field(default=True, description="use HEADSCOPE_SHARED_DATA/opinion_lexicon when present")
 
 
 class AnalysisRequest(BaseModel):
@@ -312,7 +293,7 @@ class AnalysisService:
     def read_result(self, job_id: str) -> dict[str, Any]:
         if not _safe_id(job_id):
             raise AnalysisInputError(f"no analysis {job_id!r}", "id", status=404)
-        return json.loads(self.result_path(job_id).read_text(encoding="utf-8"))
+        return upgrade_result(json.loads(self.result_path(job_id).read_text(encoding="utf-8")))
 
     def describe(self, job: Job, with_result: bool = True) -> dict[str, Any]:
         body: dict[str, Any] = {"id": job.id, "status": job.status, "model": job.model, "data": job.data,
@@ -358,12 +339,8 @@ class AnalysisService:
             job.done, job.total, job.phase = done, total, phase
 
         job.phase, job.statistics_started = "statistics", time.time()
-        result = analyze(loaded, job.dataset, pretrained=pretrained, limit=settings.max_examples,
-                         batch_size=settings.batch_size, bootstrap=settings.bootstrap, seed=settings.seed,
-                         progress=progress, lexicon=self.lexicon(settings), js_sample=settings.js_sample,
-                         pairs=settings.pairs, importance=settings.importance, ablation_draws=settings.ablation_draws,
-                         importance_limit=settings.importance_limit, typical_k=settings.typical_k, runner=run,
-                         ablate_labels=settings.ablate_labels)
+        result = analyze(loaded, job.dataset, settings, pretrained=pretrained, lexicon=load_lexicon(self.lexicon(settings)),
+                         progress=progress, runner=run).to_json()
         result["analysis_id"] = job.id
         result["job"] = {"data": job.data, "settings": job.settings}
         self.root.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ order, and `RelationExample` is a RelationSentence with clean text plus entity s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # --- Shared -------------------------------------------------------------------------------
 
@@ -187,3 +187,4 @@ class OpinionLexicon:
 
     positive: frozenset[str]
     negative: frozenset[str]
+    source: str | None = field(default=None, compare=False)  # the folder or file it was read from

@@ -48,6 +48,7 @@ def lexicon_entries(path: Path | str) -> list[LexiconEntry]:
 
 def load_opinion_lexicon(folder: Path | str) -> OpinionLexicon:
     """Both word lists from the folder that holds positive-words.txt and negative-words.txt."""
+    source = str(folder)
     folder = Path(folder)
     if not folder.is_dir():
         folder = folder.parent  # accept either file: the other one sits beside it
@@ -55,4 +56,5 @@ def load_opinion_lexicon(folder: Path | str) -> OpinionLexicon:
     return OpinionLexicon(
         positive=frozenset(e.word for e in entries if e.polarity == "positive"),
         negative=frozenset(e.word for e in entries if e.polarity == "negative"),
+        source=source,
     )

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import torch
 
-from app.core.heads.statistics import phrase_window, review_segment, token_sets
+from app.core.heads.statistics import query_mean, phrase_window, review_segment, token_sets
 
 ABSA_KEYS = ("term", "opinion", "other", "phrase", "context", "sep", "cls", "punct")
 # e12: e1 and e2 together (the [CLS] -> entity mass)
@@ -74,12 +74,6 @@ def batch_masks(task: str, units: Sequence[Any], length: int, device: torch.devi
     return {name: _fill(rows, length).to(device) for name, rows in sets.items()}
 
 
-def _query_mean(values: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
-    """values [B, L, H, T], queries [B, T] -> [B, L, H]; NaN for an empty query set."""
-    weights = queries.to(values.dtype)[:, None, None, :]
-    return (values * weights).sum(-1) / weights.sum(-1)
-
-
 def _nan_where_empty(score: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
     return score.masked_fill(~gold.any(-1)[:, None, None], float("nan"))
 
@@ -121,7 +115,7 @@ def _top1(attention: torch.Tensor, queries: torch.Tensor, golds: Sequence[torch.
     out = []
     for gold in golds:
         hits = gold[:, None, None, :].expand(batch, layers, heads, length).gather(-1, best)
-        out.append(_nan_where_empty(_query_mean(hits.to(torch.float32), used), gold))
+        out.append(_nan_where_empty(query_mean(hits.to(torch.float32), used), gold))
     return out
 
 
@@ -135,10 +129,10 @@ def _generic(attention: torch.Tensor, masses: dict[tuple[str, str], torch.Tensor
         "to_cls": masses[("valid", "cls")],
         "to_sep": masses[("valid", "sep")],
         "to_punct": masses[("valid", "punct")],
-        "to_self": _query_mean(attention.diagonal(0, -2, -1), valid),
-        "to_prev": _query_mean(attention.diagonal(-1, -2, -1), pair),
-        "to_next": _query_mean(attention.diagonal(1, -2, -1), pair),
-        "entropy": _query_mean(rows, valid),
+        "to_self": query_mean(attention.diagonal(0, -2, -1), valid),
+        "to_prev": query_mean(attention.diagonal(-1, -2, -1), pair),
+        "to_next": query_mean(attention.diagonal(1, -2, -1), pair),
+        "entropy": query_mean(rows, valid),
     }
 
 

@@ -23,18 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import random
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 
+from app.core.attention_pass import Runner, run_here
 from app.core.checkpoint import LoadedCheckpoint
 
 Batch = dict[str, torch.Tensor]
-Runner = Callable[[Callable[[], Any]], Any]  # runs one unit of model work (one batch), see analysis.analyze
-
-
-def _run_here(work: Callable[[], Any]) -> Any:
-    return work()
 
 
 def attention_layers(model: Any) -> list[torch.nn.Module]:
@@ -111,7 +107,7 @@ def head_importance(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: 
     examples = 0
     was_training = model.training
     model.eval()
-    run = runner or _run_here
+    run = runner or run_here
 
     def one(batch: Batch, gold: torch.Tensor | Sequence[int]) -> tuple[torch.Tensor, int]:
         # grad mode is per thread: set it where the work runs
@@ -145,7 +141,7 @@ def accuracy(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: Sequenc
     correct = total = 0
     if mask is not None:
         mask = mask.to(loaded.device)
-    run = runner or _run_here
+    run = runner or run_here
 
     def one(batch: Batch, gold: torch.Tensor | Sequence[int]) -> tuple[int, int]:
         with torch.inference_mode():

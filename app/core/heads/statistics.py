@@ -125,7 +125,7 @@ def phrase_window(tokens: Sequence[Token], term: Sequence[int], k: int = 3) -> l
 
 # --- core statistics ------------------------------------------------------------------------
 
-def _query_mean(values: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+def query_mean(values: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
     """Mean of values [..., L, H, T] over the query mask [..., T]; NaN when the mask is empty."""
     weights = queries.to(values.dtype)[..., None, None, :]
     count = weights.sum(-1)
@@ -138,7 +138,7 @@ def mass(attention: torch.Tensor, queries: TokenSet, keys: TokenSet) -> torch.Te
     length = attention.shape[-1]
     q = as_mask(queries, length, attention.device)
     k = as_mask(keys, length, attention.device).to(attention.dtype)[..., None, None, None, :]
-    return _query_mean((attention * k).sum(-1), q)
+    return query_mean((attention * k).sum(-1), q)
 
 
 def top1_accuracy(attention: torch.Tensor, queries: TokenSet, gold: TokenSet, allowed: TokenSet | None = None) -> torch.Tensor:
@@ -156,7 +156,7 @@ def top1_accuracy(attention: torch.Tensor, queries: TokenSet, gold: TokenSet, al
     best = scores.argmax(-1)  # [..., L, H, T]
     gold_rows = g[..., None, None, :].expand(best.shape[:-1] + (length,))
     hits = gold_rows.gather(-1, best)
-    return _query_mean(hits.to(attention.dtype), q)
+    return query_mean(hits.to(attention.dtype), q)
 
 
 def sep_mass(attention: torch.Tensor, sep: TokenSet, queries: TokenSet | None = None) -> torch.Tensor:
@@ -176,7 +176,7 @@ def entropy(attention: torch.Tensor, queries: TokenSet | None = None) -> torch.T
     length = attention.shape[-1]
     q = torch.ones(length, dtype=torch.bool, device=attention.device) if queries is None else as_mask(queries, length, attention.device)
     rows = -(attention * torch.log(attention.clamp_min(1e-30))).sum(-1)
-    return _query_mean(rows, q)
+    return query_mean(rows, q)
 
 
 def generic_statistics(attention: torch.Tensor, cls: TokenSet, sep: TokenSet, punct: TokenSet,
@@ -198,9 +198,9 @@ def generic_statistics(attention: torch.Tensor, cls: TokenSet, sep: TokenSet, pu
         "to_cls": mass(attention, valid, cls),
         "to_sep": mass(attention, valid, sep),
         "to_punct": mass(attention, valid, punct),
-        "to_self": _query_mean(diagonal, valid),
-        "to_prev": _query_mean(previous, pair),
-        "to_next": _query_mean(following, pair),
+        "to_self": query_mean(diagonal, valid),
+        "to_prev": query_mean(previous, pair),
+        "to_next": query_mean(following, pair),
         "entropy": entropy(attention, valid),
     }
 

@@ -79,6 +79,42 @@ class StatisticAccumulator:
         return Summary(values.mean(0), low, high, values.shape[0])
 
 
+class MeanAccumulator:
+    """Running NaN-skipping means per name (each value a tensor of a fixed shape per name)."""
+
+    def __init__(self) -> None:
+        self.total: dict[str, torch.Tensor] = {}
+        self.count: dict[str, torch.Tensor] = {}
+
+    def add(self, name: str, value: torch.Tensor) -> None:
+        value = value.detach().float().cpu()
+        ok = ~torch.isnan(value)
+        if not ok.any():
+            return
+        if name not in self.total:
+            self.total[name] = torch.zeros_like(value, dtype=torch.float64)
+            self.count[name] = torch.zeros_like(value, dtype=torch.float64)
+        self.total[name] += torch.where(ok, value, torch.zeros_like(value)).double()
+        self.count[name] += ok.double()
+
+    def add_batch(self, name: str, values: torch.Tensor) -> None:
+        """Add a batch [B, ...] of values at once (NaN entries skipped, as `add`)."""
+        values = values.detach().float().cpu()
+        ok = ~torch.isnan(values)
+        if not ok.any():
+            return
+        if name not in self.total:
+            self.total[name] = torch.zeros(values.shape[1:], dtype=torch.float64)
+            self.count[name] = torch.zeros(values.shape[1:], dtype=torch.float64)
+        self.total[name] += torch.where(ok, values, torch.zeros_like(values)).double().sum(0)
+        self.count[name] += ok.double().sum(0)
+
+    def mean(self, name: str) -> torch.Tensor | None:
+        if name not in self.total:
+            return None
+        return (self.total[name] / self.count[name]).float()  # 0/0 -> NaN
+
+
 class NoOpContrast:
     """[SEP] mass on pairs whose aspect is absent (label none) minus on pairs where it is present."""
 

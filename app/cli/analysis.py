@@ -1,0 +1,92 @@
+"""`headscope analyze`: label every head of a checkpoint on labelled data; options read the one settings model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from app.cli.common import console, fail, open_registry, progress_bar
+from app.cli.render import render_analysis
+from app.config import get_settings
+from app.core.heads.settings import AnalysisSettings, setting_bounds, setting_default, setting_help
+
+cli = typer.Typer()
+
+
+def setting(name: str, *flags: str) -> typer.models.OptionInfo:
+    """A CLI option whose default, help and bounds are the analysis setting's own."""
+    low, high = setting_bounds(name)
+    return typer.Option(setting_default(name), *flags, help=setting_help(name), min=low, max=high)
+
+
+@cli.command("analyze")
+def analyze_heads(
+    model: str = typer.Option(..., "--model", help="checkpoint id (folder name under the models folder)"),
+    data: str = typer.Option(..., "--data", help="labelled data file (SemEval-2014/MAMS XML, ASTE, SemEval-2010, JSONL), "
+                                                 "a path under HEADSCOPE_SHARED_DATA, or demo-absa / demo-re"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write the result JSON here (default: print no JSON)"),
+    data_format: Optional[str] = typer.Option(None, "--data-format", help="loader name when the file name does not tell"),
+    lexicon_folder: Optional[Path] = typer.Option(None, "--lexicon", help="opinion-lexicon folder (default: the shared data's)"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+    max_examples: Optional[int] = setting("max_examples", "--limit"),
+    batch_size: int = setting("batch_size", "--batch-size"),
+    pretrained: bool = setting("pretrained", "--pretrained/--no-pretrained"),
+    bootstrap: int = setting("bootstrap", "--bootstrap"),
+    seed: int = setting("seed", "--seed"),
+    js_sample: int = setting("js_sample", "--js-sample"),
+    pairs: str = setting("pairs", "--pairs"),
+    importance: bool = setting("importance", "--importance/--no-importance"),
+    importance_limit: Optional[int] = setting("importance_limit", "--importance-limit"),
+    ablation_draws: int = setting("ablation_draws", "--ablation-draws"),
+    ablate_labels: list[str] = typer.Option(list(setting_default("ablate_labels")), "--ablate",
+                                            help=setting_help("ablate_labels") + " (repeatable)"),
+    typical_k: int = setting("typical_k", "--typical-k"),
+    use_lexicon: bool = setting("lexicon", "--lexicon-words/--no-lexicon-words"),
+) -> None:
+    """Label every attention head on a labelled dataset (aspect, aspect-sentiment, no-op, entity...) with CIs and baselines."""
+    choices = {k: v for k, v in locals().items() if k in AnalysisSettings.model_fields}
+    choices["lexicon"] = use_lexicon  # --lexicon names the folder; the setting says whether to use one
+    try:
+        settings = AnalysisSettings(**choices)
+    except ValueError as exc:
+        fail(str(exc))
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    result = run_analysis(model, data, data_format, lexicon_folder, settings, progress)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result.to_json(), allow_nan=False) + "\n", encoding="utf-8")
+    render_analysis(console, result)
+    if out is not None:
+        console.print(f"wrote {out}", soft_wrap=True)
+
+
+def run_analysis(model: str, data: str, data_format: str | None, lexicon: Path | None,
+                 settings: AnalysisSettings, progress: bool):
+    """Load the checkpoint, the data and the baselines, then analyse; any bad input exits with its message."""
+    from app.core import sources
+    from app.core.checkpoint import CheckpointError
+    from app.core.datasets import DatasetError
+    from app.core.heads.analysis import analyze
+    from app.core.heads.pretrained import load_pretrained_baseline
+    from app.core.heads.units import AnalysisError
+    from app.core.registry import UnknownModelError
+
+    shared = get_settings().shared_data
+    update, close = progress_bar(f"analyze {model}") if progress else (None, lambda: None)
+    try:
+        loaded = open_registry().get(model)
+        dataset = sources.load_data_source(data, shared_data=shared, data_format=data_format, allow_paths=True)
+        words = sources.load_lexicon(lexicon or sources.default_lexicon_path(shared)) if settings.lexicon else None
+        reference = load_pretrained_baseline(loaded) if settings.pretrained else None
+        return analyze(loaded, dataset, settings, pretrained=reference, lexicon=words, progress=update)
+    except (UnknownModelError, AnalysisError, CheckpointError, DatasetError, sources.DataSourceError, ValueError) as exc:
+        fail(str(exc))
+    finally:
+        close()

@@ -1,0 +1,50 @@
+"""What every command shares: the console, failing with a message, the model registry, a progress bar."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from app.config import get_settings
+
+console = Console()
+
+
+def fail(message: str) -> NoReturn:
+    """Print the error and exit with status 2 (bad input), as every command does."""
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def open_registry(half: bool | None = None):
+    """The checkpoints of the models folder, on the configured device."""
+    from app.core.checkpoint import pick_device
+    from app.core.registry import ModelRegistry
+
+    settings = get_settings()
+    registry = ModelRegistry(settings.models_dir, pick_device(settings.device),
+                             half=settings.cuda_half if half is None else half)
+    registry.refresh()
+    return registry
+
+
+def progress_bar(description: str):
+    """(callback(done, total, phase), close()) drawing a tqdm bar on stderr for a job's progress."""
+    from tqdm.auto import tqdm
+
+    bar = None
+
+    def update(done: int, total: int, phase: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="pair", desc=description, leave=False)
+        bar.set_postfix_str(phase, refresh=False)
+        bar.update(done - bar.n)
+
+    def close() -> None:
+        if bar is not None:
+            bar.close()
+
+    return update, close

@@ -1,0 +1,65 @@
+"""Rich tables and lines for typed results (what `headscope analyze` prints)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from app.core.heads.result import AnalysisResult
+
+
+def render_analysis(console: Console, result: AnalysisResult) -> None:
+    data = result.data
+    speed = f"{result.pairs_per_s:.1f}" if result.pairs_per_s else "–"
+    console.print(f"{result.model.id} on {data.path}: {data.pairs} pairs ({data.pairing}), {speed} pairs/s",
+                  soft_wrap=True)
+    console.print(labelled_table(result) if result.labelled else "no head beats its baselines by the rule's margin")
+    console.print(interpretability_line(result), soft_wrap=True)
+    for line in ranking_lines(result):
+        console.print(line, soft_wrap=True)
+    if result.settings.get("importance"):
+        for key, reason in result.not_computed.items():
+            console.print(f"{key}: not computed ({reason})", soft_wrap=True)
+
+
+def labelled_table(result: AnalysisResult) -> Table:
+    table = Table("label", "heads (layer.head)", "supported by")
+    for label, heads in sorted(result.labelled.items()):
+        family = result.support.get(label, {})
+        table.add_row(label, " ".join(f"{layer}.{head}" for layer, head in heads),
+                      f"{family.get('examples', '')} ex.: {family.get('source', '')}")
+    return table
+
+
+def interpretability_line(result: AnalysisResult) -> str:
+    rate = result.interpretability
+    if rate.examples == 0:
+        return "interpretability rate: no example with a gold span (aspect term or entities) in this data"
+    best = rate.best_head
+    pretrained = "–" if rate.pretrained is None else f"{rate.pretrained:.3f}"
+    return (f"interpretability rate {rate.rate:.3f} (random {rate.random:.3f}, pretrained {pretrained}); "
+            f"best single head {best['layer']}.{best['head']}: {best['rate']:.3f}")
+
+
+def top_heads(matrix, count: int = 5) -> str:
+    """The `count` largest entries of a [layers][heads] matrix as "layer.head=value"."""
+    rows = matrix.tolist() if hasattr(matrix, "tolist") else matrix
+    ranked = sorted(((v, l, h) for l, row in enumerate(rows) for h, v in enumerate(row) if v == v), reverse=True)
+    return " ".join(f"{l}.{h}={v:.3f}" for v, l, h in ranked[:count])
+
+
+def ranking_lines(result: AnalysisResult) -> list[str]:
+    """Importance, fine-tune change and every ablation, one line each (those that were computed)."""
+    lines = []
+    if result.importance is not None:
+        lines.append(f"head importance ({result.importance.examples} ex., per-layer L2): top "
+                     + top_heads(result.importance.scores))
+    if result.finetune_change is not None:
+        lines.append(f"fine-tune change (JS divergence vs the pretrained model, {result.finetune_change.examples} ex.): "
+                     "most changed " + top_heads(result.finetune_change.js))
+    for ablation in result.ablations.values():
+        random = "–" if ablation.random.mean is None else f"{ablation.random.mean:.3f}"
+        lines.append(f"ablation of {len(ablation.heads)} {ablation.label} heads: accuracy {ablation.accuracy:.3f} -> "
+                     f"{ablation.masked:.3f} (drop {ablation.drop:.3f}); random heads: mean {random} "
+                     f"({ablation.draws} draws)")
+    return lines

@@ -1,0 +1,161 @@
+"""`headscope train` (fine-tune, or run a recipe) and `headscope evaluate`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from app.cli.common import console, fail
+from app.config import get_settings
+
+evaluate_app = typer.Typer()
+train_app = typer.Typer(help="Fine-tune a checkpoint on ABSA or RE data, or from a recipe in models/recipes/.")
+
+
+@train_app.callback(invoke_without_command=True)
+def train(
+    ctx: typer.Context,
+    recipe: Optional[str] = typer.Option(None, "--recipe", help="train a recipe (data under HEADSCOPE_SHARED_DATA)"),
+    list_recipes: bool = typer.Option(False, "--list-recipes", help="name the recipes and exit"),
+    out: Optional[str] = typer.Option(None, help="with --recipe: checkpoint name (default: the recipe's name)"),
+    epochs: Optional[int] = typer.Option(None, help="with --recipe: override its epochs"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+) -> None:
+    """`headscope train absa|re ...`, `headscope train --recipe NAME`, `headscope train --list-recipes`."""
+    from app.core import recipes as recipes_mod
+
+    if ctx.invoked_subcommand is not None:
+        if recipe or list_recipes:
+            fail("--recipe and --list-recipes go without the absa/re subcommand")
+        return
+    if list_recipes:
+        for r in recipes_mod.list_recipes():
+            console.print(f"[bold]{r.name}[/bold]  {r.spec.get('task')}/{r.spec.get('format')}  {r.description}",
+                          soft_wrap=True)
+        return
+    if not recipe:
+        console.print(ctx.get_help())
+        raise typer.Exit(2)
+    settings = get_settings()
+    try:
+        from app.core.checkpoint import pick_device
+
+        result = recipes_mod.run_recipe(recipe, settings.models_dir, settings.shared_data, progress=progress,
+                                        overrides={"out": out, "epochs": epochs}, device=pick_device(settings.device))
+    except (recipes_mod.RecipeError, ValueError) as exc:
+        fail(str(exc))
+    _report(result)
+
+
+def _report(result) -> None:
+    console.print(f"trained {result.path} in {result.train_time_s:.0f}s", soft_wrap=True)
+    print(json.dumps(result.metrics))
+
+
+def _train_task(task: str, data: Path, fmt: str, out: str, test: Optional[Path], data_format: Optional[str], base: str,
+                epochs: int, lr: float, batch_size: int, max_length: int, seed: int, dev_fraction: float,
+                patience: Optional[int], class_weighting: str, progress: bool, pooling: str = "cls") -> None:
+    from app.core.datasets import DatasetError
+    from app.core.recipes import RecipeError, TrainSpec, train_on_data
+
+    spec = TrainSpec(task=task, format=fmt, train=str(data), out=out, test=str(test) if test else None,
+                     data_format=data_format, base=base, epochs=epochs, learning_rate=lr, batch_size=batch_size,
+                     max_length=max_length, seed=seed, dev_fraction=dev_fraction, patience=patience,
+                     class_weighting=class_weighting, pooling=pooling)
+    try:
+        from app.core.checkpoint import pick_device
+
+        settings = get_settings()
+        result = train_on_data(spec, settings.models_dir, progress=progress, device=pick_device(settings.device))
+    except (DatasetError, RecipeError, ValueError) as exc:
+        fail(str(exc))
+    _report(result)
+
+
+# TrainingArgs' defaults, written out so `headscope --help` does not import torch
+# (tests/test_train_cli.py checks they stay equal).
+TRAIN_DEFAULTS = {"epochs": 4, "learning_rate": 5e-5, "batch_size": 16, "max_length": 128, "seed": 13,
+                  "dev_fraction": 0.15, "class_weighting": "none"}
+
+
+def _default(name: str):
+    return TRAIN_DEFAULTS[name]
+
+
+DATA_OPT = typer.Option(..., "--data", help="training data file (format from its name, or --data-format)")
+TEST_OPT = typer.Option(None, "--test", help="test file: evaluated at the end, metrics stored in headscope.json")
+DATA_FORMAT_OPT = typer.Option(None, "--data-format", help="loader name, e.g. semeval2014, mams-atsa, semeval2010, jsonl")
+OUT_OPT = typer.Option(..., "--out", help="checkpoint name under the models folder")
+BASE_OPT = typer.Option("embedded", "--base", help="base model: 'embedded' (MiniLM-L6) or a Hugging Face folder")
+EPOCHS_OPT = typer.Option(_default("epochs"), "--epochs")
+LR_OPT = typer.Option(_default("learning_rate"), "--lr", help="peak learning rate (linear warm-up and decay)")
+BATCH_OPT = typer.Option(_default("batch_size"), "--batch-size")
+MAXLEN_OPT = typer.Option(_default("max_length"), "--max-length")
+SEED_OPT = typer.Option(_default("seed"), "--seed", help="same seed, same machine: same metrics")
+DEV_OPT = typer.Option(_default("dev_fraction"), "--dev-fraction", help="share of sentences held out as the dev split")
+PATIENCE_OPT = typer.Option(None, "--patience", help="early stopping: epochs without dev improvement (keeps the best)")
+WEIGHT_OPT = typer.Option(_default("class_weighting"), "--class-weighting", help="none or sqrt-inverse")
+PROGRESS_OPT = typer.Option(True, "--progress/--no-progress")
+
+
+@train_app.command("absa")
+def train_absa(
+    data: Path = DATA_OPT,
+    fmt: str = typer.Option(..., "--format", help="qa-m, nli-m, qa-b, nli-b or term"),
+    out: str = OUT_OPT, test: Optional[Path] = TEST_OPT, data_format: Optional[str] = DATA_FORMAT_OPT,
+    base: str = BASE_OPT, epochs: int = EPOCHS_OPT, lr: float = LR_OPT, batch_size: int = BATCH_OPT,
+    max_length: int = MAXLEN_OPT, seed: int = SEED_OPT, dev_fraction: float = DEV_OPT,
+    patience: Optional[int] = PATIENCE_OPT, class_weighting: str = WEIGHT_OPT, progress: bool = PROGRESS_OPT,
+) -> None:
+    """Fine-tune for aspect-based sentiment (categories in QA-M/NLI-M/QA-B/NLI-B, or aspect terms)."""
+    _train_task("absa", data, fmt, out, test, data_format, base, epochs, lr, batch_size, max_length, seed,
+                dev_fraction, patience, class_weighting, progress)
+
+
+@train_app.command("re")
+def train_re(
+    data: Path = DATA_OPT,
+    out: str = OUT_OPT, test: Optional[Path] = TEST_OPT, data_format: Optional[str] = DATA_FORMAT_OPT,
+    base: str = BASE_OPT, epochs: int = EPOCHS_OPT, lr: float = LR_OPT, batch_size: int = BATCH_OPT,
+    max_length: int = MAXLEN_OPT, seed: int = SEED_OPT, dev_fraction: float = DEV_OPT,
+    patience: Optional[int] = PATIENCE_OPT, class_weighting: str = WEIGHT_OPT, progress: bool = PROGRESS_OPT,
+    pooling: str = typer.Option("entity-start", "--pooling",
+                                help="entity-start (classify from the <e1>/<e2> marker states) or cls"),
+) -> None:
+    """Fine-tune for relation extraction with entity markers around e1 and e2."""
+    _train_task("re", data, "re-markers", out, test, data_format, base, epochs, lr, batch_size, max_length, seed,
+                dev_fraction, patience, class_weighting, progress, pooling)
+
+
+@evaluate_app.command("evaluate")
+def evaluate(
+    model: str = typer.Option(..., "--model", help="checkpoint id (folder name under the models folder)"),
+    data: Path = typer.Option(..., "--data", help="data file with gold labels"),
+    data_format: Optional[str] = typer.Option(None, "--data-format", help="loader name when the file name does not tell"),
+    as_json: bool = typer.Option(False, "--json", help="print the metrics as one JSON object"),
+) -> None:
+    """Score a checkpoint on a data file with the benchmark's own metrics."""
+    from app.core.checkpoint import CheckpointError
+    from app.core.datasets import DatasetError
+    from app.core.recipes import RecipeError, evaluate_checkpoint
+
+    folder = get_settings().models_dir / model
+    if not (folder / "headscope.json").exists():
+        fail(f"no checkpoint {model!r} in {get_settings().models_dir} (see `headscope models`)")
+    try:
+        from app.core.checkpoint import pick_device
+
+        metrics = evaluate_checkpoint(folder, data, data_format, device=pick_device(get_settings().device))
+    except (CheckpointError, DatasetError, RecipeError, ValueError) as exc:
+        fail(str(exc))
+    if as_json:
+        print(json.dumps(metrics))
+        return
+    table = Table("metric", "value")
+    for key, value in metrics.items():
+        table.add_row(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+    console.print(table)

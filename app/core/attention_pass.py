@@ -1,0 +1,156 @@
+"""One attention pass over a dataset: encode, pad, run in batches, hand each batch to probes.
+
+Analyses, robustness suites, reports and attribution all stream units through a checkpoint and
+look at what came out batch by batch. `attention_pass` does the streaming once: it encodes the
+items of one batch, pads them, runs the checkpoint (and, when given, a reference model such as the
+pretrained base on the same inputs) with attentions, and calls every probe's `observe` with a
+`PassBatch`; no attention outlives its batch. A probe keeps what it needs (running means, top-k,
+per-example scores) and finishes into its own section of a result.
+
+Threads. Each batch's model work — encoding, the forward passes and every probe's `observe` — is
+one call of `runner`; the web gives a runner that executes it on the app's single model thread,
+so a live inspection waits for at most one batch. The CLI runs it here (`run_here`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, Protocol, Sequence, TypeVar
+
+import torch
+
+from app.core.attention import forward_with_attention
+from app.core.checkpoint import LoadedCheckpoint
+from app.core.inputs import EncodedInput
+from app.core.inspection import pad_batch
+
+Item = TypeVar("Item")
+Work = TypeVar("Work")
+Runner = Callable[[Callable[[], Any]], Any]  # runs one unit of model work and returns its result
+Progress = Callable[[int, int, str], None]  # (done, total, phase)
+
+
+def run_here(work: Callable[[], Work]) -> Work:
+    """The runner that runs model work on the calling thread."""
+    return work()
+
+
+class Encoded(Protocol):
+    """What a pass needs of an encoded unit: its tokenised input."""
+
+    encoded: EncodedInput
+
+
+class Stopwatch:
+    """Seconds spent per named part, summed over calls."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def add(self, name: str, since: float) -> float:
+        """Add the time since `since` to `name`; returns now (the next part's start)."""
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - since
+        return now
+
+
+@dataclass
+class PassBatch(Generic[Item]):
+    """One padded batch as the probes see it.
+
+    indices: each unit's position in the pass's item list; units: the encoded units (padding rows
+    excluded: items that could not be encoded are skipped); inputs: the padded model inputs;
+    logits [B, C]; attention [B, L, H, T, T] (padded keys carry 0, padded query rows are junk: use
+    `valid`); reference_attention: the reference model's on the same inputs, or None; valid [B, T]:
+    the real tokens. `derived` memoises values several probes compute from the batch (see `shared`).
+    """
+
+    indices: list[int]
+    units: list[Item]
+    inputs: dict[str, torch.Tensor]
+    logits: torch.Tensor
+    attention: torch.Tensor
+    reference_attention: torch.Tensor | None
+    valid: torch.Tensor
+    derived: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def length(self) -> int:
+        return int(self.attention.shape[-1])
+
+    @property
+    def device(self) -> torch.device:
+        return self.attention.device
+
+    def shared(self, name: str, compute: Callable[[], Any]) -> Any:
+        """`compute()` once per batch, whichever probe asks first (e.g. the batch's statistics)."""
+        if name not in self.derived:
+            self.derived[name] = compute()
+        return self.derived[name]
+
+
+class Probe(Protocol):
+    """Observes every batch of a pass; `timing` names the part its observe time is added to."""
+
+    timing: str
+
+    def observe(self, batch: PassBatch) -> None: ...
+
+
+@dataclass
+class PassSummary:
+    """What the pass itself counted: items seen, items skipped (could not be encoded)."""
+
+    items: int
+    skipped: int
+
+    @property
+    def observed(self) -> int:
+        return self.items - self.skipped
+
+
+def attention_pass(checkpoint: LoadedCheckpoint, items: Sequence[Item], encode: Callable[[Item], Encoded | None],
+                   probes: Sequence[Probe], *, reference: LoadedCheckpoint | None = None, batch_size: int = 16,
+                   runner: Runner = run_here, progress: Progress | None = None, phase: str = "pass",
+                   stopwatch: Stopwatch | None = None) -> PassSummary:
+    """Stream `items` through `checkpoint` in batches of `batch_size` and let every probe observe them.
+
+    encode(item) -> an encoded unit (anything with `.encoded`), or None to skip the item. Encoding,
+    the forward pass(es) and the probes' observe of one batch run as one call of `runner`.
+    progress(done, total, phase) after every batch. Time goes to `stopwatch`: "forward" (encoding,
+    padding, the checkpoint's forward), "reference_forward", and each probe's `timing`.
+    """
+    stopwatch = stopwatch or Stopwatch()
+    pad_id = checkpoint.tokenizer.pad_token_id
+
+    def one_batch(start: int) -> int:
+        with torch.inference_mode():
+            tick = time.perf_counter()
+            chunk = items[start:start + batch_size]
+            encoded = [(start + i, encode(item)) for i, item in enumerate(chunk)]
+            kept = [(i, unit) for i, unit in encoded if unit is not None]
+            if not kept:
+                return len(chunk)
+            units = [unit for _, unit in kept]
+            inputs = pad_batch([u.encoded for u in units], pad_id, checkpoint.device)
+            logits, attention = forward_with_attention(checkpoint.model, inputs)
+            tick = stopwatch.add("forward", tick)
+            reference_attention = None
+            if reference is not None:
+                _, reference_attention = forward_with_attention(reference.model, inputs)
+                tick = stopwatch.add("reference_forward", tick)
+            batch = PassBatch([i for i, _ in kept], units, inputs, logits, attention, reference_attention,
+                              inputs["attention_mask"].bool())
+            for probe in probes:
+                probe.observe(batch)
+                tick = stopwatch.add(probe.timing, tick)
+            return len(chunk) - len(units)
+
+    skipped = done = 0
+    for start in range(0, len(items), batch_size):
+        skipped += runner(lambda start=start: one_batch(start))
+        done = min(len(items), start + batch_size)
+        if progress is not None:
+            progress(done, len(items), phase)
+    return PassSummary(len(items), skipped)

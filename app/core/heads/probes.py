@@ -1,0 +1,235 @@
+"""The head analysis as probes over one attention pass (app.core.attention_pass).
+
+Each probe observes every padded batch and keeps only what its section of the result needs:
+
+* StatisticsProbe: every head statistic per example (batched.py) for the bootstrap CIs, the
+  no-op contrast (the [SEP] mass split by whether the aspect is present) and which opinion words
+  the data supplied;
+* RuleBaselinesProbe: the same statistics on the uniform and positional baseline maps;
+* PretrainedBaselineProbe: the same statistics on the reference (pretrained) model's attention;
+* InterpretabilityProbe: Stevens & Su's rate, on the checkpoint's attention or the reference's;
+* FinetuneChangeProbe: how far each head's rows moved from the pretrained model's (JS divergence);
+* TypicalExamplesProbe: per statistic and head, the highest-scoring examples;
+* HeadMapProbe: heads x heads Jensen-Shannon distances on the first examples.
+
+Probes that need the same derived tensors (token masks, the batch's statistics) get them through
+`PassBatch.shared`, so each is computed once per batch whatever the set of probes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from app.core.attention_pass import PassBatch
+from app.core.heads.baselines import POSITIONAL_BASELINES, positional_attention, uniform_attention
+from app.core.heads.batched import batch_masks, batch_statistics
+from app.core.heads.interpretability import InterpretabilityAccumulator, interpretability_words
+from app.core.heads.statistics import token_sets
+from app.core.heads.streaming import (JensenShannonAccumulator, MeanAccumulator, NoOpContrast, StatisticAccumulator,
+                                      Summary, TopExamples, row_js_divergence)
+from app.core.inputs import EncodedInput
+
+NOOP = "noop_contrast"  # the no-op contrast's statistic name
+SEP = "query_sep_mass"  # the per-example statistic the no-op contrast splits
+FINETUNE = "finetune_js"  # the typical-examples name of the fine-tuned vs pretrained divergence
+
+
+# --- what several probes derive from a batch (computed once per batch) --------------------------
+
+def token_masks(batch: PassBatch, task: str) -> dict[str, torch.Tensor]:
+    return batch.shared("masks", lambda: batch_masks(task, batch.units, batch.length, batch.device))
+
+
+def statistics(batch: PassBatch, task: str) -> dict[str, torch.Tensor]:
+    """name -> [B, L, H]: every statistic of the checkpoint's attention."""
+    return batch.shared("statistics", lambda: batch_statistics(task, batch.attention, token_masks(batch, task)))
+
+
+def finetune_divergence(batch: PassBatch, task: str) -> torch.Tensor:
+    """[B, L, H]: mean JS divergence of each head's rows from the reference model's."""
+    return batch.shared("finetune_js", lambda: row_js_divergence(batch.attention, batch.reference_attention,
+                                                                 token_masks(batch, task)["valid"]))
+
+
+def presence_rows(batch: PassBatch, task: str) -> dict[bool, list[int]]:
+    """Rows whose aspect is present (True) / absent (False); rows the data cannot tell are in neither."""
+    if task != "absa":
+        return {True: [], False: []}
+    present = [unit.spec.present for unit in batch.units]
+    return {flag: [row for row, p in enumerate(present) if p is flag] for flag in (True, False)}
+
+
+class StatisticMeans:
+    """Mean of every statistic over examples, and of the [SEP] mass split by aspect presence."""
+
+    def __init__(self) -> None:
+        self.means = MeanAccumulator()
+        self.sep = {True: MeanAccumulator(), False: MeanAccumulator()}
+
+    def add(self, scores: dict[str, torch.Tensor], rows: dict[bool, list[int]]) -> None:
+        for name, value in scores.items():
+            self.means.add_batch(name, value)
+        for flag, chosen in rows.items():
+            if chosen:
+                self.sep[flag].add_batch("sep", scores[SEP][chosen])
+
+    def mean(self, name: str) -> torch.Tensor | None:
+        """The mean of a statistic; for NOOP, absent minus present [SEP] mass (None without both)."""
+        if name != NOOP:
+            return self.means.mean(name)
+        absent, present = self.sep[False].mean("sep"), self.sep[True].mean("sep")
+        return None if absent is None or present is None else absent - present
+
+
+# --- the probes ----------------------------------------------------------------------------------
+
+class StatisticsProbe:
+    timing = "statistics_pass"
+
+    def __init__(self, task: str) -> None:
+        self.task = task
+        self.scores = StatisticAccumulator()
+        self.noop = NoOpContrast()
+        self.opinion_sources: dict[str, int] = {}
+
+    def observe(self, batch: PassBatch) -> None:
+        scores = statistics(batch, self.task)
+        self.scores.add_all(scores)
+        rows = presence_rows(batch, self.task)
+        known = sorted(rows[True] + rows[False])
+        if known:
+            self.noop.add(scores[SEP][known], torch.tensor([batch.units[r].spec.present for r in known]))
+        for unit in batch.units:
+            if unit.opinion_source and unit.opinion:
+                self.opinion_sources[unit.opinion_source] = self.opinion_sources.get(unit.opinion_source, 0) + 1
+
+    def summaries(self, bootstrap: int, seed: int) -> dict[str, Summary]:
+        """name -> mean, 95% bootstrap CI and count; the no-op contrast when both groups exist."""
+        found = {name: self.scores.summary(name, bootstrap, seed) for name in self.scores.names}
+        absent, present = self.noop.counts
+        if absent and present:
+            found[NOOP] = self.noop.summary(bootstrap, seed)
+        return found
+
+
+def baseline_maps(encoded: EncodedInput) -> torch.Tensor:
+    """[1, 1 + P, n, n]: the uniform map then the positional rules (POSITIONAL_BASELINES order)."""
+    sets = token_sets(encoded)
+    n = len(encoded.input_ids)
+    return torch.cat([uniform_attention(n), positional_attention(n, sets["cls"], sets["sep"])], dim=1)
+
+
+class RuleBaselinesProbe:
+    """The statistics of attention maps that follow a fixed rule (uniform, positional) on each input."""
+
+    timing = "baselines"
+
+    def __init__(self, task: str) -> None:
+        self.task = task
+        self.rules = StatisticMeans()
+
+    def observe(self, batch: PassBatch) -> None:
+        maps = torch.zeros(len(batch.units), 1, 1 + len(POSITIONAL_BASELINES), batch.length, batch.length)
+        for row, unit in enumerate(batch.units):
+            n = len(unit.encoded.input_ids)
+            maps[row, :, :, :n, :n] = baseline_maps(unit.encoded)
+        scores = batch_statistics(self.task, maps.to(batch.device), token_masks(batch, self.task))
+        self.rules.add({name: value[:, 0] for name, value in scores.items()}, presence_rows(batch, self.task))
+
+
+class PretrainedBaselineProbe:
+    """The statistics of the reference (pretrained) model's attention on the same inputs."""
+
+    timing = "pretrained_pass"
+
+    def __init__(self, task: str) -> None:
+        self.task = task
+        self.pretrained = StatisticMeans()
+
+    def observe(self, batch: PassBatch) -> None:
+        scores = batch_statistics(self.task, batch.reference_attention, token_masks(batch, self.task))
+        self.pretrained.add(scores, presence_rows(batch, self.task))
+
+
+def baseline_table(names: Sequence[str], rules: StatisticMeans,
+                   pretrained: StatisticMeans | None) -> dict[str, dict[str, Any]]:
+    """statistic -> {uniform: float, positional: [P], pretrained: [L, H] (when run)}."""
+    table: dict[str, dict[str, Any]] = {}
+    for name in names:
+        rule_means = rules.mean(name)
+        entry: dict[str, Any] = {"uniform": float(rule_means[0]), "positional": rule_means[1:]}
+        reference = pretrained.mean(name) if pretrained is not None else None
+        if reference is not None:
+            entry["pretrained"] = reference
+        table[name] = entry
+    return table
+
+
+class InterpretabilityProbe:
+    """Stevens & Su's interpretability rate on the checkpoint's attention, or (reference=True) the reference's."""
+
+    def __init__(self, task: str, reference: bool = False) -> None:
+        self.spans = ("e1", "e2") if task == "re" else ("aspect_term",)
+        self.reference = reference
+        self.timing = "pretrained_pass" if reference else "statistics_pass"
+        self.rate = InterpretabilityAccumulator()
+
+    def observe(self, batch: PassBatch) -> None:
+        words = batch.shared("interpretability_words",
+                             lambda: [interpretability_words(u.encoded, self.spans) for u in batch.units])
+        attention = batch.reference_attention if self.reference else batch.attention
+        self.rate.add_batch(attention, *zip(*words))
+
+
+class FinetuneChangeProbe:
+    timing = "finetune_js"
+
+    def __init__(self, task: str) -> None:
+        self.task = task
+        self.change = StatisticAccumulator()
+
+    def observe(self, batch: PassBatch) -> None:
+        self.change.add("js", finetune_divergence(batch, self.task))
+
+    def summary(self, bootstrap: int, seed: int) -> Summary | None:
+        return self.change.summary("js", bootstrap, seed) if self.change.count("js") else None
+
+
+class TypicalExamplesProbe:
+    """Per statistic (and the fine-tune change, with a reference model) and head, the top-k examples."""
+
+    timing = "typical"
+
+    def __init__(self, task: str, k: int, finetune: bool) -> None:
+        self.task, self.finetune = task, finetune
+        self.top = TopExamples(k)
+
+    def observe(self, batch: PassBatch) -> None:
+        self.top.add_all(statistics(batch, self.task), batch.indices)
+        if self.finetune:
+            self.top.add(FINETUNE, finetune_divergence(batch, self.task), batch.indices)
+
+    def head(self, name: str, layer: int, head: int) -> list[tuple[int, float]]:
+        return self.top.head(SEP if name == NOOP else name, layer, head)
+
+    def referenced(self) -> set[int]:
+        """Every example index some head keeps as typical."""
+        return {i for index in self.top.index.values() for i in index.flatten().tolist()}
+
+
+class HeadMapProbe:
+    """Heads x heads Jensen-Shannon distances, averaged over the first `sample` examples."""
+
+    timing = "head_map"
+
+    def __init__(self, sample: int) -> None:
+        self.sample = sample
+        self.distances = JensenShannonAccumulator()
+
+    def observe(self, batch: PassBatch) -> None:
+        room = self.sample - self.distances.count
+        for row, unit in enumerate(batch.units[:max(0, room)]):
+            n = len(unit.encoded.input_ids)
+            self.distances.add(batch.attention[row, :, :, :n, :n].float())

@@ -1,0 +1,64 @@
+"""What an analysis computes, declared once: defaults and bounds for the CLI, the web and the cache key.
+
+`headscope analyze` builds its options from these fields (their defaults and bounds), the web request
+body validates `settings` against this model, and the job's cache key hashes `model_dump()`: a setting
+added here reaches all three. Inputs that are not settings (the checkpoint, the data, the lexicon file,
+progress display, torch threads) stay outside.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.heads.labels import LABEL_STATISTICS
+
+PAIRINGS = ("auto", "terms", "categories")
+AblationLabel = Literal[tuple(LABEL_STATISTICS)]  # type: ignore[valid-type]
+
+
+class AnalysisSettings(BaseModel):
+    """What the analysis computes; every field is part of the cache key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_examples: int | None = Field(default=None, ge=1, le=1_000_000,
+                                     description="analyse only the first N pairs (default: all)")
+    batch_size: int = Field(default=16, ge=1, le=512, description="pairs per forward pass")
+    importance: bool = Field(default=True, description="head importance (Michel et al. 2019) and the ablation of the "
+                                                       "aspect (RE: entity) heads against random heads")
+    importance_limit: int | None = Field(default=None, ge=1, le=1_000_000,
+                                         description="pairs used for importance and ablation (default: all)")
+    ablation_draws: int = Field(default=5, ge=1, le=100, description="random head sets masked for the ablation baseline")
+    ablate_labels: tuple[AblationLabel, ...] = Field(
+        default=(), max_length=len(LABEL_STATISTICS),
+        description="with importance: also ablate the heads of these labels (the task's own label always is)")
+    pretrained: bool = Field(default=True, description="pretrained-model baseline and the fine-tune change")
+    bootstrap: int = Field(default=1000, ge=10, le=20_000, description="bootstrap resamples for the 95% CIs")
+    js_sample: int = Field(default=64, ge=0, le=5_000, description="pairs for the heads x heads JS map (0: none)")
+    pairs: Literal[PAIRINGS] = Field(default="auto",  # type: ignore[valid-type]
+                                     description="ABSA: auto, terms or categories (data with both)")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="bootstrap and random-head seed")
+    typical_k: int = Field(default=3, ge=0, le=20, description="typical examples kept per head and statistic")
+    lexicon: bool = Field(default=True, description="aspect-sentiment from the Hu & Liu opinion lexicon "
+                                                    "(HEADSCOPE_SHARED_DATA/opinion_lexicon, or --lexicon) "
+                                                    "where the data has no gold opinions")
+
+
+def setting_default(name: str) -> Any:
+    """The declared default of a setting (what a CLI option shows and starts from)."""
+    return AnalysisSettings.model_fields[name].get_default(call_default_factory=True)
+
+
+def setting_help(name: str) -> str:
+    return AnalysisSettings.model_fields[name].description or ""
+
+
+def setting_bounds(name: str) -> tuple[int | None, int | None]:
+    """(min, max) of a numeric setting, from its ge/le constraints (None: unbounded)."""
+    low = high = None
+    for constraint in AnalysisSettings.model_fields[name].metadata:
+        low = getattr(constraint, "ge", low)
+        high = getattr(constraint, "le", high)
+    return low, high
