@@ -1,0 +1,70 @@
+"""The analysis result on the demo data equals the one stored before the analysis became probes over one pass.
+
+The stored files (tests/fixtures/analysis/*-v2.json.gz) were written by the pre-refactor `analyze`
+(result version 2) with the settings below. Deliberate differences since, and only these: the
+version (3), and per head statistic `margin` and `baselines.best` (new fields). Run-specific values
+(times, run id, speed, the data file's location) are not compared.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from app.core.demo_data import demo_dataset
+from app.core.heads.analysis import analyze
+from app.core.heads.pretrained import load_pretrained_baseline
+from app.core.heads.settings import AnalysisSettings
+
+STORED = Path(__file__).parent / "fixtures" / "analysis"
+SETTINGS = AnalysisSettings(max_examples=48, batch_size=16, bootstrap=200, seed=0, js_sample=8, typical_k=3,
+                            importance=True, ablation_draws=2)
+RUN_SPECIFIC = ("computed_at", "run_id", "timings_s", "pairs_per_s")
+
+
+def comparable(result: dict) -> dict:
+    result = {k: v for k, v in result.items() if k not in RUN_SPECIFIC}
+    result["data"] = {k: v for k, v in result["data"].items() if k != "path"}
+    return result
+
+
+def without_new_fields(result: dict) -> dict:
+    result["version"] = 2
+    for head in result["heads"]:
+        for entry in head["statistics"].values():
+            del entry["margin"]
+            del entry["baselines"]["best"]
+    return result
+
+
+def differences(old, new, path="result", found=None) -> list[str]:
+    found = [] if found is None else found
+    if isinstance(old, dict) and isinstance(new, dict):
+        if set(old) != set(new):
+            found.append(f"{path}: keys {sorted(set(old) ^ set(new))}")
+        for key in set(old) & set(new):
+            differences(old[key], new[key], f"{path}.{key}", found)
+    elif isinstance(old, list) and isinstance(new, list):
+        if len(old) != len(new):
+            found.append(f"{path}: length {len(old)} != {len(new)}")
+        for i, (a, b) in enumerate(zip(old, new)):
+            differences(a, b, f"{path}[{i}]", found)
+    elif isinstance(old, float) and isinstance(new, (int, float)) and not isinstance(new, bool):
+        if not math.isclose(old, new, rel_tol=1e-5, abs_tol=2e-6):
+            found.append(f"{path}: {old} != {new}")
+    elif old != new:
+        found.append(f"{path}: {old!r} != {new!r}")
+    return found
+
+
+@pytest.mark.parametrize("model_id, data", [("demo-absa-qa-m", "demo-absa"), ("demo-re", "demo-re")])
+def test_demo_analysis_is_unchanged(registry, model_id, data):
+    loaded = registry.get(model_id)
+    stored = json.loads(gzip.decompress((STORED / f"{data}-v2.json.gz").read_bytes()))
+    result = analyze(loaded, demo_dataset(data), SETTINGS, pretrained=load_pretrained_baseline(loaded)).to_json()
+    found = differences(comparable(stored), without_new_fields(comparable(result)))
+    assert not found, "\n".join(found[:20])
