@@ -63,9 +63,10 @@ def add(store: Store, author, model: ModelRef = MODEL, **overrides) -> str:
 def test_migration_builds_the_schema_and_is_idempotent(store):
     store.migrate()  # a second start runs `upgrade head` again: nothing to do
     with store.read() as db:
-        assert db.scalar(text("select version_num from alembic_version")) == "0002"
+        assert db.scalar(text("select version_num from alembic_version")) == "0003"
     tables = set(sa_inspect(store.engine).get_table_names())
-    assert {"users", "api_tokens", "sessions", "findings", "finding_heads", "finding_labels"} <= tables
+    assert {"users", "api_tokens", "sessions", "findings", "finding_heads", "finding_labels", "job_owners",
+            "uploads"} <= tables
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.store import access
 from app.store.checkpoints import checkpoint_status
 from app.store.errors import Conflict, Forbidden, Invalid, NotFound
 from app.store.markdown import render_note
@@ -34,11 +35,11 @@ def new_id() -> str:
 # --- permissions ---------------------------------------------------------------------------------
 
 def can_see(finding: Finding, user: User) -> bool:
-    return user.is_admin or finding.author_id == user.id or finding.visibility == "shared"
+    return access.can_see(finding.author_id, finding.visibility, user)
 
 
 def can_edit(finding: Finding, user: User) -> bool:
-    return user.is_admin or finding.author_id == user.id
+    return access.can_edit(finding.author_id, user)
 
 
 def _visible_to(user: User):

@@ -124,3 +124,30 @@ class FindingLabel(Base):
 
     finding_id: Mapped[str] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), primary_key=True)
     label: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
+class JobOwner(Base):
+    """A user's claim on a background job's result (app/web/jobs.py): who started it, or asked for the very
+    same job again (the cache key is the job id), and whether they share it with every user."""
+
+    __tablename__ = "job_owners"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)  # "analyses", ...
+    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    visibility: Mapped[str] = mapped_column(String(16), default="private")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class Upload(Base):
+    """Uploaded data (stored by sha256 under <data_dir>/uploads/) and who uploaded it: only they (and
+    admins) may name it as "upload:<sha256>"; someone who uploads the same bytes owns it too."""
+
+    __tablename__ = "uploads"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
