@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     max_note_chars: int = Field(default=20_000, ge=1)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_import_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Uploaded data (POST /api/analyses "upload"): 413 above this many bytes.
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # With accounts on: /api/inspect for visitors who are not logged in (a public demo server is a choice).
+    public_inspect: bool = False
+    # With accounts on: background jobs (analyses, ...) one user may have queued or running at once (429 beyond).
+    max_jobs_per_user: int = Field(default=3, ge=1)
+    # With accounts on: POST /api/inspect requests per minute per client (user, else address; 429 beyond); 0: no limit.
+    inspect_rate_per_minute: int = Field(default=120, ge=0)
 
     def database_url_or_default(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'headscope.db').resolve()}"

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
-from app.web.analysis_service import AnalysisInputError, AnalysisRequest, AnalysisService
+from app.web.analysis_jobs import AnalysisJobs, AnalysisRequest
+from app.web.jobs import JobInputError, JobQueue
 
 SMALL = {"max_examples": 12, "batch_size": 4, "bootstrap": 100, "js_sample": 2, "typical_k": 2}
 
@@ -50,7 +51,7 @@ def test_job_reports_progress_then_the_result(client, finished):
     assert any(p["eta_s"] is not None for p in statistics if p["done"])
     assert final["progress"]["done"] == 12 and final["progress"]["fraction"] == 1.0
     # every batch of model work ran on the app's one model thread, the one inspections use
-    assert client.app.state.analysis_service.work_threads == {"model_0"}
+    assert client.app.state.jobs.work_threads == {"model_0"}
 
     body = client.get(f"/api/analyses/{job['id']}").json()
     result = body["result"]
@@ -69,7 +70,7 @@ def test_job_reports_progress_then_the_result(client, finished):
 
 def test_second_request_is_served_from_the_cache(client, finished):
     request, job, final, _ = finished
-    service = client.app.state.analysis_service
+    service = client.app.state.jobs
     runs = service.runs
     first = client.get(f"/api/analyses/{job['id']}").json()["result"]
     started = time.perf_counter()
@@ -88,14 +89,20 @@ def test_second_request_is_served_from_the_cache(client, finished):
 
 
 def test_cache_survives_a_restart(client, finished, settings, registry):
-    """A new service over the same data folder (a restarted server) answers from the stored file."""
+    """A new queue over the same data folder (a restarted server) answers from the stored file."""
     request, job, _, _ = finished
-    fresh = AnalysisService(settings, registry, None)
-    stored = fresh.get(job["id"])
-    assert stored.status == "done" and stored.cached
-    again, created = fresh.start(AnalysisRequest(**request))
-    assert not created and again.id == job["id"] and fresh.runs == 0
-    assert fresh.describe(again)["result"]["run_id"] == client.get(f"/api/analyses/{job['id']}").json()["result"]["run_id"]
+    fresh = JobQueue(settings, registry, client.app.state.store, None, kinds=[AnalysisJobs()])
+    try:
+        kind, local = fresh.kind("analyses"), client.app.state.local_user
+        stored, seen = fresh.get(kind, job["id"], local)
+        assert stored.status == "done" and stored.cached and seen.owner == "local"
+        again, created = fresh.submit(kind, AnalysisRequest(**request), local)
+        assert not created and again.id == job["id"] and fresh.runs == 0
+        body = fresh.describe(again, seen)
+        assert body["result"]["run_id"] == client.get(f"/api/analyses/{job['id']}").json()["result"]["run_id"]
+        assert body["data"] == job["data"] and body["progress"]["done"] == 12
+    finally:
+        fresh.shutdown()
     path = Path(settings.data_dir) / "analyses" / f"{job['id']}.json"
     assert json.loads(path.read_text())["analysis_id"] == job["id"]
 
@@ -168,16 +175,25 @@ def test_datasets_list_and_shared_data_files(client, tmp_path, registry):
     fixture = Path(__file__).parent / "fixtures" / "datasets" / "semeval2010_train.txt"
     (shared / "semeval2010_task8" / "TRAIN_FILE.TXT").write_bytes(fixture.read_bytes())
     (tmp_path / "outside.txt").write_bytes(fixture.read_bytes())
-    service = AnalysisService(Settings(models_dir=registry.models_dir, data_dir=tmp_path / "data", shared_data=shared,
-                                       device="cpu"), registry, None)
-    names = [d["name"] for d in service.datasets()["shared"]]
-    assert names == ["semeval2010_task8/TRAIN_FILE.TXT"]
-    dataset, data = service.resolve_data("semeval2010_task8/TRAIN_FILE.TXT")
-    assert data["kind"] == "shared" and data["format"] == "semeval2010" and len(dataset.examples) == data["examples"]
-    with pytest.raises(AnalysisInputError, match="accepted"):
-        service.resolve_data("../outside.txt")
-    with pytest.raises(AnalysisInputError, match="no such file"):
-        service.resolve_data("semeval2010_task8/TEST_FILE.TXT")
+    settings = Settings(models_dir=registry.models_dir, data_dir=tmp_path / "data", shared_data=shared, device="cpu")
+    queue = JobQueue(settings, registry, client.app.state.store, None, kinds=[AnalysisJobs()])
+    try:
+        kind, local = queue.kind("analyses"), client.app.state.local_user
+        names = [d["name"] for d in kind.datasets(local, queue.context)["shared"]]
+        assert names == ["semeval2010_task8/TRAIN_FILE.TXT"]
+        prepared = kind.prepare(AnalysisRequest(model="demo-re", data="semeval2010_task8/TRAIN_FILE.TXT"), local,
+                                queue.context)
+        data = prepared.description["data"]
+        assert data["kind"] == "shared" and data["format"] == "semeval2010"
+        assert len(prepared.inputs.examples) == data["examples"]
+        with pytest.raises(JobInputError, match="accepted") as outside:
+            kind.prepare(AnalysisRequest(model="demo-re", data="../outside.txt"), local, queue.context)
+        with pytest.raises(JobInputError, match="no such file") as missing:
+            kind.prepare(AnalysisRequest(model="demo-re", data="semeval2010_task8/TEST_FILE.TXT"), local, queue.context)
+        for refused in (outside.value, missing.value):  # named as given, the shared folder never shown
+            assert str(tmp_path) not in str(refused) and str(tmp_path) not in " ".join(refused.accepted or [])
+    finally:
+        queue.shutdown()
 
 
 def test_unknown_ablation_label_is_refused_with_the_accepted_ones(client):

@@ -6,9 +6,11 @@ import asyncio
 import time
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.web.limits import inspect_access
+from app.web.paths import PublicPaths
 from app.web.schemas import InspectRequest
 
 router = APIRouter(prefix="/api")
@@ -31,11 +33,13 @@ def health(request: Request) -> JSONResponse:
 @router.get("/models")
 def list_models(request: Request) -> dict:
     registry = request.app.state.registry
-    models = [{**info.to_json(), "loaded": registry.is_loaded(info.id)} for info in registry.infos]
+    public = PublicPaths(request.app.state.settings)  # folders by setting name, never the server's own paths
+    models = [{**info.to_json(), "path": public.name(info.path.resolve()), "source": public.name(info.source),
+               "loaded": registry.is_loaded(info.id)} for info in registry.infos]
     return {"models": models, "defaults": {"absa": registry.default_id("absa"), "re": registry.default_id("re")}}
 
 
-@router.post("/inspect")
+@router.post("/inspect", dependencies=[Depends(inspect_access)])  # accounts on: who, and how often
 async def inspect(body: InspectRequest, request: Request) -> Response:
     state = request.app.state
     # All model work runs on one dedicated thread: torch's OpenMP pool is per calling thread,

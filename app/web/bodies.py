@@ -33,13 +33,17 @@ async def read_body(request: Request, limit: int, setting: str = "HEADSCOPE_MAX_
     return b"".join(chunks)
 
 
-async def parse_body(request: Request, model: type[M], limit: int, context: dict[str, Any] | None = None,
-                     setting: str = "HEADSCOPE_MAX_BODY_BYTES") -> M:
+def require_json(request: Request) -> None:
     # Requiring application/json also blocks cross-site form posts: a browser sends this content
     # type to another origin only after a CORS preflight, which this server never grants.
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise HTTPException(415, f"send the body as JSON with Content-Type: application/json (got {content_type or 'none'!r})")
+
+
+async def parse_body(request: Request, model: type[M], limit: int, context: dict[str, Any] | None = None,
+                     setting: str = "HEADSCOPE_MAX_BODY_BYTES") -> M:
+    require_json(request)
     raw = await read_body(request, limit, setting)
     try:
         return model.model_validate_json(raw, context=context)

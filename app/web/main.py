@@ -21,7 +21,11 @@ from app.core.registry import ModelRegistry, UnknownModelError
 from app.web import api, findings_pages, pages
 from app.web.inspect_service import InspectService
 from app.web import findings_api
-from app.web import analysis_api, analysis_pages
+from app.web import analysis_api, analysis_pages, job_api
+from app.web.analysis_jobs import AnalysisJobs
+from app.web.jobs import JobQueue
+from app.web.limits import RateLimiter
+from app.web.paths import PublicPaths
 
 log = logging.getLogger(__name__)
 STATIC_DIR = pages.ROOT / "static"
@@ -41,7 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.inspect_service = InspectService(registry, settings.inspect_cache_size)
         app.state.model_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         # Findings database: migrated to the newest schema before the app reports ready.
-        findings_api.open_store(app, settings)
+        store = findings_api.open_store(app, settings)
+        # Background jobs (one queue, every kind) and the per-client limit on live inspection.
+        app.state.jobs = JobQueue(settings, registry, store, app.state.model_executor, kinds=[AnalysisJobs()])
+        app.state.inspect_limiter = RateLimiter(settings.inspect_rate_per_minute)
         # Load one checkpoint before reporting ready, so the first inspection is fast.
         preload = settings.preload or registry.default_id("absa")
         if preload:
@@ -49,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.ready = True
         yield
         app.state.ready = False
+        app.state.jobs.shutdown()  # the running job stops before its next batch
         app.state.model_executor.shutdown(wait=True)
         app.state.store.dispose()
 
@@ -66,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
     findings_api.install(app)
+    job_api.install(app)
     app.include_router(pages.router)
     app.include_router(findings_pages.router)
     app.include_router(analysis_api.router)
@@ -84,13 +93,15 @@ def register_error_handlers(app: FastAPI) -> None:
         loc = ["body", exc.field] if exc.field else ["body"]
         return JSONResponse({"detail": [{"loc": loc, "msg": str(exc), "type": "value_error"}]}, status_code=422)
 
+    public = PublicPaths(app.state.settings)  # no server folder in a message
+
     @app.exception_handler(CheckpointError)
     async def broken_checkpoint(_: Request, exc: CheckpointError) -> JSONResponse:
-        return JSONResponse({"detail": f"checkpoint cannot be used: {exc}"}, status_code=409)
+        return JSONResponse({"detail": public.text(f"checkpoint cannot be used: {exc}")}, status_code=409)
 
     @app.exception_handler(HeadscopeError)
     async def other(_: Request, exc: HeadscopeError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=500)
+        return JSONResponse({"detail": public.text(str(exc))}, status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_: Request, exc: RequestValidationError) -> JSONResponse:

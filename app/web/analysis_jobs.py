@@ -1,0 +1,161 @@
+"""Head analyses as a kind of background job (app/web/jobs.py): `headscope analyze` from the web.
+
+Key parts: the result version, the checkpoint's fingerprint (weights, config, tokenizer,
+headscope.json), the data file's sha256 and format, the lexicon, the pretrained base and every
+`AnalysisSettings` field, so asking again for the same analysis returns the stored result.
+
+Data (`data`): the bundled demo data ("demo-absa", "demo-re"), a file under HEADSCOPE_SHARED_DATA
+by its relative path, or "upload:<sha256>" for JSONL the same user posted earlier (or posts now as
+`upload`; app/web/uploads.py). Errors name the data as the user gave it; results served name it so
+too, and no server folder (app/web/paths.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.config import Settings
+from app.core.checkpoint import LoadedCheckpoint
+from app.core.datasets import Dataset
+from app.core.demo_data import DEMO_DATASETS
+from app.core.heads.analysis import analyze
+from app.core.heads.pretrained import load_pretrained_baseline, pretrained_location
+from app.core.heads.result import RESULT_VERSION, upgrade_result
+from app.core.heads.settings import AnalysisSettings
+from app.core.heads.units import AnalysisError, unit_specs
+from app.core.sources import (DataSourceError, accepted_sources, checkpoint_fingerprint, data_fingerprint,
+                              default_lexicon_path, load_data_source, load_lexicon, shared_datasets, source_kind)
+from app.store.models import User
+from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
+from app.web.uploads import PREFIX as UPLOAD_PREFIX
+
+UPLOAD_HELP = "POST /api/analyses with \"upload\": JSONL text (docs: app/core/datasets/user_jsonl.py)"
+
+
+class AnalysisRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(description="checkpoint id (GET /api/models)")
+    data: str | None = Field(default=None, max_length=1000,
+                             description="demo-absa, demo-re, a path relative to HEADSCOPE_SHARED_DATA, or upload:<sha256>")
+    upload: str | None = Field(default=None, description="JSONL text (headscope's own format) to analyse instead of `data`")
+    settings: AnalysisSettings = Field(default_factory=AnalysisSettings)
+
+
+class AnalysisJobs(JobKind):
+    name = "analyses"
+    noun = "analysis"
+    request = AnalysisRequest
+
+    def __init__(self) -> None:
+        self._pretrained: dict[str, LoadedCheckpoint] = {}  # one kept: a model's worth of memory
+
+    def body_limit(self, settings: Settings) -> tuple[int, str]:
+        # An upload travels JSON-escaped: room for twice its bytes; the text itself is checked exactly.
+        return max(settings.max_body_bytes, 2 * settings.max_upload_bytes + 65536), "HEADSCOPE_MAX_UPLOAD_BYTES"
+
+    def datasets(self, user: User, context: JobContext) -> dict[str, Any]:
+        """What `data` accepts: the demo datasets, the shared data files, the user's own uploads."""
+        shared = context.settings.shared_data
+        demo = [{"name": d.name, "task": d.task, "description": d.description, "kind": "demo"}
+                for d in DEMO_DATASETS.values()]
+        return {"demo": demo, "shared": shared_datasets(shared), "uploads": context.uploads.of(user),
+                "shared_data": shared is not None, "upload": UPLOAD_HELP}
+
+    # --- prepare: everything is checked before the job is queued ---------------------------------
+
+    def prepare(self, body: AnalysisRequest, user: User, context: JobContext) -> Prepared:
+        info = context.registry.info(body.model)  # UnknownModelError -> 404 listing the known ones
+        name = self._data_name(body, user, context)
+        dataset = self._load(name, user, context)
+        settings = body.settings
+        try:
+            specs, pairing = unit_specs(info, list(dataset.examples), name, settings.pairs)
+        except AnalysisError as exc:
+            raise JobInputError(f"{name} does not fit {info.id} ({info.task}, {info.format}): {exc}", "data") from exc
+        total = len(specs) if settings.max_examples is None else min(settings.max_examples, len(specs))
+        if total == 0:
+            raise JobInputError(f"{name} gives {info.id} no pairs to analyse", "data")
+        lexicon = default_lexicon_path(context.settings.shared_data) if settings.lexicon else None
+        sha = data_fingerprint(dataset)
+        key_parts = {"version": RESULT_VERSION, "checkpoint": checkpoint_fingerprint(info), "data": sha,
+                     "data_format": dataset.format, "lexicon": str(lexicon) if lexicon else None,
+                     "pretrained": pretrained_location(info) if settings.pretrained else None,
+                     "settings": settings.model_dump(mode="json")}
+        data = {"name": name, "kind": source_kind(name), "sha256": sha, "format": dataset.format,
+                "examples": len(dataset.examples), "pairing": pairing, "pairs": total}
+        description = {"model": info.id, "data": data, "settings": settings.model_dump(mode="json")}
+        return Prepared(key_parts, description, total, inputs=dataset)
+
+    @staticmethod
+    def _data_name(body: AnalysisRequest, user: User, context: JobContext) -> str:
+        if body.upload is not None and body.data is not None:
+            raise JobInputError("give either data or upload, not both", "upload")
+        if body.upload is not None:
+            return context.uploads.save(body.upload, user)  # 413 above HEADSCOPE_MAX_UPLOAD_BYTES
+        if body.data:
+            return body.data
+        accepted = accepted_sources(context.settings.shared_data)
+        raise JobInputError(f"data is required; accepted: {'; '.join(accepted)}", "data", accepted)
+
+    @staticmethod
+    def _load(name: str, user: User, context: JobContext) -> Dataset:
+        # Someone else's upload is an unknown upload: the same answer as for bytes nobody uploaded.
+        mine = not name.startswith(UPLOAD_PREFIX) or context.uploads.may_use(name, user)
+        try:
+            return load_data_source(name, shared_data=context.settings.shared_data,
+                                    uploads=context.uploads.folder if mine else None)
+        except DataSourceError as exc:
+            raise JobInputError(str(exc), "data", exc.accepted or None) from exc
+
+    # --- run: on the job thread, model work batch by batch on the model thread -------------------
+
+    def run(self, job: Job, context: JobContext) -> dict[str, Any]:
+        settings = AnalysisSettings(**job.description["settings"])
+        run = context.run_on_model_thread
+        loaded = run(lambda: context.registry.get(job.description["model"]))
+        pretrained = self._pretrained_for(loaded, context) if settings.pretrained else None
+        lexicon = load_lexicon(default_lexicon_path(context.settings.shared_data) if settings.lexicon else None)
+        dataset, name = job.inputs, job.description["data"]["name"]
+        job.report(0, job.total, "statistics")
+        try:
+            result = analyze(loaded, dataset, settings, pretrained=pretrained, lexicon=lexicon, progress=job.report,
+                             runner=run).to_json()
+        except AnalysisError as exc:
+            raise AnalysisError(str(exc).replace(str(dataset.path), name)) from None
+        result["analysis_id"] = job.id
+        result["job"] = {"data": job.description["data"], "settings": job.description["settings"]}
+        return public_result(result, context)
+
+    def _pretrained_for(self, loaded: LoadedCheckpoint, context: JobContext) -> LoadedCheckpoint:
+        pretrained = self._pretrained.get(loaded.info.id)
+        if pretrained is None or pretrained.device != loaded.device:
+            pretrained = context.run_on_model_thread(lambda: load_pretrained_baseline(loaded))
+            self._pretrained = {loaded.info.id: pretrained}
+        return pretrained
+
+    # --- stored results --------------------------------------------------------------------------
+
+    def upgrade(self, result: dict[str, Any], context: JobContext) -> dict[str, Any]:
+        return public_result(upgrade_result(result), context)
+
+    def stored_description(self, result: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        job = result.get("job") or {}
+        data = job.get("data") or {}
+        return {"model": result["model"]["id"], "data": data, "settings": job.get("settings") or {}}, int(data.get("pairs") or 0)
+
+
+def public_result(result: dict[str, Any], context: JobContext) -> dict[str, Any]:
+    """The result as users see it: the data named as they gave it, no server folder in any setting."""
+    data = result.get("data")
+    if isinstance(data, dict):
+        given = ((result.get("job") or {}).get("data") or {}).get("name")
+        data["path"] = given or context.public.name(data.get("path"))
+    for section, keys in (("settings", ("pretrained", "lexicon")), ("model", ("base_model",))):
+        values = result.get(section)
+        for key in keys:
+            if isinstance(values, dict) and isinstance(values.get(key), str):
+                values[key] = context.public.text(values[key])
+    return result

@@ -1,0 +1,127 @@
+"""The routes every job kind gets (docs/api.md), thin over the queue (app/web/jobs.py).
+
+    POST  /api/<kind>                    the kind's request body -> 202 new job, 200 running or stored
+    GET   /api/<kind>/{id}               status, progress, owner, visibility; the result when done (?result=false)
+    PATCH /api/<kind>/{id}               {"visibility": "shared" | "private"} by an owner or an admin
+    GET   /api/<kind>/{id}/result.json   the result as a download
+
+Every route needs a user (with accounts off: the local user; on: a login or an API token, 401
+otherwise, app.web.auth). The queue comes from app.state (built in main.py's lifespan).
+"""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from app.store.access import Visibility
+from app.store.models import User
+from app.web.auth import require_user
+from app.web.bodies import parse_body, read_body, require_json
+from app.web.jobs import JobInputError, JobKind, JobQueue, TooManyJobs
+
+MAX_PATCH_BYTES = 4096
+
+
+def job_queue(request: Request) -> JobQueue:
+    return request.app.state.jobs
+
+
+class VisibilityPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    visibility: Visibility
+
+
+def add_job_routes(router: APIRouter, kind_type: type[JobKind]) -> None:
+    """The four routes above for one kind, on a router whose prefix is /api/<kind.name>."""
+    name = kind_type.name
+
+    @router.post("")
+    async def start(request: Request, user: User = Depends(require_user),
+                    jobs: JobQueue = Depends(job_queue)) -> JSONResponse:
+        kind = jobs.kind(name)
+        body = await read_request(request, kind, jobs)
+        answer, created = await run_in_threadpool(start_job, jobs, kind, body, user)
+        return JSONResponse(answer, status_code=202 if created else 200)
+
+    @router.get("/{job_id}")
+    def status(job_id: str, result: bool = True, user: User = Depends(require_user),
+               jobs: JobQueue = Depends(job_queue)) -> JSONResponse:
+        job, seen = jobs.get(jobs.kind(name), job_id, user)
+        return JSONResponse(jobs.describe(job, seen, with_result=result))
+
+    @router.patch("/{job_id}")
+    async def share(job_id: str, request: Request, user: User = Depends(require_user),
+                    jobs: JobQueue = Depends(job_queue)) -> JSONResponse:
+        patch = await parse_body(request, VisibilityPatch, MAX_PATCH_BYTES)
+        job, seen = await run_in_threadpool(jobs.set_visibility, jobs.kind(name), job_id, user, patch.visibility)
+        return JSONResponse(jobs.describe(job, seen, with_result=False))
+
+    @router.get("/{job_id}/result.json")
+    def download(job_id: str, user: User = Depends(require_user), jobs: JobQueue = Depends(job_queue)) -> Response:
+        kind = jobs.kind(name)
+        job, _ = jobs.get(kind, job_id, user)
+        if job.status != "done":
+            return JSONResponse({"detail": f"{kind.noun} {job_id} is {job.status}, not done"
+                                           + (f": {job.error}" if job.error else "")}, status_code=409)
+        words = ["headscope", kind.noun, job.description.get("model"), job_id[:12]]
+        filename = "-".join(str(w) for w in words if w) + ".json"
+        return Response(orjson.dumps(jobs.result(kind, job_id)), media_type="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def start_job(jobs: JobQueue, kind: JobKind, body: BaseModel, user: User) -> tuple[dict, bool]:
+    job, created = jobs.submit(kind, body, user)
+    answer = jobs.describe(*jobs.get(kind, job.id, user))
+    if not created and job.status == "done":
+        answer["cached"] = True  # answered from the stored result, nothing recomputed
+    return answer, created
+
+
+async def read_request(request: Request, kind: JobKind, jobs: JobQueue) -> BaseModel:
+    """The kind's request body: 415 unless JSON, 413 above its byte limit, 422 naming each bad field."""
+    require_json(request)
+    limit, setting = kind.body_limit(jobs.settings)
+    raw = await read_body(request, limit, setting)
+    try:
+        return kind.request.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(field_errors(exc, kind.request)) from None
+
+
+def field_errors(exc: ValidationError, model: type[BaseModel]) -> list[dict]:
+    """Pydantic's errors under "body"; an unknown field's message lists the accepted ones at its level."""
+    errors = []
+    for e in exc.errors():
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            level = model
+            for part in e["loc"][:-1]:
+                field = level.model_fields.get(part) if isinstance(part, str) else None
+                if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+                    break
+                level = field.annotation
+            msg = f"unknown field {e['loc'][-1]!r}; accepted: {', '.join(level.model_fields)}"
+        errors.append({"loc": ["body", *e["loc"]], "msg": msg, "type": e["type"]})
+    return errors
+
+
+def install(app: FastAPI) -> None:
+    """Map the queue's refusals to HTTP answers."""
+
+    @app.exception_handler(JobInputError)
+    async def bad_job_input(_: Request, exc: JobInputError) -> JSONResponse:
+        loc = ["path", "id"] if exc.field == "id" else ["body", exc.field] if exc.field else ["body"]
+        body: dict = {"detail": [{"loc": loc, "msg": str(exc), "type": "value_error"}]}
+        if exc.accepted:
+            body["accepted"] = exc.accepted
+        return JSONResponse(body, status_code=exc.status)
+
+    @app.exception_handler(TooManyJobs)
+    async def too_many_jobs(_: Request, exc: TooManyJobs) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": "30"})

@@ -1,0 +1,339 @@
+"""One queue for the server's background jobs: analyses now, robustness suites and reports as they come.
+
+A kind of job is a `JobKind`: its `prepare(body, user, context)` checks a request and returns the
+parts of its cache key (with the job's public description and size), its `run(job, context)`
+computes the JSON result. Nothing else is needed: the queue ids jobs by the key, answers a repeat
+request from the stored result, runs jobs one at a time, reports progress, stores results and finds
+them again after a restart, and records who may see them (app/store/jobs.py). Routes for a kind:
+app/web/job_api.py (`add_job_routes`).
+
+Threads. One job thread (daemon) takes jobs in order. A job's model work does not run there but on
+the app's single model thread (`app.state.model_executor`, the one every inspection uses), one
+batch per task, through `context.run_on_model_thread` (kinds pass it to the core as its `runner`):
+an inspection then waits for at most one batch, never for a whole job, and never competes with job
+work for the CPU. Cheap bookkeeping (reading data, the bootstrap, writing JSON) stays on the job thread.
+
+Storage. A result is `<data_dir>/<kind>/<id>.json`, written to a temporary file and renamed (a
+reader never sees half a file), id = cache key (app.core.sources.cache_key of the key parts).
+
+Owners. Whoever starts a job, or asks for the very same one later, holds a claim on it; status and
+result are readable through claims the reader may see (their own, a shared one; admins all). With
+accounts on, one user may have at most HEADSCOPE_MAX_JOBS_PER_USER jobs queued or running (429).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+
+from app.config import Settings
+from app.core.registry import ModelRegistry
+from app.core.sources import cache_key
+from app.store import Store
+from app.store import jobs as owners
+from app.store.jobs import JobAccess
+from app.store.models import User
+from app.web.paths import PublicPaths
+from app.web.uploads import Uploads
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ACTIVE = ("queued", "running")
+
+
+class JobInputError(ValueError):
+    """A request a kind cannot run -> 422 (or `status`), naming the field and what would be accepted."""
+
+    def __init__(self, message: str, field: str | None, accepted: list[str] | None = None, status: int = 422):
+        super().__init__(message)
+        self.field, self.accepted, self.status = field, accepted, status
+
+
+class TooManyJobs(Exception):
+    """-> 429: the user already has HEADSCOPE_MAX_JOBS_PER_USER jobs queued or running."""
+
+
+class JobCancelled(Exception):
+    """The server is shutting down: the job stops before its next batch of model work."""
+
+
+@dataclass
+class Prepared:
+    """What `JobKind.prepare` hands the queue.
+
+    key_parts: everything the result depends on (hashed into the job id, the cache key);
+    description: the job's public fields in every status answer (e.g. model, data, settings);
+    total: the units of work, for progress; inputs: anything `run` needs that was loaded already.
+    """
+
+    key_parts: dict[str, Any]
+    description: dict[str, Any]
+    total: int = 0
+    inputs: Any = None
+
+
+@dataclass
+class JobContext:
+    """The server's parts a kind may use."""
+
+    settings: Settings
+    registry: ModelRegistry
+    uploads: Uploads
+    public: PublicPaths
+    run_on_model_thread: Callable[[Callable[[], T]], T]
+
+
+class JobKind:
+    """A kind of background job. A new kind sets `name`, `noun`, `request` and writes `prepare` and `run`."""
+
+    name: ClassVar[str] = ""  # URL segment and folder: /api/<name>/..., <data_dir>/<name>/<id>.json
+    noun: ClassVar[str] = "job"  # in messages: "no analysis 'x'"
+    request: ClassVar[type[BaseModel]]  # the POST body
+
+    def prepare(self, body: Any, user: User, context: JobContext) -> Prepared:
+        raise NotImplementedError
+
+    def run(self, job: "Job", context: JobContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def upgrade(self, result: dict[str, Any], context: JobContext) -> dict[str, Any]:
+        """A stored result of any older version in the current shape (every read goes through it)."""
+        return result
+
+    def stored_description(self, result: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """(description, total) of a result stored by an earlier server process."""
+        job = dict(result.get("job") or {})
+        return job, int(job.pop("total", 0) or 0)
+
+    def body_limit(self, settings: Settings) -> tuple[int, str]:
+        """(bytes, the setting that sets them) a request body may have: 413 above."""
+        return settings.max_body_bytes, "HEADSCOPE_MAX_BODY_BYTES"
+
+
+@dataclass
+class Job:
+    kind: str
+    id: str
+    description: dict[str, Any]
+    total: int = 0
+    owner_id: int | None = None  # who started it (the per-user limit counts these)
+    status: str = "queued"  # queued, running, done, failed
+    phase: str = "queued"
+    done: int = 0
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None
+    cached: bool = False
+    inputs: Any = None
+    _phase_started: float | None = None
+    _phase_done: int = 0
+
+    def report(self, done: int, total: int, phase: str) -> None:
+        """Progress from the kind: `done` of `total` in `phase` (a new phase restarts the ETA's clock)."""
+        if phase != self.phase:
+            self._phase_started, self._phase_done = time.time(), self.done
+        self.done, self.total, self.phase = done, total, phase
+
+    def progress(self) -> dict[str, Any]:
+        now = time.time()
+        eta = None
+        measured = self.done - self._phase_done
+        if self.status == "running" and self._phase_started and measured > 0 and self.done < self.total:
+            eta = round((now - self._phase_started) / measured * (self.total - self.done), 1)
+        end = self.finished or now
+        return {"done": self.done, "total": self.total, "phase": self.phase, "eta_s": eta,
+                "elapsed_s": round(end - self.started, 2) if self.started else 0.0,
+                "fraction": round(self.done / self.total, 4) if self.total else 0.0,
+                "created": self.created, "started": self.started, "finished": self.finished}
+
+
+class JobQueue:
+    def __init__(self, settings: Settings, registry: ModelRegistry, store: Store, model_executor: Executor | None,
+                 kinds: list[JobKind]):
+        self.settings, self.store, self.model_executor = settings, store, model_executor
+        self.root = Path(settings.data_dir)
+        self.kinds = {kind.name: kind for kind in kinds}
+        self.context = JobContext(settings, registry, Uploads(self.root, store, settings.max_upload_bytes),
+                                  PublicPaths(settings), self.run_on_model_thread)
+        self.jobs: dict[tuple[str, str], Job] = {}
+        self.runs = 0  # jobs computed by this process (the cache tests count them)
+        self.work_threads: set[str] = set()  # threads that ran job model work (all: the model thread)
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._closing = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="jobs", daemon=True)
+        self._worker.start()
+
+    def kind(self, name: str) -> JobKind:
+        return self.kinds[name]
+
+    # --- asking --------------------------------------------------------------------------------
+
+    def submit(self, kind: JobKind, body: Any, user: User) -> tuple[Job, bool]:
+        """(job, created): a new queued job, or the queued, running or stored one with the same key."""
+        prepared = kind.prepare(body, user, self.context)
+        job_id = cache_key(prepared.key_parts)
+        with self._lock:
+            job = self.jobs.get((kind.name, job_id))
+            if job is not None and not (job.status in ACTIVE or job.status == "done" and self._stored(kind, job_id)):
+                job = None  # failed, or its file was deleted: run it again
+            if job is None and self._stored(kind, job_id):
+                job = self._stored_job(kind, job_id, prepared.description, prepared.total)
+                self.jobs[(kind.name, job_id)] = job
+            created = job is None
+            if created:
+                self._check_limit(kind, user)
+                job = Job(kind.name, job_id, prepared.description, prepared.total, owner_id=user.id,
+                          inputs=prepared.inputs)
+                self.jobs[(kind.name, job_id)] = job
+        self._claim(kind, job_id, user)
+        if created:
+            self._queue.put(job)
+        return job, created
+
+    def get(self, kind: JobKind, job_id: str, user: User) -> tuple[Job, JobAccess]:
+        """The job and how `user` sees it; JobInputError 404 when it does not exist or is not theirs to see."""
+        job = self._find(kind, job_id)
+        seen = self._access(kind, job_id, user) if job is not None else None
+        if job is None or seen is None:
+            raise JobInputError(f"no {kind.noun} {job_id!r}; start one with POST /api/{kind.name}", "id", status=404)
+        return job, seen
+
+    def set_visibility(self, kind: JobKind, job_id: str, user: User, visibility: str) -> tuple[Job, JobAccess]:
+        job, _ = self.get(kind, job_id, user)
+        with self.store.write() as db:
+            return job, owners.set_visibility(db, kind.name, job_id, user, visibility)
+
+    def describe(self, job: Job, seen: JobAccess, with_result: bool = True) -> dict[str, Any]:
+        kind = self.kinds[job.kind]
+        body: dict[str, Any] = {"id": job.id, "status": job.status, **job.description, "progress": job.progress(),
+                                "cached": job.cached, "error": job.error, **seen.to_json(),
+                                "result_url": f"/api/{kind.name}/{job.id}/result.json"}
+        if with_result and job.status == "done":
+            body["result"] = self.result(kind, job.id)
+        return body
+
+    def result(self, kind: JobKind, job_id: str) -> dict[str, Any]:
+        stored = json.loads(self.result_path(kind, job_id).read_text(encoding="utf-8"))
+        return kind.upgrade(stored, self.context)
+
+    def result_path(self, kind: JobKind, job_id: str) -> Path:
+        return self.root / kind.name / f"{job_id}.json"
+
+    def active_jobs(self, user: User) -> int:
+        with self._lock:
+            return sum(1 for job in self.jobs.values() if job.owner_id == user.id and job.status in ACTIVE)
+
+    # --- model thread, shutdown ------------------------------------------------------------------
+
+    def run_on_model_thread(self, work: Callable[[], T]) -> T:
+        """Run one batch of a job's model work on the app's model thread and wait for it."""
+        if self._closing.is_set():
+            raise JobCancelled("the server is shutting down")
+
+        def tracked() -> T:
+            self.work_threads.add(threading.current_thread().name)
+            return work()
+
+        if self.model_executor is None:
+            return tracked()
+        return self.model_executor.submit(tracked).result()
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Stop taking work: the running job stops before its next batch, queued ones fail; waits for the thread."""
+        self._closing.set()
+        self._queue.put(None)
+        self._worker.join(timeout)
+
+    # --- inside ----------------------------------------------------------------------------------
+
+    def _check_limit(self, kind: JobKind, user: User) -> None:
+        if not self.settings.auth_enabled:
+            return
+        limit = self.settings.max_jobs_per_user
+        active = sum(1 for job in self.jobs.values() if job.owner_id == user.id and job.status in ACTIVE)
+        if active >= limit:
+            raise TooManyJobs(f"you have {active} jobs queued or running, the most one user may have "
+                              f"(HEADSCOPE_MAX_JOBS_PER_USER={limit}): start this {kind.noun} when one has finished")
+
+    def _claim(self, kind: JobKind, job_id: str, user: User) -> None:
+        try:
+            with self.store.write() as db:
+                owners.claim(db, kind.name, job_id, user)
+        except IntegrityError:
+            pass  # the same user's parallel request claimed it first
+
+    def _access(self, kind: JobKind, job_id: str, user: User) -> JobAccess | None:
+        with self.store.read() as db:
+            return owners.job_access(db, kind.name, job_id, user)
+
+    def _stored(self, kind: JobKind, job_id: str) -> bool:
+        return self.result_path(kind, job_id).is_file()
+
+    def _find(self, kind: JobKind, job_id: str) -> Job | None:
+        if not _safe_id(job_id):
+            return None
+        with self._lock:
+            job = self.jobs.get((kind.name, job_id))
+        if job is not None or not self._stored(kind, job_id):
+            return job
+        try:  # finished by an earlier server process
+            description, total = kind.stored_description(self.result(kind, job_id))
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("stored %s %s cannot be read: %s", kind.noun, job_id, exc)
+            return None
+        with self._lock:
+            return self.jobs.setdefault((kind.name, job_id), self._stored_job(kind, job_id, description, total))
+
+    def _stored_job(self, kind: JobKind, job_id: str, description: dict[str, Any], total: int) -> Job:
+        job = Job(kind.name, job_id, description, total, status="done", phase="done", done=total, cached=True)
+        job.started = job.finished = self.result_path(kind, job_id).stat().st_mtime
+        return job
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            try:
+                if self._closing.is_set():
+                    raise JobCancelled("the server stopped before the job ran")
+                self._run(job)
+            except Exception as exc:  # the job fails, the thread lives on
+                if not isinstance(exc, JobCancelled):
+                    log.exception("%s %s failed", job.kind, job.id)
+                job.status, job.finished = "failed", time.time()
+                job.error = self.context.public.text(f"{type(exc).__name__}: {exc}")
+            finally:
+                job.inputs = None
+
+    def _run(self, job: Job) -> None:
+        kind = self.kinds[job.kind]
+        job.status, job.started = "running", time.time()
+        job.report(0, job.total, "loading")
+        result = kind.run(job, self.context)
+        result.setdefault("job", {**job.description, "total": job.total})
+        path = self.result_path(kind, job.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(result, allow_nan=False), encoding="utf-8")
+        os.replace(tmp, path)
+        self.runs += 1
+        job.report(job.total, job.total, "done")
+        job.status, job.finished = "done", time.time()
+
+
+def _safe_id(job_id: str) -> bool:
+    return 0 < len(job_id) <= 64 and all(c in "0123456789abcdef" for c in job_id)
