@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
@@ -84,7 +85,7 @@ def server_paths(settings: Settings) -> list[str]:
 
 
 def test_anonymous_clients_get_401_with_the_login_hint(accounts):
-    client, _, _ = accounts
+    client, users, _ = accounts
     for response in (start(client, {}), client.get("/api/analyses/datasets"),
                      client.get("/api/analyses/" + "a" * 32), client.get("/api/analyses/" + "a" * 32 + "/result.json"),
                      client.patch("/api/analyses/" + "a" * 32, json={"visibility": "shared"}),
@@ -92,8 +93,10 @@ def test_anonymous_clients_get_401_with_the_login_hint(accounts):
         assert response.status_code == 401, response.request.url
         assert "POST /api/auth/login" in response.json()["detail"]
     assert start(client, {}, upload=RE_LINES, data=None).status_code == 401  # nor may they upload
-    page = client.get("/analysis", follow_redirects=False)
-    assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Fanalysis"
+    for path in ("/analysis", "/inspect?model=demo-re"):  # the pages send visitors to log in first
+        page = client.get(path, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/login?" + urlencode({"next": path})
+    assert client.get("/inspect", headers=users["bob"]).status_code == 200
 
 
 def test_private_jobs_are_their_owners_and_shared_ones_everyones(accounts):
@@ -205,6 +208,7 @@ def test_public_inspection_is_a_setting(models_dir, tmp_path):
         assert [a.status_code for a in answers] == [200, 200, 429]  # anonymous, limited by address
         assert "retry-after" in answers[2].headers
         assert start(client, {}).status_code == 401  # jobs still need an account
+        assert client.get("/inspect", follow_redirects=False).status_code == 200
 
 
 def test_no_server_folder_in_any_4xx_body(accounts):
