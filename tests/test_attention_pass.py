@@ -131,7 +131,7 @@ def test_cli_and_web_defaults_are_the_settings_model_defaults():
     import typer.main
 
     from app.cli import cli
-    from app.web.analysis_api import AnalysisRequest
+    from app.web.analysis_jobs import AnalysisRequest
 
     command = typer.main.get_command(cli).commands["analyze"]
     fields = AnalysisSettings.model_fields

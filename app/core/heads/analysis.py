@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from app.core.attention_pass import Progress, Runner, Stopwatch, attention_pass, run_here
@@ -28,10 +29,12 @@ from app.core.heads.labels import DEFAULT_RULE, LabelRule, describe_rule
 from app.core.heads.pretrained import pretrained_location
 from app.core.heads.result import RESULT_VERSION, AnalysisResult, DataSummary, ModelSummary
 from app.core.heads.settings import AnalysisSettings
+from app.core.heads.streaming import Summary
 from app.core.heads.units import AnalysisError, UnitSpec, encode_unit, example_record, unit_specs
 from app.core.sources import data_fingerprint
 
 PHASES = ("statistics", "importance", "done")
+NOT_REQUESTED = "not requested (importance=False / --no-importance)"
 
 
 def analyze(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: AnalysisSettings = AnalysisSettings(), *,
@@ -48,83 +51,105 @@ def analyze(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: AnalysisSe
     importance ("importance"), once at the end ("done"). runner: runs each batch's model work (the
     web passes one that runs it on the app's model thread).
     """
-    started = time.perf_counter()
-    info = checkpoint.info
+    started, stopwatch = time.perf_counter(), Stopwatch()
+    report = progress or (lambda done, total, phase: None)
     specs, pairing = unit_specs(checkpoint, list(dataset.examples), str(dataset.path), settings.pairs)
-    specs = specs[:settings.max_examples] if settings.max_examples is not None else specs
+    specs = specs[:settings.max_examples]
     if not specs:
         raise AnalysisError(f"{dataset.path}: no pairs to analyse")
     max_length = training_max_length(checkpoint)
-    report = progress or (lambda done, total, phase: None)
+    found = AnalysisProbes.build(checkpoint.info.task, settings, pretrained is not None)
+    passed = attention_pass(checkpoint, specs, lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
+                            found.active(), reference=pretrained, batch_size=settings.batch_size, runner=runner,
+                            progress=report, phase="statistics", stopwatch=stopwatch)
+    result = head_sections(checkpoint, settings, found, rule, stopwatch)
+    result.support = sections.support(checkpoint.info.task, pairing, found.statistics, found.summaries,
+                                      lexicon is not None)
+    if settings.importance:
+        report(passed.items, passed.items, "importance")
+        add_importance(result, checkpoint, specs[:settings.importance_limit], settings, max_length, runner, stopwatch)
+    report(passed.items, passed.items, "done")
+    reference = pretrained_location(checkpoint) if pretrained is not None else None
+    result.data = DataSummary(str(dataset.path), data_fingerprint(dataset), dataset.format, len(dataset.examples),
+                              passed.observed, passed.skipped, pairing)
+    result.settings = settings_record(settings, reference, lexicon, max_length)
+    result.finetune_change = sections.finetune_change(found.change, found.change_summary, reference)
+    result.examples = typical_examples(specs, found.typical)
+    result.pairs_per_s = passed.observed / pass_seconds(stopwatch) if pass_seconds(stopwatch) > 0 else None
+    result.timings_s = {**timings(stopwatch), "total": time.perf_counter() - started}
+    return result
 
-    found = analysis_probes(info.task, settings, pretrained is not None)
-    stopwatch = Stopwatch()
-    summary = attention_pass(checkpoint, specs, lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
-                             [p for p in found.values() if p is not None], reference=pretrained,
-                             batch_size=settings.batch_size, runner=runner, progress=report, phase="statistics",
-                             stopwatch=stopwatch)
 
+@dataclass
+class AnalysisProbes:
+    """The probes of one analysis by role (None: not run), and what they finished into."""
+
+    statistics: probes.StatisticsProbe
+    interpretability: probes.InterpretabilityProbe
+    head_map: probes.HeadMapProbe
+    rules: probes.RuleBaselinesProbe
+    typical: probes.TypicalExamplesProbe
+    pretrained: probes.PretrainedBaselineProbe | None = None
+    pretrained_interpretability: probes.InterpretabilityProbe | None = None
+    change: probes.FinetuneChangeProbe | None = None
+    summaries: dict[str, Summary] = field(default_factory=dict)
+    change_summary: Summary | None = None
+
+    @classmethod
+    def build(cls, task: str, settings: AnalysisSettings, with_pretrained: bool) -> "AnalysisProbes":
+        return cls(statistics=probes.StatisticsProbe(task), interpretability=probes.InterpretabilityProbe(task),
+                   head_map=probes.HeadMapProbe(settings.js_sample), rules=probes.RuleBaselinesProbe(task),
+                   typical=probes.TypicalExamplesProbe(task, settings.typical_k, finetune=with_pretrained),
+                   pretrained=probes.PretrainedBaselineProbe(task) if with_pretrained else None,
+                   pretrained_interpretability=probes.InterpretabilityProbe(task, reference=True)
+                   if with_pretrained else None,
+                   change=probes.FinetuneChangeProbe(task) if with_pretrained else None)
+
+    def active(self) -> list[Any]:
+        """The probes that observe the pass, in the order their timings are reported."""
+        order = (self.statistics, self.interpretability, self.head_map, self.rules, self.pretrained,
+                 self.pretrained_interpretability, self.change, self.typical)
+        return [probe for probe in order if probe is not None]
+
+
+def head_sections(checkpoint: LoadedCheckpoint, settings: AnalysisSettings, found: AnalysisProbes, rule: LabelRule,
+                  stopwatch: Stopwatch) -> AnalysisResult:
+    """The result's per-head sections from the finished probes (data, settings and timings are filled in after)."""
+    info = checkpoint.info
     tick = time.perf_counter()
-    summaries = found["statistics"].summaries(settings.bootstrap, settings.seed)
-    change = found["change"].summary(settings.bootstrap, settings.seed) if found["change"] else None
-    stopwatch.add("bootstrap", tick)
-    baselines = probes.baseline_table(list(summaries), found["rules"].rules,
-                                      found["pretrained"].pretrained if found["pretrained"] else None)
+    found.summaries = summaries = found.statistics.summaries(settings.bootstrap, settings.seed)
+    found.change_summary = found.change.summary(settings.bootstrap, settings.seed) if found.change else None
+    tick = stopwatch.add("bootstrap", tick)
+    baselines = probes.baseline_table(list(summaries), found.rules.rules,
+                                      found.pretrained.pretrained if found.pretrained else None)
     labels, evidence = sections.head_labels(summaries, baselines, rule)
     heads = sections.head_rows(info.num_layers, info.num_heads, summaries, baselines, labels, evidence,
-                               found["typical"], change)
-    labelled = sections.labelled_heads(heads)
-    tick = time.perf_counter()
-    head_map = sections.head_map(found["head_map"])
+                               found.typical, found.change_summary)
+    head_map = sections.head_map(found.head_map)
     stopwatch.add("head_map", tick)
-
-    importance, ablations, not_computed = None, {}, {key: "not requested (importance=False / --no-importance)"
-                                                     for key in ("importance", "ablation")}
-    if settings.importance:
-        report(summary.items, summary.items, "importance")
-        tick = time.perf_counter()
-        importance, ablations, not_computed = importance_and_ablation(
-            checkpoint, specs[:settings.importance_limit], labelled, max_length=max_length,
-            batch_size=settings.batch_size, draws=settings.ablation_draws, seed=settings.seed, runner=runner,
-            ablate_labels=settings.ablate_labels)
-        stopwatch.add("importance", tick)
-    report(summary.items, summary.items, "done")
-
-    reference = pretrained_location(checkpoint) if pretrained is not None else None
     return AnalysisResult(
         version=RESULT_VERSION,
         model=ModelSummary(info.id, info.task, info.format, list(info.labels), info.num_layers, info.num_heads,
                            info.base_model, str(checkpoint.device)),
-        data=DataSummary(str(dataset.path), data_fingerprint(dataset), dataset.format, len(dataset.examples),
-                         summary.observed, summary.skipped, pairing),
-        settings=settings_record(settings, reference, lexicon, max_length),
-        support=sections.support(info.task, pairing, found["statistics"], summaries, lexicon is not None),
-        statistics=sorted(summaries), heads=heads, labelled=labelled,
-        interpretability=sections.interpretability(info.task, found["interpretability"],
-                                                   found["pretrained_interpretability"]),
-        head_map=head_map,
-        finetune_change=sections.finetune_change(found["change"], change, reference),
-        examples=typical_examples(specs, found["typical"]),
-        importance=importance, ablation=ablations.get(ABLATION_LABEL[info.task]), ablations=ablations,
-        not_computed=not_computed,
-        pairs_per_s=summary.observed / pass_seconds(stopwatch) if pass_seconds(stopwatch) > 0 else None,
-        timings_s={**timings(stopwatch), "total": time.perf_counter() - started},
-        computed_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-        run_id=uuid.uuid4().hex, rule=describe_rule(rule))
+        data=None, settings={}, support={}, statistics=sorted(summaries), heads=heads,
+        labelled=sections.labelled_heads(heads),
+        interpretability=sections.interpretability(info.task, found.interpretability,
+                                                   found.pretrained_interpretability),
+        head_map=head_map, finetune_change=None, examples={}, importance=None, ablation=None, ablations={},
+        not_computed={"importance": NOT_REQUESTED, "ablation": NOT_REQUESTED}, pairs_per_s=None, timings_s={},
+        computed_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"), run_id=uuid.uuid4().hex,
+        rule=describe_rule(rule))
 
 
-def analysis_probes(task: str, settings: AnalysisSettings, with_pretrained: bool) -> dict[str, Any]:
-    """The probes of one analysis by role (None: not run). Order matters only for timing."""
-    return {
-        "statistics": probes.StatisticsProbe(task),
-        "interpretability": probes.InterpretabilityProbe(task),
-        "head_map": probes.HeadMapProbe(settings.js_sample),
-        "rules": probes.RuleBaselinesProbe(task),
-        "pretrained": probes.PretrainedBaselineProbe(task) if with_pretrained else None,
-        "pretrained_interpretability": probes.InterpretabilityProbe(task, reference=True) if with_pretrained else None,
-        "change": probes.FinetuneChangeProbe(task) if with_pretrained else None,
-        "typical": probes.TypicalExamplesProbe(task, settings.typical_k, finetune=with_pretrained),
-    }
+def add_importance(result: AnalysisResult, checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec],
+                   settings: AnalysisSettings, max_length: int, runner: Runner, stopwatch: Stopwatch) -> None:
+    """Head importance and the ablation of the labelled heads (the task's own label and settings.ablate_labels)."""
+    tick = time.perf_counter()
+    result.importance, result.ablations, result.not_computed = importance_and_ablation(
+        checkpoint, specs, result.labelled, max_length=max_length, batch_size=settings.batch_size,
+        draws=settings.ablation_draws, seed=settings.seed, runner=runner, ablate_labels=settings.ablate_labels)
+    result.ablation = result.ablations.get(ABLATION_LABEL[checkpoint.info.task])
+    stopwatch.add("importance", tick)
 
 
 def training_max_length(checkpoint: LoadedCheckpoint) -> int:
