@@ -87,15 +87,7 @@ class MeanAccumulator:
         self.count: dict[str, torch.Tensor] = {}
 
     def add(self, name: str, value: torch.Tensor) -> None:
-        value = value.detach().float().cpu()
-        ok = ~torch.isnan(value)
-        if not ok.any():
-            return
-        if name not in self.total:
-            self.total[name] = torch.zeros_like(value, dtype=torch.float64)
-            self.count[name] = torch.zeros_like(value, dtype=torch.float64)
-        self.total[name] += torch.where(ok, value, torch.zeros_like(value)).double()
-        self.count[name] += ok.double()
+        self.add_batch(name, value.unsqueeze(0))
 
     def add_batch(self, name: str, values: torch.Tensor) -> None:
         """Add a batch [B, ...] of values at once (NaN entries skipped, as `add`)."""
