@@ -1,0 +1,1 @@
+"""Robustness diagnosis: variants of the user's labelled pairs, scored by the checkpoint, with the heads that moved."""
