@@ -1,36 +1,7 @@
-// Fetch wrappers for the findings API (docs/findings-api.md). Writes carry the
-// X-CSRF-Token header copied from the `headscope_csrf` cookie: when auth is on, the server
-// refuses cookie-authenticated writes without it; when auth is off it is ignored.
+// The findings API (docs/findings-api.md) as functions, over the one request path
+// (request.js: writes carry the X-CSRF-Token header the server wants when accounts are on).
 
-import { detailText } from "./api.js";
-
-function csrfToken() {
-  const m = document.cookie.match(/(?:^|;\s*)headscope_csrf=([^;]*)/);
-  return m ? decodeURIComponent(m[1]) : "";
-}
-
-async function call(method, url, body) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET") {
-    const token = csrfToken();
-    if (token) headers["X-CSRF-Token"] = token;
-  }
-  let res;
-  try {
-    res = await fetch(url, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (e) {
-    throw new Error("Cannot reach the headscope server: " + e.message);
-  }
-  let payload = null;
-  try { payload = res.status === 204 ? null : await res.json(); } catch { /* empty or non-JSON */ }
-  if (!res.ok) {
-    const err = new Error(detailText(res.status, payload));
-    err.status = res.status;
-    throw err;
-  }
-  return payload;
-}
+import { request } from "./request.js";
 
 const id = (x) => encodeURIComponent(x);
 
@@ -38,13 +9,14 @@ const id = (x) => encodeURIComponent(x);
 export function listFindings(filters) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(filters || {})) if (v !== "" && v != null) q.set(k, v);
-  return call("GET", "/api/findings?" + q.toString());
+  return request("/api/findings?" + q.toString());
 }
-export const getFinding = (fid) => call("GET", `/api/findings/${id(fid)}`);
-export const createFinding = (body) => call("POST", "/api/findings", body);
-export const updateFinding = (fid, body) => call("PATCH", `/api/findings/${id(fid)}`, body);
-export const deleteFinding = (fid) => call("DELETE", `/api/findings/${id(fid)}`);
-export const makePublicLink = (fid) => call("POST", `/api/findings/${id(fid)}/public-link`);
-export const revokePublicLink = (fid) => call("DELETE", `/api/findings/${id(fid)}/public-link`);
-export const me = () => call("GET", "/api/auth/me");
-export const logout = () => call("POST", "/api/auth/logout");
+export const getFinding = (fid) => request(`/api/findings/${id(fid)}`);
+export const createFinding = (body) => request("/api/findings", { method: "POST", body });
+export const updateFinding = (fid, body) => request(`/api/findings/${id(fid)}`, { method: "PATCH", body });
+export const deleteFinding = (fid) => request(`/api/findings/${id(fid)}`, { method: "DELETE" });
+export const makePublicLink = (fid) => request(`/api/findings/${id(fid)}/public-link`, { method: "POST" });
+export const revokePublicLink = (fid) => request(`/api/findings/${id(fid)}/public-link`, { method: "DELETE" });
+export const login = (name, password) => request("/api/auth/login", { method: "POST", body: { name, password } });
+export const me = () => request("/api/auth/me");
+export const logout = () => request("/api/auth/logout", { method: "POST" });
