@@ -1,0 +1,57 @@
+// The /analysis form: the model and dataset choices (datasets of the model's task, shared data
+// files, or an uploaded JSONL), the settings, and the request that starts an analysis.
+
+import { getModels, request } from "./api.js";
+import { $, view } from "./summary-state.js";
+
+let models = [], datasets = { demo: [], shared: [] };
+
+function modelTask() { const m = models.find((x) => x.id === $("model-select").value); return m ? m.task : null; }
+
+/** The dataset choices for the chosen model (keeps the one in the URL or the current one if offered). */
+export function fillDatasets() {
+  const task = modelTask(), sel = $("data-select"), keep = view.data || sel.value;
+  const opts = [];
+  for (const d of datasets.demo) if (!task || d.task === task) opts.push(new Option(`${d.name} (demo)`, d.name));
+  for (const d of datasets.shared) opts.push(new Option(`${d.name} (${d.format})`, d.name));
+  sel.replaceChildren(...opts);
+  if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
+}
+
+/** Load the models and datasets into the form (GET /api/models, /api/analyses/datasets). */
+export async function loadChoices() {
+  const [m, d] = await Promise.all([getModels(), request("/api/analyses/datasets")]);
+  models = m.models || [];
+  datasets = d;
+  $("model-select").replaceChildren(...models.map((x) => new Option(`${x.id} (${x.task})`, x.id)));
+  const initial = view.model && models.some((x) => x.id === view.model) ? view.model : (m.defaults && m.defaults.absa) || (models[0] && models[0].id);
+  if (initial) $("model-select").value = initial;
+  fillDatasets();
+}
+
+function settingsFromForm() {
+  const num = (id) => { const v = parseInt($(id).value, 10); return Number.isFinite(v) ? v : null; };
+  const s = { batch_size: num("batch-size") || 16, bootstrap: num("bootstrap") || 1000,
+              pretrained: $("pretrained").checked, importance: $("importance").checked };
+  const max = num("max-examples");
+  if (max) s.max_examples = max;
+  return s;
+}
+
+/** POST /api/analyses with the form's choices; the job status (202 new, 200 running or cached). */
+export async function startAnalysis() {
+  const body = { model: $("model-select").value, settings: settingsFromForm() };
+  const file = $("upload-input").files[0];
+  if (file) body.upload = await file.text();
+  else body.data = $("data-select").value;
+  const job = await request("/api/analyses", { method: "POST", body });
+  view.model = body.model; view.data = job.data.name; view.id = job.id;
+  view.layer = view.head = null;
+  return job;
+}
+
+export function bindForm(onSubmit) {
+  $("analysis-form").addEventListener("submit", (ev) => { ev.preventDefault(); onSubmit(); });
+  $("model-select").addEventListener("change", () => { view.model = $("model-select").value; view.data = ""; fillDatasets(); });
+  $("data-select").addEventListener("change", () => { view.data = $("data-select").value; $("upload-input").value = ""; });
+}
