@@ -40,3 +40,13 @@ def test_relation_and_aspect_specs_keep_their_spans_and_labels():
     flipped, _ = edit_spec(review, [Edit(0, 5, "Awful")], label="negative")
     assert flipped.text[slice(*flipped.term_spans[0])] == "pizza" and flipped.aspect == "pizza"
     assert flipped.text[slice(*flipped.opinion_spans[0])] == "Awful" and flipped.polarity == "negative"
+
+
+def test_make_variant_records_both_sides_of_the_edit():
+    from app.core.robustness.variants import make_variant
+
+    review = UnitSpec("s1", "Great pizza, slow waiter.", "pizza", ((6, 11),), ((0, 5),), ((18, 24),), "positive")
+    variant = make_variant(0, review, "revtgt", [Edit(0, 5, "Terrible")], label="negative", antonym="terrible")
+    assert variant.replaced == ((0, 5),) and variant.edited == ((0, 8),) and variant.label_changed
+    assert variant.spec.text == "Terrible pizza, slow waiter." and variant.details == {"antonym": "terrible"}
+    assert variant.source_id == "s1" and variant.test == "revtgt"

@@ -39,7 +39,7 @@ class Variant:
     test's name (e.g. "q1-typo", "revtgt"); spec: the edited pair (spec.polarity is the gold label,
     for RE the relation); edited: character spans in the variant's text that the test wrote;
     label_changed: whether the gold label differs from the source's; details: test-specific facts
-    (e.g. the words swapped, an attack's queries).
+    (e.g. the words swapped, an attack's queries). Build variants with `make_variant`.
     """
 
     source: int
@@ -49,6 +49,7 @@ class Variant:
     edited: tuple[Span, ...] = ()
     label_changed: bool = False
     details: dict = field(default_factory=dict, compare=False)
+    replaced: tuple[Span, ...] = ()  # the edited spans in the source's text (to align source and variant tokens)
 
 
 class EditError(ValueError):
@@ -122,3 +123,11 @@ def protected_spans(spec: UnitSpec) -> list[Span]:
     if spec.relation is not None:
         return [spec.relation.e1.offsets, spec.relation.e2.offsets]
     return list(spec.term_spans)
+
+
+def make_variant(source: int, spec: UnitSpec, test: str, edits: Sequence[Edit], label: str | None = None,
+                 **details) -> Variant:
+    """The variant of `spec` (the source at index `source`) that `edits` make, with its gold `label` (None: kept)."""
+    edited, written = edit_spec(spec, edits, label)
+    return Variant(source, spec.sentence_id, test, edited, tuple(written), edited.polarity != spec.polarity,
+                   dict(details), tuple((e.start, e.end) for e in sorted(edits, key=lambda e: (e.start, e.end))))
