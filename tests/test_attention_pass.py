@@ -146,3 +146,14 @@ def test_cli_and_web_defaults_are_the_settings_model_defaults():
     assert checked == set(fields), set(fields) - checked
     web = AnalysisRequest.model_validate({"model": "m", "data": "demo-absa"}).settings
     assert web == AnalysisSettings()
+
+
+def test_groups_are_never_split_across_batches():
+    from app.core.attention_pass import batch_bounds
+
+    items = ["a", "a", "b", "b", "b", "c", "d", "d", "d", "d", "d", "e"]
+    bounds = batch_bounds(items, 4, group=lambda x: x)
+    assert bounds == [(0, 2), (2, 6), (6, 11), (11, 12)]
+    assert batch_bounds(items, 5) == [(0, 5), (5, 10), (10, 12)]
+    for start, stop in bounds:
+        assert all(items[i] != items[stop] for i in range(start, stop)) if stop < len(items) else True

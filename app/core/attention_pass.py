@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Generic, Hashable, Protocol, Sequence, TypeVar
 
 import torch
 
@@ -110,24 +110,45 @@ class PassSummary:
         return self.items - self.skipped
 
 
+def batch_bounds(items: Sequence[Item], batch_size: int,
+                 group: Callable[[Item], Hashable] | None = None) -> list[tuple[int, int]]:
+    """[start, stop) of each batch: `batch_size` items, or fewer so that no group of consecutive items with the
+    same `group(item)` is split (a group longer than a batch gets a batch of its own)."""
+    if group is None:
+        return [(start, min(start + batch_size, len(items))) for start in range(0, len(items), batch_size)]
+    runs, start = [], 0
+    for i in range(1, len(items) + 1):
+        if i == len(items) or group(items[i]) != group(items[start]):
+            runs.append((start, i))
+            start = i
+    bounds: list[tuple[int, int]] = []
+    for run_start, run_stop in runs:
+        if bounds and run_stop - bounds[-1][0] <= batch_size:
+            bounds[-1] = (bounds[-1][0], run_stop)
+        else:
+            bounds.append((run_start, run_stop))
+    return bounds
+
+
 def attention_pass(checkpoint: LoadedCheckpoint, items: Sequence[Item], encode: Callable[[Item], Encoded | None],
                    probes: Sequence[Probe], *, reference: LoadedCheckpoint | None = None, batch_size: int = 16,
                    runner: Runner = run_here, progress: Progress | None = None, phase: str = "pass",
-                   stopwatch: Stopwatch | None = None) -> PassSummary:
+                   stopwatch: Stopwatch | None = None, group: Callable[[Item], Hashable] | None = None) -> PassSummary:
     """Stream `items` through `checkpoint` in batches of `batch_size` and let every probe observe them.
 
     encode(item) -> an encoded unit (anything with `.encoded`), or None to skip the item. Encoding,
     the forward pass(es) and the probes' observe of one batch run as one call of `runner`.
     progress(done, total, phase) after every batch. Time goes to `stopwatch`: "forward" (encoding,
-    padding, the checkpoint's forward), "reference_forward", and each probe's `timing`.
+    padding, the checkpoint's forward), "reference_forward", and each probe's `timing`. group: keep items
+    with the same key in one batch (e.g. a source and its variants, which a probe compares).
     """
     stopwatch = stopwatch or Stopwatch()
     pad_id = checkpoint.tokenizer.pad_token_id
 
-    def one_batch(start: int) -> int:
+    def one_batch(start: int, stop: int) -> int:
         with torch.inference_mode():
             tick = time.perf_counter()
-            chunk = items[start:start + batch_size]
+            chunk = items[start:stop]
             encoded = [(start + i, encode(item)) for i, item in enumerate(chunk)]
             kept = [(i, unit) for i, unit in encoded if unit is not None]
             if not kept:
@@ -147,10 +168,9 @@ def attention_pass(checkpoint: LoadedCheckpoint, items: Sequence[Item], encode: 
                 tick = stopwatch.add(probe.timing, tick)
             return len(chunk) - len(units)
 
-    skipped = done = 0
-    for start in range(0, len(items), batch_size):
-        skipped += runner(lambda start=start: one_batch(start))
-        done = min(len(items), start + batch_size)
+    skipped = 0
+    for start, stop in batch_bounds(items, batch_size, group):
+        skipped += runner(lambda start=start, stop=stop: one_batch(start, stop))
         if progress is not None:
-            progress(done, len(items), phase)
+            progress(stop, len(items), phase)
     return PassSummary(len(items), skipped)
