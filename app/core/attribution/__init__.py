@@ -1,0 +1,12 @@
+"""Beyond raw attention: token attribution, attention rollout and flow, and their agreement with each head.
+
+* gradients.py: integrated gradients and gradient x input on the input word embeddings (Captum),
+  batched, with the completeness gap of integrated gradients;
+* graph.py: attention rollout and attention flow (Abnar & Zuidema 2020) over the layers;
+* agreement.py: rank correlation and top-k overlap between each head's attention from a query
+  token and an attribution, for one input or a padded batch;
+* tokens.py: which tokens are queries ([CLS], the aspect, the entities, what the classifier reads)
+  and which are compared (the input's content tokens);
+* live.py: all of it for one live inspection; probe.py / section.py: the dataset agreement of
+  `headscope analyze`.
+"""

@@ -1,0 +1,118 @@
+"""How well a head's attention agrees with an attribution: rank correlations and top-k overlap.
+
+For one head and one input: x = the head's attention row from the query tokens (their mean row),
+y = the attribution's magnitude per token (|integrated gradients|, |gradient x input|; rollout and
+flow are non-negative already), both over the input's content tokens only (tokens.content_mask).
+
+* spearman: Pearson correlation of the average ranks of x and y (ties share their mean rank), as
+  scipy.stats.spearmanr;
+* kendall: Kendall's tau-b, concordant minus discordant pairs over the tie-corrected number of
+  pairs, as scipy.stats.kendalltau;
+* top_k: |top-k(x) ∩ top-k(y)| / k with k = min(K, number of content tokens).
+
+Where x or y is constant over the content tokens (e.g. a head that puts no attention on them, or
+the uniform baseline) the correlations are undefined (scipy: NaN); they are 0 here: no agreement.
+An input with fewer than two content tokens gives NaN (nothing to rank).
+
+Everything is batched: rows [..., T] against scores [..., T] with a mask [..., T] broadcast over
+the leading dimensions (e.g. [B, L, H, T] against [B, 1, 1, T]), in the rows' dtype (float64 for
+one live input, float32 for dataset batches: ranks and pair counts stay exact there). Ranks take
+one sort per row; Kendall's tau compares all pairs, [..., T, T], fine for the lengths BERT takes.
+"""
+
+from __future__ import annotations
+
+import torch
+
+METRICS = ("spearman", "kendall", "top_k")
+TOP_K = 3
+
+
+def _pairwise_sign(values: torch.Tensor) -> torch.Tensor:
+    """[..., T, T]: sign(v_i - v_j)."""
+    return torch.sign(values.unsqueeze(-1) - values.unsqueeze(-2))
+
+
+def average_ranks(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """[..., T]: 1-based average ranks among the masked tokens (0 outside the mask).
+
+    One sort per row: tokens outside the mask go last (+inf); a run of equal sorted values shares
+    the mean of its first and last position.
+    """
+    filled = values.masked_fill(~mask, float("inf"))
+    ordered, order = filled.sort(dim=-1)
+    position = torch.arange(values.shape[-1], device=values.device).expand(ordered.shape)
+    starts = torch.ones_like(ordered, dtype=torch.bool)
+    starts[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
+    ends = torch.ones_like(starts)
+    ends[..., :-1] = starts[..., 1:]
+    first = torch.where(starts, position, torch.zeros_like(position)).cummax(-1).values
+    last = torch.where(ends, position, torch.full_like(position, values.shape[-1])).flip(-1).cummin(-1).values.flip(-1)
+    mean_rank = (first + last).to(values.dtype) / 2 + 1
+    ranks = torch.empty_like(mean_rank).scatter_(-1, order, mean_rank)
+    return ranks * mask.to(values.dtype)
+
+
+def _correlation(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weight = mask.to(x.dtype)
+    count = weight.sum(-1, keepdim=True)
+    dx = (x - (x * weight).sum(-1, keepdim=True) / count) * weight
+    dy = (y - (y * weight).sum(-1, keepdim=True) / count) * weight
+    denominator = ((dx * dx).sum(-1) * (dy * dy).sum(-1)).sqrt()
+    value = (dx * dy).sum(-1) / denominator
+    return torch.where(denominator > 0, value, torch.zeros_like(value))
+
+
+def spearman(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    x, y = torch.broadcast_tensors(x, y.to(x.dtype))
+    mask = mask.expand(x.shape)
+    result = _correlation(average_ranks(x, mask), average_ranks(y, mask), mask)
+    return _undefined_below_two(result, mask)
+
+
+def kendall(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Kendall's tau-b over the masked tokens."""
+    x, y = torch.broadcast_tensors(x, y.to(x.dtype))
+    mask = mask.expand(x.shape)
+    pair = (mask.unsqueeze(-1) & mask.unsqueeze(-2)).to(x.dtype)
+    sx, sy = _pairwise_sign(x) * pair, _pairwise_sign(y) * pair
+    # ordered pairs i != j: twice the unordered ones in every sum, which cancels in the ratio
+    untied_x = (sx != 0).to(x.dtype).sum((-1, -2))
+    untied_y = (sy != 0).to(x.dtype).sum((-1, -2))
+    denominator = (untied_x * untied_y).sqrt()
+    value = (sx * sy).sum((-1, -2)) / denominator
+    return _undefined_below_two(torch.where(denominator > 0, value, torch.zeros_like(value)), mask)
+
+
+def top_k_overlap(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, k: int = TOP_K) -> torch.Tensor:
+    """|top-k(x) ∩ top-k(y)| / k over the masked tokens, k = min(K, masked tokens) per row."""
+    x, y = torch.broadcast_tensors(x, y.to(x.dtype))
+    mask = mask.expand(x.shape)
+    width = min(k, x.shape[-1])
+    outside = torch.finfo(x.dtype).min
+    top_x = x.masked_fill(~mask, outside).topk(width, dim=-1).indices
+    top_y = y.masked_fill(~mask, outside).topk(width, dim=-1).indices
+    size = mask.sum(-1).clamp(max=k)
+    rank = torch.arange(width, device=x.device)
+    kept_x = rank < size.unsqueeze(-1)  # only the first min(k, n) picks are content tokens
+    kept_y = rank < size.unsqueeze(-1)
+    hits = ((top_x.unsqueeze(-1) == top_y.unsqueeze(-2)) & kept_x.unsqueeze(-1) & kept_y.unsqueeze(-2)).sum((-1, -2))
+    return _undefined_below_two(hits.to(x.dtype) / size.clamp(min=1).to(x.dtype), mask)
+
+
+def _undefined_below_two(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return torch.where(mask.sum(-1) >= 2, values, torch.full_like(values, float("nan")))
+
+
+def agreement(rows: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor,
+              metrics: tuple[str, ...] = METRICS, k: int = TOP_K) -> dict[str, torch.Tensor]:
+    """metric -> [...]: every metric of rows [..., T] against scores (broadcast) over mask [..., T]."""
+    compute = {"spearman": lambda: spearman(rows, scores, mask), "kendall": lambda: kendall(rows, scores, mask),
+               "top_k": lambda: top_k_overlap(rows, scores, mask, k)}
+    return {name: compute[name]().float() for name in metrics}
+
+
+def head_rows(attention: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Each head's attention from the weighted query tokens: [B, L, H, T, T] with weights [B, T] -> [B, L, H, T]."""
+    weights = weights.to(attention.device, attention.dtype)[:, None, None, None, :]  # [B, 1, 1, 1, T]
+    return torch.matmul(weights, attention).squeeze(-2).float()

@@ -1,0 +1,169 @@
+"""Attribution in core: IG completeness and gradient x input on the demo model, rollout on a worked
+example, flow against networkx's maximum flow, agreement metrics against scipy."""
+
+from __future__ import annotations
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+from scipy.stats import kendalltau, spearmanr
+
+from app.core.attribution.agreement import kendall, spearman, top_k_overlap
+from app.core.attribution.gradients import baseline_ids, gradient_x_input, integrated_gradients
+from app.core.attribution.graph import attention_flow, residual_attention, rollout
+from app.core.attribution.live import AttributionRequest, attribute, resolve_target
+from app.core.attribution.tokens import content_mask
+from app.core.errors import InputError
+from app.core.inspection import InspectionInput, inspect
+
+REVIEW = "The pasta was great but the waiter was rude and we waited forty minutes."
+
+
+def two_layer_attention() -> torch.Tensor:
+    """[2 layers, 2 heads, 2 tokens, 2 tokens], the worked example of test_rollout_worked_example."""
+    return torch.tensor([
+        [[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]]],  # layer 1: head mean [[.5, .5], [.5, .5]]
+        [[[0.0, 1.0], [0.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]]],  # layer 2: head mean [[0, 1], [0, 1]]
+    ])
+
+
+def test_rollout_worked_example():
+    # R1 = .5 * [[.5, .5], [.5, .5]] + .5 * I = [[.75, .25], [.25, .75]]
+    # R2 = .5 * [[0, 1], [0, 1]] + .5 * I = [[.5, .5], [0, 1]]
+    # R2 @ R1 = [[.5 * .75 + .5 * .25, .5 * .25 + .5 * .75], [.25, .75]] = [[.5, .5], [.25, .75]]
+    attention = two_layer_attention()
+    assert torch.allclose(residual_attention(attention)[0], torch.tensor([[0.75, 0.25], [0.25, 0.75]]))
+    assert torch.allclose(rollout(attention, [0]), torch.tensor([0.5, 0.5]))
+    assert torch.allclose(rollout(attention, [1]), torch.tensor([0.25, 0.75]))
+    assert torch.allclose(rollout(attention, [0, 1]), torch.tensor([0.375, 0.625]))  # the mean of both rows
+
+
+def test_flow_worked_example():
+    # From input token 0: .75 to (1, 0) then .5 on to the sink (2, 0), .25 to (1, 1) then .25 on: .75.
+    # From input token 1: .25 via (1, 0), .5 of .75 via (1, 1): .75.
+    assert torch.allclose(attention_flow(two_layer_attention(), [0]), torch.tensor([0.75, 0.75]))
+
+
+def networkx_flow(attention: torch.Tensor, query: list[int]) -> list[float]:
+    """Abnar & Zuidema's construction, with networkx's maximum flow: layered token nodes, query nodes into a sink."""
+    mixing = residual_attention(attention).double()
+    layers, length, _ = mixing.shape
+    graph = nx.DiGraph()
+    for layer, i, j in itertools.product(range(layers), range(length), range(length)):
+        graph.add_edge((layer, j), (layer + 1, i), capacity=float(mixing[layer, i, j]))
+    for q in query:
+        graph.add_edge((layers, q), "sink")  # no capacity attribute: unbounded
+    return [nx.maximum_flow_value(graph, (0, j), "sink") / len(query) for j in range(length)]
+
+
+@pytest.mark.parametrize("seed,query", [(0, [0]), (1, [2]), (2, [1, 3])])
+def test_flow_matches_networkx(seed, query):
+    generator = torch.Generator().manual_seed(seed)
+    attention = torch.softmax(3 * torch.randn(3, 2, 5, 5, generator=generator), dim=-1)
+    ours = attention_flow(attention, query)
+    assert np.allclose(ours.numpy(), networkx_flow(attention, query), atol=1e-5)
+    assert (ours >= 0).all() and (ours <= 1 + 1e-6).all()
+
+
+def test_rank_agreement_matches_scipy():
+    generator = torch.Generator().manual_seed(0)
+    checked = 0
+    for trial in range(60):
+        length = int(torch.randint(4, 25, (1,), generator=generator))
+        x = torch.rand(length, generator=generator, dtype=torch.float64)
+        # every other trial with ties on both sides (average ranks, tau-b's tie correction)
+        y = torch.randint(0, 4, (length,), generator=generator).double() if trial % 2 else torch.rand(length, generator=generator, dtype=torch.float64)
+        if trial % 4 == 1:
+            x = x.mul(3).floor()
+        mask = torch.rand(length, generator=generator) > 0.25
+        if mask.sum() < 3 or len(set(y[mask].tolist())) < 2 or len(set(x[mask].tolist())) < 2:
+            continue
+        xs, ys = x[mask].numpy(), y[mask].numpy()
+        assert spearman(x, y, mask).item() == pytest.approx(spearmanr(xs, ys).statistic, abs=1e-12)
+        assert kendall(x, y, mask).item() == pytest.approx(kendalltau(xs, ys).statistic, abs=1e-12)
+        checked += 1
+    assert checked >= 30
+
+
+def test_agreement_is_batched_and_float32_close():
+    generator = torch.Generator().manual_seed(1)
+    rows = torch.rand(2, 3, 4, 12, generator=generator)  # [B, L, H, T]
+    scores = torch.rand(2, 1, 1, 12, generator=generator)
+    mask = torch.ones(2, 1, 1, 12, dtype=torch.bool)
+    mask[0, ..., :2] = False
+    batched = spearman(rows, scores, mask)
+    assert batched.shape == (2, 3, 4)
+    for b, layer, head in itertools.product(range(2), range(3), range(4)):
+        keep = mask[b, 0, 0]
+        expected = spearmanr(rows[b, layer, head][keep].numpy(), scores[b, 0, 0][keep].numpy()).statistic
+        assert batched[b, layer, head].item() == pytest.approx(expected, abs=1e-5)
+
+
+def test_top_k_overlap_and_undefined_cases():
+    x = torch.tensor([0.9, 0.1, 0.5, 0.3, 0.8, 0.0])
+    y = torch.tensor([0.0, 0.7, 0.6, 0.1, 0.9, 0.2])
+    mask = torch.tensor([False, True, True, True, True, True])  # token 0 is not compared
+    top_x = {2, 4, 3}  # x's three largest among tokens 1..5
+    top_y = {4, 1, 2}
+    assert top_k_overlap(x, y, mask, 3).item() == pytest.approx(len(top_x & top_y) / 3)
+    assert top_k_overlap(x, y, torch.tensor([False, False, False, False, True, True]), 3).item() == pytest.approx(1.0)
+    assert spearman(torch.ones(6), y, mask).item() == 0.0  # constant attention: no agreement (scipy: NaN)
+    assert torch.isnan(spearman(x, y, torch.tensor([True] + [False] * 5)))  # one token: nothing to rank
+
+
+# --- gradients on the real demo checkpoint ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def inspected(absa):
+    return inspect(absa, InspectionInput(REVIEW, "service"))
+
+
+def test_integrated_gradients_completeness(absa, inspected):
+    encoded = inspected.encoded
+    inputs = encoded.model_inputs(absa.device)
+    keep = (~content_mask(encoded)).unsqueeze(0)
+    target = torch.tensor([absa.info.labels.index(inspected.prediction.label)])
+    pad = absa.tokenizer.pad_token_id
+    found = {steps: integrated_gradients(absa.model, inputs, keep, target, pad, steps) for steps in (4, 32)}
+    with torch.inference_mode():  # f(x) and f(baseline) on their own, through plain input ids
+        f_x = absa.model(**inputs).logits[0, target].item()
+        f_base = absa.model(**{**inputs, "input_ids": baseline_ids(inputs["input_ids"], keep, pad)}).logits[0, target].item()
+    for steps, result in found.items():
+        completeness = result.completeness
+        assert completeness.output_difference.item() == pytest.approx(f_x - f_base, abs=1e-4)
+        assert result.scores.sum().item() == pytest.approx(completeness.attribution_sum.item(), abs=1e-4)
+        # the attributions sum to f(x) - f(x') up to the reported gap
+        assert result.scores.sum().item() - (f_x - f_base) == pytest.approx(completeness.gap.item(), abs=1e-4)
+        assert (result.scores[0][keep[0]] == 0).all()  # tokens equal to the baseline get nothing
+    assert abs(found[32].completeness.gap.item()) <= 0.05 * abs(f_x - f_base)
+    assert abs(found[32].completeness.gap.item()) < abs(found[4].completeness.gap.item())
+
+
+def test_gradient_x_input_matches_autograd(absa, inspected):
+    inputs = inspected.encoded.model_inputs(absa.device)
+    target = absa.info.labels.index(inspected.prediction.label)
+    ours = gradient_x_input(absa.model, inputs, torch.tensor([target]))[0]
+    embeds = absa.model.get_input_embeddings()(inputs["input_ids"]).detach().requires_grad_()
+    logit = absa.model(inputs_embeds=embeds, attention_mask=inputs["attention_mask"],
+                       token_type_ids=inputs["token_type_ids"]).logits[0, target]
+    (gradient,) = torch.autograd.grad(logit, embeds)
+    assert torch.allclose(ours, (gradient * embeds).sum(-1)[0].detach(), atol=1e-5)
+
+
+def test_live_report_and_target_choice(absa, inspected):
+    report = attribute(absa, inspected, AttributionRequest(("ig", "rollout", "flow"), ig_steps=16))
+    length, shape = len(inspected.encoded.input_ids), (absa.info.num_layers, absa.info.num_heads)
+    assert report.target.label == inspected.prediction.label and report.target.predicted
+    assert all(scores.shape == (length,) for scores in report.scores.values())
+    assert all(value.shape == shape for maps in report.agreement.values() for value in maps.values())
+    assert report.scores["rollout"].sum().item() == pytest.approx(1.0, abs=1e-5)  # rows of a product of row-stochastic maps
+    other = next(label for label in absa.info.labels if label != inspected.prediction.label)
+    chosen = attribute(absa, inspected, AttributionRequest(("grad_x_input",), label=other))
+    assert chosen.target.label == other and not chosen.target.predicted
+    with pytest.raises(InputError, match="accepted: positive"):
+        resolve_target(absa, inspected, "delicious")
+    with pytest.raises(InputError, match="accepted: readout, cls, aspect"):
+        attribute(absa, inspected, AttributionRequest(("rollout",), query="entity"))
