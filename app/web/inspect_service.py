@@ -11,6 +11,7 @@ from app.core.attention import quantize_uint8
 from app.core.errors import InputError
 from app.core.inspection import Inspection, InspectionInput, inspect
 from app.core.registry import ModelRegistry
+from app.web.attribution_service import AttributionService
 from app.web.schemas import InspectRequest
 
 
@@ -20,6 +21,7 @@ class InspectService:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple, Inspection] = OrderedDict()
         self._lock = threading.Lock()
+        self.attribution = AttributionService()
 
     def run(self, request: InspectRequest) -> dict[str, Any]:
         model_id = request.model or self.registry.default_id("absa")
@@ -34,7 +36,10 @@ class InspectService:
             raise InputError("aspect is required for ABSA models: an aspect category (e.g. food) or a term from the review",
                              field="aspect")
         inspection = self._inspect(model_id, request)
-        return self.payload(inspection, request)
+        body = self.payload(inspection, request)
+        if request.attribution:
+            body["attribution"] = self.attribution.payload(self.registry.get(model_id), inspection, request)
+        return body
 
     def _inspect(self, model_id: str, request: InspectRequest) -> Inspection:
         item = InspectionInput(request.text, request.aspect, request.aspect_span, request.e1_span, request.e2_span)

@@ -6,10 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from app.web.attribution_schema import AttributionFields
+
 MAX_TEXT_CHARS = 20_000
 
 
-class InspectRequest(BaseModel):
+class InspectRequest(AttributionFields):
     model: str | None = Field(default=None, description="checkpoint id (GET /api/models); default: the demo ABSA model")
     text: str = Field(max_length=MAX_TEXT_CHARS, description="review (ABSA) or sentence with <e1>/<e2> tags (RE)")
     aspect: str | None = Field(default=None, max_length=200, description="ABSA: aspect category or term")
