@@ -10,6 +10,7 @@ import { layerBytes, headColors, tokenMasks, pruneEdges } from "./attention.js";
 import { HeadView } from "./headview.js";
 import { stateFromView } from "./findings-state.js";
 import { bindImageButtons } from "./export-image.js";
+import { drawStrips } from "./attribution-strips.js";
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
@@ -53,6 +54,7 @@ export function mountSnapshotView(root, finding) {
   const legend = make("div", { className: "legend" });
   const left = make("div", { className: "tokcol left" }), right = make("div", { className: "tokcol right" });
   const canvas = make("canvas", { className: "hv-canvas" });
+  const strips = make("div", { className: "attr-strips" }); // the attribution shown when the finding was saved
   canvas.setAttribute("aria-label", "attention lines: query tokens on the left, key tokens on the right");
   const settings = `pairs ${state.filter} · mass ${state.mass}%` + (state.hide_special ? " · [CLS]/[SEP] hidden" : "") +
     (snap.level === "word" ? " · words" : "");
@@ -64,6 +66,7 @@ export function mountSnapshotView(root, finding) {
     make("div", { className: "toolbar" }, make("span", { className: "muted" }, settings), count),
     legend,
     make("div", { className: "hv-scroll" }, make("div", { className: "hv" }, left, canvas, right)),
+    strips,
   );
 
   const hv = new HeadView({ left, right, canvas, legend, onPin: (side, index) => {
@@ -100,6 +103,7 @@ export function mountSnapshotView(root, finding) {
   noneBtn.addEventListener("click", () => { state.heads = []; draw(); });
   const stem = () => `headscope-${String(finding.title || "finding").slice(0, 40)}-layer${state.layer}`.replace(/[^\w.-]+/g, "_");
   bindImageButtons(pngBtn, svgBtn, () => hv, stem, (e) => { count.textContent = e.message; });
+  drawStrips(strips, snap);
   draw();
   return { hv, state, draw };
 }

@@ -26,6 +26,10 @@ const hv = new HeadView({
   legend: $("span-legend"), onPin: togglePin,
 });
 
+// Attribution (strips, agreement map) loads only once it is asked for: attribution-panel.js.
+let attrModule = null;
+const attribution = () => (attrModule ||= import("./attribution-panel.js"));
+
 const modelInfo = (id) => models.find((m) => m.id === id);
 const task = () => (modelInfo(state.model) || current || { task: "absa" }).task;
 const range = (n) => Array.from({ length: n }, (_, i) => i);
@@ -52,6 +56,12 @@ function applyTask() {
   const other = EXAMPLES[re ? "absa" : "re"].text;
   if (!txt.value.trim() || txt.value === other) txt.value = EXAMPLES[re ? "re" : "absa"].text;
   if (!re && !$("aspect-input").value.trim()) $("aspect-input").value = EXAMPLES.absa.aspect;
+  // attribution choices of this model: its labels, the query tokens of its task
+  $("attr-label").replaceChildren(new Option("predicted", ""), ...((m && m.labels) || []).map((l) => new Option(l, l)));
+  $("attr-label").value = state.attr_label;
+  const queries = ["readout", "cls", re ? "entity" : "aspect"];
+  $("attr-query").replaceChildren(...queries.map((q) => new Option(q === "readout" ? "what the classifier reads" : q, q)));
+  $("attr-query").value = queries.includes(state.attr_query) ? state.attr_query : "readout";
 }
 
 /** Put the state into the controls (after reading the URL or a thumbnail click). */
@@ -61,6 +71,8 @@ function syncControls() {
   $("mass-slider").value = state.mass;
   $("mass-value").textContent = state.mass + "%";
   $("word-mode").checked = state.word;
+  for (const box of document.querySelectorAll("#attribution-controls input[name=attr]")) box.checked = state.attr.includes(box.value);
+  $("ig-steps").value = state.ig_steps;
   if ($("layer-select").options.length) $("layer-select").value = state.layer;
   for (const b of document.querySelectorAll(".head-toggle")) {
     b.classList.toggle("off", !!state.heads && !state.heads.includes(+b.dataset.head));
@@ -109,6 +121,9 @@ async function refresh() {
   try {
     // head view: only the shown layer (page weight); model view: all layers
     const resp = await getResponse(state.view === "head" ? [state.layer] : null);
+    if (state.attr.length || resp.attribution) {  // a refused attribution still leaves the head view drawn
+      await (await attribution()).ensureAttribution(resp, state, task()).catch((e) => showError(e.message));
+    }
     if (my !== seq) return;
     if (resp !== current) showResponse(resp);
     await render();
@@ -164,6 +179,7 @@ function showResponse(resp) {
 async function render() {
   if (!current) return;
   const drawn = state.view === "head" ? renderHead() : await renderModel();
+  if (attrModule) (await attribution()).drawAttribution(current, state, { pin: togglePin, pick: openHead, changed: () => writeState(state) });
   writeState(state);
   if (drawn) document.body.dataset.ready = "1";
 }
@@ -207,14 +223,14 @@ function togglePin(side, index) {
 async function renderModel() {
   const mv = await import("./modelview.js");
   if (!allLayers(current)) return false;
-  mv.showModelView(current, state, {
-    pick(layer, head) { // thumbnail click: open that head in the head view
-      Object.assign(state, { view: "head", layer, heads: [head], hm_layer: layer, hm_head: head });
-      refresh();
-    },
-    changed: () => writeState(state),
-  });
+  mv.showModelView(current, state, { pick: openHead, changed: () => writeState(state) });
   return true;
+}
+
+/** A thumbnail or agreement-map click: open that head in the head view. */
+function openHead(layer, head) {
+  Object.assign(state, { view: "head", layer, heads: [head], hm_layer: layer, hm_head: head });
+  refresh();
 }
 
 // ---- events ----
@@ -235,7 +251,7 @@ $("aspect-input").addEventListener("keydown", (e) => {
 });
 $("model-select").addEventListener("change", (e) => {
   // Another model may have other layer/head counts: start from all heads.
-  Object.assign(state, { model: e.target.value, heads: null, token: null, hm_layer: null, hm_head: null });
+  Object.assign(state, { model: e.target.value, heads: null, token: null, hm_layer: null, hm_head: null, attr_label: "" });
   applyTask();
   writeState(state);
 });
@@ -243,6 +259,10 @@ $("tab-head").addEventListener("click", () => { state.view = "head"; refresh(); 
 $("tab-model").addEventListener("click", () => { state.view = "model"; refresh(); });
 $("layer-select").addEventListener("change", (e) => { state.layer = +e.target.value; refresh(); });
 $("word-mode").addEventListener("change", (e) => { state.word = e.target.checked; state.token = null; refresh(); });
+$("attribution-controls").addEventListener("change", async () => {
+  (await attribution()).readControls(state);
+  refresh();
+});
 
 // Purely client-side changes: no request, just prune and draw again. Discrete
 // controls redraw at once (tests can read #edge-count right after); the slider's

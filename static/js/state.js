@@ -5,8 +5,11 @@ const DEFAULTS = {
   model: "", text: "", aspect: "", view: "head", layer: 0, heads: null,
   filter: "all", hide_special: false, mass: 70, token: null, side: "left",
   word: false, hm_layer: null, hm_head: null,
+  attr: [], ig_steps: 32, attr_label: "", attr_query: "readout", agree: "",
 };
 const FILTERS = ["all", "ab", "ba", "aa", "bb"];
+const ATTRIBUTION = ["ig", "grad_x_input", "rollout", "flow"]; // what POST /api/inspect accepts
+const ATTR_QUERIES = ["readout", "cls", "aspect", "entity"];
 
 const int = (v, dflt) => {
   const n = parseInt(v, 10);
@@ -34,6 +37,12 @@ export function readState(search = location.search) {
   s.word = q.get("word") === "1";
   s.hm_layer = q.has("hm_layer") ? int(q.get("hm_layer"), null) : null;
   s.hm_head = q.has("hm_head") ? int(q.get("hm_head"), null) : null;
+  // attribution: methods (attr=ig,rollout), IG steps, chosen label, query token, agreement map choice
+  s.attr = (q.get("attr") || "").split(",").filter((m) => ATTRIBUTION.includes(m));
+  s.ig_steps = Math.min(256, Math.max(1, int(q.get("ig_steps"), 32)));
+  s.attr_label = q.get("attr_label") || "";
+  s.attr_query = ATTR_QUERIES.includes(q.get("attr_query")) ? q.get("attr_query") : "readout";
+  s.agree = q.get("agree") || "";
   return s;
 }
 
@@ -54,5 +63,12 @@ export function writeState(s) {
   q.set("word", s.word ? "1" : "0");
   if (s.hm_layer != null) q.set("hm_layer", s.hm_layer);
   if (s.hm_head != null) q.set("hm_head", s.hm_head);
+  if (s.attr && s.attr.length) {
+    q.set("attr", s.attr.join(","));
+    if (s.ig_steps !== 32) q.set("ig_steps", s.ig_steps);
+    if (s.attr_label) q.set("attr_label", s.attr_label);
+    if (s.attr_query !== "readout") q.set("attr_query", s.attr_query);
+    if (s.agree) q.set("agree", s.agree);
+  }
   history.replaceState(null, "", location.pathname + "?" + q.toString());
 }
