@@ -43,3 +43,36 @@ def guarded_page(browser: Any, allowed: Callable[[str], bool] = on_this_machine,
 def query(page: Any) -> dict[str, list[str]]:
     """The page's URL state."""
     return parse_qs(urlparse(page.url).query, keep_blank_values=True)
+
+
+def start_analysis(page: Any, pairs: int = 16) -> None:
+    """Fill the /analysis form (demo ABSA model and data, a quick bootstrap) and press Analyse."""
+    page.goto(page.base + "/analysis")
+    page.wait_for_selector("#model-select option[value='demo-absa-qa-m']", state="attached", timeout=60_000)
+    page.select_option("#model-select", "demo-absa-qa-m")
+    page.wait_for_selector("#data-select option[value='demo-absa']", state="attached")
+    page.select_option("#data-select", "demo-absa")
+    page.fill("#max-examples", str(pairs))
+    page.fill("#batch-size", "8")
+    page.fill("#bootstrap", "100")
+    page.click("#start-button")
+
+
+# ---- accounts (HEADSCOPE_AUTH_ENABLED=true): the `auth_server` fixture (conftest.py) has these users ----
+
+PASSWORDS = {"alice": "alice-pass-4821", "bob": "bob-pass-9930"}
+
+
+def log_in(page: Any, name: str) -> None:
+    """Log in through the /login page (its script posts to /api/auth/login), back on page.base + "/findings"."""
+    page.goto(page.base + "/login?next=/findings")
+    page.fill("#login-name", name)
+    page.fill("#login-password", PASSWORDS[name])
+    with page.expect_navigation(url="**/findings"):
+        page.click("#login-button")
+
+
+def csrf_header(context: Any) -> dict[str, str]:
+    """The X-CSRF-Token header a signed-in browser context's scripts send on writes ({} when there is no token)."""
+    token = next((c["value"] for c in context.cookies() if c["name"] == "headscope_csrf"), None)
+    return {"X-CSRF-Token": token} if token else {}

@@ -75,6 +75,24 @@ def server(models_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
+def auth_server(models_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A real server with accounts on (HEADSCOPE_AUTH_ENABLED=true) and the users of
+    browser_support.PASSWORDS; yields its base URL."""
+    import subprocess
+    import sys
+
+    from browser_support import PASSWORDS  # tests/ is on sys.path (rootdir conftest)
+
+    env = {"HEADSCOPE_MODELS_DIR": str(models_dir), "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("auth-data")),
+           "HEADSCOPE_DEVICE": "cpu", "HEADSCOPE_AUTH_ENABLED": "true"}
+    for name, password in PASSWORDS.items():
+        subprocess.run([sys.executable, "-m", "app.cli", "user", "add", name, "--password-stdin"], input=password + "\n",
+                       env={**os.environ, **env}, check=True, capture_output=True, text=True, timeout=120)
+    with ServerProcess(env) as running:
+        yield running.url
+
+
+@pytest.fixture(scope="session")
 def postgres_cluster():
     """A real PostgreSQL server in a temp folder for the whole run (`make test` installs Debian's
     postgresql when missing); `.create_database()` gives a fresh database URL."""

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from browser_support import VIEWPORT, guarded_page, on_this_machine, query  # tests/ is on sys.path
+from browser_support import PASSWORDS, VIEWPORT, guarded_page, on_this_machine, query  # tests/ is on sys.path
 
 pytestmark = pytest.mark.browser
 REVIEW = "The pasta was great but the waiter was rude."
@@ -339,26 +339,6 @@ def first_snapshot(server: str) -> dict:
 
 
 # ---- with accounts (HEADSCOPE_AUTH_ENABLED=true): the pages send the CSRF header and respect visibility ----
-
-PASSWORDS = {"alice": "alice-pass-4821", "bob": "bob-pass-9930"}
-
-
-@pytest.fixture(scope="module")
-def auth_server(models_dir, tmp_path_factory):
-    import os
-    import subprocess
-    import sys
-
-    from app.devserver import ServerProcess
-
-    env = {"HEADSCOPE_MODELS_DIR": str(models_dir), "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("auth-data")),
-           "HEADSCOPE_DEVICE": "cpu", "HEADSCOPE_AUTH_ENABLED": "true"}
-    for name, password in PASSWORDS.items():
-        subprocess.run([sys.executable, "-m", "app.cli", "user", "add", name, "--password-stdin"], input=password + "\n",
-                       env={**os.environ, **env}, check=True, capture_output=True, text=True, timeout=120)
-    with ServerProcess(env) as running:
-        yield running.url
-
 
 def new_visitor(browser, server: str):
     context = browser.new_context(viewport=VIEWPORT)
