@@ -99,7 +99,7 @@ class FindingView(BaseModel):
     """The page state that reopens the view; keys beyond these are kept as given."""
 
     model_config = ConfigDict(extra="allow")
-    kind: Literal["head", "model", "summary"]
+    kind: Literal["head", "model", "summary", "compare"]
     layer: int | None = Field(default=None, ge=0)
     # Head indices in `layer`, or [layer, head] pairs (model/summary views).
     heads: list[int | tuple[int, int]] = Field(default_factory=list, max_length=10_000)

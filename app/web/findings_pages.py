@@ -131,6 +131,15 @@ def inspect_query(finding: dict) -> str:
     return urlencode(q, quote_via=quote)
 
 
+def live_path(finding: dict) -> str:
+    """The live page that reopens a finding: /compare with its saved URL state for compare views, else /inspect."""
+    view = finding.get("view") or {}
+    url = view.get("url") if view.get("kind") == "compare" else None
+    if isinstance(url, str) and url.startswith("/compare?") and "//" not in url and "\\" not in url:
+        return url
+    return "/inspect?" + inspect_query(finding)
+
+
 def html_page(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
     response = templates.TemplateResponse(request, name, {"version": __version__, **context}, status_code=status_code)
     response.headers["Content-Security-Policy"] = PAGE_CSP
@@ -208,7 +217,7 @@ async def permalink(request: Request, finding_id: str) -> Response:
     answer = await api_get(request, f"/api/findings/{quote(finding_id, safe='')}")
     if not answer.ok:
         return error_page(request, answer, "Finding")
-    return RedirectResponse("/inspect?" + inspect_query(answer.body), status_code=303)
+    return RedirectResponse(live_path(answer.body), status_code=303)
 
 
 @router.get("/p/{token}")
@@ -221,7 +230,7 @@ async def public_page(request: Request, token: str) -> HTMLResponse:
         "title": finding.get("title") or "Finding", "f": finding_context(finding, 0, live=True),
         "data": json_for_script([finding]), "public": True, "can_edit": False,
         # /inspect needs no account, so the public page links the live view directly
-        "live_url": "/inspect?" + inspect_query(finding),
+        "live_url": live_path(finding),
         "export_url": f"/p/{quote(token, safe='')}/export.html", "public_url": None,
     })
 

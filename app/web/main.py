@@ -22,6 +22,7 @@ from app.web import api, findings_pages, pages
 from app.web.inspect_service import InspectService
 from app.web import findings_api
 from app.web import analysis_api, analysis_pages, job_api
+from app.web import compare_api
 from app.web.analysis_jobs import AnalysisJobs
 from app.web.jobs import JobQueue
 from app.web.limits import RateLimiter
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(findings_pages.router)
     app.include_router(analysis_api.router)
     app.include_router(analysis_pages.router)
+    app.include_router(compare_api.router)
     register_error_handlers(app)
     return app
 

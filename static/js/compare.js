@@ -1,0 +1,283 @@
+// Controller of the /compare page: two inputs, or one input on two checkpoints (or on a checkpoint
+// and its pretrained base), side by side at the same layer and heads. It asks POST /api/compare
+// for both inspections, the token alignment and the per-head change (docs/api.md), draws two head
+// views with the head view's own painter (headview.js), underlines the tokens the sides do not
+// share, and shows the change per head (compare-bars.js). State lives in the URL (compare-state.js).
+
+import { getModels, request } from "./api.js";
+import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./attention.js";
+import { HeadView } from "./headview.js";
+import { readState, writeState } from "./compare-state.js";
+import { drawBars, drawGrid } from "./compare-bars.js";
+
+const $ = (id) => document.getElementById(id);
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+const SIDES = ["left", "right"];
+
+const state = readState();
+let models = [];
+let current = null;  // the /api/compare answer shown now (layers merged in as they arrive)
+let seq = 0;         // request generation: late answers of older requests are dropped
+const pub = (window.headscope = { state, response: null, edgesDrawn: { left: 0, right: 0 }, lastFinding: null });
+
+const views = Object.fromEntries(SIDES.map((side) => [side, new HeadView({
+  left: $(`${side}-tokens-left`), right: $(`${side}-tokens-right`), canvas: $(`${side}-canvas`),
+  legend: $(`${side}-legend`), onPin: (s, i) => togglePin(side, s, i),
+})]));
+const pinned = { left: null, right: null };
+
+const modelInfo = (id) => models.find((m) => m.id === id);
+
+function showError(msg) { $("error-box").textContent = msg; $("error-box").hidden = false; }
+const hideError = () => { $("error-box").hidden = true; };
+
+function setBusy(on) {
+  $("compare-button").disabled = on;
+  document.body.dataset.busy = on ? "1" : "";
+}
+
+/** The aspect fields only for ABSA models; the entity hint for RE. */
+function applyTask() {
+  const left = modelInfo($("left-model").value), right = modelInfo($("right-model").value);
+  document.querySelector(".left-aspect-row").hidden = !!left && left.task !== "absa";
+  document.querySelector(".right-aspect-row").hidden = !!right && right.task !== "absa";
+  $("re-hint").hidden = ![left, right].some((m) => m && m.task === "re");
+}
+
+function fillForm() {
+  const opts = () => models.map((m) => new Option(`${m.id} (${m.task}, ${m.format})`, m.id));
+  $("left-model").replaceChildren(...opts());
+  $("right-model").replaceChildren(...opts());
+  for (const [sel, id] of [[$("left-model"), state.model], [$("right-model"), state.right_model || state.model]]) {
+    if (id && !modelInfo(id)) sel.append(new Option(id + " (unknown)", id)); // the server's 404 explains it
+    if (id) sel.value = id;
+  }
+  $("left-text").value = state.text;
+  $("right-text").value = state.right_text || state.text;
+  $("left-aspect").value = state.aspect;
+  $("right-aspect").value = state.right_aspect || state.aspect;
+  $("left-pretrained").checked = state.left_pretrained;
+  $("right-pretrained").checked = state.right_pretrained;
+  $("mass-slider").value = state.mass;
+  $("mass-value").textContent = state.mass + "%";
+  $("grid-query").value = state.query;
+  applyTask();
+}
+
+function readForm() {
+  Object.assign(state, {
+    model: $("left-model").value, text: $("left-text").value, aspect: $("left-aspect").value.trim(),
+    left_pretrained: $("left-pretrained").checked,
+    right_model: $("right-model").value, right_text: $("right-text").value, right_aspect: $("right-aspect").value.trim(),
+    right_pretrained: $("right-pretrained").checked,
+  });
+}
+
+function sideBody(model, text, aspect, pretrained) {
+  const body = { model, text, pretrained };
+  const m = modelInfo(model);
+  if (aspect && (!m || m.task === "absa")) body.aspect = aspect;
+  return body;
+}
+
+const inputKey = () => JSON.stringify([state.model, state.text, state.aspect, state.left_pretrained,
+  state.right_model, state.right_text, state.right_aspect, state.right_pretrained]);
+let shownKey = null;
+
+/** The answer for the current inputs with `layer` in it: asked for when missing (the server keeps
+ *  recent inspections, so another layer costs no forward pass). */
+async function getResponse(layer) {
+  const key = inputKey();
+  if (current && shownKey === key && SIDES.every((s) => hasLayer(current[s], layer))) return current;
+  const body = {
+    left: sideBody(state.model, state.text, state.aspect, state.left_pretrained),
+    right: sideBody(state.right_model || state.model, state.right_text || state.text,
+                    state.right_aspect || state.aspect, state.right_pretrained),
+    layers: [layer],
+  };
+  const fresh = await request("/api/compare", { method: "POST", body });
+  if (current && shownKey === key) {
+    for (const s of SIDES) Object.assign(current[s].attention.layers, fresh[s].attention.layers);
+    return current;
+  }
+  shownKey = key;
+  return fresh;
+}
+
+async function refresh() {
+  const my = ++seq;
+  writeState(state);
+  if (!state.text.trim()) return;
+  setBusy(true);
+  hideError();
+  try {
+    const resp = await getResponse(state.layer);
+    if (my !== seq) return;
+    if (resp !== current) showResponse(resp);
+    render();
+  } catch (e) {
+    if (my === seq) showError(e.message);
+  } finally {
+    if (my === seq) setBusy(false);
+  }
+}
+
+/** A new answer: predictions, layer and head controls, the all-layers grid. */
+function showResponse(resp) {
+  current = pub.response = resp;
+  const L = resp.left, H = L.num_heads;
+  state.layer = Math.min(state.layer, Math.min(L.num_layers, resp.right.num_layers) - 1);
+  state.heads = state.heads ? state.heads.filter((h) => h >= 0 && h < H) : range(H);
+  for (const side of SIDES) {
+    const r = resp[side];
+    $(`${side}-title`).textContent = `${r.model}${r.pretrained ? " (pretrained base)" : ""} · ${r.task}`;
+    const p = r.prediction, prob = (p.probabilities || {})[p.label];
+    $(`${side}-prediction`).replaceChildren("Prediction: ", Object.assign(document.createElement("strong"), { textContent: p.label }),
+      prob != null ? ` (${(100 * prob).toFixed(1)}%)` : "");
+    pinned[side] = null;
+  }
+  $("layer-select").replaceChildren(...range(Math.min(L.num_layers, resp.right.num_layers)).map((l) => new Option(String(l), l)));
+  const colors = headColors(H);
+  $("head-swatches").replaceChildren(...range(H).map((h) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "head-toggle";
+    b.dataset.head = h;
+    b.style.setProperty("--c", colors[h]);
+    b.title = `head ${h} (click: toggle, double-click: only this head)`;
+    b.textContent = h;
+    return b;
+  }));
+  $("change-note").hidden = !resp.change_note;
+  $("change-note").textContent = resp.change_note || "";
+  drawnTokens = null;
+  $("compare-result").hidden = false;
+}
+
+let drawnTokens = null, pruneKey = null; // what the token columns / edge sets were built for
+
+/** Both head views, the bars and the grid, for the state shown now. */
+function render() {
+  const resp = current;
+  if (!resp || !SIDES.every((s) => hasLayer(resp[s], state.layer))) return;
+  const colors = headColors(resp.left.num_heads);
+  $("layer-select").value = state.layer;
+  for (const b of document.querySelectorAll(".head-toggle")) b.classList.toggle("off", !state.heads.includes(+b.dataset.head));
+  if (drawnTokens !== resp) {
+    for (const side of SIDES) {
+      views[side].setTokens(resp[side], false);
+      markEdited(side, resp);
+    }
+    drawnTokens = resp;
+    pruneKey = null;
+  }
+  const key = [state.layer, state.heads, state.mass].join("|");
+  if (key !== pruneKey) {
+    for (const side of SIDES) {
+      const r = resp[side], masks = tokenMasks(r.tokens, "all", false);
+      views[side].setEdges(pruneEdges(layerBytes(r, state.layer), r.tokens.length, state.heads, masks, state.mass), colors);
+    }
+    pruneKey = key;
+  }
+  for (const side of SIDES) {
+    views[side].setPinned(pinned[side]);
+    pub.edgesDrawn[side] = views[side].draw();
+    $(`${side}-edge-count`).textContent = views[side].countText();
+  }
+  $("bars-layer").textContent = state.layer;
+  drawBars($("change-bars"), resp.change, state.layer, { selected: state.heads, colors, onToggle: toggleHead });
+  drawGrid($("change-grid"), resp.change && resp.change[state.query], { layer: state.layer, onPick: openHead });
+  writeState(state);
+  document.body.dataset.ready = "1";
+}
+
+/** Underline the tokens the other side does not share, in both columns, and say so in the legend. */
+function markEdited(side, resp) {
+  const edited = new Set(resp.alignment.edited[side]), hv = views[side];
+  for (const col of ["left", "right"]) {
+    hv.spans[col].forEach((el, i) => { if (el) el.classList.toggle("edited", edited.has(i)); });
+  }
+  if (edited.size) {
+    const item = document.createElement("span"), sw = document.createElement("i");
+    sw.className = "edited";
+    item.className = "edited-legend";
+    item.append(sw, document.createTextNode(`not in the other side (${edited.size})`));
+    $(`${side}-legend`).append(item);
+  }
+}
+
+function togglePin(side, col, index) {
+  const p = pinned[side], same = p && p.side === col && p.index === index;
+  pinned[side] = same ? null : { side: col, index };
+  views[side].setPinned(pinned[side]);
+  pub.edgesDrawn[side] = views[side].draw();
+}
+
+function toggleHead(h) {
+  const on = new Set(state.heads);
+  on.has(h) ? on.delete(h) : on.add(h);
+  state.heads = [...on].sort((a, b) => a - b);
+  render();
+}
+
+function openHead(layer, head) {
+  state.layer = layer;
+  state.heads = [head];
+  refresh();
+}
+
+// ---- events ----
+$("compare-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  readForm();
+  if (!state.text.trim()) return showError("Please enter the left text.");
+  refresh();
+});
+for (const id of ["left-model", "right-model"]) {
+  $(id).addEventListener("change", () => {
+    if (id === "left-model" && !$("right-model").dataset.touched) $("right-model").value = $("left-model").value;
+    if (id === "right-model") $("right-model").dataset.touched = "1";
+    applyTask();
+  });
+}
+$("layer-select").addEventListener("change", (e) => { state.layer = +e.target.value; refresh(); });
+$("heads-all").addEventListener("click", () => { state.heads = range(current ? current.left.num_heads : 0); render(); });
+$("heads-none").addEventListener("click", () => { state.heads = []; render(); });
+$("head-swatches").addEventListener("click", (e) => {
+  const b = e.target.closest(".head-toggle");
+  if (b) toggleHead(+b.dataset.head);
+});
+$("head-swatches").addEventListener("dblclick", (e) => {
+  const b = e.target.closest(".head-toggle");
+  if (b) { state.heads = [+b.dataset.head]; render(); }
+});
+let raf = 0;
+$("mass-slider").addEventListener("input", (e) => {
+  state.mass = +e.target.value;
+  $("mass-value").textContent = state.mass + "%";
+  if (!raf) raf = requestAnimationFrame(() => { raf = 0; render(); });
+});
+$("grid-query").addEventListener("change", (e) => { state.query = e.target.value; render(); });
+$("save-finding").addEventListener("click", async () => {
+  if (!current || document.body.dataset.busy === "1") return showError("Compare two inputs (and wait for them) before saving a finding.");
+  try {
+    const { saveCompareFinding } = await import("./compare-finding.js");
+    await saveCompareFinding(state, current, $("finding-saved"));
+  } catch (e) { showError(e.message); }
+});
+
+async function init() {
+  try {
+    const data = await getModels();
+    models = data.models || [];
+    if (!state.model) state.model = (data.defaults && data.defaults.absa) || (models[0] && models[0].id) || "";
+  } catch (e) {
+    showError(e.message);
+  }
+  if (state.right_model && state.right_model !== state.model) $("right-model").dataset.touched = "1";
+  fillForm();
+  writeState(state);
+  if (state.text) await refresh();
+  else document.body.dataset.ready = "1";
+}
+init();
