@@ -2,8 +2,10 @@
 
 The stored files (tests/fixtures/analysis/*-v2.json.gz) were written by the pre-refactor `analyze`
 (result version 2) with the settings below. Deliberate differences since, and only these: the
-version (3), and per head statistic `margin` and `baselines.best` (new fields). Run-specific values
-(times, run id, speed, the data file's location) are not compared.
+version, per head statistic `margin` and `baselines.best` (new fields), and the agreement with
+attribution (turned off below; what remains of it: the `attribution` section, its settings and the
+rule's "attribution" label). Run-specific values (times, run id, speed, the data file's location)
+are not compared.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from app.core.heads.settings import AnalysisSettings
 
 STORED = Path(__file__).parent / "fixtures" / "analysis"
 SETTINGS = AnalysisSettings(max_examples=48, batch_size=16, bootstrap=200, seed=0, js_sample=8, typical_k=3,
-                            importance=True, ablation_draws=2)
+                            importance=True, ablation_draws=2, agreement=False)
 RUN_SPECIFIC = ("computed_at", "run_id", "timings_s", "pairs_per_s")
 
 
@@ -34,6 +36,10 @@ def comparable(result: dict) -> dict:
 
 def without_new_fields(result: dict) -> dict:
     result["version"] = 2
+    result.pop("attribution")
+    del result["rule"]["labels"]["attribution"]
+    for key in ("agreement", "ig", "ig_steps", "ig_limit"):
+        del result["settings"][key]
     for head in result["heads"]:
         for entry in head["statistics"].values():
             del entry["margin"]

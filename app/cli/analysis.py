@@ -46,6 +46,10 @@ def analyze_heads(
                                             help=setting_help("ablate_labels") + " (repeatable)"),
     typical_k: int = setting("typical_k", "--typical-k"),
     use_lexicon: bool = setting("lexicon", "--lexicon-words/--no-lexicon-words"),
+    agreement: bool = setting("agreement", "--agreement/--no-agreement"),
+    ig: bool = setting("ig", "--ig/--no-ig"),
+    ig_steps: int = setting("ig_steps", "--ig-steps"),
+    ig_limit: Optional[int] = setting("ig_limit", "--ig-limit"),
 ) -> None:
     """Label every attention head on a labelled dataset (aspect, aspect-sentiment, no-op, entity...) with CIs and baselines."""
     choices = {k: v for k, v in locals().items() if k in AnalysisSettings.model_fields}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from app.core.attribution.dataset import summary_lines
 from app.core.heads.result import AnalysisResult
 
 
@@ -15,6 +16,8 @@ def render_analysis(console: Console, result: AnalysisResult) -> None:
                   soft_wrap=True)
     console.print(labelled_table(result) if result.labelled else "no head beats its baselines by the rule's margin")
     console.print(interpretability_line(result), soft_wrap=True)
+    for line in summary_lines(result.attribution):  # agreement with attribution; IG's own pairs/s
+        console.print(line, soft_wrap=True)
     for line in ranking_lines(result):
         console.print(line, soft_wrap=True)
     if result.settings.get("importance"):

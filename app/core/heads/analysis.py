@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from app.core.attention_pass import Progress, Runner, Stopwatch, attention_pass, run_here
+from app.core.attribution import dataset as attribution
 from app.core.checkpoint import LoadedCheckpoint
 from app.core.datasets import Dataset, OpinionLexicon
 from app.core.heads import probes, sections
@@ -59,12 +60,16 @@ def analyze(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: AnalysisSe
         raise AnalysisError(f"{dataset.path}: no pairs to analyse")
     max_length = training_max_length(checkpoint)
     found = AnalysisProbes.build(checkpoint.info.task, settings, pretrained is not None)
+    found.agreement = attribution.dataset_agreement(checkpoint, settings, found.typical.top)
     passed = attention_pass(checkpoint, specs, lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
                             found.active(), reference=pretrained, batch_size=settings.batch_size, runner=runner,
                             progress=report, phase="statistics", stopwatch=stopwatch)
     result = head_sections(checkpoint, settings, found, rule, stopwatch)
     result.support = sections.support(checkpoint.info.task, pairing, found.statistics, found.summaries,
                                       lexicon is not None)
+    if found.agreement is not None:
+        result.support["attribution"] = found.agreement.support()
+        result.attribution = found.agreement.section(result.interpretability.rate)
     if settings.importance:
         report(passed.items, passed.items, "importance")
         add_importance(result, checkpoint, specs[:settings.importance_limit], settings, max_length, runner, stopwatch)
@@ -92,6 +97,7 @@ class AnalysisProbes:
     pretrained: probes.PretrainedBaselineProbe | None = None
     pretrained_interpretability: probes.InterpretabilityProbe | None = None
     change: probes.FinetuneChangeProbe | None = None
+    agreement: attribution.DatasetAgreement | None = None  # agreement with rollout / IG (app.core.attribution)
     summaries: dict[str, Summary] = field(default_factory=dict)
     change_summary: Summary | None = None
 
@@ -109,7 +115,8 @@ class AnalysisProbes:
         """The probes that observe the pass, in the order their timings are reported."""
         order = (self.statistics, self.interpretability, self.head_map, self.rules, self.pretrained,
                  self.pretrained_interpretability, self.change, self.typical)
-        return [probe for probe in order if probe is not None]
+        extra = self.agreement.probes if self.agreement is not None else []
+        return [probe for probe in order if probe is not None] + extra
 
 
 def head_sections(checkpoint: LoadedCheckpoint, settings: AnalysisSettings, found: AnalysisProbes, rule: LabelRule,
@@ -122,6 +129,8 @@ def head_sections(checkpoint: LoadedCheckpoint, settings: AnalysisSettings, foun
     tick = stopwatch.add("bootstrap", tick)
     baselines = probes.baseline_table(list(summaries), found.rules.rules,
                                       found.pretrained.pretrained if found.pretrained else None)
+    if found.agreement is not None:
+        found.agreement.merge(summaries, baselines, settings.bootstrap, settings.seed)
     labels, evidence = sections.head_labels(summaries, baselines, rule)
     heads = sections.head_rows(info.num_layers, info.num_heads, summaries, baselines, labels, evidence,
                                found.typical, found.change_summary)
@@ -166,7 +175,7 @@ def settings_record(settings: AnalysisSettings, pretrained: str | None, lexicon:
             "pretrained": pretrained, "lexicon": getattr(lexicon, "source", None) if lexicon is not None else None,
             "pairs": settings.pairs, "phrase_k": 3, "confidence": 0.95, "typical_k": settings.typical_k,
             "importance": settings.importance, "ablation_draws": settings.ablation_draws,
-            "importance_limit": settings.importance_limit}
+            "importance_limit": settings.importance_limit, **attribution.settings_record(settings)}
 
 
 def typical_examples(specs: Sequence[UnitSpec], typical: probes.TypicalExamplesProbe) -> dict[str, dict[str, Any]]:

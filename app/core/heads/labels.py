@@ -32,6 +32,8 @@ relation_statistics; "noop_contrast" is streaming.NoOpContrast's summary):
     phrase            phrase_context_mass (mass on the phrase around the term, term excluded)
     entity            entity_mass, entity_top1
     cls-entity        cls_entity_mass
+    attribution       ig_agreement (the head's attention from the readout token ranks tokens as
+                      integrated gradients do; app.core.attribution.probe)
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ LABEL_STATISTICS: dict[str, tuple[str, ...]] = {
     "phrase": ("phrase_context_mass",),
     "entity": ("entity_mass", "entity_top1"),
     "cls-entity": ("cls_entity_mass",),
+    "attribution": ("ig_agreement",),
 }
 
 Baseline = float | torch.Tensor

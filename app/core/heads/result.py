@@ -6,7 +6,8 @@ written by an older headscope are brought to the current shape by `upgrade_resul
 (the summary page, the CLI) only ever see one shape.
 
 Version history: 2 — the first web-served shape; 3 — each head statistic carries `margin` (its
-lower CI bound minus the best of its baselines) and `baselines.best`.
+lower CI bound minus the best of its baselines) and `baselines.best`; 4 — `attribution` (the
+agreement with attribution, app.core.attribution.section; null when not computed).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import torch
 
-RESULT_VERSION = 3
+RESULT_VERSION = 4
 
 
 def _digits(n: int) -> dict[str, Any]:
@@ -197,6 +198,7 @@ class AnalysisResult:
     computed_at: str = ""
     run_id: str = ""
     rule: dict[str, Any] = field(default_factory=dict)
+    attribution: Any = None  # app.core.attribution.section.AttributionSection
     analysis_id: str | None = field(default=None, metadata=OMIT_NONE)  # the web job's id
     job: dict[str, Any] | None = field(default=None, metadata=OMIT_NONE)  # the web job's data and settings
 
@@ -228,4 +230,7 @@ def upgrade_result(data: dict[str, Any]) -> dict[str, Any]:
                 margin = margin_of(entry.get("ci"), best)
                 entry["margin"] = None if margin is None else round(margin, 6)
         data["version"] = 3
+    if data["version"] < 4:
+        data.setdefault("attribution", None)
+        data["version"] = 4
     return data

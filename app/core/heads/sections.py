@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from app.core.attribution.probe import STATISTICS as AGREEMENT_STATISTICS
 from app.core.heads.baselines import POSITIONAL_BASELINES
 from app.core.heads.labels import LabelRule, label_evidence, label_heads
 from app.core.heads.probes import (FINETUNE, NOOP, FinetuneChangeProbe, HeadMapProbe, InterpretabilityProbe,
@@ -153,7 +154,8 @@ def _noop_support(noop: NoOpContrast) -> dict[str, Any]:
             else "absent: needs category data with pairs whose aspect is absent (label none) and present"}
 
 
-STATISTIC_RANGES = {"entropy": (0.0, None), NOOP: (-1.0, 1.0)}  # None: ln(sequence length); others [0, 1]
+STATISTIC_RANGES = {"entropy": (0.0, None), NOOP: (-1.0, 1.0),  # None: ln(sequence length); others [0, 1]
+                    **{name: (-1.0, 1.0) for name in AGREEMENT_STATISTICS}}  # rank correlations
 
 
 def statistic_range(name: str) -> tuple[float, float | None]:

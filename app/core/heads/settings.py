@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.core.heads.labels import LABEL_STATISTICS
 
@@ -44,6 +44,20 @@ class AnalysisSettings(BaseModel):
     lexicon: bool = Field(default=True, description="aspect-sentiment from the Hu & Liu opinion lexicon "
                                                     "(HEADSCOPE_SHARED_DATA/opinion_lexicon, or --lexicon) "
                                                     "where the data has no gold opinions")
+    agreement: bool = Field(default=True, description="per head, rank agreement of the readout token's attention with "
+                                                      "attention rollout (and, with ig, integrated gradients)")
+    ig: bool = Field(default=False, description="integrated gradients for the agreement statistic, the attribution "
+                                                "label and the IG interpretability rate (ig_steps forward and backward "
+                                                "rows per pair)")
+    ig_steps: int = Field(default=32, ge=1, le=256, description="integrated-gradients steps per pair")
+    ig_limit: int | None = Field(default=None, ge=1, le=1_000_000,
+                                 description="pairs with integrated gradients (default: all)")
+
+    @model_validator(mode="after")
+    def ig_needs_agreement(self) -> "AnalysisSettings":
+        if self.ig and not self.agreement:
+            raise ValueError("ig feeds the agreement statistics: turn agreement on too (agreement=true / --agreement)")
+        return self
 
 
 def setting_default(name: str) -> Any:
