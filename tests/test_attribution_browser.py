@@ -110,3 +110,29 @@ def test_finding_and_offline_export_keep_the_attribution(page, tmp_path, browser
         chips = offline.eval_on_selector_all(".snapshot-view .attr-row[data-method='flow'] .attr-tok", "els => els.map(e => +e.dataset.score)")
         assert chips == pytest.approx(finding["snapshot"]["attribution"]["methods"]["flow"]["scores"], abs=1e-6)
     assert requested == []
+
+
+def test_analysis_page_shows_agreement_and_ig(page):
+    """/analysis with integrated gradients: the agreement statistics, their label map and the IG figures."""
+    page.goto(page.base + "/analysis")
+    page.wait_for_selector("#data-select option[value='demo-absa']", state="attached", timeout=60_000)
+    page.select_option("#model-select", "demo-absa-qa-m")
+    page.select_option("#data-select", "demo-absa")
+    page.fill("#max-examples", "24")
+    page.fill("#batch-size", "8")
+    page.fill("#bootstrap", "100")
+    page.uncheck("#pretrained")
+    page.check("#ig")
+    page.fill("#ig-steps", "4")
+    page.click("#start-button")
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
+    assert page.locator("#error-box").is_hidden(), page.text_content("#error-box")
+    result = page.evaluate("window.headscope.result")
+    assert result["settings"]["ig"] is True and result["attribution"]["ig"]["steps"] == 4
+    facts = page.text_content("#attribution-facts")
+    assert "integrated gradients4 steps, 24 pairs" in facts and "pairs/s" in facts and "completeness gap" in facts
+    assert "interpretability, IG vs attention" in facts
+    assert page.locator("#label-maps .label-map[data-label='attribution']").count() == 1
+    page.select_option("#stat-select", "ig_agreement")
+    page.wait_for_function("new URLSearchParams(location.search).get('stat') === 'ig_agreement'")
+    page.wait_for_selector("#heatmap-main .main-svg")

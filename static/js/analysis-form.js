@@ -35,6 +35,9 @@ function settingsFromForm() {
               pretrained: $("pretrained").checked, importance: $("importance").checked };
   const max = num("max-examples");
   if (max) s.max_examples = max;
+  // integrated gradients feed the agreement statistics, so asking for them turns agreement on
+  s.agreement = $("agreement").checked || $("ig").checked;
+  if ($("ig").checked) Object.assign(s, { ig: true, ig_steps: num("ig-steps") || 32 });
   return s;
 }
 

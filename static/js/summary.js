@@ -11,6 +11,7 @@ import { setResult, statNames, rankedHeads, headAt, VIRTUAL } from "./analysis-r
 import { drawMain, drawLabelMaps } from "./summary-heatmaps.js";
 import { drawTable, drawHead, drawPanels, drawSupport, markSelectedRow } from "./summary-tables.js";
 import { saveFinding } from "./summary-finding.js";
+import { drawAttributionFacts } from "./summary-attribution.js";
 import { $, view, pub, writeView, fmt, showError, hideError } from "./summary-state.js";
 
 const PHASES = { loading: "loading the models", statistics: "statistics pass", importance: "head importance and ablation" };
@@ -64,6 +65,7 @@ async function render(result, job) {
   drawTable(selectHead);
   drawHead();
   drawPanels();
+  drawAttributionFacts(result);
   try {
     await drawMain(selectHead);
     await drawLabelMaps(pickFromLabelMap);
