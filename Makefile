@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 # Extra pip arguments for the torch install (e.g. an index with CUDA builds).
 TORCH_PIP_ARGS ?=
 
-.PHONY: install install-test prepare serve test test-fast browser postgres bench clean
+.PHONY: install install-test prepare serve test test-fast browser postgres wordnet bench clean
 
 install: $(VENV)/.installed
 
@@ -39,7 +39,12 @@ postgres:
 	@{ command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; } || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
-test: install-test prepare browser postgres
+# Debian's WordNet 3.0 (/usr/share/wordnet) for the robustness tests' antonyms, read with nltk (no nltk.download).
+wordnet:
+	@test -f /usr/share/wordnet/data.adj || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wordnet-base; }
+
+test: install-test prepare browser postgres wordnet
 	$(BIN)/pytest -q -rs
 
 # Benchmarks print ratios against a baseline measured in the same run.
