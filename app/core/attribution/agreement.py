@@ -16,7 +16,8 @@ An input with fewer than two content tokens gives NaN (nothing to rank).
 
 Everything is batched: rows [..., T] against scores [..., T] with a mask [..., T] broadcast over
 the leading dimensions (e.g. [B, L, H, T] against [B, 1, 1, T]), in the rows' dtype (float64 for
-one live input, float32 for dataset batches: ranks and pair counts stay exact there). Ranks take
+tests, float32 for live inputs and dataset batches: ranks and pair counts stay exact there). Each
+side is ranked in its own shape, so an attribution shared by every head is ranked once. Ranks take
 one sort per row; Kendall's tau compares all pairs, [..., T, T], fine for the lengths BERT takes.
 """
 
@@ -64,21 +65,19 @@ def _correlation(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.
 
 
 def spearman(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    x, y = torch.broadcast_tensors(x, y.to(x.dtype))
-    mask = mask.expand(x.shape)
+    y = y.to(x.dtype)  # each side ranked in its own shape (y is often shared by every head)
     result = _correlation(average_ranks(x, mask), average_ranks(y, mask), mask)
     return _undefined_below_two(result, mask)
 
 
 def kendall(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Kendall's tau-b over the masked tokens."""
-    x, y = torch.broadcast_tensors(x, y.to(x.dtype))
-    mask = mask.expand(x.shape)
+    y = y.to(x.dtype)
     pair = (mask.unsqueeze(-1) & mask.unsqueeze(-2)).to(x.dtype)
     sx, sy = _pairwise_sign(x) * pair, _pairwise_sign(y) * pair
     # ordered pairs i != j: twice the unordered ones in every sum, which cancels in the ratio
-    untied_x = (sx != 0).to(x.dtype).sum((-1, -2))
-    untied_y = (sy != 0).to(x.dtype).sum((-1, -2))
+    untied_x = (sx != 0).sum((-1, -2)).to(x.dtype)
+    untied_y = (sy != 0).sum((-1, -2)).to(x.dtype)
     denominator = (untied_x * untied_y).sqrt()
     value = (sx * sy).sum((-1, -2)) / denominator
     return _undefined_below_two(torch.where(denominator > 0, value, torch.zeros_like(value)), mask)
@@ -86,22 +85,19 @@ def kendall(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tenso
 
 def top_k_overlap(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, k: int = TOP_K) -> torch.Tensor:
     """|top-k(x) ∩ top-k(y)| / k over the masked tokens, k = min(K, masked tokens) per row."""
-    x, y = torch.broadcast_tensors(x, y.to(x.dtype))
-    mask = mask.expand(x.shape)
+    y = y.to(x.dtype)
     width = min(k, x.shape[-1])
     outside = torch.finfo(x.dtype).min
     top_x = x.masked_fill(~mask, outside).topk(width, dim=-1).indices
     top_y = y.masked_fill(~mask, outside).topk(width, dim=-1).indices
     size = mask.sum(-1).clamp(max=k)
-    rank = torch.arange(width, device=x.device)
-    kept_x = rank < size.unsqueeze(-1)  # only the first min(k, n) picks are content tokens
-    kept_y = rank < size.unsqueeze(-1)
-    hits = ((top_x.unsqueeze(-1) == top_y.unsqueeze(-2)) & kept_x.unsqueeze(-1) & kept_y.unsqueeze(-2)).sum((-1, -2))
+    kept = torch.arange(width, device=x.device) < size.unsqueeze(-1)  # only the first min(k, n) picks are compared tokens
+    hits = ((top_x.unsqueeze(-1) == top_y.unsqueeze(-2)) & kept.unsqueeze(-1) & kept.unsqueeze(-2)).sum((-1, -2))
     return _undefined_below_two(hits.to(x.dtype) / size.clamp(min=1).to(x.dtype), mask)
 
 
 def _undefined_below_two(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return torch.where(mask.sum(-1) >= 2, values, torch.full_like(values, float("nan")))
+    return torch.where(mask.sum(-1) >= 2, values, torch.tensor(float("nan"), dtype=values.dtype, device=values.device))
 
 
 def agreement(rows: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor,

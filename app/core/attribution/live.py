@@ -126,7 +126,7 @@ def attribute(loaded: LoadedCheckpoint, inspection: Inspection, request: Attribu
         timings[method] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     rows = metrics.head_rows(inspection.attention.unsqueeze(0), query_weights(query, len(content)).unsqueeze(0))[0]
-    agreement = {name: metrics.agreement(rows.double(), _compared(name, value).double(), content, k=request.k)
+    agreement = {name: metrics.agreement(rows, _compared(name, value).float(), content, k=request.k)
                  for name, value in scores.items()}
     timings["agreement"] = (time.perf_counter() - started) * 1000
     return AttributionReport(target, request.query, query, content, scores, details, agreement, request.k, timings)

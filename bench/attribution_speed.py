@@ -1,0 +1,193 @@
+"""Attribution speed: integrated gradients, rollout / flow in a live inspection, and the dataset agreement.
+
+Each figure is a ratio against a baseline measured in the same process, alternated over ROUNDS rounds
+after a warm-up (the median of the rounds' ratios, so load from other processes hits both alike):
+
+1. IG with 32 steps on the 40-token demo pair (app.core.attribution.gradients: the 32 interpolated
+   rows in one forward + backward, plus the 2-row forward of input and baseline for the completeness
+   gap) vs a bare forward + backward of a 32-row batch of that pair (word embeddings in, gradient of
+   the target logit back to them). Target: <= 3x.
+2. A live inspection as the server runs it (InspectService.run: forward with attentions, compact
+   attention of every layer; its inspection cache off) with "attribution": ["rollout"], ["flow"] and
+   both (each with its per-head agreement maps) vs the same request without. Target: <= 1.10x.
+   For scale, Abnar & Zuidema's own way to get flow (networkx's maximum flow per token) once.
+3. The analysis pass (`analyze`'s statistics pass: encoding, forward with attentions, every statistic)
+   with the dataset agreement on and integrated gradients off vs a bare batched forward with
+   attentions over the same pairs (bench/analysis_speed.py's baseline). Target: >= 0.80x. Then one
+   run with integrated gradients on, which prints its own pairs/s.
+
+    .venv/bin/python bench/attribution_speed.py [--rounds 5] [--pairs 160] [--ig-pairs 32] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import common
+
+IG_STEPS = 32
+
+
+def load():
+    import torch
+
+    from app.core.checkpoint import pick_device
+    from app.core.registry import ModelRegistry
+
+    common.require_checkpoint()
+    registry = ModelRegistry(common.MODELS_DIR, pick_device("auto"))
+    registry.refresh()
+    return torch, registry, registry.get(common.MODEL_ID)
+
+
+def timed(work) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def ig_against_bare(torch, loaded, rounds: int) -> dict:
+    from app.core.attribution.gradients import integrated_gradients
+    from app.core.attribution.tokens import content_mask
+    from app.core.inspection import InspectionInput, encode_for_checkpoint
+
+    encoded = encode_for_checkpoint(loaded, InspectionInput(common.REVIEW, common.ASPECT))
+    assert len(encoded.input_ids) == common.PAIR_TOKENS, len(encoded.input_ids)
+    inputs = encoded.model_inputs(loaded.device)
+    keep = (~content_mask(encoded)).unsqueeze(0).to(loaded.device)
+    target = torch.tensor([0])
+    model = loaded.model
+    rows = {name: value.repeat(IG_STEPS, 1) for name, value in inputs.items()}
+
+    def bare() -> None:
+        embeds = model.get_input_embeddings()(rows["input_ids"]).detach().requires_grad_()
+        logits = model(inputs_embeds=embeds, attention_mask=rows["attention_mask"],
+                       token_type_ids=rows["token_type_ids"]).logits
+        torch.autograd.grad(logits[:, 0].sum(), embeds)
+
+    def ig() -> None:
+        integrated_gradients(model, inputs, keep, target, loaded.tokenizer.pad_token_id, IG_STEPS)
+
+    bare(), ig()  # warm-up
+    pairs = [(timed(ig), timed(bare)) for _ in range(rounds)]
+    return {"ig_s": [a for a, _ in pairs], "bare_s": [b for _, b in pairs],
+            "ratio": statistics.median(a / b for a, b in pairs)}
+
+
+def live_inspection(registry, rounds: int, repeats: int = 10) -> dict:
+    from app.web.inspect_service import InspectService
+    from app.web.schemas import InspectRequest
+
+    service = InspectService(registry, cache_size=0)  # every request runs the model again
+    plain = InspectRequest(model=common.MODEL_ID, text=common.REVIEW, aspect=common.ASPECT)
+    variants = {"rollout": ["rollout"], "flow": ["flow"], "rollout+flow": ["rollout", "flow"]}
+    requests = {name: plain.model_copy(update={"attribution": methods}) for name, methods in variants.items()}
+
+    def p50(request) -> float:
+        return statistics.median(timed(lambda: service.run(request)) for _ in range(repeats))
+
+    for request in [plain, *requests.values()]:
+        service.run(request)  # warm-up
+    ratios: dict[str, list[float]] = {name: [] for name in variants}
+    base_s: list[float] = []
+    for _ in range(rounds):
+        base = p50(plain)
+        base_s.append(base)
+        for name, request in requests.items():
+            ratios[name].append(p50(request) / base)
+    return {"plain_s": statistics.median(base_s), "ratios": {k: statistics.median(v) for k, v in ratios.items()},
+            "rounds": ratios}
+
+
+def networkx_flow_seconds(loaded) -> float:
+    """Abnar & Zuidema's construction (their attention_graph_util) with networkx's maximum flow, once."""
+    import itertools
+
+    import networkx as nx
+
+    from app.core.attribution.graph import residual_attention
+    from app.core.inspection import InspectionInput, inspect
+
+    mixing = residual_attention(inspect(loaded, InspectionInput(common.REVIEW, common.ASPECT)).attention).double()
+    layers, length, _ = mixing.shape
+    started = time.perf_counter()
+    graph = nx.DiGraph()
+    for layer, i, j in itertools.product(range(layers), range(length), range(length)):
+        graph.add_edge((layer, j), (layer + 1, i), capacity=float(mixing[layer, i, j]))
+    for j in range(length):
+        nx.maximum_flow_value(graph, (0, j), (layers, 0))
+    return time.perf_counter() - started
+
+
+def analysis_pass(torch, loaded, pairs: int, ig_pairs: int, rounds: int, batch_size: int = 16) -> dict:
+    from analysis_speed import bare_pass
+
+    from app.core.demo_data import demo_dataset
+    from app.core.heads.analysis import analyze
+    from app.core.heads.settings import AnalysisSettings
+    from app.core.heads.units import unit_specs
+
+    dataset = demo_dataset("demo-absa")
+    specs = unit_specs(loaded, list(dataset.examples))[0][:pairs]
+    plain = AnalysisSettings(max_examples=pairs, batch_size=batch_size, bootstrap=200, js_sample=0, importance=False,
+                             agreement=True)
+    bare_pass(torch, loaded, specs[:batch_size * 2], batch_size)  # warm-up
+    analyze(loaded, dataset, plain.model_copy(update={"max_examples": batch_size * 2}))
+    bare, agreed, without = [], [], []
+    for _ in range(rounds):
+        bare.append(len(specs) / bare_pass(torch, loaded, specs, batch_size))
+        agreed.append(analyze(loaded, dataset, plain).pairs_per_s)
+        without.append(analyze(loaded, dataset, plain.model_copy(update={"agreement": False})).pairs_per_s)
+    with_ig = analyze(loaded, dataset, plain.model_copy(update={"ig": True, "ig_steps": IG_STEPS, "max_examples": ig_pairs}))
+    return {"pairs": len(specs), "bare": bare, "agreement": agreed, "no_agreement": without,
+            "ratio": statistics.median(a / b for a, b in zip(agreed, bare)),
+            "ratio_without": statistics.median(a / b for a, b in zip(without, bare)),
+            "ig": with_ig.to_json()["attribution"]["ig"], "ig_pass_pairs_per_s": with_ig.pairs_per_s}
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--pairs", type=int, default=160, help="demo-absa pairs for the analysis pass")
+    parser.add_argument("--ig-pairs", type=int, default=32, help="pairs for the run with integrated gradients")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--skip-networkx", action="store_true", help="leave out the networkx flow timing")
+    args = parser.parse_args()
+    torch, registry, loaded = load()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"{common.MODEL_ID}, {loaded.device}, {torch.get_num_threads()} threads, median of {args.rounds} alternated rounds")
+
+    ig = ig_against_bare(torch, loaded, args.rounds)
+    print(f"1. IG {IG_STEPS} steps, {common.PAIR_TOKENS}-token pair: {1000 * statistics.median(ig['ig_s']):.1f} ms vs bare "
+          f"forward+backward of a {IG_STEPS}-row batch {1000 * statistics.median(ig['bare_s']):.1f} ms: "
+          f"ratio {ig['ratio']:.2f} (target <= 3: {verdict(ig['ratio'] <= 3)})")
+
+    live = live_inspection(registry, args.rounds)
+    print(f"2. live inspection (all layers, compact): p50 {1000 * live['plain_s']:.1f} ms without attribution")
+    for name, ratio in live["ratios"].items():
+        print(f"   + {name:<13} ratio {ratio:.3f} (target <= 1.10: {verdict(ratio <= 1.10)})  rounds "
+              f"{[round(r, 3) for r in live['rounds'][name]]}")
+    if not args.skip_networkx:
+        print(f"   for scale: flow with networkx's maximum flow per token (Abnar & Zuidema's way): "
+              f"{networkx_flow_seconds(loaded):.2f} s")
+
+    run = analysis_pass(torch, loaded, args.pairs, args.ig_pairs, args.rounds)
+    print(f"3. analysis pass over {run['pairs']} demo-absa pairs, batch 16: bare forward with attentions "
+          f"{statistics.median(run['bare']):.1f} pairs/s; with the agreement (IG off) {statistics.median(run['agreement']):.1f} "
+          f"pairs/s: ratio {run['ratio']:.3f} (target >= 0.80: {verdict(run['ratio'] >= 0.8)}); without it "
+          f"{statistics.median(run['no_agreement']):.1f} pairs/s, ratio {run['ratio_without']:.3f}")
+    ig_run = run["ig"]
+    print(f"   with integrated gradients ({ig_run['steps']} steps, {ig_run['examples']} pairs): {ig_run['pairs_per_s']:.2f} "
+          f"pairs/s for IG itself (statistics pass {run['ig_pass_pairs_per_s']:.1f} pairs/s); completeness gap mean "
+          f"{100 * ig_run['mean_relative_gap']:.1f}%, max {100 * ig_run['max_relative_gap']:.1f}%")
+
+
+if __name__ == "__main__":
+    main()
