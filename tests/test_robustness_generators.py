@@ -94,7 +94,7 @@ def test_registry_lists_each_task_s_tests_with_what_they_need():
                                                  "q5-entity-mask"]
     assert {t.name for t in task_tests("absa")} >= {"revtgt", "revnon", "adddiff", "aspect-only", "aspect-mask",
                                                    "q1-typo"}
-    assert TESTS["revtgt"].needs == ("wordnet", "opinions") and TESTS["revtgt"].changes_label
+    assert TESTS["revtgt"].needs == ("terms", "wordnet", "opinions") and TESTS["revtgt"].changes_label
     assert TESTS["q4-rule-mask"].needs == ("training",) and TESTS["q5-entity-only"].debiasing
     assert all(set(t.needs) <= {"wordnet", "opinions", "training", "aspects", "terms"} for t in TESTS.values())
 

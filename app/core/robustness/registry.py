@@ -57,10 +57,10 @@ TESTS: dict[str, RobustnessTest] = {t.name: t for t in (
                    re_bias.entity_only, debiasing=True),
     RobustnessTest("q5-entity-mask", ("re",), "semantic-bias", (), "the entities' words masked, markers kept",
                    re_bias.entity_mask),
-    RobustnessTest("revtgt", ("absa",), "aspect", ("wordnet", "opinions"),
+    RobustnessTest("revtgt", ("absa",), "aspect", ("terms", "wordnet", "opinions"),
                    "the target aspect's opinion reversed (antonym or negation); the gold polarity flips",
                    arts.revtgt, changes_label=True),
-    RobustnessTest("revnon", ("absa",), "aspect", ("wordnet", "opinions", "aspects"),
+    RobustnessTest("revnon", ("absa",), "aspect", ("terms", "aspects", "wordnet", "opinions"),
                    "the other aspects' opinions reversed or intensified; gold unchanged", arts.revnon),
     RobustnessTest("adddiff", ("absa",), "aspect", ("training",),
                    "1-3 aspect-opinion phrases of the other polarity appended; gold unchanged", arts.adddiff),
@@ -181,7 +181,8 @@ def _aspects(test, sources, context) -> str | None:
 def _terms(test, sources, context) -> str | None:
     if any(s.term_spans for s in sources):
         return None
-    return "it needs aspect terms written in the review; these pairs have none"
+    return ("it needs aspect terms written in the review; these pairs have none (aspect categories the review "
+            "does not name, e.g. MAMS-ACSA)")
 
 
 _CHECKS: dict[str, Callable[[RobustnessTest, Sequence[UnitSpec], GenerationContext], str | None]] = {
