@@ -173,11 +173,11 @@ def _confirmed(checkpoint: LoadedCheckpoint, scorer: Scorer, source: SourceInput
 
 def _variant(i: int, source: SourceInput, found: Found, method: str, queries: int, adversarial: str) -> Variant:
     changed, words = len(found.swaps), source.content_words
-    swaps = [{"from": source.words[w].text, "to": text} for w, text in sorted(found.swaps.items())]
+    cosines = {f["word"]: f["cosine"] for f in found.details.get("flips", ())}  # HotFlip's, per flipped word
+    swaps = [{"from": source.words[w].text, "to": text, **({"cosine": cosines[w]} if w in cosines else {})}
+             for w, text in sorted(found.swaps.items())]
     details = {"queries": queries, "words_changed": changed, "words": words,
                "change_rate": changed / words if words else 0.0, "swaps": swaps, "adversarial_label": adversarial}
-    if "flips" in found.details:
-        details["cosines"] = [f["cosine"] for f in found.details["flips"]]
     return make_variant(i, source.spec, TEST_NAMES[method], _edits(source, found), **details)
 
 
