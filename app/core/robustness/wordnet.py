@@ -66,8 +66,9 @@ def load_wordnet(root: Path | str | None = None) -> Any:
 def _build_reader(root: Path) -> Any:
     missing = [name for name in REQUIRED_FILES if not (root / name).is_file()]
     if missing:
+        listed = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
         raise WordNetUnavailableError(
-            f"WordNet is not installed at {root} (missing {', '.join(missing[:3])}{'...' if len(missing) > 3 else ''}): "
+            f"WordNet is not installed at {root} (missing {listed}): "
             f"install Debian's {PACKAGE} package (`make wordnet`, or apt-get install {PACKAGE}), "
             f"or set {ROOT_VARIABLE} to a folder with WordNet 3.0's dict files")
     try:
