@@ -111,6 +111,12 @@ def test_finding_and_offline_export_keep_the_attribution(page, tmp_path, browser
         assert chips == pytest.approx(finding["snapshot"]["attribution"]["methods"]["flow"]["scores"], abs=1e-6)
     assert requested == []
 
+    # the permalink asks the live view for the same attribution again
+    page.goto(f"{page.base}/f/{finding['id']}")
+    page.wait_for_url("**/inspect?*")
+    assert query(page)["attr"] == ["grad_x_input,flow"]
+    page.wait_for_selector("#attribution-strips[data-rows='2']", timeout=60_000)
+
 
 def test_analysis_page_shows_agreement_and_ig(page):
     """/analysis with integrated gradients: the agreement statistics, their label map and the IG figures."""

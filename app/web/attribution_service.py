@@ -7,6 +7,7 @@ from collections import OrderedDict
 from typing import Any
 
 from app.core.attribution.gradients import IG_DEFAULT_STEPS
+from app.core.attribution.live import METHODS
 from app.core.attribution.live import AttributionReport, AttributionRequest, attribute
 from app.core.checkpoint import LoadedCheckpoint
 from app.core.inspection import Inspection
@@ -45,3 +46,26 @@ class AttributionService:
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return report.to_json(inspection.encoded.word_ids if body.word_level else None)
+
+
+def attribution_query(snapshot: Any) -> dict[str, Any]:
+    """The /inspect URL parameters (static/js/state.js) that ask the live view again for the attribution
+    a finding's snapshot keeps: its methods, IG steps, a chosen label and the query ({} when none)."""
+    found = snapshot.get("attribution") if isinstance(snapshot, dict) else None
+    methods = found.get("methods") if isinstance(found, dict) else None
+    if not isinstance(methods, dict):
+        return {}
+    chosen = [name for name in METHODS if name in methods]
+    if not chosen:
+        return {}
+    query: dict[str, Any] = {"attr": ",".join(chosen)}
+    steps = (methods.get("ig") or {}).get("steps") if isinstance(methods.get("ig"), dict) else None
+    if isinstance(steps, int) and steps != IG_DEFAULT_STEPS:
+        query["ig_steps"] = steps
+    target = found.get("target") if isinstance(found.get("target"), dict) else {}
+    if target.get("predicted") is False and isinstance(target.get("label"), str):
+        query["attr_label"] = target["label"]
+    name = (found.get("query") or {}).get("name") if isinstance(found.get("query"), dict) else None
+    if isinstance(name, str) and name != "readout":
+        query["attr_query"] = name
+    return query

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import __version__
+from app.web.attribution_service import attribution_query
 from app.web.export import build_export_html, export_filename, finding_context, json_for_script
 from app.web.pages import templates
 
@@ -128,6 +129,7 @@ def inspect_query(finding: dict) -> str:
     if token is not None and (view.get("token_side") or filters.get("side")) == "right":
         q["side"] = "right"
     q["word"] = "1" if view.get("word_mode") else "0"
+    q.update(attribution_query(finding.get("snapshot")))  # the attribution the finding was saved with
     return urlencode(q, quote_via=quote)
 
 
