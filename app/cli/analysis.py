@@ -8,18 +8,16 @@ from typing import Optional
 
 import typer
 
-from app.cli.common import console, fail, open_registry, progress_bar
+from app.cli.common import console, fail, open_registry, progress_bar, settings_option
 from app.cli.render import render_analysis
 from app.config import get_settings
-from app.core.heads.settings import AnalysisSettings, setting_bounds, setting_default, setting_help
+from app.core.heads.settings import AnalysisSettings
 
 cli = typer.Typer()
 
 
 def setting(name: str, *flags: str) -> typer.models.OptionInfo:
-    """A CLI option whose default, help and bounds are the analysis setting's own."""
-    low, high = setting_bounds(name)
-    return typer.Option(setting_default(name), *flags, help=setting_help(name), min=low, max=high)
+    return settings_option(AnalysisSettings, name, *flags)
 
 
 @cli.command("analyze")
@@ -42,8 +40,7 @@ def analyze_heads(
     importance: bool = setting("importance", "--importance/--no-importance"),
     importance_limit: Optional[int] = setting("importance_limit", "--importance-limit"),
     ablation_draws: int = setting("ablation_draws", "--ablation-draws"),
-    ablate_labels: list[str] = typer.Option(list(setting_default("ablate_labels")), "--ablate",
-                                            help=setting_help("ablate_labels") + " (repeatable)"),
+    ablate_labels: list[str] = setting("ablate_labels", "--ablate"),
     typical_k: int = setting("typical_k", "--typical-k"),
     use_lexicon: bool = setting("lexicon", "--lexicon-words/--no-lexicon-words"),
     agreement: bool = setting("agreement", "--agreement/--no-agreement"),

@@ -18,6 +18,18 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def settings_option(model, name: str, *flags: str, default=None):
+    """A CLI option whose default, help and bounds are those of a settings model's field (one declaration)."""
+    field = model.model_fields[name]
+    low = high = None
+    for constraint in field.metadata:
+        low = getattr(constraint, "ge", low)
+        high = getattr(constraint, "le", high)
+    value = field.get_default(call_default_factory=True) if default is None else default
+    return typer.Option(list(value) if isinstance(value, tuple) else value, *flags, help=field.description or "",
+                        min=low, max=high)
+
+
 def open_registry(half: bool | None = None):
     """The checkpoints of the models folder, on the configured device."""
     from app.core.checkpoint import pick_device

@@ -66,3 +66,29 @@ def ranking_lines(result: AnalysisResult) -> list[str]:
                      f"{ablation.masked:.3f} (drop {ablation.drop:.3f}); random heads: mean {random} "
                      f"({ablation.draws} draws)")
     return lines
+
+
+def _rate(value) -> str:
+    if value is None or value.value is None:
+        return "–"
+    low, high = value.ci
+    return f"{value.value:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def render_robustness(console: Console, result) -> None:
+    """One row per test: accuracy on sources and variants, flips, ARS / debiased accuracy, the heads that moved."""
+    overall = result.overall
+    accuracy = "–" if overall["source_accuracy"] is None else f"{overall['source_accuracy']:.3f}"
+    console.print(f"{result.model.id} on {result.data['name']}: {result.data['sources']} sources, "
+                  f"{result.data['variants']} variants; accuracy on the sources {accuracy}", soft_wrap=True)
+    table = Table("test", "family", "variants", "source acc.", "variant acc.", "flip rate", "ARS / debiased / kept",
+                  "broken", "heads that moved (focus)")
+    for t in result.tests:
+        special = t.aspect_robustness or t.debiased_accuracy or t.kept_source_label
+        moved = t.moved.get("focus") or t.moved.get("cls")
+        heads = " ".join(f"{h['layer']}.{h['head']}" for h in moved.top) if moved else "–"
+        table.add_row(t.test, t.family, str(t.variants), _rate(t.source_accuracy), _rate(t.variant_accuracy),
+                      _rate(t.flip_rate), _rate(special), str(t.broken), heads)
+    console.print(table)
+    for name, reason in result.not_run.items():
+        console.print(f"{name}: not run ({reason})", soft_wrap=True)

@@ -8,7 +8,7 @@ progress display, torch threads) stay outside.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -58,21 +58,3 @@ class AnalysisSettings(BaseModel):
         if self.ig and not self.agreement:
             raise ValueError("ig feeds the agreement statistics: turn agreement on too (agreement=true / --agreement)")
         return self
-
-
-def setting_default(name: str) -> Any:
-    """The declared default of a setting (what a CLI option shows and starts from)."""
-    return AnalysisSettings.model_fields[name].get_default(call_default_factory=True)
-
-
-def setting_help(name: str) -> str:
-    return AnalysisSettings.model_fields[name].description or ""
-
-
-def setting_bounds(name: str) -> tuple[int | None, int | None]:
-    """(min, max) of a numeric setting, from its ge/le constraints (None: unbounded)."""
-    low = high = None
-    for constraint in AnalysisSettings.model_fields[name].metadata:
-        low = getattr(constraint, "ge", low)
-        high = getattr(constraint, "le", high)
-    return low, high

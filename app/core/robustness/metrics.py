@@ -8,6 +8,8 @@ Definitions (per test; a variant's gold label is its own, e.g. flipped by RevTgt
 * broken / held: of the variants whose source is predicted right, those predicted wrong / right;
 * aspect robustness score (ARS, ABSA; Xing et al. 2020): share of sources predicted right on the
   source and on every one of its variants in the test;
+* kept source label (tests that change the gold label: RevTgt, counterfactuals): share of variants
+  still given the source's gold label — DiagnoseRE's Q3 figure;
 * debiased accuracy (bias probes): accuracy on the sources whose variant (e.g. the entities alone)
   the model gets wrong — what the model knows beyond the shortcut;
 * heads that moved: per query set and head, the mean change (moved.py) on broken and on held pairs,

@@ -51,6 +51,7 @@ def test_report(info: SuiteTest, sources: Sequence[UnitSpec], variants: Sequence
         broken=len(broken), held=len(held),
         aspect_robustness=_ars(origin, scored, variants, right, variant_right, b, seed) if task == "absa" else None,
         debiased_accuracy=_debiased(origin, scored, variants, right, variant_right, b, seed) if info.debiasing else None,
+        kept_source_label=_kept(scored, variants, scores, b, seed),
         moved={name: moved_heads([scores.change[name][j] for j in broken if j in scores.change[name]],
                                  [scores.change[name][j] for j in held if j in scores.change[name]], b, seed,
                                  settings.top_heads) for name in QUERY_SETS},
@@ -72,6 +73,15 @@ def _ars(origin, scored, variants, right, variant_right, bootstrap: int, seed: i
 def _debiased(origin, scored, variants, right, variant_right, bootstrap: int, seed: int):
     fooled = {variants[j].source for j in scored if variant_right[j] is False}
     return rate([bool(right[i]) for i in origin if i in fooled and right[i] is not None], bootstrap, seed)
+
+
+def _kept(scored, variants, scores: Scores, bootstrap: int, seed: int):
+    """For variants whose gold label changed (RevTgt, counterfactuals): how often the old answer stays."""
+    changed = [j for j in scored if variants[j].label_changed and scores.source_gold[variants[j].source] is not None]
+    if not changed:
+        return None
+    return rate([scores.variant_predictions[j] == scores.source_gold[variants[j].source] for j in changed],
+                bootstrap, seed)
 
 
 def _details(variants: Sequence[Variant], scored: Sequence[int]) -> dict[str, Any]:

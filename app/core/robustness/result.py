@@ -39,6 +39,7 @@ class TestReport:
     held: int
     aspect_robustness: Rate | None  # ABSA only
     debiased_accuracy: Rate | None  # bias probes only
+    kept_source_label: Rate | None  # label-changing tests: variants still given the source's gold label
     moved: dict[str, MovedHeads | None]  # query set ("focus", "cls") -> heads that moved
     ablated: Ablated | None = field(default=None, metadata={"omit_none": True})
     details: dict[str, Any] = field(default_factory=dict)  # test-specific figures (e.g. an attack's queries)

@@ -1,0 +1,93 @@
+"""`headscope robustness`: where a checkpoint breaks, and which heads moved when it did."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from app.cli.common import console, fail, open_registry, progress_bar, settings_option
+from app.cli.render import render_robustness
+from app.config import get_settings
+from app.core.robustness.settings import RobustnessSettings
+
+cli = typer.Typer()
+
+
+def setting(name: str, *flags: str) -> typer.models.OptionInfo:
+    return settings_option(RobustnessSettings, name, *flags)
+
+
+@cli.command("robustness")
+def robustness(
+    model: str = typer.Option(..., "--model", help="checkpoint id (folder name under the models folder)"),
+    data: str = typer.Option(..., "--data", help="labelled test data: a file, a path under HEADSCOPE_SHARED_DATA, "
+                                                 "or demo-absa / demo-re"),
+    train: Optional[str] = typer.Option(None, "--train", help="training data (selection-bias rules, AddDiff phrases)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write the result JSON here"),
+    export: Optional[Path] = typer.Option(None, "--export-suite", help="also write the generated variants as JSONL"),
+    contrast: Optional[Path] = typer.Option(None, "--suite", help="your own contrast set (suite JSONL over --data)"),
+    list_tests: bool = typer.Option(False, "--list-tests", help="name the tests for the model's task and exit"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+    tests: str = typer.Option("", "--tests", help="comma-separated test names (default: every test the data supports)"),
+    max_examples: Optional[int] = setting("max_examples", "--limit"),
+    batch_size: int = setting("batch_size", "--batch-size"),
+    bootstrap: int = setting("bootstrap", "--bootstrap"),
+    seed: int = setting("seed", "--seed"),
+    inside_entities: bool = setting("inside_entities", "--inside-entities/--outside-entities"),
+    budget: int = setting("budget", "--budget"),
+    top_heads: int = setting("top_heads", "--top-heads"),
+    ablate_moved: bool = setting("ablate_moved", "--ablate-moved/--no-ablate-moved"),
+    examples_kept: int = setting("examples_kept", "--examples-kept"),
+) -> None:
+    """Run robustness tests (DiagnoseRE's Q1-Q5 for RE, ARTS for ABSA) and report the heads that moved."""
+    choices = {k: v for k, v in locals().items() if k in RobustnessSettings.model_fields}
+    choices["tests"] = tuple(t.strip() for t in tests.split(",") if t.strip())
+    try:
+        settings = RobustnessSettings(**choices)
+    except ValueError as exc:
+        fail(str(exc))
+    if list_tests:
+        return print_tests(model)
+    result = run(model, data, train, settings, progress, export, contrast)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result.to_json(), allow_nan=False) + "\n", encoding="utf-8")
+    render_robustness(console, result)
+    if out is not None:
+        console.print(f"wrote {out}", soft_wrap=True)
+
+
+def print_tests(model: str) -> None:
+    from app.core.robustness.run import available_tests
+
+    for test in available_tests(open_registry().info(model).task):
+        needs = f" (needs {', '.join(test['needs'])})" if test["needs"] else ""
+        console.print(f"[bold]{test['name']}[/bold]  {test['family']}: {test['description']}{needs}", soft_wrap=True)
+
+
+def run(model: str, data: str, train: str | None, settings: RobustnessSettings, progress: bool, export: Path | None,
+        contrast: Path | None):
+    """Load, generate, score; any bad input exits with its message."""
+    from app.core import sources
+    from app.core.checkpoint import CheckpointError
+    from app.core.datasets import DatasetError
+    from app.core.registry import UnknownModelError
+    from app.core.robustness.run import RobustnessInputError, run_robustness
+
+    shared = get_settings().shared_data
+    update, close = progress_bar(f"robustness {model}") if progress else (None, lambda: None)
+    try:
+        loaded = open_registry().get(model)
+        dataset = sources.load_data_source(data, shared_data=shared, allow_paths=True)
+        training = sources.load_data_source(train, shared_data=shared, allow_paths=True) if train else None
+        lexicon = sources.load_lexicon(sources.default_lexicon_path(shared))
+        return run_robustness(loaded, dataset, settings, name=data, training=training, lexicon=lexicon,
+                              progress=update, export=export, contrast=contrast)
+    except (UnknownModelError, RobustnessInputError, CheckpointError, DatasetError, sources.DataSourceError,
+            ValueError) as exc:
+        fail(str(exc))
+    finally:
+        close()

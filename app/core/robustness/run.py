@@ -1,0 +1,183 @@
+"""A robustness run end to end: sources from the data, variants from every chosen test, one scoring pass, the report.
+
+Tests come in two kinds: the offline generators (registry.py: random perturbations, selection and
+semantic bias probes, ARTS' aspect tests), which need only the data, and the model tests, which
+need the checkpoint to build their variants: the adversarial attacks (attacks.py, "q2-pwws",
+"q2-hotflip") and the counterfactual removal of the top integrated-gradients words
+(counterfactual.py, "q3-k1", "q3-k2"; relation extraction only, whose no-relation label is the
+counterfactual's answer). Every variant then goes through the same scoring pass and report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from app.core.attention_pass import Progress, Runner, run_here
+from app.core.checkpoint import CheckpointInfo, LoadedCheckpoint
+from app.core.datasets import Dataset, OpinionLexicon
+from app.core.heads.units import AnalysisError, UnitSpec, unit_specs
+from app.core.robustness import attacks, counterfactual, registry
+from app.core.robustness.context import GenerationContext, SuiteError
+from app.core.robustness.metrics import rate
+from app.core.robustness.report import SuiteTest
+from app.core.robustness.result import RobustnessResult
+from app.core.robustness.settings import RobustnessSettings
+from app.core.robustness.suite import evaluate_variants
+from app.core.robustness.suite_io import read_suite, write_suite
+from app.core.robustness.variants import Variant
+
+
+@dataclass(frozen=True)
+class ModelTest:
+    name: str
+    tasks: tuple[str, ...]
+    family: str
+    description: str
+
+
+MODEL_TESTS = {t.name: t for t in (
+    ModelTest("q2-pwws", ("re", "absa"), "adversarial",
+              "WordNet synonym swaps in word-saliency order (PWWS) on correct predictions, within the query budget"),
+    ModelTest("q2-hotflip", ("re", "absa"), "adversarial",
+              "gradient-guided word-piece flips (HotFlip) within a cosine constraint, on correct predictions"),
+    ModelTest("q3-k1", ("re",), "counterfactual",
+              "the word with the highest integrated-gradients attribution removed; the answer becomes no relation"),
+    ModelTest("q3-k2", ("re",), "counterfactual",
+              "the two words with the highest integrated-gradients attribution removed; the answer becomes no relation"),
+)}
+
+
+class RobustnessInputError(ValueError):
+    """A request the run cannot serve (the web's 422); `accepted` lists what would be accepted."""
+
+    def __init__(self, message: str, accepted: Sequence[str] = ()):
+        super().__init__(message)
+        self.accepted = list(accepted)
+
+
+def available_tests(task: str) -> list[dict[str, Any]]:
+    """Every test of a task: name, family, description, what it needs."""
+    offline = [{"name": t.name, "family": t.family, "description": t.description, "needs": list(t.needs)}
+               for t in registry.task_tests(task)]
+    model = [{"name": t.name, "family": t.family, "description": t.description, "needs": ["model"]}
+             for t in MODEL_TESTS.values() if task in t.tasks]
+    return offline + model
+
+
+def choose_tests(names: Sequence[str], task: str) -> tuple[list[str], list[str]]:
+    """(offline test names, model test names); every test of the task when none are named."""
+    accepted = [t["name"] for t in available_tests(task)]
+    unknown = [n for n in names if n not in accepted]
+    if unknown:
+        raise RobustnessInputError(f"unknown robustness test(s) {', '.join(map(repr, unknown))} for {task}; "
+                                   f"accepted: {', '.join(accepted)}", accepted)
+    chosen = list(dict.fromkeys(names)) or accepted
+    return [n for n in chosen if n not in MODEL_TESTS], [n for n in chosen if n in MODEL_TESTS]
+
+
+def robustness_sources(info: CheckpointInfo | LoadedCheckpoint, dataset: Dataset, settings: RobustnessSettings,
+                       name: str) -> list[UnitSpec]:
+    """The pairs to test: relation examples, or ABSA pairs whose aspect the review names (no "none" pairs)."""
+    try:
+        specs, _ = unit_specs(info, list(dataset.examples), name)
+    except AnalysisError as exc:
+        raise RobustnessInputError(str(exc)) from exc
+    specs = [s for s in specs if s.present is not False]
+    if not specs:
+        raise RobustnessInputError(f"{name}: no pair to test (ABSA pairs need their aspect named in the review)")
+    return specs[:settings.max_examples]
+
+
+def run_robustness(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: RobustnessSettings, *,
+                   name: str, training: Dataset | None = None, lexicon: OpinionLexicon | None = None,
+                   contrast: Path | Sequence[str] | None = None, export: Path | None = None,
+                   runner: Runner = run_here, progress: Progress | None = None) -> RobustnessResult:
+    """Generate every chosen test's variants, score them with their sources, report per test.
+
+    contrast: the user's own contrast set (suite JSONL, app/core/datasets/README.md) over the same
+    data: its variants are reported under their own test names, instead of generated tests unless
+    settings.tests names some. export: write every variant scored as suite JSONL.
+    """
+    task = checkpoint.info.task
+    report = progress or (lambda done, total, phase: None)
+    sources = robustness_sources(checkpoint, dataset, settings, name)
+    if contrast is not None and not settings.tests:
+        return _evaluate(checkpoint, dataset, settings, name, training, sources, *_contrast(contrast, sources),
+                         {}, {}, export, runner, report)
+    offline, model_tests = choose_tests(settings.tests, task)
+    context = GenerationContext(seed=settings.seed, lexicon=lexicon, inside_entities=settings.inside_entities,
+                                training=list(training.examples) if training is not None else None,
+                                mask_token=checkpoint.tokenizer.mask_token or "[MASK]")
+    report(0, len(sources), "generating")
+    try:
+        suite = registry.build_suite(offline, sources, context, task) if offline else None
+    except SuiteError as exc:
+        raise RobustnessInputError(str(exc), exc.accepted) from exc
+    variants = list(suite.variants) if suite else []
+    infos = {t.name: SuiteTest(t.name, t.family, t.description, t.debiasing) for t in (suite.tests if suite else [])}
+    extra = {t.name: registry.report_facts(t, suite.context) for t in (suite.tests if suite else [])}
+    for test in model_tests:
+        found, facts = model_variants(checkpoint, sources, test, settings, runner, report)
+        variants += found
+        infos[test] = SuiteTest(test, MODEL_TESTS[test].family, MODEL_TESTS[test].description)
+        extra[test] = facts
+    if contrast is not None:
+        found, tests = _contrast(contrast, sources)
+        variants += found
+        infos.update(tests)
+    return _evaluate(checkpoint, dataset, settings, name, training, sources, variants, infos, extra,
+                     suite.not_run if suite else {}, export, runner, report)
+
+
+def _contrast(contrast: Path | Sequence[str], sources: Sequence[UnitSpec]) -> tuple[list[Variant], dict[str, SuiteTest]]:
+    try:
+        variants = read_suite(contrast, sources, "contrast set")
+    except SuiteError as exc:
+        raise RobustnessInputError(str(exc), exc.accepted) from exc
+    names = dict.fromkeys(v.test for v in variants)
+    return variants, {n: SuiteTest(n, "contrast-set", "the user's own contrast set") for n in names}
+
+
+def _evaluate(checkpoint, dataset, settings, name, training, sources, variants, infos, extra, not_run, export,
+              runner, report) -> RobustnessResult:
+    if export is not None:
+        write_suite(export, variants, sources)
+    result = evaluate_variants(checkpoint, sources, variants, infos, settings,
+                               data={"name": name, "format": dataset.format, "examples": len(dataset.examples),
+                                     "training": training.format if training is not None else None},
+                               not_run=not_run, runner=runner, progress=report)
+    for test_report in result.tests:
+        test_report.details.update(extra.get(test_report.test, {}))
+    return result
+
+
+def model_variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], test: str, settings: RobustnessSettings,
+                   runner: Runner, report: Progress) -> tuple[list[Variant], dict[str, Any]]:
+    """The variants of a test that needs the model, and its own figures (an attack's success rate and cost)."""
+    if test.startswith("q3-"):
+        k = int(test.removeprefix("q3-k"))
+        return list(counterfactual.counterfactual(checkpoint, sources, k, batch_size=settings.batch_size,
+                                                  runner=runner)), {}
+    method = test.removeprefix("q2-")
+    outcomes = []
+    try:
+        for outcome in attacks.attack(checkpoint, sources, method, budget=settings.budget,
+                                      batch_size=max(settings.batch_size, 32), runner=runner):
+            outcomes.append(outcome)
+            report(len(outcomes), len(sources), f"attacking ({method})")
+    except ValueError as exc:  # e.g. WordNet missing for PWWS
+        raise RobustnessInputError(f"{test} cannot run: {exc}") from exc
+    return [o.variant for o in outcomes if o.variant is not None], attack_figures(outcomes, settings)
+
+
+def attack_figures(outcomes: Sequence[attacks.AttackOutcome], settings: RobustnessSettings) -> dict[str, Any]:
+    """Success rate (95% CI) over the attacked sources, queries spent, share of words changed."""
+    attacked = [o for o in outcomes if o.status != "skipped"]
+    won = [o for o in attacked if o.success]
+    return {"attacked": len(attacked), "skipped": len(outcomes) - len(attacked),
+            "success_rate": rate([o.success for o in attacked], settings.bootstrap, settings.seed),
+            "mean_queries": sum(o.queries for o in attacked) / len(attacked) if attacked else None,
+            "mean_words_changed": sum(o.change_rate for o in won) / len(won) if won else None,
+            "budget": settings.budget}
