@@ -22,8 +22,9 @@ from app.web import api, findings_pages, pages
 from app.web.inspect_service import InspectService
 from app.web import findings_api
 from app.web import analysis_api, analysis_pages, job_api
-from app.web import compare_api
+from app.web import compare_api, robustness_api
 from app.web.analysis_jobs import AnalysisJobs
+from app.web.robustness_jobs import RobustnessJobs
 from app.web.jobs import JobQueue
 from app.web.limits import RateLimiter
 from app.web.paths import PublicPaths
@@ -48,7 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Findings database: migrated to the newest schema before the app reports ready.
         store = findings_api.open_store(app, settings)
         # Background jobs (one queue, every kind) and the per-client limit on live inspection.
-        app.state.jobs = JobQueue(settings, registry, store, app.state.model_executor, kinds=[AnalysisJobs()])
+        app.state.jobs = JobQueue(settings, registry, store, app.state.model_executor,
+                                  kinds=[AnalysisJobs(), RobustnessJobs()])
         app.state.inspect_limiter = RateLimiter(settings.inspect_rate_per_minute)
         # Load one checkpoint before reporting ready, so the first inspection is fast.
         preload = settings.preload or registry.default_id("absa")
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analysis_api.router)
     app.include_router(analysis_pages.router)
     app.include_router(compare_api.router)
+    app.include_router(robustness_api.router)
+    app.include_router(robustness_api.pages)
     register_error_handlers(app)
     return app
 

@@ -1,0 +1,183 @@
+"""Robustness runs as a kind of background job (app/web/jobs.py): the robustness suite from the web.
+
+Key parts: the result version, the checkpoint's fingerprint, the data file's sha256 and format, the
+training file's (tests that need one), the opinion lexicon, and every `RobustnessSettings` field, so
+asking again for the same run returns the stored result.
+
+Data (`data`, `train`): what analyses accept (app/web/analysis_jobs.py): the bundled demo data, a
+file under HEADSCOPE_SHARED_DATA by its relative path, or "upload:<sha256>" of the user's own JSONL
+(or `upload` with the JSONL itself). Everything that can be refused is refused before the job is
+queued, as a 422 naming what is accepted: an unknown test, a test of the other task, data of the
+other task, a test the data cannot support (e.g. no training file); nothing is stored then.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.config import Settings
+from app.core.datasets import Dataset
+from app.core.registry import ModelRegistry
+from app.core.robustness.context import GenerationContext, SuiteError
+from app.core.robustness.registry import missing, resolve, task_tests
+from app.core.robustness.result import ROBUSTNESS_VERSION
+from app.core.robustness.run import (MODEL_TESTS, RobustnessInputError, available_tests, choose_tests,
+                                     robustness_sources, run_robustness)
+from app.core.robustness.wordnet import WordNetUnavailableError, load_wordnet
+from app.core.robustness.settings import RobustnessSettings
+from app.core.sources import (DataSourceError, accepted_sources, checkpoint_fingerprint, data_fingerprint,
+                              default_lexicon_path, load_data_source, load_lexicon, source_kind)
+from app.store.models import User
+from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
+from app.web.uploads import PREFIX as UPLOAD_PREFIX
+
+TASKS = {"re": "relation extraction", "absa": "ABSA"}
+
+
+class RobustnessRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(description="checkpoint id (GET /api/models)")
+    data: str | None = Field(default=None, max_length=1000,
+                             description="demo-absa, demo-re, a path relative to HEADSCOPE_SHARED_DATA, or upload:<sha256>")
+    upload: str | None = Field(default=None, description="JSONL text (headscope's own format) to use instead of `data`")
+    train: str | None = Field(default=None, max_length=1000,
+                              description="training data for the tests that need it (same names as `data`)")
+    settings: RobustnessSettings = Field(default_factory=RobustnessSettings)
+
+
+class RobustnessJobs(JobKind):
+    name = "robustness"
+    noun = "robustness run"
+    request = RobustnessRequest
+
+    def body_limit(self, settings: Settings) -> tuple[int, str]:
+        # An upload travels JSON-escaped: room for twice its bytes; the text itself is checked exactly.
+        return max(settings.max_body_bytes, 2 * settings.max_upload_bytes + 65536), "HEADSCOPE_MAX_UPLOAD_BYTES"
+
+    def tests(self, registry: ModelRegistry, model: str) -> dict[str, Any]:
+        info = registry.info(model)  # 404 listing the known ids
+        return {"model": info.id, "task": info.task, "tests": available_tests(info.task)}
+
+    # --- prepare: everything is checked before the job is queued ---------------------------------
+
+    def prepare(self, body: RobustnessRequest, user: User, context: JobContext) -> Prepared:
+        info = context.registry.info(body.model)  # UnknownModelError -> 404 listing the known ones
+        name = self._data_name(body, user, context)
+        dataset = self._load(name, user, context, "data")
+        train = self._load(body.train, user, context, "train") if body.train else None
+        settings = body.settings
+        sources = self._check(info, name, dataset, train, settings, context)
+        lexicon = default_lexicon_path(context.settings.shared_data)
+        sha = data_fingerprint(dataset)
+        key_parts = {"version": ROBUSTNESS_VERSION, "checkpoint": checkpoint_fingerprint(info), "data": sha,
+                     "data_format": dataset.format, "train": data_fingerprint(train) if train else None,
+                     "lexicon": str(lexicon) if lexicon else None, "settings": settings.model_dump(mode="json")}
+        data = {"name": name, "kind": source_kind(name), "sha256": sha, "format": dataset.format,
+                "examples": len(dataset.examples), "sources": sources}
+        description = {"model": info.id, "data": data, "train": body.train,
+                       "settings": settings.model_dump(mode="json")}
+        return Prepared(key_parts, description, sources, inputs=(dataset, train))
+
+    @staticmethod
+    def _data_name(body: RobustnessRequest, user: User, context: JobContext) -> str:
+        if body.upload is not None and body.data is not None:
+            raise JobInputError("give either data or upload, not both", "upload")
+        if body.upload is not None:
+            return context.uploads.save(body.upload, user)  # 413 above HEADSCOPE_MAX_UPLOAD_BYTES
+        if body.data:
+            return body.data
+        accepted = accepted_sources(context.settings.shared_data)
+        raise JobInputError(f"data is required; accepted: {'; '.join(accepted)}", "data", accepted)
+
+    @staticmethod
+    def _load(name: str, user: User, context: JobContext, field: str) -> Dataset:
+        # Someone else's upload is an unknown upload: the same answer as for bytes nobody uploaded.
+        mine = not name.startswith(UPLOAD_PREFIX) or context.uploads.may_use(name, user)
+        try:
+            return load_data_source(name, shared_data=context.settings.shared_data,
+                                    uploads=context.uploads.folder if mine else None)
+        except DataSourceError as exc:
+            raise JobInputError(str(exc), field, exc.accepted or None) from exc
+
+    @staticmethod
+    def _check(info, name: str, dataset: Dataset, train: Dataset | None, settings: RobustnessSettings,
+               context: JobContext) -> int:
+        """The sources the run will use (a count); 422 for a test, data or training file that cannot run."""
+        try:
+            offline, model_tests = choose_tests(settings.tests, info.task)  # unknown names, the other task's
+        except RobustnessInputError as exc:
+            raise JobInputError(str(exc), "settings.tests", exc.accepted) from exc
+        try:
+            sources = robustness_sources(info, dataset, settings, name)
+        except RobustnessInputError as exc:
+            raise JobInputError(f"{name} does not fit {info.id} ({TASKS[info.task]}, {info.format}): {exc}", "data",
+                                exc.accepted or [f"{TASKS[info.task]} data"]) from exc
+        if not settings.tests:
+            return len(sources)  # every test the data supports; the result's not_run says why the others did not run
+        generation = GenerationContext(seed=settings.seed, training=list(train.examples) if train else None,
+                                       lexicon=load_lexicon(default_lexicon_path(context.settings.shared_data)),
+                                       inside_entities=settings.inside_entities)
+        try:
+            tests = resolve(offline, info.task)
+        except SuiteError as exc:
+            raise JobInputError(str(exc), "settings.tests", exc.accepted) from exc
+        refused = {test.name: why for test in tests if (why := _missing(test, sources, generation)) is not None}
+        if "q2-pwws" in model_tests:
+            try:
+                load_wordnet()
+            except WordNetUnavailableError as exc:
+                refused["q2-pwws"] = f"it needs WordNet for synonyms: {exc}"
+        if refused:
+            supported = [t.name for t in task_tests(info.task) if _missing(t, sources, generation) is None]
+            supported += [t for t in MODEL_TESTS if info.task in MODEL_TESTS[t].tasks and t not in refused]
+            test, why = next(iter(refused.items()))
+            raise JobInputError(f"{test} cannot run on {name}: {why}; the tests this data supports: "
+                                f"{', '.join(supported) or 'none'}", "settings.tests", supported)
+        return len(sources)
+
+    # --- run: on the job thread, model work batch by batch on the model thread -------------------
+
+    def run(self, job: Job, context: JobContext) -> dict[str, Any]:
+        settings = RobustnessSettings(**job.description["settings"])
+        run = context.run_on_model_thread
+        loaded = run(lambda: context.registry.get(job.description["model"]))
+        dataset, train = job.inputs
+        lexicon = load_lexicon(default_lexicon_path(context.settings.shared_data))
+        result = run_robustness(loaded, dataset, settings, name=job.description["data"]["name"], training=train,
+                                lexicon=lexicon, runner=run, progress=job.report).to_json()
+        result["robustness_id"] = job.id
+        result["job"] = {"data": job.description["data"], "train": job.description["train"],
+                         "settings": job.description["settings"]}
+        return self.upgrade(result, context)
+
+    # --- stored results --------------------------------------------------------------------------
+
+    def upgrade(self, result: dict[str, Any], context: JobContext) -> dict[str, Any]:
+        """The result as users see it: the data named as they gave it, no server folder anywhere."""
+        given = ((result.get("job") or {}).get("data") or {}).get("name")
+        data = result.get("data")
+        if isinstance(data, dict):
+            if given:
+                data["name"] = given
+            if isinstance(data.get("path"), str):
+                data["path"] = given or context.public.name(data["path"])
+        model = result.get("model")
+        if isinstance(model, dict) and isinstance(model.get("base_model"), str):
+            model["base_model"] = context.public.text(model["base_model"])
+        return result
+
+    def stored_description(self, result: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        job = result.get("job") or {}
+        data = job.get("data") or {}
+        return ({"model": result["model"]["id"], "data": data, "train": job.get("train"),
+                 "settings": job.get("settings") or {}}, int(data.get("sources") or 0))
+
+
+def _missing(test, sources, generation: GenerationContext) -> str | None:
+    try:
+        return missing(test, sources, generation)
+    except SuiteError as exc:
+        return str(exc)
