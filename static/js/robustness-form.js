@@ -1,0 +1,79 @@
+// The /robustness form: the model, the dataset and optional training data (the sources every
+// job page lists: GET /api/analyses/datasets), the tests the model's task offers
+// (GET /api/robustness/tests?model=), the settings, and the request that starts a run.
+
+import { getModels, request } from "./api.js";
+import { $, view, el } from "./robustness-state.js";
+
+let models = [], datasets = { demo: [], shared: [], uploads: [] };
+const modelTask = () => { const m = models.find((x) => x.id === $("model-select").value); return m ? m.task : null; };
+
+function fillData() {
+  const task = modelTask();
+  for (const [id, keep, blank] of [["data-select", view.data, null], ["train-select", view.train, "(none)"]]) {
+    const sel = $(id), chosen = keep || sel.value, opts = blank ? [new Option(blank, "")] : [];
+    for (const d of datasets.demo) if (!task || d.task === task) opts.push(new Option(`${d.name} (demo)`, d.name));
+    for (const d of datasets.shared) opts.push(new Option(`${d.name} (${d.format})`, d.name));
+    for (const d of datasets.uploads || []) opts.push(new Option(`${d.name} (upload)`, d.name));
+    sel.replaceChildren(...opts);
+    if ([...sel.options].some((o) => o.value === chosen)) sel.value = chosen;
+  }
+}
+
+/** The model's tests as checkboxes (ticked: the ones in `chosen`). */
+export async function fillTests(chosen = []) {
+  const box = $("test-choices"), model = $("model-select").value;
+  box.replaceChildren();
+  if (!model) return;
+  const answer = await request(`/api/robustness/tests?model=${encodeURIComponent(model)}`);
+  for (const t of answer.tests) {
+    const input = el("input");
+    Object.assign(input, { type: "checkbox", name: "tests", value: t.name, checked: chosen.includes(t.name) });
+    const label = el("label");
+    label.title = t.description + (t.needs && t.needs.length ? ` (needs: ${t.needs.join(", ")})` : "");
+    label.append(input, " " + t.name + " ", el("span", "family", t.family));
+    box.append(label);
+  }
+}
+
+/** Models, datasets and tests into the form. */
+export async function loadChoices() {
+  const [m, d] = await Promise.all([getModels(), request("/api/analyses/datasets")]);
+  models = m.models || [];
+  datasets = d;
+  $("model-select").replaceChildren(...models.map((x) => new Option(`${x.id} (${x.task})`, x.id)));
+  const initial = view.model && models.some((x) => x.id === view.model) ? view.model
+    : (m.defaults && m.defaults.absa) || (models[0] && models[0].id);
+  if (initial) $("model-select").value = initial;
+  fillData();
+  await fillTests();
+}
+
+function settingsFromForm() {
+  const num = (id) => { const v = parseInt($(id).value, 10); return Number.isFinite(v) ? v : null; };
+  const s = { batch_size: num("batch-size") || 16, bootstrap: num("bootstrap") || 1000, top_heads: num("top-heads") || 5,
+              ablate_moved: $("ablate").checked,
+              tests: [...document.querySelectorAll("#test-choices input:checked")].map((b) => b.value) };
+  const max = num("max-examples");
+  if (max) s.max_examples = max;
+  return s;
+}
+
+/** POST /api/robustness with the form's choices; the job status (202 new, 200 running or cached). */
+export async function startRun() {
+  const body = { model: $("model-select").value, data: $("data-select").value, settings: settingsFromForm() };
+  if ($("train-select").value) body.train = $("train-select").value;
+  const job = await request("/api/robustness", { method: "POST", body });
+  Object.assign(view, { model: body.model, data: body.data, train: body.train || "", id: job.id, test: "", layer: null, head: null });
+  return job;
+}
+
+export function bindForm(onSubmit, onError) {
+  $("robustness-form").addEventListener("submit", (ev) => { ev.preventDefault(); onSubmit(); });
+  $("model-select").addEventListener("change", () => {
+    view.model = $("model-select").value;
+    view.data = view.train = "";
+    fillData();
+    fillTests().catch((e) => onError(e.message));
+  });
+}

@@ -1,0 +1,112 @@
+// The /robustness tables: one row per test (figures with 95% CIs, the top moved heads), and the
+// selected test's example rows (broken first) with the variant's edits marked and a link that
+// opens the source and the variant side by side on /compare.
+
+import { compareUrl } from "./compare-state.js";
+import { $, view, el, fmt, rateText } from "./robustness-state.js";
+
+/** The tests table; onPick(test) on a row click. */
+export function drawTests(result, onPick) {
+  const table = $("tests-table");
+  const absa = result.model.task === "absa";
+  const cols = ["test", "family", "sources", "variants", "source acc.", "variant acc.", "flip rate",
+    ...(absa ? ["ARS"] : []), "debiased acc.", "broken / held", `top moved heads (${view.query})`];
+  const head = el("tr");
+  for (const c of cols) head.append(el("th", null, c));
+  table.replaceChildren(head);
+  for (const t of result.tests) {
+    const tr = el("tr");
+    tr.dataset.test = t.test;
+    tr.title = t.description;
+    const cells = [t.test, t.family, t.sources, t.variants + (t.skipped ? ` (+${t.skipped} skipped)` : ""),
+      rateText(t.source_accuracy), rateText(t.variant_accuracy), rateText(t.flip_rate),
+      ...(absa ? [rateText(t.aspect_robustness)] : []), rateText(t.debiased_accuracy), `${t.broken} / ${t.held}`];
+    cells.forEach((c, i) => tr.append(el("td", i >= 2 ? "num" : null, String(c))));
+    const moved = t.moved && t.moved[view.query];
+    tr.append(el("td", "heads-cell", moved && moved.top.length
+      ? moved.top.map((h) => `L${h.layer}.H${h.head} ${fmt(h.separation)} [${fmt(h.ci[0])}, ${fmt(h.ci[1])}]`).join(" · ")
+      : t.broken && t.held ? "–" : "needs broken and held pairs"));
+    if (t.ablated) {
+      const a = t.ablated;
+      tr.lastChild.append(el("div", "muted", `masked: variant acc. ${fmt(a.variant_accuracy.value)} (random heads ${fmt(a.random_variant_accuracy.value)})`));
+    }
+    table.append(tr);
+  }
+  table.onclick = (e) => {
+    const tr = e.target.closest("tr[data-test]");
+    if (tr && !e.target.closest("a")) onPick(tr.dataset.test);
+  };
+  markSelected();
+}
+
+export function markSelected() {
+  for (const tr of $("tests-table").querySelectorAll("tr[data-test]")) tr.classList.toggle("selected", tr.dataset.test === view.test);
+}
+
+/** Character offsets of the plain text (entity tags left out) -> offsets in the tagged text. */
+function plainOffsets(tagged) {
+  const map = [];
+  const re = /<\/?e[12]>/y;
+  for (let i = 0; i <= tagged.length;) {
+    re.lastIndex = i;
+    const m = i < tagged.length ? re.exec(tagged) : null;
+    if (m) { i += m[0].length; continue; }
+    map.push(i);
+    i += 1;
+  }
+  return map;
+}
+
+/** The text with the spans (plain-text offsets) as <mark>s, built from text nodes only. */
+export function markedText(text, spans) {
+  const span = el("span", "rb-text");
+  const map = plainOffsets(text);
+  const marks = (spans || []).filter(([s, e]) => e > s).map(([s, e]) => [map[s] ?? text.length, (map[e - 1] ?? text.length - 1) + 1])
+    .sort((a, b) => a[0] - b[0]);
+  let at = 0;
+  for (const [s, e] of marks) {
+    if (s < at) continue;
+    span.append(text.slice(at, s), el("mark", null, text.slice(s, e)));
+    at = e;
+  }
+  span.append(text.slice(at));
+  return span;
+}
+
+/** Where a compare link opens: the picked head, else the test's top moved head, else layer 0, all heads. */
+function focusHead(test) {
+  if (view.layer != null && view.head != null) return { layer: view.layer, heads: [view.head] };
+  const moved = test.moved && (test.moved[view.query] || test.moved.focus || test.moved.cls);
+  const top = moved && moved.top[0];
+  return top ? { layer: top.layer, heads: [top.head] } : { layer: 0, heads: null };
+}
+
+/** The selected test's example rows. */
+export function drawExamples(result) {
+  const table = $("examples-table"), test = result.tests.find((t) => t.test === view.test);
+  $("examples-test").textContent = test ? `${test.test} (${test.examples.length} of ${test.variants} pairs)` : "";
+  const head = el("tr");
+  for (const c of ["", "source", "variant", "gold", "source pred.", "variant pred.", ""]) head.append(el("th", null, c));
+  table.replaceChildren(head);
+  if (!test) return;
+  const at = focusHead(test);
+  test.examples.forEach((ex, i) => {
+    const tr = el("tr");
+    tr.dataset.variant = ex.variant;
+    const status = el("td");
+    status.append(el("span", ex.broken ? "broken-tag" : "held-tag", ex.broken ? "broken" : ex.source_prediction === ex.variant_prediction ? "same" : "changed"));
+    const source = el("td"), variant = el("td");
+    source.append(ex.source.text, ex.source.aspect ? el("div", "muted", `aspect: ${ex.source.aspect}`) : "");
+    variant.append(markedText(ex.edited.text, ex.edited_spans), ex.edited.aspect ? el("div", "muted", `aspect: ${ex.edited.aspect}`) : "");
+    const gold = ex.label_changed ? `${ex.source.label} → ${ex.edited.label}` : ex.edited.label;
+    const link = el("a", "compare-link", "compare");
+    link.href = compareUrl(result.model.id, ex.source.inspect, ex.edited.inspect, at);
+    link.title = `open the source and the variant side by side at layer ${at.layer}` + (at.heads ? `, head ${at.heads[0]}` : "");
+    const open = el("td");
+    open.append(link);
+    tr.append(status, source, variant, el("td", null, gold || "–"), el("td", null, ex.source_prediction),
+              el("td", null, ex.variant_prediction), open);
+    if (i === 0) tr.dataset.first = "1";
+    table.append(tr);
+  });
+}

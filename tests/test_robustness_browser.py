@@ -1,0 +1,94 @@
+"""The /robustness page in Debian's headless Chromium (Playwright) against a running uvicorn: start a small
+run, follow its progress, read the charts and tables, and open an example in the compare view.
+Every request the page makes must go to 127.0.0.1."""
+
+import pytest
+from browser_support import guarded_page, query  # tests/ is on sys.path (rootdir conftest)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page(browser, server):
+    with guarded_page(browser) as (page, offsite):
+        page.base = server
+        yield page
+    assert offsite == [], f"the page requested hosts other than 127.0.0.1: {offsite}"
+
+
+def start_run(page, tests=("q1-typo", "q5-entity-only"), sources=12):
+    page.goto(page.base + "/robustness")
+    page.wait_for_selector("#model-select option[value='demo-re']", state="attached", timeout=60_000)
+    page.select_option("#model-select", "demo-re")
+    page.wait_for_selector("#test-choices input[value='q5-entity-only']")
+    page.select_option("#data-select", "demo-re")
+    for name in tests:
+        page.check(f"#test-choices input[value='{name}']")
+    page.fill("#max-examples", str(sources))
+    page.fill("#batch-size", "8")
+    page.fill("#bootstrap", "50")
+    page.click("#start-button")
+
+
+def test_run_charts_tables_and_the_compare_link(page):
+    start_run(page)
+    page.wait_for_selector("#progress-panel:not([hidden])")
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
+    assert page.locator("#error-box").is_hidden(), page.text_content("#error-box")
+    assert "inputs" in page.text_content("#progress-text") and "done" in page.text_content("#progress-text")
+    state = query(page)
+    assert state["model"] == ["demo-re"] and state["id"][0]
+    assert page.get_attribute("#download-link", "href") == f"/api/robustness/{state['id'][0]}/result.json"
+    # charts from the vendored plotly: accuracy with CI error bars, rates, heads × tests
+    for chart in ("#chart-accuracy", "#chart-rates", "#chart-heads"):
+        page.wait_for_selector(f"{chart} .main-svg")
+    assert page.locator("#chart-accuracy .errorbar").count() >= 2
+    assert page.locator("#chart-heads .hm, #chart-heads .heatmaplayer").count() >= 1
+    # one row per test; the examples of the selected test, broken first, each with a compare link
+    assert page.locator("#tests-table tr[data-test]").count() == 2
+    page.click("#tests-table tr[data-test='q5-entity-only']")
+    page.wait_for_function("new URLSearchParams(location.search).get('test') === 'q5-entity-only'")
+    assert page.locator("#tests-table tr.selected").get_attribute("data-test") == "q5-entity-only"
+    rows = page.locator("#examples-table tr[data-variant]")
+    assert rows.count() >= 1
+    link = rows.first.locator("a.compare-link")
+    href = link.get_attribute("href")
+    assert href.startswith("/compare?") and "model=demo-re" in href
+
+    link.click()
+    page.wait_for_url("**/compare?**")
+    page.wait_for_function("document.body.dataset.ready === '1' && window.headscope.response", timeout=60_000)
+    assert page.locator("#error-box").is_hidden(), page.text_content("#error-box")
+    opened = query(page)
+    assert opened["model"] == ["demo-re"] and opened["left"][0] != opened["right"][0]
+    assert opened["right"][0].startswith("<e1>")  # the entities alone
+    edges = page.evaluate("window.headscope.edgesDrawn")
+    assert edges["left"] > 0 and edges["right"] > 0
+    assert page.locator("#left-panel .token.edited").count() > 0  # the context the variant left out
+    assert page.locator("#change-bars .cbar").count() == 24
+
+
+def test_reload_reopens_the_stored_run(page):
+    start_run(page)
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
+    assert "from the cache" in page.text_content("#result-meta")  # the first test ran the same request
+    page.reload()
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=60_000)
+    assert page.locator("#tests-table tr[data-test]").count() == 2
+    # the [CLS] query set redraws the heads chart and the table's moved heads
+    drawn = int(page.get_attribute("#chart-heads", "data-drawn"))
+    page.select_option("#query-select", "cls")
+    page.wait_for_function(f"+document.getElementById('chart-heads').dataset.drawn > {drawn}")
+    assert query(page)["query"] == ["cls"]
+    assert "(cls)" in page.text_content("#tests-table tr:first-child")
+    # a test this data cannot support: the 422 names the tests it does
+    page.goto(page.base + "/robustness")
+    page.wait_for_selector("#model-select option[value='demo-re']", state="attached")
+    page.select_option("#model-select", "demo-re")
+    page.wait_for_selector("#test-choices input[value='q4-rule-mask']")
+    page.select_option("#data-select", "demo-re")
+    page.check("#test-choices input[value='q4-rule-mask']")
+    page.click("#start-button")
+    page.wait_for_selector("#error-box:not([hidden])")
+    text = page.text_content("#error-box")
+    assert "q4-rule-mask cannot run" in text and "Accepted:" in text and "q5-entity-only" in text
