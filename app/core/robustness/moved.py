@@ -12,6 +12,7 @@ one [L, H] change per pair and query set: how far each head's view of the unedit
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -41,10 +42,30 @@ def focus_tokens(encoded: EncodedInput, task: str) -> list[int]:
     return list(sets.get("aspect_query", []))
 
 
-def _rows(attention: torch.Tensor, queries: Sequence[int], keys: Sequence[int]) -> torch.Tensor:
-    """[L, H, K]: the mean of the query rows over the given keys, renormalised to a distribution."""
-    rows = attention[:, :, list(queries)][:, :, :, list(keys)].float().mean(2)
-    return rows / rows.sum(-1, keepdim=True).clamp_min(1e-12)
+@dataclass
+class QueryRows:
+    """What a pair comparison needs of one input: its encoding and the attention rows of its query tokens.
+
+    Kept instead of the whole [L, H, T, T] attention, so a source can wait for variants in later batches.
+    """
+
+    encoded: EncodedInput
+    focus: list[int]  # focus query positions
+    focus_rows: torch.Tensor  # [L, H, F, T]
+    cls_rows: torch.Tensor  # [L, H, 1, T]
+
+
+def query_rows(attention: torch.Tensor, encoded: EncodedInput, task: str) -> QueryRows:
+    """attention: one input's [L, H, T, T] (only its real positions are read)."""
+    n = len(encoded.input_ids)
+    focus = focus_tokens(encoded, task)
+    return QueryRows(encoded, focus, attention[:, :, focus, :n].float().cpu(), attention[:, :, :1, :n].float().cpu())
+
+
+def _mean_row(rows: torch.Tensor, keys: Sequence[int]) -> torch.Tensor:
+    """[L, H, Q, T] -> [L, H, K]: the mean query row over the given keys, renormalised to a distribution."""
+    picked = rows[..., list(keys)].mean(2)
+    return picked / picked.sum(-1, keepdim=True).clamp_min(1e-12)
 
 
 def _js(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
@@ -54,22 +75,27 @@ def _js(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     return (entropy((first + second) / 2) - (entropy(first) + entropy(second)) / 2).clamp(0, 1)
 
 
-def pair_change(source_attention: torch.Tensor, variant_attention: torch.Tensor, source: EncodedInput,
-                variant: EncodedInput, task: str) -> dict[str, torch.Tensor]:
+def rows_change(source: QueryRows, variant: QueryRows) -> dict[str, torch.Tensor]:
     """query set -> [L, H] JS divergence between the source's and the variant's rows over their shared keys.
 
-    attention: one input's [L, H, T, T] (unpadded or padded: only real positions are read). A query
-    set none of whose tokens is shared (e.g. the entities masked away) gives NaN.
+    A query set none of whose tokens is shared (e.g. the entities masked away) gives NaN.
     """
-    left, right = shared_tokens(source, variant)
+    left, right = shared_tokens(source.encoded, variant.encoded)
     position = dict(zip(left, right))
-    layers, heads = source_attention.shape[:2]
-    change = {}
-    for name in QUERY_SETS:
-        queries = [0] if name == "cls" else [q for q in focus_tokens(source, task) if q in position]
-        if not queries or len(left) < 2:
-            change[name] = torch.full((layers, heads), float("nan"))
-            continue
-        mapped = [position[q] for q in queries]
-        change[name] = _js(_rows(source_attention, queries, left), _rows(variant_attention, mapped, right)).cpu()
+    layers, heads = source.cls_rows.shape[:2]
+    change = {"cls": _js(_mean_row(source.cls_rows, left), _mean_row(variant.cls_rows, right))} if len(left) > 1 \
+        else {"cls": torch.full((layers, heads), float("nan"))}
+    shared = [(i, q) for i, q in enumerate(source.focus) if q in position and position[q] in variant.focus]
+    if not shared or len(left) < 2:
+        change["focus"] = torch.full((layers, heads), float("nan"))
+        return change
+    mine = source.focus_rows[:, :, [i for i, _ in shared]]
+    theirs = variant.focus_rows[:, :, [variant.focus.index(position[q]) for _, q in shared]]
+    change["focus"] = _js(_mean_row(mine, left), _mean_row(theirs, right))
     return change
+
+
+def pair_change(source_attention: torch.Tensor, variant_attention: torch.Tensor, source: EncodedInput,
+                variant: EncodedInput, task: str) -> dict[str, torch.Tensor]:
+    """`rows_change` of two inputs given their whole attention [L, H, T, T] each."""
+    return rows_change(query_rows(source_attention, source, task), query_rows(variant_attention, variant, task))

@@ -118,11 +118,15 @@ def run_robustness(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: Rob
     variants = list(suite.variants) if suite else []
     infos = {t.name: SuiteTest(t.name, t.family, t.description, t.debiasing) for t in (suite.tests if suite else [])}
     extra = {t.name: registry.report_facts(t, suite.context) for t in (suite.tests if suite else [])}
+    counterfactuals = [int(t.removeprefix("q3-k")) for t in model_tests if t.startswith("q3-")]
+    if counterfactuals:  # one attribution per source serves every k
+        variants += counterfactual.counterfactual(checkpoint, sources, counterfactuals, batch_size=settings.batch_size,
+                                                  runner=runner)
     for test in model_tests:
-        found, facts = model_variants(checkpoint, sources, test, settings, runner, report)
-        variants += found
+        if test.startswith("q2-"):
+            found, extra[test] = attack_variants(checkpoint, sources, test, settings, runner, report)
+            variants += found
         infos[test] = SuiteTest(test, MODEL_TESTS[test].family, MODEL_TESTS[test].description)
-        extra[test] = facts
     if contrast is not None:
         found, tests = _contrast(contrast, sources)
         variants += found
@@ -153,13 +157,9 @@ def _evaluate(checkpoint, dataset, settings, name, training, sources, variants, 
     return result
 
 
-def model_variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], test: str, settings: RobustnessSettings,
-                   runner: Runner, report: Progress) -> tuple[list[Variant], dict[str, Any]]:
-    """The variants of a test that needs the model, and its own figures (an attack's success rate and cost)."""
-    if test.startswith("q3-"):
-        k = int(test.removeprefix("q3-k"))
-        return list(counterfactual.counterfactual(checkpoint, sources, k, batch_size=settings.batch_size,
-                                                  runner=runner)), {}
+def attack_variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], test: str, settings: RobustnessSettings,
+                    runner: Runner, report: Progress) -> tuple[list[Variant], dict[str, Any]]:
+    """The successful attacks' variants, and the attack's own figures (success rate and cost)."""
     method = test.removeprefix("q2-")
     outcomes = []
     try:

@@ -1,8 +1,8 @@
 """Score sources and their variants in one attention pass, and measure how far each head moved per pair.
 
-Items are the sources followed by each source's variants; a source and its variants always share a
-batch (attention_pass's `group`), so the probe compares their attention while it is in memory and
-keeps only the predictions and one [L, H] change per pair and query set.
+Items are the sources followed by each source's variants. The probe keeps a source's query rows
+until its variants have passed, and otherwise only the predictions and one [L, H] change per pair
+and query set.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from app.core.checkpoint import LoadedCheckpoint
 from app.core.heads.importance import masked_logits
 from app.core.heads.units import UnitSpec, encode_unit, gold_label
 from app.core.inspection import pad_batch
-from app.core.robustness.moved import QUERY_SETS, pair_change
+from app.core.robustness.moved import QUERY_SETS, QueryRows, query_rows, rows_change
 from app.core.robustness.variants import Variant
 
 
@@ -55,6 +55,12 @@ def suite_items(sources: Sequence[UnitSpec], variants: Sequence[Variant]) -> lis
 
 
 class ScoringProbe:
+    """Predictions of every item; each variant's per-head change from its source.
+
+    A source's query rows wait (QueryRows: a few rows, not its whole attention) until its last
+    variant has been seen, so batches stay full whatever the number of variants per source.
+    """
+
     timing = "scoring"
 
     def __init__(self, task: str, items: Sequence[SuiteItem], sources: int, variants: int) -> None:
@@ -62,29 +68,38 @@ class ScoringProbe:
         self.sources: list[int | None] = [None] * sources
         self.variants: list[int | None] = [None] * variants
         self.change: dict[str, dict[int, torch.Tensor]] = {name: {} for name in QUERY_SETS}
+        self.waiting: dict[int, tuple[QueryRows, int]] = {}  # source -> (its rows, variants still to come)
+        self.expected = {i: 0 for i in range(sources)}
+        for item in items:
+            if item.variant is not None:
+                self.expected[item.source] += 1
 
     def observe(self, batch: PassBatch) -> None:
         predicted = batch.logits.argmax(-1).tolist()
-        rows = {}
         for row, index in enumerate(batch.indices):
             item = self.items[index]
-            rows[(item.source, item.variant)] = row
+            unit = batch.units[row]
+            n = len(unit.encoded.input_ids)
             if item.variant is None:
                 self.sources[item.source] = predicted[row]
-            else:
-                self.variants[item.variant] = predicted[row]
-        for (source, variant), row in rows.items():
-            origin = rows.get((source, None))
-            if variant is None or origin is None:
+                if self.expected[item.source]:
+                    rows = query_rows(batch.attention[row, :, :, :n, :n], unit.encoded, self.task)
+                    self.waiting[item.source] = (rows, self.expected[item.source])
                 continue
-            for name, value in self._pair(batch, origin, row).items():
-                self.change[name][variant] = value
+            self.variants[item.variant] = predicted[row]
+            self._compare(item, query_rows(batch.attention[row, :, :, :n, :n], unit.encoded, self.task))
 
-    def _pair(self, batch: PassBatch, origin: int, row: int) -> dict[str, torch.Tensor]:
-        first, second = batch.units[origin].encoded, batch.units[row].encoded
-        n, m = len(first.input_ids), len(second.input_ids)
-        return pair_change(batch.attention[origin, :, :, :n, :n], batch.attention[row, :, :, :m, :m], first, second,
-                           self.task)
+    def _compare(self, item: SuiteItem, rows: QueryRows) -> None:
+        waiting = self.waiting.get(item.source)
+        if waiting is None:  # the source could not be encoded
+            return
+        source_rows, left = waiting
+        for name, value in rows_change(source_rows, rows).items():
+            self.change[name][item.variant] = value
+        if left > 1:
+            self.waiting[item.source] = (source_rows, left - 1)
+        else:
+            del self.waiting[item.source]
 
 
 def score_suite(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], variants: Sequence[Variant], *,
@@ -94,8 +109,7 @@ def score_suite(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], varia
     items = suite_items(sources, variants)
     probe = ScoringProbe(checkpoint.info.task, items, len(sources), len(variants))
     attention_pass(checkpoint, items, lambda item: encode_unit(checkpoint, item.spec, None, max_length), [probe],
-                   batch_size=batch_size, runner=runner, progress=progress, phase="scoring", stopwatch=stopwatch,
-                   group=lambda item: item.source)
+                   batch_size=batch_size, runner=runner, progress=progress, phase="scoring", stopwatch=stopwatch)
     return Scores(probe.sources, probe.variants, [gold_label(checkpoint, s) for s in sources],
                   [gold_label(checkpoint, v.spec) for v in variants], probe.change)
 
