@@ -56,21 +56,20 @@ def _report(result) -> None:
     print(json.dumps(result.metrics))
 
 
-def _train_task(task: str, data: Path, fmt: str, out: str, test: Optional[Path], data_format: Optional[str], base: str,
-                epochs: int, lr: float, batch_size: int, max_length: int, seed: int, dev_fraction: float,
-                patience: Optional[int], class_weighting: str, progress: bool, pooling: str = "cls") -> None:
+def _train_task(progress: bool, augment: str, **fields) -> None:
+    """Build the TrainSpec from the command's options and train it; bad input exits with its message."""
     from app.core.datasets import DatasetError
     from app.core.recipes import RecipeError, TrainSpec, train_on_data
 
-    spec = TrainSpec(task=task, format=fmt, train=str(data), out=out, test=str(test) if test else None,
-                     data_format=data_format, base=base, epochs=epochs, learning_rate=lr, batch_size=batch_size,
-                     max_length=max_length, seed=seed, dev_fraction=dev_fraction, patience=patience,
-                     class_weighting=class_weighting, pooling=pooling)
+    fields["augment"] = tuple(t.strip() for t in augment.split(",") if t.strip())
+    for name in ("train", "test"):
+        fields[name] = str(fields[name]) if fields[name] else None
     try:
         from app.core.checkpoint import pick_device
 
         settings = get_settings()
-        result = train_on_data(spec, settings.models_dir, progress=progress, device=pick_device(settings.device))
+        result = train_on_data(TrainSpec(**fields), settings.models_dir, progress=progress,
+                               device=pick_device(settings.device))
     except (DatasetError, RecipeError, ValueError) as exc:
         fail(str(exc))
     _report(result)
@@ -100,6 +99,9 @@ DEV_OPT = typer.Option(_default("dev_fraction"), "--dev-fraction", help="share o
 PATIENCE_OPT = typer.Option(None, "--patience", help="early stopping: epochs without dev improvement (keeps the best)")
 WEIGHT_OPT = typer.Option(_default("class_weighting"), "--class-weighting", help="none or sqrt-inverse")
 PROGRESS_OPT = typer.Option(True, "--progress/--no-progress")
+AUGMENT_OPT = typer.Option("", "--augment", help="comma-separated robustness tests whose variants of the training data "
+                                                 "are added to it (e.g. q1-typo,q5-entity-mask; `headscope robustness "
+                                                 "--list-tests`)")
 
 
 @train_app.command("absa")
@@ -110,10 +112,12 @@ def train_absa(
     base: str = BASE_OPT, epochs: int = EPOCHS_OPT, lr: float = LR_OPT, batch_size: int = BATCH_OPT,
     max_length: int = MAXLEN_OPT, seed: int = SEED_OPT, dev_fraction: float = DEV_OPT,
     patience: Optional[int] = PATIENCE_OPT, class_weighting: str = WEIGHT_OPT, progress: bool = PROGRESS_OPT,
+    augment: str = AUGMENT_OPT,
 ) -> None:
     """Fine-tune for aspect-based sentiment (categories in QA-M/NLI-M/QA-B/NLI-B, or aspect terms)."""
-    _train_task("absa", data, fmt, out, test, data_format, base, epochs, lr, batch_size, max_length, seed,
-                dev_fraction, patience, class_weighting, progress)
+    _train_task(progress, augment, task="absa", format=fmt, train=data, out=out, test=test, data_format=data_format,
+                base=base, epochs=epochs, learning_rate=lr, batch_size=batch_size, max_length=max_length, seed=seed,
+                dev_fraction=dev_fraction, patience=patience, class_weighting=class_weighting)
 
 
 @train_app.command("re")
@@ -125,10 +129,13 @@ def train_re(
     patience: Optional[int] = PATIENCE_OPT, class_weighting: str = WEIGHT_OPT, progress: bool = PROGRESS_OPT,
     pooling: str = typer.Option("entity-start", "--pooling",
                                 help="entity-start (classify from the <e1>/<e2> marker states) or cls"),
+    augment: str = AUGMENT_OPT,
 ) -> None:
     """Fine-tune for relation extraction with entity markers around e1 and e2."""
-    _train_task("re", data, "re-markers", out, test, data_format, base, epochs, lr, batch_size, max_length, seed,
-                dev_fraction, patience, class_weighting, progress, pooling)
+    _train_task(progress, augment, task="re", format="re-markers", train=data, out=out, test=test,
+                data_format=data_format, base=base, epochs=epochs, learning_rate=lr, batch_size=batch_size,
+                max_length=max_length, seed=seed, dev_fraction=dev_fraction, patience=patience,
+                class_weighting=class_weighting, pooling=pooling)
 
 
 @evaluate_app.command("evaluate")

@@ -42,6 +42,7 @@ class TrainSpec(TrainingArgs):
     pooling: str = "cls"  # RE: "entity-start" classifies from the <e1>/<e2> marker states (entity_pooling.py)
     description: str = ""
     recipe: str | None = None
+    augment: tuple[str, ...] = ()  # robustness tests whose variants of the training data are added to it
 
     def training_args(self) -> TrainingArgs:
         return TrainingArgs(**{f.name: getattr(self, f.name) for f in fields(TrainingArgs)})
@@ -74,7 +75,8 @@ def train_on_data(spec: TrainSpec, models_dir: Path, progress: bool = True, opti
     if not spec.out or "/" in spec.out or spec.out.startswith("."):
         raise RecipeError(f"--out {spec.out!r}: give a plain folder name (no '/', not starting with '.')")
     train_set = load_dataset(spec.train, spec.data_format)
-    prepared = prepare(spec.task, spec.format, train_set.examples, spec.max_length, source=str(train_set.path))
+    examples, augmentation = augmented(spec, train_set)
+    prepared = prepare(spec.task, spec.format, examples, spec.max_length, source=str(train_set.path))
     test_prepared = None
     data = [_data_record(train_set.path, "train", train_set.format)]
     if spec.test:
@@ -91,11 +93,28 @@ def train_on_data(spec: TrainSpec, models_dir: Path, progress: bool = True, opti
         "id": spec.out, "task": spec.task, "format": prepared.format,
         "description": spec.description or f"{spec.task} {prepared.format} fine-tuned on {Path(spec.train).name}",
         "base_model": base_name, **prepared.metadata, **(extra_metadata or {}),
-        "training": {"spec": asdict(spec), "base_path": base_path, "data": data, "units": len(prepared.golds)},
+        "training": {"spec": asdict(spec), "base_path": base_path, "data": data, "units": len(prepared.golds),
+                     "augmentation": augmentation},
     }
     return train_classifier(base_path, prepared.labels, prepared.build, models_dir / spec.out, metadata,
                             spec.training_args(), added_tokens=prepared.added_tokens, progress=progress,
                             device=device or pick_device(), options=options, pooling=spec.pooling)
+
+
+def augmented(spec: TrainSpec, train_set) -> tuple[tuple, dict[str, int] | None]:
+    """The training examples, with the variants of `spec.augment`'s tests appended; and how many each added."""
+    if not spec.augment:
+        return train_set.examples, None
+    from app.core.robustness.augment import augment_examples
+
+    try:
+        added = augment_examples(spec.task, spec.format, train_set.examples, spec.augment, seed=spec.seed)
+    except ValueError as exc:
+        raise RecipeError(f"--augment: {exc}") from exc
+    counts: dict[str, int] = {}
+    for test, _ in added:
+        counts[test] = counts.get(test, 0) + 1
+    return tuple(train_set.examples) + tuple(example for _, example in added), counts
 
 
 def evaluate_checkpoint(folder: Path, data: str | Path, data_format: str | None = None,
