@@ -55,6 +55,7 @@ bench: prepare
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/analysis_speed.py
+	$(BIN)/python bench/attribution_speed.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
