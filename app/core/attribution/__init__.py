@@ -7,6 +7,7 @@
   token and an attribution, for one input or a padded batch;
 * tokens.py: which tokens are queries ([CLS], the aspect, the entities, what the classifier reads)
   and which are compared (the input's content tokens);
-* live.py: all of it for one live inspection; probe.py / section.py: the dataset agreement of
-  `headscope analyze`.
+* live.py: all of it for one live inspection;
+* probe.py (the attention-pass probes), section.py (the result's `attribution` section) and
+  dataset.py (what `headscope analyze` hooks in): the dataset agreement.
 """
