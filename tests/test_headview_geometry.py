@@ -143,3 +143,43 @@ def test_toggling_and_hovering_come_back_to_the_same_pixels(browser):
         mount(page, item(dict(case, heads=[h for h in range(12) if h != 4])))
         assert pixels(page) == without
     assert offsite == []
+
+
+def lines_of(page) -> list:
+    page.wait_for_function("document.querySelector('#root canvas').dataset.complete === '1'", timeout=60_000)
+    return canonical(page.evaluate("() => window.view.hv.geometry().lines.map((l) => [l.x1, l.y1, l.x2, l.y2, l.color, l.alpha])"))
+
+
+def alphas(page) -> list[int]:
+    page.wait_for_function("document.querySelector('#root canvas').dataset.complete === '1'", timeout=60_000)
+    return page.eval_on_selector("#root canvas", """c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data
+                                                     .filter((_, i) => i % 4 === 3))""")
+
+
+def test_mass_and_filter_changes_draw_what_a_fresh_view_draws(browser):
+    """The painter keeps each head's layers per filter setting, paints only the gained edges when
+    the mass rises and paints afresh when it falls: the lines are always those of a fresh view,
+    and the pixels too, but for the rounding of edges a higher mass added on top (same head colour)."""
+    snap = synthetic_snapshot(128, seed=4)
+
+    def change(page, **state) -> None:
+        page.evaluate("(s) => { Object.assign(window.view.state, s); window.view.draw(); }", state)
+
+    with guarded_page(browser) as (page, offsite):
+        open_harness(page)
+        fresh = {}
+        for mass, pair in ((55, "all"), (75, "all"), (75, "ab")):
+            mount(page, finding(snap, mass=mass, pair=pair))
+            fresh[mass, pair] = (lines_of(page), pixels(page), alphas(page))
+        mount(page, finding(snap, mass=55))
+        change(page, mass=75)  # up: the gained edges are painted on top
+        assert lines_of(page) == fresh[75, "all"][0]
+        worst = max(abs(a - b) for a, b in zip(alphas(page), fresh[75, "all"][2]))
+        assert 0 <= worst <= 8
+        change(page, filter="ab")
+        assert (lines_of(page), pixels(page)) == fresh[75, "ab"][:2]
+        change(page, mass=55, filter="all")  # down: painted afresh
+        assert (lines_of(page), pixels(page)) == fresh[55, "all"][:2]
+        change(page, filter="ab", mass=75)
+        assert (lines_of(page), pixels(page)) == fresh[75, "ab"][:2]  # that variant was kept
+    assert offsite == []

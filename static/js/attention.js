@@ -50,73 +50,113 @@ export function tokenMasks(tokens, filter, hideSpecial) {
 }
 
 const pruned = new WeakMap(); // layer bytes -> Map("T|mass|masks|head" -> that head's kept edges)
+const ranked = new WeakMap(); // layer bytes -> Map("T|head" -> rows ranked) and Map("T|masks|head" -> row totals)
+const MEMO = 96;              // kept edge sets per layer (a few settings x 12 heads), oldest dropped first
+
+function remember(map, key, make) {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    map.set(key, v);
+    for (const k of map.keys()) { if (map.size <= MEMO) break; map.delete(k); }
+  }
+  return v;
+}
 
 /**
  * Keep, for every selected head and visible query row, the smallest set of
  * largest edges whose weights reach `mass`% of the row's mass over the
- * visible keys. Returns parallel typed arrays (one entry per kept edge).
- * Each head's result is cached per (layer, filters, mass): toggling a head
- * only prunes that head (if it was never shown with these settings).
+ * visible keys. Returns parallel typed arrays (one entry per kept edge), and
+ * `parts`: per selected head {head, r, bytes, key, base, mass}: r its edges
+ * ({n, eq, ek, ew, et}, et = the smallest mass at which the edge is kept, so
+ * the edges at a lower mass are those with et <= mass), (bytes, key) naming the
+ * settings they were pruned with and (bytes, base) the same but the mass (a
+ * painter may keep what it drew for a head while these stay the same).
+ * Each row's keys are ranked by weight once per (layer, head), and each head's
+ * result is cached per (layer, filters, mass): moving the mass only walks the
+ * ranked rows, toggling a head only prunes that head (if it was never shown
+ * with these settings).
  */
 export function pruneEdges(bytes, T, heads, masks, mass) {
   let memo = pruned.get(bytes);
   if (!memo) pruned.set(bytes, (memo = new Map()));
-  if (memo.size > 48) memo.clear(); // a few settings × 12 heads
-  const tag = `${T}|${mass}|${masks.q.join("")}|${masks.k.join("")}|`;
-  const parts = heads.map((h) => {
-    let r = memo.get(tag + h);
-    if (!r) memo.set(tag + h, (r = pruneHead(bytes, T, h, masks, mass)));
-    return r;
-  });
+  const mtag = `${masks.q.join("")}|${masks.k.join("")}|`, tag = `${T}|${mass}|${mtag}`;
+  const parts = heads.map((h) => ({ head: h, bytes, key: tag + h, base: `${T}|${mtag}${h}`, mass,
+    r: remember(memo, tag + h, () => pruneHead(bytes, T, h, masks, mass, mtag)) }));
   let n = 0;
-  for (const r of parts) n += r.n;
+  for (const p of parts) n += p.r.n;
   const eh = new Uint8Array(n), eq = new Uint16Array(n), ek = new Uint16Array(n), ew = new Uint8Array(n);
   let o = 0;
-  parts.forEach((r, i) => {
-    eh.fill(heads[i], o, o + r.n);
+  for (const { head, r } of parts) {
+    eh.fill(head, o, o + r.n);
     eq.set(r.eq, o);
     ek.set(r.ek, o);
     ew.set(r.ew, o);
     o += r.n;
-  });
-  return { n, eh, eq, ek, ew };
+  }
+  return { n, eh, eq, ek, ew, parts };
 }
 
-function pruneHead(bytes, T, h, masks, mass) {
-  const keys = [];
-  for (let j = T - 1; j >= 0; j--) if (masks.k[j]) keys.push(j); // descending: ties go to the larger key
-  const rows = [];
-  for (let i = 0; i < T; i++) if (masks.q[i]) rows.push(i);
-  const cap = rows.length * keys.length;
-  const eq = new Uint16Array(cap), ek = new Uint16Array(cap), ew = new Uint8Array(cap);
-  const hist = new Uint32Array(256);
-  let n = 0;
-  for (const i of rows) {
+/** Each query row's keys of head h by (weight desc, key desc), zero weights left out. */
+function rankHead(bytes, T, h) {
+  const order = new Uint16Array(T * T), len = new Uint16Array(T), at = new Uint32Array(256);
+  for (let i = 0; i < T; i++) {
     const base = (h * T + i) * T;
-    let total = 0;
-    hist.fill(0);
-    for (const j of keys) {
-      const w = bytes[base + j];
-      total += w;
-      hist[w]++;
+    at.fill(0);
+    for (let j = 0; j < T; j++) at[bytes[base + j]]++;
+    let p = i * T;
+    for (let w = 255; w > 0; w--) { const c = at[w]; at[w] = p; p += c; }
+    len[i] = p - i * T;
+    for (let j = T - 1; j >= 0; j--) { const w = bytes[base + j]; if (w) order[at[w]++] = j; }
+  }
+  return { order, len };
+}
+
+function pruneHead(bytes, T, h, masks, mass, mtag) {
+  let aux = ranked.get(bytes);
+  if (!aux) ranked.set(bytes, (aux = new Map()));
+  const { order, len } = remember(aux, `${T}|${h}`, () => rankHead(bytes, T, h));
+  const totals = remember(aux, `${T}|${mtag}${h}`, () => { // each row's mass over the visible keys
+    const tot = new Float64Array(T);
+    for (let i = 0; i < T; i++) {
+      if (!masks.q[i]) continue;
+      const base = (h * T + i) * T;
+      let s = 0;
+      for (let j = 0; j < T; j++) if (masks.k[j]) s += bytes[base + j];
+      tot[i] = s;
     }
+    return tot;
+  });
+  let cap = 1024, n = 0;
+  let eq = new Uint16Array(cap), ek = new Uint16Array(cap), ew = new Uint8Array(cap), et = new Uint8Array(cap);
+  const kept = new Uint16Array(T), since = new Uint8Array(T), mk = masks.k;
+  for (let i = 0; i < T; i++) {
+    const total = totals[i];
     if (!total) continue;
-    // Walking the weights from the top, as a sort by (weight, key) would:
-    // every edge above the threshold weight wt, then `take` of those at wt.
+    // The shortest prefix of the ranked row (visible keys only) whose weights reach
+    // the goal: every edge above some weight wt, then the largest keys at wt.
     const goal = total * mass; // reached when acc * 100 >= goal
-    let acc = 0, wt = 255, take = 0;
-    for (; wt > 0; wt--) {
-      const c = hist[wt];
-      if (!c) continue;
-      if ((acc + c * wt) * 100 < goal) { acc += c * wt; continue; }
-      take = Math.max(0, Math.ceil((goal - acc * 100) / (wt * 100)));
-      break;
+    let acc = 0, c = 0;
+    for (let p = i * T, end = p + len[i]; p < end; p++) {
+      const j = order[p];
+      if (!mk[j]) continue;
+      // kept from the mass at which the edges ranked above it stop reaching the goal
+      since[j] = Math.floor((acc * 100) / total) + 1;
+      kept[c++] = j;
+      acc += bytes[(h * T + i) * T + j];
+      if (acc * 100 >= goal) break;
     }
-    for (const j of keys) {
-      const w = bytes[base + j];
-      if (w > wt || (w === wt && w && take-- > 0)) { eq[n] = i; ek[n] = j; ew[n] = w; n++; }
+    if (n + c > cap) {
+      while (n + c > cap) cap *= 2;
+      const grow = (a, A) => { const b = new A(cap); b.set(a.subarray(0, n)); return b; };
+      eq = grow(eq, Uint16Array); ek = grow(ek, Uint16Array); ew = grow(ew, Uint8Array); et = grow(et, Uint8Array);
+    }
+    const ks = kept.subarray(0, c).sort(); // written out by key, descending
+    for (let x = c - 1; x >= 0; x--) {
+      const j = ks[x];
+      eq[n] = i; ek[n] = j; ew[n] = bytes[(h * T + i) * T + j]; et[n] = since[j]; n++;
     }
   }
   // keep only what was filled (the arrays live in the cache)
-  return { n, eq: eq.slice(0, n), ek: ek.slice(0, n), ew: ew.slice(0, n) };
+  return { n, eq: eq.slice(0, n), ek: ek.slice(0, n), ew: ew.slice(0, n), et: et.slice(0, n) };
 }

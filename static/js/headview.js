@@ -1,66 +1,36 @@
 // bertviz-style head view on one <canvas>: queries on the left, keys on the
 // right, one straight line per kept edge. bertviz emits one SVG element per
 // head per token pair; here edges are batched per (head, opacity level) into
-// canvas paths. Token labels are DOM spans (textContent only), so hover/click
-// and text safety come for free.
+// canvas paths, painted once per head and composited (headview-paint.js, which
+// also says what is drawn). Token labels are DOM spans (textContent only), so
+// hover/click and text safety come for free.
 //
-// What is drawn:
-//  - An edge's opacity is its attention weight, as in bertviz: alpha = w/255
-//    for the byte w of the compact format, quantised into LEVEL_ALPHA levels
-//    (exact up to w = 16, then ~6% wide) so that each (head, level) is one path.
-//  - Edges kept by the mass pruning but with w < MIN_W are "too faint to draw"
-//    and skipped: Chromium's 8-bit canvas rounds a line of alpha 1/255 away
-//    (measured: one such line changes no pixel, 2000 crossing ones a few
-//    hundred pixels near their ends). They are counted in `faint`; draw()
-//    returns the number of edges actually drawn. This matters for long diffuse
-//    inputs: at 285 tokens layer 0 keeps ~280k edges at 70% mass, ~180k w = 1.
+// draw() returns the number of edges actually drawn; edges kept by the mass
+// pruning but too faint to draw are counted apart (countText). This matters for
+// long diffuse inputs: at 285 tokens layer 0 keeps ~280k edges at 70% mass,
+// ~180k of them w = 1.
 //
-// How it is painted (a software rasteriser's cost is the pixels it touches):
-//  - Steep lines are rasterised at a lower vertical resolution: an edge that
-//    drops more than k times its width goes into a layer canvas 1/k as tall
-//    (k = 2, 4, 8, 16) that is stretched back when shown. A line that steep
-//    covers about one pixel per row either way, so the stretch only blurs it
-//    along itself; it costs max(width, drop/k) pixels instead of the drop.
-//    Strong edges (w >= CRISP_W) and the hovered token's edges stay full-res.
-//  - The picture is painted in horizontal bands of BAND css px, each with the
-//    lines cut to it: bands in view first, then the others nearest first,
-//    in time-boxed tasks so the page never blocks; a band that scrolls into
-//    view jumps the queue. Within a layer edges go weakest first, and the
-//    layers are composed most stretched first, so strong edges end on top.
-//    `canvas.dataset.painted` is "1" once every band in view is painted and
-//    shown, `canvas.dataset.complete` once all bands are.
-//  - Hovering/pinning a token only re-composes the bands in view from the
-//    layers (dimmed) and strokes that token's edges on top.
+// Hovering/pinning a token only re-shows the bands in view: the composed layers
+// dimmed, that token's edges stroked on top. Toggling a head re-composes them
+// from the heads' own layers; the mass and pair filter re-prune from rows ranked
+// once per layer (attention.js) and repaint the bands in view first.
 
-const ROW = 18;         // px per token row; must match --row in app.css
-const DIM = 0.15;       // opacity of the other edges while a token is hovered/pinned
-const SLICE_MS = 12;    // painting budget per task
-const BAND = 256;       // band height in css px
-const MIN_W = 2;        // visibility floor, in weight bytes (see above)
-const CRISP_W = 16;     // edges at least this strong are always drawn full-res (on top)
-const K = [1, 2, 4, 8, 16]; // vertical resolution divisors of the layers
-const X_PAD = 1;       // css px between a token column and the line ends
+import { Painter, ROW, K, NL, LEVEL_ALPHA, X_PAD, DIM } from "./headview-paint.js";
+
 const SPAN_NAMES = { aspect_query: "aspect (query)", aspect_term: "aspect term", e1: "entity 1", e2: "entity 2", markers: "entity markers" };
 const SPAN_COLORS = ["#fbd46d", "#9be3a0", "#a8c8ff", "#f6a6c8", "#d3b6ff"];
 
-// weight byte -> opacity level; level -> alpha (mean weight of the level / 255)
-const LEVEL_OF = new Uint8Array(256), LEVEL_ALPHA = [];
-for (let lo = MIN_W; lo <= 255;) {
-  const hi = Math.min(255, Math.max(lo, Math.floor(lo * 1.06)));
-  LEVEL_OF.fill(LEVEL_ALPHA.length, lo, hi + 1);
-  LEVEL_ALPHA.push((lo + hi) / 2 / 255);
-  lo = hi + 1;
+/** Per-head parts of an edge set that has none (a plain {n, eh, eq, ek, ew}). */
+function split(edges) {
+  const by = new Map();
+  for (let e = 0; e < (edges.n || 0); e++) {
+    const h = edges.eh[e];
+    if (!by.has(h)) by.set(h, []);
+    by.get(h).push(e);
+  }
+  return [...by].map(([head, idx]) => ({ head, bytes: null, key: {}, r: { n: idx.length,
+    eq: Uint16Array.from(idx, (e) => edges.eq[e]), ek: Uint16Array.from(idx, (e) => edges.ek[e]), ew: Uint8Array.from(idx, (e) => edges.ew[e]) } }));
 }
-const NL = LEVEL_ALPHA.length;
-
-/** Colour and opacity of the edges under one paint-order key (see setEdges): shared by
- *  the canvas painter and the SVG export (svg-headview.js) so both show the same picture. */
-export function edgeStyle(key, per, colors) {
-  const H = Math.max(1, colors.length), r = key % per;
-  return { color: colors[r % H], alpha: LEVEL_ALPHA[Math.floor(r / H)] };
-}
-
-const EMPTY = { m: 0, key: new Uint32Array(0), ya: new Float32Array(0), yb: new Float32Array(0), q: new Uint16Array(0), k: new Uint16Array(0) };
 
 export class HeadView {
   constructor({ left, right, canvas, legend, onPin }) {
@@ -70,22 +40,12 @@ export class HeadView {
     this.rows = 0;
     this.hover = this.pinned = null; // {side, index}
     this.focusKey = "";             // JSON of the focused token ("" = none)
-    this.focusList = new Uint32Array(0);
+    this.focus = null;              // its edges: {m, g, ya, yb, list: [[head, edge], ...]}
     this.linked = new Set();
     this.colors = [];
-    this.E = EMPTY;                 // drawable edges, in paint order (see setEdges)
-    this.faint = 0;
-    this.nb = 0;                    // bands
-    this.bandPos = new Uint32Array(0); // per band: how far into E it is painted
-    this.shown = [];                // per band: focusKey it is shown on screen with (null: stale)
-    this.chunk = 20000;             // edges scanned per task, adapted to the measured time
-    this.layers = K.map(() => document.createElement("canvas")); // [0]: full-res, [i]: 1/K[i] as tall
-    this.used = new Uint8Array(K.length);                       // layers with edges in this set
-    this.scroller = undefined;
-    // painting runs in tasks (not animation frames): no frame waits, input still gets in between
-    const ch = new MessageChannel();
-    ch.port1.onmessage = () => { this.queued = false; this.work(); };
-    this.kick = () => { if (!this.queued) { this.queued = true; ch.port2.postMessage(0); } };
+    this.paint = new Painter(canvas);
+    this.marks = {};                // per side: the classes set on each token span (bits)
+    this.dpr = 1;
     const onOver = (e) => {
       const t = e.target.closest(".token");
       if (t) this.setHover({ side: t.dataset.side, index: +t.dataset.index });
@@ -100,7 +60,7 @@ export class HeadView {
       col.addEventListener("click", onClick);
     }
     // scrolling brings other bands into view: paint/show them first
-    const onScroll = () => { if (this.canvas.dataset.complete !== "1") this.kick(); };
+    const onScroll = () => { if (this.canvas.dataset.complete !== "1") this.paint.kick(); };
     document.addEventListener("scroll", onScroll, { capture: true, passive: true });
     window.addEventListener("resize", onScroll, { passive: true });
   }
@@ -148,171 +108,20 @@ export class HeadView {
     this.right.replaceChildren(frags.right);
     this.rows = rows;
     this.classKey = null;
+    this.marks = {};
     this.hover = this.pinned = null;
-    // size the canvas (and its offscreen layers) to the rows, in device pixels;
-    // bands are a multiple of 16 device px so that they map to whole layer rows
-    const dpr = (this.dpr = window.devicePixelRatio || 1);
-    const w = this.canvas.clientWidth || 320, h = Math.max(1, rows * ROW);
-    this.canvas.style.height = h + "px";
-    this.canvas.width = Math.round(w * dpr);
-    this.canvas.height = Math.round(h * dpr);
-    this.layers.forEach((c, i) => {
-      c.width = this.canvas.width;
-      c.height = Math.ceil(this.canvas.height / K[i]);
-    });
-    this.bandDev = Math.max(16, Math.round((BAND * dpr) / 16) * 16);
-    this.nb = Math.ceil(this.canvas.height / this.bandDev);
-    this.setEdges({ n: 0 }, this.colors); // row positions changed: the caller sets new edges
+    this.dpr = window.devicePixelRatio || 1;
+    this.paint.resize(rows, this.dpr);
+    this.setEdges({ n: 0, parts: [] }, this.colors); // row positions changed: the caller sets new edges
   }
 
-  /** New pruned edge set ({n, eh, eq, ek, ew} from pruneEdges): drop the ones
-   *  too faint to draw, order the rest by (layer, level weakest first, head)
-   *  with a counting sort, note their row positions, then start painting. */
+  /** New pruned edge set ({n, eh, eq, ek, ew, parts} from pruneEdges): heads
+   *  whose edges did not change keep their painted layers; show it at once. */
   setEdges(edges, colors) {
-    const H = Math.max(1, colors.length), per = H * NL, nk = K.length * per;
-    const { n, eh, eq, ek, ew } = edges, rowOf = this.rowOf, half = ROW / 2;
-    const dx = Math.max(1, this.canvas.width / this.dpr - 2);
-    const sortKey = (e) => { // layer: the largest k with drop >= k * width
-      const w = ew[e], drop = Math.abs(rowOf[eq[e]] - rowOf[ek[e]]) * ROW;
-      let L = 0;
-      if (w < CRISP_W) while (L + 1 < K.length && drop >= K[L + 1] * dx) L++;
-      return L * per + LEVEL_OF[w] * H + eh[e];
-    };
-    const count = new Uint32Array(nk + 1);
-    let faint = 0;
-    for (let e = 0; e < n; e++) {
-      if (ew[e] < MIN_W) faint++;
-      else count[sortKey(e) + 1]++;
-    }
-    const m = n - faint;
-    this.used.fill(0);
-    for (let b = 0; b < nk; b++) {
-      if (count[b + 1]) this.used[Math.floor(b / per)] = 1;
-      count[b + 1] += count[b];
-    }
-    const E = m ? { m, key: new Uint32Array(m), ya: new Float32Array(m), yb: new Float32Array(m), q: new Uint16Array(m), k: new Uint16Array(m) } : EMPTY;
-    for (let e = 0; e < n; e++) {
-      if (ew[e] < MIN_W) continue;
-      const key = sortKey(e), o = count[key]++;
-      E.key[o] = key;
-      E.q[o] = eq[e];
-      E.k[o] = ek[e];
-      E.ya[o] = rowOf[eq[e]] * ROW + half;
-      E.yb[o] = rowOf[ek[e]] * ROW + half;
-    }
-    Object.assign(this, { E, faint, colors, per, classKey: null });
-    this.bandPos = new Uint32Array(this.nb);
-    this.shown = new Array(this.nb).fill(null);
+    this.colors = colors;
+    this.paint.setEdges(edges.parts || split(edges), colors, this.rowOf);
     this.focusKey = null; // recompute the focused token's edges
-    this.canvas.dataset.complete = "0";
-    for (const c of [this.canvas, ...this.layers]) {
-      const ctx = c.getContext("2d");
-      ctx.setTransform(1, 0, 0, 1, 0, 0);
-      ctx.clearRect(0, 0, c.width, c.height);
-    }
     this.update(true);
-  }
-
-  /** Which bands are on screen now: [first, last], or null when none is. */
-  inView() {
-    const r = this.canvas.getBoundingClientRect();
-    if (!r.height || !this.nb) return null;
-    if (this.scroller === undefined) { // nearest scrolling ancestor (.hv-scroll), looked up once
-      let el = this.canvas.parentElement;
-      while (el && el !== document.body && !/auto|scroll/.test(getComputedStyle(el).overflowY)) el = el.parentElement;
-      this.scroller = el && el !== document.body ? el : null;
-    }
-    let top = 0, bottom = window.innerHeight;
-    if (this.scroller) {
-      const s = this.scroller.getBoundingClientRect();
-      top = Math.max(top, s.top);
-      bottom = Math.min(bottom, s.bottom);
-    }
-    const scale = this.canvas.height / r.height; // css px -> device px of the canvas
-    const lo = Math.max(0, (top - r.top) * scale), hi = Math.min(this.canvas.height, (bottom - r.top) * scale);
-    if (hi <= lo) return null;
-    return [Math.floor(lo / this.bandDev), Math.min(this.nb - 1, Math.floor((hi - 1) / this.bandDev))];
-  }
-
-  /** One time-boxed step: paint (bands in view first, then the others,
-   *  nearest first), show what changed, and requeue while anything is left. */
-  work() {
-    const t0 = performance.now(), { m } = this.E, nb = this.nb, view = this.inView();
-    const inView = (v) => !!view && v >= view[0] && v <= view[1];
-    while (performance.now() - t0 < SLICE_MS) {
-      let b = -1;
-      if (view) for (let v = view[0]; v <= view[1] && b < 0; v++) if (this.bandPos[v] < m) b = v;
-      if (b < 0) {
-        const c = view ? (view[0] + view[1]) / 2 : 0;
-        let best = Infinity;
-        for (let v = 0; v < nb; v++) if (this.bandPos[v] < m && Math.abs(v - c) < best) { best = Math.abs(v - c); b = v; }
-      }
-      if (b < 0) break;
-      const t1 = performance.now(), lo = this.bandPos[b], hi = Math.min(m, lo + this.chunk);
-      this.trace(this.layers.map((c) => c.getContext("2d")), b, lo, hi, null);
-      this.bandPos[b] = hi;
-      this.present(b); // copying the band makes software canvases rasterise now, so dt is honest
-      // a stretched layer row blends with the next band's rows: show the neighbours again
-      for (const v of [b - 1, b + 1]) if (v >= 0 && v < nb && this.bandPos[v]) this.shown[v] = null;
-      const dt = performance.now() - t1;
-      if (hi - lo >= this.chunk || dt > SLICE_MS) { // size the next chunk to the budget
-        this.chunk = Math.max(2000, Math.min(1 << 20, Math.round(((hi - lo) * SLICE_MS) / Math.max(dt, 0.5))));
-      }
-    }
-    // bands that show a stale picture or focus: those in view now, the others while time is left
-    for (let v = 0; v < nb; v++) {
-      if (this.bandPos[v] && this.shown[v] !== this.focusKey && (inView(v) || performance.now() - t0 < SLICE_MS)) this.present(v);
-    }
-    let visibleDone = true, complete = true;
-    for (let v = 0; v < nb; v++) {
-      if (this.bandPos[v] >= m && (!m || this.shown[v] === this.focusKey)) continue;
-      complete = false;
-      if (inView(v)) visibleDone = false;
-    }
-    this.canvas.dataset.painted = visibleDone ? "1" : "0";
-    this.canvas.dataset.complete = complete ? "1" : "0";
-    if (!complete) this.kick();
-  }
-
-  /** Stroke the part inside band b of each edge E[lo..hi) (or E[list[lo..hi)])
-   *  into ctxs[its layer] (device px, identity transform), or all into `flat`
-   *  at full resolution. Cutting the lines ourselves instead of clipping the
-   *  canvas matters: a clipped hairline is rasterised with other rounding,
-   *  which shows as seams at band edges once thousands of faint lines add up. */
-  trace(ctxs, b, lo, hi, list, flat) {
-    const { key, ya, yb } = this.E, per = this.per, dpr = this.dpr;
-    const x0 = X_PAD * dpr, span = this.canvas.width - 2 * X_PAD * dpr;
-    const top = (b * this.bandDev) / dpr, bottom = ((b + 1) * this.bandDev) / dpr;
-    let cur = -1, ctx = null, s = dpr;
-    for (let i = lo; i < hi; i++) {
-      const o = list ? list[i] : i, a = ya[o], c = yb[o];
-      let t0 = 0, t1 = 1;
-      if (a === c) {
-        if (a < top || a >= bottom) continue;
-      } else {
-        const ta = (top - a) / (c - a), tb = (bottom - a) / (c - a);
-        t0 = Math.max(0, Math.min(ta, tb));
-        t1 = Math.min(1, Math.max(ta, tb));
-        if (t1 <= t0) continue;
-      }
-      if (key[o] !== cur) { // edges arrive grouped by key: one path per (layer, level, head)
-        if (cur >= 0) ctx.stroke();
-        cur = key[o];
-        const L = Math.floor(cur / per), style = edgeStyle(cur, per, this.colors);
-        ctx = flat || ctxs[L];
-        s = dpr / (flat ? 1 : K[L]);
-        // 1 device px lines: software rasterisers have a fast path for them (1.5 px
-        // was ~25x slower); on high-dpi screens the opacity makes up for the width
-        ctx.lineWidth = 1;
-        ctx.strokeStyle = style.color;
-        ctx.globalAlpha = Math.min(1, style.alpha * dpr);
-        ctx.beginPath();
-      }
-      ctx.moveTo(x0 + span * t0, (a + (c - a) * t0) * s);
-      ctx.lineTo(x0 + span * t1, (a + (c - a) * t1) * s);
-    }
-    if (cur >= 0) ctx.stroke();
-    for (const x of flat ? [flat] : ctxs) if (x) x.globalAlpha = 1;
   }
 
   setHover(h) {
@@ -324,81 +133,83 @@ export class HeadView {
 
   setPinned(p) { this.pinned = p && this.rowOf[p.index] >= 0 ? p : null; }
 
-  /** Focus (hovered, else pinned token) changed? Collect its edges and mark
-   *  the tokens; then show/paint what is in view (at once when `now`). */
-  update(now) {
-    const focus = this.hover || this.pinned, fk = focus ? JSON.stringify(focus) : "";
-    if (fk !== this.focusKey) {
-      this.focusKey = fk;
-      this.canvas.dataset.painted = "0"; // until the bands in view show it (work())
-      this.linked = new Set();
-      const { m, q, k } = this.E, list = [];
-      if (focus) {
-        const from = focus.side === "left" ? q : k, to = focus.side === "left" ? k : q;
-        for (let o = 0; o < m; o++) if (from[o] === focus.index) { list.push(o); this.linked.add(to[o]); }
+  /** Call fn(variant, edges, o) for each drawn edge of the selected heads, in paint
+   *  order: layers most stretched first, within a layer head by head, each head's edges
+   *  in the order they were painted (weakest level first, then those a higher mass
+   *  added, on top); `keep(E, o)`, if given, picks the edges. */
+  each(fn, keep) {
+    for (let L = K.length - 1; L >= 0; L--) {
+      for (const v of this.paint.sel) {
+        for (const E of v.batches) for (let o = E.start[L]; o < E.start[L + 1]; o++) if (!keep || keep(E, o)) fn(v, E, o);
       }
-      this.focusList = Uint32Array.from(list);
     }
-    this.markTokens(focus, this.linked);
-    if (now) this.work();
-    else this.kick();
   }
 
-  /** Show band b: the layers composed (stretched back to full height), dimmed
-   *  while a token is focused, with that token's edges stroked on top. */
-  present(b) {
-    const ctx = this.canvas.getContext("2d"), focus = !!this.focusKey, w = this.canvas.width;
-    const y0 = b * this.bandDev, y1 = Math.min(this.canvas.height, y0 + this.bandDev);
-    ctx.save();
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.beginPath();
-    ctx.rect(0, y0, w, y1 - y0);
-    ctx.clip();
-    ctx.clearRect(0, y0, w, y1 - y0);
-    ctx.globalAlpha = focus ? DIM : 1;
-    for (let L = K.length - 1; L >= 0; L--) {
-      if (!this.used[L]) continue;
-      const k = K[L], src = this.layers[L];
-      // one layer row of margin on each side, so the stretch blends across band edges
-      const sy = Math.max(0, y0 / k - 1), sh = Math.min(src.height, Math.ceil(y1 / k) + 1) - sy;
-      if (sh > 0) ctx.drawImage(src, 0, sy, w, sh, 0, sy * k, w, sh * k);
+  /** Focus (hovered, else pinned token) changed? Collect its edges and mark
+   *  the tokens; then show what is in view (at once when `now`). */
+  update(now) {
+    const focus = this.hover || this.pinned, fk = focus ? JSON.stringify(focus) : "";
+    const view = this.paint.inView(); // before the token classes change: no forced layout
+    if (fk !== this.focusKey) {
+      this.focusKey = fk;
+      this.linked = new Set();
+      let F = null;
+      if (focus) {
+        const left = focus.side === "left", list = [], at = focus.index;
+        this.each((v, E, o) => { list.push([v, E, o]); this.linked.add((left ? E.k : E.q)[o]); },
+          left ? (E, o) => E.q[o] === at : (E, o) => E.k[o] === at);
+        const m = list.length;
+        F = { m, list, g: new Uint16Array(m), ya: new Float32Array(m), yb: new Float32Array(m) };
+        list.forEach(([v, E, o], i) => { F.g[i] = v.head * NL + (E.g[o] % NL); F.ya[i] = E.ya[o]; F.yb[i] = E.yb[o]; });
+      }
+      this.focus = F;
+      this.paint.setFocus(F);
     }
-    ctx.globalAlpha = 1;
-    if (focus && this.focusList.length) this.trace(null, b, 0, this.focusList.length, this.focusList, ctx);
-    ctx.restore();
-    this.shown[b] = this.focusKey;
+    this.markTokens(focus, this.linked);
+    if (now) this.paint.work(true, null, view);
+    else this.paint.kick();
   }
 
   /** The picture as plain geometry in css px, with the numbers the painter uses:
-   *  every drawn edge in paint order (weakest first) from x = X_PAD to width - X_PAD,
-   *  styled by edgeStyle; `focus` lists the hovered/pinned token's edges, which are
-   *  drawn on top while the rest is dimmed to `dim`. Exports (SVG) are built from this. */
+   *  every drawn edge in paint order from x = X_PAD to width - X_PAD, with its
+   *  colour and opacity; `focus` lists the hovered/pinned token's edges, which are
+   *  drawn on top while the rest is dimmed to `dim`. Exports (SVG) are built from this;
+   *  `key` is the same for consecutive lines of one canvas path. */
   geometry() {
-    const { m, key, ya, yb } = this.E, width = this.canvas.width / this.dpr;
-    const lines = [];
-    for (let o = 0; o < m; o++) {
-      lines.push({ x1: X_PAD, y1: ya[o], x2: width - X_PAD, y2: yb[o], key: key[o], ...edgeStyle(key[o], this.per, this.colors) });
-    }
+    const width = this.canvas.width / this.dpr, lines = [], at = new Map(), H = this.colors.length;
+    let batch = 0;
+    this.each((v, E, o) => {
+      const g = E.g[o], L = Math.floor(g / NL);
+      if (!at.has(E)) at.set(E, { at: new Map(), n: batch++ });
+      at.get(E).at.set(o, lines.length);
+      lines.push({ x1: X_PAD, y1: E.ya[o], x2: width - X_PAD, y2: E.yb[o], key: ((at.get(E).n * K.length + L) * H + v.head) * NL + (g % NL),
+        color: this.colors[v.head], alpha: LEVEL_ALPHA[g % NL] });
+    });
     const rows = [];
     this.rowOf.forEach((row, index) => { if (row >= 0) rows.push({ index, y: row * ROW + ROW / 2 }); });
-    const focused = !!(this.hover || this.pinned);
-    return { width, height: this.rows * ROW, row: ROW, rows, lines, focus: focused ? Array.from(this.focusList) : [], dim: focused ? DIM : 1 };
+    const focused = !!(this.hover || this.pinned), F = this.focus;
+    return { width, height: this.rows * ROW, row: ROW, rows, lines,
+      focus: focused && F ? F.list.map(([, E, o]) => at.get(E).at.get(o)) : [], dim: focused ? DIM : 1 };
   }
 
-  /** Token highlighting: the focused token, and the tokens it links to. */
+  /** Token highlighting: the focused token, and the tokens it links to. Only the
+   *  spans whose classes change are touched (a long input has hundreds). */
   markTokens(focus, linked) {
     const k = JSON.stringify([focus, this.pinned]);
     if (k === this.classKey) return;
     this.classKey = k;
     const other = focus && (focus.side === "left" ? "right" : "left"), pin = this.pinned;
+    const NAMES = ["focus", "pinned", "hl", "dim"];
     for (const side of ["left", "right"]) {
-      this.spans[side].forEach((el, i) => {
-        if (!el) return;
-        el.classList.toggle("focus", !!focus && side === focus.side && i === focus.index);
-        el.classList.toggle("pinned", !!pin && side === pin.side && i === pin.index);
-        el.classList.toggle("hl", !!focus && side === other && linked.has(i));
-        el.classList.toggle("dim", !!focus && side === other && !linked.has(i));
+      const spans = this.spans[side], was = this.marks[side] || new Uint8Array(spans.length), now = new Uint8Array(spans.length);
+      if (focus && side === focus.side) now[focus.index] |= 1;
+      if (pin && side === pin.side) now[pin.index] |= 2;
+      if (focus && side === other) spans.forEach((el, i) => { now[i] |= linked.has(i) ? 4 : 8; });
+      spans.forEach((el, i) => {
+        const d = was[i] ^ now[i];
+        if (el && d) NAMES.forEach((name, bit) => { if (d & (1 << bit)) el.classList.toggle(name, !!(now[i] & (1 << bit))); });
       });
+      this.marks[side] = now;
     }
   }
 
@@ -406,12 +217,12 @@ export class HeadView {
    *  (`faint` more were kept by the pruning but are too faint to draw). */
   draw() {
     this.update();
-    return this.E.m;
+    return this.paint.counts().m;
   }
 
   /** Text for the edge counter, e.g. "12,345 edges (6,789 too faint to draw)". */
   countText() {
-    const f = (x) => x.toLocaleString("en-US");
-    return `${f(this.E.m)} edges` + (this.faint ? ` (${f(this.faint)} too faint to draw)` : "");
+    const f = (x) => x.toLocaleString("en-US"), { m, faint } = this.paint.counts();
+    return `${f(m)} edges` + (faint ? ` (${f(faint)} too faint to draw)` : "");
   }
 }

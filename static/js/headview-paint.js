@@ -1,0 +1,415 @@
+// The head view's painter: per-head edge layers, drawn once per edge set and
+// composited, so that toggling a head, hovering a token or scrolling costs
+// a few image copies instead of stroking tens of thousands of lines again.
+//
+// What is drawn (unchanged from the single-layer painter):
+//  - An edge's opacity is its attention weight, as in bertviz: alpha = w/255 for
+//    the byte w, quantised into LEVEL_ALPHA levels (exact up to w = 16, then ~6%
+//    wide) so that each (head, level) is one canvas path, 1 device px wide.
+//  - Edges with w < MIN_W are "too faint to draw" (Chromium's 8-bit canvas rounds
+//    a line of alpha 1/255 away) and counted in `faint`.
+//  - Steep lines are rasterised at a lower vertical resolution: an edge that drops
+//    more than k times the width goes into a layer 1/k as tall (k = 2, 4, 8, 16),
+//    stretched back when shown; strong edges (w >= CRISP_W) stay full-res.
+//
+// How the picture is put together, and cached:
+//  - Each head has its own canvas per resolution layer L (`head.cv[L]`), holding
+//    its edges of that layer, weakest level first. They depend only on the head's
+//    edge set (layer, pair filter, mass, hidden tokens), not on the other heads.
+//  - The shown picture of a band is, for L from most stretched to full-res: the
+//    selected heads' layer-L canvases copied over each other in head order (`mix`,
+//    1:1), stretched onto the visible canvas; the focused token's edges on top,
+//    the rest dimmed. Toggling a head only re-composes; the head's canvases are
+//    kept (within MEMORY) while its edge set stays the same.
+//  - Work goes in horizontal bands of BAND css px: bands in view first, at once,
+//    the others nearest first in idle time between frames. Lines are cut
+//    to a band by hand (a clipped hairline is rasterised with other rounding,
+//    which shows as seams). `canvas.dataset.painted` is "1" once the bands in view
+//    show the current state, `canvas.dataset.complete` once all bands do.
+
+export const ROW = 18;         // px per token row; must match --row in app.css
+export const MIN_W = 2;        // visibility floor, in weight bytes (see above)
+const CRISP_W = 16;            // edges at least this strong are always drawn full-res (on top)
+export const K = [1, 2, 4, 8, 16]; // vertical resolution divisors of the layers
+export const X_PAD = 1;        // css px between a token column and the line ends
+export const DIM = 0.15;       // opacity of the other edges while a token is hovered/pinned
+const BAND = 256;              // band height in css px
+const SLICE_MS = 8;            // background painting budget per task, at most
+const STEP_MS = 3;             // one painting step (a chunk of one head in one band), about
+const VISIBLE_MS = 250;        // the bands in view are painted in one go, up to this long
+const SPILL = 2;               // layer rows a stroke cut at a band edge may touch past it
+const MEMORY = 384 << 20;      // bytes of head canvases kept for heads not shown now
+
+// weight byte -> opacity level; level -> alpha (mean weight of the level / 255)
+// (one name per export statement: the offline export's bundler reads them so)
+export const LEVEL_OF = new Uint8Array(256);
+export const LEVEL_ALPHA = [];
+for (let lo = MIN_W; lo <= 255;) {
+  const hi = Math.min(255, Math.max(lo, Math.floor(lo * 1.06)));
+  LEVEL_OF.fill(LEVEL_ALPHA.length, lo, hi + 1);
+  LEVEL_ALPHA.push((lo + hi) / 2 / 255);
+  lo = hi + 1;
+}
+export const NL = LEVEL_ALPHA.length;
+const NK = K.length;
+
+/** One head's drawable edges (those kept above mass `above`, if given) ordered by
+ *  (layer L, level), keeping the pruning's order within each; `start[L]` indexes the
+ *  first edge of layer L. */
+function headEdges(r, rowOf, dx, above = 0) {
+  const { n, eq, ek, ew, et } = r, half = ROW / 2;
+  const grp = new Uint16Array(n), count = new Uint32Array(NK * NL + 1);
+  let m = 0;
+  for (let e = 0; e < n; e++) {
+    const w = ew[e];
+    if (w < MIN_W || (above && et[e] <= above)) continue;
+    const drop = Math.abs(rowOf[eq[e]] - rowOf[ek[e]]) * ROW; // layer: the largest k with drop >= k * width
+    let L = 0;
+    if (w < CRISP_W) while (L + 1 < NK && drop >= K[L + 1] * dx) L++;
+    grp[e] = L * NL + LEVEL_OF[w];
+    count[grp[e] + 1]++;
+    m++;
+  }
+  for (let g = 0; g < NK * NL; g++) count[g + 1] += count[g];
+  const start = new Uint32Array(NK + 1), used = new Uint8Array(NK);
+  for (let L = 0; L <= NK; L++) start[L] = count[L * NL];
+  for (let L = 0; L < NK; L++) used[L] = start[L + 1] > start[L] ? 1 : 0;
+  const E = { m, start, used, g: new Uint16Array(m), ya: new Float32Array(m), yb: new Float32Array(m),
+    q: new Uint16Array(m), k: new Uint16Array(m) };
+  for (let e = 0; e < n; e++) {
+    if (ew[e] < MIN_W || (above && et[e] <= above)) continue;
+    const o = count[grp[e]]++;
+    E.g[o] = grp[e];
+    E.q[o] = eq[e];
+    E.k[o] = ek[e];
+    E.ya[o] = rowOf[eq[e]] * ROW + half;
+    E.yb[o] = rowOf[ek[e]] * ROW + half;
+  }
+  return E;
+}
+
+/** Stroke the part inside [top, bottom) css px of edges E[lo..hi): a new path whenever
+ *  E.g changes, set up by begin(g) -> [ctx, y scale]. x0/span in device px. */
+function trace(E, lo, hi, top, bottom, x0, span, begin) {
+  const { g, ya, yb } = E;
+  let cur = -1, ctx = null, s = 1;
+  for (let o = lo; o < hi; o++) {
+    const a = ya[o], c = yb[o];
+    let t0 = 0, t1 = 1;
+    if (a === c) {
+      if (a < top || a >= bottom) continue;
+    } else {
+      const ta = (top - a) / (c - a), tb = (bottom - a) / (c - a);
+      t0 = Math.max(0, Math.min(ta, tb));
+      t1 = Math.min(1, Math.max(ta, tb));
+      if (t1 <= t0) continue;
+    }
+    if (g[o] !== cur) { // edges arrive grouped: one path per group
+      if (cur >= 0) ctx.stroke();
+      cur = g[o];
+      [ctx, s] = begin(cur);
+      ctx.beginPath();
+    }
+    ctx.moveTo(x0 + span * t0, (a + (c - a) * t0) * s);
+    ctx.lineTo(x0 + span * t1, (a + (c - a) * t1) * s);
+  }
+  if (cur >= 0) ctx.stroke();
+}
+
+// 1 device px lines: software rasterisers have a fast path for them (1.5 px was
+// ~25x slower); on high-dpi screens the opacity makes up for the width
+function style(ctx, color, alpha, dpr) {
+  ctx.lineWidth = 1;
+  ctx.strokeStyle = color;
+  ctx.globalAlpha = Math.min(1, alpha * dpr);
+}
+
+export class Painter {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.tiles = [];         // per band, per layer: the selected heads composed (see compose)
+    this.vars = new Map();   // "head|settings" -> variant: {head, bytes, mass, batches, used, m, faint,
+                             //   cv: [canvas per L], size, bi/pos: per band, how far painted, clean, seen}
+    this.sel = [];           // the variants shown, by head
+    this.colors = [];
+    this.focus = null;       // {E, colors}: the focused token's edges, on top
+    this.nb = 0;
+    this.chunk = 20000;      // edges scanned per step, adapted to the measured time
+    this.scroller = undefined;
+    // background work runs when the page is idle (between frames), else in short tasks
+    const ch = new MessageChannel(), run = (d) => { this.queued = false; this.work(false, d); };
+    ch.port1.onmessage = () => run(null);
+    this.post = typeof requestIdleCallback === "function" ? () => requestIdleCallback(run, { timeout: 300 }) : () => ch.port2.postMessage(0);
+  }
+
+  /** New rows (setTokens): size the canvases in device px, drop every cached head. */
+  resize(rows, dpr) {
+    this.dpr = dpr;
+    const c = this.canvas, w = c.clientWidth || 320, h = Math.max(1, rows * ROW);
+    c.style.height = h + "px";
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(h * dpr);
+    // bands are a multiple of 16 device px so that they map to whole layer rows
+    this.bandDev = Math.max(16, Math.round((BAND * dpr) / 16) * 16);
+    this.nb = Math.ceil(c.height / this.bandDev);
+    for (const tiles of this.tiles) for (const t of tiles || []) if (t) t.width = t.height = 0;
+    this.tiles = [];
+    this.drop();
+  }
+
+  drop() {
+    for (const v of this.vars.values()) this.free(v);
+    this.vars.clear();
+    this.sel = [];
+  }
+
+  free(v) {
+    for (const c of v.cv) if (c) c.width = c.height = 0;
+    v.cv = [];
+    v.size = 0;
+  }
+
+  /** The edge set: parts = [{head, r, bytes, base, mass}] from pruneEdges. Each head
+   *  keeps its canvases per setting but the mass (a "variant"), within MEMORY: a head
+   *  shown again with the same settings is only composed; at a higher mass only the
+   *  edges it gained are painted, on top (`batches`); at a lower one it is painted again. */
+  setEdges(parts, colors, rowOf) {
+    if (colors.join() !== this.colors.join()) this.drop();
+    this.colors = colors;
+    const dx = Math.max(1, this.canvas.width / this.dpr - 2), stamp = (this.stamp = (this.stamp || 0) + 1);
+    this.sel = [...parts].sort((a, b) => a.head - b.head).map((p) => {
+      const id = p.head + "|" + p.base;
+      let v = this.vars.get(id);
+      if (!v || v.bytes !== p.bytes) {
+        if (v) this.free(v);
+        v = { head: p.head, bytes: p.bytes, cv: [], size: 0 };
+        this.vars.set(id, v);
+        this.repaint(v, p, headEdges(p.r, rowOf, dx));
+      } else if (p.mass > v.mass && p.r.et) {
+        const more = headEdges(p.r, rowOf, dx, v.mass);
+        if (more.m) v.batches.push(more);
+        v.used = v.used.map((u, L) => u | more.used[L]);
+        Object.assign(v, { mass: p.mass, m: v.m + more.m, faint: p.r.n - v.m - more.m });
+      } else if (p.mass !== v.mass) {
+        this.repaint(v, p, headEdges(p.r, rowOf, dx));
+      }
+      v.seen = stamp;
+      return v;
+    });
+    // variants not shown keep their canvases while they fit in MEMORY (least recently shown dropped first)
+    let spare = 0;
+    const off = [...this.vars].filter(([, v]) => v.seen !== stamp).sort((a, b) => b[1].seen - a[1].seen);
+    for (const [id, v] of off) {
+      spare += v.size;
+      if (spare > MEMORY) { this.free(v); this.vars.delete(id); }
+    }
+    this.used = new Uint8Array(NK);
+    for (const v of this.sel) for (let L = 0; L < NK; L++) this.used[L] |= v.used[L];
+    this.needMix = new Uint8Array(this.nb).fill(1);
+    this.needShow = new Uint8Array(this.nb).fill(1);
+    this.canvas.dataset.painted = this.canvas.dataset.complete = "0";
+  }
+
+  /** Paint variant v afresh (on its canvases, band by band) with the edges E. */
+  repaint(v, p, E) {
+    Object.assign(v, { mass: p.mass, batches: [E], used: E.used, m: E.m, faint: p.r.n - E.m,
+      bi: new Uint16Array(this.nb), pos: new Uint32Array(this.nb), clean: new Uint8Array(this.nb) });
+  }
+
+  /** Edges of the selected heads that are drawn, and those too faint to draw. */
+  counts() {
+    let m = 0, faint = 0;
+    for (const v of this.sel) { m += v.m; faint += v.faint; }
+    return { m, faint };
+  }
+
+  /** The focused token's edges (or null), drawn on top of the dimmed picture. */
+  setFocus(E) {
+    this.focus = E;
+    this.needShow.fill(1);
+    this.canvas.dataset.painted = this.canvas.dataset.complete = "0";
+  }
+
+  /** Which bands are on screen now: [first, last], or null when none is. */
+  inView() {
+    const r = this.canvas.getBoundingClientRect();
+    if (!r.height || !this.nb) return null;
+    if (this.scroller === undefined) { // nearest scrolling ancestor (.hv-scroll), looked up once
+      let el = this.canvas.parentElement;
+      while (el && el !== document.body && !/auto|scroll/.test(getComputedStyle(el).overflowY)) el = el.parentElement;
+      this.scroller = el && el !== document.body ? el : null;
+    }
+    let top = 0, bottom = window.innerHeight;
+    if (this.scroller) {
+      const s = this.scroller.getBoundingClientRect();
+      top = Math.max(top, s.top);
+      bottom = Math.min(bottom, s.bottom);
+    }
+    const scale = this.canvas.height / r.height; // css px -> device px of the canvas
+    const lo = Math.max(0, (top - r.top) * scale), hi = Math.min(this.canvas.height, (bottom - r.top) * scale);
+    if (hi <= lo) return null;
+    return [Math.floor(lo / this.bandDev), Math.min(this.nb - 1, Math.floor((hi - 1) / this.bandDev))];
+  }
+
+  /** Queue background work. */
+  kick() {
+    if (this.queued) return;
+    this.queued = true;
+    this.post();
+  }
+
+  /** What is left to paint of variant v in band b: [edges, from], or null. */
+  left(v, b) {
+    while (v.bi[b] < v.batches.length && v.pos[b] >= v.batches[v.bi[b]].m) { v.bi[b]++; v.pos[b] = 0; }
+    return v.bi[b] < v.batches.length ? v.batches[v.bi[b]] : null;
+  }
+
+  /** Paint band b of variant v, one chunk of edges. */
+  paintStep(v, b) {
+    const E = this.left(v, b), dpr = this.dpr, c = this.canvas;
+    if (!E) return;
+    const lo = v.pos[b], hi = Math.min(E.m, lo + this.chunk), t0 = performance.now();
+    for (let L = 0; L < NK; L++) {
+      if (E.used[L] && !v.cv[L]) {
+        const cv = (v.cv[L] = document.createElement("canvas"));
+        cv.width = c.width;
+        cv.height = this.layerRows(L);
+        v.size += cv.width * cv.height * 4;
+      }
+    }
+    if (!v.clean[b]) this.clear(v, b);
+    const top = (b * this.bandDev) / dpr, bottom = ((b + 1) * this.bandDev) / dpr, color = this.colors[v.head];
+    trace(E, lo, hi, top, bottom, X_PAD * dpr, c.width - 2 * X_PAD * dpr, (g) => {
+      const L = Math.floor(g / NL), ctx = v.cv[L].getContext("2d");
+      style(ctx, color, LEVEL_ALPHA[g % NL], dpr);
+      return [ctx, dpr / K[L]];
+    });
+    for (const cv of v.cv) if (cv) cv.getContext("2d").globalAlpha = 1;
+    v.pos[b] = hi;
+    // a stroke cut at a band edge reaches a pixel into the next band, whose tile also holds
+    // a row of this one: compose the neighbours again
+    for (let u = Math.max(0, b - 1); u <= Math.min(this.nb - 1, b + 1); u++) this.needMix[u] = 1;
+    const dt = performance.now() - t0;
+    if (hi - lo >= this.chunk || dt > STEP_MS) { // size the next chunk to the step
+      this.chunk = Math.max(1000, Math.min(1 << 20, Math.round(((hi - lo) * STEP_MS) / Math.max(dt, 0.25))));
+    }
+  }
+
+  /** Clear what an earlier edge set left in band b of a head's canvases, before painting
+   *  it: band by band, as a clear of whole canvases costs as much as painting. Strokes
+   *  reach SPILL rows past their band, so a band also clears SPILL rows of each neighbour
+   *  not cleared yet, and leaves alone those a cleared neighbour took (and painted). */
+  clear(v, b) {
+    const y0 = b * this.bandDev, y1 = Math.min(this.canvas.height, y0 + this.bandDev);
+    for (let L = 0; L < NK; L++) {
+      const cv = v.cv[L];
+      if (!cv) continue;
+      const k = K[L], lo = y0 / k + (b > 0 && v.clean[b - 1] ? SPILL : -SPILL);
+      const hi = Math.ceil(y1 / k) + (b + 1 < this.nb && v.clean[b + 1] ? -SPILL : SPILL);
+      cv.getContext("2d").clearRect(0, lo, cv.width, hi - lo);
+    }
+    v.clean[b] = 1;
+  }
+
+  painted(b) { return this.sel.every((v) => !this.left(v, b)); }
+
+  layerRows(L) { return Math.ceil(this.canvas.height / K[L]); }
+
+  /** Compose band b of each layer into its tile: the selected heads' canvases over each
+   *  other in head order, the band's layer rows and one more on each side (the stretch
+   *  blends across band edges). Tiles are per band, so that showing a band never waits
+   *  for a copy of a canvas another band still reads from. */
+  compose(b) {
+    const w = this.canvas.width, y0 = b * this.bandDev, y1 = Math.min(this.canvas.height, y0 + this.bandDev);
+    const tiles = this.tiles[b] || (this.tiles[b] = []);
+    for (let L = 0; L < NK; L++) {
+      if (!this.used[L]) continue;
+      const k = K[L], top = y0 / k - 1, r0 = Math.max(0, top), r1 = Math.min(this.layerRows(L), Math.ceil(y1 / k) + 1);
+      let tile = tiles[L];
+      if (!tile) {
+        tile = tiles[L] = document.createElement("canvas");
+        tile.width = w;
+        tile.height = this.bandDev / k + 2;
+      }
+      const ctx = tile.getContext("2d");
+      ctx.clearRect(0, 0, w, tile.height);
+      for (const v of this.sel) if (v.used[L]) ctx.drawImage(v.cv[L], 0, r0, w, r1 - r0, 0, r0 - top, w, r1 - r0);
+    }
+    this.needMix[b] = 0;
+    this.needShow[b] = 1;
+  }
+
+  /** Show band b: its tiles stretched back to full height (most stretched first),
+   *  dimmed while a token is focused, with that token's edges stroked on top. */
+  present(b) {
+    const c = this.canvas, ctx = c.getContext("2d"), w = c.width, dpr = this.dpr, F = this.focus;
+    const y0 = b * this.bandDev, y1 = Math.min(c.height, y0 + this.bandDev);
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.beginPath();
+    ctx.rect(0, y0, w, y1 - y0);
+    ctx.clip();
+    ctx.clearRect(0, y0, w, y1 - y0);
+    ctx.globalAlpha = F ? DIM : 1;
+    for (let L = NK - 1; L >= 0; L--) {
+      if (!this.used[L]) continue;
+      const k = K[L], top = y0 / k - 1, tile = this.tiles[b][L];
+      const sy = Math.max(0, top), sh = Math.min(this.layerRows(L), Math.ceil(y1 / k) + 1) - sy;
+      if (sh > 0) ctx.drawImage(tile, 0, sy - top, w, sh, 0, sy * k, w, sh * k);
+    }
+    ctx.globalAlpha = 1;
+    if (F && F.m) {
+      trace(F, 0, F.m, y0 / dpr, y1 / dpr, X_PAD * dpr, w - 2 * X_PAD * dpr, (g) => {
+        style(ctx, this.colors[Math.floor(g / NL)], LEVEL_ALPHA[g % NL], dpr);
+        return [ctx, dpr];
+      });
+    }
+    ctx.restore();
+    this.needShow[b] = 0;
+  }
+
+  /** Compose and show the painted bands of `bands` that need it, until `end` (ms). */
+  show(bands, end) {
+    for (const v of bands) {
+      if (performance.now() > end) return;
+      if (!this.painted(v)) continue;
+      if (this.needMix[v]) this.compose(v);
+      if (this.needShow[v]) this.present(v);
+    }
+  }
+
+  /** Do the work: the bands in view at once, then, unless `now`, the others, nearest
+   *  first, until the idle deadline (or SLICE_MS). Each call paints, then composes, then
+   *  shows: a canvas written to while another one's pending drawing still reads it is
+   *  copied whole first, so reads and writes are not interleaved. */
+  work(now, deadline, view = this.inView()) {
+    const t0 = performance.now(), nb = this.nb;
+    const end = t0 + (now ? VISIBLE_MS : Math.max(1, Math.min(SLICE_MS, deadline ? deadline.timeRemaining() : SLICE_MS)));
+    const c = view ? (view[0] + view[1]) / 2 : 0, near = [...Array(nb).keys()].sort((a, b) => Math.abs(a - c) - Math.abs(b - c));
+    const inView = (v) => !!view && v >= view[0] && v <= view[1];
+    const bands = now ? near.filter(inView) : [...near.filter(inView), ...near.filter((v) => !inView(v))];
+    if (!now) this.show(bands, end); // what earlier tasks painted
+    paint: for (const v of bands) {
+      for (const hv of this.sel) {
+        while (this.left(hv, v)) {
+          this.paintStep(hv, v);
+          if (performance.now() > end) break paint;
+        }
+      }
+    }
+    this.show(bands, now ? Infinity : end);
+    this.flags(view);
+  }
+
+  flags(view) {
+    let visibleDone = true, complete = true;
+    for (let v = 0; v < this.nb; v++) {
+      if (this.painted(v) && !this.needMix[v] && !this.needShow[v]) continue;
+      complete = false;
+      if (view && v >= view[0] && v <= view[1]) visibleDone = false;
+    }
+    this.canvas.dataset.painted = visibleDone ? "1" : "0";
+    this.canvas.dataset.complete = complete ? "1" : "0";
+    if (!complete) this.kick();
+  }
+}
