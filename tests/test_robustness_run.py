@@ -63,3 +63,14 @@ def test_bad_requests_name_what_is_accepted(cli_env, registry):
     missing = RobustnessSettings(tests=("q4-rule-mask",), max_examples=4)
     with pytest.raises(RobustnessInputError, match="training"):
         run_robustness(registry.get("demo-re"), demo_dataset("demo-re"), missing, name="demo-re")
+
+
+def test_a_baseline_model_is_scored_on_the_same_variants(registry):
+    relation = registry.get("demo-re")
+    settings = RobustnessSettings(tests=("q5-entity-only",), max_examples=12, bootstrap=50)
+    result = run_robustness(relation, demo_dataset("demo-re"), settings, name="demo-re", baseline=relation).to_json()
+    after, before = result["tests"][0], result["baseline"]["tests"][0]
+    assert before["test"] == "q5-entity-only" and before["variant_accuracy"] == after["variant_accuracy"]
+    with pytest.raises(RobustnessInputError, match="baseline"):
+        run_robustness(relation, demo_dataset("demo-re"), settings, name="demo-re",
+                       baseline=registry.get("demo-absa-qa-m"))

@@ -90,5 +90,14 @@ def render_robustness(console: Console, result) -> None:
         table.add_row(t.test, t.family, str(t.variants), _rate(t.source_accuracy), _rate(t.variant_accuracy),
                       _rate(t.flip_rate), _rate(special), str(t.broken), heads)
     console.print(table)
+    if result.baseline:
+        before = {t["test"]: t for t in result.baseline["tests"]}
+        compare = Table("test", f"variant acc. {result.baseline['model']}", f"variant acc. {result.model.id}",
+                        "flip rate before", "flip rate after")
+        for t in result.tests:
+            old = before.get(t.test, {})
+            compare.add_row(t.test, _rate(old.get("variant_accuracy")), _rate(t.variant_accuracy),
+                            _rate(old.get("flip_rate")), _rate(t.flip_rate))
+        console.print(compare)
     for name, reason in result.not_run.items():
         console.print(f"{name}: not run ({reason})", soft_wrap=True)

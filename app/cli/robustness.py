@@ -29,6 +29,8 @@ def robustness(
     out: Optional[Path] = typer.Option(None, "--out", help="write the result JSON here"),
     export: Optional[Path] = typer.Option(None, "--export-suite", help="also write the generated variants as JSONL"),
     contrast: Optional[Path] = typer.Option(None, "--suite", help="your own contrast set (suite JSONL over --data)"),
+    baseline: Optional[str] = typer.Option(None, "--baseline-model", help="a second checkpoint scored on the same "
+                                                                          "variants (before/after, e.g. without --augment)"),
     list_tests: bool = typer.Option(False, "--list-tests", help="name the tests for the model's task and exit"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
     tests: str = typer.Option("", "--tests", help="comma-separated test names (default: every test the data supports)"),
@@ -51,7 +53,7 @@ def robustness(
         fail(str(exc))
     if list_tests:
         return print_tests(model)
-    result = run(model, data, train, settings, progress, export, contrast)
+    result = run(model, data, train, settings, progress, export, contrast, baseline)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result.to_json(), allow_nan=False) + "\n", encoding="utf-8")
@@ -69,7 +71,7 @@ def print_tests(model: str) -> None:
 
 
 def run(model: str, data: str, train: str | None, settings: RobustnessSettings, progress: bool, export: Path | None,
-        contrast: Path | None):
+        contrast: Path | None, baseline: str | None):
     """Load, generate, score; any bad input exits with its message."""
     from app.core import sources
     from app.core.checkpoint import CheckpointError
@@ -80,12 +82,14 @@ def run(model: str, data: str, train: str | None, settings: RobustnessSettings, 
     shared = get_settings().shared_data
     update, close = progress_bar(f"robustness {model}") if progress else (None, lambda: None)
     try:
-        loaded = open_registry().get(model)
+        registry = open_registry()
+        loaded = registry.get(model)
+        before = registry.get(baseline) if baseline else None
         dataset = sources.load_data_source(data, shared_data=shared, allow_paths=True)
         training = sources.load_data_source(train, shared_data=shared, allow_paths=True) if train else None
         lexicon = sources.load_lexicon(sources.default_lexicon_path(shared))
         return run_robustness(loaded, dataset, settings, name=data, training=training, lexicon=lexicon,
-                              progress=update, export=export, contrast=contrast)
+                              progress=update, export=export, contrast=contrast, baseline=before)
     except (UnknownModelError, RobustnessInputError, CheckpointError, DatasetError, sources.DataSourceError,
             ValueError) as exc:
         fail(str(exc))

@@ -58,6 +58,7 @@ class RobustnessResult:
     timings_s: dict[str, float] = field(metadata={"digits": 3})
     computed_at: str = ""
     run_id: str = ""
+    baseline: dict[str, Any] | None = field(default=None, metadata={"omit_none": True})  # before/after comparison
 
     def to_json(self) -> dict[str, Any]:
         return to_json(self)

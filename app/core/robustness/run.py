@@ -93,19 +93,22 @@ def robustness_sources(info: CheckpointInfo | LoadedCheckpoint, dataset: Dataset
 def run_robustness(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: RobustnessSettings, *,
                    name: str, training: Dataset | None = None, lexicon: OpinionLexicon | None = None,
                    contrast: Path | Sequence[str] | None = None, export: Path | None = None,
-                   runner: Runner = run_here, progress: Progress | None = None) -> RobustnessResult:
+                   baseline: LoadedCheckpoint | None = None, runner: Runner = run_here,
+                   progress: Progress | None = None) -> RobustnessResult:
     """Generate every chosen test's variants, score them with their sources, report per test.
 
     contrast: the user's own contrast set (suite JSONL, app/core/datasets/README.md) over the same
     data: its variants are reported under their own test names, instead of generated tests unless
-    settings.tests names some. export: write every variant scored as suite JSONL.
+    settings.tests names some. export: write every variant scored as suite JSONL. baseline: a second
+    checkpoint of the same task (e.g. the one trained without --augment) scored on the very same
+    variants: the before/after comparison, under result.baseline.
     """
     task = checkpoint.info.task
     report = progress or (lambda done, total, phase: None)
     sources = robustness_sources(checkpoint, dataset, settings, name)
     if contrast is not None and not settings.tests:
         return _evaluate(checkpoint, dataset, settings, name, training, sources, *_contrast(contrast, sources),
-                         {}, {}, export, runner, report)
+                         {}, {}, export, baseline, runner, report)
     offline, model_tests = choose_tests(settings.tests, task)
     context = GenerationContext(seed=settings.seed, lexicon=lexicon, inside_entities=settings.inside_entities,
                                 training=list(training.examples) if training is not None else None,
@@ -132,7 +135,7 @@ def run_robustness(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: Rob
         variants += found
         infos.update(tests)
     return _evaluate(checkpoint, dataset, settings, name, training, sources, variants, infos, extra,
-                     suite.not_run if suite else {}, export, runner, report)
+                     suite.not_run if suite else {}, export, baseline, runner, report)
 
 
 def _contrast(contrast: Path | Sequence[str], sources: Sequence[UnitSpec]) -> tuple[list[Variant], dict[str, SuiteTest]]:
@@ -145,16 +148,33 @@ def _contrast(contrast: Path | Sequence[str], sources: Sequence[UnitSpec]) -> tu
 
 
 def _evaluate(checkpoint, dataset, settings, name, training, sources, variants, infos, extra, not_run, export,
-              runner, report) -> RobustnessResult:
+              baseline, runner, report) -> RobustnessResult:
     if export is not None:
         write_suite(export, variants, sources)
-    result = evaluate_variants(checkpoint, sources, variants, infos, settings,
-                               data={"name": name, "format": dataset.format, "examples": len(dataset.examples),
-                                     "training": training.format if training is not None else None},
-                               not_run=not_run, runner=runner, progress=report)
+    data = {"name": name, "format": dataset.format, "examples": len(dataset.examples),
+            "training": training.format if training is not None else None}
+    result = evaluate_variants(checkpoint, sources, variants, infos, settings, data=data, not_run=not_run,
+                               runner=runner, progress=report)
     for test_report in result.tests:
         test_report.details.update(extra.get(test_report.test, {}))
+    if baseline is not None:
+        if baseline.info.task != checkpoint.info.task or tuple(baseline.info.labels) != tuple(checkpoint.info.labels):
+            raise RobustnessInputError(f"baseline {baseline.info.id} must be a {checkpoint.info.task} model with the "
+                                       f"labels of {checkpoint.info.id}")
+        before = evaluate_variants(baseline, sources, variants, infos, settings.model_copy(update={"ablate_moved": False}),
+                                   data=data, runner=runner, progress=report)
+        result.baseline = baseline_summary(before)
     return result
+
+
+def baseline_summary(result: RobustnessResult) -> dict[str, Any]:
+    """The before side of a before/after comparison: per test, the headline figures only."""
+    keys = ("source_accuracy", "variant_accuracy", "flip_rate", "aspect_robustness", "debiased_accuracy",
+            "kept_source_label")
+    return {"model": result.model.id, "overall": result.overall,
+            "tests": [{"test": t.test, **{k: getattr(t, k) for k in keys}} for t in result.tests],
+            "note": "scored on the same variants as the main model (attack variants were found against the main "
+                    "model, so for q2 tests this is their transfer to the baseline)"}
 
 
 def attack_variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], test: str, settings: RobustnessSettings,
