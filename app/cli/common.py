@@ -43,16 +43,19 @@ def open_registry(half: bool | None = None):
 
 
 def progress_bar(description: str):
-    """(callback(done, total, phase), close()) drawing a tqdm bar on stderr for a job's progress."""
+    """(callback(done, total, phase), close()) drawing a tqdm bar (count, rate, ETA) per phase of a job on stderr."""
     from tqdm.auto import tqdm
 
-    bar = None
+    bar, current = None, None
 
     def update(done: int, total: int, phase: str) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="pair", desc=description, leave=False)
-        bar.set_postfix_str(phase, refresh=False)
+        nonlocal bar, current
+        if phase == "done":
+            return
+        if bar is None or phase != current or total != bar.total:
+            if bar is not None:
+                bar.close()
+            bar, current = tqdm(total=total, desc=f"{description}: {phase}", leave=False), phase
         bar.update(done - bar.n)
 
     def close() -> None:
