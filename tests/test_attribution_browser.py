@@ -124,7 +124,7 @@ def test_analysis_page_shows_agreement_and_ig(page):
     page.wait_for_selector("#data-select option[value='demo-absa']", state="attached", timeout=60_000)
     page.select_option("#model-select", "demo-absa-qa-m")
     page.select_option("#data-select", "demo-absa")
-    page.fill("#max-examples", "24")
+    page.fill("#max-examples", "16")
     page.fill("#batch-size", "8")
     page.fill("#bootstrap", "100")
     page.uncheck("#pretrained")
@@ -136,7 +136,7 @@ def test_analysis_page_shows_agreement_and_ig(page):
     result = page.evaluate("window.headscope.result")
     assert result["settings"]["ig"] is True and result["attribution"]["ig"]["steps"] == 4
     facts = page.text_content("#attribution-facts")
-    assert "integrated gradients4 steps, 24 pairs" in facts and "pairs/s" in facts and "completeness gap" in facts
+    assert "integrated gradients4 steps, 16 pairs" in facts and "pairs/s" in facts and "completeness gap" in facts
     assert "interpretability, IG vs attention" in facts
     assert page.locator("#label-maps .label-map[data-label='attribution']").count() == 1
     page.select_option("#stat-select", "ig_agreement")
