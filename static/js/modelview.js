@@ -5,14 +5,29 @@
 import { layerBytes } from "./attention.js";
 import { loadPlotly } from "./plotly-loader.js";
 
-/** Paint one head's T x T matrix into a canvas (1 pixel per cell; CSS scales it up). */
-function paintThumb(canvas, bytes, head, T) {
-  canvas.width = canvas.height = T;
-  const ctx = canvas.getContext("2d"), img = ctx.createImageData(T, T), px = img.data;
-  const base = head * T * T;
-  for (let c = 0; c < T * T; c++) {
+const THUMB = 42; // css px inside a .thumb's border (44px, border-box)
+
+/** Paint one head's T x T matrix into a canvas of at most `size` px a side (CSS scales
+ *  it to the thumbnail). Up to `size` tokens each cell is one pixel; beyond, each pixel
+ *  is the strongest cell of its block (max-pooling), so that a sharp one-cell pattern
+ *  (previous token, [SEP]) stays visible instead of falling between sampled rows. */
+export function paintThumb(canvas, bytes, head, T, size = T) {
+  const S = Math.max(1, Math.min(T, size)), base = head * T * T;
+  canvas.width = canvas.height = S;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(S, S), px = img.data;
+  const cellOf = new Uint16Array(T); // token -> pixel row/column
+  for (let i = 0; i < T; i++) cellOf[i] = Math.floor((i * S) / T);
+  const pooled = new Uint8Array(S * S);
+  for (let q = 0; q < T; q++) {
+    const row = cellOf[q] * S, from = base + q * T;
+    for (let k = 0; k < T; k++) {
+      const v = bytes[from + k], o = row + cellOf[k];
+      if (v > pooled[o]) pooled[o] = v;
+    }
+  }
+  for (let c = 0; c < S * S; c++) {
     // sqrt so that diffuse heads stay visible next to sharp ones; white -> navy
-    const t = Math.sqrt(bytes[base + c] / 255);
+    const t = Math.sqrt(pooled[c] / 255);
     px[4 * c] = 255 - 247 * t;
     px[4 * c + 1] = 255 - 207 * t;
     px[4 * c + 2] = 255 - 148 * t;
@@ -31,6 +46,7 @@ const cell = (tag, cls, text) => {
 /** Build the grid; onPick(layer, head) fires on a thumbnail click. */
 function renderGrid(grid, resp, onPick) {
   const L = resp.num_layers, H = resp.num_heads, T = resp.tokens.length;
+  const size = Math.round(THUMB * (window.devicePixelRatio || 1)); // one canvas pixel per device pixel at most
   grid.style.setProperty("--heads", H);
   const frag = document.createDocumentFragment();
   frag.append(cell("span", "corner"));
@@ -43,7 +59,7 @@ function renderGrid(grid, resp, onPick) {
       c.dataset.layer = l;
       c.dataset.head = h;
       c.title = `Layer ${l} · Head ${h}`;
-      if (bytes) paintThumb(c, bytes, h, T);
+      if (bytes) paintThumb(c, bytes, h, T, size);
       frag.append(c);
     }
   }

@@ -1,0 +1,50 @@
+"""The model view's thumbnails of a long input, in Debian's headless Chromium against a running
+uvicorn: one canvas pixel per device pixel of the thumbnail, each the strongest cell of its block
+(max-pooling), so that one-cell patterns (previous token, [SEP]) stay visible."""
+
+from __future__ import annotations
+
+import base64
+import math
+import urllib.parse
+
+import pytest
+from browser_support import guarded_page  # tests/ is on sys.path (rootdir conftest)
+
+pytestmark = pytest.mark.browser
+LONG_REVIEW = " ".join(["The pasta was great and fresh, but our waiter was rude and we waited forty minutes."] * 7)
+
+
+def expected(layer_b64: str, head: int, T: int, S: int) -> list[int]:
+    """RGBA bytes of a max-pooled thumbnail, as modelview.js paints it."""
+    data = base64.b64decode(layer_b64)
+    cell = [i * S // T for i in range(T)]
+    pooled = [0] * (S * S)
+    for q in range(T):
+        row = cell[q] * S
+        for k in range(T):
+            v = data[(head * T + q) * T + k]
+            if v > pooled[row + cell[k]]:
+                pooled[row + cell[k]] = v
+    out = []
+    for v in pooled:
+        t = math.sqrt(v / 255)
+        out += [round(255 - 247 * t), round(255 - 207 * t), round(255 - 148 * t), 255]
+    return out
+
+
+def test_long_input_thumbnails_are_max_pooled(browser, server):
+    with guarded_page(browser) as (page, offsite):
+        query = urllib.parse.urlencode({"model": "demo-absa-qa-m", "text": LONG_REVIEW, "aspect": "service", "view": "model"})
+        page.goto(f"{server}/inspect?{query}")
+        page.wait_for_function("document.querySelectorAll('#modelview-grid .thumb').length === 72", timeout=60_000)
+        T = page.evaluate("window.headscope.response.tokens.length")
+        assert T > 100
+        sizes = page.eval_on_selector_all("#modelview-grid .thumb", "cs => cs.map((c) => [c.width, c.height])")
+        assert set(map(tuple, sizes)) == {(42, 42)}  # 44px thumbnails with a 1px border, device pixel ratio 1
+        for layer, head in ((0, 0), (2, 5), (5, 11)):
+            got = page.eval_on_selector(f".thumb[data-layer='{layer}'][data-head='{head}']",
+                                        "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)")
+            layer_b64 = page.evaluate(f"window.headscope.response.attention.layers['{layer}']")
+            assert got == expected(layer_b64, head, T, 42), (layer, head)
+    assert offsite == []
