@@ -18,18 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.config import Settings
 from app.core.checkpoint import LoadedCheckpoint
-from app.core.datasets import Dataset
 from app.core.demo_data import DEMO_DATASETS
 from app.core.heads.analysis import analyze
 from app.core.heads.pretrained import load_pretrained_baseline, pretrained_location
 from app.core.heads.result import RESULT_VERSION, upgrade_result
 from app.core.heads.settings import AnalysisSettings
 from app.core.heads.units import AnalysisError, unit_specs
-from app.core.sources import (DataSourceError, accepted_sources, checkpoint_fingerprint, data_fingerprint,
-                              default_lexicon_path, load_data_source, load_lexicon, shared_datasets, source_kind)
+from app.core.sources import (checkpoint_fingerprint, data_fingerprint, default_lexicon_path, load_lexicon,
+                              shared_datasets, source_kind)
 from app.store.models import User
+from app.web.job_data import data_name, load_named
 from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
-from app.web.uploads import PREFIX as UPLOAD_PREFIX
 
 UPLOAD_HELP = "POST /api/analyses with \"upload\": JSONL text (docs: app/core/datasets/user_jsonl.py)"
 
@@ -68,8 +67,8 @@ class AnalysisJobs(JobKind):
 
     def prepare(self, body: AnalysisRequest, user: User, context: JobContext) -> Prepared:
         info = context.registry.info(body.model)  # UnknownModelError -> 404 listing the known ones
-        name = self._data_name(body, user, context)
-        dataset = self._load(name, user, context)
+        name = data_name(body.data, body.upload, user, context)
+        dataset = load_named(name, user, context)
         settings = body.settings
         try:
             specs, pairing = unit_specs(info, list(dataset.examples), name, settings.pairs)
@@ -88,27 +87,6 @@ class AnalysisJobs(JobKind):
                 "examples": len(dataset.examples), "pairing": pairing, "pairs": total}
         description = {"model": info.id, "data": data, "settings": settings.model_dump(mode="json")}
         return Prepared(key_parts, description, total, inputs=dataset)
-
-    @staticmethod
-    def _data_name(body: AnalysisRequest, user: User, context: JobContext) -> str:
-        if body.upload is not None and body.data is not None:
-            raise JobInputError("give either data or upload, not both", "upload")
-        if body.upload is not None:
-            return context.uploads.save(body.upload, user)  # 413 above HEADSCOPE_MAX_UPLOAD_BYTES
-        if body.data:
-            return body.data
-        accepted = accepted_sources(context.settings.shared_data)
-        raise JobInputError(f"data is required; accepted: {'; '.join(accepted)}", "data", accepted)
-
-    @staticmethod
-    def _load(name: str, user: User, context: JobContext) -> Dataset:
-        # Someone else's upload is an unknown upload: the same answer as for bytes nobody uploaded.
-        mine = not name.startswith(UPLOAD_PREFIX) or context.uploads.may_use(name, user)
-        try:
-            return load_data_source(name, shared_data=context.settings.shared_data,
-                                    uploads=context.uploads.folder if mine else None)
-        except DataSourceError as exc:
-            raise JobInputError(str(exc), "data", exc.accepted or None) from exc
 
     # --- run: on the job thread, model work batch by batch on the model thread -------------------
 

@@ -27,11 +27,10 @@ from app.core.robustness.run import (MODEL_TESTS, RobustnessInputError, availabl
                                      robustness_sources, run_robustness)
 from app.core.robustness.wordnet import WordNetUnavailableError, load_wordnet
 from app.core.robustness.settings import RobustnessSettings
-from app.core.sources import (DataSourceError, accepted_sources, checkpoint_fingerprint, data_fingerprint,
-                              default_lexicon_path, load_data_source, load_lexicon, source_kind)
+from app.core.sources import checkpoint_fingerprint, data_fingerprint, default_lexicon_path, load_lexicon, source_kind
 from app.store.models import User
+from app.web.job_data import data_name, load_named
 from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
-from app.web.uploads import PREFIX as UPLOAD_PREFIX
 
 TASKS = {"re": "relation extraction", "absa": "ABSA"}
 
@@ -65,9 +64,9 @@ class RobustnessJobs(JobKind):
 
     def prepare(self, body: RobustnessRequest, user: User, context: JobContext) -> Prepared:
         info = context.registry.info(body.model)  # UnknownModelError -> 404 listing the known ones
-        name = self._data_name(body, user, context)
-        dataset = self._load(name, user, context, "data")
-        train = self._load(body.train, user, context, "train") if body.train else None
+        name = data_name(body.data, body.upload, user, context)
+        dataset = load_named(name, user, context)
+        train = load_named(body.train, user, context, "train") if body.train else None
         settings = body.settings
         sources = self._check(info, name, dataset, train, settings, context)
         lexicon = default_lexicon_path(context.settings.shared_data)
@@ -80,27 +79,6 @@ class RobustnessJobs(JobKind):
         description = {"model": info.id, "data": data, "train": body.train,
                        "settings": settings.model_dump(mode="json")}
         return Prepared(key_parts, description, sources, inputs=(dataset, train))
-
-    @staticmethod
-    def _data_name(body: RobustnessRequest, user: User, context: JobContext) -> str:
-        if body.upload is not None and body.data is not None:
-            raise JobInputError("give either data or upload, not both", "upload")
-        if body.upload is not None:
-            return context.uploads.save(body.upload, user)  # 413 above HEADSCOPE_MAX_UPLOAD_BYTES
-        if body.data:
-            return body.data
-        accepted = accepted_sources(context.settings.shared_data)
-        raise JobInputError(f"data is required; accepted: {'; '.join(accepted)}", "data", accepted)
-
-    @staticmethod
-    def _load(name: str, user: User, context: JobContext, field: str) -> Dataset:
-        # Someone else's upload is an unknown upload: the same answer as for bytes nobody uploaded.
-        mine = not name.startswith(UPLOAD_PREFIX) or context.uploads.may_use(name, user)
-        try:
-            return load_data_source(name, shared_data=context.settings.shared_data,
-                                    uploads=context.uploads.folder if mine else None)
-        except DataSourceError as exc:
-            raise JobInputError(str(exc), field, exc.accepted or None) from exc
 
     @staticmethod
     def _check(info, name: str, dataset: Dataset, train: Dataset | None, settings: RobustnessSettings,
