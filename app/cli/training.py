@@ -15,6 +15,27 @@ from app.config import get_settings
 evaluate_app = typer.Typer()
 train_app = typer.Typer(help="Fine-tune a checkpoint on ABSA or RE data, or from a recipe in models/recipes/.")
 
+# RoAST and its ablations (app/core/roast.py); None: the method's default, recorded in the model card.
+METHOD_FIELDS = ("adv_eps", "adv_norm", "kl_coeff", "kl_both_sides", "alpha", "beta", "unbiased_scale", "fisher_fraction")
+METHOD_OPT = typer.Option("vanilla", "--method", help="fine-tuning method: vanilla, roast (adversarial perturbation with "
+                                                      "selective training, Kim et al. 2023), or its halves adv-only and "
+                                                      "selective-only")
+ADV_EPS_OPT = typer.Option(None, "--adv-eps", help="roast, adv-only: perturbation size on the embedding output, "
+                                                   "per token after normalising the gradient (default 0.1)")
+ADV_NORM_OPT = typer.Option(None, "--adv-norm", help="roast, adv-only: the per-token normalisation, linf (default) or l2")
+KL_OPT = typer.Option(None, "--kl-coeff", help="roast, adv-only: weight of the symmetric-KL consistency between clean "
+                                               "and perturbed predictions (default 0.01)")
+KL_BOTH_OPT = typer.Option(None, "--kl-both-sides/--kl-perturbed-side",
+                           help="roast, adv-only: back-propagate the consistency into the clean pass too (as the paper's "
+                                "code; one more backward) or only into the perturbed one (default)")
+ALPHA_OPT = typer.Option(None, "--alpha", help="roast, selective-only: keep-probability midpoint on the relative "
+                                               "importance scale, in [0, 1] (default 0.9)")
+BETA_OPT = typer.Option(None, "--beta", help="roast, selective-only: keep-probability sharpness > 0 (default 10)")
+UNBIASED_OPT = typer.Option(None, "--unbiased-scale/--no-unbiased-scale",
+                            help="roast, selective-only: divide kept gradients by their keep probability (default on)")
+FISHER_OPT = typer.Option(None, "--fisher-fraction", help="roast, selective-only: share of the first epoch's batches "
+                                                          "for the first mask's Fisher, in (0, 1] (default 0.1)")
+
 
 @train_app.callback(invoke_without_command=True)
 def train(
@@ -24,6 +45,11 @@ def train(
     out: Optional[str] = typer.Option(None, help="with --recipe: checkpoint name (default: the recipe's name)"),
     epochs: Optional[int] = typer.Option(None, help="with --recipe: override its epochs"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+    method: Optional[str] = typer.Option(None, "--method", help="with --recipe: override its fine-tuning method "
+                                                                "(vanilla, roast, adv-only, selective-only)"),
+    adv_eps: Optional[float] = ADV_EPS_OPT, adv_norm: Optional[str] = ADV_NORM_OPT, kl_coeff: Optional[float] = KL_OPT,
+    kl_both_sides: Optional[bool] = KL_BOTH_OPT, alpha: Optional[float] = ALPHA_OPT, beta: Optional[float] = BETA_OPT,
+    unbiased_scale: Optional[bool] = UNBIASED_OPT, fisher_fraction: Optional[float] = FISHER_OPT,
 ) -> None:
     """`headscope train absa|re ...`, `headscope train --recipe NAME`, `headscope train --list-recipes`."""
     from app.core import recipes as recipes_mod
@@ -44,8 +70,10 @@ def train(
     try:
         from app.core.checkpoint import pick_device
 
+        given = method_options(locals())
         result = recipes_mod.run_recipe(recipe, settings.models_dir, settings.shared_data, progress=progress,
-                                        overrides={"out": out, "epochs": epochs}, device=pick_device(settings.device))
+                                        overrides={"out": out, "epochs": epochs, "method": method,
+                                                   "method_settings": given}, device=pick_device(settings.device))
     except (recipes_mod.RecipeError, ValueError) as exc:
         fail(str(exc))
     _report(result)
@@ -56,11 +84,26 @@ def _report(result) -> None:
     print(json.dumps(result.metrics))
 
 
-def _train_task(progress: bool, augment: str, **fields) -> None:
+def method_options(options: dict) -> dict:
+    """The RoAST settings the command was given (app.core.roast.MethodSettings' names), checked against the
+    method before any data is read: an unknown method or a bad or unused setting exits naming what is accepted."""
+    from app.core.roast import MethodError, method_settings
+
+    given = {name: options.get(name) for name in METHOD_FIELDS if options.get(name) is not None}
+    try:
+        method_settings(options.get("method") or "vanilla", given)
+    except MethodError as exc:
+        if options.get("method") is not None:  # with --recipe and no --method: checked against the recipe's method
+            fail(str(exc))
+    return given
+
+
+def _train_task(progress: bool, augment: str, method_given: dict, **fields) -> None:
     """Build the TrainSpec from the command's options and train it; bad input exits with its message."""
     from app.core.datasets import DatasetError
     from app.core.recipes import RecipeError, TrainSpec, train_on_data
 
+    fields["method_settings"] = method_given or None
     fields["augment"] = tuple(t.strip() for t in augment.split(",") if t.strip())
     for name in ("train", "test"):
         fields[name] = str(fields[name]) if fields[name] else None
@@ -112,10 +155,13 @@ def train_absa(
     base: str = BASE_OPT, epochs: int = EPOCHS_OPT, lr: float = LR_OPT, batch_size: int = BATCH_OPT,
     max_length: int = MAXLEN_OPT, seed: int = SEED_OPT, dev_fraction: float = DEV_OPT,
     patience: Optional[int] = PATIENCE_OPT, class_weighting: str = WEIGHT_OPT, progress: bool = PROGRESS_OPT,
-    augment: str = AUGMENT_OPT,
+    augment: str = AUGMENT_OPT, method: str = METHOD_OPT, adv_eps: Optional[float] = ADV_EPS_OPT,
+    adv_norm: Optional[str] = ADV_NORM_OPT, kl_coeff: Optional[float] = KL_OPT, kl_both_sides: Optional[bool] = KL_BOTH_OPT,
+    alpha: Optional[float] = ALPHA_OPT, beta: Optional[float] = BETA_OPT, unbiased_scale: Optional[bool] = UNBIASED_OPT,
+    fisher_fraction: Optional[float] = FISHER_OPT,
 ) -> None:
     """Fine-tune for aspect-based sentiment (categories in QA-M/NLI-M/QA-B/NLI-B, or aspect terms)."""
-    _train_task(progress, augment, task="absa", format=fmt, train=data, out=out, test=test, data_format=data_format,
+    _train_task(progress, augment, method_options(locals()), method=method, task="absa", format=fmt, train=data, out=out, test=test, data_format=data_format,
                 base=base, epochs=epochs, learning_rate=lr, batch_size=batch_size, max_length=max_length, seed=seed,
                 dev_fraction=dev_fraction, patience=patience, class_weighting=class_weighting)
 
@@ -129,10 +175,13 @@ def train_re(
     patience: Optional[int] = PATIENCE_OPT, class_weighting: str = WEIGHT_OPT, progress: bool = PROGRESS_OPT,
     pooling: str = typer.Option("entity-start", "--pooling",
                                 help="entity-start (classify from the <e1>/<e2> marker states) or cls"),
-    augment: str = AUGMENT_OPT,
+    augment: str = AUGMENT_OPT, method: str = METHOD_OPT, adv_eps: Optional[float] = ADV_EPS_OPT,
+    adv_norm: Optional[str] = ADV_NORM_OPT, kl_coeff: Optional[float] = KL_OPT, kl_both_sides: Optional[bool] = KL_BOTH_OPT,
+    alpha: Optional[float] = ALPHA_OPT, beta: Optional[float] = BETA_OPT, unbiased_scale: Optional[bool] = UNBIASED_OPT,
+    fisher_fraction: Optional[float] = FISHER_OPT,
 ) -> None:
     """Fine-tune for relation extraction with entity markers around e1 and e2."""
-    _train_task(progress, augment, task="re", format="re-markers", train=data, out=out, test=test,
+    _train_task(progress, augment, method_options(locals()), method=method, task="re", format="re-markers", train=data, out=out, test=test,
                 data_format=data_format, base=base, epochs=epochs, learning_rate=lr, batch_size=batch_size,
                 max_length=max_length, seed=seed, dev_fraction=dev_fraction, patience=patience,
                 class_weighting=class_weighting, pooling=pooling)

@@ -16,6 +16,7 @@ from typing import Any, Callable
 from app.core.checkpoint import file_sha256, pick_device
 from app.core.datasets import load_dataset
 from app.core.examples import PreparedData, prepare
+from app.core.roast import method_settings, training_method
 from app.core.training import TrainingArgs, TrainingResult, TrainOptions, predict_probabilities, train_classifier
 
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "models" / "recipes"
@@ -43,6 +44,8 @@ class TrainSpec(TrainingArgs):
     description: str = ""
     recipe: str | None = None
     augment: tuple[str, ...] = ()  # robustness tests whose variants of the training data are added to it
+    method: str = "vanilla"  # vanilla, roast, adv-only or selective-only (app/core/roast.py)
+    method_settings: dict[str, Any] | None = None  # RoAST's settings by name (adv_eps, kl_coeff, alpha, beta, ...)
 
     def training_args(self) -> TrainingArgs:
         return TrainingArgs(**{f.name: getattr(self, f.name) for f in fields(TrainingArgs)})
@@ -85,7 +88,10 @@ def train_on_data(spec: TrainSpec, models_dir: Path, progress: bool = True, opti
                                 categories=prepared.metadata.get("categories"), source=str(test_set.path))
         data.append(_data_record(test_set.path, "test", test_set.format))
     base_path, base_name = resolve_base(spec.base)
+    method = method_settings(spec.method, spec.method_settings)  # MethodError (a ValueError) names what is accepted
     options = options or TrainOptions()
+    if options.method is None:
+        options.method = training_method(method, spec.seed)
     options.patience = spec.patience if options.patience is None else options.patience
     if test_prepared is not None and options.evaluate is None:
         options.evaluate = lambda model, tokenizer, device: _evaluate_prepared(test_prepared, model, tokenizer, device)
@@ -94,7 +100,7 @@ def train_on_data(spec: TrainSpec, models_dir: Path, progress: bool = True, opti
         "description": spec.description or f"{spec.task} {prepared.format} fine-tuned on {Path(spec.train).name}",
         "base_model": base_name, **prepared.metadata, **(extra_metadata or {}),
         "training": {"spec": asdict(spec), "base_path": base_path, "data": data, "units": len(prepared.golds),
-                     "augmentation": augmentation},
+                     "augmentation": augmentation, "method": method.record()},
     }
     return train_classifier(base_path, prepared.labels, prepared.build, models_dir / spec.out, metadata,
                             spec.training_args(), added_tokens=prepared.added_tokens, progress=progress,
@@ -189,7 +195,12 @@ def recipe_spec(recipe: Recipe, shared_data: Path | None, overrides: dict[str, A
             spec[key] = str(path)
     spec.setdefault("out", recipe.name)
     spec["recipe"] = recipe.name
-    spec.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if "method" in overrides and overrides["method"] != spec.get("method", "vanilla"):
+        spec.pop("method_settings", None)  # the recipe's settings were for its own method
+    if overrides.get("method_settings") or spec.get("method_settings"):
+        overrides["method_settings"] = {**(spec.get("method_settings") or {}), **(overrides.get("method_settings") or {})}
+    spec.update(overrides)
     return TrainSpec(**spec)
 
 

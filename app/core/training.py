@@ -56,12 +56,16 @@ class TrainOptions:
     on_step(step, loss): called after every optimizer step (progress hooks, tests).
     evaluate(model, tokenizer, device): run on the final weights before the checkpoint is
       written; its dict is stored as metrics["test"].
+    method: a fine-tuning method other than vanilla (app.core.roast.TrainingMethod: RoAST and its
+      ablations): it does each batch's forward and backward, masks gradients before the optimizer
+      step, and its record() goes into headscope.json as training.method. None: vanilla.
     """
 
     patience: int | None = None
     mixed_precision: bool = True
     on_step: Callable[[int, float], None] | None = None
     evaluate: Callable[[Any, Any, torch.device], dict[str, Any]] | None = None
+    method: Any = None
 
 
 @dataclass
@@ -257,6 +261,9 @@ def train_classifier(
         {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": args.weight_decay},
         {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
+    method = options.method
+    if method is not None:
+        groups = method.param_groups(model, groups)
     optimizer = torch.optim.AdamW(groups, lr=args.learning_rate)
     class_weights = loss_weights([e.label for e in train], len(labels), args.class_weighting).to(device)
     schedule = get_linear_schedule_with_warmup(optimizer, int(steps * args.warmup_ratio), steps)
@@ -264,6 +271,12 @@ def train_classifier(
     use_amp = options.mixed_precision and device.type == "cuda"
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda") if use_amp and amp_dtype == torch.float16 else None
+
+    def autocast() -> Any:
+        return torch.autocast(device_type="cuda", dtype=amp_dtype) if use_amp else contextlib.nullcontext()
+
+    if method is not None:
+        method.attach(model, optimizer, class_weights, pad_id, device, autocast, scaler)
     early_stopping = options.patience is not None and bool(dev)
     best_key: tuple[float, float] | None = None
     best_state: dict[str, torch.Tensor] | None = None
@@ -276,22 +289,29 @@ def train_classifier(
                mininterval=0.1 if interactive else 10.0)
     try:
         for epoch in range(args.epochs):
+            batches = length_bucketed_batches(train, args.batch_size, rng)
+            if method is not None:
+                method.start_epoch(epoch, batches)  # RoAST: the epoch's gradient mask
             model.train()
-            for batch_examples in length_bucketed_batches(train, args.batch_size, rng):
+            for batch_examples in batches:
                 batch = pad_batch([e.encoded for e in batch_examples], pad_id, device)
                 target = torch.tensor([e.label for e in batch_examples], device=device)
-                with torch.autocast(device_type="cuda", dtype=amp_dtype) if use_amp else contextlib.nullcontext():
-                    logits = model(**batch).logits
-                loss = torch.nn.functional.cross_entropy(logits.float(), target, weight=class_weights)
+                if method is not None:
+                    loss = torch.tensor(method.train_step(batch, target))  # forward and backward
+                else:
+                    with autocast():
+                        logits = model(**batch).logits
+                    loss = torch.nn.functional.cross_entropy(logits.float(), target, weight=class_weights)
+                    (scaler.scale(loss) if scaler is not None else loss).backward()
                 if scaler is not None:
-                    scaler.scale(loss).backward()
                     scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                if method is not None:
+                    method.before_step(optimizer)
+                if scaler is not None:
                     scaler.step(optimizer)
                     scaler.update()
                 else:
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                     optimizer.step()
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
@@ -332,6 +352,7 @@ def train_classifier(
         "training": {**meta.get("training", {}), "args": asdict(args), "train_time_s": round(train_time, 1),
                      "examples": {"train": len(train), "dev": len(dev)}, "versions": library_versions(),
                      "device": str(device), "mixed_precision": use_amp,
+                     **({"method": method.record()} if method is not None else {}),
                      **({"early_stopping": {"patience": options.patience, "best_epoch": best_epoch,
                                             "epochs_run": epochs_run, "dev_history": history}}
                         if early_stopping else {})},
