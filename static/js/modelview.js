@@ -72,6 +72,7 @@ function renderGrid(grid, resp, onPick) {
 
 // Plotly parses a small HTML subset in labels; escape so tokens like "<b>" or
 // "<script>" show literally (plotly decodes the entities back to text).
+const MAX_TICKS = 64;
 const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** One head as a plotly heatmap with token labels on both axes (rows = queries). */
@@ -88,7 +89,10 @@ async function renderHeatmap(div, resp, layer, head) {
     text.push(labels.map((k) => `${labels[q]} → ${k}`));
   }
   const size = Math.min(900, Math.max(420, 14 * T + 160));
-  const axis = { tickvals: idx, ticktext: labels, tickfont: { size: T > 80 ? 7 : 10 }, showgrid: false };
+  // at most MAX_TICKS token labels per axis: beyond, every n-th token is labelled (the hover names
+  // every cell); 256 overlapping labels were unreadable and took plotly a second to lay out
+  const step = Math.ceil(T / MAX_TICKS), ticks = idx.filter((i) => i % step === 0);
+  const axis = { tickvals: ticks, ticktext: ticks.map((i) => labels[i]), tickfont: { size: T > 80 ? 7 : 10 }, showgrid: false };
   await Plotly.newPlot(div, [{
     type: "heatmap", z, x: idx, y: idx, text, zmin: 0, zmax: 1,
     colorscale: [[0, "#ffffff"], [1, "#08306b"]],
