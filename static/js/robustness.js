@@ -4,7 +4,7 @@
 // to the compare view (robustness-tables.js). View state lives in the URL (robustness-state.js).
 
 import { request } from "./api.js";
-import { followJob } from "./job-follower.js";
+import { jobPage } from "./job-follower.js";
 import { bindForm, fillTests, loadChoices, startRun } from "./robustness-form.js";
 import { drawRateCharts, drawHeadsChart } from "./robustness-charts.js";
 import { drawTests, drawExamples, markSelected } from "./robustness-tables.js";
@@ -12,7 +12,6 @@ import { $, view, pub, writeView, fmt, showError, hideError } from "./robustness
 
 const PHASES = { loading: "loading the model", generating: "making the variants", scoring: "scoring sources and variants",
                  "attacking (pwws)": "attacking (PWWS)", "attacking (hotflip)": "attacking (HotFlip)" };
-let following = null; // AbortController of the job followed now
 let shown = null;
 
 function pickTest(test, layer = null, head = null) {
@@ -55,24 +54,13 @@ async function render(result, job) {
   document.body.dataset.rendered = "1";
 }
 
-/** Follow run `id` to its end (from `first`, a status in hand, if any), then render it. */
-async function follow(id, first = null) {
-  if (following) following.abort();
-  const mine = (following = new AbortController());
-  try {
-    const job = await followJob(`/api/robustness/${encodeURIComponent(id)}?result=false`, {
-      first, name: "robustness run", unit: "inputs", phases: PHASES, signal: mine.signal,
-      onUpdate: (status) => { pub.job = status; },
-    });
-    $("start-button").disabled = false;
-    const full = job.result ? job : await request(`/api/robustness/${encodeURIComponent(job.id)}`);
-    await render(full.result, full);
-  } catch (e) {
-    if (e.name === "AbortError") return;
-    showError(e.message);
-    $("start-button").disabled = false;
-  }
-}
+/** Follow a job to its end (from `first`, a status in hand, if any), then render it. */
+const follow = jobPage({
+  base: "/api/robustness", name: "robustness run", unit: "inputs", phases: PHASES, render,
+  onUpdate: (status) => { pub.job = status; },
+  done: () => { $("start-button").disabled = false; },
+  onError: showError,
+});
 
 async function start() {
   hideError();

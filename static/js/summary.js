@@ -4,8 +4,7 @@
 // view (typical-examples.js), and "Save as finding" (summary-finding.js). View state (model,
 // data, analysis id, statistic, head) lives in the URL (summary-state.js).
 
-import { request } from "./api.js";
-import { followJob } from "./job-follower.js";
+import { jobPage } from "./job-follower.js";
 import { bindForm, loadChoices, startAnalysis } from "./analysis-form.js";
 import { setResult, statNames, rankedHeads, headAt, VIRTUAL } from "./analysis-result.js";
 import { drawMain, drawLabelMaps } from "./summary-heatmaps.js";
@@ -15,7 +14,6 @@ import { drawAttributionFacts } from "./summary-attribution.js";
 import { $, view, pub, writeView, fmt, showError, hideError } from "./summary-state.js";
 
 const PHASES = { loading: "loading the models", statistics: "statistics pass", importance: "head importance and ablation" };
-let following = null; // AbortController of the job followed now
 
 function selectHead(layer, head) {
   view.layer = layer; view.head = head;
@@ -73,24 +71,13 @@ async function render(result, job) {
   document.body.dataset.rendered = "1";
 }
 
-/** Follow analysis `id` to its end (starting from `first`, a status in hand, if any), then render it. */
-async function follow(id, first = null) {
-  if (following) following.abort();
-  const mine = (following = new AbortController());
-  try {
-    const job = await followJob(`/api/analyses/${encodeURIComponent(id)}?result=false`, {
-      first, name: "analysis", unit: "pairs", phases: PHASES, signal: mine.signal,
-      onUpdate: (status) => { pub.job = status; },
-    });
-    $("start-button").disabled = false;
-    const full = job.result ? job : await request(`/api/analyses/${encodeURIComponent(job.id)}`);
-    await render(full.result, full);
-  } catch (e) {
-    if (e.name === "AbortError") return;
-    showError(e.message);
-    $("start-button").disabled = false;
-  }
-}
+/** Follow a job to its end (from `first`, a status in hand, if any), then render it. */
+const follow = jobPage({
+  base: "/api/analyses", name: "analysis", unit: "pairs", phases: PHASES, render,
+  onUpdate: (status) => { pub.job = status; },
+  done: () => { $("start-button").disabled = false; },
+  onError: showError,
+});
 
 async function start() {
   hideError();
