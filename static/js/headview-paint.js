@@ -13,14 +13,16 @@
 //    stretched back when shown; strong edges (w >= CRISP_W) stay full-res.
 //
 // How the picture is put together, and cached:
-//  - Each head has its own canvas per resolution layer L (`head.cv[L]`), holding
-//    its edges of that layer, weakest level first. They depend only on the head's
-//    edge set (layer, pair filter, mass, hidden tokens), not on the other heads.
+//  - Each head has its own canvas per resolution layer L (`v.cv[L]` of its variant),
+//    holding its edges of that layer, weakest level first. They depend only on the
+//    head's edge set (layer, pair filter, mass, hidden tokens), not on the others.
+//    Where 12 such sets would take more than SHOWN bytes (long inputs on high-dpi
+//    screens), neighbouring heads share canvases in groups (painted head by head).
 //  - The shown picture of a band is, for L from most stretched to full-res: the
-//    selected heads' layer-L canvases copied over each other in head order (`mix`,
-//    1:1), stretched onto the visible canvas; the focused token's edges on top,
-//    the rest dimmed. Toggling a head only re-composes; the head's canvases are
-//    kept (within MEMORY) while its edge set stays the same.
+//    selected heads' layer-L canvases copied over each other in head order (1:1,
+//    into a per-band tile), stretched onto the visible canvas; the focused token's
+//    edges on top, the rest dimmed. Toggling a head only re-composes; canvases are
+//    kept (within KEPT bytes for those not shown) while their edge set stays the same.
 //  - Work goes in horizontal bands of BAND css px: bands in view first, at once,
 //    the others nearest first in idle time between frames. Lines are cut
 //    to a band by hand (a clipped hairline is rasterised with other rounding,
@@ -38,7 +40,8 @@ const SLICE_MS = 8;            // background painting budget per task, at most
 const STEP_MS = 3;             // one painting step (a chunk of one head in one band), about
 const VISIBLE_MS = 250;        // the bands in view are painted in one go, up to this long
 const SPILL = 2;               // layer rows a stroke cut at a band edge may touch past it
-const MEMORY = 384 << 20;      // bytes of head canvases kept for heads not shown now
+const SHOWN = 192 << 20;       // bytes of head canvases for the heads shown, at most (else heads share)
+const KEPT = 256 << 20;        // bytes of head canvases kept for settings not shown now
 
 // weight byte -> opacity level; level -> alpha (mean weight of the level / 255)
 // (one name per export statement: the offline export's bundler reads them so)
@@ -53,38 +56,42 @@ for (let lo = MIN_W; lo <= 255;) {
 export const NL = LEVEL_ALPHA.length;
 const NK = K.length;
 
-/** One head's drawable edges (those kept above mass `above`, if given) ordered by
- *  (layer L, level), keeping the pruning's order within each; `start[L]` indexes the
- *  first edge of layer L. */
-function headEdges(r, rowOf, dx, above = 0) {
-  const { n, eq, ek, ew, et } = r, half = ROW / 2;
-  const grp = new Uint16Array(n), count = new Uint32Array(NK * NL + 1);
-  let m = 0;
-  for (let e = 0; e < n; e++) {
-    const w = ew[e];
-    if (w < MIN_W || (above && et[e] <= above)) continue;
-    const drop = Math.abs(rowOf[eq[e]] - rowOf[ek[e]]) * ROW; // layer: the largest k with drop >= k * width
-    let L = 0;
-    if (w < CRISP_W) while (L + 1 < NK && drop >= K[L + 1] * dx) L++;
-    grp[e] = L * NL + LEVEL_OF[w];
-    count[grp[e] + 1]++;
-    m++;
-  }
-  for (let g = 0; g < NK * NL; g++) count[g + 1] += count[g];
-  const start = new Uint32Array(NK + 1), used = new Uint8Array(NK);
-  for (let L = 0; L <= NK; L++) start[L] = count[L * NL];
+/** The drawable edges of some heads (parts of pruneEdges, by head; those kept above mass
+ *  `above`, if given) ordered by (layer L, head, level), keeping the pruning's order
+ *  within each: group g = (L * H + head) * NL + level; `start[L]` indexes layer L. */
+function headEdges(parts, rowOf, dx, H, above = 0) {
+  const half = ROW / 2, count = new Uint32Array(NK * H * NL + 1);
+  const grps = parts.map(({ head, r }) => {
+    const { n, eq, ek, ew, et } = r, grp = new Int32Array(n).fill(-1);
+    for (let e = 0; e < n; e++) {
+      const w = ew[e];
+      if (w < MIN_W || (above && et[e] <= above)) continue;
+      const drop = Math.abs(rowOf[eq[e]] - rowOf[ek[e]]) * ROW; // layer: the largest k with drop >= k * width
+      let L = 0;
+      if (w < CRISP_W) while (L + 1 < NK && drop >= K[L + 1] * dx) L++;
+      grp[e] = (L * H + head) * NL + LEVEL_OF[w];
+      count[grp[e] + 1]++;
+    }
+    return grp;
+  });
+  for (let g = 0; g < NK * H * NL; g++) count[g + 1] += count[g];
+  const m = count[NK * H * NL], start = new Uint32Array(NK + 1), used = new Uint8Array(NK);
+  for (let L = 0; L <= NK; L++) start[L] = count[L * H * NL];
   for (let L = 0; L < NK; L++) used[L] = start[L + 1] > start[L] ? 1 : 0;
   const E = { m, start, used, g: new Uint16Array(m), ya: new Float32Array(m), yb: new Float32Array(m),
     q: new Uint16Array(m), k: new Uint16Array(m) };
-  for (let e = 0; e < n; e++) {
-    if (ew[e] < MIN_W || (above && et[e] <= above)) continue;
-    const o = count[grp[e]]++;
-    E.g[o] = grp[e];
-    E.q[o] = eq[e];
-    E.k[o] = ek[e];
-    E.ya[o] = rowOf[eq[e]] * ROW + half;
-    E.yb[o] = rowOf[ek[e]] * ROW + half;
-  }
+  parts.forEach(({ r: { n, eq, ek } }, i) => {
+    const grp = grps[i];
+    for (let e = 0; e < n; e++) {
+      if (grp[e] < 0) continue;
+      const o = count[grp[e]]++;
+      E.g[o] = grp[e];
+      E.q[o] = eq[e];
+      E.k[o] = ek[e];
+      E.ya[o] = rowOf[eq[e]] * ROW + half;
+      E.yb[o] = rowOf[ek[e]] * ROW + half;
+    }
+  });
   return E;
 }
 
@@ -125,10 +132,12 @@ function style(ctx, color, alpha, dpr) {
 }
 
 export class Painter {
+  static shown = SHOWN; // (tests lower it to check heads sharing canvases)
+
   constructor(canvas) {
     this.canvas = canvas;
     this.tiles = [];         // per band, per layer: the selected heads composed (see compose)
-    this.vars = new Map();   // "head|settings" -> variant: {head, bytes, mass, batches, used, m, faint,
+    this.vars = new Map();   // "heads|settings" -> variant: {bytes, mass, batches, used, m, faint,
                              //   cv: [canvas per L], size, bi/pos: per band, how far painted, clean, seen}
     this.sel = [];           // the variants shown, by head
     this.colors = [];
@@ -169,39 +178,49 @@ export class Painter {
     v.size = 0;
   }
 
-  /** The edge set: parts = [{head, r, bytes, base, mass}] from pruneEdges. Each head
-   *  keeps its canvases per setting but the mass (a "variant"), within MEMORY: a head
-   *  shown again with the same settings is only composed; at a higher mass only the
-   *  edges it gained are painted, on top (`batches`); at a lower one it is painted again. */
+  /** The edge set: parts = [{head, r, bytes, base, mass}] from pruneEdges. Each group of
+   *  heads (one head, unless SHOWN says otherwise) keeps its canvases per setting but the
+   *  mass (a "variant"), within KEPT: heads shown again with the same settings are only
+   *  composed; at a higher mass only the edges they gained are painted, on top
+   *  (`batches`); at a lower one they are painted again. */
   setEdges(parts, colors, rowOf) {
     if (colors.join() !== this.colors.join()) this.drop();
     this.colors = colors;
-    const dx = Math.max(1, this.canvas.width / this.dpr - 2), stamp = (this.stamp = (this.stamp || 0) + 1);
-    this.sel = [...parts].sort((a, b) => a.head - b.head).map((p) => {
-      const id = p.head + "|" + p.base;
+    const H = Math.max(1, colors.length), dx = Math.max(1, this.canvas.width / this.dpr - 2);
+    const stamp = (this.stamp = (this.stamp || 0) + 1);
+    let set = 0; // bytes of one head's canvases
+    for (let L = 0; L < NK; L++) set += this.canvas.width * this.layerRows(L) * 4;
+    const G = Math.max(1, Math.min(H, Math.floor(Painter.shown / set))), groups = new Map();
+    for (const p of [...parts].sort((a, b) => a.head - b.head)) {
+      const gi = Math.floor((p.head * G) / H);
+      if (!groups.has(gi)) groups.set(gi, []);
+      groups.get(gi).push(p);
+    }
+    this.sel = [...groups.values()].map((ps) => {
+      const id = ps.map((p) => p.head).join(",") + "|" + ps[0].base, p = ps[0], n = ps.reduce((s, q) => s + q.r.n, 0);
       let v = this.vars.get(id);
       if (!v || v.bytes !== p.bytes) {
         if (v) this.free(v);
-        v = { head: p.head, bytes: p.bytes, cv: [], size: 0 };
+        v = { bytes: p.bytes, cv: [], size: 0 };
         this.vars.set(id, v);
-        this.repaint(v, p, headEdges(p.r, rowOf, dx));
+        this.repaint(v, p.mass, n, headEdges(ps, rowOf, dx, H));
       } else if (p.mass > v.mass && p.r.et) {
-        const more = headEdges(p.r, rowOf, dx, v.mass);
+        const more = headEdges(ps, rowOf, dx, H, v.mass);
         if (more.m) v.batches.push(more);
         v.used = v.used.map((u, L) => u | more.used[L]);
-        Object.assign(v, { mass: p.mass, m: v.m + more.m, faint: p.r.n - v.m - more.m });
+        Object.assign(v, { mass: p.mass, m: v.m + more.m, faint: n - v.m - more.m });
       } else if (p.mass !== v.mass) {
-        this.repaint(v, p, headEdges(p.r, rowOf, dx));
+        this.repaint(v, p.mass, n, headEdges(ps, rowOf, dx, H));
       }
       v.seen = stamp;
       return v;
     });
-    // variants not shown keep their canvases while they fit in MEMORY (least recently shown dropped first)
+    // variants not shown keep their canvases while they fit in KEPT (least recently shown dropped first)
     let spare = 0;
     const off = [...this.vars].filter(([, v]) => v.seen !== stamp).sort((a, b) => b[1].seen - a[1].seen);
     for (const [id, v] of off) {
       spare += v.size;
-      if (spare > MEMORY) { this.free(v); this.vars.delete(id); }
+      if (spare > KEPT) { this.free(v); this.vars.delete(id); }
     }
     this.used = new Uint8Array(NK);
     for (const v of this.sel) for (let L = 0; L < NK; L++) this.used[L] |= v.used[L];
@@ -210,9 +229,9 @@ export class Painter {
     this.canvas.dataset.painted = this.canvas.dataset.complete = "0";
   }
 
-  /** Paint variant v afresh (on its canvases, band by band) with the edges E. */
-  repaint(v, p, E) {
-    Object.assign(v, { mass: p.mass, batches: [E], used: E.used, m: E.m, faint: p.r.n - E.m,
+  /** Paint variant v afresh (on its canvases, band by band) with the edges E (n kept in all). */
+  repaint(v, mass, n, E) {
+    Object.assign(v, { mass, batches: [E], used: E.used, m: E.m, faint: n - E.m,
       bi: new Uint16Array(this.nb), pos: new Uint32Array(this.nb), clean: new Uint8Array(this.nb) });
   }
 
@@ -278,10 +297,10 @@ export class Painter {
       }
     }
     if (!v.clean[b]) this.clear(v, b);
-    const top = (b * this.bandDev) / dpr, bottom = ((b + 1) * this.bandDev) / dpr, color = this.colors[v.head];
+    const top = (b * this.bandDev) / dpr, bottom = ((b + 1) * this.bandDev) / dpr, H = Math.max(1, this.colors.length);
     trace(E, lo, hi, top, bottom, X_PAD * dpr, c.width - 2 * X_PAD * dpr, (g) => {
-      const L = Math.floor(g / NL), ctx = v.cv[L].getContext("2d");
-      style(ctx, color, LEVEL_ALPHA[g % NL], dpr);
+      const L = Math.floor(g / (H * NL)), ctx = v.cv[L].getContext("2d");
+      style(ctx, this.colors[Math.floor(g / NL) % H], LEVEL_ALPHA[g % NL], dpr);
       return [ctx, dpr / K[L]];
     });
     for (const cv of v.cv) if (cv) cv.getContext("2d").globalAlpha = 1;

@@ -133,14 +133,17 @@ export class HeadView {
 
   setPinned(p) { this.pinned = p && this.rowOf[p.index] >= 0 ? p : null; }
 
-  /** Call fn(variant, edges, o) for each drawn edge of the selected heads, in paint
+  /** Call fn(head, edges, o) for each drawn edge of the selected heads, in paint
    *  order: layers most stretched first, within a layer head by head, each head's edges
    *  in the order they were painted (weakest level first, then those a higher mass
    *  added, on top); `keep(E, o)`, if given, picks the edges. */
   each(fn, keep) {
+    const H = Math.max(1, this.colors.length);
     for (let L = K.length - 1; L >= 0; L--) {
       for (const v of this.paint.sel) {
-        for (const E of v.batches) for (let o = E.start[L]; o < E.start[L + 1]; o++) if (!keep || keep(E, o)) fn(v, E, o);
+        for (const E of v.batches) {
+          for (let o = E.start[L]; o < E.start[L + 1]; o++) if (!keep || keep(E, o)) fn(Math.floor(E.g[o] / NL) % H, E, o);
+        }
       }
     }
   }
@@ -156,11 +159,11 @@ export class HeadView {
       let F = null;
       if (focus) {
         const left = focus.side === "left", list = [], at = focus.index;
-        this.each((v, E, o) => { list.push([v, E, o]); this.linked.add((left ? E.k : E.q)[o]); },
+        this.each((h, E, o) => { list.push([h, E, o]); this.linked.add((left ? E.k : E.q)[o]); },
           left ? (E, o) => E.q[o] === at : (E, o) => E.k[o] === at);
         const m = list.length;
         F = { m, list, g: new Uint16Array(m), ya: new Float32Array(m), yb: new Float32Array(m) };
-        list.forEach(([v, E, o], i) => { F.g[i] = v.head * NL + (E.g[o] % NL); F.ya[i] = E.ya[o]; F.yb[i] = E.yb[o]; });
+        list.forEach(([h, E, o], i) => { F.g[i] = h * NL + (E.g[o] % NL); F.ya[i] = E.ya[o]; F.yb[i] = E.yb[o]; });
       }
       this.focus = F;
       this.paint.setFocus(F);
@@ -178,12 +181,13 @@ export class HeadView {
   geometry() {
     const width = this.canvas.width / this.dpr, lines = [], at = new Map(), H = this.colors.length;
     let batch = 0;
-    this.each((v, E, o) => {
-      const g = E.g[o], L = Math.floor(g / NL);
+    this.each((h, E, o) => {
+      const g = E.g[o];
       if (!at.has(E)) at.set(E, { at: new Map(), n: batch++ });
       at.get(E).at.set(o, lines.length);
-      lines.push({ x1: X_PAD, y1: E.ya[o], x2: width - X_PAD, y2: E.yb[o], key: ((at.get(E).n * K.length + L) * H + v.head) * NL + (g % NL),
-        color: this.colors[v.head], alpha: LEVEL_ALPHA[g % NL] });
+      // one canvas path per (batch, layer, head, level)
+      lines.push({ x1: X_PAD, y1: E.ya[o], x2: width - X_PAD, y2: E.yb[o], key: at.get(E).n * K.length * H * NL + g,
+        color: this.colors[h], alpha: LEVEL_ALPHA[g % NL] });
     });
     const rows = [];
     this.rowOf.forEach((row, index) => { if (row >= 0) rows.push({ index, y: row * ROW + ROW / 2 }); });
