@@ -35,7 +35,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 VIEWPORT = {"width": 1400, "height": 1000}
 SIZES = (40, 128, 256)
 LAYER = 3
-OWN_MODULES = ("headview.js", "headview-paint.js", "attention.js", "modelview.js")
+OWN_MODULES = ("headview.js", "headview-paint.js", "headview-edges.js", "attention.js", "modelview.js")
 FILLER = ("The room was clean and quiet, the staff were friendly and the breakfast had fresh bread, eggs and "
           "strong coffee every morning. Parking was expensive and the lift was slow, but the view of the "
           "harbour from the balcony made up for it. We would come back for the location alone, although the "

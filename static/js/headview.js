@@ -15,7 +15,8 @@
 // from the heads' own layers; the mass and pair filter re-prune from rows ranked
 // once per layer (attention.js) and repaint the bands in view first.
 
-import { Painter, ROW, K, NL, LEVEL_ALPHA, X_PAD, DIM } from "./headview-paint.js";
+import { ROW, K, NL, LEVEL_ALPHA, X_PAD, DIM } from "./headview-edges.js";
+import { Painter } from "./headview-paint.js";
 
 const SPAN_NAMES = { aspect_query: "aspect (query)", aspect_term: "aspect term", e1: "entity 1", e2: "entity 2", markers: "entity markers" };
 const SPAN_COLORS = ["#fbd46d", "#9be3a0", "#a8c8ff", "#f6a6c8", "#d3b6ff"];
