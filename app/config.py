@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     # How many recent inspections keep their attention, so the page can fetch more
     # layers without a second forward pass. 0 disables the cache.
     inspect_cache_size: int = Field(default=64, ge=0)
+    # Micro-batching on the model thread (app/web/batcher.py): inspections queued together, or arriving
+    # within this many ms while a batch forms, share one padded forward pass of at most
+    # inspect_max_batch rows and inspect_max_batch_tokens padded tokens (rows x the longest).
+    inspect_batch_window_ms: float = Field(default=2.0, ge=0, le=1000)
+    inspect_max_batch: int = Field(default=32, ge=1)
+    inspect_max_batch_tokens: int = Field(default=16_384, ge=1)
+    # POST /api/inspect bodies above this many bytes: 413 before they are read whole.
+    max_inspect_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # torch threads of the model thread (unset: torch's default, one per core).
+    torch_threads: int | None = Field(default=None, ge=1)
     # Checkpoint loaded before /api/health reports ready (empty: the first ABSA one).
     preload: str | None = None
     # Train the embedded demo checkpoints at start when they are missing.

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.web.bodies import parse_body
 from app.web.limits import inspect_access
 from app.web.paths import PublicPaths
 from app.web.schemas import InspectRequest
@@ -39,13 +39,18 @@ def list_models(request: Request) -> dict:
     return {"models": models, "defaults": {"absa": registry.default_id("absa"), "re": registry.default_id("re")}}
 
 
-@router.post("/inspect", dependencies=[Depends(inspect_access)])  # accounts on: who, and how often
-async def inspect(body: InspectRequest, request: Request) -> Response:
+@router.post("/inspect", dependencies=[Depends(inspect_access)],  # accounts on: who, and how often
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": InspectRequest.model_json_schema()}}}})
+async def inspect(request: Request) -> Response:
     state = request.app.state
-    # All model work runs on one dedicated thread: torch's OpenMP pool is per calling thread,
-    # and hopping between threadpool workers made every forward pass slower.
     started = time.perf_counter()
-    body_json = await asyncio.get_running_loop().run_in_executor(state.model_executor, state.inspect_service.run, body)
+    # The body is read with a byte limit (413 before a huge one is held), then validated (422).
+    body = await parse_body(request, InspectRequest, state.settings.max_inspect_body_bytes,
+                            setting="HEADSCOPE_MAX_INSPECT_BODY_BYTES")
+    # The forward pass runs on the one model thread, padded together with other requests' that arrive
+    # at the same time (app/web/batcher.py); tokenising and shaping the answer happen here.
+    body_json = await state.inspect_service.run_async(body)
     response = orjson_response(body_json)
     # Server-Timing shows in browser dev tools and lets bench/ split server time from transport.
     response.headers["Server-Timing"] = f"inspect;dur={(time.perf_counter() - started) * 1000:.2f}"

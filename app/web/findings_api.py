@@ -6,7 +6,6 @@ the store's errors to HTTP statuses.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -149,8 +148,8 @@ async def _snapshot(request: Request, body: FindingCreate, model_id: str) -> dic
         raise Invalid(exc.errors()[0]["msg"], ("input",)) from None
     state = _state(request)
     try:
-        return await asyncio.get_running_loop().run_in_executor(state.model_executor, state.inspect_service.run,
-                                                                inspect_request)
+        # Through the model thread's micro-batcher, like every live inspection.
+        return await state.inspect_service.run_async(inspect_request)
     except InputError as exc:
         loc = ("view", "layer") if exc.field == "layers" else ("input", exc.field) if exc.field else ("input",)
         raise Invalid(str(exc), loc) from None

@@ -1,29 +1,65 @@
-"""Runs inspections for the API and shapes them into JSON; keeps recent ones for more layers."""
+"""Runs inspections for the API and shapes them into JSON; keeps recent ones for more layers.
+
+With a `ModelBatcher` (the server's model thread) the forward pass runs there, padded together with
+other requests' inspections that arrive at the same time (app/web/batcher.py); checking and
+tokenising the request and shaping the answer happen on the caller's thread. `run` waits for the
+model thread (any thread but that one may call it), `run_async` awaits it (the routes).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import threading
 from collections import OrderedDict
-from typing import Any
+from concurrent.futures import Future
+from typing import Any, Callable, TypeVar
 
 from app.core.attention import quantize_uint8
 from app.core.errors import InputError
-from app.core.inspection import Inspection, InspectionInput, inspect
+from app.core.checkpoint import LoadedCheckpoint
+from app.core.inspection import Inspection, InspectionInput, inspect_batch, prepare_inspection
 from app.core.registry import ModelRegistry
 from app.web.attribution_service import AttributionService
+from app.web.batcher import ModelBatcher
 from app.web.schemas import InspectRequest
+
+T = TypeVar("T")
 
 
 class InspectService:
-    def __init__(self, registry: ModelRegistry, cache_size: int = 64):
+    def __init__(self, registry: ModelRegistry, cache_size: int = 64, batcher: ModelBatcher | None = None):
         self.registry = registry
         self.cache_size = cache_size
+        self.batcher = batcher  # None: the model runs on the calling thread
         self._cache: OrderedDict[tuple, Inspection] = OrderedDict()
         self._lock = threading.Lock()
         self.attribution = AttributionService()
 
     def run(self, request: InspectRequest) -> dict[str, Any]:
+        """The answer to one request, waiting for the model thread (never call it on that thread)."""
+        model_id = self.check(request)
+        loaded = self._wait(self._loaded(model_id))
+        inspection = self._cached(model_id, request)
+        if inspection is None:
+            inspection = self._remember(model_id, request, self._wait(self._forward(loaded, request)))
+        return self._answer(loaded, inspection, request, self._wait)
+
+    async def run_async(self, request: InspectRequest) -> dict[str, Any]:
+        """`run` for the event loop: the model work is awaited, the loop stays free meanwhile."""
+        model_id = self.check(request)
+        loaded = await _awaited(self._loaded(model_id))
+        inspection = self._cached(model_id, request)
+        if inspection is None:
+            inspection = self._remember(model_id, request, await _awaited(self._forward(loaded, request)))
+        if not request.attribution:
+            return self.payload(inspection, request)
+        attribution = await _awaited(self._on_model_thread(
+            lambda: self.attribution.payload(loaded, inspection, request)))
+        return {**self.payload(inspection, request), "attribution": attribution}
+
+    def check(self, request: InspectRequest) -> str:
+        """The checkpoint id the request is for; InputError naming the field when it cannot be run."""
         model_id = request.model or self.registry.default_id("absa")
         if model_id is None:
             raise InputError("no checkpoints are available; run `headscope prepare` first", field="model")
@@ -35,24 +71,59 @@ class InspectService:
         if info.task == "absa" and request.aspect is None:
             raise InputError("aspect is required for ABSA models: an aspect category (e.g. food) or a term from the review",
                              field="aspect")
-        inspection = self._inspect(model_id, request)
+        return model_id
+
+    # --- inside ------------------------------------------------------------------------------------
+
+    def _answer(self, loaded: LoadedCheckpoint, inspection: Inspection, request: InspectRequest,
+                wait: Callable[[Future], Any]) -> dict[str, Any]:
         body = self.payload(inspection, request)
         if request.attribution:
-            body["attribution"] = self.attribution.payload(self.registry.get(model_id), inspection, request)
+            body["attribution"] = wait(self._on_model_thread(lambda: self.attribution.payload(loaded, inspection, request)))
         return body
 
-    def _inspect(self, model_id: str, request: InspectRequest) -> Inspection:
-        item = InspectionInput(request.text, request.aspect, request.aspect_span, request.e1_span, request.e2_span)
-        key = (model_id, item)
+    def _loaded(self, model_id: str) -> "Future[LoadedCheckpoint]":
+        """The checkpoint; loading one (seconds) happens on the model thread, like all model work."""
+        if self.registry.is_loaded(model_id):
+            return _done(self.registry.get(model_id))
+        return self._on_model_thread(lambda: self.registry.get(model_id))
+
+    def _forward(self, loaded: LoadedCheckpoint, request: InspectRequest) -> "Future[Inspection]":
+        item = _item(request)
+        if self.batcher is None:
+            return self._on_model_thread(lambda: inspect_batch(loaded, [prepare_inspection(loaded, item)])[0])
+        with self.batcher.arriving() as arrival:  # a batch being formed waits for this request's tokens
+            prepared = prepare_inspection(loaded, item)
+            return arrival.inspect(loaded, prepared)
+
+    def _on_model_thread(self, work: Callable[[], T]) -> "Future[T]":
+        if self.batcher is not None:
+            return self.batcher.submit(work)
+        try:
+            return _done(work())
+        except Exception as exc:
+            future: Future = Future()
+            future.set_exception(exc)
+            return future
+
+    @staticmethod
+    def _wait(future: "Future[T]") -> T:
+        return future.result()
+
+    def _cached(self, model_id: str, request: InspectRequest) -> Inspection | None:
+        if not self.cache_size:
+            return None
+        key = (model_id, _item(request))
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        loaded = self.registry.get(model_id)
-        inspection = inspect(loaded, item)
+        return None
+
+    def _remember(self, model_id: str, request: InspectRequest, inspection: Inspection) -> Inspection:
         if self.cache_size:
             with self._lock:
-                self._cache[key] = inspection
+                self._cache[(model_id, _item(request))] = inspection
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return inspection
@@ -84,3 +155,17 @@ class InspectService:
                            for layer in layers},
             }
         return body
+
+
+def _item(request: InspectRequest) -> InspectionInput:
+    return InspectionInput(request.text, request.aspect, request.aspect_span, request.e1_span, request.e2_span)
+
+
+def _done(value: T) -> "Future[T]":
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
+async def _awaited(future: "Future[T]") -> T:
+    return future.result() if future.done() else await asyncio.wrap_future(future)

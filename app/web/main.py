@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from app.core.checkpoint import pick_device
 from app.core.errors import CheckpointError, HeadscopeError, InputError
 from app.core.registry import ModelRegistry, UnknownModelError
 from app.web import api, findings_pages, pages
+from app.web.batcher import ModelBatcher
 from app.web.inspect_service import InspectService
 from app.web import findings_api
 from app.web import analysis_api, analysis_pages, job_api
@@ -44,8 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                  settings.max_loaded_models)
         registry.refresh()
         app.state.registry = registry
-        app.state.inspect_service = InspectService(registry, settings.inspect_cache_size)
-        app.state.model_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        # The one model thread (an Executor for job batches), which also micro-batches live inspections.
+        app.state.model_executor = ModelBatcher(settings.inspect_batch_window_ms, settings.inspect_max_batch,
+                                                settings.inspect_max_batch_tokens, settings.torch_threads)
+        app.state.inspect_service = InspectService(registry, settings.inspect_cache_size, app.state.model_executor)
         # Findings database: migrated to the newest schema before the app reports ready.
         store = findings_api.open_store(app, settings)
         # Background jobs (one queue, every kind) and the per-client limit on live inspection.
