@@ -15,6 +15,8 @@ COPY templates ./templates
 COPY static ./static
 COPY models/README.md ./models/README.md
 RUN make install TORCH_SPEC="${TORCH_SPEC}" TORCH_PIP_ARGS="${TORCH_PIP_ARGS}"
+# WordNet for the robustness tests' antonyms and synonyms (Debian's wordnet-base, read offline).
+RUN make wordnet && rm -rf /var/lib/apt/lists/*
 # Train the embedded demo checkpoints at build time so the container starts in seconds.
 RUN make prepare
 ENV HEADSCOPE_HOST=0.0.0.0 HEADSCOPE_PORT=8000
