@@ -21,7 +21,8 @@ import { Painter } from "./headview-paint.js";
 const SPAN_NAMES = { aspect_query: "aspect (query)", aspect_term: "aspect term", e1: "entity 1", e2: "entity 2", markers: "entity markers" };
 const SPAN_COLORS = ["#fbd46d", "#9be3a0", "#a8c8ff", "#f6a6c8", "#d3b6ff"];
 
-/** Per-head parts of an edge set that has none (a plain {n, eh, eq, ek, ew}). */
+/** Per-head parts of an edge set that has none (a plain {n, eh, eq, ek, ew}): painted
+ *  afresh each time, as nothing says which heads kept their edges. */
 function split(edges) {
   const by = new Map();
   for (let e = 0; e < (edges.n || 0); e++) {
@@ -29,7 +30,7 @@ function split(edges) {
     if (!by.has(h)) by.set(h, []);
     by.get(h).push(e);
   }
-  return [...by].map(([head, idx]) => ({ head, bytes: null, key: {}, r: { n: idx.length,
+  return [...by].map(([head, idx]) => ({ head, bytes: edges, base: "", mass: 0, r: { n: idx.length,
     eq: Uint16Array.from(idx, (e) => edges.eq[e]), ek: Uint16Array.from(idx, (e) => edges.ek[e]), ew: Uint8Array.from(idx, (e) => edges.ew[e]) } }));
 }
 
