@@ -1,0 +1,132 @@
+"""`headscope report`: checkpoints side by side across robustness perspectives; options read ReportSettings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from app.cli.common import console, fail, open_registry, progress_bar, settings_option
+from app.config import get_settings
+from app.core.report.settings import ATTACKS, ReportSettings
+
+cli = typer.Typer()
+
+
+def setting(name: str, *flags: str) -> typer.models.OptionInfo:
+    return settings_option(ReportSettings, name, *flags)
+
+
+@cli.command("report")
+def report(
+    models: list[str] = typer.Option(..., "--model", help="checkpoint id; repeat --model to compare several"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write the whole report as JSON here"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+    max_examples: Optional[int] = setting("max_examples", "--limit"),
+    batch_size: int = setting("batch_size", "--batch-size"),
+    bins: int = setting("bins", "--bins"),
+    attacks: str = typer.Option(",".join(ATTACKS), "--attacks",
+                                help=f"comma-separated attacks ({', '.join(ATTACKS)}); '' for none"),
+    attack_examples: int = setting("attack_examples", "--attack-examples"),
+    budget: int = setting("budget", "--budget"),
+    interpretability: bool = setting("interpretability", "--interpretability/--no-interpretability"),
+    pretrained_baseline: bool = setting("pretrained_baseline", "--pretrained-baseline/--no-pretrained-baseline"),
+    shift: list[str] = setting("shift", "--shift"),
+    ood: list[str] = setting("ood", "--ood"),
+    roc_points: int = setting("roc_points", "--roc-points"),
+    seed: int = setting("seed", "--seed"),
+) -> None:
+    """In distribution, distribution shift, adversarial, calibration, anomaly detection, interpretability."""
+    choices = {k: v for k, v in locals().items() if k in ReportSettings.model_fields}
+    choices["attacks"] = tuple(a.strip() for a in attacks.split(",") if a.strip())
+    try:
+        settings = ReportSettings(**choices)
+    except ValueError as exc:
+        fail(str(exc))
+    if len(set(models)) != len(models):
+        fail(f"--model names a checkpoint twice: {', '.join(models)}")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    result = run(models, settings, progress)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, allow_nan=False) + "\n", encoding="utf-8")
+    render(result)
+    if out is not None:
+        console.print(f"wrote {out}", soft_wrap=True)
+
+
+def run(models: list[str], settings: ReportSettings, progress: bool) -> dict[str, Any]:
+    """Plan every checkpoint's data (refusing what does not fit before any model work), then run."""
+    from app.core import sources
+    from app.core.checkpoint import CheckpointError
+    from app.core.datasets import DatasetError
+    from app.core.heads.pretrained import load_pretrained_baseline
+    from app.core.registry import UnknownModelError
+    from app.core.report.plan import ReportInputError
+    from app.core.report.run import plan_all, run_report
+
+    shared = get_settings().shared_data
+    update, close = progress_bar("report") if progress else (None, lambda: None)
+    try:
+        registry = open_registry()
+        infos = [registry.info(m) for m in models]
+        plans = plan_all(infos, settings, shared,
+                         lambda name: sources.load_data_source(name, shared_data=shared, allow_paths=True))
+        return run_report([registry.get(m) for m in models], plans, settings, pretrained_for=load_pretrained_baseline,
+                          progress=update)
+    except (UnknownModelError, ReportInputError, CheckpointError, DatasetError, sources.DataSourceError,
+            ValueError) as exc:
+        fail(str(exc))
+    finally:
+        close()
+
+
+def _f(value: Any, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def render(result: dict[str, Any]) -> None:
+    """One table across the perspectives, then one per perspective that has several figures."""
+    table = Table("model", "method", "in distribution", "shift", "adversarial", "ECE → scaled", "OOD AUROC",
+                  "interpretability", title="Model report")
+    for row in result["summary"]["rows"]:
+        table.add_row(row["model"], row["method"] or "vanilla",
+                      f"{_f(row['in_distribution'])} / {_f(row['in_distribution_f1'])}",
+                      f"{_f(row['shift'])} / {_f(row['shift_f1'])}", _f(row["adversarial"]),
+                      f"{_f(row['ece'])} → {_f(row['ece_scaled'])}", _f(row["auroc"]),
+                      f"{_f(row['interpretability'])} (random {_f(row['interpretability_random'])}, "
+                      f"pretrained {_f(row['interpretability_pretrained'])})")
+    console.print(table)
+    console.print("in distribution / shift: headline accuracy / F1 (ABSA categories: 3-way accuracy / aspect-detection "
+                  "F1); adversarial: mean accuracy under the attacks; OOD: mean AUROC of the max softmax probability",
+                  style="dim", soft_wrap=True)
+    for model in result["models"]:
+        _details(model)
+
+
+def _details(model: dict[str, Any]) -> None:
+    console.print(f"\n[bold]{model['id']}[/bold] ({model['task']}, {model['format']}) on "
+                  f"{model['in_distribution']['name']}", soft_wrap=True)
+    for s in model["shift"]["sets"]:
+        console.print(f"  shift {s['name']}: {_f(s['headline']['accuracy'])} / {_f(s['headline']['f1'])} "
+                      f"(change {_f(s['change']['accuracy'])} / {_f(s['change']['f1'])}) {s['note']}", soft_wrap=True)
+    for key, why in model["shift"]["not_available"].items():
+        console.print(f"  {key}: {why}", style="dim", soft_wrap=True)
+    for name, a in model["adversarial"]["attacks"].items():
+        console.print(f"  {name}: accuracy {_f(a['accuracy'])} (clean {_f(a['clean_accuracy'])}, success rate "
+                      f"{_f(a['success_rate'])}, n={a['n']})", soft_wrap=True)
+    for name, why in model["adversarial"]["not_run"].items():
+        console.print(f"  {name} not run: {why}", style="dim", soft_wrap=True)
+    c = model["calibration"]
+    console.print(f"  calibration: temperature {_f(c['temperature'])} fitted on {c['dev']}"
+                  + (f" ({c['temperature_note']})" if c["temperature_note"] else ""), soft_wrap=True)
+    for s in model["anomaly"]["sets"]:
+        console.print(f"  OOD {s['name']}: AUROC {_f(s['auroc'])}, AUPR {_f(s['aupr'])}, FPR@95 "
+                      f"{_f(s['fpr_at_95_tpr'])} ({s['n_in']} in, {s['n_out']} out)", soft_wrap=True)

@@ -1,0 +1,88 @@
+"""A set's task metrics from its predictions: the benchmark's own (app.core.evaluation) plus accuracy and
+macro-F1 (scikit-learn), and the headline pair the report compares across models and perspectives.
+
+Headline (accuracy, F1) by kind of checkpoint:
+* ABSA categories (QA-M / NLI-M): 3-way sentiment accuracy and aspect-detection F1, as the README reports;
+* ABSA terms: accuracy and macro-F1 over positive / neutral / negative (conflict terms left out);
+* SemEval-2010 relation labels: accuracy and the official macro-F1 (9 relations, direction counted);
+* otherwise (QA-B / NLI-B yes/no pairs, other relation labels): accuracy and macro-F1 over the labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+
+from app.core.checkpoint import CheckpointInfo
+from app.core.evaluation import absa_category_metrics, absa_term_metrics, is_semeval2010_labels, semeval2010_metrics
+from app.core.heads.units import CATEGORY_FORMATS, UnitSpec
+from app.core.inputs import B_FORMAT_POLARITIES
+
+HEADLINES = {
+    "absa-categories": ("accuracy_3way", "aspect_f1", "3-way sentiment accuracy", "aspect-detection F1"),
+    "absa-terms": ("accuracy", "macro_f1", "accuracy", "macro-F1 (pos/neu/neg)"),
+    "semeval2010": ("accuracy", "macro_f1", "accuracy", "official macro-F1"),
+    "labels": ("accuracy", "macro_f1", "accuracy", "macro-F1"),
+}
+
+
+def benchmark_kind(info: CheckpointInfo) -> str:
+    if info.task == "absa" and info.format in ("qa-m", "nli-m"):
+        return "absa-categories"
+    if info.task == "absa" and info.format == "term":
+        return "absa-terms"
+    if info.task == "re" and is_semeval2010_labels(info.labels):
+        return "semeval2010"
+    return "labels"
+
+
+def gold_names(info: CheckpointInfo, specs: Sequence[UnitSpec]) -> list[str]:
+    """Each pair's gold label in the model's label space (QA-B / NLI-B: yes when its auxiliary sentence names
+    the gold polarity, as encode_unit builds it)."""
+    if info.task == "absa" and info.format in ("qa-b", "nli-b"):
+        return ["yes" if s.polarity in B_FORMAT_POLARITIES else "no" for s in specs]
+    return [s.polarity or "" for s in specs]
+
+
+def gold_indices(info: CheckpointInfo, specs: Sequence[UnitSpec]) -> np.ndarray:
+    """Gold class per pair; -1 where the model has no such label (it can only be wrong there)."""
+    index = {label: i for i, label in enumerate(info.labels)}
+    return np.array([index.get(g, -1) for g in gold_names(info, specs)], dtype=np.int64)
+
+
+def set_metrics(info: CheckpointInfo, specs: Sequence[UnitSpec], probabilities: np.ndarray) -> dict[str, Any]:
+    """Benchmark metrics, accuracy / macro-F1 and the headline of one labelled set."""
+    kind = benchmark_kind(info)
+    golds = gold_names(info, specs)
+    predicted = [info.labels[i] for i in probabilities.argmax(-1)]
+    metrics: dict[str, Any] = {}
+    if kind == "absa-categories":
+        scores = [dict(zip(info.labels, row)) for row in probabilities.tolist()]
+        metrics = absa_category_metrics(golds, predicted, scores)
+    elif kind == "absa-terms":
+        metrics = absa_term_metrics(golds, predicted, tuple(label for label in info.labels if label != "conflict"))
+    elif kind == "semeval2010":
+        metrics = semeval2010_metrics(golds, predicted)
+        metrics.pop("per_relation", None)
+    known = sorted(set(golds) | set(predicted))
+    generic = {"accuracy": float(accuracy_score(golds, predicted)) if golds else None,
+               "macro_f1": float(f1_score(golds, predicted, labels=known, average="macro", zero_division=0))
+               if golds else None,
+               "n": len(golds), "unknown_gold": sum(g not in info.labels for g in golds)}
+    metrics = {**generic, **metrics} if kind != "labels" else generic
+    accuracy_key, f1_key, accuracy_name, f1_name = HEADLINES[kind]
+    metrics["headline"] = {"accuracy": metrics.get(accuracy_key), "f1": metrics.get(f1_key),
+                           "accuracy_name": accuracy_name, "f1_name": f1_name}
+    return metrics
+
+
+def category_subset(specs: Sequence[UnitSpec], categories: Sequence[str]) -> list[int]:
+    """Positions of the category pairs whose aspect is one of `categories` (a shift set's shared ones)."""
+    wanted = set(categories)
+    return [i for i, s in enumerate(specs) if s.aspect in wanted]
+
+
+def is_category_model(info: CheckpointInfo) -> bool:
+    return info.task == "absa" and info.format in CATEGORY_FORMATS
