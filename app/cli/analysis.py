@@ -30,6 +30,12 @@ def analyze_heads(
     lexicon_folder: Optional[Path] = typer.Option(None, "--lexicon", help="opinion-lexicon folder (default: the shared data's)"),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS",
+                                      help="shard the statistics pass over Ray workers (one per GPU, else per CPU "
+                                           "slot): 'local' starts Ray here, 'auto' joins this machine's cluster, "
+                                           "or ray://HEAD:10001 (needs pip install 'headscope[ray]')"),
+    ray_workers: Optional[int] = typer.Option(None, "--ray-workers", min=1,
+                                              help="with --ray: shards to cut (default: the cluster's GPUs, else CPUs)"),
     max_examples: Optional[int] = setting("max_examples", "--limit"),
     batch_size: int = setting("batch_size", "--batch-size"),
     pretrained: bool = setting("pretrained", "--pretrained/--no-pretrained"),
@@ -59,7 +65,17 @@ def analyze_heads(
         import torch
 
         torch.set_num_threads(threads)
-    result = run_analysis(model, data, data_format, lexicon_folder, settings, progress)
+    shards = None
+    if ray is not None:
+        from app.core.distributed import RayShards, require_ray
+
+        try:
+            require_ray()
+        except RuntimeError as exc:
+            fail(str(exc))
+        app_settings = get_settings()
+        shards = RayShards(ray, app_settings.device, app_settings.cuda_half, ray_workers)
+    result = run_analysis(model, data, data_format, lexicon_folder, settings, progress, shards)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result.to_json(), allow_nan=False) + "\n", encoding="utf-8")
@@ -69,7 +85,7 @@ def analyze_heads(
 
 
 def run_analysis(model: str, data: str, data_format: str | None, lexicon: Path | None,
-                 settings: AnalysisSettings, progress: bool):
+                 settings: AnalysisSettings, progress: bool, shards=None):
     """Load the checkpoint, the data and the baselines, then analyse; any bad input exits with its message."""
     from app.core import sources
     from app.core.checkpoint import CheckpointError
@@ -86,7 +102,7 @@ def run_analysis(model: str, data: str, data_format: str | None, lexicon: Path |
         dataset = sources.load_data_source(data, shared_data=shared, data_format=data_format, allow_paths=True)
         words = sources.load_lexicon(lexicon or sources.default_lexicon_path(shared)) if settings.lexicon else None
         reference = load_pretrained_baseline(loaded) if settings.pretrained else None
-        return analyze(loaded, dataset, settings, pretrained=reference, lexicon=words, progress=update)
+        return analyze(loaded, dataset, settings, pretrained=reference, lexicon=words, progress=update, shards=shards)
     except (UnknownModelError, AnalysisError, CheckpointError, DatasetError, sources.DataSourceError, ValueError) as exc:
         fail(str(exc))
     finally:

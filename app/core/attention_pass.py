@@ -133,14 +133,16 @@ def batch_bounds(items: Sequence[Item], batch_size: int,
 def attention_pass(checkpoint: LoadedCheckpoint, items: Sequence[Item], encode: Callable[[Item], Encoded | None],
                    probes: Sequence[Probe], *, reference: LoadedCheckpoint | None = None, batch_size: int = 16,
                    runner: Runner = run_here, progress: Progress | None = None, phase: str = "pass",
-                   stopwatch: Stopwatch | None = None, group: Callable[[Item], Hashable] | None = None) -> PassSummary:
+                   stopwatch: Stopwatch | None = None, group: Callable[[Item], Hashable] | None = None,
+                   offset: int = 0) -> PassSummary:
     """Stream `items` through `checkpoint` in batches of `batch_size` and let every probe observe them.
 
     encode(item) -> an encoded unit (anything with `.encoded`), or None to skip the item. Encoding,
     the forward pass(es) and the probes' observe of one batch run as one call of `runner`.
     progress(done, total, phase) after every batch. Time goes to `stopwatch`: "forward" (encoding,
     padding, the checkpoint's forward), "reference_forward", and each probe's `timing`. group: keep items
-    with the same key in one batch (e.g. a source and its variants, which a probe compares).
+    with the same key in one batch (e.g. a source and its variants, which a probe compares). offset: the
+    index of items[0] in the whole data (a shard's pass: `PassBatch.indices` count from there).
     """
     stopwatch = stopwatch or Stopwatch()
     pad_id = checkpoint.tokenizer.pad_token_id
@@ -149,7 +151,7 @@ def attention_pass(checkpoint: LoadedCheckpoint, items: Sequence[Item], encode: 
         with torch.inference_mode():
             tick = time.perf_counter()
             chunk = items[start:stop]
-            encoded = [(start + i, encode(item)) for i, item in enumerate(chunk)]
+            encoded = [(offset + start + i, encode(item)) for i, item in enumerate(chunk)]
             kept = [(i, unit) for i, unit in encoded if unit is not None]
             if not kept:
                 return len(chunk)

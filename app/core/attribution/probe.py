@@ -98,6 +98,12 @@ class AgreementProbe:
     def summaries(self, bootstrap: int, seed: int) -> dict[str, Summary]:
         return {name: self.scores.summary(name, bootstrap, seed) for name in self.scores.names}
 
+    def merge(self, other: "AgreementProbe") -> None:
+        """A later shard's agreement (its typical examples are merged with the analysis's typical probe)."""
+        self.scores.merge(other.scores)
+        self.rules.merge(other.rules)
+        self.pretrained.merge(other.pretrained)
+
     def baselines(self) -> dict[str, dict[str, Any]]:
         """statistic -> {uniform, positional [P], pretrained [L, H]} in probes.baseline_table's shape."""
         pretrained = self.pretrained if self.pretrained.means.total else None
@@ -124,6 +130,9 @@ class IGProbe:
         magnitude = self.record.observe(self.agreement.checkpoint, batch, chosen, ~tokens.content[chosen], self.steps)
         self.agreement.add(IG, batch, tokens, magnitude, chosen)
         self.record.seconds += time.perf_counter() - started
+
+    def merge(self, other: "IGProbe") -> None:
+        self.record.merge(other.record)
 
 
 class _Flattened:
@@ -170,6 +179,13 @@ class IGRecord:
         magnitude = found.scores.abs().to(batch.device)
         self._add_rate(batch, chosen, magnitude)
         return magnitude
+
+    def merge(self, other: "IGRecord") -> None:
+        self.examples += other.examples
+        self.seconds += other.seconds
+        self.relative_gaps += other.relative_gaps
+        self.absolute_gaps += other.absolute_gaps
+        self.rate.merge(other.rate)
 
     def _add_rate(self, batch: PassBatch, chosen: list[int], magnitude: torch.Tensor) -> None:
         """Stevens & Su's top-3 rate with |IG| standing in for the last layer's [CLS] row (one "head")."""

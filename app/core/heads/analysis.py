@@ -18,9 +18,9 @@ import time
 import uuid
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from app.core.attention_pass import Progress, Runner, Stopwatch, attention_pass, run_here
+from app.core.attention_pass import PassSummary, Progress, Runner, Stopwatch, attention_pass, run_here
 from app.core.attribution import dataset as attribution
 from app.core.checkpoint import LoadedCheckpoint
 from app.core.datasets import Dataset, OpinionLexicon
@@ -30,6 +30,7 @@ from app.core.heads.labels import DEFAULT_RULE, LabelRule, describe_rule
 from app.core.heads.pretrained import pretrained_location
 from app.core.heads.result import RESULT_VERSION, AnalysisResult, DataSummary, ModelSummary
 from app.core.heads.settings import AnalysisSettings
+from app.core.sharding import ShardResult, ShardTask, merge_shards
 from app.core.heads.streaming import Summary
 from app.core.heads.units import AnalysisError, UnitSpec, encode_unit, example_record, unit_specs
 from app.core.sources import data_fingerprint
@@ -41,7 +42,8 @@ NOT_REQUESTED = "not requested (importance=False / --no-importance)"
 def analyze(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: AnalysisSettings = AnalysisSettings(), *,
             pretrained: LoadedCheckpoint | None = None, lexicon: OpinionLexicon | None = None,
             progress: Progress | None = None, runner: Runner = run_here,
-            rule: LabelRule = DEFAULT_RULE) -> AnalysisResult:
+            rule: LabelRule = DEFAULT_RULE,
+            shards: Callable[[ShardTask, Progress], list[ShardResult]] | None = None) -> AnalysisResult:
     """Analyse every head of `checkpoint` on a loaded dataset (app.core.sources.load_data_source).
 
     pretrained: the pretrained base model (`load_pretrained_baseline`) for the per-head pretrained
@@ -50,7 +52,9 @@ def analyze(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: AnalysisSe
     data without gold opinions (settings.lexicon says whether the caller should give it).
     progress(done, total, phase): after every batch of the pass ("statistics"), once before
     importance ("importance"), once at the end ("done"). runner: runs each batch's model work (the
-    web passes one that runs it on the app's model thread).
+    web passes one that runs it on the app's model thread). shards: runs the statistics pass on
+    shards of the pairs elsewhere (app.core.distributed: Ray workers) and returns each shard's probes
+    in data order; they are merged here and finished as one pass would be.
     """
     started, stopwatch = time.perf_counter(), Stopwatch()
     report = progress or (lambda done, total, phase: None)
@@ -59,11 +63,13 @@ def analyze(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: AnalysisSe
     if not specs:
         raise AnalysisError(f"{dataset.path}: no pairs to analyse")
     max_length = training_max_length(checkpoint)
-    found = AnalysisProbes.build(checkpoint.info.task, settings, pretrained is not None)
-    found.agreement = attribution.dataset_agreement(checkpoint, settings, found.typical.top)
-    passed = attention_pass(checkpoint, specs, lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
-                            found.active(), reference=pretrained, batch_size=settings.batch_size, runner=runner,
-                            progress=report, phase="statistics", stopwatch=stopwatch)
+    found = build_probes(checkpoint, settings, pretrained is not None)
+    if shards is None:
+        passed = statistics_pass(checkpoint, specs, found, settings, pretrained, lexicon, max_length, runner=runner,
+                                 progress=report, stopwatch=stopwatch)
+    else:
+        task = ShardTask(checkpoint.info, specs, settings, pretrained is not None, lexicon, max_length)
+        passed = merge_shards(found, shards(task, report), stopwatch)
     result = head_sections(checkpoint, settings, found, rule, stopwatch)
     result.support = sections.support(checkpoint.info.task, pairing, found.statistics, found.summaries,
                                       lexicon is not None)
@@ -83,6 +89,26 @@ def analyze(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: AnalysisSe
     result.pairs_per_s = passed.observed / pass_seconds(stopwatch) if pass_seconds(stopwatch) > 0 else None
     result.timings_s = {**timings(stopwatch), "total": time.perf_counter() - started}
     return result
+
+
+def build_probes(checkpoint: LoadedCheckpoint, settings: AnalysisSettings, with_pretrained: bool,
+                 shard: bool = False) -> "AnalysisProbes":
+    """The analysis's probes; `shard`: those of one shard of the data, made to be merged (`AnalysisProbes.merge`)."""
+    found = AnalysisProbes.build(checkpoint.info.task, settings, with_pretrained)
+    found.agreement = attribution.dataset_agreement(checkpoint, settings, found.typical.top)
+    if shard:
+        found.head_map = probes.HeadMapProbe(settings.js_sample, keep=True)
+    return found
+
+
+def statistics_pass(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], found: "AnalysisProbes",
+                    settings: AnalysisSettings, pretrained: LoadedCheckpoint | None, lexicon: OpinionLexicon | None,
+                    max_length: int, *, runner: Runner = run_here, progress: Progress | None = None,
+                    stopwatch: Stopwatch | None = None, offset: int = 0) -> PassSummary:
+    """The one attention pass of the analysis over `specs` (a shard's: pairs offset.. of the data)."""
+    return attention_pass(checkpoint, specs, lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
+                          found.active(), reference=pretrained, batch_size=settings.batch_size, runner=runner,
+                          progress=progress, phase="statistics", stopwatch=stopwatch, offset=offset)
 
 
 @dataclass
@@ -117,6 +143,14 @@ class AnalysisProbes:
                  self.pretrained_interpretability, self.change, self.typical)
         extra = self.agreement.probes if self.agreement is not None else []
         return [probe for probe in order if probe is not None] + extra
+
+    def merge(self, other: "AnalysisProbes") -> None:
+        """Take in the probes of the next shard of the data (`build_probes(..., shard=True)`), in data order."""
+        mine, theirs = self.active(), other.active()
+        if [type(p) for p in mine] != [type(p) for p in theirs]:
+            raise ValueError("a shard ran other probes (settings or the pretrained baseline differ)")
+        for probe, shard in zip(mine, theirs):
+            probe.merge(shard)
 
 
 def head_sections(checkpoint: LoadedCheckpoint, settings: AnalysisSettings, found: AnalysisProbes, rule: LabelRule,

@@ -144,6 +144,14 @@ class InterpretabilityAccumulator:
         self.head_hits = head_hits if self.head_hits is None else self.head_hits + head_hits
         self.count += len(keep)
 
+    def merge(self, other: "InterpretabilityAccumulator") -> None:
+        self.count += other.count
+        self.hits += other.hits
+        self.random_total += other.random_total
+        self.num_layers = self.num_layers or other.num_layers
+        if other.head_hits is not None:
+            self.head_hits = other.head_hits.clone() if self.head_hits is None else self.head_hits + other.head_hits
+
     @property
     def rate(self) -> float:
         return self.hits / self.count if self.count else float("nan")

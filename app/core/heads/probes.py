@@ -14,6 +14,9 @@ Each probe observes every padded batch and keeps only what its section of the re
 
 Probes that need the same derived tensors (token masks, the batch's statistics) get them through
 `PassBatch.shared`, so each is computed once per batch whatever the set of probes.
+
+`merge(other)`: each probe takes in another probe of the same kind that observed the pairs after its
+own (a later shard of the data, app/core/sharding.py), leaving what one probe over both would hold.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from app.core.heads.batched import batch_masks, batch_statistics
 from app.core.heads.interpretability import InterpretabilityAccumulator, interpretability_words
 from app.core.heads.statistics import token_sets
 from app.core.heads.streaming import (JensenShannonAccumulator, MeanAccumulator, NoOpContrast, StatisticAccumulator,
-                                      Summary, TopExamples, row_js_divergence)
+                                      Summary, TopExamples, head_js_distances, row_js_divergence)
 from app.core.inputs import EncodedInput
 
 NOOP = "noop_contrast"  # the no-op contrast's statistic name
@@ -75,6 +78,11 @@ class StatisticMeans:
             if chosen:
                 self.sep[flag].add_batch("sep", scores[SEP][chosen])
 
+    def merge(self, other: "StatisticMeans") -> None:
+        self.means.merge(other.means)
+        for flag, means in other.sep.items():
+            self.sep[flag].merge(means)
+
     def mean(self, name: str) -> torch.Tensor | None:
         """The mean of a statistic; for NOOP, absent minus present [SEP] mass (None without both)."""
         if name != NOOP:
@@ -104,6 +112,12 @@ class StatisticsProbe:
         for unit in batch.units:
             if unit.opinion_source and unit.opinion:
                 self.opinion_sources[unit.opinion_source] = self.opinion_sources.get(unit.opinion_source, 0) + 1
+
+    def merge(self, other: "StatisticsProbe") -> None:
+        self.scores.merge(other.scores)
+        self.noop.merge(other.noop)
+        for source, count in other.opinion_sources.items():
+            self.opinion_sources[source] = self.opinion_sources.get(source, 0) + count
 
     def summaries(self, bootstrap: int, seed: int) -> dict[str, Summary]:
         """name -> mean, 95% bootstrap CI and count; the no-op contrast when both groups exist."""
@@ -138,6 +152,9 @@ class RuleBaselinesProbe:
         scores = batch_statistics(self.task, maps.to(batch.device), token_masks(batch, self.task))
         self.rules.add({name: value[:, 0] for name, value in scores.items()}, presence_rows(batch, self.task))
 
+    def merge(self, other: "RuleBaselinesProbe") -> None:
+        self.rules.merge(other.rules)
+
 
 class PretrainedBaselineProbe:
     """The statistics of the reference (pretrained) model's attention on the same inputs."""
@@ -151,6 +168,9 @@ class PretrainedBaselineProbe:
     def observe(self, batch: PassBatch) -> None:
         scores = batch_statistics(self.task, batch.reference_attention, token_masks(batch, self.task))
         self.pretrained.add(scores, presence_rows(batch, self.task))
+
+    def merge(self, other: "PretrainedBaselineProbe") -> None:
+        self.pretrained.merge(other.pretrained)
 
 
 def baseline_table(names: Sequence[str], rules: StatisticMeans,
@@ -182,6 +202,9 @@ class InterpretabilityProbe:
         attention = batch.reference_attention if self.reference else batch.attention
         self.rate.add_batch(attention, *zip(*words))
 
+    def merge(self, other: "InterpretabilityProbe") -> None:
+        self.rate.merge(other.rate)
+
 
 class FinetuneChangeProbe:
     timing = "finetune_js"
@@ -192,6 +215,9 @@ class FinetuneChangeProbe:
 
     def observe(self, batch: PassBatch) -> None:
         self.change.add("js", finetune_divergence(batch, self.task))
+
+    def merge(self, other: "FinetuneChangeProbe") -> None:
+        self.change.merge(other.change)
 
     def summary(self, bootstrap: int, seed: int) -> Summary | None:
         return self.change.summary("js", bootstrap, seed) if self.change.count("js") else None
@@ -211,6 +237,10 @@ class TypicalExamplesProbe:
         if self.finetune:
             self.top.add(FINETUNE, finetune_divergence(batch, self.task), batch.indices)
 
+    def merge(self, other: "TypicalExamplesProbe") -> None:
+        """Also merges the agreement's typical examples, which share this probe's `top`."""
+        self.top.merge(other.top)
+
     def head(self, name: str, layer: int, head: int) -> list[tuple[int, float]]:
         return self.top.head(SEP if name == NOOP else name, layer, head)
 
@@ -220,16 +250,32 @@ class TypicalExamplesProbe:
 
 
 class HeadMapProbe:
-    """Heads x heads Jensen-Shannon distances, averaged over the first `sample` examples."""
+    """Heads x heads Jensen-Shannon distances, averaged over the first `sample` examples.
+
+    kept: None, or (a shard's probe) each example's distances too, so that merging shards averages
+    over the first `sample` examples of the whole data, not of each shard.
+    """
 
     timing = "head_map"
 
-    def __init__(self, sample: int) -> None:
+    def __init__(self, sample: int, keep: bool = False) -> None:
         self.sample = sample
         self.distances = JensenShannonAccumulator()
+        self.kept: list[torch.Tensor] | None = [] if keep else None
 
     def observe(self, batch: PassBatch) -> None:
         room = self.sample - self.distances.count
         for row, unit in enumerate(batch.units[:max(0, room)]):
             n = len(unit.encoded.input_ids)
-            self.distances.add(batch.attention[row, :, :, :n, :n].float())
+            self._add(head_js_distances(batch.attention[row, :, :, :n, :n].float()))
+
+    def merge(self, other: "HeadMapProbe") -> None:
+        if other.kept is None:
+            raise ValueError("only a shard's head map (HeadMapProbe(sample, keep=True)) can be merged")
+        for distances in other.kept[:max(0, self.sample - self.distances.count)]:
+            self._add(distances)
+
+    def _add(self, distances: torch.Tensor) -> None:
+        self.distances.add_distances(distances)
+        if self.kept is not None:
+            self.kept.append(distances)

@@ -52,6 +52,11 @@ class StatisticAccumulator:
         for name, value in scores.items():
             self.add(prefix + name, value)
 
+    def merge(self, other: "StatisticAccumulator") -> None:
+        """Append `other`'s examples after this one's (shards merged in data order keep the rows' order)."""
+        for name, chunks in other._chunks.items():
+            self._chunks.setdefault(name, []).extend(chunks)
+
     @property
     def names(self) -> list[str]:
         return sorted(self._chunks)
@@ -101,6 +106,14 @@ class MeanAccumulator:
         self.total[name] += torch.where(ok, values, torch.zeros_like(values)).double().sum(0)
         self.count[name] += ok.double().sum(0)
 
+    def merge(self, other: "MeanAccumulator") -> None:
+        for name, total in other.total.items():
+            if name in self.total:
+                self.total[name] += total
+                self.count[name] += other.count[name]
+            else:
+                self.total[name], self.count[name] = total.clone(), other.count[name].clone()
+
     def mean(self, name: str) -> torch.Tensor | None:
         if name not in self.total:
             return None
@@ -125,6 +138,10 @@ class NoOpContrast:
             self.present.add("sep", sep_mass[present])
         if (~present).any():
             self.absent.add("sep", sep_mass[~present])
+
+    def merge(self, other: "NoOpContrast") -> None:
+        self.absent.merge(other.absent)
+        self.present.merge(other.present)
 
     @property
     def counts(self) -> tuple[int, int]:
@@ -191,7 +208,10 @@ class JensenShannonAccumulator:
         self.count = 0
 
     def add(self, attention: torch.Tensor, valid: torch.Tensor | None = None) -> None:
-        distances = head_js_distances(attention, valid)
+        self.add_distances(head_js_distances(attention, valid))
+
+    def add_distances(self, distances: torch.Tensor) -> None:
+        """Add one example's `head_js_distances`."""
         self.total = distances if self.total is None else self.total + distances
         self.count += 1
 
@@ -267,6 +287,9 @@ class TopExamples:
         if name in self.values:
             scores = torch.cat([self.values[name], scores])
             index = torch.cat([self.index[name], index])
+        self._keep(name, scores, index)
+
+    def _keep(self, name: str, scores: torch.Tensor, index: torch.Tensor) -> None:
         top = scores.topk(min(self.k, scores.shape[0]), dim=0)
         self.values[name] = top.values
         self.index[name] = index.gather(0, top.indices)
@@ -274,6 +297,14 @@ class TopExamples:
     def add_all(self, scores: dict[str, torch.Tensor], index: torch.Tensor | list[int]) -> None:
         for name, value in scores.items():
             self.add(name, value, index)
+
+    def merge(self, other: "TopExamples") -> None:
+        """The top-k of both, as if `other`'s examples had been added after this one's."""
+        for name, values in other.values.items():
+            index = other.index[name]
+            if name in self.values:
+                values, index = torch.cat([self.values[name], values]), torch.cat([self.index[name], index])
+            self._keep(name, values, index)
 
     def head(self, name: str, layer: int, head: int) -> list[tuple[int, float]]:
         """[(example index, score)] best first; examples whose score was NaN are absent."""

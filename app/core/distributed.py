@@ -1,0 +1,91 @@
+"""`headscope analyze --ray [ADDRESS]`: the analysis's statistics pass on a Ray cluster.
+
+`RayShards` is a shard runner for `analyze(..., shards=...)` (app.core.sharding): it splits the
+pairs into one contiguous shard of whole batches per worker slot — one per GPU when the cluster has
+GPUs, else one per CPU slot — runs `shard_pass` as one Ray task per shard (each worker loads the
+checkpoint and its pretrained base once per process and streams its shard through the attention
+pass batch by batch), and hands the shards' probes back to `analyze`, which merges them in data
+order and finishes as after one pass. Only the pairs (not the data file) and the per-head
+accumulators travel; the model never does.
+
+Where the workers find the checkpoint: at the same path as here (`CheckpointInfo.path`, or its
+`source`), so on a real cluster the models folder is on a shared file system or copied to the same
+path on every node, and every node has headscope with the Ray extra installed
+(`pip install headscope[ray]`). ADDRESS is what `ray.init(address=...)` takes: `auto` (the cluster
+this machine belongs to, e.g. after `ray start --address HEAD:6379`), `ray://HEAD:10001` (Ray
+Client), or `local` (a Ray instance started here for this run, with this machine's CPUs and GPUs).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from app.core.sharding import ShardResult, ShardTask, shard_bounds, shard_pass
+
+LOCAL = "local"
+
+
+def require_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("--ray needs the Ray extra: pip install 'headscope[ray]'") from None
+    return ray
+
+
+def _run_shard(task: ShardTask, device: str, half: bool) -> ShardResult:
+    """The Ray task: one shard's statistics pass in a worker process."""
+    import torch
+
+    if device != "cuda":
+        torch.set_num_threads(1)  # one CPU slot per task
+    return shard_pass(task, device=device, half=half)
+
+
+class RayShards:
+    """Shard runner on Ray. address: None or "local" starts a local instance (unless Ray is already
+    initialised); anything else is passed to `ray.init(address=...)`. device: "auto" uses the GPU Ray
+    gives each task (num_gpus=1) when the cluster has GPUs, else the CPU; half: float16 on CUDA.
+    workers: shards to cut (default: the cluster's GPUs, else its CPU slots)."""
+
+    def __init__(self, address: str | None = None, device: str = "auto", half: bool = False,
+                 workers: int | None = None, init: dict[str, Any] | None = None) -> None:
+        self.address, self.device, self.half, self.max_workers = address, device, half, workers
+        self.init = init or {}
+        self.workers: list[str] = []  # who ran each shard (host:pid:device), in data order
+
+    def connect(self) -> Any:
+        ray = require_ray()
+        if not ray.is_initialized():
+            address = None if self.address in (None, "", LOCAL) else self.address
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     **self.init)
+        return ray
+
+    def slots(self, ray: Any) -> tuple[int, dict[str, float]]:
+        """(shards, the Ray resources each shard's task asks for)."""
+        resources = ray.cluster_resources()
+        gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
+        if gpus and self.device != "cpu":
+            return self.max_workers or gpus, {"num_gpus": 1, "num_cpus": 1}
+        return self.max_workers or cpus, {"num_cpus": 1}
+
+    def __call__(self, task: ShardTask, progress: Callable[[int, int, str], None]) -> list[ShardResult]:
+        ray = self.connect()
+        shards, resources = self.slots(ray)
+        device = "cuda" if "num_gpus" in resources else "cpu" if self.device == "auto" else self.device
+        remote = ray.remote(_run_shard).options(**resources, max_retries=1)
+        bounds = shard_bounds(len(task.specs), shards, task.settings.batch_size)
+        pending = {remote.remote(task.shard(start, stop), device, self.half): (start, stop) for start, stop in bounds}
+        results: list[ShardResult] = []
+        done = 0
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                start, stop = pending.pop(ref)
+                results.append(ray.get(ref))
+                done += stop - start
+                progress(done, len(task.specs), "statistics")
+        results.sort(key=lambda result: result.offset)
+        self.workers = [result.worker for result in results]
+        return results

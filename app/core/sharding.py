@@ -1,0 +1,135 @@
+"""The head analysis's statistics pass over shards of the data, merged back into one.
+
+`analyze(..., shards=runner)` hands a `ShardTask` (the checkpoint's metadata, the pairs, the
+settings, the lexicon) to a shard runner and gets back one `ShardResult` per shard; `merge_shards`
+folds the shards' probes, in data order, into the analysis's own, which then finishes exactly as
+after a single pass (bootstrap, baselines, labels, typical examples, head map, importance).
+
+Shards are contiguous runs of whole batches (`shard_bounds`), so every forward pass sees the same
+padded batch as in one process. What merging keeps equal to one pass:
+
+* per-example statistic rows (bootstrap CIs, fine-tune change, agreement) are concatenated in data
+  order: the very same rows, so the CIs come out the same;
+* sums and counts (rule and pretrained baselines, interpretability hits, opinion sources) add;
+* top-k typical examples are re-ranked over both shards' top-k;
+* the heads x heads JS map averages over the first `js_sample` pairs of the whole data (a shard's
+  head-map probe keeps each example's distances for that);
+* with integrated gradients and an `ig_limit`, a shard that starts at pair s gets `ig_limit - s`
+  (exact when no pair is skipped as unencodable).
+
+`shard_pass` is what a worker runs: it loads the checkpoint (and its pretrained base) once per
+process unless given them, builds the shard probes and streams its pairs through the same
+`statistics_pass` as `analyze`. Runners: `LocalShards` (here, one after another: tests, reference)
+and app.core.distributed.RayShards (one Ray task per GPU or CPU slot).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from app.core.attention_pass import PassSummary, Progress, Stopwatch
+from app.core.checkpoint import CheckpointInfo, LoadedCheckpoint, load_checkpoint, pick_device
+
+if TYPE_CHECKING:
+    from app.core.heads.analysis import AnalysisProbes
+    from app.core.heads.settings import AnalysisSettings
+
+
+@dataclass
+class ShardTask:
+    """Everything a worker needs for its shard; `specs` are the shard's own pairs, from pair `offset` on."""
+
+    info: CheckpointInfo
+    specs: Sequence[Any]  # app.core.heads.units.UnitSpec
+    settings: "AnalysisSettings"
+    with_pretrained: bool
+    lexicon: Any  # app.core.datasets.OpinionLexicon | None
+    max_length: int
+    offset: int = 0
+
+    def shard(self, start: int, stop: int) -> "ShardTask":
+        return replace(self, specs=list(self.specs[start:stop]), offset=self.offset + start)
+
+
+@dataclass
+class ShardResult:
+    """One shard's pass: what it counted, its probes (no model inside), its seconds per part, who ran it."""
+
+    offset: int
+    summary: PassSummary
+    probes: "AnalysisProbes"
+    seconds: dict[str, float]
+    worker: str
+
+
+def shard_bounds(total: int, shards: int, batch_size: int) -> list[tuple[int, int]]:
+    """[start, stop) of at most `shards` contiguous shards of whole batches (the last may be shorter)."""
+    batches = math.ceil(total / batch_size)
+    per = max(1, math.ceil(batches / max(1, shards))) * batch_size
+    return [(start, min(start + per, total)) for start in range(0, total, per)]
+
+
+_MODELS: dict[tuple, tuple[LoadedCheckpoint, LoadedCheckpoint | None]] = {}  # per worker process
+
+
+def load_models(info: CheckpointInfo, with_pretrained: bool, device: str = "auto",
+                half: bool = False) -> tuple[LoadedCheckpoint, LoadedCheckpoint | None]:
+    """The checkpoint and (when asked) its pretrained base, loaded once per process."""
+    from app.core.heads.pretrained import load_pretrained_baseline
+
+    key = (info.id, str(info.path), info.source, with_pretrained, device, half)
+    if key not in _MODELS:
+        checkpoint = load_checkpoint(info, pick_device(device), half)
+        _MODELS[key] = (checkpoint, load_pretrained_baseline(checkpoint) if with_pretrained else None)
+    return _MODELS[key]
+
+
+def shard_pass(task: ShardTask, checkpoint: LoadedCheckpoint | None = None, pretrained: LoadedCheckpoint | None = None,
+               device: str = "auto", half: bool = False) -> ShardResult:
+    """Run the analysis's statistics pass over one shard; its probes come back ready to merge."""
+    from app.core.heads.analysis import build_probes, statistics_pass
+
+    if checkpoint is None:
+        checkpoint, pretrained = load_models(task.info, task.with_pretrained, device, half)
+    found = build_probes(checkpoint, task.settings, pretrained is not None, shard=True)
+    ig = found.agreement.ig if found.agreement is not None else None
+    if ig is not None and ig.limit is not None:
+        ig.limit = max(0, ig.limit - task.offset)
+    stopwatch = Stopwatch()
+    summary = statistics_pass(checkpoint, task.specs, found, task.settings, pretrained, task.lexicon, task.max_length,
+                              stopwatch=stopwatch, offset=task.offset)
+    if found.agreement is not None:
+        found.agreement.agreement.checkpoint = None  # the model stays here; only statistics travel
+    worker = f"{socket.gethostname()}:{os.getpid()}:{checkpoint.device}"
+    return ShardResult(task.offset, summary, found, dict(stopwatch.seconds), worker)
+
+
+def merge_shards(found: "AnalysisProbes", results: Sequence[ShardResult], stopwatch: Stopwatch) -> PassSummary:
+    """Fold the shards' probes into `found` in data order; the pass's counts, and its seconds summed over workers."""
+    items = skipped = 0
+    for result in sorted(results, key=lambda r: r.offset):
+        found.merge(result.probes)
+        items += result.summary.items
+        skipped += result.summary.skipped
+        for name, seconds in result.seconds.items():
+            stopwatch.seconds[name] = stopwatch.seconds.get(name, 0.0) + seconds
+    return PassSummary(items, skipped)
+
+
+class LocalShards:
+    """Shards run one after another in this process (the same merge as a cluster's; tests and reference)."""
+
+    def __init__(self, shards: int, checkpoint: LoadedCheckpoint | None = None,
+                 pretrained: LoadedCheckpoint | None = None) -> None:
+        self.shards, self.checkpoint, self.pretrained = shards, checkpoint, pretrained
+
+    def __call__(self, task: ShardTask, progress: Progress | Callable[..., None]) -> list[ShardResult]:
+        results = []
+        for start, stop in shard_bounds(len(task.specs), self.shards, task.settings.batch_size):
+            results.append(shard_pass(task.shard(start, stop), self.checkpoint, self.pretrained))
+            progress(stop, len(task.specs), "statistics")
+        return results
