@@ -22,9 +22,10 @@ from app.web.batcher import ModelBatcher
 from app.web.inspect_service import InspectService
 from app.web import findings_api
 from app.web import analysis_api, analysis_pages, job_api
-from app.web import compare_api, robustness_api
+from app.web import compare_api, report_api, robustness_api
 from app.web.analysis_jobs import AnalysisJobs
 from app.web.robustness_jobs import RobustnessJobs
+from app.web.report_jobs import ReportJobs
 from app.web.jobs import JobQueue
 from app.web.limits import RateLimiter
 from app.web.paths import PublicPaths
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = findings_api.open_store(app, settings)
         # Background jobs (one queue, every kind) and the per-client limit on live inspection.
         app.state.jobs = JobQueue(settings, registry, store, app.state.model_executor,
-                                  kinds=[AnalysisJobs(), RobustnessJobs()])
+                                  kinds=[AnalysisJobs(), RobustnessJobs(), ReportJobs()])
         app.state.inspect_limiter = RateLimiter(settings.inspect_rate_per_minute)
         # Load one checkpoint before reporting ready, so the first inspection is fast.
         preload = settings.preload or registry.default_id("absa")
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(compare_api.router)
     app.include_router(robustness_api.router)
     app.include_router(robustness_api.pages)
+    app.include_router(report_api.router)
+    app.include_router(report_api.pages)
     register_error_handlers(app)
     return app
 

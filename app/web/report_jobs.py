@@ -1,0 +1,116 @@
+"""Model reports as a kind of background job (app/web/jobs.py): `headscope report` from the web.
+
+Key parts: the result version, per checkpoint its fingerprint, pretrained base and data plan (every set's
+data name, sha256 and size: app/core/report/plan.py), whether WordNet is there for PWWS, and every
+`ReportSettings` field, so asking again for the same report returns the stored result.
+
+Everything that can be refused is refused before the job is queued (422 naming what is accepted): an
+unknown setting, a checkpoint named twice, a shifted set whose labels are not the model's, an empty
+out-of-domain set, data nobody can read; an unknown checkpoint is a 404 listing the known ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.checkpoint import LoadedCheckpoint
+from app.core.datasets import Dataset
+from app.core.heads.pretrained import load_pretrained_baseline, pretrained_location
+from app.core.report.plan import ReportInputError, ReportPlan
+from app.core.report.run import REPORT_VERSION, plan_all, run_report, work_total
+from app.core.report.settings import ReportSettings
+from app.core.sources import checkpoint_fingerprint, load_data_source
+from app.store.models import User
+from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
+from app.web.uploads import PREFIX as UPLOAD_PREFIX
+
+MAX_MODELS = 8
+
+
+class ReportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] = Field(min_length=1, max_length=MAX_MODELS, description="checkpoint ids (GET /api/models)")
+    settings: ReportSettings = Field(default_factory=ReportSettings)
+
+
+def wordnet_available() -> bool:
+    from app.core.robustness.wordnet import WordNetUnavailableError, load_wordnet
+
+    try:
+        load_wordnet()
+    except WordNetUnavailableError:
+        return False
+    return True
+
+
+class ReportJobs(JobKind):
+    name = "reports"
+    noun = "report"
+    request = ReportRequest
+
+    def __init__(self) -> None:
+        self._pretrained: dict[str, LoadedCheckpoint] = {}  # the last one: a model's worth of memory
+
+    # --- prepare: everything is checked before the job is queued ---------------------------------
+
+    def prepare(self, body: ReportRequest, user: User, context: JobContext) -> Prepared:
+        if len(set(body.models)) != len(body.models):
+            raise JobInputError(f"models names a checkpoint twice: {', '.join(body.models)}", "models")
+        infos = [context.registry.info(m) for m in body.models]  # UnknownModelError -> 404 listing the known ones
+        settings = body.settings
+        try:
+            plans = plan_all(infos, settings, context.settings.shared_data, lambda name: self._load(name, user, context))
+        except ReportInputError as exc:
+            raise JobInputError(context.public.text(str(exc)), exc.field, exc.accepted or None) from exc
+        wordnet = "pwws" in settings.attacks and wordnet_available()
+        key_parts = {"version": REPORT_VERSION, "settings": settings.model_dump(mode="json"), "wordnet": wordnet,
+                     "models": [{"checkpoint": checkpoint_fingerprint(info), "pretrained": pretrained_location(info),
+                                 "plan": plan.key()} for info, plan in zip(infos, plans)]}
+        description = {"model": "+".join(body.models), "models": body.models,
+                       "settings": settings.model_dump(mode="json"),
+                       "data": {plan.model: plan.describe() for plan in plans}}
+        return Prepared(key_parts, description, work_total(plans, settings), inputs=plans)
+
+    @staticmethod
+    def _load(name: str, user: User, context: JobContext) -> Dataset:
+        """A user's shift / OOD data by the web's rules (demo data, shared files, their own uploads)."""
+        mine = not name.startswith(UPLOAD_PREFIX) or context.uploads.may_use(name, user)
+        return load_data_source(name, shared_data=context.settings.shared_data,
+                                uploads=context.uploads.folder if mine else None)
+
+    # --- run: on the job thread, model work batch by batch on the model thread -------------------
+
+    def run(self, job: Job, context: JobContext) -> dict[str, Any]:
+        settings = ReportSettings(**job.description["settings"])
+        run = context.run_on_model_thread
+        plans: list[ReportPlan] = job.inputs
+        checkpoints = [run(lambda m=m: context.registry.get(m)) for m in job.description["models"]]
+        result = run_report(checkpoints, plans, settings, pretrained_for=lambda c: self._pretrained_for(c, context),
+                            runner=run, progress=job.report)
+        result["report_id"] = job.id
+        result["job"] = {**{key: job.description[key] for key in ("model", "models", "settings", "data")},
+                         "total": job.total}
+        return self.upgrade(result, context)
+
+    def _pretrained_for(self, loaded: LoadedCheckpoint, context: JobContext) -> LoadedCheckpoint:
+        pretrained = self._pretrained.get(loaded.info.id)
+        if pretrained is None or pretrained.device != loaded.device:
+            pretrained = context.run_on_model_thread(lambda: load_pretrained_baseline(loaded))
+            self._pretrained = {loaded.info.id: pretrained}
+        return pretrained
+
+    # --- stored results --------------------------------------------------------------------------
+
+    def upgrade(self, result: dict[str, Any], context: JobContext) -> dict[str, Any]:
+        """The result as users see it: no server folder in any model's base model."""
+        for model in result.get("models") or []:
+            if isinstance(model.get("base_model"), str):
+                model["base_model"] = context.public.text(model["base_model"])
+        return result
+
+    def stored_description(self, result: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        job = dict(result.get("job") or {})
+        return job, int(job.pop("total", 0) or 0)

@@ -1,0 +1,56 @@
+// The /report form: the checkpoints to compare (GET /api/models), the settings, and the request that
+// starts a report (POST /api/reports).
+
+import { getModels, request } from "./api.js";
+import { $, view, el } from "./report-state.js";
+
+/** The checkpoints as checkboxes; ticked: the URL's, else the default model of each task. */
+export async function loadChoices() {
+  const answer = await getModels();
+  const models = answer.models || [];
+  const defaults = Object.values(answer.defaults || {});
+  const ticked = view.models.length ? view.models : defaults;
+  $("model-choices").replaceChildren(...models.map((m) => {
+    const input = el("input");
+    Object.assign(input, { type: "checkbox", name: "models", value: m.id, checked: ticked.includes(m.id) });
+    const label = el("label");
+    label.title = m.description || "";
+    label.append(input, " " + m.id + " ", el("span", "task", `${m.task} ${m.format}`));
+    return label;
+  }));
+}
+
+function settingsFromForm() {
+  const num = (id) => { const v = parseInt($(id).value, 10); return Number.isFinite(v) ? v : null; };
+  return {
+    max_examples: num("max-examples") || null, batch_size: num("batch-size") || 32, bins: num("bins") || 10,
+    attacks: [...document.querySelectorAll("#attack-choices input:checked")].map((b) => b.value),
+    attack_examples: num("attack-examples") || 20, budget: num("budget") || 100,
+    interpretability: $("interpretability").checked,
+    pretrained_baseline: $("interpretability").checked && $("pretrained-baseline").checked,
+  };
+}
+
+/** The form's settings from a job's (a report opened from its URL). */
+export function fillSettings(s) {
+  if (!s) return;
+  const set = (id, v) => { if (v != null) $(id).value = v; };
+  set("max-examples", s.max_examples); set("batch-size", s.batch_size); set("bins", s.bins);
+  set("attack-examples", s.attack_examples); set("budget", s.budget);
+  for (const box of document.querySelectorAll("#attack-choices input")) box.checked = (s.attacks || []).includes(box.value);
+  $("interpretability").checked = !!s.interpretability;
+  $("pretrained-baseline").checked = !!s.pretrained_baseline;
+}
+
+/** POST /api/reports with the ticked checkpoints and the settings; the job status (202 new, 200 running or cached). */
+export async function startReport() {
+  const models = [...document.querySelectorAll("#model-choices input:checked")].map((b) => b.value);
+  if (!models.length) throw new Error("Tick at least one checkpoint.");
+  const job = await request("/api/reports", { method: "POST", body: { models, settings: settingsFromForm() } });
+  Object.assign(view, { models, id: job.id });
+  return job;
+}
+
+export function bindForm(onSubmit) {
+  $("report-form").addEventListener("submit", (ev) => { ev.preventDefault(); onSubmit(); });
+}

@@ -1,0 +1,84 @@
+// The /report tables: one summary row per checkpoint, then per checkpoint its data, shifted sets, attacks,
+// calibration, out-of-domain sets and whatever was not available (and why).
+
+import { $, el, fmt } from "./report-state.js";
+
+function row(cells, tag = "td") {
+  const tr = el("tr");
+  for (const c of cells) {
+    const td = el(tag, typeof c === "number" || c === "–" ? "num" : "", typeof c === "number" ? fmt(c) : c);
+    tr.append(td);
+  }
+  return tr;
+}
+
+const pair = (a, b) => `${fmt(a)} / ${fmt(b)}`;
+
+/** One row per checkpoint with each perspective's headline figures. */
+export function drawSummary(result) {
+  const table = $("summary-table");
+  table.replaceChildren(row(["checkpoint", "method", "in distribution (acc / F1)", "shift (acc / F1)",
+    "under attack", "ECE → after scaling", "OOD AUROC", "interpretability (random, pretrained)"], "th"));
+  for (const r of result.summary.rows) {
+    const tr = row([r.model, r.method || "vanilla", pair(r.in_distribution, r.in_distribution_f1),
+      r.shift == null ? "not available" : pair(r.shift, r.shift_f1), r.adversarial == null ? "not run" : fmt(r.adversarial),
+      `${fmt(r.ece)} → ${fmt(r.ece_scaled)}`, r.auroc == null ? "not available" : fmt(r.auroc),
+      `${fmt(r.interpretability)} (${fmt(r.interpretability_random)}, ${fmt(r.interpretability_pretrained)})`]);
+    tr.dataset.model = r.model;
+    tr.title = `accuracy: ${r.accuracy_name}; F1: ${r.f1_name}`;
+    table.append(tr);
+  }
+}
+
+function list(items) {
+  const ul = el("ul", "rp-notes");
+  for (const text of items) ul.append(el("li", "", text));
+  return ul;
+}
+
+function table(head, rows) {
+  const t = el("table", "rp-table");
+  t.append(row(head, "th"));
+  for (const r of rows) t.append(row(r));
+  return t;
+}
+
+function modelSection(m) {
+  const box = el("section", "rp-model");
+  box.dataset.model = m.id;
+  box.append(el("h3", "", `${m.id} (${m.task}, ${m.format}; ${(m.method && m.method.name) || "vanilla"})`));
+  const head = m.in_distribution.headline;
+  box.append(el("p", "", `In distribution on ${m.in_distribution.name}: ${head.accuracy_name} ${fmt(head.accuracy)}, ` +
+    `${head.f1_name} ${fmt(head.f1)}, accuracy ${fmt(m.in_distribution.accuracy)}, macro-F1 ${fmt(m.in_distribution.macro_f1)} ` +
+    `(n=${m.in_distribution.n}).`));
+  box.append(table(["data", "role", "inputs", "note"], m.data.sets.map((s) => [s.name, s.role, String(s.inputs), s.note || ""])));
+  if (m.shift.sets.length) {
+    box.append(table(["shifted set", "accuracy", "F1", "change (acc / F1)", "note"], m.shift.sets.map((s) =>
+      [s.name, fmt(s.headline.accuracy), fmt(s.headline.f1), pair(s.change.accuracy, s.change.f1), s.note || ""])));
+  }
+  const attacks = Object.entries(m.adversarial.attacks);
+  if (attacks.length) {
+    box.append(table(["attack", "accuracy under attack", "clean accuracy", "success rate", "pairs"], attacks.map(([name, a]) =>
+      [name, fmt(a.accuracy), fmt(a.clean_accuracy), fmt(a.success_rate), String(a.n)])));
+  }
+  const c = m.calibration;
+  box.append(el("p", "", `Calibration: ECE ${fmt(c.in_distribution.ece)} → ${fmt(c.in_distribution.ece_scaled)} after ` +
+    `temperature ${fmt(c.temperature, 2)} fitted on ${c.dev} (${c.dev_inputs} inputs).`));
+  if (m.anomaly.sets.length) {
+    box.append(table(["out-of-domain set", "AUROC", "AUPR-In", "FPR at 95% TPR", "in / out"], m.anomaly.sets.map((s) =>
+      [s.name, fmt(s.auroc), fmt(s.aupr), fmt(s.fpr_at_95_tpr), `${s.n_in} / ${s.n_out}`])));
+  }
+  const notes = [
+    ...Object.entries(m.shift.not_available || {}).map(([k, why]) => `${k}: ${why}`),
+    ...Object.entries(m.adversarial.not_run || {}).map(([k, why]) => `${k} not run: ${why}`),
+    ...(c.temperature_note ? [c.temperature_note] : []),
+    ...(m.anomaly.not_available ? [m.anomaly.not_available] : []),
+    ...(m.interpretability ? [] : ["interpretability: not computed"]),
+  ];
+  if (notes.length) box.append(list(notes));
+  return box;
+}
+
+export function drawDetails(result) {
+  $("model-details").replaceChildren(...result.models.map(modelSection));
+}
