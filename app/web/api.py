@@ -27,7 +27,8 @@ def health(request: Request) -> JSONResponse:
     state = request.app.state
     if not getattr(state, "ready", False):
         return JSONResponse({"status": "starting"}, status_code=503)
-    return JSONResponse({"status": "ready", "models": len(state.registry.infos), "device": str(state.registry.device)})
+    return JSONResponse({"status": "ready", "models": len(state.registry.infos), "device": str(state.registry.device),
+                         "model_thread": state.model_executor.stats.to_json()})
 
 
 @router.get("/models")
@@ -48,10 +49,17 @@ async def inspect(request: Request) -> Response:
     # The body is read with a byte limit (413 before a huge one is held), then validated (422).
     body = await parse_body(request, InspectRequest, state.settings.max_inspect_body_bytes,
                             setting="HEADSCOPE_MAX_INSPECT_BODY_BYTES")
+    parsed = time.perf_counter()
     # The forward pass runs on the one model thread, padded together with other requests' that arrive
     # at the same time (app/web/batcher.py); tokenising and shaping the answer happen here.
-    body_json = await state.inspect_service.run_async(body)
+    timings = {"parse": (parsed - started) * 1000}
+    body_json = await state.inspect_service.run_async(body, timings)
+    encoding = time.perf_counter()
     response = orjson_response(body_json)
-    # Server-Timing shows in browser dev tools and lets bench/ split server time from transport.
-    response.headers["Server-Timing"] = f"inspect;dur={(time.perf_counter() - started) * 1000:.2f}"
+    done = time.perf_counter()
+    timings["encode"] = (done - encoding) * 1000
+    # Server-Timing shows in browser dev tools and lets bench/ split server time from transport (and
+    # the server's time into its parts; gzip, when asked for, comes after and is not in it).
+    response.headers["Server-Timing"] = ", ".join(
+        [f"inspect;dur={(done - started) * 1000:.2f}"] + [f"{name};dur={ms:.2f}" for name, ms in timings.items()])
     return response

@@ -62,10 +62,11 @@ class BatchStats:
     largest: int = 0
     work: int = 0
     sizes: dict[int, int] = field(default_factory=dict)  # inspections per batch -> batches
+    busy_s: float = 0.0  # seconds the thread spent running work and batches
 
     def to_json(self) -> dict[str, Any]:
         return {"batches": self.batches, "inspections": self.inspections, "largest": self.largest, "work": self.work,
-                "sizes": {str(k): v for k, v in sorted(self.sizes.items())}}
+                "busy_s": round(self.busy_s, 3), "sizes": {str(k): v for k, v in sorted(self.sizes.items())}}
 
 
 class ModelBatcher(Executor):
@@ -133,10 +134,12 @@ class ModelBatcher(Executor):
                     return
                 task = self._queue.popleft()
                 batch = self._gather(task) if isinstance(task, _Inspect) else None
+            started = time.perf_counter()
             if batch is None:
                 self._run_work(task)  # type: ignore[arg-type]
             else:
                 self._run_inspections(batch)
+            self.stats.busy_s += time.perf_counter() - started
 
     def _gather(self, first: _Inspect) -> list[_Inspect]:
         """`first` and the queued inspections of its checkpoint that fit (called holding the lock)."""

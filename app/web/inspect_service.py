@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import Future
 from typing import Any, Callable, TypeVar
@@ -45,18 +46,30 @@ class InspectService:
             inspection = self._remember(model_id, request, self._wait(self._forward(loaded, request)))
         return self._answer(loaded, inspection, request, self._wait)
 
-    async def run_async(self, request: InspectRequest) -> dict[str, Any]:
-        """`run` for the event loop: the model work is awaited, the loop stays free meanwhile."""
+    async def run_async(self, request: InspectRequest, timings: dict[str, float] | None = None) -> dict[str, Any]:
+        """`run` for the event loop: the model work is awaited, the loop stays free meanwhile.
+
+        timings: filled with the milliseconds of each part (tokenise, model: the wait for the model
+        thread and the forward pass, attribution, payload) for the Server-Timing header."""
+        clock = _Clock(timings)
         model_id = self.check(request)
         loaded = await _awaited(self._loaded(model_id))
         inspection = self._cached(model_id, request)
         if inspection is None:
-            inspection = self._remember(model_id, request, await _awaited(self._forward(loaded, request)))
-        if not request.attribution:
-            return self.payload(inspection, request)
-        attribution = await _awaited(self._on_model_thread(
-            lambda: self.attribution.payload(loaded, inspection, request)))
-        return {**self.payload(inspection, request), "attribution": attribution}
+            forward = self._forward(loaded, request)
+            clock.lap("tokenise")
+            inspection = self._remember(model_id, request, await _awaited(forward))
+            clock.lap("model")
+        attribution = None
+        if request.attribution:
+            attribution = await _awaited(self._on_model_thread(
+                lambda: self.attribution.payload(loaded, inspection, request)))
+            clock.lap("attribution")
+        body = self.payload(inspection, request)
+        if attribution is not None:
+            body["attribution"] = attribution
+        clock.lap("payload")
+        return body
 
     def check(self, request: InspectRequest) -> str:
         """The checkpoint id the request is for; InputError naming the field when it cannot be run."""
@@ -155,6 +168,19 @@ class InspectService:
                            for layer in layers},
             }
         return body
+
+
+class _Clock:
+    """Milliseconds per named part into `timings` (nothing when it is None)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings, self.last = timings, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[name] = self.timings.get(name, 0.0) + (now - self.last) * 1000
+            self.last = now
 
 
 def _item(request: InspectRequest) -> InspectionInput:
