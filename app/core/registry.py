@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 import threading
 from collections import OrderedDict
@@ -68,6 +70,25 @@ class ModelRegistry:
             log.info("loading checkpoint %s from %s on %s", model_id, info.weights_location, self.device)
             loaded = load_checkpoint(info, self.device, self.half)
             self._loaded[model_id] = loaded
+            evicted = []
             while len(self._loaded) > self.max_loaded:
-                self._loaded.popitem(last=False)
-            return loaded
+                evicted.append(self._loaded.popitem(last=False)[0])
+        if evicted:
+            self._free(evicted)
+        return loaded
+
+    def _free(self, evicted: list[str]) -> None:
+        """Drop the least recently used checkpoints for good: collected now, their CUDA memory handed back."""
+        log.info("unloading checkpoint(s) %s (HEADSCOPE_MAX_LOADED_MODELS=%d)", ", ".join(evicted), self.max_loaded)
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        _trim_heap()
+
+
+def _trim_heap() -> None:
+    """Give freed heap memory back to the OS (glibc keeps it otherwise, and the RSS would not go down)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to do
