@@ -25,8 +25,8 @@ class Settings(BaseSettings):
     # runs without it; tests and benchmarks that need it skip when it is unset.
     shared_data: Path | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    # Run the model in float16 on CUDA (ignored on CPU, where float16 is slow).
-    cuda_half: bool = False
+    # On CUDA: true / float16 runs the model in float16, bfloat16 in bfloat16 (ignored on CPU, where both are slow).
+    cuda_half: bool | Literal["float16", "bfloat16"] = False
     # How many checkpoints stay loaded at once (least recently used ones are dropped).
     max_loaded_models: int = Field(default=4, ge=1)
     # How many recent inspections keep their attention, so the page can fetch more

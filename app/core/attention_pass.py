@@ -15,6 +15,8 @@ so a live inspection waits for at most one batch. The CLI runs it here (`run_her
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Hashable, Protocol, Sequence, TypeVar
 
@@ -134,7 +136,7 @@ def attention_pass(checkpoint: LoadedCheckpoint, items: Sequence[Item], encode: 
                    probes: Sequence[Probe], *, reference: LoadedCheckpoint | None = None, batch_size: int = 16,
                    runner: Runner = run_here, progress: Progress | None = None, phase: str = "pass",
                    stopwatch: Stopwatch | None = None, group: Callable[[Item], Hashable] | None = None,
-                   offset: int = 0) -> PassSummary:
+                   offset: int = 0, prefetch: bool = False) -> PassSummary:
     """Stream `items` through `checkpoint` in batches of `batch_size` and let every probe observe them.
 
     encode(item) -> an encoded unit (anything with `.encoded`), or None to skip the item. Encoding,
@@ -143,15 +145,20 @@ def attention_pass(checkpoint: LoadedCheckpoint, items: Sequence[Item], encode: 
     padding, the checkpoint's forward), "reference_forward", and each probe's `timing`. group: keep items
     with the same key in one batch (e.g. a source and its variants, which a probe compares). offset: the
     index of items[0] in the whole data (a shard's pass: `PassBatch.indices` count from there).
+    prefetch: encode the next batch on a helper thread while this one runs (a GPU pass, where
+    tokenising on the CPU would otherwise leave the device waiting); encoding then runs outside `runner`.
     """
     stopwatch = stopwatch or Stopwatch()
     pad_id = checkpoint.tokenizer.pad_token_id
 
-    def one_batch(start: int, stop: int) -> int:
+    def encode_chunk(start: int, stop: int) -> list[tuple[int, Any]]:
+        return [(offset + start + i, encode(item)) for i, item in enumerate(items[start:stop])]
+
+    def one_batch(start: int, stop: int, encoded: list[tuple[int, Any]] | None = None) -> int:
         with torch.inference_mode():
             tick = time.perf_counter()
             chunk = items[start:stop]
-            encoded = [(offset + start + i, encode(item)) for i, item in enumerate(chunk)]
+            encoded = encode_chunk(start, stop) if encoded is None else encoded
             kept = [(i, unit) for i, unit in encoded if unit is not None]
             if not kept:
                 return len(chunk)
@@ -171,8 +178,15 @@ def attention_pass(checkpoint: LoadedCheckpoint, items: Sequence[Item], encode: 
             return len(chunk) - len(units)
 
     skipped = 0
-    for start, stop in batch_bounds(items, batch_size, group):
-        skipped += runner(lambda start=start, stop=stop: one_batch(start, stop))
-        if progress is not None:
-            progress(stop, len(items), phase)
+    bounds = batch_bounds(items, batch_size, group)
+    with ThreadPoolExecutor(1, thread_name_prefix="encode") if prefetch and len(bounds) > 1 else nullcontext() as pool:
+        ahead = pool.submit(encode_chunk, *bounds[0]) if pool is not None else None
+        for n, (start, stop) in enumerate(bounds):
+            encoded = None
+            if ahead is not None:  # this batch's units, encoded while the previous batch ran
+                encoded = ahead.result()
+                ahead = pool.submit(encode_chunk, *bounds[n + 1]) if n + 1 < len(bounds) else None
+            skipped += runner(lambda start=start, stop=stop, encoded=encoded: one_batch(start, stop, encoded))
+            if progress is not None:
+                progress(stop, len(items), phase)
     return PassSummary(len(items), skipped)

@@ -202,8 +202,22 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
-def load_checkpoint(info: CheckpointInfo, device: torch.device | None = None, half: bool = False) -> LoadedCheckpoint:
-    """Load weights (safetensors only) with eager attention so attentions can be returned."""
+def cuda_dtype(half: bool | str) -> torch.dtype | None:
+    """The CUDA weight dtype `half` asks for: False / "float32" none (float32), True / "float16" float16,
+    "bfloat16" bfloat16 (float32's range: no overflow in attention scores, fewer mantissa bits)."""
+    if half is True or half == "float16":
+        return torch.float16
+    if half == "bfloat16":
+        return torch.bfloat16
+    if half in (False, None, "float32", "false"):
+        return None
+    raise CheckpointError(f"HEADSCOPE_CUDA_HALF must be true, false, float16 or bfloat16, got {half!r}")
+
+
+def load_checkpoint(info: CheckpointInfo, device: torch.device | None = None, half: bool | str = False) -> LoadedCheckpoint:
+    """Load weights (safetensors only) with eager attention so attentions can be returned.
+
+    half: on CUDA, float16 (True / "float16") or bfloat16 ("bfloat16") weights; ignored on the CPU."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     quiet_transformers()
@@ -233,8 +247,9 @@ def load_checkpoint(info: CheckpointInfo, device: torch.device | None = None, ha
     if not getattr(tokenizer, "is_fast", False):
         raise CheckpointError(f"{location}: a fast tokenizer (tokenizer.json) is needed for character offsets")
     model.eval()
-    if half and device.type == "cuda":
-        model.half()
+    dtype = cuda_dtype(half)
+    if dtype is not None and device.type == "cuda":
+        model.to(dtype)
     model.to(device)
     return LoadedCheckpoint(info=info, model=model, tokenizer=tokenizer, device=device)
 

@@ -8,6 +8,7 @@ it belongs to; gold spans (aspect term, entities) are kept as token indices.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
@@ -103,6 +104,12 @@ def _display_text(piece: str) -> str:
     return piece.lstrip("Ġ▁") or piece
 
 
+# The server tokenises live requests on its event loop while job batches tokenise on the model thread
+# (and a GPU pass on a prefetch thread); a fast tokenizer switching truncation on for a long input
+# while another thread encodes raises "Already borrowed", so calls go one at a time.
+_TOKENIZING = threading.Lock()
+
+
 def encode_segments(
     tokenizer: Any,
     text_a: str,
@@ -114,13 +121,14 @@ def encode_segments(
     """Tokenize one or two segments, keeping offsets, segments, word ids and truncation info."""
     max_length = min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
     # One tokenizer call on the hot path; a second only for inputs longer than the model's maximum.
-    enc = tokenizer(text_a, text_b, add_special_tokens=True, return_offsets_mapping=True, verbose=False)
-    total = len(enc["input_ids"])
-    truncation: str | bool = False
-    if total > max_length:
-        truncation = True if text_b is None else ("only_first" if truncate_segment == "a" else "only_second")
-        enc = tokenizer(text_a, text_b, add_special_tokens=True, return_offsets_mapping=True,
-                        truncation=truncation, max_length=max_length)
+    with _TOKENIZING:
+        enc = tokenizer(text_a, text_b, add_special_tokens=True, return_offsets_mapping=True, verbose=False)
+        total = len(enc["input_ids"])
+        truncation: str | bool = False
+        if total > max_length:
+            truncation = True if text_b is None else ("only_first" if truncate_segment == "a" else "only_second")
+            enc = tokenizer(text_a, text_b, add_special_tokens=True, return_offsets_mapping=True,
+                            truncation=truncation, max_length=max_length)
     ids = enc["input_ids"]
     pieces = tokenizer.convert_ids_to_tokens(ids)
     sequence_ids = enc.sequence_ids()

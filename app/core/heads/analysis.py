@@ -105,10 +105,12 @@ def statistics_pass(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], fou
                     settings: AnalysisSettings, pretrained: LoadedCheckpoint | None, lexicon: OpinionLexicon | None,
                     max_length: int, *, runner: Runner = run_here, progress: Progress | None = None,
                     stopwatch: Stopwatch | None = None, offset: int = 0) -> PassSummary:
-    """The one attention pass of the analysis over `specs` (a shard's: pairs offset.. of the data)."""
+    """The one attention pass of the analysis over `specs` (a shard's: pairs offset.. of the data); on
+    CUDA the next batch is tokenised while the device runs this one."""
     return attention_pass(checkpoint, specs, lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
                           found.active(), reference=pretrained, batch_size=settings.batch_size, runner=runner,
-                          progress=progress, phase="statistics", stopwatch=stopwatch, offset=offset)
+                          progress=progress, phase="statistics", stopwatch=stopwatch, offset=offset,
+                          prefetch=checkpoint.device.type == "cuda")
 
 
 @dataclass

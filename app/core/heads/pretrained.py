@@ -43,8 +43,9 @@ def load_pretrained_baseline(checkpoint: LoadedCheckpoint, location: str | None 
         if vocabulary > model.get_input_embeddings().num_embeddings:
             model.resize_token_embeddings(vocabulary)
     model.eval()
-    if next(checkpoint.model.parameters()).dtype == torch.float16:
-        model.half()
+    dtype = next(checkpoint.model.parameters()).dtype
+    if dtype in (torch.float16, torch.bfloat16):
+        model.to(dtype)
     model.to(checkpoint.device)
     info = checkpoint.info
     return LoadedCheckpoint(info=info, model=model, tokenizer=checkpoint.tokenizer, device=checkpoint.device)

@@ -33,6 +33,7 @@ from app.core.heads.statistics import token_sets
 from app.core.heads.streaming import (JensenShannonAccumulator, MeanAccumulator, NoOpContrast, StatisticAccumulator,
                                       Summary, TopExamples, head_js_distances, row_js_divergence)
 from app.core.inputs import EncodedInput
+from app.core.inspection import to_host
 
 NOOP = "noop_contrast"  # the no-op contrast's statistic name
 SEP = "query_sep_mass"  # the per-example statistic the no-op contrast splits
@@ -48,6 +49,19 @@ def token_masks(batch: PassBatch, task: str) -> dict[str, torch.Tensor]:
 def statistics(batch: PassBatch, task: str) -> dict[str, torch.Tensor]:
     """name -> [B, L, H]: every statistic of the checkpoint's attention."""
     return batch.shared("statistics", lambda: batch_statistics(task, batch.attention, token_masks(batch, task)))
+
+
+def host_statistics(batch: PassBatch, task: str) -> dict[str, torch.Tensor]:
+    """`statistics` on the host for the accumulators: computed on the attention's device, and from CUDA
+    brought back in one copy through pinned memory (only per-head results leave the device)."""
+    def compute() -> dict[str, torch.Tensor]:
+        scores = statistics(batch, task)
+        if batch.device.type != "cuda" or not scores:
+            return scores
+        names = list(scores)
+        host = to_host(torch.stack([scores[name].float() for name in names]))
+        return dict(zip(names, host.unbind(0)))
+    return batch.shared("statistics_host", compute)
 
 
 def finetune_divergence(batch: PassBatch, task: str) -> torch.Tensor:
@@ -103,7 +117,7 @@ class StatisticsProbe:
         self.opinion_sources: dict[str, int] = {}
 
     def observe(self, batch: PassBatch) -> None:
-        scores = statistics(batch, self.task)
+        scores = host_statistics(batch, self.task)
         self.scores.add_all(scores)
         rows = presence_rows(batch, self.task)
         known = sorted(rows[True] + rows[False])
@@ -233,7 +247,7 @@ class TypicalExamplesProbe:
         self.top = TopExamples(k)
 
     def observe(self, batch: PassBatch) -> None:
-        self.top.add_all(statistics(batch, self.task), batch.indices)
+        self.top.add_all(host_statistics(batch, self.task), batch.indices)
         if self.finetune:
             self.top.add(FINETUNE, finetune_divergence(batch, self.task), batch.indices)
 

@@ -1,0 +1,157 @@
+"""GPU throughput of the analysis pass: a BERT-base-shaped classifier through the head analysis's statistics
+pass on 64-token review–aspect pairs, against a bare batched forward of the same batches.
+
+The model is BertForSequenceClassification with bert-base's configuration (12 layers x 12 heads, hidden
+768), randomly initialised: nothing is downloaded; the tokenizer is the embedded MiniLM's, which has
+bert-base-uncased's vocabulary. Pairs are the demo ABSA pairs, each review lengthened or truncated so
+that the QA-M pair is exactly 64 tokens, repeated to --pairs.
+
+* analysis pass: `statistics_pass` with the analysis's probes (every statistic, rule baselines,
+  interpretability, typical examples, the heads x heads JS map, rollout agreement; no pretrained
+  reference), as `headscope analyze` runs it: tokenising on the CPU (the next batch while the
+  device runs this one), statistics on the device, per-head results back through pinned memory;
+* bare: `model(**batch, output_attentions=True)` on the same batches, already tokenised and on the device.
+
+Rounds alternate; medians are printed with the ratio. Targets on an H100/H200-class GPU (for a session
+with one): >= 10,000 pairs/s and ratio >= 0.9. On the CPU (`--device cpu --pairs 64 --batch-size 16`)
+it is a smoke run whose figures mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+import common  # noqa: F401  (puts the repository on sys.path)
+
+from app.core.attention_pass import Stopwatch
+from app.core.checkpoint import CheckpointInfo, LoadedCheckpoint, cuda_dtype
+from app.core.demo_data import demo_dataset
+from app.core.embedded import embedded_base_model
+from app.core.heads.analysis import build_probes, statistics_pass
+from app.core.heads.settings import AnalysisSettings
+from app.core.heads.units import encode_unit, unit_specs
+from app.core.inspection import pad_batch
+
+LABELS = ("positive", "neutral", "negative", "conflict", "none")
+LENGTH = 64
+
+
+def bert_base(device: torch.device, dtype: str) -> LoadedCheckpoint:
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_base_model())
+    config = BertConfig(num_labels=len(LABELS), attn_implementation="eager")  # bert-base's shape
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(config).eval()
+    half = cuda_dtype(dtype if dtype != "float32" else False)
+    if half is not None and device.type == "cuda":
+        model.to(half)
+    model.to(device)
+    info = CheckpointInfo(id="bert-base-random", path=Path("bert-base-random"), task="absa", format="qa-m",
+                          labels=LABELS, num_layers=config.num_hidden_layers, num_heads=config.num_attention_heads,
+                          max_length=LENGTH, model_type="bert")
+    return LoadedCheckpoint(info=info, model=model, tokenizer=tokenizer, device=device)
+
+
+def pairs_of_64(checkpoint: LoadedCheckpoint, count: int) -> list:
+    """Demo ABSA pairs, each exactly 64 tokens (reviews lengthened with a filler word or truncated), repeated."""
+    specs, _ = unit_specs(checkpoint, list(demo_dataset("demo-absa").examples), pairs="terms")
+    fitted = []
+    for spec in specs:
+        unit = encode_unit(checkpoint, spec, None, LENGTH)
+        if unit is None:
+            continue
+        short = LENGTH - len(unit.encoded.input_ids)
+        if short > 0:
+            spec = replace(spec, text=spec.text + " really" * short)
+        fitted.append(spec)
+    return [fitted[i % len(fitted)] for i in range(count)]
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def bare_round(checkpoint: LoadedCheckpoint, batches: list[dict[str, torch.Tensor]], pairs: int) -> float:
+    with torch.inference_mode():
+        sync(checkpoint.device)
+        started = time.perf_counter()
+        for inputs in batches:
+            output = checkpoint.model(**inputs, output_attentions=True)
+        assert output.attentions
+        sync(checkpoint.device)
+        return pairs / (time.perf_counter() - started)
+
+
+def pass_round(checkpoint: LoadedCheckpoint, specs: list, settings: AnalysisSettings) -> tuple[float, dict[str, float]]:
+    found = build_probes(checkpoint, settings, with_pretrained=False)
+    stopwatch = Stopwatch()
+    sync(checkpoint.device)
+    started = time.perf_counter()
+    summary = statistics_pass(checkpoint, specs, found, settings, None, None, LENGTH, stopwatch=stopwatch)
+    sync(checkpoint.device)
+    elapsed = time.perf_counter() - started
+    assert summary.skipped == 0 and found.statistics.scores.count("entropy") == len(specs)
+    return len(specs) / elapsed, stopwatch.seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--dtype", default="float16", choices=["float16", "bfloat16", "float32"],
+                        help="weights and activations on CUDA (the CPU always runs float32)")
+    parser.add_argument("--pairs", type=int, default=None, help="pairs per round (default: 16,384 on CUDA, 64 on the CPU)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: 512 on CUDA, 16 on the CPU")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--js-sample", type=int, default=None,
+                        help="pairs for the heads x heads JS map (default: 64, the analysis's default; 2 on the CPU)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    cuda = device.type == "cuda"
+    count = args.pairs or (16_384 if cuda else 64)
+    batch_size = args.batch_size or (512 if cuda else 16)
+    checkpoint = bert_base(device, args.dtype if cuda else "float32")
+    specs = pairs_of_64(checkpoint, count)
+    settings = AnalysisSettings(batch_size=batch_size, pretrained=False, lexicon=False, importance=False,
+                                js_sample=args.js_sample if args.js_sample is not None else 64 if cuda else 2,
+                                typical_k=3, agreement=True)
+    units = [encode_unit(checkpoint, spec, None, LENGTH) for spec in specs]
+    batches = [pad_batch([u.encoded for u in units[i:i + batch_size]], checkpoint.tokenizer.pad_token_id, device)
+               for i in range(0, count, batch_size)]
+    assert all(b["input_ids"].shape[1] == LENGTH for b in batches)
+    gpu = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
+    print(f"{gpu}; {args.dtype if cuda else 'float32'}; bert-base shape (12 x 12, hidden 768), random weights; "
+          f"{count} pairs of {LENGTH} tokens, batch {batch_size}, {args.rounds} alternated rounds; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    bare_round(checkpoint, batches[:1], batch_size)  # warm-up (CUDA context, kernels)
+    pass_round(checkpoint, specs[:batch_size * 2], settings)
+    bare, passed, parts = [], [], []
+    for _ in range(args.rounds):
+        bare.append(bare_round(checkpoint, batches, count))
+        speed, seconds = pass_round(checkpoint, specs, settings)
+        passed.append(speed)
+        parts.append(seconds)
+    base, found = statistics.median(bare), statistics.median(passed)
+    print(f"bare batched forward: {base:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in bare)})")
+    print(f"analysis pass: {found:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in passed)})")
+    last = parts[-1]
+    print("analysis pass, seconds per part in the last round: "
+          + ", ".join(f"{name} {seconds:.3f}" for name, seconds in sorted(last.items(), key=lambda kv: -kv[1])))
+    if cuda:
+        print(f"peak GPU memory: {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB")
+    print(f"RESULT gpu_pairs_per_s={found:.0f} ratio={found / base:.2f} (targets on an H100/H200: >= 10000 and >= 0.9)")
+
+
+if __name__ == "__main__":
+    main()
