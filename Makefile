@@ -56,6 +56,8 @@ bench: prepare
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/analysis_speed.py
 	$(BIN)/python bench/attribution_speed.py
+	$(BIN)/python bench/roast_speed.py --threads 1
+	$(BIN)/python bench/report_speed.py --threads 1
 
 clean:
 	rm -rf $(VENV) build *.egg-info
