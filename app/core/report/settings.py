@@ -16,8 +16,8 @@ class ReportSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_examples: int | None = Field(default=1000, ge=1, le=1_000_000,
-                                     description="inputs per evaluation set: the first N (default 1000; null: all)")
+    max_examples: int | None = Field(default=None, ge=1, le=1_000_000,
+                                     description="inputs per evaluation set: the first N (default: all)")
     batch_size: int = Field(default=32, ge=1, le=512, description="inputs per forward pass")
     bins: int = Field(default=10, ge=2, le=50, description="equal-width confidence bins for ECE and the reliability "
                                                            "diagrams")
