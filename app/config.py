@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_inspect_body_bytes: int = Field(default=256 * 1024, ge=1024)
     # torch threads of the model thread (unset: torch's default, one per core).
     torch_threads: int | None = Field(default=None, ge=1)
+    # Live inspections on the CPU through ONNX Runtime (app/core/fastpath.py), checked against the plain
+    # PyTorch forward before use; "off": always the plain path.
+    fast_path: Literal["onnx", "off"] = "onnx"
     # Checkpoint loaded before /api/health reports ready (empty: the first ABSA one).
     preload: str | None = None
     # Train the embedded demo checkpoints at start when they are missing.

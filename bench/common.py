@@ -30,3 +30,20 @@ def require_checkpoint() -> None:
 
 def server_env() -> dict[str, str]:
     return {"HEADSCOPE_MODELS_DIR": str(MODELS_DIR), "HEADSCOPE_DEVICE": "cpu"}
+
+
+def wait_for_fast_path(url: str, model: str = MODEL_ID, timeout_s: float = 120) -> str:
+    """Inspect once, then wait until the server's fast path for `model` is built (or refused); its status."""
+    import time
+
+    import httpx
+
+    httpx.post(url + "/api/inspect", json={"model": model, "text": REVIEW, "aspect": ASPECT}, timeout=120)
+    deadline = time.monotonic() + timeout_s
+    status = "building"
+    while time.monotonic() < deadline:
+        status = httpx.get(url + "/api/health", timeout=10).json().get("fast_path", {}).get(model, "off")
+        if status != "building":
+            break
+        time.sleep(0.2)
+    return status

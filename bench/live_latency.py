@@ -24,7 +24,8 @@ from urllib.parse import urlparse
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from common import ASPECT, CHECKPOINT, MODEL_ID, PAIR_TOKENS, REVIEW, p50, require_checkpoint, server_env
+from common import (ASPECT, CHECKPOINT, MODEL_ID, PAIR_TOKENS, REVIEW, p50, require_checkpoint, server_env,
+                    wait_for_fast_path)
 
 from app.core.inputs import QA_M_TEMPLATE
 from app.devserver import ServerProcess
@@ -77,9 +78,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads on both sides (default: torch's)")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--runs", type=int, default=RUNS, help="timed runs per block")
+    parser.add_argument("--plain", action="store_true", help="the server without its fast path (HEADSCOPE_FAST_PATH=off)")
     args = parser.parse_args()
     RUNS, ROUNDS = args.runs, args.rounds
-    env = {**server_env(), "HEADSCOPE_INSPECT_CACHE_SIZE": "0"}
+    env = {**server_env(), "HEADSCOPE_INSPECT_CACHE_SIZE": "0", "HEADSCOPE_FAST_PATH": "off" if args.plain else "onnx"}
     if args.threads:
         torch.set_num_threads(args.threads)
         env["HEADSCOPE_TORCH_THREADS"] = str(args.threads)
@@ -99,6 +101,7 @@ def main() -> None:
     bare: list[float] = []
     measured: dict[str, tuple[list[float], dict[str, list[float]]]] = {name: ([], {}) for name in requests}
     with ServerProcess(env) as server:
+        print(f"server's inference path: {wait_for_fast_path(server.url)} (HEADSCOPE_FAST_PATH=off: the plain path)")
         url = urlparse(server.url)
         for _ in range(ROUNDS):
             bare += bare_forward_block(model, enc)

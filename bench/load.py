@@ -27,7 +27,7 @@ import time
 import httpx
 import torch
 
-from common import MODEL_ID, p50, require_checkpoint, server_env
+from common import MODEL_ID, p50, require_checkpoint, server_env, wait_for_fast_path
 
 from app.config import Settings
 from app.core.checkpoint import pick_device
@@ -149,9 +149,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads of the server's model thread and the bare forward")
     parser.add_argument("--no-gzip", action="store_true", help="clients do not ask for gzip")
     parser.add_argument("--window-ms", type=float, default=None, help="HEADSCOPE_INSPECT_BATCH_WINDOW_MS for the server")
+    parser.add_argument("--plain", action="store_true", help="the server without its fast path (HEADSCOPE_FAST_PATH=off)")
     args = parser.parse_args()
     require_checkpoint()
-    env = {**server_env(), "HEADSCOPE_INSPECT_CACHE_SIZE": "0"}
+    env = {**server_env(), "HEADSCOPE_INSPECT_CACHE_SIZE": "0", "HEADSCOPE_FAST_PATH": "off" if args.plain else "onnx"}
     if args.threads:
         torch.set_num_threads(args.threads)
         env["HEADSCOPE_TORCH_THREADS"] = str(args.threads)
@@ -166,6 +167,7 @@ def main() -> None:
           f"{torch.get_num_threads()}")
     bare = [bare_batched(loaded, pairs)]
     with ServerProcess(env) as server:
+        print(f"server's inference path: {wait_for_fast_path(server.url)}")
         bad = bad_requests(Settings().max_inspect_body_bytes)
         httpx.post(server.url + "/api/inspect", json=pairs[-1], timeout=120)  # warm-up
         clean = asyncio.run(phase(server.url, pairs, args.clients, 0, args.seconds, bad, not args.no_gzip))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 
@@ -106,18 +106,22 @@ def to_host(tensor: torch.Tensor) -> torch.Tensor:
     return host
 
 
-def inspect_batch(loaded: LoadedCheckpoint, prepared: Sequence[PreparedInspection]) -> list[Inspection]:
+def inspect_batch(loaded: LoadedCheckpoint, prepared: Sequence[PreparedInspection],
+                  forward: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]] | None = None
+                  ) -> list[Inspection]:
     """Run several prepared inspections of one checkpoint as one padded forward pass.
 
     Each result equals `inspect` of its input alone (padded keys get no attention; on CPU float32
-    the attention agrees within 1e-5). A single one-row inspection is not padded at all.
+    the attention agrees within 1e-5). A single one-row inspection is not padded at all. forward:
+    inputs -> (logits, attention), e.g. the ONNX Runtime fast path (app.core.fastpath); default the
+    checkpoint's own eager forward.
     """
     rows = [encoded for one in prepared for encoded in one.encodeds]
     if len(rows) == 1:
         inputs = rows[0].model_inputs(loaded.device)
     else:
         inputs = pad_batch(rows, loaded.tokenizer.pad_token_id, loaded.device)
-    logits, attention = forward_with_attention(loaded.model, inputs)
+    logits, attention = forward(inputs) if forward is not None else forward_with_attention(loaded.model, inputs)
     logits, attention = to_host(logits), to_host(attention)
     found, row = [], 0
     for one in prepared:

@@ -28,7 +28,8 @@ def health(request: Request) -> JSONResponse:
     if not getattr(state, "ready", False):
         return JSONResponse({"status": "starting"}, status_code=503)
     return JSONResponse({"status": "ready", "models": len(state.registry.infos), "device": str(state.registry.device),
-                         "model_thread": state.model_executor.stats.to_json()})
+                         "model_thread": state.model_executor.stats.to_json(),
+                         "fast_path": dict(state.model_executor.fast.status) if state.model_executor.fast else {}})
 
 
 @router.get("/models")

@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterator
 import torch
 
 from app.core.checkpoint import LoadedCheckpoint
+from app.core.fastpath import FastPaths
 from app.core.inspection import Inspection, PreparedInspection, inspect_batch
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,9 @@ class BatchStats:
 
 class ModelBatcher(Executor):
     def __init__(self, window_ms: float = 2.0, max_batch: int = 32, max_tokens: int = 8192,
-                 threads: int | None = None, name: str = "model"):
+                 threads: int | None = None, name: str = "model", fast: FastPaths | None = None):
         self.window_s, self.max_batch, self.max_tokens, self.threads = window_ms / 1000, max_batch, max_tokens, threads
+        self.fast = fast  # inspections' faster forward (ONNX Runtime) per checkpoint, once built; None: plain
         self.stats = BatchStats()
         self._queue: deque[_Work | _Inspect] = deque()
         self._cond = threading.Condition()
@@ -183,7 +185,7 @@ class ModelBatcher(Executor):
             self._run_alone(batch[0])
             return
         try:
-            results = inspect_batch(batch[0].loaded, [task.prepared for task in batch])
+            results = inspect_batch(batch[0].loaded, [task.prepared for task in batch], self._forward(batch[0].loaded))
         except Exception:  # one of them broke the batch: each alone, so only that one fails
             log.exception("a batch of %d inspections failed; running them one by one", len(batch))
             for task in batch:
@@ -192,12 +194,14 @@ class ModelBatcher(Executor):
         for task, result in zip(batch, results):
             task.future.set_result(result)
 
-    @staticmethod
-    def _run_alone(task: _Inspect) -> None:
+    def _run_alone(self, task: _Inspect) -> None:
         try:
-            task.future.set_result(inspect_batch(task.loaded, [task.prepared])[0])
+            task.future.set_result(inspect_batch(task.loaded, [task.prepared], self._forward(task.loaded))[0])
         except BaseException as exc:
             task.future.set_exception(exc)
+
+    def _forward(self, loaded: LoadedCheckpoint):
+        return self.fast.forward(loaded) if self.fast is not None else None
 
 
 class Arrival:

@@ -18,6 +18,7 @@ from app.core.checkpoint import pick_device
 from app.core.errors import CheckpointError, HeadscopeError, InputError
 from app.core.registry import ModelRegistry, UnknownModelError
 from app.web import api, findings_pages, pages
+from app.core.fastpath import FastPaths
 from app.web.batcher import ModelBatcher
 from app.web.inspect_service import InspectService
 from app.web import findings_api
@@ -46,8 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry.refresh()
         app.state.registry = registry
         # The one model thread (an Executor for job batches), which also micro-batches live inspections.
+        fast = FastPaths(settings.fast_path == "onnx", settings.torch_threads)
         app.state.model_executor = ModelBatcher(settings.inspect_batch_window_ms, settings.inspect_max_batch,
-                                                settings.inspect_max_batch_tokens, settings.torch_threads)
+                                                settings.inspect_max_batch_tokens, settings.torch_threads, fast=fast)
         app.state.inspect_service = InspectService(registry, settings.inspect_cache_size, app.state.model_executor)
         # Findings database: migrated to the newest schema before the app reports ready.
         store = findings_api.open_store(app, settings)
