@@ -50,7 +50,10 @@ test: install-test prepare browser postgres wordnet
 # Benchmarks print ratios against a baseline measured in the same run.
 bench: prepare
 	$(BIN)/pip install -q -e ".[bench]"
-	$(BIN)/python bench/live_latency.py
+	$(BIN)/python bench/live_latency.py --threads 1
+	$(BIN)/python bench/load.py --threads 1
+	$(BIN)/python bench/memory_models.py
+	$(BIN)/python bench/gpu_throughput.py
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/train_speed.py
