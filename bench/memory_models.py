@@ -4,6 +4,9 @@ does when more are used than it allows (the least recently used one is freed).
 Three server processes (`headscope serve`, cache off), each asked to inspect one pair on N checkpoints in
 turn; after each inspection the server's current RSS (VmRSS) and peak RSS (VmHWM, from /proc) are read:
 
+Each inspected checkpoint also gets its live fast path (an ONNX Runtime session with its own copy of the
+weights), which the figures include; HEADSCOPE_FAST_PATH=off leaves it out.
+
 1. one checkpoint, HEADSCOPE_MAX_LOADED_MODELS=3;
 2. three checkpoints, HEADSCOPE_MAX_LOADED_MODELS=3;
 3. four checkpoints in a loop twice, HEADSCOPE_MAX_LOADED_MODELS=3: /api/models shows at most three
@@ -13,11 +16,12 @@ turn; after each inspection the server's current RSS (VmRSS) and peak RSS (VmHWM
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import httpx
 
-from common import MODELS_DIR, require_checkpoint, server_env
+from common import MODELS_DIR, require_checkpoint, server_env, wait_for_fast_path
 
 from app.devserver import ServerProcess
 
@@ -30,9 +34,12 @@ def memory_mib(pid: int) -> tuple[float, float]:
     return tuple(int(fields[name].split()[0]) / 1024 for name in ("VmRSS", "VmHWM"))  # type: ignore[return-value]
 
 
+PLAIN = "--plain" in sys.argv[1:]  # HEADSCOPE_FAST_PATH=off
+
+
 def inspect_each(models: list[str], passes: int = 1, limit: int = 3) -> list[tuple[str, float, float, int]]:
     env = {**server_env(), "HEADSCOPE_INSPECT_CACHE_SIZE": "0", "HEADSCOPE_MAX_LOADED_MODELS": str(limit),
-           "HEADSCOPE_PRELOAD": models[0]}
+           "HEADSCOPE_PRELOAD": models[0], "HEADSCOPE_FAST_PATH": "off" if PLAIN else "onnx"}
     rows = []
     with ServerProcess(env) as server:
         pid = server.process.pid
@@ -46,6 +53,8 @@ def inspect_each(models: list[str], passes: int = 1, limit: int = 3) -> list[tup
                         body["aspect"] = "service"
                     response = client.post("/api/inspect", json=body)
                     assert response.status_code == 200, response.text
+                    if not PLAIN:
+                        wait_for_fast_path(server.url, model)  # its ONNX Runtime session counts too
                     loaded = sum(m["loaded"] for m in client.get("/api/models").json()["models"])
                     rows.append((model, *memory_mib(pid), loaded))
     return rows

@@ -107,7 +107,7 @@ def test_job_work_keeps_its_turn_between_inspection_batches(absa):
         assert batcher.stats.batches == 1
         with pytest.raises(ZeroDivisionError):
             batcher.submit(lambda: 1 / 0).result()
-        assert batcher.submit(lambda: threading.current_thread().name).result() == "model"  # the thread lives on
+        assert batcher.submit(lambda: threading.current_thread().name).result() == "model_0"  # the thread lives on
     finally:
         batcher.shutdown()
 

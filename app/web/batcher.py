@@ -72,7 +72,7 @@ class BatchStats:
 
 class ModelBatcher(Executor):
     def __init__(self, window_ms: float = 2.0, max_batch: int = 32, max_tokens: int = 8192,
-                 threads: int | None = None, name: str = "model", fast: FastPaths | None = None):
+                 threads: int | None = None, name: str = "model_0", fast: FastPaths | None = None):
         self.window_s, self.max_batch, self.max_tokens, self.threads = window_ms / 1000, max_batch, max_tokens, threads
         self.fast = fast  # inspections' faster forward (ONNX Runtime) per checkpoint, once built; None: plain
         self.stats = BatchStats()
