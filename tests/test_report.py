@@ -156,7 +156,7 @@ def test_the_cli_report_on_a_demo_checkpoint(tmp_path):
     model = report["models"][0]
     assert model["in_distribution"]["n"] == 24 and model["calibration"]["temperature"] > 0
     assert model["anomaly"]["sets"][0]["n_out"] == 24 and 0 <= model["anomaly"]["sets"][0]["auroc"] <= 1
-    assert model["adversarial"]["attacks"]["hotflip"]["n"] == 2
+    assert 1 <= model["adversarial"]["attacks"]["hotflip"]["n"] <= 2  # attacked: the correct ones of the two
     pretrained = model["interpretability"]["pretrained"]
     assert pretrained is None or 0 <= pretrained <= 1
     assert "Model report" in result.output and "demo-re" in result.output

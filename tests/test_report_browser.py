@@ -2,6 +2,8 @@
 side by side — start a small report, follow its progress, read the comparison chart, the reliability diagrams,
 the ROC curves, the scatter and the tables, reopen it from its URL. Every request goes to 127.0.0.1."""
 
+import os
+
 import pytest
 from browser_support import guarded_page, query  # tests/ is on sys.path (rootdir conftest)
 
@@ -53,9 +55,12 @@ def test_two_demo_checkpoints_side_by_side(page):
     # the tables: one summary row per checkpoint, each checkpoint's details with the reasons for what is missing
     rows = page.locator("#summary-table tr[data-model]")
     assert [rows.nth(i).get_attribute("data-model") for i in range(rows.count())] == list(MODELS)
-    assert "not available" in rows.nth(0).text_content()
+    relation = page.locator('#summary-table tr[data-model="demo-re"]')
+    assert "not available" in relation.text_content()  # relation extraction has no shifted set, whatever the data
     details = page.text_content("#model-details")
-    assert "hotflip" in details and "HEADSCOPE_SHARED_DATA" in details and "SemEval-2010" in details
+    assert "hotflip" in details and "SemEval-2010" in details
+    if not os.environ.get("HEADSCOPE_SHARED_DATA"):  # without the benchmarks the reasons name the setting
+        assert "HEADSCOPE_SHARED_DATA" in details
     drawn = page.evaluate("window.headscope.plots")
 
     # the URL reopens the same report: its stored result, no new job

@@ -1,3 +1,4 @@
+import os
 """Model reports from the web: a small report on the two demo checkpoints end to end, the stored result
 answering a repeat, bad requests refused before anything is queued or stored, the page.
 
@@ -56,7 +57,10 @@ def test_a_small_report_end_to_end(client, finished):
         assert model["anomaly"]["sets"] and 0 <= model["anomaly"]["sets"][0]["auroc"] <= 1
         assert model["adversarial"]["attacks"]["hotflip"]["n"] <= 2
         assert model["interpretability"]["random"] is not None
-        assert model["shift"]["sets"] == [] and model["shift"]["not_available"]["shift"]  # said why
+        if model["task"] == "re" or not os.environ.get("HEADSCOPE_SHARED_DATA"):
+            assert model["shift"]["sets"] == [] and model["shift"]["not_available"]["shift"]  # said why
+        else:  # categories: SemEval-2014 -> MAMS-ACSA on the categories both have
+            assert all(s["n"] > 0 for s in model["shift"]["sets"])
     rows = result["summary"]["rows"]
     assert [r["model"] for r in rows] == REQUEST["models"] and rows[0]["accuracy_name"] == "3-way sentiment accuracy"
     assert "/work/" not in str(result) and "models/" not in str(result)  # no server folder
