@@ -6,12 +6,13 @@ Target: ratio <= 1.5. Also the model view at 256 tokens (72 thumbnails): tab cli
 One measurement: performance.now() just before the input event is dispatched in the page, then
 requestAnimationFrame until the head view says the bands in view are painted
 (canvas.dataset.painted), then one more frame: the time to the first frame that shows the result.
-Between two measurements the page is left to finish its background painting, as a user's
-pause would. Interactions: toggling a head (off, then on again), the mass slider moved up and
-down from 70% one step at a time (an input event per value, as a drag gives), the pair filter
-(A->B and back to all) and hovering a query token (the pointer moving from token to token).
+Between two measurements the page is left to finish its background painting (the pictures one
+mass step lower included), as a user's pause would. Interactions: toggling a head (off, then on
+again), the mass slider moved up and down from 70% one step at a time (an input event per value,
+as a drag gives), the pair filter (A->B and back to all) and hovering a query token (the pointer
+moving from token to token).
 
-    .venv/bin/python bench/headview_interaction.py [--runs 24] [--before REV]
+    .venv/bin/python bench/headview_interaction.py [--runs 24] [--before REV] [--kinds down,filter]
 
 --before REV serves the head view's modules (headview*.js, attention.js, modelview.js) as they
 were at git revision REV, through the browser's request routing, for before/after figures.
@@ -35,7 +36,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 VIEWPORT = {"width": 1400, "height": 1000}
 SIZES = (40, 128, 256)
 LAYER = 3
-OWN_MODULES = ("headview.js", "headview-paint.js", "headview-edges.js", "attention.js", "modelview.js")
+OWN_MODULES = ("headview.js", "headview-paint.js", "headview-edges.js", "headview-lower.js", "attention.js",
+               "modelview.js")
 FILLER = ("The room was clean and quiet, the staff were friendly and the breakfast had fresh bread, eggs and "
           "strong coffee every morning. Parking was expensive and the lift was slow, but the view of the "
           "harbour from the balcony made up for it. We would come back for the location alone, although the "
@@ -46,7 +48,8 @@ MEASURE = """async ({kind, i}) => {
   const $ = (s) => document.querySelector(s), canvas = $('#headview-canvas');
   const idle = async () => {
     const t = performance.now();
-    while (canvas.dataset.complete !== '1' && performance.now() - t < 10000) await frame();
+    // (and the pictures a step lower, where the painter keeps them: dataset.ready)
+    while ((canvas.dataset.complete !== '1' || canvas.dataset.ready === '0') && performance.now() - t < 10000) await frame();
     await frame(); await frame();
   };
   const tokens = [...document.querySelectorAll('#tokens-left .token')].slice(1, 30);
@@ -110,6 +113,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=24, help="measurements per interaction and size")
     parser.add_argument("--before", metavar="REV", help="serve the head view's modules from this git revision")
+    parser.add_argument("--kinds", default="head,up,down,filter,hover",
+                        help="the interactions to time, comma-separated (default: all of them)")
     args = parser.parse_args()
     require_checkpoint()
     from playwright.sync_api import sync_playwright
@@ -117,7 +122,8 @@ def main() -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(CHECKPOINT)
     texts = {n: pair_text(tokenizer, n) for n in SIZES}
-    kinds = ("head", "up", "down", "filter", "hover")
+    kinds = tuple(args.kinds.split(","))
+    assert set(kinds) <= {"head", "up", "down", "filter", "hover"}, kinds
     results: dict[int, dict] = {n: {} for n in SIZES}
     with ServerProcess(server_env()) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -170,14 +170,15 @@ def alpha_diff(page, a: str, b: str) -> int:
     return page.evaluate("([a, b]) => window[a].reduce((m, x, i) => Math.max(m, Math.abs(x - window[b][i])), 0)", [a, b])
 
 
+def change(page, **state) -> None:
+    page.evaluate("(s) => { Object.assign(window.view.state, s); window.view.draw(); }", state)
+
+
 def test_mass_and_filter_changes_draw_what_a_fresh_view_draws(browser):
     """The painter keeps each head's layers per filter setting, paints only the gained edges when
     the mass rises and paints afresh when it falls: the lines are always those of a fresh view,
     and the pixels too, but for the rounding of edges a higher mass added on top (same head colour)."""
     snap = synthetic_snapshot(128, seed=4)
-
-    def change(page, **state) -> None:
-        page.evaluate("(s) => { Object.assign(window.view.state, s); window.view.draw(); }", state)
 
     with guarded_page(browser) as (page, offsite):
         open_harness(page)
@@ -197,4 +198,83 @@ def test_mass_and_filter_changes_draw_what_a_fresh_view_draws(browser):
         assert (lines_of(page), pixels(page)) == fresh[55, "all"]
         change(page, filter="ab", mass=75)
         assert (lines_of(page), pixels(page)) == fresh[75, "ab"]  # that variant was kept
+    assert offsite == []
+
+
+LOWER = """() => { window.lower = window.view.hv.paint.sel.map((v) => v.low && v.low.cv); }"""
+SWAPPED = """() => window.view.hv.paint.sel.every((v, i) => v.cv === window.lower[i])"""
+
+
+@pytest.mark.parametrize("shown", [None, 24_000_000])
+def test_lowering_the_mass_one_step_shows_what_a_fresh_view_draws(browser, shown):
+    """Each head keeps its picture one mass step lower, painted when idle: lowering the mass by one
+    step shows it (the same lines and pixels as a fresh view, at once), raising it or lowering it
+    further still draws what a fresh view draws. Where heads share canvases (a small budget) there
+    is no picture a step lower: the mass going down paints afresh, with the same result."""
+    snap = synthetic_snapshot(128, seed=5)
+    with guarded_page(browser) as (page, offsite):
+        open_harness(page)
+        if shown:
+            page.evaluate("(b) => import('/static/js/headview-paint.js').then((m) => { m.Painter.shown = b; })", shown)
+        fresh = {}
+        for mass in (70, 69, 68, 65):
+            mount(page, finding(snap, mass=mass))
+            fresh[mass] = (lines_of(page), pixels(page))
+        assert len({px for _, px in fresh.values()}) == 4
+        mount(page, finding(snap, mass=70))
+        page.wait_for_function("document.querySelector('#root canvas').dataset.ready === '1'", timeout=60_000)
+        lows = page.evaluate("() => window.view.hv.paint.sel.map((v) => v.low && v.low.mass)")
+        assert lows == [69] * 12 if shown is None else (len(lows) < 12 and set(lows) == {None})
+        for mass in (69, 68):  # one step down, twice: the lower picture is swapped in
+            page.wait_for_function("document.querySelector('#root canvas').dataset.ready === '1'", timeout=60_000)
+            page.evaluate(LOWER)
+            change(page, mass=mass)
+            swapped = page.evaluate(SWAPPED)
+            assert swapped == (shown is None)
+            if swapped:  # only composed: shown at once
+                assert page.evaluate("document.querySelector('#root canvas').dataset.painted") == "1"
+            assert (lines_of(page), pixels(page)) == fresh[mass]
+        change(page, mass=69)  # up one step (gained edges on top), and down again
+        assert lines_of(page) == fresh[69][0]
+        change(page, mass=68)
+        assert (lines_of(page), pixels(page)) == fresh[68]
+        change(page, mass=69)
+        change(page, mass=68)  # at once: the lower picture is not ready yet
+        assert (lines_of(page), pixels(page)) == fresh[68]
+        change(page, mass=65)  # several steps: painted afresh
+        assert (lines_of(page), pixels(page)) == fresh[65]
+        change(page, mass=70)
+        assert lines_of(page) == fresh[70][0]
+        page.hover("#root .tokcol.left .token[data-index='3']")
+        page.wait_for_selector("#root .tokcol.right .token.hl")
+        change(page, mass=69)  # while a token is hovered
+        page.mouse.move(1, 1)
+        page.wait_for_selector("#root .tokcol.right .token.hl", state="detached")
+        assert (lines_of(page), pixels(page)) == fresh[69]
+    assert offsite == []
+
+
+def test_pruning_one_step_down_from_the_step_above_equals_pruning_afresh(browser):
+    """Pruning at mass m when m + 1 is cached picks the edges kept at m (et <= m) from that result:
+    the same edges, in the same order, with the same et, as walking the ranked rows afresh."""
+    snap = synthetic_snapshot(48, seed=6)
+    with guarded_page(browser) as (page, offsite):
+        open_harness(page)
+        bad = page.evaluate("""async (snap) => {
+          const a = await import('/static/js/attention.js'), T = snap.tokens.length, heads = [...Array(12).keys()];
+          const stepped = a.layerBytes(snap, 3), bad = [];
+          for (const [filter, hide] of [['all', false], ['ab', true]]) {
+            const masks = a.tokenMasks(snap.tokens, filter, hide);
+            for (let m = 100; m >= 1; m--) {
+              const down = a.pruneEdges(stepped, T, heads, masks, m).parts;
+              const fresh = a.pruneEdges(stepped.slice(), T, heads, masks, m).parts; // no cache: afresh
+              down.forEach((p, i) => {
+                const q = fresh[i].r;
+                for (const k of ['eq', 'ek', 'ew', 'et']) if (p.r.n !== q.n || p.r[k].join() !== q[k].join()) bad.push([filter, m, p.head, k]);
+              });
+            }
+          }
+          return bad;
+        }""", snap)
+        assert bad == []
     assert offsite == []

@@ -74,15 +74,18 @@ function remember(map, key, make) {
  * painter may keep what it drew for a head while these stay the same).
  * Each row's keys are ranked by weight once per (layer, head), and each head's
  * result is cached per (layer, filters, mass): moving the mass only walks the
- * ranked rows, toggling a head only prunes that head (if it was never shown
- * with these settings).
+ * ranked rows (one step down, only picks the edges of the result one step up),
+ * toggling a head only prunes that head (if it was never shown with these settings).
  */
 export function pruneEdges(bytes, T, heads, masks, mass) {
   let memo = pruned.get(bytes);
   if (!memo) pruned.set(bytes, (memo = new Map()));
   const mtag = `${masks.q.join("")}|${masks.k.join("")}|`, tag = `${T}|${mass}|${mtag}`;
   const parts = heads.map((h) => ({ head: h, bytes, key: tag + h, base: `${T}|${mtag}${h}`, mass,
-    r: remember(memo, tag + h, () => pruneHead(bytes, T, h, masks, mass, mtag)) }));
+    r: remember(memo, tag + h, () => {
+      const up = memo.get(`${T}|${mass + 1}|${mtag}${h}`);
+      return up ? keptAt(up, mass) : pruneHead(bytes, T, h, masks, mass, mtag);
+    }) }));
   let n = 0;
   for (const p of parts) n += p.r.n;
   const eh = new Uint8Array(n), eq = new Uint16Array(n), ek = new Uint16Array(n), ew = new Uint8Array(n);
@@ -95,6 +98,19 @@ export function pruneEdges(bytes, T, heads, masks, mass) {
     o += r.n;
   }
   return { n, eh, eq, ek, ew, parts };
+}
+
+/** The edges of r (one head pruned at a higher mass) kept at `mass`: those with et <= mass,
+ *  in the same order, which is what pruneHead gives at that mass. */
+function keptAt(r, mass) {
+  let n = 0;
+  for (let e = 0; e < r.n; e++) if (r.et[e] <= mass) n++;
+  const eq = new Uint16Array(n), ek = new Uint16Array(n), ew = new Uint8Array(n), et = new Uint8Array(n);
+  for (let e = 0, o = 0; e < r.n; e++) {
+    if (r.et[e] > mass) continue;
+    eq[o] = r.eq[e]; ek[o] = r.ek[e]; ew[o] = r.ew[e]; et[o] = r.et[e]; o++;
+  }
+  return { n, eq, ek, ew, et };
 }
 
 /** Each query row's keys of head h by (weight desc, key desc), zero weights left out. */

@@ -30,15 +30,16 @@ export const NL = LEVEL_ALPHA.length;
 export const NK = K.length;
 
 /** The drawable edges of some heads (parts of pruneEdges, by head; those kept above mass
- *  `above`, if given) ordered by (layer L, head, level), keeping the pruning's order
- *  within each: group g = (L * H + head) * NL + level; `start[L]` indexes layer L. */
-export function headEdges(parts, rowOf, dx, H, above = 0) {
+ *  `above`, if given, and at mass `upto`, if given) ordered by (layer L, head, level),
+ *  keeping the pruning's order within each: group g = (L * H + head) * NL + level;
+ *  `start[L]` indexes layer L. */
+export function headEdges(parts, rowOf, dx, H, above = 0, upto = 0) {
   const half = ROW / 2, count = new Uint32Array(NK * H * NL + 1);
   const grps = parts.map(({ head, r }) => {
     const { n, eq, ek, ew, et } = r, grp = new Int32Array(n).fill(-1);
     for (let e = 0; e < n; e++) {
       const w = ew[e];
-      if (w < MIN_W || (above && et[e] <= above)) continue;
+      if (w < MIN_W || (above && et[e] <= above) || (upto && et[e] > upto)) continue;
       const drop = Math.abs(rowOf[eq[e]] - rowOf[ek[e]]) * ROW; // layer: the largest k with drop >= k * width
       let L = 0;
       if (w < CRISP_W) while (L + 1 < NK && drop >= K[L + 1] * dx) L++;

@@ -14,13 +14,19 @@
 //    into a per-band tile), stretched onto the visible canvas; the focused token's
 //    edges on top, the rest dimmed. Toggling a head only re-composes; canvases are
 //    kept (within KEPT bytes for those not shown) while their edge set stays the same.
+//  - Each head shown also keeps its picture one mass step lower (`v.low`, see
+//    headview-lower.js), painted in idle time once everything shown is: lowering the
+//    mass by one step only composes. It takes as many bytes again (LOWER at most):
+//    where heads share canvases, or LOWER does not suffice, a lower mass paints afresh.
 //  - Work goes in horizontal bands of BAND css px: bands in view first, at once,
 //    the others nearest first in idle time between frames. Lines are cut
 //    to a band by hand (a clipped hairline is rasterised with other rounding,
 //    which shows as seams). `canvas.dataset.painted` is "1" once the bands in view
-//    show the current state, `canvas.dataset.complete` once all bands do.
+//    show the current state, `canvas.dataset.complete` once all bands do, and
+//    `canvas.dataset.ready` once the pictures one step lower are painted too.
 
 import { ROW, K, NK, NL, LEVEL_ALPHA, X_PAD, DIM, headEdges, trace, style } from "./headview-edges.js";
+import { setLower, makeLower, swapLower, Pool } from "./headview-lower.js";
 
 const BAND = 128;              // band height in css px
 const SLICE_MS = 8;            // background painting budget per task, at most
@@ -29,16 +35,20 @@ const VISIBLE_MS = 250;        // the bands in view are painted in one go, up to
 const SPILL = 2;               // layer rows a stroke cut at a band edge may touch past it
 const SHOWN = 192 << 20;       // bytes of head canvases for the heads shown, at most (else heads share)
 const KEPT = 256 << 20;        // bytes of head canvases kept for settings not shown now
+const LOWER = 192 << 20;       // bytes of the shown heads' pictures one mass step lower, at most
 
 export class Painter {
   static shown = SHOWN; // (tests lower it to check heads sharing canvases)
+  static lower = LOWER;
 
   constructor(canvas) {
     this.canvas = canvas;
     this.tiles = [];         // per band, per layer: the selected heads composed (see compose)
     this.vars = new Map();   // "heads|settings" -> variant: {bytes, mass, batches, used, m, faint,
-                             //   cv: [canvas per L], size, bi/pos: per band, how far painted, clean, seen}
+                             //   cv: [canvas per L], size, bi/pos: per band, how far painted, clean, seen,
+                             //   low: the same fields for mass - 1 (batches null until made), src}
     this.sel = [];           // the variants shown, by head
+    this.pool = new Pool(() => Painter.lower); // canvases of pictures a step lower let go
     this.colors = [];
     this.focus = null;       // {E, colors}: the focused token's edges, on top
     this.nb = 0;
@@ -69,19 +79,23 @@ export class Painter {
     for (const v of this.vars.values()) this.free(v);
     this.vars.clear();
     this.sel = [];
+    this.pool.free();
   }
 
   free(v) {
     for (const c of v.cv) if (c) c.width = c.height = 0;
     v.cv = [];
     v.size = 0;
+    if (v.low) this.free(v.low);
+    v.low = null;
   }
 
   /** The edge set: parts = [{head, r, bytes, base, mass}] from pruneEdges. Each group of
    *  heads (one head, unless SHOWN says otherwise) keeps its canvases per setting but the
    *  mass (a "variant"), within KEPT: heads shown again with the same settings are only
    *  composed; at a higher mass only the edges they gained are painted, on top
-   *  (`batches`); at a lower one they are painted again. */
+   *  (`batches`); one step lower they show their picture a step lower (headview-lower.js);
+   *  lower still they are painted again. */
   setEdges(parts, colors, rowOf) {
     if (colors.join() !== this.colors.join()) this.drop();
     this.colors = colors;
@@ -90,6 +104,7 @@ export class Painter {
     let set = 0; // bytes of one head's canvases
     for (let L = 0; L < NK; L++) set += this.canvas.width * this.layerRows(L) * 4;
     const G = Math.max(1, Math.min(H, Math.floor(Painter.shown / set))), groups = new Map();
+    const low = G === H && set * H <= Painter.lower; // room for the pictures a step lower
     for (const p of [...parts].sort((a, b) => a.head - b.head)) {
       const gi = Math.floor((p.head * G) / H);
       if (!groups.has(gi)) groups.set(gi, []);
@@ -100,9 +115,12 @@ export class Painter {
       let v = this.vars.get(id);
       if (!v || v.bytes !== p.bytes) {
         if (v) this.free(v);
-        v = { bytes: p.bytes, cv: [], size: 0 };
+        v = { bytes: p.bytes, cv: [], size: 0, low: null };
         this.vars.set(id, v);
         this.repaint(v, p.mass, n, headEdges(ps, rowOf, dx, H));
+      } else if (v.low && v.low.mass === p.mass && p.mass < v.mass) { // one step down
+        swapLower(v);
+        v.faint = n - v.m;
       } else if (p.mass > v.mass && p.r.et) {
         const more = headEdges(ps, rowOf, dx, H, v.mass);
         if (more.m) v.batches.push(more);
@@ -112,12 +130,14 @@ export class Painter {
         this.repaint(v, p.mass, n, headEdges(ps, rowOf, dx, H));
       }
       v.seen = stamp;
+      setLower(v, low && p.r.et && p.mass > 1 ? p.mass - 1 : 0, [ps, rowOf, dx, H], this.nb, this.pool);
       return v;
     });
     // variants not shown keep their canvases while they fit in KEPT (least recently shown dropped first)
     let spare = 0;
     const off = [...this.vars].filter(([, v]) => v.seen !== stamp).sort((a, b) => b[1].seen - a[1].seen);
     for (const [id, v] of off) {
+      setLower(v, 0, null, 0, this.pool);
       spare += v.size;
       if (spare > KEPT) { this.free(v); this.vars.delete(id); }
     }
@@ -125,13 +145,23 @@ export class Painter {
     for (const v of this.sel) for (let L = 0; L < NK; L++) this.used[L] |= v.used[L];
     this.needMix = new Uint8Array(this.nb).fill(1);
     this.needShow = new Uint8Array(this.nb).fill(1);
-    this.canvas.dataset.painted = this.canvas.dataset.complete = "0";
+    this.canvas.dataset.painted = this.canvas.dataset.complete = this.canvas.dataset.ready = "0";
   }
 
   /** Paint variant v afresh (on its canvases, band by band) with the edges E (n kept in all). */
   repaint(v, mass, n, E) {
     Object.assign(v, { mass, batches: [E], used: E.used, m: E.m, faint: n - E.m,
       bi: new Uint16Array(this.nb), pos: new Uint32Array(this.nb), clean: new Uint8Array(this.nb) });
+  }
+
+  /** Are the pictures one step lower painted, all bands? */
+  lowDone() {
+    for (const v of this.sel) {
+      if (!v.low) continue;
+      if (!v.low.batches) return false;
+      for (let b = 0; b < this.nb; b++) if (this.left(v.low, b)) return false;
+    }
+    return true;
   }
 
   /** Edges of the selected heads that are drawn, and those too faint to draw. */
@@ -145,7 +175,7 @@ export class Painter {
   setFocus(E) {
     this.focus = E;
     this.needShow.fill(1);
-    this.canvas.dataset.painted = this.canvas.dataset.complete = "0";
+    this.canvas.dataset.painted = this.canvas.dataset.complete = this.canvas.dataset.ready = "0";
   }
 
   /** Which bands are on screen now: [first, last], or null when none is. */
@@ -182,17 +212,23 @@ export class Painter {
     return v.bi[b] < v.batches.length ? v.batches[v.bi[b]] : null;
   }
 
-  /** Paint band b of variant v, one chunk of edges. */
-  paintStep(v, b) {
+  /** Paint band b of variant v (or of a picture a step lower, not `shown`), one chunk of edges. */
+  paintStep(v, b, shown = true) {
     const E = this.left(v, b), dpr = this.dpr, c = this.canvas;
     if (!E) return;
     const lo = v.pos[b], hi = Math.min(E.m, lo + this.chunk), t0 = performance.now();
     for (let L = 0; L < NK; L++) {
       if (E.used[L] && !v.cv[L]) {
-        const cv = (v.cv[L] = document.createElement("canvas"));
-        cv.width = c.width;
-        cv.height = this.layerRows(L);
+        let cv = this.pool.take(L);
+        if (cv) { // cleared band by band, but for the bands painted already
+          if (v.clean.some((x) => x)) cv.getContext("2d").clearRect(0, 0, cv.width, cv.height);
+        } else {
+          cv = document.createElement("canvas");
+          cv.width = c.width;
+          cv.height = this.layerRows(L);
+        }
         v.size += cv.width * cv.height * 4;
+        v.cv[L] = cv;
       }
     }
     if (!v.clean[b]) this.clear(v, b);
@@ -206,7 +242,7 @@ export class Painter {
     v.pos[b] = hi;
     // a stroke cut at a band edge reaches a pixel into the next band, whose tile also holds
     // a row of this one: compose the neighbours again
-    for (let u = Math.max(0, b - 1); u <= Math.min(this.nb - 1, b + 1); u++) this.needMix[u] = 1;
+    if (shown) for (let u = Math.max(0, b - 1); u <= Math.min(this.nb - 1, b + 1); u++) this.needMix[u] = 1;
     const dt = performance.now() - t0;
     if (hi - lo >= this.chunk || dt > STEP_MS) { // size the next chunk to the step
       this.chunk = Math.max(1000, Math.min(1 << 20, Math.round(((hi - lo) * STEP_MS) / Math.max(dt, 0.25))));
@@ -307,15 +343,27 @@ export class Painter {
     const inView = (v) => !!view && v >= view[0] && v <= view[1];
     const bands = now ? near.filter(inView) : [...near.filter(inView), ...near.filter((v) => !inView(v))];
     if (!now) this.show(bands, end); // what earlier tasks painted
+    let done = true;
     paint: for (const v of bands) {
       for (const hv of this.sel) {
         while (this.left(hv, v)) {
           this.paintStep(hv, v);
-          if (performance.now() > end) break paint;
+          if (performance.now() > end) { done = false; break paint; }
         }
       }
     }
     this.show(bands, now ? Infinity : end);
+    // then, in idle time, the pictures a step lower
+    if (!now && done) {
+      low: for (const v of bands) {
+        for (const hv of this.sel) {
+          if (!hv.low) continue;
+          makeLower(hv.low);
+          while (performance.now() < end && this.left(hv.low, v)) this.paintStep(hv.low, v, false);
+          if (performance.now() >= end) break low;
+        }
+      }
+    }
     this.flags(view);
   }
 
@@ -326,8 +374,10 @@ export class Painter {
       complete = false;
       if (view && v >= view[0] && v <= view[1]) visibleDone = false;
     }
+    const ready = complete && this.lowDone();
     this.canvas.dataset.painted = visibleDone ? "1" : "0";
     this.canvas.dataset.complete = complete ? "1" : "0";
-    if (!complete) this.kick();
+    this.canvas.dataset.ready = ready ? "1" : "0";
+    if (!ready) this.kick();
   }
 }

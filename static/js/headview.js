@@ -13,7 +13,9 @@
 // Hovering/pinning a token only re-shows the bands in view: the composed layers
 // dimmed, that token's edges stroked on top. Toggling a head re-composes them
 // from the heads' own layers; the mass and pair filter re-prune from rows ranked
-// once per layer (attention.js) and repaint the bands in view first.
+// once per layer (attention.js) and repaint the bands in view first, but for the
+// mass lowered by one step, which shows each head's picture one step lower (painted
+// in idle time beforehand) and only re-composes.
 
 import { ROW, K, NL, LEVEL_ALPHA, X_PAD, DIM } from "./headview-edges.js";
 import { Painter } from "./headview-paint.js";
