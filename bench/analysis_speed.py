@@ -1,4 +1,4 @@
-"""Analysis speed (issue 4, point 8): pairs/s of the statistics pass vs a bare batched forward pass.
+"""Analysis speed: pairs/s of the statistics pass vs a bare batched forward pass.
 
 Statistics pass = what `analyze` times as "statistics_pass": tokenising each pair (encode_unit),
 padding the batch, the forward pass with attentions, and every statistic of point 1 on the whole

@@ -1,4 +1,4 @@
-"""The head-analysis job (issue 4, points 1-3 and 6) end to end on small slices with the real demo checkpoints."""
+"""The head-analysis job end to end on small slices with the real demo checkpoints."""
 
 import json
 import math

@@ -1,4 +1,4 @@
-"""Web analysis jobs (issue 4, points 1 and 7): start -> progress -> result, the result cache, bad input.
+"""Web analysis jobs: start -> progress -> result, the result cache, bad input.
 
 Real app (TestClient over create_app), real demo checkpoints, real background job thread.
 """

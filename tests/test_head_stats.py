@@ -1,4 +1,4 @@
-"""Head statistics core (issue 4, points 1-3): known answers on hand-built attention, plus real attention."""
+"""Head statistics core: known answers on hand-built attention, plus real attention."""
 
 import math
 
@@ -306,7 +306,7 @@ def test_relation_statistics_on_real_attention(relation):
             assert ((value >= -1e-6) & (value <= 1 + 1e-6)).all(), name
 
 
-# --- batched statistics, fine-tune change, typical examples (issue 4, points 5 and 7) ----------
+# --- batched statistics, fine-tune change, typical examples ----------
 
 def test_row_js_divergence_known_values():
     from app.core.heads.streaming import row_js_divergence

@@ -1,4 +1,4 @@
-"""Head mask, head importance (Michel et al. 2019) and ablation (issue 4, point 4) with the real demo checkpoints."""
+"""Head mask, head importance (Michel et al. 2019) and ablation with the real demo checkpoints."""
 
 import json
 from pathlib import Path

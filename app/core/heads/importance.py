@@ -1,4 +1,4 @@
-"""Head importance and head ablation (issue 4, point 4; Michel et al. 2019, "Are Sixteen Heads Really Better than One?").
+"""Head importance and head ablation (Michel et al. 2019, "Are Sixteen Heads Really Better than One?").
 
 Head mask. transformers 5.x dropped the `head_mask` argument of BertForSequenceClassification
 (BertSelfAttention no longer takes it, and no attention implementation applies it), so the mask

@@ -243,7 +243,7 @@ def classical_mds(distances: np.ndarray | torch.Tensor, dims: int = 2) -> np.nda
     return coords
 
 
-# --- fine-tuned vs pretrained (issue 4, point 5) ----------------------------------------------
+# --- fine-tuned vs pretrained: how far fine-tuning moved each head ------------------------------
 
 def row_js_divergence(first: torch.Tensor, second: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
     """Mean over valid query rows of JSD_base2(first row || second row): [..., L, H, T, T] -> [..., L, H].
