@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.web.schemas import MAX_TEXT_CHARS
+from app.web.schemas import MAX_TEXT_CHARS, AspectText, InputText
 
 
 class CompareSide(BaseModel):
@@ -14,27 +14,13 @@ class CompareSide(BaseModel):
 
     model: str | None = Field(default=None, max_length=200,
                               description="checkpoint id; right side: default the left's; left: default the demo ABSA model")
-    text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS,
+    text: InputText | None = Field(default=None, max_length=MAX_TEXT_CHARS,
                              description="review (ABSA) or sentence with <e1>/<e2> tags (RE); right side: default the left's")
-    aspect: str | None = Field(default=None, max_length=200, description="ABSA: category or term; right: default the left's")
+    aspect: AspectText | None = Field(default=None, max_length=200, description="ABSA: category or term; right: default the left's")
     aspect_span: tuple[int, int] | None = None
     e1_span: tuple[int, int] | None = None
     e2_span: tuple[int, int] | None = None
     pretrained: bool = Field(default=False, description="run the checkpoint's pretrained (not fine-tuned) base model")
-
-    @field_validator("text")
-    @classmethod
-    def text_not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("text is empty: give a review (ABSA) or a sentence with <e1>…</e1> and <e2>…</e2> (RE)")
-        return value
-
-    @field_validator("aspect")
-    @classmethod
-    def aspect_not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("aspect is empty: give an aspect category (e.g. food) or a term from the review")
-        return value
 
 
 class CompareRequest(BaseModel):
