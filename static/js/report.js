@@ -4,13 +4,11 @@
 // View state lives in the URL (report-state.js).
 
 import { request } from "./api.js";
-import { followJob } from "./job-follower.js";
+import { jobPage } from "./job-follower.js";
 import { bindForm, fillSettings, loadChoices, startReport } from "./report-form.js";
 import { drawPerspectives, drawReliability, drawRoc, drawScatter } from "./report-charts.js";
 import { drawDetails, drawSummary } from "./report-tables.js";
 import { $, view, pub, writeView, showError, hideError } from "./report-state.js";
-
-let following = null; // AbortController of the job followed now
 
 async function render(result, job) {
   pub.result = result;
@@ -30,24 +28,13 @@ async function render(result, job) {
   document.body.dataset.rendered = "1";
 }
 
-/** Follow report `id` to its end (from `first`, a status in hand, if any), then render it. */
-async function follow(id, first = null) {
-  if (following) following.abort();
-  const mine = (following = new AbortController());
-  try {
-    const job = await followJob(`/api/reports/${encodeURIComponent(id)}?result=false`, {
-      first, name: "report", unit: "inputs", signal: mine.signal,
-      onUpdate: (status) => { pub.job = status; },
-    });
-    $("start-button").disabled = false;
-    const full = job.result ? job : await request(`/api/reports/${encodeURIComponent(job.id)}`);
-    await render(full.result, full);
-  } catch (e) {
-    if (e.name === "AbortError") return;
-    showError(e.message);
-    $("start-button").disabled = false;
-  }
-}
+/** Follow a report to its end (from `first`, a status in hand, if any), then render it. */
+const follow = jobPage({
+  base: "/api/reports", name: "report", unit: "inputs", render,
+  onUpdate: (status) => { pub.job = status; },
+  done: () => { $("start-button").disabled = false; },
+  onError: showError,
+});
 
 async function start() {
   hideError();
