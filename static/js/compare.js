@@ -4,6 +4,7 @@
 // views with the head view's own painter (headview.js), underlines the tokens the sides do not
 // share, and shows the change per head (compare-bars.js). State lives in the URL (compare-state.js).
 
+import { bindHeadToggles, headToggleButtons, toggled } from "./head-toggles.js";
 import { getModels, request } from "./api.js";
 import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./attention.js";
 import { HeadView } from "./headview.js";
@@ -138,16 +139,7 @@ function showResponse(resp) {
   }
   $("layer-select").replaceChildren(...range(Math.min(L.num_layers, resp.right.num_layers)).map((l) => new Option(String(l), l)));
   const colors = headColors(H);
-  $("head-swatches").replaceChildren(...range(H).map((h) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = "head-toggle";
-    b.dataset.head = h;
-    b.style.setProperty("--c", colors[h]);
-    b.title = `head ${h} (click: toggle, double-click: only this head)`;
-    b.textContent = h;
-    return b;
-  }));
+  $("head-swatches").replaceChildren(...headToggleButtons(H, colors));
   $("change-note").hidden = !resp.change_note;
   $("change-note").textContent = resp.change_note || "";
   drawnTokens = null;
@@ -214,9 +206,7 @@ function togglePin(side, col, index) {
 }
 
 function toggleHead(h) {
-  const on = new Set(state.heads);
-  on.has(h) ? on.delete(h) : on.add(h);
-  state.heads = [...on].sort((a, b) => a - b);
+  state.heads = toggled(state.heads, h);
   render();
 }
 
@@ -243,14 +233,7 @@ for (const id of ["left-model", "right-model"]) {
 $("layer-select").addEventListener("change", (e) => { state.layer = +e.target.value; refresh(); });
 $("heads-all").addEventListener("click", () => { state.heads = range(current ? current.left.num_heads : 0); render(); });
 $("heads-none").addEventListener("click", () => { state.heads = []; render(); });
-$("head-swatches").addEventListener("click", (e) => {
-  const b = e.target.closest(".head-toggle");
-  if (b) toggleHead(+b.dataset.head);
-});
-$("head-swatches").addEventListener("dblclick", (e) => {
-  const b = e.target.closest(".head-toggle");
-  if (b) { state.heads = [+b.dataset.head]; render(); }
-});
+bindHeadToggles($("head-swatches"), () => state.heads, (heads) => { state.heads = heads; render(); });
 let raf = 0;
 $("mass-slider").addEventListener("input", (e) => {
   state.mass = +e.target.value;

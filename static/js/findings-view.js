@@ -11,6 +11,7 @@ import { HeadView } from "./headview.js";
 import { stateFromView } from "./findings-state.js";
 import { bindImageButtons } from "./export-image.js";
 import { drawStrips } from "./attribution-strips.js";
+import { bindHeadToggles, headToggleButtons } from "./head-toggles.js";
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
@@ -40,12 +41,7 @@ export function mountSnapshotView(root, finding) {
 
   const layerSel = make("select", { className: "sv-layer" }, ...layers.map((l) => new Option(String(l), l)));
   layerSel.value = state.layer;
-  const swatches = make("span", { className: "sv-heads" }, ...range(H).map((h) => {
-    const b = make("button", { type: "button", className: "head-toggle", textContent: h, title: `head ${h} (click: toggle, double-click: only this head)` });
-    b.dataset.head = h;
-    b.style.setProperty("--c", colors[h]);
-    return b;
-  }));
+  const swatches = make("span", { className: "sv-heads" }, ...headToggleButtons(H, colors));
   const allBtn = make("button", { type: "button", className: "link" }, "all");
   const noneBtn = make("button", { type: "button", className: "link" }, "none");
   const pngBtn = make("button", { type: "button", className: "secondary sv-png" }, "PNG");
@@ -87,18 +83,7 @@ export function mountSnapshotView(root, finding) {
     count.textContent = hv.countText();
   };
   layerSel.addEventListener("change", () => { state.layer = +layerSel.value; draw(); });
-  swatches.addEventListener("click", (e) => {
-    const b = e.target.closest(".head-toggle");
-    if (!b) return;
-    const h = +b.dataset.head, on = new Set(state.heads);
-    on.has(h) ? on.delete(h) : on.add(h);
-    state.heads = [...on].sort((x, y) => x - y);
-    draw();
-  });
-  swatches.addEventListener("dblclick", (e) => {
-    const b = e.target.closest(".head-toggle");
-    if (b) { state.heads = [+b.dataset.head]; draw(); }
-  });
+  bindHeadToggles(swatches, () => state.heads, (heads) => { state.heads = heads; draw(); });
   allBtn.addEventListener("click", () => { state.heads = range(H); draw(); });
   noneBtn.addEventListener("click", () => { state.heads = []; draw(); });
   const stem = () => `headscope-${String(finding.title || "finding").slice(0, 40)}-layer${state.layer}`.replace(/[^\w.-]+/g, "_");

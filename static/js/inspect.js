@@ -2,6 +2,7 @@
 // POST /api/inspect, and drives the head view (canvas) and the model view
 // (lazy-loaded module). Every state change is mirrored into the URL.
 
+import { bindHeadToggles, headToggleButtons } from "./head-toggles.js";
 import { getModels, inspect } from "./api.js";
 import { readState, writeState } from "./state.js";
 import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./attention.js";
@@ -162,16 +163,7 @@ function showResponse(resp) {
   if (state.token != null && !(state.token >= 0 && state.token < resp.tokens.length)) state.token = null;
   fillSelect($("layer-select"), resp.num_layers, "", state.layer);
   const colors = headColors(H);
-  $("head-swatches").replaceChildren(...range(H).map((h) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = "head-toggle";
-    b.dataset.head = h;
-    b.style.setProperty("--c", colors[h]);
-    b.title = `head ${h} (click: toggle, double-click: only this head)`;
-    b.textContent = h;
-    return b;
-  }));
+  $("head-swatches").replaceChildren(...headToggleButtons(H, colors));
   hvTokens = null;
   syncControls();
 }
@@ -279,19 +271,7 @@ $("hide-special").addEventListener("change", (e) => { state.hide_special = e.tar
 $("mass-slider").addEventListener("input", (e) => { state.mass = +e.target.value; redraw(true); });
 $("heads-all").addEventListener("click", () => { state.heads = range(current ? current.num_heads : 0); redraw(); });
 $("heads-none").addEventListener("click", () => { state.heads = []; redraw(); });
-$("head-swatches").addEventListener("click", (e) => {
-  const b = e.target.closest(".head-toggle");
-  if (!b) return;
-  const h = +b.dataset.head, on = new Set(state.heads || []);
-  on.has(h) ? on.delete(h) : on.add(h);
-  state.heads = [...on].sort((x, y) => x - y);
-  redraw();
-});
-// A double-click is preceded by two clicks (toggle + toggle back), then this.
-$("head-swatches").addEventListener("dblclick", (e) => {
-  const b = e.target.closest(".head-toggle");
-  if (b) { state.heads = [+b.dataset.head]; redraw(); }
-});
+bindHeadToggles($("head-swatches"), () => state.heads, (heads) => { state.heads = heads; redraw(); });
 // Save as finding / PNG / SVG: their module loads on the first click (page weight);
 // it gets the state and the response shown now.
 const findingCtx = { state, response: () => current, busy: () => document.body.dataset.busy === "1", headView: hv, onError: showError };
