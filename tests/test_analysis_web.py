@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from job_support import wait_job
 
 from app.config import Settings
 from app.web.analysis_jobs import AnalysisJobs, AnalysisRequest
@@ -16,26 +17,13 @@ from app.web.jobs import JobInputError, JobQueue
 SMALL = {"max_examples": 12, "batch_size": 4, "bootstrap": 100, "js_sample": 2, "typical_k": 2}
 
 
-def wait(client, job_id, timeout=300.0):
-    """Poll until the job finishes; returns (final status body, every progress seen)."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/analyses/{job_id}", params={"result": "false"}).json()
-        seen.append(body["progress"] | {"status": body["status"]})
-        if body["status"] in ("done", "failed"):
-            return body, seen
-        time.sleep(0.05)
-    raise AssertionError(f"analysis {job_id} did not finish in {timeout} s: {seen[-1]}")
-
-
 @pytest.fixture(scope="module")
 def finished(client):
     request = {"model": "demo-absa-qa-m", "data": "demo-absa", "settings": {**SMALL, "importance": True, "ablation_draws": 2}}
     started = client.post("/api/analyses", json=request)
     assert started.status_code == 202, started.text
     job = started.json()
-    final, seen = wait(client, job["id"])
+    final, seen = wait_job(client, "analyses", job["id"])
     return request, job, final, seen
 
 
@@ -84,7 +72,7 @@ def test_second_request_is_served_from_the_cache(client, finished):
     # Another setting is another key: a new job.
     other = client.post("/api/analyses", json={**request, "settings": {**request["settings"], "seed": 1}})
     assert other.status_code == 202 and other.json()["id"] != job["id"]
-    assert wait(client, other.json()["id"])[0]["status"] == "done"
+    assert wait_job(client, "analyses", other.json()["id"])[0]["status"] == "done"
     assert service.runs == runs + 1
 
 
@@ -118,7 +106,7 @@ def test_relation_job_on_uploaded_jsonl(client):
     assert started.status_code == 202, started.text
     data = started.json()["data"]
     assert data["kind"] == "upload" and data["name"].startswith("upload:") and data["pairs"] == 3
-    final, _ = wait(client, started.json()["id"])
+    final, _ = wait_job(client, "analyses", started.json()["id"])
     assert final["status"] == "done", final["error"]
     result = client.get(f"/api/analyses/{final['id']}").json()["result"]
     assert "entity_mass" in result["statistics"]

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from job_support import wait_job
 from fastapi.testclient import TestClient
 
 from app.config import Settings
@@ -64,16 +64,6 @@ def accounts(models_dir, tmp_path_factory):
         yield client, Users(client.app, {"alice": False, "bob": False, "root": True, "carol": False}), settings
 
 
-def wait(client, job_id: str, headers: dict, timeout: float = 300.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/analyses/{job_id}", params={"result": "false"}, headers=headers).json()
-        if body["status"] in ("done", "failed"):
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"analysis {job_id} did not finish in {timeout} s")
-
-
 def start(client, headers, **overrides):
     return client.post("/api/analyses", json={"model": "demo-re", "data": "demo-re", "settings": SMALL, **overrides},
                        headers=headers)
@@ -105,7 +95,7 @@ def test_private_jobs_are_their_owners_and_shared_ones_everyones(accounts):
     assert started.status_code == 202, started.text
     job = started.json()
     assert job["owner"] == "alice" and job["visibility"] == "private" and job["can_edit"] is True
-    assert wait(client, job["id"], users["alice"])["status"] == "done"
+    assert wait_job(client, "analyses", job["id"], users["alice"])[0]["status"] == "done"
     url = f"/api/analyses/{job['id']}"
 
     unknown = client.get("/api/analyses/" + "f" * 32, headers=users["bob"])
@@ -133,7 +123,7 @@ def test_a_cached_result_is_reused_only_for_data_the_asker_can_read(accounts):
     client, users, _ = accounts
     # Demo data: everyone may start that job, so bob gets alice's stored result, as his own.
     first = start(client, users["alice"], settings={**SMALL, "seed": 2})
-    assert wait(client, first.json()["id"], users["alice"])["status"] == "done"
+    assert wait_job(client, "analyses", first.json()["id"], users["alice"])[0]["status"] == "done"
     again = start(client, users["bob"], settings={**SMALL, "seed": 2})
     assert again.status_code == 200 and again.json()["cached"] is True and again.json()["id"] == first.json()["id"]
     assert again.json()["owner"] == "bob" and again.json()["visibility"] == "private"
@@ -142,7 +132,7 @@ def test_a_cached_result_is_reused_only_for_data_the_asker_can_read(accounts):
     uploaded = start(client, users["alice"], data=None, upload=RE_LINES)
     assert uploaded.status_code == 202, uploaded.text
     name, job_id = uploaded.json()["data"]["name"], uploaded.json()["id"]
-    assert wait(client, job_id, users["alice"])["status"] == "done"
+    assert wait_job(client, "analyses", job_id, users["alice"])[0]["status"] == "done"
     theirs = start(client, users["bob"], data=name)
     nobodys = start(client, users["bob"], data="upload:" + "0" * 64)
     assert theirs.status_code == nobodys.status_code == 422
@@ -176,8 +166,8 @@ def test_one_user_over_the_job_limit_gets_429_and_others_run(accounts):
         assert other.status_code == 202
     finally:
         gate.set()
-    assert wait(client, mine.json()["id"], users["alice"])["status"] == "done"
-    assert wait(client, other.json()["id"], users["carol"])["status"] == "done"
+    assert wait_job(client, "analyses", mine.json()["id"], users["alice"])[0]["status"] == "done"
+    assert wait_job(client, "analyses", other.json()["id"], users["carol"])[0]["status"] == "done"
     assert start(client, users["alice"], settings={**SMALL, "seed": 12}).status_code == 202  # room again
 
 
@@ -240,7 +230,7 @@ def test_no_server_folder_in_any_4xx_body(accounts):
     assert "HEADSCOPE_SHARED_DATA" in " ".join(bad[0].json()["accepted"])
     shared = start(client, alice, data="relations/small.jsonl", settings={**SMALL, "seed": 21})
     assert shared.status_code == 202, shared.text
-    assert wait(client, shared.json()["id"], alice)["status"] == "done"
+    assert wait_job(client, "analyses", shared.json()["id"], alice)[0]["status"] == "done"
     result = client.get(f"/api/analyses/{shared.json()['id']}/result.json", headers=alice)
     assert result.json()["data"]["path"] == "relations/small.jsonl"
     for path in server_paths(settings):
@@ -254,7 +244,7 @@ def test_with_accounts_off_jobs_stay_open_to_the_local_user(client):
     response = start(client, {}, settings={**SMALL, "seed": 31})
     assert response.status_code == 202 and response.json()["owner"] == "local"
     assert response.json()["can_edit"] is True
-    assert wait(client, response.json()["id"], {})["status"] == "done"
+    assert wait_job(client, "analyses", response.json()["id"], {})[0]["status"] == "done"
     for _ in range(4):  # no inspection limit without accounts
         assert client.post("/api/inspect", json=REVIEW).status_code == 200
     assert client.get("/analysis").status_code == 200

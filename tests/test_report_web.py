@@ -5,25 +5,13 @@ answering a repeat, bad requests refused before anything is queued or stored, th
 Real app (TestClient over create_app), real demo checkpoints, real background job thread.
 """
 
-import time
 
 import pytest
+from job_support import stored_results, wait_job
 
 SMALL = {"max_examples": 16, "batch_size": 16, "attacks": ["hotflip"], "attack_examples": 2, "budget": 8,
          "interpretability": True, "pretrained_baseline": True}
 REQUEST = {"models": ["demo-absa-qa-m", "demo-re"], "settings": SMALL}
-
-
-def wait(client, job_id, timeout=600.0):
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/reports/{job_id}", params={"result": "false"}).json()
-        seen.append(body["progress"] | {"status": body["status"]})
-        if body["status"] in ("done", "failed"):
-            return body, seen
-        time.sleep(0.1)
-    raise AssertionError(f"report {job_id} did not finish in {timeout} s: {seen[-1]}")
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +19,8 @@ def finished(client):
     started = client.post("/api/reports", json=REQUEST)
     assert started.status_code == 202, started.text
     job = started.json()
-    final, seen = wait(client, job["id"])
+    final, seen = wait_job(client, "reports", job["id"], timeout=600.0)
     return job, final, seen
-
-
-def stored(client) -> set[str]:
-    folder = client.app.state.jobs.root / "reports"
-    return {p.name for p in folder.glob("*.json")} if folder.is_dir() else set()
 
 
 def test_a_small_report_end_to_end(client, finished):
@@ -88,12 +71,12 @@ def test_the_same_request_is_answered_from_the_cache(client, finished):
     ({"models": ["demo-re"], "settings": {"ood": ["/etc/passwd"]}}, 422, "settings.ood", "unknown dataset"),
 ])
 def test_bad_requests_are_refused_before_anything_is_queued(client, body, status, field, words):
-    before = stored(client)
+    before = stored_results(client, "reports")
     answer = client.post("/api/reports", json=body)
     assert answer.status_code == status, answer.text
     detail = answer.json()["detail"]
     assert any(field in ".".join(map(str, d["loc"])) and words in d["msg"] for d in detail), detail
-    assert stored(client) == before
+    assert stored_results(client, "reports") == before
 
 
 def test_an_unknown_model_is_a_404_listing_the_known(client):

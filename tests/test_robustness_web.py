@@ -4,25 +4,12 @@ bad requests refused before anything is queued or stored, the tests list, the pa
 Real app (TestClient over create_app), real demo checkpoint, real background job thread.
 """
 
-import time
 
 import pytest
+from job_support import stored_results, wait_job
 
 SMALL = {"tests": ["q1-typo", "q5-entity-only"], "max_examples": 12, "batch_size": 8, "bootstrap": 50, "top_heads": 3}
 REQUEST = {"model": "demo-re", "data": "demo-re", "settings": SMALL}
-
-
-def wait(client, job_id, timeout=300.0):
-    """Poll until the job finishes; returns (final status body, every progress seen)."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/robustness/{job_id}", params={"result": "false"}).json()
-        seen.append(body["progress"] | {"status": body["status"]})
-        if body["status"] in ("done", "failed"):
-            return body, seen
-        time.sleep(0.05)
-    raise AssertionError(f"robustness run {job_id} did not finish in {timeout} s: {seen[-1]}")
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +17,8 @@ def finished(client):
     started = client.post("/api/robustness", json=REQUEST)
     assert started.status_code == 202, started.text
     job = started.json()
-    final, seen = wait(client, job["id"])
+    final, seen = wait_job(client, "robustness", job["id"])
     return job, final, seen
-
-
-def stored(client) -> set[str]:
-    folder = client.app.state.jobs.root / "robustness"
-    return {p.name for p in folder.glob("*.json")} if folder.is_dir() else set()
 
 
 def test_a_small_run_end_to_end(client, finished):
@@ -79,7 +61,7 @@ def test_the_same_request_is_answered_from_the_cache(client, finished):
     # other settings are another run
     other = client.post("/api/robustness", json={**REQUEST, "settings": {**SMALL, "seed": 1, "tests": ["q1-typo"]}})
     assert other.status_code == 202 and other.json()["id"] != job["id"]
-    wait(client, other.json()["id"])
+    wait_job(client, "robustness", other.json()["id"])
 
 
 def test_tests_of_a_model(client):
@@ -106,14 +88,14 @@ def test_tests_of_a_model(client):
     ({"train": "no-such-data"}, "train", ["no-such-data"], "demo-re"),
 ])
 def test_bad_requests_are_refused_naming_what_is_accepted(client, change, field, words, accepted):
-    before, jobs = stored(client), dict(client.app.state.jobs.jobs)
+    before, jobs = stored_results(client, "robustness"), dict(client.app.state.jobs.jobs)
     r = client.post("/api/robustness", json={**REQUEST, **change})
     assert r.status_code == 422, r.text
     body = r.json()
     assert body["detail"][0]["loc"] == ["body", field]
     assert all(w in body["detail"][0]["msg"] for w in words), body
     assert any(accepted in a for a in body["accepted"]), body
-    assert stored(client) == before and client.app.state.jobs.jobs == jobs  # nothing queued or stored
+    assert stored_results(client, "robustness") == before and client.app.state.jobs.jobs == jobs  # nothing queued or stored
 
 
 def test_unknown_model_and_settings(client):
