@@ -20,19 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.config import Settings
 from app.core.datasets import Dataset
 from app.core.registry import ModelRegistry
-from app.core.robustness.context import GenerationContext, SuiteError
-from app.core.robustness.registry import missing, resolve, task_tests
+from app.core.robustness.registry import TASKS
 from app.core.robustness.result import ROBUSTNESS_VERSION
-from app.core.robustness.run import (MODEL_TESTS, RobustnessInputError, available_tests, choose_tests,
+from app.core.robustness.run import (RobustnessInputError, available_tests, check_tests, choose_tests,
                                      robustness_sources, run_robustness)
-from app.core.robustness.wordnet import WordNetUnavailableError, load_wordnet
 from app.core.robustness.settings import RobustnessSettings
 from app.core.sources import checkpoint_fingerprint, data_fingerprint, default_lexicon_path, load_lexicon, source_kind
 from app.store.models import User
 from app.web.job_data import data_name, load_named
 from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
 
-TASKS = {"re": "relation extraction", "absa": "ABSA"}
 
 
 class RobustnessRequest(BaseModel):
@@ -85,7 +82,7 @@ class RobustnessJobs(JobKind):
                context: JobContext) -> int:
         """The sources the run will use (a count); 422 for a test, data or training file that cannot run."""
         try:
-            offline, model_tests = choose_tests(settings.tests, info.task)  # unknown names, the other task's
+            choose_tests(settings.tests, info.task)  # unknown names, the other task's
         except RobustnessInputError as exc:
             raise JobInputError(str(exc), "settings.tests", exc.accepted) from exc
         try:
@@ -93,27 +90,12 @@ class RobustnessJobs(JobKind):
         except RobustnessInputError as exc:
             raise JobInputError(f"{name} does not fit {info.id} ({TASKS[info.task]}, {info.format}): {exc}", "data",
                                 exc.accepted or [f"{TASKS[info.task]} data"]) from exc
-        if not settings.tests:
-            return len(sources)  # every test the data supports; the result's not_run says why the others did not run
-        generation = GenerationContext(seed=settings.seed, training=list(train.examples) if train else None,
-                                       lexicon=load_lexicon(default_lexicon_path(context.settings.shared_data)),
-                                       inside_entities=settings.inside_entities)
         try:
-            tests = resolve(offline, info.task)
-        except SuiteError as exc:
-            raise JobInputError(str(exc), "settings.tests", exc.accepted) from exc
-        refused = {test.name: why for test in tests if (why := _missing(test, sources, generation)) is not None}
-        if "q2-pwws" in model_tests:
-            try:
-                load_wordnet()
-            except WordNetUnavailableError as exc:
-                refused["q2-pwws"] = f"it needs WordNet for synonyms: {exc}"
-        if refused:
-            supported = [t.name for t in task_tests(info.task) if _missing(t, sources, generation) is None]
-            supported += [t for t in MODEL_TESTS if info.task in MODEL_TESTS[t].tasks and t not in refused]
-            test, why = next(iter(refused.items()))
-            raise JobInputError(f"{test} cannot run on {name}: {why}; the tests this data supports: "
-                                f"{', '.join(supported) or 'none'}", "settings.tests", supported)
+            check_tests(info.task, sources, settings, train,
+                        load_lexicon(default_lexicon_path(context.settings.shared_data)))
+        except RobustnessInputError as exc:
+            raise JobInputError(str(exc).replace(" cannot run:", f" cannot run on {name}:", 1), "settings.tests",
+                                exc.accepted) from exc
         return len(sources)
 
     # --- run: on the job thread, model work batch by batch on the model thread -------------------
@@ -152,10 +134,3 @@ class RobustnessJobs(JobKind):
         data = job.get("data") or {}
         return ({"model": result["model"]["id"], "data": data, "train": job.get("train"),
                  "settings": job.get("settings") or {}}, int(data.get("sources") or 0))
-
-
-def _missing(test, sources, generation: GenerationContext) -> str | None:
-    try:
-        return missing(test, sources, generation)
-    except SuiteError as exc:
-        return str(exc)

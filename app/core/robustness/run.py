@@ -27,6 +27,7 @@ from app.core.robustness.settings import RobustnessSettings
 from app.core.robustness.suite import evaluate_variants
 from app.core.robustness.suite_io import read_suite, write_suite
 from app.core.robustness.variants import Variant
+from app.core.robustness.wordnet import WordNetUnavailableError, load_wordnet
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,46 @@ def robustness_sources(info: CheckpointInfo | LoadedCheckpoint, dataset: Dataset
     return specs[:settings.max_examples]
 
 
+def generation_context(settings: RobustnessSettings, training: Dataset | None, lexicon: OpinionLexicon | None,
+                       mask_token: str = "[MASK]") -> GenerationContext:
+    return GenerationContext(seed=settings.seed, lexicon=lexicon, inside_entities=settings.inside_entities,
+                             training=list(training.examples) if training is not None else None, mask_token=mask_token)
+
+
+def check_tests(task: str, sources: Sequence[UnitSpec], settings: RobustnessSettings, training: Dataset | None,
+                lexicon: OpinionLexicon | None) -> None:
+    """Before anything runs: RobustnessInputError when a named test cannot run on this data (its `accepted`
+    lists the tests the data does support). With no test named, every supported test runs and the result's
+    not_run says why the others did not."""
+    if not settings.tests:
+        return
+    offline, model_tests = choose_tests(settings.tests, task)
+    context = generation_context(settings, training, lexicon)
+    try:
+        tests = registry.resolve(offline, task)
+    except SuiteError as exc:
+        raise RobustnessInputError(str(exc), exc.accepted) from exc
+    refused = {t.name: why for t in tests if (why := _missing(t, sources, context)) is not None}
+    if "q2-pwws" in model_tests:
+        try:
+            load_wordnet()
+        except WordNetUnavailableError as exc:
+            refused["q2-pwws"] = f"it needs WordNet for synonyms: {exc}"
+    if refused:
+        supported = [t.name for t in registry.task_tests(task) if _missing(t, sources, context) is None]
+        supported += [t for t in MODEL_TESTS if task in MODEL_TESTS[t].tasks and t not in refused]
+        test, why = next(iter(refused.items()))
+        raise RobustnessInputError(f"{test} cannot run: {why}; the tests this data supports: "
+                                   f"{', '.join(supported) or 'none'}", supported)
+
+
+def _missing(test: registry.RobustnessTest, sources: Sequence[UnitSpec], context: GenerationContext) -> str | None:
+    try:
+        return registry.missing(test, sources, context)
+    except SuiteError as exc:
+        return str(exc)
+
+
 def run_robustness(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: RobustnessSettings, *,
                    name: str, training: Dataset | None = None, lexicon: OpinionLexicon | None = None,
                    contrast: Path | Sequence[str] | None = None, export: Path | None = None,
@@ -110,9 +151,7 @@ def run_robustness(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: Rob
         return _evaluate(checkpoint, dataset, settings, name, training, sources, *_contrast(contrast, sources),
                          {}, {}, export, baseline, runner, report)
     offline, model_tests = choose_tests(settings.tests, task)
-    context = GenerationContext(seed=settings.seed, lexicon=lexicon, inside_entities=settings.inside_entities,
-                                training=list(training.examples) if training is not None else None,
-                                mask_token=checkpoint.tokenizer.mask_token or "[MASK]")
+    context = generation_context(settings, training, lexicon, checkpoint.tokenizer.mask_token or "[MASK]")
     report(0, len(sources), "generating")
     try:
         suite = registry.build_suite(offline, sources, context, task) if offline else None
