@@ -119,12 +119,14 @@ def ablated_report(report: TestReport, sources: Sequence[UnitSpec], variants: Se
     heads = [(h["layer"], h["head"]) for h in moved.top]
     drawn = random_heads(shape, len(heads), heads, random.Random(settings.seed))
     specs = [variants[j].spec for j in indices]
-    origin = [sources[variants[j].source] for j in indices]
+    origin = sorted({variants[j].source for j in indices})  # each source once, whatever its number of variants
     gold = [scores.variant_gold[j] for j in indices]
     figures = []
     for chosen in (heads, drawn):
         mask = mask_without(shape, chosen)
-        predicted, before = predict(mask, specs), predict(mask, origin)
+        predicted = predict(mask, specs)
+        by_source = dict(zip(origin, predict(mask, [sources[i] for i in origin])))
+        before = [by_source[variants[j].source] for j in indices]
         kept = [k for k, p in enumerate(predicted) if p is not None and gold[k] is not None and before[k] is not None]
         figures.append((rate([predicted[k] == gold[k] for k in kept], settings.bootstrap, settings.seed),
                         rate([predicted[k] != before[k] for k in kept], settings.bootstrap, settings.seed)))
