@@ -130,6 +130,11 @@ def store_upload(uploads: Path, text: str) -> str:
     return f"upload:{digest}"
 
 
+_checkpoint_hashes: dict[tuple, str] = {}
+_data_hashes: dict[tuple, str] = {}
+_hash_lock = threading.Lock()
+
+
 def default_lexicon_path(shared_data: Path | None) -> Path | None:
     """The shared benchmark data's Hu & Liu lexicon folder, when there is one."""
     if shared_data is not None and (Path(shared_data) / LEXICON_FOLDER).is_dir():
@@ -142,13 +147,22 @@ def load_lexicon(path: Path | None) -> OpinionLexicon | None:
 
 
 def data_fingerprint(dataset: Dataset) -> str | None:
-    """sha256 of the dataset's file (None when it has no file)."""
+    """sha256 of the dataset's file (None when it has no file); memoised by size and mtime, since a job's
+    request and its run both need it."""
     path = Path(dataset.path)
-    return file_sha256(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    stat = path.stat()
+    stamp = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _hash_lock:
+        if stamp in _data_hashes:
+            return _data_hashes[stamp]
+    digest = file_sha256(path)
+    with _hash_lock:
+        _data_hashes[stamp] = digest
+    return digest
 
 
-_checkpoint_hashes: dict[tuple, str] = {}
-_hash_lock = threading.Lock()
 
 
 def checkpoint_fingerprint(info: CheckpointInfo) -> str:
