@@ -163,13 +163,17 @@ def _entropy_bits(p: torch.Tensor) -> torch.Tensor:
     return -torch.special.xlogy(p, p).sum(-1) / np.log(2)
 
 
-def js_distance_rows(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-    """Jensen-Shannon distance sqrt(JSD_base2) between distributions on the last axis (broadcasting).
+def js_divergence_rows(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """Jensen-Shannon divergence (base 2, in [0, 1]) between distributions on the last axis (broadcasting).
 
     JSD(p, q) = H((p + q) / 2) - (H(p) + H(q)) / 2 with H the entropy in bits.
     """
-    divergence = _entropy_bits((first + second) / 2) - (_entropy_bits(first) + _entropy_bits(second)) / 2
-    return divergence.clamp(0, 1).sqrt()
+    return (_entropy_bits((first + second) / 2) - (_entropy_bits(first) + _entropy_bits(second)) / 2).clamp(0, 1)
+
+
+def js_distance_rows(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """Jensen-Shannon distance sqrt(JSD_base2) between distributions on the last axis (a metric, in [0, 1])."""
+    return js_divergence_rows(first, second).sqrt()
 
 
 def head_js_distances(attention: torch.Tensor, valid: torch.Tensor | None = None,
@@ -254,9 +258,7 @@ def row_js_divergence(first: torch.Tensor, second: torch.Tensor, valid: torch.Te
     with disjoint support. valid [..., T] marks the real (non-padding) tokens: only their rows
     count; padded keys carry 0 attention in both models and add nothing. NaN when no row is valid.
     """
-    first, second = first.float(), second.float()
-    divergence = (_entropy_bits((first + second) / 2)
-                  - (_entropy_bits(first) + _entropy_bits(second)) / 2).clamp(0, 1)  # [..., L, H, T]
+    divergence = js_divergence_rows(first.float(), second.float())  # [..., L, H, T]
     if valid is None:
         return divergence.mean(-1)
     weights = valid.to(divergence.dtype)[..., None, None, :]

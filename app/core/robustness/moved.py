@@ -18,6 +18,7 @@ from typing import Sequence
 import torch
 
 from app.core.heads.statistics import token_sets
+from app.core.heads.streaming import js_divergence_rows
 from app.core.inputs import EncodedInput
 
 QUERY_SETS = ("focus", "cls")  # focus: the aspect query tokens (ABSA) or the entity tokens (RE)
@@ -68,13 +69,6 @@ def _mean_row(rows: torch.Tensor, keys: Sequence[int]) -> torch.Tensor:
     return picked / picked.sum(-1, keepdim=True).clamp_min(1e-12)
 
 
-def _js(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-    def entropy(p: torch.Tensor) -> torch.Tensor:
-        return -torch.special.xlogy(p, p).sum(-1) / torch.log(torch.tensor(2.0))
-
-    return (entropy((first + second) / 2) - (entropy(first) + entropy(second)) / 2).clamp(0, 1)
-
-
 def rows_change(source: QueryRows, variant: QueryRows) -> dict[str, torch.Tensor]:
     """query set -> [L, H] JS divergence between the source's and the variant's rows over their shared keys.
 
@@ -83,7 +77,7 @@ def rows_change(source: QueryRows, variant: QueryRows) -> dict[str, torch.Tensor
     left, right = shared_tokens(source.encoded, variant.encoded)
     position = dict(zip(left, right))
     layers, heads = source.cls_rows.shape[:2]
-    change = {"cls": _js(_mean_row(source.cls_rows, left), _mean_row(variant.cls_rows, right))} if len(left) > 1 \
+    change = {"cls": js_divergence_rows(_mean_row(source.cls_rows, left), _mean_row(variant.cls_rows, right))} if len(left) > 1 \
         else {"cls": torch.full((layers, heads), float("nan"))}
     shared = [(i, q) for i, q in enumerate(source.focus) if q in position and position[q] in variant.focus]
     if not shared or len(left) < 2:
@@ -91,7 +85,7 @@ def rows_change(source: QueryRows, variant: QueryRows) -> dict[str, torch.Tensor
         return change
     mine = source.focus_rows[:, :, [i for i, _ in shared]]
     theirs = variant.focus_rows[:, :, [variant.focus.index(position[q]) for _, q in shared]]
-    change["focus"] = _js(_mean_row(mine, left), _mean_row(theirs, right))
+    change["focus"] = js_divergence_rows(_mean_row(mine, left), _mean_row(theirs, right))
     return change
 
 
