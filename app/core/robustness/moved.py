@@ -76,12 +76,13 @@ def rows_change(source: QueryRows, variant: QueryRows) -> dict[str, torch.Tensor
     """
     left, right = shared_tokens(source.encoded, variant.encoded)
     position = dict(zip(left, right))
-    layers, heads = source.cls_rows.shape[:2]
-    change = {"cls": js_divergence_rows(_mean_row(source.cls_rows, left), _mean_row(variant.cls_rows, right))} if len(left) > 1 \
-        else {"cls": torch.full((layers, heads), float("nan"))}
+    undefined = torch.full(source.cls_rows.shape[:2], float("nan"))
+    if len(left) < 2:  # nothing left to compare a distribution over
+        return {"cls": undefined, "focus": undefined.clone()}
+    change = {"cls": js_divergence_rows(_mean_row(source.cls_rows, left), _mean_row(variant.cls_rows, right))}
     shared = [(i, q) for i, q in enumerate(source.focus) if q in position and position[q] in variant.focus]
-    if not shared or len(left) < 2:
-        change["focus"] = torch.full((layers, heads), float("nan"))
+    if not shared:
+        change["focus"] = undefined
         return change
     mine = source.focus_rows[:, :, [i for i, _ in shared]]
     theirs = variant.focus_rows[:, :, [variant.focus.index(position[q]) for _, q in shared]]
