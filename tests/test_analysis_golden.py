@@ -5,7 +5,7 @@ The stored files (tests/fixtures/analysis/*-v2.json.gz) were written by the pre-
 version, per head statistic `margin` and `baselines.best` (new fields), and the agreement with
 attribution (turned off below; what remains of it: the `attribution` section, its settings and the
 rule's "attribution" label). Run-specific values (times, run id, speed, the data file's location)
-are not compared.
+are not compared, nor where the pretrained base is installed (the virtual environment's location).
 """
 
 from __future__ import annotations
@@ -28,9 +28,17 @@ SETTINGS = AnalysisSettings(max_examples=48, batch_size=16, bootstrap=200, seed=
 RUN_SPECIFIC = ("computed_at", "run_id", "timings_s", "pairs_per_s")
 
 
+def installed_relative(path: str) -> str:
+    """The pretrained base's folder from its package on: the same model wherever the venv lies."""
+    return path.split("site-packages/")[-1]
+
+
 def comparable(result: dict) -> dict:
     result = {k: v for k, v in result.items() if k not in RUN_SPECIFIC}
     result["data"] = {k: v for k, v in result["data"].items() if k != "path"}
+    for section in ("settings", "finetune_change"):
+        if isinstance(result.get(section), dict) and isinstance(result[section].get("pretrained"), str):
+            result[section] = {**result[section], "pretrained": installed_relative(result[section]["pretrained"])}
     return result
 
 

@@ -31,3 +31,6 @@ $("logout-button")?.addEventListener("click", async () => {
     showError(ex.message);
   }
 });
+
+// Until this module has run, a submit would be the browser's own GET (the password in the URL).
+document.body.dataset.ready = "1";
