@@ -120,3 +120,13 @@ def browser():
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """A local Ray instance with two CPU slots, started by the test itself (skips without the Ray extra)."""
+    ray = pytest.importorskip("ray", reason="the Ray extra is not installed (pip install headscope[ray])")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+

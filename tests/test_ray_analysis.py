@@ -103,14 +103,6 @@ def test_ig_limit_spans_shards(tiny_pair):
     assert_close(comparable(single)["heads"], comparable(sharded)["heads"])
 
 
-@pytest.fixture(scope="module")
-def ray_local():
-    ray = pytest.importorskip("ray", reason="the Ray extra is not installed (pip install headscope[ray])")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()
-
-
 def test_ray_workers_equal_one_pass(ray_local, absa):
     """The demo checkpoint, loaded by each Ray worker from its folder, with the pretrained baseline."""
     from app.core.distributed import RayShards

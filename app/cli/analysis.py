@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from app.cli.common import console, fail, open_registry, progress_bar, settings_option
+from app.cli.common import (console, fail, open_registry, progress_bar, ray_option, ray_shards, ray_workers_option,
+                            settings_option)
 from app.cli.render import render_analysis
 from app.config import get_settings
 from app.core.heads.settings import AnalysisSettings
@@ -30,12 +31,8 @@ def analyze_heads(
     lexicon_folder: Optional[Path] = typer.Option(None, "--lexicon", help="opinion-lexicon folder (default: the shared data's)"),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
-    ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS",
-                                      help="shard the statistics pass over Ray workers (one per GPU, else per CPU "
-                                           "slot): 'local' starts Ray here, 'auto' joins this machine's cluster, "
-                                           "or ray://HEAD:10001 (needs pip install 'headscope[ray]')"),
-    ray_workers: Optional[int] = typer.Option(None, "--ray-workers", min=1,
-                                              help="with --ray: shards to cut (default: the cluster's GPUs, else CPUs)"),
+    ray: Optional[str] = ray_option("the statistics pass"),
+    ray_workers: Optional[int] = ray_workers_option(),
     max_examples: Optional[int] = setting("max_examples", "--limit"),
     batch_size: int = setting("batch_size", "--batch-size"),
     pretrained: bool = setting("pretrained", "--pretrained/--no-pretrained"),
@@ -65,16 +62,7 @@ def analyze_heads(
         import torch
 
         torch.set_num_threads(threads)
-    shards = None
-    if ray is not None:
-        from app.core.distributed import RayShards, require_ray
-
-        try:
-            require_ray()
-        except RuntimeError as exc:
-            fail(str(exc))
-        app_settings = get_settings()
-        shards = RayShards(ray, app_settings.device, app_settings.cuda_half, ray_workers)
+    shards = ray_shards(ray, ray_workers)
     result = run_analysis(model, data, data_format, lexicon_folder, settings, progress, shards)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -63,3 +63,30 @@ def progress_bar(description: str):
             bar.close()
 
     return update, close
+
+
+def ray_option(what: str):
+    return typer.Option(None, "--ray", metavar="ADDRESS",
+                        help=f"shard {what} over Ray workers (one per GPU, else per CPU slot): 'local' starts Ray "
+                             "here, 'auto' joins this machine's cluster, or ray://HEAD:10001 (needs pip install "
+                             "'headscope[ray]')")
+
+
+def ray_workers_option():
+    return typer.Option(None, "--ray-workers", min=1,
+                        help="with --ray: shards to cut (default: the cluster's GPUs, else CPUs)")
+
+
+def ray_shards(address: str | None, workers: int | None):
+    """The Ray shard runner for --ray (None without it); exits with the message when Ray is not installed."""
+    if address is None:
+        return None
+    from app.core.distributed import RayShards, require_ray
+
+    try:
+        require_ray()
+    except RuntimeError as exc:
+        fail(str(exc))
+    settings = get_settings()
+    return RayShards(address, settings.device, settings.cuda_half, workers)
+

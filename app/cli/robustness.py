@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from app.cli.common import console, fail, open_registry, progress_bar, settings_option
+from app.cli.common import (console, fail, open_registry, progress_bar, ray_option, ray_shards, ray_workers_option,
+                            settings_option)
 from app.cli.render import render_robustness
 from app.config import get_settings
 from app.core.robustness.settings import RobustnessSettings
@@ -33,6 +34,8 @@ def robustness(
                                                                           "variants (before/after, e.g. without --augment)"),
     list_tests: bool = typer.Option(False, "--list-tests", help="name the tests for the model's task and exit"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+    ray: Optional[str] = ray_option("the model tests and the scoring pass"),
+    ray_workers: Optional[int] = ray_workers_option(),
     tests: str = typer.Option("", "--tests", help="comma-separated test names (default: every test the data supports)"),
     max_examples: Optional[int] = setting("max_examples", "--limit"),
     batch_size: int = setting("batch_size", "--batch-size"),
@@ -53,7 +56,7 @@ def robustness(
         fail(str(exc))
     if list_tests:
         return print_tests(model)
-    result = run(model, data, train, settings, progress, export, contrast, baseline)
+    result = run(model, data, train, settings, progress, export, contrast, baseline, ray_shards(ray, ray_workers))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result.to_json(), allow_nan=False) + "\n", encoding="utf-8")
@@ -71,7 +74,7 @@ def print_tests(model: str) -> None:
 
 
 def run(model: str, data: str, train: str | None, settings: RobustnessSettings, progress: bool, export: Path | None,
-        contrast: Path | None, baseline: str | None):
+        contrast: Path | None, baseline: str | None, shards=None):
     """Load, generate, score; any bad input exits with its message."""
     from app.core import sources
     from app.core.checkpoint import CheckpointError
@@ -89,7 +92,8 @@ def run(model: str, data: str, train: str | None, settings: RobustnessSettings, 
         training = sources.load_data_source(train, shared_data=shared, allow_paths=True) if train else None
         lexicon = sources.load_lexicon(sources.default_lexicon_path(shared))
         return run_robustness(loaded, dataset, settings, name=data, training=training, lexicon=lexicon,
-                              progress=update, export=export, contrast=contrast, baseline=before)
+                              progress=update, export=export, contrast=contrast, baseline=before,
+                              shards=shards)
     except (UnknownModelError, RobustnessInputError, CheckpointError, DatasetError, sources.DataSourceError,
             ValueError) as exc:
         fail(str(exc))

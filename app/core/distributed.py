@@ -18,7 +18,7 @@ Client), or `local` (a Ray instance started here for this run, with this machine
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from app.core.sharding import ShardResult, ShardTask, shard_bounds, shard_pass
 
@@ -33,13 +33,13 @@ def require_ray() -> Any:
     return ray
 
 
-def _run_shard(task: ShardTask, device: str, half: bool) -> ShardResult:
-    """The Ray task: one shard's statistics pass in a worker process."""
+def _run_remote(work: Callable[..., Any], task: Any, device: str, half: bool) -> Any:
+    """The Ray task: one shard's work in a worker process (shard_pass for analyses)."""
     import torch
 
     if device != "cuda":
         torch.set_num_threads(1)  # one CPU slot per task
-    return shard_pass(task, device=device, half=half)
+    return work(task, device=device, half=half)
 
 
 class RayShards:
@@ -70,22 +70,32 @@ class RayShards:
             return self.max_workers or gpus, {"num_gpus": 1, "num_cpus": 1}
         return self.max_workers or cpus, {"num_cpus": 1}
 
-    def __call__(self, task: ShardTask, progress: Callable[[int, int, str], None]) -> list[ShardResult]:
+    def count(self) -> int:
+        return self.slots(self.connect())[0]
+
+    def map(self, work: Callable[..., Any], tasks: Sequence[Any], sizes: Sequence[int],
+            progress: Callable[[int, int, str], None], phase: str) -> list[Any]:
+        """work(task, device=, half=) as one Ray task per task; results in the tasks' order, progress as
+        each finishes (by sizes); `workers` says who ran each."""
         ray = self.connect()
-        shards, resources = self.slots(ray)
+        _, resources = self.slots(ray)
         device = "cuda" if "num_gpus" in resources else "cpu" if self.device == "auto" else self.device
-        remote = ray.remote(_run_shard).options(**resources, max_retries=1)
-        bounds = shard_bounds(len(task.specs), shards, task.settings.batch_size)
-        pending = {remote.remote(task.shard(start, stop), device, self.half): (start, stop) for start, stop in bounds}
-        results: list[ShardResult] = []
+        remote = ray.remote(_run_remote).options(**resources, max_retries=1)
+        pending = {remote.remote(work, task, device, self.half): k for k, task in enumerate(tasks)}
+        results: list[Any] = [None] * len(tasks)
         done = 0
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
-                start, stop = pending.pop(ref)
-                results.append(ray.get(ref))
-                done += stop - start
-                progress(done, len(task.specs), "statistics")
-        results.sort(key=lambda result: result.offset)
-        self.workers = [result.worker for result in results]
+                k = pending.pop(ref)
+                results[k] = ray.get(ref)
+                done += sizes[k]
+                progress(done, sum(sizes), phase)
+        ran = [result.worker for result in results if hasattr(result, "worker")]
+        self.workers = ran or self.workers
         return results
+
+    def __call__(self, task: ShardTask, progress: Callable[[int, int, str], None]) -> list[ShardResult]:
+        bounds = shard_bounds(len(task.specs), self.count(), task.settings.batch_size)
+        return self.map(shard_pass, [task.shard(start, stop) for start, stop in bounds],
+                        [stop - start for start, stop in bounds], progress, "statistics")

@@ -20,7 +20,8 @@ padded batch as in one process. What merging keeps equal to one pass:
 `shard_pass` is what a worker runs: it loads the checkpoint (and its pretrained base) once per
 process unless given them, builds the shard probes and streams its pairs through the same
 `statistics_pass` as `analyze`. Runners: `LocalShards` (here, one after another: tests, reference)
-and app.core.distributed.RayShards (one Ray task per GPU or CPU slot).
+and app.core.distributed.RayShards (one Ray task per GPU or CPU slot). Both also `map` any shard work
+(a function of a task that loads its models with `load_models`): the robustness suite's shards use it.
 """
 
 from __future__ import annotations
@@ -120,6 +121,9 @@ def merge_shards(found: "AnalysisProbes", results: Sequence[ShardResult], stopwa
     return PassSummary(items, skipped)
 
 
+ShardWork = Callable[..., Any]  # work(task, checkpoint=None, pretrained=None, device="auto", half=False) -> result
+
+
 class LocalShards:
     """Shards run one after another in this process (the same merge as a cluster's; tests and reference)."""
 
@@ -127,9 +131,20 @@ class LocalShards:
                  pretrained: LoadedCheckpoint | None = None) -> None:
         self.shards, self.checkpoint, self.pretrained = shards, checkpoint, pretrained
 
-    def __call__(self, task: ShardTask, progress: Progress | Callable[..., None]) -> list[ShardResult]:
-        results = []
-        for start, stop in shard_bounds(len(task.specs), self.shards, task.settings.batch_size):
-            results.append(shard_pass(task.shard(start, stop), self.checkpoint, self.pretrained))
-            progress(stop, len(task.specs), "statistics")
+    def count(self) -> int:
+        return self.shards
+
+    def map(self, work: ShardWork, tasks: Sequence[Any], sizes: Sequence[int], progress: Progress,
+            phase: str) -> list[Any]:
+        """work(task) for every task, in order, with the models given here; progress after each, by sizes."""
+        results, done = [], 0
+        for task, size in zip(tasks, sizes):
+            results.append(work(task, checkpoint=self.checkpoint, pretrained=self.pretrained))
+            done += size
+            progress(done, sum(sizes), phase)
         return results
+
+    def __call__(self, task: ShardTask, progress: Progress | Callable[..., None]) -> list[ShardResult]:
+        bounds = shard_bounds(len(task.specs), self.count(), task.settings.batch_size)
+        return self.map(shard_pass, [task.shard(start, stop) for start, stop in bounds],
+                        [stop - start for start, stop in bounds], progress, "statistics")

@@ -18,7 +18,8 @@ from app.core.attention_pass import Progress, Runner, run_here
 from app.core.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.datasets import Dataset, OpinionLexicon
 from app.core.heads.units import AnalysisError, UnitSpec, unit_specs
-from app.core.robustness import attacks, counterfactual, registry
+from app.core.heads.analysis import training_max_length
+from app.core.robustness import attacks, counterfactual, registry, sharded
 from app.core.robustness.context import GenerationContext, SuiteError
 from app.core.robustness.metrics import rate
 from app.core.robustness.report import SuiteTest
@@ -135,46 +136,85 @@ def run_robustness(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: Rob
                    name: str, training: Dataset | None = None, lexicon: OpinionLexicon | None = None,
                    contrast: Path | Sequence[str] | None = None, export: Path | None = None,
                    baseline: LoadedCheckpoint | None = None, runner: Runner = run_here,
-                   progress: Progress | None = None) -> RobustnessResult:
+                   progress: Progress | None = None, shards: Any = None) -> RobustnessResult:
     """Generate every chosen test's variants, score them with their sources, report per test.
 
     contrast: the user's own contrast set (suite JSONL, app/core/datasets/README.md) over the same
     data: its variants are reported under their own test names, instead of generated tests unless
     settings.tests names some. export: write every variant scored as suite JSONL. baseline: a second
     checkpoint of the same task (e.g. the one trained without --augment) scored on the very same
-    variants: the before/after comparison, under result.baseline.
+    variants: the before/after comparison, under result.baseline. shards: a shard runner
+    (app.core.sharding.LocalShards, app.core.distributed.RayShards) that makes the model tests'
+    variants and scores on shards of the sources (app.core.robustness.sharded); the result is the
+    one process's.
     """
-    task = checkpoint.info.task
     report = progress or (lambda done, total, phase: None)
     sources = robustness_sources(checkpoint, dataset, settings, name)
+    given, model_tests, infos, extra, not_run = _given_variants(checkpoint, settings, sources, training, lexicon,
+                                                                 contrast, report)
+    max_length = training_max_length(checkpoint)
+    if shards is None:
+        made, outcomes = model_variants(checkpoint, sources, model_tests, settings, runner, report)
+        variants, scores, predict = given + made, None, None
+    else:
+        variants, scores, outcomes = sharded.sharded_suite(checkpoint.info, sources, given, model_tests, settings,
+                                                           max_length, shards, report)
+        predict = sharded.sharded_predictions(checkpoint.info, shards, max_length, settings.batch_size)
+    extra.update({test: attack_figures(found, settings) for test, found in outcomes.items()})
+    if export is not None:
+        write_suite(export, variants, sources)
+    data = {"name": name, "format": dataset.format, "examples": len(dataset.examples),
+            "training": training.format if training is not None else None}
+    result = evaluate_variants(checkpoint, sources, variants, infos, settings, data=data, not_run=not_run,
+                               runner=runner, progress=report, scores=scores, predict=predict)
+    for test_report in result.tests:
+        test_report.details.update(extra.get(test_report.test, {}))
+    if baseline is not None:
+        result.baseline = _baseline(baseline, checkpoint, sources, variants, infos, settings, data, runner, report,
+                                    shards, max_length)
+    return result
+
+
+def _given_variants(checkpoint, settings, sources, training, lexicon, contrast, report):
+    """What needs no model: the offline tests' variants and the contrast set's (given variants), the model
+    tests still to run, each test's description, its extra report facts, and why tests did not run."""
     if contrast is not None and not settings.tests:
-        return _evaluate(checkpoint, dataset, settings, name, training, sources, *_contrast(contrast, sources),
-                         {}, {}, export, baseline, runner, report)
-    offline, model_tests = choose_tests(settings.tests, task)
+        found, infos = _contrast(contrast, sources)
+        return found, [], infos, {}, {}
+    offline, model_tests = choose_tests(settings.tests, checkpoint.info.task)
     context = generation_context(settings, training, lexicon, checkpoint.tokenizer.mask_token or "[MASK]")
     report(0, len(sources), "generating")
     try:
-        suite = registry.build_suite(offline, sources, context, task) if offline else None
+        suite = registry.build_suite(offline, sources, context, checkpoint.info.task) if offline else None
     except SuiteError as exc:
         raise RobustnessInputError(str(exc), exc.accepted) from exc
-    variants = list(suite.variants) if suite else []
+    given = list(suite.variants) if suite else []
     infos = {t.name: SuiteTest(t.name, t.family, t.description, t.debiasing) for t in (suite.tests if suite else [])}
     extra = {t.name: registry.report_facts(t, suite.context) for t in (suite.tests if suite else [])}
+    infos.update({t: SuiteTest(t, MODEL_TESTS[t].family, MODEL_TESTS[t].description) for t in model_tests})
+    if contrast is not None:
+        found, tests = _contrast(contrast, sources)
+        given += found
+        infos.update(tests)
+    return given, model_tests, infos, extra, suite.not_run if suite else {}
+
+
+def model_variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], model_tests: Sequence[str],
+                   settings: RobustnessSettings, runner: Runner,
+                   report: Progress) -> tuple[list[Variant], dict[str, list[attacks.AttackOutcome]]]:
+    """The model tests' variants — the counterfactuals (source by source, in the order of k), then each
+    attack's successes — and each attack's outcomes."""
+    variants: list[Variant] = []
     counterfactuals = [int(t.removeprefix("q3-k")) for t in model_tests if t.startswith("q3-")]
     if counterfactuals:  # one attribution per source serves every k
         variants += counterfactual.counterfactual(checkpoint, sources, counterfactuals, batch_size=settings.batch_size,
                                                   runner=runner)
+    outcomes = {}
     for test in model_tests:
         if test.startswith("q2-"):
-            found, extra[test] = attack_variants(checkpoint, sources, test, settings, runner, report)
-            variants += found
-        infos[test] = SuiteTest(test, MODEL_TESTS[test].family, MODEL_TESTS[test].description)
-    if contrast is not None:
-        found, tests = _contrast(contrast, sources)
-        variants += found
-        infos.update(tests)
-    return _evaluate(checkpoint, dataset, settings, name, training, sources, variants, infos, extra,
-                     suite.not_run if suite else {}, export, baseline, runner, report)
+            outcomes[test] = attack_outcomes(checkpoint, sources, test, settings, runner, report)
+            variants += [o.variant for o in outcomes[test] if o.variant is not None]
+    return variants, outcomes
 
 
 def _contrast(contrast: Path | Sequence[str], sources: Sequence[UnitSpec]) -> tuple[list[Variant], dict[str, SuiteTest]]:
@@ -186,24 +226,18 @@ def _contrast(contrast: Path | Sequence[str], sources: Sequence[UnitSpec]) -> tu
     return variants, {n: SuiteTest(n, "contrast-set", "the user's own contrast set") for n in names}
 
 
-def _evaluate(checkpoint, dataset, settings, name, training, sources, variants, infos, extra, not_run, export,
-              baseline, runner, report) -> RobustnessResult:
-    if export is not None:
-        write_suite(export, variants, sources)
-    data = {"name": name, "format": dataset.format, "examples": len(dataset.examples),
-            "training": training.format if training is not None else None}
-    result = evaluate_variants(checkpoint, sources, variants, infos, settings, data=data, not_run=not_run,
-                               runner=runner, progress=report)
-    for test_report in result.tests:
-        test_report.details.update(extra.get(test_report.test, {}))
-    if baseline is not None:
-        if baseline.info.task != checkpoint.info.task or tuple(baseline.info.labels) != tuple(checkpoint.info.labels):
-            raise RobustnessInputError(f"baseline {baseline.info.id} must be a {checkpoint.info.task} model with the "
-                                       f"labels of {checkpoint.info.id}")
-        before = evaluate_variants(baseline, sources, variants, infos, settings.model_copy(update={"ablate_moved": False}),
-                                   data=data, runner=runner, progress=report)
-        result.baseline = baseline_summary(before)
-    return result
+def _baseline(baseline, checkpoint, sources, variants, infos, settings, data, runner, report, shards,
+              max_length) -> dict[str, Any]:
+    """The baseline checkpoint scored on the very same variants (no ablation): the before side."""
+    if baseline.info.task != checkpoint.info.task or tuple(baseline.info.labels) != tuple(checkpoint.info.labels):
+        raise RobustnessInputError(f"baseline {baseline.info.id} must be a {checkpoint.info.task} model with the "
+                                   f"labels of {checkpoint.info.id}")
+    scores = None
+    if shards is not None:
+        _, scores, _ = sharded.sharded_suite(baseline.info, sources, variants, [], settings, max_length, shards, report)
+    before = evaluate_variants(baseline, sources, variants, infos, settings.model_copy(update={"ablate_moved": False}),
+                               data=data, runner=runner, progress=report, scores=scores)
+    return baseline_summary(before)
 
 
 def baseline_summary(result: RobustnessResult) -> dict[str, Any]:
@@ -216,9 +250,9 @@ def baseline_summary(result: RobustnessResult) -> dict[str, Any]:
                     "model, so for q2 tests this is their transfer to the baseline)"}
 
 
-def attack_variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], test: str, settings: RobustnessSettings,
-                    runner: Runner, report: Progress) -> tuple[list[Variant], dict[str, Any]]:
-    """The successful attacks' variants, and the attack's own figures (success rate and cost)."""
+def attack_outcomes(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], test: str,
+                    settings: RobustnessSettings, runner: Runner, report: Progress) -> list[attacks.AttackOutcome]:
+    """Every source's attack outcome (successes carry their variant)."""
     method = test.removeprefix("q2-")
     outcomes = []
     try:
@@ -228,7 +262,7 @@ def attack_variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], t
             report(len(outcomes), len(sources), f"attacking ({method})")
     except ValueError as exc:  # e.g. WordNet missing for PWWS
         raise RobustnessInputError(f"{test} cannot run: {exc}") from exc
-    return [o.variant for o in outcomes if o.variant is not None], attack_figures(outcomes, settings)
+    return outcomes
 
 
 def attack_figures(outcomes: Sequence[attacks.AttackOutcome], settings: RobustnessSettings) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
+
+import torch
 
 from app.core.attention_pass import Progress, Runner, Stopwatch, run_here
 from app.core.checkpoint import LoadedCheckpoint
@@ -19,7 +21,7 @@ from app.core.heads.result import ModelSummary
 from app.core.heads.units import UnitSpec
 from app.core.robustness.report import SuiteTest, ablated_report, test_report
 from app.core.robustness.result import ROBUSTNESS_VERSION, RobustnessResult
-from app.core.robustness.scoring import masked_predictions, score_suite
+from app.core.robustness.scoring import Scores, masked_predictions, score_suite
 from app.core.robustness.settings import RobustnessSettings
 from app.core.robustness.variants import Variant
 
@@ -27,13 +29,22 @@ from app.core.robustness.variants import Variant
 def evaluate_variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], variants: Sequence[Variant],
                       infos: dict[str, SuiteTest], settings: RobustnessSettings, *, data: dict[str, Any],
                       not_run: dict[str, str] | None = None, runner: Runner = run_here,
-                      progress: Progress | None = None) -> RobustnessResult:
-    """Score every source and variant, then report each test (in the order of `infos`)."""
+                      progress: Progress | None = None, scores: Scores | None = None,
+                      predict: Callable[[torch.Tensor, Sequence[UnitSpec]], list] | None = None) -> RobustnessResult:
+    """Score every source and variant, then report each test (in the order of `infos`).
+
+    scores: already scored elsewhere (app.core.robustness.sharded); predict(mask, specs): the ablation's
+    masked predictions (default: here, on the runner)."""
     started, stopwatch = time.perf_counter(), Stopwatch()
     info = checkpoint.info
     max_length = training_max_length(checkpoint)
-    scores = score_suite(checkpoint, sources, variants, max_length=max_length, batch_size=settings.batch_size,
-                         runner=runner, progress=progress, stopwatch=stopwatch)
+    if scores is None:
+        scores = score_suite(checkpoint, sources, variants, max_length=max_length, batch_size=settings.batch_size,
+                             runner=runner, progress=progress, stopwatch=stopwatch)
+    if predict is None:
+        def predict(mask: torch.Tensor, specs: Sequence[UnitSpec]) -> list:
+            return masked_predictions(checkpoint, specs, mask, max_length=max_length,
+                                      batch_size=settings.batch_size, runner=runner)
     by_test: dict[str, list[int]] = {}
     for j, variant in enumerate(variants):
         by_test.setdefault(variant.test, []).append(j)
@@ -44,8 +55,6 @@ def evaluate_variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec],
         report = test_report(test, sources, variants, indices, scores, labels, settings, info.task)
         if settings.ablate_moved and indices:
             tick = time.perf_counter()
-            predict = lambda mask, specs: masked_predictions(checkpoint, specs, mask, max_length=max_length,  # noqa: E731
-                                                             batch_size=settings.batch_size, runner=runner)
             report.ablated = ablated_report(report, sources, variants, indices, scores,
                                             (info.num_layers, info.num_heads), predict, settings)
             stopwatch.add("ablation", tick)
