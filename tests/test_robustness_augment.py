@@ -63,3 +63,39 @@ def test_train_with_augmentation_records_it(tmp_path, monkeypatch):
     assert training["augmentation"] == {"q5-entity-mask": len(RELATIONS)}
     assert training["spec"]["augment"] == ["q5-entity-mask"] and training["units"] == 2 * len(RELATIONS)
     assert bad.exit_code == 2 and "revtgt" in bad.output and "accepted" in bad.output
+
+
+REVIEWS = [
+    ("The pasta was great.", "pasta", "positive"), ("The waiter was rude.", "waiter", "negative"),
+    ("The soup was good.", "soup", "positive"), ("The room was dirty.", "room", "negative"),
+    ("The bread was great.", "bread", "positive"), ("The music was awful.", "music", "negative"),
+]
+
+
+def test_train_terms_with_revtgt_reads_opinion_words_from_the_shared_lexicon(tmp_path, monkeypatch):
+    """Term data without gold opinions: RevTgt finds the opinion words in the shared data's Hu & Liu lexicon."""
+    data = tmp_path / "terms.jsonl"
+    data.write_text("".join(json.dumps({"id": f"r{i}", "text": text, "aspects": [
+        {"term": term, "from": text.index(term), "to": text.index(term) + len(term), "polarity": polarity}]}) + "\n"
+        for i, (text, term, polarity) in enumerate(REVIEWS)), encoding="utf-8")
+    shared = tmp_path / "shared"
+    (shared / "opinion_lexicon").mkdir(parents=True)
+    (shared / "opinion_lexicon" / "positive-words.txt").write_text("great\ngood\npolite\nclean\n", encoding="utf-8")
+    (shared / "opinion_lexicon" / "negative-words.txt").write_text("rude\ndirty\nawful\nbad\n", encoding="utf-8")
+    monkeypatch.setenv("HEADSCOPE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HEADSCOPE_DEVICE", "cpu")
+    command = ["train", "absa", "--data", str(data), "--format", "term", "--out", "terms-augmented", "--epochs", "1",
+               "--batch-size", "4", "--augment", "revtgt", "--no-progress"]
+    try:
+        monkeypatch.delenv("HEADSCOPE_SHARED_DATA", raising=False)
+        get_settings.cache_clear()
+        without = CliRunner().invoke(cli, command)
+        monkeypatch.setenv("HEADSCOPE_SHARED_DATA", str(shared))
+        get_settings.cache_clear()
+        with_lexicon = CliRunner().invoke(cli, command)
+    finally:
+        get_settings.cache_clear()
+    assert without.exit_code == 2 and "lexicon" in without.output
+    assert with_lexicon.exit_code == 0, with_lexicon.output
+    training = json.loads((tmp_path / "models" / "terms-augmented" / "headscope.json").read_text())["training"]
+    assert training["augmentation"] == {"revtgt": len(REVIEWS)}  # every review's one opinion word reversed

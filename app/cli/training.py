@@ -101,9 +101,10 @@ def method_options(options: dict) -> dict:
 def _train_task(progress: bool, augment: str, method_given: dict, **fields) -> None:
     """Build the TrainSpec from the command's options and train it; bad input exits with its message."""
     from app.core.datasets import DatasetError
-    from app.core.recipes import RecipeError, TrainSpec, train_on_data
+    from app.core.recipes import RecipeError, TrainSpec, shared_lexicon, train_on_data
 
     fields["method_settings"] = method_given or None
+    fields["lexicon"] = shared_lexicon(get_settings().shared_data)
     fields["augment"] = tuple(t.strip() for t in augment.split(",") if t.strip())
     for name in ("train", "test"):
         fields[name] = str(fields[name]) if fields[name] else None

@@ -44,6 +44,7 @@ class TrainSpec(TrainingArgs):
     description: str = ""
     recipe: str | None = None
     augment: tuple[str, ...] = ()  # robustness tests whose variants of the training data are added to it
+    lexicon: str | None = None  # the Hu & Liu lexicon folder: opinion words for augmentation on data without gold ones
     method: str = "vanilla"  # vanilla, roast, adv-only or selective-only (app/core/roast.py)
     method_settings: dict[str, Any] | None = None  # RoAST's settings by name (adv_eps, kl_coeff, alpha, beta, ...)
 
@@ -111,10 +112,13 @@ def augmented(spec: TrainSpec, train_set) -> tuple[tuple, dict[str, int] | None]
     """The training examples, with the variants of `spec.augment`'s tests appended; and how many each added."""
     if not spec.augment:
         return train_set.examples, None
+    from app.core.datasets import load_opinion_lexicon
     from app.core.robustness.augment import augment_examples
 
     try:
-        added = augment_examples(spec.task, spec.format, train_set.examples, spec.augment, seed=spec.seed)
+        lexicon = load_opinion_lexicon(spec.lexicon) if spec.lexicon else None
+        added = augment_examples(spec.task, spec.format, train_set.examples, spec.augment, seed=spec.seed,
+                                 lexicon=lexicon)
     except ValueError as exc:
         raise RecipeError(f"--augment: {exc}") from exc
     counts: dict[str, int] = {}
@@ -180,6 +184,14 @@ def get_recipe(name: str, folder: Path = RECIPES_DIR) -> Recipe:
     return recipes[name]
 
 
+def shared_lexicon(shared_data: Path | None) -> str | None:
+    """The shared data's Hu & Liu lexicon folder (what `--augment` reads opinion words from), when it has one."""
+    from app.core.sources import default_lexicon_path
+
+    folder = default_lexicon_path(shared_data)
+    return str(folder) if folder is not None else None
+
+
 def recipe_spec(recipe: Recipe, shared_data: Path | None, overrides: dict[str, Any] | None = None) -> TrainSpec:
     """The recipe as a TrainSpec, its data paths resolved under HEADSCOPE_SHARED_DATA."""
     if shared_data is None:
@@ -195,6 +207,7 @@ def recipe_spec(recipe: Recipe, shared_data: Path | None, overrides: dict[str, A
             spec[key] = str(path)
     spec.setdefault("out", recipe.name)
     spec["recipe"] = recipe.name
+    spec.setdefault("lexicon", shared_lexicon(shared_data))
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     if "method" in overrides and overrides["method"] != spec.get("method", "vanilla"):
         spec.pop("method_settings", None)  # the recipe's settings were for its own method
