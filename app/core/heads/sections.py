@@ -135,6 +135,7 @@ _ASPECT_SOURCES = {
     "terms": "gold aspect-term spans",
     "triplets": "gold ASTE aspect spans",
     "categories": "terms the data links to the category, else the category name found as a word in the review",
+    "targets": "the location target's mentions (SentiHood's LOCATION1 / LOCATION2)",
 }
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from app.core.checkpoint import CheckpointInfo, LoadedCheckpoint
-from app.core.datasets import AbsaSentence, OpinionLexicon, RelationExample, TripletSentence
+from app.core.datasets import AbsaSentence, OpinionLexicon, RelationExample, TargetedSentence, TripletSentence
 from app.core.errors import InputError
 from app.core.heads.settings import PAIRINGS
 from app.core.inputs import B_FORMAT_POLARITIES, REVIEW_FIRST_FORMATS, EncodedInput, encode_absa, encode_relation, find_word
@@ -116,10 +116,38 @@ def _triplet_pairs(sentences: Sequence[TripletSentence]) -> list[UnitSpec]:
     return specs
 
 
+def sentihood_aspects(info: CheckpointInfo) -> list[str]:
+    """The SentiHood aspects a checkpoint was trained on (qa-m / nli-m over them); [] for any other checkpoint."""
+    from app.core.examples import SENTIHOOD_ASPECTS
+
+    if info.task != "absa" or info.format not in ("qa-m", "nli-m"):
+        return []
+    return [a for a in (info.metadata.get("categories") or ()) if a in SENTIHOOD_ASPECTS]
+
+
+def _target_pairs(sentences: Sequence[TargetedSentence], aspects: Sequence[str]) -> list[UnitSpec]:
+    """SentiHood as its checkpoints read it (app.core.examples.sentihood_units, same order): per sentence,
+    target and aspect the auxiliary aspect "<aspect> of location - 1"; the target's mentions are the aspect
+    term, the other targets' mentions the other aspects; "none" where the target's aspect is not discussed."""
+    from app.core.examples import target_words
+
+    specs = []
+    for s in sentences:
+        opinions = {(o.target, o.aspect): o.polarity for o in s.opinions}
+        targets = sorted({m.target for m in s.mentions} | {o.target for o in s.opinions})
+        for target in targets:
+            own = tuple(span.offsets for span in s.spans_of(target))
+            others = tuple(span.offsets for t in targets if t != target for span in s.spans_of(t))
+            for aspect in aspects:
+                polarity = opinions.get((target, aspect), "none")
+                specs.append(UnitSpec(s.id, s.text, f"{aspect} of {target_words(target)}", own, (), others, polarity,
+                                      present=polarity != "none"))
+    return specs
+
 
 def unit_specs(checkpoint: LoadedCheckpoint | CheckpointInfo, examples: Sequence[Any], source: str = "data",
                pairs: str = "auto") -> tuple[list[UnitSpec], str]:
-    """The pairs to analyse and how they were built ("terms", "categories", "triplets", "relations").
+    """The pairs to analyse and how they were built ("terms", "categories", "triplets", "targets", "relations").
 
     pairs: "auto" (category pairs for a category checkpoint on data with categories, else term
     pairs), or force "terms" / "categories" for ABSA sentences that carry both (SemEval-2014
@@ -136,10 +164,17 @@ def unit_specs(checkpoint: LoadedCheckpoint | CheckpointInfo, examples: Sequence
         return [UnitSpec(e.id, e.text, relation=e, polarity=e.relation) for e in examples], "relations"
     if all(isinstance(e, TripletSentence) for e in examples):
         return _triplet_pairs(examples), "triplets"
+    if all(isinstance(e, TargetedSentence) for e in examples):
+        aspects = sentihood_aspects(info)
+        if not aspects or pairs == "terms":
+            raise AnalysisError(f"{source}: SentiHood pairs (location targets x aspects) need a qa-m or nli-m "
+                                f"checkpoint trained on SentiHood's aspects; {info.id} is {info.format} over "
+                                f"{', '.join(info.metadata.get('categories') or ()) or 'no recorded categories'}")
+        return _target_pairs(examples, aspects), "targets"
     if not all(isinstance(e, AbsaSentence) for e in examples):
         kind = type(next(e for e in examples if not isinstance(e, AbsaSentence))).__name__
         raise AnalysisError(f"{source}: {info.id} is an ABSA checkpoint; {kind} data is not supported by the analysis "
-                            "(give SemEval-2014/MAMS XML, ASTE triplets or headscope JSONL)")
+                            "(give SemEval-2014/MAMS XML, ASTE triplets, SentiHood JSON or headscope JSONL)")
     has_categories = any(s.categories for s in examples)
     has_terms = any(s.terms for s in examples)
     if pairs == "categories" and info.format not in CATEGORY_FORMATS:

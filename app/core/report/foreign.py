@@ -5,7 +5,8 @@
   of its categories, taken in turn.
 * Relation checkpoints on reviews or SentiHood: the sentence with two marked entities: two aspect terms or
   two location mentions where it has them, else the first two words of three letters or more.
-* Data of the checkpoint's own task goes through its own pairing (app.core.heads.units.unit_specs).
+* Data of the checkpoint's own task goes through its own pairing (app.core.heads.units.unit_specs); for a
+  checkpoint trained on SentiHood that is SentiHood, and reviews are foreign text.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Sequence
 from app.core.checkpoint import CheckpointInfo
 from app.core.datasets import AbsaSentence, RelationExample, TargetedSentence, TripletSentence
 from app.core.datasets.examples import CharSpan, char_span
-from app.core.heads.units import CATEGORY_FORMATS, AnalysisError, UnitSpec, unit_specs
+from app.core.heads.units import CATEGORY_FORMATS, AnalysisError, UnitSpec, sentihood_aspects, unit_specs
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 
@@ -26,6 +27,8 @@ def foreign_units(info: CheckpointInfo, examples: Sequence[Any], source: str,
     """One input per example the checkpoint can read (examples it cannot are skipped); categories: a category
     checkpoint's aspects when its headscope.json records none (e.g. those of its test pairs)."""
     own = (RelationExample,) if info.task == "re" else (AbsaSentence, TripletSentence)
+    if sentihood_aspects(info):  # a SentiHood checkpoint reads SentiHood as its own data
+        own = (TargetedSentence,)
     if examples and all(isinstance(e, own) for e in examples):
         try:
             return unit_specs(info, list(examples), source)[0]

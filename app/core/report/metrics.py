@@ -16,12 +16,14 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from app.core.checkpoint import CheckpointInfo
-from app.core.evaluation import absa_category_metrics, absa_term_metrics, is_semeval2010_labels, semeval2010_metrics
-from app.core.heads.units import CATEGORY_FORMATS, UnitSpec
+from app.core.evaluation import (absa_category_metrics, absa_term_metrics, is_semeval2010_labels, semeval2010_metrics,
+                                 sentihood_metrics)
+from app.core.heads.units import CATEGORY_FORMATS, UnitSpec, sentihood_aspects
 from app.core.inputs import B_FORMAT_POLARITIES
 
 HEADLINES = {
     "absa-categories": ("accuracy_3way", "aspect_f1", "3-way sentiment accuracy", "aspect-detection F1"),
+    "sentihood": ("sentiment_accuracy", "aspect_f1", "sentiment accuracy (positive/negative)", "aspect F1"),
     "absa-terms": ("accuracy", "macro_f1", "accuracy", "macro-F1 (pos/neu/neg)"),
     "semeval2010": ("accuracy", "macro_f1", "accuracy", "official macro-F1"),
     "labels": ("accuracy", "macro_f1", "accuracy", "macro-F1"),
@@ -29,6 +31,8 @@ HEADLINES = {
 
 
 def benchmark_kind(info: CheckpointInfo) -> str:
+    if sentihood_aspects(info):
+        return "sentihood"
     if info.task == "absa" and info.format in ("qa-m", "nli-m"):
         return "absa-categories"
     if info.task == "absa" and info.format == "term":
@@ -61,6 +65,10 @@ def set_metrics(info: CheckpointInfo, specs: Sequence[UnitSpec], probabilities: 
     if kind == "absa-categories":
         scores = [dict(zip(info.labels, row)) for row in probabilities.tolist()]
         metrics = absa_category_metrics(golds, predicted, scores)
+    elif kind == "sentihood":  # Sun et al.'s SentiHood figures, over (sentence, location target) groups
+        scores = [dict(zip(info.labels, row)) for row in probabilities.tolist()]
+        groups = [f"{s.sentence_id}/{(s.aspect or '').partition(' of ')[2]}" for s in specs]
+        metrics = sentihood_metrics(golds, predicted, groups, scores)
     elif kind == "absa-terms":
         metrics = absa_term_metrics(golds, predicted, tuple(label for label in info.labels if label != "conflict"))
     elif kind == "semeval2010":

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from app.core.checkpoint import CheckpointInfo, file_sha256
-from app.core.datasets import Dataset, DatasetError, load_dataset
+from app.core.datasets import Dataset, DatasetError, TargetedSentence, load_dataset
 from app.core.demo_data import DEMO_DATASETS, RESTAURANT_CATEGORIES, demo_dataset
 from app.core.evaluation import is_semeval2010_labels
 from app.core.examples import ExampleError, prepare
-from app.core.heads.units import CATEGORY_FORMATS, AnalysisError, UnitSpec, _category_pairs, unit_specs
+from app.core.heads.units import (CATEGORY_FORMATS, AnalysisError, UnitSpec, _category_pairs, sentihood_aspects,
+                                  unit_specs)
 from app.core.report.foreign import foreign_units
 from app.core.report.metrics import gold_names
 from app.core.report.settings import ReportSettings
@@ -151,9 +152,18 @@ def held_out(info: CheckpointInfo, shared: Path | None) -> tuple[str, list[Any]]
                            categories=info.metadata.get("categories"), source=name)
     except ExampleError:
         return None
-    _, dev = split_dev([_Group(g) for g in dict.fromkeys(prepared.groups)], fraction, seed)
+    _, dev = split_dev([_Group(g) for g in trainer_groups(dataset.examples, prepared.groups)], fraction, seed)
     chosen = {d.group for d in dev}
     return name, [e for e in dataset.examples if str(getattr(e, "id", "")) in chosen]
+
+
+def trainer_groups(examples: Sequence[Any], prepared_groups: Sequence[str]) -> list[str]:
+    """The groups the trainer split on (training.split_dev over its inputs' groups: each input's sentence id).
+    SentiHood's prepared groups are (sentence, target) pairs, for its metrics; its inputs' groups are the
+    sentences that have a target."""
+    if examples and all(isinstance(e, TargetedSentence) for e in examples):
+        return [e.id for e in examples if e.mentions or e.opinions]
+    return list(dict.fromkeys(prepared_groups))
 
 
 @dataclass
@@ -309,7 +319,7 @@ def add_ood(plan: ReportPlan, info: CheckpointInfo, shared: Path | None, setting
         automatic.append((other[0], f"{other[1]}: {_title(other[0])}", load_dataset(Path(shared) / other[0])))
     else:
         automatic.append((other[2], f"{other[1]} (demo data)", demo_dataset(other[2])))
-    if shared is not None and (Path(shared) / SENTIHOOD).is_file():
+    if shared is not None and (Path(shared) / SENTIHOOD).is_file() and not sentihood_aspects(info):
         automatic.append((SENTIHOOD, "neighbourhood posts: SentiHood (test)", load_dataset(Path(shared) / SENTIHOOD)))
     aspects = model_categories(info, plan) if info.format in CATEGORY_FORMATS else []
     for name, title, dataset in automatic:
