@@ -47,7 +47,9 @@ def test_api_serves_the_fast_path(client, absa):
                "attention": "full"}
     client.post("/api/inspect", json=payload)  # starts the build
     loaded = state.registry.get(absa.info.id)
-    assert state.model_executor.fast.wait(loaded) is not None
+    # the ONNX export runs in a child process that loads torch and the checkpoint: minutes on a loaded machine
+    fast = state.model_executor.fast
+    assert fast.wait(loaded, timeout=600) is not None, fast.status.get(absa.info.id)
     assert client.get("/api/health").json()["fast_path"][absa.info.id] == "onnx"
     body = client.post("/api/inspect", json={**payload, "text": payload["text"] + " Really."}).json()
     eager = inspect(absa, InspectionInput(payload["text"] + " Really.", "food"))
