@@ -12,6 +12,10 @@ that the QA-M pair is exactly 64 tokens, repeated to --pairs.
   device runs this one), statistics on the device, per-head results back through pinned memory;
 * bare: `model(**batch, output_attentions=True)` on the same batches, already tokenised and on the device.
 
+With `--processes N` the pass runs as `headscope analyze --processes N` does: N worker processes
+sharing the GPU (`ProcessShards`), each with a contiguous shard of whole batches, merged into one result;
+the pool is started and the checkpoint loaded in every worker (from a temporary folder) before timing.
+
 Rounds alternate; medians are printed with the ratio. Targets on an H100/H200-class GPU (for a session
 with one): >= 10,000 pairs/s and ratio >= 0.9. On the CPU (`--device cpu --pairs 64 --batch-size 16`)
 it is a smoke run whose figures mean nothing.
@@ -21,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -38,12 +44,13 @@ from app.core.heads.analysis import build_probes, statistics_pass
 from app.core.heads.settings import AnalysisSettings
 from app.core.heads.units import encode_unit, unit_specs
 from app.core.inspection import pad_batch
+from app.core.sharding import ProcessShards, ShardTask, merge_shards
 
 LABELS = ("positive", "neutral", "negative", "conflict", "none")
 LENGTH = 64
 
 
-def bert_base(device: torch.device, dtype: str) -> LoadedCheckpoint:
+def bert_base(device: torch.device, dtype: str, folder: Path | None = None) -> LoadedCheckpoint:
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
     tokenizer = AutoTokenizer.from_pretrained(embedded_base_model())
@@ -54,7 +61,10 @@ def bert_base(device: torch.device, dtype: str) -> LoadedCheckpoint:
     if half is not None and device.type == "cuda":
         model.to(half)
     model.to(device)
-    info = CheckpointInfo(id="bert-base-random", path=Path("bert-base-random"), task="absa", format="qa-m",
+    if folder is not None:  # for worker processes, which load it from there
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+    info = CheckpointInfo(id="bert-base-random", path=folder or Path("bert-base-random"), task="absa", format="qa-m",
                           labels=LABELS, num_layers=config.num_hidden_layers, num_heads=config.num_attention_heads,
                           max_length=LENGTH, model_type="bert")
     return LoadedCheckpoint(info=info, model=model, tokenizer=tokenizer, device=device)
@@ -91,12 +101,17 @@ def bare_round(checkpoint: LoadedCheckpoint, batches: list[dict[str, torch.Tenso
         return pairs / (time.perf_counter() - started)
 
 
-def pass_round(checkpoint: LoadedCheckpoint, specs: list, settings: AnalysisSettings) -> tuple[float, dict[str, float]]:
+def pass_round(checkpoint: LoadedCheckpoint, specs: list, settings: AnalysisSettings,
+               shards: ProcessShards | None = None) -> tuple[float, dict[str, float]]:
     found = build_probes(checkpoint, settings, with_pretrained=False)
     stopwatch = Stopwatch()
     sync(checkpoint.device)
     started = time.perf_counter()
-    summary = statistics_pass(checkpoint, specs, found, settings, None, None, LENGTH, stopwatch=stopwatch)
+    if shards is None:
+        summary = statistics_pass(checkpoint, specs, found, settings, None, None, LENGTH, stopwatch=stopwatch)
+    else:
+        task = ShardTask(checkpoint.info, specs, settings, False, None, LENGTH)
+        summary = merge_shards(found, shards(task, lambda *_: None), stopwatch)
     sync(checkpoint.device)
     elapsed = time.perf_counter() - started
     assert summary.skipped == 0 and found.statistics.scores.count("entropy") == len(specs)
@@ -114,6 +129,8 @@ def main() -> None:
     parser.add_argument("--js-sample", type=int, default=None,
                         help="pairs for the heads x heads JS map (default: 64, the analysis's default; 2 on the CPU)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="worker processes sharing the device for the analysis pass (ProcessShards)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -121,7 +138,8 @@ def main() -> None:
     cuda = device.type == "cuda"
     count = args.pairs or (16_384 if cuda else 64)
     batch_size = args.batch_size or (512 if cuda else 16)
-    checkpoint = bert_base(device, args.dtype if cuda else "float32")
+    folder = Path(tempfile.mkdtemp(prefix="bert-base-random-")) if args.processes > 1 else None
+    checkpoint = bert_base(device, args.dtype if cuda else "float32", folder)
     specs = pairs_of_64(checkpoint, count)
     settings = AnalysisSettings(batch_size=batch_size, pretrained=False, lexicon=False, importance=False,
                                 js_sample=args.js_sample if args.js_sample is not None else 64 if cuda else 2,
@@ -131,15 +149,21 @@ def main() -> None:
                for i in range(0, count, batch_size)]
     assert all(b["input_ids"].shape[1] == LENGTH for b in batches)
     gpu = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
-    print(f"{gpu}; {args.dtype if cuda else 'float32'}; bert-base shape (12 x 12, hidden 768), random weights; "
+    print(f"{gpu}; {args.dtype if cuda else 'float32'}; {args.processes} process(es); bert-base shape (12 x 12, hidden 768), random weights; "
           f"{count} pairs of {LENGTH} tokens, batch {batch_size}, {args.rounds} alternated rounds; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     bare_round(checkpoint, batches[:1], batch_size)  # warm-up (CUDA context, kernels)
-    pass_round(checkpoint, specs[:batch_size * 2], settings)
+    shards = None
+    if args.processes > 1:
+        started = time.perf_counter()
+        shards = ProcessShards(args.processes, device.type, args.dtype if cuda else False)
+        pass_round(checkpoint, specs[:batch_size * args.processes], settings, shards)  # starts every worker
+        print(f"{args.processes} worker processes started, checkpoint loaded in each: {time.perf_counter() - started:.1f}s")
+    pass_round(checkpoint, specs[:batch_size * 2 * args.processes], settings, shards)
     bare, passed, parts = [], [], []
     for _ in range(args.rounds):
         bare.append(bare_round(checkpoint, batches, count))
-        speed, seconds = pass_round(checkpoint, specs, settings)
+        speed, seconds = pass_round(checkpoint, specs, settings, shards)
         passed.append(speed)
         parts.append(seconds)
     base, found = statistics.median(bare), statistics.median(passed)
@@ -150,7 +174,11 @@ def main() -> None:
           + ", ".join(f"{name} {seconds:.3f}" for name, seconds in sorted(last.items(), key=lambda kv: -kv[1])))
     if cuda:
         print(f"peak GPU memory: {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB")
-    print(f"RESULT gpu_pairs_per_s={found:.0f} ratio={found / base:.2f} (targets on an H100/H200: >= 10000 and >= 0.9)")
+    if shards is not None:
+        shards.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"RESULT gpu_pairs_per_s={found:.0f} ratio={found / base:.2f} processes={args.processes} "
+          f"(targets on an H100/H200: >= 10000 and >= 0.9)")
 
 
 if __name__ == "__main__":

@@ -397,3 +397,26 @@ def test_interpretability_batch_equals_one_by_one(absa):
     assert single.count == batched.count == 12
     assert single.hits == batched.hits and torch.equal(single.head_hits, batched.head_hits)
     assert single.random == pytest.approx(batched.random)
+
+
+@pytest.mark.parametrize("fixture, data, pairs", [("absa", "demo-absa", {"pairs": "terms"}), ("relation", "demo-re", {})])
+def test_batched_rule_maps_equal_each_example_alone(request, fixture, data, pairs):
+    """The analysis builds the uniform and positional maps of a whole padded batch at once, on the device."""
+    from app.core.demo_data import demo_dataset
+    from app.core.heads.baselines import batch_baseline_maps
+    from app.core.heads.batched import batch_masks
+    from app.core.heads.statistics import token_sets
+    from app.core.heads.units import encode_unit, unit_specs
+
+    checkpoint = request.getfixturevalue(fixture)
+    specs, _ = unit_specs(checkpoint, list(demo_dataset(data).examples), **pairs)
+    units = [u for u in (encode_unit(checkpoint, s) for s in specs[:30]) if u is not None]
+    length = max(len(u.encoded.input_ids) for u in units)
+    assert min(len(u.encoded.input_ids) for u in units) < length  # padding is exercised
+    masks = batch_masks(checkpoint.info.task, units, length)
+    batched = batch_baseline_maps(masks["valid"], masks["cls"], masks["sep"])
+    for row, unit in enumerate(units):
+        n, sets = len(unit.encoded.input_ids), token_sets(unit.encoded)
+        alone = torch.cat([uniform_attention(n), positional_attention(n, sets["cls"], sets["sep"])], dim=1)[0]
+        assert torch.equal(batched[row, :, :n, :n], alone)
+        assert not batched[row, :, n:].any() and not batched[row, :, :, n:].any()

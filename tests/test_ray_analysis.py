@@ -4,6 +4,7 @@ float tolerance), in this process and on a local Ray instance the test starts it
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 import torch
@@ -117,6 +118,26 @@ def test_ray_workers_equal_one_pass(ray_local, absa):
                       progress=lambda done, total, phase: seen.append((done, total, phase)))
     single = analyze(absa, data, settings, pretrained=base)
     assert len(shards.workers) == 2 and len(set(shards.workers)) == 2  # two shards, two worker processes
+    assert [h.labels for h in sharded.heads] == [h.labels for h in single.heads]
+    assert_close(comparable(single), comparable(sharded))
+    assert ("statistics" in {phase for _, _, phase in seen}) and seen[-1][2] == "done"
+
+
+def test_worker_processes_equal_one_pass(absa):
+    """`headscope analyze --processes N`'s runner: the demo checkpoint loaded by each worker process from its
+    folder, two shards in two processes, merged into the one-pass result."""
+    from app.core.sharding import ProcessShards
+
+    settings = AnalysisSettings(max_examples=24, batch_size=6, bootstrap=50, js_sample=8, importance=False)
+    data = demo_dataset("demo-absa")
+    seen: list[tuple[int, int, str]] = []
+    with ProcessShards(2, device="cpu") as shards:
+        sharded = analyze(absa, data, settings, shards=shards,
+                          progress=lambda done, total, phase: seen.append((done, total, phase)))
+        workers = shards.workers
+    single = analyze(absa, data, settings)
+    # two shards, run outside this process (which pool worker takes which shard is the pool's choice)
+    assert len(workers) == 2 and all(w.split(":")[1] != str(os.getpid()) for w in workers)
     assert [h.labels for h in sharded.heads] == [h.labels for h in single.heads]
     assert_close(comparable(single), comparable(sharded))
     assert ("statistics" in {phase for _, _, phase in seen}) and seen[-1][2] == "done"

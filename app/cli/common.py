@@ -90,3 +90,11 @@ def ray_shards(address: str | None, workers: int | None):
     settings = get_settings()
     return RayShards(address, settings.device, settings.cuda_half, workers)
 
+
+
+def process_shards(processes: int):
+    """The local process-pool shard runner for --processes (on the settings' device)."""
+    from app.core.sharding import ProcessShards
+
+    settings = get_settings()
+    return ProcessShards(processes, settings.device, settings.cuda_half)

@@ -19,8 +19,9 @@ padded batch as in one process. What merging keeps equal to one pass:
 
 `shard_pass` is what a worker runs: it loads the checkpoint (and its pretrained base) once per
 process unless given them, builds the shard probes and streams its pairs through the same
-`statistics_pass` as `analyze`. Runners: `LocalShards` (here, one after another: tests, reference)
-and app.core.distributed.RayShards (one Ray task per GPU or CPU slot). Both also `map` any shard work
+`statistics_pass` as `analyze`. Runners: `LocalShards` (here, one after another: tests, reference),
+`ProcessShards` (worker processes on this machine, several per GPU) and app.core.distributed.RayShards
+(one Ray task per GPU or CPU slot). Both also `map` any shard work
 (a function of a task that loads its models with `load_models`): the robustness suite's shards use it.
 """
 
@@ -148,3 +149,67 @@ class LocalShards:
         bounds = shard_bounds(len(task.specs), self.count(), task.settings.batch_size)
         return self.map(shard_pass, [task.shard(start, stop) for start, stop in bounds],
                         [stop - start for start, stop in bounds], progress, "statistics")
+
+
+def _init_process(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _run_in_process(work: ShardWork, task: Any, device: str, half: bool | str) -> Any:
+    return work(task, device=device, half=half)
+
+
+class ProcessShards:
+    """Shards in worker processes on this machine, several sharing one GPU, or one per CPU core.
+
+    A pass on a GPU is bound by its host side (tokenising, each batch's bookkeeping: one core per
+    process) long before the device is busy, so `processes` workers on one GPU serve about that many
+    times the pairs. Each worker loads the checkpoint from its folder once (`load_models`) and keeps it
+    for later calls while the pool lives: use it as a context manager, or `close()` it.
+    """
+
+    def __init__(self, processes: int, device: str = "auto", half: bool | str = False, threads: int = 1) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        self.processes, self.device, self.half = processes, device, half
+        # spawn, not fork: the parent may already hold a CUDA context, which a forked child cannot use
+        self.pool = ProcessPoolExecutor(processes, mp_context=get_context("spawn"), initializer=_init_process,
+                                        initargs=(threads,))
+        self.workers: list[str] = []  # who ran each shard (host:pid:device), in data order
+
+    def count(self) -> int:
+        return self.processes
+
+    def map(self, work: ShardWork, tasks: Sequence[Any], sizes: Sequence[int], progress: Progress,
+            phase: str) -> list[Any]:
+        """work(task, device=, half=) in the pool; results in the tasks' order, progress as each finishes."""
+        from concurrent.futures import as_completed
+
+        futures = {self.pool.submit(_run_in_process, work, task, self.device, self.half): k
+                   for k, task in enumerate(tasks)}
+        results: list[Any] = [None] * len(tasks)
+        done = 0
+        for future in as_completed(futures):
+            k = futures[future]
+            results[k] = future.result()
+            done += sizes[k]
+            progress(done, sum(sizes), phase)
+        self.workers = [result.worker for result in results if hasattr(result, "worker")] or self.workers
+        return results
+
+    def __call__(self, task: ShardTask, progress: Progress | Callable[..., None]) -> list[ShardResult]:
+        bounds = shard_bounds(len(task.specs), self.count(), task.settings.batch_size)
+        return self.map(shard_pass, [task.shard(start, stop) for start, stop in bounds],
+                        [stop - start for start, stop in bounds], progress, "statistics")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "ProcessShards":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -32,7 +32,7 @@ from app.core.attribution.graph import rollout_rows
 from app.core.attribution.tokens import content_mask, entity_start_ids, query_tokens, query_weights
 from app.core.checkpoint import LoadedCheckpoint
 from app.core.heads.interpretability import InterpretabilityAccumulator, interpretability_words
-from app.core.heads.probes import StatisticMeans, baseline_maps, baseline_table
+from app.core.heads.probes import StatisticMeans, baseline_table, rule_maps
 from app.core.heads.streaming import StatisticAccumulator, Summary, TopExamples
 
 ROLLOUT = "rollout_agreement"
@@ -86,9 +86,8 @@ class AgreementProbe:
         self.scores.add(name, value)
         if self.typical is not None:
             self.typical.add(name, value, batch.indices if chosen is None else [batch.indices[i] for i in chosen])
-        rule_rows = batch.shared("agreement_rule_rows", lambda: torch.stack(
-            [_baseline_rows(u.encoded, tokens.weights[i], batch.length) for i, u in enumerate(batch.units)]
-        ).to(batch.device))[pick]  # [B', 1 + P, T]
+        rule_rows = batch.shared("agreement_rule_rows", lambda: torch.einsum(
+            "brqk,bq->brk", rule_maps(batch, self.task), tokens.weights.float()))[pick]  # [B', 1 + P, T]
         rules = spearman(rule_rows, scores[:, None, :], tokens.content[pick][:, None, :])
         self.rules.add({name: rules[:, None, :]}, {})  # one "layer" whose heads are the rules
         if batch.reference_attention is not None:
@@ -144,15 +143,6 @@ class _Flattened:
     def mean(self, name: str) -> torch.Tensor | None:
         value = self.means.mean(name)
         return None if value is None else value[0]
-
-
-def _baseline_rows(encoded, weights: torch.Tensor, length: int) -> torch.Tensor:
-    """[1 + P, T]: the uniform and positional maps' rows from the weighted query tokens, padded to `length`."""
-    n = len(encoded.input_ids)
-    maps = baseline_maps(encoded)[0]  # [1 + P, n, n]
-    rows = torch.zeros(maps.shape[0], length)
-    rows[:, :n] = torch.einsum("rqk,q->rk", maps, weights[:n].float().cpu())
-    return rows
 
 
 class IGRecord:

@@ -54,6 +54,29 @@ def positional_attention(length: int, cls: TokenSet, sep: TokenSet, valid: Token
     return stacked.unsqueeze(0)
 
 
+def batch_baseline_maps(valid: torch.Tensor, cls: torch.Tensor, sep: torch.Tensor,
+                        dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """[B, 1 + P, T, T]: the uniform map then the positional rules of every example of a padded batch, on the
+    masks' device; equal to `uniform_attention` and `positional_attention` of each example alone, zero-padded.
+
+    valid / cls / sep: [B, T] boolean masks (each example's tokens are its first `valid.sum()` positions).
+    """
+    batch, length = valid.shape
+    v = valid.to(dtype)
+    uniform = v[:, :, None] * (v / v.sum(-1, keepdim=True).clamp_min(1))[:, None, :]
+    index = torch.arange(length, device=valid.device)
+    count = valid.sum(-1, keepdim=True)  # [B, 1]
+    maps = [uniform]
+    for offset in (-1, 0, 1):
+        target = (index + offset).expand(batch, length)
+        target = torch.where((target >= 0) & (target < count), target, index)
+        maps.append(torch.nn.functional.one_hot(target, length).to(dtype))
+    for keys in (cls, sep):
+        k = keys.to(dtype)
+        maps.append((k / k.sum(-1, keepdim=True).clamp_min(1))[:, None, :].expand(batch, length, length))
+    return torch.stack(maps, dim=1) * v[:, None, :, None]
+
+
 def bootstrap_means(values: torch.Tensor, iterations: int = 1000, seed: int = 0) -> torch.Tensor:
     """[iterations, ...] means of `values` [N, ...] over examples resampled with replacement."""
     n = values.shape[0]

@@ -26,13 +26,11 @@ from typing import Any, Sequence
 import torch
 
 from app.core.attention_pass import PassBatch
-from app.core.heads.baselines import POSITIONAL_BASELINES, positional_attention, uniform_attention
+from app.core.heads.baselines import batch_baseline_maps
 from app.core.heads.batched import batch_masks, batch_statistics
 from app.core.heads.interpretability import InterpretabilityAccumulator, interpretability_words
-from app.core.heads.statistics import token_sets
 from app.core.heads.streaming import (JensenShannonAccumulator, MeanAccumulator, NoOpContrast, StatisticAccumulator,
                                       Summary, TopExamples, head_js_distances, row_js_divergence)
-from app.core.inputs import EncodedInput
 from app.core.inspection import to_host
 
 NOOP = "noop_contrast"  # the no-op contrast's statistic name
@@ -142,11 +140,13 @@ class StatisticsProbe:
         return found
 
 
-def baseline_maps(encoded: EncodedInput) -> torch.Tensor:
-    """[1, 1 + P, n, n]: the uniform map then the positional rules (POSITIONAL_BASELINES order)."""
-    sets = token_sets(encoded)
-    n = len(encoded.input_ids)
-    return torch.cat([uniform_attention(n), positional_attention(n, sets["cls"], sets["sep"])], dim=1)
+def rule_maps(batch: PassBatch, task: str) -> torch.Tensor:
+    """[B, 1 + P, T, T] on the batch's device: the uniform map then the positional rules (POSITIONAL_BASELINES
+    order) of every example, built once per batch from its token masks."""
+    def compute() -> torch.Tensor:
+        masks = token_masks(batch, task)
+        return batch_baseline_maps(masks["valid"], masks["cls"], masks["sep"])
+    return batch.shared("rule_maps", compute)
 
 
 class RuleBaselinesProbe:
@@ -159,11 +159,8 @@ class RuleBaselinesProbe:
         self.rules = StatisticMeans()
 
     def observe(self, batch: PassBatch) -> None:
-        maps = torch.zeros(len(batch.units), 1, 1 + len(POSITIONAL_BASELINES), batch.length, batch.length)
-        for row, unit in enumerate(batch.units):
-            n = len(unit.encoded.input_ids)
-            maps[row, :, :, :n, :n] = baseline_maps(unit.encoded)
-        scores = batch_statistics(self.task, maps.to(batch.device), token_masks(batch, self.task))
+        maps = rule_maps(batch, self.task)[:, None]  # one "layer" whose heads are the rules
+        scores = batch_statistics(self.task, maps, token_masks(batch, self.task))
         self.rules.add({name: value[:, 0] for name, value in scores.items()}, presence_rows(batch, self.task))
 
     def merge(self, other: "RuleBaselinesProbe") -> None:

@@ -21,6 +21,7 @@ Empty Q gives NaN (the example carries no information about that statistic).
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from typing import Sequence
 
@@ -46,6 +47,7 @@ def as_mask(tokens: TokenSet, length: int, device: torch.device | str | None = N
     return mask
 
 
+@functools.lru_cache(maxsize=1 << 16)  # token texts repeat (a vocabulary's worth): classify each once
 def is_punctuation(text: str) -> bool:
     """A token is punctuation when every character is in a Unicode punctuation category (P*)."""
     return bool(text) and all(unicodedata.category(c).startswith("P") for c in text)
