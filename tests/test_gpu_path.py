@@ -50,7 +50,10 @@ def test_half_precision_inspection_matches_cpu(absa, dtype):
     assert next(on_gpu.model.parameters()).dtype == cuda_dtype(dtype)
     gpu, cpu = inspect(on_gpu, InspectionInput(TEXT, ASPECT)), inspect(absa, InspectionInput(TEXT, ASPECT))
     assert gpu.attention.device.type == "cpu" and gpu.attention.dtype == torch.float32
-    assert torch.allclose(gpu.attention, cpu.attention, atol=2e-2 if dtype == "bfloat16" else 5e-3)
+    error = (gpu.attention - cpu.attention).abs()
+    # bfloat16 keeps 8 bits of mantissa (float16: 11): single probabilities drift by up to a few hundredths
+    # over the layers (over 2e-2 on an H200; 2.2e-2 in bfloat16 on the CPU), while the maps as a whole stay close
+    assert error.max() < (5e-2 if dtype == "bfloat16" else 5e-3) and error.mean() < 1e-3
     assert gpu.prediction.label == cpu.prediction.label
 
 
