@@ -149,3 +149,18 @@ def test_parse_entity_tags_spans():
     clean, e1, e2 = parse_entity_tags("A <e1>cup</e1> of <E2>tea</E2>.")
     assert clean == "A cup of tea."
     assert clean[e1[0]:e1[1]] == "cup" and clean[e2[0]:e2[1]] == "tea"
+
+
+@pytest.mark.parametrize("pairs", ["terms", "categories"])
+def test_pairs_encoded_together_equal_each_alone(absa, pairs):
+    """A GPU pass tokenises each batch in one call: the same units as one pair at a time, truncation included."""
+    from app.core.demo_data import demo_dataset
+    from app.core.heads.units import encode_unit, encode_units, unit_specs
+
+    specs, _ = unit_specs(absa, list(demo_dataset("demo-absa").examples), pairs=pairs)
+    alone = [encode_unit(absa, spec, None, 40) for spec in specs]
+    together = encode_units(absa, specs, None, 40)
+    assert any(unit.encoded.truncated for unit in alone)  # the fallback for long pairs is exercised
+    for one, other in zip(alone, together, strict=True):
+        assert one.encoded == other.encoded
+        assert (one.other_aspects, one.opinion) == (other.other_aspects, other.opinion)

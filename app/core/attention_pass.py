@@ -136,7 +136,8 @@ def attention_pass(checkpoint: LoadedCheckpoint, items: Sequence[Item], encode: 
                    probes: Sequence[Probe], *, reference: LoadedCheckpoint | None = None, batch_size: int = 16,
                    runner: Runner = run_here, progress: Progress | None = None, phase: str = "pass",
                    stopwatch: Stopwatch | None = None, group: Callable[[Item], Hashable] | None = None,
-                   offset: int = 0, prefetch: bool = False) -> PassSummary:
+                   offset: int = 0, prefetch: bool = False,
+                   encode_many: Callable[[Sequence[Item]], list[Encoded | None]] | None = None) -> PassSummary:
     """Stream `items` through `checkpoint` in batches of `batch_size` and let every probe observe them.
 
     encode(item) -> an encoded unit (anything with `.encoded`), or None to skip the item. Encoding,
@@ -147,12 +148,15 @@ def attention_pass(checkpoint: LoadedCheckpoint, items: Sequence[Item], encode: 
     index of items[0] in the whole data (a shard's pass: `PassBatch.indices` count from there).
     prefetch: encode the next batch on a helper thread while this one runs (a GPU pass, where
     tokenising on the CPU would otherwise leave the device waiting); encoding then runs outside `runner`.
+    encode_many(items) -> `encode` of each, in one go (one tokenizer call for a batch); used when given.
     """
     stopwatch = stopwatch or Stopwatch()
     pad_id = checkpoint.tokenizer.pad_token_id
 
     def encode_chunk(start: int, stop: int) -> list[tuple[int, Any]]:
-        return [(offset + start + i, encode(item)) for i, item in enumerate(items[start:stop])]
+        chunk = items[start:stop]
+        units = encode_many(chunk) if encode_many is not None else [encode(item) for item in chunk]
+        return [(offset + start + i, unit) for i, unit in enumerate(units)]
 
     def one_batch(start: int, stop: int, encoded: list[tuple[int, Any]] | None = None) -> int:
         with torch.inference_mode():

@@ -99,11 +99,6 @@ class EncodedInput:
                 if t.segment == segment and not t.special and not t.marker and t.start < end and t.end > start]
 
 
-def _display_text(piece: str) -> str:
-    # Byte-level BPE (RoBERTa) and sentencepiece mark word starts with a symbol; drop it for display.
-    return piece.lstrip("Ġ▁") or piece
-
-
 # The server tokenises live requests on its event loop while job batches tokenise on the model thread
 # (and a GPU pass on a prefetch thread); a fast tokenizer switching truncation on for a long input
 # while another thread encodes raises "Already borrowed", so calls go one at a time.
@@ -130,15 +125,49 @@ def encode_segments(
             enc = tokenizer(text_a, text_b, add_special_tokens=True, return_offsets_mapping=True,
                             truncation=truncation, max_length=max_length)
     ids = enc["input_ids"]
-    pieces = tokenizer.convert_ids_to_tokens(ids)
-    sequence_ids = enc.sequence_ids()
-    word_ids = enc.word_ids()
-    marker_ids = {tokenizer.convert_tokens_to_ids(m) for m in markers}
+    tokens = _tokens(ids, tokenizer.convert_ids_to_tokens(ids), enc["offset_mapping"], enc.sequence_ids(),
+                     enc.word_ids(), {tokenizer.convert_tokens_to_ids(m) for m in markers})
+    truncated = None
+    if truncation:
+        seg = "a" if (text_b is None or truncate_segment == "a") else "b"
+        kept = max((t.end for t in tokens if t.segment == seg and not t.special), default=0)
+        truncated = Truncation(seg, kept, total - len(ids), max_length)
+    segments = {"a": text_a} if text_b is None else {"a": text_a, "b": text_b}
+    return EncodedInput(list(ids), list(enc["token_type_ids"]) if "token_type_ids" in enc else None,
+                        tokens, segments, {}, truncated)
+
+
+def encode_segment_pairs(tokenizer: Any, pairs: Sequence[tuple[str, str]], max_length: int,
+                         truncate_segment: str = "a") -> list[EncodedInput]:
+    """`encode_segments` of many (text_a, text_b) pairs with one tokenizer call (the fast tokenizer encodes
+    the batch on its own threads, outside the GIL); pairs longer than `max_length` go through
+    `encode_segments` one by one, which truncates them."""
+    if not pairs:
+        return []
+    limit = min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
+    with _TOKENIZING:
+        batch = tokenizer([a for a, _ in pairs], [b for _, b in pairs], add_special_tokens=True,
+                          return_offsets_mapping=True, verbose=False)
+    typed = "token_type_ids" in batch
+    out = []
+    for (text_a, text_b), enc in zip(pairs, batch.encodings):
+        if len(enc.ids) > limit:
+            out.append(encode_segments(tokenizer, text_a, text_b, max_length, truncate_segment))
+            continue
+        tokens = _tokens(enc.ids, enc.tokens, enc.offsets, enc.sequence_ids, enc.word_ids, set())
+        out.append(EncodedInput(list(enc.ids), list(enc.type_ids) if typed else None, tokens,
+                                {"a": text_a, "b": text_b}, {}, None))
+    return out
+
+
+def _tokens(ids: Sequence[int], pieces: Sequence[str], offsets: Sequence[tuple[int, int]],
+            sequence_ids: Sequence[int | None], word_ids: Sequence[int | None], marker_ids: set[int]) -> list[Token]:
+    """The tokens of one encoding: display text, offsets into their segment, segment, word index."""
     tokens: list[Token] = []
     word = -1
     last_key: tuple[int, int] | None = None
     seen_b = False
-    for i, (piece, (start, end)) in enumerate(zip(pieces, enc["offset_mapping"])):
+    for i, (piece, (start, end)) in enumerate(zip(pieces, offsets)):
         seq = sequence_ids[i]
         special = seq is None
         marker = ids[i] in marker_ids
@@ -151,15 +180,9 @@ def encode_segments(
         if key is None or key != last_key:
             word += 1
         last_key = key
-        tokens.append(Token(_display_text(piece), start, end, segment, special, marker, word))
-    truncated = None
-    if truncation:
-        seg = "a" if (text_b is None or truncate_segment == "a") else "b"
-        kept = max((t.end for t in tokens if t.segment == seg and not t.special), default=0)
-        truncated = Truncation(seg, kept, total - len(ids), max_length)
-    segments = {"a": text_a} if text_b is None else {"a": text_a, "b": text_b}
-    return EncodedInput(list(ids), list(enc["token_type_ids"]) if "token_type_ids" in enc else None,
-                        tokens, segments, {}, truncated)
+        # Byte-level BPE (RoBERTa) and sentencepiece mark word starts with a symbol; drop it for display.
+        tokens.append(Token(piece.lstrip("Ġ▁") or piece, start, end, segment, special, marker, word))
+    return tokens
 
 
 # --- ABSA -------------------------------------------------------------------------------
@@ -199,6 +222,55 @@ def encode_absa(
     given, else the first whole-word occurrence of the aspect (empty when the aspect is
     absent from the review, which is valid: the no-op case).
     """
+    parts = _absa_parts(review, aspect, fmt, polarity, aspect_span)
+    encoded = encode_segments(tokenizer, parts.text_a, parts.text_b, max_length, truncate_segment=parts.review_segment)
+    return parts.mark_spans(encoded)
+
+
+def encode_absa_pairs(tokenizer: Any, items: Sequence[tuple[str, str, str | None]], fmt: str,
+                      max_length: int = 512) -> list[EncodedInput | InputError]:
+    """`encode_absa` of many (review, aspect, polarity) items with one tokenizer call; an item that cannot be
+    encoded gets its InputError in its place."""
+    parts: list[_AbsaParts | InputError] = []
+    for review, aspect, polarity in items:
+        try:
+            parts.append(_absa_parts(review, aspect, fmt, polarity, None))
+        except InputError as exc:
+            parts.append(exc)
+    good = [p for p in parts if isinstance(p, _AbsaParts)]
+    by_segment: dict[str, list[_AbsaParts]] = {}
+    for p in good:
+        by_segment.setdefault(p.review_segment, []).append(p)
+    encoded: dict[int, EncodedInput] = {}
+    for segment, group in by_segment.items():
+        for p, enc in zip(group, encode_segment_pairs(tokenizer, [(p.text_a, p.text_b) for p in group], max_length,
+                                                      truncate_segment=segment)):
+            encoded[id(p)] = p.mark_spans(enc)
+    return [p if isinstance(p, InputError) else encoded[id(p)] for p in parts]
+
+
+@dataclass
+class _AbsaParts:
+    """One review–aspect pair laid out as its format's two segments, and where its spans lie."""
+
+    text_a: str
+    text_b: str
+    review_segment: str
+    auxiliary: str
+    aspect: str
+    term_span: tuple[int, int] | None
+
+    def mark_spans(self, encoded: EncodedInput) -> EncodedInput:
+        aux_segment = "b" if self.review_segment == "a" else "a"
+        aux_start = self.auxiliary.find(self.aspect)
+        encoded.spans["aspect_query"] = encoded.char_span_to_tokens(aux_segment, aux_start, aux_start + len(self.aspect))
+        encoded.spans["aspect_term"] = (encoded.char_span_to_tokens(self.review_segment, *self.term_span)
+                                        if self.term_span else [])
+        return encoded
+
+
+def _absa_parts(review: str, aspect: str, fmt: str, polarity: str | None,
+                aspect_span: tuple[int, int] | None) -> _AbsaParts:
     review, aspect = review.strip(), aspect.strip()
     if not review:
         raise InputError("text is empty: give a review sentence", field="text")
@@ -213,13 +285,8 @@ def encode_absa(
     auxiliary = auxiliary_sentence(fmt, aspect, polarity)
     review_first = fmt in REVIEW_FIRST_FORMATS
     text_a, text_b = (review, auxiliary) if review_first else (auxiliary, review)
-    review_seg, aux_seg = ("a", "b") if review_first else ("b", "a")
-    encoded = encode_segments(tokenizer, text_a, text_b, max_length, truncate_segment=review_seg)
-    aux_start = auxiliary.find(aspect)
-    encoded.spans["aspect_query"] = encoded.char_span_to_tokens(aux_seg, aux_start, aux_start + len(aspect))
-    term_span = aspect_span or find_word(review, aspect)
-    encoded.spans["aspect_term"] = encoded.char_span_to_tokens(review_seg, *term_span) if term_span else []
-    return encoded
+    return _AbsaParts(text_a, text_b, "a" if review_first else "b", auxiliary, aspect,
+                      aspect_span or find_word(review, aspect))
 
 
 # --- Relation extraction ----------------------------------------------------------------

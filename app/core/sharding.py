@@ -155,6 +155,8 @@ def _init_process(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+    # the processes are the parallelism: a fast tokenizer's own thread pool in each would oversubscribe the cores
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def _run_in_process(work: ShardWork, task: Any, device: str, half: bool | str) -> Any:

@@ -32,7 +32,7 @@ from app.core.heads.result import RESULT_VERSION, AnalysisResult, DataSummary, M
 from app.core.heads.settings import AnalysisSettings
 from app.core.sharding import ShardResult, ShardTask, merge_shards
 from app.core.heads.streaming import Summary
-from app.core.heads.units import AnalysisError, UnitSpec, encode_unit, example_record, unit_specs
+from app.core.heads.units import AnalysisError, UnitSpec, encode_unit, encode_units, example_record, unit_specs
 from app.core.sources import data_fingerprint
 
 PHASES = ("statistics", "importance", "done")
@@ -110,7 +110,8 @@ def statistics_pass(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], fou
     return attention_pass(checkpoint, specs, lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
                           found.active(), reference=pretrained, batch_size=settings.batch_size, runner=runner,
                           progress=progress, phase="statistics", stopwatch=stopwatch, offset=offset,
-                          prefetch=checkpoint.device.type == "cuda")
+                          prefetch=checkpoint.device.type == "cuda",
+                          encode_many=lambda chunk: encode_units(checkpoint, chunk, lexicon, max_length))
 
 
 @dataclass

@@ -36,7 +36,8 @@ from app.core.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.datasets import AbsaSentence, OpinionLexicon, RelationExample, TargetedSentence, TripletSentence
 from app.core.errors import InputError
 from app.core.heads.settings import PAIRINGS
-from app.core.inputs import B_FORMAT_POLARITIES, REVIEW_FIRST_FORMATS, EncodedInput, encode_absa, encode_relation, find_word
+from app.core.inputs import (B_FORMAT_POLARITIES, REVIEW_FIRST_FORMATS, EncodedInput, encode_absa, encode_absa_pairs,
+                             encode_relation, find_word)
 
 CATEGORY_FORMATS = ("qa-m", "nli-m", "qa-b", "nli-b")
 
@@ -210,15 +211,36 @@ def encode_unit(checkpoint: LoadedCheckpoint, spec: UnitSpec, lexicon: OpinionLe
         except InputError:
             return None
         return Unit(spec, encoded)
-    review = spec.text.strip()
-    shift = len(spec.text) - len(spec.text.lstrip())
-    polarity = None
-    if info.format in ("qa-b", "nli-b"):
-        polarity = spec.polarity if spec.polarity in B_FORMAT_POLARITIES else B_FORMAT_POLARITIES[0]
     try:
-        encoded = encode_absa(checkpoint.tokenizer, review, spec.aspect, info.format, max_length, polarity)
+        encoded = encode_absa(checkpoint.tokenizer, spec.text.strip(), spec.aspect, info.format, max_length,
+                              _polarity(info, spec))
     except InputError:
         return None
+    return _absa_unit(info, spec, encoded, lexicon)
+
+
+def encode_units(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], lexicon: OpinionLexicon | None = None,
+                 max_length: int | None = None) -> list[Unit | None]:
+    """`encode_unit` of many pairs; ABSA pairs with one tokenizer call (a GPU pass's batches)."""
+    info = checkpoint.info
+    if info.task == "re":
+        return [encode_unit(checkpoint, spec, lexicon, max_length) for spec in specs]
+    items = [(spec.text.strip(), spec.aspect, _polarity(info, spec)) for spec in specs]
+    encoded = encode_absa_pairs(checkpoint.tokenizer, items, info.format, max_length or info.max_length)
+    return [None if isinstance(enc, InputError) else _absa_unit(info, spec, enc, lexicon)
+            for spec, enc in zip(specs, encoded)]
+
+
+def _polarity(info: CheckpointInfo, spec: UnitSpec) -> str | None:
+    """The polarity a B-format (QA-B, NLI-B) auxiliary sentence names; None for the other formats."""
+    if info.format in ("qa-b", "nli-b"):
+        return spec.polarity if spec.polarity in B_FORMAT_POLARITIES else B_FORMAT_POLARITIES[0]
+    return None
+
+
+def _absa_unit(info: CheckpointInfo, spec: UnitSpec, encoded: EncodedInput, lexicon: OpinionLexicon | None) -> Unit:
+    """An encoded ABSA pair with the spec's term, other-aspect and opinion spans as token indices."""
+    shift = len(spec.text) - len(spec.text.lstrip())
     segment = "a" if info.format in REVIEW_FIRST_FORMATS else "b"
 
     def tokens(spans: Iterable[tuple[int, int]], exclude: Sequence[int] = ()) -> list[int]:
@@ -234,7 +256,6 @@ def encode_unit(checkpoint: LoadedCheckpoint, spec: UnitSpec, lexicon: OpinionLe
     elif lexicon is not None:
         unit.opinion, unit.opinion_source = tokens(_lexicon_spans(spec.text, lexicon), term), "lexicon"
     return unit
-
 
 
 def example_record(spec: UnitSpec) -> dict[str, Any]:
