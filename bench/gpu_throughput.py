@@ -170,7 +170,7 @@ def main() -> None:
     print(f"bare batched forward: {base:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in bare)})")
     print(f"analysis pass: {found:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in passed)})")
     last = parts[-1]
-    print("analysis pass, seconds per part in the last round: "
+    print(f"analysis pass, seconds per part in the last round{' (summed over workers)' if shards else ''}: "
           + ", ".join(f"{name} {seconds:.3f}" for name, seconds in sorted(last.items(), key=lambda kv: -kv[1])))
     if cuda:
         print(f"peak GPU memory: {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB")
