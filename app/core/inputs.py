@@ -145,12 +145,16 @@ def encode_segment_pairs(tokenizer: Any, pairs: Sequence[tuple[str, str]], max_l
     if not pairs:
         return []
     limit = min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
+    backend = tokenizer.backend_tokenizer
     with _TOKENIZING:
-        batch = tokenizer([a for a, _ in pairs], [b for _, b in pairs], add_special_tokens=True,
-                          return_offsets_mapping=True, verbose=False)
-    typed = "token_type_ids" in batch
+        # The Rust tokenizer itself: transformers' wrapper would copy every encoding into Python lists first.
+        # Truncation and padding are whatever the wrapper's last call left: off, as for `encode_segments`.
+        backend.no_truncation()
+        backend.no_padding()
+        encodings = backend.encode_batch(list(pairs), add_special_tokens=True)
+    typed = "token_type_ids" in tokenizer.model_input_names
     out = []
-    for (text_a, text_b), enc in zip(pairs, batch.encodings):
+    for (text_a, text_b), enc in zip(pairs, encodings):
         if len(enc.ids) > limit:
             out.append(encode_segments(tokenizer, text_a, text_b, max_length, truncate_segment))
             continue
