@@ -14,8 +14,8 @@ padded batch as in one process. What merging keeps equal to one pass:
 * top-k typical examples are re-ranked over both shards' top-k;
 * the heads x heads JS map averages over the first `js_sample` pairs of the whole data (a shard's
   head-map probe keeps each example's distances for that);
-* with integrated gradients and an `ig_limit`, a shard that starts at pair s gets `ig_limit - s`
-  (exact when no pair is skipped as unencodable).
+* with integrated gradients and an `ig_limit`, a shard that starts at pair s gets `ig_limit - s`, and
+  its head map `js_sample - s` pairs (both exact when no pair is skipped as unencodable).
 
 `shard_pass` is what a worker runs: it loads the checkpoint (and its pretrained base) once per
 process unless given them, builds the shard probes and streams its pairs through the same
@@ -101,6 +101,8 @@ def shard_pass(task: ShardTask, checkpoint: LoadedCheckpoint | None = None, pret
     ig = found.agreement.ig if found.agreement is not None else None
     if ig is not None and ig.limit is not None:
         ig.limit = max(0, ig.limit - task.offset)
+    # the head map averages the data's first js_sample pairs: a shard past them computes none
+    found.head_map.sample = max(0, found.head_map.sample - task.offset)
     stopwatch = Stopwatch()
     summary = statistics_pass(checkpoint, task.specs, found, task.settings, pretrained, task.lexicon, task.max_length,
                               stopwatch=stopwatch, offset=task.offset)
