@@ -36,3 +36,25 @@ def test_prepare_reuses_current_checkpoints(models_dir, monkeypatch):
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0 and "are current" in result.output
+
+
+def test_analyze_over_worker_processes(models_dir, monkeypatch, tmp_path):
+    """`--processes N` shards the pass over worker processes here; `--ray` with it is refused, saying why."""
+    monkeypatch.setenv("HEADSCOPE_MODELS_DIR", str(models_dir))
+    monkeypatch.setenv("HEADSCOPE_DEVICE", "cpu")
+    from app.config import get_settings
+
+    common = ["analyze", "--model", "demo-re", "--data", "demo-re", "--limit", "16", "--batch-size", "4",
+              "--no-pretrained", "--no-importance", "--no-progress", "--bootstrap", "50"]
+    get_settings.cache_clear()
+    try:
+        both = CliRunner().invoke(cli, common + ["--ray", "local", "--processes", "2"])
+        sharded = CliRunner().invoke(cli, common + ["--processes", "2", "--out", str(tmp_path / "sharded.json")])
+        single = CliRunner().invoke(cli, common + ["--out", str(tmp_path / "single.json")])
+    finally:
+        get_settings.cache_clear()
+    assert both.exit_code != 0 and "--ray and --processes" in both.output
+    assert sharded.exit_code == 0, sharded.output
+    assert single.exit_code == 0, single.output
+    labels = [json.loads((tmp_path / f"{run}.json").read_text())["heads"] for run in ("sharded", "single")]
+    assert [h["labels"] for h in labels[0]] == [h["labels"] for h in labels[1]]

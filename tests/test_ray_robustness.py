@@ -54,3 +54,12 @@ def test_ray_workers_equal_one_process(ray_local, relation, single):
     assert_close(comparable(single), many)
     before = {t["test"]: t for t in sharded.baseline["tests"]}  # the baseline (the same model) on the shards too
     assert before["q5-entity-only"]["variant_accuracy"] == sharded.tests[1].variant_accuracy
+
+
+def test_worker_processes_equal_one_process(relation, single):
+    """`headscope robustness --processes N`'s runner: demo-re loaded by each worker process from its folder."""
+    from app.core.sharding import ProcessShards
+
+    with ProcessShards(2, device="cpu") as shards:
+        sharded = run_robustness(relation, demo_dataset("demo-re"), SETTINGS, name="demo-re", shards=shards)
+    assert_close(comparable(single), comparable(sharded))

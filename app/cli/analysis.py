@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from app.cli.common import (console, fail, open_registry, process_shards, progress_bar, ray_option, ray_shards,
-                            ray_workers_option, settings_option)
+from app.cli.common import (console, fail, open_registry, processes_option, progress_bar, ray_option,
+                            ray_workers_option, settings_option, shard_runner)
 from app.cli.render import render_analysis
 from app.config import get_settings
 from app.core.heads.settings import AnalysisSettings
@@ -33,9 +33,7 @@ def analyze_heads(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
     ray: Optional[str] = ray_option("the statistics pass"),
     ray_workers: Optional[int] = ray_workers_option(),
-    processes: Optional[int] = typer.Option(None, "--processes", min=2,
-                                            help="shard the statistics pass over this many worker processes here "
-                                                 "(several can share one GPU, whose pass is bound by the host side)"),
+    processes: Optional[int] = processes_option("the statistics pass"),
     max_examples: Optional[int] = setting("max_examples", "--limit"),
     batch_size: int = setting("batch_size", "--batch-size"),
     pretrained: bool = setting("pretrained", "--pretrained/--no-pretrained"),
@@ -65,14 +63,8 @@ def analyze_heads(
         import torch
 
         torch.set_num_threads(threads)
-    if ray is not None and processes is not None:
-        fail("--ray and --processes both say where the shards run: give one")
-    shards = ray_shards(ray, ray_workers) if processes is None else process_shards(processes)
-    try:
+    with shard_runner(ray, ray_workers, processes) as shards:
         result = run_analysis(model, data, data_format, lexicon_folder, settings, progress, shards)
-    finally:
-        if processes is not None:
-            shards.close()
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result.to_json(), allow_nan=False) + "\n", encoding="utf-8")

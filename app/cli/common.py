@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from contextlib import contextmanager
+from typing import Any, Iterator, NoReturn
 
 import typer
 from rich.console import Console
@@ -92,9 +93,23 @@ def ray_shards(address: str | None, workers: int | None):
 
 
 
-def process_shards(processes: int):
-    """The local process-pool shard runner for --processes (on the settings' device)."""
+
+def processes_option(what: str):
+    return typer.Option(None, "--processes", min=2,
+                        help=f"shard {what} over this many worker processes here (several can share one GPU, "
+                             "whose pass is bound by the host side)")
+
+
+@contextmanager
+def shard_runner(ray: str | None, ray_workers: int | None, processes: int | None) -> Iterator[Any]:
+    """The shard runner the options ask for: Ray workers (--ray), worker processes here (--processes), or None."""
+    if ray is not None and processes is not None:
+        fail("--ray and --processes both say where the shards run: give one")
+    if processes is None:
+        yield ray_shards(ray, ray_workers)
+        return
     from app.core.sharding import ProcessShards
 
     settings = get_settings()
-    return ProcessShards(processes, settings.device, settings.cuda_half)
+    with ProcessShards(processes, settings.device, settings.cuda_half) as shards:
+        yield shards

@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from app.cli.common import (console, fail, open_registry, progress_bar, ray_option, ray_shards, ray_workers_option,
-                            settings_option)
+from app.cli.common import (console, fail, open_registry, processes_option, progress_bar, ray_option,
+                            ray_workers_option, settings_option, shard_runner)
 from app.cli.render import render_robustness
 from app.config import get_settings
 from app.core.robustness.settings import RobustnessSettings
@@ -36,6 +36,7 @@ def robustness(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
     ray: Optional[str] = ray_option("the model tests and the scoring pass"),
     ray_workers: Optional[int] = ray_workers_option(),
+    processes: Optional[int] = processes_option("the model tests and the scoring pass"),
     tests: str = typer.Option("", "--tests", help="comma-separated test names (default: every test the data supports)"),
     max_examples: Optional[int] = setting("max_examples", "--limit"),
     batch_size: int = setting("batch_size", "--batch-size"),
@@ -56,7 +57,8 @@ def robustness(
         fail(str(exc))
     if list_tests:
         return print_tests(model)
-    result = run(model, data, train, settings, progress, export, contrast, baseline, ray_shards(ray, ray_workers))
+    with shard_runner(ray, ray_workers, processes) as shards:
+        result = run(model, data, train, settings, progress, export, contrast, baseline, shards)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result.to_json(), allow_nan=False) + "\n", encoding="utf-8")
