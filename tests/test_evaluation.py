@@ -134,3 +134,25 @@ def test_sentihood_units_group_by_sentence_and_target():
     metrics = units.metrics(*units.decode(rows))
     assert metrics["benchmark"].startswith("sentihood")
     assert metrics["aspect_f1"] == metrics["aspect_strict_accuracy"] == metrics["sentiment_accuracy"] == 1.0
+
+
+def test_sentihood_aucs_are_per_aspect_roc_aucs_averaged():
+    """Sun et al.'s aspect AUC (presence scored by 1 - P(none)) and sentiment AUC (negative scored by
+    P(negative) / (P(positive) + P(negative)), gold-present items only), each averaged over the aspects."""
+    from sklearn.metrics import roc_auc_score
+
+    aspects = ["price", "safety"] * 4
+    gold = ["positive", "none", "negative", "negative", "none", "positive", "negative", "none"]
+    p_none = [0.1, 0.7, 0.3, 0.2, 0.6, 0.8, 0.4, 0.1]
+    p_negative = [0.2, 0.1, 0.5, 0.7, 0.3, 0.05, 0.1, 0.6]
+    scores = [{"none": n, "negative": g, "positive": 1 - n - g} for n, g in zip(p_none, p_negative)]
+    m = sentihood_metrics(gold, ["none"] * 8, [str(i // 2) for i in range(8)], scores, aspects)
+    presence = [roc_auc_score([int(gold[i] != "none") for i in idx], [1 - p_none[i] for i in idx])
+                for idx in ([0, 2, 4, 6], [1, 3, 5, 7])]
+    assert m["aspect_auc"] == pytest.approx(sum(presence) / 2, abs=1e-4)
+    price = [0, 2, 6]  # the items whose gold aspect is present, by aspect
+    safety = [3, 5]
+    sentiment = [roc_auc_score([int(gold[i] == "negative") for i in idx],
+                               [p_negative[i] / (1 - p_none[i]) for i in idx]) for idx in (price, safety)]
+    assert m["sentiment_auc"] == pytest.approx(sum(sentiment) / 2, abs=1e-4)
+    assert "aspect_auc" not in sentihood_metrics(gold, ["none"] * 8, [str(i // 2) for i in range(8)], scores)

@@ -130,6 +130,7 @@ def sentihood_metrics(
     predicted: Sequence[str],
     groups: Sequence[str],
     scores: Sequence[Mapping[str, float]] | None = None,
+    aspects: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """SentiHood (Saeidi et al. 2016) as Sun et al. 2019 report it (their Table 3).
 
@@ -143,6 +144,10 @@ def sentihood_metrics(
       (0 when they share none); P and R are averaged over those groups, F1 = 2PR / (P + R).
     - sentiment_accuracy (`sentihood_AUC_Acc`): over the items whose gold aspect is present,
       the prediction restricted to positive/negative.
+    - with `scores` and each item's aspect (`aspects`), the two AUCs of `sentihood_AUC_Acc`, each the mean
+      over the aspects of a ROC AUC: aspect_auc, presence (gold not none) scored by 1 - P(none);
+      sentiment_auc, over the items whose gold aspect is present, negative scored by
+      P(negative) / (P(positive) + P(negative)). An aspect whose items are all one class is left out.
     """
     _check(gold, predicted, scores)
     if len(groups) != len(gold):
@@ -166,9 +171,37 @@ def sentihood_metrics(
     r = r_sum / counted if counted else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
     acc, n = _accuracy(gold, predicted, scores, SENTIMENTS_2)
-    return {"aspect_strict_accuracy": _round(strict / len(by_group) if by_group else None),
-            "aspect_precision": _round(p), "aspect_recall": _round(r), "aspect_f1": _round(f),
-            "sentiment_accuracy": _round(acc), "n_groups": len(by_group), "n_sentiment": n}
+    found = {"aspect_strict_accuracy": _round(strict / len(by_group) if by_group else None),
+             "aspect_precision": _round(p), "aspect_recall": _round(r), "aspect_f1": _round(f),
+             "sentiment_accuracy": _round(acc), "n_groups": len(by_group), "n_sentiment": n}
+    if scores is not None and aspects is not None:
+        found.update(_sentihood_aucs(gold, scores, aspects))
+    return found
+
+
+def _sentihood_aucs(gold: Sequence[str], scores: Sequence[Mapping[str, float]],
+                    aspects: Sequence[str]) -> dict[str, float | None]:
+    from sklearn.metrics import roc_auc_score
+
+    if len(aspects) != len(gold):
+        raise ValueError(f"{len(gold)} gold labels but {len(aspects)} aspects")
+
+    def mean_auc(rows: dict[str, tuple[list[int], list[float]]]) -> float | None:
+        aucs = [roc_auc_score(y, score) for y, score in rows.values() if 0 < sum(y) < len(y)]
+        return _round(float(np.mean(aucs))) if aucs else None
+
+    presence: dict[str, tuple[list[int], list[float]]] = {}
+    polarity: dict[str, tuple[list[int], list[float]]] = {}
+    for g, score, aspect in zip(gold, scores, aspects):
+        y, s = presence.setdefault(aspect, ([], []))
+        y.append(int(g != NONE))
+        s.append(1.0 - score.get(NONE, 0.0))
+        if g in SENTIMENTS_2:
+            y, s = polarity.setdefault(aspect, ([], []))
+            both = score.get("positive", 0.0) + score.get("negative", 0.0)
+            y.append(int(g == "negative"))
+            s.append(score.get("negative", 0.0) / both if both else 0.5)
+    return {"aspect_auc": mean_auc(presence), "sentiment_auc": mean_auc(polarity)}
 
 
 def relation_type(label: str) -> tuple[str, str | None]:

@@ -52,6 +52,7 @@ class PreparedData:
     per_unit: int = 1  # inputs per unit: len(polarities) for QA-B / NLI-B
     metadata: dict[str, Any] = field(default_factory=dict)  # categories, polarities: stored in headscope.json
     added_tokens: tuple[str, ...] = ()
+    aspects: list[str] | None = None  # per unit, where a benchmark scores by aspect (SentiHood's AUCs)
 
     def decode(self, probabilities: Sequence[Sequence[float]]) -> tuple[list[str], list[dict[str, float]]]:
         """Per unit: the predicted label and a {label: score} dict, from the inputs' probabilities."""
@@ -67,7 +68,8 @@ class PreparedData:
     def metrics(self, predicted: Sequence[str], scores: Sequence[dict[str, float]]) -> dict[str, Any]:
         """The benchmark metrics for this task and format (app.core.evaluation)."""
         if self.metadata.get("benchmark") == "sentihood":
-            return {"benchmark": "sentihood (Sun et al. 2019)", **sentihood_metrics(self.golds, predicted, self.groups, scores)}
+            return {"benchmark": "sentihood (Sun et al. 2019)",
+                    **sentihood_metrics(self.golds, predicted, self.groups, scores, self.aspects)}
         if self.task == "absa" and self.format in CATEGORY_FORMATS:
             return {"benchmark": "absa-categories (Sun et al. 2019)", **absa_category_metrics(self.golds, predicted, scores)}
         if self.task == "absa":
@@ -171,7 +173,8 @@ def sentihood_units(sentences: Sequence[Any], fmt: str, max_length: int = 128, s
                               SENTIHOOD_LABELS.index(gold), s.id) for s, target, aspect, gold in units]
 
     return PreparedData("absa", fmt, SENTIHOOD_LABELS, [u[3] for u in units], [f"{u[0].id}/{u[1]}" for u in units],
-                        build, metadata={"benchmark": "sentihood", "categories": list(SENTIHOOD_ASPECTS)})
+                        build, metadata={"benchmark": "sentihood", "categories": list(SENTIHOOD_ASPECTS)},
+                        aspects=[u[2] for u in units])
 
 
 def absa_terms(sentences: Sequence[Any], max_length: int = 128, source: str = "data") -> PreparedData:

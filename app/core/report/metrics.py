@@ -68,7 +68,8 @@ def set_metrics(info: CheckpointInfo, specs: Sequence[UnitSpec], probabilities: 
     elif kind == "sentihood":  # Sun et al.'s SentiHood figures, over (sentence, location target) groups
         scores = [dict(zip(info.labels, row)) for row in probabilities.tolist()]
         groups = [f"{s.sentence_id}/{(s.aspect or '').partition(' of ')[2]}" for s in specs]
-        metrics = sentihood_metrics(golds, predicted, groups, scores)
+        aspects = [(s.aspect or "").partition(" of ")[0] for s in specs]
+        metrics = sentihood_metrics(golds, predicted, groups, scores, aspects)
     elif kind == "absa-terms":
         metrics = absa_term_metrics(golds, predicted, tuple(label for label in info.labels if label != "conflict"))
     elif kind == "semeval2010":
