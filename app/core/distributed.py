@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from app.core.sharding import ShardResult, ShardTask, shard_bounds, shard_pass
+from app.core.sharding import ShardRunner
 
 LOCAL = "local"
 
@@ -42,7 +42,7 @@ def _run_remote(work: Callable[..., Any], task: Any, device: str, half: bool) ->
     return work(task, device=device, half=half)
 
 
-class RayShards:
+class RayShards(ShardRunner):
     """Shard runner on Ray. address: None or "local" starts a local instance (unless Ray is already
     initialised); anything else is passed to `ray.init(address=...)`. device: "auto" uses the GPU Ray
     gives each task (num_gpus=1) when the cluster has GPUs, else the CPU; half: float16 on CUDA.
@@ -94,8 +94,3 @@ class RayShards:
         ran = [result.worker for result in results if hasattr(result, "worker")]
         self.workers = ran or self.workers
         return results
-
-    def __call__(self, task: ShardTask, progress: Callable[[int, int, str], None]) -> list[ShardResult]:
-        bounds = shard_bounds(len(task.specs), self.count(), task.settings.batch_size)
-        return self.map(shard_pass, [task.shard(start, stop) for start, stop in bounds],
-                        [stop - start for start, stop in bounds], progress, "statistics")

@@ -21,7 +21,7 @@ padded batch as in one process. What merging keeps equal to one pass:
 process unless given them, builds the shard probes and streams its pairs through the same
 `statistics_pass` as `analyze`. Runners: `LocalShards` (here, one after another: tests, reference),
 `ProcessShards` (worker processes on this machine, several per GPU) and app.core.distributed.RayShards
-(one Ray task per GPU or CPU slot). Both also `map` any shard work
+(one Ray task per GPU or CPU slot). All also `map` any shard work
 (a function of a task that loads its models with `load_models`): the robustness suite's shards use it.
 """
 
@@ -127,7 +127,24 @@ def merge_shards(found: "AnalysisProbes", results: Sequence[ShardResult], stopwa
 ShardWork = Callable[..., Any]  # work(task, checkpoint=None, pretrained=None, device="auto", half=False) -> result
 
 
-class LocalShards:
+class ShardRunner:
+    """What every runner does with an analysis: cut `count()` shards of whole batches and run `shard_pass` on
+    each through `map`; runners differ in where `map` runs the work."""
+
+    def count(self) -> int:
+        raise NotImplementedError
+
+    def map(self, work: ShardWork, tasks: Sequence[Any], sizes: Sequence[int], progress: Progress,
+            phase: str) -> list[Any]:
+        raise NotImplementedError
+
+    def __call__(self, task: ShardTask, progress: Progress | Callable[..., None]) -> list[ShardResult]:
+        bounds = shard_bounds(len(task.specs), self.count(), task.settings.batch_size)
+        return self.map(shard_pass, [task.shard(start, stop) for start, stop in bounds],
+                        [stop - start for start, stop in bounds], progress, "statistics")
+
+
+class LocalShards(ShardRunner):
     """Shards run one after another in this process (the same merge as a cluster's; tests and reference)."""
 
     def __init__(self, shards: int, checkpoint: LoadedCheckpoint | None = None,
@@ -147,10 +164,6 @@ class LocalShards:
             progress(done, sum(sizes), phase)
         return results
 
-    def __call__(self, task: ShardTask, progress: Progress | Callable[..., None]) -> list[ShardResult]:
-        bounds = shard_bounds(len(task.specs), self.count(), task.settings.batch_size)
-        return self.map(shard_pass, [task.shard(start, stop) for start, stop in bounds],
-                        [stop - start for start, stop in bounds], progress, "statistics")
 
 
 def _init_process(threads: int) -> None:
@@ -165,7 +178,7 @@ def _run_in_process(work: ShardWork, task: Any, device: str, half: bool | str) -
     return work(task, device=device, half=half)
 
 
-class ProcessShards:
+class ProcessShards(ShardRunner):
     """Shards in worker processes on this machine, several sharing one GPU, or one per CPU core.
 
     A pass on a GPU is bound by its host side (tokenising, each batch's bookkeeping: one core per
@@ -203,11 +216,6 @@ class ProcessShards:
             progress(done, sum(sizes), phase)
         self.workers = [result.worker for result in results if hasattr(result, "worker")] or self.workers
         return results
-
-    def __call__(self, task: ShardTask, progress: Progress | Callable[..., None]) -> list[ShardResult]:
-        bounds = shard_bounds(len(task.specs), self.count(), task.settings.batch_size)
-        return self.map(shard_pass, [task.shard(start, stop) for start, stop in bounds],
-                        [stop - start for start, stop in bounds], progress, "statistics")
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
