@@ -3,7 +3,7 @@
 # missing), the CUDA tests, and the analysis pass's throughput against a bare batched forward in float16
 # and bfloat16, in one process and in worker processes sharing the GPU. Run from the repository root with
 # the project importable (`make install`, or PYTHONPATH).
-# Prints the figures the README records under "GPU path".
+# Prints the figures the README records under *GPU*.
 set -uo pipefail
 PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
