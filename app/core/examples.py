@@ -16,7 +16,7 @@ label and group, so the same object serves training and the benchmarks' metrics:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from app.core.checkpoint import ABSA_FORMATS, DEFAULT_ENTITY_MARKERS
 from app.core.datasets import AbsaSentence, RelationExample, TargetedSentence
@@ -147,6 +147,27 @@ def target_words(target: str) -> str:
     return f"{name.lower()} - {target[len(name):]}" if name != target else target.lower()
 
 
+def sentihood_aspect(aspect: str, target: str) -> str:
+    """The aspect as an auxiliary sentence names it: "safety of location - 1"."""
+    return f"{aspect} of {target_words(target)}"
+
+
+def sentihood_targets(sentence: TargetedSentence) -> list[str]:
+    """The sentence's location targets (mentioned or given an opinion), in a fixed order."""
+    return sorted({m.target for m in sentence.mentions} | {o.target for o in sentence.opinions})
+
+
+def sentihood_items(sentences: Sequence[TargetedSentence],
+                    aspects: Sequence[str]) -> Iterator[tuple[TargetedSentence, str, str, str]]:
+    """(sentence, target, aspect, polarity) per sentence × target × aspect, "none" where not discussed: the
+    order the trainer's inputs and the analysis's pairs both follow."""
+    for sentence in sentences:
+        opinions = {(o.target, o.aspect): o.polarity for o in sentence.opinions}
+        for target in sentihood_targets(sentence):
+            for aspect in aspects:
+                yield sentence, target, aspect, opinions.get((target, aspect), "none")
+
+
 def sentihood_units(sentences: Sequence[Any], fmt: str, max_length: int = 128, source: str = "data") -> PreparedData:
     """SentiHood: one unit per (sentence, target) × the four aspects, "none" where not discussed.
 
@@ -156,12 +177,7 @@ def sentihood_units(sentences: Sequence[Any], fmt: str, max_length: int = 128, s
     """
     if fmt not in ("qa-m", "nli-m"):
         raise ExampleError(f"SentiHood is trained in qa-m or nli-m here, not {fmt!r}")
-    units: list[tuple[TargetedSentence, str, str, str]] = []
-    for s in sentences:
-        opinions = {(o.target, o.aspect): o.polarity for o in s.opinions}
-        for target in sorted({m.target for m in s.mentions} | {o.target for o in s.opinions}):
-            for aspect in SENTIHOOD_ASPECTS:
-                units.append((s, target, aspect, opinions.get((target, aspect), "none")))
+    units = list(sentihood_items(sentences, SENTIHOOD_ASPECTS))
     if not units:
         raise ExampleError(f"{source}: no SentiHood targets")
     unknown = sorted({u[3] for u in units} - set(SENTIHOOD_LABELS))
@@ -169,7 +185,7 @@ def sentihood_units(sentences: Sequence[Any], fmt: str, max_length: int = 128, s
         raise ExampleError(f"{source}: polarities {unknown} are not among {list(SENTIHOOD_LABELS)}")
 
     def build(tokenizer: Any) -> list[LabelledInput]:
-        return [LabelledInput(encode_absa(tokenizer, s.text, f"{aspect} of {target_words(target)}", fmt, max_length),
+        return [LabelledInput(encode_absa(tokenizer, s.text, sentihood_aspect(aspect, target), fmt, max_length),
                               SENTIHOOD_LABELS.index(gold), s.id) for s, target, aspect, gold in units]
 
     return PreparedData("absa", fmt, SENTIHOOD_LABELS, [u[3] for u in units], [f"{u[0].id}/{u[1]}" for u in units],

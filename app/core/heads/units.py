@@ -127,22 +127,16 @@ def sentihood_aspects(info: CheckpointInfo) -> list[str]:
 
 
 def _target_pairs(sentences: Sequence[TargetedSentence], aspects: Sequence[str]) -> list[UnitSpec]:
-    """SentiHood as its checkpoints read it (app.core.examples.sentihood_units, same order): per sentence,
-    target and aspect the auxiliary aspect "<aspect> of location - 1"; the target's mentions are the aspect
-    term, the other targets' mentions the other aspects; "none" where the target's aspect is not discussed."""
-    from app.core.examples import target_words
+    """SentiHood as its checkpoints read it (app.core.examples.sentihood_items, the trainer's order): the
+    target's mentions are the aspect term, the other targets' mentions the other aspects."""
+    from app.core.examples import sentihood_aspect, sentihood_items, sentihood_targets
 
     specs = []
-    for s in sentences:
-        opinions = {(o.target, o.aspect): o.polarity for o in s.opinions}
-        targets = sorted({m.target for m in s.mentions} | {o.target for o in s.opinions})
-        for target in targets:
-            own = tuple(span.offsets for span in s.spans_of(target))
-            others = tuple(span.offsets for t in targets if t != target for span in s.spans_of(t))
-            for aspect in aspects:
-                polarity = opinions.get((target, aspect), "none")
-                specs.append(UnitSpec(s.id, s.text, f"{aspect} of {target_words(target)}", own, (), others, polarity,
-                                      present=polarity != "none"))
+    for s, target, aspect, polarity in sentihood_items(sentences, aspects):
+        own = tuple(span.offsets for span in s.spans_of(target))
+        others = tuple(span.offsets for t in sentihood_targets(s) if t != target for span in s.spans_of(t))
+        specs.append(UnitSpec(s.id, s.text, sentihood_aspect(aspect, target), own, (), others, polarity,
+                              present=polarity != "none"))
     return specs
 
 
