@@ -40,11 +40,11 @@ from app.core.attention_pass import Stopwatch
 from app.core.checkpoint import CheckpointInfo, LoadedCheckpoint, cuda_dtype
 from app.core.demo_data import demo_dataset
 from app.core.embedded import embedded_base_model
-from app.core.heads.analysis import build_probes, statistics_pass
+from app.core.heads.analysis import build_probes, run_statistics
 from app.core.heads.settings import AnalysisSettings
 from app.core.heads.units import encode_unit, unit_specs
 from app.core.inspection import pad_batch
-from app.core.sharding import ProcessShards, ShardTask, merge_shards
+from app.core.sharding import ProcessShards
 
 LABELS = ("positive", "neutral", "negative", "conflict", "none")
 LENGTH = 64
@@ -107,11 +107,7 @@ def pass_round(checkpoint: LoadedCheckpoint, specs: list, settings: AnalysisSett
     stopwatch = Stopwatch()
     sync(checkpoint.device)
     started = time.perf_counter()
-    if shards is None:
-        summary = statistics_pass(checkpoint, specs, found, settings, None, None, LENGTH, stopwatch=stopwatch)
-    else:
-        task = ShardTask(checkpoint.info, specs, settings, False, None, LENGTH)
-        summary = merge_shards(found, shards(task, lambda *_: None), stopwatch)
+    summary = run_statistics(checkpoint, specs, found, settings, None, None, LENGTH, shards, stopwatch=stopwatch)
     sync(checkpoint.device)
     elapsed = time.perf_counter() - started
     assert summary.skipped == 0 and found.statistics.scores.count("entropy") == len(specs)

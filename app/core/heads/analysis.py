@@ -64,12 +64,8 @@ def analyze(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: AnalysisSe
         raise AnalysisError(f"{dataset.path}: no pairs to analyse")
     max_length = training_max_length(checkpoint)
     found = build_probes(checkpoint, settings, pretrained is not None)
-    if shards is None:
-        passed = statistics_pass(checkpoint, specs, found, settings, pretrained, lexicon, max_length, runner=runner,
-                                 progress=report, stopwatch=stopwatch)
-    else:
-        task = ShardTask(checkpoint.info, specs, settings, pretrained is not None, lexicon, max_length)
-        passed = merge_shards(found, shards(task, report), stopwatch)
+    passed = run_statistics(checkpoint, specs, found, settings, pretrained, lexicon, max_length, shards, runner,
+                            report, stopwatch)
     result = head_sections(checkpoint, settings, found, rule, stopwatch)
     result.support = sections.support(checkpoint.info.task, pairing, found.statistics, found.summaries,
                                       lexicon is not None)
@@ -99,6 +95,20 @@ def build_probes(checkpoint: LoadedCheckpoint, settings: AnalysisSettings, with_
     if shard:
         found.head_map = probes.HeadMapProbe(settings.js_sample, keep=True)
     return found
+
+
+def run_statistics(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], found: "AnalysisProbes",
+                   settings: AnalysisSettings, pretrained: LoadedCheckpoint | None, lexicon: OpinionLexicon | None,
+                   max_length: int, shards: Callable[[ShardTask, Progress], list[ShardResult]] | None = None,
+                   runner: Runner = run_here, progress: Progress | None = None,
+                   stopwatch: Stopwatch | None = None) -> PassSummary:
+    """The statistics pass into `found`: here, or on `shards` (their probes merged into `found` in data order)."""
+    stopwatch = stopwatch if stopwatch is not None else Stopwatch()
+    if shards is None:
+        return statistics_pass(checkpoint, specs, found, settings, pretrained, lexicon, max_length, runner=runner,
+                               progress=progress, stopwatch=stopwatch)
+    task = ShardTask(checkpoint.info, specs, settings, pretrained is not None, lexicon, max_length)
+    return merge_shards(found, shards(task, progress or (lambda done, total, phase: None)), stopwatch)
 
 
 def statistics_pass(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], found: "AnalysisProbes",
