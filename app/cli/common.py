@@ -92,8 +92,6 @@ def ray_shards(address: str | None, workers: int | None):
     return RayShards(address, settings.device, settings.cuda_half, workers)
 
 
-
-
 def processes_option(what: str):
     return typer.Option(None, "--processes", min=2,
                         help=f"shard {what} over this many worker processes here (several can share one GPU, "

@@ -105,6 +105,11 @@ class EncodedInput:
 _TOKENIZING = threading.Lock()
 
 
+def _length_limit(tokenizer: Any, max_length: int) -> int:
+    """The longest input: the asked length, or the tokenizer's own maximum where that is shorter."""
+    return min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
+
+
 def encode_segments(
     tokenizer: Any,
     text_a: str,
@@ -114,7 +119,7 @@ def encode_segments(
     markers: Sequence[str] = (),
 ) -> EncodedInput:
     """Tokenize one or two segments, keeping offsets, segments, word ids and truncation info."""
-    max_length = min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
+    max_length = _length_limit(tokenizer, max_length)
     # One tokenizer call on the hot path; a second only for inputs longer than the model's maximum.
     with _TOKENIZING:
         enc = tokenizer(text_a, text_b, add_special_tokens=True, return_offsets_mapping=True, verbose=False)
@@ -144,7 +149,7 @@ def encode_segment_pairs(tokenizer: Any, pairs: Sequence[tuple[str, str]], max_l
     `encode_segments` one by one, which truncates them."""
     if not pairs:
         return []
-    limit = min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
+    limit = _length_limit(tokenizer, max_length)
     backend = tokenizer.backend_tokenizer
     with _TOKENIZING:
         # The Rust tokenizer itself: transformers' wrapper would copy every encoding into Python lists first.
@@ -242,14 +247,10 @@ def encode_absa_pairs(tokenizer: Any, items: Sequence[tuple[str, str, str | None
         except InputError as exc:
             parts.append(exc)
     good = [p for p in parts if isinstance(p, _AbsaParts)]
-    by_segment: dict[str, list[_AbsaParts]] = {}
-    for p in good:
-        by_segment.setdefault(p.review_segment, []).append(p)
-    encoded: dict[int, EncodedInput] = {}
-    for segment, group in by_segment.items():
-        for p, enc in zip(group, encode_segment_pairs(tokenizer, [(p.text_a, p.text_b) for p in group], max_length,
-                                                      truncate_segment=segment)):
-            encoded[id(p)] = p.mark_spans(enc)
+    # one format, so one review segment: every pair truncates the same side
+    segment = "a" if fmt in REVIEW_FIRST_FORMATS else "b"
+    pairs = encode_segment_pairs(tokenizer, [(p.text_a, p.text_b) for p in good], max_length, truncate_segment=segment)
+    encoded = {id(p): p.mark_spans(enc) for p, enc in zip(good, pairs)}
     return [p if isinstance(p, InputError) else encoded[id(p)] for p in parts]
 
 

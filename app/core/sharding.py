@@ -165,7 +165,6 @@ class LocalShards(ShardRunner):
         return results
 
 
-
 def _init_process(threads: int) -> None:
     import torch
 
