@@ -152,6 +152,12 @@ def sentihood_aspect(aspect: str, target: str) -> str:
     return f"{aspect} of {target_words(target)}"
 
 
+def split_sentihood_aspect(named: str) -> tuple[str, str]:
+    """`sentihood_aspect` read back: "safety of location - 1" -> ("safety", "location - 1")."""
+    aspect, _, target = named.partition(" of ")
+    return aspect, target
+
+
 def sentihood_targets(sentence: TargetedSentence) -> list[str]:
     """The sentence's location targets (mentioned or given an opinion), in a fixed order."""
     return sorted({m.target for m in sentence.mentions} | {o.target for o in sentence.opinions})

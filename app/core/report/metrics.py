@@ -18,6 +18,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from app.core.checkpoint import CheckpointInfo
 from app.core.evaluation import (absa_category_metrics, absa_term_metrics, is_semeval2010_labels, semeval2010_metrics,
                                  sentihood_metrics)
+from app.core.examples import split_sentihood_aspect
 from app.core.heads.units import CATEGORY_FORMATS, UnitSpec, sentihood_aspects
 from app.core.inputs import B_FORMAT_POLARITIES
 
@@ -67,8 +68,9 @@ def set_metrics(info: CheckpointInfo, specs: Sequence[UnitSpec], probabilities: 
         metrics = absa_category_metrics(golds, predicted, scores)
     elif kind == "sentihood":  # Sun et al.'s SentiHood figures, over (sentence, location target) groups
         scores = [dict(zip(info.labels, row)) for row in probabilities.tolist()]
-        groups = [f"{s.sentence_id}/{(s.aspect or '').partition(' of ')[2]}" for s in specs]
-        aspects = [(s.aspect or "").partition(" of ")[0] for s in specs]
+        named = [split_sentihood_aspect(s.aspect or "") for s in specs]
+        groups = [f"{s.sentence_id}/{target}" for s, (_, target) in zip(specs, named)]
+        aspects = [aspect for aspect, _ in named]
         metrics = sentihood_metrics(golds, predicted, groups, scores, aspects)
     elif kind == "absa-terms":
         metrics = absa_term_metrics(golds, predicted, tuple(label for label in info.labels if label != "conflict"))
