@@ -4,16 +4,20 @@ example, flow against networkx's maximum flow, agreement metrics against scipy."
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import networkx as nx
 import numpy as np
 import pytest
 import torch
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import maximum_flow
 from scipy.stats import kendalltau, spearmanr
 
 from app.core.attribution.agreement import kendall, spearman, top_k_overlap
 from app.core.attribution.gradients import baseline_ids, gradient_x_input, integrated_gradients
-from app.core.attribution.graph import attention_flow, residual_attention, rollout
+from app.core.attribution.graph import FLOW_SCALE, attention_flow, flow_capacities, residual_attention, rollout
+from app.core.attribution.maxflow import layered_max_flows
 from app.core.attribution.live import AttributionRequest, attribute, resolve_target
 from app.core.attribution.tokens import content_mask
 from app.core.errors import InputError
@@ -66,6 +70,41 @@ def test_flow_matches_networkx(seed, query):
     ours = attention_flow(attention, query)
     assert np.allclose(ours.numpy(), networkx_flow(attention, query), atol=1e-5)
     assert (ours >= 0).all() and (ours <= 1 + 1e-6).all()
+
+
+def scipy_max_flows(capacity: np.ndarray, to_sink: np.ndarray) -> list[int]:
+    """The same layered network as a scipy CSR matrix, one scipy maximum flow per first-layer node."""
+    layers, length, _ = capacity.shape
+    tail, head = np.meshgrid(np.arange(length), np.arange(length), indexing="ij")
+    rows = [layer * length + tail.ravel() for layer in range(layers)] + [layers * length + np.arange(length)]
+    cols = [(layer + 1) * length + head.ravel() for layer in range(layers)] + [np.full(length, (layers + 1) * length)]
+    caps = [capacity[layer].ravel() for layer in range(layers)] + [to_sink]
+    size = (layers + 1) * length + 1
+    matrix = csr_matrix((np.concatenate(caps).astype(np.int32), (np.concatenate(rows), np.concatenate(cols))),
+                        shape=(size, size))
+    return [maximum_flow(matrix, source, size - 1).flow_value for source in range(length)]
+
+
+def test_layered_max_flows_equal_scipy_on_random_networks():
+    generator = np.random.default_rng(0)
+    with ThreadPoolExecutor(2) as pool:
+        for trial in range(120):
+            layers, length = int(generator.integers(0, 5)), int(generator.integers(1, 24))
+            sparsity = generator.random()  # from dense to mostly zero arcs (unreachable nodes, dead ends)
+            capacity = generator.integers(0, 1000, (layers, length, length)) * (generator.random((layers, length, length)) < sparsity)
+            to_sink = generator.integers(0, 1000, length) * (generator.random(length) < 0.7)
+            parts = 1 + trial % 3  # one thread, or the sources split over two or three
+            found = layered_max_flows(capacity, to_sink, pool=pool, parts=parts)
+            assert found.tolist() == scipy_max_flows(capacity, to_sink), (trial, layers, length)
+
+
+def test_attention_flow_of_the_model_equals_scipy(absa, inspected):
+    """The demo model's 6-layer attention on the 40-token pair, for the readout and a two-token query."""
+    mixing = residual_attention(inspected.attention).double().numpy()
+    for query in ([0], [1, 5]):
+        capacity, to_sink = flow_capacities(mixing, query)
+        expected = torch.tensor(scipy_max_flows(capacity, to_sink), dtype=torch.float64) / FLOW_SCALE
+        assert torch.equal(attention_flow(inspected.attention, query), expected.float())
 
 
 def test_rank_agreement_matches_scipy():

@@ -11,12 +11,14 @@ over heads and keeps its input through the residual connection, so the block's m
 * flow: the graph's edges carry capacity R_l[i, j] from token j at layer l-1 to token i at layer l;
   the flow of input token j is the maximum flow from (0, j) to the query token at layer L (for a
   set of query tokens: into all of them, divided by their number). Solved exactly per input token
-  with scipy's Dinic maximum flow on integer capacities (2^24 units, so each edge is rounded by at
-  most 2^-25): one max-flow per token, which is what makes flow far costlier than rollout.
+  on integer capacities (2^24 units, so each edge is rounded by at most 2^-25) by maxflow.py: one
+  max-flow per token, which is what makes flow costlier than rollout.
 """
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 import numpy as np
@@ -54,39 +56,32 @@ def rollout(attention: torch.Tensor, query: Sequence[int]) -> torch.Tensor:
     return rollout_rows(attention.unsqueeze(0), weights)[0]
 
 
-def flow_graph(mixing: np.ndarray, query: Sequence[int]):
-    """The flow network as a scipy CSR matrix of int32 capacities, with the sink's index.
+def flow_capacities(mixing: np.ndarray, query: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The flow network as integer capacities for maxflow.layered_max_flows: [L-1, T, T] between layers
+    (capacity[l, j, i] = R_l[i, j], from token j at layer l to token i at layer l + 1) and [T] into one
+    sink standing for the query tokens at layer L (their in-arcs summed, which is exact: the query nodes
+    would only pass flow on to the sink). All divided by the number of query tokens, so the flow value
+    is already the per-query mean. Layer-0 nodes have no in-arcs, so one network serves every source."""
+    scaled = mixing * (FLOW_SCALE / len(query))
+    between = np.rint(scaled[:-1].transpose(0, 2, 1)).astype(np.int64)
+    to_sink = np.rint(scaled[-1][list(query)].sum(0)).astype(np.int64)
+    return between, to_sink
 
-    Nodes: the T input tokens (layer 0), T tokens per inner layer 1..L-1, then one sink standing for
-    the query tokens at layer L (their in-edges summed, which is exact: the query nodes would only
-    pass flow on to the sink). Capacities are divided by the number of query tokens, so the flow
-    value is already the per-query mean. Layer-0 nodes have no in-edges, so from input token j only
-    its own out-edges are reachable: one graph serves every source.
-    """
-    from scipy.sparse import csr_matrix
 
-    layers, length, _ = mixing.shape
-    sink = layers * length
-    tokens = np.arange(length)
-    rows, cols, caps = [], [], []
-    for layer in range(layers - 1):  # edges from layer `layer` to layer + 1
-        rows.append(np.tile(layer * length + tokens, length))  # from token j
-        cols.append(np.repeat((layer + 1) * length + tokens, length))  # to token i (row-major over i, j)
-        caps.append(mixing[layer].reshape(-1))
-    rows.append((layers - 1) * length + tokens)
-    cols.append(np.full(length, sink))
-    caps.append(mixing[layers - 1][list(query)].sum(0))
-    capacity = np.rint(np.concatenate(caps) / len(query) * FLOW_SCALE).astype(np.int32)
-    matrix = csr_matrix((capacity, (np.concatenate(rows), np.concatenate(cols))), shape=(sink + 1, sink + 1))
-    matrix.eliminate_zeros()
-    return matrix, sink
+@functools.lru_cache(maxsize=None)
+def _flow_pool(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="attention-flow")
 
 
 def attention_flow(attention: torch.Tensor, query: Sequence[int]) -> torch.Tensor:
-    """Flow of one input: attention [L, H, T, T], query token indices -> [T] (each in [0, 1])."""
-    from scipy.sparse.csgraph import maximum_flow
+    """Flow of one input: attention [L, H, T, T], query token indices -> [T] (each in [0, 1]).
+
+    The input tokens' max-flows are split over as many threads as torch computes with (the forward
+    pass is done by then, so its cores are free)."""
+    from app.core.attribution.maxflow import layered_max_flows  # numba: imported when flow is asked for
 
     mixing = residual_attention(attention).double().cpu().numpy()
-    matrix, sink = flow_graph(mixing, query)
-    values = [maximum_flow(matrix, source, sink, method="dinic").flow_value for source in range(mixing.shape[-1])]
-    return torch.tensor(values, dtype=torch.float64).div(FLOW_SCALE).float()
+    parts = torch.get_num_threads()
+    pool = _flow_pool(parts - 1) if parts > 1 else None
+    values = layered_max_flows(*flow_capacities(mixing, query), pool=pool, parts=parts)
+    return torch.from_numpy(values).double().div(FLOW_SCALE).float()
