@@ -4,7 +4,6 @@ example, flow against networkx's maximum flow, agreement metrics against scipy."
 from __future__ import annotations
 
 import itertools
-from concurrent.futures import ThreadPoolExecutor
 
 import networkx as nx
 import numpy as np
@@ -14,7 +13,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 from scipy.stats import kendalltau, spearmanr
 
-from app.core.attribution.agreement import kendall, spearman, top_k_overlap
+from app.core.attribution.agreement import agreement, agreement_by_method, kendall, spearman, top_k_overlap
 from app.core.attribution.gradients import baseline_ids, gradient_x_input, integrated_gradients
 from app.core.attribution.graph import FLOW_SCALE, attention_flow, flow_capacities, residual_attention, rollout
 from app.core.attribution.maxflow import layered_max_flows
@@ -87,15 +86,14 @@ def scipy_max_flows(capacity: np.ndarray, to_sink: np.ndarray) -> list[int]:
 
 def test_layered_max_flows_equal_scipy_on_random_networks():
     generator = np.random.default_rng(0)
-    with ThreadPoolExecutor(2) as pool:
-        for trial in range(120):
-            layers, length = int(generator.integers(0, 5)), int(generator.integers(1, 24))
-            sparsity = generator.random()  # from dense to mostly zero arcs (unreachable nodes, dead ends)
-            capacity = generator.integers(0, 1000, (layers, length, length)) * (generator.random((layers, length, length)) < sparsity)
-            to_sink = generator.integers(0, 1000, length) * (generator.random(length) < 0.7)
-            parts = 1 + trial % 3  # one thread, or the sources split over two or three
-            found = layered_max_flows(capacity, to_sink, pool=pool, parts=parts)
-            assert found.tolist() == scipy_max_flows(capacity, to_sink), (trial, layers, length)
+    for trial in range(120):
+        layers, length = int(generator.integers(0, 5)), int(generator.integers(1, 24))
+        sparsity = generator.random()  # from dense to mostly zero arcs (unreachable nodes, dead ends)
+        capacity = generator.integers(0, 1000, (layers, length, length)) * (generator.random((layers, length, length)) < sparsity)
+        to_sink = generator.integers(0, 1000, length) * (generator.random(length) < 0.7)
+        threads = 1 + trial % 2  # one thread, or the sources shared by two
+        found = layered_max_flows(capacity, to_sink, threads=threads)
+        assert found.tolist() == scipy_max_flows(capacity, to_sink), (trial, layers, length)
 
 
 def test_attention_flow_of_the_model_equals_scipy(absa, inspected):
@@ -139,6 +137,30 @@ def test_agreement_is_batched_and_float32_close():
         keep = mask[b, 0, 0]
         expected = spearmanr(rows[b, layer, head][keep].numpy(), scores[b, 0, 0][keep].numpy()).statistic
         assert batched[b, layer, head].item() == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize("shared_mask", [True, False])
+def test_agreement_of_all_metrics_equals_each_metric_alone(shared_mask):
+    """agreement() ranks through the pairwise signs and cuts a shared mask's tokens out: the same values
+    as spearman (sort-based ranks), kendall and top_k_overlap on the whole rows, ties included."""
+    generator = torch.Generator().manual_seed(3)
+    rows = torch.randint(0, 5, (3, 4, 15), generator=generator).double()  # many ties
+    rows[0] = torch.rand(4, 15, generator=generator, dtype=torch.float64)
+    scores = torch.randint(0, 6, (15,), generator=generator).double()
+    mask = torch.rand(15, generator=generator) > 0.3
+    if not shared_mask:
+        mask = mask.expand(3, 4, 15).clone()
+        mask[1, 2, :4] = False
+    found = agreement(rows, scores, mask)
+    assert torch.allclose(found["spearman"], spearman(rows, scores, mask).float(), atol=1e-6)
+    assert torch.allclose(found["kendall"], kendall(rows, scores, mask).float(), atol=1e-6)
+    assert torch.equal(found["top_k"], top_k_overlap(rows, scores, mask).float())
+    if shared_mask:  # several methods at once: each as if alone
+        other = torch.rand(15, generator=generator, dtype=torch.float64)
+        both = agreement_by_method(rows, {"a": scores, "b": other}, mask)
+        for name, value in (("a", scores), ("b", other)):
+            for metric, expected in agreement(rows, value, mask).items():
+                assert torch.allclose(both[name][metric], expected, atol=1e-6, equal_nan=True)
 
 
 def test_top_k_overlap_and_undefined_cases():

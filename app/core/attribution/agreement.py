@@ -17,8 +17,9 @@ An input with fewer than two content tokens gives NaN (nothing to rank).
 Everything is batched: rows [..., T] against scores [..., T] with a mask [..., T] broadcast over
 the leading dimensions (e.g. [B, L, H, T] against [B, 1, 1, T]), in the rows' dtype (float64 for
 tests, float32 for live inputs and dataset batches: ranks and pair counts stay exact there). Each
-side is ranked in its own shape, so an attribution shared by every head is ranked once. Ranks take
-one sort per row; Kendall's tau compares all pairs, [..., T, T], fine for the lengths BERT takes.
+side is ranked in its own shape, so an attribution shared by every head is ranked once. spearman
+ranks by one sort per row; Kendall's tau compares all pairs, [..., T, T], fine for the lengths BERT
+takes, and agreement() reads the average ranks off those same pairs (no sort) when it computes both.
 """
 
 from __future__ import annotations
@@ -73,14 +74,29 @@ def spearman(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tens
 def kendall(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Kendall's tau-b over the masked tokens."""
     y = y.to(x.dtype)
+    return _kendall_of_signs(*_masked_signs(x, y, mask), mask)
+
+
+def _masked_signs(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """sign(x_i - x_j) and sign(y_i - y_j), 0 where i or j is outside the mask: [..., T, T] each."""
     pair = (mask.unsqueeze(-1) & mask.unsqueeze(-2)).to(x.dtype)
-    sx, sy = _pairwise_sign(x) * pair, _pairwise_sign(y) * pair
+    return _pairwise_sign(x) * pair, _pairwise_sign(y) * pair
+
+
+def _kendall_of_signs(sx: torch.Tensor, sy: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     # ordered pairs i != j: twice the unordered ones in every sum, which cancels in the ratio
-    untied_x = (sx != 0).sum((-1, -2)).to(x.dtype)
-    untied_y = (sy != 0).sum((-1, -2)).to(x.dtype)
+    untied_x = torch.count_nonzero(sx, dim=(-1, -2)).to(sx.dtype)
+    untied_y = torch.count_nonzero(sy, dim=(-1, -2)).to(sx.dtype)
     denominator = (untied_x * untied_y).sqrt()
     value = (sx * sy).sum((-1, -2)) / denominator
     return _undefined_below_two(torch.where(denominator > 0, value, torch.zeros_like(value)), mask)
+
+
+def _ranks_of_signs(signs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Average ranks from the masked pairwise signs, no sort: with n masked tokens, a token's rank is
+    (#smaller) + (#equal, itself included, + 1) / 2 = (#smaller - #greater + n + 1) / 2."""
+    count = mask.sum(-1, keepdim=True).to(signs.dtype)
+    return (signs.sum(-1) + count + 1) / 2 * mask.to(signs.dtype)
 
 
 def top_k_overlap(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, k: int = TOP_K) -> torch.Tensor:
@@ -102,10 +118,55 @@ def _undefined_below_two(values: torch.Tensor, mask: torch.Tensor) -> torch.Tens
 
 def agreement(rows: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor,
               metrics: tuple[str, ...] = METRICS, k: int = TOP_K) -> dict[str, torch.Tensor]:
-    """metric -> [...]: every metric of rows [..., T] against scores (broadcast) over mask [..., T]."""
-    compute = {"spearman": lambda: spearman(rows, scores, mask), "kendall": lambda: kendall(rows, scores, mask),
-               "top_k": lambda: top_k_overlap(rows, scores, mask, k)}
-    return {name: compute[name]().float() for name in metrics}
+    """metric -> [...]: every metric of rows [..., T] against scores (broadcast) over mask [..., T].
+
+    Spearman and Kendall share one pair of sign matrices (the ranks come from them, as spearman's
+    sort would give), so asking for both costs little more than Kendall alone."""
+    if mask.dim() == 1 and scores.dim() == 1:
+        return agreement_by_method(rows, {"": scores}, mask, metrics, k)[""]
+    scores = scores.to(rows.dtype)
+    found = {}
+    if "top_k" in metrics:
+        found["top_k"] = top_k_overlap(rows, scores, mask, k)
+    if "spearman" in metrics or "kendall" in metrics:
+        sx, sy = _masked_signs(rows, scores, mask)
+        found["spearman"] = _undefined_below_two(
+            _correlation(_ranks_of_signs(sx, mask), _ranks_of_signs(sy, mask), mask), mask)
+        found["kendall"] = _kendall_of_signs(sx, sy, mask)
+    return {name: found[name].float() for name in metrics}
+
+
+def agreement_by_method(rows: torch.Tensor, scores: dict[str, torch.Tensor], mask: torch.Tensor,
+                        metrics: tuple[str, ...] = METRICS, k: int = TOP_K) -> dict[str, dict[str, torch.Tensor]]:
+    """method -> metric -> [...]: rows [..., T] against each method's scores [T] for one input (mask
+    [T]), the rows' side computed once for every method.
+
+    On the compared tokens only: a token's average rank is (sum of its signs + n + 1) / 2, and
+    Pearson's correlation ignores such affine maps, so Spearman is the correlation of the sign sums;
+    Kendall's numerator is one matrix product of the rows' signs with every method's."""
+    names = list(scores)
+    found: dict[str, dict[str, torch.Tensor]] = {name: {} for name in names}
+    if "top_k" in metrics:  # on the whole rows: which of tied tokens topk picks depends on positions
+        for name in names:
+            found[name]["top_k"] = top_k_overlap(rows, scores[name].to(rows.dtype), mask, k)
+    keep = mask.nonzero().flatten()
+    if len(keep) < 2:
+        undefined = torch.full(rows.shape[:-1], float("nan"), dtype=rows.dtype, device=rows.device)
+        ranked = {name: {"spearman": undefined, "kendall": undefined} for name in names}
+    else:
+        sx = _pairwise_sign(rows[..., keep])  # [..., n, n]
+        sy = _pairwise_sign(torch.stack([scores[name].to(rows.dtype)[keep] for name in names]))  # [M, n, n]
+        cx, cy = sx.sum(-1), sy.sum(-1)
+        cx, cy = cx - cx.mean(-1, keepdim=True), cy - cy.mean(-1, keepdim=True)
+        spread = ((cx * cx).sum(-1, keepdim=True) * (cy * cy).sum(-1)).sqrt()  # [..., M]
+        untied = (sx.abs().sum((-1, -2)).unsqueeze(-1) * sy.abs().sum((-1, -2))).sqrt()
+        zero = torch.zeros((), dtype=sx.dtype, device=sx.device)
+        spearmans = torch.where(spread > 0, (cx @ cy.T) / spread, zero)
+        kendalls = torch.where(untied > 0, (sx.flatten(-2) @ sy.flatten(-2).T) / untied, zero)
+        ranked = {name: {"spearman": spearmans[..., m], "kendall": kendalls[..., m]} for m, name in enumerate(names)}
+    for name in names:
+        found[name].update(ranked[name])
+    return {name: {metric: found[name][metric].float() for metric in metrics} for name in names}
 
 
 def head_rows(attention: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

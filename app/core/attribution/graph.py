@@ -17,8 +17,6 @@ over heads and keeps its input through the residual connection, so the block's m
 
 from __future__ import annotations
 
-import functools
-from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 import numpy as np
@@ -68,11 +66,6 @@ def flow_capacities(mixing: np.ndarray, query: Sequence[int]) -> tuple[np.ndarra
     return between, to_sink
 
 
-@functools.lru_cache(maxsize=None)
-def _flow_pool(workers: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="attention-flow")
-
-
 def attention_flow(attention: torch.Tensor, query: Sequence[int]) -> torch.Tensor:
     """Flow of one input: attention [L, H, T, T], query token indices -> [T] (each in [0, 1]).
 
@@ -81,7 +74,5 @@ def attention_flow(attention: torch.Tensor, query: Sequence[int]) -> torch.Tenso
     from app.core.attribution.maxflow import layered_max_flows  # numba: imported when flow is asked for
 
     mixing = residual_attention(attention).double().cpu().numpy()
-    parts = torch.get_num_threads()
-    pool = _flow_pool(parts - 1) if parts > 1 else None
-    values = layered_max_flows(*flow_capacities(mixing, query), pool=pool, parts=parts)
+    values = layered_max_flows(*flow_capacities(mixing, query), threads=torch.get_num_threads())
     return torch.from_numpy(values).double().div(FLOW_SCALE).float()

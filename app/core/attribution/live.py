@@ -126,8 +126,8 @@ def attribute(loaded: LoadedCheckpoint, inspection: Inspection, request: Attribu
         timings[method] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     rows = metrics.head_rows(inspection.attention.unsqueeze(0), query_weights(query, len(content)).unsqueeze(0))[0]
-    agreement = {name: metrics.agreement(rows, _compared(name, value).float(), content, k=request.k)
-                 for name, value in scores.items()}
+    compared = {name: _compared(name, value).float() for name, value in scores.items()}
+    agreement = metrics.agreement_by_method(rows, compared, content, k=request.k)
     timings["agreement"] = (time.perf_counter() - started) * 1000
     return AttributionReport(target, request.query, query, content, scores, details, agreement, request.k, timings)
 
