@@ -11,7 +11,8 @@ after a warm-up (the median of the rounds' ratios, so load from other processes 
    attention of every layer; its inspection cache off) with "attribution": ["rollout"], ["flow"] and
    both (each with its per-head agreement maps) vs the same request without, the two back to back in
    alternating order (the median of the pairs' ratios). Target: <= 1.10x.
-   For scale, Abnar & Zuidema's own way to get flow (networkx's maximum flow per token) once.
+   Then flow's max-flows alone against scipy's maximum_flow per token on the same network, and, for
+   scale, Abnar & Zuidema's own way to get flow (networkx's maximum flow per token) once.
 3. The analysis pass (`analyze`'s statistics pass: encoding, forward with attentions, every statistic)
    with the dataset agreement on and integrated gradients off vs a bare batched forward with
    attentions over the same pairs (bench/analysis_speed.py's baseline). Target: >= 0.80x. Then one
@@ -129,6 +130,39 @@ def networkx_flow_seconds(loaded) -> float:
     return time.perf_counter() - started
 
 
+def flow_solver_against_scipy(torch, loaded, rounds: int, repeats: int = 20) -> dict:
+    """The max-flows of one input's attention flow (every token of the 40-token pair to [CLS]): the
+    compiled layered solver (app/core/attribution/maxflow.py, torch's thread count) vs scipy's
+    maximum_flow once per token on the same integer network, alternated; the values must be equal."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_flow
+
+    from app.core.attribution.graph import flow_capacities, residual_attention
+    from app.core.attribution.maxflow import layered_max_flows
+    from app.core.inspection import InspectionInput, inspect
+
+    mixing = residual_attention(inspect(loaded, InspectionInput(common.REVIEW, common.ASPECT)).attention).double().numpy()
+    capacity, to_sink = flow_capacities(mixing, [0])
+    layers, length, _ = capacity.shape
+    tail, head = np.meshgrid(np.arange(length), np.arange(length), indexing="ij")
+    rows = [k * length + tail.ravel() for k in range(layers)] + [layers * length + np.arange(length)]
+    cols = [(k + 1) * length + head.ravel() for k in range(layers)] + [np.full(length, (layers + 1) * length)]
+    size = (layers + 1) * length + 1
+
+    def scipy_flows() -> list[int]:  # the CSR matrix is part of its cost: it is built per input
+        matrix = csr_matrix((np.concatenate([capacity[k].ravel() for k in range(layers)] + [to_sink]).astype(np.int32),
+                             (np.concatenate(rows), np.concatenate(cols))), shape=(size, size))
+        return [maximum_flow(matrix, source, size - 1).flow_value for source in range(length)]
+
+    threads = torch.get_num_threads()
+    assert layered_max_flows(capacity, to_sink, threads=threads).tolist() == scipy_flows()
+    pairs = [(timed(lambda: layered_max_flows(capacity, to_sink, threads=threads)), timed(scipy_flows))
+             for _ in range(rounds * repeats)]
+    return {"ours_ms": 1000 * statistics.median(a for a, _ in pairs), "scipy_ms": 1000 * statistics.median(b for _, b in pairs),
+            "ratio": statistics.median(b / a for a, b in pairs), "threads": threads, "tokens": length}
+
+
 def analysis_pass(torch, loaded, pairs: int, ig_pairs: int, rounds: int, batch_size: int = 16) -> dict:
     from analysis_speed import bare_pass
 
@@ -181,6 +215,10 @@ def main() -> None:
     print(f"2. live inspection (all layers, compact): p50 {1000 * live['plain_s']:.1f} ms without attribution")
     for name, ratio in live["ratios"].items():
         print(f"   + {name:<13} ratio {ratio:.3f}, +{live['added_ms'][name]:.1f} ms (target <= 1.10: {verdict(ratio <= 1.10)})")
+    solver = flow_solver_against_scipy(torch, loaded, args.rounds)
+    print(f"   flow's {solver['tokens']} max-flows alone: {solver['ours_ms']:.2f} ms (compiled layered Dinic, "
+          f"{solver['threads']} threads) vs scipy's maximum_flow per token {solver['scipy_ms']:.2f} ms: "
+          f"{solver['ratio']:.1f}x faster, the same values")
     if not args.skip_networkx:
         print(f"   for scale: flow with networkx's maximum flow per token (Abnar & Zuidema's way): "
               f"{networkx_flow_seconds(loaded):.2f} s")
