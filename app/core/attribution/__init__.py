@@ -3,6 +3,7 @@
 * gradients.py: integrated gradients and gradient x input on the input word embeddings (Captum),
   batched, with the completeness gap of integrated gradients;
 * graph.py: attention rollout and attention flow (Abnar & Zuidema 2020) over the layers;
+* maxflow.py: flow's maximum flows, every token's at once, on the dense layered graph (numba);
 * agreement.py: rank correlation and top-k overlap between each head's attention from a query
   token and an attribution, for one input or a padded batch;
 * tokens.py: which tokens are queries ([CLS], the aspect, the entities, what the classifier reads)
