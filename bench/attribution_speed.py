@@ -134,33 +134,22 @@ def flow_solver_against_scipy(torch, loaded, rounds: int, repeats: int = 20) -> 
     """The max-flows of one input's attention flow (every token of the 40-token pair to [CLS]): the
     compiled layered solver (app/core/attribution/maxflow.py, torch's thread count) vs scipy's
     maximum_flow once per token on the same integer network, alternated; the values must be equal."""
-    import numpy as np
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import maximum_flow
-
     from app.core.attribution.graph import flow_capacities, residual_attention
-    from app.core.attribution.maxflow import layered_max_flows
+    from app.core.attribution.maxflow import layered_max_flows, scipy_max_flows
     from app.core.inspection import InspectionInput, inspect
 
     mixing = residual_attention(inspect(loaded, InspectionInput(common.REVIEW, common.ASPECT)).attention).double().numpy()
     capacity, to_sink = flow_capacities(mixing, [0])
-    layers, length, _ = capacity.shape
-    tail, head = np.meshgrid(np.arange(length), np.arange(length), indexing="ij")
-    rows = [k * length + tail.ravel() for k in range(layers)] + [layers * length + np.arange(length)]
-    cols = [(k + 1) * length + head.ravel() for k in range(layers)] + [np.full(length, (layers + 1) * length)]
-    size = (layers + 1) * length + 1
 
-    def scipy_flows() -> list[int]:  # the CSR matrix is part of its cost: it is built per input
-        matrix = csr_matrix((np.concatenate([capacity[k].ravel() for k in range(layers)] + [to_sink]).astype(np.int32),
-                             (np.concatenate(rows), np.concatenate(cols))), shape=(size, size))
-        return [maximum_flow(matrix, source, size - 1).flow_value for source in range(length)]
+    def scipy_flows() -> list[int]:  # its CSR matrix built per input, as it would have to be
+        return scipy_max_flows(capacity, to_sink)
 
     threads = torch.get_num_threads()
     assert layered_max_flows(capacity, to_sink, threads=threads).tolist() == scipy_flows()
     pairs = [(timed(lambda: layered_max_flows(capacity, to_sink, threads=threads)), timed(scipy_flows))
              for _ in range(rounds * repeats)]
     return {"ours_ms": 1000 * statistics.median(a for a, _ in pairs), "scipy_ms": 1000 * statistics.median(b for _, b in pairs),
-            "ratio": statistics.median(b / a for a, b in pairs), "threads": threads, "tokens": length}
+            "ratio": statistics.median(b / a for a, b in pairs), "threads": threads, "tokens": len(to_sink)}
 
 
 def analysis_pass(torch, loaded, pairs: int, ig_pairs: int, rounds: int, batch_size: int = 16) -> dict:

@@ -9,14 +9,12 @@ import networkx as nx
 import numpy as np
 import pytest
 import torch
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_flow
 from scipy.stats import kendalltau, spearmanr
 
 from app.core.attribution.agreement import agreement, agreement_by_method, kendall, spearman, top_k_overlap
 from app.core.attribution.gradients import baseline_ids, gradient_x_input, integrated_gradients
 from app.core.attribution.graph import FLOW_SCALE, attention_flow, flow_capacities, residual_attention, rollout
-from app.core.attribution.maxflow import layered_max_flows
+from app.core.attribution.maxflow import layered_max_flows, scipy_max_flows
 from app.core.attribution.live import AttributionRequest, attribute, resolve_target
 from app.core.attribution.tokens import content_mask
 from app.core.errors import InputError
@@ -69,19 +67,6 @@ def test_flow_matches_networkx(seed, query):
     ours = attention_flow(attention, query)
     assert np.allclose(ours.numpy(), networkx_flow(attention, query), atol=1e-5)
     assert (ours >= 0).all() and (ours <= 1 + 1e-6).all()
-
-
-def scipy_max_flows(capacity: np.ndarray, to_sink: np.ndarray) -> list[int]:
-    """The same layered network as a scipy CSR matrix, one scipy maximum flow per first-layer node."""
-    layers, length, _ = capacity.shape
-    tail, head = np.meshgrid(np.arange(length), np.arange(length), indexing="ij")
-    rows = [layer * length + tail.ravel() for layer in range(layers)] + [layers * length + np.arange(length)]
-    cols = [(layer + 1) * length + head.ravel() for layer in range(layers)] + [np.full(length, (layers + 1) * length)]
-    caps = [capacity[layer].ravel() for layer in range(layers)] + [to_sink]
-    size = (layers + 1) * length + 1
-    matrix = csr_matrix((np.concatenate(caps).astype(np.int32), (np.concatenate(rows), np.concatenate(cols))),
-                        shape=(size, size))
-    return [maximum_flow(matrix, source, size - 1).flow_value for source in range(length)]
 
 
 def test_layered_max_flows_equal_scipy_on_random_networks():

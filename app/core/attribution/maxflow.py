@@ -180,11 +180,12 @@ def _max_flows(capacity, to_sink, sources):
     cut_inner = np.empty(sources.shape[0], np.int64)  # the minimum cuts found so far
     cut_unreached = np.zeros((sources.shape[0], length), np.bool_)  # their unreached layer-1 nodes
     cuts = 0
+    into_sink = to_sink.sum()
     values = np.zeros(sources.shape[0], np.int64)
     for k in range(sources.shape[0]):
         source = sources[k]
         residual[:] = template
-        bound = min(to_sink.sum(), template[source].sum())
+        bound = min(into_sink, template[source].sum())
         if top > 0:
             for cut in range(cuts):
                 value = cut_inner[cut]
@@ -241,6 +242,23 @@ def layered_max_flows(capacity: np.ndarray, to_sink: np.ndarray, threads: int = 
     with _parallel:
         numba.set_num_threads(threads)
         return _max_flows_in_parts(capacity, to_sink, threads)
+
+
+def scipy_max_flows(capacity: np.ndarray, to_sink: np.ndarray) -> list[int]:
+    """The reference the tests and the bench check against: the same network as a scipy CSR matrix
+    (nodes layer by layer, then the sink), scipy's general maximum_flow once per first-layer node."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_flow
+
+    layers, length, _ = capacity.shape
+    tail, head = np.meshgrid(np.arange(length), np.arange(length), indexing="ij")
+    rows = [layer * length + tail.ravel() for layer in range(layers)] + [layers * length + np.arange(length)]
+    cols = [(layer + 1) * length + head.ravel() for layer in range(layers)] + [np.full(length, (layers + 1) * length)]
+    caps = [capacity[layer].ravel() for layer in range(layers)] + [to_sink]
+    size = (layers + 1) * length + 1
+    matrix = csr_matrix((np.concatenate(caps).astype(np.int32), (np.concatenate(rows), np.concatenate(cols))),
+                        shape=(size, size))
+    return [maximum_flow(matrix, source, size - 1).flow_value for source in range(length)]
 
 
 def compile_kernels() -> None:
