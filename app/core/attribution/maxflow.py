@@ -3,13 +3,19 @@
 Node (k, i) of layer k has an arc to every node (k + 1, i') and the last layer's nodes an arc to the
 sink. A general solver is wasteful there: scipy's maximum_flow solves one source per call and
 rebuilds its residual graph (reverse arcs, a new CSR matrix, the flow matrix it returns) on every
-call, 17 ms for the 40 sources of a 40-token, 6-layer input; this takes ~2 ms on one thread. It is
+call, 15 ms for the 40 sources of a 40-token, 6-layer input; this takes ~0.8 ms on one thread. It is
 Dinic's algorithm on dense arrays, compiled by numba:
 
-* the residual graph is one [nodes, 2T] array copied from a template per source: no graph is built;
-* the first phase needs no breadth-first search: every node of layer k is k arcs from the source,
-  which is what the search would find (any levels give valid augmentations; later phases search),
-  and no arc back to a previous layer can climb a level then, so none is scanned;
+* the residual graph is one [nodes, 2T] array: per source only its forward half is reset from a
+  template (nothing is built);
+* the first phase, where almost all the flow is found, is a depth-first blocking flow whose levels
+  are the layers (what a breadth-first search would find): every arc goes one layer up, so no arc
+  back is scanned and none is credited (a later phase first rebuilds the backward half from the
+  flow, template - residual); the next admissible arc of a node is the first set bit of a word
+  mask (its unsaturated arcs & the next layer's live nodes), not a scan;
+* in every layer the tokens are numbered by their capacity into the sink, largest first, so a
+  path tries first the columns that lead to the sink: on attention graphs that saves about a
+  third of the work (measured: fewer dead ends, larger augmentations);
 * a source stops as soon as its flow reaches an upper bound: all its out-capacity, all the sink's
   in-capacity, or the value for it of a minimum cut found for an earlier source (see _max_flows);
   a flow that reaches a cut's value is maximal, so the last search, which would find no path, is
@@ -21,6 +27,7 @@ Dinic's algorithm on dense arrays, compiled by numba:
 Capacities are integers: the values are exact, equal to any exact max-flow's on those integers.
 Arcs are numbered per node: 0..T-1 forward to the next layer's tokens (in the last layer, arc 0 is
 the one to the sink), T..2T-1 back to the previous layer's tokens (residual = the flow they sent).
+Inside the kernels a token is its position in that sink-first order.
 """
 
 from __future__ import annotations
@@ -29,23 +36,103 @@ import threading
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 _jit = numba.njit(cache=True, nogil=True)
+_ONE = np.uint64(1)
 
 
 @_jit
-def _residual_template(capacity, to_sink):
-    """Residual capacity of every node's arcs before any flow: [nodes without the sink, 2T]. Row of
-    node (k, j): forward arcs 0..T-1 (to (k + 1, i); in the last layer only arc 0, to the sink), then
-    the reverse arcs T..2T-1 (to (k - 1, j')), empty until flow passes."""
+def _residual_template(capacity, to_sink, order):
+    """Residual capacity of every node's arcs before any flow: [nodes without the sink, 2T], the
+    tokens of every layer numbered by `order` (position p is token order[p]). Row of node (k, p):
+    forward arcs 0..T-1 (to (k + 1, p')); in the last layer only arc 0, to the sink), then the
+    reverse arcs T..2T-1 (to (k - 1, p')), empty until flow passes."""
     top, length = capacity.shape[0], to_sink.shape[0]
     residual = np.zeros(((top + 1) * length, 2 * length), np.int32)  # half the memory int64 would touch
     for layer in range(top):
-        for token in range(length):
-            residual[layer * length + token, :length] = capacity[layer, token]
+        for tail in range(length):
+            for head in range(length):
+                residual[layer * length + tail, head] = capacity[layer, order[tail], order[head]]
     for token in range(length):
-        residual[top * length + token, 0] = to_sink[token]
+        residual[top * length + token, 0] = to_sink[order[token]]
     return residual
+
+
+@_jit
+def _forward_masks(template, length, top):
+    """[nodes below the last layer, words]: bit i set where forward arc i has capacity."""
+    masks = np.zeros((top * length, (length + 63) // 64), np.uint64)
+    for node in range(top * length):
+        for index in range(length):
+            if template[node, index] > 0:
+                masks[node, index >> 6] |= _ONE << np.uint64(index & 63)
+    return masks
+
+
+@_jit
+def _first_phase(residual, masks, live, source, path_nodes, path_arcs, length, top, wanted):
+    """The first phase's blocking flow, levels = layers, until no path is left or `wanted` is reached;
+    the value found. Only forward residuals change (_credit_reverse_arcs restores the rest);
+    masks[node] holds the node's unsaturated arcs, live[k] the layer-k nodes not yet found dead
+    ends. After an augmentation the search resumes from the tail of the first saturated arc: the
+    path up to it still leads on. On a path, depth is the layer."""
+    sink = (top + 1) * length
+    added = 0
+    depth = 0
+    node = source
+    while added < wanted:
+        if node == sink:
+            amount = residual[path_nodes[0], path_arcs[0]]
+            for step in range(1, depth):
+                amount = min(amount, residual[path_nodes[step], path_arcs[step]])
+            saturated = -1
+            for step in range(depth):
+                tail, index = path_nodes[step], path_arcs[step]
+                residual[tail, index] -= amount
+                if residual[tail, index] == 0:
+                    if step < top:  # (the sink's arcs have no mask: a saturated one ends its node)
+                        masks[tail, index >> 6] &= ~(_ONE << np.uint64(index & 63))
+                    if saturated < 0:
+                        saturated = step
+            added += amount
+            depth = saturated
+            node = path_nodes[depth]
+            continue
+        head, index = -1, 0
+        if depth == top:
+            if residual[node, 0] > 0:
+                head = sink
+        else:
+            for word in range(masks.shape[1]):
+                open_arcs = masks[node, word] & live[depth + 1, word]
+                if open_arcs != 0:
+                    index = word * 64 + trailing_zeros(open_arcs)
+                    head = (depth + 1) * length + index
+                    break
+        if head >= 0:
+            path_nodes[depth] = node
+            path_arcs[depth] = index
+            depth += 1
+            node = head
+        elif depth == 0:
+            return added
+        else:  # a dead end for the rest of the phase
+            token = node - depth * length
+            live[depth, token >> 6] &= ~(_ONE << np.uint64(token & 63))
+            depth -= 1
+            node = path_nodes[depth]
+    return added
+
+
+@_jit
+def _credit_reverse_arcs(residual, template, length, top):
+    """Every arc's flow (template - residual) as the residual of its reverse arc, stored at its head."""
+    for layer in range(top):
+        for tail in range(length):
+            node = layer * length + tail
+            for index in range(length):
+                residual[(layer + 1) * length + index, length + tail] = template[node, index] - residual[node, index]
 
 
 @_jit
@@ -86,10 +173,9 @@ def _search(residual, source, level, queue, layer_of, length, top):
 
 
 @_jit
-def _blocking_flow(residual, source, level, current, path_nodes, path_arcs, layer_of, length, top, wanted, forward):
-    """Augment along level-increasing residual paths until none is left (current-arc pointers) or
-    `wanted` is reached; the value added. forward: the levels are the layers (the first phase), so no
-    arc back to the previous layer climbs a level and none is looked at."""
+def _blocking_flow(residual, source, level, current, path_nodes, path_arcs, layer_of, length, top, wanted):
+    """A later phase: augment along level-increasing residual paths (forward and back) until none is
+    left (current-arc pointers) or `wanted` is reached; the value added."""
     sink = (top + 1) * length
     current[:] = 0
     added = 0
@@ -107,7 +193,7 @@ def _blocking_flow(residual, source, level, current, path_nodes, path_arcs, laye
                 if saturated < 0 and residual[path_nodes[step], path_arcs[step]] == 0:
                     saturated = step
             added += amount
-            depth = saturated  # resume from the tail of the first saturated arc: the path up to it still leads on
+            depth = saturated
             node = path_nodes[depth]
             continue
         want = level[node] + 1
@@ -116,19 +202,12 @@ def _blocking_flow(residual, source, level, current, path_nodes, path_arcs, laye
         ahead, behind = (layer_of[node] + 1) * length, (layer_of[node] - 2) * length
         index = current[node]
         head = -1
-        while index < length:
-            if residual[node, index] > 0 and level[ahead + index] == want:
-                head = ahead + index
+        while index < 2 * length:
+            to = ahead + index if index < length else behind + index
+            if residual[node, index] > 0 and level[to] == want:
+                head = to
                 break
             index += 1
-        if head < 0 and forward:
-            index = 2 * length
-        elif head < 0:
-            while index < 2 * length:
-                if residual[node, index] > 0 and level[behind + index] == want:
-                    head = behind + index
-                    break
-                index += 1
         current[node] = index
         if head >= 0:
             path_nodes[depth] = node
@@ -160,41 +239,45 @@ def _inner_cut(template, reached, length, top):
 
 
 @_jit
-def _max_flows(capacity, to_sink, sources):
-    """The max-flow from each source. A source stops when its flow reaches an upper bound: all its
-    out-capacity, all the sink's in-capacity, or the value for it of a minimum cut found for an
-    earlier source (the nodes reachable from that source in its final residual graph): a cut's
-    arcs above layer 1 are the same for every source, only the source's own arcs into the
-    unreached layer-1 nodes differ, and in attention graphs a few cuts serve most tokens."""
-    length = to_sink.shape[0]
-    top = capacity.shape[0]
+def _max_flows(template, length, top, sources):
+    """The max-flow from each source (a first-layer node). A source stops when its flow reaches an
+    upper bound: all its out-capacity, all the sink's in-capacity, or the value for it of a minimum
+    cut found for an earlier source (the nodes reachable from that source in its final residual
+    graph): a cut's arcs above layer 1 are the same for every source, only the source's own arcs
+    into the unreached layer-1 nodes differ, and in attention graphs a few cuts serve most tokens."""
     nodes = (top + 1) * length + 1
-    template = _residual_template(capacity, to_sink)
-    residual = np.empty_like(template)
+    residual = template.copy()  # the backward halves are rebuilt from the flow before a search reads them
+    mask_template = _forward_masks(template, length, top)
+    masks = np.empty_like(mask_template)
+    live = np.empty((top + 1, mask_template.shape[1]), np.uint64)
     level = np.empty(nodes, np.int64)
     queue = np.empty(nodes, np.int64)
     current = np.empty(nodes, np.int64)
     path_nodes = np.empty(nodes, np.int64)
     path_arcs = np.empty(nodes, np.int64)
-    layer_of = np.arange(nodes) // length  # the first phase's levels (the sink's is top + 1)
+    layer_of = np.arange(nodes) // length  # (the sink's is top + 1)
     cut_inner = np.empty(sources.shape[0], np.int64)  # the minimum cuts found so far
     cut_unreached = np.zeros((sources.shape[0], length), np.bool_)  # their unreached layer-1 nodes
     cuts = 0
-    into_sink = to_sink.sum()
+    into_sink = 0
+    for token in range(length):
+        into_sink += template[top * length + token, 0]
     values = np.zeros(sources.shape[0], np.int64)
     for k in range(sources.shape[0]):
         source = sources[k]
-        residual[:] = template
-        bound = min(into_sink, template[source].sum())
-        if top > 0:
-            for cut in range(cuts):
-                value = cut_inner[cut]
-                for token in range(length):
-                    if cut_unreached[cut, token]:
-                        value += capacity[0, source, token]
-                bound = min(bound, value)
-        level[:] = layer_of
-        total = _blocking_flow(residual, source, level, current, path_nodes, path_arcs, layer_of, length, top, bound, True)
+        residual[:, :length] = template[:, :length]
+        bound = min(into_sink, template[source, :length].astype(np.int64).sum())
+        for cut in range(cuts if top > 0 else 0):
+            value = cut_inner[cut]
+            for token in range(length):
+                if cut_unreached[cut, token]:
+                    value += template[source, token]
+            bound = min(bound, value)
+        masks[:] = mask_template
+        live[:] = ~np.uint64(0)
+        total = _first_phase(residual, masks, live, source, path_nodes, path_arcs, length, top, bound)
+        if total < bound:
+            _credit_reverse_arcs(residual, template, length, top)
         while total < bound:
             if not _search(residual, source, level, queue, layer_of, length, top):
                 if top > 0:  # the search reached exactly the source side of a minimum cut
@@ -203,20 +286,19 @@ def _max_flows(capacity, to_sink, sources):
                     cut_unreached[cuts] = ~reached[length:2 * length]
                     cuts += 1
                 break
-            total += _blocking_flow(residual, source, level, current, path_nodes, path_arcs, layer_of, length, top, bound - total, False)
+            total += _blocking_flow(residual, source, level, current, path_nodes, path_arcs, layer_of, length, top, bound - total)
         values[k] = total
     return values
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _max_flows_in_parts(capacity, to_sink, parts):
+def _max_flows_in_parts(template, length, top, parts):
     """Every first-layer node's max-flow, the nodes dealt into `parts` interleaved shares (costly
     sources spread) solved in parallel on numba's threads."""
-    length = to_sink.shape[0]
     values = np.zeros(length, np.int64)
     for part in numba.prange(parts):
         share = np.arange(part, length, parts)
-        found = _max_flows(capacity, to_sink, share)
+        found = _max_flows(template, length, top, share)
         for k in range(share.shape[0]):
             values[share[k]] = found[k]
     return values
@@ -234,14 +316,19 @@ def layered_max_flows(capacity: np.ndarray, to_sink: np.ndarray, threads: int = 
     """
     if min(capacity.min(initial=0), to_sink.min(initial=0)) < 0 or max(capacity.max(initial=0), to_sink.max(initial=0)) >= 2 ** 31:
         raise ValueError("capacities must be non-negative and fit in 32 bits")
-    capacity = np.ascontiguousarray(capacity, dtype=np.int64)
-    to_sink = np.ascontiguousarray(to_sink, dtype=np.int64)
-    threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS, to_sink.shape[0]))
+    length, top = to_sink.shape[0], capacity.shape[0]
+    order = np.argsort(-np.asarray(to_sink, dtype=np.int64), kind="stable")  # the sink's heaviest columns first
+    template = _residual_template(np.ascontiguousarray(capacity, dtype=np.int64), np.ascontiguousarray(to_sink, dtype=np.int64), order)
+    threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS, length))
     if threads == 1:
-        return _max_flows(capacity, to_sink, np.arange(to_sink.shape[0], dtype=np.int64))
-    with _parallel:
-        numba.set_num_threads(threads)
-        return _max_flows_in_parts(capacity, to_sink, threads)
+        found = _max_flows(template, length, top, np.arange(length, dtype=np.int64))
+    else:
+        with _parallel:
+            numba.set_num_threads(threads)
+            found = _max_flows_in_parts(template, length, top, threads)
+    values = np.empty_like(found)
+    values[order] = found
+    return values
 
 
 def scipy_max_flows(capacity: np.ndarray, to_sink: np.ndarray) -> list[int]:
