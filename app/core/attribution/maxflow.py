@@ -13,9 +13,9 @@ Dinic's algorithm on dense arrays, compiled by numba:
   back is scanned and none is credited (a later phase first rebuilds the backward half from the
   flow, template - residual); the next admissible arc of a node is the first set bit of a word
   mask (its unsaturated arcs & the next layer's live nodes), not a scan;
-* in every layer the tokens are numbered by their capacity into the sink, largest first, so a
-  path tries first the columns that lead to the sink: on attention graphs that saves about a
-  third of the work (measured: fewer dead ends, larger augmentations);
+* in every layer the tokens are numbered by what their last-layer node can pass to the sink,
+  largest first, so a path tries first the columns that lead there: on attention graphs a third
+  less time than in token order (see _sink_first_order);
 * a source stops as soon as its flow reaches an upper bound: all its out-capacity, all the sink's
   in-capacity, or the value for it of a minimum cut found for an earlier source (see _max_flows);
   a flow that reaches a cut's value is maximal, so the last search, which would find no path, is
@@ -316,9 +316,10 @@ def layered_max_flows(capacity: np.ndarray, to_sink: np.ndarray, threads: int = 
     """
     if min(capacity.min(initial=0), to_sink.min(initial=0)) < 0 or max(capacity.max(initial=0), to_sink.max(initial=0)) >= 2 ** 31:
         raise ValueError("capacities must be non-negative and fit in 32 bits")
+    capacity = np.ascontiguousarray(capacity, dtype=np.int64)
+    to_sink = np.ascontiguousarray(to_sink, dtype=np.int64)
     length, top = to_sink.shape[0], capacity.shape[0]
-    order = np.argsort(-np.asarray(to_sink, dtype=np.int64), kind="stable")  # the sink's heaviest columns first
-    template = _residual_template(np.ascontiguousarray(capacity, dtype=np.int64), np.ascontiguousarray(to_sink, dtype=np.int64), order)
+    template = _residual_template(capacity, to_sink, _sink_first_order(capacity, to_sink))
     threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS, length))
     if threads == 1:
         found = _max_flows(template, length, top, np.arange(length, dtype=np.int64))
@@ -327,8 +328,18 @@ def layered_max_flows(capacity: np.ndarray, to_sink: np.ndarray, threads: int = 
             numba.set_num_threads(threads)
             found = _max_flows_in_parts(template, length, top, threads)
     values = np.empty_like(found)
-    values[order] = found
+    values[_sink_first_order(capacity, to_sink)] = found
     return values
+
+
+def _sink_first_order(capacity: np.ndarray, to_sink: np.ndarray) -> np.ndarray:
+    """Tokens by what their last-layer node can pass to the sink (the less of its in- and
+    out-capacity), largest first: numbered so in every layer, a path tries those columns first.
+    Measured on the demo model's attention (4 inputs x 2 queries, one thread, mean of the networks'
+    median times): 0.64 ms a network in this order, 0.65 by the sink arcs alone, 0.99 in token
+    order ([CLS] first), 1.40 at random, 2.07 smallest first; one order per layer did no better."""
+    passing = np.minimum(to_sink, capacity[-1].sum(0)) if capacity.shape[0] else to_sink
+    return np.argsort(-passing, kind="stable")
 
 
 def scipy_max_flows(capacity: np.ndarray, to_sink: np.ndarray) -> list[int]:
