@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	$(BIN)/pip install -q -e .
-	$(BIN)/python -m app.core.attribution.maxflow  # attention flow's kernels compiled once, into numba's cache
+	$(BIN)/python -m app.core.attribution  # flow's and the live agreement's kernels compiled once, into numba's cache
 	touch $@
 
 install-test: $(VENV)/.installed-test

@@ -134,12 +134,11 @@ def flow_solver_against_scipy(torch, loaded, rounds: int, repeats: int = 20) -> 
     """The max-flows of one input's attention flow (every token of the 40-token pair to [CLS]): the
     compiled layered solver (app/core/attribution/maxflow.py, torch's thread count) vs scipy's
     maximum_flow once per token on the same integer network, alternated; the values must be equal."""
-    from app.core.attribution.graph import flow_capacities, residual_attention
+    from app.core.attribution.graph import flow_capacities
     from app.core.attribution.maxflow import layered_max_flows, scipy_max_flows
     from app.core.inspection import InspectionInput, inspect
 
-    mixing = residual_attention(inspect(loaded, InspectionInput(common.REVIEW, common.ASPECT)).attention).double().numpy()
-    capacity, to_sink = flow_capacities(mixing, [0])
+    capacity, to_sink = flow_capacities(inspect(loaded, InspectionInput(common.REVIEW, common.ASPECT)).attention, [0])
 
     def scipy_flows() -> list[int]:  # its CSR matrix built per input, as it would have to be
         return scipy_max_flows(capacity, to_sink)

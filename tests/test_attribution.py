@@ -11,12 +11,13 @@ import pytest
 import torch
 from scipy.stats import kendalltau, spearmanr
 
-from app.core.attribution.agreement import agreement, agreement_by_method, kendall, spearman, top_k_overlap
+from app.core.attribution.agreement import (agreement, agreement_by_method, head_agreement, head_rows, kendall, spearman,
+                                           top_k_overlap)
 from app.core.attribution.gradients import baseline_ids, gradient_x_input, integrated_gradients
 from app.core.attribution.graph import FLOW_SCALE, attention_flow, flow_capacities, residual_attention, rollout
 from app.core.attribution.maxflow import layered_max_flows, scipy_max_flows
 from app.core.attribution.live import AttributionRequest, attribute, resolve_target
-from app.core.attribution.tokens import content_mask
+from app.core.attribution.tokens import content_mask, query_weights
 from app.core.errors import InputError
 from app.core.inspection import InspectionInput, inspect
 
@@ -83,9 +84,12 @@ def test_layered_max_flows_equal_scipy_on_random_networks():
 
 def test_attention_flow_of_the_model_equals_scipy(absa, inspected):
     """The demo model's 6-layer attention on the 40-token pair, for the readout and a two-token query."""
-    mixing = residual_attention(inspected.attention).double().numpy()
+    mixing = residual_attention(inspected.attention).double().numpy()  # rollout's mixing matrices, in torch
     for query in ([0], [1, 5]):
-        capacity, to_sink = flow_capacities(mixing, query)
+        capacity, to_sink = flow_capacities(inspected.attention, query)
+        exact = mixing * FLOW_SCALE / len(query)
+        assert np.abs(capacity - exact[:-1].transpose(0, 2, 1)).max() <= 1  # the same network, rounded
+        assert np.abs(to_sink - exact[-1][query].sum(0)).max() <= 1
         expected = torch.tensor(scipy_max_flows(capacity, to_sink), dtype=torch.float64) / FLOW_SCALE
         assert torch.equal(attention_flow(inspected.attention, query), expected.float())
 
@@ -146,6 +150,39 @@ def test_agreement_of_all_metrics_equals_each_metric_alone(shared_mask):
         for name, value in (("a", scores), ("b", other)):
             for metric, expected in agreement(rows, value, mask).items():
                 assert torch.allclose(both[name][metric], expected, atol=1e-6, equal_nan=True)
+
+
+def test_compiled_agreement_of_one_input_equals_the_batched_torch_metrics():
+    """agreement_by_method (the live path, compiled) against spearman / kendall / top_k_overlap in torch:
+    float32 rows as a live input has them, ties, a constant head row and a constant method (0), several
+    methods at once, and an input with one compared token (NaN everywhere)."""
+    generator = torch.Generator().manual_seed(5)
+    for trial in range(20):
+        length = int(torch.randint(3, 41, (1,), generator=generator))
+        rows = torch.rand(6, 12, length, generator=generator)
+        rows[0, :4] = torch.randint(0, 4, (4, length), generator=generator).float() / 4  # ties
+        rows[1, 0] = 0.25  # a constant head row
+        mask = torch.rand(length, generator=generator) > 0.2
+        mask[:2] = True
+        methods = {"ig": torch.rand(length, generator=generator), "ties": torch.randint(0, 3, (length,), generator=generator).float(),
+                   "flat": torch.full((length,), 0.5)}
+        found = agreement_by_method(rows, methods, mask)
+        for name, scores in methods.items():
+            assert torch.allclose(found[name]["spearman"], spearman(rows, scores, mask), atol=1e-6), (trial, name)
+            assert torch.allclose(found[name]["kendall"], kendall(rows, scores, mask), atol=1e-6), (trial, name)
+            assert torch.equal(found[name]["top_k"], top_k_overlap(rows, scores, mask)), (trial, name)
+        assert found["flat"]["kendall"].abs().max() == 0 and found["ig"]["spearman"][1, 0] == 0
+    attention = torch.softmax(4 * torch.randn(3, 4, 9, 9, generator=generator), dim=-1)
+    scores = {"flow": torch.rand(9, generator=generator), "ig": torch.randn(9, generator=generator).abs()}
+    mask = torch.tensor([False] + [True] * 7 + [False])
+    for query in ([0], [2, 5]):  # the heads' rows taken in the same pass: as head_rows gives them
+        rows = head_rows(attention.unsqueeze(0), query_weights(query, 9).unsqueeze(0))[0]
+        expected, found = agreement_by_method(rows, scores, mask), head_agreement(attention, query, scores, mask)
+        for name, metric in itertools.product(scores, ("spearman", "kendall", "top_k")):
+            assert found[name][metric].shape == (3, 4)
+            assert torch.allclose(found[name][metric], expected[name][metric], atol=1e-6), (query, name, metric)
+    lonely = agreement_by_method(torch.rand(2, 3, 5), {"ig": torch.rand(5)}, torch.tensor([False, True, False, False, False]))
+    assert all(torch.isnan(value).all() for value in lonely["ig"].values())
 
 
 def test_top_k_overlap_and_undefined_cases():

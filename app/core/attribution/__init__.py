@@ -5,10 +5,13 @@
 * graph.py: attention rollout and attention flow (Abnar & Zuidema 2020) over the layers;
 * maxflow.py: flow's maximum flows, every token's at once, on the dense layered graph (numba);
 * agreement.py: rank correlation and top-k overlap between each head's attention from a query
-  token and an attribution, for one input or a padded batch;
+  token and an attribution, for one input or a padded batch; agreement_kernel.py: the same for
+  one live input, compiled (numba);
 * tokens.py: which tokens are queries ([CLS], the aspect, the entities, what the classifier reads)
   and which are compared (the input's content tokens);
 * live.py: all of it for one live inspection;
 * probe.py (the attention-pass probes), section.py (the result's `attribution` section) and
   dataset.py (what `headscope analyze` hooks in): the dataset agreement.
+
+`python -m app.core.attribution` compiles the numba kernels into numba's cache (`make install`).
 """

@@ -8,7 +8,8 @@ flow are non-negative already), both over the input's content tokens only (token
   scipy.stats.spearmanr;
 * kendall: Kendall's tau-b, concordant minus discordant pairs over the tie-corrected number of
   pairs, as scipy.stats.kendalltau;
-* top_k: |top-k(x) ∩ top-k(y)| / k with k = min(K, number of content tokens).
+* top_k: |top-k(x) ∩ top-k(y)| / k with k = min(K, number of content tokens), ties at the k-th
+  place going to the earlier token.
 
 Where x or y is constant over the content tokens (e.g. a head that puts no attention on them, or
 the uniform baseline) the correlations are undefined (scipy: NaN); they are 0 here: no agreement.
@@ -20,10 +21,15 @@ tests, float32 for live inputs and dataset batches: ranks and pair counts stay e
 side is ranked in its own shape, so an attribution shared by every head is ranked once. spearman
 ranks by one sort per row; Kendall's tau compares all pairs, [..., T, T], fine for the lengths BERT
 takes, and agreement() reads the average ranks off those same pairs (no sort) when it computes both.
+
+One input (a live inspection): agreement_by_method / head_agreement compute the same values in one
+compiled pass (agreement_kernel.py), where ~30 small torch operations would cost more than the
+metrics themselves.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 METRICS = ("spearman", "kendall", "top_k")
@@ -104,12 +110,17 @@ def top_k_overlap(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, k: int =
     y = y.to(x.dtype)
     width = min(k, x.shape[-1])
     outside = torch.finfo(x.dtype).min
-    top_x = x.masked_fill(~mask, outside).topk(width, dim=-1).indices
-    top_y = y.masked_fill(~mask, outside).topk(width, dim=-1).indices
+    top_x = _top_indices(x.masked_fill(~mask, outside), width)
+    top_y = _top_indices(y.masked_fill(~mask, outside), width)
     size = mask.sum(-1).clamp(max=k)
     kept = torch.arange(width, device=x.device) < size.unsqueeze(-1)  # only the first min(k, n) picks are compared tokens
     hits = ((top_x.unsqueeze(-1) == top_y.unsqueeze(-2)) & kept.unsqueeze(-1) & kept.unsqueeze(-2)).sum((-1, -2))
     return _undefined_below_two(hits.to(x.dtype) / size.clamp(min=1).to(x.dtype), mask)
+
+
+def _top_indices(values: torch.Tensor, width: int) -> torch.Tensor:
+    """The `width` largest per row, ties to the earlier token (topk leaves ties unspecified)."""
+    return values.sort(dim=-1, descending=True, stable=True).indices[..., :width]
 
 
 def _undefined_below_two(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -139,34 +150,45 @@ def agreement(rows: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor,
 def agreement_by_method(rows: torch.Tensor, scores: dict[str, torch.Tensor], mask: torch.Tensor,
                         metrics: tuple[str, ...] = METRICS, k: int = TOP_K) -> dict[str, dict[str, torch.Tensor]]:
     """method -> metric -> [...]: rows [..., T] against each method's scores [T] for one input (mask
-    [T]), the rows' side computed once for every method.
+    [T]), in one compiled pass (agreement_kernel.py: where torch's per-operation cost would dominate)."""
+    from app.core.attribution.agreement_kernel import agreement_of_rows  # numba: compiled once, cached
 
-    On the compared tokens only: a token's average rank is (sum of its signs + n + 1) / 2, and
-    Pearson's correlation ignores such affine maps, so Spearman is the correlation of the sign sums;
-    Kendall's numerator is one matrix product of the rows' signs with every method's."""
     names = list(scores)
-    found: dict[str, dict[str, torch.Tensor]] = {name: {} for name in names}
-    if "top_k" in metrics:  # on the whole rows: which of tied tokens topk picks depends on positions
-        for name in names:
-            found[name]["top_k"] = top_k_overlap(rows, scores[name].to(rows.dtype), mask, k)
-    keep = mask.nonzero().flatten()
+    keep = mask.cpu().numpy().nonzero()[0]
     if len(keep) < 2:
-        undefined = torch.full(rows.shape[:-1], float("nan"), dtype=rows.dtype, device=rows.device)
-        ranked = {name: {"spearman": undefined, "kendall": undefined} for name in names}
-    else:
-        sx = _pairwise_sign(rows[..., keep])  # [..., n, n]
-        sy = _pairwise_sign(torch.stack([scores[name].to(rows.dtype)[keep] for name in names]))  # [M, n, n]
-        cx, cy = sx.sum(-1), sy.sum(-1)
-        cx, cy = cx - cx.mean(-1, keepdim=True), cy - cy.mean(-1, keepdim=True)
-        spread = ((cx * cx).sum(-1, keepdim=True) * (cy * cy).sum(-1)).sqrt()  # [..., M]
-        untied = (sx.abs().sum((-1, -2)).unsqueeze(-1) * sy.abs().sum((-1, -2))).sqrt()
-        zero = torch.zeros((), dtype=sx.dtype, device=sx.device)
-        spearmans = torch.where(spread > 0, (cx @ cy.T) / spread, zero)
-        kendalls = torch.where(untied > 0, (sx.flatten(-2) @ sy.flatten(-2).T) / untied, zero)
-        ranked = {name: {"spearman": spearmans[..., m], "kendall": kendalls[..., m]} for m, name in enumerate(names)}
-    for name in names:
-        found[name].update(ranked[name])
-    return {name: {metric: found[name][metric].float() for metric in metrics} for name in names}
+        return _undefined(names, rows.shape[:-1], metrics)
+    stacked = np.stack([scores[name].detach().cpu().numpy() for name in names])
+    found = agreement_of_rows(rows.detach().reshape(-1, rows.shape[-1]).cpu().numpy(), stacked, keep, k)
+    return _by_method(names, found, rows.shape[:-1], metrics)
+
+
+def head_agreement(attention: torch.Tensor, query: list[int], scores: dict[str, torch.Tensor], mask: torch.Tensor,
+                   metrics: tuple[str, ...] = METRICS, k: int = TOP_K) -> dict[str, dict[str, torch.Tensor]]:
+    """method -> metric -> [L, H]: agreement_by_method of every head's row from the query tokens
+    (head_rows) of one input's attention [L, H, T, T], the rows taken in the same compiled pass (the
+    live path: its ~15 torch and numpy operations would cost more than the metrics)."""
+    from app.core.attribution.agreement_kernel import agreement_of_heads
+
+    names = list(scores)
+    keep = mask.cpu().numpy().nonzero()[0]
+    if len(keep) < 2:
+        return _undefined(names, attention.shape[:2], metrics)
+    stacked = np.stack([scores[name].detach().cpu().numpy() for name in names])
+    found = agreement_of_heads(attention.detach().cpu().numpy(), np.asarray(query), stacked, keep, k)
+    return _by_method(names, found, attention.shape[:2], metrics)
+
+
+def _undefined(names: list[str], shape: tuple[int, ...], metrics: tuple[str, ...]) -> dict[str, dict[str, torch.Tensor]]:
+    undefined = torch.full(tuple(shape), float("nan"))
+    return {name: {metric: undefined for metric in metrics} for name in names}
+
+
+def _by_method(names: list[str], found: tuple[np.ndarray, ...], shape: tuple[int, ...], metrics: tuple[str, ...]
+               ) -> dict[str, dict[str, torch.Tensor]]:
+    """The kernel's [M, R] arrays per metric as method -> metric -> tensor of the rows' shape."""
+    by_metric = dict(zip(("spearman", "kendall", "top_k"), found))
+    return {name: {metric: torch.from_numpy(by_metric[metric][m]).reshape(tuple(shape)) for metric in metrics}
+            for m, name in enumerate(names)}
 
 
 def head_rows(attention: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -54,16 +54,17 @@ def rollout(attention: torch.Tensor, query: Sequence[int]) -> torch.Tensor:
     return rollout_rows(attention.unsqueeze(0), weights)[0]
 
 
-def flow_capacities(mixing: np.ndarray, query: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """The flow network as integer capacities for maxflow.layered_max_flows: [L-1, T, T] between layers
-    (capacity[l, j, i] = R_l[i, j], from token j at layer l to token i at layer l + 1) and [T] into one
-    sink standing for the query tokens at layer L (their in-arcs summed, which is exact: the query nodes
-    would only pass flow on to the sink). All divided by the number of query tokens, so the flow value
-    is already the per-query mean. Layer-0 nodes have no in-arcs, so one network serves every source."""
-    scaled = mixing * (FLOW_SCALE / len(query))
-    between = np.rint(scaled[:-1].transpose(0, 2, 1)).astype(np.int64)
-    to_sink = np.rint(scaled[-1][list(query)].sum(0)).astype(np.int64)
-    return between, to_sink
+def flow_capacities(attention: torch.Tensor, query: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The flow network of attention [L, H, T, T] as integer capacities for maxflow.layered_max_flows:
+    [L-1, T, T] between layers (capacity[l, j, i] = R_l[i, j], from token j at layer l to token i at
+    layer l + 1) and [T] into one sink standing for the query tokens at layer L (their in-arcs summed,
+    which is exact: the query nodes would only pass flow on to the sink). All divided by the number
+    of query tokens, so the flow value is already the per-query mean. Layer-0 nodes have no in-arcs,
+    so one network serves every source. Built in one compiled pass (maxflow.attention_capacities)."""
+    from app.core.attribution.maxflow import attention_capacities  # numba: imported when flow is asked for
+
+    weights = np.ascontiguousarray(attention.detach().cpu().float().numpy())
+    return attention_capacities(weights, np.asarray(query, dtype=np.int64), FLOW_SCALE / len(query))
 
 
 def attention_flow(attention: torch.Tensor, query: Sequence[int]) -> torch.Tensor:
@@ -71,8 +72,7 @@ def attention_flow(attention: torch.Tensor, query: Sequence[int]) -> torch.Tenso
 
     The input tokens' max-flows are split over as many threads as torch computes with (the forward
     pass is done by then, so its cores are free)."""
-    from app.core.attribution.maxflow import layered_max_flows  # numba: imported when flow is asked for
+    from app.core.attribution.maxflow import layered_max_flows
 
-    mixing = residual_attention(attention).double().cpu().numpy()
-    values = layered_max_flows(*flow_capacities(mixing, query), threads=torch.get_num_threads())
-    return torch.from_numpy(values).double().div(FLOW_SCALE).float()
+    values = layered_max_flows(*flow_capacities(attention, query), threads=torch.get_num_threads())
+    return torch.from_numpy((values / FLOW_SCALE).astype(np.float32))

@@ -23,7 +23,7 @@ import torch
 from app.core.attribution import agreement as metrics
 from app.core.attribution.gradients import BASELINE, IG_DEFAULT_STEPS, gradient_x_input, integrated_gradients
 from app.core.attribution.graph import FLOW_MAX_TOKENS, attention_flow, rollout
-from app.core.attribution.tokens import content_mask, entity_start_ids, query_tokens, query_weights
+from app.core.attribution.tokens import content_mask, entity_start_ids, query_tokens
 from app.core.checkpoint import LoadedCheckpoint
 from app.core.errors import InputError
 from app.core.inspection import Inspection
@@ -125,9 +125,8 @@ def attribute(loaded: LoadedCheckpoint, inspection: Inspection, request: Attribu
         scores[method], details[method] = _run_method(method, loaded, inspection, target, query, content, request)
         timings[method] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    rows = metrics.head_rows(inspection.attention.unsqueeze(0), query_weights(query, len(content)).unsqueeze(0))[0]
-    compared = {name: _compared(name, value).float() for name, value in scores.items()}
-    agreement = metrics.agreement_by_method(rows, compared, content, k=request.k)
+    compared = {name: _compared(name, value) for name, value in scores.items()}
+    agreement = metrics.head_agreement(inspection.attention, query, compared, content, k=request.k)
     timings["agreement"] = (time.perf_counter() - started) * 1000
     return AttributionReport(target, request.query, query, content, scores, details, agreement, request.k, timings)
 

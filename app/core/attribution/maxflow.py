@@ -304,6 +304,47 @@ def _max_flows_in_parts(template, length, top, parts):
     return values
 
 
+@_jit
+def _sink_first_order(capacity, to_sink):
+    """Tokens by what their last-layer node can pass to the sink (the less of its in- and
+    out-capacity), largest first: numbered so in every layer, a path tries those columns first.
+    Measured on the demo model's attention (4 inputs x 2 queries, one thread, mean of the networks'
+    median times): 0.64 ms a network in this order, 0.65 by the sink arcs alone, 0.99 in token
+    order ([CLS] first), 1.40 at random, 2.07 smallest first; one order per layer did no better."""
+    passing = to_sink.copy()
+    if capacity.shape[0] > 0:
+        for token in range(to_sink.shape[0]):
+            passing[token] = min(to_sink[token], capacity[-1, :, token].sum())
+    return np.argsort(-passing, kind="mergesort")  # stable
+
+
+@_jit
+def _in_range(capacity, to_sink):
+    for values in (capacity.ravel(), to_sink):
+        for value in values:
+            if value < 0 or value >= 2 ** 31:
+                return False
+    return True
+
+
+@_jit
+def _solve(capacity, to_sink, parts):
+    """Every first-layer node's max-flow in one compiled call (after the forward pass each separate
+    numpy or torch operation costs ~10 us: caches are cold); None when a capacity does not fit."""
+    if not _in_range(capacity, to_sink):
+        return None
+    length, top = to_sink.shape[0], capacity.shape[0]
+    order = _sink_first_order(capacity, to_sink)
+    template = _residual_template(capacity, to_sink, order)
+    if parts == 1:
+        found = _max_flows(template, length, top, np.arange(length))
+    else:
+        found = _max_flows_in_parts(template, length, top, parts)
+    values = np.empty_like(found)
+    values[order] = found
+    return values
+
+
 _parallel = threading.Lock()  # numba's fallback thread pool (workqueue) must not be entered twice at once
 
 
@@ -314,32 +355,47 @@ def layered_max_flows(capacity: np.ndarray, to_sink: np.ndarray, threads: int = 
     [T] on the arcs (K, i) -> sink. Returns int64 [T], the value from each node (0, j), the nodes
     shared among `threads` threads (numba's, at most numba.config.NUMBA_NUM_THREADS).
     """
-    if min(capacity.min(initial=0), to_sink.min(initial=0)) < 0 or max(capacity.max(initial=0), to_sink.max(initial=0)) >= 2 ** 31:
-        raise ValueError("capacities must be non-negative and fit in 32 bits")
     capacity = np.ascontiguousarray(capacity, dtype=np.int64)
     to_sink = np.ascontiguousarray(to_sink, dtype=np.int64)
-    length, top = to_sink.shape[0], capacity.shape[0]
-    template = _residual_template(capacity, to_sink, _sink_first_order(capacity, to_sink))
-    threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS, length))
+    threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS, to_sink.shape[0]))
     if threads == 1:
-        found = _max_flows(template, length, top, np.arange(length, dtype=np.int64))
+        values = _solve(capacity, to_sink, 1)
     else:
         with _parallel:
-            numba.set_num_threads(threads)
-            found = _max_flows_in_parts(template, length, top, threads)
-    values = np.empty_like(found)
-    values[_sink_first_order(capacity, to_sink)] = found
+            if numba.get_num_threads() != threads:
+                numba.set_num_threads(threads)
+            values = _solve(capacity, to_sink, threads)
+    if values is None:
+        raise ValueError("capacities must be non-negative and fit in 32 bits")
     return values
 
 
-def _sink_first_order(capacity: np.ndarray, to_sink: np.ndarray) -> np.ndarray:
-    """Tokens by what their last-layer node can pass to the sink (the less of its in- and
-    out-capacity), largest first: numbered so in every layer, a path tries those columns first.
-    Measured on the demo model's attention (4 inputs x 2 queries, one thread, mean of the networks'
-    median times): 0.64 ms a network in this order, 0.65 by the sink arcs alone, 0.99 in token
-    order ([CLS] first), 1.40 at random, 2.07 smallest first; one order per layer did no better."""
-    passing = np.minimum(to_sink, capacity[-1].sum(0)) if capacity.shape[0] else to_sink
-    return np.argsort(-passing, kind="stable")
+@_jit
+def attention_capacities(attention, query, scale):
+    """The flow network of attention [L, H, T, T] (float32) from the query tokens, in integer units
+    (`scale` per unit; graph.flow_capacities says what it is): capacity [L-1, T, T] with
+    capacity[l, j, i] = rint(scale * R_l[i, j]), R_l = 0.5 * head mean + 0.5 * I, and to_sink [T]
+    = rint(scale * sum over query tokens q of R_L[q, j]). One pass, the head mean in float64."""
+    layers, heads, length = attention.shape[0], attention.shape[1], attention.shape[2]
+    summed = np.zeros((layers, length, length))
+    for layer in range(layers):
+        for head in range(heads):
+            for i in range(length):
+                for j in range(length):
+                    summed[layer, i, j] += attention[layer, head, i, j]
+    weight, half = 0.5 * scale / heads, 0.5 * scale
+    capacity = np.empty((max(layers - 1, 0), length, length), np.int64)
+    for layer in range(layers - 1):
+        for i in range(length):
+            for j in range(length):
+                capacity[layer, j, i] = np.int64(np.rint(summed[layer, i, j] * weight + (half if i == j else 0.0)))
+    to_sink = np.zeros(length, np.int64)
+    for j in range(length):
+        total = 0.0
+        for q in query:
+            total += summed[layers - 1, q, j] * weight + (half if q == j else 0.0)
+        to_sink[j] = np.int64(np.rint(total))
+    return capacity, to_sink
 
 
 def scipy_max_flows(capacity: np.ndarray, to_sink: np.ndarray) -> list[int]:
@@ -360,12 +416,9 @@ def scipy_max_flows(capacity: np.ndarray, to_sink: np.ndarray) -> list[int]:
 
 
 def compile_kernels() -> None:
-    """Compile both entry points on a tiny network, or load them from numba's cache: `make install`
-    runs this so that no live request waits for the compiler (~13 s for the parallel kernel)."""
-    capacity, to_sink = np.ones((1, 2, 2), np.int64), np.ones(2, np.int64)
+    """Compile the entry points on a tiny network, or load them from numba's cache: `make install`
+    runs this (`python -m app.core.attribution`) so that no live request waits for the compiler
+    (~15 s for the parallel kernel)."""
+    capacity, to_sink = attention_capacities(np.full((2, 1, 2, 2), 0.5, np.float32), np.zeros(1, np.int64), 4.0)
     layered_max_flows(capacity, to_sink, threads=1)
     layered_max_flows(capacity, to_sink, threads=2)
-
-
-if __name__ == "__main__":
-    compile_kernels()

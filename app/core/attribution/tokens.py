@@ -61,14 +61,13 @@ def query_tokens(encoded: EncodedInput, query: str, task: str, start_ids: Sequen
 def content_mask(encoded: EncodedInput, length: int | None = None) -> torch.Tensor:
     """bool [T]: the tokens attributions are compared over (not special, not an entity marker)."""
     length = length or len(encoded.input_ids)
-    mask = torch.zeros(length, dtype=torch.bool)
-    keep = [i for i, t in enumerate(encoded.tokens) if not t.special and not t.marker]
-    mask[keep] = True
-    return mask
+    compared = [not t.special and not t.marker for t in encoded.tokens[:length]]
+    return torch.tensor(compared + [False] * (length - len(compared)), dtype=torch.bool)
 
 
 def query_weights(indices: Sequence[int], length: int) -> torch.Tensor:
     """[T]: the mean over the query tokens as a weight vector (rows @ weights = their mean row)."""
-    weights = torch.zeros(length)
-    weights[list(indices)] = 1.0 / len(indices)
-    return weights
+    weights = [0.0] * length
+    for index in indices:
+        weights[index] = 1.0 / len(indices)
+    return torch.tensor(weights)
