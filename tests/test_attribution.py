@@ -82,6 +82,18 @@ def test_layered_max_flows_equal_scipy_on_random_networks():
         assert found.tolist() == scipy_max_flows(capacity, to_sink), (trial, layers, length)
 
 
+def test_layered_max_flows_beyond_one_mask_word():
+    """More than 64 tokens a layer: the solver's bit masks span two words (up to FLOW_MAX_TOKENS)."""
+    generator = np.random.default_rng(1)
+    for trial, length in enumerate((65, 100, 128)):
+        attention = generator.dirichlet(np.full(length, 0.3), size=(3, length))  # rows sum to 1, many small
+        capacity = np.rint(2 ** 20 * (0.5 * attention[:-1].transpose(0, 2, 1) + 0.5 * np.eye(length))).astype(np.int64)
+        to_sink = np.rint(2 ** 20 * (0.5 * attention[-1][trial] + 0.5 * np.eye(length)[trial])).astype(np.int64)
+        sparse = capacity * (generator.random(capacity.shape) < 0.2)  # dead ends, later phases
+        for network in ((capacity, to_sink), (sparse, to_sink)):
+            assert layered_max_flows(*network, threads=2).tolist() == scipy_max_flows(*network), length
+
+
 def test_attention_flow_of_the_model_equals_scipy(absa, inspected):
     """The demo model's 6-layer attention on the 40-token pair, for the readout and a two-token query."""
     mixing = residual_attention(inspected.attention).double().numpy()  # rollout's mixing matrices, in torch

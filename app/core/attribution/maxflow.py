@@ -60,13 +60,33 @@ def _residual_template(capacity, to_sink, order):
 
 
 @_jit
+def _set_bit(bits, row, index):
+    bits[row, index >> 6] |= _ONE << np.uint64(index & 63)
+
+
+@_jit
+def _clear_bit(bits, row, index):
+    bits[row, index >> 6] &= ~(_ONE << np.uint64(index & 63))
+
+
+@_jit
+def _first_bit(arcs, nodes):
+    """The first index set in both word rows, or -1."""
+    for word in range(arcs.shape[0]):
+        both = arcs[word] & nodes[word]
+        if both != 0:
+            return word * 64 + trailing_zeros(both)
+    return -1
+
+
+@_jit
 def _forward_masks(template, length, top):
-    """[nodes below the last layer, words]: bit i set where forward arc i has capacity."""
-    masks = np.zeros((top * length, (length + 63) // 64), np.uint64)
-    for node in range(top * length):
+    """[nodes, words]: bit i set where forward arc i has capacity (the last layer's bit 0: the sink's)."""
+    masks = np.zeros(((top + 1) * length, (length + 63) // 64), np.uint64)
+    for node in range((top + 1) * length):
         for index in range(length):
             if template[node, index] > 0:
-                masks[node, index >> 6] |= _ONE << np.uint64(index & 63)
+                _set_bit(masks, node, index)
     return masks
 
 
@@ -74,8 +94,8 @@ def _forward_masks(template, length, top):
 def _first_phase(residual, masks, live, source, path_nodes, path_arcs, length, top, wanted):
     """The first phase's blocking flow, levels = layers, until no path is left or `wanted` is reached;
     the value found. Only forward residuals change (_credit_reverse_arcs restores the rest);
-    masks[node] holds the node's unsaturated arcs, live[k] the layer-k nodes not yet found dead
-    ends. After an augmentation the search resumes from the tail of the first saturated arc: the
+    masks[node] holds the node's unsaturated forward arcs, live[k] the layer-k nodes not yet found
+    dead ends. After an augmentation the search resumes from the tail of the first saturated arc: the
     path up to it still leads on. On a path, depth is the layer."""
     sink = (top + 1) * length
     added = 0
@@ -91,8 +111,7 @@ def _first_phase(residual, masks, live, source, path_nodes, path_arcs, length, t
                 tail, index = path_nodes[step], path_arcs[step]
                 residual[tail, index] -= amount
                 if residual[tail, index] == 0:
-                    if step < top:  # (the sink's arcs have no mask: a saturated one ends its node)
-                        masks[tail, index >> 6] &= ~(_ONE << np.uint64(index & 63))
+                    _clear_bit(masks, tail, index)
                     if saturated < 0:
                         saturated = step
             added += amount
@@ -104,12 +123,9 @@ def _first_phase(residual, masks, live, source, path_nodes, path_arcs, length, t
             if residual[node, 0] > 0:
                 head = sink
         else:
-            for word in range(masks.shape[1]):
-                open_arcs = masks[node, word] & live[depth + 1, word]
-                if open_arcs != 0:
-                    index = word * 64 + trailing_zeros(open_arcs)
-                    head = (depth + 1) * length + index
-                    break
+            index = _first_bit(masks[node], live[depth + 1])
+            if index >= 0:
+                head = (depth + 1) * length + index
         if head >= 0:
             path_nodes[depth] = node
             path_arcs[depth] = index
@@ -118,42 +134,75 @@ def _first_phase(residual, masks, live, source, path_nodes, path_arcs, length, t
         elif depth == 0:
             return added
         else:  # a dead end for the rest of the phase
-            token = node - depth * length
-            live[depth, token >> 6] &= ~(_ONE << np.uint64(token & 63))
+            _clear_bit(live, depth, node - depth * length)
             depth -= 1
             node = path_nodes[depth]
     return added
 
 
 @_jit
-def _credit_reverse_arcs(residual, template, length, top):
-    """Every arc's flow (template - residual) as the residual of its reverse arc, stored at its head."""
+def _credit_reverse_arcs(residual, template, behind, length, top):
+    """Every arc's flow (template - residual) as the residual of its reverse arc, stored at its head,
+    and behind[node] = the node's reverse arcs with residual (the layer below's tokens that sent flow)."""
+    behind[:] = 0
     for layer in range(top):
         for tail in range(length):
             node = layer * length + tail
             for index in range(length):
-                residual[(layer + 1) * length + index, length + tail] = template[node, index] - residual[node, index]
+                flow = template[node, index] - residual[node, index]
+                residual[(layer + 1) * length + index, length + tail] = flow
+                if flow > 0:
+                    _set_bit(behind, (layer + 1) * length + index, tail)
 
 
 @_jit
-def _push(residual, node, index, head, amount, length):
-    """Send `amount` along arc `index` of `node` (leading to `head`) and credit its reverse arc (none
-    for arcs into the sink: no path leaves it). The tokens come from the arc's index and the two
-    nodes, with no division: forward, node's token is node - head + index + T; back, node - head +
-    index - 2T."""
+def _send(residual, ahead, behind, node, index, amount, length, top):
+    """Send `amount` along arc `index` of `node`, credit its reverse arc (none for the sink's arcs),
+    and keep both masks of residual arcs (ahead: forward, behind: reverse) in step."""
+    layer = node // length
+    token = node - layer * length
     residual[node, index] -= amount
-    if index >= length:
-        residual[head, node - head + index - 2 * length] += amount
-    elif head < residual.shape[0]:
-        residual[head, node - head + index] += amount
+    if index < length:
+        if residual[node, index] == 0:
+            _clear_bit(ahead, node, index)
+        if layer < top:
+            head = (layer + 1) * length + index
+            if residual[head, length + token] == 0:
+                _set_bit(behind, head, token)
+            residual[head, length + token] += amount
+    else:
+        if residual[node, index] == 0:
+            _clear_bit(behind, node, index - length)
+        head = (layer - 1) * length + index - length
+        if residual[head, token] == 0:
+            _set_bit(ahead, head, token)
+        residual[head, token] += amount
 
 
 @_jit
-def _search(residual, source, level, queue, layer_of, length, top):
-    """Breadth-first levels from the source over residual arcs; True when the sink is reached."""
+def _label(arcs, unreached, first_node, next_level, level, queue, tail):
+    """Label the unreached nodes of one layer that `arcs` lead to; the new queue length."""
+    for word in range(arcs.shape[0]):
+        found = arcs[word] & unreached[word]
+        unreached[word] &= ~found
+        while found != 0:
+            node = first_node + word * 64 + trailing_zeros(found)
+            found &= found - _ONE
+            level[node] = next_level
+            queue[tail] = node
+            tail += 1
+    return tail
+
+
+@_jit
+def _search(ahead, behind, source, level, queue, unreached, length, top):
+    """Breadth-first levels from the source over residual arcs, a layer's unreached nodes taken a word
+    at a time; True when the sink is reached."""
     sink = (top + 1) * length
     level[:] = -1
     level[source] = 0
+    unreached[:] = ~np.uint64(0)
+    _clear_bit(unreached, 0, source)
     queue[0] = source
     head, tail = 0, 1
     while head < tail:
@@ -161,23 +210,36 @@ def _search(residual, source, level, queue, layer_of, length, top):
         head += 1
         if level[sink] >= 0 and level[node] >= level[sink]:
             break  # every shortest path is labelled
-        ahead, behind = (layer_of[node] + 1) * length, (layer_of[node] - 2) * length
-        for index in range(2 * length):
-            if residual[node, index] > 0:
-                to = ahead + index if index < length else behind + index
-                if level[to] < 0:
-                    level[to] = level[node] + 1
-                    queue[tail] = to
-                    tail += 1
+        layer = node // length
+        if layer == top:
+            if ahead[node, 0] & _ONE and level[sink] < 0:
+                level[sink] = level[node] + 1
+        else:
+            tail = _label(ahead[node], unreached[layer + 1], (layer + 1) * length, level[node] + 1, level, queue, tail)
+        if layer > 0:
+            tail = _label(behind[node], unreached[layer - 1], (layer - 1) * length, level[node] + 1, level, queue, tail)
     return level[sink] >= 0
 
 
 @_jit
-def _blocking_flow(residual, source, level, current, path_nodes, path_arcs, layer_of, length, top, wanted):
+def _level_sets(level, frontier, length, top):
+    """frontier[d, k]: the layer-k nodes at level d, for the levels a path to the sink can pass."""
+    goal = level[(top + 1) * length]
+    frontier[1:goal] = 0
+    for node in range((top + 1) * length):
+        if 0 < level[node] < goal:
+            layer = node // length
+            _set_bit(frontier[level[node]], layer, node - layer * length)
+
+
+@_jit
+def _blocking_flow(residual, ahead, behind, frontier, level, source, path_nodes, path_arcs, length, top, wanted):
     """A later phase: augment along level-increasing residual paths (forward and back) until none is
-    left (current-arc pointers) or `wanted` is reached; the value added."""
+    left or `wanted` is reached; the value added. A node's next admissible arc is the first bit of
+    its residual arcs & the next level's live nodes in the layer above or below; a dead end leaves
+    its level's set."""
     sink = (top + 1) * length
-    current[:] = 0
+    goal = level[sink]
     added = 0
     depth = 0
     node = source
@@ -187,28 +249,30 @@ def _blocking_flow(residual, source, level, current, path_nodes, path_arcs, laye
             for step in range(1, depth):
                 amount = min(amount, residual[path_nodes[step], path_arcs[step]])
             saturated = -1
-            path_nodes[depth] = sink
             for step in range(depth):
-                _push(residual, path_nodes[step], path_arcs[step], path_nodes[step + 1], amount, length)
+                _send(residual, ahead, behind, path_nodes[step], path_arcs[step], amount, length, top)
                 if saturated < 0 and residual[path_nodes[step], path_arcs[step]] == 0:
                     saturated = step
             added += amount
             depth = saturated
             node = path_nodes[depth]
             continue
+        layer = node // length
         want = level[node] + 1
-        # arc i < T leads to ahead + i (the next layer's token i; from the last layer, arc 0 to the
-        # sink), arc i >= T to behind + i (the previous layer's token i - T)
-        ahead, behind = (layer_of[node] + 1) * length, (layer_of[node] - 2) * length
-        index = current[node]
-        head = -1
-        while index < 2 * length:
-            to = ahead + index if index < length else behind + index
-            if residual[node, index] > 0 and level[to] == want:
-                head = to
-                break
-            index += 1
-        current[node] = index
+        head, index = -1, -1
+        if want == goal:
+            if layer == top and ahead[node, 0] & _ONE:
+                head, index = sink, 0
+        else:
+            if layer < top:
+                index = _first_bit(ahead[node], frontier[want, layer + 1])
+                if index >= 0:
+                    head = (layer + 1) * length + index
+            if head < 0 and layer > 0:
+                index = _first_bit(behind[node], frontier[want, layer - 1])
+                if index >= 0:
+                    head = (layer - 1) * length + index
+                    index += length
         if head >= 0:
             path_nodes[depth] = node
             path_arcs[depth] = index
@@ -216,11 +280,10 @@ def _blocking_flow(residual, source, level, current, path_nodes, path_arcs, laye
             node = head
         elif depth == 0:
             return added
-        else:
-            level[node] = -1  # a dead end for the rest of the phase
+        else:  # a dead end for the rest of the phase
+            _clear_bit(frontier[level[node]], layer, node - layer * length)
             depth -= 1
             node = path_nodes[depth]
-            current[node] += 1
     return added
 
 
@@ -248,14 +311,14 @@ def _max_flows(template, length, top, sources):
     nodes = (top + 1) * length + 1
     residual = template.copy()  # the backward halves are rebuilt from the flow before a search reads them
     mask_template = _forward_masks(template, length, top)
-    masks = np.empty_like(mask_template)
+    masks = np.empty_like(mask_template)  # forward arcs with residual
+    behind = np.empty_like(mask_template)  # reverse arcs with residual (later phases)
     live = np.empty((top + 1, mask_template.shape[1]), np.uint64)
+    frontier = np.empty((nodes + 1, top + 1, mask_template.shape[1]), np.uint64)
     level = np.empty(nodes, np.int64)
     queue = np.empty(nodes, np.int64)
-    current = np.empty(nodes, np.int64)
     path_nodes = np.empty(nodes, np.int64)
     path_arcs = np.empty(nodes, np.int64)
-    layer_of = np.arange(nodes) // length  # (the sink's is top + 1)
     cut_inner = np.empty(sources.shape[0], np.int64)  # the minimum cuts found so far
     cut_unreached = np.zeros((sources.shape[0], length), np.bool_)  # their unreached layer-1 nodes
     cuts = 0
@@ -277,16 +340,21 @@ def _max_flows(template, length, top, sources):
         live[:] = ~np.uint64(0)
         total = _first_phase(residual, masks, live, source, path_nodes, path_arcs, length, top, bound)
         if total < bound:
-            _credit_reverse_arcs(residual, template, length, top)
+            _credit_reverse_arcs(residual, template, behind, length, top)
         while total < bound:
-            if not _search(residual, source, level, queue, layer_of, length, top):
+            if not _search(masks, behind, source, level, queue, live, length, top):
                 if top > 0:  # the search reached exactly the source side of a minimum cut
                     reached = level >= 0
                     cut_inner[cuts] = _inner_cut(template, reached, length, top)
                     cut_unreached[cuts] = ~reached[length:2 * length]
                     cuts += 1
                 break
-            total += _blocking_flow(residual, source, level, current, path_nodes, path_arcs, layer_of, length, top, bound - total)
+            _level_sets(level, frontier, length, top)
+            added = _blocking_flow(residual, masks, behind, frontier, level, source, path_nodes, path_arcs, length, top,
+                                   bound - total)
+            if added == 0:
+                break  # cannot happen after a search that reached the sink; never loop on it
+            total += added
         values[k] = total
     return values
 
