@@ -60,8 +60,8 @@ def flow_capacities(attention: torch.Tensor, query: Sequence[int]) -> tuple[np.n
     layer l + 1) and [T] into one sink standing for the query tokens at layer L (their in-arcs summed,
     which is exact: the query nodes would only pass flow on to the sink). All divided by the number
     of query tokens, so the flow value is already the per-query mean. Layer-0 nodes have no in-arcs,
-    so one network serves every source. Built in one compiled pass (maxflow.attention_capacities)."""
-    from app.core.attribution.maxflow import attention_capacities  # numba: imported when flow is asked for
+    so one network serves every source. Built in one compiled pass (flow_network.py)."""
+    from app.core.attribution.flow_network import attention_capacities  # numba: imported when flow is asked for
 
     weights = np.ascontiguousarray(attention.detach().cpu().float().numpy())
     return attention_capacities(weights, np.asarray(query, dtype=np.int64), FLOW_SCALE / len(query))

@@ -3,16 +3,18 @@
 Node (k, i) of layer k has an arc to every node (k + 1, i') and the last layer's nodes an arc to the
 sink. A general solver is wasteful there: scipy's maximum_flow solves one source per call and
 rebuilds its residual graph (reverse arcs, a new CSR matrix, the flow matrix it returns) on every
-call, 15 ms for the 40 sources of a 40-token, 6-layer input; this takes ~0.8 ms on one thread. It is
-Dinic's algorithm on dense arrays, compiled by numba:
+call, 15 ms for the 40 sources of a 40-token, 6-layer input; this takes ~0.9 ms on one thread. It is
+Dinic's algorithm on dense arrays, compiled by numba, the whole of it one call (_solve):
 
 * the residual graph is one [nodes, 2T] array: per source only its forward half is reset from a
   template (nothing is built);
 * the first phase, where almost all the flow is found, is a depth-first blocking flow whose levels
   are the layers (what a breadth-first search would find): every arc goes one layer up, so no arc
   back is scanned and none is credited (a later phase first rebuilds the backward half from the
-  flow, template - residual); the next admissible arc of a node is the first set bit of a word
-  mask (its unsaturated arcs & the next layer's live nodes), not a scan;
+  flow, template - residual);
+* arcs are found by bits, not scans: each node's residual arcs forward and back are word masks
+  (T <= 128: two words), so a node's next admissible arc is the first set bit of its arcs & the
+  next level's live nodes in a layer, and a breadth-first search labels a word of a layer at once;
 * in every layer the tokens are numbered by what their last-layer node can pass to the sink,
   largest first, so a path tries first the columns that lead there: on attention graphs a third
   less time than in token order (see _sink_first_order);
@@ -27,7 +29,8 @@ Dinic's algorithm on dense arrays, compiled by numba:
 Capacities are integers: the values are exact, equal to any exact max-flow's on those integers.
 Arcs are numbered per node: 0..T-1 forward to the next layer's tokens (in the last layer, arc 0 is
 the one to the sink), T..2T-1 back to the previous layer's tokens (residual = the flow they sent).
-Inside the kernels a token is its position in that sink-first order.
+Inside the kernels a token is its position in that sink-first order. Every compiled function the
+solver calls is in this file: numba's cache notices changes to a function's own file only.
 """
 
 from __future__ import annotations
@@ -438,55 +441,10 @@ def layered_max_flows(capacity: np.ndarray, to_sink: np.ndarray, threads: int = 
     return values
 
 
-@_jit
-def attention_capacities(attention, query, scale):
-    """The flow network of attention [L, H, T, T] (float32) from the query tokens, in integer units
-    (`scale` per unit; graph.flow_capacities says what it is): capacity [L-1, T, T] with
-    capacity[l, j, i] = rint(scale * R_l[i, j]), R_l = 0.5 * head mean + 0.5 * I, and to_sink [T]
-    = rint(scale * sum over query tokens q of R_L[q, j]). One pass, the head mean in float64."""
-    layers, heads, length = attention.shape[0], attention.shape[1], attention.shape[2]
-    summed = np.zeros((layers, length, length))
-    for layer in range(layers):
-        for head in range(heads):
-            for i in range(length):
-                for j in range(length):
-                    summed[layer, i, j] += attention[layer, head, i, j]
-    weight, half = 0.5 * scale / heads, 0.5 * scale
-    capacity = np.empty((max(layers - 1, 0), length, length), np.int64)
-    for layer in range(layers - 1):
-        for i in range(length):
-            for j in range(length):
-                capacity[layer, j, i] = np.int64(np.rint(summed[layer, i, j] * weight + (half if i == j else 0.0)))
-    to_sink = np.zeros(length, np.int64)
-    for j in range(length):
-        total = 0.0
-        for q in query:
-            total += summed[layers - 1, q, j] * weight + (half if q == j else 0.0)
-        to_sink[j] = np.int64(np.rint(total))
-    return capacity, to_sink
-
-
-def scipy_max_flows(capacity: np.ndarray, to_sink: np.ndarray) -> list[int]:
-    """The reference the tests and the bench check against: the same network as a scipy CSR matrix
-    (nodes layer by layer, then the sink), scipy's general maximum_flow once per first-layer node."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import maximum_flow
-
-    layers, length, _ = capacity.shape
-    tail, head = np.meshgrid(np.arange(length), np.arange(length), indexing="ij")
-    rows = [layer * length + tail.ravel() for layer in range(layers)] + [layers * length + np.arange(length)]
-    cols = [(layer + 1) * length + head.ravel() for layer in range(layers)] + [np.full(length, (layers + 1) * length)]
-    caps = [capacity[layer].ravel() for layer in range(layers)] + [to_sink]
-    size = (layers + 1) * length + 1
-    matrix = csr_matrix((np.concatenate(caps).astype(np.int32), (np.concatenate(rows), np.concatenate(cols))),
-                        shape=(size, size))
-    return [maximum_flow(matrix, source, size - 1).flow_value for source in range(length)]
-
-
 def compile_kernels() -> None:
     """Compile the entry points on a tiny network, or load them from numba's cache: `make install`
     runs this (`python -m app.core.attribution`) so that no live request waits for the compiler
     (~15 s for the parallel kernel)."""
-    capacity, to_sink = attention_capacities(np.full((2, 1, 2, 2), 0.5, np.float32), np.zeros(1, np.int64), 4.0)
+    capacity, to_sink = np.ones((1, 2, 2), np.int64), np.ones(2, np.int64)
     layered_max_flows(capacity, to_sink, threads=1)
     layered_max_flows(capacity, to_sink, threads=2)
