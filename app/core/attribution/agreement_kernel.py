@@ -19,7 +19,8 @@ import numpy as np
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _sign(a, b):
-    return (a > b) * 1.0 - (a < b) * 1.0
+    """-1, 0 or 1 as an integer: integer sums vectorise (float ones may not be reordered)."""
+    return np.int32(a > b) - np.int32(a < b)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -41,10 +42,10 @@ def _method_sides(scores, keep, width):
     """Per method: pairwise signs [M, n, n], sign sums [M, n] (centred: they sum to 0), their
     squared norm, the untied pair count and the top positions."""
     methods, n = scores.shape[0], keep.shape[0]
-    signs = np.empty((methods, n, n))
-    sums = np.zeros((methods, n))
-    spread = np.zeros(methods)
-    untied = np.zeros(methods)
+    signs = np.empty((methods, n, n), np.int32)
+    sums = np.zeros((methods, n), np.int64)
+    spread = np.zeros(methods, np.int64)
+    untied = np.zeros(methods, np.int64)
     tops = np.empty((methods, width), np.int64)
     for m in range(methods):
         for a in range(n):
@@ -67,17 +68,17 @@ def _agreement(rows, scores, keep, k):
     spearman = np.zeros((methods, heads), np.float32)
     kendall = np.zeros((methods, heads), np.float32)
     top_k = np.zeros((methods, heads), np.float32)
-    x = np.empty(n)
-    row_sums = np.empty(n)
-    products = np.empty(methods)
+    x = np.empty(n, rows.dtype)
+    row_sums = np.empty(n, np.int64)
+    products = np.empty(methods, np.int64)
     row_top = np.empty(width, np.int64)
     for r in range(heads):
         for a in range(n):
             x[a] = rows[r, keep[a]]
-        row_spread, row_untied = 0.0, 0.0
-        products[:] = 0.0
+        row_spread, row_untied = 0, 0
+        products[:] = 0
         for a in range(n):
-            total, count = 0.0, 0.0
+            total, count = 0, 0
             for b in range(n):
                 sign = _sign(x[a], x[b])
                 total += sign
@@ -86,19 +87,19 @@ def _agreement(rows, scores, keep, k):
             row_spread += total * total
             row_untied += count
             for m in range(methods):
-                product = 0.0
+                product = 0
                 for b in range(n):
                     product += _sign(x[a], x[b]) * signs[m, a, b]
                 products[m] += product
         _top_positions(rows[r], keep, width, row_top)
         for m in range(methods):
             if row_spread * spread[m] > 0:
-                covariance = 0.0
+                covariance = 0
                 for a in range(n):
                     covariance += row_sums[a] * sums[m, a]
-                spearman[m, r] = covariance / np.sqrt(row_spread * spread[m])
+                spearman[m, r] = covariance / np.sqrt(float(row_spread) * float(spread[m]))
             if row_untied * untied[m] > 0:
-                kendall[m, r] = products[m] / np.sqrt(row_untied * untied[m])
+                kendall[m, r] = products[m] / np.sqrt(float(row_untied) * float(untied[m]))
             hits = 0
             for a in range(width):
                 for b in range(width):
