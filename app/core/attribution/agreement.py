@@ -173,8 +173,10 @@ def head_agreement(attention: torch.Tensor, query: list[int], scores: dict[str, 
     keep = mask.cpu().numpy().nonzero()[0]
     if len(keep) < 2:
         return _undefined(names, attention.shape[:2], metrics)
-    stacked = np.stack([scores[name].detach().cpu().numpy() for name in names])
-    found = agreement_of_heads(attention.detach().cpu().numpy(), np.asarray(query), stacked, keep, k)
+    stacked = np.empty((len(names), attention.shape[-1]))
+    for m, name in enumerate(names):
+        stacked[m] = scores[name].detach().cpu().numpy()
+    found = agreement_of_heads(attention.detach().cpu().numpy(), np.array(query), stacked, keep, k)
     return _by_method(names, found, attention.shape[:2], metrics)
 
 

@@ -138,8 +138,9 @@ def agreement_of_heads(attention: np.ndarray, query: np.ndarray, scores: np.ndar
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """agreement_of_rows for every head of attention [L, H, T, T] (float32), its row the mean of the
     query tokens' rows (float64), against scores [M, T] (float64), each float32 [M, L * H]."""
-    return _agreement_of_heads(np.ascontiguousarray(attention, dtype=np.float32), np.asarray(query, dtype=np.int64),
-                               np.ascontiguousarray(scores, dtype=np.float64), np.asarray(keep, dtype=np.int64), k)
+    if attention.dtype != np.float32 or not attention.flags.c_contiguous:
+        attention = np.ascontiguousarray(attention, dtype=np.float32)
+    return _agreement_of_heads(attention, query.astype(np.int64), scores.astype(np.float64), keep.astype(np.int64), k)
 
 
 def compile_kernels() -> None:

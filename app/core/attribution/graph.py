@@ -75,4 +75,4 @@ def attention_flow(attention: torch.Tensor, query: Sequence[int]) -> torch.Tenso
     from app.core.attribution.maxflow import layered_max_flows
 
     values = layered_max_flows(*flow_capacities(attention, query), threads=torch.get_num_threads())
-    return torch.from_numpy((values / FLOW_SCALE).astype(np.float32))
+    return torch.from_numpy(np.true_divide(values, FLOW_SCALE, dtype=np.float32))  # exact: values <= 2^24, a power of 2
