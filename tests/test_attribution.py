@@ -107,6 +107,17 @@ def test_attention_flow_of_the_model_equals_scipy(absa, inspected):
         assert torch.equal(attention_flow(inspected.attention, query), expected.float())
 
 
+def test_attention_flow_keeps_torchs_thread_count(inspected):
+    """numba's thread pool, started by the first flow, must not change how many threads torch uses."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        attention_flow(inspected.attention, [0])
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_rank_agreement_matches_scipy():
     generator = torch.Generator().manual_seed(0)
     checked = 0

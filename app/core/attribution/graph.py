@@ -74,5 +74,8 @@ def attention_flow(attention: torch.Tensor, query: Sequence[int]) -> torch.Tenso
     pass is done by then, so its cores are free)."""
     from app.core.attribution.maxflow import layered_max_flows
 
-    values = layered_max_flows(*flow_capacities(attention, query), threads=torch.get_num_threads())
+    threads = torch.get_num_threads()
+    values = layered_max_flows(*flow_capacities(attention, query), threads=threads)
+    if torch.get_num_threads() != threads:  # numba's first parallel call resets OpenMP's thread count
+        torch.set_num_threads(threads)
     return torch.from_numpy(np.true_divide(values, FLOW_SCALE, dtype=np.float32))  # exact: values <= 2^24, a power of 2
