@@ -83,6 +83,15 @@ def _first_bit(arcs, nodes):
 
 
 @_jit
+def _bottleneck(residual, path_nodes, path_arcs, depth):
+    """The least residual capacity along the path's `depth` arcs: what it can carry."""
+    amount = residual[path_nodes[0], path_arcs[0]]
+    for step in range(1, depth):
+        amount = min(amount, residual[path_nodes[step], path_arcs[step]])
+    return amount
+
+
+@_jit
 def _forward_masks(template, length, top):
     """[nodes, words]: bit i set where forward arc i has capacity (the last layer's bit 0: the sink's)."""
     masks = np.zeros(((top + 1) * length, (length + 63) // 64), np.uint64)
@@ -106,9 +115,7 @@ def _first_phase(residual, masks, live, source, path_nodes, path_arcs, length, t
     node = source
     while added < wanted:
         if node == sink:
-            amount = residual[path_nodes[0], path_arcs[0]]
-            for step in range(1, depth):
-                amount = min(amount, residual[path_nodes[step], path_arcs[step]])
+            amount = _bottleneck(residual, path_nodes, path_arcs, depth)
             saturated = -1
             for step in range(depth):
                 tail, index = path_nodes[step], path_arcs[step]
@@ -248,9 +255,7 @@ def _blocking_flow(residual, ahead, behind, frontier, level, source, path_nodes,
     node = source
     while added < wanted:
         if node == sink:
-            amount = residual[path_nodes[0], path_arcs[0]]
-            for step in range(1, depth):
-                amount = min(amount, residual[path_nodes[step], path_arcs[step]])
+            amount = _bottleneck(residual, path_nodes, path_arcs, depth)
             saturated = -1
             for step in range(depth):
                 _send(residual, ahead, behind, path_nodes[step], path_arcs[step], amount, length, top)
