@@ -18,9 +18,8 @@ An input with fewer than two content tokens gives NaN (nothing to rank).
 Everything is batched: rows [..., T] against scores [..., T] with a mask [..., T] broadcast over
 the leading dimensions (e.g. [B, L, H, T] against [B, 1, 1, T]), in the rows' dtype (float64 for
 tests, float32 for live inputs and dataset batches: ranks and pair counts stay exact there). Each
-side is ranked in its own shape, so an attribution shared by every head is ranked once. spearman
-ranks by one sort per row; Kendall's tau compares all pairs, [..., T, T], fine for the lengths BERT
-takes, and agreement() reads the average ranks off those same pairs (no sort) when it computes both.
+side is ranked in its own shape, so an attribution shared by every head is ranked once. Ranks take
+one sort per row; Kendall's tau compares all pairs, [..., T, T], fine for the lengths BERT takes.
 
 One input (a live inspection): agreement_by_method / head_agreement compute the same values in one
 compiled pass (agreement_kernel.py), where ~30 small torch operations would cost more than the
@@ -80,29 +79,14 @@ def spearman(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tens
 def kendall(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Kendall's tau-b over the masked tokens."""
     y = y.to(x.dtype)
-    return _kendall_of_signs(*_masked_signs(x, y, mask), mask)
-
-
-def _masked_signs(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """sign(x_i - x_j) and sign(y_i - y_j), 0 where i or j is outside the mask: [..., T, T] each."""
     pair = (mask.unsqueeze(-1) & mask.unsqueeze(-2)).to(x.dtype)
-    return _pairwise_sign(x) * pair, _pairwise_sign(y) * pair
-
-
-def _kendall_of_signs(sx: torch.Tensor, sy: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    sx, sy = _pairwise_sign(x) * pair, _pairwise_sign(y) * pair
     # ordered pairs i != j: twice the unordered ones in every sum, which cancels in the ratio
-    untied_x = torch.count_nonzero(sx, dim=(-1, -2)).to(sx.dtype)
-    untied_y = torch.count_nonzero(sy, dim=(-1, -2)).to(sx.dtype)
+    untied_x = (sx != 0).sum((-1, -2)).to(x.dtype)
+    untied_y = (sy != 0).sum((-1, -2)).to(x.dtype)
     denominator = (untied_x * untied_y).sqrt()
     value = (sx * sy).sum((-1, -2)) / denominator
     return _undefined_below_two(torch.where(denominator > 0, value, torch.zeros_like(value)), mask)
-
-
-def _ranks_of_signs(signs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Average ranks from the masked pairwise signs, no sort: with n masked tokens, a token's rank is
-    (#smaller) + (#equal, itself included, + 1) / 2 = (#smaller - #greater + n + 1) / 2."""
-    count = mask.sum(-1, keepdim=True).to(signs.dtype)
-    return (signs.sum(-1) + count + 1) / 2 * mask.to(signs.dtype)
 
 
 def top_k_overlap(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, k: int = TOP_K) -> torch.Tensor:
@@ -129,22 +113,13 @@ def _undefined_below_two(values: torch.Tensor, mask: torch.Tensor) -> torch.Tens
 
 def agreement(rows: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor,
               metrics: tuple[str, ...] = METRICS, k: int = TOP_K) -> dict[str, torch.Tensor]:
-    """metric -> [...]: every metric of rows [..., T] against scores (broadcast) over mask [..., T].
-
-    Spearman and Kendall share one pair of sign matrices (the ranks come from them, as spearman's
-    sort would give), so asking for both costs little more than Kendall alone."""
+    """metric -> [...]: every metric of rows [..., T] against scores (broadcast) over mask [..., T]; one
+    input's (mask and scores [T]) in one compiled pass, as agreement_by_method."""
     if mask.dim() == 1 and scores.dim() == 1:
         return agreement_by_method(rows, {"": scores}, mask, metrics, k)[""]
-    scores = scores.to(rows.dtype)
-    found = {}
-    if "top_k" in metrics:
-        found["top_k"] = top_k_overlap(rows, scores, mask, k)
-    if "spearman" in metrics or "kendall" in metrics:
-        sx, sy = _masked_signs(rows, scores, mask)
-        found["spearman"] = _undefined_below_two(
-            _correlation(_ranks_of_signs(sx, mask), _ranks_of_signs(sy, mask), mask), mask)
-        found["kendall"] = _kendall_of_signs(sx, sy, mask)
-    return {name: found[name].float() for name in metrics}
+    compute = {"spearman": lambda: spearman(rows, scores, mask), "kendall": lambda: kendall(rows, scores, mask),
+               "top_k": lambda: top_k_overlap(rows, scores, mask, k)}
+    return {name: compute[name]().float() for name in metrics}
 
 
 def agreement_by_method(rows: torch.Tensor, scores: dict[str, torch.Tensor], mask: torch.Tensor,
@@ -153,13 +128,9 @@ def agreement_by_method(rows: torch.Tensor, scores: dict[str, torch.Tensor], mas
     [T]), in one compiled pass (agreement_kernel.py: where torch's per-operation cost would dominate)."""
     from app.core.attribution.agreement_kernel import agreement_of_rows  # numba: compiled once, cached
 
-    names = list(scores)
-    keep = mask.cpu().numpy().nonzero()[0]
-    if len(keep) < 2:
-        return _undefined(names, rows.shape[:-1], metrics)
-    stacked = np.stack([scores[name].detach().cpu().numpy() for name in names])
-    found = agreement_of_rows(rows.detach().reshape(-1, rows.shape[-1]).cpu().numpy(), stacked, keep, k)
-    return _by_method(names, found, rows.shape[:-1], metrics)
+    flat = rows.detach().reshape(-1, rows.shape[-1]).cpu().numpy()
+    return _one_input(scores, mask, rows.shape[:-1], metrics,
+                      lambda stacked, keep: agreement_of_rows(flat, stacked, keep, k))
 
 
 def head_agreement(attention: torch.Tensor, query: list[int], scores: dict[str, torch.Tensor], mask: torch.Tensor,
@@ -169,26 +140,24 @@ def head_agreement(attention: torch.Tensor, query: list[int], scores: dict[str, 
     live path: its ~15 torch and numpy operations would cost more than the metrics)."""
     from app.core.attribution.agreement_kernel import agreement_of_heads
 
+    weights = attention.detach().cpu().numpy()
+    return _one_input(scores, mask, attention.shape[:2], metrics,
+                      lambda stacked, keep: agreement_of_heads(weights, np.array(query), stacked, keep, k))
+
+
+def _one_input(scores: dict[str, torch.Tensor], mask: torch.Tensor, shape: tuple[int, ...], metrics: tuple[str, ...],
+               kernel) -> dict[str, dict[str, torch.Tensor]]:
+    """method -> metric -> tensor of `shape`: kernel(scores stacked [M, T] float64, compared token indices)
+    gives each metric as [M, R]; NaN everywhere with fewer than two compared tokens."""
     names = list(scores)
     keep = mask.cpu().numpy().nonzero()[0]
     if len(keep) < 2:
-        return _undefined(names, attention.shape[:2], metrics)
-    stacked = np.empty((len(names), attention.shape[-1]))
+        undefined = torch.full(tuple(shape), float("nan"))
+        return {name: {metric: undefined for metric in metrics} for name in names}
+    stacked = np.empty((len(names), mask.shape[-1]))
     for m, name in enumerate(names):
         stacked[m] = scores[name].detach().cpu().numpy()
-    found = agreement_of_heads(attention.detach().cpu().numpy(), np.array(query), stacked, keep, k)
-    return _by_method(names, found, attention.shape[:2], metrics)
-
-
-def _undefined(names: list[str], shape: tuple[int, ...], metrics: tuple[str, ...]) -> dict[str, dict[str, torch.Tensor]]:
-    undefined = torch.full(tuple(shape), float("nan"))
-    return {name: {metric: undefined for metric in metrics} for name in names}
-
-
-def _by_method(names: list[str], found: tuple[np.ndarray, ...], shape: tuple[int, ...], metrics: tuple[str, ...]
-               ) -> dict[str, dict[str, torch.Tensor]]:
-    """The kernel's [M, R] arrays per metric as method -> metric -> tensor of the rows' shape."""
-    by_metric = dict(zip(("spearman", "kendall", "top_k"), found))
+    by_metric = dict(zip(("spearman", "kendall", "top_k"), kernel(stacked, keep)))
     return {name: {metric: torch.from_numpy(by_metric[metric][m]).reshape(tuple(shape)) for metric in metrics}
             for m, name in enumerate(names)}
 
