@@ -75,6 +75,8 @@ def _agreement(rows, scores, keep, k):
     for r in range(heads):
         for a in range(n):
             x[a] = rows[r, keep[a]]
+        # the row's signs as _method_sides takes them, but not stored: computed where they are used they
+        # vectorise (through a stored [n, n] array, as the methods' side does once, 173 vs 67 us)
         row_spread, row_untied = 0, 0
         products[:] = 0
         for a in range(n):
