@@ -328,6 +328,32 @@ def test_list_filters_and_pages(page):
     assert "export.html?" in page.get_attribute("#export-report", "href") and "head=3" in page.get_attribute("#export-report", "href")
 
 
+def test_a_late_first_list_never_replaces_the_filtered_one(page):
+    """The page's first, unfiltered list held back until a filtered one is shown: its late answer is dropped."""
+    title = unique("late list")
+    create(page.base, title=title)
+    create(page.base, title=unique("another"))  # so the unfiltered list differs from the filtered one
+    held = []
+
+    def hold_the_first_list(route):
+        if not held and "q=" not in route.request.url:
+            held.append(route)
+        else:
+            route.fallback()
+
+    page.route("**/api/findings?*", hold_the_first_list)
+    with page.expect_request("**/api/findings?*"):
+        page.goto(page.base + "/findings")
+    page.fill("#f-q", title)
+    page.click("#f-apply")
+    page.wait_for_function("() => document.querySelectorAll('#findings-rows tr').length === 1")
+    assert held, "the first list was not held"
+    with page.expect_response(lambda response: "/api/findings?" in response.url and "q=" not in response.url):
+        held[0].fallback()
+    page.evaluate("() => new Promise((done) => setTimeout(done, 100))")  # the late answer's handler has run
+    assert page.eval_on_selector_all("#findings-rows .finding-link", "links => links.map((a) => a.textContent)") == [title]
+
+
 _snapshots: dict[str, dict] = {}
 
 

@@ -4,6 +4,7 @@
 import { getModels } from "./api.js";
 import { listFindings } from "./findings-api.js";
 import { LABELS } from "./findings-form.js";
+import { generations } from "./request.js";
 
 const $ = (id) => document.getElementById(id);
 const FIELDS = ["model", "layer", "head", "label", "author", "q"];
@@ -56,11 +57,15 @@ function row(f) {
 
 let { filters, offset } = readFilters();
 
+const loads = generations();  // the page's first, unfiltered list may answer after a filtered one
+
 async function load() {
+  const mine = loads.start();
   writeFilters(filters, offset);
   $("error-box").hidden = true;
   try {
     const page = await listFindings({ ...filters, limit: PAGE, offset });
+    if (!loads.isNewest(mine)) return;
     const items = page.findings || [];
     $("findings-rows").replaceChildren(...items.map(row));
     $("findings-table").hidden = !items.length;
@@ -71,6 +76,7 @@ async function load() {
     $("page-next").disabled = offset + items.length >= total;
     document.body.dataset.ready = "1";
   } catch (e) {
+    if (!loads.isNewest(mine)) return;
     $("error-box").textContent = e.message;
     if (e.status === 401) { // accounts are on and nobody is logged in
       const a = document.createElement("a");

@@ -4,6 +4,7 @@
 
 import { bindHeadToggles, headToggleButtons } from "./head-toggles.js";
 import { getModels, inspect } from "./api.js";
+import { generations } from "./request.js";
 import { readState, writeState } from "./state.js";
 import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./attention.js";
 import { HeadView } from "./headview.js";
@@ -18,7 +19,7 @@ const state = readState();
 const startedWithText = !!state.text; // a shared URL: run the inspection at once
 let models = [];
 let current = null;                   // response shown now
-let seq = 0;                          // request generation: late answers of older requests are dropped
+const refreshes = generations();      // late answers of older requests are dropped
 const cache = new Map();              // input key -> response; attention layers are merged in as they arrive
 const pub = (window.headscope = { state, response: null, edgesDrawn: 0 });
 
@@ -111,7 +112,7 @@ async function getResponse(layers) {
 
 /** Make sure the data the current view needs is there, then draw it. */
 async function refresh() {
-  const my = ++seq;
+  const my = refreshes.start();
   const m = modelInfo(state.model);
   if (m) state.layer = Math.min(state.layer, m.num_layers - 1);
   writeState(state);
@@ -125,13 +126,13 @@ async function refresh() {
     if (state.attr.length || resp.attribution) {  // a refused attribution still leaves the head view drawn
       await (await attribution()).ensureAttribution(resp, state, task()).catch((e) => showError(e.message));
     }
-    if (my !== seq) return;
+    if (!refreshes.isNewest(my)) return;
     if (resp !== current) showResponse(resp);
     await render();
   } catch (e) {
-    if (my === seq) showError(e.message);
+    if (refreshes.isNewest(my)) showError(e.message);
   } finally {
-    if (my === seq) setBusy(false);
+    if (refreshes.isNewest(my)) setBusy(false);
   }
 }
 

@@ -6,6 +6,13 @@
 // as-is), with `status` (HTTP status, 0 when the server could not be reached) and `payload`.
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Generations of one kind of request on a page, so that a late answer to an older request never
+ *  overwrites a newer one's: `const mine = loads.start();` ... `if (!loads.isNewest(mine)) return;`. */
+export function generations() {
+  let newest = 0;
+  return { start: () => ++newest, isNewest: (generation) => generation === newest };
+}
 const CSRF_COOKIE = "headscope_csrf";
 
 /** Turn a FastAPI error payload into one line of text. `detail` is either a
