@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     max_inspect_body_bytes: int = Field(default=256 * 1024, ge=1024)
     # torch threads of the model thread (unset: torch's default, one per core).
     torch_threads: int | None = Field(default=None, ge=1)
-    # Live inspections on the CPU through ONNX Runtime (app/core/fastpath.py), checked against the plain
+    # Live inspections on the CPU through ONNX Runtime (app/core/model/onnx_fastpath.py), checked against the plain
     # PyTorch forward before use; "off": always the plain path.
     fast_path: Literal["onnx", "off"] = "onnx"
     # Checkpoint loaded before /api/health reports ready (empty: the first ABSA one).

@@ -40,9 +40,9 @@ THREADS: int | None = None
 def load():
     import torch
 
-    from app.core.checkpoint import pick_device
-    from app.core.demo_data import demo_dataset
-    from app.core.registry import ModelRegistry
+    from app.core.model.checkpoint import pick_device
+    from app.core.data.demo import demo_dataset
+    from app.core.model.registry import ModelRegistry
 
     common.require_checkpoint()
     registry = ModelRegistry(common.MODELS_DIR, pick_device("auto"))
@@ -52,9 +52,9 @@ def load():
 
 def bare_pass(torch, loaded, specs, batch_size: int) -> float:
     """Seconds for encode + pad + forward with attentions over `specs`."""
-    from app.core.attention import forward_with_attention
-    from app.core.heads.units import encode_unit
-    from app.core.inspection import pad_batch
+    from app.core.model.attention import forward_with_attention
+    from app.core.inputs.units import encode_unit
+    from app.core.inputs.batching import pad_batch
 
     pad_id = loaded.tokenizer.pad_token_id
     max_length = loaded.info.metadata["training"]["args"]["max_length"]
@@ -71,9 +71,9 @@ def bare_pass(torch, loaded, specs, batch_size: int) -> float:
 
 def speed(pairs: int, batch_size: int, rounds: int) -> dict:
     from app.core.heads.analysis import analyze
-    from app.core.heads.pretrained import load_pretrained_baseline
+    from app.core.model.pretrained import load_pretrained_baseline
     from app.core.heads.settings import AnalysisSettings
-    from app.core.heads.units import unit_specs
+    from app.core.inputs.units import unit_specs
 
     torch, loaded, dataset = load()
     specs, pairing = unit_specs(loaded, list(dataset.examples))
@@ -96,11 +96,11 @@ def speed(pairs: int, batch_size: int, rounds: int) -> dict:
 
 
 def memory(pairs: int, batch_size: int, base: int) -> dict:
-    from app.core.datasets import Dataset
+    from app.core.data.readers import Dataset
     from app.core.heads.analysis import analyze
-    from app.core.heads.pretrained import load_pretrained_baseline
+    from app.core.model.pretrained import load_pretrained_baseline
     from app.core.heads.settings import AnalysisSettings
-    from app.core.heads.units import encode_unit, unit_specs
+    from app.core.inputs.units import encode_unit, unit_specs
 
     torch, loaded, dataset = load()
     # The same `base` pairs repeated up to `pairs`: only the number of pairs differs between sizes, not

@@ -35,8 +35,8 @@ IG_STEPS = 32
 def load():
     import torch
 
-    from app.core.checkpoint import pick_device
-    from app.core.registry import ModelRegistry
+    from app.core.model.checkpoint import pick_device
+    from app.core.model.registry import ModelRegistry
 
     common.require_checkpoint()
     registry = ModelRegistry(common.MODELS_DIR, pick_device("auto"))
@@ -53,7 +53,7 @@ def timed(work) -> float:
 def ig_against_bare(torch, loaded, rounds: int) -> dict:
     from app.core.attribution.gradients import integrated_gradients
     from app.core.attribution.tokens import content_mask
-    from app.core.inspection import InspectionInput, encode_for_checkpoint
+    from app.core.passes.inspection import InspectionInput, encode_for_checkpoint
 
     encoded = encode_for_checkpoint(loaded, InspectionInput(common.REVIEW, common.ASPECT))
     assert len(encoded.input_ids) == common.PAIR_TOKENS, len(encoded.input_ids)
@@ -117,7 +117,7 @@ def networkx_flow_seconds(loaded) -> float:
     import networkx as nx
 
     from app.core.attribution.graph import residual_attention
-    from app.core.inspection import InspectionInput, inspect
+    from app.core.passes.inspection import InspectionInput, inspect
 
     mixing = residual_attention(inspect(loaded, InspectionInput(common.REVIEW, common.ASPECT)).attention).double()
     layers, length, _ = mixing.shape
@@ -137,7 +137,7 @@ def flow_solver_against_scipy(torch, loaded, rounds: int, repeats: int = 20) -> 
     from app.core.attribution.graph import flow_capacities
     from app.core.attribution.flow_network import scipy_max_flows
     from app.core.attribution.maxflow import layered_max_flows
-    from app.core.inspection import InspectionInput, inspect
+    from app.core.passes.inspection import InspectionInput, inspect
 
     capacity, to_sink = flow_capacities(inspect(loaded, InspectionInput(common.REVIEW, common.ASPECT)).attention, [0])
 
@@ -155,10 +155,10 @@ def flow_solver_against_scipy(torch, loaded, rounds: int, repeats: int = 20) -> 
 def analysis_pass(torch, loaded, pairs: int, ig_pairs: int, rounds: int, batch_size: int = 16) -> dict:
     from analysis_speed import bare_pass
 
-    from app.core.demo_data import demo_dataset
+    from app.core.data.demo import demo_dataset
     from app.core.heads.analysis import analyze
     from app.core.heads.settings import AnalysisSettings
-    from app.core.heads.units import unit_specs
+    from app.core.inputs.units import unit_specs
 
     dataset = demo_dataset("demo-absa")
     specs = unit_specs(loaded, list(dataset.examples))[0][:pairs]

@@ -14,7 +14,7 @@ PY
 $PY - <<'PY' || exit 1
 import time
 from app.config import get_settings
-from app.core.embedded import prepare_demo_models
+from app.core.training.demo_checkpoints import prepare_demo_models
 started = time.perf_counter()
 for result in prepare_demo_models(get_settings().models_dir, progress=False):
     print(f"trained {result.path.name} in {result.train_time_s:.1f}s: {result.metrics}")

@@ -36,15 +36,16 @@ import torch
 
 import common  # noqa: F401  (puts the repository on sys.path)
 
-from app.core.attention_pass import Stopwatch
-from app.core.checkpoint import CheckpointInfo, LoadedCheckpoint, cuda_dtype
-from app.core.demo_data import demo_dataset
-from app.core.embedded import embedded_base_model
-from app.core.heads.analysis import build_probes, run_statistics
+from app.core.passes.attention_pass import Stopwatch
+from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint, cuda_dtype
+from app.core.data.demo import demo_dataset
+from app.core.model.embedded import embedded_base_model
+from app.core.heads.analysis import run_statistics
+from app.core.heads.statistics_pass import build_probes
 from app.core.heads.settings import AnalysisSettings
-from app.core.heads.units import encode_unit, unit_specs
-from app.core.inspection import pad_batch
-from app.core.sharding import ProcessShards
+from app.core.inputs.units import encode_unit, unit_specs
+from app.core.inputs.batching import pad_batch
+from app.core.passes.sharding import ProcessShards
 
 LABELS = ("positive", "neutral", "negative", "conflict", "none")
 LENGTH = 64

@@ -27,7 +27,7 @@ import urllib.parse
 
 from common import ASPECT, CHECKPOINT, MODEL_ID, PAIR_TOKENS, REVIEW, ROOT, require_checkpoint, server_env
 
-from app.core.inputs import QA_M_TEMPLATE
+from app.core.inputs.encoding import QA_M_TEMPLATE
 from app.devserver import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"

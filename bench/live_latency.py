@@ -27,7 +27,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from common import (ASPECT, CHECKPOINT, MODEL_ID, PAIR_TOKENS, REVIEW, p50, require_checkpoint, server_env,
                     wait_for_fast_path)
 
-from app.core.inputs import QA_M_TEMPLATE
+from app.core.inputs.encoding import QA_M_TEMPLATE
 from app.devserver import ServerProcess
 
 WARMUP, RUNS, ROUNDS = 20, 100, 3

@@ -30,9 +30,10 @@ import torch
 from common import MODEL_ID, p50, require_checkpoint, server_env, wait_for_fast_path
 
 from app.config import Settings
-from app.core.checkpoint import pick_device
-from app.core.inspection import InspectionInput, pad_batch, prepare_inspection
-from app.core.registry import ModelRegistry
+from app.core.model.checkpoint import pick_device
+from app.core.inputs.batching import pad_batch
+from app.core.passes.inspection import InspectionInput, prepare_inspection
+from app.core.model.registry import ModelRegistry
 from app.devserver import ServerProcess
 from common import MODELS_DIR
 

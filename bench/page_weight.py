@@ -16,7 +16,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from common import ASPECT, CHECKPOINT, MODEL_ID, PAIR_TOKENS, REVIEW, require_checkpoint, server_env
 
-from app.core.inputs import QA_M_TEMPLATE
+from app.core.inputs.encoding import QA_M_TEMPLATE
 from app.devserver import ServerProcess
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -36,13 +36,13 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from app.core.checkpoint import pick_device
-    from app.core.registry import ModelRegistry
+    from app.core.model.checkpoint import pick_device
+    from app.core.model.registry import ModelRegistry
     from app.core.report.passes import encode_plan, evaluate_plan
     from app.core.report.plan import plan_report
     from app.core.report.run import perspectives
     from app.core.report.settings import ReportSettings
-    from app.core.sources import load_data_source
+    from app.core.data.sources import load_data_source
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -82,9 +82,9 @@ def main() -> None:
 
 
 def bare_pass(torch, loaded, specs, batch_size: int) -> float:
-    from app.core.heads.analysis import training_max_length
-    from app.core.heads.units import encode_unit
-    from app.core.inspection import pad_batch
+    from app.core.inputs.batching import training_max_length
+    from app.core.inputs.units import encode_unit
+    from app.core.inputs.batching import pad_batch
 
     max_length = training_max_length(loaded)
     started = time.perf_counter()

@@ -2,7 +2,7 @@
 vanilla fine-tuning on the same model (the embedded MiniLM), data (demo ABSA QA-M pairs), batch size, batches
 and epochs, in one run. Target: roast / vanilla >= 0.45.
 
-Each method trains its own copy of the model through the steps of `train_classifier`'s loop (app/core/training.py):
+Each method trains its own copy of the model through the steps of `train_classifier`'s loop (app/core/training/loop.py):
 vanilla pads, forwards, takes the cross-entropy, backpropagates, clips, steps AdamW and the linear schedule;
 RoAST runs `TrainingMethod` exactly as the loop does (`start_epoch`: the first mask's Fisher pass and each
 epoch's redraw; `train_step`: the clean and the perturbed forward and backward and the Fisher accumulation;
@@ -32,7 +32,7 @@ LEARNING_RATE = 5e-5
 
 
 def demo_pairs(tokenizer, n: int):
-    from app.core.embedded import absa_category_examples
+    from app.core.training.demo_checkpoints import absa_category_examples
 
     pairs = absa_category_examples("qa-m", 128, with_terms=True)(tokenizer)
     return random.Random(SEED).sample(pairs, min(n, len(pairs)))
@@ -45,10 +45,10 @@ class Trainer:
         import torch
         from transformers import AutoModelForSequenceClassification, get_linear_schedule_with_warmup
 
-        from app.core.demo_data import ABSA_LABELS
-        from app.core.embedded import embedded_base_model
-        from app.core.roast import method_settings, training_method
-        from app.core.training import loss_weights
+        from app.core.data.demo import ABSA_LABELS
+        from app.core.model.embedded import embedded_base_model
+        from app.core.training.roast import method_settings, training_method
+        from app.core.training.loop import loss_weights
 
         torch.manual_seed(SEED)
         self.torch, self.device = torch, torch.device("cpu")
@@ -77,7 +77,7 @@ class Trainer:
         self.seconds += time.perf_counter() - started
 
     def step(self, examples) -> None:
-        from app.core.inspection import pad_batch
+        from app.core.inputs.batching import pad_batch
 
         torch, started = self.torch, time.perf_counter()
         batch = pad_batch([e.encoded for e in examples], 0, self.device)
@@ -100,8 +100,8 @@ def interleaved(methods: list[str], examples: int, epochs: int, batch_size: int)
     """examples/s per method, the methods taking turns batch by batch."""
     from transformers import AutoTokenizer
 
-    from app.core.embedded import embedded_base_model
-    from app.core.training import length_bucketed_batches
+    from app.core.model.embedded import embedded_base_model
+    from app.core.training.loop import length_bucketed_batches
 
     train = demo_pairs(AutoTokenizer.from_pretrained(embedded_base_model()), examples)
     trainers = {m: Trainer(m, train, epochs, batch_size) for m in methods}
@@ -120,10 +120,10 @@ def interleaved(methods: list[str], examples: int, epochs: int, batch_size: int)
 
 
 def whole_run(method: str, examples: int, epochs: int, batch_size: int) -> float:
-    from app.core.demo_data import ABSA_LABELS
-    from app.core.embedded import embedded_base_model
-    from app.core.roast import method_settings, training_method
-    from app.core.training import TrainingArgs, TrainOptions, train_classifier
+    from app.core.data.demo import ABSA_LABELS
+    from app.core.model.embedded import embedded_base_model
+    from app.core.training.roast import method_settings, training_method
+    from app.core.training.loop import TrainingArgs, TrainOptions, train_classifier
 
     args = TrainingArgs(epochs=epochs, learning_rate=LEARNING_RATE, batch_size=batch_size, seed=SEED, dev_fraction=0.0)
     options = TrainOptions(method=training_method(method_settings(method), SEED))

@@ -28,10 +28,10 @@ MODEL_ID = "demo-re"
 
 
 def load():
-    from app.core.checkpoint import pick_device
-    from app.core.demo_data import demo_dataset
-    from app.core.heads.units import unit_specs
-    from app.core.registry import ModelRegistry
+    from app.core.model.checkpoint import pick_device
+    from app.core.data.demo import demo_dataset
+    from app.core.inputs.units import unit_specs
+    from app.core.model.registry import ModelRegistry
 
     if not (common.MODELS_DIR / MODEL_ID / "headscope.json").exists():
         raise SystemExit(f"{common.MODELS_DIR / MODEL_ID} is missing: run `make prepare` first")
@@ -44,8 +44,8 @@ def load():
 
 def candidate_plan(loaded, specs, rows: int):
     """[(source input, {word: piece ids})] for `rows` PWWS candidates, in source order."""
-    from app.core.robustness.attacks_pwws import substitutes, wordnet_synonyms
-    from app.core.robustness.attacks_text import Pieces, lowercases, source_input
+    from app.core.robustness.attacks.pwws import substitutes, wordnet_synonyms
+    from app.core.robustness.attacks.word_rows import Pieces, lowercases, source_input
 
     synonyms, pieces, lowercase = wordnet_synonyms(), Pieces(loaded.tokenizer), lowercases(loaded)
     unk = loaded.tokenizer.unk_token_id
@@ -78,7 +78,7 @@ def one_round(torch, scorer, loaded, plan, batches, batch_size: int) -> tuple[fl
 
 
 def whole_attacks(loaded, specs, method: str, budget: int, batch_size: int) -> dict:
-    from app.core.robustness.attacks import attack
+    from app.core.robustness.attacks.runner import attack
 
     started = time.perf_counter()
     outcomes = list(attack(loaded, specs, method, budget=budget, batch_size=batch_size))
@@ -100,7 +100,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from app.core.robustness.attacks_scoring import Scorer, pad_rows
+    from app.core.robustness.attacks.model_queries import Scorer, pad_rows
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -35,9 +35,9 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from app.core.checkpoint import pick_device
-    from app.core.demo_data import demo_dataset
-    from app.core.registry import ModelRegistry
+    from app.core.model.checkpoint import pick_device
+    from app.core.data.demo import demo_dataset
+    from app.core.model.registry import ModelRegistry
     from app.core.robustness.run import robustness_sources, run_robustness
     from app.core.robustness.settings import RobustnessSettings
     from app.core.robustness.suite_io import read_suite, write_suite
@@ -76,10 +76,10 @@ def main() -> None:
 
 
 def bare_pass(torch, loaded, specs, batch_size: int) -> float:
-    from app.core.attention import forward_with_attention
-    from app.core.heads.analysis import training_max_length
-    from app.core.heads.units import encode_unit
-    from app.core.inspection import pad_batch
+    from app.core.model.attention import forward_with_attention
+    from app.core.inputs.batching import training_max_length
+    from app.core.inputs.units import encode_unit
+    from app.core.inputs.batching import pad_batch
 
     max_length = training_max_length(loaded)
     started = time.perf_counter()

@@ -31,7 +31,7 @@ SEED = 13
 
 
 def demo_examples(tokenizer, n: int):
-    from app.core.embedded import absa_category_examples
+    from app.core.training.demo_checkpoints import absa_category_examples
 
     examples = absa_category_examples("qa-m", 128, with_terms=True)(tokenizer)
     return random.Random(SEED).sample(examples, min(n, len(examples)))
@@ -48,10 +48,10 @@ def peak_memory_mb(device) -> dict[str, float]:
 
 
 def run_headscope(n: int, epochs: int, batch_size: int) -> dict:
-    from app.core.checkpoint import pick_device
-    from app.core.demo_data import ABSA_LABELS
-    from app.core.embedded import embedded_base_model
-    from app.core.training import TrainingArgs, TrainOptions, train_classifier
+    from app.core.model.checkpoint import pick_device
+    from app.core.data.demo import ABSA_LABELS
+    from app.core.model.embedded import embedded_base_model
+    from app.core.training.loop import TrainingArgs, TrainOptions, train_classifier
 
     device = pick_device()
     args = TrainingArgs(epochs=epochs, learning_rate=LEARNING_RATE, batch_size=batch_size, seed=SEED, dev_fraction=0.0)
@@ -68,9 +68,9 @@ def run_plain(n: int, epochs: int, batch_size: int) -> dict:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from app.core.checkpoint import pick_device, quiet_transformers
-    from app.core.demo_data import ABSA_LABELS
-    from app.core.embedded import embedded_base_model
+    from app.core.model.checkpoint import pick_device, quiet_transformers
+    from app.core.data.demo import ABSA_LABELS
+    from app.core.model.embedded import embedded_base_model
 
     quiet_transformers()
     device = pick_device()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from app.core import sources
-from app.core.datasets import Dataset, load_dataset
+from app.core.data import sources
+from app.core.data.readers import Dataset, load_dataset
 from app.core.heads.analysis import analyze
 from app.core.heads.labels import DEFAULT_RULE
 from app.core.heads.settings import AnalysisSettings

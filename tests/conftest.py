@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
-from app.core.checkpoint import pick_device
-from app.core.embedded import embedded_base_model, prepare_demo_models
-from app.core.registry import ModelRegistry
+from app.core.model.checkpoint import pick_device
+from app.core.model.embedded import embedded_base_model
+from app.core.training.demo_checkpoints import prepare_demo_models
+from app.core.model.registry import ModelRegistry
 from app.devserver import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import torch
 
-from app.core.checkpoint import LoadedCheckpoint
-from app.core.checkpoint import CheckpointInfo
-from app.core.embedded import DEMO_RE_LABELS, embedded_base_model
-from app.core.inputs import DEFAULT_ENTITY_MARKERS
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.model.checkpoint import CheckpointInfo
+from app.core.model.embedded import embedded_base_model
+from app.core.training.demo_checkpoints import DEMO_RE_LABELS
+from app.core.inputs.encoding import DEFAULT_ENTITY_MARKERS
 
 ABSA_LABELS = ("positive", "neutral", "negative", "conflict", "none")
 

@@ -76,13 +76,13 @@ def analyze_heads(
 def run_analysis(model: str, data: str, data_format: str | None, lexicon: Path | None,
                  settings: AnalysisSettings, progress: bool, shards=None):
     """Load the checkpoint, the data and the baselines, then analyse; any bad input exits with its message."""
-    from app.core import sources
-    from app.core.checkpoint import CheckpointError
-    from app.core.datasets import DatasetError
+    from app.core.data import sources
+    from app.core.model.checkpoint import CheckpointError
+    from app.core.data.readers import DatasetError
     from app.core.heads.analysis import analyze
-    from app.core.heads.pretrained import load_pretrained_baseline
-    from app.core.heads.units import AnalysisError
-    from app.core.registry import UnknownModelError
+    from app.core.model.pretrained import load_pretrained_baseline
+    from app.core.inputs.units import AnalysisError
+    from app.core.model.registry import UnknownModelError
 
     shared = get_settings().shared_data
     update, close = progress_bar(f"analyze {model}") if progress else (None, lambda: None)

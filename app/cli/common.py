@@ -33,8 +33,8 @@ def settings_option(model, name: str, *flags: str, default=None):
 
 def open_registry(half: bool | None = None):
     """The checkpoints of the models folder, on the configured device."""
-    from app.core.checkpoint import pick_device
-    from app.core.registry import ModelRegistry
+    from app.core.model.checkpoint import pick_device
+    from app.core.model.registry import ModelRegistry
 
     settings = get_settings()
     registry = ModelRegistry(settings.models_dir, pick_device(settings.device),
@@ -82,7 +82,7 @@ def ray_shards(address: str | None, workers: int | None):
     """The Ray shard runner for --ray (None without it); exits with the message when Ray is not installed."""
     if address is None:
         return None
-    from app.core.distributed import RayShards, require_ray
+    from app.core.passes.ray_shards import RayShards, require_ray
 
     try:
         require_ray()
@@ -106,7 +106,7 @@ def shard_runner(ray: str | None, ray_workers: int | None, processes: int | None
     if processes is None:
         yield ray_shards(ray, ray_workers)
         return
-    from app.core.sharding import ProcessShards
+    from app.core.passes.sharding import ProcessShards
 
     settings = get_settings()
     with ProcessShards(processes, settings.device, settings.cuda_half) as shards:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from app.core.attribution.dataset import summary_lines
+from app.core.heads.agreement_dataset import summary_lines
 from app.core.heads.result import AnalysisResult
 
 

@@ -64,11 +64,11 @@ def report(
 
 def run(models: list[str], settings: ReportSettings, progress: bool) -> dict[str, Any]:
     """Plan every checkpoint's data (refusing what does not fit before any model work), then run."""
-    from app.core import sources
-    from app.core.checkpoint import CheckpointError
-    from app.core.datasets import DatasetError
-    from app.core.heads.pretrained import load_pretrained_baseline
-    from app.core.registry import UnknownModelError
+    from app.core.data import sources
+    from app.core.model.checkpoint import CheckpointError
+    from app.core.data.readers import DatasetError
+    from app.core.model.pretrained import load_pretrained_baseline
+    from app.core.model.registry import UnknownModelError
     from app.core.report.plan import ReportInputError
     from app.core.report.run import plan_all, run_report
 

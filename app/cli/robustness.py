@@ -78,11 +78,12 @@ def print_tests(model: str) -> None:
 def run(model: str, data: str, train: str | None, settings: RobustnessSettings, progress: bool, export: Path | None,
         contrast: Path | None, baseline: str | None, shards=None):
     """Load, generate, score; any bad input exits with its message."""
-    from app.core import sources
-    from app.core.checkpoint import CheckpointError
-    from app.core.datasets import DatasetError
-    from app.core.registry import UnknownModelError
-    from app.core.robustness.run import RobustnessInputError, run_robustness
+    from app.core.data import sources
+    from app.core.model.checkpoint import CheckpointError
+    from app.core.data.readers import DatasetError
+    from app.core.model.registry import UnknownModelError
+    from app.core.robustness.run import run_robustness
+    from app.core.robustness.context import RobustnessInputError
 
     shared = get_settings().shared_data
     update, close = progress_bar(f"robustness {model}") if progress else (None, lambda: None)

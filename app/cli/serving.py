@@ -19,7 +19,7 @@ cli = typer.Typer()
 @cli.command()
 def prepare(force: bool = typer.Option(False, help="retrain the demo checkpoints even when current")) -> None:
     """Train the embedded demo checkpoints (ABSA QA-M and RE) when missing; reuse them otherwise."""
-    from app.core.embedded import prepare_demo_models
+    from app.core.training.demo_checkpoints import prepare_demo_models
 
     settings = get_settings()
     results = prepare_demo_models(settings.models_dir, progress=True, force=force)
@@ -43,7 +43,7 @@ def serve(
 
     settings = get_settings()
     if prepare_models if prepare_models is not None else settings.prepare_on_start:
-        from app.core.embedded import prepare_demo_models
+        from app.core.training.demo_checkpoints import prepare_demo_models
 
         prepare_demo_models(settings.models_dir, progress=True)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -53,7 +53,7 @@ def serve(
 @cli.command("models")
 def list_models(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """List the checkpoints in the models folder."""
-    from app.core.checkpoint import scan_models_dir
+    from app.core.model.checkpoint import scan_models_dir
 
     infos = scan_models_dir(get_settings().models_dir)
     if as_json:
@@ -72,7 +72,7 @@ def inspect_text(
     model: Optional[str] = typer.Option(None, help="checkpoint id (default: the demo model of the task)"),
 ) -> None:
     """Predict one input and print the heads that attend most from the aspect/entity 1."""
-    from app.core.inspection import InspectionInput, inspect
+    from app.core.passes.inspection import InspectionInput, inspect
 
     registry = open_registry(half=False)
     model = model or registry.default_id("absa" if aspect else "re")
@@ -92,7 +92,7 @@ def add_checkpoint(
     name: Optional[str] = typer.Option(None, help="id under the models folder (default: the source's last path part)"),
 ) -> None:
     """Register your own fine-tuned checkpoint without copying it (writes models/NAME/headscope.json)."""
-    from app.core.checkpoint import METADATA_FILE, CheckpointError, read_checkpoint_info
+    from app.core.model.checkpoint import METADATA_FILE, CheckpointError, read_checkpoint_info
 
     settings = get_settings()
     local = Path(source).expanduser()

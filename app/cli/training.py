@@ -15,7 +15,7 @@ from app.config import get_settings
 evaluate_app = typer.Typer()
 train_app = typer.Typer(help="Fine-tune a checkpoint on ABSA or RE data, or from a recipe in models/recipes/.")
 
-# RoAST and its ablations (app/core/roast.py); None: the method's default, recorded in the model card.
+# RoAST and its ablations (app/core/training/roast.py); None: the method's default, recorded in the model card.
 METHOD_FIELDS = ("adv_eps", "adv_norm", "kl_coeff", "kl_both_sides", "alpha", "beta", "unbiased_scale", "fisher_fraction")
 METHOD_OPT = typer.Option("vanilla", "--method", help="fine-tuning method: vanilla, roast (adversarial perturbation with "
                                                       "selective training, Kim et al. 2023), or its halves adv-only and "
@@ -52,7 +52,7 @@ def train(
     unbiased_scale: Optional[bool] = UNBIASED_OPT, fisher_fraction: Optional[float] = FISHER_OPT,
 ) -> None:
     """`headscope train absa|re ...`, `headscope train --recipe NAME`, `headscope train --list-recipes`."""
-    from app.core import recipes as recipes_mod
+    from app.core.training import recipes as recipes_mod
 
     if ctx.invoked_subcommand is not None:
         if recipe or list_recipes:
@@ -68,7 +68,7 @@ def train(
         raise typer.Exit(2)
     settings = get_settings()
     try:
-        from app.core.checkpoint import pick_device
+        from app.core.model.checkpoint import pick_device
 
         given = method_options(locals())
         result = recipes_mod.run_recipe(recipe, settings.models_dir, settings.shared_data, progress=progress,
@@ -85,9 +85,9 @@ def _report(result) -> None:
 
 
 def method_options(options: dict) -> dict:
-    """The RoAST settings the command was given (app.core.roast.MethodSettings' names), checked against the
+    """The RoAST settings the command was given (app.core.training.roast.MethodSettings' names), checked against the
     method before any data is read: an unknown method or a bad or unused setting exits naming what is accepted."""
-    from app.core.roast import MethodError, method_settings
+    from app.core.training.roast import MethodError, method_settings
 
     given = {name: options.get(name) for name in METHOD_FIELDS if options.get(name) is not None}
     try:
@@ -100,8 +100,8 @@ def method_options(options: dict) -> dict:
 
 def _train_task(progress: bool, augment: str, method_given: dict, **fields) -> None:
     """Build the TrainSpec from the command's options and train it; bad input exits with its message."""
-    from app.core.datasets import DatasetError
-    from app.core.recipes import RecipeError, TrainSpec, shared_lexicon, train_on_data
+    from app.core.data.readers import DatasetError
+    from app.core.training.recipes import RecipeError, TrainSpec, shared_lexicon, train_on_data
 
     fields["method_settings"] = method_given or None
     fields["lexicon"] = shared_lexicon(get_settings().shared_data)
@@ -109,7 +109,7 @@ def _train_task(progress: bool, augment: str, method_given: dict, **fields) -> N
     for name in ("train", "test"):
         fields[name] = str(fields[name]) if fields[name] else None
     try:
-        from app.core.checkpoint import pick_device
+        from app.core.model.checkpoint import pick_device
 
         settings = get_settings()
         result = train_on_data(TrainSpec(**fields), settings.models_dir, progress=progress,
@@ -196,15 +196,15 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="print the metrics as one JSON object"),
 ) -> None:
     """Score a checkpoint on a data file with the benchmark's own metrics."""
-    from app.core.checkpoint import CheckpointError
-    from app.core.datasets import DatasetError
-    from app.core.recipes import RecipeError, evaluate_checkpoint
+    from app.core.model.checkpoint import CheckpointError
+    from app.core.data.readers import DatasetError
+    from app.core.training.recipes import RecipeError, evaluate_checkpoint
 
     folder = get_settings().models_dir / model
     if not (folder / "headscope.json").exists():
         fail(f"no checkpoint {model!r} in {get_settings().models_dir} (see `headscope models`)")
     try:
-        from app.core.checkpoint import pick_device
+        from app.core.model.checkpoint import pick_device
 
         metrics = evaluate_checkpoint(folder, data, data_format, device=pick_device(get_settings().device))
     except (CheckpointError, DatasetError, RecipeError, ValueError) as exc:

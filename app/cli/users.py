@@ -23,7 +23,7 @@ def _write_password(from_stdin: bool, write) -> None:
     """Read a password (stdin for scripts, else a hidden prompt) and run `write(db, password)` in one transaction."""
     import sys
 
-    from app.store.errors import StoreError
+    from app.store.store_errors import StoreError
 
     password = sys.stdin.readline().rstrip("\n") if from_stdin else typer.prompt(
         "password", hide_input=True, confirmation_prompt=True)

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-# Same names app/core/checkpoint.py loads (plain strings here so the store does not import torch).
+# Same names app/core/model/checkpoint.py loads (plain strings here so the store does not import torch).
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 
 _cache: dict[tuple[str, int, int], str] = {}

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.store import access
-from app.store.errors import Forbidden, NotFound
+from app.store.store_errors import Forbidden, NotFound
 from app.store.models import JobOwner, Upload, User, utcnow
 
 

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.store.errors import Conflict, Invalid, NotFound
+from app.store.store_errors import Conflict, Invalid, NotFound
 from app.store.models import ApiToken, User, WebSession, utcnow
 
 LOCAL_USER = "local"  # the single user when auth is off

@@ -17,20 +17,20 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.config import Settings
-from app.core.checkpoint import LoadedCheckpoint
-from app.core.demo_data import DEMO_DATASETS
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.data.demo import DEMO_DATASETS
 from app.core.heads.analysis import analyze
-from app.core.heads.pretrained import load_pretrained_baseline, pretrained_location
+from app.core.model.pretrained import load_pretrained_baseline, pretrained_location
 from app.core.heads.result import RESULT_VERSION, upgrade_result
 from app.core.heads.settings import AnalysisSettings
-from app.core.heads.units import AnalysisError, unit_specs
-from app.core.sources import (checkpoint_fingerprint, data_fingerprint, default_lexicon_path, load_lexicon,
+from app.core.inputs.units import AnalysisError, unit_specs
+from app.core.data.sources import (checkpoint_fingerprint, data_fingerprint, default_lexicon_path, load_lexicon,
                               shared_datasets, source_kind)
 from app.store.models import User
 from app.web.job_data import data_name, load_named
 from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
 
-UPLOAD_HELP = "POST /api/analyses with \"upload\": JSONL text (docs: app/core/datasets/user_jsonl.py)"
+UPLOAD_HELP = "POST /api/analyses with \"upload\": JSONL text (docs: app/core/data/readers/user_jsonl.py)"
 
 
 class AnalysisRequest(BaseModel):

@@ -9,8 +9,8 @@ from typing import Any
 from app.core.attribution.gradients import IG_DEFAULT_STEPS
 from app.core.attribution.live import METHODS
 from app.core.attribution.live import AttributionReport, AttributionRequest, attribute
-from app.core.checkpoint import LoadedCheckpoint
-from app.core.inspection import Inspection
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.passes.inspection import Inspection
 
 
 class AttributionService:

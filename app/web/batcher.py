@@ -5,7 +5,7 @@ and hopping between threadpool workers made every forward pass slower. Two kinds
 
 * `submit(fn)` (the `Executor` interface): a background job's batch, a comparison, an attribution;
   run alone, in arrival order;
-* `inspect(loaded, prepared)`: one live inspection (app.core.inspection.prepare_inspection), a
+* `inspect(loaded, prepared)`: one live inspection (app.core.passes.inspection.prepare_inspection), a
   future of its `Inspection`.
 
 Micro-batching. When the thread takes an inspection it also takes every inspection of the same
@@ -32,9 +32,9 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from app.core.checkpoint import LoadedCheckpoint
-from app.core.fastpath import FastPaths
-from app.core.inspection import Inspection, PreparedInspection, inspect_batch
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.model.onnx_fastpath import FastPaths
+from app.core.passes.inspection import Inspection, PreparedInspection, inspect_batch
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from app.core.checkpoint import LoadedCheckpoint
-from app.core.errors import InputError
-from app.core.heads.pretrained import load_pretrained_baseline
-from app.core.inspection import Inspection, InspectionInput, inspect
-from app.core.registry import ModelRegistry
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.model.errors import InputError
+from app.core.model.pretrained import load_pretrained_baseline
+from app.core.passes.inspection import Inspection, InspectionInput, inspect
+from app.core.model.registry import ModelRegistry
 from app.core.robustness.moved import QUERY_SETS, pair_change, shared_tokens
 from app.web.compare_schema import CompareRequest, CompareSide
 from app.web.inspect_service import InspectService

@@ -18,13 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
-from app.core.errors import InputError
-from app.core.registry import ModelRegistry, UnknownModelError
+from app.core.model.errors import InputError
+from app.core.model.registry import ModelRegistry, UnknownModelError
 from app.store import Store
 from app.store import findings as repo
 from app.store import users as user_store
 from app.store.checkpoints import weights_sha256
-from app.store.errors import Conflict, Forbidden, Invalid, NotFound, StoreError
+from app.store.store_errors import Conflict, Forbidden, Invalid, NotFound, StoreError
 from app.store.models import User
 from app.store.schemas import LABELS, ExportFile, FindingCreate, FindingPatch, FindingView, Limits, ModelRef
 from app.web import auth

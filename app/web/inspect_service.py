@@ -16,11 +16,11 @@ from collections import OrderedDict
 from concurrent.futures import Future
 from typing import Any, Callable, TypeVar
 
-from app.core.attention import quantize_uint8
-from app.core.errors import InputError
-from app.core.checkpoint import LoadedCheckpoint
-from app.core.inspection import Inspection, InspectionInput, inspect_batch, prepare_inspection
-from app.core.registry import ModelRegistry
+from app.core.model.attention import quantize_uint8
+from app.core.model.errors import InputError
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.passes.inspection import Inspection, InspectionInput, inspect_batch, prepare_inspection
+from app.core.model.registry import ModelRegistry
 from app.web.attribution_service import AttributionService
 from app.web.batcher import ModelBatcher
 from app.web.schemas import InspectRequest

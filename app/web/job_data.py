@@ -2,13 +2,13 @@
 
 A request gives `data` (demo data, a file under HEADSCOPE_SHARED_DATA, or "upload:<sha256>") or the
 JSONL text itself as `upload`. Someone else's upload is an unknown upload: the same answer as for bytes
-nobody uploaded. Errors name the data as the user gave it (app.core.sources).
+nobody uploaded. Errors name the data as the user gave it (app.core.data.sources).
 """
 
 from __future__ import annotations
 
-from app.core.datasets import Dataset
-from app.core.sources import DataSourceError, accepted_sources, load_data_source
+from app.core.data.readers import Dataset
+from app.core.data.sources import DataSourceError, accepted_sources, load_data_source
 from app.store.models import User
 from app.web.jobs import JobContext, JobInputError
 from app.web.uploads import PREFIX as UPLOAD_PREFIX

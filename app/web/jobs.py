@@ -14,7 +14,7 @@ an inspection then waits for at most one batch, never for a whole job, and never
 work for the CPU. Cheap bookkeeping (reading data, the bootstrap, writing JSON) stays on the job thread.
 
 Storage. A result is `<data_dir>/<kind>/<id>.json`, written to a temporary file and renamed (a
-reader never sees half a file), id = cache key (app.core.sources.cache_key of the key parts).
+reader never sees half a file), id = cache key (app.core.data.sources.cache_key of the key parts).
 
 Owners. Whoever starts a job, or asks for the very same one later, holds a claim on it; status and
 result are readable through claims the reader may see (their own, a shared one; admins all). With
@@ -38,8 +38,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
-from app.core.registry import ModelRegistry
-from app.core.sources import cache_key
+from app.core.model.registry import ModelRegistry
+from app.core.data.sources import cache_key
 from app.store import Store
 from app.store import jobs as owners
 from app.store.jobs import JobAccess

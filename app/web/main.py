@@ -14,11 +14,11 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
-from app.core.checkpoint import pick_device
-from app.core.errors import CheckpointError, HeadscopeError, InputError
-from app.core.registry import ModelRegistry, UnknownModelError
+from app.core.model.checkpoint import pick_device
+from app.core.model.errors import CheckpointError, HeadscopeError, InputError
+from app.core.model.registry import ModelRegistry, UnknownModelError
 from app.web import api, findings_pages, pages
-from app.core.fastpath import FastPaths
+from app.core.model.onnx_fastpath import FastPaths
 from app.web.batcher import ModelBatcher
 from app.web.inspect_service import InspectService
 from app.web import findings_api

@@ -15,13 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.checkpoint import LoadedCheckpoint
-from app.core.datasets import Dataset
-from app.core.heads.pretrained import load_pretrained_baseline, pretrained_location
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.data.readers import Dataset
+from app.core.model.pretrained import load_pretrained_baseline, pretrained_location
 from app.core.report.plan import ReportInputError, ReportPlan
 from app.core.report.run import REPORT_VERSION, plan_all, run_report, work_total
 from app.core.report.settings import ReportSettings
-from app.core.sources import checkpoint_fingerprint, load_data_source
+from app.core.data.sources import checkpoint_fingerprint, load_data_source
 from app.store.models import User
 from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
 from app.web.uploads import PREFIX as UPLOAD_PREFIX

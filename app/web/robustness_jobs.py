@@ -18,14 +18,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.config import Settings
-from app.core.datasets import Dataset
-from app.core.registry import ModelRegistry
-from app.core.robustness.registry import TASKS
+from app.core.data.readers import Dataset
+from app.core.model.registry import ModelRegistry
+from app.core.robustness.generators.catalog import TASKS
 from app.core.robustness.result import ROBUSTNESS_VERSION
-from app.core.robustness.run import (RobustnessInputError, available_tests, check_tests, choose_tests,
-                                     robustness_sources, run_robustness)
+from app.core.robustness.run import available_tests, check_tests, choose_tests, robustness_sources, run_robustness
+from app.core.robustness.context import RobustnessInputError
 from app.core.robustness.settings import RobustnessSettings
-from app.core.sources import checkpoint_fingerprint, data_fingerprint, default_lexicon_path, load_lexicon, source_kind
+from app.core.data.sources import checkpoint_fingerprint, data_fingerprint, default_lexicon_path, load_lexicon, source_kind
 from app.store.models import User
 from app.web.job_data import data_name, load_named
 from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared

@@ -1,4 +1,4 @@
-"""Uploaded data: kept by sha256 under <data_dir>/uploads/ (app.core.sources.store_upload) and owned.
+"""Uploaded data: kept by sha256 under <data_dir>/uploads/ (app.core.data.sources.store_upload) and owned.
 
 Any job kind takes data this way: `save(text, user)` gives the source name "upload:<sha256>"
 (413 above HEADSCOPE_MAX_UPLOAD_BYTES); `may_use(name, user)` says whether that user may name it
@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import HTTPException
 from sqlalchemy.exc import IntegrityError
 
-from app.core.sources import store_upload
+from app.core.data.sources import store_upload
 from app.store import Store
 from app.store import jobs as owners
 from app.store.models import User

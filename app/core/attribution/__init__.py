@@ -10,9 +10,18 @@
   one live input, compiled (numba);
 * tokens.py: which tokens are queries ([CLS], the aspect, the entities, what the classifier reads)
   and which are compared (the input's content tokens);
-* live.py: all of it for one live inspection;
-* probe.py (the attention-pass probes), section.py (the result's `attribution` section) and
-  dataset.py (what `headscope analyze` hooks in): the dataset agreement.
+* live.py: all of it for one live inspection.
+
+The dataset agreement (`headscope analyze`) is a section of the head analysis:
+app.core.heads.agreement_probe, agreement_section and agreement_dataset, over the names below.
 
 `python -m app.core.attribution` compiles the numba kernels into numba's cache (`make install`).
 """
+
+from app.core.attribution.agreement import head_rows, spearman
+from app.core.attribution.gradients import BASELINE, IG_DEFAULT_STEPS, integrated_gradients
+from app.core.attribution.graph import rollout_rows
+from app.core.attribution.tokens import content_mask, entity_start_ids, query_tokens, query_weights
+
+__all__ = ["BASELINE", "IG_DEFAULT_STEPS", "content_mask", "entity_start_ids", "head_rows", "integrated_gradients",
+           "query_tokens", "query_weights", "rollout_rows", "spearman"]

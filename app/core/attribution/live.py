@@ -24,9 +24,9 @@ from app.core.attribution import agreement as metrics
 from app.core.attribution.gradients import BASELINE, IG_DEFAULT_STEPS, gradient_x_input, integrated_gradients
 from app.core.attribution.graph import FLOW_MAX_TOKENS, attention_flow, rollout
 from app.core.attribution.tokens import content_mask, entity_start_ids, query_tokens
-from app.core.checkpoint import LoadedCheckpoint
-from app.core.errors import InputError
-from app.core.inspection import Inspection
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.model.errors import InputError
+from app.core.passes.inspection import Inspection
 
 METHODS = ("ig", "grad_x_input", "rollout", "flow")
 SIGNED = ("ig", "grad_x_input")  # compared by magnitude; rollout and flow are non-negative

@@ -2,7 +2,7 @@
 
 Query tokens: the tokens whose attention row (and rollout / flow row) is compared with an
 attribution. "readout" is what the classifier reads: [CLS] for sequence classifiers, the <e1> and
-<e2> start markers for relation classifiers with entity-start pooling (app.core.entity_pooling);
+<e2> start markers for relation classifiers with entity-start pooling (app.core.model.entity_pooling);
 "cls" is [CLS]; "aspect" the aspect term in the review (the aspect in the auxiliary sentence when
 the review does not contain it); "entity" the tokens of e1 and e2. A set of several query tokens
 is read as the mean of their rows.
@@ -18,9 +18,9 @@ from typing import Sequence
 
 import torch
 
-from app.core.checkpoint import CheckpointInfo
-from app.core.errors import InputError
-from app.core.inputs import EncodedInput
+from app.core.model.checkpoint import CheckpointInfo
+from app.core.model.errors import InputError
+from app.core.inputs.encoding import EncodedInput
 
 QUERIES = ("readout", "cls", "aspect", "entity")
 TASK_QUERIES = {"absa": ("readout", "cls", "aspect"), "re": ("readout", "cls", "entity")}

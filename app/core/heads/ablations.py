@@ -11,13 +11,13 @@ from typing import Sequence
 
 import torch
 
-from app.core.attention_pass import Runner, run_here
-from app.core.checkpoint import LoadedCheckpoint
-from app.core.datasets import OpinionLexicon
+from app.core.passes.attention_pass import Runner, run_here
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.data.readers import OpinionLexicon
 from app.core.heads.importance import ablate, head_importance
 from app.core.heads.result import Ablation, Importance, RandomAblation
-from app.core.heads.units import UnitSpec, encode_unit, gold_label
-from app.core.inspection import pad_batch
+from app.core.inputs.units import UnitSpec, encode_unit, gold_label
+from app.core.inputs.batching import pad_batch
 
 ABLATION_LABEL = {"absa": "aspect", "re": "entity"}  # the task's own label, always ablated
 IMPORTANCE_DEFINITION = ("mean over examples of |d cross-entropy(gold) / d head gate| at gate 1 (Michel et al. 2019), "

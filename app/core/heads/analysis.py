@@ -1,6 +1,6 @@
 """The head analysis: stream a labelled dataset through a checkpoint and score, label and rank every head.
 
-`analyze` builds the pairs (units.py), runs one attention pass (app.core.attention_pass) with the
+`analyze` builds the pairs (units.py), runs one attention pass (app.core.passes.attention_pass) with the
 analysis probes (probes.py) — the checkpoint's statistics, the rule and pretrained baselines, the
 interpretability rate, the fine-tune change, typical examples, the heads x heads map — then labels
 the heads (labels.py), measures importance and ablation when asked (ablations.py) and returns a
@@ -20,20 +20,23 @@ from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from app.core.attention_pass import PassSummary, Progress, Runner, Stopwatch, attention_pass, run_here
-from app.core.attribution import dataset as attribution
-from app.core.checkpoint import LoadedCheckpoint
-from app.core.datasets import Dataset, OpinionLexicon
+from app.core.passes.attention_pass import PassSummary, Progress, Runner, Stopwatch, attention_pass, run_here
+from app.core.heads import agreement_dataset as attribution
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.data.readers import Dataset, OpinionLexicon
 from app.core.heads import probes, sections
 from app.core.heads.ablations import ABLATION_LABEL, importance_and_ablation
 from app.core.heads.labels import DEFAULT_RULE, LabelRule, describe_rule
-from app.core.heads.pretrained import pretrained_location
-from app.core.heads.result import RESULT_VERSION, AnalysisResult, DataSummary, ModelSummary
+from app.core.model.pretrained import pretrained_location
+from app.core.heads.result import RESULT_VERSION, AnalysisResult, DataSummary
+from app.core.model.summary import ModelSummary
 from app.core.heads.settings import AnalysisSettings
-from app.core.sharding import ShardResult, ShardTask, merge_shards
-from app.core.heads.streaming import Summary
-from app.core.heads.units import AnalysisError, UnitSpec, encode_unit, encode_units, example_record, unit_specs
-from app.core.sources import data_fingerprint
+from app.core.heads.shards import ShardTask, merge_shards, run_shards
+from app.core.heads.statistics_pass import AnalysisProbes, build_probes, statistics_pass
+from app.core.passes.sharding import ShardRunner
+from app.core.stats.streaming import Summary
+from app.core.inputs.units import AnalysisError, UnitSpec, encode_unit, encode_units, example_record, unit_specs
+from app.core.data.sources import data_fingerprint
 
 PHASES = ("statistics", "importance", "done")
 NOT_REQUESTED = "not requested (importance=False / --no-importance)"
@@ -43,8 +46,8 @@ def analyze(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: AnalysisSe
             pretrained: LoadedCheckpoint | None = None, lexicon: OpinionLexicon | None = None,
             progress: Progress | None = None, runner: Runner = run_here,
             rule: LabelRule = DEFAULT_RULE,
-            shards: Callable[[ShardTask, Progress], list[ShardResult]] | None = None) -> AnalysisResult:
-    """Analyse every head of `checkpoint` on a loaded dataset (app.core.sources.load_data_source).
+            shards: ShardRunner | None = None) -> AnalysisResult:
+    """Analyse every head of `checkpoint` on a loaded dataset (app.core.data.sources.load_data_source).
 
     pretrained: the pretrained base model (`load_pretrained_baseline`) for the per-head pretrained
     baseline, the pretrained interpretability rate and the fine-tune change; None leaves them out
@@ -53,7 +56,7 @@ def analyze(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: AnalysisSe
     progress(done, total, phase): after every batch of the pass ("statistics"), once before
     importance ("importance"), once at the end ("done"). runner: runs each batch's model work (the
     web passes one that runs it on the app's model thread). shards: runs the statistics pass on
-    shards of the pairs elsewhere (app.core.distributed: Ray workers) and returns each shard's probes
+    shards of the pairs elsewhere (app.core.passes.ray_shards: Ray workers) and returns each shard's probes
     in data order; they are merged here and finished as one pass would be.
     """
     started, stopwatch = time.perf_counter(), Stopwatch()
@@ -87,19 +90,9 @@ def analyze(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: AnalysisSe
     return result
 
 
-def build_probes(checkpoint: LoadedCheckpoint, settings: AnalysisSettings, with_pretrained: bool,
-                 shard: bool = False) -> "AnalysisProbes":
-    """The analysis's probes; `shard`: those of one shard of the data, made to be merged (`AnalysisProbes.merge`)."""
-    found = AnalysisProbes.build(checkpoint.info.task, settings, with_pretrained)
-    found.agreement = attribution.dataset_agreement(checkpoint, settings, found.typical.top)
-    if shard:
-        found.head_map = probes.HeadMapProbe(settings.js_sample, keep=True)
-    return found
-
-
-def run_statistics(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], found: "AnalysisProbes",
+def run_statistics(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], found: AnalysisProbes,
                    settings: AnalysisSettings, pretrained: LoadedCheckpoint | None, lexicon: OpinionLexicon | None,
-                   max_length: int, shards: Callable[[ShardTask, Progress], list[ShardResult]] | None = None,
+                   max_length: int, shards: ShardRunner | None = None,
                    runner: Runner = run_here, progress: Progress | None = None,
                    stopwatch: Stopwatch | None = None) -> PassSummary:
     """The statistics pass into `found`: here, or on `shards` (their probes merged into `found` in data order)."""
@@ -108,62 +101,7 @@ def run_statistics(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], foun
         return statistics_pass(checkpoint, specs, found, settings, pretrained, lexicon, max_length, runner=runner,
                                progress=progress, stopwatch=stopwatch)
     task = ShardTask(checkpoint.info, specs, settings, pretrained is not None, lexicon, max_length)
-    return merge_shards(found, shards(task, progress or (lambda done, total, phase: None)), stopwatch)
-
-
-def statistics_pass(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], found: "AnalysisProbes",
-                    settings: AnalysisSettings, pretrained: LoadedCheckpoint | None, lexicon: OpinionLexicon | None,
-                    max_length: int, *, runner: Runner = run_here, progress: Progress | None = None,
-                    stopwatch: Stopwatch | None = None, offset: int = 0) -> PassSummary:
-    """The one attention pass of the analysis over `specs` (a shard's: pairs offset.. of the data); on
-    CUDA the next batch is tokenised while the device runs this one."""
-    return attention_pass(checkpoint, specs, lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
-                          found.active(), reference=pretrained, batch_size=settings.batch_size, runner=runner,
-                          progress=progress, phase="statistics", stopwatch=stopwatch, offset=offset,
-                          prefetch=checkpoint.device.type == "cuda",
-                          encode_many=lambda chunk: encode_units(checkpoint, chunk, lexicon, max_length))
-
-
-@dataclass
-class AnalysisProbes:
-    """The probes of one analysis by role (None: not run), and what they finished into."""
-
-    statistics: probes.StatisticsProbe
-    interpretability: probes.InterpretabilityProbe
-    head_map: probes.HeadMapProbe
-    rules: probes.RuleBaselinesProbe
-    typical: probes.TypicalExamplesProbe
-    pretrained: probes.PretrainedBaselineProbe | None = None
-    pretrained_interpretability: probes.InterpretabilityProbe | None = None
-    change: probes.FinetuneChangeProbe | None = None
-    agreement: attribution.DatasetAgreement | None = None  # agreement with rollout / IG (app.core.attribution)
-    summaries: dict[str, Summary] = field(default_factory=dict)
-    change_summary: Summary | None = None
-
-    @classmethod
-    def build(cls, task: str, settings: AnalysisSettings, with_pretrained: bool) -> "AnalysisProbes":
-        return cls(statistics=probes.StatisticsProbe(task), interpretability=probes.InterpretabilityProbe(task),
-                   head_map=probes.HeadMapProbe(settings.js_sample), rules=probes.RuleBaselinesProbe(task),
-                   typical=probes.TypicalExamplesProbe(task, settings.typical_k, finetune=with_pretrained),
-                   pretrained=probes.PretrainedBaselineProbe(task) if with_pretrained else None,
-                   pretrained_interpretability=probes.InterpretabilityProbe(task, reference=True)
-                   if with_pretrained else None,
-                   change=probes.FinetuneChangeProbe(task) if with_pretrained else None)
-
-    def active(self) -> list[Any]:
-        """The probes that observe the pass, in the order their timings are reported."""
-        order = (self.statistics, self.interpretability, self.head_map, self.rules, self.pretrained,
-                 self.pretrained_interpretability, self.change, self.typical)
-        extra = self.agreement.probes if self.agreement is not None else []
-        return [probe for probe in order if probe is not None] + extra
-
-    def merge(self, other: "AnalysisProbes") -> None:
-        """Take in the probes of the next shard of the data (`build_probes(..., shard=True)`), in data order."""
-        mine, theirs = self.active(), other.active()
-        if [type(p) for p in mine] != [type(p) for p in theirs]:
-            raise ValueError("a shard ran other probes (settings or the pretrained baseline differ)")
-        for probe, shard in zip(mine, theirs):
-            probe.merge(shard)
+    return merge_shards(found, run_shards(shards, task, progress or (lambda done, total, phase: None)), stopwatch)
 
 
 def head_sections(checkpoint: LoadedCheckpoint, settings: AnalysisSettings, found: AnalysisProbes, rule: LabelRule,
@@ -206,12 +144,6 @@ def add_importance(result: AnalysisResult, checkpoint: LoadedCheckpoint, specs: 
         draws=settings.ablation_draws, seed=settings.seed, runner=runner, ablate_labels=settings.ablate_labels)
     result.ablation = result.ablations.get(ABLATION_LABEL[checkpoint.info.task])
     stopwatch.add("importance", tick)
-
-
-def training_max_length(checkpoint: LoadedCheckpoint) -> int:
-    """The max_length the checkpoint was trained with (its headscope.json training record), else its own."""
-    info = checkpoint.info
-    return int((info.metadata.get("training") or {}).get("args", {}).get("max_length") or info.max_length)
 
 
 def settings_record(settings: AnalysisSettings, pretrained: str | None, lexicon: OpinionLexicon | None,

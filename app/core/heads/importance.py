@@ -27,8 +27,8 @@ from typing import Any, Iterator, Sequence
 
 import torch
 
-from app.core.attention_pass import Runner, run_here
-from app.core.checkpoint import LoadedCheckpoint
+from app.core.passes.attention_pass import Runner, run_here
+from app.core.model.checkpoint import LoadedCheckpoint
 
 Batch = dict[str, torch.Tensor]
 

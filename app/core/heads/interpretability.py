@@ -25,7 +25,7 @@ from typing import Sequence
 
 import torch
 
-from app.core.inputs import EncodedInput
+from app.core.inputs.encoding import EncodedInput
 
 TOP_K = 3
 

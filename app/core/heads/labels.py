@@ -33,7 +33,7 @@ relation_statistics; "noop_contrast" is streaming.NoOpContrast's summary):
     entity            entity_mass, entity_top1
     cls-entity        cls_entity_mass
     attribution       ig_agreement (the head's attention from the readout token ranks tokens as
-                      integrated gradients do; app.core.attribution.probe)
+                      integrated gradients do; app.core.heads.agreement_probe)
 """
 
 from __future__ import annotations

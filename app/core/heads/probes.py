@@ -1,4 +1,4 @@
-"""The head analysis as probes over one attention pass (app.core.attention_pass).
+"""The head analysis as probes over one attention pass (app.core.passes.attention_pass).
 
 Each probe observes every padded batch and keeps only what its section of the result needs:
 
@@ -16,7 +16,7 @@ Probes that need the same derived tensors (token masks, the batch's statistics) 
 `PassBatch.shared`, so each is computed once per batch whatever the set of probes.
 
 `merge(other)`: each probe takes in another probe of the same kind that observed the pairs after its
-own (a later shard of the data, app/core/sharding.py), leaving what one probe over both would hold.
+own (a later shard of the data, app/core/passes/sharding.py), leaving what one probe over both would hold.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from typing import Any, Sequence
 
 import torch
 
-from app.core.attention_pass import PassBatch
+from app.core.passes.attention_pass import PassBatch
 from app.core.heads.baselines import batch_baseline_maps
 from app.core.heads.batched import batch_masks, batch_statistics
 from app.core.heads.interpretability import InterpretabilityAccumulator, interpretability_words
-from app.core.heads.streaming import (JensenShannonAccumulator, MeanAccumulator, NoOpContrast, StatisticAccumulator,
+from app.core.stats.streaming import (JensenShannonAccumulator, MeanAccumulator, NoOpContrast, StatisticAccumulator,
                                       Summary, TopExamples, head_js_distances, row_js_divergence)
-from app.core.inspection import to_host
+from app.core.passes.inspection import to_host
 
 NOOP = "noop_contrast"  # the no-op contrast's statistic name
 SEP = "query_sep_mass"  # the per-example statistic the no-op contrast splits

@@ -1,13 +1,12 @@
-"""The analysis result as typed sections, one `to_json`, and the upgrade of results stored by older versions.
+"""The analysis result as typed sections (rounded by app.core.stats.rounding.to_json), and the upgrade of results stored by older versions.
 
-Sections hold raw numbers (floats, tensors); `to_json` is the only place that rounds (6 decimals,
-a field's `digits` metadata where it says otherwise) and maps NaN and infinities to null. Results
+Sections hold raw numbers (floats, tensors); `to_json` is the only place that rounds. Results
 written by an older headscope are brought to the current shape by `upgrade_result`, so readers
 (the summary page, the CLI) only ever see one shape.
 
 Version history: 2 — the first web-served shape; 3 — each head statistic carries `margin` (its
 lower CI bound minus the best of its baselines) and `baselines.best`; 4 — `attribution` (the
-agreement with attribution, app.core.attribution.section; null when not computed).
+agreement with attribution, app.core.heads.agreement_section; null when not computed).
 """
 
 from __future__ import annotations
@@ -19,6 +18,9 @@ from typing import Any
 
 import torch
 
+from app.core.model.summary import ModelSummary
+from app.core.stats.rounding import to_json
+
 RESULT_VERSION = 4
 
 
@@ -27,39 +29,6 @@ def _digits(n: int) -> dict[str, Any]:
 
 
 OMIT_NONE = {"omit_none": True}  # the key is left out when the value is None
-
-
-def to_json(value: Any, digits: int = 6) -> Any:
-    """JSON-ready copy of a section: dataclasses as dicts, tensors as lists, floats rounded, NaN -> None."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {}
-        for f in dataclasses.fields(value):
-            item = getattr(value, f.name)
-            if item is None and f.metadata.get("omit_none"):
-                continue
-            out[f.name] = to_json(item, f.metadata.get("digits", digits))
-        return out
-    if isinstance(value, torch.Tensor):
-        return to_json(value.tolist(), digits)
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else round(value, digits)
-    if isinstance(value, dict):
-        return {str(k): to_json(v, digits) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json(v, digits) for v in value]
-    return value
-
-
-@dataclass
-class ModelSummary:
-    id: str
-    task: str
-    format: str
-    labels: list[str]
-    num_layers: int
-    num_heads: int
-    base_model: str | None
-    device: str
 
 
 @dataclass
@@ -198,7 +167,7 @@ class AnalysisResult:
     computed_at: str = ""
     run_id: str = ""
     rule: dict[str, Any] = field(default_factory=dict)
-    attribution: Any = None  # app.core.attribution.section.AttributionSection
+    attribution: Any = None  # app.core.heads.agreement_section.AttributionSection
     analysis_id: str | None = field(default=None, metadata=OMIT_NONE)  # the web job's id
     job: dict[str, Any] | None = field(default=None, metadata=OMIT_NONE)  # the web job's data and settings
 

@@ -6,14 +6,14 @@ from typing import Any
 
 import torch
 
-from app.core.attribution.probe import STATISTICS as AGREEMENT_STATISTICS
+from app.core.heads.agreement_probe import STATISTICS as AGREEMENT_STATISTICS
 from app.core.heads.baselines import POSITIONAL_BASELINES
 from app.core.heads.labels import LabelRule, label_evidence, label_heads
 from app.core.heads.probes import (FINETUNE, NOOP, FinetuneChangeProbe, HeadMapProbe, InterpretabilityProbe,
                                    StatisticsProbe, TypicalExamplesProbe)
 from app.core.heads.result import (Baselines, FinetuneChange, HeadChange, HeadMap, HeadResult, HeadStatistic,
                                    Interpretability, best_of, margin_of)
-from app.core.heads.streaming import NoOpContrast, Summary, classical_mds
+from app.core.stats.streaming import NoOpContrast, Summary, classical_mds
 
 FINETUNE_DEFINITION = ("per head, the mean over examples of the mean over the example's real (non-padding) query tokens "
                        "of the Jensen-Shannon divergence (base 2, in [0, 1]) between the fine-tuned and the pretrained "

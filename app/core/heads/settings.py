@@ -13,8 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.core.heads.labels import LABEL_STATISTICS
+from app.core.inputs.units import PAIRINGS
 
-PAIRINGS = ("auto", "terms", "categories")
 AblationLabel = Literal[tuple(LABEL_STATISTICS)]  # type: ignore[valid-type]
 
 

@@ -27,7 +27,7 @@ from typing import Sequence
 
 import torch
 
-from app.core.inputs import EncodedInput, Token
+from app.core.inputs.encoding import EncodedInput, Token
 
 TokenSet = Sequence[int] | torch.Tensor
 

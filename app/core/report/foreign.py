@@ -5,7 +5,7 @@
   of its categories, taken in turn.
 * Relation checkpoints on reviews or SentiHood: the sentence with two marked entities: two aspect terms or
   two location mentions where it has them, else the first two words of three letters or more.
-* Data of the checkpoint's own task goes through its own pairing (app.core.heads.units.unit_specs); for a
+* Data of the checkpoint's own task goes through its own pairing (app.core.inputs.units.unit_specs); for a
   checkpoint trained on SentiHood that is SentiHood, and reviews are foreign text.
 """
 
@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-from app.core.checkpoint import CheckpointInfo
-from app.core.datasets import AbsaSentence, RelationExample, TargetedSentence, TripletSentence
-from app.core.datasets.examples import CharSpan, char_span
-from app.core.heads.units import CATEGORY_FORMATS, AnalysisError, UnitSpec, sentihood_aspects, unit_specs
+from app.core.model.checkpoint import CheckpointInfo
+from app.core.data.readers import AbsaSentence, RelationExample, TargetedSentence, TripletSentence
+from app.core.data.readers.examples import CharSpan, char_span
+from app.core.inputs.units import CATEGORY_FORMATS, AnalysisError, UnitSpec, sentihood_aspects, unit_specs
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 

@@ -1,4 +1,4 @@
-"""A set's task metrics from its predictions: the benchmark's own (app.core.evaluation) plus accuracy and
+"""A set's task metrics from its predictions: the benchmark's own (app.core.data.benchmark_metrics) plus accuracy and
 macro-F1 (scikit-learn), and the headline pair the report compares across models and perspectives.
 
 Headline (accuracy, F1) by kind of checkpoint:
@@ -15,12 +15,12 @@ from typing import Any, Sequence
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-from app.core.checkpoint import CheckpointInfo
-from app.core.evaluation import (absa_category_metrics, absa_term_metrics, is_semeval2010_labels, semeval2010_metrics,
+from app.core.model.checkpoint import CheckpointInfo
+from app.core.data.benchmark_metrics import (absa_category_metrics, absa_term_metrics, is_semeval2010_labels, semeval2010_metrics,
                                  sentihood_metrics)
-from app.core.examples import split_sentihood_aspect
-from app.core.heads.units import CATEGORY_FORMATS, UnitSpec, sentihood_aspects
-from app.core.inputs import B_FORMAT_POLARITIES
+from app.core.data.prepared import split_sentihood_aspect
+from app.core.inputs.units import CATEGORY_FORMATS, UnitSpec, sentihood_aspects
+from app.core.inputs.encoding import B_FORMAT_POLARITIES
 
 HEADLINES = {
     "absa-categories": ("accuracy_3way", "aspect_f1", "3-way sentiment accuracy", "aspect-detection F1"),

@@ -2,7 +2,7 @@
 interpretability pass, and the adversarial attacks.
 
 Evaluation: every input of every set (test, dev, shift, out of domain) is encoded once, ordered by length
-(less padding) and streamed through the checkpoint in one attention pass (app.core.attention_pass): one
+(less padding) and streamed through the checkpoint in one attention pass (app.core.passes.attention_pass): one
 forward per input gives the logits that accuracy, calibration and anomaly detection all read, and, on
 the test inputs, the attention Stevens & Su's interpretability rate reads (the analysis' own probe).
 """
@@ -15,13 +15,13 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from app.core.attention_pass import PassBatch, Progress, Runner, Stopwatch, attention_pass
-from app.core.checkpoint import LoadedCheckpoint
-from app.core.heads.analysis import training_max_length
-from app.core.heads.probes import InterpretabilityProbe
-from app.core.heads.units import Unit, UnitSpec, encode_unit
+from app.core.passes.attention_pass import PassBatch, Progress, Runner, Stopwatch, attention_pass
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.inputs.batching import training_max_length
+from app.core.heads import InterpretabilityProbe
+from app.core.inputs.units import Unit, UnitSpec, encode_unit
 from app.core.report.plan import ReportPlan
-from app.core.robustness import attacks
+from app.core.robustness import AttackOutcome, attack
 
 
 class LogitsProbe:
@@ -123,7 +123,7 @@ def adversarial(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], metho
     for method in methods:
         try:
             outcomes = []
-            for outcome in attacks.attack(checkpoint, sources, method, budget=budget,
+            for outcome in attack(checkpoint, sources, method, budget=budget,
                                           batch_size=max(batch_size, 32), runner=runner):
                 outcomes.append(outcome)
                 if progress is not None:
@@ -135,7 +135,7 @@ def adversarial(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], metho
     return figures, not_run
 
 
-def attack_accuracy(outcomes: Sequence[attacks.AttackOutcome]) -> dict[str, Any]:
+def attack_accuracy(outcomes: Sequence[AttackOutcome]) -> dict[str, Any]:
     """Sources the model gets wrong count as wrong; those that cannot be encoded or have a label the model
     lacks are not scored."""
     scored = [o for o in outcomes if o.status != "skipped" or o.reason.startswith("the model predicts")]

@@ -2,8 +2,8 @@
 
 * Held out: the checkpoint's own dev split, rebuilt from its training record (headscope.json
   training.data: the file, found again by its sha256 in the demo data or under HEADSCOPE_SHARED_DATA;
-  training.args: dev_fraction and seed) with the trainer's own split (app.core.training.split_dev over
-  the same groups app.core.examples.prepare gives). No part of it was trained on.
+  training.args: dev_fraction and seed) with the trainer's own split (app.core.training.loop.split_dev over
+  the same groups app.core.data.prepared.prepare gives). No part of it was trained on.
 * Test (in distribution): the test file the checkpoint was trained with (its recipe's), else the task's
   shared test file (SemEval-2014 restaurants for restaurant categories and for terms, SemEval-2010 Task 8
   for its labels), else the second half of the held-out split (the demo data without shared data).
@@ -24,17 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from app.core.checkpoint import CheckpointInfo, file_sha256
-from app.core.datasets import Dataset, DatasetError, TargetedSentence, load_dataset
-from app.core.demo_data import DEMO_DATASETS, RESTAURANT_CATEGORIES, demo_dataset
-from app.core.evaluation import is_semeval2010_labels
-from app.core.examples import ExampleError, prepare
-from app.core.heads.units import (CATEGORY_FORMATS, AnalysisError, UnitSpec, _category_pairs, sentihood_aspects,
+from app.core.model.checkpoint import CheckpointInfo, file_sha256
+from app.core.data.readers import Dataset, DatasetError, TargetedSentence, load_dataset
+from app.core.data.demo import DEMO_DATASETS, RESTAURANT_CATEGORIES, demo_dataset
+from app.core.data.benchmark_metrics import is_semeval2010_labels
+from app.core.data.prepared import ExampleError, prepare
+from app.core.inputs.units import (CATEGORY_FORMATS, AnalysisError, UnitSpec, _category_pairs, sentihood_aspects,
                                   unit_specs)
 from app.core.report.foreign import foreign_units
 from app.core.report.metrics import gold_names
 from app.core.report.settings import ReportSettings
-from app.core.sources import data_fingerprint
+from app.core.data.sources import data_fingerprint
 from app.core.training import split_dev
 
 RESTAURANTS = "semeval2014_task4/xml/Restaurants_Test_Gold.xml"

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from app.core.attention_pass import Progress, Runner, Stopwatch, run_here
-from app.core.checkpoint import CheckpointInfo, LoadedCheckpoint
-from app.core.heads import sections
-from app.core.heads.result import to_json
+from app.core.passes.attention_pass import Progress, Runner, Stopwatch, run_here
+from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
+from app.core.heads import interpretability_section
+from app.core.stats.rounding import to_json
 from app.core.report.calibration import calibration, fit_temperature
 from app.core.report.metrics import category_subset, gold_indices, set_metrics
 from app.core.report.ood import anomaly_scores
@@ -96,7 +96,7 @@ def model_report(checkpoint: LoadedCheckpoint, plan: ReportPlan, settings: Repor
     section = perspectives(info, plan, evaluated, settings)
     section["adversarial"] = {"examples": len(sources), "attacks": attacked, "not_run": not_attacked,
                               "source_ids": sorted({s.sentence_id for s in sources}), "budget": settings.budget}
-    section["interpretability"] = (to_json(sections.interpretability(info.task, evaluated.interpretability, reference))
+    section["interpretability"] = (to_json(interpretability_section(info.task, evaluated.interpretability, reference))
                                    if evaluated.interpretability is not None else None)
     pass_seconds = stopwatch.seconds.get("forward", 0.0) + stopwatch.seconds.get("logits", 0.0)
     section["timings_s"] = {"evaluation": evaluated.seconds, "attacks": attack_seconds, **stopwatch.seconds}

@@ -1,6 +1,6 @@
 """DiagnoseRE's remedy: train on the original data plus the variants a robustness test makes of it.
 
-`augment_examples` runs the chosen offline tests (registry.py) over the training examples and turns
+`augment_examples` runs the chosen offline tests (catalog.py) over the training examples and turns
 every variant back into a training example of the data's own kind: a RelationExample (RE, with the
 variant's gold label, e.g. the masked-entity copy keeps its relation) or a one-term AbsaSentence
 (aspect-term models; RevTgt's flipped polarity included). Category models are refused: a variant
@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from app.core.checkpoint import CheckpointInfo
-from app.core.datasets import AbsaSentence, AspectTerm, OpinionLexicon
-from app.core.heads.units import unit_specs
-from app.core.robustness import registry
+from app.core.model.checkpoint import CheckpointInfo
+from app.core.data.readers import AbsaSentence, AspectTerm, OpinionLexicon
+from app.core.inputs.units import unit_specs
+from app.core.robustness.generators import catalog
 from app.core.robustness.context import GenerationContext, SuiteError
 from app.core.robustness.variants import Variant
 
@@ -33,7 +33,7 @@ def augment_examples(task: str, fmt: str, examples: Sequence[Any], tests: Sequen
                           num_heads=0, max_length=0, model_type="")
     sources, _ = unit_specs(info, list(examples), "training data", "terms" if task == "absa" else "auto")
     context = GenerationContext(seed=seed, lexicon=lexicon, training=list(examples))
-    suite = registry.build_suite(list(tests), sources, context, task)
+    suite = catalog.build_suite(list(tests), sources, context, task)
     return [(v.test, training_example(v, i)) for i, v in enumerate(suite.variants)]
 
 

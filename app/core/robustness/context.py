@@ -11,8 +11,8 @@ import random
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from app.core.datasets import OpinionLexicon
-from app.core.heads.units import UnitSpec
+from app.core.data.readers import OpinionLexicon
+from app.core.inputs.units import UnitSpec
 
 
 class SuiteError(ValueError):
@@ -53,3 +53,11 @@ def task_of(sources: Sequence[UnitSpec]) -> str:
     if len(kinds) > 1:
         raise SuiteError("the sources mix relation examples and ABSA pairs: give one task's data")
     return "re" if kinds == {True} else "absa"
+
+
+class RobustnessInputError(ValueError):
+    """A request the run cannot serve (the web's 422); `accepted` lists what would be accepted."""
+
+    def __init__(self, message: str, accepted: Sequence[str] = ()):
+        super().__init__(message)
+        self.accepted = list(accepted)

@@ -21,12 +21,12 @@ from typing import Iterator, Sequence
 
 import torch
 
-from app.core.attention_pass import Runner, run_here
-from app.core.attribution.gradients import IG_DEFAULT_STEPS, integrated_gradients
-from app.core.checkpoint import LoadedCheckpoint
-from app.core.heads.units import UnitSpec, gold_label
-from app.core.robustness.attacks_scoring import pad_rows
-from app.core.robustness.attacks_text import SourceInput, Word, removal_edits, source_input
+from app.core.passes.attention_pass import Runner, run_here
+from app.core.attribution import IG_DEFAULT_STEPS, integrated_gradients
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.inputs.units import UnitSpec, gold_label
+from app.core.robustness.attacks.model_queries import pad_rows
+from app.core.robustness.attacks.word_rows import SourceInput, Word, removal_edits, source_input
 from app.core.robustness.variants import Variant, make_variant
 
 RE_NO_RELATION = ("Other", "no_relation", "NA", "P0")  # SemEval-2010, TACRED, Wiki80 / FewRel-style names

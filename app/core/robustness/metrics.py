@@ -23,7 +23,7 @@ from typing import Sequence
 
 import torch
 
-from app.core.heads.baselines import bootstrap_ci, bootstrap_difference_ci
+from app.core.stats.bootstrap import bootstrap_ci, bootstrap_difference_ci
 
 
 @dataclass

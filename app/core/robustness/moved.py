@@ -17,9 +17,9 @@ from typing import Sequence
 
 import torch
 
-from app.core.heads.statistics import token_sets
-from app.core.heads.streaming import js_divergence_rows
-from app.core.inputs import EncodedInput
+from app.core.heads import token_sets
+from app.core.stats.streaming import js_divergence_rows
+from app.core.inputs.encoding import EncodedInput
 
 QUERY_SETS = ("focus", "cls")  # focus: the aspect query tokens (ABSA) or the entity tokens (RE)
 

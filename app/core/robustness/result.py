@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.heads.result import ModelSummary, to_json
+from app.core.model.summary import ModelSummary
+from app.core.stats.rounding import to_json
 from app.core.robustness.metrics import MovedHeads, Rate
 
 ROBUSTNESS_VERSION = 1

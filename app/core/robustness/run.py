@@ -1,6 +1,6 @@
 """A robustness run end to end: sources from the data, variants from every chosen test, one scoring pass, the report.
 
-Tests come in two kinds: the offline generators (registry.py: random perturbations, selection and
+Tests come in two kinds: the offline generators (catalog.py: random perturbations, selection and
 semantic bias probes, ARTS' aspect tests), which need only the data, and the model tests, which
 need the checkpoint to build their variants: the adversarial attacks (attacks.py, "q2-pwws",
 "q2-hotflip") and the counterfactual removal of the top integrated-gradients words
@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from app.core.attention_pass import Progress, Runner, run_here
-from app.core.checkpoint import CheckpointInfo, LoadedCheckpoint
-from app.core.datasets import Dataset, OpinionLexicon
-from app.core.heads.units import AnalysisError, UnitSpec, unit_specs
-from app.core.heads.analysis import training_max_length
-from app.core.robustness import attacks, counterfactual, registry, sharded
-from app.core.robustness.context import GenerationContext, SuiteError
+from app.core.passes.attention_pass import Progress, Runner, run_here
+from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
+from app.core.data.readers import Dataset, OpinionLexicon
+from app.core.inputs.units import AnalysisError, UnitSpec, unit_specs
+from app.core.inputs.batching import training_max_length
+from app.core.passes.sharding import ShardRunner
+from app.core.robustness import sharded
+from app.core.robustness.generators import catalog
+from app.core.robustness.context import GenerationContext, RobustnessInputError, SuiteError
+from app.core.robustness.model_tests import MODEL_TESTS, attack_figures, model_variants
 from app.core.robustness.metrics import rate
-from app.core.robustness.report import SuiteTest
+from app.core.robustness.outcomes import SuiteTest
 from app.core.robustness.result import RobustnessResult
 from app.core.robustness.settings import RobustnessSettings
 from app.core.robustness.suite import evaluate_variants
@@ -31,38 +34,10 @@ from app.core.robustness.variants import Variant
 from app.core.robustness.wordnet import WordNetUnavailableError, load_wordnet
 
 
-@dataclass(frozen=True)
-class ModelTest:
-    name: str
-    tasks: tuple[str, ...]
-    family: str
-    description: str
-
-
-MODEL_TESTS = {t.name: t for t in (
-    ModelTest("q2-pwws", ("re", "absa"), "adversarial",
-              "WordNet synonym swaps in word-saliency order (PWWS) on correct predictions, within the query budget"),
-    ModelTest("q2-hotflip", ("re", "absa"), "adversarial",
-              "gradient-guided word-piece flips (HotFlip) within a cosine constraint, on correct predictions"),
-    ModelTest("q3-k1", ("re",), "counterfactual",
-              "the word with the highest integrated-gradients attribution removed; the answer becomes no relation"),
-    ModelTest("q3-k2", ("re",), "counterfactual",
-              "the two words with the highest integrated-gradients attribution removed; the answer becomes no relation"),
-)}
-
-
-class RobustnessInputError(ValueError):
-    """A request the run cannot serve (the web's 422); `accepted` lists what would be accepted."""
-
-    def __init__(self, message: str, accepted: Sequence[str] = ()):
-        super().__init__(message)
-        self.accepted = list(accepted)
-
-
 def available_tests(task: str) -> list[dict[str, Any]]:
     """Every test of a task: name, family, description, what it needs."""
     offline = [{"name": t.name, "family": t.family, "description": t.description, "needs": list(t.needs)}
-               for t in registry.task_tests(task)]
+               for t in catalog.task_tests(task)]
     model = [{"name": t.name, "family": t.family, "description": t.description, "needs": ["model"]}
              for t in MODEL_TESTS.values() if task in t.tasks]
     return offline + model
@@ -108,7 +83,7 @@ def check_tests(task: str, sources: Sequence[UnitSpec], settings: RobustnessSett
     offline, model_tests = choose_tests(settings.tests, task)
     context = generation_context(settings, training, lexicon)
     try:
-        tests = registry.resolve(offline, task)
+        tests = catalog.resolve(offline, task)
     except SuiteError as exc:
         raise RobustnessInputError(str(exc), exc.accepted) from exc
     refused = {t.name: why for t in tests if (why := _missing(t, sources, context)) is not None}
@@ -118,16 +93,16 @@ def check_tests(task: str, sources: Sequence[UnitSpec], settings: RobustnessSett
         except WordNetUnavailableError as exc:
             refused["q2-pwws"] = f"it needs WordNet for synonyms: {exc}"
     if refused:
-        supported = [t.name for t in registry.task_tests(task) if _missing(t, sources, context) is None]
+        supported = [t.name for t in catalog.task_tests(task) if _missing(t, sources, context) is None]
         supported += [t for t in MODEL_TESTS if task in MODEL_TESTS[t].tasks and t not in refused]
         test, why = next(iter(refused.items()))
         raise RobustnessInputError(f"{test} cannot run: {why}; the tests this data supports: "
                                    f"{', '.join(supported) or 'none'}", supported)
 
 
-def _missing(test: registry.RobustnessTest, sources: Sequence[UnitSpec], context: GenerationContext) -> str | None:
+def _missing(test: catalog.RobustnessTest, sources: Sequence[UnitSpec], context: GenerationContext) -> str | None:
     try:
-        return registry.missing(test, sources, context)
+        return catalog.missing(test, sources, context)
     except SuiteError as exc:
         return str(exc)
 
@@ -136,15 +111,15 @@ def run_robustness(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: Rob
                    name: str, training: Dataset | None = None, lexicon: OpinionLexicon | None = None,
                    contrast: Path | Sequence[str] | None = None, export: Path | None = None,
                    baseline: LoadedCheckpoint | None = None, runner: Runner = run_here,
-                   progress: Progress | None = None, shards: Any = None) -> RobustnessResult:
+                   progress: Progress | None = None, shards: ShardRunner | None = None) -> RobustnessResult:
     """Generate every chosen test's variants, score them with their sources, report per test.
 
-    contrast: the user's own contrast set (suite JSONL, app/core/datasets/README.md) over the same
+    contrast: the user's own contrast set (suite JSONL, app/core/data/readers/README.md) over the same
     data: its variants are reported under their own test names, instead of generated tests unless
     settings.tests names some. export: write every variant scored as suite JSONL. baseline: a second
     checkpoint of the same task (e.g. the one trained without --augment) scored on the very same
     variants: the before/after comparison, under result.baseline. shards: a shard runner
-    (app.core.sharding.LocalShards, app.core.distributed.RayShards) that makes the model tests'
+    (app.core.passes.sharding.LocalShards, app.core.passes.ray_shards.RayShards) that makes the model tests'
     variants and scores on shards of the sources (app.core.robustness.sharded); the result is the
     one process's.
     """
@@ -185,36 +160,18 @@ def _given_variants(checkpoint, settings, sources, training, lexicon, contrast, 
     context = generation_context(settings, training, lexicon, checkpoint.tokenizer.mask_token or "[MASK]")
     report(0, len(sources), "generating")
     try:
-        suite = registry.build_suite(offline, sources, context, checkpoint.info.task) if offline else None
+        suite = catalog.build_suite(offline, sources, context, checkpoint.info.task) if offline else None
     except SuiteError as exc:
         raise RobustnessInputError(str(exc), exc.accepted) from exc
     given = list(suite.variants) if suite else []
     infos = {t.name: SuiteTest(t.name, t.family, t.description, t.debiasing) for t in (suite.tests if suite else [])}
-    extra = {t.name: registry.report_facts(t, suite.context) for t in (suite.tests if suite else [])}
+    extra = {t.name: catalog.report_facts(t, suite.context) for t in (suite.tests if suite else [])}
     infos.update({t: SuiteTest(t, MODEL_TESTS[t].family, MODEL_TESTS[t].description) for t in model_tests})
     if contrast is not None:
         found, tests = _contrast(contrast, sources)
         given += found
         infos.update(tests)
     return given, model_tests, infos, extra, suite.not_run if suite else {}
-
-
-def model_variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], model_tests: Sequence[str],
-                   settings: RobustnessSettings, runner: Runner,
-                   report: Progress) -> tuple[list[Variant], dict[str, list[attacks.AttackOutcome]]]:
-    """The model tests' variants — the counterfactuals (source by source, in the order of k), then each
-    attack's successes — and each attack's outcomes."""
-    variants: list[Variant] = []
-    counterfactuals = [int(t.removeprefix("q3-k")) for t in model_tests if t.startswith("q3-")]
-    if counterfactuals:  # one attribution per source serves every k
-        variants += counterfactual.counterfactual(checkpoint, sources, counterfactuals, batch_size=settings.batch_size,
-                                                  runner=runner)
-    outcomes = {}
-    for test in model_tests:
-        if test.startswith("q2-"):
-            outcomes[test] = attack_outcomes(checkpoint, sources, test, settings, runner, report)
-            variants += [o.variant for o in outcomes[test] if o.variant is not None]
-    return variants, outcomes
 
 
 def _contrast(contrast: Path | Sequence[str], sources: Sequence[UnitSpec]) -> tuple[list[Variant], dict[str, SuiteTest]]:
@@ -250,27 +207,3 @@ def baseline_summary(result: RobustnessResult) -> dict[str, Any]:
                     "model, so for q2 tests this is their transfer to the baseline)"}
 
 
-def attack_outcomes(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], test: str,
-                    settings: RobustnessSettings, runner: Runner, report: Progress) -> list[attacks.AttackOutcome]:
-    """Every source's attack outcome (successes carry their variant)."""
-    method = test.removeprefix("q2-")
-    outcomes = []
-    try:
-        for outcome in attacks.attack(checkpoint, sources, method, budget=settings.budget,
-                                      batch_size=max(settings.batch_size, 32), runner=runner):
-            outcomes.append(outcome)
-            report(len(outcomes), len(sources), f"attacking ({method})")
-    except ValueError as exc:  # e.g. WordNet missing for PWWS
-        raise RobustnessInputError(f"{test} cannot run: {exc}") from exc
-    return outcomes
-
-
-def attack_figures(outcomes: Sequence[attacks.AttackOutcome], settings: RobustnessSettings) -> dict[str, Any]:
-    """Success rate (95% CI) over the attacked sources, queries spent, share of words changed."""
-    attacked = [o for o in outcomes if o.status != "skipped"]
-    won = [o for o in attacked if o.success]
-    return {"attacked": len(attacked), "skipped": len(outcomes) - len(attacked),
-            "success_rate": rate([o.success for o in attacked], settings.bootstrap, settings.seed),
-            "mean_queries": sum(o.queries for o in attacked) / len(attacked) if attacked else None,
-            "mean_words_changed": sum(o.change_rate for o in won) / len(won) if won else None,
-            "budget": settings.budget}

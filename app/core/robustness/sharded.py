@@ -10,7 +10,7 @@ model test's, source by source — so the per-test reports, their bootstrap CIs 
 come out as after a single pass (predictions identical, attention changes within float tolerance).
 The ablation's masked re-scoring is sharded the same way (`sharded_predictions`).
 
-Runners: app.core.sharding.LocalShards (here, one after another) and app.core.distributed.RayShards.
+Runners: app.core.passes.sharding.LocalShards (here, one after another) and app.core.passes.ray_shards.RayShards.
 """
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from app.core.attention_pass import Progress, Stopwatch, run_here
-from app.core.checkpoint import CheckpointInfo, LoadedCheckpoint
-from app.core.heads.units import UnitSpec
-from app.core.robustness.attacks import AttackOutcome
+from app.core.passes.attention_pass import Progress, Stopwatch, run_here
+from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
+from app.core.inputs.units import UnitSpec
+from app.core.robustness.attacks.runner import AttackOutcome
+from app.core.robustness.model_tests import model_variants
 from app.core.robustness.scoring import Scores, masked_predictions, score_suite
 from app.core.robustness.settings import RobustnessSettings
 from app.core.robustness.variants import Variant
-from app.core.sharding import load_models, shard_bounds
+from app.core.passes.sharding import ShardRunner, load_models, shard_bounds
 
 
 @dataclass
@@ -62,7 +63,7 @@ class SuiteShardResult:
 def suite_shard(task: SuiteShardTask, checkpoint: LoadedCheckpoint | None = None, pretrained: Any = None,
                 device: str = "auto", half: bool = False) -> SuiteShardResult:
     """What a worker runs: its sources' model variants, then one scoring pass over its sources and variants."""
-    from app.core.robustness.run import model_variants
+    from app.core.robustness.model_tests import model_variants
 
     if checkpoint is None:
         checkpoint, _ = load_models(task.info, False, device, half)
@@ -77,7 +78,7 @@ def suite_shard(task: SuiteShardTask, checkpoint: LoadedCheckpoint | None = None
 
 
 def sharded_suite(info: CheckpointInfo, sources: Sequence[UnitSpec], given: Sequence[Variant],
-                  model_tests: Sequence[str], settings: RobustnessSettings, max_length: int, shards: Any,
+                  model_tests: Sequence[str], settings: RobustnessSettings, max_length: int, shards: ShardRunner,
                   progress: Progress) -> tuple[list[Variant], Scores, dict[str, list[AttackOutcome]]]:
     """Every variant (given, then each model test's) with the scores of the sources and variants, and each
     attack's outcomes in source order: what one process makes, made on the runner's shards."""
@@ -149,7 +150,7 @@ def masked_shard(task: MaskedTask, checkpoint: LoadedCheckpoint | None = None, p
                               batch_size=task.batch_size)
 
 
-def sharded_predictions(info: CheckpointInfo, shards: Any, max_length: int,
+def sharded_predictions(info: CheckpointInfo, shards: ShardRunner, max_length: int,
                         batch_size: int) -> Callable[[torch.Tensor, Sequence[UnitSpec]], list[int | None]]:
     """predict(mask, specs) for the ablation, each shard of specs on a worker."""
     def predict(mask: torch.Tensor, specs: Sequence[UnitSpec]) -> list[int | None]:

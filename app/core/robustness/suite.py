@@ -14,12 +14,12 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from app.core.attention_pass import Progress, Runner, Stopwatch, run_here
-from app.core.checkpoint import LoadedCheckpoint
-from app.core.heads.analysis import training_max_length
-from app.core.heads.result import ModelSummary
-from app.core.heads.units import UnitSpec
-from app.core.robustness.report import SuiteTest, ablated_report, test_report
+from app.core.passes.attention_pass import Progress, Runner, Stopwatch, run_here
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.inputs.batching import training_max_length
+from app.core.model.summary import ModelSummary
+from app.core.inputs.units import UnitSpec
+from app.core.robustness.outcomes import SuiteTest, ablated_report, test_report
 from app.core.robustness.result import ROBUSTNESS_VERSION, RobustnessResult
 from app.core.robustness.scoring import Scores, masked_predictions, score_suite
 from app.core.robustness.settings import RobustnessSettings

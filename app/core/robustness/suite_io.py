@@ -1,6 +1,6 @@
 """A robustness suite as JSON lines: exported from generated variants, or a user's own contrast set.
 
-One variant per line (app/core/datasets/README.md documents the format):
+One variant per line (app/core/data/readers/README.md documents the format):
 
     {"source_id": "e0001", "test": "q1-typo", "text": "...", "label": "Other",
      "e1": [4, 11], "e2": [35, 39],                                     (RE; or <e1>/<e2> tags in text)
@@ -24,9 +24,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from app.core.datasets import CharSpan, RelationExample, strip_entity_tags
-from app.core.heads.units import UnitSpec
-from app.core.inputs import find_word
+from app.core.data.readers import CharSpan, RelationExample, strip_entity_tags
+from app.core.inputs.units import UnitSpec
+from app.core.inputs.encoding import find_word
 from app.core.robustness.context import SuiteError
 from app.core.robustness.variants import Span, Variant
 

@@ -1,6 +1,6 @@
 """Variants of labelled pairs: what every robustness test produces, and the text edit they are built with.
 
-A source is an analysis unit spec (app.core.heads.units.UnitSpec: an RE example with its two entity
+A source is an analysis unit spec (app.core.inputs.units.UnitSpec: an RE example with its two entity
 spans, or an ABSA review with its aspect term span, other aspects and opinions). A test turns a
 source into zero or more `Variant`s: a new spec whose text was edited, the character spans that
 were edited (in the variant's text), the gold label (changed where the transformation changes it),
@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
-from app.core.datasets import CharSpan, RelationExample
-from app.core.heads.units import UnitSpec
+from app.core.data.readers import CharSpan, RelationExample
+from app.core.inputs.units import UnitSpec
 
 Span = tuple[int, int]
 

@@ -1,0 +1,7 @@
+"""Checkpoints and what runs inside them: folders and safe loading (checkpoint.py), the server's
+registry of loaded models (registry.py), the embedded MiniLM base and a checkpoint's pretrained base
+(embedded.py, pretrained.py), the forward pass with attentions (attention.py), the ONNX Runtime fast
+path (onnx_fastpath.py), entity-start pooling for relations (entity_pooling.py), the one hook
+mechanism (hooks.py) and the errors a user can act on (errors.py).
+
+The lowest layer of app.core: it imports no other package of app.core."""

@@ -1,0 +1,40 @@
+"""Attention extraction and pure tensor transforms over attention maps.
+
+Shapes: a model's attention for one input is [layers, heads, query, key]; each row
+(a query's distribution over keys) sums to 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from app.core.model.checkpoint import ensure_attentions
+
+
+@torch.inference_mode()
+def forward_with_attention(model: Any, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits [batch, labels] and attention [batch, layers, heads, query, key] in one pass."""
+    output = model(**inputs, output_attentions=True)
+    ensure_attentions(output.attentions)
+    return output.logits, torch.stack(output.attentions, dim=1)
+
+
+def merge_word_pieces(attention: torch.Tensor, word_ids: list[int]) -> torch.Tensor:
+    """Word-level attention as Clark et al. 2019 compute it.
+
+    Attention *to* a word is the sum over its pieces (so rows still sum to 1), attention
+    *from* a word is the mean over its pieces. Works on any leading dimensions [..., T, T].
+    """
+    words = torch.tensor(word_ids, device=attention.device)
+    num_words = int(words.max()) + 1
+    membership = torch.nn.functional.one_hot(words, num_words).to(attention.dtype)  # [T, W]
+    to_words = attention @ membership  # [..., T, W]
+    from_words = membership.T / membership.sum(dim=0, keepdim=True).T  # [W, T], rows average pieces
+    return from_words @ to_words  # [..., W, W]
+
+
+def quantize_uint8(attention: torch.Tensor) -> torch.Tensor:
+    """Round to 1/255 steps: max error 1/510, a quarter of the float32 bytes."""
+    return (attention.float().clamp(0, 1) * 255).round_().to(torch.uint8)

@@ -1,0 +1,3 @@
+"""Running a checkpoint over inputs: one live inspection (inspection.py), the one dataset pass that
+analyses, robustness suites and reports share (attention_pass.py), and the shard runners that split
+such a pass over processes (sharding.py) or a Ray cluster (ray_shards.py)."""

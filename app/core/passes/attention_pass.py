@@ -1,0 +1,196 @@
+"""One attention pass over a dataset: encode, pad, run in batches, hand each batch to probes.
+
+Analyses, robustness suites, reports and attribution all stream units through a checkpoint and
+look at what came out batch by batch. `attention_pass` does the streaming once: it encodes the
+items of one batch, pads them, runs the checkpoint (and, when given, a reference model such as the
+pretrained base on the same inputs) with attentions, and calls every probe's `observe` with a
+`PassBatch`; no attention outlives its batch. A probe keeps what it needs (running means, top-k,
+per-example scores) and finishes into its own section of a result.
+
+Threads. Each batch's model work — encoding, the forward passes and every probe's `observe` — is
+one call of `runner`; the web gives a runner that executes it on the app's single model thread,
+so a live inspection waits for at most one batch. The CLI runs it here (`run_here`).
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, Hashable, Protocol, Sequence, TypeVar
+
+import torch
+
+from app.core.model.attention import forward_with_attention
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.inputs.encoding import EncodedInput
+from app.core.inputs.batching import pad_batch
+
+Item = TypeVar("Item")
+Work = TypeVar("Work")
+Runner = Callable[[Callable[[], Any]], Any]  # runs one unit of model work and returns its result
+Progress = Callable[[int, int, str], None]  # (done, total, phase)
+
+
+def run_here(work: Callable[[], Work]) -> Work:
+    """The runner that runs model work on the calling thread."""
+    return work()
+
+
+class Encoded(Protocol):
+    """What a pass needs of an encoded unit: its tokenised input."""
+
+    encoded: EncodedInput
+
+
+class Stopwatch:
+    """Seconds spent per named part, summed over calls."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def add(self, name: str, since: float) -> float:
+        """Add the time since `since` to `name`; returns now (the next part's start)."""
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - since
+        return now
+
+
+@dataclass
+class PassBatch(Generic[Item]):
+    """One padded batch as the probes see it.
+
+    indices: each unit's position in the pass's item list; units: the encoded units (padding rows
+    excluded: items that could not be encoded are skipped); inputs: the padded model inputs;
+    logits [B, C]; attention [B, L, H, T, T] (padded keys carry 0, padded query rows are junk: use
+    `valid`); reference_attention: the reference model's on the same inputs, or None; valid [B, T]:
+    the real tokens. `derived` memoises values several probes compute from the batch (see `shared`).
+    """
+
+    indices: list[int]
+    units: list[Item]
+    inputs: dict[str, torch.Tensor]
+    logits: torch.Tensor
+    attention: torch.Tensor
+    reference_attention: torch.Tensor | None
+    valid: torch.Tensor
+    derived: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def length(self) -> int:
+        return int(self.attention.shape[-1])
+
+    @property
+    def device(self) -> torch.device:
+        return self.attention.device
+
+    def shared(self, name: str, compute: Callable[[], Any]) -> Any:
+        """`compute()` once per batch, whichever probe asks first (e.g. the batch's statistics)."""
+        if name not in self.derived:
+            self.derived[name] = compute()
+        return self.derived[name]
+
+
+class Probe(Protocol):
+    """Observes every batch of a pass; `timing` names the part its observe time is added to."""
+
+    timing: str
+
+    def observe(self, batch: PassBatch) -> None: ...
+
+
+@dataclass
+class PassSummary:
+    """What the pass itself counted: items seen, items skipped (could not be encoded)."""
+
+    items: int
+    skipped: int
+
+    @property
+    def observed(self) -> int:
+        return self.items - self.skipped
+
+
+def batch_bounds(items: Sequence[Item], batch_size: int,
+                 group: Callable[[Item], Hashable] | None = None) -> list[tuple[int, int]]:
+    """[start, stop) of each batch: `batch_size` items, or fewer so that no group of consecutive items with the
+    same `group(item)` is split (a group longer than a batch gets a batch of its own)."""
+    if group is None:
+        return [(start, min(start + batch_size, len(items))) for start in range(0, len(items), batch_size)]
+    runs, start = [], 0
+    for i in range(1, len(items) + 1):
+        if i == len(items) or group(items[i]) != group(items[start]):
+            runs.append((start, i))
+            start = i
+    bounds: list[tuple[int, int]] = []
+    for run_start, run_stop in runs:
+        if bounds and run_stop - bounds[-1][0] <= batch_size:
+            bounds[-1] = (bounds[-1][0], run_stop)
+        else:
+            bounds.append((run_start, run_stop))
+    return bounds
+
+
+def attention_pass(checkpoint: LoadedCheckpoint, items: Sequence[Item], encode: Callable[[Item], Encoded | None],
+                   probes: Sequence[Probe], *, reference: LoadedCheckpoint | None = None, batch_size: int = 16,
+                   runner: Runner = run_here, progress: Progress | None = None, phase: str = "pass",
+                   stopwatch: Stopwatch | None = None, group: Callable[[Item], Hashable] | None = None,
+                   offset: int = 0, prefetch: bool = False,
+                   encode_many: Callable[[Sequence[Item]], list[Encoded | None]] | None = None) -> PassSummary:
+    """Stream `items` through `checkpoint` in batches of `batch_size` and let every probe observe them.
+
+    encode(item) -> an encoded unit (anything with `.encoded`), or None to skip the item. Encoding,
+    the forward pass(es) and the probes' observe of one batch run as one call of `runner`.
+    progress(done, total, phase) after every batch. Time goes to `stopwatch`: "forward" (encoding,
+    padding, the checkpoint's forward), "reference_forward", and each probe's `timing`. group: keep items
+    with the same key in one batch (e.g. a source and its variants, which a probe compares). offset: the
+    index of items[0] in the whole data (a shard's pass: `PassBatch.indices` count from there).
+    prefetch: encode the next batch on a helper thread while this one runs (a GPU pass, where
+    tokenising on the CPU would otherwise leave the device waiting); encoding then runs outside `runner`.
+    encode_many(items) -> `encode` of each, in one go (one tokenizer call for a batch); used when given.
+    """
+    stopwatch = stopwatch or Stopwatch()
+    pad_id = checkpoint.tokenizer.pad_token_id
+
+    def encode_chunk(start: int, stop: int) -> list[tuple[int, Any]]:
+        chunk = items[start:stop]
+        units = encode_many(chunk) if encode_many is not None else [encode(item) for item in chunk]
+        return [(offset + start + i, unit) for i, unit in enumerate(units)]
+
+    def one_batch(start: int, stop: int, encoded: list[tuple[int, Any]] | None = None) -> int:
+        with torch.inference_mode():
+            tick = time.perf_counter()
+            chunk = items[start:stop]
+            encoded = encode_chunk(start, stop) if encoded is None else encoded
+            kept = [(i, unit) for i, unit in encoded if unit is not None]
+            if not kept:
+                return len(chunk)
+            units = [unit for _, unit in kept]
+            inputs = pad_batch([u.encoded for u in units], pad_id, checkpoint.device)
+            logits, attention = forward_with_attention(checkpoint.model, inputs)
+            tick = stopwatch.add("forward", tick)
+            reference_attention = None
+            if reference is not None:
+                _, reference_attention = forward_with_attention(reference.model, inputs)
+                tick = stopwatch.add("reference_forward", tick)
+            batch = PassBatch([i for i, _ in kept], units, inputs, logits, attention, reference_attention,
+                              inputs["attention_mask"].bool())
+            for probe in probes:
+                probe.observe(batch)
+                tick = stopwatch.add(probe.timing, tick)
+            return len(chunk) - len(units)
+
+    skipped = 0
+    bounds = batch_bounds(items, batch_size, group)
+    with ThreadPoolExecutor(1, thread_name_prefix="encode") if prefetch and len(bounds) > 1 else nullcontext() as pool:
+        ahead = pool.submit(encode_chunk, *bounds[0]) if pool is not None else None
+        for n, (start, stop) in enumerate(bounds):
+            encoded = None
+            if ahead is not None:  # this batch's units, encoded while the previous batch ran
+                encoded = ahead.result()
+                ahead = pool.submit(encode_chunk, *bounds[n + 1]) if n + 1 < len(bounds) else None
+            skipped += runner(lambda start=start, stop=stop, encoded=encoded: one_batch(start, stop, encoded))
+            if progress is not None:
+                progress(stop, len(items), phase)
+    return PassSummary(len(items), skipped)

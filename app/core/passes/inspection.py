@@ -1,0 +1,145 @@
+"""Live inspection: encode one input for a checkpoint, predict, and keep its attention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+
+from app.core.model.attention import forward_with_attention, merge_word_pieces
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.model.errors import InputError
+from app.core.inputs.batching import pad_batch
+from app.core.inputs.encoding import B_FORMAT_POLARITIES, EncodedInput, encode_absa, encode_relation, to_word_level
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    probabilities: dict[str, float]
+
+    def to_json(self) -> dict:
+        return {"label": self.label, "probabilities": self.probabilities}
+
+
+@dataclass(frozen=True)
+class InspectionInput:
+    """One live input: ABSA text + aspect (optionally its span), or RE text with tags or spans."""
+
+    text: str
+    aspect: str | None = None
+    aspect_span: tuple[int, int] | None = None
+    e1_span: tuple[int, int] | None = None
+    e2_span: tuple[int, int] | None = None
+
+
+@dataclass
+class Inspection:
+    checkpoint_id: str
+    encoded: EncodedInput
+    prediction: Prediction
+    attention: torch.Tensor  # [layers, heads, query, key], float32, on CPU
+
+    def at_word_level(self) -> tuple[EncodedInput, torch.Tensor]:
+        return to_word_level(self.encoded), merge_word_pieces(self.attention, self.encoded.word_ids)
+
+
+def encode_for_checkpoint(loaded: LoadedCheckpoint, item: InspectionInput, polarity: str | None = None) -> EncodedInput:
+    info = loaded.info
+    if info.task == "absa":
+        if item.aspect is None or not item.aspect.strip():
+            raise InputError("aspect is empty: give an aspect category (e.g. food) or a term from the review",
+                             field="aspect")
+        return encode_absa(loaded.tokenizer, item.text, item.aspect, info.format, info.max_length, polarity,
+                           item.aspect_span)
+    return encode_relation(loaded.tokenizer, item.text, info.max_length, item.e1_span, item.e2_span,
+                           info.entity_markers)
+
+
+@dataclass
+class PreparedInspection:
+    """One inspection encoded and ready for a forward pass: its rows (one; QA-B / NLI-B: one per polarity)."""
+
+    encodeds: list[EncodedInput]
+    polarities: tuple[str, ...] | None = None  # QA-B / NLI-B: the polarity of each row
+
+    @property
+    def longest(self) -> int:
+        return max(len(e.input_ids) for e in self.encodeds)
+
+
+def prepare_inspection(loaded: LoadedCheckpoint, item: InspectionInput) -> PreparedInspection:
+    """Encode one input for `loaded` (no model work: any thread may call it; InputError for a bad input)."""
+    info = loaded.info
+    if info.task == "absa" and info.format in ("qa-b", "nli-b"):
+        polarities = tuple(info.metadata.get("polarities", B_FORMAT_POLARITIES))
+        return PreparedInspection([encode_for_checkpoint(loaded, item, polarity=p) for p in polarities], polarities)
+    return PreparedInspection([encode_for_checkpoint(loaded, item)])
+
+
+def to_host(tensor: torch.Tensor) -> torch.Tensor:
+    """`tensor` as float32 on the CPU; from CUDA through one pinned buffer (one copy for a whole batch)."""
+    tensor = tensor.float()
+    if tensor.device.type != "cuda":
+        return tensor
+    host = torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=True)
+    host.copy_(tensor, non_blocking=True)
+    torch.cuda.current_stream(tensor.device).synchronize()
+    return host
+
+
+def inspect_batch(loaded: LoadedCheckpoint, prepared: Sequence[PreparedInspection],
+                  forward: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]] | None = None
+                  ) -> list[Inspection]:
+    """Run several prepared inspections of one checkpoint as one padded forward pass.
+
+    Each result equals `inspect` of its input alone (padded keys get no attention; on CPU float32
+    the attention agrees within 1e-5). A single one-row inspection is not padded at all. forward:
+    inputs -> (logits, attention), e.g. the ONNX Runtime fast path (app.core.model.onnx_fastpath); default the
+    checkpoint's own eager forward.
+    """
+    rows = [encoded for one in prepared for encoded in one.encodeds]
+    if len(rows) == 1:
+        inputs = rows[0].model_inputs(loaded.device)
+    else:
+        inputs = pad_batch(rows, loaded.tokenizer.pad_token_id, loaded.device)
+    logits, attention = forward(inputs) if forward is not None else forward_with_attention(loaded.model, inputs)
+    logits, attention = to_host(logits), to_host(attention)
+    found, row = [], 0
+    for one in prepared:
+        found.append(_finish(loaded, one, logits[row:row + len(one.encodeds)], attention[row:row + len(one.encodeds)],
+                             alone=len(rows) == 1))
+        row += len(one.encodeds)
+    return found
+
+
+def _finish(loaded: LoadedCheckpoint, one: PreparedInspection, logits: torch.Tensor, attention: torch.Tensor,
+            alone: bool) -> Inspection:
+    """One inspection's prediction and attention from its rows of a batch (copied out unless it was alone)."""
+    info = loaded.info
+    if one.polarities is not None:
+        # QA-B / NLI-B checkpoints are binary (does this auxiliary sentence hold?): as in Sun et al.
+        # 2019, the label is the polarity with the highest "yes" probability, the attention that pair's.
+        yes = info.labels.index("yes") if "yes" in info.labels else 1
+        scores = logits.softmax(-1)[:, yes]
+        best = int(scores.argmax())
+        probabilities = (scores / scores.sum()).tolist()
+        prediction = Prediction(one.polarities[best], dict(zip(one.polarities, probabilities)))
+    else:
+        best = 0
+        probabilities = logits[0].softmax(-1).tolist()
+        top = max(range(len(probabilities)), key=probabilities.__getitem__)
+        prediction = Prediction(info.labels[top], dict(zip(info.labels, probabilities)))
+    encoded = one.encodeds[best]
+    n = len(encoded.input_ids)
+    kept = attention[best] if alone else attention[best, :, :, :n, :n].clone()
+    return Inspection(info.id, encoded, prediction, kept)
+
+
+def inspect(loaded: LoadedCheckpoint, item: InspectionInput) -> Inspection:
+    """Predict one input and return its attention for every layer and head.
+
+    QA-B / NLI-B checkpoints score every polarity's auxiliary sentence in one batch (see `_finish`).
+    """
+    return inspect_batch(loaded, [prepare_inspection(loaded, item)])[0]

@@ -1,0 +1,364 @@
+"""A minimal fine-tuning loop for sequence classification (the fine-tuning issue extends it).
+
+Dynamic padding with length bucketing, AdamW with linear warm-up/decay, a tqdm progress
+bar, a dev split for metrics, and an atomic write: the checkpoint folder appears under
+its final name only once it is complete, so an interrupted run lists nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import random
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from app.core.model.checkpoint import METADATA_FILE, pick_device, quiet_transformers
+from app.core.inputs.encoding import EncodedInput, LabelledInput
+from app.core.inputs.batching import pad_batch
+
+
+@dataclass
+class TrainingArgs:
+    epochs: int = 4
+    learning_rate: float = 5e-5
+    batch_size: int = 16
+    max_length: int = 128
+    seed: int = 13
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    dev_fraction: float = 0.15
+    # "sqrt-inverse": weight each class's loss by 1/sqrt(its share of the training labels),
+    # so a majority label (ABSA's "none" is about 70% of category pairs) does not swamp the rest.
+    class_weighting: str = "none"
+
+
+@dataclass
+class TrainOptions:
+    """Options that are not part of a recipe's fingerprint (kept out of TrainingArgs on purpose:
+    the demo checkpoints' fingerprint is asdict(TrainingArgs), so a new field there retrains them).
+
+    patience: early stopping on the dev split: after each epoch the dev split is scored; training
+      stops once `patience` epochs in a row did not beat the best dev macro-F1 (then accuracy),
+      and the best epoch's weights are the ones saved. None: train every epoch, keep the last.
+    mixed_precision: torch.autocast on CUDA (bfloat16 where supported, else float16 with a grad
+      scaler); ignored on CPU.
+    on_step(step, loss): called after every optimizer step (progress hooks, tests).
+    evaluate(model, tokenizer, device): run on the final weights before the checkpoint is
+      written; its dict is stored as metrics["test"].
+    method: a fine-tuning method other than vanilla (app.core.training.roast.TrainingMethod: RoAST and its
+      ablations): it does each batch's forward and backward, masks gradients before the optimizer
+      step, and its record() goes into headscope.json as training.method. None: vanilla.
+    """
+
+    patience: int | None = None
+    mixed_precision: bool = True
+    on_step: Callable[[int, float], None] | None = None
+    evaluate: Callable[[Any, Any, torch.device], dict[str, Any]] | None = None
+    method: Any = None
+
+
+@dataclass
+class TrainingResult:
+    path: Path
+    metrics: dict[str, Any]
+    train_time_s: float
+    examples: dict[str, int] = field(default_factory=dict)
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def split_dev(examples: Sequence[LabelledInput], fraction: float, seed: int) -> tuple[list[LabelledInput], list[LabelledInput]]:
+    groups = sorted({e.group for e in examples})
+    random.Random(seed).shuffle(groups)
+    dev_groups = set(groups[: int(round(len(groups) * fraction))])
+    train = [e for e in examples if e.group not in dev_groups]
+    dev = [e for e in examples if e.group in dev_groups]
+    return train, dev
+
+
+def length_bucketed_batches(examples: Sequence[LabelledInput], batch_size: int, rng: random.Random) -> list[list[LabelledInput]]:
+    """Shuffle, then sort within windows of 50 batches so each batch pads little."""
+    order = list(examples)
+    rng.shuffle(order)
+    window = batch_size * 50
+    batches: list[list[LabelledInput]] = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start:start + window], key=lambda e: len(e.encoded.input_ids))
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def loss_weights(labels: Sequence[int], num_labels: int, scheme: str) -> torch.Tensor:
+    if scheme == "none":
+        return torch.ones(num_labels)
+    if scheme != "sqrt-inverse":
+        raise ValueError(f"class_weighting must be 'none' or 'sqrt-inverse', got {scheme!r}")
+    counts = torch.bincount(torch.tensor(labels), minlength=num_labels).float().clamp(min=1)
+    weights = (counts.max() / counts).sqrt()  # the majority class keeps weight 1
+    # Capped: a label seen a handful of times (ABSA's "conflict") would otherwise be over-predicted.
+    return weights.clamp(max=2.0)
+
+
+def classification_metrics(gold: Sequence[int], predicted: Sequence[int], labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy and macro-F1 over the labels that occur in gold or predictions."""
+    gold_a, pred_a = np.asarray(gold), np.asarray(predicted)
+    f1s = []
+    for k in sorted(set(gold_a.tolist()) | set(pred_a.tolist())):
+        tp = int(((pred_a == k) & (gold_a == k)).sum())
+        fp = int(((pred_a == k) & (gold_a != k)).sum())
+        fn = int(((pred_a != k) & (gold_a == k)).sum())
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return {"accuracy": round(float((gold_a == pred_a).mean()), 4) if len(gold_a) else None,
+            "macro_f1": round(float(np.mean(f1s)), 4) if f1s else None,
+            "n": int(len(gold_a))}
+
+
+@torch.inference_mode()
+def predict_labels(model: Any, examples: Sequence[LabelledInput], pad_id: int, device: torch.device, batch_size: int = 64) -> list[int]:
+    model.eval()
+    predictions: list[int] = []
+    ordered = sorted(range(len(examples)), key=lambda i: len(examples[i].encoded.input_ids))
+    by_index: dict[int, int] = {}
+    for start in range(0, len(ordered), batch_size):
+        idx = ordered[start:start + batch_size]
+        batch = pad_batch([examples[i].encoded for i in idx], pad_id, device)
+        logits = model(**batch).logits
+        for i, p in zip(idx, logits.argmax(-1).tolist()):
+            by_index[i] = p
+    predictions = [by_index[i] for i in range(len(examples))]
+    return predictions
+
+
+@torch.inference_mode()
+def predict_probabilities(model: Any, examples: Sequence[LabelledInput], pad_id: int, device: torch.device,
+                          batch_size: int = 64) -> list[list[float]]:
+    """Softmax probabilities per example, in the examples' order (batches sorted by length)."""
+    model.eval()
+    ordered = sorted(range(len(examples)), key=lambda i: len(examples[i].encoded.input_ids))
+    by_index: dict[int, list[float]] = {}
+    for start in range(0, len(ordered), batch_size):
+        idx = ordered[start:start + batch_size]
+        batch = pad_batch([examples[i].encoded for i in idx], pad_id, device)
+        probabilities = model(**batch).logits.float().softmax(-1).cpu().tolist()
+        for i, p in zip(idx, probabilities):
+            by_index[i] = p
+    return [by_index[i] for i in range(len(examples))]
+
+
+def _dev_key(metrics: dict[str, Any]) -> tuple[float, float]:
+    return (metrics.get("macro_f1") or 0.0, metrics.get("accuracy") or 0.0)
+
+
+def library_versions() -> dict[str, str]:
+    import transformers
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__}
+
+
+def write_checkpoint_atomically(out_dir: Path, write: Callable[[Path], None]) -> Path:
+    """Write into a hidden sibling folder, then rename it into place in one step."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".tmp-{out_dir.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        write(tmp)
+        old = out_dir.parent / f".old-{out_dir.name}-{os.getpid()}"
+        if out_dir.exists():
+            out_dir.rename(old)
+        tmp.rename(out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def classifier_class(pooling: str, tokenizer: Any, added_tokens: Sequence[str]) -> tuple[Any, dict[str, Any]]:
+    """The model class for a pooling choice and the config entries it needs."""
+    from transformers import AutoModelForSequenceClassification
+
+    if pooling == "cls":
+        return AutoModelForSequenceClassification, {}
+    if pooling != "entity-start":
+        raise ValueError(f"pooling must be 'cls' or 'entity-start', got {pooling!r}")
+    if len(added_tokens) < 4:
+        raise ValueError("entity-start pooling needs the entity markers (<e1>, </e1>, <e2>, </e2>) as added tokens")
+    from app.core.model.entity_pooling import BertForEntityStartClassification
+
+    starts = [tokenizer.convert_tokens_to_ids(added_tokens[0]), tokenizer.convert_tokens_to_ids(added_tokens[2])]
+    return BertForEntityStartClassification, {"entity_start_token_ids": starts}
+
+
+def train_classifier(
+    base_model: str,
+    labels: Sequence[str],
+    build_examples: Callable[[Any], list[LabelledInput]],
+    out_dir: Path,
+    metadata: dict[str, Any],
+    args: TrainingArgs | None = None,
+    added_tokens: Sequence[str] = (),
+    progress: bool = True,
+    device: torch.device | None = None,
+    options: TrainOptions | None = None,
+    pooling: str = "cls",
+) -> TrainingResult:
+    """Fine-tune `base_model` for sequence classification and write a headscope checkpoint.
+
+    `build_examples(tokenizer)` encodes the data with the tokenizer the model will keep
+    (after `added_tokens`, e.g. entity markers, are added to it). pooling: "cls" (a Hugging Face
+    sequence classifier) or "entity-start" (classify from the hidden states of the first and third
+    added tokens, the <e1> and <e2> markers: app.core.model.entity_pooling).
+    """
+    from transformers import AutoConfig, AutoTokenizer, get_linear_schedule_with_warmup
+
+    quiet_transformers()
+    args = args or TrainingArgs()
+    options = options or TrainOptions()
+    device = device or pick_device()
+    set_seed(args.seed)
+    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    if added_tokens:
+        tokenizer.add_special_tokens({"additional_special_tokens": list(added_tokens)})
+    model_class, extra_config = classifier_class(pooling, tokenizer, added_tokens)
+    config = AutoConfig.from_pretrained(base_model, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                                        label2id={label: i for i, label in enumerate(labels)})
+    config.update(extra_config)
+    model = model_class.from_pretrained(base_model, config=config, attn_implementation="eager")
+    if added_tokens:
+        model.resize_token_embeddings(len(tokenizer))
+    model.to(device)
+
+    examples = build_examples(tokenizer)
+    train, dev = split_dev(examples, args.dev_fraction, args.seed)
+    rng = random.Random(args.seed)
+    steps = args.epochs * ((len(train) + args.batch_size - 1) // args.batch_size)
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": args.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ]
+    method = options.method
+    if method is not None:
+        groups = method.param_groups(model, groups)
+    optimizer = torch.optim.AdamW(groups, lr=args.learning_rate)
+    class_weights = loss_weights([e.label for e in train], len(labels), args.class_weighting).to(device)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(steps * args.warmup_ratio), steps)
+    pad_id = tokenizer.pad_token_id
+    use_amp = options.mixed_precision and device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda") if use_amp and amp_dtype == torch.float16 else None
+
+    def autocast() -> Any:
+        return torch.autocast(device_type="cuda", dtype=amp_dtype) if use_amp else contextlib.nullcontext()
+
+    if method is not None:
+        method.attach(model, optimizer, class_weights, pad_id, device, autocast, scaler)
+    early_stopping = options.patience is not None and bool(dev)
+    best_key: tuple[float, float] | None = None
+    best_state: dict[str, torch.Tensor] | None = None
+    best_epoch, stale, epochs_run, step = 0, 0, 0, 0
+    history: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    # Redraw often on a terminal; in a log (CI, docker build) a line every 10 s is enough.
+    interactive = sys.stderr.isatty()
+    bar = tqdm(total=steps, desc=f"training {out_dir.name}", unit="batch", disable=not progress, dynamic_ncols=True,
+               mininterval=0.1 if interactive else 10.0)
+    try:
+        for epoch in range(args.epochs):
+            batches = length_bucketed_batches(train, args.batch_size, rng)
+            if method is not None:
+                method.start_epoch(epoch, batches)  # RoAST: the epoch's gradient mask
+            model.train()
+            for batch_examples in batches:
+                batch = pad_batch([e.encoded for e in batch_examples], pad_id, device)
+                target = torch.tensor([e.label for e in batch_examples], device=device)
+                if method is not None:
+                    loss = torch.tensor(method.train_step(batch, target))  # forward and backward
+                else:
+                    with autocast():
+                        logits = model(**batch).logits
+                    loss = torch.nn.functional.cross_entropy(logits.float(), target, weight=class_weights)
+                    (scaler.scale(loss) if scaler is not None else loss).backward()
+                if scaler is not None:
+                    scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                if method is not None:
+                    method.before_step(optimizer)
+                if scaler is not None:
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    optimizer.step()
+                schedule.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", refresh=False)  # redraw at the bar's own pace
+                bar.update(1)
+                if options.on_step is not None:
+                    options.on_step(step, loss.item())
+            epochs_run = epoch + 1
+            if early_stopping:
+                dev_metrics = classification_metrics([e.label for e in dev], predict_labels(model, dev, pad_id, device), labels)
+                history.append({"epoch": epochs_run, **dev_metrics})
+                key = _dev_key(dev_metrics)
+                if best_key is None or key > best_key:
+                    best_key, best_epoch, stale = key, epochs_run, 0
+                    best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                else:
+                    stale += 1
+                    if stale >= (options.patience or 0):
+                        break
+    finally:
+        bar.close()
+    if best_state is not None and best_epoch != epochs_run:
+        model.load_state_dict(best_state)
+    train_time = time.perf_counter() - started
+
+    metrics: dict[str, Any] = {}
+    if dev:
+        predicted = predict_labels(model, dev, pad_id, device)
+        metrics = {"dev": classification_metrics([e.label for e in dev], predicted, labels)}
+    if options.evaluate is not None:
+        metrics["test"] = options.evaluate(model, tokenizer, device)
+    meta = dict(metadata)
+    meta.update({
+        "labels": list(labels),
+        "base_model": meta.get("base_model", base_model),
+        "metrics": metrics,
+        "training": {**meta.get("training", {}), "args": asdict(args), "train_time_s": round(train_time, 1),
+                     "examples": {"train": len(train), "dev": len(dev)}, "versions": library_versions(),
+                     "device": str(device), "mixed_precision": use_amp,
+                     **({"method": method.record()} if method is not None else {}),
+                     **({"early_stopping": {"patience": options.patience, "best_epoch": best_epoch,
+                                            "epochs_run": epochs_run, "dev_history": history}}
+                        if early_stopping else {})},
+    })
+    if added_tokens:
+        meta["entity_markers"] = list(added_tokens)
+    if pooling != "cls":
+        meta["pooling"] = pooling
+
+    def write(folder: Path) -> None:
+        model.save_pretrained(folder, safe_serialization=True)
+        tokenizer.save_pretrained(folder)
+        (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    path = write_checkpoint_atomically(out_dir, write)
+    return TrainingResult(path, metrics, train_time, {"train": len(train), "dev": len(dev)})

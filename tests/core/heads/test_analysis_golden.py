@@ -1,0 +1,85 @@
+"""The analysis result on the demo data equals the one stored before the analysis became probes over one pass.
+
+The stored files (tests/fixtures/analysis/*-v2.json.gz) were written by the pre-refactor `analyze`
+(result version 2) with the settings below. Deliberate differences since, and only these: the
+version, per head statistic `margin` and `baselines.best` (new fields), and the agreement with
+attribution (turned off below; what remains of it: the `attribution` section, its settings and the
+rule's "attribution" label). Run-specific values (times, run id, speed, the data file's location)
+are not compared, nor where the pretrained base is installed (the virtual environment's location).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from locations import FIXTURES_DIR  # tests/ is on sys.path (rootdir conftest)
+from app.core.data.demo import demo_dataset
+from app.core.heads.analysis import analyze
+from app.core.model.pretrained import load_pretrained_baseline
+from app.core.heads.settings import AnalysisSettings
+
+STORED = FIXTURES_DIR / "analysis"
+SETTINGS = AnalysisSettings(max_examples=48, batch_size=16, bootstrap=200, seed=0, js_sample=8, typical_k=3,
+                            importance=True, ablation_draws=2, agreement=False)
+RUN_SPECIFIC = ("computed_at", "run_id", "timings_s", "pairs_per_s")
+
+
+def installed_relative(path: str) -> str:
+    """The pretrained base's folder from its package on: the same model wherever the venv lies."""
+    return path.split("site-packages/")[-1]
+
+
+def comparable(result: dict) -> dict:
+    result = {k: v for k, v in result.items() if k not in RUN_SPECIFIC}
+    result["data"] = {k: v for k, v in result["data"].items() if k != "path"}
+    for section in ("settings", "finetune_change"):
+        if isinstance(result.get(section), dict) and isinstance(result[section].get("pretrained"), str):
+            result[section] = {**result[section], "pretrained": installed_relative(result[section]["pretrained"])}
+    return result
+
+
+def without_new_fields(result: dict) -> dict:
+    result["version"] = 2
+    result.pop("attribution")
+    del result["rule"]["labels"]["attribution"]
+    for key in ("agreement", "ig", "ig_steps", "ig_limit"):
+        del result["settings"][key]
+    for head in result["heads"]:
+        for entry in head["statistics"].values():
+            del entry["margin"]
+            del entry["baselines"]["best"]
+    return result
+
+
+def differences(old, new, path="result", found=None) -> list[str]:
+    found = [] if found is None else found
+    if isinstance(old, dict) and isinstance(new, dict):
+        if set(old) != set(new):
+            found.append(f"{path}: keys {sorted(set(old) ^ set(new))}")
+        for key in set(old) & set(new):
+            differences(old[key], new[key], f"{path}.{key}", found)
+    elif isinstance(old, list) and isinstance(new, list):
+        if len(old) != len(new):
+            found.append(f"{path}: length {len(old)} != {len(new)}")
+        for i, (a, b) in enumerate(zip(old, new)):
+            differences(a, b, f"{path}[{i}]", found)
+    elif isinstance(old, float) and isinstance(new, (int, float)) and not isinstance(new, bool):
+        if not math.isclose(old, new, rel_tol=1e-5, abs_tol=2e-6):
+            found.append(f"{path}: {old} != {new}")
+    elif old != new:
+        found.append(f"{path}: {old!r} != {new!r}")
+    return found
+
+
+@pytest.mark.parametrize("model_id, data", [("demo-absa-qa-m", "demo-absa"), ("demo-re", "demo-re")])
+def test_demo_analysis_is_unchanged(registry, model_id, data):
+    loaded = registry.get(model_id)
+    stored = json.loads(gzip.decompress((STORED / f"{data}-v2.json.gz").read_bytes()))
+    result = analyze(loaded, demo_dataset(data), SETTINGS, pretrained=load_pretrained_baseline(loaded)).to_json()
+    found = differences(comparable(stored), without_new_fields(comparable(result)))
+    assert not found, "\n".join(found[:20])
