@@ -32,10 +32,15 @@ class ServerProcess:
         self.process: subprocess.Popen | None = None
         self.ready_after_s: float | None = None
 
-    def start(self) -> "ServerProcess":
+    def start(self) -> ServerProcess:
         started = time.perf_counter()
-        self.process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--no-prepare"], cwd=self.cwd,
-                                        env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--no-prepare"],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + self.timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -63,7 +68,7 @@ class ServerProcess:
                 self.process.kill()
         self.log.close()
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -40,8 +40,8 @@ THREADS: int | None = None
 def load():
     import torch
 
-    from app.core.model.checkpoint import pick_device
     from app.core.data.demo import demo_dataset
+    from app.core.model.checkpoint import pick_device
     from app.core.model.registry import ModelRegistry
 
     common.require_checkpoint()
@@ -52,16 +52,16 @@ def load():
 
 def bare_pass(torch, loaded, specs, batch_size: int) -> float:
     """Seconds for encode + pad + forward with attentions over `specs`."""
-    from app.core.model.attention import forward_with_attention
-    from app.core.inputs.units import encode_unit
     from app.core.inputs.batching import pad_batch
+    from app.core.inputs.units import encode_unit
+    from app.core.model.attention import forward_with_attention
 
     pad_id = loaded.tokenizer.pad_token_id
     max_length = loaded.info.metadata["training"]["args"]["max_length"]
     started = time.perf_counter()
     with torch.inference_mode():
         for start in range(0, len(specs), batch_size):
-            units = [encode_unit(loaded, s, None, max_length) for s in specs[start:start + batch_size]]
+            units = [encode_unit(loaded, s, None, max_length) for s in specs[start : start + batch_size]]
             batch = pad_batch([u.encoded for u in units if u is not None], pad_id, loaded.device)
             forward_with_attention(loaded.model, batch)
     if loaded.device.type == "cuda":
@@ -71,43 +71,55 @@ def bare_pass(torch, loaded, specs, batch_size: int) -> float:
 
 def speed(pairs: int, batch_size: int, rounds: int) -> dict:
     from app.core.heads.analysis import analyze
-    from app.core.model.pretrained import load_pretrained_baseline
     from app.core.heads.settings import AnalysisSettings
     from app.core.inputs.units import unit_specs
+    from app.core.model.pretrained import load_pretrained_baseline
 
     torch, loaded, dataset = load()
     specs, pairing = unit_specs(loaded, list(dataset.examples))
     specs = specs[:pairs]
     plain = AnalysisSettings(max_examples=pairs, batch_size=batch_size, bootstrap=200, js_sample=0, importance=False)
-    bare_pass(torch, loaded, specs[:batch_size * 2], batch_size)  # warm-up
+    bare_pass(torch, loaded, specs[: batch_size * 2], batch_size)  # warm-up
     analyze(loaded, dataset, plain.model_copy(update={"max_examples": batch_size * 2}))
     bare, stats = [], []
     for _ in range(rounds):
         bare.append(len(specs) / bare_pass(torch, loaded, specs, batch_size))
         stats.append(analyze(loaded, dataset, plain).pairs_per_s)
     pretrained = load_pretrained_baseline(loaded)
-    full = analyze(loaded, dataset, plain.model_copy(update={"importance": True, "importance_limit": 64, "js_sample": 32}),
-                   pretrained=pretrained).to_json()
-    return {"pairs": len(specs), "pairing": pairing, "batch_size": batch_size, "rounds": rounds,
-            "device": str(loaded.device), "threads": torch.get_num_threads(),
-            "bare_pairs_per_s": bare, "statistics_pairs_per_s": stats,
-            "ratio": statistics.median(s / b for s, b in zip(stats, bare)),
-            "separately_timed_s": full["timings_s"], "full_pairs": full["data"]["pairs"]}
+    full = analyze(
+        loaded,
+        dataset,
+        plain.model_copy(update={"importance": True, "importance_limit": 64, "js_sample": 32}),
+        pretrained=pretrained,
+    ).to_json()
+    return {
+        "pairs": len(specs),
+        "pairing": pairing,
+        "batch_size": batch_size,
+        "rounds": rounds,
+        "device": str(loaded.device),
+        "threads": torch.get_num_threads(),
+        "bare_pairs_per_s": bare,
+        "statistics_pairs_per_s": stats,
+        "ratio": statistics.median(s / b for s, b in zip(stats, bare)),
+        "separately_timed_s": full["timings_s"],
+        "full_pairs": full["data"]["pairs"],
+    }
 
 
 def memory(pairs: int, batch_size: int, base: int) -> dict:
     from app.core.data.readers import Dataset
     from app.core.heads.analysis import analyze
-    from app.core.model.pretrained import load_pretrained_baseline
     from app.core.heads.settings import AnalysisSettings
     from app.core.inputs.units import encode_unit, unit_specs
+    from app.core.model.pretrained import load_pretrained_baseline
 
     torch, loaded, dataset = load()
     # The same `base` pairs repeated up to `pairs`: only the number of pairs differs between sizes, not
     # the longest input (the biggest attention batch, which sets the peak otherwise).
     specs, _ = unit_specs(loaded, list(dataset.examples))
     per_sentence = len(specs) // len(dataset.examples)
-    sentences = list(dataset.examples[:max(1, base // per_sentence)])
+    sentences = list(dataset.examples[: max(1, base // per_sentence)])
     dataset = Dataset(dataset.path, dataset.format, tuple(sentences * (pairs // len(sentences) // per_sentence + 1)))
     longest = max(len(encode_unit(loaded, s).encoded.input_ids) for s in unit_specs(loaded, sentences)[0])
     pretrained = load_pretrained_baseline(loaded)
@@ -119,7 +131,9 @@ def memory(pairs: int, batch_size: int, base: int) -> dict:
             early.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     tracemalloc.start()
-    settings = AnalysisSettings(max_examples=pairs, batch_size=batch_size, bootstrap=200, js_sample=32, importance=False)
+    settings = AnalysisSettings(
+        max_examples=pairs, batch_size=batch_size, bootstrap=200, js_sample=32, importance=False
+    )
     result = analyze(loaded, dataset, settings, pretrained=pretrained, progress=progress).to_json()
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -127,14 +141,31 @@ def memory(pairs: int, batch_size: int, base: int) -> dict:
     statistics_count = len(result["statistics"]) + 1  # + the fine-tune change rows
     layers, heads = result["model"]["num_layers"], result["model"]["num_heads"]
     cuda = torch.cuda.max_memory_allocated() / 2**20 if loaded.device.type == "cuda" else None
-    return {"pairs": result["data"]["pairs"], "longest": longest, "rss_before_mb": round(before, 1), "peak_rss_mb": round(peak, 1), "peak_rss_after_base_mb": round(early[0], 1),
-            "tracemalloc_peak_mb": round(traced_peak / 2**20, 2), "cuda_peak_mb": cuda,
-            "accumulators_mb": round(result["data"]["pairs"] * layers * heads * 4 * statistics_count / 2**20, 2)}
+    return {
+        "pairs": result["data"]["pairs"],
+        "longest": longest,
+        "rss_before_mb": round(before, 1),
+        "peak_rss_mb": round(peak, 1),
+        "peak_rss_after_base_mb": round(early[0], 1),
+        "tracemalloc_peak_mb": round(traced_peak / 2**20, 2),
+        "cuda_peak_mb": cuda,
+        "accumulators_mb": round(result["data"]["pairs"] * layers * heads * 4 * statistics_count / 2**20, 2),
+    }
 
 
 def worker(mode: str, pairs: int, batch_size: int, rounds: int) -> dict:
-    command = [sys.executable, __file__, "--worker", mode, "--sizes", str(pairs), "--batch-size", str(batch_size),
-               "--rounds", str(rounds)] + (["--threads", str(THREADS)] if THREADS else [])
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        mode,
+        "--sizes",
+        str(pairs),
+        "--batch-size",
+        str(batch_size),
+        "--rounds",
+        str(rounds),
+    ] + (["--threads", str(THREADS)] if THREADS else [])
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         sys.exit(f"worker {mode} {pairs} failed:\n{out.stderr[-3000:]}")
@@ -143,25 +174,39 @@ def worker(mode: str, pairs: int, batch_size: int, rounds: int) -> dict:
 
 def report_speed(run: dict) -> None:
     bare, stats = statistics.median(run["bare_pairs_per_s"]), statistics.median(run["statistics_pairs_per_s"])
-    print(f"{common.MODEL_ID} on {DATASET} ({run['pairing']} pairs), {run['pairs']} pairs, batch {run['batch_size']}, "
-          f"{run['device']}, {run['threads']} threads, median of {run['rounds']} alternated rounds")
+    print(
+        f"{common.MODEL_ID} on {DATASET} ({run['pairing']} pairs), {run['pairs']} pairs, batch {run['batch_size']}, "
+        f"{run['device']}, {run['threads']} threads, median of {run['rounds']} alternated rounds"
+    )
     print(f"  bare forward with attentions : {bare:7.1f} pairs/s   {[round(x, 1) for x in run['bare_pairs_per_s']]}")
-    print(f"  statistics pass (analyze)    : {stats:7.1f} pairs/s   {[round(x, 1) for x in run['statistics_pairs_per_s']]}")
+    print(
+        f"  statistics pass (analyze)    : {stats:7.1f} pairs/s   {[round(x, 1) for x in run['statistics_pairs_per_s']]}"
+    )
     per_round = [round(s / b, 3) for s, b in zip(run["statistics_pairs_per_s"], run["bare_pairs_per_s"])]
-    print(f"  ratio {run['ratio']:.3f}, median of the rounds' ratios {per_round} "
-          f"(target >= 0.90: {'met' if run['ratio'] >= 0.9 else 'NOT met'})")
+    print(
+        f"  ratio {run['ratio']:.3f}, median of the rounds' ratios {per_round} "
+        f"(target >= 0.90: {'met' if run['ratio'] >= 0.9 else 'NOT met'})"
+    )
     timed = run["separately_timed_s"]
-    print(f"  timed separately over {run['full_pairs']} pairs (s): " + ", ".join(
-        f"{k} {v}" for k, v in timed.items() if k not in ("statistics_pass", "total")))
+    print(
+        f"  timed separately over {run['full_pairs']} pairs (s): "
+        + ", ".join(f"{k} {v}" for k, v in timed.items() if k not in ("statistics_pass", "total"))
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[160, 640], help="pairs per run (demo-absa category pairs)")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[160, 640], help="pairs per run (demo-absa category pairs)"
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's; 1 measures steadier on a busy shared machine)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's; 1 measures steadier on a busy shared machine)",
+    )
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--memory-only", action="store_true")
     parser.add_argument("--worker", choices=["speed", "memory"], help=argparse.SUPPRESS)
@@ -184,14 +229,18 @@ def main() -> None:
         report_speed(run)
     if args.speed_only:
         return
-    print(f"peak memory of analyze (pretrained pass + JS map on), one fresh process per size, the first "
-          f"{min(args.sizes)} pairs repeated:")
+    print(
+        f"peak memory of analyze (pretrained pass + JS map on), one fresh process per size, the first "
+        f"{min(args.sizes)} pairs repeated:"
+    )
     for size in args.sizes:
         m = worker("memory", size, args.batch_size, min(args.sizes))  # "rounds" carries the base size
         cuda = f", CUDA peak {m['cuda_peak_mb']:.1f} MB" if m["cuda_peak_mb"] is not None else ""
-        print(f"  {m['pairs']:5d} pairs (longest {m['longest']} tokens): peak RSS {m['peak_rss_mb']:.1f} MB (after loading "
-              f"{m['rss_before_mb']:.1f} MB, after the first {min(args.sizes)} pairs {m['peak_rss_after_base_mb']:.1f} MB), "
-              f"tracemalloc peak {m['tracemalloc_peak_mb']:.2f} MB, per-example score rows {m['accumulators_mb']:.2f} MB{cuda}")
+        print(
+            f"  {m['pairs']:5d} pairs (longest {m['longest']} tokens): peak RSS {m['peak_rss_mb']:.1f} MB (after loading "
+            f"{m['rss_before_mb']:.1f} MB, after the first {min(args.sizes)} pairs {m['peak_rss_after_base_mb']:.1f} MB), "
+            f"tracemalloc peak {m['tracemalloc_peak_mb']:.2f} MB, per-example score rows {m['accumulators_mb']:.2f} MB{cuda}"
+        )
 
 
 if __name__ == "__main__":

@@ -65,8 +65,9 @@ def ig_against_bare(torch, loaded, rounds: int) -> dict:
 
     def bare() -> None:
         embeds = model.get_input_embeddings()(rows["input_ids"]).detach().requires_grad_()
-        logits = model(inputs_embeds=embeds, attention_mask=rows["attention_mask"],
-                       token_type_ids=rows["token_type_ids"]).logits
+        logits = model(
+            inputs_embeds=embeds, attention_mask=rows["attention_mask"], token_type_ids=rows["token_type_ids"]
+        ).logits
         torch.autograd.grad(logits[:, 0].sum(), embeds)
 
     def ig() -> None:
@@ -74,8 +75,11 @@ def ig_against_bare(torch, loaded, rounds: int) -> dict:
 
     bare(), ig()  # warm-up
     pairs = [(timed(ig), timed(bare)) for _ in range(rounds)]
-    return {"ig_s": [a for a, _ in pairs], "bare_s": [b for _, b in pairs],
-            "ratio": statistics.median(a / b for a, b in pairs)}
+    return {
+        "ig_s": [a for a, _ in pairs],
+        "bare_s": [b for _, b in pairs],
+        "ratio": statistics.median(a / b for a, b in pairs),
+    }
 
 
 def live_inspection(registry, rounds: int, repeats: int = 20) -> dict:
@@ -105,9 +109,11 @@ def live_inspection(registry, rounds: int, repeats: int = 20) -> dict:
         for name, request in requests.items():
             pairs[name] += [pair(request, i % 2 == 0) for i in range(repeats)]
     base = [a for found in pairs.values() for a, _ in found]
-    return {"plain_s": statistics.median(base),
-            "ratios": {name: statistics.median(b / a for a, b in found) for name, found in pairs.items()},
-            "added_ms": {name: 1000 * statistics.median(b - a for a, b in found) for name, found in pairs.items()}}
+    return {
+        "plain_s": statistics.median(base),
+        "ratios": {name: statistics.median(b / a for a, b in found) for name, found in pairs.items()},
+        "added_ms": {name: 1000 * statistics.median(b - a for a, b in found) for name, found in pairs.items()},
+    }
 
 
 def networkx_flow_seconds(loaded) -> float:
@@ -134,8 +140,8 @@ def flow_solver_against_scipy(torch, loaded, rounds: int, repeats: int = 20) -> 
     """The max-flows of one input's attention flow (every token of the 40-token pair to [CLS]): the
     compiled layered solver (app/core/attribution/maxflow.py, torch's thread count) vs scipy's
     maximum_flow once per token on the same integer network, alternated; the values must be equal."""
-    from app.core.attribution.graph import flow_capacities
     from app.core.attribution.flow_network import scipy_max_flows
+    from app.core.attribution.graph import flow_capacities
     from app.core.attribution.maxflow import layered_max_flows
     from app.core.passes.inspection import InspectionInput, inspect
 
@@ -146,10 +152,17 @@ def flow_solver_against_scipy(torch, loaded, rounds: int, repeats: int = 20) -> 
 
     threads = torch.get_num_threads()
     assert layered_max_flows(capacity, to_sink, threads=threads).tolist() == scipy_flows()
-    pairs = [(timed(lambda: layered_max_flows(capacity, to_sink, threads=threads)), timed(scipy_flows))
-             for _ in range(rounds * repeats)]
-    return {"ours_ms": 1000 * statistics.median(a for a, _ in pairs), "scipy_ms": 1000 * statistics.median(b for _, b in pairs),
-            "ratio": statistics.median(b / a for a, b in pairs), "threads": threads, "tokens": len(to_sink)}
+    pairs = [
+        (timed(lambda: layered_max_flows(capacity, to_sink, threads=threads)), timed(scipy_flows))
+        for _ in range(rounds * repeats)
+    ]
+    return {
+        "ours_ms": 1000 * statistics.median(a for a, _ in pairs),
+        "scipy_ms": 1000 * statistics.median(b for _, b in pairs),
+        "ratio": statistics.median(b / a for a, b in pairs),
+        "threads": threads,
+        "tokens": len(to_sink),
+    }
 
 
 def analysis_pass(torch, loaded, pairs: int, ig_pairs: int, rounds: int, batch_size: int = 16) -> dict:
@@ -162,20 +175,29 @@ def analysis_pass(torch, loaded, pairs: int, ig_pairs: int, rounds: int, batch_s
 
     dataset = demo_dataset("demo-absa")
     specs = unit_specs(loaded, list(dataset.examples))[0][:pairs]
-    plain = AnalysisSettings(max_examples=pairs, batch_size=batch_size, bootstrap=200, js_sample=0, importance=False,
-                             agreement=True)
-    bare_pass(torch, loaded, specs[:batch_size * 2], batch_size)  # warm-up
+    plain = AnalysisSettings(
+        max_examples=pairs, batch_size=batch_size, bootstrap=200, js_sample=0, importance=False, agreement=True
+    )
+    bare_pass(torch, loaded, specs[: batch_size * 2], batch_size)  # warm-up
     analyze(loaded, dataset, plain.model_copy(update={"max_examples": batch_size * 2}))
     bare, agreed, without = [], [], []
     for _ in range(rounds):
         bare.append(len(specs) / bare_pass(torch, loaded, specs, batch_size))
         agreed.append(analyze(loaded, dataset, plain).pairs_per_s)
         without.append(analyze(loaded, dataset, plain.model_copy(update={"agreement": False})).pairs_per_s)
-    with_ig = analyze(loaded, dataset, plain.model_copy(update={"ig": True, "ig_steps": IG_STEPS, "max_examples": ig_pairs}))
-    return {"pairs": len(specs), "bare": bare, "agreement": agreed, "no_agreement": without,
-            "ratio": statistics.median(a / b for a, b in zip(agreed, bare)),
-            "ratio_without": statistics.median(a / b for a, b in zip(without, bare)),
-            "ig": with_ig.to_json()["attribution"]["ig"], "ig_pass_pairs_per_s": with_ig.pairs_per_s}
+    with_ig = analyze(
+        loaded, dataset, plain.model_copy(update={"ig": True, "ig_steps": IG_STEPS, "max_examples": ig_pairs})
+    )
+    return {
+        "pairs": len(specs),
+        "bare": bare,
+        "agreement": agreed,
+        "no_agreement": without,
+        "ratio": statistics.median(a / b for a, b in zip(agreed, bare)),
+        "ratio_without": statistics.median(a / b for a, b in zip(without, bare)),
+        "ig": with_ig.to_json()["attribution"]["ig"],
+        "ig_pass_pairs_per_s": with_ig.pairs_per_s,
+    }
 
 
 def verdict(ok: bool) -> str:
@@ -193,34 +215,48 @@ def main() -> None:
     torch, registry, loaded = load()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"{common.MODEL_ID}, {loaded.device}, {torch.get_num_threads()} threads, median of {args.rounds} alternated rounds")
+    print(
+        f"{common.MODEL_ID}, {loaded.device}, {torch.get_num_threads()} threads, median of {args.rounds} alternated rounds"
+    )
 
     ig = ig_against_bare(torch, loaded, args.rounds)
-    print(f"1. IG {IG_STEPS} steps, {common.PAIR_TOKENS}-token pair: {1000 * statistics.median(ig['ig_s']):.1f} ms vs bare "
-          f"forward+backward of a {IG_STEPS}-row batch {1000 * statistics.median(ig['bare_s']):.1f} ms: "
-          f"ratio {ig['ratio']:.2f} (target <= 3: {verdict(ig['ratio'] <= 3)})")
+    print(
+        f"1. IG {IG_STEPS} steps, {common.PAIR_TOKENS}-token pair: {1000 * statistics.median(ig['ig_s']):.1f} ms vs bare "
+        f"forward+backward of a {IG_STEPS}-row batch {1000 * statistics.median(ig['bare_s']):.1f} ms: "
+        f"ratio {ig['ratio']:.2f} (target <= 3: {verdict(ig['ratio'] <= 3)})"
+    )
 
     live = live_inspection(registry, args.rounds)
     print(f"2. live inspection (all layers, compact): p50 {1000 * live['plain_s']:.1f} ms without attribution")
     for name, ratio in live["ratios"].items():
-        print(f"   + {name:<13} ratio {ratio:.3f}, +{live['added_ms'][name]:.1f} ms (target <= 1.10: {verdict(ratio <= 1.10)})")
+        print(
+            f"   + {name:<13} ratio {ratio:.3f}, +{live['added_ms'][name]:.1f} ms (target <= 1.10: {verdict(ratio <= 1.10)})"
+        )
     solver = flow_solver_against_scipy(torch, loaded, args.rounds)
-    print(f"   flow's {solver['tokens']} max-flows alone: {solver['ours_ms']:.2f} ms (compiled layered Dinic, "
-          f"{solver['threads']} threads) vs scipy's maximum_flow per token {solver['scipy_ms']:.2f} ms: "
-          f"{solver['ratio']:.1f}x faster, the same values")
+    print(
+        f"   flow's {solver['tokens']} max-flows alone: {solver['ours_ms']:.2f} ms (compiled layered Dinic, "
+        f"{solver['threads']} threads) vs scipy's maximum_flow per token {solver['scipy_ms']:.2f} ms: "
+        f"{solver['ratio']:.1f}x faster, the same values"
+    )
     if not args.skip_networkx:
-        print(f"   for scale: flow with networkx's maximum flow per token (Abnar & Zuidema's way): "
-              f"{networkx_flow_seconds(loaded):.2f} s")
+        print(
+            f"   for scale: flow with networkx's maximum flow per token (Abnar & Zuidema's way): "
+            f"{networkx_flow_seconds(loaded):.2f} s"
+        )
 
     run = analysis_pass(torch, loaded, args.pairs, args.ig_pairs, args.rounds)
-    print(f"3. analysis pass over {run['pairs']} demo-absa pairs, batch 16: bare forward with attentions "
-          f"{statistics.median(run['bare']):.1f} pairs/s; with the agreement (IG off) {statistics.median(run['agreement']):.1f} "
-          f"pairs/s: ratio {run['ratio']:.3f} (target >= 0.80: {verdict(run['ratio'] >= 0.8)}); without it "
-          f"{statistics.median(run['no_agreement']):.1f} pairs/s, ratio {run['ratio_without']:.3f}")
+    print(
+        f"3. analysis pass over {run['pairs']} demo-absa pairs, batch 16: bare forward with attentions "
+        f"{statistics.median(run['bare']):.1f} pairs/s; with the agreement (IG off) {statistics.median(run['agreement']):.1f} "
+        f"pairs/s: ratio {run['ratio']:.3f} (target >= 0.80: {verdict(run['ratio'] >= 0.8)}); without it "
+        f"{statistics.median(run['no_agreement']):.1f} pairs/s, ratio {run['ratio_without']:.3f}"
+    )
     ig_run = run["ig"]
-    print(f"   with integrated gradients ({ig_run['steps']} steps, {ig_run['examples']} pairs): {ig_run['pairs_per_s']:.2f} "
-          f"pairs/s for IG itself (statistics pass {run['ig_pass_pairs_per_s']:.1f} pairs/s); completeness gap mean "
-          f"{100 * ig_run['mean_relative_gap']:.1f}%, max {100 * ig_run['max_relative_gap']:.1f}%")
+    print(
+        f"   with integrated gradients ({ig_run['steps']} steps, {ig_run['examples']} pairs): {ig_run['pairs_per_s']:.2f} "
+        f"pairs/s for IG itself (statistics pass {run['ig_pass_pairs_per_s']:.1f} pairs/s); completeness gap mean "
+        f"{100 * ig_run['mean_relative_gap']:.1f}%, max {100 * ig_run['max_relative_gap']:.1f}%"
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,12 @@ def main() -> None:
     bare = [bare_seconds() for _ in range(RUNS)]
     served = [server_seconds() for _ in range(RUNS)]
     b, s = statistics.median(bare), statistics.median(served)
-    print(f"bare from_pretrained + first forward (process start to done): {b:.2f} s  runs {[round(x, 2) for x in bare]}")
-    print(f"headscope serve (process start to /api/health ready):        {s:.2f} s  runs {[round(x, 2) for x in served]}")
+    print(
+        f"bare from_pretrained + first forward (process start to done): {b:.2f} s  runs {[round(x, 2) for x in bare]}"
+    )
+    print(
+        f"headscope serve (process start to /api/health ready):        {s:.2f} s  runs {[round(x, 2) for x in served]}"
+    )
     print(f"RESULT cold_start_ratio={s / b:.3f} (target <= 1.3)")
 
 

@@ -32,17 +32,28 @@ TEXT, ASPECT = "The pasta was great but the waiter was rude.", "service"
 
 
 def _finding(client: int, n: int, snapshot: dict) -> dict:
-    return {"title": f"client {client} write {n}", "note": f"durability **{client}/{n}** " + "x" * (n % 50),
-            "visibility": "shared", "model": MODEL_ID, "input": {"text": TEXT, "aspect": ASPECT},
-            "view": {"kind": "head", "layer": 3, "heads": [client % 12], "run": n}, "labels": ["aspect"],
-            "tags": [f"c{client}"], "snapshot": snapshot}
+    return {
+        "title": f"client {client} write {n}",
+        "note": f"durability **{client}/{n}** " + "x" * (n % 50),
+        "visibility": "shared",
+        "model": MODEL_ID,
+        "input": {"text": TEXT, "aspect": ASPECT},
+        "view": {"kind": "head", "layer": 3, "heads": [client % 12], "run": n},
+        "labels": ["aspect"],
+        "tags": [f"c{client}"],
+        "snapshot": snapshot,
+    }
 
 
 def _intact(sent: dict, stored: dict) -> bool:
     same = ("title", "note", "visibility", "labels", "tags", "snapshot")
-    return (all(stored.get(k) == sent[k] for k in same) and stored["input"]["text"] == sent["input"]["text"]
-            and stored["input"]["aspect"] == sent["input"]["aspect"] and stored["view"]["run"] == sent["view"]["run"]
-            and stored["view"]["heads"] == sent["view"]["heads"])
+    return (
+        all(stored.get(k) == sent[k] for k in same)
+        and stored["input"]["text"] == sent["input"]["text"]
+        and stored["input"]["aspect"] == sent["input"]["aspect"]
+        and stored["view"]["run"] == sent["view"]["run"]
+        and stored["view"]["heads"] == sent["view"]["heads"]
+    )
 
 
 def _read_store(url: str, ids: list[str]) -> tuple[dict[str, dict], int]:
@@ -66,16 +77,26 @@ def _read_store(url: str, ids: list[str]) -> tuple[dict[str, dict], int]:
         store.dispose()
 
 
-def run(clients: int = 20, kill_after: int = 300, data_dir: Path | None = None, models_dir: Path | None = None,
-        database_url: str | None = None, max_writes: int = 100_000, quiet: bool = False,
-        verify: str = "server") -> dict:
+def run(
+    clients: int = 20,
+    kill_after: int = 300,
+    data_dir: Path | None = None,
+    models_dir: Path | None = None,
+    database_url: str | None = None,
+    max_writes: int = 100_000,
+    quiet: bool = False,
+    verify: str = "server",
+) -> dict:
     """Returns {"acknowledged", "found", "lost", "corrupted", "in_doubt", "in_doubt_stored", ...}.
 
     verify="server" restarts the server and reads every acknowledged finding over HTTP;
     verify="store" opens the killed server's database directly (one server start less: the test)."""
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="headscope-durability-"))
-    env = {"HEADSCOPE_DATA_DIR": str(data_dir), "HEADSCOPE_DEVICE": "cpu",
-           "HEADSCOPE_MODELS_DIR": str(models_dir or Path(os.environ.get("HEADSCOPE_MODELS_DIR", ROOT / "models")))}
+    env = {
+        "HEADSCOPE_DATA_DIR": str(data_dir),
+        "HEADSCOPE_DEVICE": "cpu",
+        "HEADSCOPE_MODELS_DIR": str(models_dir or Path(os.environ.get("HEADSCOPE_MODELS_DIR", ROOT / "models"))),
+    }
     if database_url:
         env["HEADSCOPE_DATABASE_URL"] = database_url
     acknowledged: dict[str, dict] = {}
@@ -86,8 +107,9 @@ def run(clients: int = 20, kill_after: int = 300, data_dir: Path | None = None, 
     server = ServerProcess(env).start()
     start_s = server.ready_after_s
     # A realistic snapshot (one layer of the compact inspection), so each write carries ~10 KB.
-    inspected = httpx.post(server.url + "/api/inspect", json={"model": MODEL_ID, "text": TEXT, "aspect": ASPECT,
-                                                               "layers": [3]}, timeout=60).json()
+    inspected = httpx.post(
+        server.url + "/api/inspect", json={"model": MODEL_ID, "text": TEXT, "aspect": ASPECT, "layers": [3]}, timeout=60
+    ).json()
 
     def writer(client: int) -> None:
         with httpx.Client(base_url=server.url, timeout=30) as http:
@@ -133,16 +155,27 @@ def run(clients: int = 20, kill_after: int = 300, data_dir: Path | None = None, 
         stored, total = _read_store(database_url or f"sqlite:///{data_dir / 'headscope.db'}", list(acknowledged))
     found = len(stored)
     corrupted = sum(not _intact(acknowledged[i], body) for i, body in stored.items())
-    result = {"clients": clients, "acknowledged": len(acknowledged), "acknowledged_at_kill": acked_at_kill,
-              "found": found, "lost": len(acknowledged) - found, "corrupted": corrupted,
-              "in_doubt": len(in_doubt), "stored_total": total,
-              "in_doubt_stored": total - found, "killed_after_s": round(killed_after_s, 2),
-              "database": database_url or f"sqlite in {data_dir}",
-              "server_start_s": round(start_s or 0, 1), "restart_s": round(restart_s or 0, 1)}
+    result = {
+        "clients": clients,
+        "acknowledged": len(acknowledged),
+        "acknowledged_at_kill": acked_at_kill,
+        "found": found,
+        "lost": len(acknowledged) - found,
+        "corrupted": corrupted,
+        "in_doubt": len(in_doubt),
+        "stored_total": total,
+        "in_doubt_stored": total - found,
+        "killed_after_s": round(killed_after_s, 2),
+        "database": database_url or f"sqlite in {data_dir}",
+        "server_start_s": round(start_s or 0, 1),
+        "restart_s": round(restart_s or 0, 1),
+    }
     if not quiet:
-        print(f"{clients} clients, SIGKILL after {killed_after_s:.1f} s: acknowledged {result['acknowledged']}, "
-              f"found {found} ({result['lost']} lost, {corrupted} corrupted); in flight at the kill "
-              f"{result['in_doubt']}, of which stored {result['in_doubt_stored']}")
+        print(
+            f"{clients} clients, SIGKILL after {killed_after_s:.1f} s: acknowledged {result['acknowledged']}, "
+            f"found {found} ({result['lost']} lost, {corrupted} corrupted); in flight at the kill "
+            f"{result['in_doubt']}, of which stored {result['in_doubt_stored']}"
+        )
         print(json.dumps(result))
     return result
 

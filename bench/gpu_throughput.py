@@ -32,19 +32,18 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import common  # noqa: F401  (puts the repository on sys.path)
 import torch
 
-import common  # noqa: F401  (puts the repository on sys.path)
-
-from app.core.passes.attention_pass import Stopwatch
-from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint, cuda_dtype
 from app.core.data.demo import demo_dataset
-from app.core.model.embedded import embedded_base_model
 from app.core.heads.analysis import run_statistics
-from app.core.heads.statistics_pass import build_probes
 from app.core.heads.settings import AnalysisSettings
-from app.core.inputs.units import encode_unit, unit_specs
+from app.core.heads.statistics_pass import build_probes
 from app.core.inputs.batching import pad_batch
+from app.core.inputs.units import encode_unit, unit_specs
+from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint, cuda_dtype
+from app.core.model.embedded import embedded_base_model
+from app.core.passes.attention_pass import Stopwatch
 from app.core.passes.sharding import ProcessShards
 
 LABELS = ("positive", "neutral", "negative", "conflict", "none")
@@ -65,9 +64,17 @@ def bert_base(device: torch.device, dtype: str, folder: Path | None = None) -> L
     if folder is not None:  # for worker processes, which load it from there
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
-    info = CheckpointInfo(id="bert-base-random", path=folder or Path("bert-base-random"), task="absa", format="qa-m",
-                          labels=LABELS, num_layers=config.num_hidden_layers, num_heads=config.num_attention_heads,
-                          max_length=LENGTH, model_type="bert")
+    info = CheckpointInfo(
+        id="bert-base-random",
+        path=folder or Path("bert-base-random"),
+        task="absa",
+        format="qa-m",
+        labels=LABELS,
+        num_layers=config.num_hidden_layers,
+        num_heads=config.num_attention_heads,
+        max_length=LENGTH,
+        model_type="bert",
+    )
     return LoadedCheckpoint(info=info, model=model, tokenizer=tokenizer, device=device)
 
 
@@ -102,8 +109,9 @@ def bare_round(checkpoint: LoadedCheckpoint, batches: list[dict[str, torch.Tenso
         return pairs / (time.perf_counter() - started)
 
 
-def pass_round(checkpoint: LoadedCheckpoint, specs: list, settings: AnalysisSettings,
-               shards: ProcessShards | None = None) -> tuple[float, dict[str, float]]:
+def pass_round(
+    checkpoint: LoadedCheckpoint, specs: list, settings: AnalysisSettings, shards: ProcessShards | None = None
+) -> tuple[float, dict[str, float]]:
     found = build_probes(checkpoint, settings, with_pretrained=False)
     stopwatch = Stopwatch()
     sync(checkpoint.device)
@@ -118,16 +126,30 @@ def pass_round(checkpoint: LoadedCheckpoint, specs: list, settings: AnalysisSett
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--dtype", default="float16", choices=["float16", "bfloat16", "float32"],
-                        help="weights and activations on CUDA (the CPU always runs float32)")
-    parser.add_argument("--pairs", type=int, default=None, help="pairs per round (default: 16,384 on CUDA, 64 on the CPU)")
+    parser.add_argument(
+        "--dtype",
+        default="float16",
+        choices=["float16", "bfloat16", "float32"],
+        help="weights and activations on CUDA (the CPU always runs float32)",
+    )
+    parser.add_argument(
+        "--pairs", type=int, default=None, help="pairs per round (default: 16,384 on CUDA, 64 on the CPU)"
+    )
     parser.add_argument("--batch-size", type=int, default=None, help="default: 512 on CUDA, 16 on the CPU")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--js-sample", type=int, default=None,
-                        help="pairs for the heads x heads JS map (default: 64, the analysis's default; 2 on the CPU)")
+    parser.add_argument(
+        "--js-sample",
+        type=int,
+        default=None,
+        help="pairs for the heads x heads JS map (default: 64, the analysis's default; 2 on the CPU)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--processes", type=int, default=1,
-                        help="worker processes sharing the device for the analysis pass (ProcessShards)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="worker processes sharing the device for the analysis pass (ProcessShards)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -138,25 +160,37 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bert-base-random-")) if args.processes > 1 else None
     checkpoint = bert_base(device, args.dtype if cuda else "float32", folder)
     specs = pairs_of_64(checkpoint, count)
-    settings = AnalysisSettings(batch_size=batch_size, pretrained=False, lexicon=False, importance=False,
-                                js_sample=args.js_sample if args.js_sample is not None else 64 if cuda else 2,
-                                typical_k=3, agreement=True)
+    settings = AnalysisSettings(
+        batch_size=batch_size,
+        pretrained=False,
+        lexicon=False,
+        importance=False,
+        js_sample=args.js_sample if args.js_sample is not None else 64 if cuda else 2,
+        typical_k=3,
+        agreement=True,
+    )
     units = [encode_unit(checkpoint, spec, None, LENGTH) for spec in specs]
-    batches = [pad_batch([u.encoded for u in units[i:i + batch_size]], checkpoint.tokenizer.pad_token_id, device)
-               for i in range(0, count, batch_size)]
+    batches = [
+        pad_batch([u.encoded for u in units[i : i + batch_size]], checkpoint.tokenizer.pad_token_id, device)
+        for i in range(0, count, batch_size)
+    ]
     assert all(b["input_ids"].shape[1] == LENGTH for b in batches)
     gpu = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
-    print(f"{gpu}; {args.dtype if cuda else 'float32'}; {args.processes} process(es); bert-base shape (12 x 12, hidden 768), random weights; "
-          f"{count} pairs of {LENGTH} tokens, batch {batch_size}, {args.rounds} alternated rounds; "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"{gpu}; {args.dtype if cuda else 'float32'}; {args.processes} process(es); bert-base shape (12 x 12, hidden 768), random weights; "
+        f"{count} pairs of {LENGTH} tokens, batch {batch_size}, {args.rounds} alternated rounds; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     bare_round(checkpoint, batches[:1], batch_size)  # warm-up (CUDA context, kernels)
     shards = None
     if args.processes > 1:
         started = time.perf_counter()
         shards = ProcessShards(args.processes, device.type, args.dtype if cuda else False)
-        pass_round(checkpoint, specs[:batch_size * args.processes], settings, shards)  # starts every worker
-        print(f"{args.processes} worker processes started, checkpoint loaded in each: {time.perf_counter() - started:.1f}s")
-    pass_round(checkpoint, specs[:batch_size * 2 * args.processes], settings, shards)
+        pass_round(checkpoint, specs[: batch_size * args.processes], settings, shards)  # starts every worker
+        print(
+            f"{args.processes} worker processes started, checkpoint loaded in each: {time.perf_counter() - started:.1f}s"
+        )
+    pass_round(checkpoint, specs[: batch_size * 2 * args.processes], settings, shards)
     bare, passed, parts = [], [], []
     for _ in range(args.rounds):
         bare.append(bare_round(checkpoint, batches, count))
@@ -167,15 +201,19 @@ def main() -> None:
     print(f"bare batched forward: {base:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in bare)})")
     print(f"analysis pass: {found:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in passed)})")
     last = parts[-1]
-    print(f"analysis pass, seconds per part in the last round{' (summed over workers)' if shards else ''}: "
-          + ", ".join(f"{name} {seconds:.3f}" for name, seconds in sorted(last.items(), key=lambda kv: -kv[1])))
+    print(
+        f"analysis pass, seconds per part in the last round{' (summed over workers)' if shards else ''}: "
+        + ", ".join(f"{name} {seconds:.3f}" for name, seconds in sorted(last.items(), key=lambda kv: -kv[1]))
+    )
     if cuda:
         print(f"peak GPU memory: {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB")
     if shards is not None:
         shards.close()
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"RESULT gpu_pairs_per_s={found:.0f} ratio={found / base:.2f} processes={args.processes} "
-          f"(targets on an H100/H200: >= 10000 and >= 0.9)")
+    print(
+        f"RESULT gpu_pairs_per_s={found:.0f} ratio={found / base:.2f} processes={args.processes} "
+        f"(targets on an H100/H200: >= 10000 and >= 0.9)"
+    )
 
 
 if __name__ == "__main__":

@@ -31,17 +31,31 @@ from app.core.inputs.encoding import QA_M_TEMPLATE
 from app.devserver import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1400, "height": 1000}
 SIZES = (40, 128, 256)
 LAYER = 3
-OWN_MODULES = ("headview.js", "headview-paint.js", "headview-edges.js", "headview-lower.js", "attention.js",
-               "modelview.js")
-FILLER = ("The room was clean and quiet, the staff were friendly and the breakfast had fresh bread, eggs and "
-          "strong coffee every morning. Parking was expensive and the lift was slow, but the view of the "
-          "harbour from the balcony made up for it. We would come back for the location alone, although the "
-          "wifi dropped every evening and the restaurant downstairs closed far too early on weekdays. ")
+OWN_MODULES = (
+    "headview.js",
+    "headview-paint.js",
+    "headview-edges.js",
+    "headview-lower.js",
+    "attention.js",
+    "modelview.js",
+)
+FILLER = (
+    "The room was clean and quiet, the staff were friendly and the breakfast had fresh bread, eggs and "
+    "strong coffee every morning. Parking was expensive and the lift was slow, but the view of the "
+    "harbour from the balcony made up for it. We would come back for the location alone, although the "
+    "wifi dropped every evening and the restaurant downstairs closed far too early on weekdays. "
+)
 
 MEASURE = """async ({kind, i}) => {
   const frame = () => new Promise((r) => requestAnimationFrame(r));
@@ -113,8 +127,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=24, help="measurements per interaction and size")
     parser.add_argument("--before", metavar="REV", help="serve the head view's modules from this git revision")
-    parser.add_argument("--kinds", default="head,up,down,filter,hover",
-                        help="the interactions to time, comma-separated (default: all of them)")
+    parser.add_argument(
+        "--kinds",
+        default="head,up,down,filter,hover",
+        help="the interactions to time, comma-separated (default: all of them)",
+    )
     args = parser.parse_args()
     require_checkpoint()
     from playwright.sync_api import sync_playwright
@@ -130,11 +147,17 @@ def main() -> None:
         context = browser.new_context(viewport=VIEWPORT)
         if args.before:
             route_before(context, args.before)
-        print(f"head view modules: {'git ' + args.before if args.before else 'working tree'}; "
-              f"{args.runs} runs per interaction and size, the sizes in turn; layer {LAYER}, all heads, mass 70%")
+        print(
+            f"head view modules: {'git ' + args.before if args.before else 'working tree'}; "
+            f"{args.runs} runs per interaction and size, the sizes in turn; layer {LAYER}, all heads, mass 70%"
+        )
         pages = {n: context.new_page() for n in SIZES}
-        url = lambda n: f"{server.url}/inspect?" + urllib.parse.urlencode(  # noqa: E731
-            {"model": MODEL_ID, "text": texts[n], "aspect": ASPECT, "layer": LAYER})
+        url = lambda n: (
+            f"{server.url}/inspect?"
+            + urllib.parse.urlencode(  # noqa: E731
+                {"model": MODEL_ID, "text": texts[n], "aspect": ASPECT, "layer": LAYER}
+            )
+        )
         for kind in kinds:
             for n, page in pages.items():  # each interaction from the same start
                 page.goto(url(n))
@@ -177,10 +200,12 @@ def main() -> None:
         }""")
         thumb = page.eval_on_selector("#modelview-grid .thumb", "c => [c.width, c.height]")
         browser.close()
-    print(f"model view, {n} tokens: tab click to 72 thumbnails painted {mv['thumbs']:.0f} ms, of which "
-          f"{mv['fetch']:.0f} ms fetching all layers; heatmap drawn at {mv['heatmap']:.0f} ms (loading plotly), "
-          f"another head's heatmap {mv['again']:.0f} ms; "
-          f"thumbnail canvas {thumb[0]}x{thumb[1]} px")
+    print(
+        f"model view, {n} tokens: tab click to 72 thumbnails painted {mv['thumbs']:.0f} ms, of which "
+        f"{mv['fetch']:.0f} ms fetching all layers; heatmap drawn at {mv['heatmap']:.0f} ms (loading plotly), "
+        f"another head's heatmap {mv['again']:.0f} ms; "
+        f"thumbnail canvas {thumb[0]}x{thumb[1]} px"
+    )
     print("ratio of p50, 256 / 40 tokens (target <= 1.5):")
     for kind in kinds:
         ratio = statistics.median(results[256][kind]) / statistics.median(results[40][kind])

@@ -22,10 +22,18 @@ import time
 from urllib.parse import urlparse
 
 import torch
+from common import (
+    ASPECT,
+    CHECKPOINT,
+    MODEL_ID,
+    PAIR_TOKENS,
+    REVIEW,
+    p50,
+    require_checkpoint,
+    server_env,
+    wait_for_fast_path,
+)
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-from common import (ASPECT, CHECKPOINT, MODEL_ID, PAIR_TOKENS, REVIEW, p50, require_checkpoint, server_env,
-                    wait_for_fast_path)
 
 from app.core.inputs.encoding import QA_M_TEMPLATE
 from app.devserver import ServerProcess
@@ -52,8 +60,9 @@ def server_timing(header: str) -> dict[str, float]:
     return {name: float(ms) / 1000 for name, ms in parts}
 
 
-def request_block(connection: http.client.HTTPConnection, payload: dict,
-                  gzip: bool = True) -> tuple[list[float], dict[str, list[float]]]:
+def request_block(
+    connection: http.client.HTTPConnection, payload: dict, gzip: bool = True
+) -> tuple[list[float], dict[str, list[float]]]:
     body = json.dumps(payload)
     headers = {"content-type": "application/json", "accept-encoding": "gzip" if gzip else "identity"}
     total, parts = [], {}
@@ -78,7 +87,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads on both sides (default: torch's)")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--runs", type=int, default=RUNS, help="timed runs per block")
-    parser.add_argument("--plain", action="store_true", help="the server without its fast path (HEADSCOPE_FAST_PATH=off)")
+    parser.add_argument(
+        "--plain", action="store_true", help="the server without its fast path (HEADSCOPE_FAST_PATH=off)"
+    )
     args = parser.parse_args()
     RUNS, ROUNDS = args.runs, args.rounds
     env = {**server_env(), "HEADSCOPE_INSPECT_CACHE_SIZE": "0", "HEADSCOPE_FAST_PATH": "off" if args.plain else "onnx"}
@@ -91,13 +102,17 @@ def main() -> None:
     model = AutoModelForSequenceClassification.from_pretrained(CHECKPOINT, attn_implementation="eager").eval()
     enc = tokenizer(REVIEW, QA_M_TEMPLATE.format(aspect=ASPECT), return_tensors="pt")
     assert enc["input_ids"].shape[1] == PAIR_TOKENS, enc["input_ids"].shape
-    print(f"torch threads: {torch.get_num_threads()}, pair: {PAIR_TOKENS} tokens, "
-          f"{ROUNDS} rounds of {RUNS} runs (after {WARMUP} warm-up) per side")
+    print(
+        f"torch threads: {torch.get_num_threads()}, pair: {PAIR_TOKENS} tokens, "
+        f"{ROUNDS} rounds of {RUNS} runs (after {WARMUP} warm-up) per side"
+    )
     pair = {"model": MODEL_ID, "text": REVIEW, "aspect": ASPECT}
-    requests = {"head view request (1 layer)": ({**pair, "layers": [0]}, True),
-                "default request (all layers, uint8)": (pair, True),
-                "default request without gzip": (pair, False),
-                "full float lists": ({**pair, "attention": "full"}, True)}
+    requests = {
+        "head view request (1 layer)": ({**pair, "layers": [0]}, True),
+        "default request (all layers, uint8)": (pair, True),
+        "default request without gzip": (pair, False),
+        "full float lists": ({**pair, "attention": "full"}, True),
+    }
     bare: list[float] = []
     measured: dict[str, tuple[list[float], dict[str, list[float]]]] = {name: ([], {}) for name in requests}
     with ServerProcess(env) as server:
@@ -117,13 +132,19 @@ def main() -> None:
     base = p50(bare)
     print(f"bare model(**enc, output_attentions=True) p50: {base * 1000:.2f} ms")
     for name, (total, parts) in measured.items():
-        print(f"POST /api/inspect, {name}: p50 {p50(total) * 1000:.2f} ms (in server {p50(parts['inspect']) * 1000:.2f} ms)"
-              f"  ratio {p50(total) / base:.3f}")
-    print("where the default request's time goes (p50 of each part, ms; model = the wait for the model thread + forward):")
+        print(
+            f"POST /api/inspect, {name}: p50 {p50(total) * 1000:.2f} ms (in server {p50(parts['inspect']) * 1000:.2f} ms)"
+            f"  ratio {p50(total) / base:.3f}"
+        )
+    print(
+        "where the default request's time goes (p50 of each part, ms; model = the wait for the model thread + forward):"
+    )
     parts = measured["default request (all layers, uint8)"][1]
     print("  " + ", ".join(f"{name} {p50(seconds) * 1000:.2f}" for name, seconds in parts.items() if name != "inspect"))
     plain = measured["default request without gzip"][0]
-    print(f"  gzip (p50 with minus without): {(p50(measured['default request (all layers, uint8)'][0]) - p50(plain)) * 1000:.2f}")
+    print(
+        f"  gzip (p50 with minus without): {(p50(measured['default request (all layers, uint8)'][0]) - p50(plain)) * 1000:.2f}"
+    )
     default_total = p50(measured["default request (all layers, uint8)"][0])
     print(f"RESULT live_latency_ratio={default_total / base:.3f} (default request; target <= 1.10)")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

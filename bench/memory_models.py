@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 import httpx
-
 from common import MODELS_DIR, require_checkpoint, server_env, wait_for_fast_path
 
 from app.devserver import ServerProcess
@@ -38,8 +37,13 @@ PLAIN = "--plain" in sys.argv[1:]  # HEADSCOPE_FAST_PATH=off
 
 
 def inspect_each(models: list[str], passes: int = 1, limit: int = 3) -> list[tuple[str, float, float, int]]:
-    env = {**server_env(), "HEADSCOPE_INSPECT_CACHE_SIZE": "0", "HEADSCOPE_MAX_LOADED_MODELS": str(limit),
-           "HEADSCOPE_PRELOAD": models[0], "HEADSCOPE_FAST_PATH": "off" if PLAIN else "onnx"}
+    env = {
+        **server_env(),
+        "HEADSCOPE_INSPECT_CACHE_SIZE": "0",
+        "HEADSCOPE_MAX_LOADED_MODELS": str(limit),
+        "HEADSCOPE_PRELOAD": models[0],
+        "HEADSCOPE_FAST_PATH": "off" if PLAIN else "onnx",
+    }
     rows = []
     with ServerProcess(env) as server:
         pid = server.process.pid
@@ -48,7 +52,10 @@ def inspect_each(models: list[str], passes: int = 1, limit: int = 3) -> list[tup
             infos = {m["id"]: m for m in client.get("/api/models").json()["models"]}
             for _ in range(passes):
                 for model in models:
-                    body = {"model": model, "text": TEXT + (" <e1>x</e1> <e2>y</e2>" if infos[model]["task"] == "re" else "")}
+                    body = {
+                        "model": model,
+                        "text": TEXT + (" <e1>x</e1> <e2>y</e2>" if infos[model]["task"] == "re" else ""),
+                    }
                     if infos[model]["task"] == "absa":
                         body["aspect"] = "service"
                     response = client.post("/api/inspect", json=body)
@@ -65,17 +72,23 @@ def main() -> None:
     models = sorted(p.name for p in MODELS_DIR.iterdir() if (p / "headscope.json").exists())
     if len(models) < 4:
         raise SystemExit(f"needs 4 checkpoints in {MODELS_DIR} (run `make prepare`), found {models}")
-    print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}; checkpoints: {', '.join(models)}")
-    cases = {"1 checkpoint used (max 3)": inspect_each(models[:1]),
-             "3 checkpoints used (max 3)": inspect_each(models[:3]),
-             "4 checkpoints used twice over (max 3)": inspect_each(models[:4], passes=2)}
+    print(
+        f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}; checkpoints: {', '.join(models)}"
+    )
+    cases = {
+        "1 checkpoint used (max 3)": inspect_each(models[:1]),
+        "3 checkpoints used (max 3)": inspect_each(models[:3]),
+        "4 checkpoints used twice over (max 3)": inspect_each(models[:4], passes=2),
+    }
     for name, rows in cases.items():
         print(name)
         for model, rss, peak, loaded in rows:
             print(f"  after {model:<40} RSS {rss:7.0f} MiB  peak {peak:7.0f} MiB  loaded {loaded}")
     one, three, four = (rows[-1] for rows in cases.values())
-    print(f"RESULT peak_rss_1_model_mib={one[2]:.0f} peak_rss_3_models_mib={three[2]:.0f} "
-          f"rss_cycling_4_with_max_3_mib={four[1]:.0f} loaded_at_most={max(r[3] for r in cases['4 checkpoints used twice over (max 3)'])}")
+    print(
+        f"RESULT peak_rss_1_model_mib={one[2]:.0f} peak_rss_3_models_mib={three[2]:.0f} "
+        f"rss_cycling_4_with_max_3_mib={four[1]:.0f} loaded_at_most={max(r[3] for r in cases['4 checkpoints used twice over (max 3)'])}"
+    )
 
 
 if __name__ == "__main__":

@@ -12,15 +12,20 @@ import asyncio
 import urllib.parse
 
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
 from common import ASPECT, CHECKPOINT, MODEL_ID, PAIR_TOKENS, REVIEW, require_checkpoint, server_env
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from app.core.inputs.encoding import QA_M_TEMPLATE
 from app.devserver import ServerProcess
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def bertviz_bytes() -> int:

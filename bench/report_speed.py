@@ -36,13 +36,13 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
+    from app.core.data.sources import load_data_source
     from app.core.model.checkpoint import pick_device
     from app.core.model.registry import ModelRegistry
     from app.core.report.passes import encode_plan, evaluate_plan
     from app.core.report.plan import plan_report
     from app.core.report.run import perspectives
     from app.core.report.settings import ReportSettings
-    from app.core.data.sources import load_data_source
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -50,47 +50,63 @@ def main() -> None:
     registry = ModelRegistry(common.MODELS_DIR, pick_device("auto"))
     registry.refresh()
     loaded = registry.get(args.model)
-    settings = ReportSettings(max_examples=args.limit, batch_size=args.batch_size,
-                              interpretability=not args.no_interpretability)
+    settings = ReportSettings(
+        max_examples=args.limit, batch_size=args.batch_size, interpretability=not args.no_interpretability
+    )
     plan = plan_report(loaded.info, settings, shared, lambda n: load_data_source(n, shared_data=shared))
     units, _ = encode_plan(loaded, plan)
     specs = [u.spec for _, _, u in units]  # the pass's order: the baseline pads the same batches
 
     def timed() -> float:
         started = time.perf_counter()
-        evaluated = evaluate_plan(loaded, plan, batch_size=args.batch_size, interpretability=settings.interpretability,
-                                  runner=lambda work: work())
+        evaluated = evaluate_plan(
+            loaded,
+            plan,
+            batch_size=args.batch_size,
+            interpretability=settings.interpretability,
+            runner=lambda work: work(),
+        )
         perspectives(loaded.info, plan, evaluated, settings)
         return evaluated.inputs / (time.perf_counter() - started)
 
     timed()  # warm-up
     report_rates, bare_rates = [], []
     for round_ in range(args.rounds):  # ABBA: which side goes first alternates
-        for side in (("report", "bare") if round_ % 2 == 0 else ("bare", "report")):
+        for side in ("report", "bare") if round_ % 2 == 0 else ("bare", "report"):
             if side == "report":
                 report_rates.append(timed())
             else:
                 bare_rates.append(len(specs) / bare_pass(torch, loaded, specs, args.batch_size))
-    print(json.dumps({"model": args.model, "inputs": len(specs), "sets": plan.describe()["sets"],
-                      "batch_size": args.batch_size, "threads": torch.get_num_threads(), "device": str(loaded.device),
-                      "interpretability": settings.interpretability,
-                      "report_inputs_per_s": [round(r, 1) for r in report_rates],
-                      "bare_inputs_per_s": [round(r, 1) for r in bare_rates],
-                      "ratio": round(statistics.median(r / b for r, b in zip(report_rates, bare_rates)), 3),
-                      "target": ">= 0.9"}, indent=2))
+    print(
+        json.dumps(
+            {
+                "model": args.model,
+                "inputs": len(specs),
+                "sets": plan.describe()["sets"],
+                "batch_size": args.batch_size,
+                "threads": torch.get_num_threads(),
+                "device": str(loaded.device),
+                "interpretability": settings.interpretability,
+                "report_inputs_per_s": [round(r, 1) for r in report_rates],
+                "bare_inputs_per_s": [round(r, 1) for r in bare_rates],
+                "ratio": round(statistics.median(r / b for r, b in zip(report_rates, bare_rates)), 3),
+                "target": ">= 0.9",
+            },
+            indent=2,
+        )
+    )
     print(f"RESULT report_eval_speed_ratio={statistics.median(r / b for r, b in zip(report_rates, bare_rates)):.3f}")
 
 
 def bare_pass(torch, loaded, specs, batch_size: int) -> float:
-    from app.core.inputs.batching import training_max_length
+    from app.core.inputs.batching import pad_batch, training_max_length
     from app.core.inputs.units import encode_unit
-    from app.core.inputs.batching import pad_batch
 
     max_length = training_max_length(loaded)
     started = time.perf_counter()
     with torch.inference_mode():
         for start in range(0, len(specs), batch_size):
-            units = [encode_unit(loaded, s, None, max_length) for s in specs[start:start + batch_size]]
+            units = [encode_unit(loaded, s, None, max_length) for s in specs[start : start + batch_size]]
             batch = pad_batch([u.encoded for u in units if u is not None], loaded.tokenizer.pad_token_id, loaded.device)
             loaded.model(**batch).logits.float().cpu()
     return time.perf_counter() - started

@@ -47,17 +47,20 @@ class Trainer:
 
         from app.core.data.demo import ABSA_LABELS
         from app.core.model.embedded import embedded_base_model
-        from app.core.training.roast import method_settings, training_method
         from app.core.training.loop import loss_weights
+        from app.core.training.roast import method_settings, training_method
 
         torch.manual_seed(SEED)
         self.torch, self.device = torch, torch.device("cpu")
         self.model = AutoModelForSequenceClassification.from_pretrained(
-            embedded_base_model(), num_labels=len(ABSA_LABELS), attn_implementation="eager")
+            embedded_base_model(), num_labels=len(ABSA_LABELS), attn_implementation="eager"
+        )
         no_decay = ("bias", "LayerNorm.weight")
         named = list(self.model.named_parameters())
-        groups = [{"params": [p for n, p in named if not any(k in n for k in no_decay)], "weight_decay": 0.01},
-                  {"params": [p for n, p in named if any(k in n for k in no_decay)], "weight_decay": 0.0}]
+        groups = [
+            {"params": [p for n, p in named if not any(k in n for k in no_decay)], "weight_decay": 0.01},
+            {"params": [p for n, p in named if any(k in n for k in no_decay)], "weight_decay": 0.0},
+        ]
         self.method = training_method(method_settings(method_name), SEED)
         if self.method is not None:
             groups = self.method.param_groups(self.model, groups)
@@ -122,15 +125,22 @@ def interleaved(methods: list[str], examples: int, epochs: int, batch_size: int)
 def whole_run(method: str, examples: int, epochs: int, batch_size: int) -> float:
     from app.core.data.demo import ABSA_LABELS
     from app.core.model.embedded import embedded_base_model
-    from app.core.training.roast import method_settings, training_method
     from app.core.training.loop import TrainingArgs, TrainOptions, train_classifier
+    from app.core.training.roast import method_settings, training_method
 
     args = TrainingArgs(epochs=epochs, learning_rate=LEARNING_RATE, batch_size=batch_size, seed=SEED, dev_fraction=0.0)
     options = TrainOptions(method=training_method(method_settings(method), SEED))
     with tempfile.TemporaryDirectory() as tmp:
-        result = train_classifier(embedded_base_model(), ABSA_LABELS, lambda tok: demo_pairs(tok, examples),
-                                  Path(tmp) / f"bench-{method}", {"task": "absa", "format": "qa-m"}, args,
-                                  progress=False, options=options)
+        result = train_classifier(
+            embedded_base_model(),
+            ABSA_LABELS,
+            lambda tok: demo_pairs(tok, examples),
+            Path(tmp) / f"bench-{method}",
+            {"task": "absa", "format": "qa-m"},
+            args,
+            progress=False,
+            options=options,
+        )
     return result.examples["train"] * epochs / result.train_time_s
 
 
@@ -160,10 +170,21 @@ def main() -> None:
         rates_once = interleaved(methods, args.examples, args.epochs, args.batch_size)
         ratios = {m: rates_once[m] / rates_once["vanilla"] for m in methods[1:]}
         shown = {m: round(r, 2) for m, r in rates_once.items()}
-    print(json.dumps({"examples": args.examples, "epochs": args.epochs, "batch_size": args.batch_size,
-                      "threads": torch.get_num_threads(), "mode": "whole runs" if args.whole_runs else "interleaved",
-                      "examples_per_s": shown, "ratio_to_vanilla": {m: round(r, 3) for m, r in ratios.items()},
-                      "target": ">= 0.45 (roast)"}, indent=2))
+    print(
+        json.dumps(
+            {
+                "examples": args.examples,
+                "epochs": args.epochs,
+                "batch_size": args.batch_size,
+                "threads": torch.get_num_threads(),
+                "mode": "whole runs" if args.whole_runs else "interleaved",
+                "examples_per_s": shown,
+                "ratio_to_vanilla": {m: round(r, 3) for m, r in ratios.items()},
+                "target": ">= 0.45 (roast)",
+            },
+            indent=2,
+        )
+    )
     for method, ratio in ratios.items():
         print(f"RESULT {method.replace('-', '_')}_speed_ratio={ratio:.3f}")
 

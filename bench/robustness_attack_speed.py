@@ -28,9 +28,9 @@ MODEL_ID = "demo-re"
 
 
 def load():
-    from app.core.model.checkpoint import pick_device
     from app.core.data.demo import demo_dataset
     from app.core.inputs.units import unit_specs
+    from app.core.model.checkpoint import pick_device
     from app.core.model.registry import ModelRegistry
 
     if not (common.MODELS_DIR / MODEL_ID / "headscope.json").exists():
@@ -66,7 +66,7 @@ def one_round(torch, scorer, loaded, plan, batches, batch_size: int) -> tuple[fl
     attack_s = bare_s = 0.0
     for b, inputs in enumerate(batches):
         started = time.perf_counter()
-        rows = [source.splice(replacements) for source, replacements in plan[b * batch_size:(b + 1) * batch_size]]
+        rows = [source.splice(replacements) for source, replacements in plan[b * batch_size : (b + 1) * batch_size]]
         scorer.probabilities(rows)
         sync()
         middle = time.perf_counter()
@@ -85,9 +85,15 @@ def whole_attacks(loaded, specs, method: str, budget: int, batch_size: int) -> d
     seconds = time.perf_counter() - started
     queries = sum(o.queries for o in outcomes)
     attacked = [o for o in outcomes if o.status != "skipped"]
-    return {"method": method, "examples": len(specs), "attacked": len(attacked),
-            "successes": sum(o.success for o in attacked), "queries": queries, "seconds": seconds,
-            "queries_per_s": queries / seconds}
+    return {
+        "method": method,
+        "examples": len(specs),
+        "attacked": len(attacked),
+        "successes": sum(o.success for o in attacked),
+        "queries": queries,
+        "seconds": seconds,
+        "queries_per_s": queries / seconds,
+    }
 
 
 def main() -> None:
@@ -109,8 +115,9 @@ def main() -> None:
     rows = [source.splice(replacements) for source, replacements in plan]
     scorer = Scorer(loaded, args.batch_size)
     pad_id = loaded.tokenizer.pad_token_id or 0
-    batches = [pad_rows(rows[i:i + args.batch_size], pad_id, loaded.device)
-               for i in range(0, len(rows), args.batch_size)]
+    batches = [
+        pad_rows(rows[i : i + args.batch_size], pad_id, loaded.device) for i in range(0, len(rows), args.batch_size)
+    ]
     one_round(torch, scorer, loaded, plan, batches[:2], args.batch_size)  # warm-up
     attack_rates, bare_rates = [], []
     for _ in range(args.rounds):
@@ -120,22 +127,32 @@ def main() -> None:
     ratios = [a / b for a, b in zip(attack_rates, bare_rates)]
     ratio = statistics.median(ratios)
     lengths = [len(ids) for ids, _ in rows]
-    print(f"{MODEL_ID}: {len(rows)} PWWS candidate rows from {len({id(s) for s, _ in plan})} sources "
-          f"({min(lengths)}-{max(lengths)} tokens), batch {args.batch_size}, {loaded.device}, "
-          f"{torch.get_num_threads()} threads, median of {args.rounds} alternated rounds")
-    print(f"  bare batched forward      : {statistics.median(bare_rates):8.1f} rows/s   "
-          f"{[round(x, 1) for x in bare_rates]}")
-    print(f"  attack candidate scoring  : {statistics.median(attack_rates):8.1f} rows/s   "
-          f"{[round(x, 1) for x in attack_rates]}")
-    print(f"  ratio {ratio:.3f}, rounds {[round(r, 3) for r in ratios]} (target >= 0.80: "
-          f"{'met' if ratio >= 0.8 else 'NOT met'})")
+    print(
+        f"{MODEL_ID}: {len(rows)} PWWS candidate rows from {len({id(s) for s, _ in plan})} sources "
+        f"({min(lengths)}-{max(lengths)} tokens), batch {args.batch_size}, {loaded.device}, "
+        f"{torch.get_num_threads()} threads, median of {args.rounds} alternated rounds"
+    )
+    print(
+        f"  bare batched forward      : {statistics.median(bare_rates):8.1f} rows/s   "
+        f"{[round(x, 1) for x in bare_rates]}"
+    )
+    print(
+        f"  attack candidate scoring  : {statistics.median(attack_rates):8.1f} rows/s   "
+        f"{[round(x, 1) for x in attack_rates]}"
+    )
+    print(
+        f"  ratio {ratio:.3f}, rounds {[round(r, 3) for r in ratios]} (target >= 0.80: "
+        f"{'met' if ratio >= 0.8 else 'NOT met'})"
+    )
     if args.attack_examples:
         for method in ("pwws", "hotflip"):
-            run = whole_attacks(loaded, specs[:args.attack_examples], method, 500, args.batch_size)
-            print(f"  whole {method:8s} attacks: {run['examples']} sources, {run['attacked']} attacked, "
-                  f"{run['successes']} successes, {run['queries']} queries in {run['seconds']:.1f} s = "
-                  f"{run['queries_per_s']:.1f} queries/s ({run['queries_per_s'] / statistics.median(bare_rates):.2f}x "
-                  "bare rows/s)")
+            run = whole_attacks(loaded, specs[: args.attack_examples], method, 500, args.batch_size)
+            print(
+                f"  whole {method:8s} attacks: {run['examples']} sources, {run['attacked']} attacked, "
+                f"{run['successes']} successes, {run['queries']} queries in {run['seconds']:.1f} s = "
+                f"{run['queries_per_s']:.1f} queries/s ({run['queries_per_s'] / statistics.median(bare_rates):.2f}x "
+                "bare rows/s)"
+            )
 
 
 if __name__ == "__main__":

@@ -21,8 +21,17 @@ import time
 
 import common
 
-TESTS = ("q1-typo", "q1-punctuation", "q1-contraction", "q1-number", "q1-person", "q1-location", "q4-rule-mask",
-         "q5-entity-only", "q5-entity-mask")
+TESTS = (
+    "q1-typo",
+    "q1-punctuation",
+    "q1-contraction",
+    "q1-number",
+    "q1-person",
+    "q1-location",
+    "q4-rule-mask",
+    "q5-entity-only",
+    "q5-entity-mask",
+)
 SUITE = common.ROOT / "bench" / "out" / "robustness-suite.jsonl"
 
 
@@ -35,12 +44,12 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from app.core.model.checkpoint import pick_device
     from app.core.data.demo import demo_dataset
+    from app.core.model.checkpoint import pick_device
     from app.core.model.registry import ModelRegistry
     from app.core.robustness.run import robustness_sources, run_robustness
     from app.core.robustness.settings import RobustnessSettings
-    from app.core.robustness.suite_io import read_suite, write_suite
+    from app.core.robustness.suite_io import read_suite
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -67,28 +76,39 @@ def main() -> None:
         seconds, count, result = timed_run()
         suite_rates.append(count / seconds)
         bare_rates.append(len(inputs) / bare_pass(torch, loaded, inputs, args.batch_size))
-    print(json.dumps({"sources": len(sources), "variants": len(variants), "inputs": len(inputs),
-                      "batch_size": args.batch_size, "threads": torch.get_num_threads(), "device": str(loaded.device),
-                      "suite_inputs_per_s": [round(r, 1) for r in suite_rates],
-                      "bare_inputs_per_s": [round(r, 1) for r in bare_rates],
-                      "ratio": round(statistics.median(s / b for s, b in zip(suite_rates, bare_rates)), 3),
-                      "timings_s": result.timings_s}, indent=2))
+    print(
+        json.dumps(
+            {
+                "sources": len(sources),
+                "variants": len(variants),
+                "inputs": len(inputs),
+                "batch_size": args.batch_size,
+                "threads": torch.get_num_threads(),
+                "device": str(loaded.device),
+                "suite_inputs_per_s": [round(r, 1) for r in suite_rates],
+                "bare_inputs_per_s": [round(r, 1) for r in bare_rates],
+                "ratio": round(statistics.median(s / b for s, b in zip(suite_rates, bare_rates)), 3),
+                "timings_s": result.timings_s,
+            },
+            indent=2,
+        )
+    )
 
 
 def bare_pass(torch, loaded, specs, batch_size: int) -> float:
-    from app.core.model.attention import forward_with_attention
-    from app.core.inputs.batching import training_max_length
+    from app.core.inputs.batching import pad_batch, training_max_length
     from app.core.inputs.units import encode_unit
-    from app.core.inputs.batching import pad_batch
+    from app.core.model.attention import forward_with_attention
 
     max_length = training_max_length(loaded)
     started = time.perf_counter()
     with torch.inference_mode():
         for start in range(0, len(specs), batch_size):
-            units = [encode_unit(loaded, s, None, max_length) for s in specs[start:start + batch_size]]
+            units = [encode_unit(loaded, s, None, max_length) for s in specs[start : start + batch_size]]
             units = [u for u in units if u is not None]
-            forward_with_attention(loaded.model, pad_batch([u.encoded for u in units], loaded.tokenizer.pad_token_id,
-                                                           loaded.device))
+            forward_with_attention(
+                loaded.model, pad_batch([u.encoded for u in units], loaded.tokenizer.pad_token_id, loaded.device)
+            )
     return time.perf_counter() - started
 
 

@@ -48,36 +48,49 @@ def peak_memory_mb(device) -> dict[str, float]:
 
 
 def run_headscope(n: int, epochs: int, batch_size: int) -> dict:
-    from app.core.model.checkpoint import pick_device
     from app.core.data.demo import ABSA_LABELS
+    from app.core.model.checkpoint import pick_device
     from app.core.model.embedded import embedded_base_model
     from app.core.training.loop import TrainingArgs, TrainOptions, train_classifier
 
     device = pick_device()
     args = TrainingArgs(epochs=epochs, learning_rate=LEARNING_RATE, batch_size=batch_size, seed=SEED, dev_fraction=0.0)
     with tempfile.TemporaryDirectory() as tmp:
-        result = train_classifier(embedded_base_model(), ABSA_LABELS, lambda tok: demo_examples(tok, n),
-                                  Path(tmp) / "bench-train-speed", {"task": "absa", "format": "qa-m"}, args,
-                                  progress=False, device=device, options=TrainOptions())
+        result = train_classifier(
+            embedded_base_model(),
+            ABSA_LABELS,
+            lambda tok: demo_examples(tok, n),
+            Path(tmp) / "bench-train-speed",
+            {"task": "absa", "format": "qa-m"},
+            args,
+            progress=False,
+            device=device,
+            options=TrainOptions(),
+        )
     seen = result.examples["train"] * epochs
-    return {"examples_per_s": seen / result.train_time_s, "seconds": result.train_time_s, "examples": seen,
-            **peak_memory_mb(device)}
+    return {
+        "examples_per_s": seen / result.train_time_s,
+        "seconds": result.train_time_s,
+        "examples": seen,
+        **peak_memory_mb(device),
+    }
 
 
 def run_plain(n: int, epochs: int, batch_size: int) -> dict:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from app.core.model.checkpoint import pick_device, quiet_transformers
     from app.core.data.demo import ABSA_LABELS
+    from app.core.model.checkpoint import pick_device, quiet_transformers
     from app.core.model.embedded import embedded_base_model
 
     quiet_transformers()
     device = pick_device()
     torch.manual_seed(SEED)
     tokenizer = AutoTokenizer.from_pretrained(embedded_base_model())
-    model = AutoModelForSequenceClassification.from_pretrained(embedded_base_model(), num_labels=len(ABSA_LABELS),
-                                                               attn_implementation="eager").to(device)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        embedded_base_model(), num_labels=len(ABSA_LABELS), attn_implementation="eager"
+    ).to(device)
     data = [(e.encoded.input_ids, e.encoded.token_type_ids, e.label) for e in demo_examples(tokenizer, n)]
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
     rng = random.Random(SEED)
@@ -86,18 +99,19 @@ def run_plain(n: int, epochs: int, batch_size: int) -> dict:
     for _ in range(epochs):
         rng.shuffle(data)
         for i in range(0, len(data), batch_size):
-            batch = data[i:i + batch_size]
+            batch = data[i : i + batch_size]
             longest = max(len(ids) for ids, _, _ in batch)
             input_ids = torch.full((len(batch), longest), tokenizer.pad_token_id, dtype=torch.long)
             token_types = torch.zeros((len(batch), longest), dtype=torch.long)
             mask = torch.zeros((len(batch), longest), dtype=torch.long)
             for row, (ids, types, _) in enumerate(batch):
-                input_ids[row, :len(ids)] = torch.tensor(ids)
-                token_types[row, :len(types)] = torch.tensor(types)
-                mask[row, :len(ids)] = 1
+                input_ids[row, : len(ids)] = torch.tensor(ids)
+                token_types[row, : len(types)] = torch.tensor(types)
+                mask[row, : len(ids)] = 1
             target = torch.tensor([label for _, _, label in batch], device=device)
-            logits = model(input_ids=input_ids.to(device), token_type_ids=token_types.to(device),
-                           attention_mask=mask.to(device)).logits
+            logits = model(
+                input_ids=input_ids.to(device), token_type_ids=token_types.to(device), attention_mask=mask.to(device)
+            ).logits
             loss = torch.nn.functional.cross_entropy(logits, target)
             loss.backward()
             optimizer.step()
@@ -110,8 +124,18 @@ def run_plain(n: int, epochs: int, batch_size: int) -> dict:
 
 
 def child(which: str, opts: argparse.Namespace) -> dict:
-    cmd = [sys.executable, __file__, "--child", which, "--examples", str(opts.examples), "--epochs", str(opts.epochs),
-           "--batch-size", str(opts.batch_size)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        which,
+        "--examples",
+        str(opts.examples),
+        "--epochs",
+        str(opts.epochs),
+        "--batch-size",
+        str(opts.batch_size),
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -133,18 +157,24 @@ def main() -> None:
     for r in range(opts.rounds):
         for which in ("plain", "headscope") if r % 2 == 0 else ("headscope", "plain"):
             results[which].append(child(which, opts))
-    print(f"{opts.examples} demo ABSA QA-M examples, {opts.epochs} epoch(s), batch {opts.batch_size}, "
-          f"{opts.rounds} alternating rounds, each in a fresh process")
+    print(
+        f"{opts.examples} demo ABSA QA-M examples, {opts.epochs} epoch(s), batch {opts.batch_size}, "
+        f"{opts.rounds} alternating rounds, each in a fresh process"
+    )
     medians = {}
     for which, label in (("plain", "plain PyTorch loop, dynamic padding"), ("headscope", "headscope train_classifier")):
         runs = results[which]
         medians[which] = statistics.median(x["examples_per_s"] for x in runs)
         memory = max(x["peak_rss_mb"] for x in runs)
         cuda = [x["peak_cuda_mb"] for x in runs if "peak_cuda_mb" in x]
-        print(f"{label:<38} {medians[which]:7.1f} examples/s (median)  runs {[round(x['examples_per_s'], 1) for x in runs]}"
-              f"  peak RSS {memory:.0f} MiB" + (f"  peak CUDA {max(cuda):.0f} MiB" if cuda else ""))
+        print(
+            f"{label:<38} {medians[which]:7.1f} examples/s (median)  runs {[round(x['examples_per_s'], 1) for x in runs]}"
+            f"  peak RSS {memory:.0f} MiB" + (f"  peak CUDA {max(cuda):.0f} MiB" if cuda else "")
+        )
     paired = [h["examples_per_s"] / p["examples_per_s"] for h, p in zip(results["headscope"], results["plain"])]
-    print(f"per-round ratios (headscope / plain; the machine's load changes between rounds): {[round(x, 2) for x in paired]}")
+    print(
+        f"per-round ratios (headscope / plain; the machine's load changes between rounds): {[round(x, 2) for x in paired]}"
+    )
     print(f"RESULT train_speed_ratio={medians['headscope'] / medians['plain']:.3f} (target >= 1.0)")
 
 

@@ -12,12 +12,30 @@ from app.core.heads.labels import DEFAULT_RULE
 from app.core.heads.settings import AnalysisSettings
 
 
-def run_analysis(loaded, data: Path | Dataset, *, pretrained=None, lexicon: Path | None = None, progress=None,
-                 runner=None, rule=DEFAULT_RULE, limit: int | None = None, **settings: Any) -> dict[str, Any]:
+def run_analysis(
+    loaded,
+    data: Path | Dataset,
+    *,
+    pretrained=None,
+    lexicon: Path | None = None,
+    progress=None,
+    runner=None,
+    rule=DEFAULT_RULE,
+    limit: int | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
     """The result JSON; `limit` is max_examples; importance is off unless asked (the tests time it separately)."""
     settings.setdefault("importance", False)
     dataset = data if isinstance(data, Dataset) else load_dataset(Path(data))
     extra = {"runner": runner} if runner is not None else {}
-    result = analyze(loaded, dataset, AnalysisSettings(max_examples=limit, **settings), pretrained=pretrained,
-                     lexicon=sources.load_lexicon(lexicon), progress=progress or None, rule=rule, **extra)
+    result = analyze(
+        loaded,
+        dataset,
+        AnalysisSettings(max_examples=limit, **settings),
+        pretrained=pretrained,
+        lexicon=sources.load_lexicon(lexicon),
+        progress=progress or None,
+        rule=rule,
+        **extra,
+    )
     return result.to_json()

@@ -5,13 +5,20 @@ Never `playwright install`: the tests drive /usr/bin/chromium (`make test` insta
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
@@ -20,8 +27,9 @@ def on_this_machine(url: str) -> bool:
 
 
 @contextmanager
-def guarded_page(browser: Any, allowed: Callable[[str], bool] = on_this_machine,
-                 **context_args: Any) -> Iterator[tuple[Any, list[str]]]:
+def guarded_page(
+    browser: Any, allowed: Callable[[str], bool] = on_this_machine, **context_args: Any
+) -> Iterator[tuple[Any, list[str]]]:
     """(page, blocked): every request `allowed` refuses is aborted and its URL recorded in `blocked`."""
     context = browser.new_context(viewport=VIEWPORT, **context_args)
     blocked: list[str] = []

@@ -10,8 +10,8 @@ import pytest
 from app.config import Settings
 from app.core.model.checkpoint import pick_device
 from app.core.model.embedded import embedded_base_model
-from app.core.training.demo_checkpoints import prepare_demo_models
 from app.core.model.registry import ModelRegistry
+from app.core.training.demo_checkpoints import prepare_demo_models
 from app.devserver import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,8 +28,9 @@ def models_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def settings(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(models_dir=models_dir, data_dir=tmp_path_factory.mktemp("data"), device="cpu",
-                    prepare_on_start=False)
+    return Settings(
+        models_dir=models_dir, data_dir=tmp_path_factory.mktemp("data"), device="cpu", prepare_on_start=False
+    )
 
 
 @pytest.fixture(scope="session")
@@ -69,8 +70,11 @@ def client(settings: Settings):
 @pytest.fixture(scope="session")
 def server(models_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """A real uvicorn process serving the app, as `headscope serve` runs it; yields its base URL."""
-    env = {"HEADSCOPE_MODELS_DIR": str(models_dir), "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("server-data")),
-           "HEADSCOPE_DEVICE": "cpu"}
+    env = {
+        "HEADSCOPE_MODELS_DIR": str(models_dir),
+        "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("server-data")),
+        "HEADSCOPE_DEVICE": "cpu",
+    }
     with ServerProcess(env) as running:
         yield running.url
 
@@ -84,11 +88,22 @@ def auth_server(models_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 
     from browser_support import PASSWORDS  # tests/ is on sys.path (rootdir conftest)
 
-    env = {"HEADSCOPE_MODELS_DIR": str(models_dir), "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("auth-data")),
-           "HEADSCOPE_DEVICE": "cpu", "HEADSCOPE_AUTH_ENABLED": "true"}
+    env = {
+        "HEADSCOPE_MODELS_DIR": str(models_dir),
+        "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("auth-data")),
+        "HEADSCOPE_DEVICE": "cpu",
+        "HEADSCOPE_AUTH_ENABLED": "true",
+    }
     for name, password in PASSWORDS.items():
-        subprocess.run([sys.executable, "-m", "app.cli", "user", "add", name, "--password-stdin"], input=password + "\n",
-                       env={**os.environ, **env}, check=True, capture_output=True, text=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "app.cli", "user", "add", name, "--password-stdin"],
+            input=password + "\n",
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     with ServerProcess(env) as running:
         yield running.url
 
@@ -101,8 +116,10 @@ def postgres_cluster():
 
     bin_dir = find_bin_dir()
     if bin_dir is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin: "
-                    "`make postgres` installs Debian's postgresql")
+        pytest.skip(
+            "PostgreSQL binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin: "
+            "`make postgres` installs Debian's postgresql"
+        )
     cluster = PostgresCluster(bin_dir).start()
     yield cluster
     cluster.stop()
@@ -130,4 +147,3 @@ def ray_local():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
-

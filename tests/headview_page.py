@@ -34,8 +34,10 @@ window.svgText = () => headViewSVGText(window.view.hv, "fixture");
 window.harnessReady = true;
 </script></body></html>"""
 
-WORDS = ("the pasta was great and fresh but our waiter was rude and we waited forty long minutes for the bill "
-         "on a busy friday night , the dessert menu looked nice though the music was far too loud").split()
+WORDS = (
+    "the pasta was great and fresh but our waiter was rude and we waited forty long minutes for the bill "
+    "on a busy friday night , the dessert menu looked nice though the music was far too loud"
+).split()
 QUESTION = "what do you think of the service of it ?".split()
 
 
@@ -71,28 +73,64 @@ def synthetic_snapshot(T: int, heads: int = 12, layer: int = 3, seed: int = 0) -
             total = sum(w)
             data += bytes(min(255, round(255 * x / total)) for x in w)
     return {
-        "model": "synthetic", "task": "absa", "format": "qa-m",
+        "model": "synthetic",
+        "task": "absa",
+        "format": "qa-m",
         "prediction": {"label": "negative", "probabilities": {"negative": 1.0}},
         "segments": {"a": " ".join(text), "b": " ".join(QUESTION)},
-        "tokens": [{"text": t, "start": 0, "end": 0, "segment": s, "special": t in ("[CLS]", "[SEP]"), "marker": False,
-                    "word": i} for i, (t, s) in enumerate(zip(toks, seg))],
-        "spans": {"aspect_query": [na + 2 + QUESTION.index("service")]}, "truncated": None,
-        "num_layers": 6, "num_heads": heads, "level": "piece",
-        "attention": {"encoding": "uint8-base64", "scale": 255, "shape": [6, heads, T, T],
-                      "layers": {str(layer): base64.b64encode(bytes(data)).decode("ascii")}},
+        "tokens": [
+            {
+                "text": t,
+                "start": 0,
+                "end": 0,
+                "segment": s,
+                "special": t in ("[CLS]", "[SEP]"),
+                "marker": False,
+                "word": i,
+            }
+            for i, (t, s) in enumerate(zip(toks, seg))
+        ],
+        "spans": {"aspect_query": [na + 2 + QUESTION.index("service")]},
+        "truncated": None,
+        "num_layers": 6,
+        "num_heads": heads,
+        "level": "piece",
+        "attention": {
+            "encoding": "uint8-base64",
+            "scale": 255,
+            "shape": [6, heads, T, T],
+            "layers": {str(layer): base64.b64encode(bytes(data)).decode("ascii")},
+        },
     }
 
 
-def finding(snapshot: dict, layer: int = 3, heads: list[int] | None = None, pair: str = "all",
-            hide_special: bool = False, mass: int = 70, token: int | None = None, side: str = "left") -> dict:
-    return {"title": "synthetic", "snapshot": snapshot,
-            "view": {"kind": "head", "layer": layer, "heads": heads if heads is not None else list(range(snapshot["num_heads"])),
-                     "filters": {"pair": pair, "hide_special": hide_special}, "threshold": mass / 100,
-                     "token": token, "token_side": side if token is not None else None}}
+def finding(
+    snapshot: dict,
+    layer: int = 3,
+    heads: list[int] | None = None,
+    pair: str = "all",
+    hide_special: bool = False,
+    mass: int = 70,
+    token: int | None = None,
+    side: str = "left",
+) -> dict:
+    return {
+        "title": "synthetic",
+        "snapshot": snapshot,
+        "view": {
+            "kind": "head",
+            "layer": layer,
+            "heads": heads if heads is not None else list(range(snapshot["num_heads"])),
+            "filters": {"pair": pair, "hide_special": hide_special},
+            "threshold": mass / 100,
+            "token": token,
+            "token_side": side if token is not None else None,
+        },
+    }
 
 
 def _route(route) -> None:
-    path = route.request.url[len(ORIGIN):].split("?")[0]
+    path = route.request.url[len(ORIGIN) :].split("?")[0]
     if path in ("/", "/harness.html"):
         return route.fulfill(status=200, body=PAGE, content_type="text/html")
     file = (ROOT / path.lstrip("/")).resolve()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 
-def wait_job(client, kind: str, job_id: str, headers: dict | None = None,
-             timeout: float = 300.0) -> tuple[dict, list[dict]]:
+def wait_job(
+    client, kind: str, job_id: str, headers: dict | None = None, timeout: float = 300.0
+) -> tuple[dict, list[dict]]:
     """Poll /api/<kind>/<id> until the job is done or failed: (final status body, every progress seen)."""
     seen = []
     deadline = time.monotonic() + timeout

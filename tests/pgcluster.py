@@ -54,12 +54,23 @@ class PostgresCluster:
         result = subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             log = self.log.read_text(errors="replace") if self.log.exists() else ""
-            raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n{log}")
+            raise RuntimeError(
+                f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n{log}"
+            )
         return result
 
-    def start(self) -> "PostgresCluster":
-        self._run("initdb", "-D", str(self.data), "-U", PG_USER, "--auth=trust", "--encoding=UTF8", "--no-sync",
-                  "--no-instructions")
+    def start(self) -> PostgresCluster:
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            PG_USER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+            "--no-instructions",
+        )
         # fsync off: these tests check queries, not the server's own durability; it keeps them fast.
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
@@ -81,8 +92,9 @@ class PostgresCluster:
         deadline = time.monotonic() + 10
         while True:
             try:
-                with psycopg.connect(f"host=127.0.0.1 port={self.port} user={PG_USER} dbname=postgres",
-                                     autocommit=True) as conn:
+                with psycopg.connect(
+                    f"host=127.0.0.1 port={self.port} user={PG_USER} dbname=postgres", autocommit=True
+                ) as conn:
                     conn.execute(f'CREATE DATABASE "{name}"')
                 return self.url(name)
             except psycopg.OperationalError:

@@ -39,7 +39,7 @@ def _targets(module: str, node: ast.Import | ast.ImportFrom) -> list[str]:
     base = node.module or ""
     if node.level:
         package = module.split(".") if MODULES[module].name == "__init__.py" else module.split(".")[:-1]
-        package = package[:len(package) - (node.level - 1)]
+        package = package[: len(package) - (node.level - 1)]
         base = ".".join(package + ([base] if base else []))
     # `from a.b import c` imports the module a.b.c when there is one, else the name c of a.b
     return [f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base for alias in node.names]
@@ -129,9 +129,13 @@ def core_package(module: str) -> str | None:
 
 
 def test_the_core_and_the_store_import_no_outer_layer():
-    wrong = [(name, target) for name, targets in GRAPH.items() for target in targets
-             if (name.startswith("app.core") and target.split(".")[1] in {"web", "store", "cli"})
-             or (name.startswith("app.store") and target.split(".")[1] in {"web", "cli"})]
+    wrong = [
+        (name, target)
+        for name, targets in GRAPH.items()
+        for target in targets
+        if (name.startswith("app.core") and target.split(".")[1] in {"web", "store", "cli"})
+        or (name.startswith("app.store") and target.split(".")[1] in {"web", "cli"})
+    ]
     assert wrong == []
 
 
@@ -140,15 +144,25 @@ def test_no_module_imports_itself_back():
 
 
 def test_shared_packages_import_no_feature():
-    wrong = [(name, target) for name, targets in GRAPH.items() for target in targets
-             if core_package(name) in SHARED and core_package(target) in FEATURES]
+    wrong = [
+        (name, target)
+        for name, targets in GRAPH.items()
+        for target in targets
+        if core_package(name) in SHARED and core_package(target) in FEATURES
+    ]
     assert wrong == []
 
 
 def test_features_reach_each_other_through_public_names_only():
-    wrong = [(name, target) for name, targets in GRAPH.items() for target in targets
-             if core_package(name) in FEATURES and core_package(target) in FEATURES
-             and core_package(name) != core_package(target) and target != f"app.core.{core_package(target)}"]
+    wrong = [
+        (name, target)
+        for name, targets in GRAPH.items()
+        for target in targets
+        if core_package(name) in FEATURES
+        and core_package(target) in FEATURES
+        and core_package(name) != core_package(target)
+        and target != f"app.core.{core_package(target)}"
+    ]
     assert wrong == []
 
 
@@ -165,11 +179,19 @@ def test_nothing_loose_at_the_top_of_the_core():
 
 
 # The checks above must be able to fail: each is run on a graph with the fault planted.
-@pytest.mark.parametrize("planted, check", [
-    ({"app.core.model.checkpoint": {"app.core.model.registry"}, "app.core.model.registry": {"app.core.model.checkpoint"}},
-     "cycle"),
-    ({"app.core.heads.statistics": {"app.core.robustness.moved"}}, "through the robustness package's public names"),
-])
+@pytest.mark.parametrize(
+    "planted, check",
+    [
+        (
+            {
+                "app.core.model.checkpoint": {"app.core.model.registry"},
+                "app.core.model.registry": {"app.core.model.checkpoint"},
+            },
+            "cycle",
+        ),
+        ({"app.core.heads.statistics": {"app.core.robustness.moved"}}, "through the robustness package's public names"),
+    ],
+)
 def test_a_planted_cycle_is_found(planted, check):
     graph = {name: set(targets) for name, targets in GRAPH.items()}
     for name, targets in planted.items():

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import torch
 
-from app.core.model.checkpoint import LoadedCheckpoint
-from app.core.model.checkpoint import CheckpointInfo
+from app.core.inputs.encoding import DEFAULT_ENTITY_MARKERS
+from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.model.embedded import embedded_base_model
 from app.core.training.demo_checkpoints import DEMO_RE_LABELS
-from app.core.inputs.encoding import DEFAULT_ENTITY_MARKERS
 
 ABSA_LABELS = ("positive", "neutral", "negative", "conflict", "none")
 
@@ -28,9 +27,16 @@ def tiny_checkpoint(task: str = "absa", seed: int = 0, uniform: bool = False) ->
     if task == "re":
         tokenizer.add_special_tokens({"additional_special_tokens": list(DEFAULT_ENTITY_MARKERS)})
     labels = DEMO_RE_LABELS if task == "re" else ABSA_LABELS
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=128, num_labels=len(labels),
-                        attn_implementation="eager")
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=128,
+        num_labels=len(labels),
+        attn_implementation="eager",
+    )
     torch.manual_seed(seed)
     model = BertForSequenceClassification(config).eval()
     if uniform:
@@ -39,6 +45,15 @@ def tiny_checkpoint(task: str = "absa", seed: int = 0, uniform: bool = False) ->
                 for projection in (layer.attention.self.query, layer.attention.self.key):
                     projection.weight.zero_()
                     projection.bias.zero_()
-    info = CheckpointInfo(id=f"tiny-{task}", path=Path("tiny"), task=task, format="re-markers" if task == "re" else "qa-m",
-                          labels=tuple(labels), num_layers=2, num_heads=2, max_length=128, model_type="bert")
+    info = CheckpointInfo(
+        id=f"tiny-{task}",
+        path=Path("tiny"),
+        task=task,
+        format="re-markers" if task == "re" else "qa-m",
+        labels=tuple(labels),
+        num_layers=2,
+        num_heads=2,
+        max_length=128,
+        model_type="bert",
+    )
     return LoadedCheckpoint(info=info, model=model, tokenizer=tokenizer, device=torch.device("cpu"))

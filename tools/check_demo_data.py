@@ -8,6 +8,7 @@ summary and exits with status 1 if any rule is violated.
 Usage: python3 tools/check_demo_data.py [RESTAURANTS_JSONL [RELATIONS_JSONL]]
 Standard library only.
 """
+
 from __future__ import annotations
 
 import json
@@ -233,7 +234,7 @@ def check_absa(path: Path, rep: Report) -> list[str]:
                 b < len(text) and is_word_char(text[b]) and is_word_char(text[b - 1])
             ):
                 rep.err(where, f"term {term!r} at {a}:{b} does not align with word boundaries")
-            for (sa, sb) in spans:
+            for sa, sb in spans:
                 if a < sb and sa < b:
                     rep.err(where, f"term {term!r} overlaps another term")
             spans.append((a, b))
@@ -270,7 +271,9 @@ def check_absa(path: Path, rep: Report) -> list[str]:
         rep.err(name, f"only {n_opposite} sentences with opposite-polarity aspects (< {MIN_OPPOSITE})")
     share = pct(n_noterm, n)
     if not NO_TERM_SHARE[0] <= share <= NO_TERM_SHARE[1]:
-        rep.err(name, f"{share:.1f}% of sentences have no explicit term (allowed {NO_TERM_SHARE[0]}-{NO_TERM_SHARE[1]}%)")
+        rep.err(
+            name, f"{share:.1f}% of sentences have no explicit term (allowed {NO_TERM_SHARE[0]}-{NO_TERM_SHARE[1]}%)"
+        )
     for label, got, need in [
         ("multi-word terms", n_multi, MIN_MULTIWORD_TERMS),
         ("sentences with accented letters", n_accent, MIN_ACCENTED),
@@ -283,18 +286,20 @@ def check_absa(path: Path, rep: Report) -> list[str]:
             rep.err(name, f"only {got} {label} (need >= {need})")
 
     lines = [f"== {name}: {n} sentences, {total_labels} category labels, {n_terms} aspect terms"]
-    lines.append(f"  categories per sentence: " + ", ".join(f"{k}: {ncat_hist[k]}" for k in sorted(ncat_hist)))
+    lines.append("  categories per sentence: " + ", ".join(f"{k}: {ncat_hist[k]}" for k in sorted(ncat_hist)))
     lines.append(f"  sentences with opposite-polarity aspects: {n_opposite}")
     lines.append(f"  sentences without explicit terms: {n_noterm} ({pct(n_noterm, n):.1f}%)")
-    lines.append(f"  multi-word terms: {n_multi}; accented: {n_accent}; emoji: {n_emoji}; "
-                 f"digits: {n_digits}; apostrophes: {n_apos}; questions: {n_question}")
+    lines.append(
+        f"  multi-word terms: {n_multi}; accented: {n_accent}; emoji: {n_emoji}; "
+        f"digits: {n_digits}; apostrophes: {n_apos}; questions: {n_question}"
+    )
     lines.append("  category labels by polarity:")
     lines.append("    " + f"{'category':<26}" + "".join(f"{p:>10}" for p in POLARITIES) + f"{'total':>8}")
     for cat in CATEGORIES:
-        lines.append("    " + f"{cat:<26}" + "".join(f"{cat_pol[(cat, p)]:>10}" for p in POLARITIES)
-                     + f"{cat_count[cat]:>8}")
-    lines.append("    " + f"{'total':<26}" + "".join(f"{pol_count[p]:>10}" for p in POLARITIES)
-                 + f"{total_labels:>8}")
+        lines.append(
+            "    " + f"{cat:<26}" + "".join(f"{cat_pol[(cat, p)]:>10}" for p in POLARITIES) + f"{cat_count[cat]:>8}"
+        )
+    lines.append("    " + f"{'total':<26}" + "".join(f"{pol_count[p]:>10}" for p in POLARITIES) + f"{total_labels:>8}")
     lines.append("    " + f"{'share':<26}" + "".join(f"{pct(pol_count[p], total_labels):>9.1f}%" for p in POLARITIES))
     lines.append("  term polarities: " + ", ".join(f"{p}: {term_pol[p]}" for p in POLARITIES))
     return lines
@@ -334,8 +339,7 @@ def check_re(path: Path, rep: Report) -> list[str]:
             rep.err(where, "text has leading/trailing whitespace")
         counts = {tag: text.count(tag) for tag in TAGS}
         if any(c != 1 for c in counts.values()):
-            rep.err(where, "each of <e1>, </e1>, <e2>, </e2> must occur exactly once "
-                    f"(got {counts})")
+            rep.err(where, f"each of <e1>, </e1>, <e2>, </e2> must occur exactly once (got {counts})")
             continue
         pos = [text.index(tag) for tag in TAGS]
         if not pos[0] < pos[1] < pos[2] < pos[3]:
@@ -363,8 +367,9 @@ def check_re(path: Path, rep: Report) -> list[str]:
 
     lines = [f"== {name}: {len(rows)} sentences"]
     if lengths:
-        lines.append(f"  words per sentence: min {min(lengths)}, max {max(lengths)}, "
-                     f"mean {sum(lengths) / len(lengths):.1f}")
+        lines.append(
+            f"  words per sentence: min {min(lengths)}, max {max(lengths)}, mean {sum(lengths) / len(lengths):.1f}"
+        )
     lines.append("  relations:")
     for rel in RELATIONS:
         lines.append(f"    {rel:<28}{rel_count[rel]:>5}")

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from app.cli.common import (console, fail, open_registry, processes_option, progress_bar, ray_option,
-                            ray_workers_option, settings_option, shard_runner)
+from app.cli.common import (
+    console,
+    fail,
+    open_registry,
+    processes_option,
+    progress_bar,
+    ray_option,
+    ray_workers_option,
+    settings_option,
+    shard_runner,
+)
 from app.cli.render import render_analysis
 from app.config import get_settings
 from app.core.heads.settings import AnalysisSettings
@@ -24,17 +32,25 @@ def setting(name: str, *flags: str) -> typer.models.OptionInfo:
 @cli.command("analyze")
 def analyze_heads(
     model: str = typer.Option(..., "--model", help="checkpoint id (folder name under the models folder)"),
-    data: str = typer.Option(..., "--data", help="labelled data file (SemEval-2014/MAMS XML, ASTE, SemEval-2010, JSONL), "
-                                                 "a path under HEADSCOPE_SHARED_DATA, or demo-absa / demo-re"),
-    out: Optional[Path] = typer.Option(None, "--out", help="write the result JSON here (default: print no JSON)"),
-    data_format: Optional[str] = typer.Option(None, "--data-format", help="loader name when the file name does not tell"),
-    lexicon_folder: Optional[Path] = typer.Option(None, "--lexicon", help="opinion-lexicon folder (default: the shared data's)"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)"),
+    data: str = typer.Option(
+        ...,
+        "--data",
+        help="labelled data file (SemEval-2014/MAMS XML, ASTE, SemEval-2010, JSONL), "
+        "a path under HEADSCOPE_SHARED_DATA, or demo-absa / demo-re",
+    ),
+    out: Path | None = typer.Option(None, "--out", help="write the result JSON here (default: print no JSON)"),
+    data_format: str | None = typer.Option(None, "--data-format", help="loader name when the file name does not tell"),
+    lexicon_folder: Path | None = typer.Option(
+        None, "--lexicon", help="opinion-lexicon folder (default: the shared data's)"
+    ),
+    threads: int | None = typer.Option(
+        None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)"
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
-    ray: Optional[str] = ray_option("the statistics pass"),
-    ray_workers: Optional[int] = ray_workers_option(),
-    processes: Optional[int] = processes_option("the statistics pass"),
-    max_examples: Optional[int] = setting("max_examples", "--limit"),
+    ray: str | None = ray_option("the statistics pass"),
+    ray_workers: int | None = ray_workers_option(),
+    processes: int | None = processes_option("the statistics pass"),
+    max_examples: int | None = setting("max_examples", "--limit"),
     batch_size: int = setting("batch_size", "--batch-size"),
     pretrained: bool = setting("pretrained", "--pretrained/--no-pretrained"),
     bootstrap: int = setting("bootstrap", "--bootstrap"),
@@ -42,7 +58,7 @@ def analyze_heads(
     js_sample: int = setting("js_sample", "--js-sample"),
     pairs: str = setting("pairs", "--pairs"),
     importance: bool = setting("importance", "--importance/--no-importance"),
-    importance_limit: Optional[int] = setting("importance_limit", "--importance-limit"),
+    importance_limit: int | None = setting("importance_limit", "--importance-limit"),
     ablation_draws: int = setting("ablation_draws", "--ablation-draws"),
     ablate_labels: list[str] = setting("ablate_labels", "--ablate"),
     typical_k: int = setting("typical_k", "--typical-k"),
@@ -50,7 +66,7 @@ def analyze_heads(
     agreement: bool = setting("agreement", "--agreement/--no-agreement"),
     ig: bool = setting("ig", "--ig/--no-ig"),
     ig_steps: int = setting("ig_steps", "--ig-steps"),
-    ig_limit: Optional[int] = setting("ig_limit", "--ig-limit"),
+    ig_limit: int | None = setting("ig_limit", "--ig-limit"),
 ) -> None:
     """Label every attention head on a labelled dataset (aspect, aspect-sentiment, no-op, entity...) with CIs and baselines."""
     choices = {k: v for k, v in locals().items() if k in AnalysisSettings.model_fields}
@@ -73,15 +89,22 @@ def analyze_heads(
         console.print(f"wrote {out}", soft_wrap=True)
 
 
-def run_analysis(model: str, data: str, data_format: str | None, lexicon: Path | None,
-                 settings: AnalysisSettings, progress: bool, shards=None):
+def run_analysis(
+    model: str,
+    data: str,
+    data_format: str | None,
+    lexicon: Path | None,
+    settings: AnalysisSettings,
+    progress: bool,
+    shards=None,
+):
     """Load the checkpoint, the data and the baselines, then analyse; any bad input exits with its message."""
     from app.core.data import sources
-    from app.core.model.checkpoint import CheckpointError
     from app.core.data.readers import DatasetError
     from app.core.heads.analysis import analyze
-    from app.core.model.pretrained import load_pretrained_baseline
     from app.core.inputs.units import AnalysisError
+    from app.core.model.checkpoint import CheckpointError
+    from app.core.model.pretrained import load_pretrained_baseline
     from app.core.model.registry import UnknownModelError
 
     shared = get_settings().shared_data
@@ -92,7 +115,14 @@ def run_analysis(model: str, data: str, data_format: str | None, lexicon: Path |
         words = sources.load_lexicon(lexicon or sources.default_lexicon_path(shared)) if settings.lexicon else None
         reference = load_pretrained_baseline(loaded) if settings.pretrained else None
         return analyze(loaded, dataset, settings, pretrained=reference, lexicon=words, progress=update, shards=shards)
-    except (UnknownModelError, AnalysisError, CheckpointError, DatasetError, sources.DataSourceError, ValueError) as exc:
+    except (
+        UnknownModelError,
+        AnalysisError,
+        CheckpointError,
+        DatasetError,
+        sources.DataSourceError,
+        ValueError,
+    ) as exc:
         fail(str(exc))
     finally:
         close()

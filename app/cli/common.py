@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator, NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -27,8 +28,9 @@ def settings_option(model, name: str, *flags: str, default=None):
         low = getattr(constraint, "ge", low)
         high = getattr(constraint, "le", high)
     value = field.get_default(call_default_factory=True) if default is None else default
-    return typer.Option(list(value) if isinstance(value, tuple) else value, *flags, help=field.description or "",
-                        min=low, max=high)
+    return typer.Option(
+        list(value) if isinstance(value, tuple) else value, *flags, help=field.description or "", min=low, max=high
+    )
 
 
 def open_registry(half: bool | None = None):
@@ -37,8 +39,9 @@ def open_registry(half: bool | None = None):
     from app.core.model.registry import ModelRegistry
 
     settings = get_settings()
-    registry = ModelRegistry(settings.models_dir, pick_device(settings.device),
-                             half=settings.cuda_half if half is None else half)
+    registry = ModelRegistry(
+        settings.models_dir, pick_device(settings.device), half=settings.cuda_half if half is None else half
+    )
     registry.refresh()
     return registry
 
@@ -67,15 +70,20 @@ def progress_bar(description: str):
 
 
 def ray_option(what: str):
-    return typer.Option(None, "--ray", metavar="ADDRESS",
-                        help=f"shard {what} over Ray workers (one per GPU, else per CPU slot): 'local' starts Ray "
-                             "here, 'auto' joins this machine's cluster, or ray://HEAD:10001 (needs pip install "
-                             "'headscope[ray]')")
+    return typer.Option(
+        None,
+        "--ray",
+        metavar="ADDRESS",
+        help=f"shard {what} over Ray workers (one per GPU, else per CPU slot): 'local' starts Ray "
+        "here, 'auto' joins this machine's cluster, or ray://HEAD:10001 (needs pip install "
+        "'headscope[ray]')",
+    )
 
 
 def ray_workers_option():
-    return typer.Option(None, "--ray-workers", min=1,
-                        help="with --ray: shards to cut (default: the cluster's GPUs, else CPUs)")
+    return typer.Option(
+        None, "--ray-workers", min=1, help="with --ray: shards to cut (default: the cluster's GPUs, else CPUs)"
+    )
 
 
 def ray_shards(address: str | None, workers: int | None):
@@ -93,9 +101,13 @@ def ray_shards(address: str | None, workers: int | None):
 
 
 def processes_option(what: str):
-    return typer.Option(None, "--processes", min=2,
-                        help=f"shard {what} over this many worker processes here (several can share one GPU, "
-                             "whose pass is bound by the host side)")
+    return typer.Option(
+        None,
+        "--processes",
+        min=2,
+        help=f"shard {what} over this many worker processes here (several can share one GPU, "
+        "whose pass is bound by the host side)",
+    )
 
 
 @contextmanager

@@ -12,8 +12,9 @@ from app.core.heads.result import AnalysisResult
 def render_analysis(console: Console, result: AnalysisResult) -> None:
     data = result.data
     speed = f"{result.pairs_per_s:.1f}" if result.pairs_per_s else "–"
-    console.print(f"{result.model.id} on {data.path}: {data.pairs} pairs ({data.pairing}), {speed} pairs/s",
-                  soft_wrap=True)
+    console.print(
+        f"{result.model.id} on {data.path}: {data.pairs} pairs ({data.pairing}), {speed} pairs/s", soft_wrap=True
+    )
     console.print(labelled_table(result) if result.labelled else "no head beats its baselines by the rule's margin")
     console.print(interpretability_line(result), soft_wrap=True)
     for line in summary_lines(result.attribution):  # agreement with attribution; IG's own pairs/s
@@ -29,8 +30,11 @@ def labelled_table(result: AnalysisResult) -> Table:
     table = Table("label", "heads (layer.head)", "supported by")
     for label, heads in sorted(result.labelled.items()):
         family = result.support.get(label, {})
-        table.add_row(label, " ".join(f"{layer}.{head}" for layer, head in heads),
-                      f"{family.get('examples', '')} ex.: {family.get('source', '')}")
+        table.add_row(
+            label,
+            " ".join(f"{layer}.{head}" for layer, head in heads),
+            f"{family.get('examples', '')} ex.: {family.get('source', '')}",
+        )
     return table
 
 
@@ -40,8 +44,10 @@ def interpretability_line(result: AnalysisResult) -> str:
         return "interpretability rate: no example with a gold span (aspect term or entities) in this data"
     best = rate.best_head
     pretrained = "–" if rate.pretrained is None else f"{rate.pretrained:.3f}"
-    return (f"interpretability rate {rate.rate:.3f} (random {rate.random:.3f}, pretrained {pretrained}); "
-            f"best single head {best['layer']}.{best['head']}: {best['rate']:.3f}")
+    return (
+        f"interpretability rate {rate.rate:.3f} (random {rate.random:.3f}, pretrained {pretrained}); "
+        f"best single head {best['layer']}.{best['head']}: {best['rate']:.3f}"
+    )
 
 
 def top_heads(matrix, count: int = 5) -> str:
@@ -55,16 +61,22 @@ def ranking_lines(result: AnalysisResult) -> list[str]:
     """Importance, fine-tune change and every ablation, one line each (those that were computed)."""
     lines = []
     if result.importance is not None:
-        lines.append(f"head importance ({result.importance.examples} ex., per-layer L2): top "
-                     + top_heads(result.importance.scores))
+        lines.append(
+            f"head importance ({result.importance.examples} ex., per-layer L2): top "
+            + top_heads(result.importance.scores)
+        )
     if result.finetune_change is not None:
-        lines.append(f"fine-tune change (JS divergence vs the pretrained model, {result.finetune_change.examples} ex.): "
-                     "most changed " + top_heads(result.finetune_change.js))
+        lines.append(
+            f"fine-tune change (JS divergence vs the pretrained model, {result.finetune_change.examples} ex.): "
+            "most changed " + top_heads(result.finetune_change.js)
+        )
     for ablation in result.ablations.values():
         random = "–" if ablation.random.mean is None else f"{ablation.random.mean:.3f}"
-        lines.append(f"ablation of {len(ablation.heads)} {ablation.label} heads: accuracy {ablation.accuracy:.3f} -> "
-                     f"{ablation.masked:.3f} (drop {ablation.drop:.3f}); random heads: mean {random} "
-                     f"({ablation.draws} draws)")
+        lines.append(
+            f"ablation of {len(ablation.heads)} {ablation.label} heads: accuracy {ablation.accuracy:.3f} -> "
+            f"{ablation.masked:.3f} (drop {ablation.drop:.3f}); random heads: mean {random} "
+            f"({ablation.draws} draws)"
+        )
     return lines
 
 
@@ -79,25 +91,56 @@ def render_robustness(console: Console, result) -> None:
     """One row per test: accuracy on sources and variants, flips, ARS / debiased accuracy, the heads that moved."""
     overall = result.overall
     accuracy = "–" if overall["source_accuracy"] is None else f"{overall['source_accuracy']:.3f}"
-    console.print(f"{result.model.id} on {result.data['name']}: {result.data['sources']} sources, "
-                  f"{result.data['variants']} variants; accuracy on the sources {accuracy}", soft_wrap=True)
-    table = Table("test", "family", "variants", "source acc.", "variant acc.", "flip rate", "ARS / debiased / kept",
-                  "broken", "heads that moved (focus)")
+    console.print(
+        f"{result.model.id} on {result.data['name']}: {result.data['sources']} sources, "
+        f"{result.data['variants']} variants; accuracy on the sources {accuracy}",
+        soft_wrap=True,
+    )
+    table = Table(
+        "test",
+        "family",
+        "variants",
+        "source acc.",
+        "variant acc.",
+        "flip rate",
+        "ARS / debiased / kept",
+        "broken",
+        "heads that moved (focus)",
+    )
     for t in result.tests:
         special = t.aspect_robustness or t.debiased_accuracy or t.kept_source_label
         moved = t.moved.get("focus") or t.moved.get("cls")
         heads = " ".join(f"{h['layer']}.{h['head']}" for h in moved.top) if moved else "–"
-        table.add_row(t.test, t.family, str(t.variants), _rate(t.source_accuracy), _rate(t.variant_accuracy),
-                      _rate(t.flip_rate), _rate(special), str(t.broken), heads)
+        table.add_row(
+            t.test,
+            t.family,
+            str(t.variants),
+            _rate(t.source_accuracy),
+            _rate(t.variant_accuracy),
+            _rate(t.flip_rate),
+            _rate(special),
+            str(t.broken),
+            heads,
+        )
     console.print(table)
     if result.baseline:
         before = {t["test"]: t for t in result.baseline["tests"]}
-        compare = Table("test", f"variant acc. {result.baseline['model']}", f"variant acc. {result.model.id}",
-                        "flip rate before", "flip rate after")
+        compare = Table(
+            "test",
+            f"variant acc. {result.baseline['model']}",
+            f"variant acc. {result.model.id}",
+            "flip rate before",
+            "flip rate after",
+        )
         for t in result.tests:
             old = before.get(t.test, {})
-            compare.add_row(t.test, _rate(old.get("variant_accuracy")), _rate(t.variant_accuracy),
-                            _rate(old.get("flip_rate")), _rate(t.flip_rate))
+            compare.add_row(
+                t.test,
+                _rate(old.get("variant_accuracy")),
+                _rate(t.variant_accuracy),
+                _rate(old.get("flip_rate")),
+                _rate(t.flip_rate),
+            )
         console.print(compare)
     for name, reason in result.not_run.items():
         console.print(f"{name}: not run ({reason})", soft_wrap=True)

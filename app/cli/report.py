@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -23,14 +23,15 @@ def setting(name: str, *flags: str) -> typer.models.OptionInfo:
 @cli.command("report")
 def report(
     models: list[str] = typer.Option(..., "--model", help="checkpoint id; repeat --model to compare several"),
-    out: Optional[Path] = typer.Option(None, "--out", help="write the whole report as JSON here"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch"),
+    out: Path | None = typer.Option(None, "--out", help="write the whole report as JSON here"),
+    threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
-    max_examples: Optional[int] = setting("max_examples", "--limit"),
+    max_examples: int | None = setting("max_examples", "--limit"),
     batch_size: int = setting("batch_size", "--batch-size"),
     bins: int = setting("bins", "--bins"),
-    attacks: str = typer.Option(",".join(ATTACKS), "--attacks",
-                                help=f"comma-separated attacks ({', '.join(ATTACKS)}); '' for none"),
+    attacks: str = typer.Option(
+        ",".join(ATTACKS), "--attacks", help=f"comma-separated attacks ({', '.join(ATTACKS)}); '' for none"
+    ),
     attack_examples: int = setting("attack_examples", "--attack-examples"),
     budget: int = setting("budget", "--budget"),
     interpretability: bool = setting("interpretability", "--interpretability/--no-interpretability"),
@@ -65,8 +66,8 @@ def report(
 def run(models: list[str], settings: ReportSettings, progress: bool) -> dict[str, Any]:
     """Plan every checkpoint's data (refusing what does not fit before any model work), then run."""
     from app.core.data import sources
-    from app.core.model.checkpoint import CheckpointError
     from app.core.data.readers import DatasetError
+    from app.core.model.checkpoint import CheckpointError
     from app.core.model.pretrained import load_pretrained_baseline
     from app.core.model.registry import UnknownModelError
     from app.core.report.plan import ReportInputError
@@ -77,12 +78,20 @@ def run(models: list[str], settings: ReportSettings, progress: bool) -> dict[str
     try:
         registry = open_registry()
         infos = [registry.info(m) for m in models]
-        plans = plan_all(infos, settings, shared,
-                         lambda name: sources.load_data_source(name, shared_data=shared, allow_paths=True))
-        return run_report([registry.get(m) for m in models], plans, settings, pretrained_for=load_pretrained_baseline,
-                          progress=update)
-    except (UnknownModelError, ReportInputError, CheckpointError, DatasetError, sources.DataSourceError,
-            ValueError) as exc:
+        plans = plan_all(
+            infos, settings, shared, lambda name: sources.load_data_source(name, shared_data=shared, allow_paths=True)
+        )
+        return run_report(
+            [registry.get(m) for m in models], plans, settings, pretrained_for=load_pretrained_baseline, progress=update
+        )
+    except (
+        UnknownModelError,
+        ReportInputError,
+        CheckpointError,
+        DatasetError,
+        sources.DataSourceError,
+        ValueError,
+    ) as exc:
         fail(str(exc))
     finally:
         close()
@@ -94,39 +103,70 @@ def _f(value: Any, digits: int = 3) -> str:
 
 def render(result: dict[str, Any]) -> None:
     """One table across the perspectives, then one per perspective that has several figures."""
-    table = Table("model", "method", "in distribution", "shift", "adversarial", "ECE → scaled", "OOD AUROC",
-                  "interpretability", title="Model report")
+    table = Table(
+        "model",
+        "method",
+        "in distribution",
+        "shift",
+        "adversarial",
+        "ECE → scaled",
+        "OOD AUROC",
+        "interpretability",
+        title="Model report",
+    )
     for row in result["summary"]["rows"]:
-        table.add_row(row["model"], row["method"] or "vanilla",
-                      f"{_f(row['in_distribution'])} / {_f(row['in_distribution_f1'])}",
-                      f"{_f(row['shift'])} / {_f(row['shift_f1'])}", _f(row["adversarial"]),
-                      f"{_f(row['ece'])} → {_f(row['ece_scaled'])}", _f(row["auroc"]),
-                      f"{_f(row['interpretability'])} (random {_f(row['interpretability_random'])}, "
-                      f"pretrained {_f(row['interpretability_pretrained'])})")
+        table.add_row(
+            row["model"],
+            row["method"] or "vanilla",
+            f"{_f(row['in_distribution'])} / {_f(row['in_distribution_f1'])}",
+            f"{_f(row['shift'])} / {_f(row['shift_f1'])}",
+            _f(row["adversarial"]),
+            f"{_f(row['ece'])} → {_f(row['ece_scaled'])}",
+            _f(row["auroc"]),
+            f"{_f(row['interpretability'])} (random {_f(row['interpretability_random'])}, "
+            f"pretrained {_f(row['interpretability_pretrained'])})",
+        )
     console.print(table)
-    console.print("in distribution / shift: headline accuracy / F1 (ABSA categories: 3-way accuracy / aspect-detection "
-                  "F1); adversarial: mean accuracy under the attacks; OOD: mean AUROC of the max softmax probability",
-                  style="dim", soft_wrap=True)
+    console.print(
+        "in distribution / shift: headline accuracy / F1 (ABSA categories: 3-way accuracy / aspect-detection "
+        "F1); adversarial: mean accuracy under the attacks; OOD: mean AUROC of the max softmax probability",
+        style="dim",
+        soft_wrap=True,
+    )
     for model in result["models"]:
         _details(model)
 
 
 def _details(model: dict[str, Any]) -> None:
-    console.print(f"\n[bold]{model['id']}[/bold] ({model['task']}, {model['format']}) on "
-                  f"{model['in_distribution']['name']}", soft_wrap=True)
+    console.print(
+        f"\n[bold]{model['id']}[/bold] ({model['task']}, {model['format']}) on {model['in_distribution']['name']}",
+        soft_wrap=True,
+    )
     for s in model["shift"]["sets"]:
-        console.print(f"  shift {s['name']}: {_f(s['headline']['accuracy'])} / {_f(s['headline']['f1'])} "
-                      f"(change {_f(s['change']['accuracy'])} / {_f(s['change']['f1'])}) {s['note']}", soft_wrap=True)
+        console.print(
+            f"  shift {s['name']}: {_f(s['headline']['accuracy'])} / {_f(s['headline']['f1'])} "
+            f"(change {_f(s['change']['accuracy'])} / {_f(s['change']['f1'])}) {s['note']}",
+            soft_wrap=True,
+        )
     for key, why in model["shift"]["not_available"].items():
         console.print(f"  {key}: {why}", style="dim", soft_wrap=True)
     for name, a in model["adversarial"]["attacks"].items():
-        console.print(f"  {name}: accuracy {_f(a['accuracy'])} (clean {_f(a['clean_accuracy'])}, success rate "
-                      f"{_f(a['success_rate'])}, n={a['n']})", soft_wrap=True)
+        console.print(
+            f"  {name}: accuracy {_f(a['accuracy'])} (clean {_f(a['clean_accuracy'])}, success rate "
+            f"{_f(a['success_rate'])}, n={a['n']})",
+            soft_wrap=True,
+        )
     for name, why in model["adversarial"]["not_run"].items():
         console.print(f"  {name} not run: {why}", style="dim", soft_wrap=True)
     c = model["calibration"]
-    console.print(f"  calibration: temperature {_f(c['temperature'])} fitted on {c['dev']}"
-                  + (f" ({c['temperature_note']})" if c["temperature_note"] else ""), soft_wrap=True)
+    console.print(
+        f"  calibration: temperature {_f(c['temperature'])} fitted on {c['dev']}"
+        + (f" ({c['temperature_note']})" if c["temperature_note"] else ""),
+        soft_wrap=True,
+    )
     for s in model["anomaly"]["sets"]:
-        console.print(f"  OOD {s['name']}: AUROC {_f(s['auroc'])}, AUPR {_f(s['aupr'])}, FPR@95 "
-                      f"{_f(s['fpr_at_95_tpr'])} ({s['n_in']} in, {s['n_out']} out)", soft_wrap=True)
+        console.print(
+            f"  OOD {s['name']}: AUROC {_f(s['auroc'])}, AUPR {_f(s['aupr'])}, FPR@95 "
+            f"{_f(s['fpr_at_95_tpr'])} ({s['n_in']} in, {s['n_out']} out)",
+            soft_wrap=True,
+        )

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from app.cli.common import (console, fail, open_registry, processes_option, progress_bar, ray_option,
-                            ray_workers_option, settings_option, shard_runner)
+from app.cli.common import (
+    console,
+    fail,
+    open_registry,
+    processes_option,
+    progress_bar,
+    ray_option,
+    ray_workers_option,
+    settings_option,
+    shard_runner,
+)
 from app.cli.render import render_robustness
 from app.config import get_settings
 from app.core.robustness.settings import RobustnessSettings
@@ -24,21 +32,25 @@ def setting(name: str, *flags: str) -> typer.models.OptionInfo:
 @cli.command("robustness")
 def robustness(
     model: str = typer.Option(..., "--model", help="checkpoint id (folder name under the models folder)"),
-    data: str = typer.Option(..., "--data", help="labelled test data: a file, a path under HEADSCOPE_SHARED_DATA, "
-                                                 "or demo-absa / demo-re"),
-    train: Optional[str] = typer.Option(None, "--train", help="training data (selection-bias rules, AddDiff phrases)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="write the result JSON here"),
-    export: Optional[Path] = typer.Option(None, "--export-suite", help="also write the generated variants as JSONL"),
-    contrast: Optional[Path] = typer.Option(None, "--suite", help="your own contrast set (suite JSONL over --data)"),
-    baseline: Optional[str] = typer.Option(None, "--baseline-model", help="a second checkpoint scored on the same "
-                                                                          "variants (before/after, e.g. without --augment)"),
+    data: str = typer.Option(
+        ..., "--data", help="labelled test data: a file, a path under HEADSCOPE_SHARED_DATA, or demo-absa / demo-re"
+    ),
+    train: str | None = typer.Option(None, "--train", help="training data (selection-bias rules, AddDiff phrases)"),
+    out: Path | None = typer.Option(None, "--out", help="write the result JSON here"),
+    export: Path | None = typer.Option(None, "--export-suite", help="also write the generated variants as JSONL"),
+    contrast: Path | None = typer.Option(None, "--suite", help="your own contrast set (suite JSONL over --data)"),
+    baseline: str | None = typer.Option(
+        None,
+        "--baseline-model",
+        help="a second checkpoint scored on the same variants (before/after, e.g. without --augment)",
+    ),
     list_tests: bool = typer.Option(False, "--list-tests", help="name the tests for the model's task and exit"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
-    ray: Optional[str] = ray_option("the model tests and the scoring pass"),
-    ray_workers: Optional[int] = ray_workers_option(),
-    processes: Optional[int] = processes_option("the model tests and the scoring pass"),
+    ray: str | None = ray_option("the model tests and the scoring pass"),
+    ray_workers: int | None = ray_workers_option(),
+    processes: int | None = processes_option("the model tests and the scoring pass"),
     tests: str = typer.Option("", "--tests", help="comma-separated test names (default: every test the data supports)"),
-    max_examples: Optional[int] = setting("max_examples", "--limit"),
+    max_examples: int | None = setting("max_examples", "--limit"),
     batch_size: int = setting("batch_size", "--batch-size"),
     bootstrap: int = setting("bootstrap", "--bootstrap"),
     seed: int = setting("seed", "--seed"),
@@ -75,15 +87,24 @@ def print_tests(model: str) -> None:
         console.print(f"[bold]{test['name']}[/bold]  {test['family']}: {test['description']}{needs}", soft_wrap=True)
 
 
-def run(model: str, data: str, train: str | None, settings: RobustnessSettings, progress: bool, export: Path | None,
-        contrast: Path | None, baseline: str | None, shards=None):
+def run(
+    model: str,
+    data: str,
+    train: str | None,
+    settings: RobustnessSettings,
+    progress: bool,
+    export: Path | None,
+    contrast: Path | None,
+    baseline: str | None,
+    shards=None,
+):
     """Load, generate, score; any bad input exits with its message."""
     from app.core.data import sources
-    from app.core.model.checkpoint import CheckpointError
     from app.core.data.readers import DatasetError
+    from app.core.model.checkpoint import CheckpointError
     from app.core.model.registry import UnknownModelError
-    from app.core.robustness.run import run_robustness
     from app.core.robustness.context import RobustnessInputError
+    from app.core.robustness.run import run_robustness
 
     shared = get_settings().shared_data
     update, close = progress_bar(f"robustness {model}") if progress else (None, lambda: None)
@@ -94,11 +115,27 @@ def run(model: str, data: str, train: str | None, settings: RobustnessSettings, 
         dataset = sources.load_data_source(data, shared_data=shared, allow_paths=True)
         training = sources.load_data_source(train, shared_data=shared, allow_paths=True) if train else None
         lexicon = sources.load_lexicon(sources.default_lexicon_path(shared))
-        return run_robustness(loaded, dataset, settings, name=data, training=training, lexicon=lexicon,
-                              progress=update, export=export, contrast=contrast, baseline=before,
-                              shards=shards)
-    except (UnknownModelError, RobustnessInputError, CheckpointError, DatasetError, sources.DataSourceError,
-            ValueError) as exc:
+        return run_robustness(
+            loaded,
+            dataset,
+            settings,
+            name=data,
+            training=training,
+            lexicon=lexicon,
+            progress=update,
+            export=export,
+            contrast=contrast,
+            baseline=before,
+            shards=shards,
+        )
+    except (
+        UnknownModelError,
+        RobustnessInputError,
+        CheckpointError,
+        DatasetError,
+        sources.DataSourceError,
+        ValueError,
+    ) as exc:
         fail(str(exc))
     finally:
         close()

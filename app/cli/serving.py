@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -31,10 +30,13 @@ def prepare(force: bool = typer.Option(False, help="retrain the demo checkpoints
 
 @cli.command()
 def serve(
-    host: Optional[str] = typer.Option(None, help="default: HEADSCOPE_HOST or 127.0.0.1"),
-    port: Optional[int] = typer.Option(None, help="default: HEADSCOPE_PORT or 8000"),
-    prepare_models: Optional[bool] = typer.Option(None, "--prepare/--no-prepare",
-                                                  help="train missing demo checkpoints first (default: HEADSCOPE_PREPARE_ON_START)"),
+    host: str | None = typer.Option(None, help="default: HEADSCOPE_HOST or 127.0.0.1"),
+    port: int | None = typer.Option(None, help="default: HEADSCOPE_PORT or 8000"),
+    prepare_models: bool | None = typer.Option(
+        None,
+        "--prepare/--no-prepare",
+        help="train missing demo checkpoints first (default: HEADSCOPE_PREPARE_ON_START)",
+    ),
 ) -> None:
     """Run the web app."""
     import uvicorn
@@ -61,15 +63,17 @@ def list_models(as_json: bool = typer.Option(False, "--json", help="print JSON")
         return
     table = Table("id", "task", "format", "labels", "layers×heads", "metrics")
     for i in infos:
-        table.add_row(i.id, i.task, i.format, ", ".join(i.labels), f"{i.num_layers}×{i.num_heads}", json.dumps(i.metrics))
+        table.add_row(
+            i.id, i.task, i.format, ", ".join(i.labels), f"{i.num_layers}×{i.num_heads}", json.dumps(i.metrics)
+        )
     console.print(table)
 
 
 @cli.command("inspect")
 def inspect_text(
     text: str = typer.Argument(..., help="review, or a sentence with <e1>..</e1> and <e2>..</e2>"),
-    aspect: Optional[str] = typer.Option(None, help="ABSA aspect category or term"),
-    model: Optional[str] = typer.Option(None, help="checkpoint id (default: the demo model of the task)"),
+    aspect: str | None = typer.Option(None, help="ABSA aspect category or term"),
+    model: str | None = typer.Option(None, help="checkpoint id (default: the demo model of the task)"),
 ) -> None:
     """Predict one input and print the heads that attend most from the aspect/entity 1."""
     from app.core.passes.inspection import InspectionInput, inspect
@@ -79,8 +83,10 @@ def inspect_text(
     if model is None:
         raise typer.BadParameter("no checkpoints found: run `headscope prepare` first")
     result = inspect(registry.get(model), InspectionInput(text, aspect))
-    console.print(f"[bold]{result.prediction.label}[/bold]  " +
-                  "  ".join(f"{k}={v:.3f}" for k, v in result.prediction.probabilities.items()))
+    console.print(
+        f"[bold]{result.prediction.label}[/bold]  "
+        + "  ".join(f"{k}={v:.3f}" for k, v in result.prediction.probabilities.items())
+    )
     console.print("tokens: " + " ".join(t.text for t in result.encoded.tokens))
 
 
@@ -89,7 +95,7 @@ def add_checkpoint(
     source: str = typer.Argument(..., help="a local Hugging Face model folder, or a hub name (needs internet once)"),
     task: str = typer.Option(..., help="absa or re"),
     format: str = typer.Option(..., "--format", help="absa: qa-m, nli-m, qa-b, nli-b, term; re: re-markers"),
-    name: Optional[str] = typer.Option(None, help="id under the models folder (default: the source's last path part)"),
+    name: str | None = typer.Option(None, help="id under the models folder (default: the source's last path part)"),
 ) -> None:
     """Register your own fine-tuned checkpoint without copying it (writes models/NAME/headscope.json)."""
     from app.core.model.checkpoint import METADATA_FILE, CheckpointError, read_checkpoint_info
@@ -100,12 +106,15 @@ def add_checkpoint(
     name = name or Path(source.rstrip("/")).name
     folder = settings.models_dir / name
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / METADATA_FILE).write_text(json.dumps({"id": name, "task": task, "format": format, "source": location},
-                                                   indent=2) + "\n", encoding="utf-8")
+    (folder / METADATA_FILE).write_text(
+        json.dumps({"id": name, "task": task, "format": format, "source": location}, indent=2) + "\n", encoding="utf-8"
+    )
     try:
         info = read_checkpoint_info(folder)
     except CheckpointError as exc:
         (folder / METADATA_FILE).unlink()
         raise typer.BadParameter(str(exc)) from exc
-    console.print(f"registered {info.id}: {info.task}/{info.format}, labels {list(info.labels)}, "
-                  f"{info.num_layers}×{info.num_heads} heads, weights at {location}")
+    console.print(
+        f"registered {info.id}: {info.task}/{info.format}, labels {list(info.labels)}, "
+        f"{info.num_layers}×{info.num_heads} heads, weights at {location}"
+    )

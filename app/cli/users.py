@@ -25,8 +25,11 @@ def _write_password(from_stdin: bool, write) -> None:
 
     from app.store.store_errors import StoreError
 
-    password = sys.stdin.readline().rstrip("\n") if from_stdin else typer.prompt(
-        "password", hide_input=True, confirmation_prompt=True)
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if from_stdin
+        else typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    )
     store = _open_store()
     try:
         with store.write() as db:

@@ -40,7 +40,7 @@ def weights_sha256(location: str | Path) -> str | None:
 
 
 def checkpoint_status(model_id: str, stored_sha256: str | None, current: Mapping[str, str | None]) -> str:
-    """"available" (same weights), "changed" (the id exists with other weights) or "missing".
+    """ "available" (same weights), "changed" (the id exists with other weights) or "missing".
 
     `current` maps the server's model ids to their weights hash (None when it cannot be computed,
     which counts as the same weights: there is nothing to compare)."""

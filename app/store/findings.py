@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from app.store import access
 from app.store.checkpoints import checkpoint_status
-from app.store.store_errors import Conflict, Forbidden, Invalid, NotFound
 from app.store.markdown import render_note
 from app.store.models import Finding, FindingHead, FindingLabel, User, utcnow
 from app.store.schemas import ExportFile, FindingCreate, FindingPatch, FindingRecord, FindingView, ModelRef
+from app.store.store_errors import Conflict, Forbidden, Invalid, NotFound
 from app.store.users import ensure_user
 
 EXPORT_FORMAT, EXPORT_VERSION = "headscope-findings", 1
@@ -33,6 +33,7 @@ def new_id() -> str:
 
 
 # --- permissions ---------------------------------------------------------------------------------
+
 
 def can_see(finding: Finding, user: User) -> bool:
     return access.can_see(finding.author_id, finding.visibility, user)
@@ -62,8 +63,10 @@ def get_editable(session: Session, user: User, finding_id: str) -> Finding:
 
 # --- JSON ----------------------------------------------------------------------------------------
 
-def finding_json(finding: Finding, viewer: User | None, current_models: Mapping[str, str | None],
-                 with_snapshot: bool = True) -> dict[str, Any]:
+
+def finding_json(
+    finding: Finding, viewer: User | None, current_models: Mapping[str, str | None], with_snapshot: bool = True
+) -> dict[str, Any]:
     """The finding as docs/findings-api.md shows it. `current_models`: the server's model ids -> weights hash."""
     body: dict[str, Any] = {
         "id": finding.id,
@@ -74,8 +77,12 @@ def finding_json(finding: Finding, viewer: User | None, current_models: Mapping[
         "visibility": finding.visibility,
         # The link token is the author's to hand out: other viewers of a shared finding do not get it.
         "public_token": finding.public_token if viewer is not None and can_edit(finding, viewer) else None,
-        "model": {"id": finding.model_id, "sha256": finding.model_sha256, "task": finding.model_task,
-                  "format": finding.model_format},
+        "model": {
+            "id": finding.model_id,
+            "sha256": finding.model_sha256,
+            "task": finding.model_task,
+            "format": finding.model_format,
+        },
         "checkpoint_status": checkpoint_status(finding.model_id, finding.model_sha256, current_models),
         "input": finding.input,
         "view": finding.view,
@@ -91,6 +98,7 @@ def finding_json(finding: Finding, viewer: User | None, current_models: Mapping[
 
 # --- create / update / delete -------------------------------------------------------------------
 
+
 def check_view(view: FindingView, num_layers: int, num_heads: int, loc: tuple = ("view",)) -> None:
     """422 for a layer or head the model does not have."""
     if view.layer is not None and view.layer >= num_layers:
@@ -98,8 +106,11 @@ def check_view(view: FindingView, num_layers: int, num_heads: int, loc: tuple = 
     for index, item in enumerate(view.heads):
         layer, head = item if isinstance(item, tuple) else (view.layer or 0, item)
         if layer >= num_layers or head >= num_heads:
-            raise Invalid(f"head {list(item) if isinstance(item, tuple) else item} does not exist: the model has "
-                          f"{num_layers} layers × {num_heads} heads", loc + ("heads", index))
+            raise Invalid(
+                f"head {list(item) if isinstance(item, tuple) else item} does not exist: the model has "
+                f"{num_layers} layers × {num_heads} heads",
+                loc + ("heads", index),
+            )
 
 
 def _set_derived(finding: Finding, view: FindingView, labels: list[str], tags: list[str]) -> None:
@@ -112,10 +123,12 @@ def _set_derived(finding: Finding, view: FindingView, labels: list[str], tags: l
     # Diff instead of replace: replacing rows with equal keys in one flush inserts before it deletes.
     wanted_heads = view.head_pairs()
     finding.heads = [h for h in finding.heads if (h.layer, h.head) in wanted_heads] + [
-        FindingHead(layer=l, head=h) for l, h in sorted(wanted_heads - {(r.layer, r.head) for r in finding.heads})]
+        FindingHead(layer=l, head=h) for l, h in sorted(wanted_heads - {(r.layer, r.head) for r in finding.heads})
+    ]
     wanted_labels = set(labels)
     finding.label_rows = [r for r in finding.label_rows if r.label in wanted_labels] + [
-        FindingLabel(label=l) for l in sorted(wanted_labels - {r.label for r in finding.label_rows})]
+        FindingLabel(label=l) for l in sorted(wanted_labels - {r.label for r in finding.label_rows})
+    ]
 
 
 def search_text(title: str, note: str, input_text: str, tags: list[str]) -> str:
@@ -129,11 +142,25 @@ def _refresh_search(finding: Finding) -> None:
 def create(session: Session, author: User, body: FindingCreate, model: ModelRef, snapshot: dict | None) -> Finding:
     """`model` is the server's view of the checkpoint (hash, task, format), not the client's."""
     now = utcnow()
-    finding = Finding(id=new_id(), title=body.title, note=body.note, note_html=render_note(body.note),
-                      author_id=author.id, visibility=body.visibility, model_id=model.id, model_sha256=model.sha256,
-                      model_task=model.task, model_format=model.format, input=body.input.model_dump(mode="json"),
-                      input_text=body.input.text.lower(), snapshot=snapshot, created_at=now, updated_at=now,
-                      heads=[], label_rows=[])
+    finding = Finding(
+        id=new_id(),
+        title=body.title,
+        note=body.note,
+        note_html=render_note(body.note),
+        author_id=author.id,
+        visibility=body.visibility,
+        model_id=model.id,
+        model_sha256=model.sha256,
+        model_task=model.task,
+        model_format=model.format,
+        input=body.input.model_dump(mode="json"),
+        input_text=body.input.text.lower(),
+        snapshot=snapshot,
+        created_at=now,
+        updated_at=now,
+        heads=[],
+        label_rows=[],
+    )
     finding.author = author
     _set_derived(finding, body.view, body.labels, body.tags)
     _refresh_search(finding)
@@ -142,8 +169,7 @@ def create(session: Session, author: User, body: FindingCreate, model: ModelRef,
     return finding
 
 
-def update(session: Session, user: User, finding_id: str, patch: FindingPatch,
-           view_check: Any = None) -> Finding:
+def update(session: Session, user: User, finding_id: str, patch: FindingPatch, view_check: Any = None) -> Finding:
     """`view_check(view)` validates a new view against the model when the caller knows it."""
     finding = get_editable(session, user, finding_id)
     if patch.title is not None:
@@ -155,8 +181,12 @@ def update(session: Session, user: User, finding_id: str, patch: FindingPatch,
     if patch.view is not None and view_check is not None:
         view_check(patch.view)
     view = patch.view if patch.view is not None else FindingView.model_validate(finding.view)
-    _set_derived(finding, view, patch.labels if patch.labels is not None else finding.labels,
-                 patch.tags if patch.tags is not None else finding.tags)
+    _set_derived(
+        finding,
+        view,
+        patch.labels if patch.labels is not None else finding.labels,
+        patch.tags if patch.tags is not None else finding.tags,
+    )
     _refresh_search(finding)
     finding.updated_at = utcnow()
     session.flush()
@@ -169,6 +199,7 @@ def delete(session: Session, user: User, finding_id: str) -> None:
 
 
 # --- public links ---------------------------------------------------------------------------------
+
 
 def make_public_link(session: Session, user: User, finding_id: str) -> str:
     finding = get_editable(session, user, finding_id)
@@ -193,6 +224,7 @@ def get_public(session: Session, token: str) -> Finding:
 
 
 # --- list ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class ListFilters:
@@ -220,8 +252,12 @@ def _filtered(user: User, filters: ListFilters) -> Select:
             head_match = and_(head_match, FindingHead.layer == filters.layer)
         query = query.where(exists().where(FindingHead.finding_id == Finding.id, head_match))
     elif filters.layer is not None:
-        query = query.where(or_(Finding.layer == filters.layer, exists().where(
-            FindingHead.finding_id == Finding.id, FindingHead.layer == filters.layer)))
+        query = query.where(
+            or_(
+                Finding.layer == filters.layer,
+                exists().where(FindingHead.finding_id == Finding.id, FindingHead.layer == filters.layer),
+            )
+        )
     if filters.label:
         query = query.where(exists().where(FindingLabel.finding_id == Finding.id, FindingLabel.label == filters.label))
     if filters.tag:
@@ -238,33 +274,56 @@ def _filtered(user: User, filters: ListFilters) -> Select:
     return query
 
 
-def list_findings(session: Session, user: User, filters: ListFilters, limit: int = 50,
-                  offset: int = 0) -> tuple[list[Finding], int]:
+def list_findings(
+    session: Session, user: User, filters: ListFilters, limit: int = 50, offset: int = 0
+) -> tuple[list[Finding], int]:
     query = _filtered(user, filters)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.order_by(Finding.created_at.desc(), Finding.id.desc())
-                           .limit(min(max(limit, 1), MAX_LIMIT)).offset(max(offset, 0)))
+    rows = session.scalars(
+        query.order_by(Finding.created_at.desc(), Finding.id.desc())
+        .limit(min(max(limit, 1), MAX_LIMIT))
+        .offset(max(offset, 0))
+    )
     return list(rows), int(total or 0)
 
 
 # --- export / import --------------------------------------------------------------------------
 
+
 def export(session: Session, user: User, filters: ListFilters, current_models: Mapping[str, str | None]) -> dict:
     query = _filtered(user, filters).order_by(Finding.created_at, Finding.id)
     findings = [finding_json(f, user, current_models) for f in session.scalars(query)]
-    return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "exported_at": utcnow().isoformat(),
-            "findings": findings}
+    return {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "exported_at": utcnow().isoformat(),
+        "findings": findings,
+    }
 
 
 def _record_to_row(session: Session, record: FindingRecord, authors: dict[str, User]) -> Finding:
     author = authors.get(record.author) or ensure_user(session, record.author)
     authors[record.author] = author
-    finding = Finding(id=record.id, title=record.title, note=record.note, note_html=render_note(record.note),
-                      author_id=author.id, visibility=record.visibility, public_token=record.public_token,
-                      model_id=record.model.id, model_sha256=record.model.sha256, model_task=record.model.task,
-                      model_format=record.model.format, input=record.input.model_dump(mode="json"),
-                      input_text=record.input.text.lower(), snapshot=record.snapshot,
-                      created_at=record.created_at, updated_at=record.updated_at, heads=[], label_rows=[])
+    finding = Finding(
+        id=record.id,
+        title=record.title,
+        note=record.note,
+        note_html=render_note(record.note),
+        author_id=author.id,
+        visibility=record.visibility,
+        public_token=record.public_token,
+        model_id=record.model.id,
+        model_sha256=record.model.sha256,
+        model_task=record.model.task,
+        model_format=record.model.format,
+        input=record.input.model_dump(mode="json"),
+        input_text=record.input.text.lower(),
+        snapshot=record.snapshot,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        heads=[],
+        label_rows=[],
+    )
     finding.author = author
     _set_derived(finding, record.view, record.labels, record.tags)
     _refresh_search(finding)
@@ -279,24 +338,30 @@ def import_findings(session: Session, user: User, document: ExportFile) -> list[
     tokens: dict[str, int] = {}
     for index, record in enumerate(records):
         if record.id in seen:
-            raise Invalid(f"id {record.id!r} appears twice (items {seen[record.id]} and {index})",
-                          ("findings", index, "id"))
+            raise Invalid(
+                f"id {record.id!r} appears twice (items {seen[record.id]} and {index})", ("findings", index, "id")
+            )
         seen[record.id] = index
         if record.public_token is not None:
             if record.public_token in tokens:
-                raise Invalid(f"public_token appears twice (items {tokens[record.public_token]} and {index})",
-                              ("findings", index, "public_token"))
+                raise Invalid(
+                    f"public_token appears twice (items {tokens[record.public_token]} and {index})",
+                    ("findings", index, "public_token"),
+                )
             tokens[record.public_token] = index
         if not user.is_admin and record.author != user.name:
-            raise Forbidden(f"item {index}: only admins import findings of other authors ({record.author!r}); "
-                            f"you are {user.name!r}")
+            raise Forbidden(
+                f"item {index}: only admins import findings of other authors ({record.author!r}); you are {user.name!r}"
+            )
     for start in range(0, len(records), 500):  # IN lists stay small for both databases
-        chunk = [r.id for r in records[start:start + 500]]
+        chunk = [r.id for r in records[start : start + 500]]
         taken = list(session.scalars(select(Finding.id).where(Finding.id.in_(chunk))))
         if taken:
-            raise Conflict(f"{len(taken)} finding id(s) already exist on this server, e.g. {taken[0]!r} "
-                           f"(item {seen[taken[0]]}); nothing was imported")
-        chunk_tokens = [r.public_token for r in records[start:start + 500] if r.public_token]
+            raise Conflict(
+                f"{len(taken)} finding id(s) already exist on this server, e.g. {taken[0]!r} "
+                f"(item {seen[taken[0]]}); nothing was imported"
+            )
+        chunk_tokens = [r.public_token for r in records[start : start + 500] if r.public_token]
         if chunk_tokens and session.scalar(select(func.count()).where(Finding.public_token.in_(chunk_tokens))):
             raise Conflict("a public_token in the file is already used on this server; nothing was imported")
     authors: dict[str, User] = {}

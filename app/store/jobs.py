@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.store import access
-from app.store.store_errors import Forbidden, NotFound
 from app.store.models import JobOwner, Upload, User, utcnow
+from app.store.store_errors import Forbidden, NotFound
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,11 @@ def job_access(session: Session, kind: str, job_id: str, user: User) -> JobAcces
         return None
     through = own or next((r for r in seen if r.visibility == "shared"), None) or (seen or [None])[0]
     shared = any(r.visibility == "shared" for r in rows)
-    return JobAccess(owner=through.user.name if through is not None else "",
-                     visibility="shared" if shared else "private",
-                     can_edit=own is not None or user.is_admin)
+    return JobAccess(
+        owner=through.user.name if through is not None else "",
+        visibility="shared" if shared else "private",
+        can_edit=own is not None or user.is_admin,
+    )
 
 
 def set_visibility(session: Session, kind: str, job_id: str, user: User, visibility: str) -> JobAccess:
@@ -83,6 +85,7 @@ def set_visibility(session: Session, kind: str, job_id: str, user: User, visibil
 
 
 # --- uploads --------------------------------------------------------------------------------------
+
 
 def own_upload(session: Session, sha256: str, user: User, size: int) -> None:
     if session.get(Upload, (sha256, user.id)) is None:

@@ -103,8 +103,8 @@ class Finding(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     author: Mapped[User] = relationship()
-    heads: Mapped[list["FindingHead"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
-    label_rows: Mapped[list["FindingLabel"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    heads: Mapped[list[FindingHead]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    label_rows: Mapped[list[FindingLabel]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
 
 class FindingHead(Base):

@@ -12,8 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.store.store_errors import Conflict, Invalid, NotFound
 from app.store.models import ApiToken, User, WebSession, utcnow
+from app.store.store_errors import Conflict, Invalid, NotFound
 
 LOCAL_USER = "local"  # the single user when auth is off
 TOKEN_PREFIX = "hs_"
@@ -88,6 +88,7 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
 
 # --- API tokens ---------------------------------------------------------------------------------
 
+
 def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
     """Returns the row and the token itself, which is shown once and never stored."""
     if not 1 <= len(name.strip()) <= 100:
@@ -121,12 +122,16 @@ def delete_token(session: Session, user: User, token_id: int) -> None:
 
 # --- login sessions ------------------------------------------------------------------------------
 
+
 def create_session(session: Session, user: User) -> str:
     """A new login session; returns the cookie value (only its hash is stored)."""
     value = secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(WebSession(id_hash=sha256(value), user_id=user.id, created_at=now,
-                           expires_at=now + timedelta(days=SESSION_DAYS)))
+    session.add(
+        WebSession(
+            id_hash=sha256(value), user_id=user.id, created_at=now, expires_at=now + timedelta(days=SESSION_DAYS)
+        )
+    )
     # Expired sessions are swept on login rather than by a background job.
     session.execute(delete(WebSession).where(WebSession.expires_at < now))
     return value

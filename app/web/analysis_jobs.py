@@ -17,29 +17,40 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.config import Settings
-from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.data.demo import DEMO_DATASETS
+from app.core.data.sources import (
+    checkpoint_fingerprint,
+    data_fingerprint,
+    default_lexicon_path,
+    load_lexicon,
+    shared_datasets,
+    source_kind,
+)
 from app.core.heads.analysis import analyze
-from app.core.model.pretrained import load_pretrained_baseline, pretrained_location
 from app.core.heads.result import RESULT_VERSION, upgrade_result
 from app.core.heads.settings import AnalysisSettings
 from app.core.inputs.units import AnalysisError, unit_specs
-from app.core.data.sources import (checkpoint_fingerprint, data_fingerprint, default_lexicon_path, load_lexicon,
-                              shared_datasets, source_kind)
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.model.pretrained import load_pretrained_baseline, pretrained_location
 from app.store.models import User
 from app.web.job_data import data_name, load_named
 from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
 
-UPLOAD_HELP = "POST /api/analyses with \"upload\": JSONL text (docs: app/core/data/readers/user_jsonl.py)"
+UPLOAD_HELP = 'POST /api/analyses with "upload": JSONL text (docs: app/core/data/readers/user_jsonl.py)'
 
 
 class AnalysisRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(description="checkpoint id (GET /api/models)")
-    data: str | None = Field(default=None, max_length=1000,
-                             description="demo-absa, demo-re, a path relative to HEADSCOPE_SHARED_DATA, or upload:<sha256>")
-    upload: str | None = Field(default=None, description="JSONL text (headscope's own format) to analyse instead of `data`")
+    data: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="demo-absa, demo-re, a path relative to HEADSCOPE_SHARED_DATA, or upload:<sha256>",
+    )
+    upload: str | None = Field(
+        default=None, description="JSONL text (headscope's own format) to analyse instead of `data`"
+    )
     settings: AnalysisSettings = Field(default_factory=AnalysisSettings)
 
 
@@ -58,10 +69,17 @@ class AnalysisJobs(JobKind):
     def datasets(self, user: User, context: JobContext) -> dict[str, Any]:
         """What `data` accepts: the demo datasets, the shared data files, the user's own uploads."""
         shared = context.settings.shared_data
-        demo = [{"name": d.name, "task": d.task, "description": d.description, "kind": "demo"}
-                for d in DEMO_DATASETS.values()]
-        return {"demo": demo, "shared": shared_datasets(shared), "uploads": context.uploads.of(user),
-                "shared_data": shared is not None, "upload": UPLOAD_HELP}
+        demo = [
+            {"name": d.name, "task": d.task, "description": d.description, "kind": "demo"}
+            for d in DEMO_DATASETS.values()
+        ]
+        return {
+            "demo": demo,
+            "shared": shared_datasets(shared),
+            "uploads": context.uploads.of(user),
+            "shared_data": shared is not None,
+            "upload": UPLOAD_HELP,
+        }
 
     # --- prepare: everything is checked before the job is queued ---------------------------------
 
@@ -79,12 +97,24 @@ class AnalysisJobs(JobKind):
             raise JobInputError(f"{name} gives {info.id} no pairs to analyse", "data")
         lexicon = default_lexicon_path(context.settings.shared_data) if settings.lexicon else None
         sha = data_fingerprint(dataset)
-        key_parts = {"version": RESULT_VERSION, "checkpoint": checkpoint_fingerprint(info), "data": sha,
-                     "data_format": dataset.format, "lexicon": str(lexicon) if lexicon else None,
-                     "pretrained": pretrained_location(info) if settings.pretrained else None,
-                     "settings": settings.model_dump(mode="json")}
-        data = {"name": name, "kind": source_kind(name), "sha256": sha, "format": dataset.format,
-                "examples": len(dataset.examples), "pairing": pairing, "pairs": total}
+        key_parts = {
+            "version": RESULT_VERSION,
+            "checkpoint": checkpoint_fingerprint(info),
+            "data": sha,
+            "data_format": dataset.format,
+            "lexicon": str(lexicon) if lexicon else None,
+            "pretrained": pretrained_location(info) if settings.pretrained else None,
+            "settings": settings.model_dump(mode="json"),
+        }
+        data = {
+            "name": name,
+            "kind": source_kind(name),
+            "sha256": sha,
+            "format": dataset.format,
+            "examples": len(dataset.examples),
+            "pairing": pairing,
+            "pairs": total,
+        }
         description = {"model": info.id, "data": data, "settings": settings.model_dump(mode="json")}
         return Prepared(key_parts, description, total, inputs=dataset)
 
@@ -99,8 +129,9 @@ class AnalysisJobs(JobKind):
         dataset, name = job.inputs, job.description["data"]["name"]
         job.report(0, job.total, "statistics")
         try:
-            result = analyze(loaded, dataset, settings, pretrained=pretrained, lexicon=lexicon, progress=job.report,
-                             runner=run).to_json()
+            result = analyze(
+                loaded, dataset, settings, pretrained=pretrained, lexicon=lexicon, progress=job.report, runner=run
+            ).to_json()
         except AnalysisError as exc:
             raise AnalysisError(str(exc).replace(str(dataset.path), name)) from None
         result["analysis_id"] = job.id
@@ -122,7 +153,9 @@ class AnalysisJobs(JobKind):
     def stored_description(self, result: dict[str, Any]) -> tuple[dict[str, Any], int]:
         job = result.get("job") or {}
         data = job.get("data") or {}
-        return {"model": result["model"]["id"], "data": data, "settings": job.get("settings") or {}}, int(data.get("pairs") or 0)
+        return {"model": result["model"]["id"], "data": data, "settings": job.get("settings") or {}}, int(
+            data.get("pairs") or 0
+        )
 
 
 def public_result(result: dict[str, Any], context: JobContext) -> dict[str, Any]:

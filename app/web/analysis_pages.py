@@ -14,5 +14,6 @@ router = APIRouter()
 @router.get("/analysis", include_in_schema=False)
 def summary_page(request: Request):
     # With accounts on, analyses are for signed-in users: log in first, then come back.
-    return login_redirect(request) or templates.TemplateResponse(request, "summary.html",
-                                                                 {"title": "Analysis", "version": __version__})
+    return login_redirect(request) or templates.TemplateResponse(
+        request, "summary.html", {"title": "Analysis", "version": __version__}
+    )

@@ -18,8 +18,9 @@ router = APIRouter(prefix="/api")
 
 def orjson_response(body: object, status_code: int = 200) -> Response:
     # orjson serializes the numpy attention arrays of "full" responses directly.
-    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status_code,
-                    media_type="application/json")
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status_code, media_type="application/json"
+    )
 
 
 @router.get("/health")
@@ -27,29 +28,50 @@ def health(request: Request) -> JSONResponse:
     state = request.app.state
     if not getattr(state, "ready", False):
         return JSONResponse({"status": "starting"}, status_code=503)
-    return JSONResponse({"status": "ready", "models": len(state.registry.infos), "device": str(state.registry.device),
-                         "model_thread": state.model_executor.stats.to_json(),
-                         "fast_path": dict(state.model_executor.fast.status) if state.model_executor.fast else {}})
+    return JSONResponse(
+        {
+            "status": "ready",
+            "models": len(state.registry.infos),
+            "device": str(state.registry.device),
+            "model_thread": state.model_executor.stats.to_json(),
+            "fast_path": dict(state.model_executor.fast.status) if state.model_executor.fast else {},
+        }
+    )
 
 
 @router.get("/models")
 def list_models(request: Request) -> dict:
     registry = request.app.state.registry
     public = PublicPaths(request.app.state.settings)  # folders by setting name, never the server's own paths
-    models = [{**info.to_json(), "path": public.name(info.path.resolve()), "source": public.name(info.source),
-               "loaded": registry.is_loaded(info.id)} for info in registry.infos]
+    models = [
+        {
+            **info.to_json(),
+            "path": public.name(info.path.resolve()),
+            "source": public.name(info.source),
+            "loaded": registry.is_loaded(info.id),
+        }
+        for info in registry.infos
+    ]
     return {"models": models, "defaults": {"absa": registry.default_id("absa"), "re": registry.default_id("re")}}
 
 
-@router.post("/inspect", dependencies=[Depends(inspect_access)],  # accounts on: who, and how often
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": InspectRequest.model_json_schema()}}}})
+@router.post(
+    "/inspect",
+    dependencies=[Depends(inspect_access)],  # accounts on: who, and how often
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": InspectRequest.model_json_schema()}},
+        }
+    },
+)
 async def inspect(request: Request) -> Response:
     state = request.app.state
     started = time.perf_counter()
     # The body is read with a byte limit (413 before a huge one is held), then validated (422).
-    body = await parse_body(request, InspectRequest, state.settings.max_inspect_body_bytes,
-                            setting="HEADSCOPE_MAX_INSPECT_BODY_BYTES")
+    body = await parse_body(
+        request, InspectRequest, state.settings.max_inspect_body_bytes, setting="HEADSCOPE_MAX_INSPECT_BODY_BYTES"
+    )
     parsed = time.perf_counter()
     # The forward pass runs on the one model thread, padded together with other requests' that arrive
     # at the same time (app/web/batcher.py); tokenising and shaping the answer happen here.
@@ -62,5 +84,6 @@ async def inspect(request: Request) -> Response:
     # Server-Timing shows in browser dev tools and lets bench/ split server time from transport (and
     # the server's time into its parts; gzip, when asked for, comes after and is not in it).
     response.headers["Server-Timing"] = ", ".join(
-        [f"inspect;dur={(done - started) * 1000:.2f}"] + [f"{name};dur={ms:.2f}" for name, ms in timings.items()])
+        [f"inspect;dur={(done - started) * 1000:.2f}"] + [f"{name};dur={ms:.2f}" for name, ms in timings.items()]
+    )
     return response

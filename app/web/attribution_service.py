@@ -7,8 +7,7 @@ from collections import OrderedDict
 from typing import Any
 
 from app.core.attribution.gradients import IG_DEFAULT_STEPS
-from app.core.attribution.live import METHODS
-from app.core.attribution.live import AttributionReport, AttributionRequest, attribute
+from app.core.attribution.live import METHODS, AttributionReport, AttributionRequest, attribute
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.inspection import Inspection
 
@@ -28,8 +27,12 @@ class AttributionService:
 
     @staticmethod
     def request_of(body: Any) -> AttributionRequest:
-        return AttributionRequest(methods=tuple(dict.fromkeys(body.attribution or ())), label=body.attribution_label,
-                                  ig_steps=body.ig_steps or IG_DEFAULT_STEPS, query=body.attribution_query or "readout")
+        return AttributionRequest(
+            methods=tuple(dict.fromkeys(body.attribution or ())),
+            label=body.attribution_label,
+            ig_steps=body.ig_steps or IG_DEFAULT_STEPS,
+            query=body.attribution_query or "readout",
+        )
 
     def payload(self, loaded: LoadedCheckpoint, inspection: Inspection, body: Any) -> dict[str, Any]:
         """The response's "attribution" object (word scores summed over pieces when body.word_level)."""

@@ -82,8 +82,11 @@ def current_user(request: Request) -> User | None:
         sent, cookie_csrf = request.headers.get(CSRF_HEADER, ""), request.cookies.get(CSRF_COOKIE, "")
         expected = csrf_for(state.secret_key, cookie)
         if not (sent and hmac.compare_digest(sent, cookie_csrf) and hmac.compare_digest(sent, expected)):
-            raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header: cookie-authenticated writes must send "
-                                     f"the value of the {CSRF_COOKIE} cookie in it")
+            raise HTTPException(
+                403,
+                f"missing or wrong {CSRF_HEADER} header: cookie-authenticated writes must send "
+                f"the value of the {CSRF_COOKIE} cookie in it",
+            )
     return user
 
 
@@ -106,7 +109,9 @@ class TokenBody(BaseModel):
 async def login(request: Request) -> Response:
     state = request.app.state
     if not state.settings.auth_enabled:
-        raise HTTPException(400, "auth is off on this server (HEADSCOPE_AUTH_ENABLED=false): everyone is the local user")
+        raise HTTPException(
+            400, "auth is off on this server (HEADSCOPE_AUTH_ENABLED=false): everyone is the local user"
+        )
     body = await parse_body(request, LoginBody, MAX_AUTH_BODY)
 
     def check() -> tuple[User | None, str | None]:

@@ -25,10 +25,11 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -66,13 +67,26 @@ class BatchStats:
     busy_s: float = 0.0  # seconds the thread spent running work and batches
 
     def to_json(self) -> dict[str, Any]:
-        return {"batches": self.batches, "inspections": self.inspections, "largest": self.largest, "work": self.work,
-                "busy_s": round(self.busy_s, 3), "sizes": {str(k): v for k, v in sorted(self.sizes.items())}}
+        return {
+            "batches": self.batches,
+            "inspections": self.inspections,
+            "largest": self.largest,
+            "work": self.work,
+            "busy_s": round(self.busy_s, 3),
+            "sizes": {str(k): v for k, v in sorted(self.sizes.items())},
+        }
 
 
 class ModelBatcher(Executor):
-    def __init__(self, window_ms: float = 2.0, max_batch: int = 32, max_tokens: int = 8192,
-                 threads: int | None = None, name: str = "model_0", fast: FastPaths | None = None):
+    def __init__(
+        self,
+        window_ms: float = 2.0,
+        max_batch: int = 32,
+        max_tokens: int = 8192,
+        threads: int | None = None,
+        name: str = "model_0",
+        fast: FastPaths | None = None,
+    ):
         self.window_s, self.max_batch, self.max_tokens, self.threads = window_ms / 1000, max_batch, max_tokens, threads
         self.fast = fast  # inspections' faster forward (ONNX Runtime) per checkpoint, once built; None: plain
         self.stats = BatchStats()
@@ -88,11 +102,11 @@ class ModelBatcher(Executor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         return self._put(_Work(Future(), fn, args, kwargs))
 
-    def inspect(self, loaded: LoadedCheckpoint, prepared: PreparedInspection) -> "Future[Inspection]":
+    def inspect(self, loaded: LoadedCheckpoint, prepared: PreparedInspection) -> Future[Inspection]:
         return self._put(_Inspect(Future(), loaded, prepared))
 
     @contextmanager
-    def arriving(self) -> Iterator["Arrival"]:
+    def arriving(self) -> Iterator[Arrival]:
         """Around reading and tokenising a request: a batch being formed waits for it (up to the window)
         until it is queued by `Arrival.inspect` or given up (an error, the cache answered)."""
         arrival = Arrival(self)
@@ -210,7 +224,7 @@ class Arrival:
     def __init__(self, batcher: ModelBatcher) -> None:
         self.batcher, self.queued = batcher, False
 
-    def inspect(self, loaded: LoadedCheckpoint, prepared: PreparedInspection) -> "Future[Inspection]":
+    def inspect(self, loaded: LoadedCheckpoint, prepared: PreparedInspection) -> Future[Inspection]:
         """Queue the inspection and stop counting as arriving, in one step."""
         self.queued = True
         return self.batcher._put(_Inspect(Future(), loaded, prepared), arrived=True)

@@ -38,11 +38,18 @@ def require_json(request: Request) -> None:
     # type to another origin only after a CORS preflight, which this server never grants.
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
-        raise HTTPException(415, f"send the body as JSON with Content-Type: application/json (got {content_type or 'none'!r})")
+        raise HTTPException(
+            415, f"send the body as JSON with Content-Type: application/json (got {content_type or 'none'!r})"
+        )
 
 
-async def parse_body(request: Request, model: type[M], limit: int, context: dict[str, Any] | None = None,
-                     setting: str = "HEADSCOPE_MAX_BODY_BYTES") -> M:
+async def parse_body(
+    request: Request,
+    model: type[M],
+    limit: int,
+    context: dict[str, Any] | None = None,
+    setting: str = "HEADSCOPE_MAX_BODY_BYTES",
+) -> M:
     require_json(request)
     raw = await read_body(request, limit, setting)
     try:

@@ -12,11 +12,19 @@ class CompareSide(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str | None = Field(default=None, max_length=200,
-                              description="checkpoint id; right side: default the left's; left: default the demo ABSA model")
-    text: InputText | None = Field(default=None, max_length=MAX_TEXT_CHARS,
-                             description="review (ABSA) or sentence with <e1>/<e2> tags (RE); right side: default the left's")
-    aspect: AspectText | None = Field(default=None, max_length=200, description="ABSA: category or term; right: default the left's")
+    model: str | None = Field(
+        default=None,
+        max_length=200,
+        description="checkpoint id; right side: default the left's; left: default the demo ABSA model",
+    )
+    text: InputText | None = Field(
+        default=None,
+        max_length=MAX_TEXT_CHARS,
+        description="review (ABSA) or sentence with <e1>/<e2> tags (RE); right side: default the left's",
+    )
+    aspect: AspectText | None = Field(
+        default=None, max_length=200, description="ABSA: category or term; right: default the left's"
+    )
     aspect_span: tuple[int, int] | None = None
     e1_span: tuple[int, int] | None = None
     e2_span: tuple[int, int] | None = None
@@ -27,10 +35,12 @@ class CompareRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     left: CompareSide = Field(description="the source, or the first checkpoint")
-    right: CompareSide = Field(default_factory=CompareSide,
-                               description="the variant, or the second checkpoint; fields left out are the left's")
-    layers: list[int] | None = Field(default=None, max_length=256,
-                                     description="layers of compact attention to send for both sides (default all)")
+    right: CompareSide = Field(
+        default_factory=CompareSide, description="the variant, or the second checkpoint; fields left out are the left's"
+    )
+    layers: list[int] | None = Field(
+        default=None, max_length=256, description="layers of compact attention to send for both sides (default all)"
+    )
 
     @field_validator("left")
     @classmethod

@@ -25,8 +25,8 @@ from typing import Any
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.errors import InputError
 from app.core.model.pretrained import load_pretrained_baseline
-from app.core.passes.inspection import Inspection, InspectionInput, inspect
 from app.core.model.registry import ModelRegistry
+from app.core.passes.inspection import Inspection, InspectionInput, inspect
 from app.core.robustness.moved import QUERY_SETS, pair_change, shared_tokens
 from app.web.compare_schema import CompareRequest, CompareSide
 from app.web.inspect_service import InspectService
@@ -50,14 +50,19 @@ class CompareService:
             for name, info in infos.items():
                 bad = [layer for layer in request.layers if not 0 <= layer < info.num_layers]
                 if bad:
-                    raise InputError(f"layers {bad} do not exist: {name} ({info.id}) has layers 0..{info.num_layers - 1}",
-                                     field="layers")
+                    raise InputError(
+                        f"layers {bad} do not exist: {name} ({info.id}) has layers 0..{info.num_layers - 1}",
+                        field="layers",
+                    )
         inspections = {name: self._inspect(side, name) for name, side in sides.items()}
         body: dict[str, Any] = {}
         for name, side in sides.items():
             shown = InspectRequest(model=side.model, text=side.text, attention="compact", layers=request.layers)
-            body[name] = {**self.inspect_service.payload(inspections[name], shown), "pretrained": side.pretrained,
-                          "input": side.model_dump(exclude={"model", "pretrained"}, exclude_none=True)}
+            body[name] = {
+                **self.inspect_service.payload(inspections[name], shown),
+                "pretrained": side.pretrained,
+                "input": side.model_dump(exclude={"model", "pretrained"}, exclude_none=True),
+            }
         a, b = inspections["left"], inspections["right"]
         body["alignment"] = alignment(a, b)
         same_shape = a.attention.shape[:2] == b.attention.shape[:2]
@@ -65,14 +70,21 @@ class CompareService:
             change = pair_change(a.attention, b.attention, a.encoded, b.encoded, infos["left"].task)
             body["change"] = {name: _grid(change[name].tolist()) for name in QUERY_SETS}
             body["top"] = {name: _top(body["change"][name]) for name in QUERY_SETS}
-            body["change_note"] = None if infos["left"].task == infos["right"].task else (
-                f"the checkpoints' tasks differ ({infos['left'].task}, {infos['right'].task}): "
-                f"the focus tokens are the left side's ({infos['left'].task})")
+            body["change_note"] = (
+                None
+                if infos["left"].task == infos["right"].task
+                else (
+                    f"the checkpoints' tasks differ ({infos['left'].task}, {infos['right'].task}): "
+                    f"the focus tokens are the left side's ({infos['left'].task})"
+                )
+            )
         else:
             body["change"] = body["top"] = None
-            body["change_note"] = (f"no per-head change: {infos['left'].id} has {a.attention.shape[0]} layers × "
-                                   f"{a.attention.shape[1]} heads, {infos['right'].id} {b.attention.shape[0]} × "
-                                   f"{b.attention.shape[1]}")
+            body["change_note"] = (
+                f"no per-head change: {infos['left'].id} has {a.attention.shape[0]} layers × "
+                f"{a.attention.shape[1]} heads, {infos['right'].id} {b.attention.shape[0]} × "
+                f"{b.attention.shape[1]}"
+            )
         body["query_sets"] = list(QUERY_SETS)
         return body
 
@@ -86,8 +98,12 @@ class CompareService:
         right = request.right
         update: dict[str, Any] = {"model": right.model or left.model}
         if right.text is None:
-            update.update(text=left.text, aspect_span=right.aspect_span or left.aspect_span,
-                          e1_span=right.e1_span or left.e1_span, e2_span=right.e2_span or left.e2_span)
+            update.update(
+                text=left.text,
+                aspect_span=right.aspect_span or left.aspect_span,
+                e1_span=right.e1_span or left.e1_span,
+                e2_span=right.e2_span or left.e2_span,
+            )
         if right.aspect is None:
             update["aspect"] = left.aspect
         right = right.model_copy(update=update)
@@ -95,8 +111,11 @@ class CompareService:
         for name, side in (("left", left), ("right", right)):
             info = self.registry.info(side.model)  # UnknownModelError -> 404 listing the known ids
             if info.task == "absa" and side.aspect is None:
-                raise InputError(f"{name}.aspect is required for ABSA models ({info.id}): an aspect category "
-                                 "(e.g. food) or a term from the review", field=f"{name}.aspect")
+                raise InputError(
+                    f"{name}.aspect is required for ABSA models ({info.id}): an aspect category "
+                    "(e.g. food) or a term from the review",
+                    field=f"{name}.aspect",
+                )
             if info.task != "absa":
                 side = side.model_copy(update={"aspect": None, "aspect_span": None})
             sides.append(side)
@@ -138,9 +157,15 @@ def alignment(left: Inspection, right: Inspection) -> dict[str, Any]:
     partner_left, partner_right = [-1] * len(left.encoded.tokens), [-1] * len(right.encoded.tokens)
     for i, j in zip(a, b):
         partner_left[i], partner_right[j] = j, i
-    return {"left": partner_left, "right": partner_right, "shared": len(a),
-            "edited": {"left": [i for i, j in enumerate(partner_left) if j < 0],
-                       "right": [j for j, i in enumerate(partner_right) if i < 0]}}
+    return {
+        "left": partner_left,
+        "right": partner_right,
+        "shared": len(a),
+        "edited": {
+            "left": [i for i, j in enumerate(partner_left) if j < 0],
+            "right": [j for j, i in enumerate(partner_right) if i < 0],
+        },
+    }
 
 
 def _grid(values: list[list[float]]) -> list[list[float | None]]:

@@ -16,9 +16,10 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import nh3
 from markupsafe import Markup
@@ -68,7 +69,7 @@ def _wrap_module(name: str, source: str) -> str:
 
     body = _IMPORT.sub(import_line, source)
     exports = _EXPORT.findall(body)
-    body = _EXPORT.sub(lambda m: m.group(0)[len("export"):].lstrip(), body)
+    body = _EXPORT.sub(lambda m: m.group(0)[len("export") :].lstrip(), body)
     leftover = re.search(r"^\s*(import|export)\b.*$|\bimport\s*\(", body, re.M)
     if leftover:
         raise ExportError(f"{name}: cannot inline {leftover.group(0).strip()!r}")
@@ -78,8 +79,10 @@ def _wrap_module(name: str, source: str) -> str:
 def bundle_modules(entry: str = ENTRY, js_dir: Path = STATIC / "js") -> str:
     """The entry module and its imports as one script with no imports left."""
     parts = ["const __modules = Object.create(null);\n"]
-    parts += [f"// ---- static/js/{name} ----\n" + _wrap_module(name, (js_dir / name).read_text(encoding="utf-8"))
-              for name in _module_names(js_dir, entry)]
+    parts += [
+        f"// ---- static/js/{name} ----\n" + _wrap_module(name, (js_dir / name).read_text(encoding="utf-8"))
+        for name in _module_names(js_dir, entry)
+    ]
     # "</" would end the inline <script> element early; "<\/" means the same to JavaScript.
     return "".join(parts).replace("</", "<\\/")
 
@@ -98,21 +101,26 @@ def json_for_script(value: Any) -> Markup:
 
 def csp_for(script: str) -> str:
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    return ("default-src 'none'; script-src 'sha256-" + digest + "'; style-src 'unsafe-inline'; "
-            "img-src data: blob:; connect-src 'none'; base-uri 'none'; form-action 'none'")
+    return (
+        "default-src 'none'; script-src 'sha256-" + digest + "'; style-src 'unsafe-inline'; "
+        "img-src data: blob:; connect-src 'none'; base-uri 'none'; form-action 'none'"
+    )
 
 
 def export_filename(findings: list[dict]) -> str:
     if len(findings) == 1:
         # ASCII only: the name goes into a Content-Disposition header, which is latin-1
-        stem = re.sub(r"[^\w.-]+", "_", str(findings[0].get("title") or "finding"), flags=re.ASCII)[:60].strip("_") or "finding"
+        stem = (
+            re.sub(r"[^\w.-]+", "_", str(findings[0].get("title") or "finding"), flags=re.ASCII)[:60].strip("_")
+            or "finding"
+        )
         return f"headscope-{stem}.html"
     return f"headscope-report-{datetime.now(timezone.utc):%Y%m%d-%H%M}.html"
 
 
 CHECKPOINT_NOTICES = {
     "changed": "The checkpoint {model} has been retrained or replaced since this finding was saved (other weights): "
-               "the live view may differ. What is drawn here is the saved snapshot.",
+    "the live view may differ. What is drawn here is the saved snapshot.",
     "missing": "The checkpoint {model} is no longer on this server. What is drawn here is the saved snapshot.",
 }
 
@@ -179,7 +187,9 @@ def build_export_html(findings: Iterable[dict], title: str | None = None) -> str
     """The whole file. `findings` are full finding objects (with `snapshot`) as the API returns them."""
     items = list(findings)
     script = bundle_modules()
-    heading = title or (str(items[0].get("title") or "Finding") if len(items) == 1 else f"headscope report: {len(items)} findings")
+    heading = title or (
+        str(items[0].get("title") or "Finding") if len(items) == 1 else f"headscope report: {len(items)} findings"
+    )
     template = page_templates.env.get_template("export.html")
     return template.render(
         title=heading,

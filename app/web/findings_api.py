@@ -24,9 +24,9 @@ from app.store import Store
 from app.store import findings as repo
 from app.store import users as user_store
 from app.store.checkpoints import weights_sha256
-from app.store.store_errors import Conflict, Forbidden, Invalid, NotFound, StoreError
 from app.store.models import User
 from app.store.schemas import LABELS, ExportFile, FindingCreate, FindingPatch, FindingView, Limits, ModelRef
+from app.store.store_errors import Conflict, Forbidden, Invalid, NotFound, StoreError
 from app.web import auth
 from app.web.auth import require_user
 from app.web.bodies import parse_body
@@ -57,13 +57,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def store_error(_: Request, exc: StoreError) -> JSONResponse:
         if isinstance(exc, Invalid):
-            return JSONResponse({"detail": [{"loc": ["body", *exc.loc], "msg": str(exc), "type": "value_error"}]},
-                                status_code=422)
+            return JSONResponse(
+                {"detail": [{"loc": ["body", *exc.loc], "msg": str(exc), "type": "value_error"}]}, status_code=422
+            )
         status = {NotFound: 404, Forbidden: 403, Conflict: 409}.get(type(exc), 400)
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
 
 # --- helpers --------------------------------------------------------------------------------------
+
 
 def _state(request: Request):
     return request.app.state
@@ -132,6 +134,7 @@ def _view_checker(registry: ModelRegistry, model_id: str):
         except UnknownModelError:
             return  # the checkpoint is gone: nothing to check the view against
         repo.check_view(view, info.num_layers, info.num_heads)
+
     return check
 
 
@@ -140,10 +143,17 @@ async def _snapshot(request: Request, body: FindingCreate, model_id: str) -> dic
     view = body.view
     layers = [view.layer] if view.kind == "head" and view.layer is not None else None
     try:
-        inspect_request = InspectRequest(model=model_id, text=body.input.text, aspect=body.input.aspect,
-                                         aspect_span=body.input.aspect_span, e1_span=body.input.e1_span,
-                                         e2_span=body.input.e2_span, attention="compact", layers=layers,
-                                         word_level=view.word_mode)
+        inspect_request = InspectRequest(
+            model=model_id,
+            text=body.input.text,
+            aspect=body.input.aspect,
+            aspect_span=body.input.aspect_span,
+            e1_span=body.input.e1_span,
+            e2_span=body.input.e2_span,
+            attention="compact",
+            layers=layers,
+            word_level=view.word_mode,
+        )
     except ValidationError as exc:
         raise Invalid(exc.errors()[0]["msg"], ("input",)) from None
     state = _state(request)
@@ -156,6 +166,7 @@ async def _snapshot(request: Request, body: FindingCreate, model_id: str) -> dic
 
 
 # --- routes ---------------------------------------------------------------------------------------
+
 
 @router.post("/findings", status_code=201)
 async def create_finding(request: Request, user: User = Depends(require_user)) -> Response:
@@ -177,8 +188,11 @@ async def create_finding(request: Request, user: User = Depends(require_user)) -
     snapshot = body.snapshot if body.snapshot is not None else await _snapshot(request, body, model.id)
     size = len(orjson.dumps(snapshot))
     if size > settings.max_body_bytes:
-        raise HTTPException(413, f"the attention snapshot is {size} bytes, over HEADSCOPE_MAX_BODY_BYTES "
-                                 f"({settings.max_body_bytes}): save a head view of one layer, or a shorter input")
+        raise HTTPException(
+            413,
+            f"the attention snapshot is {size} bytes, over HEADSCOPE_MAX_BODY_BYTES "
+            f"({settings.max_body_bytes}): save a head view of one layer, or a shorter input",
+        )
 
     def write() -> dict:
         with state.store.write() as db:
@@ -204,8 +218,9 @@ def list_findings(
     limit: int = Query(50, ge=1, le=repo.MAX_LIMIT),
     offset: int = Query(0, ge=0),
 ) -> Response:
-    filters = repo.ListFilters(model=model, layer=layer, head=head, label=label, tag=tag, author=author, q=q,
-                               visibility=visibility, mine=mine)
+    filters = repo.ListFilters(
+        model=model, layer=layer, head=head, label=label, tag=tag, author=author, q=q, visibility=visibility, mine=mine
+    )
     models = current_models(_state(request).registry)
     with _state(request).store.read() as db:
         rows, total = repo.list_findings(db, user, filters, limit, offset)
@@ -229,8 +244,18 @@ def export_findings(
     mine: bool = False,
 ) -> Response:
     id_list = [i for i in (ids or "").split(",") if i.strip()] if ids is not None else None
-    filters = repo.ListFilters(model=model, layer=layer, head=head, label=label, tag=tag, author=author, q=q,
-                               visibility=visibility, mine=mine, ids=id_list)
+    filters = repo.ListFilters(
+        model=model,
+        layer=layer,
+        head=head,
+        label=label,
+        tag=tag,
+        author=author,
+        q=q,
+        visibility=visibility,
+        mine=mine,
+        ids=id_list,
+    )
     with _state(request).store.read() as db:
         document = repo.export(db, user, filters, current_models(_state(request).registry))
     response = _json(document)
@@ -241,8 +266,9 @@ def export_findings(
 @router.post("/findings/import", status_code=201)
 async def import_findings(request: Request, user: User = Depends(require_user)) -> Response:
     settings: Settings = _state(request).settings
-    document = await parse_body(request, ExportFile, settings.max_import_bytes, _limits(settings),
-                                setting="HEADSCOPE_MAX_IMPORT_BYTES")
+    document = await parse_body(
+        request, ExportFile, settings.max_import_bytes, _limits(settings), setting="HEADSCOPE_MAX_IMPORT_BYTES"
+    )
 
     def write() -> list[str]:
         try:

@@ -24,8 +24,10 @@ router = APIRouter(include_in_schema=False)
 
 # Scripts only from this server, no plugins, no inline handlers: a note that slipped past the
 # sanitiser still cannot run. Inline style attributes are what the head view sets on tokens.
-PAGE_CSP = ("default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
-            "img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+    "img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+)
 FORWARDED_HEADERS = ("cookie", "authorization")
 LIST_FILTERS = ("ids", "model", "layer", "head", "label", "tag", "author", "q", "visibility", "mine")
 
@@ -70,11 +72,20 @@ def error_page(request: Request, answer: ApiAnswer, what: str) -> HTMLResponse:
     status = answer.status if answer.status >= 400 else 502
     hint = {401: "Log in to see it.", 403: "You may not see it.", 404: "It does not exist or is not shared with you."}
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    response = templates.TemplateResponse(request, "findings_error.html", {
-        "title": f"{what}: error {status}", "version": __version__, "status": status,
-        "message": answer.message(), "hint": hint.get(status, ""), "what": what,
-        "login_url": "/login?" + urlencode({"next": here}) if status == 401 else None,
-    }, status_code=status)
+    response = templates.TemplateResponse(
+        request,
+        "findings_error.html",
+        {
+            "title": f"{what}: error {status}",
+            "version": __version__,
+            "status": status,
+            "message": answer.message(),
+            "hint": hint.get(status, ""),
+            "what": what,
+            "login_url": "/login?" + urlencode({"next": here}) if status == 401 else None,
+        },
+        status_code=status,
+    )
     response.headers["Content-Security-Policy"] = PAGE_CSP
     return response
 
@@ -150,21 +161,28 @@ def html_page(request: Request, name: str, context: dict, status_code: int = 200
 
 def download(findings: list[dict], title: str | None = None) -> Response:
     html = build_export_html(findings, title)
-    disposition = f"attachment; filename=\"{export_filename(findings)}\""
+    disposition = f'attachment; filename="{export_filename(findings)}"'
     return Response(html, media_type="text/html; charset=utf-8", headers={"Content-Disposition": disposition})
 
 
 # ---- routes (the fixed paths before /findings/{finding_id}) ----
+
 
 @router.get("/login")
 async def login_page(request: Request, next: str | None = None) -> HTMLResponse:
     # The login form for servers with HEADSCOPE_AUTH_ENABLED=true (the API is /api/auth/login).
     settings = request.app.state.settings
     me = await api_get(request, "/api/auth/me") if settings.auth_enabled else ApiAnswer(401, None)
-    return html_page(request, "findings_login.html", {
-        "title": "Log in", "auth_enabled": settings.auth_enabled, "next": local_path(next),
-        "user": me.body if me.ok and isinstance(me.body, dict) else None,
-    })
+    return html_page(
+        request,
+        "findings_login.html",
+        {
+            "title": "Log in",
+            "auth_enabled": settings.auth_enabled,
+            "next": local_path(next),
+            "user": me.body if me.ok and isinstance(me.body, dict) else None,
+        },
+    )
 
 
 @router.get("/findings")
@@ -182,7 +200,9 @@ async def export_report(request: Request, title: str | None = None) -> Response:
         return error_page(request, answer, "Export")
     findings = answer.body.get("findings") or []
     if not findings:
-        return error_page(request, ApiAnswer(404, {"detail": "no findings match these filters: nothing to export"}), "Export")
+        return error_page(
+            request, ApiAnswer(404, {"detail": "no findings match these filters: nothing to export"}), "Export"
+        )
     return download(findings, title or None)
 
 
@@ -196,13 +216,20 @@ async def finding_page(request: Request, finding_id: str) -> HTMLResponse:
     user = me.body if me.ok and isinstance(me.body, dict) else {}
     can_edit = bool(user) and (user.get("is_admin") or user.get("name") == finding.get("author"))
     token = finding.get("public_token")
-    return html_page(request, "finding.html", {
-        "title": finding.get("title") or "Finding", "f": finding_context(finding, 0, live=True),
-        "data": json_for_script([finding]), "public": False, "can_edit": can_edit,
-        "live_url": "/f/" + quote(finding_id, safe=""),
-        "export_url": f"/findings/{quote(finding_id, safe='')}/export.html",
-        "public_url": str(request.base_url).rstrip("/") + "/p/" + quote(token, safe="") if token else None,
-    })
+    return html_page(
+        request,
+        "finding.html",
+        {
+            "title": finding.get("title") or "Finding",
+            "f": finding_context(finding, 0, live=True),
+            "data": json_for_script([finding]),
+            "public": False,
+            "can_edit": can_edit,
+            "live_url": "/f/" + quote(finding_id, safe=""),
+            "export_url": f"/findings/{quote(finding_id, safe='')}/export.html",
+            "public_url": str(request.base_url).rstrip("/") + "/p/" + quote(token, safe="") if token else None,
+        },
+    )
 
 
 @router.get("/findings/{finding_id}/export.html")
@@ -228,13 +255,21 @@ async def public_page(request: Request, token: str) -> HTMLResponse:
     if not answer.ok:
         return error_page(request, answer, "Public finding")
     finding = answer.body
-    return html_page(request, "finding.html", {
-        "title": finding.get("title") or "Finding", "f": finding_context(finding, 0, live=True),
-        "data": json_for_script([finding]), "public": True, "can_edit": False,
-        # /inspect needs no account, so the public page links the live view directly
-        "live_url": live_path(finding),
-        "export_url": f"/p/{quote(token, safe='')}/export.html", "public_url": None,
-    })
+    return html_page(
+        request,
+        "finding.html",
+        {
+            "title": finding.get("title") or "Finding",
+            "f": finding_context(finding, 0, live=True),
+            "data": json_for_script([finding]),
+            "public": True,
+            "can_edit": False,
+            # /inspect needs no account, so the public page links the live view directly
+            "live_url": live_path(finding),
+            "export_url": f"/p/{quote(token, safe='')}/export.html",
+            "public_url": None,
+        },
+    )
 
 
 @router.get("/p/{token}/export.html")

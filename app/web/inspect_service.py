@@ -13,14 +13,15 @@ import base64
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from app.core.model.attention import quantize_uint8
-from app.core.model.errors import InputError
 from app.core.model.checkpoint import LoadedCheckpoint
-from app.core.passes.inspection import Inspection, InspectionInput, inspect_batch, prepare_inspection
+from app.core.model.errors import InputError
 from app.core.model.registry import ModelRegistry
+from app.core.passes.inspection import Inspection, InspectionInput, inspect_batch, prepare_inspection
 from app.web.attribution_service import AttributionService
 from app.web.batcher import ModelBatcher
 from app.web.schemas import InspectRequest
@@ -62,8 +63,9 @@ class InspectService:
             clock.lap("model")
         attribution = None
         if request.attribution:
-            attribution = await _awaited(self._on_model_thread(
-                lambda: self.attribution.payload(loaded, inspection, request)))
+            attribution = await _awaited(
+                self._on_model_thread(lambda: self.attribution.payload(loaded, inspection, request))
+            )
             clock.lap("attribution")
         body = self.payload(inspection, request)
         if attribution is not None:
@@ -80,28 +82,35 @@ class InspectService:
         if request.layers is not None:
             bad = [layer for layer in request.layers if not 0 <= layer < info.num_layers]
             if bad:
-                raise InputError(f"layers {bad} do not exist: {info.id} has layers 0..{info.num_layers - 1}", field="layers")
+                raise InputError(
+                    f"layers {bad} do not exist: {info.id} has layers 0..{info.num_layers - 1}", field="layers"
+                )
         if info.task == "absa" and request.aspect is None:
-            raise InputError("aspect is required for ABSA models: an aspect category (e.g. food) or a term from the review",
-                             field="aspect")
+            raise InputError(
+                "aspect is required for ABSA models: an aspect category (e.g. food) or a term from the review",
+                field="aspect",
+            )
         return model_id
 
     # --- inside ------------------------------------------------------------------------------------
 
-    def _answer(self, loaded: LoadedCheckpoint, inspection: Inspection, request: InspectRequest,
-                wait: Callable[[Future], Any]) -> dict[str, Any]:
+    def _answer(
+        self, loaded: LoadedCheckpoint, inspection: Inspection, request: InspectRequest, wait: Callable[[Future], Any]
+    ) -> dict[str, Any]:
         body = self.payload(inspection, request)
         if request.attribution:
-            body["attribution"] = wait(self._on_model_thread(lambda: self.attribution.payload(loaded, inspection, request)))
+            body["attribution"] = wait(
+                self._on_model_thread(lambda: self.attribution.payload(loaded, inspection, request))
+            )
         return body
 
-    def _loaded(self, model_id: str) -> "Future[LoadedCheckpoint]":
+    def _loaded(self, model_id: str) -> Future[LoadedCheckpoint]:
         """The checkpoint; loading one (seconds) happens on the model thread, like all model work."""
         if self.registry.is_loaded(model_id):
             return _done(self.registry.get(model_id))
         return self._on_model_thread(lambda: self.registry.get(model_id))
 
-    def _forward(self, loaded: LoadedCheckpoint, request: InspectRequest) -> "Future[Inspection]":
+    def _forward(self, loaded: LoadedCheckpoint, request: InspectRequest) -> Future[Inspection]:
         item = _item(request)
         if self.batcher is None:
             return self._on_model_thread(lambda: inspect_batch(loaded, [prepare_inspection(loaded, item)])[0])
@@ -109,7 +118,7 @@ class InspectService:
             prepared = prepare_inspection(loaded, item)
             return arrival.inspect(loaded, prepared)
 
-    def _on_model_thread(self, work: Callable[[], T]) -> "Future[T]":
+    def _on_model_thread(self, work: Callable[[], T]) -> Future[T]:
         if self.batcher is not None:
             return self.batcher.submit(work)
         try:
@@ -120,7 +129,7 @@ class InspectService:
             return future
 
     @staticmethod
-    def _wait(future: "Future[T]") -> T:
+    def _wait(future: Future[T]) -> T:
         return future.result()
 
     def _cached(self, model_id: str, request: InspectRequest) -> Inspection | None:
@@ -143,10 +152,13 @@ class InspectService:
 
     def payload(self, inspection: Inspection, request: InspectRequest) -> dict[str, Any]:
         info = self.registry.info(inspection.checkpoint_id)
-        encoded, attention = (inspection.at_word_level() if request.word_level
-                              else (inspection.encoded, inspection.attention))
+        encoded, attention = (
+            inspection.at_word_level() if request.word_level else (inspection.encoded, inspection.attention)
+        )
         body: dict[str, Any] = {
-            "model": info.id, "task": info.task, "format": info.format,
+            "model": info.id,
+            "task": info.task,
+            "format": info.format,
             "prediction": inspection.prediction.to_json(),
             "segments": encoded.segments,
             "tokens": [t.to_json() for t in encoded.tokens],
@@ -154,7 +166,8 @@ class InspectService:
             "input_ids": inspection.encoded.input_ids,
             "token_type_ids": inspection.encoded.token_type_ids,
             "truncated": encoded.truncated.to_json() if encoded.truncated else None,
-            "num_layers": info.num_layers, "num_heads": info.num_heads,
+            "num_layers": info.num_layers,
+            "num_heads": info.num_heads,
             "level": "word" if request.word_level else "piece",
         }
         if request.attention == "full":
@@ -163,9 +176,12 @@ class InspectService:
             layers = request.layers if request.layers is not None else range(info.num_layers)
             quantized = quantize_uint8(attention)
             body["attention"] = {
-                "encoding": "uint8-base64", "scale": 255, "shape": list(attention.shape),
-                "layers": {str(layer): base64.b64encode(quantized[layer].numpy().tobytes()).decode("ascii")
-                           for layer in layers},
+                "encoding": "uint8-base64",
+                "scale": 255,
+                "shape": list(attention.shape),
+                "layers": {
+                    str(layer): base64.b64encode(quantized[layer].numpy().tobytes()).decode("ascii") for layer in layers
+                },
             }
         return body
 
@@ -187,11 +203,11 @@ def _item(request: InspectRequest) -> InspectionInput:
     return InspectionInput(request.text, request.aspect, request.aspect_span, request.e1_span, request.e2_span)
 
 
-def _done(value: T) -> "Future[T]":
+def _done(value: T) -> Future[T]:
     future: Future = Future()
     future.set_result(value)
     return future
 
 
-async def _awaited(future: "Future[T]") -> T:
+async def _awaited(future: Future[T]) -> T:
     return future.result() if future.done() else await asyncio.wrap_future(future)

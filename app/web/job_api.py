@@ -42,22 +42,25 @@ def add_job_routes(router: APIRouter, kind_type: type[JobKind]) -> None:
     name = kind_type.name
 
     @router.post("")
-    async def start(request: Request, user: User = Depends(require_user),
-                    jobs: JobQueue = Depends(job_queue)) -> JSONResponse:
+    async def start(
+        request: Request, user: User = Depends(require_user), jobs: JobQueue = Depends(job_queue)
+    ) -> JSONResponse:
         kind = jobs.kind(name)
         body = await read_request(request, kind, jobs)
         answer, created = await run_in_threadpool(start_job, jobs, kind, body, user)
         return JSONResponse(answer, status_code=202 if created else 200)
 
     @router.get("/{job_id}")
-    def status(job_id: str, result: bool = True, user: User = Depends(require_user),
-               jobs: JobQueue = Depends(job_queue)) -> JSONResponse:
+    def status(
+        job_id: str, result: bool = True, user: User = Depends(require_user), jobs: JobQueue = Depends(job_queue)
+    ) -> JSONResponse:
         job, seen = jobs.get(jobs.kind(name), job_id, user)
         return JSONResponse(jobs.describe(job, seen, with_result=result))
 
     @router.patch("/{job_id}")
-    async def share(job_id: str, request: Request, user: User = Depends(require_user),
-                    jobs: JobQueue = Depends(job_queue)) -> JSONResponse:
+    async def share(
+        job_id: str, request: Request, user: User = Depends(require_user), jobs: JobQueue = Depends(job_queue)
+    ) -> JSONResponse:
         patch = await parse_body(request, VisibilityPatch, MAX_PATCH_BYTES)
         job, seen = await run_in_threadpool(jobs.set_visibility, jobs.kind(name), job_id, user, patch.visibility)
         return JSONResponse(jobs.describe(job, seen, with_result=False))
@@ -67,12 +70,17 @@ def add_job_routes(router: APIRouter, kind_type: type[JobKind]) -> None:
         kind = jobs.kind(name)
         job, _ = jobs.get(kind, job_id, user)
         if job.status != "done":
-            return JSONResponse({"detail": f"{kind.noun} {job_id} is {job.status}, not done"
-                                           + (f": {job.error}" if job.error else "")}, status_code=409)
+            return JSONResponse(
+                {"detail": f"{kind.noun} {job_id} is {job.status}, not done" + (f": {job.error}" if job.error else "")},
+                status_code=409,
+            )
         words = ["headscope", kind.noun, job.description.get("model"), job_id[:12]]
         filename = "-".join(str(w) for w in words if w) + ".json"
-        return Response(orjson.dumps(jobs.result(kind, job_id)), media_type="application/json",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            orjson.dumps(jobs.result(kind, job_id)),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
 
 def start_job(jobs: JobQueue, kind: JobKind, body: BaseModel, user: User) -> tuple[dict, bool]:
@@ -103,7 +111,9 @@ def field_errors(exc: ValidationError, model: type[BaseModel]) -> list[dict]:
             level = model
             for part in e["loc"][:-1]:
                 field = level.model_fields.get(part) if isinstance(part, str) else None
-                if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+                if field is None or not (
+                    isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+                ):
                     break
                 level = field.annotation
             msg = f"unknown field {e['loc'][-1]!r}; accepted: {', '.join(level.model_fields)}"

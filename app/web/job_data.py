@@ -30,7 +30,8 @@ def load_named(name: str, user: User, context: JobContext, field: str = "data") 
     """The dataset `name` stands for, for this user; 422 on `field` naming what is accepted otherwise."""
     mine = not name.startswith(UPLOAD_PREFIX) or context.uploads.may_use(name, user)
     try:
-        return load_data_source(name, shared_data=context.settings.shared_data,
-                                uploads=context.uploads.folder if mine else None)
+        return load_data_source(
+            name, shared_data=context.settings.shared_data, uploads=context.uploads.folder if mine else None
+        )
     except DataSourceError as exc:
         raise JobInputError(str(exc), field, exc.accepted or None) from exc

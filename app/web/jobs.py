@@ -29,17 +29,18 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
-from app.core.model.registry import ModelRegistry
 from app.core.data.sources import cache_key
+from app.core.model.registry import ModelRegistry
 from app.store import Store
 from app.store import jobs as owners
 from app.store.jobs import JobAccess
@@ -104,7 +105,7 @@ class JobKind:
     def prepare(self, body: Any, user: User, context: JobContext) -> Prepared:
         raise NotImplementedError
 
-    def run(self, job: "Job", context: JobContext) -> dict[str, Any]:
+    def run(self, job: Job, context: JobContext) -> dict[str, Any]:
         raise NotImplementedError
 
     def upgrade(self, result: dict[str, Any], context: JobContext) -> dict[str, Any]:
@@ -153,20 +154,38 @@ class Job:
         if self.status == "running" and self._phase_started and measured > 0 and self.done < self.total:
             eta = round((now - self._phase_started) / measured * (self.total - self.done), 1)
         end = self.finished or now
-        return {"done": self.done, "total": self.total, "phase": self.phase, "eta_s": eta,
-                "elapsed_s": round(end - self.started, 2) if self.started else 0.0,
-                "fraction": round(self.done / self.total, 4) if self.total else 0.0,
-                "created": self.created, "started": self.started, "finished": self.finished}
+        return {
+            "done": self.done,
+            "total": self.total,
+            "phase": self.phase,
+            "eta_s": eta,
+            "elapsed_s": round(end - self.started, 2) if self.started else 0.0,
+            "fraction": round(self.done / self.total, 4) if self.total else 0.0,
+            "created": self.created,
+            "started": self.started,
+            "finished": self.finished,
+        }
 
 
 class JobQueue:
-    def __init__(self, settings: Settings, registry: ModelRegistry, store: Store, model_executor: Executor | None,
-                 kinds: list[JobKind]):
+    def __init__(
+        self,
+        settings: Settings,
+        registry: ModelRegistry,
+        store: Store,
+        model_executor: Executor | None,
+        kinds: list[JobKind],
+    ):
         self.settings, self.store, self.model_executor = settings, store, model_executor
         self.root = Path(settings.data_dir)
         self.kinds = {kind.name: kind for kind in kinds}
-        self.context = JobContext(settings, registry, Uploads(self.root, store, settings.max_upload_bytes),
-                                  PublicPaths(settings), self.run_on_model_thread)
+        self.context = JobContext(
+            settings,
+            registry,
+            Uploads(self.root, store, settings.max_upload_bytes),
+            PublicPaths(settings),
+            self.run_on_model_thread,
+        )
         self.jobs: dict[tuple[str, str], Job] = {}
         self.runs = 0  # jobs computed by this process (the cache tests count them)
         self.work_threads: set[str] = set()  # threads that ran job model work (all: the model thread)
@@ -195,8 +214,9 @@ class JobQueue:
             created = job is None
             if created:
                 self._check_limit(kind, user)
-                job = Job(kind.name, job_id, prepared.description, prepared.total, owner_id=user.id,
-                          inputs=prepared.inputs)
+                job = Job(
+                    kind.name, job_id, prepared.description, prepared.total, owner_id=user.id, inputs=prepared.inputs
+                )
                 self.jobs[(kind.name, job_id)] = job
         self._claim(kind, job_id, user)
         if created:
@@ -218,9 +238,16 @@ class JobQueue:
 
     def describe(self, job: Job, seen: JobAccess, with_result: bool = True) -> dict[str, Any]:
         kind = self.kinds[job.kind]
-        body: dict[str, Any] = {"id": job.id, "status": job.status, **job.description, "progress": job.progress(),
-                                "cached": job.cached, "error": job.error, **seen.to_json(),
-                                "result_url": f"/api/{kind.name}/{job.id}/result.json"}
+        body: dict[str, Any] = {
+            "id": job.id,
+            "status": job.status,
+            **job.description,
+            "progress": job.progress(),
+            "cached": job.cached,
+            "error": job.error,
+            **seen.to_json(),
+            "result_url": f"/api/{kind.name}/{job.id}/result.json",
+        }
         if with_result and job.status == "done":
             body["result"] = self.result(kind, job.id)
         return body
@@ -265,8 +292,10 @@ class JobQueue:
         limit = self.settings.max_jobs_per_user
         active = sum(1 for job in self.jobs.values() if job.owner_id == user.id and job.status in ACTIVE)
         if active >= limit:
-            raise TooManyJobs(f"you have {active} jobs queued or running, the most one user may have "
-                              f"(HEADSCOPE_MAX_JOBS_PER_USER={limit}): start this {kind.noun} when one has finished")
+            raise TooManyJobs(
+                f"you have {active} jobs queued or running, the most one user may have "
+                f"(HEADSCOPE_MAX_JOBS_PER_USER={limit}): start this {kind.noun} when one has finished"
+            )
 
     def _claim(self, kind: JobKind, job_id: str, user: User) -> None:
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Request
@@ -62,15 +62,21 @@ def inspect_access(request: Request, user: User | None = Depends(current_user)) 
     if not settings.auth_enabled:
         return
     if user is None and not settings.public_inspect:
-        raise HTTPException(401, f"{NOT_LOGGED_IN}; this server inspects for signed-in users only "
-                                 "(HEADSCOPE_PUBLIC_INSPECT=false)", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            f"{NOT_LOGGED_IN}; this server inspects for signed-in users only (HEADSCOPE_PUBLIC_INSPECT=false)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     client = f"user:{user.id}" if user is not None else f"address:{request.client.host if request.client else '?'}"
     wait = request.app.state.inspect_limiter.take(client)
     if wait is not None:
         seconds = max(1, math.ceil(wait))
-        raise HTTPException(429, f"more than {settings.inspect_rate_per_minute} inspections a minute from this "
-                                 f"client (HEADSCOPE_INSPECT_RATE_PER_MINUTE); retry in {seconds} s",
-                            headers={"Retry-After": str(seconds)})
+        raise HTTPException(
+            429,
+            f"more than {settings.inspect_rate_per_minute} inspections a minute from this "
+            f"client (HEADSCOPE_INSPECT_RATE_PER_MINUTE); retry in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
 
 
 def login_redirect(request: Request) -> RedirectResponse | None:

@@ -16,20 +16,28 @@ from fastapi.staticfiles import StaticFiles
 from app.config import Settings, get_settings
 from app.core.model.checkpoint import pick_device
 from app.core.model.errors import CheckpointError, HeadscopeError, InputError
-from app.core.model.registry import ModelRegistry, UnknownModelError
-from app.web import api, findings_pages, pages
 from app.core.model.onnx_fastpath import FastPaths
+from app.core.model.registry import ModelRegistry, UnknownModelError
+from app.web import (
+    analysis_api,
+    analysis_pages,
+    api,
+    compare_api,
+    findings_api,
+    findings_pages,
+    job_api,
+    pages,
+    report_api,
+    robustness_api,
+)
+from app.web.analysis_jobs import AnalysisJobs
 from app.web.batcher import ModelBatcher
 from app.web.inspect_service import InspectService
-from app.web import findings_api
-from app.web import analysis_api, analysis_pages, job_api
-from app.web import compare_api, report_api, robustness_api
-from app.web.analysis_jobs import AnalysisJobs
-from app.web.robustness_jobs import RobustnessJobs
-from app.web.report_jobs import ReportJobs
 from app.web.jobs import JobQueue
 from app.web.limits import RateLimiter
 from app.web.paths import PublicPaths
+from app.web.report_jobs import ReportJobs
+from app.web.robustness_jobs import RobustnessJobs
 
 log = logging.getLogger(__name__)
 STATIC_DIR = pages.ROOT / "static"
@@ -42,20 +50,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        registry = ModelRegistry(settings.models_dir, pick_device(settings.device), settings.cuda_half,
-                                 settings.max_loaded_models)
+        registry = ModelRegistry(
+            settings.models_dir, pick_device(settings.device), settings.cuda_half, settings.max_loaded_models
+        )
         registry.refresh()
         app.state.registry = registry
         # The one model thread (an Executor for job batches), which also micro-batches live inspections.
         fast = FastPaths(settings.fast_path == "onnx", settings.torch_threads)
-        app.state.model_executor = ModelBatcher(settings.inspect_batch_window_ms, settings.inspect_max_batch,
-                                                settings.inspect_max_batch_tokens, settings.torch_threads, fast=fast)
+        app.state.model_executor = ModelBatcher(
+            settings.inspect_batch_window_ms,
+            settings.inspect_max_batch,
+            settings.inspect_max_batch_tokens,
+            settings.torch_threads,
+            fast=fast,
+        )
         app.state.inspect_service = InspectService(registry, settings.inspect_cache_size, app.state.model_executor)
         # Findings database: migrated to the newest schema before the app reports ready.
         store = findings_api.open_store(app, settings)
         # Background jobs (one queue, every kind) and the per-client limit on live inspection.
-        app.state.jobs = JobQueue(settings, registry, store, app.state.model_executor,
-                                  kinds=[AnalysisJobs(), RobustnessJobs(), ReportJobs()])
+        app.state.jobs = JobQueue(
+            settings, registry, store, app.state.model_executor, kinds=[AnalysisJobs(), RobustnessJobs(), ReportJobs()]
+        )
         app.state.inspect_limiter = RateLimiter(settings.inspect_rate_per_minute)
         # Load one checkpoint before reporting ready, so the first inspection is fast.
         preload = settings.preload or registry.default_id("absa")
@@ -119,5 +134,7 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_: Request, exc: RequestValidationError) -> JSONResponse:
         # Same shape as FastAPI's default, without echoing back a possibly huge input.
-        errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+        errors = [
+            {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
         return JSONResponse({"detail": errors}, status_code=422)

@@ -18,9 +18,14 @@ APP_ROOT = Path(__file__).resolve().parents[2]
 
 class PublicPaths:
     def __init__(self, settings: Settings):
-        roots = [(settings.shared_data, "$HEADSCOPE_SHARED_DATA"), (settings.data_dir, "$HEADSCOPE_DATA_DIR"),
-                 (settings.models_dir, "$HEADSCOPE_MODELS_DIR"), (Path(sys.prefix), "<python>"),
-                 (Path(sys.base_prefix), "<python>"), (APP_ROOT, "<headscope>")]
+        roots = [
+            (settings.shared_data, "$HEADSCOPE_SHARED_DATA"),
+            (settings.data_dir, "$HEADSCOPE_DATA_DIR"),
+            (settings.models_dir, "$HEADSCOPE_MODELS_DIR"),
+            (Path(sys.prefix), "<python>"),
+            (Path(sys.base_prefix), "<python>"),
+            (APP_ROOT, "<headscope>"),
+        ]
         pairs: dict[str, str] = {}
         for root, name in roots:
             if root is None:

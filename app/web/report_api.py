@@ -26,5 +26,6 @@ add_job_routes(router, ReportJobs)
 @pages.get("/report", include_in_schema=False)
 def report_page(request: Request):
     # With accounts on, reports are for signed-in users: log in first, then come back.
-    return login_redirect(request) or templates.TemplateResponse(request, "report.html",
-                                                                 {"title": "Report", "version": __version__})
+    return login_redirect(request) or templates.TemplateResponse(
+        request, "report.html", {"title": "Report", "version": __version__}
+    )

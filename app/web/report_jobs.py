@@ -15,13 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.data.readers import Dataset
+from app.core.data.sources import checkpoint_fingerprint, load_data_source
+from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.pretrained import load_pretrained_baseline, pretrained_location
 from app.core.report.plan import ReportInputError, ReportPlan
 from app.core.report.run import REPORT_VERSION, plan_all, run_report, work_total
 from app.core.report.settings import ReportSettings
-from app.core.data.sources import checkpoint_fingerprint, load_data_source
 from app.store.models import User
 from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
 from app.web.uploads import PREFIX as UPLOAD_PREFIX
@@ -62,24 +62,40 @@ class ReportJobs(JobKind):
         infos = [context.registry.info(m) for m in body.models]  # UnknownModelError -> 404 listing the known ones
         settings = body.settings
         try:
-            plans = plan_all(infos, settings, context.settings.shared_data, lambda name: self._load(name, user, context))
+            plans = plan_all(
+                infos, settings, context.settings.shared_data, lambda name: self._load(name, user, context)
+            )
         except ReportInputError as exc:
             raise JobInputError(context.public.text(str(exc)), exc.field, exc.accepted or None) from exc
         wordnet = "pwws" in settings.attacks and wordnet_available()
-        key_parts = {"version": REPORT_VERSION, "settings": settings.model_dump(mode="json"), "wordnet": wordnet,
-                     "models": [{"checkpoint": checkpoint_fingerprint(info), "pretrained": pretrained_location(info),
-                                 "plan": plan.key()} for info, plan in zip(infos, plans)]}
-        description = {"model": "+".join(body.models), "models": body.models,
-                       "settings": settings.model_dump(mode="json"),
-                       "data": {plan.model: plan.describe() for plan in plans}}
+        key_parts = {
+            "version": REPORT_VERSION,
+            "settings": settings.model_dump(mode="json"),
+            "wordnet": wordnet,
+            "models": [
+                {
+                    "checkpoint": checkpoint_fingerprint(info),
+                    "pretrained": pretrained_location(info),
+                    "plan": plan.key(),
+                }
+                for info, plan in zip(infos, plans)
+            ],
+        }
+        description = {
+            "model": "+".join(body.models),
+            "models": body.models,
+            "settings": settings.model_dump(mode="json"),
+            "data": {plan.model: plan.describe() for plan in plans},
+        }
         return Prepared(key_parts, description, work_total(plans, settings), inputs=plans)
 
     @staticmethod
     def _load(name: str, user: User, context: JobContext) -> Dataset:
         """A user's shift / OOD data by the web's rules (demo data, shared files, their own uploads)."""
         mine = not name.startswith(UPLOAD_PREFIX) or context.uploads.may_use(name, user)
-        return load_data_source(name, shared_data=context.settings.shared_data,
-                                uploads=context.uploads.folder if mine else None)
+        return load_data_source(
+            name, shared_data=context.settings.shared_data, uploads=context.uploads.folder if mine else None
+        )
 
     # --- run: on the job thread, model work batch by batch on the model thread -------------------
 
@@ -88,11 +104,19 @@ class ReportJobs(JobKind):
         run = context.run_on_model_thread
         plans: list[ReportPlan] = job.inputs
         checkpoints = [run(lambda m=m: context.registry.get(m)) for m in job.description["models"]]
-        result = run_report(checkpoints, plans, settings, pretrained_for=lambda c: self._pretrained_for(c, context),
-                            runner=run, progress=job.report)
+        result = run_report(
+            checkpoints,
+            plans,
+            settings,
+            pretrained_for=lambda c: self._pretrained_for(c, context),
+            runner=run,
+            progress=job.report,
+        )
         result["report_id"] = job.id
-        result["job"] = {**{key: job.description[key] for key in ("model", "models", "settings", "data")},
-                         "total": job.total}
+        result["job"] = {
+            **{key: job.description[key] for key in ("model", "models", "settings", "data")},
+            "total": job.total,
+        }
         return self.upgrade(result, context)
 
     def _pretrained_for(self, loaded: LoadedCheckpoint, context: JobContext) -> LoadedCheckpoint:

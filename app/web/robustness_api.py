@@ -26,8 +26,12 @@ pages = APIRouter()
 
 
 @router.get("/tests")  # before /{job_id}
-def tests(request: Request, model: str = Query(max_length=200), user: User = Depends(require_user),
-          jobs: JobQueue = Depends(job_queue)) -> dict:
+def tests(
+    request: Request,
+    model: str = Query(max_length=200),
+    user: User = Depends(require_user),
+    jobs: JobQueue = Depends(job_queue),
+) -> dict:
     kind = jobs.kind(RobustnessJobs.name)
     assert isinstance(kind, RobustnessJobs)
     return kind.tests(request.app.state.registry, model)
@@ -39,5 +43,6 @@ add_job_routes(router, RobustnessJobs)
 @pages.get("/robustness", include_in_schema=False)
 def robustness_page(request: Request):
     # With accounts on, runs are for signed-in users: log in first, then come back.
-    return login_redirect(request) or templates.TemplateResponse(request, "robustness.html",
-                                                                 {"title": "Robustness", "version": __version__})
+    return login_redirect(request) or templates.TemplateResponse(
+        request, "robustness.html", {"title": "Robustness", "version": __version__}
+    )

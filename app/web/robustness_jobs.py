@@ -19,28 +19,37 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.config import Settings
 from app.core.data.readers import Dataset
+from app.core.data.sources import (
+    checkpoint_fingerprint,
+    data_fingerprint,
+    default_lexicon_path,
+    load_lexicon,
+    source_kind,
+)
 from app.core.model.registry import ModelRegistry
+from app.core.robustness.context import RobustnessInputError
 from app.core.robustness.generators.catalog import TASKS
 from app.core.robustness.result import ROBUSTNESS_VERSION
 from app.core.robustness.run import available_tests, check_tests, choose_tests, robustness_sources, run_robustness
-from app.core.robustness.context import RobustnessInputError
 from app.core.robustness.settings import RobustnessSettings
-from app.core.data.sources import checkpoint_fingerprint, data_fingerprint, default_lexicon_path, load_lexicon, source_kind
 from app.store.models import User
 from app.web.job_data import data_name, load_named
 from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
-
 
 
 class RobustnessRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(description="checkpoint id (GET /api/models)")
-    data: str | None = Field(default=None, max_length=1000,
-                             description="demo-absa, demo-re, a path relative to HEADSCOPE_SHARED_DATA, or upload:<sha256>")
+    data: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="demo-absa, demo-re, a path relative to HEADSCOPE_SHARED_DATA, or upload:<sha256>",
+    )
     upload: str | None = Field(default=None, description="JSONL text (headscope's own format) to use instead of `data`")
-    train: str | None = Field(default=None, max_length=1000,
-                              description="training data for the tests that need it (same names as `data`)")
+    train: str | None = Field(
+        default=None, max_length=1000, description="training data for the tests that need it (same names as `data`)"
+    )
     settings: RobustnessSettings = Field(default_factory=RobustnessSettings)
 
 
@@ -68,18 +77,35 @@ class RobustnessJobs(JobKind):
         sources = self._check(info, name, dataset, train, settings, context)
         lexicon = default_lexicon_path(context.settings.shared_data)
         sha = data_fingerprint(dataset)
-        key_parts = {"version": ROBUSTNESS_VERSION, "checkpoint": checkpoint_fingerprint(info), "data": sha,
-                     "data_format": dataset.format, "train": data_fingerprint(train) if train else None,
-                     "lexicon": str(lexicon) if lexicon else None, "settings": settings.model_dump(mode="json")}
-        data = {"name": name, "kind": source_kind(name), "sha256": sha, "format": dataset.format,
-                "examples": len(dataset.examples), "sources": sources}
-        description = {"model": info.id, "data": data, "train": body.train,
-                       "settings": settings.model_dump(mode="json")}
+        key_parts = {
+            "version": ROBUSTNESS_VERSION,
+            "checkpoint": checkpoint_fingerprint(info),
+            "data": sha,
+            "data_format": dataset.format,
+            "train": data_fingerprint(train) if train else None,
+            "lexicon": str(lexicon) if lexicon else None,
+            "settings": settings.model_dump(mode="json"),
+        }
+        data = {
+            "name": name,
+            "kind": source_kind(name),
+            "sha256": sha,
+            "format": dataset.format,
+            "examples": len(dataset.examples),
+            "sources": sources,
+        }
+        description = {
+            "model": info.id,
+            "data": data,
+            "train": body.train,
+            "settings": settings.model_dump(mode="json"),
+        }
         return Prepared(key_parts, description, sources, inputs=(dataset, train))
 
     @staticmethod
-    def _check(info, name: str, dataset: Dataset, train: Dataset | None, settings: RobustnessSettings,
-               context: JobContext) -> int:
+    def _check(
+        info, name: str, dataset: Dataset, train: Dataset | None, settings: RobustnessSettings, context: JobContext
+    ) -> int:
         """The sources the run will use (a count); 422 for a test, data or training file that cannot run."""
         try:
             choose_tests(settings.tests, info.task)  # unknown names, the other task's
@@ -88,14 +114,19 @@ class RobustnessJobs(JobKind):
         try:
             sources = robustness_sources(info, dataset, settings, name)
         except RobustnessInputError as exc:
-            raise JobInputError(f"{name} does not fit {info.id} ({TASKS[info.task]}, {info.format}): {exc}", "data",
-                                exc.accepted or [f"{TASKS[info.task]} data"]) from exc
+            raise JobInputError(
+                f"{name} does not fit {info.id} ({TASKS[info.task]}, {info.format}): {exc}",
+                "data",
+                exc.accepted or [f"{TASKS[info.task]} data"],
+            ) from exc
         try:
-            check_tests(info.task, sources, settings, train,
-                        load_lexicon(default_lexicon_path(context.settings.shared_data)))
+            check_tests(
+                info.task, sources, settings, train, load_lexicon(default_lexicon_path(context.settings.shared_data))
+            )
         except RobustnessInputError as exc:
-            raise JobInputError(str(exc).replace(" cannot run:", f" cannot run on {name}:", 1), "settings.tests",
-                                exc.accepted) from exc
+            raise JobInputError(
+                str(exc).replace(" cannot run:", f" cannot run on {name}:", 1), "settings.tests", exc.accepted
+            ) from exc
         return len(sources)
 
     # --- run: on the job thread, model work batch by batch on the model thread -------------------
@@ -106,11 +137,22 @@ class RobustnessJobs(JobKind):
         loaded = run(lambda: context.registry.get(job.description["model"]))
         dataset, train = job.inputs
         lexicon = load_lexicon(default_lexicon_path(context.settings.shared_data))
-        result = run_robustness(loaded, dataset, settings, name=job.description["data"]["name"], training=train,
-                                lexicon=lexicon, runner=run, progress=job.report).to_json()
+        result = run_robustness(
+            loaded,
+            dataset,
+            settings,
+            name=job.description["data"]["name"],
+            training=train,
+            lexicon=lexicon,
+            runner=run,
+            progress=job.report,
+        ).to_json()
         result["robustness_id"] = job.id
-        result["job"] = {"data": job.description["data"], "train": job.description["train"],
-                         "settings": job.description["settings"]}
+        result["job"] = {
+            "data": job.description["data"],
+            "train": job.description["train"],
+            "settings": job.description["settings"],
+        }
         return self.upgrade(result, context)
 
     # --- stored results --------------------------------------------------------------------------
@@ -132,5 +174,12 @@ class RobustnessJobs(JobKind):
     def stored_description(self, result: dict[str, Any]) -> tuple[dict[str, Any], int]:
         job = result.get("job") or {}
         data = job.get("data") or {}
-        return ({"model": result["model"]["id"], "data": data, "train": job.get("train"),
-                 "settings": job.get("settings") or {}}, int(data.get("sources") or 0))
+        return (
+            {
+                "model": result["model"]["id"],
+                "data": data,
+                "train": job.get("train"),
+                "settings": job.get("settings") or {},
+            },
+            int(data.get("sources") or 0),
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from app.web.attribution_schema import AttributionFields
 
@@ -32,7 +32,9 @@ class InspectRequest(AttributionFields):
     model: str | None = Field(default=None, description="checkpoint id (GET /api/models); default: the demo ABSA model")
     text: InputText = Field(max_length=MAX_TEXT_CHARS, description="review (ABSA) or sentence with <e1>/<e2> tags (RE)")
     aspect: AspectText | None = Field(default=None, max_length=200, description="ABSA: aspect category or term")
-    aspect_span: tuple[int, int] | None = Field(default=None, description="ABSA: [start, end) of the aspect term in text")
+    aspect_span: tuple[int, int] | None = Field(
+        default=None, description="ABSA: [start, end) of the aspect term in text"
+    )
     e1_span: tuple[int, int] | None = Field(default=None, description="RE: [start, end) of entity 1 in plain text")
     e2_span: tuple[int, int] | None = Field(default=None, description="RE: [start, end) of entity 2 in plain text")
     attention: Literal["compact", "full", "none"] = "compact"
@@ -40,7 +42,7 @@ class InspectRequest(AttributionFields):
     word_level: bool = False
 
     @model_validator(mode="after")
-    def layers_only_for_compact(self) -> "InspectRequest":
+    def layers_only_for_compact(self) -> InspectRequest:
         if self.layers is not None and self.attention != "compact":
             raise ValueError("layers selects layers of the compact attention only; drop it or use attention=compact")
         return self

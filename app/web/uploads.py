@@ -32,8 +32,10 @@ class Uploads:
     def save(self, text: str, user: User) -> str:
         size = len(text.encode("utf-8"))
         if size > self.max_bytes:
-            raise HTTPException(413, f"the upload is {size} bytes, over the limit of {self.max_bytes} bytes "
-                                     "(HEADSCOPE_MAX_UPLOAD_BYTES)")
+            raise HTTPException(
+                413,
+                f"the upload is {size} bytes, over the limit of {self.max_bytes} bytes (HEADSCOPE_MAX_UPLOAD_BYTES)",
+            )
         name = store_upload(self.folder, text)
         try:
             with self.store.write() as db:
@@ -49,8 +51,15 @@ class Uploads:
     def of(self, user: User) -> list[dict[str, Any]]:
         """The user's own uploads, oldest first."""
         with self.store.read() as db:
-            return [{"name": PREFIX + row.sha256, "bytes": row.size, "uploaded_at": row.created_at.isoformat(),
-                     "kind": "upload"} for row in owners.uploads_of(db, user)]
+            return [
+                {
+                    "name": PREFIX + row.sha256,
+                    "bytes": row.size,
+                    "uploaded_at": row.created_at.isoformat(),
+                    "kind": "upload",
+                }
+                for row in owners.uploads_of(db, user)
+            ]
 
 
 def _move_legacy(old: Path, new: Path) -> None:

@@ -50,8 +50,9 @@ def test_summary_runs_an_analysis_and_opens_a_typical_example(page):
     state = query(page)
     assert state["layer"] == [str(layer)] and state["heads"] == [str(head)] and state["model"] == ["demo-absa-qa-m"]
     assert state["aspect"][0] and state["text"][0]
-    page.wait_for_function("window.headscope && window.headscope.response && window.headscope.edgesDrawn > 0",
-                           timeout=60_000)
+    page.wait_for_function(
+        "window.headscope && window.headscope.response && window.headscope.edgesDrawn > 0", timeout=60_000
+    )
     assert page.evaluate("window.headscope.state.layer") == layer
     assert page.evaluate("window.headscope.state.heads") == [head]
     assert page.input_value("#layer-select") == str(layer)

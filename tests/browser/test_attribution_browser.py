@@ -38,13 +38,19 @@ def test_strips_under_the_head_view_in_pieces_and_words(page):
     assert set(shown) == {"ig", "rollout"}
     assert all(len(scores) == len(resp["tokens"]) for scores in shown.values())
     assert shown["ig"] == pytest.approx(resp["attribution"]["methods"]["ig"]["scores"], abs=1e-6)
-    assert sum(shown["ig"]) == pytest.approx(resp["attribution"]["methods"]["ig"]["completeness"]["attribution_sum"], abs=1e-3)
+    assert sum(shown["ig"]) == pytest.approx(
+        resp["attribution"]["methods"]["ig"]["completeness"]["attribution_sum"], abs=1e-3
+    )
     assert "completeness gap" in page.text_content("#attribution-strips .attr-caption")
     # the aspect tokens are marked; [CLS] (the query) is outlined
     aspect = resp["spans"]["aspect_query"][0]
-    style = page.eval_on_selector(f".attr-row[data-method='ig'] .attr-tok[data-index='{aspect}']", "e => e.style.borderBottom")
+    style = page.eval_on_selector(
+        f".attr-row[data-method='ig'] .attr-tok[data-index='{aspect}']", "e => e.style.borderBottom"
+    )
     assert "transparent" not in style
-    assert page.eval_on_selector(".attr-row[data-method='ig'] .attr-tok[data-index='0']", "e => e.style.outline") != "none"
+    assert (
+        page.eval_on_selector(".attr-row[data-method='ig'] .attr-tok[data-index='0']", "e => e.style.outline") != "none"
+    )
     # the controls show the URL's choice; a strip token pins that token in the head view
     assert page.is_checked("#attribution-controls input[value='ig']") and page.input_value("#ig-steps") == "8"
     page.click(".attr-row[data-method='rollout'] .attr-tok[data-index='3']")
@@ -52,8 +58,10 @@ def test_strips_under_the_head_view_in_pieces_and_words(page):
 
     # words: one chip per word, each the sum of its pieces
     page.check("#word-mode")
-    page.wait_for_function("() => window.headscope.response && window.headscope.response.level === 'word' "
-                           "&& document.querySelector('#attribution-strips').dataset.rows === '2'")
+    page.wait_for_function(
+        "() => window.headscope.response && window.headscope.response.level === 'word' "
+        "&& document.querySelector('#attribution-strips').dataset.rows === '2'"
+    )
     words = page.evaluate("window.headscope.response")
     per_word = [0.0] * len(words["tokens"])
     for token, score in zip(resp["tokens"], shown["ig"]):
@@ -79,7 +87,9 @@ def test_agreement_map_opens_the_clicked_head(page):
     page.wait_for_selector("#agreement-map[data-metric='kendall'][data-method='grad_x_input']")
     assert query(page)["agree"] == ["grad_x_input:kendall"]
     value = float(page.get_attribute("#agreement-map .agree-cell[data-layer='4'][data-head='7']", "data-value"))
-    assert value == pytest.approx(resp["attribution"]["agreement"]["methods"]["grad_x_input"]["kendall"][4][7], abs=1e-6)
+    assert value == pytest.approx(
+        resp["attribution"]["agreement"]["methods"]["grad_x_input"]["kendall"][4][7], abs=1e-6
+    )
     page.click("#agreement-map .agree-cell[data-layer='4'][data-head='7']")
     page.wait_for_function("() => !document.getElementById('headview-panel').hidden && window.headscope.edgesDrawn > 0")
     state = query(page)
@@ -107,7 +117,9 @@ def test_finding_and_offline_export_keep_the_attribution(page, tmp_path, browser
     with guarded_page(browser, lambda url: url.startswith("file://")) as (offline, requested):
         offline.goto(path.as_uri())
         offline.wait_for_function("() => document.body.dataset.ready === '1'")
-        chips = offline.eval_on_selector_all(".snapshot-view .attr-row[data-method='flow'] .attr-tok", "els => els.map(e => +e.dataset.score)")
+        chips = offline.eval_on_selector_all(
+            ".snapshot-view .attr-row[data-method='flow'] .attr-tok", "els => els.map(e => +e.dataset.score)"
+        )
         assert chips == pytest.approx(finding["snapshot"]["attribution"]["methods"]["flow"]["scores"], abs=1e-6)
     assert requested == []
 

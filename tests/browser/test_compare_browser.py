@@ -28,8 +28,9 @@ def drawn(page) -> dict:
 def test_compare_source_and_variant(page):
     url = page.base + "/compare?" + urlencode({"model": "demo-re", "left": SOURCE, "right": VARIANT, "layer": 3})
     page.goto(url)
-    page.wait_for_function("window.headscope && window.headscope.response && document.body.dataset.ready === '1'",
-                           timeout=60_000)
+    page.wait_for_function(
+        "window.headscope && window.headscope.response && document.body.dataset.ready === '1'", timeout=60_000
+    )
     assert page.locator("#error-box").is_hidden(), page.text_content("#error-box")
     # both head views drawn, at the layer of the URL
     assert page.input_value("#layer-select") == "3"
@@ -40,7 +41,7 @@ def test_compare_source_and_variant(page):
         edited = page.locator(f"#{side}-panel .token.edited")
         assert edited.count() == 2  # the query column and the key column
         assert set(edited.all_text_contents()) == {word}
-        assert f"not in the other side (1)" in page.text_content(f"#{side}-legend")
+        assert "not in the other side (1)" in page.text_content(f"#{side}-legend")
     # the form holds both inputs
     assert page.input_value("#left-text") == SOURCE and page.input_value("#right-text") == VARIANT
     # one bar per head and query set, with the change the API computed
@@ -90,8 +91,19 @@ def test_compare_source_and_variant(page):
 
 def test_compare_pretrained_and_errors(page):
     # one input on the checkpoint and on its pretrained base: nothing is edited, the change is fine-tuning's
-    url = page.base + "/compare?" + urlencode({"model": "demo-absa-qa-m", "left": "The pasta was great.",
-                                               "aspect": "food", "right_pretrained": "1", "layer": 5})
+    url = (
+        page.base
+        + "/compare?"
+        + urlencode(
+            {
+                "model": "demo-absa-qa-m",
+                "left": "The pasta was great.",
+                "aspect": "food",
+                "right_pretrained": "1",
+                "layer": 5,
+            }
+        )
+    )
     page.goto(url)
     page.wait_for_function("document.body.dataset.ready === '1' && window.headscope.response", timeout=60_000)
     assert page.locator(".cmp-side .token.edited").count() == 0

@@ -20,8 +20,10 @@ pytestmark = pytest.mark.browser
 REVIEW = "The pasta was great but the waiter was rude."
 MODEL = "demo-absa-qa-m"
 HOSTILE_TITLE = 'Title <script>window.__xss="title"</script><img src=x onerror="window.__xss=\'title-img\'">'
-HOSTILE_NOTE = ('Note <script>window.__xss="script"</script>\n\n<img src=x onerror="window.__xss=\'img\'">\n\n'
-                '[click me](javascript:window.__xss="link") and <a href="javascript:window.__xss=\'a\'">raw link</a>')
+HOSTILE_NOTE = (
+    'Note <script>window.__xss="script"</script>\n\n<img src=x onerror="window.__xss=\'img\'">\n\n'
+    '[click me](javascript:window.__xss="link") and <a href="javascript:window.__xss=\'a\'">raw link</a>'
+)
 
 
 @pytest.fixture
@@ -52,8 +54,13 @@ def unique(prefix: str) -> str:
 
 def create(server: str, **body) -> dict:
     """A finding through the API (the server computes the snapshot unless one is given)."""
-    payload = {"title": unique("api finding"), "model": MODEL, "input": {"text": REVIEW, "aspect": "service"},
-               "view": {"kind": "head", "layer": 2, "heads": [0, 3, 7]}, **body}
+    payload = {
+        "title": unique("api finding"),
+        "model": MODEL,
+        "input": {"text": REVIEW, "aspect": "service"},
+        "view": {"kind": "head", "layer": 2, "heads": [0, 3, 7]},
+        **body,
+    }
     response = httpx.post(server + "/api/findings", json=payload, timeout=60)
     assert response.status_code == 201, response.text
     return response.json()
@@ -79,8 +86,10 @@ def save_from(page, button: str, title: str, note: str = "", labels=("aspect",),
 
 
 def heads_on(page, scope: str = "") -> list[int]:
-    return sorted(int(x) for x in page.eval_on_selector_all(
-        f"{scope} .head-toggle:not(.off)", "els => els.map(e => e.dataset.head)"))
+    return sorted(
+        int(x)
+        for x in page.eval_on_selector_all(f"{scope} .head-toggle:not(.off)", "els => els.map(e => e.dataset.head)")
+    )
 
 
 def wait_complete(page, canvas: str) -> str:
@@ -94,7 +103,9 @@ def test_save_from_head_view_list_and_permalink(page):
     page.click("#tokens-right .token[data-index='7']")  # pin a key token: part of the view state
     page.wait_for_function("() => new URLSearchParams(location.search).get('side') === 'right'")
     title = unique("Head 3.4 follows the aspect")
-    finding = save_from(page, "#save-finding-head", title, "The head **ignores** [SEP].", ("aspect", "noop"), "pasta, run-1")
+    finding = save_from(
+        page, "#save-finding-head", title, "The head **ignores** [SEP].", ("aspect", "noop"), "pasta, run-1"
+    )
     assert finding["view"]["kind"] == "head" and finding["view"]["layer"] == 3 and finding["view"]["heads"] == [1, 4]
     assert finding["view"]["token"] == 7 and finding["view"]["token_side"] == "right"
     assert finding["labels"] == ["aspect", "noop"] and finding["tags"] == ["pasta", "run-1"]
@@ -172,8 +183,10 @@ def test_exported_html_works_from_disk_with_no_network(page, offline_page, tmp_p
 
 def test_report_of_several_findings(page, offline_page, tmp_path):
     tag = uuid.uuid4().hex[:10]
-    made = [create(page.base, title=unique(f"Report {i}"), tags=[tag], view={"kind": "head", "layer": i, "heads": [i]})
-            for i in range(3)]
+    made = [
+        create(page.base, title=unique(f"Report {i}"), tags=[tag], view={"kind": "head", "layer": i, "heads": [i]})
+        for i in range(3)
+    ]
     response = httpx.get(f"{page.base}/findings/export.html", params={"q": tag}, timeout=60)
     assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
     path = tmp_path / "report.html"
@@ -308,8 +321,14 @@ def test_missing_checkpoint_still_opens(page):
 def test_list_filters_and_pages(page):
     tag = uuid.uuid4().hex[:10]
     for i in range(23):
-        create(page.base, title=f"{tag} item {i:02d}", tags=[tag], labels=["entity"] if i % 2 else ["phrase"],
-               view={"kind": "head", "layer": 1, "heads": [i % 12]}, snapshot=None if i == 0 else first_snapshot(page.base))
+        create(
+            page.base,
+            title=f"{tag} item {i:02d}",
+            tags=[tag],
+            labels=["entity"] if i % 2 else ["phrase"],
+            view={"kind": "head", "layer": 1, "heads": [i % 12]},
+            snapshot=None if i == 0 else first_snapshot(page.base),
+        )
     page.goto(f"{page.base}/findings?q={tag}")
     page.wait_for_function("() => document.querySelectorAll('#findings-rows tr').length === 20")
     assert "1–20 of 23" in page.text_content("#page-info")
@@ -325,7 +344,9 @@ def test_list_filters_and_pages(page):
     page.fill("#f-head", "3")
     page.click("#f-apply")
     page.wait_for_function("() => document.querySelectorAll('#findings-rows tr').length === 2")  # items 3 and 15
-    assert "export.html?" in page.get_attribute("#export-report", "href") and "head=3" in page.get_attribute("#export-report", "href")
+    assert "export.html?" in page.get_attribute("#export-report", "href") and "head=3" in page.get_attribute(
+        "#export-report", "href"
+    )
 
 
 def test_a_late_first_list_never_replaces_the_filtered_one(page):
@@ -351,7 +372,9 @@ def test_a_late_first_list_never_replaces_the_filtered_one(page):
     with page.expect_response(lambda response: "/api/findings?" in response.url and "q=" not in response.url):
         held[0].fallback()
     page.evaluate("() => new Promise((done) => setTimeout(done, 100))")  # the late answer's handler has run
-    assert page.eval_on_selector_all("#findings-rows .finding-link", "links => links.map((a) => a.textContent)") == [title]
+    assert page.eval_on_selector_all("#findings-rows .finding-link", "links => links.map((a) => a.textContent)") == [
+        title
+    ]
 
 
 _snapshots: dict[str, dict] = {}
@@ -365,6 +388,7 @@ def first_snapshot(server: str) -> dict:
 
 
 # ---- with accounts (HEADSCOPE_AUTH_ENABLED=true): the pages send the CSRF header and respect visibility ----
+
 
 def new_visitor(browser, server: str):
     context = browser.new_context(viewport=VIEWPORT)
@@ -444,8 +468,12 @@ def test_relation_finding_round_trip(page):
 
 def test_summary_finding_with_head_pairs(page):
     # as the head-classification pages save them: [layer, head] pairs across layers, no single layer
-    finding = create(page.base, title=unique("Aspect heads"), labels=["aspect"],
-                     view={"kind": "summary", "layer": None, "heads": [[3, 5], [1, 2]]})
+    finding = create(
+        page.base,
+        title=unique("Aspect heads"),
+        labels=["aspect"],
+        view={"kind": "summary", "layer": None, "heads": [[3, 5], [1, 2]]},
+    )
     page.goto(f"{page.base}/findings/{finding['id']}")
     page.wait_for_function("() => document.body.dataset.ready === '1'")
     assert page.input_value(".snapshot-view .sv-layer") == "3" and heads_on(page, ".snapshot-view") == [5]

@@ -14,12 +14,11 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from locations import FIXTURES_DIR  # tests/ is on sys.path (rootdir conftest)
 from browser_support import guarded_page  # tests/ is on sys.path (rootdir conftest)
 from headview_page import finding, mount, open_harness, synthetic_snapshot
+from locations import FIXTURES_DIR  # tests/ is on sys.path (rootdir conftest)
 
 pytestmark = pytest.mark.browser
 FIXTURE = FIXTURES_DIR / "headview_geometry.json.gz"
@@ -28,8 +27,9 @@ SVG = "{http://www.w3.org/2000/svg}"
 CASES = {
     "all-heads": dict(T=64, seed=1, heads=None, pair="all", hide_special=False, mass=70, token=None),
     "some-heads-ab-pinned": dict(T=64, seed=2, heads=[0, 3, 7, 10], pair="ab", hide_special=True, mass=45, token=5),
-    "right-pinned-high-mass": dict(T=96, seed=3, heads=[1, 2, 4, 5, 8, 11], pair="all", hide_special=False, mass=90,
-                                   token=80, side="right"),
+    "right-pinned-high-mass": dict(
+        T=96, seed=3, heads=[1, 2, 4, 5, 8, 11], pair="all", hide_special=False, mass=90, token=80, side="right"
+    ),
 }
 
 
@@ -50,7 +50,9 @@ def capture(page, case: dict) -> dict:
     }""")
     assert g["edges"] == edges == len(g["lines"])
     g["svg"] = page.evaluate("window.svgText()")
-    g["left"] = page.evaluate("Math.ceil(document.querySelector('#root .tokcol.left').getBoundingClientRect().width) || 120")
+    g["left"] = page.evaluate(
+        "Math.ceil(document.querySelector('#root .tokcol.left').getBoundingClientRect().width) || 120"
+    )
     return g
 
 
@@ -76,8 +78,10 @@ def svg_segments(text: str) -> tuple[float, Counter, Counter]:
 def as_svg(lines, left_width: float) -> Counter:
     """Lines as svg-headview.js writes them (2 decimals, shifted by the left column)."""
     num = lambda x: float(f"{round(x * 100) / 100:g}")  # noqa: E731
-    return Counter((num(x1 + left_width), num(y1), num(x2 + left_width), num(y2), color, f"{round(alpha * 100) / 100:g}")
-                   for x1, y1, x2, y2, color, alpha in lines)
+    return Counter(
+        (num(x1 + left_width), num(y1), num(x2 + left_width), num(y2), color, f"{round(alpha * 100) / 100:g}")
+        for x1, y1, x2, y2, color, alpha in lines
+    )
 
 
 @pytest.fixture(scope="module")
@@ -157,18 +161,26 @@ def test_toggling_and_hovering_come_back_to_the_same_pixels(browser, shown):
 
 def lines_of(page) -> list:
     page.wait_for_function("document.querySelector('#root canvas').dataset.complete === '1'", timeout=60_000)
-    return canonical(page.evaluate("() => window.view.hv.geometry().lines.map((l) => [l.x1, l.y1, l.x2, l.y2, l.color, l.alpha])"))
+    return canonical(
+        page.evaluate("() => window.view.hv.geometry().lines.map((l) => [l.x1, l.y1, l.x2, l.y2, l.color, l.alpha])")
+    )
 
 
 def keep_alphas(page, name: str) -> None:
     """Keep the canvas's alpha channel in the page under `name` (too big to bring over)."""
     page.wait_for_function("document.querySelector('#root canvas').dataset.complete === '1'", timeout=60_000)
-    page.eval_on_selector("#root canvas", """(c, name) => { window[name] = c.getContext('2d')
-        .getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 3); }""", name)
+    page.eval_on_selector(
+        "#root canvas",
+        """(c, name) => { window[name] = c.getContext('2d')
+        .getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 3); }""",
+        name,
+    )
 
 
 def alpha_diff(page, a: str, b: str) -> int:
-    return page.evaluate("([a, b]) => window[a].reduce((m, x, i) => Math.max(m, Math.abs(x - window[b][i])), 0)", [a, b])
+    return page.evaluate(
+        "([a, b]) => window[a].reduce((m, x, i) => Math.max(m, Math.abs(x - window[b][i])), 0)", [a, b]
+    )
 
 
 def change(page, **state) -> None:
@@ -261,7 +273,8 @@ def test_pruning_one_step_down_from_the_step_above_equals_pruning_afresh(browser
     snap = synthetic_snapshot(48, seed=6)
     with guarded_page(browser) as (page, offsite):
         open_harness(page)
-        bad = page.evaluate("""async (snap) => {
+        bad = page.evaluate(
+            """async (snap) => {
           const a = await import('/static/js/attention.js'), T = snap.tokens.length, heads = [...Array(12).keys()];
           const stepped = a.layerBytes(snap, 3), bad = [];
           for (const [filter, hide] of [['all', false], ['ab', true]]) {
@@ -276,6 +289,8 @@ def test_pruning_one_step_down_from_the_step_above_equals_pruning_afresh(browser
             }
           }
           return bad;
-        }""", snap)
+        }""",
+            snap,
+        )
         assert bad == []
     assert offsite == []

@@ -28,8 +28,9 @@ def test_analysis_page_as_a_signed_in_user(browser, auth_server):
             alice.click("#login-button")
 
         start_analysis(alice)
-        alice.wait_for_function("document.body.dataset.rendered === '1' || !document.getElementById('error-box').hidden",
-                                timeout=240_000)
+        alice.wait_for_function(
+            "document.body.dataset.rendered === '1' || !document.getElementById('error-box').hidden", timeout=240_000
+        )
         assert alice.locator("#error-box").is_hidden(), alice.text_content("#error-box")
         job_id = query(alice)["id"][0]
         url = f"{auth_server}/api/analyses/{job_id}"
@@ -37,8 +38,9 @@ def test_analysis_page_as_a_signed_in_user(browser, auth_server):
         assert mine["owner"] == "alice" and mine["visibility"] == "private" and mine["status"] == "done"
 
         # bob, logged in, sees neither the job nor its result while it is alice's alone
-        assert bob.context.request.post(auth_server + "/api/auth/login",
-                                        data={"name": "bob", "password": PASSWORDS["bob"]}).ok
+        assert bob.context.request.post(
+            auth_server + "/api/auth/login", data={"name": "bob", "password": PASSWORDS["bob"]}
+        ).ok
         assert bob.context.request.get(url).status == 404
         bob.goto(f"{auth_server}/analysis?id={job_id}")
         bob.wait_for_selector("#error-box:not([hidden])")

@@ -35,7 +35,9 @@ def expected(layer_b64: str, head: int, T: int, S: int) -> list[int]:
 
 def test_long_input_thumbnails_are_max_pooled(browser, server):
     with guarded_page(browser) as (page, offsite):
-        query = urllib.parse.urlencode({"model": "demo-absa-qa-m", "text": LONG_REVIEW, "aspect": "service", "view": "model"})
+        query = urllib.parse.urlencode(
+            {"model": "demo-absa-qa-m", "text": LONG_REVIEW, "aspect": "service", "view": "model"}
+        )
         page.goto(f"{server}/inspect?{query}")
         page.wait_for_function("document.querySelectorAll('#modelview-grid .thumb').length === 72", timeout=60_000)
         T = page.evaluate("window.headscope.response.tokens.length")
@@ -43,8 +45,10 @@ def test_long_input_thumbnails_are_max_pooled(browser, server):
         sizes = page.eval_on_selector_all("#modelview-grid .thumb", "cs => cs.map((c) => [c.width, c.height])")
         assert set(map(tuple, sizes)) == {(42, 42)}  # 44px thumbnails with a 1px border, device pixel ratio 1
         for layer, head in ((0, 0), (2, 5), (5, 11)):
-            got = page.eval_on_selector(f".thumb[data-layer='{layer}'][data-head='{head}']",
-                                        "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)")
+            got = page.eval_on_selector(
+                f".thumb[data-layer='{layer}'][data-head='{head}']",
+                "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)",
+            )
             layer_b64 = page.evaluate(f"window.headscope.response.attention.layers['{layer}']")
             assert got == expected(layer_b64, head, T, 42), (layer, head)
     assert offsite == []

@@ -72,8 +72,9 @@ def test_save_from_head_view(writer):
 def test_start_an_analysis_and_save_a_head(writer):
     page = writer
     start_analysis(page)
-    page.wait_for_function("document.body.dataset.rendered === '1' || !document.getElementById('error-box').hidden",
-                           timeout=240_000)
+    page.wait_for_function(
+        "document.body.dataset.rendered === '1' || !document.getElementById('error-box').hidden", timeout=240_000
+    )
     assert page.locator("#error-box").is_hidden(), page.text_content("#error-box")
     assert "16 / 16 pairs" in page.text_content("#progress-text")
     assert page.evaluate("document.getElementById('progress-bar').value") == 1
@@ -92,8 +93,13 @@ def test_start_an_analysis_and_save_a_head(writer):
 
 def test_edit_a_finding(writer):
     page = writer
-    body = {"title": unique("To edit"), "note": "first", "model": MODEL, "input": {"text": REVIEW, "aspect": "food"},
-            "view": {"kind": "head", "layer": 1, "heads": [3]}}
+    body = {
+        "title": unique("To edit"),
+        "note": "first",
+        "model": MODEL,
+        "input": {"text": REVIEW, "aspect": "food"},
+        "view": {"kind": "head", "layer": 1, "heads": [3]},
+    }
     created = page.context.request.post(f"{page.base}/api/findings", data=body, headers=csrf_header(page.context))
     assert created.status == 201, created.text()
     finding = created.json()
@@ -117,8 +123,12 @@ def test_writes_without_the_csrf_header_are_refused(browser, auth_server):
     with guarded_page(browser) as (page, _):
         page.base = auth_server
         log_in(page, "bob")
-        body = {"title": unique("No header"), "model": MODEL, "input": {"text": REVIEW, "aspect": "food"},
-                "view": {"kind": "head", "layer": 1, "heads": [3]}}
+        body = {
+            "title": unique("No header"),
+            "model": MODEL,
+            "input": {"text": REVIEW, "aspect": "food"},
+            "view": {"kind": "head", "layer": 1, "heads": [3]},
+        }
         refused = page.context.request.post(f"{auth_server}/api/findings", data=body)
         assert refused.status == 403 and "X-CSRF-Token" in refused.text()
         # logging out is a write too: the /login page's button sends the header

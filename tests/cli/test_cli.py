@@ -44,8 +44,22 @@ def test_analyze_over_worker_processes(models_dir, monkeypatch, tmp_path):
     monkeypatch.setenv("HEADSCOPE_DEVICE", "cpu")
     from app.config import get_settings
 
-    common = ["analyze", "--model", "demo-re", "--data", "demo-re", "--limit", "16", "--batch-size", "4",
-              "--no-pretrained", "--no-importance", "--no-progress", "--bootstrap", "50"]
+    common = [
+        "analyze",
+        "--model",
+        "demo-re",
+        "--data",
+        "demo-re",
+        "--limit",
+        "16",
+        "--batch-size",
+        "4",
+        "--no-pretrained",
+        "--no-importance",
+        "--no-progress",
+        "--bootstrap",
+        "50",
+    ]
     get_settings.cache_clear()
     try:
         both = CliRunner().invoke(cli, common + ["--ray", "local", "--processes", "2"])

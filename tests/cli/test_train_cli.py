@@ -11,11 +11,16 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.config import get_settings
 from app.core.model.checkpoint import scan_models_dir
-from app.core.training.recipes import TrainSpec, get_recipe, list_recipes, recipe_spec, train_on_data
 from app.core.training.loop import TrainOptions
+from app.core.training.recipes import TrainSpec, get_recipe, list_recipes, recipe_spec, train_on_data
 
-RECIPES = {"semeval14-restaurants-qa-m", "semeval14-restaurants-nli-m", "semeval14-restaurants-terms",
-           "mams-atsa", "semeval10-task8"}
+RECIPES = {
+    "semeval14-restaurants-qa-m",
+    "semeval14-restaurants-nli-m",
+    "semeval14-restaurants-terms",
+    "mams-atsa",
+    "semeval10-task8",
+}
 REVIEWS = [
     ("The pasta was great.", [("food", "positive")]),
     ("The waiter was rude.", [("service", "negative")]),
@@ -43,8 +48,10 @@ def env(tmp_path, monkeypatch):
 @pytest.fixture()
 def reviews(tmp_path) -> Path:
     path = tmp_path / "reviews.jsonl"
-    rows = [{"id": f"r{i}", "text": text, "aspects": [{"aspect": c, "polarity": p} for c, p in aspects]}
-            for i, (text, aspects) in enumerate(REVIEWS)]
+    rows = [
+        {"id": f"r{i}", "text": text, "aspects": [{"aspect": c, "polarity": p} for c, p in aspects]}
+        for i, (text, aspects) in enumerate(REVIEWS)
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
 
@@ -66,9 +73,28 @@ def relations(tmp_path) -> Path:
 
 def test_train_absa_then_evaluate_json(env, reviews):
     runner = CliRunner()
-    trained = runner.invoke(cli, ["train", "absa", "--data", str(reviews), "--format", "qa-m", "--out", "tiny-qa-m",
-                                  "--epochs", "1", "--batch-size", "16", "--dev-fraction", "0.25", "--test", str(reviews),
-                                  "--no-progress"])
+    trained = runner.invoke(
+        cli,
+        [
+            "train",
+            "absa",
+            "--data",
+            str(reviews),
+            "--format",
+            "qa-m",
+            "--out",
+            "tiny-qa-m",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--dev-fraction",
+            "0.25",
+            "--test",
+            str(reviews),
+            "--no-progress",
+        ],
+    )
     assert trained.exit_code == 0, trained.output
     folder = env / "tiny-qa-m"
     meta = json.loads((folder / "headscope.json").read_text())
@@ -97,8 +123,15 @@ def test_train_absa_then_evaluate_json(env, reviews):
 
 
 def test_same_seed_same_weights_and_metrics(env, relations):
-    spec = dict(task="re", format="re-markers", train=str(relations), test=str(relations), epochs=1, batch_size=8,
-                dev_fraction=0.0)
+    spec = dict(
+        task="re",
+        format="re-markers",
+        train=str(relations),
+        test=str(relations),
+        epochs=1,
+        batch_size=8,
+        dev_fraction=0.0,
+    )
     first = train_on_data(TrainSpec(out="re-a", **spec), env, progress=False)
     second = train_on_data(TrainSpec(out="re-b", **spec), env, progress=False)
     assert first.metrics == second.metrics
@@ -110,8 +143,17 @@ def test_same_seed_same_weights_and_metrics(env, relations):
 
 
 def test_early_stopping_records_the_best_epoch(env, relations):
-    spec = TrainSpec(task="re", format="re-markers", train=str(relations), out="re-es", epochs=3, batch_size=8,
-                     dev_fraction=0.5, patience=1, learning_rate=1e-6)
+    spec = TrainSpec(
+        task="re",
+        format="re-markers",
+        train=str(relations),
+        out="re-es",
+        epochs=3,
+        batch_size=8,
+        dev_fraction=0.5,
+        patience=1,
+        learning_rate=1e-6,
+    )
     result = train_on_data(spec, env, progress=False)
     stopping = json.loads((result.path / "headscope.json").read_text())["training"]["early_stopping"]
     assert stopping["patience"] == 1 and 1 <= stopping["best_epoch"] <= stopping["epochs_run"] <= 3

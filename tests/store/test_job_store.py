@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.store import Store
+from app.store import Store, users
 from app.store import jobs as owners
-from app.store import users
-from app.store.store_errors import Forbidden, NotFound
 from app.store.models import User
+from app.store.store_errors import Forbidden, NotFound
 
 KIND, JOB = "analyses", "a" * 32
 
@@ -28,7 +27,11 @@ def store(request, tmp_path):
 @pytest.fixture
 def people(store):
     with store.write() as db:
-        return users.ensure_user(db, "alice"), users.ensure_user(db, "bob"), users.ensure_user(db, "root", is_admin=True)
+        return (
+            users.ensure_user(db, "alice"),
+            users.ensure_user(db, "bob"),
+            users.ensure_user(db, "root", is_admin=True),
+        )
 
 
 def access(store: Store, user: User, job: str = JOB):

@@ -10,13 +10,12 @@ from pydantic import ValidationError
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 
-from app.store import Store
+from app.store import Store, users
 from app.store import findings as repo
-from app.store import users
 from app.store.checkpoints import checkpoint_status
-from app.store.store_errors import Conflict, Forbidden, Invalid, NotFound
 from app.store.markdown import render_note
 from app.store.schemas import ExportFile, FindingCreate, FindingPatch, Limits, ModelRef
+from app.store.store_errors import Conflict, Forbidden, Invalid, NotFound
 
 SHA_A, SHA_B = "a" * 64, "b" * 64
 MODEL = ModelRef(id="demo-absa-qa-m", sha256=SHA_A, task="absa", format="qa-m")
@@ -44,14 +43,24 @@ def store(request, tmp_path):
 def people(store):
     # No passwords: argon2 hashing is deliberately slow and these tests never log in.
     with store.write() as db:
-        return users.ensure_user(db, "alice"), users.ensure_user(db, "bob"), users.ensure_user(db, "root", is_admin=True)
+        return (
+            users.ensure_user(db, "alice"),
+            users.ensure_user(db, "bob"),
+            users.ensure_user(db, "root", is_admin=True),
+        )
 
 
 def body(**overrides) -> FindingCreate:
-    data = {"title": "Head 3.7 follows the aspect", "note": "**bold**", "model": "demo-absa-qa-m",
-            "input": {"text": "The pasta was great.", "aspect": "food"},
-            "view": {"kind": "head", "layer": 3, "heads": [7], "threshold": 0.1, "custom": {"x": 1}},
-            "labels": ["aspect"], "tags": ["Pasta"], **overrides}
+    data = {
+        "title": "Head 3.7 follows the aspect",
+        "note": "**bold**",
+        "model": "demo-absa-qa-m",
+        "input": {"text": "The pasta was great.", "aspect": "food"},
+        "view": {"kind": "head", "layer": 3, "heads": [7], "threshold": 0.1, "custom": {"x": 1}},
+        "labels": ["aspect"],
+        "tags": ["Pasta"],
+        **overrides,
+    }
     return FindingCreate.model_validate(data)
 
 
@@ -65,8 +74,16 @@ def test_migration_builds_the_schema_and_is_idempotent(store):
     with store.read() as db:
         assert db.scalar(text("select version_num from alembic_version")) == "0003"
     tables = set(sa_inspect(store.engine).get_table_names())
-    assert {"users", "api_tokens", "sessions", "findings", "finding_heads", "finding_labels", "job_owners",
-            "uploads"} <= tables
+    assert {
+        "users",
+        "api_tokens",
+        "sessions",
+        "findings",
+        "finding_heads",
+        "finding_labels",
+        "job_owners",
+        "uploads",
+    } <= tables
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
@@ -75,20 +92,28 @@ def test_upgrade_from_0001_backfills_search_text(kind, tmp_path, request):
 
     from app.store.db import alembic_config
 
-    url = (f"sqlite:///{tmp_path / 'old.db'}" if kind == "sqlite"
-           else request.getfixturevalue("postgres_cluster").create_database())
+    url = (
+        f"sqlite:///{tmp_path / 'old.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_cluster").create_database()
+    )
     old = Store(url)
     config = alembic_config(old.engine)
     with old.engine.begin() as connection:  # a database a server of the first release left behind
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")
-        connection.execute(text("insert into users (name, is_admin, created_at) values ('old', true, :t)"),
-                           {"t": "2026-01-01 00:00:00"})
-        connection.execute(text(
-            "insert into findings (id, title, note, note_html, author_id, visibility, model_id, input, view, labels,"
-            " tags, tags_text, input_text, created_at, updated_at) values ('oldfinding1', 'Crème BRÛLÉE head', '',"
-            " '', 1, 'private', 'm', :input, :view, '[]', '[\"Ünïcode\"]', '', '', :t, :t)"),
-            {"input": '{"text": "the dessert"}', "view": '{"kind": "head"}', "t": "2026-01-01 00:00:00"})
+        connection.execute(
+            text("insert into users (name, is_admin, created_at) values ('old', true, :t)"),
+            {"t": "2026-01-01 00:00:00"},
+        )
+        connection.execute(
+            text(
+                "insert into findings (id, title, note, note_html, author_id, visibility, model_id, input, view, labels,"
+                " tags, tags_text, input_text, created_at, updated_at) values ('oldfinding1', 'Crème BRÛLÉE head', '',"
+                " '', 1, 'private', 'm', :input, :view, '[]', '[\"Ünïcode\"]', '', '', :t, :t)"
+            ),
+            {"input": '{"text": "the dessert"}', "view": '{"kind": "head"}', "t": "2026-01-01 00:00:00"},
+        )
     old.dispose()
     store = Store(url)
     store.migrate()
@@ -132,8 +157,17 @@ def test_create_read_update_delete(store, people):
     assert data["model"] == MODEL.model_dump() and data["checkpoint_status"] == "available"
     assert data["snapshot"] == SNAPSHOT and data["created_at"] == data["updated_at"]
     with store.write() as db:
-        repo.update(db, alice, finding_id, FindingPatch(title="New title", note="*x*", labels=["noop", "aspect"],
-                                                        view={"kind": "head", "layer": 3, "heads": [7, 8]}))
+        repo.update(
+            db,
+            alice,
+            finding_id,
+            FindingPatch(
+                title="New title",
+                note="*x*",
+                labels=["noop", "aspect"],
+                view={"kind": "head", "layer": 3, "heads": [7, 8]},
+            ),
+        )
     with store.read() as db:
         data = repo.finding_json(repo.get_visible(db, alice, finding_id), alice, {})
     assert data["title"] == "New title" and data["note_html"] == "<p><em>x</em></p>\n"
@@ -148,13 +182,26 @@ def test_create_read_update_delete(store, people):
 def test_list_filters_and_pagination(store, people):
     alice, bob, _ = people
     add(store, alice, title="aspect head", view={"kind": "head", "layer": 3, "heads": [7]}, labels=["aspect"])
-    add(store, alice, title="noop head", view={"kind": "head", "layer": 5, "heads": [1]}, labels=["noop"],
-        tags=["sep"])
-    add(store, alice, title="model view", view={"kind": "model", "heads": [[2, 4], [3, 1]]}, labels=["phrase"],
-        model=ModelRef(id="demo-re"), input={"text": "The <e1>fire</e1> was caused by a <e2>cigarette</e2>."})
+    add(store, alice, title="noop head", view={"kind": "head", "layer": 5, "heads": [1]}, labels=["noop"], tags=["sep"])
+    add(
+        store,
+        alice,
+        title="model view",
+        view={"kind": "model", "heads": [[2, 4], [3, 1]]},
+        labels=["phrase"],
+        model=ModelRef(id="demo-re"),
+        input={"text": "The <e1>fire</e1> was caused by a <e2>cigarette</e2>."},
+    )
     for i in range(7):
-        add(store, bob, title=f"bob {i}", visibility="shared", note=f"note 100% {i}", labels=[],
-            view={"kind": "head", "layer": 0, "heads": [0]})
+        add(
+            store,
+            bob,
+            title=f"bob {i}",
+            visibility="shared",
+            note=f"note 100% {i}",
+            labels=[],
+            view={"kind": "head", "layer": 0, "heads": [0]},
+        )
 
     def ids(user, limit=50, offset=0, **filters):
         with store.read() as db:
@@ -238,37 +285,59 @@ def test_import_is_all_or_nothing(store, people):
     fresh = [{**good, "id": f"fresh-id-{i}", "public_token": None} for i in range(3)]
     # An id that exists already, at the end of the file: nothing of the file is written.
     with store.write() as db, pytest.raises(Conflict, match="already exist"):
-        repo.import_findings(db, admin, ExportFile.model_validate(
-            {"format": "headscope-findings", "version": 1, "findings": [*fresh, {**good, "id": existing}]}))
+        repo.import_findings(
+            db,
+            admin,
+            ExportFile.model_validate(
+                {"format": "headscope-findings", "version": 1, "findings": [*fresh, {**good, "id": existing}]}
+            ),
+        )
     assert count(store, admin) == 1
     # The same id twice in one file.
     with store.write() as db, pytest.raises(Invalid) as info:
-        repo.import_findings(db, admin, ExportFile.model_validate(
-            {"format": "headscope-findings", "version": 1, "findings": [fresh[0], fresh[1], fresh[0]]}))
+        repo.import_findings(
+            db,
+            admin,
+            ExportFile.model_validate(
+                {"format": "headscope-findings", "version": 1, "findings": [fresh[0], fresh[1], fresh[0]]}
+            ),
+        )
     assert info.value.loc == ("findings", 2, "id")
     # A non-admin importing another author's findings.
     with store.write() as db, pytest.raises(Forbidden, match="item 0"):
-        repo.import_findings(db, bob, ExportFile.model_validate(
-            {"format": "headscope-findings", "version": 1, "findings": fresh}))
+        repo.import_findings(
+            db, bob, ExportFile.model_validate({"format": "headscope-findings", "version": 1, "findings": fresh})
+        )
     # A bad field deep in one item fails validation before the store is touched, naming the item.
     with pytest.raises(ValidationError) as bad:
-        ExportFile.model_validate({"format": "headscope-findings", "version": 1,
-                                   "findings": [fresh[0], {**fresh[1], "labels": ["aspect", "nonsense"]}]})
+        ExportFile.model_validate(
+            {
+                "format": "headscope-findings",
+                "version": 1,
+                "findings": [fresh[0], {**fresh[1], "labels": ["aspect", "nonsense"]}],
+            }
+        )
     assert bad.value.errors()[0]["loc"] == ("findings", 1, "labels", 1)
     assert count(store, admin) == 1
     with store.write() as db:
-        assert repo.import_findings(db, admin, ExportFile.model_validate(
-            {"format": "headscope-findings", "version": 1, "findings": fresh})) == [f["id"] for f in fresh]
+        assert repo.import_findings(
+            db, admin, ExportFile.model_validate({"format": "headscope-findings", "version": 1, "findings": fresh})
+        ) == [f["id"] for f in fresh]
     assert count(store, admin) == 4
 
 
 @pytest.mark.parametrize("target_kind", ["sqlite", "postgresql"])
-def test_export_import_round_trip_to_another_database_keeps_every_field(store, people, target_kind, tmp_path,
-                                                                        request):
+def test_export_import_round_trip_to_another_database_keeps_every_field(store, people, target_kind, tmp_path, request):
     alice, bob, admin = people
     first = add(store, alice, visibility="shared", note="# Title\n\n<script>x</script> [a](https://x.org)")
-    add(store, bob, view={"kind": "summary", "heads": [[0, 1], [5, 11]], "filters": {"min": 0.2}},
-        labels=["noop", "other"], tags=["a", "b"], input={"text": "x", "example": {"dataset": "semeval14", "index": 3}})
+    add(
+        store,
+        bob,
+        view={"kind": "summary", "heads": [[0, 1], [5, 11]], "filters": {"min": 0.2}},
+        labels=["noop", "other"],
+        tags=["a", "b"],
+        input={"text": "x", "example": {"dataset": "semeval14", "index": 3}},
+    )
     with store.write() as db:
         repo.make_public_link(db, alice, first)
         repo.update(db, alice, first, FindingPatch(title="edited later"))
@@ -340,22 +409,29 @@ class _Elements(HTMLParser):
         self.tags.append((tag, dict(attrs)))
 
 
-@pytest.mark.parametrize("note", [
-    "<script>alert(1)</script>",
-    "<img src=x onerror=alert(1)>",
-    "[click](javascript:alert(1))",
-    "[click](JAVASCRIPT:alert(1))",
-    "![img](javascript:alert(1))",
-    '<a href="javascript:alert(1)" onclick="alert(1)">x</a>',
-    "<svg onload=alert(1)>",
-    "<iframe src=https://x.org></iframe>",
-])
+@pytest.mark.parametrize(
+    "note",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "[click](javascript:alert(1))",
+        "[click](JAVASCRIPT:alert(1))",
+        "![img](javascript:alert(1))",
+        '<a href="javascript:alert(1)" onclick="alert(1)">x</a>',
+        "<svg onload=alert(1)>",
+        "<iframe src=https://x.org></iframe>",
+    ],
+)
 def test_note_html_has_no_script_handlers_or_javascript_urls(note):
     html = render_note(note)
     parser = _Elements()
     parser.feed(html)
     for tag, attrs in parser.tags:
-        assert tag not in {"script", "iframe", "svg", "img"} or tag == "img" and not attrs.get("src", "").lower().startswith("javascript")
+        assert (
+            tag not in {"script", "iframe", "svg", "img"}
+            or tag == "img"
+            and not attrs.get("src", "").lower().startswith("javascript")
+        )
         assert not any(name.startswith("on") for name in attrs), html
         assert not any("javascript:" in (value or "").lower() for value in attrs.values()), html
 
@@ -368,8 +444,9 @@ def test_note_markdown_keeps_safe_formatting():
 
 def test_length_limits_name_the_field():
     with pytest.raises(ValidationError) as info:
-        FindingCreate.model_validate({**body().model_dump(), "note": "x" * 101},
-                                     context={"limits": Limits(note_chars=100)})
+        FindingCreate.model_validate(
+            {**body().model_dump(), "note": "x" * 101}, context={"limits": Limits(note_chars=100)}
+        )
     error = info.value.errors()[0]
     assert error["loc"] == ("note",) and "at most 100" in error["msg"]
 

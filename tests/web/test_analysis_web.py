@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from job_support import wait_job
-
 from locations import FIXTURES_DIR  # tests/ is on sys.path (rootdir conftest)
+
 from app.config import Settings
 from app.web.analysis_jobs import AnalysisJobs, AnalysisRequest
 from app.web.jobs import JobInputError, JobQueue
@@ -20,7 +20,11 @@ SMALL = {"max_examples": 12, "batch_size": 4, "bootstrap": 100, "js_sample": 2, 
 
 @pytest.fixture(scope="module")
 def finished(client):
-    request = {"model": "demo-absa-qa-m", "data": "demo-absa", "settings": {**SMALL, "importance": True, "ablation_draws": 2}}
+    request = {
+        "model": "demo-absa-qa-m",
+        "data": "demo-absa",
+        "settings": {**SMALL, "importance": True, "ablation_draws": 2},
+    }
     started = client.post("/api/analyses", json=request)
     assert started.status_code == 202, started.text
     job = started.json()
@@ -142,7 +146,10 @@ def test_bad_input_gets_a_4xx_naming_what_is_accepted(client):
     setting = client.post("/api/analyses", json={"model": "demo-re", "data": "demo-re", "settings": {"batch": 4}})
     assert setting.status_code == 422 and detail(setting)[0]["loc"] == ["body", "settings", "batch"]
     assert "batch_size" in detail(setting)[0]["msg"] and "max_examples" in detail(setting)[0]["msg"]
-    assert client.post("/api/analyses", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        client.post("/api/analyses", content=b"{not json", headers={"content-type": "application/json"}).status_code
+        == 422
+    )
     size = client.post("/api/analyses", json={"model": "demo-re", "data": "demo-re", "settings": {"batch_size": 0}})
     assert size.status_code == 422 and "batch_size" in detail(size)[0]["loc"]
     pairs = client.post("/api/analyses", json={"model": "demo-re", "data": "demo-re", "settings": {"pairs": "words"}})
@@ -170,8 +177,9 @@ def test_datasets_list_and_shared_data_files(client, tmp_path, registry):
         kind, local = queue.kind("analyses"), client.app.state.local_user
         names = [d["name"] for d in kind.datasets(local, queue.context)["shared"]]
         assert names == ["semeval2010_task8/TRAIN_FILE.TXT"]
-        prepared = kind.prepare(AnalysisRequest(model="demo-re", data="semeval2010_task8/TRAIN_FILE.TXT"), local,
-                                queue.context)
+        prepared = kind.prepare(
+            AnalysisRequest(model="demo-re", data="semeval2010_task8/TRAIN_FILE.TXT"), local, queue.context
+        )
         data = prepared.description["data"]
         assert data["kind"] == "shared" and data["format"] == "semeval2010"
         assert len(prepared.inputs.examples) == data["examples"]
@@ -186,7 +194,13 @@ def test_datasets_list_and_shared_data_files(client, tmp_path, registry):
 
 
 def test_unknown_ablation_label_is_refused_with_the_accepted_ones(client):
-    response = client.post("/api/analyses", json={"model": "demo-absa-qa-m", "data": "demo-absa",
-                                                  "settings": {"importance": True, "ablate_labels": ["bogus"]}})
+    response = client.post(
+        "/api/analyses",
+        json={
+            "model": "demo-absa-qa-m",
+            "data": "demo-absa",
+            "settings": {"importance": True, "ablate_labels": ["bogus"]},
+        },
+    )
     assert response.status_code == 422
     assert "aspect-sentiment" in response.text and "ablate_labels" in response.text

@@ -85,6 +85,7 @@ def test_relation(client):
 
 def test_demo_models_learned_something(client):
     """The embedded checkpoints are fine-tuned, not just initialised: clear cases come out right."""
+
     def label(**payload):
         return client.post("/api/inspect", json={**payload, "attention": "none"}).json()["prediction"]["label"]
 
@@ -94,14 +95,17 @@ def test_demo_models_learned_something(client):
     assert label(model="demo-re", text="The <e1>flood</e1> was caused by heavy <e2>rain</e2>.") == "Cause-Effect(e2,e1)"
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({**ABSA_PAIR, "text": ""}, "text"),
-    ({**ABSA_PAIR, "text": "   "}, "text"),
-    ({**ABSA_PAIR, "aspect": ""}, "aspect"),
-    ({"model": "demo-absa-qa-m", "text": "Nice place."}, "aspect"),
-    ({**ABSA_PAIR, "layers": [6]}, "layers"),
-    ({**ABSA_PAIR, "attention": "everything"}, "attention"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({**ABSA_PAIR, "text": ""}, "text"),
+        ({**ABSA_PAIR, "text": "   "}, "text"),
+        ({**ABSA_PAIR, "aspect": ""}, "aspect"),
+        ({"model": "demo-absa-qa-m", "text": "Nice place."}, "aspect"),
+        ({**ABSA_PAIR, "layers": [6]}, "layers"),
+        ({**ABSA_PAIR, "attention": "everything"}, "attention"),
+    ],
+)
 def test_bad_input_names_the_field(client, payload, field):
     response = client.post("/api/inspect", json=payload)
     assert response.status_code == 422
@@ -121,13 +125,17 @@ def test_relation_without_entities_shows_notations(client):
 
 
 def test_malformed_json(client):
-    response = client.post("/api/inspect", content=b'{"model": "demo-re", "text": ', headers={"content-type": "application/json"})
+    response = client.post(
+        "/api/inspect", content=b'{"model": "demo-re", "text": ', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 422
     assert "JSON" in detail_text(response)
 
 
 def test_long_text_is_truncated_and_says_where(client):
-    body = client.post("/api/inspect", json={**ABSA_PAIR, "text": "The soup was fine. " * 300, "attention": "none"}).json()
+    body = client.post(
+        "/api/inspect", json={**ABSA_PAIR, "text": "The soup was fine. " * 300, "attention": "none"}
+    ).json()
     assert len(body["input_ids"]) == 512
     assert body["truncated"]["segment"] == "a" and "cut after character" in body["truncated"]["message"]
 

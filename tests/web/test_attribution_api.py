@@ -21,10 +21,15 @@ def test_every_method_per_token_with_agreement_maps(client):
     found, tokens = body["attribution"], body["tokens"]
     assert set(found["methods"]) == set(ALL)
     assert all(len(m["scores"]) == len(tokens) for m in found["methods"].values())
-    assert found["target"] == {"label": body["prediction"]["label"], "index": found["target"]["index"], "predicted": True}
+    assert found["target"] == {
+        "label": body["prediction"]["label"],
+        "index": found["target"]["index"],
+        "predicted": True,
+    }
     ig = found["methods"]["ig"]
     assert ig["steps"] == 16 and ig["completeness"]["gap"] == pytest.approx(
-        ig["completeness"]["attribution_sum"] - ig["completeness"]["output_difference"], abs=1e-5)
+        ig["completeness"]["attribution_sum"] - ig["completeness"]["output_difference"], abs=1e-5
+    )
     assert sum(ig["scores"]) == pytest.approx(ig["completeness"]["attribution_sum"], abs=1e-4)
     special = [i for i, t in enumerate(tokens) if t["special"]]
     assert found["query"] == {"name": "readout", "tokens": [0]}
@@ -39,16 +44,23 @@ def test_every_method_per_token_with_agreement_maps(client):
 def test_word_level_sums_pieces_and_chosen_label(client):
     text = {**PAIR, "text": "The tiramisu was unbelievably scrumptious but overpriced."}
     pieces = client.post("/api/inspect", json={**text, "attribution": ["grad_x_input", "rollout"]}).json()
-    words = client.post("/api/inspect", json={**text, "attribution": ["grad_x_input", "rollout"], "word_level": True}).json()
+    words = client.post(
+        "/api/inspect", json={**text, "attribution": ["grad_x_input", "rollout"], "word_level": True}
+    ).json()
     assert len(words["tokens"]) < len(pieces["tokens"])  # some words are split into pieces
     for method in ("grad_x_input", "rollout"):
         per_word = np.zeros(len(words["tokens"]))
         np.add.at(per_word, [t["word"] for t in pieces["tokens"]], pieces["attribution"]["methods"][method]["scores"])
         assert np.allclose(words["attribution"]["methods"][method]["scores"], per_word, atol=1e-5)
     other = next(label for label in pieces["prediction"]["probabilities"] if label != pieces["prediction"]["label"])
-    chosen = client.post("/api/inspect", json={**text, "attribution": ["grad_x_input"], "attribution_label": other}).json()
+    chosen = client.post(
+        "/api/inspect", json={**text, "attribution": ["grad_x_input"], "attribution_label": other}
+    ).json()
     assert chosen["attribution"]["target"]["label"] == other and chosen["attribution"]["target"]["predicted"] is False
-    assert chosen["attribution"]["methods"]["grad_x_input"]["scores"] != pieces["attribution"]["methods"]["grad_x_input"]["scores"]
+    assert (
+        chosen["attribution"]["methods"]["grad_x_input"]["scores"]
+        != pieces["attribution"]["methods"]["grad_x_input"]["scores"]
+    )
 
 
 def test_relation_model_reads_from_the_entities(client):
@@ -59,13 +71,20 @@ def test_relation_model_reads_from_the_entities(client):
     assert markers and markers.isdisjoint(body["attribution"]["compared"])
 
 
-@pytest.mark.parametrize("extra,field,says", [
-    ({"attribution": ["saliency"]}, "attribution", "'ig', 'grad_x_input', 'rollout' or 'flow'"),
-    ({"attribution": ["ig"], "ig_steps": 0}, "ig_steps", f"between 1 and {IG_MAX_STEPS}"),
-    ({"attribution": ["ig"], "ig_steps": IG_MAX_STEPS + 1}, "ig_steps", f"between 1 and {IG_MAX_STEPS}"),
-    ({"attribution_label": "positive"}, None, "only apply with attribution"),
-    ({"attribution": ["rollout"], "attribution_query": "verb"}, "attribution_query", "'readout', 'cls', 'aspect' or 'entity'"),
-])
+@pytest.mark.parametrize(
+    "extra,field,says",
+    [
+        ({"attribution": ["saliency"]}, "attribution", "'ig', 'grad_x_input', 'rollout' or 'flow'"),
+        ({"attribution": ["ig"], "ig_steps": 0}, "ig_steps", f"between 1 and {IG_MAX_STEPS}"),
+        ({"attribution": ["ig"], "ig_steps": IG_MAX_STEPS + 1}, "ig_steps", f"between 1 and {IG_MAX_STEPS}"),
+        ({"attribution_label": "positive"}, None, "only apply with attribution"),
+        (
+            {"attribution": ["rollout"], "attribution_query": "verb"},
+            "attribution_query",
+            "'readout', 'cls', 'aspect' or 'entity'",
+        ),
+    ],
+)
 def test_bad_attribution_options_are_422(client, extra, field, says):
     response = client.post("/api/inspect", json={**PAIR, **extra})
     assert response.status_code == 422

@@ -37,10 +37,13 @@ def test_padded_batch_equals_each_alone(absa, relation):
         assert_same(one, two)
         assert one.attention.is_contiguous()
     assert len({len(x.encoded.input_ids) for x in alone}) > 1  # padding really happened
-    items = [InspectionInput("The <e1>fire</e1> was caused by a <e2>cigarette</e2>."),
-             InspectionInput("The <e1>author</e1> of the long and winding <e2>book</e2> was unknown to us.")]
-    for one, two in zip(inspect_batch(relation, [prepare_inspection(relation, i) for i in items]),
-                        [inspect(relation, i) for i in items]):
+    items = [
+        InspectionInput("The <e1>fire</e1> was caused by a <e2>cigarette</e2>."),
+        InspectionInput("The <e1>author</e1> of the long and winding <e2>book</e2> was unknown to us."),
+    ]
+    for one, two in zip(
+        inspect_batch(relation, [prepare_inspection(relation, i) for i in items]), [inspect(relation, i) for i in items]
+    ):
         assert_same(one, two)
 
 
@@ -59,9 +62,13 @@ def run_behind_gate(batcher: ModelBatcher, work) -> list:
 def test_queued_inspections_share_one_forward_pass(absa):
     batcher = ModelBatcher(window_ms=0, max_batch=32)
     try:
-        results = run_behind_gate(batcher, lambda pool: [
-            pool.submit(lambda item=item: batcher.inspect(absa, prepare_inspection(absa, item)).result())
-            for item in ABSA_INPUTS])
+        results = run_behind_gate(
+            batcher,
+            lambda pool: [
+                pool.submit(lambda item=item: batcher.inspect(absa, prepare_inspection(absa, item)).result())
+                for item in ABSA_INPUTS
+            ],
+        )
         assert batcher.stats.batches == 1 and batcher.stats.inspections == len(ABSA_INPUTS)
         for item, batched in zip(ABSA_INPUTS, results):
             assert_same(batched, inspect(absa, item))
@@ -72,18 +79,26 @@ def test_queued_inspections_share_one_forward_pass(absa):
 def test_batch_bounds(absa):
     batcher = ModelBatcher(window_ms=0, max_batch=3)
     try:
-        run_behind_gate(batcher, lambda pool: [
-            pool.submit(lambda: batcher.inspect(absa, prepare_inspection(absa, ABSA_INPUTS[1])).result())
-            for _ in range(7)])
+        run_behind_gate(
+            batcher,
+            lambda pool: [
+                pool.submit(lambda: batcher.inspect(absa, prepare_inspection(absa, ABSA_INPUTS[1])).result())
+                for _ in range(7)
+            ],
+        )
         assert batcher.stats.largest == 3 and batcher.stats.inspections == 7 and batcher.stats.batches == 3
     finally:
         batcher.shutdown()
     tokens = len(prepare_inspection(absa, ABSA_INPUTS[1]).encodeds[0].input_ids)
     batcher = ModelBatcher(window_ms=0, max_batch=32, max_tokens=2 * tokens)
     try:
-        run_behind_gate(batcher, lambda pool: [
-            pool.submit(lambda: batcher.inspect(absa, prepare_inspection(absa, ABSA_INPUTS[1])).result())
-            for _ in range(4)])
+        run_behind_gate(
+            batcher,
+            lambda pool: [
+                pool.submit(lambda: batcher.inspect(absa, prepare_inspection(absa, ABSA_INPUTS[1])).result())
+                for _ in range(4)
+            ],
+        )
         assert batcher.stats.largest == 2  # two rows of that length fill the padded-token budget
     finally:
         batcher.shutdown()
@@ -143,13 +158,18 @@ def test_concurrent_api_requests_are_batched(client):
     texts = [f"The soup number {i} was {'cold' if i % 2 else 'lovely'} tonight." for i in range(6)]
     alone = [client.post("/api/inspect", json={**pair, "text": t}).json() for t in texts]
     before = state.model_executor.stats.batches
-    answers = run_behind_gate(state.model_executor, lambda pool: [
-        pool.submit(lambda t=t: client.post("/api/inspect", json={**pair, "text": t + " "}).json()) for t in texts])
+    answers = run_behind_gate(
+        state.model_executor,
+        lambda pool: [
+            pool.submit(lambda t=t: client.post("/api/inspect", json={**pair, "text": t + " "}).json()) for t in texts
+        ],
+    )
     assert state.model_executor.stats.batches - before < len(texts)
     for one, two in zip(answers, alone):
         assert one["input_ids"] == two["input_ids"] and one["prediction"]["label"] == two["prediction"]["label"]
-        assert torch.allclose(torch.tensor(one["attention"]["values"]), torch.tensor(two["attention"]["values"]),
-                              atol=1e-5, rtol=0)
+        assert torch.allclose(
+            torch.tensor(one["attention"]["values"]), torch.tensor(two["attention"]["values"]), atol=1e-5, rtol=0
+        )
 
 
 def test_oversized_and_malformed_bodies(client):

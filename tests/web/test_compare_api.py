@@ -9,8 +9,9 @@ VARIANT = "The <e1>fire</e1> was started by a discarded <e2>cigarette</e2>."
 
 
 def test_source_and_variant(client):
-    r = client.post("/api/compare", json={"left": {"model": "demo-re", "text": SOURCE}, "right": {"text": VARIANT},
-                                          "layers": [2]})
+    r = client.post(
+        "/api/compare", json={"left": {"model": "demo-re", "text": SOURCE}, "right": {"text": VARIANT}, "layers": [2]}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     left, right = body["left"], body["right"]
@@ -37,8 +38,10 @@ def test_source_and_variant(client):
 
 
 def test_same_input_does_not_move(client):
-    r = client.post("/api/compare", json={"left": {"model": "demo-absa-qa-m", "text": "The pasta was great.",
-                                                   "aspect": "food"}, "layers": [0]})
+    r = client.post(
+        "/api/compare",
+        json={"left": {"model": "demo-absa-qa-m", "text": "The pasta was great.", "aspect": "food"}, "layers": [0]},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["alignment"]["edited"] == {"left": [], "right": []}
@@ -46,8 +49,14 @@ def test_same_input_does_not_move(client):
 
 
 def test_pretrained_base_against_fine_tuned(client):
-    r = client.post("/api/compare", json={"left": {"model": "demo-absa-qa-m", "text": "The pasta was great.",
-                                                   "aspect": "food"}, "right": {"pretrained": True}, "layers": [5]})
+    r = client.post(
+        "/api/compare",
+        json={
+            "left": {"model": "demo-absa-qa-m", "text": "The pasta was great.", "aspect": "food"},
+            "right": {"pretrained": True},
+            "layers": [5],
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["right"]["pretrained"] is True and body["left"]["pretrained"] is False
@@ -57,24 +66,35 @@ def test_pretrained_base_against_fine_tuned(client):
 
 
 def test_two_checkpoints_of_other_tasks(client):
-    r = client.post("/api/compare", json={"left": {"model": "demo-absa-qa-m", "text": "The pasta was great.",
-                                                   "aspect": "food"},
-                                          "right": {"model": "demo-re", "text": "The <e1>pasta</e1> was <e2>great</e2>."},
-                                          "layers": [0]})
+    r = client.post(
+        "/api/compare",
+        json={
+            "left": {"model": "demo-absa-qa-m", "text": "The pasta was great.", "aspect": "food"},
+            "right": {"model": "demo-re", "text": "The <e1>pasta</e1> was <e2>great</e2>."},
+            "layers": [0],
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert "tasks differ" in body["change_note"]
     assert body["right"]["input"].get("aspect") is None
 
 
-@pytest.mark.parametrize("body, status, words", [
-    ({"left": {"model": "demo-absa-qa-m", "text": "The pasta was great."}}, 422, ["left.aspect"]),
-    ({"left": {"model": "demo-absa-qa-m", "text": "x", "aspect": "food"}, "right": {"model": "demo-re"}}, 422, ["right"]),
-    ({"left": {"model": "nope", "text": "x"}}, 404, ["unknown model", "demo-re"]),
-    ({"left": {"model": "demo-re", "text": SOURCE}, "layers": [6]}, 422, ["layers [6]", "0..5"]),
-    ({"left": {"aspect": "food"}}, 422, ["left.text is required"]),
-    ({"left": {"text": "x", "colour": 1}}, 422, ["colour"]),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({"left": {"model": "demo-absa-qa-m", "text": "The pasta was great."}}, 422, ["left.aspect"]),
+        (
+            {"left": {"model": "demo-absa-qa-m", "text": "x", "aspect": "food"}, "right": {"model": "demo-re"}},
+            422,
+            ["right"],
+        ),
+        ({"left": {"model": "nope", "text": "x"}}, 404, ["unknown model", "demo-re"]),
+        ({"left": {"model": "demo-re", "text": SOURCE}, "layers": [6]}, 422, ["layers [6]", "0..5"]),
+        ({"left": {"aspect": "food"}}, 422, ["left.text is required"]),
+        ({"left": {"text": "x", "colour": 1}}, 422, ["colour"]),
+    ],
+)
 def test_refusals(client, body, status, words):
     r = client.post("/api/compare", json=body)
     assert r.status_code == status, r.text

@@ -14,8 +14,14 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app.web.export import (ExportError, build_export_html, bundle_modules, export_filename, finding_context,
-                            json_for_script)
+from app.web.export import (
+    ExportError,
+    build_export_html,
+    bundle_modules,
+    export_filename,
+    finding_context,
+    json_for_script,
+)
 from app.web.findings_pages import inspect_query, tagged_text
 
 HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> [x](javascript:window.__xss=3)'
@@ -34,28 +40,56 @@ def snapshot(tokens: list[str], layers=(0, 2), heads: int = 3, num_layers: int =
             data += bytes(min(255, round(255 * w / total)) for w in weights)
         encoded[str(layer)] = base64.b64encode(bytes(data)).decode("ascii")
     return {
-        "model": "demo-absa-qa-m", "task": "absa", "format": "qa-m",
+        "model": "demo-absa-qa-m",
+        "task": "absa",
+        "format": "qa-m",
         "prediction": {"label": "positive", "probabilities": {"positive": 0.9, "negative": 0.1}},
         "segments": {"a": " ".join(tokens[1:-1]), "b": ""},
-        "tokens": [{"text": t, "start": 0, "end": 0, "segment": "a", "special": t.startswith("["), "word": i}
-                   for i, t in enumerate(tokens)],
-        "spans": {"aspect_term": [1]}, "truncated": None, "num_layers": num_layers, "num_heads": heads, "level": "piece",
+        "tokens": [
+            {"text": t, "start": 0, "end": 0, "segment": "a", "special": t.startswith("["), "word": i}
+            for i, t in enumerate(tokens)
+        ],
+        "spans": {"aspect_term": [1]},
+        "truncated": None,
+        "num_layers": num_layers,
+        "num_heads": heads,
+        "level": "piece",
         "attention": {"encoding": "uint8-base64", "scale": 255, "shape": [num_layers, heads, T, T], "layers": encoded},
     }
 
 
 def finding(**overrides) -> dict:
     base = {
-        "id": "abcDEF123_xy", "title": "Head 2.1 follows the aspect", "note": "A **note**.",
-        "note_html": "<p>A <strong>note</strong>.</p>", "author": "local", "visibility": "private",
-        "public_token": None, "model": {"id": "demo-absa-qa-m", "sha256": "9f" * 32, "task": "absa", "format": "qa-m"},
+        "id": "abcDEF123_xy",
+        "title": "Head 2.1 follows the aspect",
+        "note": "A **note**.",
+        "note_html": "<p>A <strong>note</strong>.</p>",
+        "author": "local",
+        "visibility": "private",
+        "public_token": None,
+        "model": {"id": "demo-absa-qa-m", "sha256": "9f" * 32, "task": "absa", "format": "qa-m"},
         "checkpoint_status": "available",
-        "input": {"text": "The pasta was great.", "aspect": "food", "aspect_span": None, "e1_span": None, "e2_span": None},
-        "view": {"kind": "head", "layer": 2, "heads": [0, 2], "filters": {"pair": "all", "hide_special": False},
-                 "threshold": 0.7, "word_mode": False, "token": None},
-        "labels": ["aspect"], "tags": ["pasta"],
+        "input": {
+            "text": "The pasta was great.",
+            "aspect": "food",
+            "aspect_span": None,
+            "e1_span": None,
+            "e2_span": None,
+        },
+        "view": {
+            "kind": "head",
+            "layer": 2,
+            "heads": [0, 2],
+            "filters": {"pair": "all", "hide_special": False},
+            "threshold": 0.7,
+            "word_mode": False,
+            "token": None,
+        },
+        "labels": ["aspect"],
+        "tags": ["pasta"],
         "snapshot": snapshot(["[CLS]", "the", "pasta", "was", "great", ".", "[SEP]"]),
-        "created_at": "2026-11-25T18:40:12.123456+00:00", "updated_at": "2026-11-25T18:41:00.000001+00:00",
+        "created_at": "2026-11-25T18:40:12.123456+00:00",
+        "updated_at": "2026-11-25T18:41:00.000001+00:00",
     }
     return {**base, **overrides}
 
@@ -99,7 +133,7 @@ def test_export_has_no_network_references_and_embeds_the_snapshot():
     assert not [r for r in refs.refs if re.match(r"\s*(https?:)?//", r[2], re.I)], refs.refs
     assert all(r[2].startswith(("#", "data:")) for r in refs.refs), refs.refs
     assert not [s for s in refs.scripts if "src" in s["attrs"]], "every script must be inline"
-    assert "<link rel=\"stylesheet\"" not in html and "@import" not in html
+    assert '<link rel="stylesheet"' not in html and "@import" not in html
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "") and "https://" not in html
     data = next(s for s in refs.scripts if s["attrs"].get("id") == "finding-data")
     embedded = json.loads(data["text"])
@@ -124,7 +158,14 @@ def test_bundle_has_no_module_syntax_left():
     code = bundle_modules()
     assert not re.search(r"^\s*(import|export)\b", code, re.M)
     assert "</" not in code  # cannot end the inline <script> early
-    for name in ("attention.js", "headview.js", "svg-headview.js", "export-image.js", "findings-view.js", "export-main.js"):
+    for name in (
+        "attention.js",
+        "headview.js",
+        "svg-headview.js",
+        "export-image.js",
+        "findings-view.js",
+        "export-main.js",
+    ):
         assert f'__modules["{name}"]' in code
     assert "fetch(" not in code  # an exported file never talks to a server
 
@@ -149,12 +190,17 @@ def test_hostile_title_and_note_are_inert():
 
 
 def test_report_holds_every_finding():
-    items = [finding(id=f"id{i}", title=f"Finding {i}", snapshot=snapshot(["[CLS]", "a", "b", "[SEP]"], seed=i))
-             for i in range(3)]
+    items = [
+        finding(id=f"id{i}", title=f"Finding {i}", snapshot=snapshot(["[CLS]", "a", "b", "[SEP]"], seed=i))
+        for i in range(3)
+    ]
     html = build_export_html(items, "My report")
     assert html.count('class="snapshot-view"') == 3
     assert "<title>My report</title>" in html
-    assert [f["id"] for f in json.loads(next(s for s in parse(html).scripts if s["attrs"].get("id") == "finding-data")["text"])] == ["id0", "id1", "id2"]
+    assert [
+        f["id"]
+        for f in json.loads(next(s for s in parse(html).scripts if s["attrs"].get("id") == "finding-data")["text"])
+    ] == ["id0", "id1", "id2"]
 
 
 def test_checkpoint_notice():

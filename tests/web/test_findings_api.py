@@ -23,9 +23,16 @@ TEXT = "The pasta was great but the waiter was rude."
 
 
 def new_finding(**overrides) -> dict:
-    return {"title": "Head 3.7 follows the aspect", "note": "It **ignores** [SEP].", "model": ABSA,
-            "input": {"text": TEXT, "aspect": "food"}, "view": {"kind": "head", "layer": 3, "heads": [7]},
-            "labels": ["aspect"], "tags": ["api-test"], **overrides}
+    return {
+        "title": "Head 3.7 follows the aspect",
+        "note": "It **ignores** [SEP].",
+        "model": ABSA,
+        "input": {"text": TEXT, "aspect": "food"},
+        "view": {"kind": "head", "layer": 3, "heads": [7]},
+        "labels": ["aspect"],
+        "tags": ["api-test"],
+        **overrides,
+    }
 
 
 def errors(response) -> list[tuple[tuple, str]]:
@@ -34,14 +41,21 @@ def errors(response) -> list[tuple[tuple, str]]:
 
 # --- auth off (the default): the session `client` over the session settings' SQLite file -------
 
+
 def test_create_computes_the_snapshot_and_weights_hash(client, models_dir):
-    response = client.post("/api/findings", json=new_finding(view={"kind": "head", "layer": 3, "heads": [7],
-                                                                   "threshold": 0.2, "page_state": {"x": 1}}))
+    response = client.post(
+        "/api/findings",
+        json=new_finding(view={"kind": "head", "layer": 3, "heads": [7], "threshold": 0.2, "page_state": {"x": 1}}),
+    )
     assert response.status_code == 201, response.text
     finding = response.json()
     weights = (models_dir / ABSA / "model.safetensors").read_bytes()
-    assert finding["model"] == {"id": ABSA, "sha256": hashlib.sha256(weights).hexdigest(), "task": "absa",
-                                "format": "qa-m"}
+    assert finding["model"] == {
+        "id": ABSA,
+        "sha256": hashlib.sha256(weights).hexdigest(),
+        "task": "absa",
+        "format": "qa-m",
+    }
     assert finding["checkpoint_status"] == "available" and finding["author"] == "local"
     snapshot = finding["snapshot"]
     assert list(snapshot["attention"]["layers"]) == ["3"]  # the head view's layer only
@@ -53,8 +67,13 @@ def test_create_computes_the_snapshot_and_weights_hash(client, models_dir):
 def test_list_filters_and_pagination(client):
     tag = "list-test"
     for layer in (1, 2, 2):
-        assert client.post("/api/findings", json=new_finding(view={"kind": "head", "layer": layer, "heads": [4]},
-                                                             tags=[tag], labels=["noop"])).status_code == 201
+        assert (
+            client.post(
+                "/api/findings",
+                json=new_finding(view={"kind": "head", "layer": layer, "heads": [4]}, tags=[tag], labels=["noop"]),
+            ).status_code
+            == 201
+        )
     page = client.get("/api/findings", params={"tag": tag, "limit": 2}).json()
     assert page["total"] == 3 and len(page["findings"]) == 2 and page["limit"] == 2
     assert "snapshot" not in page["findings"][0]  # lists stay light
@@ -69,14 +88,19 @@ def test_list_filters_and_pagination(client):
 
 def test_patch_and_delete(client):
     finding = client.post("/api/findings", json=new_finding()).json()
-    patched = client.patch(f"/api/findings/{finding['id']}", json={"title": "Renamed", "visibility": "shared",
-                                                                    "tags": ["a", "a", "b"]})
+    patched = client.patch(
+        f"/api/findings/{finding['id']}", json={"title": "Renamed", "visibility": "shared", "tags": ["a", "a", "b"]}
+    )
     assert patched.status_code == 200
     body = patched.json()
     assert body["title"] == "Renamed" and body["visibility"] == "shared" and body["tags"] == ["a", "b"]
     assert body["updated_at"] > body["created_at"] and body["snapshot"] == finding["snapshot"]
-    assert client.patch(f"/api/findings/{finding['id']}", json={"view": {"kind": "head", "layer": 6}}).status_code == 422
-    assert client.patch(f"/api/findings/{finding['id']}", json={"model": "other"}).status_code == 422  # fixed at creation
+    assert (
+        client.patch(f"/api/findings/{finding['id']}", json={"view": {"kind": "head", "layer": 6}}).status_code == 422
+    )
+    assert (
+        client.patch(f"/api/findings/{finding['id']}", json={"model": "other"}).status_code == 422
+    )  # fixed at creation
     assert client.delete(f"/api/findings/{finding['id']}").status_code == 204
     assert client.get(f"/api/findings/{finding['id']}").status_code == 404
 
@@ -97,7 +121,10 @@ def test_bad_bodies_are_422_naming_the_field(client):
         assert loc in [l for l, _ in errors(response)], (loc, response.text)
     message = dict(errors(client.post("/api/findings", json=new_finding(note="x" * 20_001))))[("body", "note")]
     assert "20001 characters" in message and "at most 20000" in message
-    assert client.post("/api/findings", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        client.post("/api/findings", content=b"{not json", headers={"content-type": "application/json"}).status_code
+        == 422
+    )
 
 
 def test_unknown_model_is_404_and_non_json_is_415(client):
@@ -117,8 +144,10 @@ class Elements(HTMLParser):
 
 
 def test_note_html_is_sanitised(client):
-    note = ('<script>alert(1)</script> <img src=x onerror="alert(2)"> [x](javascript:alert(3)) '
-            '<a href="javascript:alert(4)" onclick="alert(5)">y</a> [ok](https://example.org)')
+    note = (
+        '<script>alert(1)</script> <img src=x onerror="alert(2)"> [x](javascript:alert(3)) '
+        '<a href="javascript:alert(4)" onclick="alert(5)">y</a> [ok](https://example.org)'
+    )
     finding = client.post("/api/findings", json=new_finding(title='<img src=x onerror="alert(6)">', note=note)).json()
     elements = Elements()
     elements.feed(finding["note_html"])
@@ -137,6 +166,7 @@ def test_auth_off_everyone_is_the_local_admin(client):
 
 
 # --- auth on: a second app on PostgreSQL (SQLite when PostgreSQL is absent) ----------------------
+
 
 def scratch_models(source: Path, target: Path) -> Path:
     """A models folder with the real demo checkpoint (linked) and `scratch-absa`, a copy whose
@@ -161,10 +191,16 @@ def auth(models_dir, tmp_path_factory, request):
         database_url = request.getfixturevalue("postgres_cluster").create_database()
     except pytest.skip.Exception:
         database_url = None  # the data folder's SQLite file
-    settings = Settings(models_dir=scratch_models(models_dir, tmp_path_factory.mktemp("auth-models")),
-                        data_dir=tmp_path_factory.mktemp("auth-data"), device="cpu", prepare_on_start=False,
-                        auth_enabled=True, database_url=database_url, max_body_bytes=256 * 1024,
-                        max_import_bytes=1024 * 1024)
+    settings = Settings(
+        models_dir=scratch_models(models_dir, tmp_path_factory.mktemp("auth-models")),
+        data_dir=tmp_path_factory.mktemp("auth-data"),
+        device="cpu",
+        prepare_on_start=False,
+        auth_enabled=True,
+        database_url=database_url,
+        max_body_bytes=256 * 1024,
+        max_import_bytes=1024 * 1024,
+    )
     app = create_app(settings)
     with TestClient(app) as anonymous:
         with app.state.store.write() as db:
@@ -293,8 +329,14 @@ def test_import_is_all_or_nothing(auth):
     duplicate = {**document, "findings": [*items, {**items[0], "id": source["id"]}]}
     response = auth.admin.post("/api/findings/import", json=duplicate)
     assert response.status_code == 409 and source["id"] in response.json()["detail"]
-    assert auth.admin.post("/api/findings/import", content=b'{"format": "headscope-findings", "findings": [',
-                           headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        auth.admin.post(
+            "/api/findings/import",
+            content=b'{"format": "headscope-findings", "findings": [',
+            headers={"content-type": "application/json"},
+        ).status_code
+        == 422
+    )
     assert auth.alice.post("/api/findings/import", json=document).status_code == 403  # root's findings
     assert count(auth.admin) == before  # nothing of the failed imports was written
     response = auth.admin.post("/api/findings/import", json=document)
@@ -304,9 +346,13 @@ def test_import_is_all_or_nothing(auth):
 
 def test_export_import_round_trip_to_another_server_keeps_every_field(client, auth):
     """SQLite (auth off) -> PostgreSQL (auth on): ids, authors, times, links, snapshots survive."""
-    made = [client.post("/api/findings", json=new_finding(title=f"round trip {i}", visibility=visibility,
-                                                          note=f"# {i}\n<script>x</script>")).json()
-            for i, visibility in enumerate(("private", "shared"))]
+    made = [
+        client.post(
+            "/api/findings",
+            json=new_finding(title=f"round trip {i}", visibility=visibility, note=f"# {i}\n<script>x</script>"),
+        ).json()
+        for i, visibility in enumerate(("private", "shared"))
+    ]
     client.post(f"/api/findings/{made[1]['id']}/public-link")
     ids = ",".join(f["id"] for f in made)
     exported = client.get("/api/findings/export", params={"ids": ids})
@@ -364,6 +410,7 @@ def test_cli_user_add_and_token(auth, monkeypatch):
 
 # --- durability: the real server, SIGKILLed while 20 clients write ------------------------------
 
+
 def test_sigkill_during_concurrent_writes_loses_no_acknowledged_finding(models_dir, tmp_path):
     sys.path.insert(0, str(ROOT / "bench"))
     try:
@@ -372,7 +419,8 @@ def test_sigkill_during_concurrent_writes_loses_no_acknowledged_finding(models_d
         sys.path.remove(str(ROOT / "bench"))
     # verify="store": read what the killed server left on disk from this process instead of a second
     # server start (bench/findings_durability.py restarts the server and reads over HTTP).
-    result = findings_durability.run(clients=20, kill_after=40, data_dir=tmp_path, models_dir=models_dir, quiet=True,
-                                     verify="store")
+    result = findings_durability.run(
+        clients=20, kill_after=40, data_dir=tmp_path, models_dir=models_dir, quiet=True, verify="store"
+    )
     assert result["acknowledged"] >= 40
     assert result["lost"] == 0 and result["corrupted"] == 0, result

@@ -15,20 +15,32 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from job_support import wait_job
 from fastapi.testclient import TestClient
+from job_support import wait_job
 
 from app.config import Settings
 from app.store import users as user_store
 from app.web.main import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = {"max_examples": 8, "batch_size": 4, "bootstrap": 50, "js_sample": 2, "typical_k": 1, "importance": False,
-         "pretrained": False}
-RE_LINES = "\n".join([
-    '{"text": "The <e1>fire</e1> was caused by a <e2>cigarette</e2>.", "relation": "Cause-Effect(e2,e1)"}',
-    '{"text": "The <e1>wine</e1> is in the <e2>cellar</e2>.", "relation": "Content-Container(e1,e2)"}',
-]) + "\n"
+SMALL = {
+    "max_examples": 8,
+    "batch_size": 4,
+    "bootstrap": 50,
+    "js_sample": 2,
+    "typical_k": 1,
+    "importance": False,
+    "pretrained": False,
+}
+RE_LINES = (
+    "\n".join(
+        [
+            '{"text": "The <e1>fire</e1> was caused by a <e2>cigarette</e2>.", "relation": "Cause-Effect(e2,e1)"}',
+            '{"text": "The <e1>wine</e1> is in the <e2>cellar</e2>.", "relation": "Content-Container(e1,e2)"}',
+        ]
+    )
+    + "\n"
+)
 REVIEW = {"model": "demo-absa-qa-m", "text": "The pasta was great.", "aspect": "food", "attention": "none"}
 
 
@@ -51,35 +63,57 @@ def auth_settings(models_dir: Path, folder: Path, **overrides) -> Settings:
     shared = folder / "shared"
     (shared / "relations").mkdir(parents=True, exist_ok=True)
     (shared / "relations" / "small.jsonl").write_text(RE_LINES)
-    return Settings(models_dir=models_dir, data_dir=folder / "data", shared_data=shared, device="cpu",
-                    prepare_on_start=False, auth_enabled=True, **overrides)
+    return Settings(
+        models_dir=models_dir,
+        data_dir=folder / "data",
+        shared_data=shared,
+        device="cpu",
+        prepare_on_start=False,
+        auth_enabled=True,
+        **overrides,
+    )
 
 
 @pytest.fixture(scope="module")
 def accounts(models_dir, tmp_path_factory):
     """(client, users, settings): accounts on, one job per user, 4 KiB uploads, 3 inspections a minute."""
-    settings = auth_settings(models_dir, tmp_path_factory.mktemp("jobs-auth"), max_jobs_per_user=1,
-                             max_upload_bytes=4096, inspect_rate_per_minute=3)
+    settings = auth_settings(
+        models_dir,
+        tmp_path_factory.mktemp("jobs-auth"),
+        max_jobs_per_user=1,
+        max_upload_bytes=4096,
+        inspect_rate_per_minute=3,
+    )
     with TestClient(create_app(settings)) as client:
         yield client, Users(client.app, {"alice": False, "bob": False, "root": True, "carol": False}), settings
 
 
 def start(client, headers, **overrides):
-    return client.post("/api/analyses", json={"model": "demo-re", "data": "demo-re", "settings": SMALL, **overrides},
-                       headers=headers)
+    return client.post(
+        "/api/analyses", json={"model": "demo-re", "data": "demo-re", "settings": SMALL, **overrides}, headers=headers
+    )
 
 
 def server_paths(settings: Settings) -> list[str]:
-    return [str(Path(settings.data_dir).resolve()), str(Path(settings.shared_data).resolve()),
-            str(Path(settings.models_dir).resolve()), str(ROOT), sys.prefix]
+    return [
+        str(Path(settings.data_dir).resolve()),
+        str(Path(settings.shared_data).resolve()),
+        str(Path(settings.models_dir).resolve()),
+        str(ROOT),
+        sys.prefix,
+    ]
 
 
 def test_anonymous_clients_get_401_with_the_login_hint(accounts):
     client, users, _ = accounts
-    for response in (start(client, {}), client.get("/api/analyses/datasets"),
-                     client.get("/api/analyses/" + "a" * 32), client.get("/api/analyses/" + "a" * 32 + "/result.json"),
-                     client.patch("/api/analyses/" + "a" * 32, json={"visibility": "shared"}),
-                     client.post("/api/inspect", json=REVIEW)):
+    for response in (
+        start(client, {}),
+        client.get("/api/analyses/datasets"),
+        client.get("/api/analyses/" + "a" * 32),
+        client.get("/api/analyses/" + "a" * 32 + "/result.json"),
+        client.patch("/api/analyses/" + "a" * 32, json={"visibility": "shared"}),
+        client.post("/api/inspect", json=REVIEW),
+    ):
         assert response.status_code == 401, response.request.url
         assert "POST /api/auth/login" in response.json()["detail"]
     assert start(client, {}, upload=RE_LINES, data=None).status_code == 401  # nor may they upload
@@ -137,7 +171,8 @@ def test_a_cached_result_is_reused_only_for_data_the_asker_can_read(accounts):
     nobodys = start(client, users["bob"], data="upload:" + "0" * 64)
     assert theirs.status_code == nobodys.status_code == 422
     assert theirs.json()["detail"][0]["msg"].replace(name, "X") == nobodys.json()["detail"][0]["msg"].replace(
-        "upload:" + "0" * 64, "X")  # the same answer: the upload's existence is not given away
+        "upload:" + "0" * 64, "X"
+    )  # the same answer: the upload's existence is not given away
     assert client.get(f"/api/analyses/{job_id}", headers=users["bob"]).status_code == 404
     mine = client.get("/api/analyses/datasets", headers=users["alice"]).json()["uploads"]
     assert [u["name"] for u in mine] == [name]

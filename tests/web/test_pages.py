@@ -17,8 +17,9 @@ def test_pages_render(client):
 
 
 def test_no_script_style_or_font_from_a_cdn():
-    files = [p for p in (ROOT / "templates").rglob("*") if p.is_file()] + [p for p in (ROOT / "static").rglob("*")
-                                                                         if p.suffix in (".js", ".css", ".html")]
+    files = [p for p in (ROOT / "templates").rglob("*") if p.is_file()] + [
+        p for p in (ROOT / "static").rglob("*") if p.suffix in (".js", ".css", ".html")
+    ]
     assert files
     for path in files:
         text = path.read_text(encoding="utf-8")

@@ -1,4 +1,5 @@
 import os
+
 """Model reports from the web: a small report on the two demo checkpoints end to end, the stored result
 answering a repeat, bad requests refused before anything is queued or stored, the page.
 
@@ -9,8 +10,15 @@ Real app (TestClient over create_app), real demo checkpoints, real background jo
 import pytest
 from job_support import stored_results, wait_job
 
-SMALL = {"max_examples": 16, "batch_size": 16, "attacks": ["hotflip"], "attack_examples": 2, "budget": 8,
-         "interpretability": True, "pretrained_baseline": True}
+SMALL = {
+    "max_examples": 16,
+    "batch_size": 16,
+    "attacks": ["hotflip"],
+    "attack_examples": 2,
+    "budget": 8,
+    "interpretability": True,
+    "pretrained_baseline": True,
+}
 REQUEST = {"models": ["demo-absa-qa-m", "demo-re"], "settings": SMALL}
 
 
@@ -36,7 +44,10 @@ def test_a_small_report_end_to_end(client, finished):
     assert result["report_id"] == job["id"] and [m["id"] for m in result["models"]] == REQUEST["models"]
     for model in result["models"]:
         assert model["in_distribution"]["n"] == 16 and model["in_distribution"]["headline"]["accuracy"] is not None
-        assert model["calibration"]["temperature"] > 0 and len(model["calibration"]["in_distribution"]["reliability"]) == 10
+        assert (
+            model["calibration"]["temperature"] > 0
+            and len(model["calibration"]["in_distribution"]["reliability"]) == 10
+        )
         assert model["anomaly"]["sets"] and 0 <= model["anomaly"]["sets"][0]["auroc"] <= 1
         assert model["adversarial"]["attacks"]["hotflip"]["n"] <= 2
         assert model["interpretability"]["random"] is not None
@@ -61,15 +72,23 @@ def test_the_same_request_is_answered_from_the_cache(client, finished):
     assert client.app.state.jobs.runs == runs
 
 
-@pytest.mark.parametrize("body,status,field,words", [
-    ({"models": ["demo-re"], "settings": {"bogus": 1}}, 422, "bogus", "accepted: max_examples"),
-    ({"models": ["demo-re", "demo-re"]}, 422, "models", "names a checkpoint twice"),
-    ({"models": []}, 422, "models", "at least 1"),
-    ({"models": ["demo-re"], "settings": {"attacks": ["fgsm"]}}, 422, "attacks", "'pwws' or 'hotflip'"),
-    ({"models": ["demo-re"], "settings": {"shift": ["demo-absa"]}}, 422, "settings.shift", "cannot be scored by demo-re"),
-    ({"models": ["demo-re"], "settings": {"ood": ["no/such/file.txt"]}}, 422, "settings.ood", "unknown dataset"),
-    ({"models": ["demo-re"], "settings": {"ood": ["/etc/passwd"]}}, 422, "settings.ood", "unknown dataset"),
-])
+@pytest.mark.parametrize(
+    "body,status,field,words",
+    [
+        ({"models": ["demo-re"], "settings": {"bogus": 1}}, 422, "bogus", "accepted: max_examples"),
+        ({"models": ["demo-re", "demo-re"]}, 422, "models", "names a checkpoint twice"),
+        ({"models": []}, 422, "models", "at least 1"),
+        ({"models": ["demo-re"], "settings": {"attacks": ["fgsm"]}}, 422, "attacks", "'pwws' or 'hotflip'"),
+        (
+            {"models": ["demo-re"], "settings": {"shift": ["demo-absa"]}},
+            422,
+            "settings.shift",
+            "cannot be scored by demo-re",
+        ),
+        ({"models": ["demo-re"], "settings": {"ood": ["no/such/file.txt"]}}, 422, "settings.ood", "unknown dataset"),
+        ({"models": ["demo-re"], "settings": {"ood": ["/etc/passwd"]}}, 422, "settings.ood", "unknown dataset"),
+    ],
+)
 def test_bad_requests_are_refused_before_anything_is_queued(client, body, status, field, words):
     before = stored_results(client, "reports")
     answer = client.post("/api/reports", json=body)

@@ -4,7 +4,6 @@ bad requests refused before anything is queued or stored, the tests list, the pa
 Real app (TestClient over create_app), real demo checkpoint, real background job thread.
 """
 
-
 import pytest
 from job_support import stored_results, wait_job
 
@@ -76,17 +75,28 @@ def test_tests_of_a_model(client):
     assert missing.status_code == 404 and "demo-re" in missing.json()["known_models"]
 
 
-@pytest.mark.parametrize("change, field, words, accepted", [
-    ({"settings": {"tests": ["q1-typos"]}}, "settings.tests", ["unknown robustness test", "'q1-typos'"], "q1-typo"),
-    ({"settings": {"tests": ["revtgt"]}}, "settings.tests", ["'revtgt'", "accepted"], "q5-entity-only"),
-    ({"settings": {"tests": ["q4-rule-mask"]}}, "settings.tests", ["q4-rule-mask cannot run", "training file"],
-     "q5-entity-only"),
-    ({"settings": {"tests": ["q4-rule-mask"]}, "train": "demo-absa"}, "settings.tests", ["give relation data"],
-     "q1-typo"),
-    ({"data": "demo-absa"}, "data", ["demo-absa does not fit demo-re"], "relation extraction data"),
-    ({"data": "no-such-data"}, "data", ["no-such-data"], "demo-re"),
-    ({"train": "no-such-data"}, "train", ["no-such-data"], "demo-re"),
-])
+@pytest.mark.parametrize(
+    "change, field, words, accepted",
+    [
+        ({"settings": {"tests": ["q1-typos"]}}, "settings.tests", ["unknown robustness test", "'q1-typos'"], "q1-typo"),
+        ({"settings": {"tests": ["revtgt"]}}, "settings.tests", ["'revtgt'", "accepted"], "q5-entity-only"),
+        (
+            {"settings": {"tests": ["q4-rule-mask"]}},
+            "settings.tests",
+            ["q4-rule-mask cannot run", "training file"],
+            "q5-entity-only",
+        ),
+        (
+            {"settings": {"tests": ["q4-rule-mask"]}, "train": "demo-absa"},
+            "settings.tests",
+            ["give relation data"],
+            "q1-typo",
+        ),
+        ({"data": "demo-absa"}, "data", ["demo-absa does not fit demo-re"], "relation extraction data"),
+        ({"data": "no-such-data"}, "data", ["no-such-data"], "demo-re"),
+        ({"train": "no-such-data"}, "train", ["no-such-data"], "demo-re"),
+    ],
+)
 def test_bad_requests_are_refused_naming_what_is_accepted(client, change, field, words, accepted):
     before, jobs = stored_results(client, "robustness"), dict(client.app.state.jobs.jobs)
     r = client.post("/api/robustness", json={**REQUEST, **change})
@@ -95,7 +105,9 @@ def test_bad_requests_are_refused_naming_what_is_accepted(client, change, field,
     assert body["detail"][0]["loc"] == ["body", field]
     assert all(w in body["detail"][0]["msg"] for w in words), body
     assert any(accepted in a for a in body["accepted"]), body
-    assert stored_results(client, "robustness") == before and client.app.state.jobs.jobs == jobs  # nothing queued or stored
+    assert (
+        stored_results(client, "robustness") == before and client.app.state.jobs.jobs == jobs
+    )  # nothing queued or stored
 
 
 def test_unknown_model_and_settings(client):

@@ -23,5 +23,15 @@ from app.core.attribution.gradients import BASELINE, IG_DEFAULT_STEPS, integrate
 from app.core.attribution.graph import rollout_rows
 from app.core.attribution.tokens import content_mask, entity_start_ids, query_tokens, query_weights
 
-__all__ = ["BASELINE", "IG_DEFAULT_STEPS", "content_mask", "entity_start_ids", "head_rows", "integrated_gradients",
-           "query_tokens", "query_weights", "rollout_rows", "spearman"]
+__all__ = [
+    "BASELINE",
+    "IG_DEFAULT_STEPS",
+    "content_mask",
+    "entity_start_ids",
+    "head_rows",
+    "integrated_gradients",
+    "query_tokens",
+    "query_weights",
+    "rollout_rows",
+    "spearman",
+]

@@ -97,7 +97,9 @@ def top_k_overlap(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, k: int =
     top_x = _top_indices(x.masked_fill(~mask, outside), width)
     top_y = _top_indices(y.masked_fill(~mask, outside), width)
     size = mask.sum(-1).clamp(max=k)
-    kept = torch.arange(width, device=x.device) < size.unsqueeze(-1)  # only the first min(k, n) picks are compared tokens
+    kept = torch.arange(width, device=x.device) < size.unsqueeze(
+        -1
+    )  # only the first min(k, n) picks are compared tokens
     hits = ((top_x.unsqueeze(-1) == top_y.unsqueeze(-2)) & kept.unsqueeze(-1) & kept.unsqueeze(-2)).sum((-1, -2))
     return _undefined_below_two(hits.to(x.dtype) / size.clamp(min=1).to(x.dtype), mask)
 
@@ -111,42 +113,64 @@ def _undefined_below_two(values: torch.Tensor, mask: torch.Tensor) -> torch.Tens
     return torch.where(mask.sum(-1) >= 2, values, torch.tensor(float("nan"), dtype=values.dtype, device=values.device))
 
 
-def agreement(rows: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor,
-              metrics: tuple[str, ...] = METRICS, k: int = TOP_K) -> dict[str, torch.Tensor]:
+def agreement(
+    rows: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor, metrics: tuple[str, ...] = METRICS, k: int = TOP_K
+) -> dict[str, torch.Tensor]:
     """metric -> [...]: every metric of rows [..., T] against scores (broadcast) over mask [..., T]; one
     input's (mask and scores [T]) in one compiled pass, as agreement_by_method."""
     if mask.dim() == 1 and scores.dim() == 1:
         return agreement_by_method(rows, {"": scores}, mask, metrics, k)[""]
-    compute = {"spearman": lambda: spearman(rows, scores, mask), "kendall": lambda: kendall(rows, scores, mask),
-               "top_k": lambda: top_k_overlap(rows, scores, mask, k)}
+    compute = {
+        "spearman": lambda: spearman(rows, scores, mask),
+        "kendall": lambda: kendall(rows, scores, mask),
+        "top_k": lambda: top_k_overlap(rows, scores, mask, k),
+    }
     return {name: compute[name]().float() for name in metrics}
 
 
-def agreement_by_method(rows: torch.Tensor, scores: dict[str, torch.Tensor], mask: torch.Tensor,
-                        metrics: tuple[str, ...] = METRICS, k: int = TOP_K) -> dict[str, dict[str, torch.Tensor]]:
+def agreement_by_method(
+    rows: torch.Tensor,
+    scores: dict[str, torch.Tensor],
+    mask: torch.Tensor,
+    metrics: tuple[str, ...] = METRICS,
+    k: int = TOP_K,
+) -> dict[str, dict[str, torch.Tensor]]:
     """method -> metric -> [...]: rows [..., T] against each method's scores [T] for one input (mask
     [T]), in one compiled pass (agreement_kernel.py: where torch's per-operation cost would dominate)."""
     from app.core.attribution.agreement_kernel import agreement_of_rows  # numba: compiled once, cached
 
     flat = rows.detach().reshape(-1, rows.shape[-1]).cpu().numpy()
-    return _one_input(scores, mask, rows.shape[:-1], metrics,
-                      lambda stacked, keep: agreement_of_rows(flat, stacked, keep, k))
+    return _one_input(
+        scores, mask, rows.shape[:-1], metrics, lambda stacked, keep: agreement_of_rows(flat, stacked, keep, k)
+    )
 
 
-def head_agreement(attention: torch.Tensor, query: list[int], scores: dict[str, torch.Tensor], mask: torch.Tensor,
-                   metrics: tuple[str, ...] = METRICS, k: int = TOP_K) -> dict[str, dict[str, torch.Tensor]]:
+def head_agreement(
+    attention: torch.Tensor,
+    query: list[int],
+    scores: dict[str, torch.Tensor],
+    mask: torch.Tensor,
+    metrics: tuple[str, ...] = METRICS,
+    k: int = TOP_K,
+) -> dict[str, dict[str, torch.Tensor]]:
     """method -> metric -> [L, H]: agreement_by_method of every head's row from the query tokens
     (head_rows) of one input's attention [L, H, T, T], the rows taken in the same compiled pass (the
     live path: its ~15 torch and numpy operations would cost more than the metrics)."""
     from app.core.attribution.agreement_kernel import agreement_of_heads
 
     weights = attention.detach().cpu().numpy()
-    return _one_input(scores, mask, attention.shape[:2], metrics,
-                      lambda stacked, keep: agreement_of_heads(weights, np.array(query), stacked, keep, k))
+    return _one_input(
+        scores,
+        mask,
+        attention.shape[:2],
+        metrics,
+        lambda stacked, keep: agreement_of_heads(weights, np.array(query), stacked, keep, k),
+    )
 
 
-def _one_input(scores: dict[str, torch.Tensor], mask: torch.Tensor, shape: tuple[int, ...], metrics: tuple[str, ...],
-               kernel) -> dict[str, dict[str, torch.Tensor]]:
+def _one_input(
+    scores: dict[str, torch.Tensor], mask: torch.Tensor, shape: tuple[int, ...], metrics: tuple[str, ...], kernel
+) -> dict[str, dict[str, torch.Tensor]]:
     """method -> metric -> tensor of `shape`: kernel(scores stacked [M, T] float64, compared token indices)
     gives each metric as [M, R]; NaN everywhere with fewer than two compared tokens."""
     names = list(scores)
@@ -158,8 +182,10 @@ def _one_input(scores: dict[str, torch.Tensor], mask: torch.Tensor, shape: tuple
     for m, name in enumerate(names):
         stacked[m] = scores[name].detach().cpu().numpy()
     by_metric = dict(zip(("spearman", "kendall", "top_k"), kernel(stacked, keep)))
-    return {name: {metric: torch.from_numpy(by_metric[metric][m]).reshape(tuple(shape)) for metric in metrics}
-            for m, name in enumerate(names)}
+    return {
+        name: {metric: torch.from_numpy(by_metric[metric][m]).reshape(tuple(shape)) for metric in metrics}
+        for m, name in enumerate(names)
+    }
 
 
 def head_rows(attention: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

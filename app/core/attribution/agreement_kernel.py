@@ -128,16 +128,22 @@ def _agreement_of_heads(attention, query, scores, keep, k):
     return _agreement(_head_rows(attention, query), scores, keep, k)
 
 
-def agreement_of_rows(rows: np.ndarray, scores: np.ndarray, keep: np.ndarray, k: int
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def agreement_of_rows(
+    rows: np.ndarray, scores: np.ndarray, keep: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spearman, Kendall and top-k of rows [R, T] against scores [M, T] (compared in the rows' dtype)
     over the token indices `keep` (at least two), each float32 [M, R]."""
-    return _agreement(np.ascontiguousarray(rows), np.ascontiguousarray(scores, dtype=rows.dtype),
-                      np.ascontiguousarray(keep, dtype=np.int64), k)
+    return _agreement(
+        np.ascontiguousarray(rows),
+        np.ascontiguousarray(scores, dtype=rows.dtype),
+        np.ascontiguousarray(keep, dtype=np.int64),
+        k,
+    )
 
 
-def agreement_of_heads(attention: np.ndarray, query: np.ndarray, scores: np.ndarray, keep: np.ndarray, k: int
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def agreement_of_heads(
+    attention: np.ndarray, query: np.ndarray, scores: np.ndarray, keep: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """agreement_of_rows for every head of attention [L, H, T, T] (float32), its row the mean of the
     query tokens' rows (float64), against scores [M, T] (float64), each float32 [M, L * H]."""
     if attention.dtype != np.float32 or not attention.flags.c_contiguous:

@@ -56,8 +56,9 @@ def scipy_max_flows(capacity: np.ndarray, to_sink: np.ndarray) -> list[int]:
     cols = [(layer + 1) * length + head.ravel() for layer in range(layers)] + [np.full(length, (layers + 1) * length)]
     caps = [capacity[layer].ravel() for layer in range(layers)] + [to_sink]
     size = (layers + 1) * length + 1
-    matrix = csr_matrix((np.concatenate(caps).astype(np.int32), (np.concatenate(rows), np.concatenate(cols))),
-                        shape=(size, size))
+    matrix = csr_matrix(
+        (np.concatenate(caps).astype(np.int32), (np.concatenate(rows), np.concatenate(cols))), shape=(size, size)
+    )
     return [maximum_flow(matrix, source, size - 1).flow_value for source in range(length)]
 
 

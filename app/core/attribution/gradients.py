@@ -46,8 +46,12 @@ class Completeness:
     def to_json(self, row: int = 0) -> dict[str, float]:
         difference = float(self.output_difference[row])
         gap = float(self.gap[row])
-        return {"attribution_sum": float(self.attribution_sum[row]), "output_difference": difference,
-                "gap": gap, "relative_gap": abs(gap) / abs(difference) if difference else None}
+        return {
+            "attribution_sum": float(self.attribution_sum[row]),
+            "output_difference": difference,
+            "gap": gap,
+            "relative_gap": abs(gap) / abs(difference) if difference else None,
+        }
 
 
 @dataclass
@@ -90,8 +94,15 @@ def _groups(batch: int, steps: int, length: int, budget: int) -> tuple[int, int]
     return per_call, max(2 * per_call, min(per_call * steps, rows))
 
 
-def integrated_gradients(model: Any, inputs: dict[str, torch.Tensor], keep: torch.Tensor, targets: torch.Tensor,
-                         pad_id: int, steps: int = IG_DEFAULT_STEPS, budget: int = TOKEN_BUDGET) -> IntegratedGradients:
+def integrated_gradients(
+    model: Any,
+    inputs: dict[str, torch.Tensor],
+    keep: torch.Tensor,
+    targets: torch.Tensor,
+    pad_id: int,
+    steps: int = IG_DEFAULT_STEPS,
+    budget: int = TOKEN_BUDGET,
+) -> IntegratedGradients:
     """IG of logit[target] for a padded batch: inputs (model tensors [B, T]), keep [B, T], targets [B]."""
     from captum.attr import IntegratedGradients as CaptumIG
 
@@ -107,16 +118,27 @@ def integrated_gradients(model: Any, inputs: dict[str, torch.Tensor], keep: torc
         scores = []
         for start in range(0, ids.shape[0], per_call):
             part = slice(start, start + per_call)
-            found = method.attribute(x[part], baselines=x0[part], target=targets[part].tolist(),
-                                     additional_forward_args=tuple(t[part] for t in tensors), n_steps=steps,
-                                     internal_batch_size=internal)
+            found = method.attribute(
+                x[part],
+                baselines=x0[part],
+                target=targets[part].tolist(),
+                additional_forward_args=tuple(t[part] for t in tensors),
+                n_steps=steps,
+                internal_batch_size=internal,
+            )
             scores.append(found.sum(-1).detach())
         completeness = _completeness(path, x, x0, tensors, targets, torch.cat(scores))
     return IntegratedGradients(torch.cat(scores).float(), completeness, steps)
 
 
-def _completeness(path: EmbeddingPath, x: torch.Tensor, x0: torch.Tensor, tensors: tuple[torch.Tensor, ...],
-                  targets: torch.Tensor, scores: torch.Tensor) -> Completeness:
+def _completeness(
+    path: EmbeddingPath,
+    x: torch.Tensor,
+    x0: torch.Tensor,
+    tensors: tuple[torch.Tensor, ...],
+    targets: torch.Tensor,
+    scores: torch.Tensor,
+) -> Completeness:
     """logit(x) - logit(x') for every input, from one forward of the inputs and baselines together."""
     batch = x.shape[0]
     with torch.no_grad():

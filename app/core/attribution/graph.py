@@ -17,12 +17,12 @@ over heads and keeps its input through the residual connection, so the block's m
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-FLOW_SCALE = 2 ** 24  # integer capacity units per unit of attention
+FLOW_SCALE = 2**24  # integer capacity units per unit of attention
 FLOW_MAX_TOKENS = 128  # one max-flow per token on a graph of ~(layers-1) * T^2 edges: bounded for live use
 
 

@@ -69,11 +69,18 @@ class AttributionReport:
             "level": "word" if word_ids is not None else "piece",
             "query": {"name": self.query, "tokens": _index_list(self.query_tokens, word_ids)},
             "compared": _index_list(self.content.nonzero().flatten().tolist(), word_ids),
-            "methods": {name: {"scores": merge(self.scores[name]).tolist(), **self.details.get(name, {})}
-                        for name in self.scores},
-            "agreement": {"k": self.k, "metrics": list(metrics.METRICS), "level": "piece",
-                          "methods": {name: {m: value.tolist() for m, value in maps.items()}
-                                      for name, maps in self.agreement.items()}},
+            "methods": {
+                name: {"scores": merge(self.scores[name]).tolist(), **self.details.get(name, {})}
+                for name in self.scores
+            },
+            "agreement": {
+                "k": self.k,
+                "metrics": list(metrics.METRICS),
+                "level": "piece",
+                "methods": {
+                    name: {m: value.tolist() for m, value in maps.items()} for name, maps in self.agreement.items()
+                },
+            },
             "timings_ms": self.timings_ms,
         }
 
@@ -98,19 +105,26 @@ def resolve_target(loaded: LoadedCheckpoint, inspection: Inspection, label: str 
     if label is None:
         label = default
     elif label not in labels:
-        raise InputError(f"attribution_label {label!r} is not a label of {info.id}; accepted: {', '.join(labels)}",
-                         field="attribution_label")
+        raise InputError(
+            f"attribution_label {label!r} is not a label of {info.id}; accepted: {', '.join(labels)}",
+            field="attribution_label",
+        )
     return Target(label, labels.index(label), label == default)
 
 
 def check_request(loaded: LoadedCheckpoint, inspection: Inspection, request: AttributionRequest) -> None:
     unknown = [m for m in request.methods if m not in METHODS]
     if unknown:
-        raise InputError(f"unknown attribution method(s) {unknown}; accepted: {', '.join(METHODS)}", field="attribution")
+        raise InputError(
+            f"unknown attribution method(s) {unknown}; accepted: {', '.join(METHODS)}", field="attribution"
+        )
     length = len(inspection.encoded.input_ids)
     if "flow" in request.methods and length > FLOW_MAX_TOKENS:
-        raise InputError(f"flow is computed for inputs of at most {FLOW_MAX_TOKENS} tokens (one maximum flow per "
-                         f"token); this one has {length}: ask for rollout instead", field="attribution")
+        raise InputError(
+            f"flow is computed for inputs of at most {FLOW_MAX_TOKENS} tokens (one maximum flow per "
+            f"token); this one has {length}: ask for rollout instead",
+            field="attribution",
+        )
 
 
 def attribute(loaded: LoadedCheckpoint, inspection: Inspection, request: AttributionRequest) -> AttributionReport:
@@ -135,8 +149,15 @@ def _compared(method: str, scores: torch.Tensor) -> torch.Tensor:
     return scores.abs() if method in SIGNED else scores
 
 
-def _run_method(method: str, loaded: LoadedCheckpoint, inspection: Inspection, target: Target, query: list[int],
-                content: torch.Tensor, request: AttributionRequest) -> tuple[torch.Tensor, dict[str, Any]]:
+def _run_method(
+    method: str,
+    loaded: LoadedCheckpoint,
+    inspection: Inspection,
+    target: Target,
+    query: list[int],
+    content: torch.Tensor,
+    request: AttributionRequest,
+) -> tuple[torch.Tensor, dict[str, Any]]:
     if method == "rollout":
         return rollout(inspection.attention, query), {"from": request.query}
     if method == "flow":
@@ -147,5 +168,9 @@ def _run_method(method: str, loaded: LoadedCheckpoint, inspection: Inspection, t
         return gradient_x_input(loaded.model, inputs, targets)[0].cpu(), {}
     keep = (~content).unsqueeze(0).to(loaded.device)
     found = integrated_gradients(loaded.model, inputs, keep, targets, loaded.tokenizer.pad_token_id, request.ig_steps)
-    return found.scores[0].cpu(), {"steps": found.steps, "baseline": BASELINE, "output": "logit",
-                                   "completeness": found.completeness.to_json()}
+    return found.scores[0].cpu(), {
+        "steps": found.steps,
+        "baseline": BASELINE,
+        "output": "logit",
+        "completeness": found.completeness.to_json(),
+    }

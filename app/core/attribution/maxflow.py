@@ -354,12 +354,13 @@ def _max_flows(template, length, top, sources):
                 if top > 0:  # the search reached exactly the source side of a minimum cut
                     reached = level >= 0
                     cut_inner[cuts] = _inner_cut(template, reached, length, top)
-                    cut_unreached[cuts] = ~reached[length:2 * length]
+                    cut_unreached[cuts] = ~reached[length : 2 * length]
                     cuts += 1
                 break
             _level_sets(level, frontier, length, top)
-            added = _blocking_flow(residual, masks, behind, frontier, level, source, path_nodes, path_arcs, length, top,
-                                   bound - total)
+            added = _blocking_flow(
+                residual, masks, behind, frontier, level, source, path_nodes, path_arcs, length, top, bound - total
+            )
             if added == 0:
                 break  # cannot happen after a search that reached the sink; never loop on it
             total += added
@@ -398,7 +399,7 @@ def _sink_first_order(capacity, to_sink):
 def _in_range(capacity, to_sink):
     for values in (capacity.ravel(), to_sink):
         for value in values:
-            if value < 0 or value >= 2 ** 31:
+            if value < 0 or value >= 2**31:
                 return False
     return True
 

@@ -14,13 +14,13 @@ attribution is 0 by construction and would only add ties to a rank correlation.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
+from app.core.inputs.encoding import EncodedInput
 from app.core.model.checkpoint import CheckpointInfo
 from app.core.model.errors import InputError
-from app.core.inputs.encoding import EncodedInput
 
 QUERIES = ("readout", "cls", "aspect", "entity")
 TASK_QUERIES = {"absa": ("readout", "cls", "aspect"), "re": ("readout", "cls", "entity")}
@@ -40,8 +40,11 @@ def entity_start_ids(info: CheckpointInfo, tokenizer) -> list[int]:
 def query_tokens(encoded: EncodedInput, query: str, task: str, start_ids: Sequence[int] = ()) -> list[int]:
     """Indices of the query tokens of one input; an InputError (422) when the input has none."""
     if query not in accepted_queries(task):
-        raise InputError(f"attribution_query {query!r} does not apply to a {task} model; accepted: "
-                         f"{', '.join(accepted_queries(task))}", field="attribution_query")
+        raise InputError(
+            f"attribution_query {query!r} does not apply to a {task} model; accepted: "
+            f"{', '.join(accepted_queries(task))}",
+            field="attribution_query",
+        )
     if query == "readout":
         starts = [next((i for i, t in enumerate(encoded.input_ids) if t == marker), None) for marker in start_ids]
         found = [i for i in starts if i is not None]
@@ -53,8 +56,11 @@ def query_tokens(encoded: EncodedInput, query: str, task: str, start_ids: Sequen
     else:
         found = sorted(set(encoded.spans.get("e1", [])) | set(encoded.spans.get("e2", [])))
     if not found:
-        raise InputError(f"the input has no {query} tokens to read attention from; accepted queries: "
-                         f"{', '.join(accepted_queries(task))}", field="attribution_query")
+        raise InputError(
+            f"the input has no {query} tokens to read attention from; accepted queries: "
+            f"{', '.join(accepted_queries(task))}",
+            field="attribution_query",
+        )
     return list(found)
 
 

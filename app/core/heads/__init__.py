@@ -12,5 +12,11 @@ from app.core.heads.probes import InterpretabilityProbe
 from app.core.heads.sections import interpretability as interpretability_section
 from app.core.heads.statistics import token_sets
 
-__all__ = ["InterpretabilityProbe", "interpretability_section", "mask_without", "masked_logits", "random_heads",
-           "token_sets"]
+__all__ = [
+    "InterpretabilityProbe",
+    "interpretability_section",
+    "mask_without",
+    "masked_logits",
+    "random_heads",
+    "token_sets",
+]

@@ -25,12 +25,20 @@ from typing import Any
 
 import torch
 
-from app.core.passes.attention_pass import PassBatch
-from app.core.attribution import (content_mask, entity_start_ids, head_rows, integrated_gradients, query_tokens,
-                                  query_weights, rollout_rows, spearman)
-from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.attribution import (
+    content_mask,
+    entity_start_ids,
+    head_rows,
+    integrated_gradients,
+    query_tokens,
+    query_weights,
+    rollout_rows,
+    spearman,
+)
 from app.core.heads.interpretability import InterpretabilityAccumulator, interpretability_words
 from app.core.heads.probes import StatisticMeans, baseline_table, rule_maps
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.passes.attention_pass import PassBatch
 from app.core.stats.streaming import StatisticAccumulator, Summary, TopExamples
 
 ROLLOUT = "rollout_agreement"
@@ -65,17 +73,23 @@ class AgreementProbe:
         def compute() -> BatchTokens:
             length = batch.length
             content = torch.stack([content_mask(u.encoded, length) for u in batch.units]).to(batch.device)
-            weights = torch.stack([query_weights(query_tokens(u.encoded, "readout", self.task, self.start_ids), length)
-                                   for u in batch.units]).to(batch.device)
+            weights = torch.stack(
+                [
+                    query_weights(query_tokens(u.encoded, "readout", self.task, self.start_ids), length)
+                    for u in batch.units
+                ]
+            ).to(batch.device)
             return BatchTokens(content, weights, head_rows(batch.attention, weights))
+
         return batch.shared("agreement_tokens", compute)
 
     def observe(self, batch: PassBatch) -> None:
         tokens = self.tokens(batch)
         self.add(ROLLOUT, batch, tokens, rollout_rows(batch.attention, tokens.weights))
 
-    def add(self, name: str, batch: PassBatch, tokens: BatchTokens, scores: torch.Tensor,
-            chosen: list[int] | None = None) -> None:
+    def add(
+        self, name: str, batch: PassBatch, tokens: BatchTokens, scores: torch.Tensor, chosen: list[int] | None = None
+    ) -> None:
         """Score the heads, the rule baselines and the reference model's heads against `scores` [B', T]."""
         pick = slice(None) if chosen is None else chosen
         mask = tokens.content[pick][:, None, None, :]
@@ -84,8 +98,10 @@ class AgreementProbe:
         self.scores.add(name, value)
         if self.typical is not None:
             self.typical.add(name, value, batch.indices if chosen is None else [batch.indices[i] for i in chosen])
-        rule_rows = batch.shared("agreement_rule_rows", lambda: torch.einsum(
-            "brqk,bq->brk", rule_maps(batch, self.task), tokens.weights.float()))[pick]  # [B', 1 + P, T]
+        rule_rows = batch.shared(
+            "agreement_rule_rows",
+            lambda: torch.einsum("brqk,bq->brk", rule_maps(batch, self.task), tokens.weights.float()),
+        )[pick]  # [B', 1 + P, T]
         rules = spearman(rule_rows, scores[:, None, :], tokens.content[pick][:, None, :])
         self.rules.add({name: rules[:, None, :]}, {})  # one "layer" whose heads are the rules
         if batch.reference_attention is not None:
@@ -95,7 +111,7 @@ class AgreementProbe:
     def summaries(self, bootstrap: int, seed: int) -> dict[str, Summary]:
         return {name: self.scores.summary(name, bootstrap, seed) for name in self.scores.names}
 
-    def merge(self, other: "AgreementProbe") -> None:
+    def merge(self, other: AgreementProbe) -> None:
         """A later shard's agreement (its typical examples are merged with the analysis's typical probe)."""
         self.scores.merge(other.scores)
         self.rules.merge(other.rules)
@@ -128,7 +144,7 @@ class IGProbe:
         self.agreement.add(IG, batch, tokens, magnitude, chosen)
         self.record.seconds += time.perf_counter() - started
 
-    def merge(self, other: "IGProbe") -> None:
+    def merge(self, other: IGProbe) -> None:
         self.record.merge(other.record)
 
 
@@ -154,8 +170,9 @@ class IGRecord:
         self.absolute_gaps: list[torch.Tensor] = []
         self.rate = InterpretabilityAccumulator()
 
-    def observe(self, checkpoint: LoadedCheckpoint, batch: PassBatch, chosen: list[int], keep: torch.Tensor,
-                steps: int) -> torch.Tensor:
+    def observe(
+        self, checkpoint: LoadedCheckpoint, batch: PassBatch, chosen: list[int], keep: torch.Tensor, steps: int
+    ) -> torch.Tensor:
         """|IG| [B', T] of the predicted label's logit for the chosen rows; records gaps and the IG rate."""
         inputs = {name: value[chosen] for name, value in batch.inputs.items()}
         targets = batch.logits[chosen].argmax(-1)
@@ -168,7 +185,7 @@ class IGRecord:
         self._add_rate(batch, chosen, magnitude)
         return magnitude
 
-    def merge(self, other: "IGRecord") -> None:
+    def merge(self, other: IGRecord) -> None:
         self.examples += other.examples
         self.seconds += other.seconds
         self.relative_gaps += other.relative_gaps

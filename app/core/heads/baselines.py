@@ -14,7 +14,7 @@ same statistic functions apply to them:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -23,8 +23,9 @@ from app.core.heads.statistics import TokenSet, as_mask
 POSITIONAL_BASELINES = ("prev", "self", "next", "cls", "sep")
 
 
-def uniform_attention(length: int, valid: TokenSet | None = None, layers: int = 1, heads: int = 1,
-                      dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def uniform_attention(
+    length: int, valid: TokenSet | None = None, layers: int = 1, heads: int = 1, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """[layers, heads, T, T]: each valid row uniform over the valid keys (padding rows and keys 0)."""
     v = torch.ones(length, dtype=torch.bool) if valid is None else as_mask(valid, length).cpu()
     row = v.to(dtype) / v.sum().clamp_min(1)
@@ -32,8 +33,9 @@ def uniform_attention(length: int, valid: TokenSet | None = None, layers: int = 
     return matrix.expand(layers, heads, length, length).clone()
 
 
-def positional_attention(length: int, cls: TokenSet, sep: TokenSet, valid: TokenSet | None = None,
-                         dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def positional_attention(
+    length: int, cls: TokenSet, sep: TokenSet, valid: TokenSet | None = None, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """[1, P, T, T]: the positional baselines in POSITIONAL_BASELINES order (rows sum to 1 on valid rows)."""
     v = torch.ones(length, dtype=torch.bool) if valid is None else as_mask(valid, length).cpu()
     index = torch.arange(length)
@@ -50,8 +52,9 @@ def positional_attention(length: int, cls: TokenSet, sep: TokenSet, valid: Token
     return stacked.unsqueeze(0)
 
 
-def batch_baseline_maps(valid: torch.Tensor, cls: torch.Tensor, sep: torch.Tensor,
-                        dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def batch_baseline_maps(
+    valid: torch.Tensor, cls: torch.Tensor, sep: torch.Tensor, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """[B, 1 + P, T, T]: the uniform map then the positional rules of every example of a padded batch, on the
     masks' device; equal to `uniform_attention` and `positional_attention` of each example alone, zero-padded.
 
@@ -73,8 +76,14 @@ def batch_baseline_maps(valid: torch.Tensor, cls: torch.Tensor, sep: torch.Tenso
     return torch.stack(maps, dim=1) * v[:, None, :, None]
 
 
-def baseline_scores(statistic, length: int, cls: TokenSet, sep: TokenSet, valid: TokenSet | None = None,
-                    names: Sequence[str] = ("uniform",) + POSITIONAL_BASELINES) -> dict[str, float]:
+def baseline_scores(
+    statistic,
+    length: int,
+    cls: TokenSet,
+    sep: TokenSet,
+    valid: TokenSet | None = None,
+    names: Sequence[str] = ("uniform",) + POSITIONAL_BASELINES,
+) -> dict[str, float]:
     """Apply `statistic(attention [L, H, T, T]) -> [L, H]` to every baseline map of one example.
 
     Returns baseline name -> score (a float; NaN when the statistic is undefined for the example).

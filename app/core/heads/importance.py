@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import random
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
 
-from app.core.passes.attention_pass import Runner, run_here
 from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.passes.attention_pass import Runner, run_here
 
 Batch = dict[str, torch.Tensor]
 
@@ -73,6 +74,7 @@ def head_mask(model: Any, mask: torch.Tensor | None) -> Iterator[None]:
                 gate = gate[:, None, :]  # broadcast over tokens
             gated = context * gate
             return (gated, *output[1:]) if isinstance(output, tuple) else gated
+
         return hook
 
     try:
@@ -93,8 +95,13 @@ def _labels_on(labels: torch.Tensor | Sequence[int], device: torch.device) -> to
     return torch.as_tensor(labels, dtype=torch.long, device=device)
 
 
-def head_importance(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: Sequence[torch.Tensor | Sequence[int]],
-                    normalise: bool = True, runner: Runner | None = None) -> torch.Tensor:
+def head_importance(
+    loaded: LoadedCheckpoint,
+    batches: Sequence[Batch],
+    labels: Sequence[torch.Tensor | Sequence[int]],
+    normalise: bool = True,
+    runner: Runner | None = None,
+) -> torch.Tensor:
     """[layers, heads] importance (Michel et al. 2019), per-layer L2-normalised; on the CPU, float32.
 
     batches: model inputs (pad_batch dicts, on the model's device); labels: the gold label
@@ -135,8 +142,13 @@ def head_importance(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: 
     return scores
 
 
-def accuracy(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: Sequence[torch.Tensor | Sequence[int]],
-             mask: torch.Tensor | None = None, runner: Runner | None = None) -> float:
+def accuracy(
+    loaded: LoadedCheckpoint,
+    batches: Sequence[Batch],
+    labels: Sequence[torch.Tensor | Sequence[int]],
+    mask: torch.Tensor | None = None,
+    runner: Runner | None = None,
+) -> float:
     """Share of examples whose argmax logit is the gold label, with `mask` ([layers, heads]) applied."""
     correct = total = 0
     if mask is not None:
@@ -166,7 +178,9 @@ def mask_without(shape: tuple[int, int], heads: Sequence[tuple[int, int]]) -> to
     return mask
 
 
-def random_heads(shape: tuple[int, int], count: int, exclude: Sequence[tuple[int, int]], rng: random.Random) -> list[tuple[int, int]]:
+def random_heads(
+    shape: tuple[int, int], count: int, exclude: Sequence[tuple[int, int]], rng: random.Random
+) -> list[tuple[int, int]]:
     """`count` distinct heads drawn uniformly among those not in `exclude` (sorted)."""
     excluded = {tuple(h) for h in exclude}
     pool = [(l, h) for l in range(shape[0]) for h in range(shape[1]) if (l, h) not in excluded]
@@ -175,9 +189,15 @@ def random_heads(shape: tuple[int, int], count: int, exclude: Sequence[tuple[int
     return sorted(rng.sample(pool, count))
 
 
-def ablate(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: Sequence[torch.Tensor | Sequence[int]],
-           heads: Sequence[tuple[int, int]], random_draws: int = 5, seed: int = 0,
-           runner: Runner | None = None) -> dict[str, Any]:
+def ablate(
+    loaded: LoadedCheckpoint,
+    batches: Sequence[Batch],
+    labels: Sequence[torch.Tensor | Sequence[int]],
+    heads: Sequence[tuple[int, int]],
+    random_draws: int = 5,
+    seed: int = 0,
+    runner: Runner | None = None,
+) -> dict[str, Any]:
     """Accuracy unmasked, with `heads` masked, and with as many random other heads masked (seeded draws).
 
     Keys: heads, accuracy (no mask), masked, drop (accuracy - masked), random {mean, draws
@@ -196,9 +216,12 @@ def ablate(loaded: LoadedCheckpoint, batches: Sequence[Batch], labels: Sequence[
     rng = random.Random(seed)
     others = shape[0] * shape[1] - len(heads)
     exclude = heads if others >= len(heads) else []
-    random_from = ("heads other than the masked ones, uniformly, without replacement" if exclude else
-                   f"all {shape[0] * shape[1]} heads, uniformly, without replacement (only {others} heads are not "
-                   f"among the {len(heads)} masked ones)")
+    random_from = (
+        "heads other than the masked ones, uniformly, without replacement"
+        if exclude
+        else f"all {shape[0] * shape[1]} heads, uniformly, without replacement (only {others} heads are not "
+        f"among the {len(heads)} masked ones)"
+    )
     draws, drawn = [], []
     for _ in range(random_draws):
         chosen = random_heads(shape, len(heads), exclude, rng)

@@ -20,8 +20,8 @@ pretrained baseline is this accumulator fed with the pretrained model's attentio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from math import comb
-from typing import Sequence
 
 import torch
 
@@ -30,7 +30,9 @@ from app.core.inputs.encoding import EncodedInput
 TOP_K = 3
 
 
-def cls_word_attention(attention: torch.Tensor, word_ids: Sequence[int], layer: int = -1, cls_index: int = 0) -> torch.Tensor:
+def cls_word_attention(
+    attention: torch.Tensor, word_ids: Sequence[int], layer: int = -1, cls_index: int = 0
+) -> torch.Tensor:
     """[H, W]: each head's attention from the [CLS] token to every word (sum over the word's pieces)."""
     row = attention[layer, :, cls_index, :]  # [H, T]
     words = torch.as_tensor(list(word_ids), device=attention.device)
@@ -85,8 +87,14 @@ class InterpretabilityAccumulator:
         self.random_total = 0.0
         self.num_layers: int | None = None
 
-    def add(self, attention: torch.Tensor, word_ids: Sequence[int], gold_words: Sequence[int],
-            excluded_words: Sequence[int], cls_index: int = 0) -> bool | None:
+    def add(
+        self,
+        attention: torch.Tensor,
+        word_ids: Sequence[int],
+        gold_words: Sequence[int],
+        excluded_words: Sequence[int],
+        cls_index: int = 0,
+    ) -> bool | None:
         """Add one example (attention [L, H, T, T]); returns whether the summed heads hit, None if skipped."""
         if not gold_words:
             return None
@@ -103,8 +111,14 @@ class InterpretabilityAccumulator:
         self.random_total += random_rate(int((~excluded).sum()), len(set(gold_words)), self.k)
         return hit
 
-    def add_batch(self, attention: torch.Tensor, word_ids: Sequence[Sequence[int]], gold_words: Sequence[Sequence[int]],
-                  excluded_words: Sequence[Sequence[int]], cls_index: int = 0) -> None:
+    def add_batch(
+        self,
+        attention: torch.Tensor,
+        word_ids: Sequence[Sequence[int]],
+        gold_words: Sequence[Sequence[int]],
+        excluded_words: Sequence[Sequence[int]],
+        cls_index: int = 0,
+    ) -> None:
         """Add a padded batch (attention [B, L, H, T, T]) at once; same counts as `add` per example.
 
         Only the analysed layer's [CLS] rows are used; tokens beyond an example's word_ids
@@ -123,7 +137,7 @@ class InterpretabilityAccumulator:
         need = []
         for row, i in enumerate(keep):
             ids = torch.as_tensor(list(word_ids[i]), dtype=torch.long)
-            index[row, :len(ids)] = ids
+            index[row, : len(ids)] = ids
             present = int(ids.max()) + 1
             excluded[row, :present] = False
             excluded[row, list(excluded_words[i])] = True
@@ -144,7 +158,7 @@ class InterpretabilityAccumulator:
         self.head_hits = head_hits if self.head_hits is None else self.head_hits + head_hits
         self.count += len(keep)
 
-    def merge(self, other: "InterpretabilityAccumulator") -> None:
+    def merge(self, other: InterpretabilityAccumulator) -> None:
         self.count += other.count
         self.hits += other.hits
         self.random_total += other.random_total
@@ -176,6 +190,14 @@ class InterpretabilityAccumulator:
 
     def to_json(self) -> dict:
         head, head_rate = self.best_head()
-        return {"rate": self.rate, "random": self.random, "examples": self.count, "k": self.k,
-                "best_head": {"layer": self.layer % self.num_layers if self.num_layers else self.layer,
-                              "head": head, "rate": head_rate}}
+        return {
+            "rate": self.rate,
+            "random": self.random,
+            "examples": self.count,
+            "k": self.k,
+            "best_head": {
+                "layer": self.layer % self.num_layers if self.num_layers else self.layer,
+                "head": head,
+                "rate": head_rate,
+            },
+        }

@@ -38,8 +38,9 @@ relation_statistics; "noop_contrast" is streaming.NoOpContrast's summary):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
@@ -92,16 +93,21 @@ def best_baseline(baselines: Mapping[str, Baseline], shape: tuple[int, int]) -> 
     return best
 
 
-def beats_baselines(low: torch.Tensor, baselines: Mapping[str, Baseline], rule: LabelRule = DEFAULT_RULE) -> torch.Tensor:
+def beats_baselines(
+    low: torch.Tensor, baselines: Mapping[str, Baseline], rule: LabelRule = DEFAULT_RULE
+) -> torch.Tensor:
     """bool [L, H]: the lower bound clears the best baseline by the rule's margin (NaN never does)."""
     low = low.float().cpu()
     threshold = rule.threshold(best_baseline(baselines, tuple(low.shape)))
     return torch.nan_to_num(low, nan=float("-inf")) > threshold
 
 
-def label_heads(lows: Mapping[str, torch.Tensor], baselines: Mapping[str, Mapping[str, Baseline]],
-                rule: LabelRule = DEFAULT_RULE,
-                label_statistics: Mapping[str, tuple[str, ...]] = LABEL_STATISTICS) -> dict[tuple[int, int], list[str]]:
+def label_heads(
+    lows: Mapping[str, torch.Tensor],
+    baselines: Mapping[str, Mapping[str, Baseline]],
+    rule: LabelRule = DEFAULT_RULE,
+    label_statistics: Mapping[str, tuple[str, ...]] = LABEL_STATISTICS,
+) -> dict[tuple[int, int], list[str]]:
     """(layer, head) -> sorted labels, for every head (an empty list when none).
 
     lows: statistic -> lower CI bound [L, H] (statistics absent here are simply not used);
@@ -115,9 +121,12 @@ def label_heads(lows: Mapping[str, torch.Tensor], baselines: Mapping[str, Mappin
     return labels
 
 
-def label_evidence(lows: Mapping[str, torch.Tensor], baselines: Mapping[str, Mapping[str, Baseline]],
-                   rule: LabelRule = DEFAULT_RULE,
-                   label_statistics: Mapping[str, tuple[str, ...]] = LABEL_STATISTICS) -> dict[tuple[int, int], dict[str, list[str]]]:
+def label_evidence(
+    lows: Mapping[str, torch.Tensor],
+    baselines: Mapping[str, Mapping[str, Baseline]],
+    rule: LabelRule = DEFAULT_RULE,
+    label_statistics: Mapping[str, tuple[str, ...]] = LABEL_STATISTICS,
+) -> dict[tuple[int, int], dict[str, list[str]]]:
     """(layer, head) -> label -> the statistics that earned it (only heads with a label)."""
     out: dict[tuple[int, int], dict[str, list[str]]] = {}
     for label, statistics in label_statistics.items():

@@ -21,17 +21,26 @@ own (a later shard of the data, app/core/passes/sharding.py), leaving what one p
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
-from app.core.passes.attention_pass import PassBatch
 from app.core.heads.baselines import batch_baseline_maps
 from app.core.heads.batched import batch_masks, batch_statistics
 from app.core.heads.interpretability import InterpretabilityAccumulator, interpretability_words
-from app.core.stats.streaming import (JensenShannonAccumulator, MeanAccumulator, NoOpContrast, StatisticAccumulator,
-                                      Summary, TopExamples, head_js_distances, row_js_divergence)
+from app.core.passes.attention_pass import PassBatch
 from app.core.passes.inspection import to_host
+from app.core.stats.streaming import (
+    JensenShannonAccumulator,
+    MeanAccumulator,
+    NoOpContrast,
+    StatisticAccumulator,
+    Summary,
+    TopExamples,
+    head_js_distances,
+    row_js_divergence,
+)
 
 NOOP = "noop_contrast"  # the no-op contrast's statistic name
 SEP = "query_sep_mass"  # the per-example statistic the no-op contrast splits
@@ -39,6 +48,7 @@ FINETUNE = "finetune_js"  # the typical-examples name of the fine-tuned vs pretr
 
 
 # --- what several probes derive from a batch (computed once per batch) --------------------------
+
 
 def token_masks(batch: PassBatch, task: str) -> dict[str, torch.Tensor]:
     return batch.shared("masks", lambda: batch_masks(task, batch.units, batch.length, batch.device))
@@ -52,6 +62,7 @@ def statistics(batch: PassBatch, task: str) -> dict[str, torch.Tensor]:
 def host_statistics(batch: PassBatch, task: str) -> dict[str, torch.Tensor]:
     """`statistics` on the host for the accumulators: computed on the attention's device, and from CUDA
     brought back in one copy through pinned memory (only per-head results leave the device)."""
+
     def compute() -> dict[str, torch.Tensor]:
         scores = statistics(batch, task)
         if batch.device.type != "cuda" or not scores:
@@ -59,13 +70,16 @@ def host_statistics(batch: PassBatch, task: str) -> dict[str, torch.Tensor]:
         names = list(scores)
         host = to_host(torch.stack([scores[name].float() for name in names]))
         return dict(zip(names, host.unbind(0)))
+
     return batch.shared("statistics_host", compute)
 
 
 def finetune_divergence(batch: PassBatch, task: str) -> torch.Tensor:
     """[B, L, H]: mean JS divergence of each head's rows from the reference model's."""
-    return batch.shared("finetune_js", lambda: row_js_divergence(batch.attention, batch.reference_attention,
-                                                                 token_masks(batch, task)["valid"]))
+    return batch.shared(
+        "finetune_js",
+        lambda: row_js_divergence(batch.attention, batch.reference_attention, token_masks(batch, task)["valid"]),
+    )
 
 
 def presence_rows(batch: PassBatch, task: str) -> dict[bool, list[int]]:
@@ -90,7 +104,7 @@ class StatisticMeans:
             if chosen:
                 self.sep[flag].add_batch("sep", scores[SEP][chosen])
 
-    def merge(self, other: "StatisticMeans") -> None:
+    def merge(self, other: StatisticMeans) -> None:
         self.means.merge(other.means)
         for flag, means in other.sep.items():
             self.sep[flag].merge(means)
@@ -104,6 +118,7 @@ class StatisticMeans:
 
 
 # --- the probes ----------------------------------------------------------------------------------
+
 
 class StatisticsProbe:
     timing = "statistics_pass"
@@ -125,7 +140,7 @@ class StatisticsProbe:
             if unit.opinion_source and unit.opinion:
                 self.opinion_sources[unit.opinion_source] = self.opinion_sources.get(unit.opinion_source, 0) + 1
 
-    def merge(self, other: "StatisticsProbe") -> None:
+    def merge(self, other: StatisticsProbe) -> None:
         self.scores.merge(other.scores)
         self.noop.merge(other.noop)
         for source, count in other.opinion_sources.items():
@@ -143,9 +158,11 @@ class StatisticsProbe:
 def rule_maps(batch: PassBatch, task: str) -> torch.Tensor:
     """[B, 1 + P, T, T] on the batch's device: the uniform map then the positional rules (POSITIONAL_BASELINES
     order) of every example, built once per batch from its token masks."""
+
     def compute() -> torch.Tensor:
         masks = token_masks(batch, task)
         return batch_baseline_maps(masks["valid"], masks["cls"], masks["sep"])
+
     return batch.shared("rule_maps", compute)
 
 
@@ -163,7 +180,7 @@ class RuleBaselinesProbe:
         scores = batch_statistics(self.task, maps, token_masks(batch, self.task))
         self.rules.add({name: value[:, 0] for name, value in scores.items()}, presence_rows(batch, self.task))
 
-    def merge(self, other: "RuleBaselinesProbe") -> None:
+    def merge(self, other: RuleBaselinesProbe) -> None:
         self.rules.merge(other.rules)
 
 
@@ -180,12 +197,13 @@ class PretrainedBaselineProbe:
         scores = batch_statistics(self.task, batch.reference_attention, token_masks(batch, self.task))
         self.pretrained.add(scores, presence_rows(batch, self.task))
 
-    def merge(self, other: "PretrainedBaselineProbe") -> None:
+    def merge(self, other: PretrainedBaselineProbe) -> None:
         self.pretrained.merge(other.pretrained)
 
 
-def baseline_table(names: Sequence[str], rules: StatisticMeans,
-                   pretrained: StatisticMeans | None) -> dict[str, dict[str, Any]]:
+def baseline_table(
+    names: Sequence[str], rules: StatisticMeans, pretrained: StatisticMeans | None
+) -> dict[str, dict[str, Any]]:
     """statistic -> {uniform: float, positional: [P], pretrained: [L, H] (when run)}."""
     table: dict[str, dict[str, Any]] = {}
     for name in names:
@@ -208,12 +226,13 @@ class InterpretabilityProbe:
         self.rate = InterpretabilityAccumulator()
 
     def observe(self, batch: PassBatch) -> None:
-        words = batch.shared("interpretability_words",
-                             lambda: [interpretability_words(u.encoded, self.spans) for u in batch.units])
+        words = batch.shared(
+            "interpretability_words", lambda: [interpretability_words(u.encoded, self.spans) for u in batch.units]
+        )
         attention = batch.reference_attention if self.reference else batch.attention
         self.rate.add_batch(attention, *zip(*words))
 
-    def merge(self, other: "InterpretabilityProbe") -> None:
+    def merge(self, other: InterpretabilityProbe) -> None:
         self.rate.merge(other.rate)
 
 
@@ -227,7 +246,7 @@ class FinetuneChangeProbe:
     def observe(self, batch: PassBatch) -> None:
         self.change.add("js", finetune_divergence(batch, self.task))
 
-    def merge(self, other: "FinetuneChangeProbe") -> None:
+    def merge(self, other: FinetuneChangeProbe) -> None:
         self.change.merge(other.change)
 
     def summary(self, bootstrap: int, seed: int) -> Summary | None:
@@ -248,7 +267,7 @@ class TypicalExamplesProbe:
         if self.finetune:
             self.top.add(FINETUNE, finetune_divergence(batch, self.task), batch.indices)
 
-    def merge(self, other: "TypicalExamplesProbe") -> None:
+    def merge(self, other: TypicalExamplesProbe) -> None:
         """Also merges the agreement's typical examples, which share this probe's `top`."""
         self.top.merge(other.top)
 
@@ -276,14 +295,14 @@ class HeadMapProbe:
 
     def observe(self, batch: PassBatch) -> None:
         room = self.sample - self.distances.count
-        for row, unit in enumerate(batch.units[:max(0, room)]):
+        for row, unit in enumerate(batch.units[: max(0, room)]):
             n = len(unit.encoded.input_ids)
             self._add(head_js_distances(batch.attention[row, :, :, :n, :n].float()))
 
-    def merge(self, other: "HeadMapProbe") -> None:
+    def merge(self, other: HeadMapProbe) -> None:
         if other.kept is None:
             raise ValueError("only a shard's head map (HeadMapProbe(sample, keep=True)) can be merged")
-        for distances in other.kept[:max(0, self.sample - self.distances.count)]:
+        for distances in other.kept[: max(0, self.sample - self.distances.count)]:
             self._add(distances)
 
     def _add(self, distances: torch.Tensor) -> None:

@@ -11,8 +11,6 @@ agreement with attribution, app.core.heads.agreement_section; null when not comp
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
 

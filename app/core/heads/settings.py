@@ -23,38 +23,59 @@ class AnalysisSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_examples: int | None = Field(default=None, ge=1, le=1_000_000,
-                                     description="analyse only the first N pairs (default: all)")
+    max_examples: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="analyse only the first N pairs (default: all)"
+    )
     batch_size: int = Field(default=16, ge=1, le=512, description="pairs per forward pass")
-    importance: bool = Field(default=True, description="head importance (Michel et al. 2019) and the ablation of the "
-                                                       "aspect (RE: entity) heads against random heads")
-    importance_limit: int | None = Field(default=None, ge=1, le=1_000_000,
-                                         description="pairs used for importance and ablation (default: all)")
-    ablation_draws: int = Field(default=5, ge=1, le=100, description="random head sets masked for the ablation baseline")
+    importance: bool = Field(
+        default=True,
+        description="head importance (Michel et al. 2019) and the ablation of the "
+        "aspect (RE: entity) heads against random heads",
+    )
+    importance_limit: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="pairs used for importance and ablation (default: all)"
+    )
+    ablation_draws: int = Field(
+        default=5, ge=1, le=100, description="random head sets masked for the ablation baseline"
+    )
     ablate_labels: tuple[AblationLabel, ...] = Field(
-        default=(), max_length=len(LABEL_STATISTICS),
-        description="with importance: also ablate the heads of these labels (the task's own label always is)")
+        default=(),
+        max_length=len(LABEL_STATISTICS),
+        description="with importance: also ablate the heads of these labels (the task's own label always is)",
+    )
     pretrained: bool = Field(default=True, description="pretrained-model baseline and the fine-tune change")
     bootstrap: int = Field(default=1000, ge=10, le=20_000, description="bootstrap resamples for the 95% CIs")
     js_sample: int = Field(default=64, ge=0, le=5_000, description="pairs for the heads x heads JS map (0: none)")
-    pairs: Literal[PAIRINGS] = Field(default="auto",  # type: ignore[valid-type]
-                                     description="ABSA: auto, terms or categories (data with both)")
+    pairs: Literal[PAIRINGS] = Field(
+        default="auto",  # type: ignore[valid-type]
+        description="ABSA: auto, terms or categories (data with both)",
+    )
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="bootstrap and random-head seed")
     typical_k: int = Field(default=3, ge=0, le=20, description="typical examples kept per head and statistic")
-    lexicon: bool = Field(default=True, description="aspect-sentiment from the Hu & Liu opinion lexicon "
-                                                    "(HEADSCOPE_SHARED_DATA/opinion_lexicon, or --lexicon) "
-                                                    "where the data has no gold opinions")
-    agreement: bool = Field(default=True, description="per head, rank agreement of the readout token's attention with "
-                                                      "attention rollout (and, with ig, integrated gradients)")
-    ig: bool = Field(default=False, description="integrated gradients for the agreement statistic, the attribution "
-                                                "label and the IG interpretability rate (ig_steps forward and backward "
-                                                "rows per pair)")
+    lexicon: bool = Field(
+        default=True,
+        description="aspect-sentiment from the Hu & Liu opinion lexicon "
+        "(HEADSCOPE_SHARED_DATA/opinion_lexicon, or --lexicon) "
+        "where the data has no gold opinions",
+    )
+    agreement: bool = Field(
+        default=True,
+        description="per head, rank agreement of the readout token's attention with "
+        "attention rollout (and, with ig, integrated gradients)",
+    )
+    ig: bool = Field(
+        default=False,
+        description="integrated gradients for the agreement statistic, the attribution "
+        "label and the IG interpretability rate (ig_steps forward and backward "
+        "rows per pair)",
+    )
     ig_steps: int = Field(default=32, ge=1, le=256, description="integrated-gradients steps per pair")
-    ig_limit: int | None = Field(default=None, ge=1, le=1_000_000,
-                                 description="pairs with integrated gradients (default: all)")
+    ig_limit: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="pairs with integrated gradients (default: all)"
+    )
 
     @model_validator(mode="after")
-    def ig_needs_agreement(self) -> "AnalysisSettings":
+    def ig_needs_agreement(self) -> AnalysisSettings:
         if self.ig and not self.agreement:
             raise ValueError("ig feeds the agreement statistics: turn agreement on too (agreement=true / --agreement)")
         return self

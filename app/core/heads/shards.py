@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 from app.core.data.readers import OpinionLexicon
 from app.core.heads.settings import AnalysisSettings
@@ -48,7 +48,7 @@ class ShardTask:
     max_length: int
     offset: int = 0
 
-    def shard(self, start: int, stop: int) -> "ShardTask":
+    def shard(self, start: int, stop: int) -> ShardTask:
         return replace(self, specs=list(self.specs[start:stop]), offset=self.offset + start)
 
 
@@ -63,8 +63,13 @@ class ShardResult:
     worker: str
 
 
-def shard_pass(task: ShardTask, checkpoint: LoadedCheckpoint | None = None, pretrained: LoadedCheckpoint | None = None,
-               device: str = "auto", half: bool = False) -> ShardResult:
+def shard_pass(
+    task: ShardTask,
+    checkpoint: LoadedCheckpoint | None = None,
+    pretrained: LoadedCheckpoint | None = None,
+    device: str = "auto",
+    half: bool = False,
+) -> ShardResult:
     """Run the analysis's statistics pass over one shard; its probes come back ready to merge."""
     if checkpoint is None:
         checkpoint, pretrained = load_models(task.info, task.with_pretrained, device, half)
@@ -75,8 +80,17 @@ def shard_pass(task: ShardTask, checkpoint: LoadedCheckpoint | None = None, pret
     # the head map averages the data's first js_sample pairs: a shard past them computes none
     found.head_map.sample = max(0, found.head_map.sample - task.offset)
     stopwatch = Stopwatch()
-    summary = statistics_pass(checkpoint, task.specs, found, task.settings, pretrained, task.lexicon, task.max_length,
-                              stopwatch=stopwatch, offset=task.offset)
+    summary = statistics_pass(
+        checkpoint,
+        task.specs,
+        found,
+        task.settings,
+        pretrained,
+        task.lexicon,
+        task.max_length,
+        stopwatch=stopwatch,
+        offset=task.offset,
+    )
     if found.agreement is not None:
         found.agreement.agreement.checkpoint = None  # the model stays here; only statistics travel
     worker = f"{socket.gethostname()}:{os.getpid()}:{checkpoint.device}"
@@ -98,5 +112,10 @@ def merge_shards(found: AnalysisProbes, results: Sequence[ShardResult], stopwatc
 def run_shards(runner: ShardRunner, task: ShardTask, progress: Progress) -> list[ShardResult]:
     """Cut `runner.count()` shards of whole batches and run `shard_pass` on each through the runner."""
     bounds = shard_bounds(len(task.specs), runner.count(), task.settings.batch_size)
-    return runner.map(shard_pass, [task.shard(start, stop) for start, stop in bounds],
-                      [stop - start for start, stop in bounds], progress, "statistics")
+    return runner.map(
+        shard_pass,
+        [task.shard(start, stop) for start, stop in bounds],
+        [stop - start for start, stop in bounds],
+        progress,
+        "statistics",
+    )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -35,6 +35,7 @@ GENERIC_STATISTICS = ("to_cls", "to_sep", "to_punct", "to_self", "to_prev", "to_
 
 
 # --- token sets -------------------------------------------------------------------------------
+
 
 def as_mask(tokens: TokenSet, length: int, device: torch.device | str | None = None) -> torch.Tensor:
     """A boolean mask [T] (or the given mask [..., T], unchanged) from token indices."""
@@ -127,6 +128,7 @@ def phrase_window(tokens: Sequence[Token], term: Sequence[int], k: int = 3) -> l
 
 # --- core statistics ------------------------------------------------------------------------
 
+
 def query_mean(values: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
     """Mean of values [..., L, H, T] over the query mask [..., T]; NaN when the mask is empty."""
     weights = queries.to(values.dtype)[..., None, None, :]
@@ -143,7 +145,9 @@ def mass(attention: torch.Tensor, queries: TokenSet, keys: TokenSet) -> torch.Te
     return query_mean((attention * k).sum(-1), q)
 
 
-def top1_accuracy(attention: torch.Tensor, queries: TokenSet, gold: TokenSet, allowed: TokenSet | None = None) -> torch.Tensor:
+def top1_accuracy(
+    attention: torch.Tensor, queries: TokenSet, gold: TokenSet, allowed: TokenSet | None = None
+) -> torch.Tensor:
     """Share of query tokens whose most-attended allowed key is a gold key -> [..., L, H].
 
     `allowed` restricts the argmax (e.g. the review's non-special tokens); default all keys.
@@ -176,13 +180,18 @@ def phrase_mass(attention: torch.Tensor, queries: TokenSet, phrase: TokenSet) ->
 def entropy(attention: torch.Tensor, queries: TokenSet | None = None) -> torch.Tensor:
     """Mean row entropy in nats, -sum_k a ln a (0 ln 0 = 0), over `queries` (default all) -> [..., L, H]."""
     length = attention.shape[-1]
-    q = torch.ones(length, dtype=torch.bool, device=attention.device) if queries is None else as_mask(queries, length, attention.device)
+    q = (
+        torch.ones(length, dtype=torch.bool, device=attention.device)
+        if queries is None
+        else as_mask(queries, length, attention.device)
+    )
     rows = -(attention * torch.log(attention.clamp_min(1e-30))).sum(-1)
     return query_mean(rows, q)
 
 
-def generic_statistics(attention: torch.Tensor, cls: TokenSet, sep: TokenSet, punct: TokenSet,
-                       valid: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+def generic_statistics(
+    attention: torch.Tensor, cls: TokenSet, sep: TokenSet, punct: TokenSet, valid: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
     """Clark et al.'s per-head statistics, averaged over every valid query token -> name: [..., L, H].
 
     to_cls / to_sep / to_punct: mass to those sets; to_self: a[q, q]; to_prev: a[q, q-1] over
@@ -209,8 +218,14 @@ def generic_statistics(attention: torch.Tensor, cls: TokenSet, sep: TokenSet, pu
 
 # --- whole-example convenience --------------------------------------------------------------
 
-def absa_statistics(attention: torch.Tensor, encoded: EncodedInput, opinion: TokenSet = (),
-                    other_aspects: TokenSet = (), phrase_k: int = 3) -> dict[str, torch.Tensor]:
+
+def absa_statistics(
+    attention: torch.Tensor,
+    encoded: EncodedInput,
+    opinion: TokenSet = (),
+    other_aspects: TokenSet = (),
+    phrase_k: int = 3,
+) -> dict[str, torch.Tensor]:
     """Every ABSA statistic of one pair -> name: [L, H] (NaN where the data has no span).
 
     aspect_mass / aspect_top1: aspect_query -> aspect_term, argmax over the review's non-special
@@ -273,6 +288,9 @@ def relation_statistics(attention: torch.Tensor, encoded: EncodedInput) -> dict[
 
 def _nan_if_empty(attention: torch.Tensor):
     def apply(score: torch.Tensor, gold: TokenSet) -> torch.Tensor:
-        empty = (not bool(gold.any())) if isinstance(gold, torch.Tensor) and gold.dtype == torch.bool else len(gold) == 0
+        empty = (
+            (not bool(gold.any())) if isinstance(gold, torch.Tensor) and gold.dtype == torch.bool else len(gold) == 0
+        )
         return torch.full_like(score, float("nan")) if empty else score
+
     return apply

@@ -3,8 +3,9 @@ what `analyze` runs in one process, and what every shard runs (shards.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from app.core.data.readers import OpinionLexicon
 from app.core.heads import agreement_dataset as attribution
@@ -16,8 +17,9 @@ from app.core.passes.attention_pass import PassSummary, Progress, Runner, Stopwa
 from app.core.stats.streaming import Summary
 
 
-def build_probes(checkpoint: LoadedCheckpoint, settings: AnalysisSettings, with_pretrained: bool,
-                 shard: bool = False) -> AnalysisProbes:
+def build_probes(
+    checkpoint: LoadedCheckpoint, settings: AnalysisSettings, with_pretrained: bool, shard: bool = False
+) -> AnalysisProbes:
     """The analysis's probes; `shard`: those of one shard of the data, made to be merged (`AnalysisProbes.merge`)."""
     found = AnalysisProbes.build(checkpoint.info.task, settings, with_pretrained)
     found.agreement = attribution.dataset_agreement(checkpoint, settings, found.typical.top)
@@ -26,17 +28,37 @@ def build_probes(checkpoint: LoadedCheckpoint, settings: AnalysisSettings, with_
     return found
 
 
-def statistics_pass(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], found: AnalysisProbes,
-                    settings: AnalysisSettings, pretrained: LoadedCheckpoint | None, lexicon: OpinionLexicon | None,
-                    max_length: int, *, runner: Runner = run_here, progress: Progress | None = None,
-                    stopwatch: Stopwatch | None = None, offset: int = 0) -> PassSummary:
+def statistics_pass(
+    checkpoint: LoadedCheckpoint,
+    specs: Sequence[UnitSpec],
+    found: AnalysisProbes,
+    settings: AnalysisSettings,
+    pretrained: LoadedCheckpoint | None,
+    lexicon: OpinionLexicon | None,
+    max_length: int,
+    *,
+    runner: Runner = run_here,
+    progress: Progress | None = None,
+    stopwatch: Stopwatch | None = None,
+    offset: int = 0,
+) -> PassSummary:
     """The one attention pass of the analysis over `specs` (a shard's: pairs offset.. of the data); on
     CUDA the next batch is tokenised while the device runs this one."""
-    return attention_pass(checkpoint, specs, lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
-                          found.active(), reference=pretrained, batch_size=settings.batch_size, runner=runner,
-                          progress=progress, phase="statistics", stopwatch=stopwatch, offset=offset,
-                          prefetch=checkpoint.device.type == "cuda",
-                          encode_many=lambda chunk: encode_units(checkpoint, chunk, lexicon, max_length))
+    return attention_pass(
+        checkpoint,
+        specs,
+        lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
+        found.active(),
+        reference=pretrained,
+        batch_size=settings.batch_size,
+        runner=runner,
+        progress=progress,
+        phase="statistics",
+        stopwatch=stopwatch,
+        offset=offset,
+        prefetch=checkpoint.device.type == "cuda",
+        encode_many=lambda chunk: encode_units(checkpoint, chunk, lexicon, max_length),
+    )
 
 
 @dataclass
@@ -56,23 +78,34 @@ class AnalysisProbes:
     change_summary: Summary | None = None
 
     @classmethod
-    def build(cls, task: str, settings: AnalysisSettings, with_pretrained: bool) -> "AnalysisProbes":
-        return cls(statistics=probes.StatisticsProbe(task), interpretability=probes.InterpretabilityProbe(task),
-                   head_map=probes.HeadMapProbe(settings.js_sample), rules=probes.RuleBaselinesProbe(task),
-                   typical=probes.TypicalExamplesProbe(task, settings.typical_k, finetune=with_pretrained),
-                   pretrained=probes.PretrainedBaselineProbe(task) if with_pretrained else None,
-                   pretrained_interpretability=probes.InterpretabilityProbe(task, reference=True)
-                   if with_pretrained else None,
-                   change=probes.FinetuneChangeProbe(task) if with_pretrained else None)
+    def build(cls, task: str, settings: AnalysisSettings, with_pretrained: bool) -> AnalysisProbes:
+        return cls(
+            statistics=probes.StatisticsProbe(task),
+            interpretability=probes.InterpretabilityProbe(task),
+            head_map=probes.HeadMapProbe(settings.js_sample),
+            rules=probes.RuleBaselinesProbe(task),
+            typical=probes.TypicalExamplesProbe(task, settings.typical_k, finetune=with_pretrained),
+            pretrained=probes.PretrainedBaselineProbe(task) if with_pretrained else None,
+            pretrained_interpretability=probes.InterpretabilityProbe(task, reference=True) if with_pretrained else None,
+            change=probes.FinetuneChangeProbe(task) if with_pretrained else None,
+        )
 
     def active(self) -> list[Any]:
         """The probes that observe the pass, in the order their timings are reported."""
-        order = (self.statistics, self.interpretability, self.head_map, self.rules, self.pretrained,
-                 self.pretrained_interpretability, self.change, self.typical)
+        order = (
+            self.statistics,
+            self.interpretability,
+            self.head_map,
+            self.rules,
+            self.pretrained,
+            self.pretrained_interpretability,
+            self.change,
+            self.typical,
+        )
         extra = self.agreement.probes if self.agreement is not None else []
         return [probe for probe in order if probe is not None] + extra
 
-    def merge(self, other: "AnalysisProbes") -> None:
+    def merge(self, other: AnalysisProbes) -> None:
         """Take in the probes of the next shard of the data (`build_probes(..., shard=True)`), in data order."""
         mine, theirs = self.active(), other.active()
         if [type(p) for p in mine] != [type(p) for p in theirs]:

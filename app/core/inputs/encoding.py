@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
-from app.core.model.checkpoint import ABSA_FORMATS, DEFAULT_ENTITY_MARKERS, CheckpointError
 from app.core.data.readers.semeval2010 import ENTITY_TAG, strip_entity_tags
+from app.core.model.checkpoint import ABSA_FORMATS, DEFAULT_ENTITY_MARKERS, CheckpointError
 from app.core.model.errors import InputError
 
 # Sun et al. 2019, "Utilizing BERT for Aspect-Based Sentiment Analysis via Constructing
@@ -44,8 +45,13 @@ class Token:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "text": self.text, "start": self.start, "end": self.end, "segment": self.segment,
-            "special": self.special, "marker": self.marker, "word": self.word,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "segment": self.segment,
+            "special": self.special,
+            "marker": self.marker,
+            "word": self.word,
         }
 
 
@@ -64,8 +70,13 @@ class Truncation:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"segment": self.segment, "kept_chars": self.kept_chars, "dropped_tokens": self.dropped_tokens,
-                "max_length": self.max_length, "message": self.message}
+        return {
+            "segment": self.segment,
+            "kept_chars": self.kept_chars,
+            "dropped_tokens": self.dropped_tokens,
+            "max_length": self.max_length,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -87,16 +98,21 @@ class EncodedInput:
 
     def model_inputs(self, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
         """A batch of one, exactly as the model sees it."""
-        inputs = {"input_ids": torch.tensor([self.input_ids], device=device),
-                  "attention_mask": torch.ones(1, len(self.input_ids), dtype=torch.long, device=device)}
+        inputs = {
+            "input_ids": torch.tensor([self.input_ids], device=device),
+            "attention_mask": torch.ones(1, len(self.input_ids), dtype=torch.long, device=device),
+        }
         if self.token_type_ids is not None:
             inputs["token_type_ids"] = torch.tensor([self.token_type_ids], device=device)
         return inputs
 
     def char_span_to_tokens(self, segment: str, start: int, end: int) -> list[int]:
         """Indices of the non-special tokens of `segment` that overlap characters [start, end)."""
-        return [i for i, t in enumerate(self.tokens)
-                if t.segment == segment and not t.special and not t.marker and t.start < end and t.end > start]
+        return [
+            i
+            for i, t in enumerate(self.tokens)
+            if t.segment == segment and not t.special and not t.marker and t.start < end and t.end > start
+        ]
 
 
 # The server tokenises live requests on its event loop while job batches tokenise on the model thread
@@ -127,23 +143,37 @@ def encode_segments(
         truncation: str | bool = False
         if total > max_length:
             truncation = True if text_b is None else ("only_first" if truncate_segment == "a" else "only_second")
-            enc = tokenizer(text_a, text_b, add_special_tokens=True, return_offsets_mapping=True,
-                            truncation=truncation, max_length=max_length)
+            enc = tokenizer(
+                text_a,
+                text_b,
+                add_special_tokens=True,
+                return_offsets_mapping=True,
+                truncation=truncation,
+                max_length=max_length,
+            )
     ids = enc["input_ids"]
-    tokens = _tokens(ids, tokenizer.convert_ids_to_tokens(ids), enc["offset_mapping"], enc.sequence_ids(),
-                     enc.word_ids(), {tokenizer.convert_tokens_to_ids(m) for m in markers})
+    tokens = _tokens(
+        ids,
+        tokenizer.convert_ids_to_tokens(ids),
+        enc["offset_mapping"],
+        enc.sequence_ids(),
+        enc.word_ids(),
+        {tokenizer.convert_tokens_to_ids(m) for m in markers},
+    )
     truncated = None
     if truncation:
         seg = "a" if (text_b is None or truncate_segment == "a") else "b"
         kept = max((t.end for t in tokens if t.segment == seg and not t.special), default=0)
         truncated = Truncation(seg, kept, total - len(ids), max_length)
     segments = {"a": text_a} if text_b is None else {"a": text_a, "b": text_b}
-    return EncodedInput(list(ids), list(enc["token_type_ids"]) if "token_type_ids" in enc else None,
-                        tokens, segments, {}, truncated)
+    return EncodedInput(
+        list(ids), list(enc["token_type_ids"]) if "token_type_ids" in enc else None, tokens, segments, {}, truncated
+    )
 
 
-def encode_segment_pairs(tokenizer: Any, pairs: Sequence[tuple[str, str]], max_length: int,
-                         truncate_segment: str = "a") -> list[EncodedInput]:
+def encode_segment_pairs(
+    tokenizer: Any, pairs: Sequence[tuple[str, str]], max_length: int, truncate_segment: str = "a"
+) -> list[EncodedInput]:
     """`encode_segments` of many (text_a, text_b) pairs with one tokenizer call (the fast tokenizer encodes
     the batch on its own threads, outside the GIL); pairs longer than `max_length` go through
     `encode_segments` one by one, which truncates them."""
@@ -164,13 +194,22 @@ def encode_segment_pairs(tokenizer: Any, pairs: Sequence[tuple[str, str]], max_l
             out.append(encode_segments(tokenizer, text_a, text_b, max_length, truncate_segment))
             continue
         tokens = _tokens(enc.ids, enc.tokens, enc.offsets, enc.sequence_ids, enc.word_ids, set())
-        out.append(EncodedInput(list(enc.ids), list(enc.type_ids) if typed else None, tokens,
-                                {"a": text_a, "b": text_b}, {}, None))
+        out.append(
+            EncodedInput(
+                list(enc.ids), list(enc.type_ids) if typed else None, tokens, {"a": text_a, "b": text_b}, {}, None
+            )
+        )
     return out
 
 
-def _tokens(ids: Sequence[int], pieces: Sequence[str], offsets: Sequence[tuple[int, int]],
-            sequence_ids: Sequence[int | None], word_ids: Sequence[int | None], marker_ids: set[int]) -> list[Token]:
+def _tokens(
+    ids: Sequence[int],
+    pieces: Sequence[str],
+    offsets: Sequence[tuple[int, int]],
+    sequence_ids: Sequence[int | None],
+    word_ids: Sequence[int | None],
+    marker_ids: set[int],
+) -> list[Token]:
     """The tokens of one encoding: display text, offsets into their segment, segment, word index."""
     tokens: list[Token] = []
     word = -1
@@ -195,6 +234,7 @@ def _tokens(ids: Sequence[int], pieces: Sequence[str], offsets: Sequence[tuple[i
 
 
 # --- ABSA -------------------------------------------------------------------------------
+
 
 def auxiliary_sentence(fmt: str, aspect: str, polarity: str | None = None) -> str:
     if fmt == "qa-m":
@@ -236,8 +276,9 @@ def encode_absa(
     return parts.mark_spans(encoded)
 
 
-def encode_absa_pairs(tokenizer: Any, items: Sequence[tuple[str, str, str | None]], fmt: str,
-                      max_length: int = 512) -> list[EncodedInput | InputError]:
+def encode_absa_pairs(
+    tokenizer: Any, items: Sequence[tuple[str, str, str | None]], fmt: str, max_length: int = 512
+) -> list[EncodedInput | InputError]:
     """`encode_absa` of many (review, aspect, polarity) items with one tokenizer call; an item that cannot be
     encoded gets its InputError in its place."""
     parts: list[_AbsaParts | InputError] = []
@@ -268,33 +309,41 @@ class _AbsaParts:
     def mark_spans(self, encoded: EncodedInput) -> EncodedInput:
         aux_segment = "b" if self.review_segment == "a" else "a"
         aux_start = self.auxiliary.find(self.aspect)
-        encoded.spans["aspect_query"] = encoded.char_span_to_tokens(aux_segment, aux_start, aux_start + len(self.aspect))
-        encoded.spans["aspect_term"] = (encoded.char_span_to_tokens(self.review_segment, *self.term_span)
-                                        if self.term_span else [])
+        encoded.spans["aspect_query"] = encoded.char_span_to_tokens(
+            aux_segment, aux_start, aux_start + len(self.aspect)
+        )
+        encoded.spans["aspect_term"] = (
+            encoded.char_span_to_tokens(self.review_segment, *self.term_span) if self.term_span else []
+        )
         return encoded
 
 
-def _absa_parts(review: str, aspect: str, fmt: str, polarity: str | None,
-                aspect_span: tuple[int, int] | None) -> _AbsaParts:
+def _absa_parts(
+    review: str, aspect: str, fmt: str, polarity: str | None, aspect_span: tuple[int, int] | None
+) -> _AbsaParts:
     review, aspect = review.strip(), aspect.strip()
     if not review:
         raise InputError("text is empty: give a review sentence", field="text")
     if not aspect:
-        raise InputError("aspect is empty: give an aspect category (e.g. food) or a term from the review",
-                         field="aspect")
+        raise InputError(
+            "aspect is empty: give an aspect category (e.g. food) or a term from the review", field="aspect"
+        )
     if aspect_span is not None:
         start, end = aspect_span
         if not (0 <= start < end <= len(review)):
-            raise InputError(f"aspect_span {list(aspect_span)} is outside the text (0..{len(review)})",
-                             field="aspect_span")
+            raise InputError(
+                f"aspect_span {list(aspect_span)} is outside the text (0..{len(review)})", field="aspect_span"
+            )
     auxiliary = auxiliary_sentence(fmt, aspect, polarity)
     review_first = fmt in REVIEW_FIRST_FORMATS
     text_a, text_b = (review, auxiliary) if review_first else (auxiliary, review)
-    return _AbsaParts(text_a, text_b, "a" if review_first else "b", auxiliary, aspect,
-                      aspect_span or find_word(review, aspect))
+    return _AbsaParts(
+        text_a, text_b, "a" if review_first else "b", auxiliary, aspect, aspect_span or find_word(review, aspect)
+    )
 
 
 # --- Relation extraction ----------------------------------------------------------------
+
 
 def parse_entity_tags(text: str) -> tuple[str, tuple[int, int], tuple[int, int]]:
     """Strip <e1>..</e1> and <e2>..</e2>; return the clean text and both character spans."""
@@ -304,7 +353,9 @@ def parse_entity_tags(text: str) -> tuple[str, tuple[int, int], tuple[int, int]]
         raise InputError(f"{exc}: {ACCEPTED_RE_NOTATIONS}", field="text") from None
 
 
-def mark_entities(text: str, e1: tuple[int, int], e2: tuple[int, int], markers: Sequence[str]) -> tuple[str, dict[str, tuple[int, int]]]:
+def mark_entities(
+    text: str, e1: tuple[int, int], e2: tuple[int, int], markers: Sequence[str]
+) -> tuple[str, dict[str, tuple[int, int]]]:
     """Insert marker strings around both entities; return the marked text and the entities' new spans."""
     (s1, t1), (s2, t2) = e1, e2
     if not (s1 < t1 <= s2 < t2 or s2 < t2 <= s1 < t1):
@@ -348,11 +399,15 @@ def encode_relation(
         raise InputError("text is empty: give a sentence with two marked entities", field="text")
     unknown = [m for m in markers if tokenizer.convert_tokens_to_ids(m) == tokenizer.unk_token_id]
     if unknown:
-        raise CheckpointError(f"the tokenizer has no entity marker tokens {unknown}: not an RE checkpoint made for markers")
+        raise CheckpointError(
+            f"the tokenizer has no entity marker tokens {unknown}: not an RE checkpoint made for markers"
+        )
     if e1_span is None and e2_span is None:
         clean, e1_span, e2_span = parse_entity_tags(text)
     elif e1_span is None or e2_span is None:
-        raise InputError(f"give both e1_span and e2_span: {ACCEPTED_RE_NOTATIONS}", field="e1_span" if e1_span is None else "e2_span")
+        raise InputError(
+            f"give both e1_span and e2_span: {ACCEPTED_RE_NOTATIONS}", field="e1_span" if e1_span is None else "e2_span"
+        )
     else:
         clean = text
         if ENTITY_TAG.search(text):
@@ -370,6 +425,7 @@ def encode_relation(
 
 # --- Word level ---------------------------------------------------------------------------
 
+
 def to_word_level(encoded: EncodedInput) -> EncodedInput:
     """Tokens merged into words (text from the original characters); spans mapped to words."""
     groups: dict[int, list[Token]] = {}
@@ -382,7 +438,7 @@ def to_word_level(encoded: EncodedInput) -> EncodedInput:
         if first.special or first.marker:
             words.append(replace(first, word=index))
         else:
-            text = encoded.segments[first.segment][first.start:last.end]
+            text = encoded.segments[first.segment][first.start : last.end]
             words.append(Token(text, first.start, last.end, first.segment, False, False, index))
     spans = {name: sorted({encoded.tokens[i].word for i in idx}) for name, idx in encoded.spans.items()}
     return replace(encoded, tokens=words, spans=spans)

@@ -29,14 +29,22 @@ masked entity cannot be encoded and are skipped).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.data.readers import AbsaSentence, OpinionLexicon, RelationExample, TargetedSentence, TripletSentence
+from app.core.inputs.encoding import (
+    B_FORMAT_POLARITIES,
+    REVIEW_FIRST_FORMATS,
+    EncodedInput,
+    encode_absa,
+    encode_absa_pairs,
+    encode_relation,
+    find_word,
+)
+from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.model.errors import InputError
-from app.core.inputs.encoding import (B_FORMAT_POLARITIES, REVIEW_FIRST_FORMATS, EncodedInput, encode_absa, encode_absa_pairs,
-                             encode_relation, find_word)
 
 CATEGORY_FORMATS = ("qa-m", "nli-m", "qa-b", "nli-b")
 
@@ -89,8 +97,9 @@ def _category_pairs(sentences: Sequence[AbsaSentence], categories: Sequence[str]
         for category in categories:
             others = tuple(span for c in polarities if c != category for span in spans_of(c))
             polarity = polarities.get(category, "none")
-            specs.append(UnitSpec(s.id, s.text, category, spans_of(category), (), others, polarity,
-                                  present=polarity != "none"))
+            specs.append(
+                UnitSpec(s.id, s.text, category, spans_of(category), (), others, polarity, present=polarity != "none")
+            )
     return specs
 
 
@@ -99,7 +108,9 @@ def _term_pairs(sentences: Sequence[AbsaSentence]) -> list[UnitSpec]:
     for s in sentences:
         for i, t in enumerate(s.terms):
             others = tuple(o.offsets for j, o in enumerate(s.terms) if j != i and o.offsets != t.offsets)
-            specs.append(UnitSpec(s.id, s.text, s.text[t.start:t.end] or t.term, (t.offsets,), (), others, t.polarity))
+            specs.append(
+                UnitSpec(s.id, s.text, s.text[t.start : t.end] or t.term, (t.offsets,), (), others, t.polarity)
+            )
     return specs
 
 
@@ -113,8 +124,17 @@ def _triplet_pairs(sentences: Sequence[TripletSentence]) -> list[UnitSpec]:
         for offsets, triplets in aspects.items():
             others = tuple(o for o in aspects if o != offsets)
             polarity = names.get(triplets[0].polarity, triplets[0].polarity)
-            specs.append(UnitSpec(s.id, s.text, s.text[offsets[0]:offsets[1]], (offsets,),
-                                  tuple(t.opinion.offsets for t in triplets), others, polarity))
+            specs.append(
+                UnitSpec(
+                    s.id,
+                    s.text,
+                    s.text[offsets[0] : offsets[1]],
+                    (offsets,),
+                    tuple(t.opinion.offsets for t in triplets),
+                    others,
+                    polarity,
+                )
+            )
     return specs
 
 
@@ -136,13 +156,17 @@ def _target_pairs(sentences: Sequence[TargetedSentence], aspects: Sequence[str])
     for s, target, aspect, polarity in sentihood_items(sentences, aspects):
         own = tuple(span.offsets for span in s.spans_of(target))
         others = tuple(span.offsets for t in sentihood_targets(s) if t != target for span in s.spans_of(t))
-        specs.append(UnitSpec(s.id, s.text, sentihood_aspect(aspect, target), own, (), others, polarity,
-                              present=polarity != "none"))
+        specs.append(
+            UnitSpec(
+                s.id, s.text, sentihood_aspect(aspect, target), own, (), others, polarity, present=polarity != "none"
+            )
+        )
     return specs
 
 
-def unit_specs(checkpoint: LoadedCheckpoint | CheckpointInfo, examples: Sequence[Any], source: str = "data",
-               pairs: str = "auto") -> tuple[list[UnitSpec], str]:
+def unit_specs(
+    checkpoint: LoadedCheckpoint | CheckpointInfo, examples: Sequence[Any], source: str = "data", pairs: str = "auto"
+) -> tuple[list[UnitSpec], str]:
     """The pairs to analyse and how they were built ("terms", "categories", "triplets", "targets", "relations").
 
     pairs: "auto" (category pairs for a category checkpoint on data with categories, else term
@@ -163,14 +187,18 @@ def unit_specs(checkpoint: LoadedCheckpoint | CheckpointInfo, examples: Sequence
     if all(isinstance(e, TargetedSentence) for e in examples):
         aspects = sentihood_aspects(info)
         if not aspects or pairs == "terms":
-            raise AnalysisError(f"{source}: SentiHood pairs (location targets x aspects) need a qa-m or nli-m "
-                                f"checkpoint trained on SentiHood's aspects; {info.id} is {info.format} over "
-                                f"{', '.join(info.metadata.get('categories') or ()) or 'no recorded categories'}")
+            raise AnalysisError(
+                f"{source}: SentiHood pairs (location targets x aspects) need a qa-m or nli-m "
+                f"checkpoint trained on SentiHood's aspects; {info.id} is {info.format} over "
+                f"{', '.join(info.metadata.get('categories') or ()) or 'no recorded categories'}"
+            )
         return _target_pairs(examples, aspects), "targets"
     if not all(isinstance(e, AbsaSentence) for e in examples):
         kind = type(next(e for e in examples if not isinstance(e, AbsaSentence))).__name__
-        raise AnalysisError(f"{source}: {info.id} is an ABSA checkpoint; {kind} data is not supported by the analysis "
-                            "(give SemEval-2014/MAMS XML, ASTE triplets, SentiHood JSON or headscope JSONL)")
+        raise AnalysisError(
+            f"{source}: {info.id} is an ABSA checkpoint; {kind} data is not supported by the analysis "
+            "(give SemEval-2014/MAMS XML, ASTE triplets, SentiHood JSON or headscope JSONL)"
+        )
     has_categories = any(s.categories for s in examples)
     has_terms = any(s.terms for s in examples)
     if pairs == "categories" and info.format not in CATEGORY_FORMATS:
@@ -178,7 +206,9 @@ def unit_specs(checkpoint: LoadedCheckpoint | CheckpointInfo, examples: Sequence
     if pairs == "categories" and not has_categories:
         raise AnalysisError(f"{source}: no aspect categories in the data")
     if info.format in CATEGORY_FORMATS and has_categories and pairs != "terms":
-        categories = info.metadata.get("categories") or list(dict.fromkeys(c.category for s in examples for c in s.categories))
+        categories = info.metadata.get("categories") or list(
+            dict.fromkeys(c.category for s in examples for c in s.categories)
+        )
         return _category_pairs(examples, categories), "categories"
     if has_terms:
         return _term_pairs(examples), "terms"
@@ -193,37 +223,46 @@ def _lexicon_spans(text: str, lexicon: OpinionLexicon) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _WORD.finditer(text) if m.group().lower() in words]
 
 
-def encode_unit(checkpoint: LoadedCheckpoint, spec: UnitSpec, lexicon: OpinionLexicon | None = None,
-                max_length: int | None = None) -> Unit | None:
+def encode_unit(
+    checkpoint: LoadedCheckpoint, spec: UnitSpec, lexicon: OpinionLexicon | None = None, max_length: int | None = None
+) -> Unit | None:
     """Tokenise one pair and map its character spans to token indices; None when it cannot be encoded."""
     info = checkpoint.info
     max_length = max_length or info.max_length
     if info.task == "re":
         e = spec.relation
         try:
-            encoded = encode_relation(checkpoint.tokenizer, e.text, max_length, e.e1.offsets, e.e2.offsets,
-                                      info.entity_markers)
+            encoded = encode_relation(
+                checkpoint.tokenizer, e.text, max_length, e.e1.offsets, e.e2.offsets, info.entity_markers
+            )
         except InputError:
             return None
         return Unit(spec, encoded)
     try:
-        encoded = encode_absa(checkpoint.tokenizer, spec.text.strip(), spec.aspect, info.format, max_length,
-                              _polarity(info, spec))
+        encoded = encode_absa(
+            checkpoint.tokenizer, spec.text.strip(), spec.aspect, info.format, max_length, _polarity(info, spec)
+        )
     except InputError:
         return None
     return _absa_unit(info, spec, encoded, lexicon)
 
 
-def encode_units(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], lexicon: OpinionLexicon | None = None,
-                 max_length: int | None = None) -> list[Unit | None]:
+def encode_units(
+    checkpoint: LoadedCheckpoint,
+    specs: Sequence[UnitSpec],
+    lexicon: OpinionLexicon | None = None,
+    max_length: int | None = None,
+) -> list[Unit | None]:
     """`encode_unit` of many pairs; ABSA pairs with one tokenizer call (a GPU pass's batches)."""
     info = checkpoint.info
     if info.task == "re":
         return [encode_unit(checkpoint, spec, lexicon, max_length) for spec in specs]
     items = [(spec.text.strip(), spec.aspect, _polarity(info, spec)) for spec in specs]
     encoded = encode_absa_pairs(checkpoint.tokenizer, items, info.format, max_length or info.max_length)
-    return [None if isinstance(enc, InputError) else _absa_unit(info, spec, enc, lexicon)
-            for spec, enc in zip(specs, encoded)]
+    return [
+        None if isinstance(enc, InputError) else _absa_unit(info, spec, enc, lexicon)
+        for spec, enc in zip(specs, encoded)
+    ]
 
 
 def _polarity(info: CheckpointInfo, spec: UnitSpec) -> str | None:
@@ -260,16 +299,27 @@ def example_record(spec: UnitSpec) -> dict[str, Any]:
     """
     if spec.relation is not None:
         e = spec.relation
-        marks = sorted([(e.e1.start, "<e1>"), (e.e1.end, "</e1>"), (e.e2.start, "<e2>"), (e.e2.end, "</e2>")],
-                       key=lambda m: (m[0], m[1].startswith("</") is False))
+        marks = sorted(
+            [(e.e1.start, "<e1>"), (e.e1.end, "</e1>"), (e.e2.start, "<e2>"), (e.e2.end, "</e2>")],
+            key=lambda m: (m[0], m[1].startswith("</") is False),
+        )
         text = e.text
         for offset, tag in reversed(marks):
             text = text[:offset] + tag + text[offset:]
-        return {"id": spec.sentence_id, "text": text, "aspect": None, "label": spec.polarity,
-                "inspect": {"text": text, "aspect": None}}
-    return {"id": spec.sentence_id, "text": spec.text, "aspect": spec.aspect, "label": spec.polarity,
-            "inspect": {"text": spec.text, "aspect": spec.aspect}}
-
+        return {
+            "id": spec.sentence_id,
+            "text": text,
+            "aspect": None,
+            "label": spec.polarity,
+            "inspect": {"text": text, "aspect": None},
+        }
+    return {
+        "id": spec.sentence_id,
+        "text": spec.text,
+        "aspect": spec.aspect,
+        "label": spec.polarity,
+        "inspect": {"text": spec.text, "aspect": spec.aspect},
+    }
 
 
 def gold_label(checkpoint: LoadedCheckpoint, spec: UnitSpec) -> int | None:
@@ -286,4 +336,3 @@ def gold_label(checkpoint: LoadedCheckpoint, spec: UnitSpec) -> int | None:
     if label is None or label not in info.labels:
         return None
     return info.labels.index(label)
-

@@ -100,7 +100,9 @@ def _model_config(location: str) -> dict[str, Any]:
     try:
         return AutoConfig.from_pretrained(location).to_dict()
     except OSError as exc:
-        raise CheckpointError(f"cannot find model {location!r}: not a local folder and not in the hub cache ({exc})") from exc
+        raise CheckpointError(
+            f"cannot find model {location!r}: not a local folder and not in the hub cache ({exc})"
+        ) from exc
 
 
 def read_checkpoint_info(folder: Path) -> CheckpointInfo:
@@ -214,7 +216,9 @@ def cuda_dtype(half: bool | str) -> torch.dtype | None:
     raise CheckpointError(f"HEADSCOPE_CUDA_HALF must be true, false, float16 or bfloat16, got {half!r}")
 
 
-def load_checkpoint(info: CheckpointInfo, device: torch.device | None = None, half: bool | str = False) -> LoadedCheckpoint:
+def load_checkpoint(
+    info: CheckpointInfo, device: torch.device | None = None, half: bool | str = False
+) -> LoadedCheckpoint:
     """Load weights (safetensors only) with eager attention so attentions can be returned.
 
     half: on CUDA, float16 (True / "float16") or bfloat16 ("bfloat16") weights; ignored on the CPU."""
@@ -232,8 +236,10 @@ def load_checkpoint(info: CheckpointInfo, device: torch.device | None = None, ha
 
         model_class = BertForEntityStartClassification
     elif info.metadata.get("pooling", "cls") != "cls":
-        raise CheckpointError(f"{info.path / METADATA_FILE}: 'pooling' must be 'cls' or 'entity-start', "
-                              f"got {info.metadata.get('pooling')!r}")
+        raise CheckpointError(
+            f"{info.path / METADATA_FILE}: 'pooling' must be 'cls' or 'entity-start', "
+            f"got {info.metadata.get('pooling')!r}"
+        )
     try:
         tokenizer = AutoTokenizer.from_pretrained(location)
         model = model_class.from_pretrained(

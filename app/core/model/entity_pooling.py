@@ -14,7 +14,8 @@ goes through `BertForEntityStartClassification.from_pretrained`.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -51,17 +52,30 @@ class BertForEntityStartClassification(BertPreTrainedModel):
         self.classifier = nn.Linear(len(config.entity_start_token_ids) * config.hidden_size, config.num_labels)
         self.post_init()
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                token_type_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                output_attentions: bool | None = None, output_hidden_states: bool | None = None,
-                **kwargs: Any) -> SequenceClassifierOutput:
-        outputs = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                            return_dict=True, **kwargs)
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        **kwargs: Any,
+    ) -> SequenceClassifierOutput:
+        outputs = self.bert(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+            **kwargs,
+        )
         hidden = outputs.last_hidden_state  # [batch, seq, hidden]
         starts = entity_start_positions(input_ids, self.config.entity_start_token_ids)  # [batch, markers]
         pooled = torch.gather(hidden, 1, starts.unsqueeze(-1).expand(-1, -1, hidden.size(-1)))
         logits = self.classifier(self.dropout(pooled.flatten(1)))
         loss = nn.functional.cross_entropy(logits.float(), labels) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
-                                        attentions=outputs.attentions)
+        return SequenceClassifierOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )

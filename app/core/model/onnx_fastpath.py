@@ -28,8 +28,9 @@ import tempfile
 import threading
 import warnings
 import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -49,8 +50,9 @@ class _Encoder(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                token_type_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         bert = self.model.bert
         embeddings = bert.embeddings
         batch, length = input_ids.shape
@@ -69,8 +71,9 @@ class _Encoder(torch.nn.Module):
             context = torch.matmul(weights, value).transpose(1, 2).reshape(batch, length, heads * size)
             out = layer.attention.output
             hidden = out.LayerNorm(out.dense(context) + x)
-            x = layer.output.LayerNorm(layer.output.dense(layer.intermediate.intermediate_act_fn(
-                layer.intermediate.dense(hidden))) + hidden)
+            x = layer.output.LayerNorm(
+                layer.output.dense(layer.intermediate.intermediate_act_fn(layer.intermediate.dense(hidden))) + hidden
+            )
         pooled = bert.pooler.activation(bert.pooler.dense(x[:, 0]))
         return self.model.classifier(pooled), torch.stack(probabilities, dim=1)
 
@@ -115,8 +118,11 @@ class OnnxForward:
     def __call__(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         ids = inputs["input_ids"]
         types = inputs.get("token_type_ids")
-        feed = {"input_ids": ids.numpy(), "attention_mask": inputs["attention_mask"].numpy(),
-                "token_type_ids": types.numpy() if types is not None else np.zeros_like(ids.numpy())}
+        feed = {
+            "input_ids": ids.numpy(),
+            "attention_mask": inputs["attention_mask"].numpy(),
+            "token_type_ids": types.numpy() if types is not None else np.zeros_like(ids.numpy()),
+        }
         logits, attention = self.session.run(None, feed)
         return torch.from_numpy(logits), torch.from_numpy(attention)
 
@@ -127,11 +133,20 @@ def export(loaded: LoadedCheckpoint, path: Path) -> None:
     names = ["input_ids", "attention_mask", "token_type_ids"]
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notes
-        torch.onnx.export(_Encoder(loaded.model).eval(), tuple(example[n] for n in names), str(path),
-                          input_names=names, output_names=["logits", "attention"], opset_version=17,
-                          dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "logits": {0: "batch"},
-                                        "attention": {0: "batch", 3: "tokens", 4: "tokens"}},
-                          dynamo=False)
+        torch.onnx.export(
+            _Encoder(loaded.model).eval(),
+            tuple(example[n] for n in names),
+            str(path),
+            input_names=names,
+            output_names=["logits", "attention"],
+            opset_version=17,
+            dynamic_axes={
+                **{n: {0: "batch", 1: "tokens"} for n in names},
+                "logits": {0: "batch"},
+                "attention": {0: "batch", 3: "tokens", 4: "tokens"},
+            },
+            dynamo=False,
+        )
 
 
 def _export_in_child(loaded: LoadedCheckpoint, path: Path) -> bool:
@@ -141,8 +156,13 @@ def _export_in_child(loaded: LoadedCheckpoint, path: Path) -> bool:
         return False
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     try:
-        done = subprocess.run([sys.executable, "-m", "app.core.model.onnx_fastpath", str(folder), str(path)], env=env,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-m", "app.core.model.onnx_fastpath", str(folder), str(path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.info("fast path export in a child process failed (%s); exporting here", exc)
         return False
@@ -155,8 +175,12 @@ def _export_in_child(loaded: LoadedCheckpoint, path: Path) -> bool:
 def _probe_inputs(loaded: LoadedCheckpoint) -> dict[str, torch.Tensor]:
     """A padded batch of two pairs of different lengths (the export's example and the check's input)."""
     tokenizer = loaded.tokenizer
-    encoded = tokenizer(["The pasta was great but the waiter was rude.", "Fine."],
-                        ["what do you think of the service of it ?", "food"], padding=True, return_tensors="pt")
+    encoded = tokenizer(
+        ["The pasta was great but the waiter was rude.", "Fine."],
+        ["what do you think of the service of it ?", "food"],
+        padding=True,
+        return_tensors="pt",
+    )
     if "token_type_ids" not in encoded:
         encoded["token_type_ids"] = torch.zeros_like(encoded["input_ids"])
     return {name: encoded[name] for name in ("input_ids", "attention_mask", "token_type_ids")}
@@ -171,8 +195,9 @@ def check(fast: Forward, loaded: LoadedCheckpoint) -> float:
     fast_logits, fast_attention = fast(inputs)
     valid = inputs["attention_mask"].bool()
     rows = valid[:, None, None, :, None] & valid[:, None, None, None, :]  # padded query rows are junk in both
-    return max(float((attention - fast_attention).abs().masked_fill(~rows, 0).max()),
-               float((logits - fast_logits).abs().max()))
+    return max(
+        float((attention - fast_attention).abs().masked_fill(~rows, 0).max()), float((logits - fast_logits).abs().max())
+    )
 
 
 class FastPaths:
@@ -193,7 +218,11 @@ class FastPaths:
         if ready is not None:
             return ready
         with self._lock:
-            if loaded.model in self._building or loaded.info.id in self.status and self.status[loaded.info.id] != "onnx":
+            if (
+                loaded.model in self._building
+                or loaded.info.id in self.status
+                and self.status[loaded.info.id] != "onnx"
+            ):
                 return None
             reason = supported(loaded)
             if reason is not None:
@@ -232,10 +261,14 @@ class FastPaths:
             _trim_heap()  # what the export left behind
         self._ready[loaded.model] = fast
         self.status[loaded.info.id] = "onnx"
-        log.info("fast path (ONNX Runtime) for %s ready; largest difference from eager %.1e", loaded.info.id, difference)
+        log.info(
+            "fast path (ONNX Runtime) for %s ready; largest difference from eager %.1e", loaded.info.id, difference
+        )
 
 
-if __name__ == "__main__":  # python -m app.core.model.onnx_fastpath CHECKPOINT_FOLDER OUT.onnx (what `_export_in_child` runs)
+if (
+    __name__ == "__main__"
+):  # python -m app.core.model.onnx_fastpath CHECKPOINT_FOLDER OUT.onnx (what `_export_in_child` runs)
     from app.core.model.checkpoint import load_checkpoint, quiet_transformers, read_checkpoint_info
 
     quiet_transformers()

@@ -21,7 +21,9 @@ def pretrained_location(checkpoint: LoadedCheckpoint | CheckpointInfo) -> str:
     return embedded_base_model()
 
 
-def load_pretrained_baseline(checkpoint: LoadedCheckpoint, location: str | None = None, seed: int = 0) -> LoadedCheckpoint:
+def load_pretrained_baseline(
+    checkpoint: LoadedCheckpoint, location: str | None = None, seed: int = 0
+) -> LoadedCheckpoint:
     """The pretrained (not fine-tuned) base model as a sequence classifier, with the checkpoint's tokenizer.
 
     Its classifier head is untrained (seeded, so runs repeat); the token embeddings are resized
@@ -36,7 +38,8 @@ def load_pretrained_baseline(checkpoint: LoadedCheckpoint, location: str | None 
         torch.manual_seed(seed)
         try:
             model = AutoModelForSequenceClassification.from_pretrained(
-                location, attn_implementation="eager", use_safetensors=True, num_labels=len(checkpoint.info.labels))
+                location, attn_implementation="eager", use_safetensors=True, num_labels=len(checkpoint.info.labels)
+            )
         except (OSError, ValueError) as exc:
             raise CheckpointError(f"cannot load the pretrained base model from {location}: {exc}") from exc
         vocabulary = len(checkpoint.tokenizer)

@@ -15,17 +15,18 @@ so a live inspection waits for at most one batch. The CLI runs it here (`run_her
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Hashable, Protocol, Sequence, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import torch
 
+from app.core.inputs.batching import pad_batch
+from app.core.inputs.encoding import EncodedInput
 from app.core.model.attention import forward_with_attention
 from app.core.model.checkpoint import LoadedCheckpoint
-from app.core.inputs.encoding import EncodedInput
-from app.core.inputs.batching import pad_batch
 
 Item = TypeVar("Item")
 Work = TypeVar("Work")
@@ -112,8 +113,9 @@ class PassSummary:
         return self.items - self.skipped
 
 
-def batch_bounds(items: Sequence[Item], batch_size: int,
-                 group: Callable[[Item], Hashable] | None = None) -> list[tuple[int, int]]:
+def batch_bounds(
+    items: Sequence[Item], batch_size: int, group: Callable[[Item], Hashable] | None = None
+) -> list[tuple[int, int]]:
     """[start, stop) of each batch: `batch_size` items, or fewer so that no group of consecutive items with the
     same `group(item)` is split (a group longer than a batch gets a batch of its own)."""
     if group is None:
@@ -132,12 +134,23 @@ def batch_bounds(items: Sequence[Item], batch_size: int,
     return bounds
 
 
-def attention_pass(checkpoint: LoadedCheckpoint, items: Sequence[Item], encode: Callable[[Item], Encoded | None],
-                   probes: Sequence[Probe], *, reference: LoadedCheckpoint | None = None, batch_size: int = 16,
-                   runner: Runner = run_here, progress: Progress | None = None, phase: str = "pass",
-                   stopwatch: Stopwatch | None = None, group: Callable[[Item], Hashable] | None = None,
-                   offset: int = 0, prefetch: bool = False,
-                   encode_many: Callable[[Sequence[Item]], list[Encoded | None]] | None = None) -> PassSummary:
+def attention_pass(
+    checkpoint: LoadedCheckpoint,
+    items: Sequence[Item],
+    encode: Callable[[Item], Encoded | None],
+    probes: Sequence[Probe],
+    *,
+    reference: LoadedCheckpoint | None = None,
+    batch_size: int = 16,
+    runner: Runner = run_here,
+    progress: Progress | None = None,
+    phase: str = "pass",
+    stopwatch: Stopwatch | None = None,
+    group: Callable[[Item], Hashable] | None = None,
+    offset: int = 0,
+    prefetch: bool = False,
+    encode_many: Callable[[Sequence[Item]], list[Encoded | None]] | None = None,
+) -> PassSummary:
     """Stream `items` through `checkpoint` in batches of `batch_size` and let every probe observe them.
 
     encode(item) -> an encoded unit (anything with `.encoded`), or None to skip the item. Encoding,
@@ -174,8 +187,15 @@ def attention_pass(checkpoint: LoadedCheckpoint, items: Sequence[Item], encode: 
             if reference is not None:
                 _, reference_attention = forward_with_attention(reference.model, inputs)
                 tick = stopwatch.add("reference_forward", tick)
-            batch = PassBatch([i for i, _ in kept], units, inputs, logits, attention, reference_attention,
-                              inputs["attention_mask"].bool())
+            batch = PassBatch(
+                [i for i, _ in kept],
+                units,
+                inputs,
+                logits,
+                attention,
+                reference_attention,
+                inputs["attention_mask"].bool(),
+            )
             for probe in probes:
                 probe.observe(batch)
                 tick = stopwatch.add(probe.timing, tick)

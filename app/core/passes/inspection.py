@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 
+from app.core.inputs.batching import pad_batch
+from app.core.inputs.encoding import B_FORMAT_POLARITIES, EncodedInput, encode_absa, encode_relation, to_word_level
 from app.core.model.attention import forward_with_attention, merge_word_pieces
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.errors import InputError
-from app.core.inputs.batching import pad_batch
-from app.core.inputs.encoding import B_FORMAT_POLARITIES, EncodedInput, encode_absa, encode_relation, to_word_level
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,15 @@ def encode_for_checkpoint(loaded: LoadedCheckpoint, item: InspectionInput, polar
     info = loaded.info
     if info.task == "absa":
         if item.aspect is None or not item.aspect.strip():
-            raise InputError("aspect is empty: give an aspect category (e.g. food) or a term from the review",
-                             field="aspect")
-        return encode_absa(loaded.tokenizer, item.text, item.aspect, info.format, info.max_length, polarity,
-                           item.aspect_span)
-    return encode_relation(loaded.tokenizer, item.text, info.max_length, item.e1_span, item.e2_span,
-                           info.entity_markers)
+            raise InputError(
+                "aspect is empty: give an aspect category (e.g. food) or a term from the review", field="aspect"
+            )
+        return encode_absa(
+            loaded.tokenizer, item.text, item.aspect, info.format, info.max_length, polarity, item.aspect_span
+        )
+    return encode_relation(
+        loaded.tokenizer, item.text, info.max_length, item.e1_span, item.e2_span, info.entity_markers
+    )
 
 
 @dataclass
@@ -89,9 +92,11 @@ def to_host(tensor: torch.Tensor) -> torch.Tensor:
     return host
 
 
-def inspect_batch(loaded: LoadedCheckpoint, prepared: Sequence[PreparedInspection],
-                  forward: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]] | None = None
-                  ) -> list[Inspection]:
+def inspect_batch(
+    loaded: LoadedCheckpoint,
+    prepared: Sequence[PreparedInspection],
+    forward: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]] | None = None,
+) -> list[Inspection]:
     """Run several prepared inspections of one checkpoint as one padded forward pass.
 
     Each result equals `inspect` of its input alone (padded keys get no attention; on CPU float32
@@ -108,14 +113,22 @@ def inspect_batch(loaded: LoadedCheckpoint, prepared: Sequence[PreparedInspectio
     logits, attention = to_host(logits), to_host(attention)
     found, row = [], 0
     for one in prepared:
-        found.append(_finish(loaded, one, logits[row:row + len(one.encodeds)], attention[row:row + len(one.encodeds)],
-                             alone=len(rows) == 1))
+        found.append(
+            _finish(
+                loaded,
+                one,
+                logits[row : row + len(one.encodeds)],
+                attention[row : row + len(one.encodeds)],
+                alone=len(rows) == 1,
+            )
+        )
         row += len(one.encodeds)
     return found
 
 
-def _finish(loaded: LoadedCheckpoint, one: PreparedInspection, logits: torch.Tensor, attention: torch.Tensor,
-            alone: bool) -> Inspection:
+def _finish(
+    loaded: LoadedCheckpoint, one: PreparedInspection, logits: torch.Tensor, attention: torch.Tensor, alone: bool
+) -> Inspection:
     """One inspection's prediction and attention from its rows of a batch (copied out unless it was alone)."""
     info = loaded.info
     if one.polarities is not None:

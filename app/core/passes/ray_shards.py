@@ -18,7 +18,8 @@ Client), or `local` (a Ray instance started here for this run, with this machine
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from app.core.passes.sharding import ShardRunner
 
@@ -48,8 +49,14 @@ class RayShards(ShardRunner):
     gives each task (num_gpus=1) when the cluster has GPUs, else the CPU; half: float16 on CUDA.
     workers: shards to cut (default: the cluster's GPUs, else its CPU slots)."""
 
-    def __init__(self, address: str | None = None, device: str = "auto", half: bool = False,
-                 workers: int | None = None, init: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        device: str = "auto",
+        half: bool = False,
+        workers: int | None = None,
+        init: dict[str, Any] | None = None,
+    ) -> None:
         self.address, self.device, self.half, self.max_workers = address, device, half, workers
         self.init = init or {}
         self.workers: list[str] = []  # who ran each shard (host:pid:device), in data order
@@ -58,8 +65,9 @@ class RayShards(ShardRunner):
         ray = require_ray()
         if not ray.is_initialized():
             address = None if self.address in (None, "", LOCAL) else self.address
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                     **self.init)
+            ray.init(
+                address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, **self.init
+            )
         return ray
 
     def slots(self, ray: Any) -> tuple[int, dict[str, float]]:
@@ -73,8 +81,14 @@ class RayShards(ShardRunner):
     def count(self) -> int:
         return self.slots(self.connect())[0]
 
-    def map(self, work: Callable[..., Any], tasks: Sequence[Any], sizes: Sequence[int],
-            progress: Callable[[int, int, str], None], phase: str) -> list[Any]:
+    def map(
+        self,
+        work: Callable[..., Any],
+        tasks: Sequence[Any],
+        sizes: Sequence[int],
+        progress: Callable[[int, int, str], None],
+        phase: str,
+    ) -> list[Any]:
         """work(task, device=, half=) as one Ray task per task; results in the tasks' order, progress as
         each finishes (by sizes); `workers` says who ran each."""
         ray = self.connect()

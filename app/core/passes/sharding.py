@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import math
 import os
-import socket
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from app.core.passes.attention_pass import Progress
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint, load_checkpoint, pick_device
+from app.core.passes.attention_pass import Progress
+
 
 def shard_bounds(total: int, shards: int, batch_size: int) -> list[tuple[int, int]]:
     """[start, stop) of at most `shards` contiguous shards of whole batches (the last may be shorter)."""
@@ -30,8 +31,9 @@ def shard_bounds(total: int, shards: int, batch_size: int) -> list[tuple[int, in
 _MODELS: dict[tuple, tuple[LoadedCheckpoint, LoadedCheckpoint | None]] = {}  # per worker process
 
 
-def load_models(info: CheckpointInfo, with_pretrained: bool, device: str = "auto",
-                half: bool = False) -> tuple[LoadedCheckpoint, LoadedCheckpoint | None]:
+def load_models(
+    info: CheckpointInfo, with_pretrained: bool, device: str = "auto", half: bool = False
+) -> tuple[LoadedCheckpoint, LoadedCheckpoint | None]:
     """The checkpoint and (when asked) its pretrained base, loaded once per process."""
     from app.core.model.pretrained import load_pretrained_baseline
 
@@ -52,24 +54,26 @@ class ShardRunner:
     def count(self) -> int:
         raise NotImplementedError
 
-    def map(self, work: ShardWork, tasks: Sequence[Any], sizes: Sequence[int], progress: Progress,
-            phase: str) -> list[Any]:
+    def map(
+        self, work: ShardWork, tasks: Sequence[Any], sizes: Sequence[int], progress: Progress, phase: str
+    ) -> list[Any]:
         raise NotImplementedError
-
 
 
 class LocalShards(ShardRunner):
     """Shards run one after another in this process (the same merge as a cluster's; tests and reference)."""
 
-    def __init__(self, shards: int, checkpoint: LoadedCheckpoint | None = None,
-                 pretrained: LoadedCheckpoint | None = None) -> None:
+    def __init__(
+        self, shards: int, checkpoint: LoadedCheckpoint | None = None, pretrained: LoadedCheckpoint | None = None
+    ) -> None:
         self.shards, self.checkpoint, self.pretrained = shards, checkpoint, pretrained
 
     def count(self) -> int:
         return self.shards
 
-    def map(self, work: ShardWork, tasks: Sequence[Any], sizes: Sequence[int], progress: Progress,
-            phase: str) -> list[Any]:
+    def map(
+        self, work: ShardWork, tasks: Sequence[Any], sizes: Sequence[int], progress: Progress, phase: str
+    ) -> list[Any]:
         """work(task) for every task, in order, with the models given here; progress after each, by sizes."""
         results, done = [], 0
         for task, size in zip(tasks, sizes):
@@ -106,20 +110,23 @@ class ProcessShards(ShardRunner):
 
         self.processes, self.device, self.half = processes, device, half
         # spawn, not fork: the parent may already hold a CUDA context, which a forked child cannot use
-        self.pool = ProcessPoolExecutor(processes, mp_context=get_context("spawn"), initializer=_init_process,
-                                        initargs=(threads,))
+        self.pool = ProcessPoolExecutor(
+            processes, mp_context=get_context("spawn"), initializer=_init_process, initargs=(threads,)
+        )
         self.workers: list[str] = []  # who ran each shard (host:pid:device), in data order
 
     def count(self) -> int:
         return self.processes
 
-    def map(self, work: ShardWork, tasks: Sequence[Any], sizes: Sequence[int], progress: Progress,
-            phase: str) -> list[Any]:
+    def map(
+        self, work: ShardWork, tasks: Sequence[Any], sizes: Sequence[int], progress: Progress, phase: str
+    ) -> list[Any]:
         """work(task, device=, half=) in the pool; results in the tasks' order, progress as each finishes."""
         from concurrent.futures import as_completed
 
-        futures = {self.pool.submit(_run_in_process, work, task, self.device, self.half): k
-                   for k, task in enumerate(tasks)}
+        futures = {
+            self.pool.submit(_run_in_process, work, task, self.device, self.half): k for k, task in enumerate(tasks)
+        }
         results: list[Any] = [None] * len(tasks)
         done = 0
         for future in as_completed(futures):
@@ -133,7 +140,7 @@ class ProcessShards(ShardRunner):
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def __enter__(self) -> "ProcessShards":
+    def __enter__(self) -> ProcessShards:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -49,9 +49,15 @@ def reliability(probabilities: torch.Tensor, gold: torch.Tensor, bins: int = 10)
     for b in range(bins):
         inside = index == b
         count = int(inside.sum())
-        out.append({"low": b / bins, "high": (b + 1) / bins, "count": count,
-                    "accuracy": float(correct[inside].mean()) if count else None,
-                    "confidence": float(confidence[inside].mean()) if count else None})
+        out.append(
+            {
+                "low": b / bins,
+                "high": (b + 1) / bins,
+                "count": count,
+                "accuracy": float(correct[inside].mean()) if count else None,
+                "confidence": float(confidence[inside].mean()) if count else None,
+            }
+        )
     return out
 
 
@@ -71,8 +77,12 @@ def fit_temperature(logits: torch.Tensor, gold: torch.Tensor) -> float | None:
     logits, gold = logits[known].double(), gold[known]
     if logits.shape[0] < MIN_DEV:
         return None
-    found = minimize_scalar(lambda log_t: negative_log_likelihood(logits, gold, math.exp(log_t)),
-                            bounds=(-4.0, 4.0), method="bounded", options={"xatol": 1e-4})
+    found = minimize_scalar(
+        lambda log_t: negative_log_likelihood(logits, gold, math.exp(log_t)),
+        bounds=(-4.0, 4.0),
+        method="bounded",
+        options={"xatol": 1e-4},
+    )
     return float(math.exp(found.x))
 
 
@@ -88,8 +98,14 @@ class Calibration:
     accuracy: float | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"n": self.n, "ece": self.ece, "ece_scaled": self.ece_scaled, "accuracy": self.accuracy,
-                "reliability": self.reliability, "reliability_scaled": self.reliability_scaled}
+        return {
+            "n": self.n,
+            "ece": self.ece,
+            "ece_scaled": self.ece_scaled,
+            "accuracy": self.accuracy,
+            "reliability": self.reliability,
+            "reliability_scaled": self.reliability_scaled,
+        }
 
 
 def calibration(logits: torch.Tensor, gold: torch.Tensor, temperature: float | None, bins: int) -> Calibration:
@@ -97,8 +113,11 @@ def calibration(logits: torch.Tensor, gold: torch.Tensor, temperature: float | N
     probabilities = logits.double().softmax(-1)
     scaled = (logits.double() / temperature).softmax(-1) if temperature else None
     _, correct = top1(probabilities, gold)
-    return Calibration(n=int(logits.shape[0]), ece=expected_calibration_error(probabilities, gold, bins),
-                       ece_scaled=expected_calibration_error(scaled, gold, bins) if scaled is not None else None,
-                       reliability=reliability(probabilities, gold, bins),
-                       reliability_scaled=reliability(scaled, gold, bins) if scaled is not None else None,
-                       accuracy=float(correct.mean()) if len(correct) else None)
+    return Calibration(
+        n=int(logits.shape[0]),
+        ece=expected_calibration_error(probabilities, gold, bins),
+        ece_scaled=expected_calibration_error(scaled, gold, bins) if scaled is not None else None,
+        reliability=reliability(probabilities, gold, bins),
+        reliability_scaled=reliability(scaled, gold, bins) if scaled is not None else None,
+        accuracy=float(correct.mean()) if len(correct) else None,
+    )

@@ -12,18 +12,20 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from app.core.model.checkpoint import CheckpointInfo
 from app.core.data.readers import AbsaSentence, RelationExample, TargetedSentence, TripletSentence
 from app.core.data.readers.examples import CharSpan, char_span
 from app.core.inputs.units import CATEGORY_FORMATS, AnalysisError, UnitSpec, sentihood_aspects, unit_specs
+from app.core.model.checkpoint import CheckpointInfo
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 
 
-def foreign_units(info: CheckpointInfo, examples: Sequence[Any], source: str,
-                  categories: Sequence[str] = ()) -> list[UnitSpec]:
+def foreign_units(
+    info: CheckpointInfo, examples: Sequence[Any], source: str, categories: Sequence[str] = ()
+) -> list[UnitSpec]:
     """One input per example the checkpoint can read (examples it cannot are skipped); categories: a category
     checkpoint's aspects when its headscope.json records none (e.g. those of its test pairs)."""
     own = (RelationExample,) if info.task == "re" else (AbsaSentence, TripletSentence)
@@ -35,8 +37,10 @@ def foreign_units(info: CheckpointInfo, examples: Sequence[Any], source: str,
         except AnalysisError:
             return []
     categories = list(info.metadata.get("categories") or categories)
-    specs = [_relation_input(e, i) if info.task == "re" else _absa_input(info, e, i, categories)
-             for i, e in enumerate(examples)]
+    specs = [
+        _relation_input(e, i) if info.task == "re" else _absa_input(info, e, i, categories)
+        for i, e in enumerate(examples)
+    ]
     return [s for s in specs if s is not None]
 
 

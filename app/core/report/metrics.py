@@ -10,17 +10,23 @@ Headline (accuracy, F1) by kind of checkpoint:
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-from app.core.model.checkpoint import CheckpointInfo
-from app.core.data.benchmark_metrics import (absa_category_metrics, absa_term_metrics, is_semeval2010_labels, semeval2010_metrics,
-                                 sentihood_metrics)
+from app.core.data.benchmark_metrics import (
+    absa_category_metrics,
+    absa_term_metrics,
+    is_semeval2010_labels,
+    semeval2010_metrics,
+    sentihood_metrics,
+)
 from app.core.data.prepared import split_sentihood_aspect
-from app.core.inputs.units import CATEGORY_FORMATS, UnitSpec, sentihood_aspects
 from app.core.inputs.encoding import B_FORMAT_POLARITIES
+from app.core.inputs.units import CATEGORY_FORMATS, UnitSpec, sentihood_aspects
+from app.core.model.checkpoint import CheckpointInfo
 
 HEADLINES = {
     "absa-categories": ("accuracy_3way", "aspect_f1", "3-way sentiment accuracy", "aspect-detection F1"),
@@ -78,14 +84,22 @@ def set_metrics(info: CheckpointInfo, specs: Sequence[UnitSpec], probabilities: 
         metrics = semeval2010_metrics(golds, predicted)
         metrics.pop("per_relation", None)
     known = sorted(set(golds) | set(predicted))
-    generic = {"accuracy": float(accuracy_score(golds, predicted)) if golds else None,
-               "macro_f1": float(f1_score(golds, predicted, labels=known, average="macro", zero_division=0))
-               if golds else None,
-               "n": len(golds), "unknown_gold": sum(g not in info.labels for g in golds)}
+    generic = {
+        "accuracy": float(accuracy_score(golds, predicted)) if golds else None,
+        "macro_f1": float(f1_score(golds, predicted, labels=known, average="macro", zero_division=0))
+        if golds
+        else None,
+        "n": len(golds),
+        "unknown_gold": sum(g not in info.labels for g in golds),
+    }
     metrics = {**generic, **metrics} if kind != "labels" else generic
     accuracy_key, f1_key, accuracy_name, f1_name = HEADLINES[kind]
-    metrics["headline"] = {"accuracy": metrics.get(accuracy_key), "f1": metrics.get(f1_key),
-                           "accuracy_name": accuracy_name, "f1_name": f1_name}
+    metrics["headline"] = {
+        "accuracy": metrics.get(accuracy_key),
+        "f1": metrics.get(f1_key),
+        "accuracy_name": accuracy_name,
+        "f1_name": f1_name,
+    }
     return metrics
 
 

@@ -42,13 +42,20 @@ def anomaly_scores(inside: np.ndarray, outside: np.ndarray, roc_points: int = 10
     """AUROC, AUPR-In, FPR at 95% TPR and the ROC curve for in-distribution vs out-of-domain scores."""
     inside, outside = np.asarray(inside, dtype=float), np.asarray(outside, dtype=float)
     if len(inside) == 0 or len(outside) == 0:
-        raise EmptySetError(f"anomaly detection needs inputs on both sides: {len(inside)} in-distribution, "
-                            f"{len(outside)} out-of-domain")
+        raise EmptySetError(
+            f"anomaly detection needs inputs on both sides: {len(inside)} in-distribution, {len(outside)} out-of-domain"
+        )
     y = np.concatenate([np.ones(len(inside)), np.zeros(len(outside))])
     s = np.concatenate([inside, outside])
     fpr, tpr, _ = roc_curve(y, s)
     curve_fpr, curve_tpr = thin(fpr, tpr, roc_points)
-    return {"auroc": float(roc_auc_score(y, s)), "aupr": float(average_precision_score(y, s)),
-            "fpr_at_95_tpr": fpr_at_tpr(fpr, tpr), "n_in": int(len(inside)), "n_out": int(len(outside)),
-            "mean_score_in": float(inside.mean()), "mean_score_out": float(outside.mean()),
-            "roc": {"fpr": curve_fpr, "tpr": curve_tpr}}
+    return {
+        "auroc": float(roc_auc_score(y, s)),
+        "aupr": float(average_precision_score(y, s)),
+        "fpr_at_95_tpr": fpr_at_tpr(fpr, tpr),
+        "n_in": int(len(inside)),
+        "n_out": int(len(outside)),
+        "mean_score_in": float(inside.mean()),
+        "mean_score_out": float(outside.mean()),
+        "roc": {"fpr": curve_fpr, "tpr": curve_tpr},
+    }

@@ -10,16 +10,17 @@ the test inputs, the attention Stevens & Su's interpretability rate reads (the a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
-from app.core.passes.attention_pass import PassBatch, Progress, Runner, Stopwatch, attention_pass
-from app.core.model.checkpoint import LoadedCheckpoint
-from app.core.inputs.batching import training_max_length
 from app.core.heads import InterpretabilityProbe
+from app.core.inputs.batching import training_max_length
 from app.core.inputs.units import Unit, UnitSpec, encode_unit
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.passes.attention_pass import PassBatch, Progress, Runner, Stopwatch, attention_pass
 from app.core.report.plan import ReportPlan
 from app.core.robustness import AttackOutcome, attack
 
@@ -48,10 +49,17 @@ class SubsetProbe:
             self.probe.observe(batch)
         elif rows:
             index = torch.tensor(rows, device=batch.device)
-            self.probe.observe(PassBatch(
-                [batch.indices[r] for r in rows], [batch.units[r] for r in rows],
-                {k: v[index] for k, v in batch.inputs.items()}, batch.logits[index], batch.attention[index],
-                None if batch.reference_attention is None else batch.reference_attention[index], batch.valid[index]))
+            self.probe.observe(
+                PassBatch(
+                    [batch.indices[r] for r in rows],
+                    [batch.units[r] for r in rows],
+                    {k: v[index] for k, v in batch.inputs.items()},
+                    batch.logits[index],
+                    batch.attention[index],
+                    None if batch.reference_attention is None else batch.reference_attention[index],
+                    batch.valid[index],
+                )
+            )
 
 
 @dataclass
@@ -84,9 +92,17 @@ def encode_plan(checkpoint: LoadedCheckpoint, plan: ReportPlan) -> tuple[list[tu
     return units, skipped
 
 
-def evaluate_plan(checkpoint: LoadedCheckpoint, plan: ReportPlan, *, batch_size: int, interpretability: bool,
-                  runner: Runner, progress: Progress | None = None, phase: str = "evaluating",
-                  stopwatch: Stopwatch | None = None) -> Evaluated:
+def evaluate_plan(
+    checkpoint: LoadedCheckpoint,
+    plan: ReportPlan,
+    *,
+    batch_size: int,
+    interpretability: bool,
+    runner: Runner,
+    progress: Progress | None = None,
+    phase: str = "evaluating",
+    stopwatch: Stopwatch | None = None,
+) -> Evaluated:
     """The one evaluation pass over every set of the plan."""
     started = time.perf_counter()
     units, skipped = encode_plan(checkpoint, plan)
@@ -95,36 +111,75 @@ def evaluate_plan(checkpoint: LoadedCheckpoint, plan: ReportPlan, *, batch_size:
     on_test = {i for i, (k, _, _) in enumerate(units) if k == test}
     rate = InterpretabilityProbe(checkpoint.info.task) if interpretability else None
     probes = [probe] + ([SubsetProbe(rate, on_test)] if rate is not None else [])
-    attention_pass(checkpoint, [u for _, _, u in units], lambda unit: unit, probes, batch_size=batch_size,
-                   runner=runner, progress=progress, phase=phase, stopwatch=stopwatch)
+    attention_pass(
+        checkpoint,
+        [u for _, _, u in units],
+        lambda unit: unit,
+        probes,
+        batch_size=batch_size,
+        runner=runner,
+        progress=progress,
+        phase=phase,
+        stopwatch=stopwatch,
+    )
     rows: list[list[int]] = [[] for _ in plan.sets]
     for i in sorted(range(len(units)), key=lambda i: units[i][:2]):  # back to each set's own order
         rows[units[i][0]].append(i)
     specs = [[units[i][2].spec for i in r] for r in rows]
-    return Evaluated(specs, [probe.logits[r] for r in rows], skipped, rate, [units[i][2] for i in rows[test]],
-                     time.perf_counter() - started, len(units))
+    return Evaluated(
+        specs,
+        [probe.logits[r] for r in rows],
+        skipped,
+        rate,
+        [units[i][2] for i in rows[test]],
+        time.perf_counter() - started,
+        len(units),
+    )
 
 
-def pretrained_interpretability(pretrained: LoadedCheckpoint, units: Sequence[Unit], task: str, *, batch_size: int,
-                                runner: Runner, progress: Progress | None = None) -> InterpretabilityProbe:
+def pretrained_interpretability(
+    pretrained: LoadedCheckpoint,
+    units: Sequence[Unit],
+    task: str,
+    *,
+    batch_size: int,
+    runner: Runner,
+    progress: Progress | None = None,
+) -> InterpretabilityProbe:
     """The pretrained base model's interpretability rate on the same test inputs (its own attention)."""
     probe = InterpretabilityProbe(task)
-    attention_pass(pretrained, list(units), lambda unit: unit, [probe], batch_size=batch_size, runner=runner,
-                   progress=progress, phase="pretrained baseline")
+    attention_pass(
+        pretrained,
+        list(units),
+        lambda unit: unit,
+        [probe],
+        batch_size=batch_size,
+        runner=runner,
+        progress=progress,
+        phase="pretrained baseline",
+    )
     return probe
 
 
-def adversarial(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], methods: Sequence[str], *, budget: int,
-                batch_size: int, runner: Runner,
-                progress: Callable[[int, str], None] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+def adversarial(
+    checkpoint: LoadedCheckpoint,
+    sources: Sequence[UnitSpec],
+    methods: Sequence[str],
+    *,
+    budget: int,
+    batch_size: int,
+    runner: Runner,
+    progress: Callable[[int, str], None] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Accuracy under each attack on the same sources: a source counts as right when the model predicts it
     right and the attack does not turn it within the budget. ({attack: figures}, {attack: why not run})."""
     figures, not_run = {}, {}
     for method in methods:
         try:
             outcomes = []
-            for outcome in attack(checkpoint, sources, method, budget=budget,
-                                          batch_size=max(batch_size, 32), runner=runner):
+            for outcome in attack(
+                checkpoint, sources, method, budget=budget, batch_size=max(batch_size, 32), runner=runner
+            ):
                 outcomes.append(outcome)
                 if progress is not None:
                     progress(len(outcomes), f"attacking ({method})")
@@ -142,9 +197,12 @@ def attack_accuracy(outcomes: Sequence[AttackOutcome]) -> dict[str, Any]:
     attacked = [o for o in scored if o.status != "skipped"]
     held = sum(o.status == "failed" for o in attacked)
     won = [o for o in attacked if o.success]
-    return {"n": len(scored), "clean_accuracy": len(attacked) / len(scored) if scored else None,
-            "accuracy": held / len(scored) if scored else None,
-            "success_rate": len(won) / len(attacked) if attacked else None,
-            "mean_queries": sum(o.queries for o in attacked) / len(attacked) if attacked else None,
-            "mean_words_changed": sum(o.change_rate for o in won) / len(won) if won else None,
-            "not_scored": len(outcomes) - len(scored)}
+    return {
+        "n": len(scored),
+        "clean_accuracy": len(attacked) / len(scored) if scored else None,
+        "accuracy": held / len(scored) if scored else None,
+        "success_rate": len(won) / len(attacked) if attacked else None,
+        "mean_queries": sum(o.queries for o in attacked) / len(attacked) if attacked else None,
+        "mean_words_changed": sum(o.change_rate for o in won) / len(won) if won else None,
+        "not_scored": len(outcomes) - len(scored),
+    }

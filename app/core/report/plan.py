@@ -20,21 +20,28 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from app.core.model.checkpoint import CheckpointInfo, file_sha256
-from app.core.data.readers import Dataset, DatasetError, TargetedSentence, load_dataset
-from app.core.data.demo import DEMO_DATASETS, RESTAURANT_CATEGORIES, demo_dataset
 from app.core.data.benchmark_metrics import is_semeval2010_labels
+from app.core.data.demo import DEMO_DATASETS, RESTAURANT_CATEGORIES, demo_dataset
 from app.core.data.prepared import ExampleError, prepare
-from app.core.inputs.units import (CATEGORY_FORMATS, AnalysisError, UnitSpec, _category_pairs, sentihood_aspects,
-                                  unit_specs)
+from app.core.data.readers import Dataset, DatasetError, TargetedSentence, load_dataset
+from app.core.data.sources import data_fingerprint
+from app.core.inputs.units import (
+    CATEGORY_FORMATS,
+    AnalysisError,
+    UnitSpec,
+    _category_pairs,
+    sentihood_aspects,
+    unit_specs,
+)
+from app.core.model.checkpoint import CheckpointInfo, file_sha256
 from app.core.report.foreign import foreign_units
 from app.core.report.metrics import gold_names
 from app.core.report.settings import ReportSettings
-from app.core.data.sources import data_fingerprint
 from app.core.training import split_dev
 
 RESTAURANTS = "semeval2014_task4/xml/Restaurants_Test_Gold.xml"
@@ -79,9 +86,20 @@ class ReportPlan:
         return [s for s in self.sets if s.role == role]
 
     def describe(self) -> dict[str, Any]:
-        return {"sets": [{"role": s.role, "name": s.name, "data": s.data, "inputs": len(s.specs), "note": s.note,
-                          **({"categories": s.categories} if s.categories else {})} for s in self.sets],
-                "missing": self.missing}
+        return {
+            "sets": [
+                {
+                    "role": s.role,
+                    "name": s.name,
+                    "data": s.data,
+                    "inputs": len(s.specs),
+                    "note": s.note,
+                    **({"categories": s.categories} if s.categories else {}),
+                }
+                for s in self.sets
+            ],
+            "missing": self.missing,
+        }
 
     def key(self) -> list[tuple[str, str, str | None, int]]:
         return [(s.role, s.data, s.sha256, len(s.specs)) for s in self.sets]
@@ -101,16 +119,21 @@ def plan_report(info: CheckpointInfo, settings: ReportSettings, shared: Path | N
     elif held is not None:
         plan.sets += _halves(info, held, cap)
     else:
-        raise ReportInputError(f"{info.id}: no test data: its training record names no data found here and "
-                               "HEADSCOPE_SHARED_DATA has no test file for its task and labels",
-                               accepted=["a checkpoint trained by headscope (demo data or a recipe)",
-                                         "HEADSCOPE_SHARED_DATA with the task's test file"])
+        raise ReportInputError(
+            f"{info.id}: no test data: its training record names no data found here and "
+            "HEADSCOPE_SHARED_DATA has no test file for its task and labels",
+            accepted=[
+                "a checkpoint trained by headscope (demo data or a recipe)",
+                "HEADSCOPE_SHARED_DATA with the task's test file",
+            ],
+        )
     add_shift(plan, info, shared, settings, load)
     add_ood(plan, info, shared, settings, load)
     return plan
 
 
 # --- held out, test, dev ------------------------------------------------------------------------
+
 
 def training_record(info: CheckpointInfo, role: str = "train") -> dict[str, Any] | None:
     records = (info.metadata.get("training") or {}).get("data") or []
@@ -148,8 +171,14 @@ def held_out(info: CheckpointInfo, shared: Path | None) -> tuple[str, list[Any]]
         return None
     name, dataset = found
     try:
-        prepared = prepare(info.task, info.format, dataset.examples, labels=info.labels,
-                           categories=info.metadata.get("categories"), source=name)
+        prepared = prepare(
+            info.task,
+            info.format,
+            dataset.examples,
+            labels=info.labels,
+            categories=info.metadata.get("categories"),
+            source=name,
+        )
     except ExampleError:
         return None
     _, dev = split_dev([_Group(g) for g in trainer_groups(dataset.examples, prepared.groups)], fraction, seed)
@@ -211,20 +240,28 @@ def _halves(info: CheckpointInfo, held: tuple[str, list[Any]], cap: int | None) 
     middle = len(examples) // 2
     dev, test = unit_specs(info, examples[:middle], name)[0], unit_specs(info, examples[middle:], name)[0]
     note = "the checkpoint's held-out dev split, halved: the test half"
-    return [EvalSet("test", f"{_title(name)} (held out)", name, test[:cap], note=note),
-            EvalSet("dev", f"{_title(name)} (held out, other half)", name, dev[:cap], note="for temperature scaling")]
+    return [
+        EvalSet("test", f"{_title(name)} (held out)", name, test[:cap], note=note),
+        EvalSet("dev", f"{_title(name)} (held out, other half)", name, dev[:cap], note="for temperature scaling"),
+    ]
 
 
 def _split_test(test: EvalSet, seed: int) -> EvalSet:
     """No held-out data: 20% of the test sentences (seeded) become the dev split, the rest stay the test."""
     sentences = sorted({s.sentence_id for s in test.specs})
     random.Random(seed).shuffle(sentences)
-    dev_ids = set(sentences[:max(1, round(len(sentences) * 0.2))])
+    dev_ids = set(sentences[: max(1, round(len(sentences) * 0.2))])
     dev = [s for s in test.specs if s.sentence_id in dev_ids]
     test.specs = [s for s in test.specs if s.sentence_id not in dev_ids]
     test.note = "80% of the test sentences (20% fit the temperature)"
-    return EvalSet("dev", f"{test.name}: 20% of the sentences", test.data, dev, test.sha256,
-                   note="no held-out data recorded for this checkpoint")
+    return EvalSet(
+        "dev",
+        f"{test.name}: 20% of the sentences",
+        test.data,
+        dev,
+        test.sha256,
+        note="no held-out data recorded for this checkpoint",
+    )
 
 
 def _title(name: str) -> str:
@@ -239,26 +276,34 @@ def model_categories(info: CheckpointInfo, plan: ReportPlan) -> list[str]:
 
 # --- shift and out of domain --------------------------------------------------------------------
 
-def add_shift(plan: ReportPlan, info: CheckpointInfo, shared: Path | None, settings: ReportSettings,
-              load: Loader) -> None:
+
+def add_shift(
+    plan: ReportPlan, info: CheckpointInfo, shared: Path | None, settings: ReportSettings, load: Loader
+) -> None:
     test, categories = plan.of("test")[0], model_categories(info, plan)
     for name in settings.shift:
-        plan.sets.append(shift_set(info, name, _load(load, name, "settings.shift"), settings.max_examples, categories,
-                                   strict=True))
+        plan.sets.append(
+            shift_set(info, name, _load(load, name, "settings.shift"), settings.max_examples, categories, strict=True)
+        )
     if info.task == "re":
-        plan.missing["shift"] = ("no relation test set from another domain with SemEval-2010's labels (the shared "
-                                 "data's Wiki80 sample has other relations): give one with settings.shift")
+        plan.missing["shift"] = (
+            "no relation test set from another domain with SemEval-2010's labels (the shared "
+            "data's Wiki80 sample has other relations): give one with settings.shift"
+        )
     elif shared is None:
-        plan.missing["shift"] = ("no shifted test set without HEADSCOPE_SHARED_DATA (with it: SemEval-2014 laptops "
-                                 "and MAMS-ATSA for aspect terms, MAMS-ACSA for categories)")
+        plan.missing["shift"] = (
+            "no shifted test set without HEADSCOPE_SHARED_DATA (with it: SemEval-2014 laptops "
+            "and MAMS-ATSA for aspect terms, MAMS-ACSA for categories)"
+        )
     else:
         table = TERM_SETS if info.format == "term" else CATEGORY_SETS if info.format in CATEGORY_FORMATS else {}
         for name in table:
             path = Path(shared) / name
             if name == test.data or not path.is_file():
                 continue
-            found = shift_set(info, name, load_dataset(path, FORMATS.get(name)), settings.max_examples, categories,
-                              strict=False)
+            found = shift_set(
+                info, name, load_dataset(path, FORMATS.get(name)), settings.max_examples, categories, strict=False
+            )
             if found.specs:
                 plan.sets.append(found)
             else:
@@ -267,8 +312,9 @@ def add_shift(plan: ReportPlan, info: CheckpointInfo, shared: Path | None, setti
         plan.missing.pop("shift", None)
 
 
-def shift_set(info: CheckpointInfo, name: str, dataset: Dataset, cap: int | None, model_categories: Sequence[str],
-              strict: bool) -> EvalSet:
+def shift_set(
+    info: CheckpointInfo, name: str, dataset: Dataset, cap: int | None, model_categories: Sequence[str], strict: bool
+) -> EvalSet:
     """A labelled set of another domain, restricted to what the model can be scored on; with strict, data
     whose labels do not fit the model is a ReportInputError, otherwise an empty set with the reason."""
     examples = list(dataset.examples)
@@ -278,16 +324,19 @@ def shift_set(info: CheckpointInfo, name: str, dataset: Dataset, cap: int | None
             theirs = list(dict.fromkeys(c.category for s in examples for c in getattr(s, "categories", ())))
             categories = [c for c in model_categories if c in theirs]
             if not categories:
-                raise AnalysisError(f"no aspect category in common (the model's: {', '.join(model_categories)}; "
-                                    f"the data's: {', '.join(theirs) or 'none'})")
+                raise AnalysisError(
+                    f"no aspect category in common (the model's: {', '.join(model_categories)}; "
+                    f"the data's: {', '.join(theirs) or 'none'})"
+                )
             specs = _category_pairs(examples, categories)
         else:
             specs = unit_specs(info, examples, name)[0]
         _check_labels(info, specs, name)
     except (AnalysisError, ReportInputError) as exc:
         if strict:
-            raise ReportInputError(f"shift set {name} cannot be scored by {info.id}: {exc}", "settings.shift",
-                                   list(info.labels)) from None
+            raise ReportInputError(
+                f"shift set {name} cannot be scored by {info.id}: {exc}", "settings.shift", list(info.labels)
+            ) from None
         return EvalSet("shift", _title(name), name, [], note=str(exc))
     note = f"the categories both have: {', '.join(categories)}" if categories else ""
     return EvalSet("shift", _title(name), name, specs[:cap], data_fingerprint(dataset), note, categories)
@@ -306,15 +355,18 @@ def _check_labels(info: CheckpointInfo, specs: Sequence[UnitSpec], name: str) ->
     golds = set(gold_names(info, specs)) - ({"conflict"} if info.format == "term" else set())
     unknown = sorted(golds - set(info.labels))
     if unknown:
-        raise ReportInputError(f"{name} has labels the model does not: {', '.join(unknown)}; "
-                               f"the model's labels: {', '.join(info.labels)}")
+        raise ReportInputError(
+            f"{name} has labels the model does not: {', '.join(unknown)}; the model's labels: {', '.join(info.labels)}"
+        )
 
 
-def add_ood(plan: ReportPlan, info: CheckpointInfo, shared: Path | None, settings: ReportSettings,
-            load: Loader) -> None:
+def add_ood(
+    plan: ReportPlan, info: CheckpointInfo, shared: Path | None, settings: ReportSettings, load: Loader
+) -> None:
     automatic: list[tuple[str, str, Dataset]] = []
-    other = (RESTAURANTS, "reviews", "demo-absa") if info.task == "re" else (SEMEVAL2010, "relation sentences",
-                                                                             "demo-re")
+    other = (
+        (RESTAURANTS, "reviews", "demo-absa") if info.task == "re" else (SEMEVAL2010, "relation sentences", "demo-re")
+    )
     if shared is not None and (Path(shared) / other[0]).is_file():
         automatic.append((other[0], f"{other[1]}: {_title(other[0])}", load_dataset(Path(shared) / other[0])))
     else:
@@ -323,14 +375,17 @@ def add_ood(plan: ReportPlan, info: CheckpointInfo, shared: Path | None, setting
         automatic.append((SENTIHOOD, "neighbourhood posts: SentiHood (test)", load_dataset(Path(shared) / SENTIHOOD)))
     aspects = model_categories(info, plan) if info.format in CATEGORY_FORMATS else []
     for name, title, dataset in automatic:
-        specs = foreign_units(info, dataset.examples, name, aspects)[:settings.max_examples]
+        specs = foreign_units(info, dataset.examples, name, aspects)[: settings.max_examples]
         if specs:
             plan.sets.append(EvalSet("ood", title, name, specs, data_fingerprint(dataset)))
     for name in settings.ood:
         dataset = _load(load, name, "settings.ood")
-        specs = foreign_units(info, dataset.examples, name, aspects)[:settings.max_examples]
+        specs = foreign_units(info, dataset.examples, name, aspects)[: settings.max_examples]
         if not specs:
-            raise ReportInputError(f"out-of-domain set {name} gives {info.id} no inputs (an empty set, or text "
-                                   "without what its inputs need)", "settings.ood",
-                                   ["a non-empty data file of either task"])
+            raise ReportInputError(
+                f"out-of-domain set {name} gives {info.id} no inputs (an empty set, or text "
+                "without what its inputs need)",
+                "settings.ood",
+                ["a non-empty data file of either task"],
+            )
         plan.sets.append(EvalSet("ood", name, name, specs, data_fingerprint(dataset)))

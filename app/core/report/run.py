@@ -8,55 +8,67 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from app.core.passes.attention_pass import Progress, Runner, Stopwatch, run_here
-from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.heads import interpretability_section
-from app.core.stats.rounding import to_json
+from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
+from app.core.passes.attention_pass import Progress, Runner, Stopwatch, run_here
 from app.core.report.calibration import calibration, fit_temperature
 from app.core.report.metrics import category_subset, gold_indices, set_metrics
 from app.core.report.ood import anomaly_scores
 from app.core.report.passes import Evaluated, adversarial, evaluate_plan, pretrained_interpretability
 from app.core.report.plan import Loader, ReportPlan, plan_report
 from app.core.report.settings import ReportSettings
+from app.core.stats.rounding import to_json
 
 REPORT_VERSION = 1
 PERSPECTIVES = ("in_distribution", "shift", "adversarial", "calibration", "anomaly", "interpretability")
 
 
-def plan_all(infos: Sequence[CheckpointInfo], settings: ReportSettings, shared: Path | None,
-             load: Loader) -> list[ReportPlan]:
+def plan_all(
+    infos: Sequence[CheckpointInfo], settings: ReportSettings, shared: Path | None, load: Loader
+) -> list[ReportPlan]:
     return [plan_report(info, settings, shared, load) for info in infos]
 
 
 def attack_sources(plan: ReportPlan, settings: ReportSettings) -> list:
     """The first attack_examples test pairs whose aspect the review names (every pair for RE)."""
-    return [s for s in plan.of("test")[0].specs if s.present is not False][:settings.attack_examples]
+    return [s for s in plan.of("test")[0].specs if s.present is not False][: settings.attack_examples]
 
 
 def work_total(plans: Sequence[ReportPlan], settings: ReportSettings) -> int:
-    per = [sum(len(s.specs) for s in p.sets) + len(settings.attacks) * len(attack_sources(p, settings))
-           + (len(p.of("test")[0].specs) if settings.interpretability and settings.pretrained_baseline else 0)
-           for p in plans]
+    per = [
+        sum(len(s.specs) for s in p.sets)
+        + len(settings.attacks) * len(attack_sources(p, settings))
+        + (len(p.of("test")[0].specs) if settings.interpretability and settings.pretrained_baseline else 0)
+        for p in plans
+    ]
     return sum(per)
 
 
-def run_report(checkpoints: Sequence[LoadedCheckpoint], plans: Sequence[ReportPlan], settings: ReportSettings, *,
-               pretrained_for: Callable[[LoadedCheckpoint], LoadedCheckpoint] | None = None,
-               runner: Runner = run_here, progress: Progress | None = None) -> dict[str, Any]:
+def run_report(
+    checkpoints: Sequence[LoadedCheckpoint],
+    plans: Sequence[ReportPlan],
+    settings: ReportSettings,
+    *,
+    pretrained_for: Callable[[LoadedCheckpoint], LoadedCheckpoint] | None = None,
+    runner: Runner = run_here,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Every perspective for every checkpoint (plans from plan_all, in the same order); the JSON result."""
     started = time.perf_counter()
     report = progress or (lambda done, total, phase: None)
     total, done = work_total(plans, settings), 0
     models = []
     for checkpoint, plan in zip(checkpoints, plans):
+
         def step(n: int, phase: str, base: int = done) -> None:
             report(min(base + n, total), total, phase)
 
@@ -64,40 +76,77 @@ def run_report(checkpoints: Sequence[LoadedCheckpoint], plans: Sequence[ReportPl
         done += section.pop("_work")
         models.append(section)
     report(total, total, "done")
-    result = {"version": REPORT_VERSION, "models": models, "summary": summary(models),
-              "settings": settings.model_dump(mode="json"), "perspectives": list(PERSPECTIVES),
-              "same_adversarial_examples": same_examples(models), "definitions": DEFINITIONS,
-              "computed_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-              "run_id": uuid.uuid4().hex, "timings_s": {"total": time.perf_counter() - started}}
+    result = {
+        "version": REPORT_VERSION,
+        "models": models,
+        "summary": summary(models),
+        "settings": settings.model_dump(mode="json"),
+        "perspectives": list(PERSPECTIVES),
+        "same_adversarial_examples": same_examples(models),
+        "definitions": DEFINITIONS,
+        "computed_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "run_id": uuid.uuid4().hex,
+        "timings_s": {"total": time.perf_counter() - started},
+    }
     return to_json(result)
 
 
-def model_report(checkpoint: LoadedCheckpoint, plan: ReportPlan, settings: ReportSettings,
-                 pretrained_for: Callable[[LoadedCheckpoint], LoadedCheckpoint] | None, runner: Runner,
-                 step: Callable[..., None]) -> dict[str, Any]:
+def model_report(
+    checkpoint: LoadedCheckpoint,
+    plan: ReportPlan,
+    settings: ReportSettings,
+    pretrained_for: Callable[[LoadedCheckpoint], LoadedCheckpoint] | None,
+    runner: Runner,
+    step: Callable[..., None],
+) -> dict[str, Any]:
     info, stopwatch = checkpoint.info, Stopwatch()
-    evaluated = evaluate_plan(checkpoint, plan, batch_size=settings.batch_size,
-                              interpretability=settings.interpretability, runner=runner, stopwatch=stopwatch,
-                              progress=lambda d, t, p: step(d, f"evaluating {info.id}"))
+    evaluated = evaluate_plan(
+        checkpoint,
+        plan,
+        batch_size=settings.batch_size,
+        interpretability=settings.interpretability,
+        runner=runner,
+        stopwatch=stopwatch,
+        progress=lambda d, t, p: step(d, f"evaluating {info.id}"),
+    )
     work = evaluated.inputs
     sources = attack_sources(plan, settings)
     tick = time.perf_counter()
-    attacked, not_attacked = adversarial(checkpoint, sources, settings.attacks, budget=settings.budget,
-                                         batch_size=settings.batch_size, runner=runner,
-                                         progress=lambda n, phase: step(work + n, f"{info.id}: {phase}"))
+    attacked, not_attacked = adversarial(
+        checkpoint,
+        sources,
+        settings.attacks,
+        budget=settings.budget,
+        batch_size=settings.batch_size,
+        runner=runner,
+        progress=lambda n, phase: step(work + n, f"{info.id}: {phase}"),
+    )
     attack_seconds = time.perf_counter() - tick
     work += len(settings.attacks) * len(sources)
     reference = None
     if settings.interpretability and settings.pretrained_baseline and pretrained_for is not None:
-        reference = pretrained_interpretability(pretrained_for(checkpoint), evaluated.test_units, info.task,
-                                                batch_size=settings.batch_size, runner=runner,
-                                                progress=lambda d, t, p: step(work + d, f"{info.id}: {p}"))
+        reference = pretrained_interpretability(
+            pretrained_for(checkpoint),
+            evaluated.test_units,
+            info.task,
+            batch_size=settings.batch_size,
+            runner=runner,
+            progress=lambda d, t, p: step(work + d, f"{info.id}: {p}"),
+        )
         work += len(evaluated.test_units)
     section = perspectives(info, plan, evaluated, settings)
-    section["adversarial"] = {"examples": len(sources), "attacks": attacked, "not_run": not_attacked,
-                              "source_ids": sorted({s.sentence_id for s in sources}), "budget": settings.budget}
-    section["interpretability"] = (to_json(interpretability_section(info.task, evaluated.interpretability, reference))
-                                   if evaluated.interpretability is not None else None)
+    section["adversarial"] = {
+        "examples": len(sources),
+        "attacks": attacked,
+        "not_run": not_attacked,
+        "source_ids": sorted({s.sentence_id for s in sources}),
+        "budget": settings.budget,
+    }
+    section["interpretability"] = (
+        to_json(interpretability_section(info.task, evaluated.interpretability, reference))
+        if evaluated.interpretability is not None
+        else None
+    )
     pass_seconds = stopwatch.seconds.get("forward", 0.0) + stopwatch.seconds.get("logits", 0.0)
     section["timings_s"] = {"evaluation": evaluated.seconds, "attacks": attack_seconds, **stopwatch.seconds}
     section["inputs_per_s"] = evaluated.inputs / pass_seconds if pass_seconds > 0 else None
@@ -105,8 +154,9 @@ def model_report(checkpoint: LoadedCheckpoint, plan: ReportPlan, settings: Repor
     return section
 
 
-def perspectives(info: CheckpointInfo, plan: ReportPlan, evaluated: Evaluated,
-                 settings: ReportSettings) -> dict[str, Any]:
+def perspectives(
+    info: CheckpointInfo, plan: ReportPlan, evaluated: Evaluated, settings: ReportSettings
+) -> dict[str, Any]:
     """In distribution, shift, calibration and anomaly detection from the one pass's logits."""
     by_role = {role: [k for k, s in enumerate(plan.sets) if s.role == role] for role in ("test", "dev", "shift", "ood")}
     test, dev = by_role["test"][0], by_role["dev"][0]
@@ -123,35 +173,64 @@ def perspectives(info: CheckpointInfo, plan: ReportPlan, evaluated: Evaluated,
     for k in by_role["shift"]:
         specs, logits, gold = scored(k)
         shift.append(shift_section(info, plan.sets[k], specs, logits, test_specs, probabilities))
-        shift_calibration.append({"name": plan.sets[k].name,
-                                  **calibration(logits, gold, temperature, settings.bins).to_json()})
+        shift_calibration.append(
+            {"name": plan.sets[k].name, **calibration(logits, gold, temperature, settings.bins).to_json()}
+        )
     test_msp = probabilities.max(-1)
     anomaly = []
     for k in by_role["ood"]:
         outside = evaluated.logits[k].double().softmax(-1).numpy().max(-1)
-        anomaly.append({"name": plan.sets[k].name, "data": plan.sets[k].data,
-                        **anomaly_scores(test_msp, outside, settings.roc_points)})
+        anomaly.append(
+            {
+                "name": plan.sets[k].name,
+                "data": plan.sets[k].data,
+                **anomaly_scores(test_msp, outside, settings.roc_points),
+            }
+        )
     return {
-        "id": info.id, "task": info.task, "format": info.format, "labels": list(info.labels),
-        "base_model": info.base_model, "method": (info.metadata.get("training") or {}).get("method") or {"name": "vanilla"},
-        "data": {**plan.describe(), "not_encoded": {plan.sets[k].name: n for k, n in enumerate(evaluated.skipped) if n}},
-        "in_distribution": {"name": plan.sets[test].name, "data": plan.sets[test].data,
-                            **set_metrics(info, test_specs, probabilities)},
+        "id": info.id,
+        "task": info.task,
+        "format": info.format,
+        "labels": list(info.labels),
+        "base_model": info.base_model,
+        "method": (info.metadata.get("training") or {}).get("method") or {"name": "vanilla"},
+        "data": {
+            **plan.describe(),
+            "not_encoded": {plan.sets[k].name: n for k, n in enumerate(evaluated.skipped) if n},
+        },
+        "in_distribution": {
+            "name": plan.sets[test].name,
+            "data": plan.sets[test].data,
+            **set_metrics(info, test_specs, probabilities),
+        },
         "shift": {"sets": shift, "not_available": {k: v for k, v in plan.missing.items() if k.startswith("shift")}},
-        "calibration": {"bins": settings.bins, "temperature": temperature, "dev": plan.sets[dev].name,
-                        "dev_inputs": len(dev_specs), "temperature_note": None if temperature else
-                        f"not fitted: fewer than 10 dev inputs with a label the model has ({len(dev_specs)} dev inputs)",
-                        "in_distribution": {"name": plan.sets[test].name,
-                                            **calibration(test_logits, test_gold, temperature, settings.bins).to_json()},
-                        "shift": shift_calibration},
-        "anomaly": {"score": "maximum softmax probability", "positive": "in-distribution test inputs",
-                    "in_distribution": plan.sets[test].name, "sets": anomaly,
-                    "not_available": None if anomaly else "no out-of-domain inputs for this model"},
+        "calibration": {
+            "bins": settings.bins,
+            "temperature": temperature,
+            "dev": plan.sets[dev].name,
+            "dev_inputs": len(dev_specs),
+            "temperature_note": None
+            if temperature
+            else f"not fitted: fewer than 10 dev inputs with a label the model has ({len(dev_specs)} dev inputs)",
+            "in_distribution": {
+                "name": plan.sets[test].name,
+                **calibration(test_logits, test_gold, temperature, settings.bins).to_json(),
+            },
+            "shift": shift_calibration,
+        },
+        "anomaly": {
+            "score": "maximum softmax probability",
+            "positive": "in-distribution test inputs",
+            "in_distribution": plan.sets[test].name,
+            "sets": anomaly,
+            "not_available": None if anomaly else "no out-of-domain inputs for this model",
+        },
     }
 
 
-def shift_section(info: CheckpointInfo, eval_set, specs: list, logits: torch.Tensor, test_specs: list,
-                  test_probabilities: np.ndarray) -> dict[str, Any]:
+def shift_section(
+    info: CheckpointInfo, eval_set, specs: list, logits: torch.Tensor, test_specs: list, test_probabilities: np.ndarray
+) -> dict[str, Any]:
     """A shifted set's metrics, and the test's on the same categories (categories models) for the drop."""
     metrics = set_metrics(info, specs, logits.double().softmax(-1).numpy())
     if eval_set.categories:
@@ -159,11 +238,23 @@ def shift_section(info: CheckpointInfo, eval_set, specs: list, logits: torch.Ten
         reference = set_metrics(info, [test_specs[i] for i in rows], test_probabilities[rows])["headline"]
     else:
         reference = set_metrics(info, test_specs, test_probabilities)["headline"]
-    change = {key: (metrics["headline"][key] - reference[key]
-                    if metrics["headline"][key] is not None and reference[key] is not None else None)
-              for key in ("accuracy", "f1")}
-    return {"name": eval_set.name, "data": eval_set.data, "note": eval_set.note, "categories": eval_set.categories,
-            **metrics, "in_distribution_same_labels": reference, "change": change}
+    change = {
+        key: (
+            metrics["headline"][key] - reference[key]
+            if metrics["headline"][key] is not None and reference[key] is not None
+            else None
+        )
+        for key in ("accuracy", "f1")
+    }
+    return {
+        "name": eval_set.name,
+        "data": eval_set.data,
+        "note": eval_set.note,
+        "categories": eval_set.categories,
+        **metrics,
+        "in_distribution_same_labels": reference,
+        "change": change,
+    }
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -179,29 +270,49 @@ def summary(models: list[dict[str, Any]]) -> dict[str, Any]:
         head = m["in_distribution"]["headline"]
         calib = m["calibration"]["in_distribution"]
         rate = (m.get("interpretability") or {}).get("rate")
-        rows.append({"model": m["id"], "task": m["task"], "method": m["method"].get("name"),
-                     "in_distribution": head["accuracy"], "in_distribution_f1": head["f1"],
-                     "accuracy_name": head["accuracy_name"], "f1_name": head["f1_name"],
-                     "shift": _mean([s["headline"]["accuracy"] for s in m["shift"]["sets"]]),
-                     "shift_f1": _mean([s["headline"]["f1"] for s in m["shift"]["sets"]]),
-                     "adversarial": _mean([a["accuracy"] for a in m["adversarial"]["attacks"].values()]),
-                     "ece": calib["ece"], "ece_scaled": calib["ece_scaled"],
-                     "auroc": _mean([s["auroc"] for s in m["anomaly"]["sets"]]),
-                     "interpretability": rate,
-                     "interpretability_random": (m.get("interpretability") or {}).get("random"),
-                     "interpretability_pretrained": (m.get("interpretability") or {}).get("pretrained")})
+        rows.append(
+            {
+                "model": m["id"],
+                "task": m["task"],
+                "method": m["method"].get("name"),
+                "in_distribution": head["accuracy"],
+                "in_distribution_f1": head["f1"],
+                "accuracy_name": head["accuracy_name"],
+                "f1_name": head["f1_name"],
+                "shift": _mean([s["headline"]["accuracy"] for s in m["shift"]["sets"]]),
+                "shift_f1": _mean([s["headline"]["f1"] for s in m["shift"]["sets"]]),
+                "adversarial": _mean([a["accuracy"] for a in m["adversarial"]["attacks"].values()]),
+                "ece": calib["ece"],
+                "ece_scaled": calib["ece_scaled"],
+                "auroc": _mean([s["auroc"] for s in m["anomaly"]["sets"]]),
+                "interpretability": rate,
+                "interpretability_random": (m.get("interpretability") or {}).get("random"),
+                "interpretability_pretrained": (m.get("interpretability") or {}).get("pretrained"),
+            }
+        )
     return {"rows": rows, "correlation": correlation(rows)}
 
 
 def correlation(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    pairs = [(r["interpretability"], r["in_distribution"]) for r in rows
-             if r["interpretability"] is not None and r["in_distribution"] is not None]
+    pairs = [
+        (r["interpretability"], r["in_distribution"])
+        for r in rows
+        if r["interpretability"] is not None and r["in_distribution"] is not None
+    ]
     if len(pairs) < 3:
-        return {"spearman": None, "p_value": None, "models": len(pairs),
-                "note": "a rank correlation needs three or more checkpoints with both figures"}
+        return {
+            "spearman": None,
+            "p_value": None,
+            "models": len(pairs),
+            "note": "a rank correlation needs three or more checkpoints with both figures",
+        }
     rho, p = spearmanr([a for a, _ in pairs], [b for _, b in pairs])
-    return {"spearman": float(rho), "p_value": float(p), "models": len(pairs),
-            "note": "Spearman's rho of the interpretability rate with in-distribution accuracy across checkpoints"}
+    return {
+        "spearman": float(rho),
+        "p_value": float(p),
+        "models": len(pairs),
+        "note": "Spearman's rho of the interpretability rate with in-distribution accuracy across checkpoints",
+    }
 
 
 def same_examples(models: list[dict[str, Any]]) -> dict[str, bool]:
@@ -215,12 +326,12 @@ def same_examples(models: list[dict[str, Any]]) -> dict[str, bool]:
 DEFINITIONS = {
     "in_distribution": "the task's test data (benchmark metrics; headline accuracy and F1 per kind of checkpoint)",
     "shift": "the same metrics on another domain's test data with the same labels; change = shift - test on the "
-             "same categories",
+    "same categories",
     "adversarial": "accuracy under each attack on the first test pairs: right and not turned within the budget",
     "calibration": "ECE of top-1 confidence in equal-width bins (torchmetrics), before and after one temperature "
-                   "fitted on the dev split by NLL",
+    "fitted on the dev split by NLL",
     "anomaly": "maximum softmax probability, in-distribution test (positive) vs out-of-domain inputs: AUROC, "
-               "AUPR-In, FPR at 95% TPR (scikit-learn)",
+    "AUPR-In, FPR at 95% TPR (scikit-learn)",
     "interpretability": "Stevens & Su's rate (top-3 [CLS] attention words of the last layer hold the gold span) "
-                        "with its random and pretrained-model baselines",
+    "with its random and pretrained-model baselines",
 }

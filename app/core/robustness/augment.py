@@ -10,27 +10,46 @@ Tests that need the model (attacks, counterfactuals) are not offline and are ref
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from app.core.model.checkpoint import CheckpointInfo
 from app.core.data.readers import AbsaSentence, AspectTerm, OpinionLexicon
 from app.core.inputs.units import unit_specs
-from app.core.robustness.generators import catalog
+from app.core.model.checkpoint import CheckpointInfo
 from app.core.robustness.context import GenerationContext, SuiteError
+from app.core.robustness.generators import catalog
 from app.core.robustness.variants import Variant
 
 AUGMENTABLE_FORMATS = ("re-markers", "term")
 
 
-def augment_examples(task: str, fmt: str, examples: Sequence[Any], tests: Sequence[str], *, seed: int = 0,
-                     lexicon: OpinionLexicon | None = None) -> list[tuple[str, Any]]:
+def augment_examples(
+    task: str,
+    fmt: str,
+    examples: Sequence[Any],
+    tests: Sequence[str],
+    *,
+    seed: int = 0,
+    lexicon: OpinionLexicon | None = None,
+) -> list[tuple[str, Any]]:
     """[(test name, new training example)] for every variant the tests make of `examples`."""
     if fmt not in AUGMENTABLE_FORMATS:
-        raise SuiteError(f"augmentation trains on edited pairs: accepted formats {', '.join(AUGMENTABLE_FORMATS)} "
-                         f"(relation models and aspect-term models), not {fmt}")
-    info = CheckpointInfo(id="training data", path=Path("."), task=task, format=fmt, labels=(), num_layers=0,
-                          num_heads=0, max_length=0, model_type="")
+        raise SuiteError(
+            f"augmentation trains on edited pairs: accepted formats {', '.join(AUGMENTABLE_FORMATS)} "
+            f"(relation models and aspect-term models), not {fmt}"
+        )
+    info = CheckpointInfo(
+        id="training data",
+        path=Path("."),
+        task=task,
+        format=fmt,
+        labels=(),
+        num_layers=0,
+        num_heads=0,
+        max_length=0,
+        model_type="",
+    )
     sources, _ = unit_specs(info, list(examples), "training data", "terms" if task == "absa" else "auto")
     context = GenerationContext(seed=seed, lexicon=lexicon, training=list(examples))
     suite = catalog.build_suite(list(tests), sources, context, task)

@@ -8,8 +8,9 @@ sources are in the suite.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from app.core.data.readers import OpinionLexicon
 from app.core.inputs.units import UnitSpec
@@ -48,7 +49,7 @@ class GenerationContext:
 
 
 def task_of(sources: Sequence[UnitSpec]) -> str:
-    """"re" when the sources are relation examples, else "absa" (mixed sources are refused)."""
+    """ "re" when the sources are relation examples, else "absa" (mixed sources are refused)."""
     kinds = {spec.relation is not None for spec in sources}
     if len(kinds) > 1:
         raise SuiteError("the sources mix relation examples and ABSA pairs: give one task's data")

@@ -17,14 +17,14 @@ the test refuses.
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 
-from app.core.passes.attention_pass import Runner, run_here
 from app.core.attribution import IG_DEFAULT_STEPS, integrated_gradients
-from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.inputs.units import UnitSpec, gold_label
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.passes.attention_pass import Runner, run_here
 from app.core.robustness.attacks.model_queries import pad_rows
 from app.core.robustness.attacks.word_rows import SourceInput, Word, removal_edits, source_input
 from app.core.robustness.variants import Variant, make_variant
@@ -41,23 +41,34 @@ def no_relation_label(checkpoint: LoadedCheckpoint, label: str | None = None) ->
     info = checkpoint.info
     if label is not None:
         if label not in info.labels:
-            raise ValueError(f"no-relation label {label!r} is not one of the model's labels: accepted "
-                             f"{', '.join(info.labels)}")
+            raise ValueError(
+                f"no-relation label {label!r} is not one of the model's labels: accepted {', '.join(info.labels)}"
+            )
         return label
     if info.task != "re":
-        raise ValueError(f"{info.id} is an {info.task} model: the counterfactual test needs the label that plays "
-                         f"the no-relation role named (one of {', '.join(info.labels)}; e.g. 'none' for category "
-                         "pairs); ABSA has none of its own")
+        raise ValueError(
+            f"{info.id} is an {info.task} model: the counterfactual test needs the label that plays "
+            f"the no-relation role named (one of {', '.join(info.labels)}; e.g. 'none' for category "
+            "pairs); ABSA has none of its own"
+        )
     found = [name for name in RE_NO_RELATION if name in info.labels]
     if not found:
-        raise ValueError(f"{info.id} has no no-relation label ({', '.join(RE_NO_RELATION)}): name one of "
-                         f"{', '.join(info.labels)}")
+        raise ValueError(
+            f"{info.id} has no no-relation label ({', '.join(RE_NO_RELATION)}): name one of {', '.join(info.labels)}"
+        )
     return found[0]
 
 
-def counterfactual(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], k: int | Sequence[int],
-                   no_relation: str | None = None, *, batch_size: int = 16, runner: Runner = run_here,
-                   steps: int = IG_DEFAULT_STEPS) -> Iterator[Variant]:
+def counterfactual(
+    checkpoint: LoadedCheckpoint,
+    sources: Sequence[UnitSpec],
+    k: int | Sequence[int],
+    no_relation: str | None = None,
+    *,
+    batch_size: int = 16,
+    runner: Runner = run_here,
+    steps: int = IG_DEFAULT_STEPS,
+) -> Iterator[Variant]:
     """Variants with the top-k attributed words removed and the no-relation label, source by source.
 
     k: one number of words, or several (e.g. (1, 2)) sharing one attribution per source: each
@@ -65,8 +76,9 @@ def counterfactual(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], k:
     """
     ks = (k,) if isinstance(k, int) and not isinstance(k, bool) else tuple(k) if isinstance(k, (list, tuple)) else (k,)
     if not ks or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in ks):
-        raise ValueError(f"k {k!r}: accepted a whole number of words to remove >= 1, or a list of them "
-                         "(the test uses 1 and 2)")
+        raise ValueError(
+            f"k {k!r}: accepted a whole number of words to remove >= 1, or a list of them (the test uses 1 and 2)"
+        )
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size {batch_size!r}: accepted a whole number of inputs per forward >= 1")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
@@ -75,8 +87,15 @@ def counterfactual(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], k:
     return _variants(checkpoint, sources, ks, target, batch_size, runner, steps)
 
 
-def _variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], ks: tuple[int, ...], target: str,
-              batch_size: int, runner: Runner, steps: int) -> Iterator[Variant]:
+def _variants(
+    checkpoint: LoadedCheckpoint,
+    sources: Sequence[UnitSpec],
+    ks: tuple[int, ...],
+    target: str,
+    batch_size: int,
+    runner: Runner,
+    steps: int,
+) -> Iterator[Variant]:
     for start in range(0, len(sources), batch_size):
         chunk = range(start, min(start + batch_size, len(sources)))
         inputs = {i: source_input(checkpoint, sources[i]) for i in chunk}
@@ -84,8 +103,9 @@ def _variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], ks: tup
         ready = [i for i in chunk if inputs[i] is not None and gold[i] is not None and sources[i].polarity != target]
         if not ready:
             continue
-        scores, predicted = runner(lambda ready=ready: _attribute(checkpoint, [inputs[i] for i in ready],
-                                                                  [gold[i] for i in ready], steps))
+        scores, predicted = runner(
+            lambda ready=ready: _attribute(checkpoint, [inputs[i] for i in ready], [gold[i] for i in ready], steps)
+        )
         for row, i in enumerate(ready):
             if int(predicted[row]) != gold[i]:
                 continue  # only predictions the model gets right say anything about their evidence
@@ -95,8 +115,9 @@ def _variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], ks: tup
                     yield _variant(i, inputs[i], chosen, scores[row], n, target, steps)
 
 
-def _attribute(checkpoint: LoadedCheckpoint, sources: list[SourceInput], labels: list[int],
-               steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _attribute(
+    checkpoint: LoadedCheckpoint, sources: list[SourceInput], labels: list[int], steps: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per token IG scores [B, T] of the gold logits and the predicted classes [B], for one padded batch."""
     model = checkpoint.model
     inputs = pad_rows([s.row for s in sources], checkpoint.tokenizer.pad_token_id or 0, checkpoint.device)
@@ -105,17 +126,23 @@ def _attribute(checkpoint: LoadedCheckpoint, sources: list[SourceInput], labels:
     content = torch.zeros_like(inputs["input_ids"], dtype=torch.bool)
     for row, source in enumerate(sources):
         for word in source.words:
-            content[row, word.first:word.stop] = True
+            content[row, word.first : word.stop] = True
     # Only the words of the text vary along the path; markers, special tokens, the auxiliary
     # sentence (ABSA) and padding stay as they are.
-    ig = integrated_gradients(model, inputs, ~content, torch.tensor(labels, device=checkpoint.device),
-                              checkpoint.tokenizer.pad_token_id or 0, steps=steps)
+    ig = integrated_gradients(
+        model,
+        inputs,
+        ~content,
+        torch.tensor(labels, device=checkpoint.device),
+        checkpoint.tokenizer.pad_token_id or 0,
+        steps=steps,
+    )
     return ig.scores.cpu(), predicted
 
 
 def word_scores(source: SourceInput, scores: torch.Tensor) -> list[float]:
     """Each word's attribution: the sum over its pieces."""
-    return [float(scores[w.first:w.stop].sum()) for w in source.words]
+    return [float(scores[w.first : w.stop].sum()) for w in source.words]
 
 
 def top_words(source: SourceInput, scores: torch.Tensor, k: int) -> list[Word] | None:
@@ -128,10 +155,19 @@ def top_words(source: SourceInput, scores: torch.Tensor, k: int) -> list[Word] |
     return sorted(ranked[:k], key=lambda w: w.index)
 
 
-def _variant(i: int, source: SourceInput, chosen: list[Word], scores: torch.Tensor, k: int, target: str,
-             steps: int) -> Variant:
+def _variant(
+    i: int, source: SourceInput, chosen: list[Word], scores: torch.Tensor, k: int, target: str, steps: int
+) -> Variant:
     per_word = word_scores(source, scores)
     edits = removal_edits(source.spec.text, chosen)
-    return make_variant(i, source.spec, q3_test(k), edits, label=target, removed=[w.text for w in chosen],
-                        attributions=[per_word[w.index] for w in chosen], original_label=source.spec.polarity,
-                        ig_steps=steps)
+    return make_variant(
+        i,
+        source.spec,
+        q3_test(k),
+        edits,
+        label=target,
+        removed=[w.text for w in chosen],
+        attributions=[per_word[w.index] for w in chosen],
+        original_label=source.spec.polarity,
+        ig_steps=steps,
+    )

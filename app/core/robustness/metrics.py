@@ -18,8 +18,8 @@ Definitions (per test; a variant's gold label is its own, e.g. flipped by RevTgt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 
@@ -70,8 +70,9 @@ def head_change(rows: Sequence[torch.Tensor], bootstrap: int, seed: int) -> Head
     return HeadChange(values.mean(0), low, high, values.shape[0])
 
 
-def moved_heads(broken: Sequence[torch.Tensor], held: Sequence[torch.Tensor], bootstrap: int, seed: int,
-                top: int = 5) -> MovedHeads | None:
+def moved_heads(
+    broken: Sequence[torch.Tensor], held: Sequence[torch.Tensor], bootstrap: int, seed: int, top: int = 5
+) -> MovedHeads | None:
     """The change on broken vs held pairs, per head; None unless both groups have pairs."""
     first, second = head_change(broken, bootstrap, seed), head_change(held, bootstrap, seed)
     if first is None or second is None:
@@ -82,8 +83,15 @@ def moved_heads(broken: Sequence[torch.Tensor], held: Sequence[torch.Tensor], bo
     separation = HeadChange(first.mean - second.mean, low, high, first.n + second.n)
     heads = separation.mean.shape[1]
     order = torch.nan_to_num(low, nan=float("-inf")).flatten().argsort(descending=True)[:top].tolist()
-    ranked = [{"layer": i // heads, "head": i % heads, "separation": float(separation.mean.flatten()[i]),
-               "ci": [float(low.flatten()[i]), float(high.flatten()[i])]} for i in order]
+    ranked = [
+        {
+            "layer": i // heads,
+            "head": i % heads,
+            "separation": float(separation.mean.flatten()[i]),
+            "ci": [float(low.flatten()[i]), float(high.flatten()[i])],
+        }
+        for i in order
+    ]
     return MovedHeads(first, second, separation, ranked)
 
 

@@ -12,14 +12,14 @@ one [L, H] change per pair and query set: how far each head's view of the unedit
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 
 from app.core.heads import token_sets
-from app.core.stats.streaming import js_divergence_rows
 from app.core.inputs.encoding import EncodedInput
+from app.core.stats.streaming import js_divergence_rows
 
 QUERY_SETS = ("focus", "cls")  # focus: the aspect query tokens (ABSA) or the entity tokens (RE)
 
@@ -90,7 +90,12 @@ def rows_change(source: QueryRows, variant: QueryRows) -> dict[str, torch.Tensor
     return change
 
 
-def pair_change(source_attention: torch.Tensor, variant_attention: torch.Tensor, source: EncodedInput,
-                variant: EncodedInput, task: str) -> dict[str, torch.Tensor]:
+def pair_change(
+    source_attention: torch.Tensor,
+    variant_attention: torch.Tensor,
+    source: EncodedInput,
+    variant: EncodedInput,
+    task: str,
+) -> dict[str, torch.Tensor]:
     """`rows_change` of two inputs given their whole attention [L, H, T, T] each."""
     return rows_change(query_rows(source_attention, source, task), query_rows(variant_attention, variant, task))

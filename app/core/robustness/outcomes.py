@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -28,11 +29,22 @@ class SuiteTest:
     debiasing: bool = False  # a shortcut probe: report accuracy on the sources its variant gets wrong
 
 
-def test_report(info: SuiteTest, sources: Sequence[UnitSpec], variants: Sequence[Variant], indices: Sequence[int],
-                scores: Scores, labels: Sequence[str], settings: RobustnessSettings, task: str) -> TestReport:
+def test_report(
+    info: SuiteTest,
+    sources: Sequence[UnitSpec],
+    variants: Sequence[Variant],
+    indices: Sequence[int],
+    scores: Scores,
+    labels: Sequence[str],
+    settings: RobustnessSettings,
+    task: str,
+) -> TestReport:
     """The report of one test over its variants (`indices` into `variants`)."""
-    scored = [j for j in indices if scores.variant_predictions[j] is not None
-              and scores.source_predictions[variants[j].source] is not None]
+    scored = [
+        j
+        for j in indices
+        if scores.variant_predictions[j] is not None and scores.source_predictions[variants[j].source] is not None
+    ]
     origin = sorted({variants[j].source for j in scored})
     right = _correct(scores.source_predictions, scores.source_gold)
     variant_right = _correct(scores.variant_predictions, scores.variant_gold)
@@ -40,23 +52,40 @@ def test_report(info: SuiteTest, sources: Sequence[UnitSpec], variants: Sequence
     broken = [j for j in scored if right[variants[j].source] and not variant_right[j]]
     held = [j for j in scored if right[variants[j].source] and variant_right[j]]
     return TestReport(
-        test=info.name, family=info.family, description=info.description, sources=len(origin), variants=len(scored),
+        test=info.name,
+        family=info.family,
+        description=info.description,
+        sources=len(origin),
+        variants=len(scored),
         skipped=len(indices) - len(scored),
         source_accuracy=rate([right[i] for i in origin if right[i] is not None], b, seed),
         variant_accuracy=rate([variant_right[j] for j in scored if variant_right[j] is not None], b, seed),
-        flip_rate=rate([scores.variant_predictions[j] != scores.source_predictions[variants[j].source] for j in scored],
-                       b, seed),
-        flips=flip_table([(scores.source_predictions[variants[j].source], scores.variant_predictions[j])
-                          for j in scored], labels),
-        broken=len(broken), held=len(held),
+        flip_rate=rate(
+            [scores.variant_predictions[j] != scores.source_predictions[variants[j].source] for j in scored], b, seed
+        ),
+        flips=flip_table(
+            [(scores.source_predictions[variants[j].source], scores.variant_predictions[j]) for j in scored], labels
+        ),
+        broken=len(broken),
+        held=len(held),
         aspect_robustness=_ars(origin, scored, variants, right, variant_right, b, seed) if task == "absa" else None,
-        debiased_accuracy=_debiased(origin, scored, variants, right, variant_right, b, seed) if info.debiasing else None,
+        debiased_accuracy=_debiased(origin, scored, variants, right, variant_right, b, seed)
+        if info.debiasing
+        else None,
         kept_source_label=_kept(scored, variants, scores, b, seed),
-        moved={name: moved_heads([scores.change[name][j] for j in broken if j in scores.change[name]],
-                                 [scores.change[name][j] for j in held if j in scores.change[name]], b, seed,
-                                 settings.top_heads) for name in QUERY_SETS},
+        moved={
+            name: moved_heads(
+                [scores.change[name][j] for j in broken if j in scores.change[name]],
+                [scores.change[name][j] for j in held if j in scores.change[name]],
+                b,
+                seed,
+                settings.top_heads,
+            )
+            for name in QUERY_SETS
+        },
         details=_details(variants, scored),
-        examples=_examples(sources, variants, broken, scored, scores, labels, settings.examples_kept))
+        examples=_examples(sources, variants, broken, scored, scores, labels, settings.examples_kept),
+    )
 
 
 def _correct(predictions: Sequence[int | None], gold: Sequence[int | None]) -> list[bool | None]:
@@ -80,8 +109,9 @@ def _kept(scored, variants, scores: Scores, bootstrap: int, seed: int):
     changed = [j for j in scored if variants[j].label_changed and scores.source_gold[variants[j].source] is not None]
     if not changed:
         return None
-    return rate([scores.variant_predictions[j] == scores.source_gold[variants[j].source] for j in changed],
-                bootstrap, seed)
+    return rate(
+        [scores.variant_predictions[j] == scores.source_gold[variants[j].source] for j in changed], bootstrap, seed
+    )
 
 
 def _details(variants: Sequence[Variant], scored: Sequence[int]) -> dict[str, Any]:
@@ -100,17 +130,31 @@ def _examples(sources, variants, broken, scored, scores: Scores, labels, keep: i
     rows = []
     for j in chosen[:keep]:
         v = variants[j]
-        rows.append({"variant": j, "source": example_record(sources[v.source]), "edited": example_record(v.spec),
-                     "edited_spans": [list(s) for s in v.edited], "label_changed": v.label_changed,
-                     "source_prediction": labels[scores.source_predictions[v.source]],
-                     "variant_prediction": labels[scores.variant_predictions[j]], "broken": j in set(broken)})
+        rows.append(
+            {
+                "variant": j,
+                "source": example_record(sources[v.source]),
+                "edited": example_record(v.spec),
+                "edited_spans": [list(s) for s in v.edited],
+                "label_changed": v.label_changed,
+                "source_prediction": labels[scores.source_predictions[v.source]],
+                "variant_prediction": labels[scores.variant_predictions[j]],
+                "broken": j in set(broken),
+            }
+        )
     return rows
 
 
-def ablated_report(report: TestReport, sources: Sequence[UnitSpec], variants: Sequence[Variant], indices: Sequence[int],
-                   scores: Scores,
-                   shape: tuple[int, int], predict: Callable[[torch.Tensor, Sequence[UnitSpec]], list],
-                   settings: RobustnessSettings) -> Ablated | None:
+def ablated_report(
+    report: TestReport,
+    sources: Sequence[UnitSpec],
+    variants: Sequence[Variant],
+    indices: Sequence[int],
+    scores: Scores,
+    shape: tuple[int, int],
+    predict: Callable[[torch.Tensor, Sequence[UnitSpec]], list],
+    settings: RobustnessSettings,
+) -> Ablated | None:
     """The test again with its top moved heads (focus query set) masked, and with as many random heads masked:
     variant accuracy, and flips between the masked model's source and variant predictions."""
     moved = report.moved.get("focus") or report.moved.get("cls")
@@ -128,6 +172,10 @@ def ablated_report(report: TestReport, sources: Sequence[UnitSpec], variants: Se
         by_source = dict(zip(origin, predict(mask, [sources[i] for i in origin])))
         before = [by_source[variants[j].source] for j in indices]
         kept = [k for k, p in enumerate(predicted) if p is not None and gold[k] is not None and before[k] is not None]
-        figures.append((rate([predicted[k] == gold[k] for k in kept], settings.bootstrap, settings.seed),
-                        rate([predicted[k] != before[k] for k in kept], settings.bootstrap, settings.seed)))
+        figures.append(
+            (
+                rate([predicted[k] == gold[k] for k in kept], settings.bootstrap, settings.seed),
+                rate([predicted[k] != before[k] for k in kept], settings.bootstrap, settings.seed),
+            )
+        )
     return Ablated([list(h) for h in heads], *figures[0], [list(h) for h in drawn], *figures[1])

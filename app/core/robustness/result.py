@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.model.summary import ModelSummary
-from app.core.stats.rounding import to_json
 from app.core.robustness.metrics import MovedHeads, Rate
+from app.core.stats.rounding import to_json
 
 ROBUSTNESS_VERSION = 1
 

@@ -10,21 +10,20 @@ counterfactual's answer). Every variant then goes through the same scoring pass 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from app.core.passes.attention_pass import Progress, Runner, run_here
-from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.data.readers import Dataset, OpinionLexicon
-from app.core.inputs.units import AnalysisError, UnitSpec, unit_specs
 from app.core.inputs.batching import training_max_length
+from app.core.inputs.units import AnalysisError, UnitSpec, unit_specs
+from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
+from app.core.passes.attention_pass import Progress, Runner, run_here
 from app.core.passes.sharding import ShardRunner
 from app.core.robustness import sharded
-from app.core.robustness.generators import catalog
 from app.core.robustness.context import GenerationContext, RobustnessInputError, SuiteError
+from app.core.robustness.generators import catalog
 from app.core.robustness.model_tests import MODEL_TESTS, attack_figures, model_variants
-from app.core.robustness.metrics import rate
 from app.core.robustness.outcomes import SuiteTest
 from app.core.robustness.result import RobustnessResult
 from app.core.robustness.settings import RobustnessSettings
@@ -36,10 +35,15 @@ from app.core.robustness.wordnet import WordNetUnavailableError, load_wordnet
 
 def available_tests(task: str) -> list[dict[str, Any]]:
     """Every test of a task: name, family, description, what it needs."""
-    offline = [{"name": t.name, "family": t.family, "description": t.description, "needs": list(t.needs)}
-               for t in catalog.task_tests(task)]
-    model = [{"name": t.name, "family": t.family, "description": t.description, "needs": ["model"]}
-             for t in MODEL_TESTS.values() if task in t.tasks]
+    offline = [
+        {"name": t.name, "family": t.family, "description": t.description, "needs": list(t.needs)}
+        for t in catalog.task_tests(task)
+    ]
+    model = [
+        {"name": t.name, "family": t.family, "description": t.description, "needs": ["model"]}
+        for t in MODEL_TESTS.values()
+        if task in t.tasks
+    ]
     return offline + model
 
 
@@ -48,14 +52,17 @@ def choose_tests(names: Sequence[str], task: str) -> tuple[list[str], list[str]]
     accepted = [t["name"] for t in available_tests(task)]
     unknown = [n for n in names if n not in accepted]
     if unknown:
-        raise RobustnessInputError(f"unknown robustness test(s) {', '.join(map(repr, unknown))} for {task}; "
-                                   f"accepted: {', '.join(accepted)}", accepted)
+        raise RobustnessInputError(
+            f"unknown robustness test(s) {', '.join(map(repr, unknown))} for {task}; accepted: {', '.join(accepted)}",
+            accepted,
+        )
     chosen = list(dict.fromkeys(names)) or accepted
     return [n for n in chosen if n not in MODEL_TESTS], [n for n in chosen if n in MODEL_TESTS]
 
 
-def robustness_sources(info: CheckpointInfo | LoadedCheckpoint, dataset: Dataset, settings: RobustnessSettings,
-                       name: str) -> list[UnitSpec]:
+def robustness_sources(
+    info: CheckpointInfo | LoadedCheckpoint, dataset: Dataset, settings: RobustnessSettings, name: str
+) -> list[UnitSpec]:
     """The pairs to test: relation examples, or ABSA pairs whose aspect the review names (no "none" pairs)."""
     try:
         specs, _ = unit_specs(info, list(dataset.examples), name)
@@ -64,17 +71,28 @@ def robustness_sources(info: CheckpointInfo | LoadedCheckpoint, dataset: Dataset
     specs = [s for s in specs if s.present is not False]
     if not specs:
         raise RobustnessInputError(f"{name}: no pair to test (ABSA pairs need their aspect named in the review)")
-    return specs[:settings.max_examples]
+    return specs[: settings.max_examples]
 
 
-def generation_context(settings: RobustnessSettings, training: Dataset | None, lexicon: OpinionLexicon | None,
-                       mask_token: str = "[MASK]") -> GenerationContext:
-    return GenerationContext(seed=settings.seed, lexicon=lexicon, inside_entities=settings.inside_entities,
-                             training=list(training.examples) if training is not None else None, mask_token=mask_token)
+def generation_context(
+    settings: RobustnessSettings, training: Dataset | None, lexicon: OpinionLexicon | None, mask_token: str = "[MASK]"
+) -> GenerationContext:
+    return GenerationContext(
+        seed=settings.seed,
+        lexicon=lexicon,
+        inside_entities=settings.inside_entities,
+        training=list(training.examples) if training is not None else None,
+        mask_token=mask_token,
+    )
 
 
-def check_tests(task: str, sources: Sequence[UnitSpec], settings: RobustnessSettings, training: Dataset | None,
-                lexicon: OpinionLexicon | None) -> None:
+def check_tests(
+    task: str,
+    sources: Sequence[UnitSpec],
+    settings: RobustnessSettings,
+    training: Dataset | None,
+    lexicon: OpinionLexicon | None,
+) -> None:
     """Before anything runs: RobustnessInputError when a named test cannot run on this data (its `accepted`
     lists the tests the data does support). With no test named, every supported test runs and the result's
     not_run says why the others did not."""
@@ -96,8 +114,9 @@ def check_tests(task: str, sources: Sequence[UnitSpec], settings: RobustnessSett
         supported = [t.name for t in catalog.task_tests(task) if _missing(t, sources, context) is None]
         supported += [t for t in MODEL_TESTS if task in MODEL_TESTS[t].tasks and t not in refused]
         test, why = next(iter(refused.items()))
-        raise RobustnessInputError(f"{test} cannot run: {why}; the tests this data supports: "
-                                   f"{', '.join(supported) or 'none'}", supported)
+        raise RobustnessInputError(
+            f"{test} cannot run: {why}; the tests this data supports: {', '.join(supported) or 'none'}", supported
+        )
 
 
 def _missing(test: catalog.RobustnessTest, sources: Sequence[UnitSpec], context: GenerationContext) -> str | None:
@@ -107,11 +126,21 @@ def _missing(test: catalog.RobustnessTest, sources: Sequence[UnitSpec], context:
         return str(exc)
 
 
-def run_robustness(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: RobustnessSettings, *,
-                   name: str, training: Dataset | None = None, lexicon: OpinionLexicon | None = None,
-                   contrast: Path | Sequence[str] | None = None, export: Path | None = None,
-                   baseline: LoadedCheckpoint | None = None, runner: Runner = run_here,
-                   progress: Progress | None = None, shards: ShardRunner | None = None) -> RobustnessResult:
+def run_robustness(
+    checkpoint: LoadedCheckpoint,
+    dataset: Dataset,
+    settings: RobustnessSettings,
+    *,
+    name: str,
+    training: Dataset | None = None,
+    lexicon: OpinionLexicon | None = None,
+    contrast: Path | Sequence[str] | None = None,
+    export: Path | None = None,
+    baseline: LoadedCheckpoint | None = None,
+    runner: Runner = run_here,
+    progress: Progress | None = None,
+    shards: ShardRunner | None = None,
+) -> RobustnessResult:
     """Generate every chosen test's variants, score them with their sources, report per test.
 
     contrast: the user's own contrast set (suite JSONL, app/core/data/readers/README.md) over the same
@@ -125,28 +154,46 @@ def run_robustness(checkpoint: LoadedCheckpoint, dataset: Dataset, settings: Rob
     """
     report = progress or (lambda done, total, phase: None)
     sources = robustness_sources(checkpoint, dataset, settings, name)
-    given, model_tests, infos, extra, not_run = _given_variants(checkpoint, settings, sources, training, lexicon,
-                                                                 contrast, report)
+    given, model_tests, infos, extra, not_run = _given_variants(
+        checkpoint, settings, sources, training, lexicon, contrast, report
+    )
     max_length = training_max_length(checkpoint)
     if shards is None:
         made, outcomes = model_variants(checkpoint, sources, model_tests, settings, runner, report)
         variants, scores, predict = given + made, None, None
     else:
-        variants, scores, outcomes = sharded.sharded_suite(checkpoint.info, sources, given, model_tests, settings,
-                                                           max_length, shards, report)
+        variants, scores, outcomes = sharded.sharded_suite(
+            checkpoint.info, sources, given, model_tests, settings, max_length, shards, report
+        )
         predict = sharded.sharded_predictions(checkpoint.info, shards, max_length, settings.batch_size)
     extra.update({test: attack_figures(found, settings) for test, found in outcomes.items()})
     if export is not None:
         write_suite(export, variants, sources)
-    data = {"name": name, "format": dataset.format, "examples": len(dataset.examples),
-            "training": training.format if training is not None else None}
-    result = evaluate_variants(checkpoint, sources, variants, infos, settings, data=data, not_run=not_run,
-                               runner=runner, progress=report, scores=scores, predict=predict)
+    data = {
+        "name": name,
+        "format": dataset.format,
+        "examples": len(dataset.examples),
+        "training": training.format if training is not None else None,
+    }
+    result = evaluate_variants(
+        checkpoint,
+        sources,
+        variants,
+        infos,
+        settings,
+        data=data,
+        not_run=not_run,
+        runner=runner,
+        progress=report,
+        scores=scores,
+        predict=predict,
+    )
     for test_report in result.tests:
         test_report.details.update(extra.get(test_report.test, {}))
     if baseline is not None:
-        result.baseline = _baseline(baseline, checkpoint, sources, variants, infos, settings, data, runner, report,
-                                    shards, max_length)
+        result.baseline = _baseline(
+            baseline, checkpoint, sources, variants, infos, settings, data, runner, report, shards, max_length
+        )
     return result
 
 
@@ -174,7 +221,9 @@ def _given_variants(checkpoint, settings, sources, training, lexicon, contrast, 
     return given, model_tests, infos, extra, suite.not_run if suite else {}
 
 
-def _contrast(contrast: Path | Sequence[str], sources: Sequence[UnitSpec]) -> tuple[list[Variant], dict[str, SuiteTest]]:
+def _contrast(
+    contrast: Path | Sequence[str], sources: Sequence[UnitSpec]
+) -> tuple[list[Variant], dict[str, SuiteTest]]:
     try:
         variants = read_suite(contrast, sources, "contrast set")
     except SuiteError as exc:
@@ -183,27 +232,46 @@ def _contrast(contrast: Path | Sequence[str], sources: Sequence[UnitSpec]) -> tu
     return variants, {n: SuiteTest(n, "contrast-set", "the user's own contrast set") for n in names}
 
 
-def _baseline(baseline, checkpoint, sources, variants, infos, settings, data, runner, report, shards,
-              max_length) -> dict[str, Any]:
+def _baseline(
+    baseline, checkpoint, sources, variants, infos, settings, data, runner, report, shards, max_length
+) -> dict[str, Any]:
     """The baseline checkpoint scored on the very same variants (no ablation): the before side."""
     if baseline.info.task != checkpoint.info.task or tuple(baseline.info.labels) != tuple(checkpoint.info.labels):
-        raise RobustnessInputError(f"baseline {baseline.info.id} must be a {checkpoint.info.task} model with the "
-                                   f"labels of {checkpoint.info.id}")
+        raise RobustnessInputError(
+            f"baseline {baseline.info.id} must be a {checkpoint.info.task} model with the "
+            f"labels of {checkpoint.info.id}"
+        )
     scores = None
     if shards is not None:
         _, scores, _ = sharded.sharded_suite(baseline.info, sources, variants, [], settings, max_length, shards, report)
-    before = evaluate_variants(baseline, sources, variants, infos, settings.model_copy(update={"ablate_moved": False}),
-                               data=data, runner=runner, progress=report, scores=scores)
+    before = evaluate_variants(
+        baseline,
+        sources,
+        variants,
+        infos,
+        settings.model_copy(update={"ablate_moved": False}),
+        data=data,
+        runner=runner,
+        progress=report,
+        scores=scores,
+    )
     return baseline_summary(before)
 
 
 def baseline_summary(result: RobustnessResult) -> dict[str, Any]:
     """The before side of a before/after comparison: per test, the headline figures only."""
-    keys = ("source_accuracy", "variant_accuracy", "flip_rate", "aspect_robustness", "debiased_accuracy",
-            "kept_source_label")
-    return {"model": result.model.id, "overall": result.overall,
-            "tests": [{"test": t.test, **{k: getattr(t, k) for k in keys}} for t in result.tests],
-            "note": "scored on the same variants as the main model (attack variants were found against the main "
-                    "model, so for q2 tests this is their transfer to the baseline)"}
-
-
+    keys = (
+        "source_accuracy",
+        "variant_accuracy",
+        "flip_rate",
+        "aspect_robustness",
+        "debiased_accuracy",
+        "kept_source_label",
+    )
+    return {
+        "model": result.model.id,
+        "overall": result.overall,
+        "tests": [{"test": t.test, **{k: getattr(t, k) for k in keys}} for t in result.tests],
+        "note": "scored on the same variants as the main model (attack variants were found against the main "
+        "model, so for q2 tests this is their transfer to the baseline)",
+    }

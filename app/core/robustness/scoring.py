@@ -7,16 +7,16 @@ and query set.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import torch
 
-from app.core.passes.attention_pass import PassBatch, Progress, Runner, Stopwatch, attention_pass, run_here
-from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.heads import masked_logits
-from app.core.inputs.units import UnitSpec, encode_unit, gold_label
 from app.core.inputs.batching import pad_batch
+from app.core.inputs.units import UnitSpec, encode_unit, gold_label
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.passes.attention_pass import PassBatch, Progress, Runner, Stopwatch, attention_pass, run_here
 from app.core.robustness.moved import QUERY_SETS, QueryRows, query_rows, rows_change
 from app.core.robustness.variants import Variant
 
@@ -102,20 +102,49 @@ class ScoringProbe:
             del self.waiting[item.source]
 
 
-def score_suite(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], variants: Sequence[Variant], *,
-                max_length: int, batch_size: int = 16, runner: Runner = run_here, progress: Progress | None = None,
-                stopwatch: Stopwatch | None = None) -> Scores:
+def score_suite(
+    checkpoint: LoadedCheckpoint,
+    sources: Sequence[UnitSpec],
+    variants: Sequence[Variant],
+    *,
+    max_length: int,
+    batch_size: int = 16,
+    runner: Runner = run_here,
+    progress: Progress | None = None,
+    stopwatch: Stopwatch | None = None,
+) -> Scores:
     """Predictions for every source and variant, and the per-head change of every variant from its source."""
     items = suite_items(sources, variants)
     probe = ScoringProbe(checkpoint.info.task, items, len(sources), len(variants))
-    attention_pass(checkpoint, items, lambda item: encode_unit(checkpoint, item.spec, None, max_length), [probe],
-                   batch_size=batch_size, runner=runner, progress=progress, phase="scoring", stopwatch=stopwatch)
-    return Scores(probe.sources, probe.variants, [gold_label(checkpoint, s) for s in sources],
-                  [gold_label(checkpoint, v.spec) for v in variants], probe.change)
+    attention_pass(
+        checkpoint,
+        items,
+        lambda item: encode_unit(checkpoint, item.spec, None, max_length),
+        [probe],
+        batch_size=batch_size,
+        runner=runner,
+        progress=progress,
+        phase="scoring",
+        stopwatch=stopwatch,
+    )
+    return Scores(
+        probe.sources,
+        probe.variants,
+        [gold_label(checkpoint, s) for s in sources],
+        [gold_label(checkpoint, v.spec) for v in variants],
+        probe.change,
+    )
 
 
-def masked_predictions(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], mask: torch.Tensor, *,
-                       max_length: int, batch_size: int = 16, runner: Runner = run_here) -> list[int | None]:
+def masked_predictions(
+    checkpoint: LoadedCheckpoint,
+    specs: Sequence[UnitSpec],
+    mask: torch.Tensor,
+    *,
+    max_length: int,
+    batch_size: int = 16,
+    runner: Runner = run_here,
+) -> list[int | None]:
     """Predicted label indices with heads gated by `mask` [L, H] (0: masked); None where a spec cannot be encoded.
 
     The mask is installed inside each batch's work (on the runner's thread), so nothing else that
@@ -125,14 +154,19 @@ def masked_predictions(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], 
     pad_id = checkpoint.tokenizer.pad_token_id
 
     def one_batch(start: int) -> None:
-        units = [(i, encode_unit(checkpoint, specs[i], None, max_length))
-                 for i in range(start, min(start + batch_size, len(specs)))]
+        units = [
+            (i, encode_unit(checkpoint, specs[i], None, max_length))
+            for i in range(start, min(start + batch_size, len(specs)))
+        ]
         units = [(i, u) for i, u in units if u is not None]
         if not units:
             return
         with torch.inference_mode():
-            logits = masked_logits(checkpoint.model, pad_batch([u.encoded for _, u in units], pad_id,
-                                                               checkpoint.device), mask.to(checkpoint.device))
+            logits = masked_logits(
+                checkpoint.model,
+                pad_batch([u.encoded for _, u in units], pad_id, checkpoint.device),
+                mask.to(checkpoint.device),
+            )
         for (i, _), label in zip(units, logits.argmax(-1).tolist()):
             predictions[i] = label
 

@@ -17,20 +17,21 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
-from app.core.passes.attention_pass import Progress, Stopwatch, run_here
-from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.inputs.units import UnitSpec
+from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
+from app.core.passes.attention_pass import Progress, Stopwatch, run_here
+from app.core.passes.sharding import ShardRunner, load_models, shard_bounds
 from app.core.robustness.attacks.runner import AttackOutcome
 from app.core.robustness.model_tests import model_variants
 from app.core.robustness.scoring import Scores, masked_predictions, score_suite
 from app.core.robustness.settings import RobustnessSettings
 from app.core.robustness.variants import Variant
-from app.core.passes.sharding import ShardRunner, load_models, shard_bounds
 
 
 @dataclass
@@ -60,39 +61,70 @@ class SuiteShardResult:
     worker: str = field(default="")
 
 
-def suite_shard(task: SuiteShardTask, checkpoint: LoadedCheckpoint | None = None, pretrained: Any = None,
-                device: str = "auto", half: bool = False) -> SuiteShardResult:
+def suite_shard(
+    task: SuiteShardTask,
+    checkpoint: LoadedCheckpoint | None = None,
+    pretrained: Any = None,
+    device: str = "auto",
+    half: bool = False,
+) -> SuiteShardResult:
     """What a worker runs: its sources' model variants, then one scoring pass over its sources and variants."""
-    from app.core.robustness.model_tests import model_variants
 
     if checkpoint is None:
         checkpoint, _ = load_models(task.info, False, device, half)
     stopwatch = Stopwatch()
-    made, outcomes = model_variants(checkpoint, task.sources, task.model_tests, task.settings, run_here,
-                                    lambda done, total, phase: None)
-    scores = score_suite(checkpoint, task.sources, task.given + made, max_length=task.max_length,
-                         batch_size=task.settings.batch_size, stopwatch=stopwatch)
+    made, outcomes = model_variants(
+        checkpoint, task.sources, task.model_tests, task.settings, run_here, lambda done, total, phase: None
+    )
+    scores = score_suite(
+        checkpoint,
+        task.sources,
+        task.given + made,
+        max_length=task.max_length,
+        batch_size=task.settings.batch_size,
+        stopwatch=stopwatch,
+    )
     scores.change = {name: {j: value.cpu() for j, value in changes.items()} for name, changes in scores.change.items()}
     worker = f"{socket.gethostname()}:{os.getpid()}:{checkpoint.device}"
     return SuiteShardResult(task.offset, made, outcomes, scores, dict(stopwatch.seconds), worker)
 
 
-def sharded_suite(info: CheckpointInfo, sources: Sequence[UnitSpec], given: Sequence[Variant],
-                  model_tests: Sequence[str], settings: RobustnessSettings, max_length: int, shards: ShardRunner,
-                  progress: Progress) -> tuple[list[Variant], Scores, dict[str, list[AttackOutcome]]]:
+def sharded_suite(
+    info: CheckpointInfo,
+    sources: Sequence[UnitSpec],
+    given: Sequence[Variant],
+    model_tests: Sequence[str],
+    settings: RobustnessSettings,
+    max_length: int,
+    shards: ShardRunner,
+    progress: Progress,
+) -> tuple[list[Variant], Scores, dict[str, list[AttackOutcome]]]:
     """Every variant (given, then each model test's) with the scores of the sources and variants, and each
     attack's outcomes in source order: what one process makes, made on the runner's shards."""
     bounds = shard_bounds(len(sources), shards.count(), settings.batch_size)
     owned = [[g for g, v in enumerate(given) if start <= v.source < stop] for start, stop in bounds]
-    tasks = [SuiteShardTask(info, list(sources[start:stop]), [moved(given[g], -start) for g in mine],
-                            list(model_tests), settings, max_length, start)
-             for (start, stop), mine in zip(bounds, owned)]
+    tasks = [
+        SuiteShardTask(
+            info,
+            list(sources[start:stop]),
+            [moved(given[g], -start) for g in mine],
+            list(model_tests),
+            settings,
+            max_length,
+            start,
+        )
+        for (start, stop), mine in zip(bounds, owned)
+    ]
     results = shards.map(suite_shard, tasks, [stop - start for start, stop in bounds], progress, "scoring (shards)")
     return merge_suite(given, owned, results, model_tests)
 
 
-def merge_suite(given: Sequence[Variant], owned: Sequence[Sequence[int]], results: Sequence[SuiteShardResult],
-                model_tests: Sequence[str]) -> tuple[list[Variant], Scores, dict[str, list[AttackOutcome]]]:
+def merge_suite(
+    given: Sequence[Variant],
+    owned: Sequence[Sequence[int]],
+    results: Sequence[SuiteShardResult],
+    model_tests: Sequence[str],
+) -> tuple[list[Variant], Scores, dict[str, list[AttackOutcome]]]:
     """The shards' variants and scores in one process's order; `owned[k]`: the given variants shard k got."""
     slots: dict[tuple[int, int], int] = {}  # (shard, its variant index) -> index in the merged list
     for k, mine in enumerate(owned):
@@ -104,18 +136,31 @@ def merge_suite(given: Sequence[Variant], owned: Sequence[Sequence[int]], result
                 if group_of(variant.test) == group:
                     slots[(k, len(owned[k]) + local)] = len(variants)
                     variants.append(moved(variant, result.offset))
-    merged = Scores([p for r in results for p in r.scores.source_predictions], [None] * len(variants),
-                    [g for r in results for g in r.scores.source_gold], [None] * len(variants),
-                    {name: {} for name in results[0].scores.change} if results else {})
+    merged = Scores(
+        [p for r in results for p in r.scores.source_predictions],
+        [None] * len(variants),
+        [g for r in results for g in r.scores.source_gold],
+        [None] * len(variants),
+        {name: {} for name in results[0].scores.change} if results else {},
+    )
     for (k, local), g in slots.items():
         shard = results[k].scores
-        merged.variant_predictions[g], merged.variant_gold[g] = shard.variant_predictions[local], shard.variant_gold[local]
+        merged.variant_predictions[g], merged.variant_gold[g] = (
+            shard.variant_predictions[local],
+            shard.variant_gold[local],
+        )
         for name, changes in shard.change.items():
             if local in changes:
                 merged.change[name][g] = changes[local]
-    outcomes = {test: [replace(o, source=o.source + r.offset, variant=o.variant and moved(o.variant, r.offset))
-                       for r in results for o in r.outcomes.get(test, [])]
-                for test in model_tests if test.startswith("q2-")}
+    outcomes = {
+        test: [
+            replace(o, source=o.source + r.offset, variant=o.variant and moved(o.variant, r.offset))
+            for r in results
+            for o in r.outcomes.get(test, [])
+        ]
+        for test in model_tests
+        if test.startswith("q2-")
+    }
     return variants, merged, outcomes
 
 
@@ -142,21 +187,35 @@ class MaskedTask:
     batch_size: int
 
 
-def masked_shard(task: MaskedTask, checkpoint: LoadedCheckpoint | None = None, pretrained: Any = None,
-                 device: str = "auto", half: bool = False) -> list[int | None]:
+def masked_shard(
+    task: MaskedTask,
+    checkpoint: LoadedCheckpoint | None = None,
+    pretrained: Any = None,
+    device: str = "auto",
+    half: bool = False,
+) -> list[int | None]:
     if checkpoint is None:
         checkpoint, _ = load_models(task.info, False, device, half)
-    return masked_predictions(checkpoint, task.specs, task.mask, max_length=task.max_length,
-                              batch_size=task.batch_size)
+    return masked_predictions(checkpoint, task.specs, task.mask, max_length=task.max_length, batch_size=task.batch_size)
 
 
-def sharded_predictions(info: CheckpointInfo, shards: ShardRunner, max_length: int,
-                        batch_size: int) -> Callable[[torch.Tensor, Sequence[UnitSpec]], list[int | None]]:
+def sharded_predictions(
+    info: CheckpointInfo, shards: ShardRunner, max_length: int, batch_size: int
+) -> Callable[[torch.Tensor, Sequence[UnitSpec]], list[int | None]]:
     """predict(mask, specs) for the ablation, each shard of specs on a worker."""
+
     def predict(mask: torch.Tensor, specs: Sequence[UnitSpec]) -> list[int | None]:
         bounds = shard_bounds(len(specs), shards.count(), batch_size)
-        tasks = [MaskedTask(info, list(specs[start:stop]), mask.cpu(), max_length, batch_size) for start, stop in bounds]
-        found = shards.map(masked_shard, tasks, [stop - start for start, stop in bounds],
-                           lambda done, total, phase: None, "ablation (shards)")
+        tasks = [
+            MaskedTask(info, list(specs[start:stop]), mask.cpu(), max_length, batch_size) for start, stop in bounds
+        ]
+        found = shards.map(
+            masked_shard,
+            tasks,
+            [stop - start for start, stop in bounds],
+            lambda done, total, phase: None,
+            "ablation (shards)",
+        )
         return [p for shard in found for p in shard]
+
     return predict

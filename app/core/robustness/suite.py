@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
-from app.core.passes.attention_pass import Progress, Runner, Stopwatch, run_here
-from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.inputs.batching import training_max_length
-from app.core.model.summary import ModelSummary
 from app.core.inputs.units import UnitSpec
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.model.summary import ModelSummary
+from app.core.passes.attention_pass import Progress, Runner, Stopwatch, run_here
 from app.core.robustness.outcomes import SuiteTest, ablated_report, test_report
 from app.core.robustness.result import ROBUSTNESS_VERSION, RobustnessResult
 from app.core.robustness.scoring import Scores, masked_predictions, score_suite
@@ -26,11 +27,20 @@ from app.core.robustness.settings import RobustnessSettings
 from app.core.robustness.variants import Variant
 
 
-def evaluate_variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], variants: Sequence[Variant],
-                      infos: dict[str, SuiteTest], settings: RobustnessSettings, *, data: dict[str, Any],
-                      not_run: dict[str, str] | None = None, runner: Runner = run_here,
-                      progress: Progress | None = None, scores: Scores | None = None,
-                      predict: Callable[[torch.Tensor, Sequence[UnitSpec]], list] | None = None) -> RobustnessResult:
+def evaluate_variants(
+    checkpoint: LoadedCheckpoint,
+    sources: Sequence[UnitSpec],
+    variants: Sequence[Variant],
+    infos: dict[str, SuiteTest],
+    settings: RobustnessSettings,
+    *,
+    data: dict[str, Any],
+    not_run: dict[str, str] | None = None,
+    runner: Runner = run_here,
+    progress: Progress | None = None,
+    scores: Scores | None = None,
+    predict: Callable[[torch.Tensor, Sequence[UnitSpec]], list] | None = None,
+) -> RobustnessResult:
     """Score every source and variant, then report each test (in the order of `infos`).
 
     scores: already scored elsewhere (app.core.robustness.sharded); predict(mask, specs): the ablation's
@@ -39,12 +49,23 @@ def evaluate_variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec],
     info = checkpoint.info
     max_length = training_max_length(checkpoint)
     if scores is None:
-        scores = score_suite(checkpoint, sources, variants, max_length=max_length, batch_size=settings.batch_size,
-                             runner=runner, progress=progress, stopwatch=stopwatch)
+        scores = score_suite(
+            checkpoint,
+            sources,
+            variants,
+            max_length=max_length,
+            batch_size=settings.batch_size,
+            runner=runner,
+            progress=progress,
+            stopwatch=stopwatch,
+        )
     if predict is None:
+
         def predict(mask: torch.Tensor, specs: Sequence[UnitSpec]) -> list:
-            return masked_predictions(checkpoint, specs, mask, max_length=max_length,
-                                      batch_size=settings.batch_size, runner=runner)
+            return masked_predictions(
+                checkpoint, specs, mask, max_length=max_length, batch_size=settings.batch_size, runner=runner
+            )
+
     by_test: dict[str, list[int]] = {}
     for j, variant in enumerate(variants):
         by_test.setdefault(variant.test, []).append(j)
@@ -55,24 +76,41 @@ def evaluate_variants(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec],
         report = test_report(test, sources, variants, indices, scores, labels, settings, info.task)
         if settings.ablate_moved and indices:
             tick = time.perf_counter()
-            report.ablated = ablated_report(report, sources, variants, indices, scores,
-                                            (info.num_layers, info.num_heads), predict, settings)
+            report.ablated = ablated_report(
+                report, sources, variants, indices, scores, (info.num_layers, info.num_heads), predict, settings
+            )
             stopwatch.add("ablation", tick)
         reports.append(report)
     if progress is not None:
         progress(len(sources) + len(variants), len(sources) + len(variants), "done")
     return RobustnessResult(
         version=ROBUSTNESS_VERSION,
-        model=ModelSummary(info.id, info.task, info.format, labels, info.num_layers, info.num_heads, info.base_model,
-                           str(checkpoint.device)),
-        data={**data, "sources": len(sources), "variants": len(variants)}, settings=settings.model_dump(mode="json"),
-        tests=reports, overall=overall(scores, labels), not_run=dict(not_run or {}),
+        model=ModelSummary(
+            info.id,
+            info.task,
+            info.format,
+            labels,
+            info.num_layers,
+            info.num_heads,
+            info.base_model,
+            str(checkpoint.device),
+        ),
+        data={**data, "sources": len(sources), "variants": len(variants)},
+        settings=settings.model_dump(mode="json"),
+        tests=reports,
+        overall=overall(scores, labels),
+        not_run=dict(not_run or {}),
         timings_s={**stopwatch.seconds, "total": time.perf_counter() - started},
-        computed_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"), run_id=uuid.uuid4().hex)
+        computed_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        run_id=uuid.uuid4().hex,
+    )
 
 
 def overall(scores, labels: Sequence[str]) -> dict[str, Any]:
     """Accuracy on every source the model could read (the in-distribution figure the tests start from)."""
     pairs = [(p, g) for p, g in zip(scores.source_predictions, scores.source_gold) if p is not None and g is not None]
-    return {"source_accuracy": sum(p == g for p, g in pairs) / len(pairs) if pairs else None, "sources": len(pairs),
-            "labels": list(labels)}
+    return {
+        "source_accuracy": sum(p == g for p, g in pairs) / len(pairs) if pairs else None,
+        "sources": len(pairs),
+        "labels": list(labels),
+    }

@@ -20,29 +20,44 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from app.core.data.readers import CharSpan, RelationExample, strip_entity_tags
-from app.core.inputs.units import UnitSpec
 from app.core.inputs.encoding import find_word
+from app.core.inputs.units import UnitSpec
 from app.core.robustness.context import SuiteError
 from app.core.robustness.variants import Span, Variant
 
 
 def variant_record(variant: Variant, sources: Sequence[UnitSpec]) -> dict[str, Any]:
     spec, source = variant.spec, sources[variant.source]
-    record: dict[str, Any] = {"source_id": variant.source_id, "source": variant.source, "test": variant.test,
-                              "text": spec.text, "label": spec.polarity}
+    record: dict[str, Any] = {
+        "source_id": variant.source_id,
+        "source": variant.source,
+        "test": variant.test,
+        "text": spec.text,
+        "label": spec.polarity,
+    }
     if spec.relation is not None:
         record.update(e1=list(spec.relation.e1.offsets), e2=list(spec.relation.e2.offsets))
     else:
-        record.update(aspect=spec.aspect, term_spans=_lists(spec.term_spans), opinion_spans=_lists(spec.opinion_spans),
-                      other_spans=_lists(spec.other_spans), source_aspect=source.aspect,
-                      source_span=list(source.term_spans[0]) if source.term_spans else None)
-    record.update(edited=_lists(variant.edited), replaced=_lists(variant.replaced),
-                  label_changed=variant.label_changed, details=variant.details)
+        record.update(
+            aspect=spec.aspect,
+            term_spans=_lists(spec.term_spans),
+            opinion_spans=_lists(spec.opinion_spans),
+            other_spans=_lists(spec.other_spans),
+            source_aspect=source.aspect,
+            source_span=list(source.term_spans[0]) if source.term_spans else None,
+        )
+    record.update(
+        edited=_lists(variant.edited),
+        replaced=_lists(variant.replaced),
+        label_changed=variant.label_changed,
+        details=variant.details,
+    )
     return record
 
 
@@ -98,8 +113,16 @@ def _variant(record: dict[str, Any], sources: Sequence[UnitSpec], by_id: dict[st
         edited, replaced = tuple(_spans(record, "edited", spec.text)), tuple(_spans(record, "replaced", source.text))
     else:
         edited, replaced = _diff(source.text, spec.text)
-    return Variant(index, source.sentence_id, record["test"], spec, edited, label != source.polarity,
-                   dict(record.get("details") or {}), replaced)
+    return Variant(
+        index,
+        source.sentence_id,
+        record["test"],
+        spec,
+        edited,
+        label != source.polarity,
+        dict(record.get("details") or {}),
+        replaced,
+    )
 
 
 def _source(record: dict[str, Any], sources: Sequence[UnitSpec], by_id: dict[str, list[int]]) -> int:
@@ -117,9 +140,11 @@ def _source(record: dict[str, Any], sources: Sequence[UnitSpec], by_id: dict[str
             candidates = [i for i in candidates if sources[i].term_spans[:1] == (span,)] or candidates
     if len(candidates) != 1:
         options = ", ".join(repr(sources[i].aspect) for i in by_id[str(record["source_id"])])
-        raise SuiteError(f"source_id {record['source_id']!r} names {len(by_id[str(record['source_id'])])} pairs: "
-                         f"say which with \"source_aspect\" (one of {options}) and, for a repeated term, "
-                         "\"source_span\"")
+        raise SuiteError(
+            f"source_id {record['source_id']!r} names {len(by_id[str(record['source_id'])])} pairs: "
+            f'say which with "source_aspect" (one of {options}) and, for a repeated term, '
+            '"source_span"'
+        )
     return candidates[0]
 
 
@@ -131,11 +156,12 @@ def _relation_spec(record: dict[str, Any], source: UnitSpec, label: str) -> Unit
         try:
             text, e1, e2 = strip_entity_tags(text)
         except ValueError as exc:
-            raise SuiteError(f"{exc}: give \"e1\"/\"e2\" spans or <e1>..</e1> <e2>..</e2> tags in the text") from exc
+            raise SuiteError(f'{exc}: give "e1"/"e2" spans or <e1>..</e1> <e2>..</e2> tags in the text') from exc
     if e1[0] < e2[1] and e2[0] < e1[1]:
         raise SuiteError(f"e1 {list(e1)} and e2 {list(e2)} overlap")
-    relation = RelationExample(source.relation.id, text, CharSpan(*e1, text[e1[0]:e1[1]]),
-                               CharSpan(*e2, text[e2[0]:e2[1]]), label)
+    relation = RelationExample(
+        source.relation.id, text, CharSpan(*e1, text[e1[0] : e1[1]]), CharSpan(*e2, text[e2[0] : e2[1]]), label
+    )
     return replace(source, text=text, relation=relation, polarity=label)
 
 
@@ -147,21 +173,32 @@ def _aspect_spec(record: dict[str, Any], source: UnitSpec, label: str) -> UnitSp
         term = source.text[slice(*source.term_spans[0])]
         found = find_word(text, term)
         if found is None:
-            raise SuiteError(f"the aspect term {term!r} is not in the text: give \"term_spans\"")
+            raise SuiteError(f'the aspect term {term!r} is not in the text: give "term_spans"')
         terms = (found,)
     else:
         terms = ()
-    return replace(source, text=text, aspect=record.get("aspect") or source.aspect, term_spans=terms,
-                   opinion_spans=tuple(_spans(record, "opinion_spans", text)),
-                   other_spans=tuple(_spans(record, "other_spans", text)), polarity=label)
+    return replace(
+        source,
+        text=text,
+        aspect=record.get("aspect") or source.aspect,
+        term_spans=terms,
+        opinion_spans=tuple(_spans(record, "opinion_spans", text)),
+        other_spans=tuple(_spans(record, "other_spans", text)),
+        polarity=label,
+    )
 
 
 def _span(record: dict[str, Any], key: str, text: str) -> Span:
     value = record.get(key)
-    if (not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, int) for v in value)
-            or not 0 <= value[0] <= value[1] <= len(text)):
-        raise SuiteError(f"{key!r} must be [start, end] character offsets within the text (0..{len(text)}), "
-                         f"got {value!r}")
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) for v in value)
+        or not 0 <= value[0] <= value[1] <= len(text)
+    ):
+        raise SuiteError(
+            f"{key!r} must be [start, end] character offsets within the text (0..{len(text)}), got {value!r}"
+        )
     return value[0], value[1]
 
 

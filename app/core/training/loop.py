@@ -15,17 +15,18 @@ import random
 import shutil
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from app.core.model.checkpoint import METADATA_FILE, pick_device, quiet_transformers
-from app.core.inputs.encoding import EncodedInput, LabelledInput
 from app.core.inputs.batching import pad_batch
+from app.core.inputs.encoding import LabelledInput
+from app.core.model.checkpoint import METADATA_FILE, pick_device, quiet_transformers
 
 
 @dataclass
@@ -82,7 +83,9 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def split_dev(examples: Sequence[LabelledInput], fraction: float, seed: int) -> tuple[list[LabelledInput], list[LabelledInput]]:
+def split_dev(
+    examples: Sequence[LabelledInput], fraction: float, seed: int
+) -> tuple[list[LabelledInput], list[LabelledInput]]:
     groups = sorted({e.group for e in examples})
     random.Random(seed).shuffle(groups)
     dev_groups = set(groups[: int(round(len(groups) * fraction))])
@@ -91,15 +94,17 @@ def split_dev(examples: Sequence[LabelledInput], fraction: float, seed: int) -> 
     return train, dev
 
 
-def length_bucketed_batches(examples: Sequence[LabelledInput], batch_size: int, rng: random.Random) -> list[list[LabelledInput]]:
+def length_bucketed_batches(
+    examples: Sequence[LabelledInput], batch_size: int, rng: random.Random
+) -> list[list[LabelledInput]]:
     """Shuffle, then sort within windows of 50 batches so each batch pads little."""
     order = list(examples)
     rng.shuffle(order)
     window = batch_size * 50
     batches: list[list[LabelledInput]] = []
     for start in range(0, len(order), window):
-        chunk = sorted(order[start:start + window], key=lambda e: len(e.encoded.input_ids))
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+        chunk = sorted(order[start : start + window], key=lambda e: len(e.encoded.input_ids))
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     rng.shuffle(batches)
     return batches
 
@@ -124,19 +129,23 @@ def classification_metrics(gold: Sequence[int], predicted: Sequence[int], labels
         fp = int(((pred_a == k) & (gold_a != k)).sum())
         fn = int(((pred_a != k) & (gold_a == k)).sum())
         f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return {"accuracy": round(float((gold_a == pred_a).mean()), 4) if len(gold_a) else None,
-            "macro_f1": round(float(np.mean(f1s)), 4) if f1s else None,
-            "n": int(len(gold_a))}
+    return {
+        "accuracy": round(float((gold_a == pred_a).mean()), 4) if len(gold_a) else None,
+        "macro_f1": round(float(np.mean(f1s)), 4) if f1s else None,
+        "n": int(len(gold_a)),
+    }
 
 
 @torch.inference_mode()
-def predict_labels(model: Any, examples: Sequence[LabelledInput], pad_id: int, device: torch.device, batch_size: int = 64) -> list[int]:
+def predict_labels(
+    model: Any, examples: Sequence[LabelledInput], pad_id: int, device: torch.device, batch_size: int = 64
+) -> list[int]:
     model.eval()
     predictions: list[int] = []
     ordered = sorted(range(len(examples)), key=lambda i: len(examples[i].encoded.input_ids))
     by_index: dict[int, int] = {}
     for start in range(0, len(ordered), batch_size):
-        idx = ordered[start:start + batch_size]
+        idx = ordered[start : start + batch_size]
         batch = pad_batch([examples[i].encoded for i in idx], pad_id, device)
         logits = model(**batch).logits
         for i, p in zip(idx, logits.argmax(-1).tolist()):
@@ -146,14 +155,15 @@ def predict_labels(model: Any, examples: Sequence[LabelledInput], pad_id: int, d
 
 
 @torch.inference_mode()
-def predict_probabilities(model: Any, examples: Sequence[LabelledInput], pad_id: int, device: torch.device,
-                          batch_size: int = 64) -> list[list[float]]:
+def predict_probabilities(
+    model: Any, examples: Sequence[LabelledInput], pad_id: int, device: torch.device, batch_size: int = 64
+) -> list[list[float]]:
     """Softmax probabilities per example, in the examples' order (batches sorted by length)."""
     model.eval()
     ordered = sorted(range(len(examples)), key=lambda i: len(examples[i].encoded.input_ids))
     by_index: dict[int, list[float]] = {}
     for start in range(0, len(ordered), batch_size):
-        idx = ordered[start:start + batch_size]
+        idx = ordered[start : start + batch_size]
         batch = pad_batch([examples[i].encoded for i in idx], pad_id, device)
         probabilities = model(**batch).logits.float().softmax(-1).cpu().tolist()
         for i, p in zip(idx, probabilities):
@@ -237,8 +247,12 @@ def train_classifier(
     if added_tokens:
         tokenizer.add_special_tokens({"additional_special_tokens": list(added_tokens)})
     model_class, extra_config = classifier_class(pooling, tokenizer, added_tokens)
-    config = AutoConfig.from_pretrained(base_model, num_labels=len(labels), id2label=dict(enumerate(labels)),
-                                        label2id={label: i for i, label in enumerate(labels)})
+    config = AutoConfig.from_pretrained(
+        base_model,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
     config.update(extra_config)
     model = model_class.from_pretrained(base_model, config=config, attn_implementation="eager")
     if added_tokens:
@@ -251,7 +265,10 @@ def train_classifier(
     steps = args.epochs * ((len(train) + args.batch_size - 1) // args.batch_size)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": args.weight_decay},
+        {
+            "params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+            "weight_decay": args.weight_decay,
+        },
         {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
     method = options.method
@@ -278,8 +295,14 @@ def train_classifier(
     started = time.perf_counter()
     # Redraw often on a terminal; in a log (CI, docker build) a line every 10 s is enough.
     interactive = sys.stderr.isatty()
-    bar = tqdm(total=steps, desc=f"training {out_dir.name}", unit="batch", disable=not progress, dynamic_ncols=True,
-               mininterval=0.1 if interactive else 10.0)
+    bar = tqdm(
+        total=steps,
+        desc=f"training {out_dir.name}",
+        unit="batch",
+        disable=not progress,
+        dynamic_ncols=True,
+        mininterval=0.1 if interactive else 10.0,
+    )
     try:
         for epoch in range(args.epochs):
             batches = length_bucketed_batches(train, args.batch_size, rng)
@@ -309,13 +332,17 @@ def train_classifier(
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
                 step += 1
-                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", refresh=False)  # redraw at the bar's own pace
+                bar.set_postfix(
+                    epoch=epoch + 1, loss=f"{loss.item():.3f}", refresh=False
+                )  # redraw at the bar's own pace
                 bar.update(1)
                 if options.on_step is not None:
                     options.on_step(step, loss.item())
             epochs_run = epoch + 1
             if early_stopping:
-                dev_metrics = classification_metrics([e.label for e in dev], predict_labels(model, dev, pad_id, device), labels)
+                dev_metrics = classification_metrics(
+                    [e.label for e in dev], predict_labels(model, dev, pad_id, device), labels
+                )
                 history.append({"epoch": epochs_run, **dev_metrics})
                 key = _dev_key(dev_metrics)
                 if best_key is None or key > best_key:
@@ -338,18 +365,35 @@ def train_classifier(
     if options.evaluate is not None:
         metrics["test"] = options.evaluate(model, tokenizer, device)
     meta = dict(metadata)
-    meta.update({
-        "labels": list(labels),
-        "base_model": meta.get("base_model", base_model),
-        "metrics": metrics,
-        "training": {**meta.get("training", {}), "args": asdict(args), "train_time_s": round(train_time, 1),
-                     "examples": {"train": len(train), "dev": len(dev)}, "versions": library_versions(),
-                     "device": str(device), "mixed_precision": use_amp,
-                     **({"method": method.record()} if method is not None else {}),
-                     **({"early_stopping": {"patience": options.patience, "best_epoch": best_epoch,
-                                            "epochs_run": epochs_run, "dev_history": history}}
-                        if early_stopping else {})},
-    })
+    meta.update(
+        {
+            "labels": list(labels),
+            "base_model": meta.get("base_model", base_model),
+            "metrics": metrics,
+            "training": {
+                **meta.get("training", {}),
+                "args": asdict(args),
+                "train_time_s": round(train_time, 1),
+                "examples": {"train": len(train), "dev": len(dev)},
+                "versions": library_versions(),
+                "device": str(device),
+                "mixed_precision": use_amp,
+                **({"method": method.record()} if method is not None else {}),
+                **(
+                    {
+                        "early_stopping": {
+                            "patience": options.patience,
+                            "best_epoch": best_epoch,
+                            "epochs_run": epochs_run,
+                            "dev_history": history,
+                        }
+                    }
+                    if early_stopping
+                    else {}
+                ),
+            },
+        }
+    )
     if added_tokens:
         meta["entity_markers"] = list(added_tokens)
     if pooling != "cls":

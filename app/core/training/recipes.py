@@ -9,15 +9,16 @@ to HEADSCOPE_SHARED_DATA, run by `headscope train --recipe NAME`. `evaluate_chec
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from app.core.model.checkpoint import file_sha256, pick_device
-from app.core.data.readers import load_dataset
 from app.core.data.prepared import PreparedData, prepare
-from app.core.training.roast import method_settings, training_method
+from app.core.data.readers import load_dataset
+from app.core.model.checkpoint import file_sha256, pick_device
 from app.core.training.loop import TrainingArgs, TrainingResult, TrainOptions, predict_probabilities, train_classifier
+from app.core.training.roast import method_settings, training_method
 
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "models" / "recipes"
 EMBEDDED_BASE = "embedded"
@@ -73,8 +74,14 @@ def _evaluate_prepared(prepared: PreparedData, model: Any, tokenizer: Any, devic
     return prepared.metrics(predicted, scores)
 
 
-def train_on_data(spec: TrainSpec, models_dir: Path, progress: bool = True, options: TrainOptions | None = None,
-                  extra_metadata: dict[str, Any] | None = None, device: Any = None) -> TrainingResult:
+def train_on_data(
+    spec: TrainSpec,
+    models_dir: Path,
+    progress: bool = True,
+    options: TrainOptions | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+    device: Any = None,
+) -> TrainingResult:
     """Train `spec` into models_dir/spec.out (atomically); evaluate on spec.test when given."""
     if not spec.out or "/" in spec.out or spec.out.startswith("."):
         raise RecipeError(f"--out {spec.out!r}: give a plain folder name (no '/', not starting with '.')")
@@ -85,8 +92,15 @@ def train_on_data(spec: TrainSpec, models_dir: Path, progress: bool = True, opti
     data = [_data_record(train_set.path, "train", train_set.format)]
     if spec.test:
         test_set = load_dataset(spec.test, spec.data_format)
-        test_prepared = prepare(spec.task, spec.format, test_set.examples, spec.max_length, labels=prepared.labels,
-                                categories=prepared.metadata.get("categories"), source=str(test_set.path))
+        test_prepared = prepare(
+            spec.task,
+            spec.format,
+            test_set.examples,
+            spec.max_length,
+            labels=prepared.labels,
+            categories=prepared.metadata.get("categories"),
+            source=str(test_set.path),
+        )
         data.append(_data_record(test_set.path, "test", test_set.format))
     base_path, base_name = resolve_base(spec.base)
     method = method_settings(spec.method, spec.method_settings)  # MethodError (a ValueError) names what is accepted
@@ -97,15 +111,35 @@ def train_on_data(spec: TrainSpec, models_dir: Path, progress: bool = True, opti
     if test_prepared is not None and options.evaluate is None:
         options.evaluate = lambda model, tokenizer, device: _evaluate_prepared(test_prepared, model, tokenizer, device)
     metadata = {
-        "id": spec.out, "task": spec.task, "format": prepared.format,
+        "id": spec.out,
+        "task": spec.task,
+        "format": prepared.format,
         "description": spec.description or f"{spec.task} {prepared.format} fine-tuned on {Path(spec.train).name}",
-        "base_model": base_name, **prepared.metadata, **(extra_metadata or {}),
-        "training": {"spec": asdict(spec), "base_path": base_path, "data": data, "units": len(prepared.golds),
-                     "augmentation": augmentation, "method": method.record()},
+        "base_model": base_name,
+        **prepared.metadata,
+        **(extra_metadata or {}),
+        "training": {
+            "spec": asdict(spec),
+            "base_path": base_path,
+            "data": data,
+            "units": len(prepared.golds),
+            "augmentation": augmentation,
+            "method": method.record(),
+        },
     }
-    return train_classifier(base_path, prepared.labels, prepared.build, models_dir / spec.out, metadata,
-                            spec.training_args(), added_tokens=prepared.added_tokens, progress=progress,
-                            device=device or pick_device(), options=options, pooling=spec.pooling)
+    return train_classifier(
+        base_path,
+        prepared.labels,
+        prepared.build,
+        models_dir / spec.out,
+        metadata,
+        spec.training_args(),
+        added_tokens=prepared.added_tokens,
+        progress=progress,
+        device=device or pick_device(),
+        options=options,
+        pooling=spec.pooling,
+    )
 
 
 def augmented(spec: TrainSpec, train_set) -> tuple[tuple, dict[str, int] | None]:
@@ -117,8 +151,9 @@ def augmented(spec: TrainSpec, train_set) -> tuple[tuple, dict[str, int] | None]
 
     try:
         lexicon = load_opinion_lexicon(spec.lexicon) if spec.lexicon else None
-        added = augment_examples(spec.task, spec.format, train_set.examples, spec.augment, seed=spec.seed,
-                                 lexicon=lexicon)
+        added = augment_examples(
+            spec.task, spec.format, train_set.examples, spec.augment, seed=spec.seed, lexicon=lexicon
+        )
     except ValueError as exc:
         raise RecipeError(f"--augment: {exc}") from exc
     counts: dict[str, int] = {}
@@ -127,27 +162,43 @@ def augmented(spec: TrainSpec, train_set) -> tuple[tuple, dict[str, int] | None]
     return tuple(train_set.examples) + tuple(example for _, example in added), counts
 
 
-def evaluate_checkpoint(folder: Path, data: str | Path, data_format: str | None = None,
-                        device: Any = None) -> dict[str, Any]:
+def evaluate_checkpoint(
+    folder: Path, data: str | Path, data_format: str | None = None, device: Any = None
+) -> dict[str, Any]:
     """The benchmark metrics of the checkpoint in `folder` on a data file."""
     from app.core.model.checkpoint import load_checkpoint, read_checkpoint_info
 
     info = read_checkpoint_info(folder)
     dataset = load_dataset(data, data_format)
     max_length = int(info.metadata.get("training", {}).get("args", {}).get("max_length", 128))
-    prepared = prepare(info.task, info.format, dataset.examples, max_length, labels=info.labels,
-                       categories=info.metadata.get("categories"), source=str(dataset.path))
+    prepared = prepare(
+        info.task,
+        info.format,
+        dataset.examples,
+        max_length,
+        labels=info.labels,
+        categories=info.metadata.get("categories"),
+        source=str(dataset.path),
+    )
     if tuple(prepared.labels) != tuple(info.labels) and info.task == "absa":
-        raise RecipeError(f"{info.id}: its labels {list(info.labels)} do not fit format {info.format} "
-                          f"(expected {list(prepared.labels)})")
+        raise RecipeError(
+            f"{info.id}: its labels {list(info.labels)} do not fit format {info.format} "
+            f"(expected {list(prepared.labels)})"
+        )
     # The same safe loader as the server: safetensors only, eager attention.
     loaded = load_checkpoint(info, device or pick_device())
     metrics = _evaluate_prepared(prepared, loaded.model, loaded.tokenizer, loaded.device)
-    return {"model": info.id, "data": str(dataset.path), "data_format": dataset.format,
-            "sha256": file_sha256(dataset.path), **metrics}
+    return {
+        "model": info.id,
+        "data": str(dataset.path),
+        "data_format": dataset.format,
+        "sha256": file_sha256(dataset.path),
+        **metrics,
+    }
 
 
 # --- Recipe files ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -180,7 +231,9 @@ def list_recipes(folder: Path = RECIPES_DIR) -> list[Recipe]:
 def get_recipe(name: str, folder: Path = RECIPES_DIR) -> Recipe:
     recipes = {r.name: r for r in list_recipes(folder)}
     if name not in recipes:
-        raise RecipeError(f"no recipe {name!r}; recipes: {', '.join(recipes) or '(none)'} (headscope train --list-recipes)")
+        raise RecipeError(
+            f"no recipe {name!r}; recipes: {', '.join(recipes) or '(none)'} (headscope train --list-recipes)"
+        )
     return recipes[name]
 
 
@@ -195,15 +248,18 @@ def shared_lexicon(shared_data: Path | None) -> str | None:
 def recipe_spec(recipe: Recipe, shared_data: Path | None, overrides: dict[str, Any] | None = None) -> TrainSpec:
     """The recipe as a TrainSpec, its data paths resolved under HEADSCOPE_SHARED_DATA."""
     if shared_data is None:
-        raise RecipeError(f"recipe {recipe.name} reads its data from HEADSCOPE_SHARED_DATA, which is not set: "
-                          "point it at the benchmark data folder, e.g. HEADSCOPE_SHARED_DATA=../shared/data")
+        raise RecipeError(
+            f"recipe {recipe.name} reads its data from HEADSCOPE_SHARED_DATA, which is not set: "
+            "point it at the benchmark data folder, e.g. HEADSCOPE_SHARED_DATA=../shared/data"
+        )
     spec = dict(recipe.spec)
     for key in ("train", "test"):
         if spec.get(key):
             path = Path(shared_data) / spec[key]
             if not path.exists():
-                raise RecipeError(f"recipe {recipe.name}: {key} file {path} not found "
-                                  f"(HEADSCOPE_SHARED_DATA={shared_data})")
+                raise RecipeError(
+                    f"recipe {recipe.name}: {key} file {path} not found (HEADSCOPE_SHARED_DATA={shared_data})"
+                )
             spec[key] = str(path)
     spec.setdefault("out", recipe.name)
     spec["recipe"] = recipe.name
@@ -212,17 +268,27 @@ def recipe_spec(recipe: Recipe, shared_data: Path | None, overrides: dict[str, A
     if "method" in overrides and overrides["method"] != spec.get("method", "vanilla"):
         spec.pop("method_settings", None)  # the recipe's settings were for its own method
     if overrides.get("method_settings") or spec.get("method_settings"):
-        overrides["method_settings"] = {**(spec.get("method_settings") or {}), **(overrides.get("method_settings") or {})}
+        overrides["method_settings"] = {
+            **(spec.get("method_settings") or {}),
+            **(overrides.get("method_settings") or {}),
+        }
     spec.update(overrides)
     return TrainSpec(**spec)
 
 
-def run_recipe(name: str, models_dir: Path, shared_data: Path | None, progress: bool = True,
-               overrides: dict[str, Any] | None = None, on_spec: Callable[[TrainSpec], None] | None = None,
-               device: Any = None) -> TrainingResult:
+def run_recipe(
+    name: str,
+    models_dir: Path,
+    shared_data: Path | None,
+    progress: bool = True,
+    overrides: dict[str, Any] | None = None,
+    on_spec: Callable[[TrainSpec], None] | None = None,
+    device: Any = None,
+) -> TrainingResult:
     recipe = get_recipe(name)
     spec = recipe_spec(recipe, shared_data, overrides)
     if on_spec is not None:
         on_spec(spec)
-    return train_on_data(spec, models_dir, progress=progress, extra_metadata={"recipe_file": recipe.path.name},
-                         device=device)
+    return train_on_data(
+        spec, models_dir, progress=progress, extra_metadata={"recipe_file": recipe.path.name}, device=device
+    )

@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -125,8 +126,10 @@ class MethodSettings(BaseModel):
     @classmethod
     def fraction(cls, value: float) -> float:
         if not 0.0 < value <= 1.0:
-            raise ValueError(f"fisher_fraction {value}: accepted a share of the first epoch's batches in (0, 1] "
-                             "(default 0.1; 1.0: the whole epoch, as the paper's code)")
+            raise ValueError(
+                f"fisher_fraction {value}: accepted a share of the first epoch's batches in (0, 1] "
+                "(default 0.1; 1.0: the whole epoch, as the paper's code)"
+            )
         return value
 
     @property
@@ -154,8 +157,11 @@ def method_settings(method: str = "vanilla", given: dict[str, Any] | None = None
         settings = MethodSettings(method=method, **given)
     except ValidationError as exc:
         raise MethodError("; ".join(_message(e) for e in exc.errors())) from None
-    unused = [k for k in given if (k in ADVERSARIAL_FIELDS and not settings.adversarial)
-              or (k in SELECTIVE_FIELDS and not settings.selective)]
+    unused = [
+        k
+        for k in given
+        if (k in ADVERSARIAL_FIELDS and not settings.adversarial) or (k in SELECTIVE_FIELDS and not settings.selective)
+    ]
     if unused:
         users = ", ".join(ADVERSARIAL_METHODS if unused[0] in ADVERSARIAL_FIELDS else SELECTIVE_METHODS)
         raise MethodError(f"{unused[0]} applies to method {users}, not to {method!r}")
@@ -215,21 +221,33 @@ class TrainingMethod:
             outside = [p for p in group["params"] if id(p) not in encoder]
             for p in inside:
                 self.decay[encoder[id(p)]] = float(group.get("weight_decay", 0.0))
-            out += [g for g in ({**group, "params": outside}, {**group, "params": inside, "weight_decay": 0.0})
-                    if g["params"]]
+            out += [
+                g
+                for g in ({**group, "params": outside}, {**group, "params": inside, "weight_decay": 0.0})
+                if g["params"]
+            ]
         return out
 
-    def attach(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, class_weights: torch.Tensor,
-               pad_id: int, device: torch.device, autocast: Callable[[], Any] = contextlib.nullcontext,
-               scaler: Any = None) -> None:
+    def attach(
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        class_weights: torch.Tensor,
+        pad_id: int,
+        device: torch.device,
+        autocast: Callable[[], Any] = contextlib.nullcontext,
+        scaler: Any = None,
+    ) -> None:
         self.model, self.optimizer, self.class_weights = model, optimizer, class_weights
         self.pad_id, self.device, self.autocast, self.scaler = pad_id, device, autocast, scaler
         if self.settings.selective:
-            self.mask = SelectiveMask.for_model(model, self.settings.alpha, self.settings.beta,
-                                                self.settings.unbiased_scale, self.seed, self.decay)
+            self.mask = SelectiveMask.for_model(
+                model, self.settings.alpha, self.settings.beta, self.settings.unbiased_scale, self.seed, self.decay
+            )
             first = self.mask.params[0]
-            self.mask_group = next(i for i, g in enumerate(optimizer.param_groups)
-                                   if any(p is first for p in g["params"]))
+            self.mask_group = next(
+                i for i, g in enumerate(optimizer.param_groups) if any(p is first for p in g["params"])
+            )
 
     def start_epoch(self, epoch: int, batches: Sequence[Sequence[Any]]) -> None:
         """Draw the epoch's mask: epoch 0 from a Fisher pass over the first batches, later from the last epoch's."""
@@ -237,7 +255,7 @@ class TrainingMethod:
             return
         if epoch == 0:
             self.first_fisher_batches = max(1, math.ceil(self.settings.fisher_fraction * len(batches)))
-            self._fisher_pass(batches[:self.first_fisher_batches])
+            self._fisher_pass(batches[: self.first_fisher_batches])
         self.mask.resample(self.optimizer, epoch)
 
     def _fisher_pass(self, batches: Sequence[Sequence[Any]]) -> None:
@@ -313,12 +331,14 @@ class TrainingMethod:
     def record(self) -> dict[str, Any]:
         out = self.settings.record()
         if self.mask is not None:
-            out["selective"] = {"parameters": self.mask.size, "first_fisher_batches": self.first_fisher_batches,
-                                "epochs": list(self.mask.history)}
+            out["selective"] = {
+                "parameters": self.mask.size,
+                "first_fisher_batches": self.first_fisher_batches,
+                "epochs": list(self.mask.history),
+            }
         return out
 
 
 def training_method(settings: MethodSettings, seed: int) -> TrainingMethod | None:
     """The loop's method object; None for vanilla (the loop's own step)."""
     return None if settings.method == "vanilla" else TrainingMethod(settings, seed)
-

@@ -26,8 +26,9 @@ training/base.py), deliberately:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import torch
 
@@ -38,8 +39,9 @@ def encoder_parameters(model: torch.nn.Module) -> list[tuple[str, torch.nn.Param
     """The transformer layers' parameters (BERT, RoBERTa, ELECTRA: encoder.layer.N; DistilBERT: transformer.layer.N)."""
     found = [(name, p) for name, p in model.named_parameters() if p.requires_grad and ENCODER_PARAMETER.search(name)]
     if not found:
-        raise ValueError("selective training found no encoder layers (named encoder.layer.N or transformer.layer.N) "
-                         "in this model")
+        raise ValueError(
+            "selective training found no encoder layers (named encoder.layer.N or transformer.layer.N) in this model"
+        )
     return found
 
 
@@ -64,7 +66,7 @@ def relative_importance(fisher: Iterable[torch.Tensor]) -> list[torch.Tensor]:
     ranks /= max(flat.numel() - 1, 1)
     out, start = [], 0
     for f in tensors:
-        out.append(ranks[start:start + f.numel()].view_as(f))
+        out.append(ranks[start : start + f.numel()].view_as(f))
         start += f.numel()
     return out
 
@@ -92,14 +94,22 @@ class SelectiveMask:
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def for_model(cls, model: torch.nn.Module, alpha: float, beta: float, unbiased: bool, seed: int,
-                  decay: dict[str, float]) -> "SelectiveMask":
+    def for_model(
+        cls, model: torch.nn.Module, alpha: float, beta: float, unbiased: bool, seed: int, decay: dict[str, float]
+    ) -> SelectiveMask:
         named = encoder_parameters(model)
         device = named[0][1].device
         generator = torch.Generator(device=device)
         generator.manual_seed(seed)
-        mask = cls([n for n, _ in named], [p for _, p in named], alpha, beta, unbiased,
-                   [decay.get(n, 0.0) for n, _ in named], generator)
+        mask = cls(
+            [n for n, _ in named],
+            [p for _, p in named],
+            alpha,
+            beta,
+            unbiased,
+            [decay.get(n, 0.0) for n, _ in named],
+            generator,
+        )
         mask.fisher = [torch.zeros_like(p, dtype=torch.float32) for p in mask.params]
         return mask
 
@@ -135,8 +145,12 @@ class SelectiveMask:
             state = optimizer.state.get(p) if optimizer is not None else None
             if state and "exp_avg" in state:
                 state["exp_avg"].mul_(self.keep[-1])
-        record = {"epoch": epoch + 1, "fisher_batches": self.batches, "kept_share": round(kept / self.size, 6),
-                  "expected_share": round(expected_keep_share(self.size, self.alpha, self.beta), 6)}
+        record = {
+            "epoch": epoch + 1,
+            "fisher_batches": self.batches,
+            "kept_share": round(kept / self.size, 6),
+            "expected_share": round(expected_keep_share(self.size, self.alpha, self.beta), 6),
+        }
         self.history.append(record)
         for f in self.fisher:
             f.zero_()

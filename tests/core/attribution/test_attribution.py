@@ -11,13 +11,20 @@ import pytest
 import torch
 from scipy.stats import kendalltau, spearmanr
 
-from app.core.attribution.agreement import (agreement, agreement_by_method, head_agreement, head_rows, kendall, spearman,
-                                           top_k_overlap)
+from app.core.attribution.agreement import (
+    agreement,
+    agreement_by_method,
+    head_agreement,
+    head_rows,
+    kendall,
+    spearman,
+    top_k_overlap,
+)
+from app.core.attribution.flow_network import scipy_max_flows
 from app.core.attribution.gradients import baseline_ids, gradient_x_input, integrated_gradients
 from app.core.attribution.graph import FLOW_SCALE, attention_flow, flow_capacities, residual_attention, rollout
-from app.core.attribution.flow_network import scipy_max_flows
-from app.core.attribution.maxflow import layered_max_flows
 from app.core.attribution.live import AttributionRequest, attribute, resolve_target
+from app.core.attribution.maxflow import layered_max_flows
 from app.core.attribution.tokens import content_mask, query_weights
 from app.core.model.errors import InputError
 from app.core.passes.inspection import InspectionInput, inspect
@@ -27,10 +34,12 @@ REVIEW = "The pasta was great but the waiter was rude and we waited forty minute
 
 def two_layer_attention() -> torch.Tensor:
     """[2 layers, 2 heads, 2 tokens, 2 tokens], the worked example of test_rollout_worked_example."""
-    return torch.tensor([
-        [[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]]],  # layer 1: head mean [[.5, .5], [.5, .5]]
-        [[[0.0, 1.0], [0.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]]],  # layer 2: head mean [[0, 1], [0, 1]]
-    ])
+    return torch.tensor(
+        [
+            [[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]]],  # layer 1: head mean [[.5, .5], [.5, .5]]
+            [[[0.0, 1.0], [0.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]]],  # layer 2: head mean [[0, 1], [0, 1]]
+        ]
+    )
 
 
 def test_rollout_worked_example():
@@ -76,7 +85,9 @@ def test_layered_max_flows_equal_scipy_on_random_networks():
     for trial in range(120):
         layers, length = int(generator.integers(0, 5)), int(generator.integers(1, 24))
         sparsity = generator.random()  # from dense to mostly zero arcs (unreachable nodes, dead ends)
-        capacity = generator.integers(0, 1000, (layers, length, length)) * (generator.random((layers, length, length)) < sparsity)
+        capacity = generator.integers(0, 1000, (layers, length, length)) * (
+            generator.random((layers, length, length)) < sparsity
+        )
         to_sink = generator.integers(0, 1000, length) * (generator.random(length) < 0.7)
         threads = 1 + trial % 2  # one thread, or the sources shared by two
         found = layered_max_flows(capacity, to_sink, threads=threads)
@@ -88,8 +99,8 @@ def test_layered_max_flows_beyond_one_mask_word():
     generator = np.random.default_rng(1)
     for trial, length in enumerate((65, 100, 128)):
         attention = generator.dirichlet(np.full(length, 0.3), size=(3, length))  # rows sum to 1, many small
-        capacity = np.rint(2 ** 20 * (0.5 * attention[:-1].transpose(0, 2, 1) + 0.5 * np.eye(length))).astype(np.int64)
-        to_sink = np.rint(2 ** 20 * (0.5 * attention[-1][trial] + 0.5 * np.eye(length)[trial])).astype(np.int64)
+        capacity = np.rint(2**20 * (0.5 * attention[:-1].transpose(0, 2, 1) + 0.5 * np.eye(length))).astype(np.int64)
+        to_sink = np.rint(2**20 * (0.5 * attention[-1][trial] + 0.5 * np.eye(length)[trial])).astype(np.int64)
         sparse = capacity * (generator.random(capacity.shape) < 0.2)  # dead ends, later phases
         for network in ((capacity, to_sink), (sparse, to_sink)):
             assert layered_max_flows(*network, threads=2).tolist() == scipy_max_flows(*network), length
@@ -125,7 +136,11 @@ def test_rank_agreement_matches_scipy():
         length = int(torch.randint(4, 25, (1,), generator=generator))
         x = torch.rand(length, generator=generator, dtype=torch.float64)
         # every other trial with ties on both sides (average ranks, tau-b's tie correction)
-        y = torch.randint(0, 4, (length,), generator=generator).double() if trial % 2 else torch.rand(length, generator=generator, dtype=torch.float64)
+        y = (
+            torch.randint(0, 4, (length,), generator=generator).double()
+            if trial % 2
+            else torch.rand(length, generator=generator, dtype=torch.float64)
+        )
         if trial % 4 == 1:
             x = x.mul(3).floor()
         mask = torch.rand(length, generator=generator) > 0.25
@@ -183,8 +198,11 @@ def test_compiled_agreement_of_one_input_equals_the_batched_torch_metrics():
         rows[1, 0] = 0.25  # a constant head row
         mask = torch.rand(length, generator=generator) > 0.2
         mask[:2] = True
-        methods = {"ig": torch.rand(length, generator=generator), "ties": torch.randint(0, 3, (length,), generator=generator).float(),
-                   "flat": torch.full((length,), 0.5)}
+        methods = {
+            "ig": torch.rand(length, generator=generator),
+            "ties": torch.randint(0, 3, (length,), generator=generator).float(),
+            "flat": torch.full((length,), 0.5),
+        }
         found = agreement_by_method(rows, methods, mask)
         for name, scores in methods.items():
             assert torch.allclose(found[name]["spearman"], spearman(rows, scores, mask), atol=1e-6), (trial, name)
@@ -200,7 +218,9 @@ def test_compiled_agreement_of_one_input_equals_the_batched_torch_metrics():
         for name, metric in itertools.product(scores, ("spearman", "kendall", "top_k")):
             assert found[name][metric].shape == (3, 4)
             assert torch.allclose(found[name][metric], expected[name][metric], atol=1e-6), (query, name, metric)
-    lonely = agreement_by_method(torch.rand(2, 3, 5), {"ig": torch.rand(5)}, torch.tensor([False, True, False, False, False]))
+    lonely = agreement_by_method(
+        torch.rand(2, 3, 5), {"ig": torch.rand(5)}, torch.tensor([False, True, False, False, False])
+    )
     assert all(torch.isnan(value).all() for value in lonely["ig"].values())
 
 
@@ -218,6 +238,7 @@ def test_top_k_overlap_and_undefined_cases():
 
 # --- gradients on the real demo checkpoint ---------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def inspected(absa):
     return inspect(absa, InspectionInput(REVIEW, "service"))
@@ -232,7 +253,9 @@ def test_integrated_gradients_completeness(absa, inspected):
     found = {steps: integrated_gradients(absa.model, inputs, keep, target, pad, steps) for steps in (4, 32)}
     with torch.inference_mode():  # f(x) and f(baseline) on their own, through plain input ids
         f_x = absa.model(**inputs).logits[0, target].item()
-        f_base = absa.model(**{**inputs, "input_ids": baseline_ids(inputs["input_ids"], keep, pad)}).logits[0, target].item()
+        f_base = (
+            absa.model(**{**inputs, "input_ids": baseline_ids(inputs["input_ids"], keep, pad)}).logits[0, target].item()
+        )
     for steps, result in found.items():
         completeness = result.completeness
         assert completeness.output_difference.item() == pytest.approx(f_x - f_base, abs=1e-4)
@@ -249,8 +272,9 @@ def test_gradient_x_input_matches_autograd(absa, inspected):
     target = absa.info.labels.index(inspected.prediction.label)
     ours = gradient_x_input(absa.model, inputs, torch.tensor([target]))[0]
     embeds = absa.model.get_input_embeddings()(inputs["input_ids"]).detach().requires_grad_()
-    logit = absa.model(inputs_embeds=embeds, attention_mask=inputs["attention_mask"],
-                       token_type_ids=inputs["token_type_ids"]).logits[0, target]
+    logit = absa.model(
+        inputs_embeds=embeds, attention_mask=inputs["attention_mask"], token_type_ids=inputs["token_type_ids"]
+    ).logits[0, target]
     (gradient,) = torch.autograd.grad(logit, embeds)
     assert torch.allclose(ours, (gradient * embeds).sum(-1)[0].detach(), atol=1e-5)
 
@@ -261,7 +285,9 @@ def test_live_report_and_target_choice(absa, inspected):
     assert report.target.label == inspected.prediction.label and report.target.predicted
     assert all(scores.shape == (length,) for scores in report.scores.values())
     assert all(value.shape == shape for maps in report.agreement.values() for value in maps.values())
-    assert report.scores["rollout"].sum().item() == pytest.approx(1.0, abs=1e-5)  # rows of a product of row-stochastic maps
+    assert report.scores["rollout"].sum().item() == pytest.approx(
+        1.0, abs=1e-5
+    )  # rows of a product of row-stochastic maps
     other = next(label for label in absa.info.labels if label != inspected.prediction.label)
     chosen = attribute(absa, inspected, AttributionRequest(("grad_x_input",), label=other))
     assert chosen.target.label == other and not chosen.target.predicted

@@ -15,14 +15,15 @@ from app.core.attribution.tokens import content_mask
 from app.core.data.demo import demo_dataset
 from app.core.heads.analysis import analyze
 from app.core.heads.labels import DEFAULT_RULE
-from app.core.model.pretrained import load_pretrained_baseline
 from app.core.heads.result import upgrade_result
 from app.core.heads.settings import AnalysisSettings
 from app.core.inputs.units import encode_unit, unit_specs
+from app.core.model.pretrained import load_pretrained_baseline
 from app.core.passes.inspection import InspectionInput, inspect
 
-SETTINGS = AnalysisSettings(max_examples=32, batch_size=16, bootstrap=100, js_sample=0, importance=False,
-                            ig=True, ig_steps=4, ig_limit=24)  # 24: the rule needs >= 20 pairs to label
+SETTINGS = AnalysisSettings(
+    max_examples=32, batch_size=16, bootstrap=100, js_sample=0, importance=False, ig=True, ig_steps=4, ig_limit=24
+)  # 24: the rule needs >= 20 pairs to label
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,9 @@ def test_per_head_agreement_with_cis_and_baselines(analysed):
     assert section["ig"]["steps"] == 4 and section["ig"]["examples"] == 24 and section["ig"]["pairs_per_s"] > 0
     assert 0 <= section["ig"]["mean_relative_gap"] <= section["ig"]["max_relative_gap"]
     rate = section["interpretability"]
-    assert rate["examples"] > 0 and 0 <= rate["rate"] <= 1 and rate["attention_rate"] == result["interpretability"]["rate"]
+    assert (
+        rate["examples"] > 0 and 0 <= rate["rate"] <= 1 and rate["attention_rate"] == result["interpretability"]["rate"]
+    )
     assert result["support"]["attribution"]["examples"] == 24
     assert "ig" in result["timings_s"] and result["settings"]["ig_steps"] == 4
 
@@ -56,11 +59,16 @@ def test_attribution_label_follows_the_rule(analysed):
     for head in result["heads"]:
         entry = head["statistics"]["ig_agreement"]
         best = max(0.0, entry["baselines"]["best"])
-        earned = entry["n"] >= DEFAULT_RULE.min_examples and entry["ci"][0] > DEFAULT_RULE.threshold(torch.tensor(best)).item()
+        earned = (
+            entry["n"] >= DEFAULT_RULE.min_examples
+            and entry["ci"][0] > DEFAULT_RULE.threshold(torch.tensor(best)).item()
+        )
         assert ("attribution" in head["labels"]) == earned, (head["layer"], head["head"])
 
 
-@pytest.mark.parametrize("statistic,method,tolerance", [("rollout_agreement", "rollout", 2e-3), ("ig_agreement", "ig", 1e-2)])
+@pytest.mark.parametrize(
+    "statistic,method,tolerance", [("rollout_agreement", "rollout", 2e-3), ("ig_agreement", "ig", 1e-2)]
+)
 def test_typical_pair_scores_match_the_live_inspection(absa, analysed, statistic, method, tolerance):
     """A typical pair's score, recomputed from one live inspection of that pair and scipy's Spearman."""
     head = max(analysed.heads, key=lambda h: h.statistics[statistic].score)
@@ -93,9 +101,30 @@ def test_cli_prints_ig_pairs_per_second(models_dir, monkeypatch, tmp_path):
     get_settings.cache_clear()
     out = tmp_path / "result.json"
     try:
-        run = CliRunner().invoke(cli, ["analyze", "--model", "demo-re", "--data", "demo-re", "--limit", "16",
-                                       "--no-pretrained", "--no-importance", "--bootstrap", "50", "--no-progress",
-                                       "--ig", "--ig-steps", "4", "--ig-limit", "8", "--out", str(out)])
+        run = CliRunner().invoke(
+            cli,
+            [
+                "analyze",
+                "--model",
+                "demo-re",
+                "--data",
+                "demo-re",
+                "--limit",
+                "16",
+                "--no-pretrained",
+                "--no-importance",
+                "--bootstrap",
+                "50",
+                "--no-progress",
+                "--ig",
+                "--ig-steps",
+                "4",
+                "--ig-limit",
+                "8",
+                "--out",
+                str(out),
+            ],
+        )
     finally:
         get_settings.cache_clear()
     assert run.exit_code == 0, run.output

@@ -2,18 +2,17 @@
 
 import json
 import math
-from pathlib import Path
 
 import pytest
+from analysis_support import run_analysis
+from locations import FIXTURES_DIR  # tests/ is on sys.path (rootdir conftest)
 from typer.testing import CliRunner
 
-from locations import FIXTURES_DIR  # tests/ is on sys.path (rootdir conftest)
 from app.cli import cli
 from app.core.data.readers import load_dataset
-from analysis_support import run_analysis
-from app.core.model.pretrained import load_pretrained_baseline
 from app.core.heads.sections import statistic_range
 from app.core.inputs.units import AnalysisError, encode_unit, unit_specs
+from app.core.model.pretrained import load_pretrained_baseline
 
 FIXTURES = FIXTURES_DIR / "datasets"
 RESTAURANTS, TRIPLETS, MAMS = FIXTURES / "restaurants.xml", FIXTURES / "toy_triplets.txt", FIXTURES / "mams_atsa.xml"
@@ -51,7 +50,9 @@ def check_result(result, loaded, statistics):
     assert result["rule"]["absolute_margin"] > 0
     assert set(statistics) <= set(result["statistics"])
     heads = result["heads"]
-    assert [(h["layer"], h["head"]) for h in heads] == [(l, h) for l in range(info.num_layers) for h in range(info.num_heads)]
+    assert [(h["layer"], h["head"]) for h in heads] == [
+        (l, h) for l in range(info.num_layers) for h in range(info.num_heads)
+    ]
     differs = False
     for head in heads:
         assert set(head["labels"]) == set(head["evidence"])
@@ -91,13 +92,17 @@ def test_category_pairs_give_the_noop_contrast_and_lexicon_opinions(absa, catego
 
 def test_aste_pairs_carry_gold_opinions_and_interpretability(absa, triplets_result):
     result = triplets_result
-    check_result(result, absa, ["aspect_mass", "aspect_top1", "opinion_mass", "phrase_context_mass", "other_aspect_mass"])
+    check_result(
+        result, absa, ["aspect_mass", "aspect_top1", "opinion_mass", "phrase_context_mass", "other_aspect_mass"]
+    )
     assert result["data"]["pairing"] == "triplets"
     assert result["support"]["aspect-sentiment"]["source"] == "gold ASTE opinion spans"
     assert "noop_contrast" not in result["statistics"] and result["support"]["no-op"]["examples"] == 0
     rate = result["interpretability"]
     assert 0 <= rate["rate"] <= 1 and 0 < rate["random"] < 1 and 0 <= rate["pretrained"] <= 1
-    assert 0 <= rate["best_head"]["head"] < absa.info.num_heads and rate["best_head"]["layer"] == absa.info.num_layers - 1
+    assert (
+        0 <= rate["best_head"]["head"] < absa.info.num_heads and rate["best_head"]["layer"] == absa.info.num_layers - 1
+    )
 
 
 def test_relation_analysis(relation, relation_result):
@@ -133,9 +138,27 @@ def test_cli_analyze_writes_json(models_dir, monkeypatch, tmp_path):
     get_settings.cache_clear()
     out = tmp_path / "result.json"
     try:
-        result = CliRunner().invoke(cli, ["analyze", "--model", "demo-absa-qa-m", "--data", str(TRIPLETS), "--out", str(out),
-                                          "--limit", "4", "--bootstrap", "100", "--js-sample", "0", "--no-progress",
-                                          "--lexicon", str(LEXICON)])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "analyze",
+                "--model",
+                "demo-absa-qa-m",
+                "--data",
+                str(TRIPLETS),
+                "--out",
+                str(out),
+                "--limit",
+                "4",
+                "--bootstrap",
+                "100",
+                "--js-sample",
+                "0",
+                "--no-progress",
+                "--lexicon",
+                str(LEXICON),
+            ],
+        )
         missing = CliRunner().invoke(cli, ["analyze", "--model", "no-such-model", "--data", str(TRIPLETS)])
     finally:
         get_settings.cache_clear()
@@ -184,9 +207,19 @@ def test_progress_callback_and_runner_see_every_batch(absa):
         runs.append(1)
         return work()
 
-    result = run_analysis(absa, RESTAURANTS, pretrained=None, limit=10, batch_size=4, bootstrap=50, js_sample=0,
-                     progress=lambda done, total, phase: calls.append((done, total, phase)), runner=runner,
-                     importance=True, ablation_draws=1)
+    result = run_analysis(
+        absa,
+        RESTAURANTS,
+        pretrained=None,
+        limit=10,
+        batch_size=4,
+        bootstrap=50,
+        js_sample=0,
+        progress=lambda done, total, phase: calls.append((done, total, phase)),
+        runner=runner,
+        importance=True,
+        ablation_draws=1,
+    )
     assert calls[:3] == [(4, 10, "statistics"), (8, 10, "statistics"), (10, 10, "statistics")]
     assert [c[2] for c in calls[3:]] == ["importance", "done"]
     assert len(runs) >= 3 + 3  # three statistics batches, then importance and ablation batches
@@ -210,9 +243,28 @@ def test_cli_analyze_reads_the_bundled_demo_data(models_dir, monkeypatch, tmp_pa
     get_settings.cache_clear()
     out = tmp_path / "demo.json"
     try:
-        result = CliRunner().invoke(cli, ["analyze", "--model", "demo-re", "--data", "demo-re", "--out", str(out),
-                                          "--limit", "4", "--bootstrap", "50", "--js-sample", "0", "--no-progress",
-                                          "--no-importance", "--typical-k", "1"])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "analyze",
+                "--model",
+                "demo-re",
+                "--data",
+                "demo-re",
+                "--out",
+                str(out),
+                "--limit",
+                "4",
+                "--bootstrap",
+                "50",
+                "--js-sample",
+                "0",
+                "--no-progress",
+                "--no-importance",
+                "--typical-k",
+                "1",
+            ],
+        )
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
@@ -227,9 +279,12 @@ def test_statistics_on_few_examples_label_nothing(absa, absa_pretrained, relatio
     from app.core.heads.labels import LabelRule
 
     assert relation_result["rule"]["min_examples"] == 20 and relation_result["data"]["pairs"] < 20
-    assert all(not head["labels"] for head in relation_result["heads"]) and not any(relation_result["labelled"].values())
-    permissive = run_analysis(absa, RESTAURANTS, pretrained=absa_pretrained, limit=12, lexicon=LEXICON,
-                         rule=LabelRule(min_examples=1), **FAST)
+    assert all(not head["labels"] for head in relation_result["heads"]) and not any(
+        relation_result["labelled"].values()
+    )
+    permissive = run_analysis(
+        absa, RESTAURANTS, pretrained=absa_pretrained, limit=12, lexicon=LEXICON, rule=LabelRule(min_examples=1), **FAST
+    )
     assert any(head["labels"] for head in permissive["heads"])
 
 
@@ -237,15 +292,26 @@ def test_ablating_further_labels(absa, absa_pretrained):
     """--ablate adds the heads of other labels to the ablation, each against random heads."""
     from app.core.heads.labels import LabelRule
 
-    result = run_analysis(absa, RESTAURANTS, pretrained=absa_pretrained, limit=12, lexicon=LEXICON, importance=True,
-                     ablation_draws=2, rule=LabelRule(min_examples=1), ablate_labels=["aspect-sentiment", "entity"],
-                     **FAST)
+    result = run_analysis(
+        absa,
+        RESTAURANTS,
+        pretrained=absa_pretrained,
+        limit=12,
+        lexicon=LEXICON,
+        importance=True,
+        ablation_draws=2,
+        rule=LabelRule(min_examples=1),
+        ablate_labels=["aspect-sentiment", "entity"],
+        **FAST,
+    )
     sentiment_heads = result["labelled"].get("aspect-sentiment", [])
     assert sentiment_heads, "the permissive rule labels aspect-sentiment heads on this slice"
     ablation = result["ablations"]["aspect-sentiment"]
     assert ablation["label"] == "aspect-sentiment" and ablation["heads"] == sentiment_heads
     assert len(ablation["random"]["draws"]) == 2 and 0 <= ablation["masked"] <= 1
-    assert result["ablation"] is result["ablations"].get("aspect") or result["ablation"] == result["ablations"].get("aspect")
+    assert result["ablation"] is result["ablations"].get("aspect") or result["ablation"] == result["ablations"].get(
+        "aspect"
+    )
     assert "no head carries the label 'entity'" in result["not_computed"]["ablation:entity"]
     with pytest.raises(ValueError, match="ablate_labels"):
         run_analysis(absa, RESTAURANTS, ablate_labels=["no-such"], **FAST)

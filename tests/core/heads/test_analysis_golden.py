@@ -13,19 +13,27 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from pathlib import Path
 
 import pytest
-
 from locations import FIXTURES_DIR  # tests/ is on sys.path (rootdir conftest)
+
 from app.core.data.demo import demo_dataset
 from app.core.heads.analysis import analyze
-from app.core.model.pretrained import load_pretrained_baseline
 from app.core.heads.settings import AnalysisSettings
+from app.core.model.pretrained import load_pretrained_baseline
 
 STORED = FIXTURES_DIR / "analysis"
-SETTINGS = AnalysisSettings(max_examples=48, batch_size=16, bootstrap=200, seed=0, js_sample=8, typical_k=3,
-                            importance=True, ablation_draws=2, agreement=False)
+SETTINGS = AnalysisSettings(
+    max_examples=48,
+    batch_size=16,
+    bootstrap=200,
+    seed=0,
+    js_sample=8,
+    typical_k=3,
+    importance=True,
+    ablation_draws=2,
+    agreement=False,
+)
 RUN_SPECIFIC = ("computed_at", "run_id", "timings_s", "pairs_per_s")
 
 

@@ -7,16 +7,35 @@ import pytest
 import torch
 
 from app.core.heads.baselines import POSITIONAL_BASELINES, baseline_scores, positional_attention, uniform_attention
-from app.core.stats.bootstrap import bootstrap_ci
-from app.core.heads.interpretability import (InterpretabilityAccumulator, interpretability_words, lies_within,
-                                             random_rate, top_words)
-from app.core.heads.labels import DEFAULT_RULE, best_baseline, beats_baselines, label_heads
-from app.core.heads.statistics import (absa_statistics, entropy, generic_statistics, mass, phrase_window,
-                                       relation_statistics, sep_mass, token_sets, top1_accuracy)
-from app.core.stats.streaming import (JensenShannonAccumulator, NoOpContrast, StatisticAccumulator, classical_mds,
-                                      head_js_distances)
+from app.core.heads.interpretability import (
+    InterpretabilityAccumulator,
+    interpretability_words,
+    lies_within,
+    random_rate,
+    top_words,
+)
+from app.core.heads.labels import DEFAULT_RULE, beats_baselines, best_baseline, label_heads
+from app.core.heads.statistics import (
+    absa_statistics,
+    entropy,
+    generic_statistics,
+    mass,
+    phrase_window,
+    relation_statistics,
+    sep_mass,
+    token_sets,
+    top1_accuracy,
+)
 from app.core.inputs.encoding import Token
 from app.core.passes.inspection import InspectionInput, inspect
+from app.core.stats.bootstrap import bootstrap_ci
+from app.core.stats.streaming import (
+    JensenShannonAccumulator,
+    NoOpContrast,
+    StatisticAccumulator,
+    classical_mds,
+    head_js_distances,
+)
 
 
 def rows_to(keys, length):
@@ -163,8 +182,9 @@ def test_labelling_rule_margin_pretrained_and_several_labels():
     # head (1, 0): the pretrained head already scores 0.5 -> needs > 0.625
     assert beats_baselines(low, with_pretrained).tolist() == [[True, False], [False, True]]
     assert not beats_baselines(torch.full((2, 2), float("nan")), baselines).any()
-    labels = label_heads({"aspect_mass": low, "phrase_context_mass": low},
-                         {"aspect_mass": baselines, "phrase_context_mass": baselines})
+    labels = label_heads(
+        {"aspect_mass": low, "phrase_context_mass": low}, {"aspect_mass": baselines, "phrase_context_mass": baselines}
+    )
     assert labels[(1, 1)] == ["aspect", "phrase"] and labels[(0, 1)] == []
     assert DEFAULT_RULE.absolute_margin == 0.05
 
@@ -265,7 +285,10 @@ def test_lies_within_and_random_rate():
     assert random_rate(10, 1) == pytest.approx(0.3)
     assert random_rate(10, 2) == pytest.approx(3 / 45)
     assert random_rate(2, 1) == 1.0
-    assert top_words(torch.tensor([9.0, 1.0, 5.0, 3.0]), torch.tensor([True, False, False, False]), 2).tolist() == [2, 3]
+    assert top_words(torch.tensor([9.0, 1.0, 5.0, 3.0]), torch.tensor([True, False, False, False]), 2).tolist() == [
+        2,
+        3,
+    ]
 
 
 def test_statistics_on_real_attention(absa):
@@ -273,7 +296,9 @@ def test_statistics_on_real_attention(absa):
     attention, encoded = result.attention, result.encoded
     assert encoded.spans["aspect_term"] and encoded.spans["aspect_query"]
     other = encoded.char_span_to_tokens("a", *[(m, m + 6) for m in [encoded.segments["a"].find("waiter")]][0])
-    opinion = encoded.char_span_to_tokens("a", encoded.segments["a"].find("great"), encoded.segments["a"].find("great") + 5)
+    opinion = encoded.char_span_to_tokens(
+        "a", encoded.segments["a"].find("great"), encoded.segments["a"].find("great") + 5
+    )
     stats = absa_statistics(attention, encoded, opinion=opinion, other_aspects=other)
     layers, heads = attention.shape[:2]
     for name, value in stats.items():
@@ -285,8 +310,12 @@ def test_statistics_on_real_attention(absa):
             assert ((value >= -1e-6) & (value <= 1 + 1e-6)).all(), name
     sets = token_sets(encoded)
     # Baselines on the same example run through the same functions.
-    scores = baseline_scores(lambda maps: mass(maps, sets["aspect_query"], sets["aspect_term"]), attention.shape[-1],
-                             sets["cls"], sets["sep"])
+    scores = baseline_scores(
+        lambda maps: mass(maps, sets["aspect_query"], sets["aspect_term"]),
+        attention.shape[-1],
+        sets["cls"],
+        sets["sep"],
+    )
     assert scores["uniform"] == pytest.approx(len(sets["aspect_term"]) / attention.shape[-1])
     acc = InterpretabilityAccumulator()
     acc.add(attention, *interpretability_words(encoded, ["aspect_term"]))
@@ -307,6 +336,7 @@ def test_relation_statistics_on_real_attention(relation):
 
 
 # --- batched statistics, fine-tune change, typical examples ----------
+
 
 def test_row_js_divergence_known_values():
     from app.core.stats.streaming import row_js_divergence
@@ -346,12 +376,12 @@ def test_top_examples_keep_the_highest_scores_per_head():
 
 @pytest.mark.parametrize("model_id, dataset", [("demo-absa-qa-m", "demo-absa"), ("demo-re", "demo-re")])
 def test_batched_statistics_equal_the_single_example_ones(registry, model_id, dataset):
-    from app.core.model.attention import forward_with_attention
-    from app.core.heads.statistics import absa_statistics, relation_statistics
-    from app.core.inputs.units import encode_unit, unit_specs
-    from app.core.heads.batched import batch_masks, batch_statistics
     from app.core.data.demo import demo_dataset
+    from app.core.heads.batched import batch_masks, batch_statistics
+    from app.core.heads.statistics import absa_statistics, relation_statistics
     from app.core.inputs.batching import pad_batch
+    from app.core.inputs.units import encode_unit, unit_specs
+    from app.core.model.attention import forward_with_attention
 
     loaded = registry.get(model_id)
     task = loaded.info.task
@@ -369,8 +399,11 @@ def test_batched_statistics_equal_the_single_example_ones(registry, model_id, da
         for row, unit in enumerate(units):
             n = len(unit.encoded.input_ids)
             example = attention[row, :, :, :n, :n]
-            single = (relation_statistics(example, unit.encoded) if task == "re" else
-                      absa_statistics(example, unit.encoded, unit.opinion, unit.other_aspects))
+            single = (
+                relation_statistics(example, unit.encoded)
+                if task == "re"
+                else absa_statistics(example, unit.encoded, unit.opinion, unit.other_aspects)
+            )
             assert set(single) == set(batched)
             for name, value in single.items():
                 assert torch.equal(torch.isnan(value), torch.isnan(batched[name][row])), (name, row)
@@ -378,10 +411,10 @@ def test_batched_statistics_equal_the_single_example_ones(registry, model_id, da
 
 
 def test_interpretability_batch_equals_one_by_one(absa):
-    from app.core.model.attention import forward_with_attention
-    from app.core.inputs.units import encode_unit, unit_specs
     from app.core.data.demo import demo_dataset
     from app.core.inputs.batching import pad_batch
+    from app.core.inputs.units import encode_unit, unit_specs
+    from app.core.model.attention import forward_with_attention
 
     specs, _ = unit_specs(absa, list(demo_dataset("demo-absa").examples), pairs="terms")
     units = [encode_unit(absa, s) for s in specs[:12]]
@@ -399,7 +432,9 @@ def test_interpretability_batch_equals_one_by_one(absa):
     assert single.random == pytest.approx(batched.random)
 
 
-@pytest.mark.parametrize("fixture, data, pairs", [("absa", "demo-absa", {"pairs": "terms"}), ("relation", "demo-re", {})])
+@pytest.mark.parametrize(
+    "fixture, data, pairs", [("absa", "demo-absa", {"pairs": "terms"}), ("relation", "demo-re", {})]
+)
 def test_batched_rule_maps_equal_each_example_alone(request, fixture, data, pairs):
     """The analysis builds the uniform and positional maps of a whole padded batch at once, on the device."""
     from app.core.data.demo import demo_dataset

@@ -1,18 +1,17 @@
 """Head mask, head importance (Michel et al. 2019) and ablation with the real demo checkpoints."""
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
-
-from locations import FIXTURES_DIR  # tests/ is on sys.path (rootdir conftest)
-from app.core.data.readers import load_dataset
 from analysis_support import run_analysis
+from locations import FIXTURES_DIR  # tests/ is on sys.path (rootdir conftest)
+
+from app.core.data.readers import load_dataset
 from app.core.heads.ablations import importance_and_ablation, importance_batches
-from app.core.stats.rounding import to_json
+from app.core.heads.importance import ablate, accuracy, head_importance, masked_logits
 from app.core.inputs.units import gold_label, unit_specs
-from app.core.heads.importance import ablate, accuracy, head_importance, head_mask, masked_logits
+from app.core.stats.rounding import to_json
 
 FIXTURES = FIXTURES_DIR / "datasets"
 RESTAURANTS, SEMEVAL2010 = FIXTURES / "restaurants.xml", FIXTURES / "semeval2010_train.txt"
@@ -68,7 +67,7 @@ def test_importance_is_per_layer_normalised(absa, absa_data):
     assert (scores >= 0).all()
     assert torch.allclose(scores.norm(dim=-1), torch.ones(6), atol=1e-5)
     # gradients per example, not per batch: the batch size does not change the result
-    single = [{k: v[i:i + 1] for k, v in batches[0].items()} for i in range(2)]
+    single = [{k: v[i : i + 1] for k, v in batches[0].items()} for i in range(2)]
     trimmed = []
     for b in single:  # drop the padding the single rows no longer need
         n = int(b["attention_mask"].sum())
@@ -111,8 +110,9 @@ def test_gold_labels_follow_the_pairs(absa, relation):
 
 
 def test_analysis_fills_importance_and_ablation(absa, relation):
-    result = run_analysis(absa, RESTAURANTS, pretrained=None, limit=12, bootstrap=100, js_sample=0,
-                     importance=True, ablation_draws=2)
+    result = run_analysis(
+        absa, RESTAURANTS, pretrained=None, limit=12, bootstrap=100, js_sample=0, importance=True, ablation_draws=2
+    )
     json.dumps(result, allow_nan=False)
     importance = result["importance"]
     assert importance["normalised"] == "per layer L2" and importance["examples"] > 0
@@ -134,8 +134,11 @@ def test_analysis_fills_importance_and_ablation(absa, relation):
     _, none, reasons = importance_and_ablation(absa, specs[:4], {"aspect": every}, draws=1)
     assert none == {} and "every head" in reasons["ablation"]
     off = run_analysis(absa, RESTAURANTS, pretrained=None, limit=4, bootstrap=50, js_sample=0)
-    assert off["importance"] is None and off["ablation"] is None and "not requested" in off["not_computed"]["importance"]
-    re_result = run_analysis(relation, SEMEVAL2010, pretrained=None, limit=8, bootstrap=50, js_sample=0,
-                        importance=True, ablation_draws=2)
+    assert (
+        off["importance"] is None and off["ablation"] is None and "not requested" in off["not_computed"]["importance"]
+    )
+    re_result = run_analysis(
+        relation, SEMEVAL2010, pretrained=None, limit=8, bootstrap=50, js_sample=0, importance=True, ablation_draws=2
+    )
     assert re_result["importance"]["examples"] > 0
     assert re_result["ablation"] is not None or "entity" in re_result["not_computed"]["ablation"]

@@ -5,9 +5,9 @@ import unicodedata
 
 import pytest
 
+from app.core.inputs.encoding import encode_absa, encode_relation, parse_entity_tags, to_word_level
 from app.core.model.checkpoint import DEFAULT_ENTITY_MARKERS
 from app.core.model.errors import InputError
-from app.core.inputs.encoding import encode_absa, encode_relation, parse_entity_tags, to_word_level
 
 REVIEW = "The fish tacos were great but the waiter was rude."
 
@@ -21,7 +21,7 @@ def assert_offsets_match(encoded):
     for token in encoded.tokens:
         if token.special or token.text == "[UNK]":
             continue
-        source = encoded.segments[token.segment][token.start:token.end]
+        source = encoded.segments[token.segment][token.start : token.end]
         assert plain(source) == token.text.removeprefix("##"), (token, source)
 
 
@@ -41,10 +41,10 @@ def test_qa_m_layout(base_tokenizer):
     tokens = [t.text for t in enc.tokens]
     assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
     sep = tokens.index("[SEP]")
-    assert " ".join(tokens[sep + 1:-1]) == "what do you think of the food of it ?"
+    assert " ".join(tokens[sep + 1 : -1]) == "what do you think of the food of it ?"
     assert enc.segments == {"a": REVIEW, "b": "what do you think of the food of it ?"}
-    assert [t.segment for t in enc.tokens[:sep + 1]] == ["a"] * (sep + 1)
-    assert {t.segment for t in enc.tokens[sep + 1:]} == {"b"}
+    assert [t.segment for t in enc.tokens[: sep + 1]] == ["a"] * (sep + 1)
+    assert {t.segment for t in enc.tokens[sep + 1 :]} == {"b"}
     assert enc.token_type_ids == [0] * (sep + 1) + [1] * (len(tokens) - sep - 1)
     assert [t.special for t in enc.tokens].count(True) == 3
     assert texts(enc, enc.spans["aspect_query"]) == ["food"]
@@ -62,8 +62,10 @@ def test_nli_m_and_term_put_the_aspect_second(base_tokenizer):
     assert all(term.tokens[i].segment == "b" for i in term.spans["aspect_query"])
 
 
-@pytest.mark.parametrize("fmt, auxiliary", [("qa-b", "the polarity of the aspect fish tacos is positive"),
-                                            ("nli-b", "fish tacos - positive")])
+@pytest.mark.parametrize(
+    "fmt, auxiliary",
+    [("qa-b", "the polarity of the aspect fish tacos is positive"), ("nli-b", "fish tacos - positive")],
+)
 def test_b_formats_put_the_auxiliary_sentence_first(base_tokenizer, fmt, auxiliary):
     enc = encode_absa(base_tokenizer, REVIEW, "fish tacos", fmt, polarity="positive")
     assert enc.segments == {"a": auxiliary, "b": REVIEW}
@@ -93,8 +95,8 @@ def test_unicode_offsets(base_tokenizer):
     assert_offsets_match(enc)
     term = enc.spans["aspect_term"]
     first, last = enc.tokens[term[0]], enc.tokens[term[-1]]
-    assert review[first.start:last.end] == "Crème brûlée"
-    emoji = [t for t in enc.tokens if t.segment == "a" and review[t.start:t.end] == "😀"]
+    assert review[first.start : last.end] == "Crème brûlée"
+    emoji = [t for t in enc.tokens if t.segment == "a" and review[t.start : t.end] == "😀"]
     assert emoji and emoji[0].text == "[UNK]"
     words = to_word_level(enc)
     assert "brûlée" in [t.text for t in words.tokens]  # word view shows the original characters
@@ -110,7 +112,10 @@ def test_long_review_is_truncated_and_says_where(base_tokenizer):
     assert 0 < enc.truncated.kept_chars < len(review)
     assert "cut after character" in enc.truncated.message
     # The question is kept whole.
-    assert " ".join(t.text for t in enc.tokens if t.segment == "b" and not t.special) == "what do you think of the soup of it ?"
+    assert (
+        " ".join(t.text for t in enc.tokens if t.segment == "b" and not t.special)
+        == "what do you think of the soup of it ?"
+    )
 
 
 @pytest.mark.parametrize("field, review, aspect", [("text", "  ", "food"), ("aspect", "Good food.", " ")])
@@ -137,8 +142,16 @@ def test_relation_spans_equal_tags(re_tokenizer):
     assert spans.input_ids == tags.input_ids and spans.spans == tags.spans
 
 
-@pytest.mark.parametrize("text", ["No entities here.", "Only <e1>one</e1> entity.", "<e1>a</e1> <e1>b</e1> <e2>c</e2>",
-                                  "Empty <e1></e1> and <e2>b</e2>", "Unclosed <e1>a and <e2>b</e2>"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No entities here.",
+        "Only <e1>one</e1> entity.",
+        "<e1>a</e1> <e1>b</e1> <e2>c</e2>",
+        "Empty <e1></e1> and <e2>b</e2>",
+        "Unclosed <e1>a and <e2>b</e2>",
+    ],
+)
 def test_relation_without_both_entities_names_the_notations(re_tokenizer, text):
     with pytest.raises(InputError) as error:
         encode_relation(re_tokenizer, text)
@@ -148,7 +161,7 @@ def test_relation_without_both_entities_names_the_notations(re_tokenizer, text):
 def test_parse_entity_tags_spans():
     clean, e1, e2 = parse_entity_tags("A <e1>cup</e1> of <E2>tea</E2>.")
     assert clean == "A cup of tea."
-    assert clean[e1[0]:e1[1]] == "cup" and clean[e2[0]:e2[1]] == "tea"
+    assert clean[e1[0] : e1[1]] == "cup" and clean[e2[0] : e2[1]] == "tea"
 
 
 @pytest.mark.parametrize("pairs", ["terms", "categories"])

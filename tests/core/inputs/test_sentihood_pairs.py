@@ -12,16 +12,20 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.config import get_settings
-from app.core.model.checkpoint import CheckpointInfo
-from app.core.data.readers import load_dataset
 from app.core.data.prepared import SENTIHOOD_ASPECTS, prepare
+from app.core.data.readers import load_dataset
 from app.core.inputs.units import AnalysisError, unit_specs
+from app.core.model.checkpoint import CheckpointInfo
 from app.core.model.registry import ModelRegistry
 from app.core.report.plan import held_out
 from app.core.training.loop import split_dev
 
-PLACES = ["LOCATION1 is {a} and {b}.", "I live in LOCATION1 and it is {a}, LOCATION2 is {b}.",
-          "Rent in LOCATION1 is {a}.", "LOCATION2 feels {b} at night, unlike LOCATION1."]
+PLACES = [
+    "LOCATION1 is {a} and {b}.",
+    "I live in LOCATION1 and it is {a}, LOCATION2 is {b}.",
+    "Rent in LOCATION1 is {a}.",
+    "LOCATION2 feels {b} at night, unlike LOCATION1.",
+]
 WORDS = {"positive": ["safe", "cheap", "lovely"], "negative": ["dangerous", "pricey", "awful"]}
 
 
@@ -49,9 +53,18 @@ def sentihood_files(tmp_path_factory):
 
 
 def sentihood_info(categories=SENTIHOOD_ASPECTS, fmt="qa-m") -> CheckpointInfo:
-    return CheckpointInfo(id="sentihood-model", path=None, task="absa", format=fmt, labels=("positive", "negative", "none"),
-                          num_layers=1, num_heads=1, max_length=128, model_type="bert",
-                          metadata={"categories": list(categories)})
+    return CheckpointInfo(
+        id="sentihood-model",
+        path=None,
+        task="absa",
+        format=fmt,
+        labels=("positive", "negative", "none"),
+        num_layers=1,
+        num_heads=1,
+        max_length=128,
+        model_type="bert",
+        metadata={"categories": list(categories)},
+    )
 
 
 def test_pairs_follow_the_trainers_inputs(sentihood_files):
@@ -78,15 +91,59 @@ def test_report_on_a_sentihood_checkpoint(sentihood_files, tmp_path, monkeypatch
     get_settings.cache_clear()
     out = tmp_path / "report.json"
     try:
-        trained = CliRunner().invoke(cli, ["train", "absa", "--data", str(train), "--test", str(test), "--format", "qa-m",
-                                           "--out", "sentihood-tiny", "--epochs", "1", "--batch-size", "16",
-                                           "--dev-fraction", "0.25", "--no-progress"])
+        trained = CliRunner().invoke(
+            cli,
+            [
+                "train",
+                "absa",
+                "--data",
+                str(train),
+                "--test",
+                str(test),
+                "--format",
+                "qa-m",
+                "--out",
+                "sentihood-tiny",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "16",
+                "--dev-fraction",
+                "0.25",
+                "--no-progress",
+            ],
+        )
         assert trained.exit_code == 0, trained.output
-        reported = CliRunner().invoke(cli, ["report", "--model", "sentihood-tiny", "--attacks", "", "--no-progress",
-                                            "--no-pretrained-baseline", "--out", str(out)])
+        reported = CliRunner().invoke(
+            cli,
+            [
+                "report",
+                "--model",
+                "sentihood-tiny",
+                "--attacks",
+                "",
+                "--no-progress",
+                "--no-pretrained-baseline",
+                "--out",
+                str(out),
+            ],
+        )
         assert reported.exit_code == 0, reported.output
-        analysed = CliRunner().invoke(cli, ["analyze", "--model", "sentihood-tiny", "--data", str(test), "--no-progress",
-                                            "--no-importance", "--no-pretrained", "--bootstrap", "20"])
+        analysed = CliRunner().invoke(
+            cli,
+            [
+                "analyze",
+                "--model",
+                "sentihood-tiny",
+                "--data",
+                str(test),
+                "--no-progress",
+                "--no-importance",
+                "--no-pretrained",
+                "--bootstrap",
+                "20",
+            ],
+        )
         assert analysed.exit_code == 0, analysed.output
         registry = ModelRegistry(models, "cpu")
         registry.refresh()
@@ -95,7 +152,9 @@ def test_report_on_a_sentihood_checkpoint(sentihood_files, tmp_path, monkeypatch
         get_settings.cache_clear()
     model = json.loads(out.read_text())["models"][0]
     sets = {s["role"]: s for s in model["data"]["sets"]}
-    assert sets["test"]["data"] == "sentihood-test.json" and sets["test"]["inputs"] == 18 * 4  # 12 + 6 targets x 4 aspects
+    assert (
+        sets["test"]["data"] == "sentihood-test.json" and sets["test"]["inputs"] == 18 * 4
+    )  # 12 + 6 targets x 4 aspects
     assert sets["dev"]["note"] == "never trained on"
     assert all("SentiHood" not in s["name"] for s in model["data"]["sets"])  # its own data is not out-of-domain
     test_figures = model["in_distribution"]

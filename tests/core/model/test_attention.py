@@ -4,10 +4,10 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification
 
+from app.core.inputs.encoding import encode_absa
 from app.core.model.attention import forward_with_attention, merge_word_pieces, quantize_uint8
 from app.core.model.errors import AttentionUnavailableError
 from app.core.passes.inspection import InspectionInput, inspect
-from app.core.inputs.encoding import encode_absa
 
 
 def test_rows_sum_to_one(absa):
@@ -42,14 +42,9 @@ def test_sdpa_attention_fails_loudly(absa):
 
 def test_word_merge_known_answer():
     # Tokens: [CLS] play ##ing now  -> words: [CLS], playing, now
-    attention = torch.tensor([[0.1, 0.2, 0.3, 0.4],
-                              [0.5, 0.1, 0.1, 0.3],
-                              [0.3, 0.3, 0.2, 0.2],
-                              [0.0, 0.6, 0.4, 0.0]])
+    attention = torch.tensor([[0.1, 0.2, 0.3, 0.4], [0.5, 0.1, 0.1, 0.3], [0.3, 0.3, 0.2, 0.2], [0.0, 0.6, 0.4, 0.0]])
     merged = merge_word_pieces(attention, [0, 1, 1, 2])
-    expected = torch.tensor([[0.1, 0.5, 0.4],
-                             [(0.5 + 0.3) / 2, (0.2 + 0.5) / 2, (0.3 + 0.2) / 2],
-                             [0.0, 1.0, 0.0]])
+    expected = torch.tensor([[0.1, 0.5, 0.4], [(0.5 + 0.3) / 2, (0.2 + 0.5) / 2, (0.3 + 0.2) / 2], [0.0, 1.0, 0.0]])
     assert torch.allclose(merged, expected)
     assert torch.allclose(merged.sum(-1), torch.ones(3))
 

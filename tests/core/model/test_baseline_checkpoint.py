@@ -6,12 +6,21 @@ from safetensors import safe_open
 
 from app.core.model.checkpoint import load_checkpoint, read_checkpoint_info, scan_models_dir
 from app.core.training.demo_checkpoints import (
-    ABSA_LABELS, BASELINES, DEFAULT_ENTITY_MARKERS, DEMO_RE_LABELS, embedded_base_model, prepare_demo_models,
+    ABSA_LABELS,
+    BASELINES,
+    DEFAULT_ENTITY_MARKERS,
+    DEMO_RE_LABELS,
+    embedded_base_model,
+    prepare_demo_models,
 )
 
 BASELINE_IDS = {"pretrained-minilm-absa-qa-m": "demo-absa-qa-m", "pretrained-minilm-re": "demo-re"}
-ENCODER_TENSORS = ("encoder.layer.0.attention.self.query.weight", "encoder.layer.3.intermediate.dense.weight",
-                   "encoder.layer.5.output.LayerNorm.weight", "embeddings.position_embeddings.weight")
+ENCODER_TENSORS = (
+    "encoder.layer.0.attention.self.query.weight",
+    "encoder.layer.3.intermediate.dense.weight",
+    "encoder.layer.5.output.LayerNorm.weight",
+    "embeddings.position_embeddings.weight",
+)
 
 
 def tensors(folder, names):
@@ -39,8 +48,9 @@ def test_encoder_is_the_embedded_minilm_and_head_is_untrained(models_dir, baseli
 
     folder, demo = models_dir / baseline_id, models_dir / BASELINE_IDS[baseline_id]
     base = tensors(Path(embedded_base_model()), ENCODER_TENSORS + ("embeddings.word_embeddings.weight",))
-    ours = tensors(folder, [f"bert.{n}" for n in ENCODER_TENSORS] + ["bert.embeddings.word_embeddings.weight",
-                                                                      "classifier.weight"])
+    ours = tensors(
+        folder, [f"bert.{n}" for n in ENCODER_TENSORS] + ["bert.embeddings.word_embeddings.weight", "classifier.weight"]
+    )
     for name in ENCODER_TENSORS:
         assert ours[f"bert.{name}"].equal(base[name]), name
     vocab = base["embeddings.word_embeddings.weight"]
@@ -50,19 +60,24 @@ def test_encoder_is_the_embedded_minilm_and_head_is_untrained(models_dir, baseli
     assert not ours["classifier.weight"].equal(fine_tuned["classifier.weight"])
     # and the demo checkpoint's encoder did move: the baseline is a real comparison
     assert not fine_tuned["bert.encoder.layer.0.attention.self.query.weight"].equal(
-        base["encoder.layer.0.attention.self.query.weight"])
+        base["encoder.layer.0.attention.self.query.weight"]
+    )
 
 
 def test_re_baseline_loads_with_entity_markers(models_dir):
     loaded = load_checkpoint(read_checkpoint_info(models_dir / "pretrained-minilm-re"))
-    assert all(loaded.tokenizer.convert_tokens_to_ids(m) != loaded.tokenizer.unk_token_id for m in DEFAULT_ENTITY_MARKERS)
+    assert all(
+        loaded.tokenizer.convert_tokens_to_ids(m) != loaded.tokenizer.unk_token_id for m in DEFAULT_ENTITY_MARKERS
+    )
     assert loaded.model.get_input_embeddings().weight.shape[0] == len(loaded.tokenizer)
 
 
 def test_second_prepare_does_not_rewrite_baselines(models_dir):
     def stamps():
-        return {b: [(models_dir / b / f).stat().st_mtime_ns for f in ("model.safetensors", "headscope.json")]
-                for b in BASELINE_IDS}
+        return {
+            b: [(models_dir / b / f).stat().st_mtime_ns for f in ("model.safetensors", "headscope.json")]
+            for b in BASELINE_IDS
+        }
 
     before = stamps()
     assert prepare_demo_models(models_dir, progress=False) == []

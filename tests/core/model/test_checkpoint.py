@@ -6,7 +6,13 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from app.core.model.checkpoint import CheckpointError, check_weights_are_safe, load_checkpoint, read_checkpoint_info, scan_models_dir
+from app.core.model.checkpoint import (
+    CheckpointError,
+    check_weights_are_safe,
+    load_checkpoint,
+    read_checkpoint_info,
+    scan_models_dir,
+)
 from app.core.training.loop import write_checkpoint_atomically
 
 
@@ -62,7 +68,9 @@ def test_add_registers_a_user_folder(tmp_path, models_dir, monkeypatch):
     monkeypatch.setenv("HEADSCOPE_MODELS_DIR", str(tmp_path / "models"))
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(cli, ["add", str(user_model), "--task", "absa", "--format", "qa-m", "--name", "mine"])
+        result = CliRunner().invoke(
+            cli, ["add", str(user_model), "--task", "absa", "--format", "qa-m", "--name", "mine"]
+        )
         assert result.exit_code == 0, result.output
         listed = CliRunner().invoke(cli, ["models", "--json"])
     finally:

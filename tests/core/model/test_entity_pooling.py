@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
+from app.core.heads.importance import head_mask, mask_shape
 from app.core.model.checkpoint import load_checkpoint, read_checkpoint_info
 from app.core.model.entity_pooling import BertForEntityStartClassification, entity_start_positions
-from app.core.heads.importance import head_mask, mask_shape
 from app.core.passes.inspection import InspectionInput, inspect
 from app.core.training.recipes import TrainSpec, train_on_data
 
@@ -15,17 +15,24 @@ DEMO_RELATIONS = "app/demo_data/relations.jsonl"
 
 
 def test_marker_positions_first_occurrence_and_fallback():
-    ids = torch.tensor([[101, 7, 50, 8, 60, 9, 102],
-                        [101, 60, 50, 50, 4, 102, 0],
-                        [101, 5, 6, 102, 0, 0, 0]])
+    ids = torch.tensor([[101, 7, 50, 8, 60, 9, 102], [101, 60, 50, 50, 4, 102, 0], [101, 5, 6, 102, 0, 0, 0]])
     assert entity_start_positions(ids, [50, 60]).tolist() == [[2, 4], [2, 1], [0, 0]]
 
 
 @pytest.fixture(scope="module")
 def entity_start_checkpoint(tmp_path_factory):
     models = tmp_path_factory.mktemp("models")
-    spec = TrainSpec(task="re", format="re-markers", train=DEMO_RELATIONS, out="tiny-entity-start", epochs=1,
-                     batch_size=16, max_length=64, dev_fraction=0.2, pooling="entity-start")
+    spec = TrainSpec(
+        task="re",
+        format="re-markers",
+        train=DEMO_RELATIONS,
+        out="tiny-entity-start",
+        epochs=1,
+        batch_size=16,
+        max_length=64,
+        dev_fraction=0.2,
+        pooling="entity-start",
+    )
     result = train_on_data(spec, models, progress=False)
     return result.path
 

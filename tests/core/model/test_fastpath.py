@@ -10,8 +10,10 @@ from app.core.model.onnx_fastpath import FastPaths, check, supported
 from app.core.passes.inspection import InspectionInput, inspect, inspect_batch, prepare_inspection
 
 pytest.importorskip("onnxruntime")
-ITEMS = [InspectionInput("The pasta was great but the waiter was rude.", "service"),
-         InspectionInput("We waited forty minutes for a table and the soup was cold when it came.", "food")]
+ITEMS = [
+    InspectionInput("The pasta was great but the waiter was rude.", "service"),
+    InspectionInput("We waited forty minutes for a table and the soup was cold when it came.", "food"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +45,12 @@ def test_plain_path_where_it_does_not_apply(absa):
 
 def test_api_serves_the_fast_path(client, absa):
     state = client.app.state
-    payload = {"model": absa.info.id, "text": "The soup was cold but the staff were lovely.", "aspect": "food",
-               "attention": "full"}
+    payload = {
+        "model": absa.info.id,
+        "text": "The soup was cold but the staff were lovely.",
+        "aspect": "food",
+        "attention": "full",
+    }
     client.post("/api/inspect", json=payload)  # starts the build
     loaded = state.registry.get(absa.info.id)
     # the ONNX export runs in a child process that loads torch and the checkpoint: minutes on a loaded machine

@@ -11,7 +11,9 @@ from app.core.model.registry import ModelRegistry
 
 def test_least_recently_used_checkpoint_is_freed(models_dir, monkeypatch):
     monkeypatch.setenv("HEADSCOPE_MAX_LOADED_MODELS", "2")
-    registry = ModelRegistry(models_dir, pick_device("cpu"), max_loaded=Settings(models_dir=models_dir).max_loaded_models)
+    registry = ModelRegistry(
+        models_dir, pick_device("cpu"), max_loaded=Settings(models_dir=models_dir).max_loaded_models
+    )
     registry.refresh()
     first, second, third = [info.id for info in registry.infos][:3]
     model = weakref.ref(registry.get(first).model)

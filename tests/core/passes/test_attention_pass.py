@@ -7,8 +7,8 @@ import math
 
 import pytest
 import torch
+from tiny_model import tiny_checkpoint
 
-from app.core.passes.attention_pass import PassBatch, Stopwatch, attention_pass
 from app.core.data.demo import demo_dataset
 from app.core.heads import probes
 from app.core.heads.analysis import analyze
@@ -16,7 +16,7 @@ from app.core.heads.result import RESULT_VERSION, upgrade_result
 from app.core.heads.settings import AnalysisSettings
 from app.core.heads.statistics import token_sets
 from app.core.inputs.units import encode_unit, unit_specs
-from tiny_model import tiny_checkpoint
+from app.core.passes.attention_pass import PassBatch, Stopwatch, attention_pass
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +49,17 @@ def test_every_item_is_observed_once_in_batches(uniform_absa, absa_specs):
         return work()
 
     stopwatch = Stopwatch()
-    summary = attention_pass(uniform_absa, absa_specs, lambda s: encode_unit(uniform_absa, s), [recorder],
-                             batch_size=4, runner=runner, progress=lambda *c: calls.append(c), phase="p",
-                             stopwatch=stopwatch)
+    summary = attention_pass(
+        uniform_absa,
+        absa_specs,
+        lambda s: encode_unit(uniform_absa, s),
+        [recorder],
+        batch_size=4,
+        runner=runner,
+        progress=lambda *c: calls.append(c),
+        phase="p",
+        stopwatch=stopwatch,
+    )
     assert summary.items == 11 and summary.skipped == 0 and summary.observed == 11
     assert [i for b in recorder.batches for i in b.indices] == list(range(11))
     assert [len(b.units) for b in recorder.batches] == [4, 4, 3] and len(runs) == 3
@@ -64,8 +72,13 @@ def test_every_item_is_observed_once_in_batches(uniform_absa, absa_specs):
 
 def test_items_that_cannot_be_encoded_are_skipped_and_counted(uniform_absa, absa_specs):
     recorder = Recorder()
-    summary = attention_pass(uniform_absa, absa_specs[:5], lambda s: None if s is absa_specs[2] else
-                             encode_unit(uniform_absa, s), [recorder], batch_size=2)
+    summary = attention_pass(
+        uniform_absa,
+        absa_specs[:5],
+        lambda s: None if s is absa_specs[2] else encode_unit(uniform_absa, s),
+        [recorder],
+        batch_size=2,
+    )
     assert summary.skipped == 1 and [i for b in recorder.batches for i in b.indices] == [0, 1, 3, 4]
 
 
@@ -86,11 +99,20 @@ def test_uniform_heads_give_the_known_statistics(uniform_absa, absa_specs):
 
 def test_a_reference_equal_to_the_model_changed_nothing(absa_specs):
     model = tiny_checkpoint("absa", seed=3)
-    change, pretrained, statistics = (probes.FinetuneChangeProbe("absa"), probes.PretrainedBaselineProbe("absa"),
-                                      probes.StatisticsProbe("absa"))
+    change, pretrained, statistics = (
+        probes.FinetuneChangeProbe("absa"),
+        probes.PretrainedBaselineProbe("absa"),
+        probes.StatisticsProbe("absa"),
+    )
     recorder = Recorder()
-    attention_pass(model, absa_specs, lambda s: encode_unit(model, s), [statistics, pretrained, change, recorder],
-                   reference=model, batch_size=5)
+    attention_pass(
+        model,
+        absa_specs,
+        lambda s: encode_unit(model, s),
+        [statistics, pretrained, change, recorder],
+        reference=model,
+        batch_size=5,
+    )
     assert change.change.values("js").abs().max() < 1e-6
     for name in ("to_cls", "aspect_mass", "entropy"):
         assert torch.allclose(pretrained.pretrained.mean(name), statistics.scores.mean(name), atol=1e-5)
@@ -110,8 +132,19 @@ def test_analysis_on_the_tiny_model_is_strict_json_in_the_current_shape(uniform_
 
 
 def test_results_of_an_older_version_are_upgraded():
-    old = {"version": 2, "heads": [{"statistics": {"s": {"ci": [0.5, 0.7], "baselines": {
-        "uniform": 0.1, "positional": 0.3, "positional_rule": "next", "pretrained": None}}}}]}
+    old = {
+        "version": 2,
+        "heads": [
+            {
+                "statistics": {
+                    "s": {
+                        "ci": [0.5, 0.7],
+                        "baselines": {"uniform": 0.1, "positional": 0.3, "positional_rule": "next", "pretrained": None},
+                    }
+                }
+            }
+        ],
+    }
     entry = upgrade_result(old)["heads"][0]["statistics"]["s"]
     assert old["version"] == RESULT_VERSION and entry["baselines"]["best"] == 0.3
     assert entry["margin"] == pytest.approx(0.2)

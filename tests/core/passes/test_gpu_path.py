@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.core.passes.attention_pass import attention_pass
-from app.core.model.checkpoint import CheckpointError, cuda_dtype, load_checkpoint, pick_device
 from app.core.data.demo import demo_dataset
 from app.core.heads import probes
 from app.core.inputs.units import encode_unit, unit_specs
+from app.core.model.checkpoint import CheckpointError, cuda_dtype, load_checkpoint, pick_device
+from app.core.passes.attention_pass import attention_pass
 from app.core.passes.inspection import InspectionInput, inspect, inspect_batch, prepare_inspection, to_host
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
@@ -29,8 +29,9 @@ def test_cuda_dtype_choices():
 def statistics_of(checkpoint, specs, prefetch: bool):
     probe = probes.StatisticsProbe("absa")
     typical = probes.TypicalExamplesProbe("absa", 3, finetune=False)
-    attention_pass(checkpoint, specs, lambda s: encode_unit(checkpoint, s), [probe, typical], batch_size=4,
-                   prefetch=prefetch)
+    attention_pass(
+        checkpoint, specs, lambda s: encode_unit(checkpoint, s), [probe, typical], batch_size=4, prefetch=prefetch
+    )
     return probe, typical
 
 

@@ -8,13 +8,13 @@ import os
 
 import pytest
 import torch
+from tiny_model import tiny_checkpoint
 
 from app.core.data.demo import demo_dataset
 from app.core.heads.analysis import analyze
 from app.core.heads.settings import AnalysisSettings
-from app.core.stats.streaming import StatisticAccumulator, TopExamples
 from app.core.passes.sharding import LocalShards, shard_bounds
-from tiny_model import tiny_checkpoint
+from app.core.stats.streaming import StatisticAccumulator, TopExamples
 
 VOLATILE = ("run_id", "computed_at", "timings_s", "pairs_per_s")
 
@@ -106,16 +106,22 @@ def test_ig_limit_spans_shards(tiny_pair):
 
 def test_ray_workers_equal_one_pass(ray_local, absa):
     """The demo checkpoint, loaded by each Ray worker from its folder, with the pretrained baseline."""
-    from app.core.passes.ray_shards import RayShards
     from app.core.model.pretrained import load_pretrained_baseline
+    from app.core.passes.ray_shards import RayShards
 
     settings = AnalysisSettings(max_examples=24, batch_size=6, bootstrap=50, js_sample=8, importance=False)
     data = demo_dataset("demo-absa")
     base = load_pretrained_baseline(absa)
     seen: list[tuple[int, int, str]] = []
     shards = RayShards(device="cpu")
-    sharded = analyze(absa, data, settings, pretrained=base, shards=shards,
-                      progress=lambda done, total, phase: seen.append((done, total, phase)))
+    sharded = analyze(
+        absa,
+        data,
+        settings,
+        pretrained=base,
+        shards=shards,
+        progress=lambda done, total, phase: seen.append((done, total, phase)),
+    )
     single = analyze(absa, data, settings, pretrained=base)
     assert len(shards.workers) == 2 and len(set(shards.workers)) == 2  # two shards, two worker processes
     assert [h.labels for h in sharded.heads] == [h.labels for h in single.heads]
@@ -132,8 +138,9 @@ def test_worker_processes_equal_one_pass(absa):
     data = demo_dataset("demo-absa")
     seen: list[tuple[int, int, str]] = []
     with ProcessShards(2, device="cpu") as shards:
-        sharded = analyze(absa, data, settings, shards=shards,
-                          progress=lambda done, total, phase: seen.append((done, total, phase)))
+        sharded = analyze(
+            absa, data, settings, shards=shards, progress=lambda done, total, phase: seen.append((done, total, phase))
+        )
         workers = shards.workers
     single = analyze(absa, data, settings)
     # two shards, run outside this process (which pool worker takes which shard is the pool's choice)

@@ -13,16 +13,21 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from app.core.model.checkpoint import CheckpointInfo
 from app.core.data.demo import demo_dataset
 from app.core.data.prepared import prepare
-from app.core.report.calibration import (calibration, ece_from_bins, expected_calibration_error, fit_temperature,
-                                         reliability)
+from app.core.data.sources import load_data_source
+from app.core.model.checkpoint import CheckpointInfo
+from app.core.report.calibration import (
+    calibration,
+    ece_from_bins,
+    expected_calibration_error,
+    fit_temperature,
+    reliability,
+)
 from app.core.report.metrics import set_metrics
 from app.core.report.ood import EmptySetError, anomaly_scores
 from app.core.report.plan import ReportInputError, plan_report
 from app.core.report.settings import ReportSettings
-from app.core.data.sources import load_data_source
 from app.core.training.loop import split_dev
 
 SHARED = os.environ.get("HEADSCOPE_SHARED_DATA")
@@ -35,8 +40,9 @@ def load(name):
 
 # --- calibration ---------------------------------------------------------------------------------
 
-PROBS = torch.tensor([[0.95, 0.05], [0.15, 0.85], [0.55, 0.45], [0.35, 0.65], [0.72, 0.28], [0.22, 0.78]],
-                     dtype=torch.float64)
+PROBS = torch.tensor(
+    [[0.95, 0.05], [0.15, 0.85], [0.55, 0.45], [0.35, 0.65], [0.72, 0.28], [0.22, 0.78]], dtype=torch.float64
+)
 GOLD = torch.tensor([0, 0, 0, 1, 1, 1])
 
 
@@ -67,6 +73,7 @@ def test_temperature_scaling_recovers_a_known_temperature():
 
 # --- anomaly detection ---------------------------------------------------------------------------
 
+
 def test_anomaly_scores_by_their_definitions():
     inside, outside = np.array([0.9, 0.8, 0.7]), np.array([0.6, 0.75, 0.2])
     found = anomaly_scores(inside, outside)
@@ -80,8 +87,9 @@ def test_anomaly_scores_by_their_definitions():
 
 
 def test_category_metrics_headline():
-    info = CheckpointInfo("m", Path("m"), "absa", "qa-m", ("positive", "neutral", "negative", "conflict", "none"),
-                          2, 2, 128, "bert")
+    info = CheckpointInfo(
+        "m", Path("m"), "absa", "qa-m", ("positive", "neutral", "negative", "conflict", "none"), 2, 2, 128, "bert"
+    )
     from app.core.inputs.units import UnitSpec
 
     specs = [UnitSpec("s", "t", "food", polarity=p) for p in ("positive", "none", "negative", "none")]
@@ -93,6 +101,7 @@ def test_category_metrics_headline():
 
 
 # --- the data plan -------------------------------------------------------------------------------
+
 
 def test_demo_plan_without_shared_data(registry):
     settings = ReportSettings(max_examples=None)
@@ -120,7 +129,9 @@ def test_bad_shift_and_ood_data_are_refused(registry, tmp_path):
     assert caught.value.field == "settings.shift" and "cannot be scored by demo-re" in str(caught.value)
     other = tmp_path / "other-labels.jsonl"
     other.write_text(json.dumps({"text": "The <e1>cat</e1> sat on the <e2>mat</e2>.", "relation": "located-on"}) + "\n")
-    with pytest.raises(ReportInputError, match="labels the model does not: located-on; the model's labels: Cause-Effect"):
+    with pytest.raises(
+        ReportInputError, match="labels the model does not: located-on; the model's labels: Cause-Effect"
+    ):
         plan_report(info, ReportSettings(shift=(str(other),)), None, load)
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
@@ -149,8 +160,25 @@ def test_the_cli_report_on_a_demo_checkpoint(tmp_path):
     from app.cli import cli
 
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(cli, ["report", "--model", "demo-re", "--limit", "24", "--attacks", "hotflip",
-                                      "--attack-examples", "2", "--budget", "8", "--no-progress", "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "report",
+            "--model",
+            "demo-re",
+            "--limit",
+            "24",
+            "--attacks",
+            "hotflip",
+            "--attack-examples",
+            "2",
+            "--budget",
+            "8",
+            "--no-progress",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     model = report["models"][0]
@@ -164,6 +192,7 @@ def test_the_cli_report_on_a_demo_checkpoint(tmp_path):
 
 # --- with the shared benchmarks ------------------------------------------------------------------
 
+
 @needs_shared
 def test_shared_plan_adds_the_real_test_and_shifted_sets(registry):
     shared = Path(SHARED)
@@ -174,7 +203,9 @@ def test_shared_plan_adds_the_real_test_and_shifted_sets(registry):
     (mams,) = absa.of("shift")
     assert mams.data == "mams/acsa/val.xml" and set(mams.categories) == {"food", "service", "price", "ambience"}
     assert {o.data for o in absa.of("ood")} == {"semeval2010_task8/TEST_FILE_FULL.TXT", "sentihood/sentihood-test.json"}
-    term = CheckpointInfo("terms", Path("terms"), "absa", "term", ("positive", "neutral", "negative"), 6, 12, 128, "bert")
+    term = CheckpointInfo(
+        "terms", Path("terms"), "absa", "term", ("positive", "neutral", "negative"), 6, 12, 128, "bert"
+    )
     plan = plan_report(term, settings, shared, load)
     assert plan.of("test")[0].data.endswith("Restaurants_Test_Gold.xml")
     assert plan.of("test")[0].note.startswith("80%")  # no training record: 20% of the test fits the temperature

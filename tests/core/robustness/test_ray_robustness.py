@@ -5,16 +5,23 @@ tolerance — here, one shard after another, and on a local Ray instance the tes
 from __future__ import annotations
 
 import pytest
-
-from app.core.data.demo import demo_dataset
-from app.core.robustness.run import run_robustness
-from app.core.robustness.settings import RobustnessSettings
-from app.core.passes.sharding import LocalShards
 from test_ray_analysis import assert_close
 
+from app.core.data.demo import demo_dataset
+from app.core.passes.sharding import LocalShards
+from app.core.robustness.run import run_robustness
+from app.core.robustness.settings import RobustnessSettings
+
 VOLATILE = ("run_id", "computed_at", "timings_s")
-SETTINGS = RobustnessSettings(tests=("q1-typo", "q5-entity-only", "q3-k1", "q3-k2", "q2-hotflip"), max_examples=12,
-                              batch_size=4, bootstrap=50, budget=10, top_heads=3, ablate_moved=True)
+SETTINGS = RobustnessSettings(
+    tests=("q1-typo", "q5-entity-only", "q3-k1", "q3-k2", "q2-hotflip"),
+    max_examples=12,
+    batch_size=4,
+    bootstrap=50,
+    budget=10,
+    top_heads=3,
+    ablate_moved=True,
+)
 
 
 def comparable(result) -> dict:
@@ -31,8 +38,14 @@ def single(relation):
 
 def test_local_shards_equal_one_process(relation, single):
     seen: list[tuple[int, int, str]] = []
-    sharded = run_robustness(relation, demo_dataset("demo-re"), SETTINGS, name="demo-re",
-                             shards=LocalShards(3, relation), progress=lambda *step: seen.append(step))
+    sharded = run_robustness(
+        relation,
+        demo_dataset("demo-re"),
+        SETTINGS,
+        name="demo-re",
+        shards=LocalShards(3, relation),
+        progress=lambda *step: seen.append(step),
+    )
     one, many = comparable(single), comparable(sharded)
     tests = {t["test"]: t for t in many["tests"]}
     assert tests["q3-k1"]["variants"] > 0 and tests["q2-hotflip"]["details"]["attacked"] > 0  # model tests ran
@@ -46,8 +59,9 @@ def test_ray_workers_equal_one_process(ray_local, relation, single):
     from app.core.passes.ray_shards import RayShards
 
     shards = RayShards(device="cpu")
-    sharded = run_robustness(relation, demo_dataset("demo-re"), SETTINGS, name="demo-re", shards=shards,
-                             baseline=relation)
+    sharded = run_robustness(
+        relation, demo_dataset("demo-re"), SETTINGS, name="demo-re", shards=shards, baseline=relation
+    )
     assert len(shards.workers) == 2 and len(set(shards.workers)) == 2  # two shards, two worker processes
     many = comparable(sharded)
     many.pop("baseline")

@@ -10,8 +10,8 @@ import torch
 
 from app.core.data.demo import demo_dataset
 from app.core.inputs.units import encode_unit, gold_label, unit_specs
-from app.core.robustness.attacks.runner import attack
 from app.core.robustness.attacks.hotflip import MIN_COSINE
+from app.core.robustness.attacks.runner import attack
 from app.core.robustness.attacks.word_rows import STOPWORDS, Pieces, removal_edits, source_input
 from app.core.robustness.counterfactual import counterfactual
 from app.core.robustness.variants import Edit, edit_spec
@@ -136,8 +136,11 @@ def test_candidates_are_scored_in_batches_through_the_runner(relation, re_specs,
 
     handle = relation.model.register_forward_pre_hook(count, with_kwargs=True)
     try:
-        outcomes = list(attack(relation, [re_specs[0], re_specs[9]], "pwws", budget=200, batch_size=8,
-                               runner=runner, synonyms=wordnet))
+        outcomes = list(
+            attack(
+                relation, [re_specs[0], re_specs[9]], "pwws", budget=200, batch_size=8, runner=runner, synonyms=wordnet
+            )
+        )
     finally:
         handle.remove()
     queries = sum(o.queries for o in outcomes)

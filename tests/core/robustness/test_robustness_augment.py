@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.config import get_settings
-from app.core.data.readers import AbsaSentence, RelationExample
 from app.core.data.demo import demo_dataset
+from app.core.data.readers import AbsaSentence, RelationExample
 from app.core.robustness.augment import augment_examples
 
 RELATIONS = [
@@ -30,7 +30,7 @@ def test_relation_variants_become_training_examples_with_their_labels():
     assert tests == {"q5-entity-mask", "q1-typo"}
     for test, example in added:
         assert isinstance(example, RelationExample)
-        assert example.text[example.e1.start:example.e1.end] == example.e1.text
+        assert example.text[example.e1.start : example.e1.end] == example.e1.text
     masked = [e for t, e in added if t == "q5-entity-mask"]
     assert len(masked) == 30 and {e.relation for e in masked} == {e.relation for e in examples}
 
@@ -53,8 +53,24 @@ def test_train_with_augmentation_records_it(tmp_path, monkeypatch):
     data = tmp_path / "relations.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in RELATIONS), encoding="utf-8")
     try:
-        result = CliRunner().invoke(cli, ["train", "re", "--data", str(data), "--out", "re-augmented", "--epochs", "1",
-                                          "--batch-size", "4", "--augment", "q5-entity-mask", "--no-progress"])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "train",
+                "re",
+                "--data",
+                str(data),
+                "--out",
+                "re-augmented",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "4",
+                "--augment",
+                "q5-entity-mask",
+                "--no-progress",
+            ],
+        )
         bad = CliRunner().invoke(cli, ["train", "re", "--data", str(data), "--out", "x", "--augment", "revtgt"])
     finally:
         get_settings.cache_clear()
@@ -66,26 +82,62 @@ def test_train_with_augmentation_records_it(tmp_path, monkeypatch):
 
 
 REVIEWS = [
-    ("The pasta was great.", "pasta", "positive"), ("The waiter was rude.", "waiter", "negative"),
-    ("The soup was good.", "soup", "positive"), ("The room was dirty.", "room", "negative"),
-    ("The bread was great.", "bread", "positive"), ("The music was awful.", "music", "negative"),
+    ("The pasta was great.", "pasta", "positive"),
+    ("The waiter was rude.", "waiter", "negative"),
+    ("The soup was good.", "soup", "positive"),
+    ("The room was dirty.", "room", "negative"),
+    ("The bread was great.", "bread", "positive"),
+    ("The music was awful.", "music", "negative"),
 ]
 
 
 def test_train_terms_with_revtgt_reads_opinion_words_from_the_shared_lexicon(tmp_path, monkeypatch):
     """Term data without gold opinions: RevTgt finds the opinion words in the shared data's Hu & Liu lexicon."""
     data = tmp_path / "terms.jsonl"
-    data.write_text("".join(json.dumps({"id": f"r{i}", "text": text, "aspects": [
-        {"term": term, "from": text.index(term), "to": text.index(term) + len(term), "polarity": polarity}]}) + "\n"
-        for i, (text, term, polarity) in enumerate(REVIEWS)), encoding="utf-8")
+    data.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"r{i}",
+                    "text": text,
+                    "aspects": [
+                        {
+                            "term": term,
+                            "from": text.index(term),
+                            "to": text.index(term) + len(term),
+                            "polarity": polarity,
+                        }
+                    ],
+                }
+            )
+            + "\n"
+            for i, (text, term, polarity) in enumerate(REVIEWS)
+        ),
+        encoding="utf-8",
+    )
     shared = tmp_path / "shared"
     (shared / "opinion_lexicon").mkdir(parents=True)
     (shared / "opinion_lexicon" / "positive-words.txt").write_text("great\ngood\npolite\nclean\n", encoding="utf-8")
     (shared / "opinion_lexicon" / "negative-words.txt").write_text("rude\ndirty\nawful\nbad\n", encoding="utf-8")
     monkeypatch.setenv("HEADSCOPE_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("HEADSCOPE_DEVICE", "cpu")
-    command = ["train", "absa", "--data", str(data), "--format", "term", "--out", "terms-augmented", "--epochs", "1",
-               "--batch-size", "4", "--augment", "revtgt", "--no-progress"]
+    command = [
+        "train",
+        "absa",
+        "--data",
+        str(data),
+        "--format",
+        "term",
+        "--out",
+        "terms-augmented",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--augment",
+        "revtgt",
+        "--no-progress",
+    ]
     try:
         monkeypatch.delenv("HEADSCOPE_SHARED_DATA", raising=False)
         get_settings.cache_clear()

@@ -12,9 +12,11 @@ from app.core.robustness.variants import Edit, EditError, edit_spec, edit_text
 def test_spans_follow_insertions_replacements_and_deletions():
     text = "The soup was great but the staff was rude."
     soup, staff = (4, 8), (27, 32)
-    new, written, (a, b) = edit_text(text, [Edit(13, 18, "awful"), Edit(0, 0, "Well, "), Edit(37, 41, "")], [soup, staff])
+    new, written, (a, b) = edit_text(
+        text, [Edit(13, 18, "awful"), Edit(0, 0, "Well, "), Edit(37, 41, "")], [soup, staff]
+    )
     assert new == "Well, The soup was awful but the staff was ."
-    assert new[a[0]:a[1]] == "soup" and new[b[0]:b[1]] == "staff"
+    assert new[a[0] : a[1]] == "soup" and new[b[0] : b[1]] == "staff"
     assert [new[s:e] for s, e in written] == ["Well, ", "awful", ""]
 
 

@@ -11,15 +11,15 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from app.core.model.checkpoint import LoadedCheckpoint, read_checkpoint_info
-from app.core.data.readers import OpinionLexicon, load_dataset, load_opinion_lexicon
 from app.core.data.demo import demo_dataset
+from app.core.data.readers import OpinionLexicon, load_dataset, load_opinion_lexicon
 from app.core.inputs.units import UnitSpec, encode_unit, unit_specs
+from app.core.model.checkpoint import LoadedCheckpoint, read_checkpoint_info
 from app.core.robustness.context import GenerationContext, SuiteError
-from app.core.robustness.generators.re_bias import selection_rules
 from app.core.robustness.generators.catalog import TESTS, build_suite, report_facts, task_tests
-from app.core.robustness.suite_io import read_suite, write_suite
+from app.core.robustness.generators.re_bias import selection_rules
 from app.core.robustness.generators.text import relation, words
+from app.core.robustness.suite_io import read_suite, write_suite
 from app.core.robustness.variants import protected_spans
 from app.core.robustness.wordnet import WordNetUnavailableError, load_wordnet
 
@@ -29,16 +29,22 @@ FLIP = {"positive": "negative", "negative": "positive", "neutral": "neutral"}
 OFF_PROTECTED = {name for name, t in TESTS.items() if t.family in ("random", "selection-bias", "aspect")}
 # A small hand-made lexicon: the demo tests must not need the shared Hu & Liu files.
 LEXICON = OpinionLexicon(
-    frozenset("great good excellent delicious friendly fast fresh tasty divine attentive cozy lovely amazing "
-              "perfect best warm generous".split()),
-    frozenset("bad slow inferior rude stale awful bland cold cramped terrible worst dismissive greasy soggy "
-              "overpriced noisy".split()))
+    frozenset(
+        "great good excellent delicious friendly fast fresh tasty divine attentive cozy lovely amazing "
+        "perfect best warm generous".split()
+    ),
+    frozenset(
+        "bad slow inferior rude stale awful bland cold cramped terrible worst dismissive greasy soggy "
+        "overpriced noisy".split()
+    ),
+)
 
 
 def _tokenizer_only(models_dir: Path, checkpoint_id: str) -> LoadedCheckpoint:
     info = read_checkpoint_info(models_dir / checkpoint_id)
-    return LoadedCheckpoint(info, None, AutoTokenizer.from_pretrained(str(models_dir / checkpoint_id)),
-                            torch.device("cpu"))
+    return LoadedCheckpoint(
+        info, None, AutoTokenizer.from_pretrained(str(models_dir / checkpoint_id)), torch.device("cpu")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -83,17 +89,33 @@ def absa_suite(absa_sources, wordnet):
 def pair(text: str, term: str, opinions=(), polarity="positive", others=(), sid="s1") -> UnitSpec:
     def span(word: str) -> tuple[int, int]:
         return text.index(word), text.index(word) + len(word)
+
     return UnitSpec(sid, text, term, (span(term),), tuple(map(span, opinions)), tuple(map(span, others)), polarity)
 
 
 # --- The registry -----------------------------------------------------------------------------------
 
+
 def test_registry_lists_each_task_s_tests_with_what_they_need():
-    assert [t.name for t in task_tests("re")] == ["q1-typo", "q1-punctuation", "q1-contraction", "q1-number",
-                                                 "q1-person", "q1-location", "q4-rule-mask", "q5-entity-only",
-                                                 "q5-entity-mask"]
-    assert {t.name for t in task_tests("absa")} >= {"revtgt", "revnon", "adddiff", "aspect-only", "aspect-mask",
-                                                   "q1-typo"}
+    assert [t.name for t in task_tests("re")] == [
+        "q1-typo",
+        "q1-punctuation",
+        "q1-contraction",
+        "q1-number",
+        "q1-person",
+        "q1-location",
+        "q4-rule-mask",
+        "q5-entity-only",
+        "q5-entity-mask",
+    ]
+    assert {t.name for t in task_tests("absa")} >= {
+        "revtgt",
+        "revnon",
+        "adddiff",
+        "aspect-only",
+        "aspect-mask",
+        "q1-typo",
+    }
     assert TESTS["revtgt"].needs == ("terms", "wordnet", "opinions") and TESTS["revtgt"].changes_label
     assert TESTS["q4-rule-mask"].needs == ("training",) and TESTS["q5-entity-only"].debiasing
     assert all(set(t.needs) <= {"wordnet", "opinions", "training", "aspects", "terms"} for t in TESTS.values())
@@ -102,26 +124,44 @@ def test_registry_lists_each_task_s_tests_with_what_they_need():
 def test_every_test_of_the_task_runs_on_the_demo_data(re_suite, absa_suite):
     assert re_suite.not_run == {} and absa_suite.not_run == {}
     made = Counter(v.test for v in [*re_suite.variants, *absa_suite.variants])
-    for name in ("q1-typo", "q1-punctuation", "q1-number", "q4-rule-mask", "q5-entity-only", "q5-entity-mask",
-                 "revtgt", "revnon", "adddiff", "aspect-only", "aspect-mask", "q1-contraction", "q1-location"):
+    for name in (
+        "q1-typo",
+        "q1-punctuation",
+        "q1-number",
+        "q4-rule-mask",
+        "q5-entity-only",
+        "q5-entity-mask",
+        "revtgt",
+        "revnon",
+        "adddiff",
+        "aspect-only",
+        "aspect-mask",
+        "q1-contraction",
+        "q1-location",
+    ):
         assert made[name] > 0, name
 
 
 def test_generation_is_seeded_and_deterministic(re_sources):
     def texts(seed):
-        return [(v.source, v.spec.text) for v in build_suite(["q1-typo", "q1-number"], re_sources,
-                                                              GenerationContext(seed=seed), "re").variants]
+        return [
+            (v.source, v.spec.text)
+            for v in build_suite(["q1-typo", "q1-number"], re_sources, GenerationContext(seed=seed), "re").variants
+        ]
+
     assert texts(5) == texts(5) and texts(5) != texts(6)
 
 
 # --- Spans: entities, markers, protected words --------------------------------------------------------
 
+
 def _entity_words(encoded, name: str) -> str:
     return "".join(encoded.tokens[i].text.removeprefix("##") for i in encoded.spans[name]).lower()
 
 
-def test_relation_variants_keep_their_entities_and_markers_through_the_real_tokenizer(re_suite, re_sources,
-                                                                                      re_checkpoint):
+def test_relation_variants_keep_their_entities_and_markers_through_the_real_tokenizer(
+    re_suite, re_sources, re_checkpoint
+):
     for v in re_suite.variants:
         e, source = v.spec.relation, re_sources[v.source].relation
         assert e.e1.text == e.text[slice(*e.e1.offsets)] and e.e2.text == e.text[slice(*e.e2.offsets)]
@@ -150,8 +190,11 @@ def test_edits_lie_outside_the_entities_and_aspect_terms_by_default(re_suite, ab
 
 def test_inside_entities_lets_the_random_suite_edit_entity_words(re_sources, re_checkpoint):
     suite = build_suite(["q1-typo"], re_sources, GenerationContext(seed=1, inside_entities=True), "re")
-    inside = [v for v in suite.variants
-              if any(relation(r, p) == "inside" for r in v.replaced for p in protected_spans(re_sources[v.source]))]
+    inside = [
+        v
+        for v in suite.variants
+        if any(relation(r, p) == "inside" for r in v.replaced for p in protected_spans(re_sources[v.source]))
+    ]
     assert inside
     for v in inside:
         e = v.spec.relation
@@ -178,6 +221,7 @@ def test_absa_variants_keep_the_aspect_term_and_encode(absa_suite, absa_sources,
 
 # --- ARTS ---------------------------------------------------------------------------------------------
 
+
 def test_revtgt_flips_the_gold_polarity_and_neutral_stays(absa_suite, absa_sources):
     variants = [v for v in absa_suite.variants if v.test == "revtgt"]
     assert {absa_sources[v.source].polarity for v in variants} >= {"positive", "negative", "neutral"}
@@ -189,10 +233,12 @@ def test_revtgt_flips_the_gold_polarity_and_neutral_stays(absa_suite, absa_sourc
 
 def test_revtgt_and_revnon_on_hand_made_sentences(wordnet):
     text = "The pizza was great but the service was slow."
-    sources = [pair(text, "pizza", ["great"], "positive", ["service"]),
-               pair(text, "service", ["slow"], "negative", ["pizza"]),
-               pair("The soup was not good.", "soup", ["not good"], "negative", sid="s2"),
-               pair("The tiramisu was divine.", "tiramisu", ["divine"], "neutral", sid="s3")]
+    sources = [
+        pair(text, "pizza", ["great"], "positive", ["service"]),
+        pair(text, "service", ["slow"], "negative", ["pizza"]),
+        pair("The soup was not good.", "soup", ["not good"], "negative", sid="s2"),
+        pair("The tiramisu was divine.", "tiramisu", ["divine"], "neutral", sid="s3"),
+    ]
     context = GenerationContext(wordnet=wordnet, lexicon=LEXICON)
     flipped = {v.source: v for v in build_suite(["revtgt"], sources, context).variants}
     # The pizza turns bad: it now agrees with the slow service, so "but" becomes "and".
@@ -208,8 +254,10 @@ def test_revtgt_and_revnon_on_hand_made_sentences(wordnet):
     assert others[0].spec.polarity == "positive" and not others[0].label_changed
     assert "great" in others[0].spec.text and others[0].spec.text.endswith(" slow.")
     assert others[0].details["intensified"] == 1
-    same = [pair("The pizza was great and the wine was excellent.", "pizza", ["great"], "positive", ["wine"]),
-            pair("The pizza was great and the wine was excellent.", "wine", ["excellent"], "positive", ["pizza"])]
+    same = [
+        pair("The pizza was great and the wine was excellent.", "pizza", ["great"], "positive", ["wine"]),
+        pair("The pizza was great and the wine was excellent.", "wine", ["excellent"], "positive", ["pizza"]),
+    ]
     reversed_ = build_suite(["revnon"], same, context).variants[0]
     assert reversed_.spec.text == "The pizza was great but the wine was inferior."
     assert reversed_.spec.polarity == "positive" and not reversed_.label_changed
@@ -222,7 +270,7 @@ def test_adddiff_appends_phrases_of_the_other_polarity(absa_suite, absa_sources)
         source = absa_sources[v.source]
         assert v.spec.polarity == source.polarity and 1 <= v.details["added"] <= 3
         assert v.spec.text.startswith(source.text.rstrip().rstrip(".!?"))
-        added = v.spec.other_spans[len(source.other_spans):]
+        added = v.spec.other_spans[len(source.other_spans) :]
         assert len(added) == v.details["added"]
         phrases = v.details["phrases"].split("; ")
         for (s, e), phrase in zip(added, phrases):
@@ -243,6 +291,7 @@ def test_aspect_probes_strip_or_mask_the_review(absa_suite, absa_sources):
 
 # --- Relation bias probes -------------------------------------------------------------------------------
 
+
 def test_q4_masks_each_relation_s_rule_words_outside_the_entities(re_suite, re_sources):
     rules = report_facts(TESTS["q4-rule-mask"], re_suite.context)["rules"]
     assert len(rules) == len({s.polarity for s in re_sources}) and all(len(w) == 5 for w in rules.values())
@@ -250,8 +299,11 @@ def test_q4_masks_each_relation_s_rule_words_outside_the_entities(re_suite, re_s
     assert variants
     for v in variants:
         e = v.spec.relation
-        outside = [w for w in words(e.text) if all(relation((w.start, w.end), s) == "outside"
-                                                   for s in (e.e1.offsets, e.e2.offsets))]
+        outside = [
+            w
+            for w in words(e.text)
+            if all(relation((w.start, w.end), s) == "outside" for s in (e.e1.offsets, e.e2.offsets))
+        ]
         assert not {w.lower for w in outside} & set(rules[e.relation]) and v.details["masked"] >= 1
 
 
@@ -267,6 +319,7 @@ def test_q5_keeps_the_entities_alone_or_masks_them(re_suite, re_sources):
 
 # --- JSONL suites ---------------------------------------------------------------------------------------
 
+
 def test_a_suite_survives_a_jsonl_round_trip(tmp_path, re_suite, re_sources, absa_suite, absa_sources):
     for suite, sources in ((re_suite, re_sources), (absa_suite, absa_sources)):
         path = tmp_path / "suite.jsonl"
@@ -277,21 +330,26 @@ def test_a_suite_survives_a_jsonl_round_trip(tmp_path, re_suite, re_sources, abs
 
 
 def test_a_user_contrast_set_needs_only_ids_tests_and_texts(re_sources, absa_sources):
-    lines = ['{"source_id": "e0001", "test": "my-passive", "text": "Thousands of <e2>cars</e2> are assembled by the '
-             '<e1>factory</e1> each month.", "label": "Product-Producer(e2,e1)"}',
-             '{"source_id": "e0003", "test": "my-swap", "text": "The nurse worked the day shift alone.", '
-             '"e1": [4, 9], "e2": [25, 30], "label": "Cause-Effect(e1,e2)"}']
+    lines = [
+        '{"source_id": "e0001", "test": "my-passive", "text": "Thousands of <e2>cars</e2> are assembled by the '
+        '<e1>factory</e1> each month.", "label": "Product-Producer(e2,e1)"}',
+        '{"source_id": "e0003", "test": "my-swap", "text": "The nurse worked the day shift alone.", '
+        '"e1": [4, 9], "e2": [25, 30], "label": "Cause-Effect(e1,e2)"}',
+    ]
     passive, swapped = read_suite(lines, re_sources)
     assert passive.source == 0 and passive.spec.relation.e1.text == "factory" and not passive.label_changed
     assert swapped.label_changed and swapped.spec.relation.e2.text == "shift"
     assert swapped.spec.text[slice(*swapped.edited[0])] == "day" and swapped.replaced == ((21, 26),)
-    line = ('{"source_id": "r0003", "source_aspect": "hostess", "test": "mine", "label": "positive", '
-            '"text": "I appreciated the gluten-free options, and the hostess was lovely."}')
+    line = (
+        '{"source_id": "r0003", "source_aspect": "hostess", "test": "mine", "label": "positive", '
+        '"text": "I appreciated the gluten-free options, and the hostess was lovely."}'
+    )
     absa = read_suite([line], absa_sources)[0]
     assert absa.spec.text[slice(*absa.spec.term_spans[0])] == "hostess" and absa.label_changed
 
 
 # --- Errors ---------------------------------------------------------------------------------------------
+
 
 def test_bad_requests_name_what_is_accepted(re_sources, absa_sources, tmp_path, monkeypatch):
     with pytest.raises(SuiteError, match="accepted for relation extraction: q1-typo") as caught:
@@ -331,6 +389,7 @@ def test_bad_suite_lines_are_named(re_sources):
 
 # --- The shared benchmarks (HEADSCOPE_SHARED_DATA) ---------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def shared() -> Path:
     root = os.environ.get("HEADSCOPE_SHARED_DATA")
@@ -354,10 +413,16 @@ def test_q4_rule_words_of_semeval2010_train_give_the_relation_away(shared, re_ch
 
 def test_arts_on_aste_mams_and_semeval2014(shared, wordnet, absa_checkpoint):
     lexicon = load_opinion_lexicon(shared / "opinion_lexicon")
-    cases = [("aste_v2/14res/test_triplets.txt", "aste_v2/14res/train_triplets.txt", None, "gold"),
-             ("mams/atsa/val.xml", "mams/atsa/train.xml", "mams-atsa", "lexicon"),
-             ("semeval2014_task4/xml/Restaurants_Test_Gold.xml", "semeval2014_task4/xml/Restaurants_Train_v2.xml",
-              None, "lexicon")]
+    cases = [
+        ("aste_v2/14res/test_triplets.txt", "aste_v2/14res/train_triplets.txt", None, "gold"),
+        ("mams/atsa/val.xml", "mams/atsa/train.xml", "mams-atsa", "lexicon"),
+        (
+            "semeval2014_task4/xml/Restaurants_Test_Gold.xml",
+            "semeval2014_task4/xml/Restaurants_Train_v2.xml",
+            None,
+            "lexicon",
+        ),
+    ]
     for test_file, train_file, fmt, opinion_source in cases:
         examples = load_dataset(shared / test_file, fmt).examples[:150]
         sources = unit_specs(absa_checkpoint.info, examples, pairs="terms")[0]

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.core.data.demo import demo_dataset
-from app.core.robustness.run import available_tests, choose_tests, run_robustness
 from app.core.robustness.context import RobustnessInputError
+from app.core.robustness.run import available_tests, choose_tests, run_robustness
 from app.core.robustness.settings import RobustnessSettings
 
 
@@ -27,10 +27,29 @@ def cli_env(models_dir, monkeypatch):
 
 def test_cli_runs_generated_and_model_tests_and_exports_the_suite(cli_env, tmp_path):
     out, suite = tmp_path / "r.json", tmp_path / "suite.jsonl"
-    result = CliRunner().invoke(cli, ["robustness", "--model", "demo-re", "--data", "demo-re", "--train", "demo-re",
-                                      "--tests", "q5-entity-only,q4-rule-mask,q3-k1", "--limit", "16",
-                                      "--bootstrap", "50", "--no-progress", "--out", str(out),
-                                      "--export-suite", str(suite)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "robustness",
+            "--model",
+            "demo-re",
+            "--data",
+            "demo-re",
+            "--train",
+            "demo-re",
+            "--tests",
+            "q5-entity-only,q4-rule-mask,q3-k1",
+            "--limit",
+            "16",
+            "--bootstrap",
+            "50",
+            "--no-progress",
+            "--out",
+            str(out),
+            "--export-suite",
+            str(suite),
+        ],
+    )
     assert result.exit_code == 0, result.output
     written = json.loads(out.read_text())
     tests = {t["test"]: t for t in written["tests"]}
@@ -43,8 +62,25 @@ def test_cli_runs_generated_and_model_tests_and_exports_the_suite(cli_env, tmp_p
     lines = suite.read_text().splitlines()
     assert len(lines) == sum(t["variants"] for t in written["tests"])
     # the exported suite goes back through the same report as a contrast set
-    again = CliRunner().invoke(cli, ["robustness", "--model", "demo-re", "--data", "demo-re", "--suite", str(suite),
-                                     "--limit", "16", "--bootstrap", "50", "--no-progress", "--out", str(out)])
+    again = CliRunner().invoke(
+        cli,
+        [
+            "robustness",
+            "--model",
+            "demo-re",
+            "--data",
+            "demo-re",
+            "--suite",
+            str(suite),
+            "--limit",
+            "16",
+            "--bootstrap",
+            "50",
+            "--no-progress",
+            "--out",
+            str(out),
+        ],
+    )
     assert again.exit_code == 0, again.output
     contrast = {t["test"]: t for t in json.loads(out.read_text())["tests"]}
     assert set(contrast) == set(tests) and contrast["q4-rule-mask"]["family"] == "contrast-set"
@@ -73,5 +109,6 @@ def test_a_baseline_model_is_scored_on_the_same_variants(registry):
     after, before = result["tests"][0], result["baseline"]["tests"][0]
     assert before["test"] == "q5-entity-only" and before["variant_accuracy"] == after["variant_accuracy"]
     with pytest.raises(RobustnessInputError, match="baseline"):
-        run_robustness(relation, demo_dataset("demo-re"), settings, name="demo-re",
-                       baseline=registry.get("demo-absa-qa-m"))
+        run_robustness(
+            relation, demo_dataset("demo-re"), settings, name="demo-re", baseline=registry.get("demo-absa-qa-m")
+        )

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-import torch
-
 from app.core.data.demo import demo_dataset
 from app.core.inputs.units import encode_unit, unit_specs
 from app.core.robustness.moved import pair_change, shared_tokens
@@ -54,12 +51,15 @@ def test_a_pair_with_itself_did_not_move(relation):
 def test_suite_report_on_the_demo_relations(relation):
     sources = relation_sources(relation)
     variants = simple_variants(sources)
-    infos = {"appended": SuiteTest("appended", "random"), "entity-swapped": SuiteTest("entity-swapped", "semantic-bias",
-                                                                                    debiasing=True)}
+    infos = {
+        "appended": SuiteTest("appended", "random"),
+        "entity-swapped": SuiteTest("entity-swapped", "semantic-bias", debiasing=True),
+    }
     settings = RobustnessSettings(bootstrap=100, batch_size=16, top_heads=3, ablate_moved=True)
     calls = []
-    result = evaluate_variants(relation, sources, variants, infos, settings, data={"name": "demo-re"},
-                               progress=lambda *c: calls.append(c)).to_json()
+    result = evaluate_variants(
+        relation, sources, variants, infos, settings, data={"name": "demo-re"}, progress=lambda *c: calls.append(c)
+    ).to_json()
     text = json.dumps(result, allow_nan=False)
     assert "NaN" not in text and calls[-1][2] == "done"
     appended, swapped = result["tests"]
@@ -78,8 +78,10 @@ def test_suite_report_on_the_demo_relations(relation):
     moved = swapped["moved"]["cls"]
     if swapped["broken"] and swapped["held"]:
         assert len(moved["top"]) == 3 and len(moved["broken"]["mean"]) == relation.info.num_layers
-        assert swapped["ablated"]["heads"] == [[h["layer"], h["head"]] for h in swapped["moved"]["focus"]["top"]] \
+        assert (
+            swapped["ablated"]["heads"] == [[h["layer"], h["head"]] for h in swapped["moved"]["focus"]["top"]]
             or swapped["moved"]["focus"] is None
+        )
     rows = swapped["examples"]
     assert rows and rows[0]["broken"] == (swapped["broken"] > 0)
     assert "<e1>" in rows[0]["edited"]["inspect"]["text"] and "thing" in rows[0]["edited"]["text"]
@@ -95,8 +97,9 @@ def test_heads_that_moved_separate_broken_from_held_pairs(relation):
         wrong = next(l for l in labels if l != spec.polarity) if i % 2 else None
         variants.append(make_variant(i, spec, "relabelled", [Edit(end, end, " today")], label=wrong))
     settings = RobustnessSettings(bootstrap=100, top_heads=4, ablate_moved=True)
-    result = evaluate_variants(relation, sources, variants, {"relabelled": SuiteTest("relabelled")}, settings,
-                               data={}).to_json()
+    result = evaluate_variants(
+        relation, sources, variants, {"relabelled": SuiteTest("relabelled")}, settings, data={}
+    ).to_json()
     report = result["tests"][0]
     assert report["broken"] >= 15 and report["held"] >= 15
     for name in ("focus", "cls"):

@@ -11,14 +11,14 @@ import math
 import pytest
 import torch
 from safetensors.torch import load_file
+from tiny_model import ABSA_LABELS, tiny_checkpoint  # tests/ is on sys.path (rootdir conftest)
 from typer.testing import CliRunner
 
 from app.core.training.demo_checkpoints import absa_category_examples
-from app.core.training.recipes import Recipe, TrainSpec, recipe_spec, train_on_data
-from app.core.training.roast import (MethodError, TrainingMethod, method_settings, perturbation, symmetric_kl)
-from app.core.training.selective import ENCODER_PARAMETER, SelectiveMask, expected_keep_share, keep_probability
 from app.core.training.loop import TrainingArgs, TrainOptions, train_classifier
-from tiny_model import ABSA_LABELS, tiny_checkpoint  # tests/ is on sys.path (rootdir conftest)
+from app.core.training.recipes import Recipe, TrainSpec, recipe_spec, train_on_data
+from app.core.training.roast import MethodError, TrainingMethod, method_settings, perturbation, symmetric_kl
+from app.core.training.selective import ENCODER_PARAMETER, SelectiveMask, expected_keep_share, keep_probability
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +42,26 @@ class Watched(TrainingMethod):
     def start_epoch(self, epoch, batches):
         super().start_epoch(epoch, batches)
         self.snapshots = getattr(self, "snapshots", [])
-        self.snapshots.append(({n: p.detach().clone() for n, p in self.model.named_parameters()},
-                               [k.clone() for k in self.mask.keep] if self.mask is not None else None))
+        self.snapshots.append(
+            (
+                {n: p.detach().clone() for n, p in self.model.named_parameters()},
+                [k.clone() for k in self.mask.keep] if self.mask is not None else None,
+            )
+        )
 
 
 def train_tiny(base, out, method, epochs=1, n=48, lr=2e-3):
     args = TrainingArgs(epochs=epochs, learning_rate=lr, batch_size=16, dev_fraction=0.0, warmup_ratio=0.0, seed=5)
-    return train_classifier(str(base), ABSA_LABELS, demo_pairs(n), out, {"task": "absa", "format": "qa-m"}, args,
-                            progress=False, options=TrainOptions(method=method))
+    return train_classifier(
+        str(base),
+        ABSA_LABELS,
+        demo_pairs(n),
+        out,
+        {"task": "absa", "format": "qa-m"},
+        args,
+        progress=False,
+        options=TrainOptions(method=method),
+    )
 
 
 def changed_outside_and_inside(before, after, keep):
@@ -80,7 +92,8 @@ def test_one_epoch_changes_only_the_weights_its_mask_keeps(tiny_base, tmp_path, 
     epoch = record["selective"]["epochs"][0]
     assert record["selective"]["first_fisher_batches"] == 2  # half of the 3 batches, rounded up
     assert 0 < epoch["kept_share"] < 1 and epoch["expected_share"] == pytest.approx(
-        expected_keep_share(mask.size, 0.5, 5), abs=1e-6)
+        expected_keep_share(mask.size, 0.5, 5), abs=1e-6
+    )
     assert ("adv_eps" in record) == (name == "roast")
 
 
@@ -92,7 +105,9 @@ def test_the_second_epoch_draws_a_new_mask_and_keeps_to_it(tiny_base, tmp_path):
     after = load_file(str(result.path / "model.safetensors"))
     moved_outside = sum(changed_outside_and_inside(start[n], after[n], k)[0] for n, k in zip(method.mask.names, second))
     assert moved_outside == 0  # Adam's momentum from epoch 1 does not move entries epoch 2 masks out
-    assert len(json.loads((result.path / "headscope.json").read_text())["training"]["method"]["selective"]["epochs"]) == 2
+    assert (
+        len(json.loads((result.path / "headscope.json").read_text())["training"]["method"]["selective"]["epochs"]) == 2
+    )
 
 
 class Layers(torch.nn.Module):
@@ -121,7 +136,7 @@ def test_fisher_ranking_keeps_the_expected_share(alpha, beta):
     assert record["kept_share"] == pytest.approx(expected, abs=4 * math.sqrt(expected * (1 - expected) / n) + 1e-9)
     keep = torch.cat([k.reshape(-1) for k in mask.keep])
     order = importance.argsort()
-    top, bottom = keep[order[-n // 10:]].mean().item(), keep[order[:n // 10]].mean().item()
+    top, bottom = keep[order[-n // 10 :]].mean().item(), keep[order[: n // 10]].mean().item()
     assert top > bottom  # the more important, the more often kept
     assert top == pytest.approx(keep_probability(torch.tensor(0.95), alpha, beta).item(), abs=0.1)
     # the unbiased scale: kept gradients divided by their keep probability, masked ones zero
@@ -132,8 +147,9 @@ def test_fisher_ranking_keeps_the_expected_share(alpha, beta):
 
 def test_alpha_nine_beta_ten_keeps_about_a_tenth():
     # the paper's sentiment setting: integral of sigmoid(20 (u - 0.9)) over [0, 1] = ln((1 + e^2) / (1 + e^-18)) / 20
-    assert expected_keep_share(100_001, 0.9, 10) == pytest.approx(math.log((1 + math.e ** 2) / (1 + math.e ** -18)) / 20,
-                                                                   abs=1e-4)
+    assert expected_keep_share(100_001, 0.9, 10) == pytest.approx(
+        math.log((1 + math.e**2) / (1 + math.e**-18)) / 20, abs=1e-4
+    )
 
 
 def test_perturbation_is_normalised_per_token():
@@ -147,7 +163,10 @@ def test_perturbation_is_normalised_per_token():
 
 
 def test_symmetric_kl_by_its_definition():
-    clean, perturbed = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0]]), torch.tensor([[1.0, 1.0, 0.0], [0.0, 2.0, 0.0]])
+    clean, perturbed = (
+        torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0]]),
+        torch.tensor([[1.0, 1.0, 0.0], [0.0, 2.0, 0.0]]),
+    )
     p, q = clean.softmax(-1), perturbed.softmax(-1)
     kl_pq = (p * (p.log() - q.log())).sum()
     kl_qp = (q * (q.log() - p.log())).sum()
@@ -176,19 +195,22 @@ def test_a_tiny_perturbation_leaves_the_two_cross_entropies():
     assert losses[5.0] > losses[1e-6]  # a large step along the gradient raises the perturbed loss and the KL
 
 
-@pytest.mark.parametrize("method,given,message", [
-    ("nope", {}, "method 'nope': accepted vanilla, roast, adv-only, selective-only"),
-    ("roast", {"alpha": 1.5}, "alpha 1.5: accepted a relative importance in [0, 1]"),
-    ("roast", {"alpha": -0.1}, "alpha -0.1: accepted a relative importance in [0, 1]"),
-    ("roast", {"adv_eps": 0.0}, "adv_eps 0.0: accepted a perturbation size > 0"),
-    ("adv-only", {"adv_eps": -1.0}, "adv_eps -1.0: accepted a perturbation size > 0"),
-    ("roast", {"beta": 0}, "beta 0.0: accepted a sharpness > 0"),
-    ("roast", {"adv_norm": "l3"}, "adv_norm 'l3': accepted linf, l2"),
-    ("adv-only", {"alpha": 0.5}, "alpha applies to method roast, selective-only, not to 'adv-only'"),
-    ("selective-only", {"kl_coeff": 0.1}, "kl_coeff applies to method roast, adv-only, not to 'selective-only'"),
-    ("vanilla", {"adv_eps": 0.2}, "adv_eps applies to method roast, adv-only, not to 'vanilla'"),
-    ("roast", {"gamma": 1}, "unknown setting 'gamma'; accepted: adv_eps"),
-])
+@pytest.mark.parametrize(
+    "method,given,message",
+    [
+        ("nope", {}, "method 'nope': accepted vanilla, roast, adv-only, selective-only"),
+        ("roast", {"alpha": 1.5}, "alpha 1.5: accepted a relative importance in [0, 1]"),
+        ("roast", {"alpha": -0.1}, "alpha -0.1: accepted a relative importance in [0, 1]"),
+        ("roast", {"adv_eps": 0.0}, "adv_eps 0.0: accepted a perturbation size > 0"),
+        ("adv-only", {"adv_eps": -1.0}, "adv_eps -1.0: accepted a perturbation size > 0"),
+        ("roast", {"beta": 0}, "beta 0.0: accepted a sharpness > 0"),
+        ("roast", {"adv_norm": "l3"}, "adv_norm 'l3': accepted linf, l2"),
+        ("adv-only", {"alpha": 0.5}, "alpha applies to method roast, selective-only, not to 'adv-only'"),
+        ("selective-only", {"kl_coeff": 0.1}, "kl_coeff applies to method roast, adv-only, not to 'selective-only'"),
+        ("vanilla", {"adv_eps": 0.2}, "adv_eps applies to method roast, adv-only, not to 'vanilla'"),
+        ("roast", {"gamma": 1}, "unknown setting 'gamma'; accepted: adv_eps"),
+    ],
+)
 def test_bad_settings_are_refused_naming_what_is_accepted(method, given, message):
     with pytest.raises(MethodError) as caught:
         method_settings(method, given)
@@ -198,22 +220,55 @@ def test_bad_settings_are_refused_naming_what_is_accepted(method, given, message
 def test_the_cli_refuses_an_unknown_method_before_reading_data(tmp_path):
     from app.cli import cli
 
-    result = CliRunner().invoke(cli, ["train", "absa", "--data", str(tmp_path / "none.jsonl"), "--format", "qa-m",
-                                      "--out", "x", "--method", "fancy"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "absa",
+            "--data",
+            str(tmp_path / "none.jsonl"),
+            "--format",
+            "qa-m",
+            "--out",
+            "x",
+            "--method",
+            "fancy",
+        ],
+    )
     assert result.exit_code == 2 and "accepted vanilla, roast, adv-only, selective-only" in result.output
-    result = CliRunner().invoke(cli, ["train", "re", "--data", str(tmp_path / "none.jsonl"), "--out", "x",
-                                      "--method", "roast", "--alpha", "2"])
+    result = CliRunner().invoke(
+        cli, ["train", "re", "--data", str(tmp_path / "none.jsonl"), "--out", "x", "--method", "roast", "--alpha", "2"]
+    )
     assert result.exit_code == 2 and "alpha 2.0: accepted a relative importance in [0, 1]" in result.output
 
 
 def test_recipes_and_model_cards_record_the_method(tiny_base, tmp_path):
     data = tmp_path / "reviews.jsonl"
-    rows = [{"id": f"r{i}", "text": t, "aspects": [{"aspect": c, "polarity": p}]} for i, (t, c, p) in enumerate([
-        ("The pasta was great.", "food", "positive"), ("The waiter was rude.", "service", "negative"),
-        ("Too expensive.", "price", "negative"), ("Lovely staff.", "service", "positive")] * 3)]
+    rows = [
+        {"id": f"r{i}", "text": t, "aspects": [{"aspect": c, "polarity": p}]}
+        for i, (t, c, p) in enumerate(
+            [
+                ("The pasta was great.", "food", "positive"),
+                ("The waiter was rude.", "service", "negative"),
+                ("Too expensive.", "price", "negative"),
+                ("Lovely staff.", "service", "positive"),
+            ]
+            * 3
+        )
+    ]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    spec = TrainSpec(task="absa", format="qa-m", train=str(data), out="tiny-roast", base=str(tiny_base), epochs=1,
-                     batch_size=8, dev_fraction=0.0, method="roast", method_settings={"kl_coeff": 0.05})
+    spec = TrainSpec(
+        task="absa",
+        format="qa-m",
+        train=str(data),
+        out="tiny-roast",
+        base=str(tiny_base),
+        epochs=1,
+        batch_size=8,
+        dev_fraction=0.0,
+        method="roast",
+        method_settings={"kl_coeff": 0.05},
+    )
     result = train_on_data(spec, tmp_path / "models", progress=False)
     training = json.loads((result.path / "headscope.json").read_text())["training"]
     assert training["spec"]["method"] == "roast" and training["spec"]["method_settings"] == {"kl_coeff": 0.05}
@@ -225,8 +280,17 @@ def test_recipes_and_model_cards_record_the_method(tiny_base, tmp_path):
     shared = tmp_path / "shared"
     (shared / "d").mkdir(parents=True)
     (shared / "d" / "train.jsonl").write_text("x")
-    recipe = Recipe("r", tmp_path / "r.json", {"task": "absa", "format": "term", "train": "d/train.jsonl",
-                                               "method": "roast", "method_settings": {"alpha": 0.6, "beta": 1.0}})
+    recipe = Recipe(
+        "r",
+        tmp_path / "r.json",
+        {
+            "task": "absa",
+            "format": "term",
+            "train": "d/train.jsonl",
+            "method": "roast",
+            "method_settings": {"alpha": 0.6, "beta": 1.0},
+        },
+    )
     assert recipe_spec(recipe, shared).method_settings == {"alpha": 0.6, "beta": 1.0}
     merged = recipe_spec(recipe, shared, {"method_settings": {"adv_eps": 0.2}})
     assert merged.method == "roast" and merged.method_settings == {"alpha": 0.6, "beta": 1.0, "adv_eps": 0.2}

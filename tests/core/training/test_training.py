@@ -5,13 +5,12 @@ import json
 import pytest
 import torch
 
-from app.core.model.checkpoint import load_checkpoint, read_checkpoint_info
 from app.core.data.demo import read_review_sentences
+from app.core.inputs.encoding import B_FORMAT_POLARITIES, LabelledInput, encode_absa
+from app.core.model.checkpoint import load_checkpoint, read_checkpoint_info
 from app.core.model.embedded import embedded_base_model
-from app.core.inputs.encoding import B_FORMAT_POLARITIES, encode_absa
 from app.core.passes.inspection import InspectionInput, inspect
 from app.core.training.loop import TrainingArgs, classification_metrics, loss_weights, train_classifier
-from app.core.inputs.encoding import LabelledInput
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +19,26 @@ def qa_b_checkpoint(tmp_path_factory):
     sentences = [s for s in read_review_sentences() if "food" in s.category_polarities()][:24]
 
     def build(tokenizer):
-        return [LabelledInput(encode_absa(tokenizer, s.text, "food", "qa-b", polarity=p), int(s.category_polarities()["food"] == p), s.id)
-                for s in sentences for p in B_FORMAT_POLARITIES]
+        return [
+            LabelledInput(
+                encode_absa(tokenizer, s.text, "food", "qa-b", polarity=p),
+                int(s.category_polarities()["food"] == p),
+                s.id,
+            )
+            for s in sentences
+            for p in B_FORMAT_POLARITIES
+        ]
 
     out = tmp_path_factory.mktemp("models") / "tiny-qa-b"
-    result = train_classifier(embedded_base_model(), ["no", "yes"], build, out, {"task": "absa", "format": "qa-b"},
-                              TrainingArgs(epochs=1, batch_size=16, dev_fraction=0.25), progress=False)
+    result = train_classifier(
+        embedded_base_model(),
+        ["no", "yes"],
+        build,
+        out,
+        {"task": "absa", "format": "qa-b"},
+        TrainingArgs(epochs=1, batch_size=16, dev_fraction=0.25),
+        progress=False,
+    )
     return result
 
 

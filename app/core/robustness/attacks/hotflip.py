@@ -43,7 +43,7 @@ class FlipSpace:
     pieces: tuple[str, ...]  # every piece's text
 
 
-_SPACES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_SPACES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def flip_space(checkpoint: LoadedCheckpoint) -> FlipSpace:
@@ -54,16 +54,25 @@ def flip_space(checkpoint: LoadedCheckpoint) -> FlipSpace:
         weight = model.get_input_embeddings().weight.detach().float().cpu()
         banned = set(tokenizer.all_special_tokens) | set(checkpoint.info.entity_markers or ())
         pieces = tokenizer.convert_ids_to_tokens(list(range(weight.shape[0])))
-        allowed = [i for i, piece in enumerate(pieces)
-                   if piece and piece.isascii() and piece.isalpha() and piece not in banned]
+        allowed = [
+            i for i, piece in enumerate(pieces) if piece and piece.isascii() and piece.isalpha() and piece not in banned
+        ]
         unit = torch.nn.functional.normalize(weight, dim=-1)
         index = torch.tensor(allowed)
         _SPACES[model] = FlipSpace(index, weight[index], unit[index], unit, weight, tuple(pieces))
     return _SPACES[model]
 
 
-def hotflip(source: SourceInput, label: int, p_label: float, scorer: Scorer, budget: Budget, space: FlipSpace,
-            min_cosine: float, lowercase: bool) -> Found:
+def hotflip(
+    source: SourceInput,
+    label: int,
+    p_label: float,
+    scorer: Scorer,
+    budget: Budget,
+    space: FlipSpace,
+    min_cosine: float,
+    lowercase: bool,
+) -> Found:
     """Attack one example the model gets right (label: its gold = predicted class, p_label: its probability)."""
     words = [w for w in source.editable if w.pieces == 1]
     if not words:
@@ -93,13 +102,17 @@ def hotflip(source: SourceInput, label: int, p_label: float, scorer: Scorer, bud
         if hits:
             return _found(flips, ids, types, probs[best], True)
     if not flips:
-        return Found.nothing("no flip within the cosine constraint lowered the probability of the label"
-                             if budget.left >= 2 else "the budget was spent before a flip was scored")
+        return Found.nothing(
+            "no flip within the cosine constraint lowered the probability of the label"
+            if budget.left >= 2
+            else "the budget was spent before a flip was scored"
+        )
     return _found(flips, ids, types, None, False)
 
 
-def _top_flips(gradient: torch.Tensor, ids: list[int], words: list[Word], open_: torch.Tensor, space: FlipSpace,
-               count: int) -> list[tuple[int, int]]:
+def _top_flips(
+    gradient: torch.Tensor, ids: list[int], words: list[Word], open_: torch.Tensor, space: FlipSpace, count: int
+) -> list[tuple[int, int]]:
     """The `count` (word, allowed-piece) flips of highest first-order gain among the open ones."""
     positions = torch.tensor([w.first for w in words])
     g = gradient[positions]  # [W, hidden]
@@ -118,8 +131,13 @@ def _flipped(ids: list[int], position: int, piece: int) -> list[int]:
 
 
 def _record(word: Word, piece: int, cosine: float, space: FlipSpace, lowercase: bool) -> dict:
-    return {"word": word.index, "from": word.text, "piece": piece, "cosine": cosine,
-            "to": surface(word, space.pieces[piece], lowercase)}
+    return {
+        "word": word.index,
+        "from": word.text,
+        "piece": piece,
+        "cosine": cosine,
+        "to": surface(word, space.pieces[piece], lowercase),
+    }
 
 
 def _found(flips: list[dict], ids: list[int], types, probabilities, success: bool) -> Found:

@@ -7,13 +7,13 @@ attentions: an attack only needs the probabilities, and asking for attentions co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import torch
 
-from app.core.passes.attention_pass import Runner, run_here
 from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.passes.attention_pass import Runner, run_here
 from app.core.robustness.attacks.word_rows import Row
 
 
@@ -33,7 +33,7 @@ class Found:
     details: dict = field(default_factory=dict)
 
     @classmethod
-    def nothing(cls, reason: str) -> "Found":
+    def nothing(cls, reason: str) -> Found:
         return cls({}, None, None, False, {"reason": reason})
 
 
@@ -75,8 +75,10 @@ class Scorer:
         """[len(rows), classes] on the CPU; spends len(rows) queries of `budget` when given."""
         if budget is not None:
             budget.spend(len(rows))
-        parts = [self.runner(lambda start=start: self._forward(rows[start:start + self.batch_size]))
-                 for start in range(0, len(rows), self.batch_size)]
+        parts = [
+            self.runner(lambda start=start: self._forward(rows[start : start + self.batch_size]))
+            for start in range(0, len(rows), self.batch_size)
+        ]
         return torch.cat(parts) if parts else torch.empty(0, len(self.checkpoint.info.labels))
 
     def _forward(self, rows: Sequence[Row]) -> torch.Tensor:

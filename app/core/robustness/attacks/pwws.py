@@ -17,8 +17,9 @@ of speech; one-word alphabetic lemmas only (a multi-word lemma would change the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -60,6 +61,7 @@ def substitutes(word: Word, synonyms: Synonyms, lowercase: bool) -> list[str]:
 
 def _fit(words: list[Word], subs: dict[int, list[str]], left: int) -> tuple[list[Word], dict[int, list[str]]]:
     """Trim synonyms (the same number per word) and then words so ranking and greedy steps fit `left` queries."""
+
     def cost(ws: list[Word], per: int) -> int:
         # per word: its [UNK] row, its synonyms, and one greedy step
         return sum(2 + min(len(subs[w.index]), per) for w in ws)
@@ -72,8 +74,17 @@ def _fit(words: list[Word], subs: dict[int, list[str]], left: int) -> tuple[list
     return words, {w.index: subs[w.index][:per] for w in words}
 
 
-def pwws(source: SourceInput, label: int, p_label: float, scorer: Scorer, budget: Budget, synonyms: Synonyms,
-         pieces: Pieces, lowercase: bool, unk_id: int) -> Found:
+def pwws(
+    source: SourceInput,
+    label: int,
+    p_label: float,
+    scorer: Scorer,
+    budget: Budget,
+    synonyms: Synonyms,
+    pieces: Pieces,
+    lowercase: bool,
+    unk_id: int,
+) -> Found:
     """Attack one example the model gets right (label: its gold = predicted class, p_label: its probability)."""
     words = [w for w in source.editable if not w.stopword]
     if not words:
@@ -128,8 +139,15 @@ def _ranking(scored, owners, label: int, p_label: float) -> tuple[list[Word], di
     return sorted(candidates, key=lambda w: -score[w.index]), best
 
 
-def _greedy(source: SourceInput, order: list[Word], best: dict[int, str], label: int, scorer: Scorer, budget: Budget,
-            pieces: Pieces) -> Found:
+def _greedy(
+    source: SourceInput,
+    order: list[Word],
+    best: dict[int, str],
+    label: int,
+    scorer: Scorer,
+    budget: Budget,
+    pieces: Pieces,
+) -> Found:
     """Replace the first k words of `order` for k = 2, 3, ... (k = 1 was scored in the ranking)."""
     prefixes = []
     for k in range(2, len(order) + 1):
@@ -140,7 +158,7 @@ def _greedy(source: SourceInput, order: list[Word], best: dict[int, str], label:
         prefixes.append((swaps, row))
     lowest, scored = None, 0
     while scored < len(prefixes) and budget.left > 0:
-        chunk = prefixes[scored:scored + min(scorer.batch_size, budget.left)]
+        chunk = prefixes[scored : scored + min(scorer.batch_size, budget.left)]
         probs = scorer.probabilities([row for _, row in chunk], budget)
         scored += len(chunk)
         for (swaps, row), p in zip(chunk, probs):

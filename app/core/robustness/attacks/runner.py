@@ -19,17 +19,17 @@ the ids the attack scored, so a reported success is a prediction that really cha
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
 import torch
 
-from app.core.passes.attention_pass import Runner, run_here
-from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.inputs.units import UnitSpec, encode_unit, gold_label
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.passes.attention_pass import Runner, run_here
 from app.core.robustness.attacks.hotflip import MIN_COSINE, flip_space, hotflip
-from app.core.robustness.attacks.pwws import Synonyms, pwws, wordnet_synonyms
 from app.core.robustness.attacks.model_queries import Budget, Found, Scorer
+from app.core.robustness.attacks.pwws import Synonyms, pwws, wordnet_synonyms
 from app.core.robustness.attacks.word_rows import Pieces, SourceInput, lowercases, source_input
 from app.core.robustness.variants import Edit, Variant, make_variant
 
@@ -76,17 +76,26 @@ def check_attack_args(method: str, budget: int, batch_size: int, min_cosine: flo
     if method not in METHODS:
         raise ValueError(f"attack method {method!r}: accepted {', '.join(METHODS)}")
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise ValueError(f"budget {budget!r}: accepted a whole number of model queries per example >= 1 "
-                         f"(default {DEFAULT_BUDGET})")
+        raise ValueError(
+            f"budget {budget!r}: accepted a whole number of model queries per example >= 1 (default {DEFAULT_BUDGET})"
+        )
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size {batch_size!r}: accepted a whole number of inputs per forward >= 1")
     if not -1.0 <= min_cosine <= 1.0:
         raise ValueError(f"min_cosine {min_cosine!r}: accepted a cosine similarity in [-1, 1]")
 
 
-def attack(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], method: str, *, budget: int = DEFAULT_BUDGET,
-           batch_size: int = 32, runner: Runner = run_here, synonyms: Synonyms | None = None,
-           min_cosine: float = MIN_COSINE) -> Iterator[AttackOutcome]:
+def attack(
+    checkpoint: LoadedCheckpoint,
+    sources: Sequence[UnitSpec],
+    method: str,
+    *,
+    budget: int = DEFAULT_BUDGET,
+    batch_size: int = 32,
+    runner: Runner = run_here,
+    synonyms: Synonyms | None = None,
+    min_cosine: float = MIN_COSINE,
+) -> Iterator[AttackOutcome]:
     """Attack each source in turn; synonyms (PWWS): (word, pos) -> WordNet synonyms, default the WordNet reader.
 
     Arguments are checked (ValueError) and WordNet is opened on the call, before the first outcome.
@@ -97,8 +106,15 @@ def attack(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], method: st
     return _outcomes(checkpoint, sources, method, budget, batch_size, scorer, one)
 
 
-def _outcomes(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], method: str, budget: int, batch_size: int,
-              scorer: Scorer, one: Callable[[SourceInput, int, float, Budget], Found]) -> Iterator[AttackOutcome]:
+def _outcomes(
+    checkpoint: LoadedCheckpoint,
+    sources: Sequence[UnitSpec],
+    method: str,
+    budget: int,
+    batch_size: int,
+    scorer: Scorer,
+    one: Callable[[SourceInput, int, float, Budget], Found],
+) -> Iterator[AttackOutcome]:
     for start in range(0, len(sources), batch_size):
         chunk = list(range(start, min(start + batch_size, len(sources))))
         inputs = {i: source_input(checkpoint, sources[i]) for i in chunk}
@@ -108,14 +124,23 @@ def _outcomes(checkpoint: LoadedCheckpoint, sources: Sequence[UnitSpec], method:
         probs = dict(zip(ready, scorer.probabilities([inputs[i].row for i in ready])))
         for i in chunk:
             if i not in probs:
-                yield _skipped(checkpoint, sources[i], i, method, gold[i], "cannot be encoded" if inputs[i] is None
-                               else f"gold label {sources[i].polarity!r} is not one of the model's labels")
+                yield _skipped(
+                    checkpoint,
+                    sources[i],
+                    i,
+                    method,
+                    gold[i],
+                    "cannot be encoded"
+                    if inputs[i] is None
+                    else f"gold label {sources[i].polarity!r} is not one of the model's labels",
+                )
             else:
                 yield _attack_one(checkpoint, scorer, i, inputs[i], gold[i], probs[i], method, budget, one)
 
 
-def _method(checkpoint: LoadedCheckpoint, method: str, scorer: Scorer, synonyms: Synonyms | None,
-            min_cosine: float) -> Callable[[SourceInput, int, float, Budget], Found]:
+def _method(
+    checkpoint: LoadedCheckpoint, method: str, scorer: Scorer, synonyms: Synonyms | None, min_cosine: float
+) -> Callable[[SourceInput, int, float, Budget], Found]:
     lowercase = lowercases(checkpoint)
     if method == "hotflip":
         space = flip_space(checkpoint)
@@ -125,9 +150,17 @@ def _method(checkpoint: LoadedCheckpoint, method: str, scorer: Scorer, synonyms:
     return lambda source, label, p, budget: pwws(source, label, p, scorer, budget, synonyms, pieces, lowercase, unk)
 
 
-def _attack_one(checkpoint: LoadedCheckpoint, scorer: Scorer, i: int, source: SourceInput, gold: int,
-                probs: torch.Tensor, method: str, limit: int,
-                one: Callable[[SourceInput, int, float, Budget], Found]) -> AttackOutcome:
+def _attack_one(
+    checkpoint: LoadedCheckpoint,
+    scorer: Scorer,
+    i: int,
+    source: SourceInput,
+    gold: int,
+    probs: torch.Tensor,
+    method: str,
+    limit: int,
+    one: Callable[[SourceInput, int, float, Budget], Found],
+) -> AttackOutcome:
     labels = checkpoint.info.labels
     predicted = int(probs.argmax())
     if predicted != gold:
@@ -137,34 +170,51 @@ def _attack_one(checkpoint: LoadedCheckpoint, scorer: Scorer, i: int, source: So
     found = one(source, gold, float(probs[gold]), budget)
     if found.success:
         found = _confirmed(checkpoint, scorer, source, found, gold, budget)
-    base = dict(source=i, source_id=source.spec.sentence_id, method=method, queries=budget.used,
-                words=source.content_words, original_label=labels[gold])
+    base = dict(
+        source=i,
+        source_id=source.spec.sentence_id,
+        method=method,
+        queries=budget.used,
+        words=source.content_words,
+        original_label=labels[gold],
+    )
     if not found.success:
         reason = found.details.get("reason") or f"no success within {limit} queries"
-        return AttackOutcome(status="failed", words_changed=0, variant=None, adversarial_label=None, reason=reason,
-                             **base)
+        return AttackOutcome(
+            status="failed", words_changed=0, variant=None, adversarial_label=None, reason=reason, **base
+        )
     adversarial = labels[int(found.probabilities.argmax())]
     variant = _variant(i, source, found, method, budget.used, adversarial)
-    return AttackOutcome(status="success", words_changed=len(found.swaps), variant=variant,
-                         adversarial_label=adversarial, **base)
+    return AttackOutcome(
+        status="success", words_changed=len(found.swaps), variant=variant, adversarial_label=adversarial, **base
+    )
 
 
 def _edits(source: SourceInput, found: Found) -> list[Edit]:
     return [Edit(source.words[w].start, source.words[w].end, text) for w, text in found.swaps.items()]
 
 
-def _confirmed(checkpoint: LoadedCheckpoint, scorer: Scorer, source: SourceInput, found: Found, gold: int,
-               budget: Budget) -> Found:
+def _confirmed(
+    checkpoint: LoadedCheckpoint, scorer: Scorer, source: SourceInput, found: Found, gold: int, budget: Budget
+) -> Found:
     """The success as the variant's own encoding sees it (re-scored only when its ids differ from the scored row)."""
     spec = make_variant(0, source.spec, "check", _edits(source, found)).spec
     unit = encode_unit(checkpoint, spec)
-    row = (list(unit.encoded.input_ids), list(unit.encoded.token_type_ids) if unit.encoded.token_type_ids else None) \
-        if unit is not None else None
+    row = (
+        (list(unit.encoded.input_ids), list(unit.encoded.token_type_ids) if unit.encoded.token_type_ids else None)
+        if unit is not None
+        else None
+    )
     if row is not None and row[0] == found.row[0]:
         return found
     if row is None or budget.left < 1:
-        return Found(found.swaps, found.row, found.probabilities, False,
-                     {"reason": "the variant's own tokens could not be re-scored within the budget"})
+        return Found(
+            found.swaps,
+            found.row,
+            found.probabilities,
+            False,
+            {"reason": "the variant's own tokens could not be re-scored within the budget"},
+        )
     probs = scorer.probabilities([row], budget)[0]
     if int(probs.argmax()) == gold:
         return Found(found.swaps, row, probs, False, {"reason": "the variant's own tokens keep the label"})
@@ -174,14 +224,23 @@ def _confirmed(checkpoint: LoadedCheckpoint, scorer: Scorer, source: SourceInput
 def _variant(i: int, source: SourceInput, found: Found, method: str, queries: int, adversarial: str) -> Variant:
     changed, words = len(found.swaps), source.content_words
     cosines = {f["word"]: f["cosine"] for f in found.details.get("flips", ())}  # HotFlip's, per flipped word
-    swaps = [{"from": source.words[w].text, "to": text, **({"cosine": cosines[w]} if w in cosines else {})}
-             for w, text in sorted(found.swaps.items())]
-    details = {"queries": queries, "words_changed": changed, "words": words,
-               "change_rate": changed / words if words else 0.0, "swaps": swaps, "adversarial_label": adversarial}
+    swaps = [
+        {"from": source.words[w].text, "to": text, **({"cosine": cosines[w]} if w in cosines else {})}
+        for w, text in sorted(found.swaps.items())
+    ]
+    details = {
+        "queries": queries,
+        "words_changed": changed,
+        "words": words,
+        "change_rate": changed / words if words else 0.0,
+        "swaps": swaps,
+        "adversarial_label": adversarial,
+    }
     return make_variant(i, source.spec, TEST_NAMES[method], _edits(source, found), **details)
 
 
-def _skipped(checkpoint: LoadedCheckpoint, spec: UnitSpec, i: int, method: str, gold: int | None,
-             reason: str) -> AttackOutcome:
+def _skipped(
+    checkpoint: LoadedCheckpoint, spec: UnitSpec, i: int, method: str, gold: int | None, reason: str
+) -> AttackOutcome:
     original = checkpoint.info.labels[gold] if gold is not None else spec.polarity
     return AttackOutcome(i, spec.sentence_id, method, "skipped", 0, 0, 0, None, original, None, reason)

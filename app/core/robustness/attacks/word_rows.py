@@ -16,24 +16,26 @@ tokens outside the text: no edit can reach them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-from app.core.model.checkpoint import LoadedCheckpoint
-from app.core.inputs.units import UnitSpec, encode_unit
 from app.core.inputs.encoding import REVIEW_FIRST_FORMATS, mark_entities
+from app.core.inputs.units import UnitSpec, encode_unit
+from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.robustness.variants import Edit, protected_spans
 
 # Function words (English): never attacked by PWWS and never removed by the counterfactual test,
 # whose point is the content words the model relies on.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again against all am an and any are as at be because been before being below between both but
 by can could did do does doing down during each few for from further had has have having he her here hers herself
 him himself his how i if in into is it its itself just me more most my myself no nor not now of off on once only or
 other our ours ourselves out over own same she should so some such than that the their theirs them themselves then
 there these they this those through to too under until up very was we were what when where which while who whom why
 will with would you your yours yourself yourselves s t don didn doesn isn wasn aren weren won wouldn shouldn couldn
-""".split())
+""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,9 @@ class SourceInput:
         """The row with word i's pieces replaced by replacements[i] (empty: removed); None if over max_length."""
         ids, types, position = [], [] if self.types is not None else None, 0
         for word in sorted((self.words[i] for i in replacements), key=lambda w: w.first):
-            ids += self.ids[position:word.first] + list(replacements[word.index])
+            ids += self.ids[position : word.first] + list(replacements[word.index])
             if types is not None:
-                types += self.types[position:word.first] + [self.types[word.first]] * len(replacements[word.index])
+                types += self.types[position : word.first] + [self.types[word.first]] * len(replacements[word.index])
             position = word.stop
         ids += self.ids[position:]
         if types is not None:
@@ -129,11 +131,17 @@ def source_input(checkpoint: LoadedCheckpoint, spec: UnitSpec) -> SourceInput | 
             return None  # a word across an entity marker: the text and the tokens disagree
         text = spec.text[start:end]
         free = not any(start < p_end and end > p_start for p_start, p_end in protected)
-        words.append(Word(len(words), indices[0], indices[-1] + 1, start, end, text,
-                          free and any(c.isalnum() for c in text)))
-    max_length = min(checkpoint.info.max_length, getattr(checkpoint.tokenizer, "model_max_length", 10 ** 6))
-    return SourceInput(spec, list(encoded.input_ids), list(encoded.token_type_ids) if encoded.token_type_ids else None,
-                       words, max_length)
+        words.append(
+            Word(len(words), indices[0], indices[-1] + 1, start, end, text, free and any(c.isalnum() for c in text))
+        )
+    max_length = min(checkpoint.info.max_length, getattr(checkpoint.tokenizer, "model_max_length", 10**6))
+    return SourceInput(
+        spec,
+        list(encoded.input_ids),
+        list(encoded.token_type_ids) if encoded.token_type_ids else None,
+        words,
+        max_length,
+    )
 
 
 def _marked_to_clean(spec: UnitSpec, markers: Sequence[str], marked: str) -> list[int] | None:

@@ -13,8 +13,8 @@ Gold labels are unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Iterator, Sequence
 
 from app.core.inputs.units import UnitSpec
 from app.core.robustness.context import GenerationContext
@@ -61,9 +61,11 @@ def aspect_mask(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator
         if not spans or len(spans) != len(spec.term_spans):
             continue
         # An opinion written inside the term (ASTE has a few) is masked with it: its span goes.
-        bare = replace(spec, opinion_spans=_outside(spec.opinion_spans, spans),
-                       other_spans=_outside(spec.other_spans, spans))
-        variant = make_variant(i, bare, "aspect-mask", [Edit(s, e, ctx.mask_token) for s, e in spans],
-                               mask=ctx.mask_token)
+        bare = replace(
+            spec, opinion_spans=_outside(spec.opinion_spans, spans), other_spans=_outside(spec.other_spans, spans)
+        )
+        variant = make_variant(
+            i, bare, "aspect-mask", [Edit(s, e, ctx.mask_token) for s, e in spans], mask=ctx.mask_token
+        )
         # edit_spec renames the aspect after the term it finds; the auxiliary sentence keeps the real one.
         yield replace(variant, spec=replace(variant.spec, aspect=spec.aspect))

@@ -20,8 +20,8 @@ Opinion words come from gold ASTE opinions, else from the lexicon: the variant d
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Iterator, Sequence
 
 from app.core.inputs.units import UnitSpec
 from app.core.robustness.context import GenerationContext
@@ -42,8 +42,13 @@ def siblings(sources: Sequence[UnitSpec]) -> list[dict[Span, UnitSpec]]:
     found = []
     for spec in sources:
         others = set(spec.other_spans)
-        found.append({s.term_spans[0]: s for s in by_sentence[(spec.sentence_id, spec.text)]
-                      if s is not spec and s.term_spans and s.term_spans[0] in others})
+        found.append(
+            {
+                s.term_spans[0]: s
+                for s in by_sentence[(spec.sentence_id, spec.text)]
+                if s is not spec and s.term_spans and s.term_spans[0] in others
+            }
+        )
     return found
 
 
@@ -63,8 +68,16 @@ def revtgt(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator[Vari
             continue
         label = FLIP[spec.polarity]
         edits = non_overlapping([*edits, *_conjunction(spec, label, family[i])])
-        yield make_variant(i, spec, "revtgt", edits, label, opinion_source=opinions.source,
-                           how="; ".join(r.how for r in reversals), words="; ".join(r.words for r in reversals))
+        yield make_variant(
+            i,
+            spec,
+            "revtgt",
+            edits,
+            label,
+            opinion_source=opinions.source,
+            how="; ".join(r.how for r in reversals),
+            words="; ".join(r.words for r in reversals),
+        )
 
 
 def _conjunction(spec: UnitSpec, label: str, others: dict[Span, UnitSpec]) -> list[Edit]:
@@ -116,14 +129,23 @@ def revnon(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator[Vari
                 sources_used.add(found.source)
         edits = non_overlapping(edits)
         if edits:
-            yield make_variant(i, spec, "revnon", edits, reversed=reversed_, intensified=intensified,
-                               opinion_source=", ".join(sorted(s for s in sources_used if s)))
+            yield make_variant(
+                i,
+                spec,
+                "revnon",
+                edits,
+                reversed=reversed_,
+                intensified=intensified,
+                opinion_source=", ".join(sorted(s for s in sources_used if s)),
+            )
 
 
 def adddiff(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator[Variant]:
     phrases = mine_phrases(training_pairs(ctx.training), ctx.lexicon)
-    pools = {**{polarity: phrases[OPPOSITE[polarity]] for polarity in OPPOSITE},
-             "neutral": [p for polarity in OPPOSITE for p in phrases[polarity]]}
+    pools = {
+        **{polarity: phrases[OPPOSITE[polarity]] for polarity in OPPOSITE},
+        "neutral": [p for polarity in OPPOSITE for p in phrases[polarity]],
+    }
     for i, spec in enumerate(sources):
         pool = pools.get(spec.polarity)
         if not pool:
@@ -141,7 +163,7 @@ def adddiff(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator[Var
 
 
 def _ngrams(tokens: list[str], longest: int = 6) -> set[tuple[str, ...]]:
-    return {tuple(tokens[k:k + n]) for n in range(1, longest + 1) for k in range(len(tokens) - n + 1)}
+    return {tuple(tokens[k : k + n]) for n in range(1, longest + 1) for k in range(len(tokens) - n + 1)}
 
 
 def _distinct(phrases: list[Phrase], count: int) -> list[Phrase]:
@@ -166,8 +188,9 @@ def _append(i: int, spec: UnitSpec, chosen: list[Phrase]) -> Variant | None:
     edit = Edit(cut, len(text), tail)
     if not editable(spec, edit, keep_whole=all_spans(spec)):
         return None  # the text ends in an aspect or opinion: an insertion there would stretch its span
-    variant = make_variant(i, spec, "adddiff", [edit], added=len(chosen),
-                           phrases="; ".join(f"{p.text} ({p.polarity})" for p in chosen))
+    variant = make_variant(
+        i, spec, "adddiff", [edit], added=len(chosen), phrases="; ".join(f"{p.text} ({p.polarity})" for p in chosen)
+    )
     start = variant.edited[0][0]
     added, offset = [], len(joiner)
     for p, piece in zip(chosen, texts):

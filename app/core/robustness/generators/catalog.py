@@ -13,12 +13,13 @@ ASTE opinions in the data, or the opinion lexicon); "training" (the training fil
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from app.core.inputs.units import UnitSpec
-from app.core.robustness.generators import absa_bias, arts, perturb, re_bias
 from app.core.robustness.context import GenerationContext, SuiteError, task_of
+from app.core.robustness.generators import absa_bias, arts, perturb, re_bias
 from app.core.robustness.generators.phrases import training_pairs
 from app.core.robustness.variants import Variant
 from app.core.robustness.wordnet import WordNetUnavailableError, load_wordnet
@@ -40,35 +41,90 @@ class RobustnessTest:
 
 
 BOTH = ("re", "absa")
-TESTS: dict[str, RobustnessTest] = {t.name: t for t in (
-    RobustnessTest("q1-typo", BOTH, "random", (), "two adjacent letters of a word swapped", perturb.typo),
-    RobustnessTest("q1-punctuation", BOTH, "random", (), "the end mark stripped, or a full stop added",
-                   perturb.punctuation),
-    RobustnessTest("q1-contraction", BOTH, "random", (), "contractions expanded, or phrases contracted",
-                   perturb.contraction),
-    RobustnessTest("q1-number", BOTH, "random", (), "a number changed by up to 20%", perturb.number),
-    RobustnessTest("q1-person", BOTH, "random", (), "person names replaced by others", perturb.person),
-    RobustnessTest("q1-location", BOTH, "random", (), "city and country names replaced by others",
-                   perturb.location),
-    RobustnessTest("q4-rule-mask", ("re",), "selection-bias", ("training",),
-                   "the words that give the gold relation away (TF-IDF over the training file) removed",
-                   re_bias.rule_mask),
-    RobustnessTest("q5-entity-only", ("re",), "semantic-bias", (), "the two entities alone, no context",
-                   re_bias.entity_only, debiasing=True),
-    RobustnessTest("q5-entity-mask", ("re",), "semantic-bias", (), "the entities' words masked, markers kept",
-                   re_bias.entity_mask),
-    RobustnessTest("revtgt", ("absa",), "aspect", ("terms", "wordnet", "opinions"),
-                   "the target aspect's opinion reversed (antonym or negation); the gold polarity flips",
-                   arts.revtgt, changes_label=True),
-    RobustnessTest("revnon", ("absa",), "aspect", ("terms", "aspects", "wordnet", "opinions"),
-                   "the other aspects' opinions reversed or intensified; gold unchanged", arts.revnon),
-    RobustnessTest("adddiff", ("absa",), "aspect", ("training",),
-                   "1-3 aspect-opinion phrases of the other polarity appended; gold unchanged", arts.adddiff),
-    RobustnessTest("aspect-only", ("absa",), "semantic-bias", ("terms",), "the review reduced to the aspect term",
-                   absa_bias.aspect_only, debiasing=True),
-    RobustnessTest("aspect-mask", ("absa",), "semantic-bias", ("terms",), "the aspect term masked in the review",
-                   absa_bias.aspect_mask),
-)}
+TESTS: dict[str, RobustnessTest] = {
+    t.name: t
+    for t in (
+        RobustnessTest("q1-typo", BOTH, "random", (), "two adjacent letters of a word swapped", perturb.typo),
+        RobustnessTest(
+            "q1-punctuation", BOTH, "random", (), "the end mark stripped, or a full stop added", perturb.punctuation
+        ),
+        RobustnessTest(
+            "q1-contraction", BOTH, "random", (), "contractions expanded, or phrases contracted", perturb.contraction
+        ),
+        RobustnessTest("q1-number", BOTH, "random", (), "a number changed by up to 20%", perturb.number),
+        RobustnessTest("q1-person", BOTH, "random", (), "person names replaced by others", perturb.person),
+        RobustnessTest(
+            "q1-location", BOTH, "random", (), "city and country names replaced by others", perturb.location
+        ),
+        RobustnessTest(
+            "q4-rule-mask",
+            ("re",),
+            "selection-bias",
+            ("training",),
+            "the words that give the gold relation away (TF-IDF over the training file) removed",
+            re_bias.rule_mask,
+        ),
+        RobustnessTest(
+            "q5-entity-only",
+            ("re",),
+            "semantic-bias",
+            (),
+            "the two entities alone, no context",
+            re_bias.entity_only,
+            debiasing=True,
+        ),
+        RobustnessTest(
+            "q5-entity-mask",
+            ("re",),
+            "semantic-bias",
+            (),
+            "the entities' words masked, markers kept",
+            re_bias.entity_mask,
+        ),
+        RobustnessTest(
+            "revtgt",
+            ("absa",),
+            "aspect",
+            ("terms", "wordnet", "opinions"),
+            "the target aspect's opinion reversed (antonym or negation); the gold polarity flips",
+            arts.revtgt,
+            changes_label=True,
+        ),
+        RobustnessTest(
+            "revnon",
+            ("absa",),
+            "aspect",
+            ("terms", "aspects", "wordnet", "opinions"),
+            "the other aspects' opinions reversed or intensified; gold unchanged",
+            arts.revnon,
+        ),
+        RobustnessTest(
+            "adddiff",
+            ("absa",),
+            "aspect",
+            ("training",),
+            "1-3 aspect-opinion phrases of the other polarity appended; gold unchanged",
+            arts.adddiff,
+        ),
+        RobustnessTest(
+            "aspect-only",
+            ("absa",),
+            "semantic-bias",
+            ("terms",),
+            "the review reduced to the aspect term",
+            absa_bias.aspect_only,
+            debiasing=True,
+        ),
+        RobustnessTest(
+            "aspect-mask",
+            ("absa",),
+            "semantic-bias",
+            ("terms",),
+            "the aspect term masked in the review",
+            absa_bias.aspect_mask,
+        ),
+    )
+}
 
 
 @dataclass
@@ -90,24 +146,32 @@ def resolve(names: Sequence[str], task: str) -> list[RobustnessTest]:
     for name in dict.fromkeys(names):
         test = TESTS.get(name)
         if test is None:
-            raise SuiteError(f"unknown robustness test {name!r}; accepted for {TASKS[task]}: {', '.join(accepted)}",
-                             accepted)
+            raise SuiteError(
+                f"unknown robustness test {name!r}; accepted for {TASKS[task]}: {', '.join(accepted)}", accepted
+            )
         if task not in test.tasks:
-            raise SuiteError(f"{name} is a {' / '.join(TASKS[t] for t in test.tasks)} test and the data is "
-                             f"{TASKS[task]}; accepted: {', '.join(accepted)}", accepted)
+            raise SuiteError(
+                f"{name} is a {' / '.join(TASKS[t] for t in test.tasks)} test and the data is "
+                f"{TASKS[task]}; accepted: {', '.join(accepted)}",
+                accepted,
+            )
         chosen.append(test)
     return chosen
 
 
-def build_suite(names: Sequence[str], sources: Sequence[UnitSpec], context: GenerationContext,
-                task: str | None = None) -> Suite:
+def build_suite(
+    names: Sequence[str], sources: Sequence[UnitSpec], context: GenerationContext, task: str | None = None
+) -> Suite:
     """Check and generate (module docstring); `task`: the checkpoint's task, which the data must fit."""
     if not sources:
         raise SuiteError("no examples to build a suite from")
     data_task = task_of(sources)
     if task is not None and task != data_task:
-        raise SuiteError(f"the checkpoint is a {TASKS[task]} model but the data holds {TASKS[data_task]} examples; "
-                         f"give {TASKS[task]} data", [TASKS[task]])
+        raise SuiteError(
+            f"the checkpoint is a {TASKS[task]} model but the data holds {TASKS[data_task]} examples; "
+            f"give {TASKS[task]} data",
+            [TASKS[task]],
+        )
     tests = resolve(names, data_task) if names else task_tests(data_task)
     context = _with_wordnet(tests, context)
     kept, not_run = [], {}
@@ -154,8 +218,10 @@ def _wordnet(test, sources, context) -> str | None:
 def _opinions(test, sources, context) -> str | None:
     if context.lexicon is not None or any(s.opinion_spans for s in sources):
         return None
-    return ("it needs the aspects' opinion words: the data has no gold opinions (ASTE triplets have them) and no "
-            "opinion lexicon was given (the Hu & Liu lexicon: HEADSCOPE_SHARED_DATA/opinion_lexicon)")
+    return (
+        "it needs the aspects' opinion words: the data has no gold opinions (ASTE triplets have them) and no "
+        "opinion lexicon was given (the Hu & Liu lexicon: HEADSCOPE_SHARED_DATA/opinion_lexicon)"
+    )
 
 
 def _training(test, sources, context) -> str | None:
@@ -167,8 +233,10 @@ def _training(test, sources, context) -> str | None:
     except SuiteError as exc:
         return str(exc).removeprefix(f"{test.name}: ")
     if context.lexicon is None and not any(p.opinion_spans for p in pairs):
-        return ("the training data has no gold opinions to build aspect-opinion phrases from (ASTE triplets have "
-                "them) and no opinion lexicon was given")
+        return (
+            "the training data has no gold opinions to build aspect-opinion phrases from (ASTE triplets have "
+            "them) and no opinion lexicon was given"
+        )
     return None
 
 
@@ -181,12 +249,18 @@ def _aspects(test, sources, context) -> str | None:
 def _terms(test, sources, context) -> str | None:
     if any(s.term_spans for s in sources):
         return None
-    return ("it needs aspect terms written in the review; these pairs have none (aspect categories the review "
-            "does not name, e.g. MAMS-ACSA)")
+    return (
+        "it needs aspect terms written in the review; these pairs have none (aspect categories the review "
+        "does not name, e.g. MAMS-ACSA)"
+    )
 
 
 _CHECKS: dict[str, Callable[[RobustnessTest, Sequence[UnitSpec], GenerationContext], str | None]] = {
-    "wordnet": _wordnet, "opinions": _opinions, "training": _training, "aspects": _aspects, "terms": _terms,
+    "wordnet": _wordnet,
+    "opinions": _opinions,
+    "training": _training,
+    "aspects": _aspects,
+    "terms": _terms,
 }
 
 

@@ -26,8 +26,19 @@ from typing import Any
 
 from app.core.data.readers import OpinionLexicon
 from app.core.inputs.units import UnitSpec
-from app.core.robustness.generators.text import (COPULAS, DEGREE_WORDS, NEGATORS, NOT_CONTRACTIONS, Word, clause_of,
-                                      deletion, match_case, relation, sentence_start, words)
+from app.core.robustness.generators.text import (
+    COPULAS,
+    DEGREE_WORDS,
+    NEGATORS,
+    NOT_CONTRACTIONS,
+    Word,
+    clause_of,
+    deletion,
+    match_case,
+    relation,
+    sentence_start,
+    words,
+)
 from app.core.robustness.variants import Edit, Span
 from app.core.robustness.wordnet import antonyms
 
@@ -69,8 +80,11 @@ def find_opinions(spec: UnitSpec, lexicon: OpinionLexicon | None, aspect_spans: 
     term = spec.term_spans[0]
     aspects = aspect_spans if aspect_spans is not None else [*spec.term_spans, *spec.other_spans]
     start, end = clause_of(spec.text, term)
-    candidates = [w for w in words(spec.text, start, end) if lexicon_polarity(lexicon, w.text)
-                  and all(relation((w.start, w.end), a) == "outside" for a in aspects)]
+    candidates = [
+        w
+        for w in words(spec.text, start, end)
+        if lexicon_polarity(lexicon, w.text) and all(relation((w.start, w.end), a) == "outside" for a in aspects)
+    ]
     if not candidates:
         return Opinions((), None)
 
@@ -151,7 +165,7 @@ def _negate(text: str, span: Span) -> Reversal:
     copula = next((w for w in reversed(before) if w.lower in COPULAS), None)
     if copula is not None:
         return Reversal([Edit(copula.end, copula.end, " not")], "negation added", f"{copula.text} not")
-    first = text[start:start + 1]
+    first = text[start : start + 1]
     if sentence_start(text, start):  # "Great pizza" -> "Not great pizza"
         return Reversal([Edit(start, start + 1, "Not " + first.lower())], "negation added", "Not")
     return Reversal([Edit(start, start, "not ")], "negation added", "not")
@@ -160,8 +174,9 @@ def _negate(text: str, span: Span) -> Reversal:
 SUPERLATIVES = {"best", "worst", "most", "least"}
 
 
-def intensify(text: str, span: Span, rng: random.Random, lexicon: OpinionLexicon | None = None,
-              wordnet: Any = None) -> Edit | None:
+def intensify(
+    text: str, span: Span, rng: random.Random, lexicon: OpinionLexicon | None = None, wordnet: Any = None
+) -> Edit | None:
     """A degree word put before the opinion; None when one is there already or the opinion is a superlative
     ("very best": a word ending in -est whose stem is a lexicon word counts too: greatest, nicest)."""
     start = span[0]
@@ -187,5 +202,8 @@ def _verb(word: str, wordnet: Any) -> bool:
 def _superlative(word: str, lexicon: OpinionLexicon | None) -> bool:
     if word in SUPERLATIVES:
         return True
-    return lexicon is not None and word.endswith("est") and any(
-        lexicon_polarity(lexicon, stem) for stem in (word[:-3], word[:-2], word[:-4]))
+    return (
+        lexicon is not None
+        and word.endswith("est")
+        and any(lexicon_polarity(lexicon, stem) for stem in (word[:-3], word[:-2], word[:-4]))
+    )

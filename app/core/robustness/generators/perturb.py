@@ -16,7 +16,7 @@ so); the gold label never changes. A source the test finds nothing to change in 
 from __future__ import annotations
 
 import re
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from app.core.inputs.units import UnitSpec
 from app.core.robustness.context import GenerationContext
@@ -28,14 +28,45 @@ MAX_NUMBERS = 3
 END_MARKS = ".!?"
 
 CONTRACTIONS = {
-    "isn't": "is not", "aren't": "are not", "wasn't": "was not", "weren't": "were not", "don't": "do not",
-    "doesn't": "does not", "didn't": "did not", "can't": "cannot", "couldn't": "could not", "won't": "will not",
-    "wouldn't": "would not", "shouldn't": "should not", "haven't": "have not", "hasn't": "has not",
-    "hadn't": "had not", "it's": "it is", "that's": "that is", "there's": "there is", "what's": "what is",
-    "he's": "he is", "she's": "she is", "i'm": "i am", "you're": "you are", "we're": "we are",
-    "they're": "they are", "i've": "i have", "you've": "you have", "we've": "we have", "they've": "they have",
-    "i'll": "i will", "you'll": "you will", "we'll": "we will", "they'll": "they will", "it'll": "it will",
-    "i'd": "i would", "you'd": "you would", "we'd": "we would", "they'd": "they would", "let's": "let us",
+    "isn't": "is not",
+    "aren't": "are not",
+    "wasn't": "was not",
+    "weren't": "were not",
+    "don't": "do not",
+    "doesn't": "does not",
+    "didn't": "did not",
+    "can't": "cannot",
+    "couldn't": "could not",
+    "won't": "will not",
+    "wouldn't": "would not",
+    "shouldn't": "should not",
+    "haven't": "have not",
+    "hasn't": "has not",
+    "hadn't": "had not",
+    "it's": "it is",
+    "that's": "that is",
+    "there's": "there is",
+    "what's": "what is",
+    "he's": "he is",
+    "she's": "she is",
+    "i'm": "i am",
+    "you're": "you are",
+    "we're": "we are",
+    "they're": "they are",
+    "i've": "i have",
+    "you've": "you have",
+    "we've": "we have",
+    "they've": "they have",
+    "i'll": "i will",
+    "you'll": "you will",
+    "we'll": "we will",
+    "they'll": "they will",
+    "it'll": "it will",
+    "i'd": "i would",
+    "you'd": "you would",
+    "we'd": "we would",
+    "they'd": "they would",
+    "let's": "let us",
 }
 # Contracting "I have"/"I would" would often be wrong ("I have a dog" -> "I've a dog"; 'd is also "had").
 NOT_CONTRACTED = {"i have", "you have", "we have", "they have", "i would", "you would", "we would", "they would"}
@@ -48,11 +79,16 @@ def _contraction_pattern(contraction: str) -> str:
     return stem + r"\s?['’]" + rest
 
 
-_EXPAND = [(re.compile(r"(?<![\w'’])" + _contraction_pattern(c) + r"(?![\w'’])", re.IGNORECASE), e)
-           for c, e in CONTRACTIONS.items()]
+_EXPAND = [
+    (re.compile(r"(?<![\w'’])" + _contraction_pattern(c) + r"(?![\w'’])", re.IGNORECASE), e)
+    for c, e in CONTRACTIONS.items()
+]
 # A phrase is contracted only before another word: "that's what it is." must not become "what it's."
-_CONTRACT = [(re.compile(r"(?<![\w'’])" + re.escape(e).replace(r"\ ", r"\s+") + r"(?=\s+\w)", re.IGNORECASE), c)
-             for c, e in CONTRACTIONS.items() if e not in NOT_CONTRACTED]
+_CONTRACT = [
+    (re.compile(r"(?<![\w'’])" + re.escape(e).replace(r"\ ", r"\s+") + r"(?=\s+\w)", re.IGNORECASE), c)
+    for c, e in CONTRACTIONS.items()
+    if e not in NOT_CONTRACTED
+]
 _NUMBER = re.compile(r"(?<![\d.,])\d+(?![\d]|[.,]\d)")
 
 
@@ -66,8 +102,9 @@ def typo(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator[Varian
             if positions:
                 k = rng.choice(positions)
                 swapped = word.text[k + 1] + word.text[k]
-                yield make_variant(i, spec, "q1-typo", [Edit(word.start + k, word.start + k + 2, swapped)],
-                                   word=word.text)
+                yield make_variant(
+                    i, spec, "q1-typo", [Edit(word.start + k, word.start + k + 2, swapped)], word=word.text
+                )
                 break
 
 
@@ -86,10 +123,14 @@ def punctuation(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator
 def contraction(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator[Variant]:
     for i, spec in enumerate(sources):
         for direction, table in (("expanded", _EXPAND), ("contracted", _CONTRACT)):
-            edits = [Edit(m.start(), m.end(), match_case(m.group(), replacement))
-                     for pattern, replacement in table for m in pattern.finditer(spec.text)]
-            edits = non_overlapping(e for e in sorted(edits, key=lambda e: (e.start, -e.end))
-                                    if editable(spec, e, ctx.inside_entities))
+            edits = [
+                Edit(m.start(), m.end(), match_case(m.group(), replacement))
+                for pattern, replacement in table
+                for m in pattern.finditer(spec.text)
+            ]
+            edits = non_overlapping(
+                e for e in sorted(edits, key=lambda e: (e.start, -e.end)) if editable(spec, e, ctx.inside_entities)
+            )
             if edits:
                 yield make_variant(i, spec, "q1-contraction", edits, direction=direction, changed=len(edits))
 
@@ -121,8 +162,12 @@ def _moved(x: int, rng) -> int:
 
 def _name_changer(test: str, lists: dict[str, Sequence[str]], alone: bool = False):
     """alone: the name must not touch another capitalised word mid-sentence ("Mexico City", "New Mexico")."""
-    patterns = {kind: re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-                                 + r")(?![\w-])") for kind, names in lists.items()}
+    patterns = {
+        kind: re.compile(
+            r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")(?![\w-])"
+        )
+        for kind, names in lists.items()
+    }
 
     def generate(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator[Variant]:
         for i, spec in enumerate(sources):
@@ -140,16 +185,17 @@ def _name_changer(test: str, lists: dict[str, Sequence[str]], alone: bool = Fals
                     edits.append(Edit(m.start(), m.end(), chosen[m.group()]))
             edits = non_overlapping(edits)
             if edits:
-                yield make_variant(i, spec, test, edits, names=", ".join(f"{a} -> {b}" for a, b in chosen.items()),
-                                   changed=len(edits))
+                yield make_variant(
+                    i, spec, test, edits, names=", ".join(f"{a} -> {b}" for a, b in chosen.items()), changed=len(edits)
+                )
 
     return generate
 
 
 def _joined(text: str, m: re.Match) -> bool:
     """Whether the match touches another capitalised word (the start of a sentence aside)."""
-    following = re.match(r"\s+[A-Z]", text[m.end():])
-    previous = re.search(r"([A-Z][\w'-]*)\s+$", text[:m.start()])
+    following = re.match(r"\s+[A-Z]", text[m.end() :])
+    previous = re.search(r"([A-Z][\w'-]*)\s+$", text[: m.start()])
     return bool(following) or (previous is not None and not sentence_start(text, previous.start()))
 
 

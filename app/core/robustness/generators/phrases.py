@@ -11,8 +11,9 @@ aspect. Phrases are lower-cased and sorted (generation samples them with a seede
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from app.core.data.readers import AbsaSentence, OpinionLexicon, TripletSentence
 from app.core.inputs.units import UnitSpec
@@ -23,8 +24,9 @@ from app.core.robustness.variants import Span
 
 MAX_WORDS = 6
 TRAINING_FORMATS = "SemEval-2014 or MAMS XML, ASTE triplets, or headscope ABSA JSONL"
-_CLOSES = re.compile(r"\s*(?:$|[,;:.!?)\-–—]|(?:and|but|or|so|though|although|because|when|while|which)\b)",
-                     re.IGNORECASE)
+_CLOSES = re.compile(
+    r"\s*(?:$|[,;:.!?)\-–—]|(?:and|but|or|so|though|although|because|when|while|which)\b)", re.IGNORECASE
+)
 _TRIPLET_POLARITY = {"POS": "positive", "NEG": "negative", "NEU": "neutral"}
 
 
@@ -47,16 +49,30 @@ def training_pairs(training: Sequence[Any] | None) -> list[UnitSpec]:
             pairs.append(example)
         elif isinstance(example, AbsaSentence):
             spans = [t.offsets for t in example.terms]
-            pairs.extend(UnitSpec(example.id, example.text, t.term, (t.offsets,), (),
-                                  tuple(s for s in spans if s != t.offsets), t.polarity) for t in example.terms)
+            pairs.extend(
+                UnitSpec(
+                    example.id,
+                    example.text,
+                    t.term,
+                    (t.offsets,),
+                    (),
+                    tuple(s for s in spans if s != t.offsets),
+                    t.polarity,
+                )
+                for t in example.terms
+            )
         elif isinstance(example, TripletSentence):
             pairs.extend(_triplet_pairs(example))
         else:
-            raise SuiteError(f"adddiff: the training data holds {type(example).__name__} examples; "
-                             f"give ABSA data ({TRAINING_FORMATS})")
+            raise SuiteError(
+                f"adddiff: the training data holds {type(example).__name__} examples; "
+                f"give ABSA data ({TRAINING_FORMATS})"
+            )
     if not any(p.term_spans for p in pairs):
-        raise SuiteError(f"adddiff: the training data has no aspect terms (aspect categories alone have no words "
-                         f"to build phrases from); give {TRAINING_FORMATS} with terms")
+        raise SuiteError(
+            f"adddiff: the training data has no aspect terms (aspect categories alone have no words "
+            f"to build phrases from); give {TRAINING_FORMATS} with terms"
+        )
     return pairs
 
 
@@ -64,9 +80,18 @@ def _triplet_pairs(sentence: TripletSentence) -> list[UnitSpec]:
     aspects: dict[Span, list] = {}
     for triplet in sentence.triplets:
         aspects.setdefault(triplet.aspect.offsets, []).append(triplet)
-    return [UnitSpec(sentence.id, sentence.text, sentence.text[a[0]:a[1]], (a,), tuple(t.opinion.offsets for t in ts),
-                     tuple(o for o in aspects if o != a), _TRIPLET_POLARITY.get(ts[0].polarity, ts[0].polarity))
-            for a, ts in aspects.items()]
+    return [
+        UnitSpec(
+            sentence.id,
+            sentence.text,
+            sentence.text[a[0] : a[1]],
+            (a,),
+            tuple(t.opinion.offsets for t in ts),
+            tuple(o for o in aspects if o != a),
+            _TRIPLET_POLARITY.get(ts[0].polarity, ts[0].polarity),
+        )
+        for a, ts in aspects.items()
+    ]
 
 
 def mine_phrases(pairs: Sequence[UnitSpec], lexicon: OpinionLexicon | None) -> dict[str, list[Phrase]]:
@@ -107,8 +132,9 @@ def _phrase(spec: UnitSpec, term: Span, opinion: Span) -> Phrase | None:
     if opinion[1] == end and not _CLOSES.match(text, end):
         return None  # "the enchiladas were swimming in a greasy" (sauce): the phrase stops inside a noun phrase
     before = words(text, max(0, start - 12), start)[-1:]
-    if term[0] == start and before and before[0].lower in DETERMINERS and not text[before[0].end:start].strip():
+    if term[0] == start and before and before[0].lower in DETERMINERS and not text[before[0].end : start].strip():
         start = before[0].start
-    aspect = text[term[0]:term[1]].lower()
-    return Phrase(text[start:end].lower(), aspect, term[0] - start, spec.polarity,
-                  tuple(w.lower for w in words(aspect)))
+    aspect = text[term[0] : term[1]].lower()
+    return Phrase(
+        text[start:end].lower(), aspect, term[0] - start, spec.polarity, tuple(w.lower for w in words(aspect))
+    )

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from app.core.data.readers import RelationExample
 from app.core.inputs.units import UnitSpec
@@ -34,8 +35,10 @@ def relation_training(training: Sequence[Any] | None) -> list[RelationExample]:
         raise SuiteError(f"q4-rule-mask needs a training file ({TRAINING_FORMATS}) to find each relation's rule words")
     wrong = next((e for e in training if not isinstance(e, RelationExample)), None)
     if wrong is not None:
-        raise SuiteError(f"q4-rule-mask: the training data holds {type(wrong).__name__} examples; "
-                         f"give relation data ({TRAINING_FORMATS})")
+        raise SuiteError(
+            f"q4-rule-mask: the training data holds {type(wrong).__name__} examples; "
+            f"give relation data ({TRAINING_FORMATS})"
+        )
     return list(training)
 
 
@@ -50,8 +53,10 @@ def selection_rules(training: Sequence[RelationExample], per_relation: int = 5) 
     relations = len(counts)
     rules = {}
     for relation, counter in counts.items():
-        scores = {word: count / sentences[relation] * math.log(relations / (1 + used_by[word]))
-                  for word, count in counter.items()}
+        scores = {
+            word: count / sentences[relation] * math.log(relations / (1 + used_by[word]))
+            for word, count in counter.items()
+        }
         rules[relation] = sorted(scores, key=lambda word: (-scores[word], word))[:per_relation]
     return dict(sorted(rules.items(), key=lambda item: -sentences[item[0]]))
 
@@ -62,12 +67,16 @@ def rule_mask(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator[V
         rule_words = set(rules.get(spec.polarity, ()))
         entities = {spec.relation.e1.offsets, spec.relation.e2.offsets}
         # Deleting a word that is a whole entity would leave nothing for its markers to hold.
-        found = [w for w in free_words(spec, ctx.inside_entities)
-                 if w.lower in rule_words and (w.start, w.end) not in entities]
-        edits = non_overlapping(e for e in (deletion(spec.text, w) for w in found)
-                                if editable(spec, e, ctx.inside_entities))
+        found = [
+            w
+            for w in free_words(spec, ctx.inside_entities)
+            if w.lower in rule_words and (w.start, w.end) not in entities
+        ]
+        edits = non_overlapping(
+            e for e in (deletion(spec.text, w) for w in found) if editable(spec, e, ctx.inside_entities)
+        )
         if edits:
-            masked = sorted({spec.text[e.start:e.end].strip().lower() for e in edits})
+            masked = sorted({spec.text[e.start : e.end].strip().lower() for e in edits})
             yield make_variant(i, spec, "q4-rule-mask", edits, masked=len(edits), words=", ".join(masked))
 
 

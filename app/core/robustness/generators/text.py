@@ -9,24 +9,56 @@ span starts or starts after it ends; anything else cuts across and is never prop
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from app.core.inputs.units import UnitSpec
 from app.core.robustness.variants import Edit, Span, protected_spans
 
 WORD = re.compile(r"[A-Za-z0-9]+(?:['’\-][A-Za-z0-9]+)*")
 # Clause boundaries: punctuation, dashes, and the words that start a contrast.
-CLAUSE_BREAK = re.compile(r"[,;:.!?()\[\]]|\s[-–—]+\s|\b(?:but|although|though|however|whereas|while|yet)\b",
-                          re.IGNORECASE)
+CLAUSE_BREAK = re.compile(
+    r"[,;:.!?()\[\]]|\s[-–—]+\s|\b(?:but|although|though|however|whereas|while|yet)\b", re.IGNORECASE
+)
 NEGATORS = {"not", "no", "never", "hardly", "barely", "scarcely", "nothing", "none", "neither", "nor", "cannot"}
 # "n't" forms and the positive word each becomes when the negation is removed.
-NOT_CONTRACTIONS = {"isn't": "is", "aren't": "are", "wasn't": "was", "weren't": "were", "don't": "do",
-                    "doesn't": "does", "didn't": "did", "can't": "can", "couldn't": "could", "won't": "will",
-                    "wouldn't": "would", "shouldn't": "should", "haven't": "have", "hasn't": "has", "hadn't": "had",
-                    "ain't": "is", "cannot": "can"}
-COPULAS = {"is", "are", "was", "were", "am", "be", "been", "being", "seems", "seemed", "looks", "looked", "felt",
-           "feels", "tastes", "tasted"}
+NOT_CONTRACTIONS = {
+    "isn't": "is",
+    "aren't": "are",
+    "wasn't": "was",
+    "weren't": "were",
+    "don't": "do",
+    "doesn't": "does",
+    "didn't": "did",
+    "can't": "can",
+    "couldn't": "could",
+    "won't": "will",
+    "wouldn't": "would",
+    "shouldn't": "should",
+    "haven't": "have",
+    "hasn't": "has",
+    "hadn't": "had",
+    "ain't": "is",
+    "cannot": "can",
+}
+COPULAS = {
+    "is",
+    "are",
+    "was",
+    "were",
+    "am",
+    "be",
+    "been",
+    "being",
+    "seems",
+    "seemed",
+    "looks",
+    "looked",
+    "felt",
+    "feels",
+    "tastes",
+    "tasted",
+}
 DEGREE_WORDS = ("absolutely", "extremely", "incredibly", "really", "very", "truly")
 DETERMINERS = {"the", "a", "an", "our", "their", "my", "his", "her", "its", "this", "that", "these", "those", "your"}
 
@@ -85,7 +117,7 @@ def deletion(text: str, word: Word) -> Edit:
 
 
 def relation(edit: Edit | Span, span: Span) -> str:
-    """"inside", "outside" or "across" for an edit (or a span of text to edit) and a span, as edit_text sees it."""
+    """ "inside", "outside" or "across" for an edit (or a span of text to edit) and a span, as edit_text sees it."""
     start, end = (edit.start, edit.end) if isinstance(edit, Edit) else edit
     if span[0] <= start and end <= span[1]:
         return "inside"
@@ -100,8 +132,9 @@ def all_spans(spec: UnitSpec) -> list[Span]:
     return [*spec.term_spans, *spec.opinion_spans, *spec.other_spans]
 
 
-def editable(spec: UnitSpec, edit: Edit | Span, inside_protected: bool = False,
-             keep_whole: Sequence[Span] = ()) -> bool:
+def editable(
+    spec: UnitSpec, edit: Edit | Span, inside_protected: bool = False, keep_whole: Sequence[Span] = ()
+) -> bool:
     """Whether an edit may be made: it cuts across no span, lies outside the protected spans (the
     entities / aspect term) unless `inside_protected`, and outside `keep_whole` (spans a test keeps intact)."""
     spans = all_spans(spec)

@@ -24,12 +24,19 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("findings", schema=None) as batch_op:
         batch_op.add_column(sa.Column("search_text", sa.Text(), nullable=False, server_default=""))
-    findings = sa.table("findings", sa.column("id", sa.String), sa.column("title", sa.String),
-                        sa.column("note", sa.Text), sa.column("input", sa.JSON), sa.column("tags", sa.JSON),
-                        sa.column("search_text", sa.Text))
+    findings = sa.table(
+        "findings",
+        sa.column("id", sa.String),
+        sa.column("title", sa.String),
+        sa.column("note", sa.Text),
+        sa.column("input", sa.JSON),
+        sa.column("tags", sa.JSON),
+        sa.column("search_text", sa.Text),
+    )
     connection = op.get_bind()
-    rows = connection.execute(sa.select(findings.c.id, findings.c.title, findings.c.note, findings.c.input,
-                                        findings.c.tags)).all()
+    rows = connection.execute(
+        sa.select(findings.c.id, findings.c.title, findings.c.note, findings.c.input, findings.c.tags)
+    ).all()
     for row in rows:
         data = json.loads(row.input) if isinstance(row.input, str) else row.input
         tags = json.loads(row.tags) if isinstance(row.tags, str) else row.tags
