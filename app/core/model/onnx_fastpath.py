@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from app.core.model.checkpoint import LoadedCheckpoint
-from app.core.model.registry import _trim_heap
+from app.core.model.memory import release_freed_memory
 
 log = logging.getLogger(__name__)
 TOLERANCE = 1e-4
@@ -258,7 +258,7 @@ class FastPaths:
         finally:
             self._building.discard(loaded.model)
             gc.collect()
-            _trim_heap()  # what the export left behind
+            release_freed_memory()  # what the export left behind
         self._ready[loaded.model] = fast
         self.status[loaded.info.id] = "onnx"
         log.info(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
 import threading
@@ -12,6 +11,7 @@ from pathlib import Path
 import torch
 
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint, load_checkpoint, scan_models_dir
+from app.core.model.memory import release_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +83,4 @@ class ModelRegistry:
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
-        _trim_heap()
-
-
-def _trim_heap() -> None:
-    """Give freed heap memory back to the OS (glibc keeps it otherwise, and the RSS would not go down)."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to do
+        release_freed_memory()
