@@ -1,8 +1,10 @@
 // The /analysis form: the model and dataset choices (datasets of the model's task, shared data
-// files, or an uploaded JSONL), the settings, and the request that starts an analysis.
+// files, or an uploaded JSONL), the settings, and the request that starts an analysis
+// (job-page.js sends it when the form is submitted).
 
 import { getModels, request } from "./api.js";
-import { $, view } from "./summary-state.js";
+import { $ } from "./dom.js";
+import { view } from "./summary-state.js";
 
 let models = [], datasets = { demo: [], shared: [] };
 
@@ -53,8 +55,8 @@ export async function startAnalysis() {
   return job;
 }
 
-export function bindForm(onSubmit) {
-  $("analysis-form").addEventListener("submit", (ev) => { ev.preventDefault(); onSubmit(); });
+/** Keep the dataset choices in step with the model (the form's submit is job-page.js's). */
+export function bindChoices() {
   $("model-select").addEventListener("change", () => { view.model = $("model-select").value; view.data = ""; fillDatasets(); });
   $("data-select").addEventListener("change", () => { view.data = $("data-select").value; $("upload-input").value = ""; });
 }

@@ -6,8 +6,8 @@
 import { inspect } from "./api.js";
 import { drawStrips } from "./attribution-strips.js";
 import { drawAgreementMap } from "./attribution-map.js";
+import { $ } from "./dom.js";
 
-const $ = (id) => document.getElementById(id);
 const IG_DEFAULT_STEPS = 32;
 const stash = new Map(); // request key -> attribution, so switching methods off and on again costs nothing
 const shownKey = new WeakMap(); // response -> key of the attribution it carries (kept off the response: snapshots copy it)

@@ -10,6 +10,8 @@
 // IG baseline keeps them) and are drawn grey. Aspect / entity tokens are underlined in their
 // span colour, the query tokens the attention is read from are outlined.
 
+import { fmt } from "./dom.js";
+
 export const METHOD_NAMES = { ig: "integrated gradients", grad_x_input: "gradient × input", rollout: "rollout", flow: "flow" };
 const SIGNED = new Set(["ig", "grad_x_input"]);
 const SPAN_MARKS = { aspect_query: "#c99a06", aspect_term: "#2e9e44", e1: "#3b6fd8", e2: "#d6457f" };
@@ -21,7 +23,6 @@ const make = (tag, style, text) => {
   if (text != null) el.textContent = text;
   return el;
 };
-const fmt = (v, d = 3) => (v == null || !Number.isFinite(v) ? "–" : v.toFixed(d));
 
 /** Background colour of one score given the method's scale {signed, low, high}. */
 export function shade(method, value, scale) {

@@ -3,13 +3,7 @@
 // Bars are scaled to the largest change of their query set over all layers, so layers compare.
 // Everything is built with textContent and style properties (data, never markup).
 
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-};
-const fmt = (v) => (v == null ? "–" : v.toFixed(3));
+import { el, fmt } from "./dom.js";
 
 function maxOf(grid) {
   let m = 0;

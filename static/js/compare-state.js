@@ -4,11 +4,13 @@
 // URL when it is the left's. View: layer, heads (absent = all, empty = none), mass, query (the
 // query set of the all-layers grid: focus | cls).
 
+import { readQuery, writeQuery } from "./dom.js";
+
 const QUERIES = ["focus", "cls"];
 const int = (v, dflt) => { const n = parseInt(v, 10); return Number.isFinite(n) ? n : dflt; };
 
 export function readState(search = location.search) {
-  const q = new URLSearchParams(search);
+  const q = readQuery(search);
   const s = {
     model: q.get("model") || "", text: q.get("left") || "", aspect: q.get("aspect") || "",
     left_pretrained: q.get("left_pretrained") === "1",
@@ -41,7 +43,7 @@ export function queryOf(s) {
 }
 
 export function writeState(s) {
-  history.replaceState(null, "", location.pathname + "?" + queryOf(s));
+  writeQuery(queryOf(s));
 }
 
 /** A /compare link for a source and its variant (robustness example rows); `inspect` = {text, aspect}. */

@@ -10,8 +10,8 @@ import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./atte
 import { HeadView } from "./headview.js";
 import { readState, writeState } from "./compare-state.js";
 import { drawBars, drawGrid } from "./compare-bars.js";
+import { $, showError, clearError } from "./dom.js";
 
-const $ = (id) => document.getElementById(id);
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 const SIDES = ["left", "right"];
 
@@ -28,9 +28,6 @@ const views = Object.fromEntries(SIDES.map((side) => [side, new HeadView({
 const pinned = { left: null, right: null };
 
 const modelInfo = (id) => models.find((m) => m.id === id);
-
-function showError(msg) { $("error-box").textContent = msg; $("error-box").hidden = false; }
-const hideError = () => { $("error-box").hidden = true; };
 
 function setBusy(on) {
   $("compare-button").disabled = on;
@@ -110,14 +107,14 @@ async function refresh() {
   writeState(state);
   if (!state.text.trim()) return;
   setBusy(true);
-  hideError();
+  clearError("error-box");
   try {
     const resp = await getResponse(state.layer);
     if (my !== seq) return;
     if (resp !== current) showResponse(resp);
     render();
   } catch (e) {
-    if (my === seq) showError(e.message);
+    if (my === seq) showError("error-box", e.message);
   } finally {
     if (my === seq) setBusy(false);
   }
@@ -220,7 +217,7 @@ function openHead(layer, head) {
 $("compare-form").addEventListener("submit", (e) => {
   e.preventDefault();
   readForm();
-  if (!state.text.trim()) return showError("Please enter the left text.");
+  if (!state.text.trim()) return showError("error-box", "Please enter the left text.");
   refresh();
 });
 for (const id of ["left-model", "right-model"]) {
@@ -242,11 +239,11 @@ $("mass-slider").addEventListener("input", (e) => {
 });
 $("grid-query").addEventListener("change", (e) => { state.query = e.target.value; render(); });
 $("save-finding").addEventListener("click", async () => {
-  if (!current || document.body.dataset.busy === "1") return showError("Compare two inputs (and wait for them) before saving a finding.");
+  if (!current || document.body.dataset.busy === "1") return showError("error-box", "Compare two inputs (and wait for them) before saving a finding.");
   try {
     const { saveCompareFinding } = await import("./compare-finding.js");
     await saveCompareFinding(state, current, $("finding-saved"));
-  } catch (e) { showError(e.message); }
+  } catch (e) { showError("error-box", e.message); }
 });
 
 async function init() {
@@ -255,7 +252,7 @@ async function init() {
     models = data.models || [];
     if (!state.model) state.model = (data.defaults && data.defaults.absa) || (models[0] && models[0].id) || "";
   } catch (e) {
-    showError(e.message);
+    showError("error-box", e.message);
   }
   if (state.right_model && state.right_model !== state.model) $("right-model").dataset.touched = "1";
   fillForm();

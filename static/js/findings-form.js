@@ -3,6 +3,8 @@
 // the inspect page and to edit one on the finding page. Values are read and set
 // through .value/.checked only: nothing typed is ever parsed as HTML.
 
+import { clearError, showError } from "./dom.js";
+
 export const LABELS = ["aspect", "aspect-sentiment", "opposite-aspect", "noop", "phrase", "entity", "other"];
 const MAX_TITLE = 200, MAX_TAGS = 20, MAX_TAG = 50;
 
@@ -59,29 +61,29 @@ export function parseTags(text) {
  */
 export function openFindingForm({ heading, initial, submitLabel }, submit) {
   dialog = dialog || build();
-  const d = dialog, $ = (sel) => d.querySelector(sel), init = initial || {};
-  $("#finding-form-heading").textContent = heading || "Save as finding";
-  $("#finding-submit").textContent = submitLabel || "Save";
-  $("#finding-title").value = init.title || "";
-  $("#finding-note").value = init.note || "";
-  $("#finding-tags").value = (init.tags || []).join(", ");
-  $("#finding-visibility").value = init.visibility === "shared" ? "shared" : "private";
+  const d = dialog, field = (sel) => d.querySelector(sel), init = initial || {};
+  field("#finding-form-heading").textContent = heading || "Save as finding";
+  field("#finding-submit").textContent = submitLabel || "Save";
+  field("#finding-title").value = init.title || "";
+  field("#finding-note").value = init.note || "";
+  field("#finding-tags").value = (init.tags || []).join(", ");
+  field("#finding-visibility").value = init.visibility === "shared" ? "shared" : "private";
   for (const box of d.querySelectorAll("input[name=labels]")) box.checked = (init.labels || []).includes(box.value);
-  $("#finding-form-error").hidden = true;
+  clearError(field("#finding-form-error"));
   return new Promise((resolve) => {
-    const form = $("#finding-form");
+    const form = field("#finding-form");
     const onSubmit = async (e) => {
       e.preventDefault();
-      const err = $("#finding-form-error");
-      err.hidden = true;
-      $("#finding-submit").disabled = true;
+      const err = field("#finding-form-error");
+      clearError(err);
+      field("#finding-submit").disabled = true;
       try {
         const values = {
-          title: $("#finding-title").value.trim(),
-          note: $("#finding-note").value,
+          title: field("#finding-title").value.trim(),
+          note: field("#finding-note").value,
           labels: [...d.querySelectorAll("input[name=labels]:checked")].map((b) => b.value),
-          tags: parseTags($("#finding-tags").value),
-          visibility: $("#finding-visibility").value,
+          tags: parseTags(field("#finding-tags").value),
+          visibility: field("#finding-visibility").value,
         };
         if (!values.title) throw new Error("Please give the finding a title.");
         const result = await submit(values);
@@ -89,10 +91,9 @@ export function openFindingForm({ heading, initial, submitLabel }, submit) {
         d.close("saved");
         resolve(result);
       } catch (ex) {
-        err.textContent = ex.message;
-        err.hidden = false;
+        showError(err, ex.message);
       } finally {
-        $("#finding-submit").disabled = false;
+        field("#finding-submit").disabled = false;
       }
     };
     const onClose = () => { cleanup(); resolve(null); };
@@ -100,6 +101,6 @@ export function openFindingForm({ heading, initial, submitLabel }, submit) {
     form.addEventListener("submit", onSubmit);
     d.addEventListener("close", onClose);
     d.showModal();
-    $("#finding-title").focus();
+    field("#finding-title").focus();
   });
 }

@@ -7,8 +7,7 @@ import { createFinding } from "./findings-api.js";
 import { openFindingForm } from "./findings-form.js";
 import { viewFromState, inputFromState } from "./findings-state.js";
 import { downloadPNG, downloadSVG } from "./export-image.js";
-
-const $ = (id) => document.getElementById(id);
+import { $ } from "./dom.js";
 
 /** The snapshot a finding keeps: the response the page already has (so the server does
  *  not run the model again), cut to the attention the view shows: the head view's layer,

@@ -5,8 +5,7 @@ import { getModels } from "./api.js";
 import { listFindings } from "./findings-api.js";
 import { LABELS } from "./findings-form.js";
 import { generations } from "./request.js";
-
-const $ = (id) => document.getElementById(id);
+import { $, clearError, el, readQuery, showError, writeQuery } from "./dom.js";
 const FIELDS = ["model", "layer", "head", "label", "author", "q"];
 const PAGE = 20;
 
@@ -18,7 +17,7 @@ const cell = (tag, props, ...children) => {
 
 /** Filters from the URL (only the known ones, empty dropped) and the page offset. */
 function readFilters() {
-  const q = new URLSearchParams(location.search), f = {};
+  const q = readQuery(), f = {};
   for (const k of FIELDS) if (q.get(k)) f[k] = q.get(k);
   return { filters: f, offset: Math.max(0, parseInt(q.get("offset"), 10) || 0) };
 }
@@ -26,7 +25,7 @@ function readFilters() {
 function writeFilters(filters, offset) {
   const q = new URLSearchParams(filters);
   if (offset) q.set("offset", offset);
-  history.replaceState(null, "", location.pathname + (q.toString() ? "?" + q : ""));
+  writeQuery(q);
   const exportQuery = new URLSearchParams(filters).toString();
   $("export-report").href = "/findings/export.html" + (exportQuery ? "?" + exportQuery : "");
   $("export-json").href = "/api/findings/export" + (exportQuery ? "?" + exportQuery : "");
@@ -62,7 +61,7 @@ const loads = generations();  // the page's first, unfiltered list may answer af
 async function load() {
   const mine = loads.start();
   writeFilters(filters, offset);
-  $("error-box").hidden = true;
+  clearError("error-box");
   try {
     const page = await listFindings({ ...filters, limit: PAGE, offset });
     if (!loads.isNewest(mine)) return;
@@ -77,14 +76,11 @@ async function load() {
     document.body.dataset.ready = "1";
   } catch (e) {
     if (!loads.isNewest(mine)) return;
-    $("error-box").textContent = e.message;
-    if (e.status === 401) { // accounts are on and nobody is logged in
-      const a = document.createElement("a");
-      a.href = "/login?" + new URLSearchParams({ next: location.pathname + location.search });
-      a.textContent = "Log in";
-      $("error-box").append(" ", a);
-    }
-    $("error-box").hidden = false;
+    if (e.status !== 401) return showError("error-box", e.message);
+    // accounts are on and nobody is logged in
+    const login = el("a", null, "Log in");
+    login.href = "/login?" + new URLSearchParams({ next: location.pathname + location.search });
+    showError("error-box", [e.message, " ", login]);
   }
 }
 

@@ -2,13 +2,7 @@
 // back to where the visitor came from (a local path, checked by the server).
 
 import { login, logout } from "./findings-api.js";
-
-const $ = (id) => document.getElementById(id);
-
-function showError(msg) {
-  $("error-box").textContent = msg;
-  $("error-box").hidden = false;
-}
+import { $, showError } from "./dom.js";
 
 $("login-form")?.addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -17,7 +11,7 @@ $("login-form")?.addEventListener("submit", async (e) => {
     await login($("login-name").value.trim(), $("login-password").value);
     location.assign(e.target.dataset.next || "/findings");
   } catch (ex) {
-    showError(ex.message);
+    showError("error-box", ex.message);
   } finally {
     $("login-button").disabled = false;
   }
@@ -28,7 +22,7 @@ $("logout-button")?.addEventListener("click", async () => {
     await logout();
     location.reload();
   } catch (ex) {
-    showError(ex.message);
+    showError("error-box", ex.message);
   }
 });
 

@@ -5,15 +5,10 @@
 import { mountAll } from "./findings-view.js";
 import { updateFinding, deleteFinding, makePublicLink, revokePublicLink } from "./findings-api.js";
 import { openFindingForm } from "./findings-form.js";
+import { $, showError } from "./dom.js";
 
-const $ = (id) => document.getElementById(id);
 const { data } = mountAll();
 const finding = data[0];
-
-function showError(msg) {
-  $("error-box").textContent = msg;
-  $("error-box").hidden = false;
-}
 
 $("edit-finding")?.addEventListener("click", async () => {
   const saved = await openFindingForm({ heading: "Edit finding", initial: finding, submitLabel: "Save changes" },
@@ -27,7 +22,7 @@ $("delete-finding")?.addEventListener("click", async () => {
     await deleteFinding(finding.id);
     location.assign("/findings");
   } catch (e) {
-    showError(e.message);
+    showError("error-box", e.message);
   }
 });
 
@@ -40,7 +35,7 @@ $("public-link")?.addEventListener("click", async () => {
     a.textContent = url;
     $("public-box").hidden = false;
   } catch (e) {
-    showError(e.message);
+    showError("error-box", e.message);
   }
 });
 
@@ -49,6 +44,6 @@ $("revoke-public-link")?.addEventListener("click", async () => {
     await revokePublicLink(finding.id); // the old /p/<token> stops working at once
     $("public-box").hidden = true;
   } catch (e) {
-    showError(e.message);
+    showError("error-box", e.message);
   }
 });

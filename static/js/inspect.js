@@ -8,8 +8,8 @@ import { generations } from "./request.js";
 import { readState, writeState } from "./state.js";
 import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./attention.js";
 import { HeadView } from "./headview.js";
+import { $, showError, clearError } from "./dom.js";
 
-const $ = (id) => document.getElementById(id);
 const EXAMPLES = {
   absa: { text: "The pasta was great but the waiter was rude.", aspect: "service" },
   re: { text: "The <e1>fire</e1> was caused by a discarded <e2>cigarette</e2>.", aspect: "" },
@@ -36,12 +36,6 @@ const modelInfo = (id) => models.find((m) => m.id === id);
 const task = () => (modelInfo(state.model) || current || { task: "absa" }).task;
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 const allLayers = (r) => !!r && range(r.num_layers).every((l) => hasLayer(r, l));
-
-function showError(msg) {
-  $("error-box").textContent = msg;
-  $("error-box").hidden = false;
-}
-const hideError = () => { $("error-box").hidden = true; };
 
 function setBusy(on) {
   $("run-button").disabled = on;
@@ -119,18 +113,18 @@ async function refresh() {
   syncControls();
   if (!state.text) return;
   setBusy(true);
-  hideError();
+  clearError("error-box");
   try {
     // head view: only the shown layer (page weight); model view: all layers
     const resp = await getResponse(state.view === "head" ? [state.layer] : null);
     if (state.attr.length || resp.attribution) {  // a refused attribution still leaves the head view drawn
-      await (await attribution()).ensureAttribution(resp, state, task()).catch((e) => showError(e.message));
+      await (await attribution()).ensureAttribution(resp, state, task()).catch((e) => showError("error-box", e.message));
     }
     if (!refreshes.isNewest(my)) return;
     if (resp !== current) showResponse(resp);
     await render();
   } catch (e) {
-    if (refreshes.isNewest(my)) showError(e.message);
+    if (refreshes.isNewest(my)) showError("error-box", e.message);
   } finally {
     if (refreshes.isNewest(my)) setBusy(false);
   }
@@ -232,7 +226,7 @@ $("inspect-form").addEventListener("submit", (e) => {
   state.model = $("model-select").value;
   state.text = $("text-input").value;
   state.aspect = task() === "re" ? "" : $("aspect-input").value.trim();
-  if (!state.text.trim()) return showError("Please enter a text to inspect.");
+  if (!state.text.trim()) return showError("error-box", "Please enter a text to inspect.");
   state.token = null; // new input: token indices change
   refresh();
 });
@@ -275,9 +269,9 @@ $("heads-none").addEventListener("click", () => { state.heads = []; redraw(); })
 bindHeadToggles($("head-swatches"), () => state.heads, (heads) => { state.heads = heads; redraw(); });
 // Save as finding / PNG / SVG: their module loads on the first click (page weight);
 // it gets the state and the response shown now.
-const findingCtx = { state, response: () => current, busy: () => document.body.dataset.busy === "1", headView: hv, onError: showError };
+const findingCtx = { state, response: () => current, busy: () => document.body.dataset.busy === "1", headView: hv, onError: (e) => showError("error-box", e.message || String(e)) };
 for (const id of ["save-finding-head", "save-finding-model", "download-png", "download-svg"]) {
-  $(id).addEventListener("click", () => import("./findings-inspect.js").then((m) => m.act(id, findingCtx), showError));
+  $(id).addEventListener("click", () => import("./findings-inspect.js").then((m) => m.act(id, findingCtx), findingCtx.onError));
 }
 
 // ---- start ----
@@ -290,7 +284,7 @@ async function init() {
     models = data.models || [];
     if (!state.model) state.model = (data.defaults && data.defaults.absa) || (models[0] && models[0].id) || "";
   } catch (e) {
-    showError(e.message);
+    showError("error-box", e.message);
   }
   const opts = models.map((m) => new Option(`${m.id} (${m.task}, ${m.format})`, m.id));
   // An unknown id from a shared URL stays selectable so the server's 404 explains it.

@@ -1,5 +1,6 @@
 // Follow a background job to its end: poll its status URL, drive the page's progress bar,
-// and settle once the job is "done" (resolve) or "failed" (reject). Every job page uses it.
+// and settle once the job is "done" (resolve) or "failed" (reject). Every job page uses it
+// through job-page.js.
 //
 // A job status (GET <status url>) looks like
 //   {id, status: "queued" | "running" | "done" | "failed", error, cached,
@@ -89,30 +90,4 @@ export function followJob(statusUrl, options = {}) {
     if (first) take(first);
     else poll();
   });
-}
-
-/**
- * What every job page does with a job id: follow it (the newest call wins; an earlier one is
- * aborted), fetch the result when the status did not carry it, and hand it to `render`.
- * options: base (e.g. "/api/analyses"), name, unit, phases, onUpdate as for followJob;
- * render(result, status); done() after the job settles either way; onError(message).
- * Returns follow(id, first = null).
- */
-export function jobPage({ base, render, done = () => {}, onError, ...wording }) {
-  let following = null;
-  return async function follow(id, first = null) {
-    if (following) following.abort();
-    const mine = (following = new AbortController());
-    const url = `${base}/${encodeURIComponent(id)}`;
-    try {
-      const job = await followJob(`${url}?result=false`, { ...wording, first, signal: mine.signal });
-      done();
-      const full = job.result ? job : await request(url);
-      await render(full.result, full);
-    } catch (e) {
-      if (e.name === "AbortError") return;
-      done();
-      onError(e.message);
-    }
-  };
 }

@@ -2,20 +2,15 @@
 // with textContent (model metadata is data, not markup).
 
 import { getModels } from "./api.js";
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
+import { el, fmt, showError } from "./dom.js";
 
 function field(dl, name, value) {
   if (value == null || value === "") return;
   dl.append(el("dt", null, name), el("dd", null, String(value)));
 }
 
-const fmt = (v) => (typeof v === "number" && !Number.isInteger(v) ? v.toFixed(4).replace(/0+$/, "") : String(v));
+/** A metric as reported: counts as they are, fractions to 4 decimals without trailing zeros. */
+const metricText = (v) => (Number.isInteger(v) ? String(v) : fmt(v, 4).replace(/(\.\d*?)0+$/, "$1"));
 
 /** Metrics are either flat ({accuracy: 0.9}) or per split ({dev: {accuracy, macro_f1, n}}):
  *  one row per split, one column per metric. */
@@ -36,7 +31,7 @@ function metricsTable(metrics) {
   body.append(head);
   for (const [split, r] of rows) {
     const tr = el("tr");
-    tr.append(el("th", null, split), ...cols.map((c) => el("td", null, c in r ? fmt(r[c]) : "")));
+    tr.append(el("th", null, split), ...cols.map((c) => el("td", null, c in r ? metricText(r[c]) : "")));
     body.append(tr);
   }
   t.append(body);
@@ -77,9 +72,7 @@ async function main() {
     if (!models.length) box.replaceChildren(el("p", "muted", "No checkpoints found."));
   } catch (e) {
     box.replaceChildren();
-    const err = document.getElementById("error-box");
-    err.textContent = e.message;
-    err.hidden = false;
+    showError("error-box", e.message);
   }
   document.body.dataset.ready = "1";
 }

@@ -4,6 +4,7 @@
 
 import { layerBytes } from "./attention.js";
 import { loadPlotly } from "./plotly-loader.js";
+import { $ } from "./dom.js";
 
 const THUMB = 42; // css px inside a .thumb's border (44px, border-box)
 
@@ -105,7 +106,6 @@ async function renderHeatmap(div, resp, layer, head) {
   }, { displaylogo: false, responsive: false });
 }
 
-const $ = (id) => document.getElementById(id);
 let gridFor = null, heatKey = null, hooks = null, st = null, shown = null;
 
 function fillSelect(sel, n, prefix) {

@@ -2,7 +2,8 @@
 // performance against interpretability, a reliability diagram and the ROC curves per checkpoint.
 
 import { loadPlotly } from "./plotly-loader.js";
-import { $, el, pub, fmt } from "./report-state.js";
+import { $, el, fmt } from "./dom.js";
+import { pub } from "./report-state.js";
 
 const CONFIG = { displaylogo: false, responsive: true };
 const COLORS = ["#2a5bd7", "#d92d20", "#12b76a", "#f79009", "#7a5af8", "#0e9384", "#c11574", "#475467"];

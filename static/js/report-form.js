@@ -2,7 +2,8 @@
 // starts a report (POST /api/reports).
 
 import { getModels, request } from "./api.js";
-import { $, view, el } from "./report-state.js";
+import { $, el } from "./dom.js";
+import { view } from "./report-state.js";
 
 /** The checkpoints as checkboxes; ticked: the URL's, else the default model of each task. */
 export async function loadChoices() {
@@ -49,8 +50,4 @@ export async function startReport() {
   const job = await request("/api/reports", { method: "POST", body: { models, settings: settingsFromForm() } });
   Object.assign(view, { models, id: job.id });
   return job;
-}
-
-export function bindForm(onSubmit) {
-  $("report-form").addEventListener("submit", (ev) => { ev.preventDefault(); onSubmit(); });
 }

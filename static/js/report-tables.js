@@ -1,7 +1,7 @@
 // The /report tables: one summary row per checkpoint, then per checkpoint its data, shifted sets, attacks,
 // calibration, out-of-domain sets and whatever was not available (and why).
 
-import { $, el, fmt } from "./report-state.js";
+import { $, el, fmt } from "./dom.js";
 
 function row(cells, tag = "td") {
   const tr = el("tr");

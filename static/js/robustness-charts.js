@@ -3,7 +3,8 @@
 // tests heatmap of how much more each head moved on broken than on held pairs.
 
 import { loadPlotly } from "./plotly-loader.js";
-import { $, view, pub, fmt } from "./robustness-state.js";
+import { $, fmt } from "./dom.js";
+import { view, pub } from "./robustness-state.js";
 
 const CONFIG = { displaylogo: false, responsive: true };
 

@@ -3,7 +3,8 @@
 // (GET /api/robustness/tests?model=), the settings, and the request that starts a run.
 
 import { getModels, request } from "./api.js";
-import { $, view, el } from "./robustness-state.js";
+import { $, el } from "./dom.js";
+import { view } from "./robustness-state.js";
 
 let models = [], datasets = { demo: [], shared: [], uploads: [] };
 const modelTask = () => { const m = models.find((x) => x.id === $("model-select").value); return m ? m.task : null; };
@@ -68,8 +69,8 @@ export async function startRun() {
   return job;
 }
 
-export function bindForm(onSubmit, onError) {
-  $("robustness-form").addEventListener("submit", (ev) => { ev.preventDefault(); onSubmit(); });
+/** Keep the data and test choices in step with the model (the form's submit is job-page.js's). */
+export function bindChoices(onError) {
   $("model-select").addEventListener("change", () => {
     view.model = $("model-select").value;
     view.data = view.train = "";

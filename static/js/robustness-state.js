@@ -1,15 +1,14 @@
 // What the /robustness page modules share: the view state mirrored into the URL (model, data,
 // training data, job id, selected test, query set, picked head), the window.headscope hooks for
-// scripts and tests, and small DOM helpers. Every value is set with textContent (data, not markup).
+// scripts and tests, and how a rate with its CI reads.
 
-export const $ = (id) => document.getElementById(id);
+import { fmt, MISSING, queryInt, readQuery, writeQuery } from "./dom.js";
 
-const q = new URLSearchParams(location.search);
-const int = (v) => { const n = parseInt(v, 10); return Number.isFinite(n) ? n : null; };
+const q = readQuery();
 export const view = {
   model: q.get("model") || "", data: q.get("data") || "", train: q.get("train") || "", id: q.get("id") || "",
   test: q.get("test") || "", query: q.get("query") === "cls" ? "cls" : "focus",
-  layer: int(q.get("layer")), head: int(q.get("head")),
+  layer: queryInt(q, "layer"), head: queryInt(q, "head"),
 };
 
 /** window.headscope: the view, the job status and the result shown, and a count of chart draws. */
@@ -20,24 +19,12 @@ export function writeView() {
   for (const k of ["model", "data", "train", "id", "test"]) if (view[k]) p.set(k, view[k]);
   if (view.query !== "focus") p.set("query", view.query);
   if (view.layer != null && view.head != null) { p.set("layer", view.layer); p.set("head", view.head); }
-  history.replaceState(null, "", location.pathname + "?" + p.toString());
+  writeQuery(p);
 }
 
-export function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
-
-export const fmt = (v, digits = 3) => (v == null || Number.isNaN(v) ? "–" : typeof v === "number" ? v.toFixed(digits) : String(v));
-
-/** "0.833 [0.700, 0.933] n=30" for a Rate {value, ci, n}; "–" when there is none. */
+/** "0.833 [0.700, 0.933] n=30" for a Rate {value, ci, n}; MISSING when there is none. */
 export function rateText(r) {
-  if (!r || r.value == null) return "–";
+  if (!r || r.value == null) return MISSING;
   const ci = r.ci && r.ci[0] != null ? ` [${fmt(r.ci[0])}, ${fmt(r.ci[1])}]` : "";
   return `${fmt(r.value)}${ci} n=${r.n}`;
 }
-
-export function showError(msg) { $("error-box").textContent = msg; $("error-box").hidden = false; }
-export const hideError = () => { $("error-box").hidden = true; };

@@ -3,7 +3,8 @@
 // opens the source and the variant side by side on /compare.
 
 import { compareUrl } from "./compare-state.js";
-import { $, view, el, fmt, rateText } from "./robustness-state.js";
+import { $, el, fmt } from "./dom.js";
+import { view, rateText } from "./robustness-state.js";
 
 /** The tests table; onPick(test) on a row click. */
 export function drawTests(result, onPick) {

@@ -1,14 +1,14 @@
-// Controller of /robustness: start a robustness run (robustness-form.js), follow its progress
-// (job-follower.js), then show the result: accuracy / flip rate / ARS charts and the heads × tests
+// Controller of /robustness: a job page (job-page.js) whose form starts a robustness run
+// (robustness-form.js); once it is done it shows the result: accuracy / flip rate / ARS charts and the heads × tests
 // heatmap (robustness-charts.js), the tests table and the chosen test's examples, each with a link
 // to the compare view (robustness-tables.js). View state lives in the URL (robustness-state.js).
 
-import { request } from "./api.js";
-import { jobPage } from "./job-follower.js";
-import { bindForm, fillTests, loadChoices, startRun } from "./robustness-form.js";
+import { jobPage } from "./job-page.js";
+import { bindChoices, fillTests, loadChoices, startRun } from "./robustness-form.js";
 import { drawRateCharts, drawHeadsChart } from "./robustness-charts.js";
 import { drawTests, drawExamples, markSelected } from "./robustness-tables.js";
-import { $, view, pub, writeView, fmt, showError, hideError } from "./robustness-state.js";
+import { $, el, fmt } from "./dom.js";
+import { view, pub, writeView } from "./robustness-state.js";
 
 const PHASES = { loading: "loading the model", generating: "making the variants", scoring: "scoring sources and variants",
                  "attacking (pwws)": "attacking (PWWS)", "attacking (hotflip)": "attacking (HotFlip)" };
@@ -38,11 +38,7 @@ async function render(result, job) {
     `source accuracy ${fmt(result.overall && result.overall.source_accuracy)}, computed ${result.computed_at}` +
     (job && job.cached ? " · from the cache" : "");
   $("download-link").href = `/api/robustness/${encodeURIComponent(view.id)}/result.json`;
-  $("not-run").replaceChildren(...Object.entries(result.not_run || {}).map(([test, why]) => {
-    const li = document.createElement("li");
-    li.textContent = `${test} did not run: ${why}`;
-    return li;
-  }));
+  $("not-run").replaceChildren(...Object.entries(result.not_run || {}).map(([test, why]) => el("li", null, `${test} did not run: ${why}`)));
   $("query-select").value = view.query;
   $("results").hidden = false;
   drawTests(result, (t) => pickTest(t));
@@ -50,53 +46,25 @@ async function render(result, job) {
   try {
     await drawRateCharts(result, (t) => pickTest(t));
     await drawHeadsChart(result, pickTest);
-  } catch (e) { showError(e.message); }
-  document.body.dataset.rendered = "1";
+  } catch (e) { page.fail(e.message); }
 }
 
-/** Follow a job to its end (from `first`, a status in hand, if any), then render it. */
-const follow = jobPage({
-  base: "/api/robustness", name: "robustness run", unit: "inputs", phases: PHASES, render,
-  onUpdate: (status) => { pub.job = status; },
-  done: () => { $("start-button").disabled = false; },
-  onError: showError,
+const page = jobPage({
+  form: "robustness-form", base: "/api/robustness", name: "robustness run", unit: "inputs", phases: PHASES,
+  jobId: () => view.id, load: loadChoices, start: startRun, saveView: writeView, render,
+  // a run reopened from its URL ticks the tests it ran
+  reopened: (status) => (status.settings && status.settings.tests ? fillTests(status.settings.tests) : null),
+  onStatus: (status) => { pub.job = status; },
 });
 
-async function start() {
-  hideError();
-  $("start-button").disabled = true;
-  document.body.dataset.rendered = "";
-  try {
-    const job = await startRun();
-    writeView();
-    follow(job.id, job);
-  } catch (e) {
-    showError(e.message);
-    $("start-button").disabled = false;
-  }
-}
-
-bindForm(start, showError);
+bindChoices(page.fail);
 $("query-select").addEventListener("change", () => {
   view.query = $("query-select").value;
   writeView();
   if (!shown) return;
   drawTests(shown, (t) => pickTest(t));
   drawExamples(shown);
-  drawHeadsChart(shown, pickTest).catch((e) => showError(e.message));
+  drawHeadsChart(shown, pickTest).catch((e) => page.fail(e.message));
 });
 
-async function main() {
-  try {
-    await loadChoices();
-    if (view.id) {
-      const job = await request(`/api/robustness/${encodeURIComponent(view.id)}?result=false`);
-      if (job.settings && job.settings.tests) await fillTests(job.settings.tests);
-      follow(view.id, job);
-    }
-  } catch (e) {
-    showError(e.message);
-  }
-  document.body.dataset.ready = "1";
-}
-main();
+page.open();

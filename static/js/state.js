@@ -1,6 +1,8 @@
 // View state <-> URL query string. Every change is written back with
 // history.replaceState so a copied URL reproduces exactly the same view.
 
+import { readQuery, writeQuery } from "./dom.js";
+
 const DEFAULTS = {
   model: "", text: "", aspect: "", view: "head", layer: 0, heads: null,
   filter: "all", hide_special: false, mass: 70, token: null, side: "left",
@@ -18,7 +20,7 @@ const int = (v, dflt) => {
 
 /** Parse location.search into a state object (unknown/invalid values fall back). */
 export function readState(search = location.search) {
-  const q = new URLSearchParams(search);
+  const q = readQuery(search);
   const s = { ...DEFAULTS };
   s.model = q.get("model") || "";
   s.text = q.get("text") || "";
@@ -70,5 +72,5 @@ export function writeState(s) {
     if (s.attr_query !== "readout") q.set("attr_query", s.attr_query);
     if (s.agree) q.set("agree", s.agree);
   }
-  history.replaceState(null, "", location.pathname + "?" + q.toString());
+  writeQuery(q);
 }

@@ -2,7 +2,7 @@
 // (rollout, integrated gradients), IG's completeness gap and its own pairs/s, and the
 // interpretability rate computed with IG in place of attention (result.attribution, docs/api.md).
 
-import { $, fact, fmt } from "./summary-state.js";
+import { $, fact, fmt } from "./dom.js";
 
 /** The heads with the highest mean agreement for a statistic, as "layer.head (score)". */
 function topHeads(result, stat, count = 5) {

@@ -4,7 +4,8 @@
 import { createFinding } from "./findings-api.js";
 import { shown, headAt, valueOf } from "./analysis-result.js";
 import { typicalExamples } from "./typical-examples.js";
-import { $, view, pub, el, fmt, showError } from "./summary-state.js";
+import { $, el, fmt, showError } from "./dom.js";
+import { view, pub } from "./summary-state.js";
 
 // Head labels of the analysis -> finding labels (docs/findings-api.md); others are dropped.
 const FINDING_LABELS = { "no-op": "noop", "cls-entity": "entity" };
@@ -43,6 +44,6 @@ export async function saveFinding() {
     status.append(link);
   } catch (e) {
     status.textContent = "";
-    showError(`Could not save the finding: ${e.message}`);
+    showError("error-box", `Could not save the finding: ${e.message}`);
   }
 }

@@ -4,7 +4,8 @@
 
 import { loadPlotly } from "./plotly-loader.js";
 import { shown, entry, grid, VIRTUAL } from "./analysis-result.js";
-import { $, view, pub, el, fmt } from "./summary-state.js";
+import { $, el, fmt } from "./dom.js";
+import { view, pub } from "./summary-state.js";
 
 /** Draw #heatmap-main; onPick(layer, head) on a click. */
 export async function drawMain(onPick) {

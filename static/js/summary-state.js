@@ -1,14 +1,13 @@
 // What the /analysis page modules share: the view state mirrored into the URL (model, data,
-// analysis id, statistic, value kind, head), the window.headscope hooks for scripts and tests,
-// and small DOM helpers. Every value is set with textContent (data, not markup).
+// analysis id, statistic, value kind, head) and the window.headscope hooks for scripts and tests.
 
-export const $ = (id) => document.getElementById(id);
+import { queryInt, readQuery, writeQuery } from "./dom.js";
 
-const q = new URLSearchParams(location.search);
+const q = readQuery();
 export const view = {
   model: q.get("model") || "", data: q.get("data") || "", id: q.get("id") || "",
   stat: q.get("stat") || "", value: q.get("value") || "score",
-  layer: q.has("layer") ? +q.get("layer") : null, head: q.has("head") ? +q.get("head") : null,
+  layer: queryInt(q, "layer"), head: queryInt(q, "head"),
 };
 
 /** window.headscope: the view, the job status and the result shown, and a count of main heatmap draws. */
@@ -19,20 +18,5 @@ export function writeView() {
   for (const k of ["model", "data", "id", "stat", "value"]) if (view[k]) p.set(k, view[k]);
   if (view.layer != null) p.set("layer", view.layer);
   if (view.head != null) p.set("head", view.head);
-  history.replaceState(null, "", location.pathname + "?" + p.toString());
+  writeQuery(p);
 }
-
-export function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
-
-export const fmt = (v, digits = 3) => (v == null || Number.isNaN(v) ? "–" : typeof v === "number" ? v.toFixed(digits) : String(v));
-
-/** One <dt>name</dt><dd>value</dd> pair of a facts list. */
-export function fact(dl, name, value) { dl.append(el("dt", null, name), el("dd", null, value)); }
-
-export function showError(msg) { $("error-box").textContent = msg; $("error-box").hidden = false; }
-export const hideError = () => { $("error-box").hidden = true; };

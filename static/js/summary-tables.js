@@ -4,7 +4,8 @@
 
 import { shown, entry, valueOf, rankedHeads, headAt, importanceOf } from "./analysis-result.js";
 import { typicalCell, fillTypicalList } from "./typical-examples.js";
-import { $, view, el, fmt, fact } from "./summary-state.js";
+import { $, el, fmt, fact } from "./dom.js";
+import { view } from "./summary-state.js";
 
 const COLUMNS = ["#", "head", "score", "95% CI", "uniform", "positional", "pretrained", "importance", "fine-tune JS", "labels", "typical examples"];
 

@@ -1,17 +1,18 @@
-// Controller of /analysis: start a head analysis (analysis-form.js), follow its progress
-// (job-follower.js), then show the result: heatmaps (summary-heatmaps.js), the ranked table
+// Controller of /analysis: a job page (job-page.js) whose form starts a head analysis
+// (analysis-form.js); once it is done it shows the result: heatmaps (summary-heatmaps.js), the ranked table
 // and panels (summary-tables.js) with each head's typical examples as links into the live head
 // view (typical-examples.js), and "Save as finding" (summary-finding.js). View state (model,
 // data, analysis id, statistic, head) lives in the URL (summary-state.js).
 
-import { jobPage } from "./job-follower.js";
-import { bindForm, loadChoices, startAnalysis } from "./analysis-form.js";
+import { jobPage } from "./job-page.js";
+import { bindChoices, loadChoices, startAnalysis } from "./analysis-form.js";
 import { setResult, statNames, rankedHeads, headAt, VIRTUAL } from "./analysis-result.js";
 import { drawMain, drawLabelMaps } from "./summary-heatmaps.js";
 import { drawTable, drawHead, drawPanels, drawSupport, markSelectedRow } from "./summary-tables.js";
 import { saveFinding } from "./summary-finding.js";
 import { drawAttributionFacts } from "./summary-attribution.js";
-import { $, view, pub, writeView, fmt, showError, hideError } from "./summary-state.js";
+import { $, fmt } from "./dom.js";
+import { view, pub, writeView } from "./summary-state.js";
 
 const PHASES = { loading: "loading the models", statistics: "statistics pass", importance: "head importance and ablation" };
 
@@ -67,43 +68,17 @@ async function render(result, job) {
   try {
     await drawMain(selectHead);
     await drawLabelMaps(pickFromLabelMap);
-  } catch (e) { showError(e.message); }
-  document.body.dataset.rendered = "1";
+  } catch (e) { page.fail(e.message); }
 }
 
-/** Follow a job to its end (from `first`, a status in hand, if any), then render it. */
-const follow = jobPage({
-  base: "/api/analyses", name: "analysis", unit: "pairs", phases: PHASES, render,
-  onUpdate: (status) => { pub.job = status; },
-  done: () => { $("start-button").disabled = false; },
-  onError: showError,
+const page = jobPage({
+  form: "analysis-form", base: "/api/analyses", name: "analysis", unit: "pairs", phases: PHASES,
+  jobId: () => view.id, load: loadChoices, start: startAnalysis, saveView: writeView, render,
+  onStatus: (status) => { pub.job = status; },
 });
 
-async function start() {
-  hideError();
-  $("start-button").disabled = true;
-  try {
-    const job = await startAnalysis();
-    writeView();
-    follow(job.id, job);
-  } catch (e) {
-    showError(e.message);
-    $("start-button").disabled = false;
-  }
-}
-
-bindForm(start);
+bindChoices();
 $("stat-select").addEventListener("change", () => setStat($("stat-select").value));
 $("value-select").addEventListener("change", () => { view.value = $("value-select").value; writeView(); drawMain(selectHead); });
 $("save-finding").addEventListener("click", saveFinding);
-
-async function main() {
-  try {
-    await loadChoices();
-    if (view.id) follow(view.id);
-  } catch (e) {
-    showError(e.message);
-  }
-  document.body.dataset.ready = "1";
-}
-main();
+page.open();

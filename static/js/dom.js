@@ -1,0 +1,127 @@
+// The small helpers every page shares: element lookup and building, number formatting, the error
+// line of a form or section, the view state in the URL's query string, and "?" links to the
+// concepts page. Every value is set with textContent or as text nodes (data, never markup).
+// app/web/export.py inlines this module into exported findings: one-line imports and
+// `export function|const` only.
+
+/** The element with this id (null when there is none). */
+export const $ = (id) => document.getElementById(id);
+
+/** Every element under `root` matching a CSS selector, as an array. */
+export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+/** A new element with an optional class and text. */
+export function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+/** One <dt>name</dt><dd>value</dd> pair of a facts list; `extra` (e.g. a concept link) follows the name. */
+export function fact(dl, name, value, extra = null) {
+  const dt = el("dt", null, name);
+  if (extra) dt.append(" ", extra);
+  dl.append(dt, el("dd", null, value));
+}
+
+// ---- numbers ----
+
+/** What fmt shows for a number that is not there: null, undefined, NaN or ±Infinity all read
+ *  "not computed" (a statistic with no data, a division by zero), never "NaN" or a made-up 0. */
+export const MISSING = "–";
+export const MISSING_TITLE = "not computed";
+
+export const isMissing = (v) => v == null || (typeof v === "number" && !Number.isFinite(v));
+
+/** A number with `digits` decimals; MISSING when it is not there (above); any other value as text. */
+export function fmt(v, digits = 3) {
+  if (isMissing(v)) return MISSING;
+  return typeof v === "number" ? v.toFixed(digits) : String(v);
+}
+
+/** An element showing fmt(v), titled "not computed" when the number is missing. */
+export function numEl(tag, cls, v, digits = 3) {
+  const e = el(tag, cls, fmt(v, digits));
+  if (isMissing(v)) e.title = MISSING_TITLE;
+  return e;
+}
+
+// ---- errors ----
+
+const byRef = (target) => (typeof target === "string" ? $(target) : target);
+
+/** The error line of a control or section: the target itself when it is one (class "error"),
+ *  else the .error element right after it, made there on first use. */
+function errorLine(target) {
+  const node = byRef(target);
+  if (node.classList.contains("error")) return node;
+  const next = node.nextElementSibling;
+  if (next && next.classList.contains("error")) return next;
+  const line = el("div", "error");
+  line.setAttribute("role", "alert");
+  node.after(line);
+  return line;
+}
+
+/** Show `message` (text, or text and nodes in an array) beside `target`, the control or section
+ *  (an element or id) it is about: in its error line (above). */
+export function showError(target, message) {
+  const line = errorLine(target);
+  line.replaceChildren(...[].concat(message));
+  line.hidden = false;
+}
+
+/** Hide the error line of `target` (see showError). */
+export function clearError(target) {
+  errorLine(target).hidden = true;
+}
+
+// ---- the view state in the URL ----
+
+/** The query parameters of `search` (default: this page's URL). */
+export const readQuery = (search = location.search) => new URLSearchParams(search);
+
+/** An integer query parameter, or null when it is absent or not a number. */
+export function queryInt(params, name) {
+  const n = parseInt(params.get(name), 10);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Replace the page's query string with `params` (URLSearchParams, an object or a string); no new
+ *  history entry, so Back leaves the page, and a copied URL reopens the same view. */
+export function writeQuery(params) {
+  const q = new URLSearchParams(params).toString();
+  history.replaceState(null, "", location.pathname + (q ? "?" + q : ""));
+}
+
+// ---- links to the concepts page (/concepts, docs/concepts.md) ----
+
+/** Each concept's anchor on /concepts and its one-line definition (the link's tooltip). */
+export const CONCEPTS = {
+  "head-label": "A name a head earns (aspect, aspect-sentiment, opposite-aspect, no-op, entity, …) when the low end of its 95% CI beats the best baseline by a margin.",
+  baseline: "What the statistic scores without a learnt pattern: uniform attention, a fixed positional rule, or the same head before fine-tuning.",
+  "bootstrap-ci": "95% bootstrap CI: the range the score stays in for 95% of resamples of the examples; narrow means well measured.",
+  "interpretability-rate": "Share of examples whose gold words are among the 3 words the last layer's [CLS] attends to most.",
+  "fine-tune-change": "How far fine-tuning moved a head's attention: the Jensen–Shannon divergence from the same head before fine-tuning.",
+  ars: "Aspect robustness score: share of sources predicted right on the source and on every one of its variants.",
+  "head-separation": "How much more a head's attention changed on variants whose prediction broke than on those that held.",
+  "no-op": "A head that puts more attention on [SEP] when the asked aspect is absent: a \"nothing here\" signal.",
+  "opposite-aspect": "A head that attends from the asked aspect to the words of the sentence's other aspects.",
+};
+
+/** The small "?" link to a concept on /concepts (opens beside the page), titled with its definition. */
+export function conceptLink(anchor) {
+  const a = el("a", "concept", "?");
+  a.href = `/concepts#${anchor}`;
+  a.target = "_blank";
+  a.rel = "noopener";
+  a.title = CONCEPTS[anchor] || "";
+  a.setAttribute("aria-label", `what is ${anchor.replace(/-/g, " ")}?`);
+  return a;
+}
+
+/** Turn every <span data-concept="anchor"></span> under `root` (placed by the templates) into its link. */
+export function fillConceptLinks(root = document) {
+  for (const slot of $$("[data-concept]", root)) slot.replaceWith(conceptLink(slot.dataset.concept));
+}
