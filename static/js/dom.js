@@ -18,11 +18,13 @@ export function el(tag, cls, text) {
   return e;
 }
 
-/** One <dt>name</dt><dd>value</dd> pair of a facts list; `extra` (e.g. a concept link) follows the name. */
+/** One <dt>name</dt><dd>value</dd> pair of a facts list; `value` is text, or text and nodes in an
+ *  array; `extra` (e.g. a concept link) follows the name. */
 export function fact(dl, name, value, extra = null) {
-  const dt = el("dt", null, name);
+  const dt = el("dt", null, name), dd = el("dd");
   if (extra) dt.append(" ", extra);
-  dl.append(dt, el("dd", null, value));
+  dd.append(...[].concat(value));
+  dl.append(dt, dd);
 }
 
 // ---- numbers ----

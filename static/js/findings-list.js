@@ -5,7 +5,7 @@ import { getModels } from "./api.js";
 import { listFindings } from "./findings-api.js";
 import { LABELS } from "./findings-form.js";
 import { generations } from "./request.js";
-import { $, clearError, el, readQuery, showError, writeQuery } from "./dom.js";
+import { $, clearError, el, fillConceptLinks, readQuery, showError, writeQuery } from "./dom.js";
 const FIELDS = ["model", "layer", "head", "label", "author", "q"];
 const PAGE = 20;
 
@@ -100,6 +100,7 @@ $("page-prev").addEventListener("click", () => { offset = Math.max(0, offset - P
 $("page-next").addEventListener("click", () => { offset += PAGE; load(); });
 
 async function init() {
+  fillConceptLinks();
   $("f-label").append(...LABELS.map((l) => new Option(l, l)));
   try {
     const data = await getModels();

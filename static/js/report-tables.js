@@ -1,14 +1,11 @@
 // The /report tables: one summary row per checkpoint, then per checkpoint its data, shifted sets, attacks,
 // calibration, out-of-domain sets and whatever was not available (and why).
 
-import { $, el, fmt } from "./dom.js";
+import { $, conceptLink, el, fmt, MISSING, numEl } from "./dom.js";
 
 function row(cells, tag = "td") {
   const tr = el("tr");
-  for (const c of cells) {
-    const td = el(tag, typeof c === "number" || c === "–" ? "num" : "", typeof c === "number" ? fmt(c) : c);
-    tr.append(td);
-  }
+  for (const c of cells) tr.append(typeof c === "number" ? numEl(tag, "num", c) : el(tag, c === MISSING ? "num" : "", c));
   return tr;
 }
 
@@ -19,6 +16,7 @@ export function drawSummary(result) {
   const table = $("summary-table");
   table.replaceChildren(row(["checkpoint", "method", "in distribution (acc / F1)", "shift (acc / F1)",
     "under attack", "ECE → after scaling", "OOD AUROC", "interpretability (random, pretrained)"], "th"));
+  table.querySelector("th:last-child").append(" ", conceptLink("interpretability-rate"));
   for (const r of result.summary.rows) {
     const tr = row([r.model, r.method || "vanilla", pair(r.in_distribution, r.in_distribution_f1),
       r.shift == null ? "not available" : pair(r.shift, r.shift_f1), r.adversarial == null ? "not run" : fmt(r.adversarial),

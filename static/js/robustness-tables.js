@@ -3,8 +3,16 @@
 // opens the source and the variant side by side on /compare.
 
 import { compareUrl } from "./compare-state.js";
-import { $, el, fmt } from "./dom.js";
+import { $, conceptLink, el, fmt } from "./dom.js";
 import { view, rateText } from "./robustness-state.js";
+
+/** A column heading, with the "?" link of the concept it rests on (ARS, the heads' separation). */
+function headingCell(name) {
+  const th = el("th", null, name);
+  const concept = name === "ARS" ? "ars" : name.startsWith("top moved heads") ? "head-separation" : null;
+  if (concept) th.append(" ", conceptLink(concept));
+  return th;
+}
 
 /** The tests table; onPick(test) on a row click. */
 export function drawTests(result, onPick) {
@@ -13,7 +21,7 @@ export function drawTests(result, onPick) {
   const cols = ["test", "family", "sources", "variants", "source acc.", "variant acc.", "flip rate",
     ...(absa ? ["ARS"] : []), "debiased acc.", "broken / held", `top moved heads (${view.query})`];
   const head = el("tr");
-  for (const c of cols) head.append(el("th", null, c));
+  for (const c of cols) head.append(headingCell(c));
   table.replaceChildren(head);
   for (const t of result.tests) {
     const tr = el("tr");

@@ -4,16 +4,31 @@
 
 import { shown, entry, valueOf, rankedHeads, headAt, importanceOf } from "./analysis-result.js";
 import { typicalCell, fillTypicalList } from "./typical-examples.js";
-import { $, el, fmt, fact } from "./dom.js";
+import { $, conceptLink, el, fmt, fact, MISSING, MISSING_TITLE } from "./dom.js";
 import { view } from "./summary-state.js";
 
 const COLUMNS = ["#", "head", "score", "95% CI", "uniform", "positional", "pretrained", "importance", "fine-tune JS", "labels", "typical examples"];
+// the concept behind a column's heading (a "?" link to /concepts beside it)
+const COLUMN_CONCEPTS = { "95% CI": "bootstrap-ci", uniform: "baseline", "fine-tune JS": "fine-tune-change", labels: "head-label" };
+// labels with a concept of their own on /concepts
+const LABEL_CONCEPTS = new Set(["no-op", "opposite-aspect"]);
+
+function headingCell(name) {
+  const th = el("th", null, name);
+  if (COLUMN_CONCEPTS[name]) th.append(" ", conceptLink(COLUMN_CONCEPTS[name]));
+  return th;
+}
+
+/** A head's labels as tags, each followed by its "?" where it has a concept of its own. */
+function labelTags(labels) {
+  return labels.flatMap((l) => (LABEL_CONCEPTS.has(l) ? [el("span", "tag", l), conceptLink(l), " "] : [el("span", "tag", l)]));
+}
 
 /** Fill #ranked-table for view.stat; onPick(layer, head) when a row (not a link) is clicked. */
 export function drawTable(onPick) {
   const stat = view.stat;
   const header = el("tr");
-  for (const c of COLUMNS) header.append(el("th", null, c));
+  for (const c of COLUMNS) header.append(headingCell(c));
   const body = rankedHeads(stat).map(({ h, v }, rank) => {
     const e = entry(h, stat), b = (e && e.baselines) || {};
     const tr = el("tr");
@@ -23,9 +38,13 @@ export function drawTable(onPick) {
     const cells = [String(rank + 1), `${h.layer}.${h.head}`, fmt(v), ci, fmt(b.uniform),
                    b.positional != null ? `${fmt(b.positional)} (${b.positional_rule})` : "–", fmt(b.pretrained), fmt(importanceOf(h)),
                    h.finetune_change ? fmt(h.finetune_change.js, 4) : "–"];
-    cells.forEach((c, i) => tr.append(el("td", i >= 2 && i <= 8 ? "num" : null, c)));
+    for (const [i, c] of cells.entries()) {
+      const td = el("td", i >= 2 && i <= 8 ? "num" : null, c);
+      if (c === MISSING) td.title = MISSING_TITLE;
+      tr.append(td);
+    }
     const labels = el("td");
-    for (const l of h.labels) labels.append(el("span", "tag", l));
+    labels.append(...labelTags(h.labels));
     tr.append(labels, typicalCell(h, stat));
     tr.addEventListener("click", (ev) => { if (ev.target.tagName !== "A") onPick(h.layer, h.head); });
     return tr;
@@ -44,17 +63,21 @@ export function drawHead() {
   const h = headAt(view.layer, view.head);
   if (!h) return;
   $("head-title").textContent = `Layer ${h.layer}, head ${h.head}`;
-  $("head-labels").replaceChildren(...(h.labels.length ? h.labels.map((l) => el("span", "tag", l)) : [el("span", "muted", "no label")]));
+  $("head-labels").replaceChildren(...(h.labels.length ? labelTags(h.labels) : [el("span", "muted", "no label")]), " ", conceptLink("head-label"));
   const dl = $("head-facts");
   dl.replaceChildren();
   const e = entry(h, view.stat);
-  fact(dl, view.stat, e ? `${fmt(e.score)}` + (e.ci ? `  95% CI [${fmt(e.ci[0])}, ${fmt(e.ci[1])}] · n = ${e.n ?? "–"}` : "") : "–");
+  const score = e ? `${fmt(e.score)}` + (e.ci ? `  95% CI [${fmt(e.ci[0])}, ${fmt(e.ci[1])}] · n = ${e.n ?? "–"}` : "") : "–";
+  fact(dl, view.stat, e && e.ci ? [score, " ", conceptLink("bootstrap-ci")] : score);
   if (e && e.baselines) {
     const b = e.baselines;
-    fact(dl, "baselines", `uniform ${fmt(b.uniform)} · positional ${fmt(b.positional)} (${b.positional_rule}) · pretrained ${fmt(b.pretrained)}`);
+    fact(dl, "baselines", `uniform ${fmt(b.uniform)} · positional ${fmt(b.positional)} (${b.positional_rule}) · pretrained ${fmt(b.pretrained)}`, conceptLink("baseline"));
   }
   for (const [label, stats] of Object.entries(h.evidence || {})) fact(dl, `${label} because`, stats.join(", "));
-  if (h.finetune_change) fact(dl, "fine-tune change", `JS ${fmt(h.finetune_change.js, 4)} [${fmt(h.finetune_change.ci[0], 4)}, ${fmt(h.finetune_change.ci[1], 4)}]`);
+  if (h.finetune_change) {
+    const ft = h.finetune_change;
+    fact(dl, "fine-tune change", `JS ${fmt(ft.js, 4)} [${fmt(ft.ci[0], 4)}, ${fmt(ft.ci[1], 4)}]`, conceptLink("fine-tune-change"));
+  }
   if (shown.result.importance) fact(dl, "importance", fmt(importanceOf(h)));
   fillTypicalList($("typical-list"), h, view.stat);
   $("finding-status").textContent = "";

@@ -2,7 +2,7 @@
 // open the live head view (/inspect) on the example at that layer and head.
 
 import { shown, entry } from "./analysis-result.js";
-import { el, fmt } from "./summary-state.js";
+import { el, fmt } from "./dom.js";
 
 export function inspectUrl(example, layer, head) {
   const p = new URLSearchParams();
