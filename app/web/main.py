@@ -32,6 +32,8 @@ from app.web import (
 )
 from app.web.analysis_jobs import AnalysisJobs
 from app.web.batcher import ModelBatcher
+from app.web.bodies import validation_errors
+from app.web.body_limits import BodyLimits, limit_rules
 from app.web.inspect_service import InspectService
 from app.web.jobs import JobQueue
 from app.web.limits import RateLimiter
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = pages.ROOT / "static"
 # plotly.js is served from the installed plotly wheel rather than copied into the repo.
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+JOB_KINDS = (AnalysisJobs, RobustnessJobs, ReportJobs)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -69,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = findings_api.open_store(app, settings)
         # Background jobs (one queue, every kind) and the per-client limit on live inspection.
         app.state.jobs = JobQueue(
-            settings, registry, store, app.state.model_executor, kinds=[AnalysisJobs(), RobustnessJobs(), ReportJobs()]
+            settings, registry, store, app.state.model_executor, kinds=[kind() for kind in JOB_KINDS]
         )
         app.state.inspect_limiter = RateLimiter(settings.inspect_rate_per_minute)
         # Load one checkpoint before reporting ready, so the first inspection is fast.
@@ -89,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Level 1: measured on a 40-token all-layer response, 1.7 ms for 45% of the size, where level 5
     # took 5 ms for 41% and level 9 48 ms: the bytes saved are not worth the latency on /api/inspect.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)
+    # Every request body's byte limit (413), by path prefix; outside gzip, so it sees requests first.
+    app.add_middleware(BodyLimits, rules=limit_rules(settings, [kind() for kind in JOB_KINDS]))
 
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
@@ -107,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(robustness_api.pages)
     app.include_router(report_api.router)
     app.include_router(report_api.pages)
+    app.include_router(__import__("app.web.concepts_pages", fromlist=["router"]).router)  # /concepts
     register_error_handlers(app)
     return app
 
@@ -132,9 +138,6 @@ def register_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": public.text(str(exc))}, status_code=500)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_body(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
         # Same shape as FastAPI's default, without echoing back a possibly huge input.
-        errors = [
-            {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
-        ]
-        return JSONResponse({"detail": errors}, status_code=422)
+        return JSONResponse({"detail": validation_errors(request, exc)}, status_code=422)
