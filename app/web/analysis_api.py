@@ -17,11 +17,12 @@ from app.web.analysis_jobs import AnalysisJobs
 from app.web.auth import require_user
 from app.web.job_api import add_job_routes, job_queue
 from app.web.jobs import JobQueue
+from app.web.responses import Datasets
 
 router = APIRouter(prefix="/api/analyses", tags=["analyses"])
 
 
-@router.get("/datasets")  # before /{job_id}
+@router.get("/datasets", response_model=Datasets)  # before /{job_id}
 def datasets(user: User = Depends(require_user), jobs: JobQueue = Depends(job_queue)) -> dict:
     kind = jobs.kind(AnalysisJobs.name)
     assert isinstance(kind, AnalysisJobs)

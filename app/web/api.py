@@ -8,9 +8,11 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.web.bodies import parse_body
+from app.web.bodies import require_json
+from app.web.body_limits import ARRIVED
 from app.web.limits import inspect_access
 from app.web.paths import PublicPaths
+from app.web.responses import Health, InspectResponse, ModelList
 from app.web.schemas import InspectRequest
 
 router = APIRouter(prefix="/api")
@@ -23,7 +25,7 @@ def orjson_response(body: object, status_code: int = 200) -> Response:
     )
 
 
-@router.get("/health")
+@router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "starting"}})
 def health(request: Request) -> JSONResponse:
     state = request.app.state
     if not getattr(state, "ready", False):
@@ -39,7 +41,7 @@ def health(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/models")
+@router.get("/models", response_model=ModelList)
 def list_models(request: Request) -> dict:
     registry = request.app.state.registry
     public = PublicPaths(request.app.state.settings)  # folders by setting name, never the server's own paths
@@ -57,21 +59,15 @@ def list_models(request: Request) -> dict:
 
 @router.post(
     "/inspect",
-    dependencies=[Depends(inspect_access)],  # accounts on: who, and how often
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": InspectRequest.model_json_schema()}},
-        }
-    },
+    dependencies=[Depends(inspect_access), Depends(require_json)],  # accounts on: who, and how often
+    # The answer is written by orjson (numpy arrays, quantised attention), not validated: its schema only.
+    responses={200: {"model": InspectResponse}},
 )
-async def inspect(request: Request) -> Response:
+async def inspect(body: InspectRequest, request: Request) -> Response:
+    # The body was read (BodyLimits: 413 over HEADSCOPE_MAX_INSPECT_BODY_BYTES) and validated (422)
+    # before this runs; "parse" is that time, from the request's arrival.
     state = request.app.state
-    started = time.perf_counter()
-    # The body is read with a byte limit (413 before a huge one is held), then validated (422).
-    body = await parse_body(
-        request, InspectRequest, state.settings.max_inspect_body_bytes, setting="HEADSCOPE_MAX_INSPECT_BODY_BYTES"
-    )
+    started = request.scope.get(ARRIVED, time.perf_counter())
     parsed = time.perf_counter()
     # The forward pass runs on the one model thread, padded together with other requests' that arrive
     # at the same time (app/web/batcher.py); tokenising and shaping the answer happen here.

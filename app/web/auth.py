@@ -23,11 +23,11 @@ from app.config import Settings
 from app.store import Store
 from app.store import users as user_store
 from app.store.models import User
-from app.web.bodies import parse_body
+from app.web.bodies import require_json
+from app.web.responses import ApiTokenList, LoggedIn, Me, NewApiToken
 
 SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER = "headscope_session", "headscope_csrf", "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-MAX_AUTH_BODY = 16 * 1024
 NOT_LOGGED_IN = "not logged in: POST /api/auth/login, or send Authorization: Bearer <token> (headscope user token NAME)"
 
 router = APIRouter(prefix="/api")
@@ -105,14 +105,16 @@ class TokenBody(BaseModel):
     name: str = Field(default="script", max_length=100)
 
 
-@router.post("/auth/login")
-async def login(request: Request) -> Response:
-    state = request.app.state
-    if not state.settings.auth_enabled:
+def auth_on(request: Request) -> None:
+    if not request.app.state.settings.auth_enabled:
         raise HTTPException(
             400, "auth is off on this server (HEADSCOPE_AUTH_ENABLED=false): everyone is the local user"
         )
-    body = await parse_body(request, LoginBody, MAX_AUTH_BODY)
+
+
+@router.post("/auth/login", response_model=LoggedIn, dependencies=[Depends(auth_on), Depends(require_json)])
+async def login(body: LoginBody, request: Request) -> Response:
+    state = request.app.state
 
     def check() -> tuple[User | None, str | None]:
         with state.store.write() as db:
@@ -144,14 +146,18 @@ def logout(request: Request, user: User = Depends(require_user)) -> Response:
     return response
 
 
-@router.get("/auth/me")
+@router.get("/auth/me", response_model=Me)
 def me(request: Request, user: User = Depends(require_user)) -> dict:
     return {**user_store.user_json(user), "auth_enabled": request.app.state.settings.auth_enabled}
 
 
-@router.post("/tokens", status_code=201)
-async def create_token(request: Request, user: User = Depends(require_user)) -> dict:
-    body = await parse_body(request, TokenBody, MAX_AUTH_BODY)
+@router.post(
+    "/tokens",
+    status_code=201,
+    response_model=NewApiToken,
+    dependencies=[Depends(require_user), Depends(require_json)],  # who (401) before the body's type (415)
+)
+async def create_token(body: TokenBody, request: Request, user: User = Depends(require_user)) -> dict:
 
     def make() -> dict:
         with request.app.state.store.write() as db:
@@ -161,7 +167,7 @@ async def create_token(request: Request, user: User = Depends(require_user)) -> 
     return await run_in_threadpool(make)
 
 
-@router.get("/tokens")
+@router.get("/tokens", response_model=ApiTokenList)
 def list_tokens(request: Request, user: User = Depends(require_user)) -> dict:
     with request.app.state.store.read() as db:
         return {"tokens": [user_store.token_json(t) for t in user_store.list_tokens(db, user)]}

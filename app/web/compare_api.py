@@ -14,6 +14,7 @@ from app.web.compare_schema import CompareRequest
 from app.web.compare_service import CompareService
 from app.web.limits import inspect_access, login_redirect
 from app.web.pages import templates
+from app.web.responses import CompareResponse
 
 router = APIRouter()
 
@@ -26,7 +27,12 @@ def compare_service(request: Request) -> CompareService:
     return service
 
 
-@router.post("/api/compare", dependencies=[Depends(inspect_access)], tags=["compare"])
+@router.post(
+    "/api/compare",
+    dependencies=[Depends(inspect_access)],
+    tags=["compare"],
+    responses={200: {"model": CompareResponse}},  # written by orjson, like /api/inspect: the schema only
+)
 async def compare(body: CompareRequest, request: Request) -> Response:
     service = compare_service(request)
     started = time.perf_counter()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
@@ -29,7 +29,8 @@ from app.store.schemas import LABELS, ExportFile, FindingCreate, FindingPatch, F
 from app.store.store_errors import Conflict, Forbidden, Invalid, NotFound, StoreError
 from app.web import auth
 from app.web.auth import require_user
-from app.web.bodies import parse_body
+from app.web.bodies import in_context, require_json, set_validation_context
+from app.web.responses import Finding, FindingList, Imported, PublicLink
 from app.web.schemas import InspectRequest
 
 router = APIRouter(prefix="/api")
@@ -71,8 +72,19 @@ def _state(request: Request):
     return request.app.state
 
 
-def _limits(settings: Settings) -> dict:
-    return {"limits": Limits(title_chars=settings.max_title_chars, note_chars=settings.max_note_chars)}
+async def finding_limits(request: Request) -> None:
+    """The title and note limits of the settings, for the body's validators (bodies.WithContext)."""
+    settings: Settings = request.app.state.settings
+    set_validation_context({"limits": Limits(title_chars=settings.max_title_chars, note_chars=settings.max_note_chars)})
+
+
+# Bodies validated with the settings' limits (422); 413 is the BodyLimits middleware's.
+NewFinding = Annotated[FindingCreate, in_context(FindingCreate)]
+FindingChange = Annotated[FindingPatch, in_context(FindingPatch)]
+ImportFile = Annotated[ExportFile, in_context(ExportFile)]
+# Who first (401, 403 for a cookie write without its CSRF header), then the body's type (415):
+# require_user is cached, so the route's own `user` parameter reuses this one's answer.
+FINDING_BODY = [Depends(require_user), Depends(require_json), Depends(finding_limits)]
 
 
 class CurrentModels(Mapping):
@@ -168,11 +180,10 @@ async def _snapshot(request: Request, body: FindingCreate, model_id: str) -> dic
 # --- routes ---------------------------------------------------------------------------------------
 
 
-@router.post("/findings", status_code=201)
-async def create_finding(request: Request, user: User = Depends(require_user)) -> Response:
+@router.post("/findings", status_code=201, response_model=Finding, dependencies=FINDING_BODY)
+async def create_finding(body: NewFinding, request: Request, user: User = Depends(require_user)) -> Response:
     state = _state(request)
     settings: Settings = state.settings
-    body = await parse_body(request, FindingCreate, settings.max_body_bytes, _limits(settings))
     registry: ModelRegistry = state.registry
     ref = body.model_ref()
     try:
@@ -202,7 +213,7 @@ async def create_finding(request: Request, user: User = Depends(require_user)) -
     return _json(await run_in_threadpool(write), 201)
 
 
-@router.get("/findings")
+@router.get("/findings", response_model=FindingList)
 def list_findings(
     request: Request,
     user: User = Depends(require_user),
@@ -228,7 +239,7 @@ def list_findings(
     return _json({"findings": items, "total": total, "limit": limit, "offset": offset})
 
 
-@router.get("/findings/export")
+@router.get("/findings/export", response_model=ExportFile)
 def export_findings(
     request: Request,
     user: User = Depends(require_user),
@@ -263,12 +274,8 @@ def export_findings(
     return response
 
 
-@router.post("/findings/import", status_code=201)
-async def import_findings(request: Request, user: User = Depends(require_user)) -> Response:
-    settings: Settings = _state(request).settings
-    document = await parse_body(
-        request, ExportFile, settings.max_import_bytes, _limits(settings), setting="HEADSCOPE_MAX_IMPORT_BYTES"
-    )
+@router.post("/findings/import", status_code=201, response_model=Imported, dependencies=FINDING_BODY)
+async def import_findings(document: ImportFile, request: Request, user: User = Depends(require_user)) -> Response:
 
     def write() -> list[str]:
         try:
@@ -282,17 +289,18 @@ async def import_findings(request: Request, user: User = Depends(require_user)) 
     return _json({"imported": len(ids), "ids": ids}, 201)
 
 
-@router.get("/findings/{finding_id}")
+@router.get("/findings/{finding_id}", response_model=Finding)
 def get_finding(finding_id: str, request: Request, user: User = Depends(require_user)) -> Response:
     models = current_models(_state(request).registry)
     with _state(request).store.read() as db:
         return _json(repo.finding_json(repo.get_visible(db, user, finding_id), user, models))
 
 
-@router.patch("/findings/{finding_id}")
-async def update_finding(finding_id: str, request: Request, user: User = Depends(require_user)) -> Response:
+@router.patch("/findings/{finding_id}", response_model=Finding, dependencies=FINDING_BODY)
+async def update_finding(
+    finding_id: str, patch: FindingChange, request: Request, user: User = Depends(require_user)
+) -> Response:
     state = _state(request)
-    patch = await parse_body(request, FindingPatch, state.settings.max_body_bytes, _limits(state.settings))
 
     def write() -> dict:
         with state.store.write() as db:
@@ -310,7 +318,7 @@ def delete_finding(finding_id: str, request: Request, user: User = Depends(requi
     return Response(status_code=204)
 
 
-@router.post("/findings/{finding_id}/public-link")
+@router.post("/findings/{finding_id}/public-link", response_model=PublicLink)
 def make_public_link(finding_id: str, request: Request, user: User = Depends(require_user)) -> dict:
     with _state(request).store.write() as db:
         token = repo.make_public_link(db, user, finding_id)
@@ -324,7 +332,7 @@ def revoke_public_link(finding_id: str, request: Request, user: User = Depends(r
     return Response(status_code=204)
 
 
-@router.get("/public/{token}")
+@router.get("/public/{token}", response_model=Finding)
 def public_finding(token: str, request: Request) -> Response:
     """No account needed; read-only (there is no write route under /api/public)."""
     models = current_models(_state(request).registry)

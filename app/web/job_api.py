@@ -6,25 +6,26 @@
     GET   /api/<kind>/{id}/result.json   the result as a download
 
 Every route needs a user (with accounts off: the local user; on: a login or an API token, 401
-otherwise, app.web.auth). The queue comes from app.state (built in main.py's lifespan).
-"""
+otherwise, app.web.auth). The queue comes from app.state (built in main.py's lifespan). Bodies are
+the kind's request model (415 unless JSON, 422 naming each bad field); their byte limits (413) are
+the BodyLimits middleware's (body_limits.py: the kind's `body_limit`, 4 KiB for the PATCH).
 
-from __future__ import annotations
+No `from __future__ import annotations` here: the routes' body types are the kind's, known only
+when `add_job_routes` runs, and FastAPI reads the annotations as evaluated objects.
+"""
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from app.store.access import Visibility
 from app.store.models import User
 from app.web.auth import require_user
-from app.web.bodies import parse_body, read_body, require_json
+from app.web.bodies import require_json
 from app.web.jobs import JobInputError, JobKind, JobQueue, TooManyJobs
-
-MAX_PATCH_BYTES = 4096
+from app.web.responses import JOB_RESULT, Job
 
 
 def job_queue(request: Request) -> JobQueue:
@@ -40,32 +41,40 @@ class VisibilityPatch(BaseModel):
 def add_job_routes(router: APIRouter, kind_type: type[JobKind]) -> None:
     """The four routes above for one kind, on a router whose prefix is /api/<kind.name>."""
     name = kind_type.name
+    body_type = kind_type.request
+    # Who first (401), then the body's type (415); require_user is cached for the `user` parameter.
+    json_body = [Depends(require_user), Depends(require_json)]
 
-    @router.post("")
+    @router.post(
+        "",
+        response_model=Job,
+        dependencies=json_body,
+        responses={202: {"model": Job, "description": "a new job, queued"}},
+    )
     async def start(
-        request: Request, user: User = Depends(require_user), jobs: JobQueue = Depends(job_queue)
+        body: body_type,  # type: ignore[valid-type]
+        user: User = Depends(require_user),
+        jobs: JobQueue = Depends(job_queue),
     ) -> JSONResponse:
         kind = jobs.kind(name)
-        body = await read_request(request, kind, jobs)
         answer, created = await run_in_threadpool(start_job, jobs, kind, body, user)
         return JSONResponse(answer, status_code=202 if created else 200)
 
-    @router.get("/{job_id}")
+    @router.get("/{job_id}", response_model=Job)
     def status(
         job_id: str, result: bool = True, user: User = Depends(require_user), jobs: JobQueue = Depends(job_queue)
     ) -> JSONResponse:
         job, seen = jobs.get(jobs.kind(name), job_id, user)
         return JSONResponse(jobs.describe(job, seen, with_result=result))
 
-    @router.patch("/{job_id}")
+    @router.patch("/{job_id}", response_model=Job, dependencies=json_body)
     async def share(
-        job_id: str, request: Request, user: User = Depends(require_user), jobs: JobQueue = Depends(job_queue)
+        job_id: str, patch: VisibilityPatch, user: User = Depends(require_user), jobs: JobQueue = Depends(job_queue)
     ) -> JSONResponse:
-        patch = await parse_body(request, VisibilityPatch, MAX_PATCH_BYTES)
         job, seen = await run_in_threadpool(jobs.set_visibility, jobs.kind(name), job_id, user, patch.visibility)
         return JSONResponse(jobs.describe(job, seen, with_result=False))
 
-    @router.get("/{job_id}/result.json")
+    @router.get("/{job_id}/result.json", responses=JOB_RESULT)
     def download(job_id: str, user: User = Depends(require_user), jobs: JobQueue = Depends(job_queue)) -> Response:
         kind = jobs.kind(name)
         job, _ = jobs.get(kind, job_id, user)
@@ -89,36 +98,6 @@ def start_job(jobs: JobQueue, kind: JobKind, body: BaseModel, user: User) -> tup
     if not created and job.status == "done":
         answer["cached"] = True  # answered from the stored result, nothing recomputed
     return answer, created
-
-
-async def read_request(request: Request, kind: JobKind, jobs: JobQueue) -> BaseModel:
-    """The kind's request body: 415 unless JSON, 413 above its byte limit, 422 naming each bad field."""
-    require_json(request)
-    limit, setting = kind.body_limit(jobs.settings)
-    raw = await read_body(request, limit, setting)
-    try:
-        return kind.request.model_validate_json(raw)
-    except ValidationError as exc:
-        raise RequestValidationError(field_errors(exc, kind.request)) from None
-
-
-def field_errors(exc: ValidationError, model: type[BaseModel]) -> list[dict]:
-    """Pydantic's errors under "body"; an unknown field's message lists the accepted ones at its level."""
-    errors = []
-    for e in exc.errors():
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden":
-            level = model
-            for part in e["loc"][:-1]:
-                field = level.model_fields.get(part) if isinstance(part, str) else None
-                if field is None or not (
-                    isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
-                ):
-                    break
-                level = field.annotation
-            msg = f"unknown field {e['loc'][-1]!r}; accepted: {', '.join(level.model_fields)}"
-        errors.append({"loc": ["body", *e["loc"]], "msg": msg, "type": e["type"]})
-    return errors
 
 
 def install(app: FastAPI) -> None:

@@ -19,13 +19,14 @@ from app.web.job_api import add_job_routes, job_queue
 from app.web.jobs import JobQueue
 from app.web.limits import login_redirect
 from app.web.pages import templates
+from app.web.responses import RobustnessTests
 from app.web.robustness_jobs import RobustnessJobs
 
 router = APIRouter(prefix="/api/robustness", tags=["robustness"])
 pages = APIRouter()
 
 
-@router.get("/tests")  # before /{job_id}
+@router.get("/tests", response_model=RobustnessTests)  # before /{job_id}
 def tests(
     request: Request,
     model: str = Query(max_length=200),

@@ -1,0 +1,226 @@
+"""What the JSON routes answer, as pydantic models: /openapi.json and /docs show them (docs/api.md,
+docs/findings-api.md say what the fields mean).
+
+Routes that return a dict are validated against these (a field of the wrong type is a 500, not a
+silent change of the API). Routes that write their own bytes (orjson: the inspection's quantised
+attention, findings, jobs) declare the model for the schema only and are not validated on the way
+out. Every model keeps fields it does not name (`extra="allow"`): a service may add a field without
+the boundary dropping it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# --- /api/health, /api/models, /api/inspect, /api/compare --------------------------------------
+
+
+class Health(Answer):
+    status: str = Field(description='"ready", or "starting" (with 503) until the server can serve')
+    models: int | None = None
+    device: str | None = None
+    model_thread: dict[str, Any] | None = Field(default=None, description="what the one model thread has run")
+    fast_path: dict[str, str] | None = Field(default=None, description='per checkpoint: "onnx", "building", ...')
+
+
+class ModelInfo(Answer):
+    id: str
+    task: str = Field(description="absa or re")
+    format: str
+    labels: list[str]
+    path: str | None = None
+    source: str | None = None
+    num_layers: int
+    num_heads: int
+    max_length: int | None = None
+    base_model: str | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+    loaded: bool = False
+
+
+class ModelList(Answer):
+    models: list[ModelInfo]
+    defaults: dict[str, str | None] = Field(description="the default checkpoint id per task (absa, re)")
+
+
+class Prediction(Answer):
+    label: str
+    probabilities: dict[str, float]
+
+
+class InspectResponse(Answer):
+    """The live inspection (written as orjson bytes; this is its schema)."""
+
+    model: str
+    task: str
+    format: str
+    prediction: Prediction
+    segments: dict[str, str]
+    tokens: list[dict[str, Any]] = Field(description="text, start, end, segment, special, word (, marker)")
+    spans: dict[str, list[int]]
+    input_ids: list[int]
+    token_type_ids: list[int]
+    truncated: dict[str, Any] | None = None
+    num_layers: int
+    num_heads: int
+    level: str = Field(description='"piece", or "word" with word_level')
+    attention: dict[str, Any] | None = Field(
+        description='compact: {"encoding": "uint8-base64", "scale", "shape", "layers": {layer: base64}}; '
+        'full: {"encoding": "float", "values": [layer][head][query][key]}'
+    )
+    attribution: dict[str, Any] | None = None
+
+
+class CompareResponse(Answer):
+    left: dict[str, Any] = Field(description="the /api/inspect compact answer, plus pretrained and input")
+    right: dict[str, Any]
+    alignment: dict[str, Any] = Field(description="per token its partner on the other side (-1: none), shared, edited")
+    change: dict[str, Any] | None = Field(description="per query set, [layer][head] Jensen-Shannon change")
+    top: dict[str, Any]
+    change_note: str | None = None
+    query_sets: list[str]
+
+
+# --- findings ------------------------------------------------------------------------------------
+
+
+class FindingModel(Answer):
+    id: str
+    sha256: str | None = None
+    task: str | None = None
+    format: str | None = None
+
+
+class Finding(Answer):
+    id: str
+    title: str
+    note: str
+    note_html: str | None = None
+    author: str
+    visibility: str
+    public_token: str | None = None
+    model: FindingModel
+    checkpoint_status: str | None = None
+    input: dict[str, Any]
+    view: dict[str, Any]
+    labels: list[str]
+    tags: list[str]
+    created_at: str
+    updated_at: str
+    snapshot: dict[str, Any] | None = Field(default=None, description="the compact inspection; not in lists")
+
+
+class FindingList(Answer):
+    findings: list[Finding]
+    total: int
+    limit: int
+    offset: int
+
+
+class Imported(Answer):
+    imported: int
+    ids: list[str]
+
+
+class PublicLink(Answer):
+    public_token: str
+    url: str
+    api_url: str
+
+
+# --- accounts --------------------------------------------------------------------------------------
+
+
+class UserInfo(Answer):
+    name: str
+    is_admin: bool
+
+
+class Me(UserInfo):
+    auth_enabled: bool
+
+
+class LoggedIn(Answer):
+    user: UserInfo
+    csrf_token: str = Field(description="send it as X-CSRF-Token on writes")
+
+
+class ApiToken(Answer):
+    id: int
+    name: str
+    created_at: str
+
+
+class NewApiToken(ApiToken):
+    token: str = Field(description="shown once: send it as Authorization: Bearer <token>")
+
+
+class ApiTokenList(Answer):
+    tokens: list[ApiToken]
+
+
+# --- background jobs -------------------------------------------------------------------------------
+
+
+class JobProgress(Answer):
+    done: int
+    total: int
+    phase: str
+    eta_s: float | None = None
+    elapsed_s: float
+    fraction: float
+    created: float
+    started: float | None = None
+    finished: float | None = None
+
+
+class Job(Answer):
+    """A job as POST, GET and PATCH answer it; the kind adds what it ran on (model, data, settings)."""
+
+    id: str
+    status: str = Field(description="queued, running, done or failed")
+    progress: JobProgress
+    cached: bool
+    error: str | None = None
+    owner: str | None = None
+    visibility: str
+    can_edit: bool
+    result_url: str
+    result: dict[str, Any] | None = Field(default=None, description="when done (GET without ?result=false)")
+
+
+class Datasets(Answer):
+    demo: list[dict[str, Any]]
+    shared: list[dict[str, Any]] = Field(description="files under HEADSCOPE_SHARED_DATA: name, format")
+    uploads: list[dict[str, Any]] = Field(description="your own uploads: name (upload:<sha256>), bytes, uploaded_at")
+    shared_data: bool
+    upload: str
+
+
+class RobustnessTest(Answer):
+    name: str
+    family: str
+    description: str
+    needs: list[str]
+
+
+class RobustnessTests(Answer):
+    model: str
+    task: str
+    tests: list[RobustnessTest]
+
+
+JOB_RESULT = {
+    200: {
+        "description": "the whole result (a download)",
+        "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+    }
+}
