@@ -9,7 +9,7 @@ be probed.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,7 +113,7 @@ def check_view(view: FindingView, num_layers: int, num_heads: int, loc: tuple = 
             )
 
 
-def _set_derived(finding: Finding, view: FindingView, labels: list[str], tags: list[str]) -> None:
+def _set_derived(finding: Finding, view: FindingView, labels: Sequence[str], tags: Sequence[str]) -> None:
     """The columns and rows derived from view/labels/tags that the list filters use."""
     finding.view = view.model_dump(mode="json")
     finding.layer = view.layer

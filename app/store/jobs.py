@@ -55,7 +55,7 @@ def job_access(session: Session, kind: str, job_id: str, user: User) -> JobAcces
     seen = [r for r in rows if access.can_see(r.user_id, r.visibility, user)]
     if own is None and not seen and not user.is_admin:
         return None
-    through = own or next((r for r in seen if r.visibility == "shared"), None) or (seen or [None])[0]
+    through = own or next((r for r in seen if r.visibility == "shared"), None) or (seen[0] if seen else None)
     shared = any(r.visibility == "shared" for r in rows)
     return JobAccess(
         owner=through.user.name if through is not None else "",

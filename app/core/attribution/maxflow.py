@@ -434,7 +434,8 @@ def layered_max_flows(capacity: np.ndarray, to_sink: np.ndarray, threads: int = 
     """
     capacity = np.ascontiguousarray(capacity, dtype=np.int64)
     to_sink = np.ascontiguousarray(to_sink, dtype=np.int64)
-    threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS, to_sink.shape[0]))
+    # numba.config sets its NUMBA_* settings at import, from the environment: mypy cannot see them
+    threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS, to_sink.shape[0]))  # type: ignore[attr-defined]
     if threads == 1:
         values = _solve(capacity, to_sink, 1)
     else:

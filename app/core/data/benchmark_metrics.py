@@ -11,7 +11,7 @@ simply counts as wrong.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, SupportsFloat
 
 import numpy as np
 
@@ -22,7 +22,7 @@ SENTIMENTS_3 = (POS, NEU, NEG)
 SENTIMENTS_2 = (POS, NEG)
 
 
-def _round(x: float | None) -> float | None:
+def _round(x: SupportsFloat | None) -> float | None:
     return None if x is None else round(float(x), 4)
 
 
@@ -238,8 +238,8 @@ def semeval2010_metrics(gold: Sequence[str], predicted: Sequence[str], other: st
         correct[g_type] += g == p
     per_type = {}
     for name in sorted(types - {other}):
-        p, r, f = _prf(correct[name], n_pred[name], n_gold[name])
-        per_type[name] = {"precision": _round(p), "recall": _round(r), "f1": _round(f),
+        precision, recall, f1 = _prf(correct[name], n_pred[name], n_gold[name])
+        per_type[name] = {"precision": _round(precision), "recall": _round(recall), "f1": _round(f1),
                           "correct": correct[name], "predicted": n_pred[name], "gold": n_gold[name]}
     f1s = [_prf(correct[t], n_pred[t], n_gold[t])[2] for t in per_type]
     ps = [_prf(correct[t], n_pred[t], n_gold[t])[0] for t in per_type]

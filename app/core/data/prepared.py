@@ -58,12 +58,12 @@ class PreparedData:
         """Per unit: the predicted label and a {label: score} dict, from the inputs' probabilities."""
         if self.per_unit == 1:
             scores = [dict(zip(self.labels, p)) for p in probabilities]
-            return [max(s, key=s.get) for s in scores], scores
+            return [max(s, key=s.__getitem__) for s in scores], scores
         polarities = self.metadata["polarities"]
         yes = self.labels.index("yes")
         scores = [dict(zip(polarities, (row[yes] for row in probabilities[i:i + self.per_unit])))
                   for i in range(0, len(probabilities), self.per_unit)]
-        return [max(s, key=s.get) for s in scores], scores
+        return [max(s, key=s.__getitem__) for s in scores], scores
 
     def metrics(self, predicted: Sequence[str], scores: Sequence[dict[str, float]]) -> dict[str, Any]:
         """The benchmark metrics for this task and format (app.core.data.benchmark_metrics)."""
@@ -110,9 +110,9 @@ def absa_categories(sentences: Sequence[Any], fmt: str, categories: Sequence[str
         raise ExampleError(f"{source}: no aspect categories in the data; for aspect terms use --format term")
     golds, groups = [], []
     for s in sentences:
-        polarities = s.category_polarities()
+        named = s.category_polarities()
         for category in categories:
-            golds.append(polarities.get(category, "none"))
+            golds.append(named.get(category, "none"))
             groups.append(s.id)
     unknown = sorted({g for g in golds if g not in ABSA_LABELS})
     if unknown:

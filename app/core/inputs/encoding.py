@@ -213,7 +213,7 @@ def _tokens(
     """The tokens of one encoding: display text, offsets into their segment, segment, word index."""
     tokens: list[Token] = []
     word = -1
-    last_key: tuple[int, int] | None = None
+    last_key: tuple[int | None, int | None] | None = None
     seen_b = False
     for i, (piece, (start, end)) in enumerate(zip(pieces, offsets)):
         seq = sequence_ids[i]

@@ -83,7 +83,7 @@ def _category_pairs(sentences: Sequence[AbsaSentence], categories: Sequence[str]
     specs = []
     for s in sentences:
         polarities = s.category_polarities()
-        linked = {}
+        linked: dict[str, list[tuple[int, int]]] = {}
         for t in s.terms:
             if t.category:
                 linked.setdefault(t.category, []).append(t.offsets)
@@ -175,7 +175,7 @@ def unit_specs(
     """
     if pairs not in PAIRINGS:
         raise AnalysisError(f"pairs {pairs!r}: accepted {', '.join(PAIRINGS)}")
-    info = getattr(checkpoint, "info", checkpoint)
+    info = checkpoint.info if isinstance(checkpoint, LoadedCheckpoint) else checkpoint
     if not examples:
         raise AnalysisError(f"{source}: no examples")
     if info.task == "re":
@@ -231,6 +231,7 @@ def encode_unit(
     max_length = max_length or info.max_length
     if info.task == "re":
         e = spec.relation
+        assert e is not None, "an RE pair without its relation example"  # unit_specs gives every RE pair its example
         try:
             encoded = encode_relation(
                 checkpoint.tokenizer, e.text, max_length, e.e1.offsets, e.e2.offsets, info.entity_markers
@@ -240,7 +241,7 @@ def encode_unit(
         return Unit(spec, encoded)
     try:
         encoded = encode_absa(
-            checkpoint.tokenizer, spec.text.strip(), spec.aspect, info.format, max_length, _polarity(info, spec)
+            checkpoint.tokenizer, spec.text.strip(), _aspect(spec), info.format, max_length, _polarity(info, spec)
         )
     except InputError:
         return None
@@ -257,12 +258,18 @@ def encode_units(
     info = checkpoint.info
     if info.task == "re":
         return [encode_unit(checkpoint, spec, lexicon, max_length) for spec in specs]
-    items = [(spec.text.strip(), spec.aspect, _polarity(info, spec)) for spec in specs]
+    items = [(spec.text.strip(), _aspect(spec), _polarity(info, spec)) for spec in specs]
     encoded = encode_absa_pairs(checkpoint.tokenizer, items, info.format, max_length or info.max_length)
     return [
         None if isinstance(enc, InputError) else _absa_unit(info, spec, enc, lexicon)
         for spec, enc in zip(specs, encoded)
     ]
+
+
+def _aspect(spec: UnitSpec) -> str:
+    """An ABSA pair's aspect: every ABSA pair names one (only RE pairs leave it None)."""
+    assert spec.aspect is not None, "an ABSA pair without an aspect"
+    return spec.aspect
 
 
 def _polarity(info: CheckpointInfo, spec: UnitSpec) -> str | None:

@@ -13,11 +13,16 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from app.core.model.errors import AttentionUnavailableError, CheckpointError
+
+if TYPE_CHECKING:
+    from transformers import AutoModelForSequenceClassification
+
+    from app.core.model.entity_pooling import BertForEntityStartClassification
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,7 @@ class CheckpointInfo:
 
     @property
     def entity_markers(self) -> tuple[str, str, str, str]:
-        return tuple(self.metadata.get("entity_markers", DEFAULT_ENTITY_MARKERS))  # type: ignore[return-value]
+        return tuple(self.metadata.get("entity_markers", DEFAULT_ENTITY_MARKERS))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,7 +119,7 @@ def read_checkpoint_info(folder: Path) -> CheckpointInfo:
         raise CheckpointError(f"{where}: 'task' must be one of {list(TASKS)}, got {task!r}")
     fmt = meta.get("format")
     allowed = ABSA_FORMATS if task == "absa" else RE_FORMATS
-    if fmt not in allowed:
+    if not isinstance(fmt, str) or fmt not in allowed:
         raise CheckpointError(f"{where}: 'format' for task {task} must be one of {list(allowed)}, got {fmt!r}")
     source = meta.get("source")
     config = _model_config(source or str(folder))
@@ -229,6 +234,7 @@ def load_checkpoint(
     location = info.weights_location
     if Path(location).is_dir():
         check_weights_are_safe(Path(location))
+    model_class: type[AutoModelForSequenceClassification] | type[BertForEntityStartClassification]
     model_class = AutoModelForSequenceClassification
     if info.metadata.get("pooling", "cls") == "entity-start":
         # Relation classifiers trained with entity-start pooling (app.core.model.entity_pooling).
@@ -254,9 +260,10 @@ def load_checkpoint(
         raise CheckpointError(f"{location}: a fast tokenizer (tokenizer.json) is needed for character offsets")
     model.eval()
     dtype = cuda_dtype(half)
+    # PreTrainedModel.to is declared @wraps(torch.nn.Module.to), which mypy reads as the unbound Module.to
     if dtype is not None and device.type == "cuda":
-        model.to(dtype)
-    model.to(device)
+        model.to(dtype)  # type: ignore[arg-type]
+    model.to(device)  # type: ignore[arg-type]
     return LoadedCheckpoint(info=info, model=model, tokenizer=tokenizer, device=device)
 
 

@@ -14,7 +14,7 @@ def pretrained_location(checkpoint: LoadedCheckpoint | CheckpointInfo) -> str:
     """The base model the checkpoint was fine-tuned from: the training record's base path, else the embedded MiniLM."""
     from app.core.model.embedded import embedded_base_model
 
-    info = getattr(checkpoint, "info", checkpoint)
+    info = checkpoint.info if isinstance(checkpoint, LoadedCheckpoint) else checkpoint
     base = (info.metadata.get("training") or {}).get("base_path")
     if base and Path(base).is_dir():
         return str(base)

@@ -28,7 +28,7 @@ class UnknownModelError(KeyError):
 class ModelRegistry:
     """Lists checkpoints without loading them; keeps the most recently used ones loaded."""
 
-    def __init__(self, models_dir: Path, device: torch.device, half: bool = False, max_loaded: int = 4):
+    def __init__(self, models_dir: Path, device: torch.device, half: bool | str = False, max_loaded: int = 4):
         self.models_dir, self.device, self.half, self.max_loaded = models_dir, device, half, max_loaded
         self._infos: dict[str, CheckpointInfo] = {}
         self._loaded: OrderedDict[str, LoadedCheckpoint] = OrderedDict()
@@ -59,7 +59,7 @@ class ModelRegistry:
         """The demo checkpoint of a task when present, else the first one of that task."""
         ids = [i.id for i in self._infos.values() if i.task == task]
         preferred = [i for i in ids if i.startswith("demo-")]
-        return (preferred or ids or [None])[0]
+        return (preferred or ids)[0] if ids else None
 
     def get(self, model_id: str) -> LoadedCheckpoint:
         info = self.info(model_id)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 import torch
@@ -149,7 +150,7 @@ def attention_pass(
     group: Callable[[Item], Hashable] | None = None,
     offset: int = 0,
     prefetch: bool = False,
-    encode_many: Callable[[Sequence[Item]], list[Encoded | None]] | None = None,
+    encode_many: Callable[[Sequence[Item]], Sequence[Encoded | None]] | None = None,
 ) -> PassSummary:
     """Stream `items` through `checkpoint` in batches of `batch_size` and let every probe observe them.
 
@@ -208,9 +209,10 @@ def attention_pass(
         for n, (start, stop) in enumerate(bounds):
             encoded = None
             if ahead is not None:  # this batch's units, encoded while the previous batch ran
+                assert pool is not None  # ahead is only set with a pool
                 encoded = ahead.result()
                 ahead = pool.submit(encode_chunk, *bounds[n + 1]) if n + 1 < len(bounds) else None
-            skipped += runner(lambda start=start, stop=stop, encoded=encoded: one_batch(start, stop, encoded))
+            skipped += runner(partial(one_batch, start, stop, encoded))
             if progress is not None:
                 progress(stop, len(items), phase)
     return PassSummary(len(items), skipped)

@@ -34,7 +34,7 @@ def require_ray() -> Any:
     return ray
 
 
-def _run_remote(work: Callable[..., Any], task: Any, device: str, half: bool) -> Any:
+def _run_remote(work: Callable[..., Any], task: Any, device: str, half: bool | str) -> Any:
     """The Ray task: one shard's work in a worker process (shard_pass for analyses)."""
     import torch
 
@@ -46,14 +46,15 @@ def _run_remote(work: Callable[..., Any], task: Any, device: str, half: bool) ->
 class RayShards(ShardRunner):
     """Shard runner on Ray. address: None or "local" starts a local instance (unless Ray is already
     initialised); anything else is passed to `ray.init(address=...)`. device: "auto" uses the GPU Ray
-    gives each task (num_gpus=1) when the cluster has GPUs, else the CPU; half: float16 on CUDA.
+    gives each task (num_gpus=1) when the cluster has GPUs, else the CPU; half: float16 (True / "float16") or
+    bfloat16 ("bfloat16") weights on CUDA.
     workers: shards to cut (default: the cluster's GPUs, else its CPU slots)."""
 
     def __init__(
         self,
         address: str | None = None,
         device: str = "auto",
-        half: bool = False,
+        half: bool | str = False,
         workers: int | None = None,
         init: dict[str, Any] | None = None,
     ) -> None:

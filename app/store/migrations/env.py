@@ -27,6 +27,8 @@ if context.is_offline_mode():
 elif (connection := config.attributes.get("connection")) is not None:
     run(connection)
 else:
-    with create_engine(config.get_main_option("sqlalchemy.url")).connect() as connection:
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None, "sqlalchemy.url is not set"  # app/store/db.py sets it from its engine
+    with create_engine(url).connect() as connection:
         run(connection)
         connection.commit()

@@ -23,7 +23,7 @@ taken from the first object ("aspects" -> ABSA, "relation" -> RE); every line mu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, TypeGuard, Union
 
 from app.core.data.readers.dataset_error import DatasetError, shorten
 from app.core.data.readers.examples import AbsaSentence, AspectCategory, AspectTerm, RelationExample, char_span
@@ -40,7 +40,7 @@ RE_EXPECTED = ('expected {"text": "... <e1>..</e1> ... <e2>..</e2> ...", "relati
 UserExample = Union[AbsaSentence, RelationExample]
 
 
-def is_offset(value: Any) -> bool:
+def is_offset(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
