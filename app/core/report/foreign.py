@@ -28,7 +28,7 @@ def foreign_units(
 ) -> list[UnitSpec]:
     """One input per example the checkpoint can read (examples it cannot are skipped); categories: a category
     checkpoint's aspects when its headscope.json records none (e.g. those of its test pairs)."""
-    own = (RelationExample,) if info.task == "re" else (AbsaSentence, TripletSentence)
+    own: tuple[type, ...] = (RelationExample,) if info.task == "re" else (AbsaSentence, TripletSentence)
     if sentihood_aspects(info):  # a SentiHood checkpoint reads SentiHood as its own data
         own = (TargetedSentence,)
     if examples and all(isinstance(e, own) for e in examples):
@@ -71,7 +71,7 @@ def _absa_input(info: CheckpointInfo, example: Any, i: int, categories: Sequence
 
 def _relation_input(example: Any, i: int) -> UnitSpec | None:
     text, spans = _text_and_spans(example)
-    distinct = []
+    distinct: list[CharSpan] = []
     for span in sorted((s for s in spans if s.end > s.start), key=lambda s: s.start):
         if not distinct or span.start >= distinct[-1].end:
             distinct.append(span)

@@ -84,7 +84,7 @@ def set_metrics(info: CheckpointInfo, specs: Sequence[UnitSpec], probabilities: 
         metrics = semeval2010_metrics(golds, predicted)
         metrics.pop("per_relation", None)
     known = sorted(set(golds) | set(predicted))
-    generic = {
+    generic: dict[str, Any] = {
         "accuracy": float(accuracy_score(golds, predicted)) if golds else None,
         "macro_f1": float(f1_score(golds, predicted, labels=known, average="macro", zero_division=0))
         if golds

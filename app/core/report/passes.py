@@ -203,6 +203,7 @@ def attack_accuracy(outcomes: Sequence[AttackOutcome]) -> dict[str, Any]:
         "accuracy": held / len(scored) if scored else None,
         "success_rate": len(won) / len(attacked) if attacked else None,
         "mean_queries": sum(o.queries for o in attacked) / len(attacked) if attacked else None,
-        "mean_words_changed": sum(o.change_rate for o in won) / len(won) if won else None,
+        # o.change_rate of a success: it replaced at least one of its content words, so o.words > 0
+        "mean_words_changed": sum(o.words_changed / o.words for o in won) / len(won) if won else None,
         "not_scored": len(outcomes) - len(scored),
     }

@@ -181,7 +181,9 @@ def held_out(info: CheckpointInfo, shared: Path | None) -> tuple[str, list[Any]]
         )
     except ExampleError:
         return None
-    _, dev = split_dev([_Group(g) for g in trainer_groups(dataset.examples, prepared.groups)], fraction, seed)
+    # split_dev reads only each input's .group, but its signature names LabelledInput (app.core.training.loop)
+    groups = [_Group(g) for g in trainer_groups(dataset.examples, prepared.groups)]
+    _, dev = split_dev(groups, fraction, seed)  # type: ignore[arg-type]
     chosen = {d.group for d in dev}
     return name, [e for e in dataset.examples if str(getattr(e, "id", "")) in chosen]
 
@@ -215,8 +217,10 @@ def default_test(info: CheckpointInfo, shared: Path | None) -> tuple[str, Datase
         name = RESTAURANTS
     elif info.task == "absa" and set(info.metadata.get("categories") or ()) <= set(RESTAURANT_CATEGORIES):
         name = RESTAURANTS
-    path = Path(shared) / name if name else None
-    return (name, load_dataset(path, FORMATS.get(name))) if path is not None and path.is_file() else None
+    if not name:
+        return None
+    path = Path(shared) / name
+    return (name, load_dataset(path, FORMATS.get(name))) if path.is_file() else None
 
 
 def _specs(info: CheckpointInfo, dataset: Dataset, name: str) -> list[UnitSpec]:

@@ -61,5 +61,6 @@ def training_example(variant: Variant, index: int) -> Any:
     if spec.relation is not None:
         return spec.relation
     start, end = spec.term_spans[0]
+    assert spec.polarity is not None  # term pairs carry their gold polarity; a variant keeps or flips it
     term = AspectTerm(spec.text[start:end], start, end, spec.polarity)
     return AbsaSentence(f"{spec.sentence_id}#{variant.test}#{index}", spec.text, (term,), ())

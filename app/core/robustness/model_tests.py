@@ -111,6 +111,7 @@ def attack_figures(outcomes: Sequence[attacks.AttackOutcome], settings: Robustne
         "skipped": len(outcomes) - len(attacked),
         "success_rate": rate([o.success for o in attacked], settings.bootstrap, settings.seed),
         "mean_queries": sum(o.queries for o in attacked) / len(attacked) if attacked else None,
-        "mean_words_changed": sum(o.change_rate for o in won) / len(won) if won else None,
+        # o.change_rate of a success: it replaced at least one of its content words, so o.words > 0
+        "mean_words_changed": sum(o.words_changed / o.words for o in won) / len(won) if won else None,
         "budget": settings.budget,
     }

@@ -58,14 +58,12 @@ def test_report(
         sources=len(origin),
         variants=len(scored),
         skipped=len(indices) - len(scored),
-        source_accuracy=rate([right[i] for i in origin if right[i] is not None], b, seed),
-        variant_accuracy=rate([variant_right[j] for j in scored if variant_right[j] is not None], b, seed),
+        source_accuracy=rate([r for r in (right[i] for i in origin) if r is not None], b, seed),
+        variant_accuracy=rate([r for r in (variant_right[j] for j in scored) if r is not None], b, seed),
         flip_rate=rate(
             [scores.variant_predictions[j] != scores.source_predictions[variants[j].source] for j in scored], b, seed
         ),
-        flips=flip_table(
-            [(scores.source_predictions[variants[j].source], scores.variant_predictions[j]) for j in scored], labels
-        ),
+        flips=flip_table(_predictions(scores, variants, scored), labels),
         broken=len(broken),
         held=len(held),
         aspect_robustness=_ars(origin, scored, variants, right, variant_right, b, seed) if task == "absa" else None,
@@ -86,6 +84,16 @@ def test_report(
         details=_details(variants, scored),
         examples=_examples(sources, variants, broken, scored, scores, labels, settings.examples_kept),
     )
+
+
+def _predictions(scores: Scores, variants: Sequence[Variant], scored: Sequence[int]) -> list[tuple[int, int]]:
+    """(source prediction, variant prediction) of each scored variant (scored: both predictions exist)."""
+    pairs = []
+    for j in scored:
+        before, after = scores.source_predictions[variants[j].source], scores.variant_predictions[j]
+        assert before is not None and after is not None  # what makes a variant scored
+        pairs.append((before, after))
+    return pairs
 
 
 def _correct(predictions: Sequence[int | None], gold: Sequence[int | None]) -> list[bool | None]:

@@ -148,7 +148,7 @@ def _source(record: dict[str, Any], sources: Sequence[UnitSpec], by_id: dict[str
     return candidates[0]
 
 
-def _relation_spec(record: dict[str, Any], source: UnitSpec, label: str) -> UnitSpec:
+def _relation_spec(record: dict[str, Any], source: UnitSpec, label: str | None) -> UnitSpec:
     text = record["text"]
     if "e1" in record or "e2" in record:
         e1, e2 = _span(record, "e1", text), _span(record, "e2", text)
@@ -159,13 +159,15 @@ def _relation_spec(record: dict[str, Any], source: UnitSpec, label: str) -> Unit
             raise SuiteError(f'{exc}: give "e1"/"e2" spans or <e1>..</e1> <e2>..</e2> tags in the text') from exc
     if e1[0] < e2[1] and e2[0] < e1[1]:
         raise SuiteError(f"e1 {list(e1)} and e2 {list(e2)} overlap")
+    # _variant calls this for relation sources, whose label (their gold relation, or the record's) is always set
+    assert source.relation is not None and label is not None
     relation = RelationExample(
         source.relation.id, text, CharSpan(*e1, text[e1[0] : e1[1]]), CharSpan(*e2, text[e2[0] : e2[1]]), label
     )
     return replace(source, text=text, relation=relation, polarity=label)
 
 
-def _aspect_spec(record: dict[str, Any], source: UnitSpec, label: str) -> UnitSpec:
+def _aspect_spec(record: dict[str, Any], source: UnitSpec, label: str | None) -> UnitSpec:
     text = record["text"]
     if record.get("term_spans") is not None:
         terms = tuple(_spans(record, "term_spans", text))

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from app.core.robustness.attacks.model_queries import Budget, Found, Scorer
-from app.core.robustness.attacks.word_rows import Pieces, SourceInput, Word, surface
+from app.core.robustness.attacks.word_rows import Pieces, Row, SourceInput, Word, surface
 
 Synonyms = Callable[[str, str | None], Sequence[str]]  # (word, part of speech or None) -> WordNet synonyms
 
@@ -93,7 +93,8 @@ def pwws(
     words, subs = _fit([w for w in words if subs[w.index]], subs, budget.left)
     if not words:
         return Found.nothing("no editable word has a WordNet synonym")
-    rows, owners = [], []  # owners[r]: (word, synonym or None for the [UNK] row)
+    rows: list[Row | None] = []
+    owners: list[tuple[Word, str | None]] = []  # owners[r]: (word, synonym or None for the [UNK] row)
     for w in words:
         rows.append(source.splice({w.index: [unk_id]}))
         owners.append((w, None))
@@ -101,7 +102,7 @@ def pwws(
             rows.append(source.splice({w.index: pieces(text)}))
             owners.append((w, text))
     kept = [r for r, row in enumerate(rows) if row is not None]  # a longer synonym may not fit max_length
-    probs = scorer.probabilities([rows[r] for r in kept], budget)
+    probs = scorer.probabilities([row for row in rows if row is not None], budget)  # the rows of `kept`
     scored = dict(zip(kept, probs))
     single = _single_flip(scored, owners, rows, label)
     if single is not None:
@@ -123,7 +124,10 @@ def _single_flip(scored: dict[int, torch.Tensor], owners, rows, label: int) -> F
 
 def _ranking(scored, owners, label: int, p_label: float) -> tuple[list[Word], dict[int, str]]:
     """Words in PWWS order (only those whose best synonym lowers P(y)), and each word's best synonym."""
-    saliency, best, drop, words = {}, {}, {}, {}
+    saliency: dict[int, float] = {}
+    best: dict[int, str] = {}
+    drop: dict[int, float] = {}
+    words: dict[int, Word] = {}
     for r, p in scored.items():
         word, text = owners[r]
         words[word.index] = word

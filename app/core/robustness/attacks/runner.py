@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import torch
 
@@ -71,6 +72,17 @@ class AttackOutcome:
         return self.words_changed / self.words if self.success and self.words else None
 
 
+class _Shared(TypedDict):
+    """What a failed and a successful AttackOutcome of one source share."""
+
+    source: int
+    source_id: str
+    method: str
+    queries: int
+    words: int
+    original_label: str
+
+
 def check_attack_args(method: str, budget: int, batch_size: int, min_cosine: float) -> None:
     """ValueError naming what is accepted."""
     if method not in METHODS:
@@ -119,9 +131,13 @@ def _outcomes(
         chunk = list(range(start, min(start + batch_size, len(sources))))
         inputs = {i: source_input(checkpoint, sources[i]) for i in chunk}
         gold = {i: gold_label(checkpoint, sources[i]) for i in chunk}
-        ready = [i for i in chunk if inputs[i] is not None and gold[i] is not None]
+        ready: dict[int, tuple[SourceInput, int]] = {}
+        for i in chunk:
+            source, label = inputs[i], gold[i]
+            if source is not None and label is not None:
+                ready[i] = (source, label)
         # The original predictions of a whole chunk share forwards; each counts one query below.
-        probs = dict(zip(ready, scorer.probabilities([inputs[i].row for i in ready])))
+        probs = dict(zip(ready, scorer.probabilities([source.row for source, _ in ready.values()])))
         for i in chunk:
             if i not in probs:
                 yield _skipped(
@@ -135,7 +151,8 @@ def _outcomes(
                     else f"gold label {sources[i].polarity!r} is not one of the model's labels",
                 )
             else:
-                yield _attack_one(checkpoint, scorer, i, inputs[i], gold[i], probs[i], method, budget, one)
+                source, label = ready[i]
+                yield _attack_one(checkpoint, scorer, i, source, label, probs[i], method, budget, one)
 
 
 def _method(
@@ -170,7 +187,7 @@ def _attack_one(
     found = one(source, gold, float(probs[gold]), budget)
     if found.success:
         found = _confirmed(checkpoint, scorer, source, found, gold, budget)
-    base = dict(
+    base = _Shared(
         source=i,
         source_id=source.spec.sentence_id,
         method=method,
@@ -183,6 +200,7 @@ def _attack_one(
         return AttackOutcome(
             status="failed", words_changed=0, variant=None, adversarial_label=None, reason=reason, **base
         )
+    assert found.probabilities is not None  # a success carries the probabilities of its row
     adversarial = labels[int(found.probabilities.argmax())]
     variant = _variant(i, source, found, method, budget.used, adversarial)
     return AttackOutcome(
@@ -205,6 +223,7 @@ def _confirmed(
         if unit is not None
         else None
     )
+    assert found.row is not None  # a success carries the row it scored
     if row is not None and row[0] == found.row[0]:
         return found
     if row is None or budget.left < 1:
@@ -228,7 +247,7 @@ def _variant(i: int, source: SourceInput, found: Found, method: str, queries: in
         {"from": source.words[w].text, "to": text, **({"cosine": cosines[w]} if w in cosines else {})}
         for w, text in sorted(found.swaps.items())
     ]
-    details = {
+    details: dict[str, Any] = {
         "queries": queries,
         "words_changed": changed,
         "words": words,

@@ -91,14 +91,16 @@ class SourceInput:
 
     def splice(self, replacements: dict[int, Sequence[int]]) -> Row | None:
         """The row with word i's pieces replaced by replacements[i] (empty: removed); None if over max_length."""
-        ids, types, position = [], [] if self.types is not None else None, 0
+        ids: list[int] = []
+        types: list[int] | None = [] if self.types is not None else None
+        position = 0
         for word in sorted((self.words[i] for i in replacements), key=lambda w: w.first):
             ids += self.ids[position : word.first] + list(replacements[word.index])
-            if types is not None:
+            if types is not None and self.types is not None:  # both or neither
                 types += self.types[position : word.first] + [self.types[word.first]] * len(replacements[word.index])
             position = word.stop
         ids += self.ids[position:]
-        if types is not None:
+        if types is not None and self.types is not None:
             types += self.types[position:]
         return (ids, types) if len(ids) <= self.max_length else None
 
@@ -123,7 +125,7 @@ def source_input(checkpoint: LoadedCheckpoint, spec: UnitSpec) -> SourceInput | 
         if token.segment == segment and not token.special and not token.marker:
             groups.setdefault(token.word, []).append(i)
     protected = protected_spans(spec)
-    words = []
+    words: list[Word] = []
     for indices in groups.values():
         first, last = encoded.tokens[indices[0]], encoded.tokens[indices[-1]]
         start, end = to_text[first.start], to_text[last.end - 1] + 1
@@ -147,6 +149,7 @@ def source_input(checkpoint: LoadedCheckpoint, spec: UnitSpec) -> SourceInput | 
 def _marked_to_clean(spec: UnitSpec, markers: Sequence[str], marked: str) -> list[int] | None:
     """For each character of the marked RE text, its offset in spec.text (-1 inside an inserted marker)."""
     e = spec.relation
+    assert e is not None, "an RE source without its relation example"  # source_input calls this for RE sources only
     expected, _ = mark_entities(e.text, e.e1.offsets, e.e2.offsets, markers)
     if expected != marked:  # the encoding keeps the whole marked text (even when truncated): a surprise
         return None
@@ -164,7 +167,8 @@ class Pieces:
     """Word-piece ids of replacement texts, tokenised once per text."""
 
     def __init__(self, tokenizer) -> None:
-        self.tokenizer, self.cache = tokenizer, {}
+        self.tokenizer = tokenizer
+        self.cache: dict[str, list[int]] = {}
 
     def __call__(self, text: str) -> list[int]:
         if text not in self.cache:

@@ -108,7 +108,9 @@ def revnon(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator[Vari
             continue
         rng = ctx.rng("revnon", i)
         own = set(find_opinions(spec, ctx.lexicon).spans)
-        edits, reversed_, intensified, sources_used = [], 0, 0, set()
+        edits: list[Edit] = []
+        reversed_, intensified = 0, 0
+        sources_used: set[str | None] = set()
         for other in spec.other_spans:
             sibling = family[i].get(other)
             target = sibling or UnitSpec(spec.sentence_id, spec.text, None, (other,), (), (), None)
@@ -147,7 +149,7 @@ def adddiff(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator[Var
         "neutral": [p for polarity in OPPOSITE for p in phrases[polarity]],
     }
     for i, spec in enumerate(sources):
-        pool = pools.get(spec.polarity)
+        pool = pools.get(spec.polarity) if spec.polarity is not None else None
         if not pool:
             continue
         rng = ctx.rng("adddiff", i)

@@ -90,6 +90,7 @@ def find_opinions(spec: UnitSpec, lexicon: OpinionLexicon | None, aspect_spans: 
 
     def rank(w: Word) -> tuple:
         read = lexicon_polarity(lexicon, w.text)
+        assert read is not None  # the candidates are words the lexicon rates
         if negation_before(spec.text, (w.start, w.end)) is not None:
             read = OPPOSITE.get(read, read)
         distance = w.start - term[1] if w.start >= term[1] else term[0] - w.end

@@ -16,7 +16,7 @@ so); the gold label never changes. A source the test finds nothing to change in 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from app.core.inputs.units import UnitSpec
 from app.core.robustness.context import GenerationContext
@@ -160,7 +160,7 @@ def _moved(x: int, rng) -> int:
     return x + rng.choice(steps)
 
 
-def _name_changer(test: str, lists: dict[str, Sequence[str]], alone: bool = False):
+def _name_changer(test: str, lists: Mapping[str, Sequence[str]], alone: bool = False):
     """alone: the name must not touch another capitalised word mid-sentence ("Mexico City", "New Mexico")."""
     patterns = {
         kind: re.compile(

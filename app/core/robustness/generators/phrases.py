@@ -135,6 +135,7 @@ def _phrase(spec: UnitSpec, term: Span, opinion: Span) -> Phrase | None:
     if term[0] == start and before and before[0].lower in DETERMINERS and not text[before[0].end : start].strip():
         start = before[0].start
     aspect = text[term[0] : term[1]].lower()
+    assert spec.polarity is not None  # mine_phrases reads only positive and negative pairs
     return Phrase(
         text[start:end].lower(), aspect, term[0] - start, spec.polarity, tuple(w.lower for w in words(aspect))
     )

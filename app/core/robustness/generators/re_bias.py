@@ -64,8 +64,10 @@ def selection_rules(training: Sequence[RelationExample], per_relation: int = 5) 
 def rule_mask(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator[Variant]:
     rules = selection_rules(relation_training(ctx.training), ctx.rules_per_relation)
     for i, spec in enumerate(sources):
-        rule_words = set(rules.get(spec.polarity, ()))
-        entities = {spec.relation.e1.offsets, spec.relation.e2.offsets}
+        rule_words = set(rules.get(spec.polarity, ()) if spec.polarity is not None else ())
+        relation = spec.relation
+        assert relation is not None  # the RE tests' sources are relation pairs, each with its example
+        entities = {relation.e1.offsets, relation.e2.offsets}
         # Deleting a word that is a whole entity would leave nothing for its markers to hold.
         found = [
             w
@@ -82,7 +84,9 @@ def rule_mask(sources: Sequence[UnitSpec], ctx: GenerationContext) -> Iterator[V
 
 def _entities(spec: UnitSpec) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """The two entity spans in text order; None when they overlap or one is empty (already masked)."""
-    first, second = sorted([spec.relation.e1.offsets, spec.relation.e2.offsets])
+    relation = spec.relation
+    assert relation is not None  # the RE tests' sources are relation pairs, each with its example
+    first, second = sorted([relation.e1.offsets, relation.e2.offsets])
     if first[0] == first[1] or second[0] == second[1] or first[1] > second[0]:
         return None
     return first, second
