@@ -61,7 +61,7 @@ class AgreementProbe:
     timing = "statistics_pass"
 
     def __init__(self, checkpoint: LoadedCheckpoint, typical: TopExamples | None = None) -> None:
-        self.checkpoint = checkpoint
+        self.checkpoint: LoadedCheckpoint | None = checkpoint  # None once a shard sends the probe back
         self.task = checkpoint.info.task
         self.start_ids = entity_start_ids(checkpoint.info, checkpoint.tokenizer)
         self.typical = typical
@@ -140,7 +140,9 @@ class IGProbe:
             return
         started = time.perf_counter()
         tokens = self.agreement.tokens(batch)
-        magnitude = self.record.observe(self.agreement.checkpoint, batch, chosen, ~tokens.content[chosen], self.steps)
+        checkpoint = self.agreement.checkpoint
+        assert checkpoint is not None, "IG on a probe sent back by its shard"  # shards clear it after their pass
+        magnitude = self.record.observe(checkpoint, batch, chosen, ~tokens.content[chosen], self.steps)
         self.agreement.add(IG, batch, tokens, magnitude, chosen)
         self.record.seconds += time.perf_counter() - started
 
@@ -198,4 +200,5 @@ class IGRecord:
         as_attention = torch.zeros(len(chosen), 1, 1, length, length)
         as_attention[:, 0, 0, 0, :] = magnitude.float().cpu()
         words = [interpretability_words(batch.units[i].encoded, self.spans) for i in chosen]
-        self.rate.add_batch(as_attention, *zip(*words))
+        word_ids, gold_words, excluded_words = zip(*words)
+        self.rate.add_batch(as_attention, word_ids, gold_words, excluded_words)

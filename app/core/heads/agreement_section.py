@@ -68,7 +68,7 @@ def attribution_section(
     readout = "entity-start markers <e1>, <e2>" if probe.start_ids else "[CLS]"
     record, missing = (probe.ig.record if probe.ig is not None else None), {}
     ig = interpretability = None
-    if record is not None and record.examples:
+    if probe.ig is not None and record is not None and record.examples:  # record: probe.ig's
         relative = torch.cat(record.relative_gaps)
         ig = IGSummary(
             steps=probe.ig.steps,

@@ -77,7 +77,16 @@ def analyze(
     passed = run_statistics(
         checkpoint, specs, found, settings, pretrained, lexicon, max_length, shards, runner, report, stopwatch
     )
-    result = head_sections(checkpoint, settings, found, rule, stopwatch)
+    data = DataSummary(
+        str(dataset.path),
+        data_fingerprint(dataset),
+        dataset.format,
+        len(dataset.examples),
+        passed.observed,
+        passed.skipped,
+        pairing,
+    )
+    result = head_sections(checkpoint, settings, found, rule, stopwatch, data)
     result.support = sections.support(
         checkpoint.info.task, pairing, found.statistics, found.summaries, lexicon is not None
     )
@@ -89,15 +98,6 @@ def analyze(
         add_importance(result, checkpoint, specs[: settings.importance_limit], settings, max_length, runner, stopwatch)
     report(passed.items, passed.items, "done")
     reference = pretrained_location(checkpoint) if pretrained is not None else None
-    result.data = DataSummary(
-        str(dataset.path),
-        data_fingerprint(dataset),
-        dataset.format,
-        len(dataset.examples),
-        passed.observed,
-        passed.skipped,
-        pairing,
-    )
     result.settings = settings_record(settings, reference, lexicon, max_length)
     result.finetune_change = sections.finetune_change(found.change, found.change_summary, reference)
     result.examples = typical_examples(specs, found.typical)
@@ -144,8 +144,9 @@ def head_sections(
     found: AnalysisProbes,
     rule: LabelRule,
     stopwatch: Stopwatch,
+    data: DataSummary,
 ) -> AnalysisResult:
-    """The result's per-head sections from the finished probes (data, settings and timings are filled in after)."""
+    """The result's per-head sections from the finished probes (settings and timings are filled in after)."""
     info = checkpoint.info
     tick = time.perf_counter()
     found.summaries = summaries = found.statistics.summaries(settings.bootstrap, settings.seed)
@@ -174,7 +175,7 @@ def head_sections(
             info.base_model,
             str(checkpoint.device),
         ),
-        data=None,
+        data=data,
         settings={},
         support={},
         statistics=sorted(summaries),

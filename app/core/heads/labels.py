@@ -75,7 +75,7 @@ class LabelRule:
 DEFAULT_RULE = LabelRule()
 
 
-def best_baseline(baselines: Mapping[str, Baseline], shape: tuple[int, int]) -> torch.Tensor:
+def best_baseline(baselines: Mapping[str, Baseline], shape: tuple[int, ...]) -> torch.Tensor:
     """Element-wise best baseline [L, H], floored at 0; NaN baselines are ignored.
 
     A value is a float, a per-head tensor of exactly `shape` (e.g. the pretrained model), or any

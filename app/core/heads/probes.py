@@ -22,7 +22,7 @@ own (a later shard of the data, app/core/passes/sharding.py), leaving what one p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -78,8 +78,15 @@ def finetune_divergence(batch: PassBatch, task: str) -> torch.Tensor:
     """[B, L, H]: mean JS divergence of each head's rows from the reference model's."""
     return batch.shared(
         "finetune_js",
-        lambda: row_js_divergence(batch.attention, batch.reference_attention, token_masks(batch, task)["valid"]),
+        lambda: row_js_divergence(batch.attention, reference_attention(batch), token_masks(batch, task)["valid"]),
     )
+
+
+def reference_attention(batch: PassBatch) -> torch.Tensor:
+    """The reference model's attention of a batch, for the probes that compare with it: they run only in a
+    pass with a reference model (with_pretrained), where every batch has it."""
+    assert batch.reference_attention is not None, "a reference probe in a pass without a reference model"
+    return batch.reference_attention
 
 
 def presence_rows(batch: PassBatch, task: str) -> dict[bool, list[int]]:
@@ -194,20 +201,26 @@ class PretrainedBaselineProbe:
         self.pretrained = StatisticMeans()
 
     def observe(self, batch: PassBatch) -> None:
-        scores = batch_statistics(self.task, batch.reference_attention, token_masks(batch, self.task))
+        scores = batch_statistics(self.task, reference_attention(batch), token_masks(batch, self.task))
         self.pretrained.add(scores, presence_rows(batch, self.task))
 
     def merge(self, other: PretrainedBaselineProbe) -> None:
         self.pretrained.merge(other.pretrained)
 
 
-def baseline_table(
-    names: Sequence[str], rules: StatisticMeans, pretrained: StatisticMeans | None
-) -> dict[str, dict[str, Any]]:
+class Means(Protocol):
+    """What baseline_table reads of its baselines: the mean of a statistic, None when it has none."""
+
+    def mean(self, name: str) -> torch.Tensor | None: ...
+
+
+def baseline_table(names: Sequence[str], rules: Means, pretrained: Means | None) -> dict[str, dict[str, Any]]:
     """statistic -> {uniform: float, positional: [P], pretrained: [L, H] (when run)}."""
     table: dict[str, dict[str, Any]] = {}
     for name in names:
         rule_means = rules.mean(name)
+        # the rule baselines are scored on every batch and statistic the named ones come from
+        assert rule_means is not None, f"no rule baseline for {name}"
         entry: dict[str, Any] = {"uniform": float(rule_means[0]), "positional": rule_means[1:]}
         reference = pretrained.mean(name) if pretrained is not None else None
         if reference is not None:
@@ -229,8 +242,9 @@ class InterpretabilityProbe:
         words = batch.shared(
             "interpretability_words", lambda: [interpretability_words(u.encoded, self.spans) for u in batch.units]
         )
-        attention = batch.reference_attention if self.reference else batch.attention
-        self.rate.add_batch(attention, *zip(*words))
+        attention = reference_attention(batch) if self.reference else batch.attention
+        word_ids, gold_words, excluded_words = zip(*words)
+        self.rate.add_batch(attention, word_ids, gold_words, excluded_words)
 
     def merge(self, other: InterpretabilityProbe) -> None:
         self.rate.merge(other.rate)

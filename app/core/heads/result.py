@@ -174,8 +174,7 @@ class AnalysisResult:
 
 
 def best_of(baselines: dict[str, Any]) -> float | None:
-    present = [baselines.get(k) for k in ("uniform", "positional", "pretrained")]
-    present = [v for v in present if v is not None]
+    present = [v for v in (baselines.get(k) for k in ("uniform", "positional", "pretrained")) if v is not None]
     return max(present) if present else None
 
 

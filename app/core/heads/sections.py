@@ -143,10 +143,11 @@ def interpretability(
 
 
 def finetune_change(
-    probe: FinetuneChangeProbe | None, summary: Summary | None, pretrained: str
+    probe: FinetuneChangeProbe | None, summary: Summary | None, pretrained: str | None
 ) -> FinetuneChange | None:
     if probe is None or summary is None:
         return None
+    assert pretrained is not None, "a fine-tune change without a pretrained model"  # the probe runs only with one
     return FinetuneChange(
         js=summary.mean, examples=summary.count, pretrained=pretrained, definition=FINETUNE_DEFINITION
     )
