@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -25,7 +26,7 @@ from app.core.heads.settings import AnalysisSettings
 cli = typer.Typer()
 
 
-def setting(name: str, *flags: str) -> typer.models.OptionInfo:
+def setting(name: str, *flags: str) -> Any:  # Any, as typer.Option declares it: a parameter's default
     return settings_option(AnalysisSettings, name, *flags)
 
 

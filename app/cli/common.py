@@ -33,7 +33,7 @@ def settings_option(model, name: str, *flags: str, default=None):
     )
 
 
-def open_registry(half: bool | None = None):
+def open_registry(half: bool | str | None = None):
     """The checkpoints of the models folder, on the configured device."""
     from app.core.model.checkpoint import pick_device
     from app.core.model.registry import ModelRegistry

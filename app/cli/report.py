@@ -16,7 +16,7 @@ from app.core.report.settings import ATTACKS, ReportSettings
 cli = typer.Typer()
 
 
-def setting(name: str, *flags: str) -> typer.models.OptionInfo:
+def setting(name: str, *flags: str) -> Any:  # Any, as typer.Option declares it: a parameter's default
     return settings_option(ReportSettings, name, *flags)
 
 
