@@ -48,6 +48,13 @@ wordnet:
 test: install-test prepare browser postgres wordnet
 	$(BIN)/pytest -q -rs
 
+# The fast loop: unit and API tests on the tiny test checkpoints (tests/tiny_model.py), no `prepare`
+# (no demo checkpoint trained, no test that fine-tunes one), no Chromium, PostgreSQL or Ray; markers in
+# pyproject.toml, set in tests/conftest.py. `make test` runs all.
+FAST_MARKERS ?= not trained and not trains and not browser and not postgres and not ray
+test-fast: install-test wordnet
+	$(BIN)/pytest -q -rs -m "$(FAST_MARKERS)"
+
 # Benchmarks print ratios against a baseline measured in the same run.
 bench: prepare
 	$(BIN)/pip install -q -e ".[bench]"

@@ -1,4 +1,14 @@
-"""Shared fixtures: the real demo checkpoints, a TestClient over the real app, a real server."""
+"""Shared fixtures: the real demo checkpoints, a TestClient over the real app, a real server; the tiny
+checkpoints and a TestClient over them for the fast loop; the markers that select that loop.
+
+Markers, applied at collection (pytest_collection_modifyitems), so `make test-fast` can leave out
+what needs a trained checkpoint or a service:
+  trained   needs the trained demo checkpoints (a fixture of TRAINED_FIXTURES in its closure)
+  browser   drives Chromium (tests/browser/, or the `browser` fixture)
+  postgres  starts a PostgreSQL cluster (the `postgres_cluster` fixture, or a "postgresql" parameter of a
+            fixture that asks for it with request.getfixturevalue)
+  ray       starts a local Ray instance (the `ray_local` fixture)
+"""
 
 from __future__ import annotations
 
@@ -17,6 +27,25 @@ from app.devserver import ServerProcess
 ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = Path(os.environ.get("HEADSCOPE_MODELS_DIR", ROOT / "models")).resolve()
 ABSA_ID, RE_ID = "demo-absa-qa-m", "demo-re"
+# Fixtures that (through models_dir) train the demo checkpoints when they are missing.
+TRAINED_FIXTURES = frozenset(
+    {"models_dir", "settings", "registry", "absa", "relation", "client", "server", "auth_server"}
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    browser_dir = Path(__file__).resolve().parent / "browser"
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if fixtures & TRAINED_FIXTURES:
+            item.add_marker(pytest.mark.trained)
+        if "browser" in fixtures or browser_dir in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.browser)
+        if "postgres_cluster" in fixtures or "postgresql" in params.values():
+            item.add_marker(pytest.mark.postgres)
+        if "ray_local" in fixtures:
+            item.add_marker(pytest.mark.ray)
 
 
 @pytest.fixture(scope="session")
@@ -106,6 +135,62 @@ def auth_server(models_dir: Path, tmp_path_factory: pytest.TempPathFactory):
         )
     with ServerProcess(env) as running:
         yield running.url
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding two tiny random checkpoints (tiny_model.write_tiny_checkpoint), one ABSA
+    QA-M (tiny_model.TINY_ABSA_ID) and one RE (TINY_RE_ID), in the demo checkpoints' shape: for tests
+    that need a model to exist, never what a trained one predicts. Written in about a second."""
+    from tiny_model import write_tiny_checkpoint  # tests/ is on sys.path (rootdir conftest)
+
+    folder = tmp_path_factory.mktemp("tiny-models")
+    write_tiny_checkpoint(folder, "absa")
+    write_tiny_checkpoint(folder, "re")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_settings(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        models_dir=tiny_models_dir,
+        data_dir=tmp_path_factory.mktemp("tiny-data"),
+        device="cpu",
+        prepare_on_start=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_registry(tiny_settings: Settings) -> ModelRegistry:
+    registry = ModelRegistry(tiny_settings.models_dir, pick_device("cpu"))
+    registry.refresh()
+    return registry
+
+
+@pytest.fixture(scope="session")
+def tiny_absa(tiny_registry: ModelRegistry):
+    """The tiny ABSA checkpoint loaded from its folder, as the registry loads every checkpoint."""
+    from tiny_model import TINY_ABSA_ID
+
+    return tiny_registry.get(TINY_ABSA_ID)
+
+
+@pytest.fixture(scope="session")
+def tiny_relation(tiny_registry: ModelRegistry):
+    from tiny_model import TINY_RE_ID
+
+    return tiny_registry.get(TINY_RE_ID)
+
+
+@pytest.fixture(scope="session")
+def tiny_client(tiny_settings: Settings):
+    """A TestClient over the real app serving the tiny checkpoints (accounts off)."""
+    from fastapi.testclient import TestClient
+
+    from app.web.main import create_app
+
+    with TestClient(create_app(tiny_settings)) as test_client:
+        yield test_client
 
 
 @pytest.fixture(scope="session")

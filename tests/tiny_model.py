@@ -1,40 +1,63 @@
-"""A tiny BERT for fast, exact unit tests: 2 layers x 2 heads, seeded random weights, the embedded tokenizer.
+"""A tiny BERT for fast, exact unit tests: seeded random weights, the embedded tokenizer.
 
 `tiny_checkpoint(task)` gives a LoadedCheckpoint like the registry's (eager attention, CPU) for an
-ABSA QA-M or an RE classifier. `uniform=True` zeroes every query and key projection, so each head
-attends uniformly over the real tokens: the known answer for statistics (mass(Q -> K) = |K| / n,
-entropy = ln n).
+ABSA QA-M or an RE classifier, 2 layers x 2 heads. `uniform=True` zeroes every query and key
+projection, so each head attends uniformly over the real tokens: the known answer for statistics
+(mass(Q -> K) = |K| / n, entropy = ln n).
+
+`write_tiny_checkpoint(models_dir, task)` saves one as a checkpoint folder (safetensors, tokenizer,
+headscope.json) that the registry lists and loads like any other, in the demo checkpoints' shape
+(6 layers x 12 heads, 512 positions, the demo labels) but 24 wide: the server's layer, head and
+length limits are the demo ones, its predictions are meaningless. The fast test loop runs the app
+on a folder of these (tests/conftest.py `tiny_models_dir`), so no checkpoint is trained.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
 
 from app.core.inputs.encoding import DEFAULT_ENTITY_MARKERS
-from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
+from app.core.model.checkpoint import METADATA_FILE, CheckpointInfo, LoadedCheckpoint
 from app.core.model.embedded import embedded_base_model
 from app.core.training.demo_checkpoints import DEMO_RE_LABELS
 
 ABSA_LABELS = ("positive", "neutral", "negative", "conflict", "none")
+# The ids of the checkpoints in the fast loop's models folder (tests/conftest.py `tiny_models_dir`).
+TINY_ABSA_ID, TINY_RE_ID = "tiny-absa-qa-m", "tiny-re"
+# The demo checkpoints' geometry (MiniLM-L6: 6 layers x 12 heads, 512 positions).
+DEMO_SHAPE = {"layers": 6, "heads": 12, "positions": 512}
 
 
-def tiny_checkpoint(task: str = "absa", seed: int = 0, uniform: bool = False) -> LoadedCheckpoint:
+def tiny_checkpoint(
+    task: str = "absa",
+    seed: int = 0,
+    uniform: bool = False,
+    layers: int = 2,
+    heads: int = 2,
+    positions: int = 128,
+    model_id: str | None = None,
+) -> LoadedCheckpoint:
+    """Each head is 2 wide when heads > 2 (hidden size max(16, 2 * heads))."""
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
     tokenizer = AutoTokenizer.from_pretrained(embedded_base_model())
     if task == "re":
         tokenizer.add_special_tokens({"additional_special_tokens": list(DEFAULT_ENTITY_MARKERS)})
     labels = DEMO_RE_LABELS if task == "re" else ABSA_LABELS
+    hidden = max(16, 2 * heads)
     config = BertConfig(
         vocab_size=len(tokenizer),
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=128,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=2 * hidden,
+        max_position_embeddings=positions,
         num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
         attn_implementation="eager",
     )
     torch.manual_seed(seed)
@@ -46,14 +69,38 @@ def tiny_checkpoint(task: str = "absa", seed: int = 0, uniform: bool = False) ->
                     projection.weight.zero_()
                     projection.bias.zero_()
     info = CheckpointInfo(
-        id=f"tiny-{task}",
+        id=model_id or f"tiny-{task}",
         path=Path("tiny"),
         task=task,
         format="re-markers" if task == "re" else "qa-m",
         labels=tuple(labels),
-        num_layers=2,
-        num_heads=2,
-        max_length=128,
+        num_layers=layers,
+        num_heads=heads,
+        max_length=positions,
         model_type="bert",
     )
     return LoadedCheckpoint(info=info, model=model, tokenizer=tokenizer, device=torch.device("cpu"))
+
+
+def write_tiny_checkpoint(models_dir: Path, task: str, model_id: str | None = None, seed: int = 0) -> Path:
+    """A tiny checkpoint folder in the demo checkpoints' shape under models_dir; returns the folder."""
+    model_id = model_id or (TINY_RE_ID if task == "re" else TINY_ABSA_ID)
+    shape = DEMO_SHAPE
+    loaded = tiny_checkpoint(
+        task, seed=seed, layers=shape["layers"], heads=shape["heads"], positions=shape["positions"], model_id=model_id
+    )
+    folder = models_dir / model_id
+    loaded.model.save_pretrained(folder, safe_serialization=True)
+    loaded.tokenizer.save_pretrained(folder)
+    meta = {
+        "id": model_id,
+        "task": task,
+        "format": loaded.info.format,
+        "labels": list(loaded.info.labels),
+        "description": f"Test: a tiny random BERT ({task}, seed {seed}), never trained: meaningless predictions",
+        "metrics": {},
+    }
+    if task == "re":
+        meta["entity_markers"] = list(DEFAULT_ENTITY_MARKERS)
+    (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return folder

@@ -71,6 +71,7 @@ def relations(tmp_path) -> Path:
     return path
 
 
+@pytest.mark.trains  # fine-tunes MiniLM: minutes on 2 cores, not in `make test-fast`
 def test_train_absa_then_evaluate_json(env, reviews):
     runner = CliRunner()
     trained = runner.invoke(
@@ -122,6 +123,7 @@ def test_train_absa_then_evaluate_json(env, reviews):
     assert missing.exit_code != 0 and "no checkpoint 'nope'" in missing.output
 
 
+@pytest.mark.trains  # fine-tunes MiniLM: minutes on 2 cores, not in `make test-fast`
 def test_same_seed_same_weights_and_metrics(env, relations):
     spec = dict(
         task="re",
@@ -142,6 +144,7 @@ def test_same_seed_same_weights_and_metrics(env, relations):
     assert meta["entity_markers"] == ["<e1>", "</e1>", "<e2>", "</e2>"] and len(meta["labels"]) == 19
 
 
+@pytest.mark.trains  # fine-tunes MiniLM: minutes on 2 cores, not in `make test-fast`
 def test_early_stopping_records_the_best_epoch(env, relations):
     spec = TrainSpec(
         task="re",
@@ -160,6 +163,7 @@ def test_early_stopping_records_the_best_epoch(env, relations):
     assert len(stopping["dev_history"]) == stopping["epochs_run"]
 
 
+@pytest.mark.trains  # fine-tunes MiniLM: minutes on 2 cores, not in `make test-fast`
 def test_interrupted_training_leaves_no_listed_checkpoint(env, relations):
     def interrupt(step, loss):
         raise KeyboardInterrupt

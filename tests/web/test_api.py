@@ -1,11 +1,14 @@
-"""The JSON API through FastAPI's TestClient over the real app and demo checkpoints."""
+"""The JSON API through FastAPI's TestClient over the real app: what the trained demo checkpoints list and
+predict on `client`; the response's shape, spans, encodings and refusals on the tiny checkpoints of the
+same geometry (6 layers x 12 heads, 512 positions) on `tiny_client`, which needs nothing trained."""
 
 import base64
 
 import numpy as np
 import pytest
+from tiny_model import TINY_ABSA_ID, TINY_RE_ID
 
-ABSA_PAIR = {"model": "demo-absa-qa-m", "text": "The pasta was great but the waiter was rude.", "aspect": "service"}
+ABSA_PAIR = {"model": TINY_ABSA_ID, "text": "The pasta was great but the waiter was rude.", "aspect": "service"}
 RE_TEXT = "The <e1>fire</e1> was caused by a discarded <e2>cigarette</e2>."
 
 
@@ -31,9 +34,9 @@ def test_health_and_models(client):
     assert models["pretrained-minilm-re"]["baseline"] == "pretrained" and models["demo-re"]["baseline"] is None
 
 
-def test_compact_attention_matches_full(client):
-    compact = client.post("/api/inspect", json=ABSA_PAIR).json()
-    full = client.post("/api/inspect", json={**ABSA_PAIR, "attention": "full"}).json()
+def test_compact_attention_matches_full(tiny_client):
+    compact = tiny_client.post("/api/inspect", json=ABSA_PAIR).json()
+    full = tiny_client.post("/api/inspect", json={**ABSA_PAIR, "attention": "full"}).json()
     values = np.asarray(full["attention"]["values"], dtype=np.float32)
     assert values.shape == tuple(compact["attention"]["shape"]) == (6, 12, len(full["tokens"]), len(full["tokens"]))
     for layer in range(6):
@@ -47,35 +50,35 @@ def test_compact_attention_matches_full(client):
     assert [compact["tokens"][i]["text"] for i in compact["spans"]["aspect_term"]] == []
 
 
-def test_full_attention_reproduces_from_returned_ids(client, absa):
+def test_full_attention_reproduces_from_returned_ids(tiny_client, tiny_absa):
     """A script can rebuild the model input from input_ids/token_type_ids alone."""
     import torch
 
-    body = client.post("/api/inspect", json={**ABSA_PAIR, "attention": "full"}).json()
+    body = tiny_client.post("/api/inspect", json={**ABSA_PAIR, "attention": "full"}).json()
     inputs = {"input_ids": torch.tensor([body["input_ids"]]), "token_type_ids": torch.tensor([body["token_type_ids"]])}
     with torch.no_grad():
-        output = absa.model(**inputs, output_attentions=True)
+        output = tiny_absa.model(**inputs, output_attentions=True)
     direct = torch.stack(output.attentions, dim=1)[0].numpy()
     assert np.allclose(np.asarray(body["attention"]["values"]), direct, atol=1e-6)
 
 
-def test_selected_layers_only(client):
-    body = client.post("/api/inspect", json={**ABSA_PAIR, "layers": [2, 5]}).json()
+def test_selected_layers_only(tiny_client):
+    body = tiny_client.post("/api/inspect", json={**ABSA_PAIR, "layers": [2, 5]}).json()
     assert sorted(body["attention"]["layers"]) == ["2", "5"]
 
 
-def test_word_level(client):
+def test_word_level(tiny_client):
     pair = {**ABSA_PAIR, "text": "The tempura was unbelievably overpriced.", "aspect": "price"}
-    pieces = client.post("/api/inspect", json=pair).json()
-    words = client.post("/api/inspect", json={**pair, "word_level": True}).json()
+    pieces = tiny_client.post("/api/inspect", json=pair).json()
+    words = tiny_client.post("/api/inspect", json={**pair, "word_level": True}).json()
     assert words["level"] == "word" and len(words["tokens"]) < len(pieces["tokens"])
     assert "unbelievably" in [t["text"] for t in words["tokens"]]
     assert np.allclose(decode_layer(words, 0).sum(-1), 1, atol=0.02)
     assert words["input_ids"] == pieces["input_ids"]
 
 
-def test_relation(client):
-    body = client.post("/api/inspect", json={"model": "demo-re", "text": RE_TEXT}).json()
+def test_relation(tiny_client):
+    body = tiny_client.post("/api/inspect", json={"model": TINY_RE_ID, "text": RE_TEXT}).json()
     tokens = body["tokens"]
     assert [tokens[i]["text"] for i in body["spans"]["e1"]] == ["fire"]
     assert [tokens[i]["text"] for i in body["spans"]["e2"]] == ["cigarette"]
@@ -101,45 +104,45 @@ def test_demo_models_learned_something(client):
         ({**ABSA_PAIR, "text": ""}, "text"),
         ({**ABSA_PAIR, "text": "   "}, "text"),
         ({**ABSA_PAIR, "aspect": ""}, "aspect"),
-        ({"model": "demo-absa-qa-m", "text": "Nice place."}, "aspect"),
+        ({"model": TINY_ABSA_ID, "text": "Nice place."}, "aspect"),
         ({**ABSA_PAIR, "layers": [6]}, "layers"),
         ({**ABSA_PAIR, "attention": "everything"}, "attention"),
     ],
 )
-def test_bad_input_names_the_field(client, payload, field):
-    response = client.post("/api/inspect", json=payload)
+def test_bad_input_names_the_field(tiny_client, payload, field):
+    response = tiny_client.post("/api/inspect", json=payload)
     assert response.status_code == 422
     assert any(field in entry["loc"] for entry in response.json()["detail"]), response.json()
 
 
-def test_unknown_model_lists_known_ids(client):
-    response = client.post("/api/inspect", json={**ABSA_PAIR, "model": "bert-nope"})
+def test_unknown_model_lists_known_ids(tiny_client):
+    response = tiny_client.post("/api/inspect", json={**ABSA_PAIR, "model": "bert-nope"})
     assert response.status_code == 404
-    assert "bert-nope" in response.json()["detail"] and "demo-re" in response.json()["known_models"]
+    assert "bert-nope" in response.json()["detail"] and TINY_RE_ID in response.json()["known_models"]
 
 
-def test_relation_without_entities_shows_notations(client):
-    response = client.post("/api/inspect", json={"model": "demo-re", "text": "A fire was caused by a cigarette."})
+def test_relation_without_entities_shows_notations(tiny_client):
+    response = tiny_client.post("/api/inspect", json={"model": TINY_RE_ID, "text": "A fire was caused by a cigarette."})
     assert response.status_code == 422
     assert "<e1>" in detail_text(response) and "e1_span" in detail_text(response)
 
 
-def test_malformed_json(client):
-    response = client.post(
-        "/api/inspect", content=b'{"model": "demo-re", "text": ', headers={"content-type": "application/json"}
+def test_malformed_json(tiny_client):
+    response = tiny_client.post(
+        "/api/inspect", content=b'{"model": "tiny-re", "text": ', headers={"content-type": "application/json"}
     )
     assert response.status_code == 422
     assert "JSON" in detail_text(response)
 
 
-def test_long_text_is_truncated_and_says_where(client):
-    body = client.post(
+def test_long_text_is_truncated_and_says_where(tiny_client):
+    body = tiny_client.post(
         "/api/inspect", json={**ABSA_PAIR, "text": "The soup was fine. " * 300, "attention": "none"}
     ).json()
     assert len(body["input_ids"]) == 512
     assert body["truncated"]["segment"] == "a" and "cut after character" in body["truncated"]["message"]
 
 
-def test_absent_aspect_is_valid(client):
-    body = client.post("/api/inspect", json={**ABSA_PAIR, "aspect": "ambience"}).json()
+def test_absent_aspect_is_valid(tiny_client):
+    body = tiny_client.post("/api/inspect", json={**ABSA_PAIR, "aspect": "ambience"}).json()
     assert body["spans"]["aspect_term"] == [] and body["prediction"]["label"]

@@ -82,6 +82,7 @@ def test_pairs_follow_the_trainers_inputs(sentihood_files):
         unit_specs(sentihood_info(("food", "service")), sentences)
 
 
+@pytest.mark.trains  # fine-tunes MiniLM: minutes on 2 cores, not in `make test-fast`
 def test_report_on_a_sentihood_checkpoint(sentihood_files, tmp_path, monkeypatch):
     train, test = sentihood_files
     models = tmp_path / "models"

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from app.core.heads.importance import head_mask, mask_shape
 from app.core.model.checkpoint import load_checkpoint, read_checkpoint_info
 from app.core.model.entity_pooling import BertForEntityStartClassification, entity_start_positions
+from app.core.model.head_mask import head_mask, mask_shape
 from app.core.passes.inspection import InspectionInput, inspect
 from app.core.training.recipes import TrainSpec, train_on_data
 
@@ -37,6 +37,7 @@ def entity_start_checkpoint(tmp_path_factory):
     return result.path
 
 
+@pytest.mark.trains  # fine-tunes MiniLM: minutes on 2 cores, not in `make test-fast`
 def test_entity_start_checkpoint_loads_as_its_own_class(entity_start_checkpoint):
     meta = json.loads((entity_start_checkpoint / "headscope.json").read_text())
     config = json.loads((entity_start_checkpoint / "config.json").read_text())
@@ -48,6 +49,7 @@ def test_entity_start_checkpoint_loads_as_its_own_class(entity_start_checkpoint)
     assert loaded.tokenizer.convert_ids_to_tokens([e1, e2]) == ["<e1>", "<e2>"]
 
 
+@pytest.mark.trains  # fine-tunes MiniLM: minutes on 2 cores, not in `make test-fast`
 def test_prediction_reads_the_marker_states_not_cls(entity_start_checkpoint):
     loaded = load_checkpoint(read_checkpoint_info(entity_start_checkpoint), torch.device("cpu"))
     result = inspect(loaded, InspectionInput("The <e1>fire</e1> was caused by a <e2>cigarette</e2>."))
@@ -66,6 +68,7 @@ def test_prediction_reads_the_marker_states_not_cls(entity_start_checkpoint):
     assert encoded.tokens[int(starts[0])].text == "<e1>" and encoded.tokens[int(starts[1])].text == "<e2>"
 
 
+@pytest.mark.trains  # fine-tunes MiniLM: minutes on 2 cores, not in `make test-fast`
 def test_head_mask_applies_to_the_entity_start_encoder(entity_start_checkpoint):
     loaded = load_checkpoint(read_checkpoint_info(entity_start_checkpoint), torch.device("cpu"))
     encoded = inspect(loaded, InspectionInput("The <e1>fire</e1> was caused by a <e2>cigarette</e2>.")).encoded

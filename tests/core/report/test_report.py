@@ -156,8 +156,10 @@ def test_the_cli_refuses_bad_input(tmp_path):
     assert result.exit_code == 2 and "nope" in result.output
 
 
-def test_the_cli_report_on_a_demo_checkpoint(tmp_path):
+def test_the_cli_report_on_a_demo_checkpoint(models_dir, tmp_path, monkeypatch):
     from app.cli import cli
+
+    monkeypatch.setenv("HEADSCOPE_MODELS_DIR", str(models_dir))
 
     out = tmp_path / "report.json"
     result = CliRunner().invoke(

@@ -45,6 +45,7 @@ def test_term_variants_and_refusals():
         augment_examples("re", "re-markers", list(demo_dataset("demo-re").examples)[:5], ["q2-pwws"])
 
 
+@pytest.mark.trains  # fine-tunes MiniLM: minutes on 2 cores, not in `make test-fast`
 def test_train_with_augmentation_records_it(tmp_path, monkeypatch):
     models = tmp_path / "models"
     monkeypatch.setenv("HEADSCOPE_MODELS_DIR", str(models))
@@ -91,6 +92,7 @@ REVIEWS = [
 ]
 
 
+@pytest.mark.trains  # fine-tunes MiniLM: minutes on 2 cores, not in `make test-fast`
 def test_train_terms_with_revtgt_reads_opinion_words_from_the_shared_lexicon(tmp_path, monkeypatch):
     """Term data without gold opinions: RevTgt finds the opinion words in the shared data's Hu & Liu lexicon."""
     data = tmp_path / "terms.jsonl"

@@ -42,6 +42,7 @@ def qa_b_checkpoint(tmp_path_factory):
     return result
 
 
+@pytest.mark.trains  # fine-tunes MiniLM: minutes on 2 cores, not in `make test-fast`
 def test_one_epoch_gives_a_loadable_checkpoint_with_metrics(qa_b_checkpoint):
     meta = json.loads((qa_b_checkpoint.path / "headscope.json").read_text())
     assert meta["metrics"]["dev"]["n"] == 6 * len(B_FORMAT_POLARITIES)
@@ -50,6 +51,7 @@ def test_one_epoch_gives_a_loadable_checkpoint_with_metrics(qa_b_checkpoint):
     assert not list(qa_b_checkpoint.path.parent.glob(".tmp-*"))
 
 
+@pytest.mark.trains  # fine-tunes MiniLM: minutes on 2 cores, not in `make test-fast`
 def test_qa_b_inspection_scores_every_polarity(qa_b_checkpoint):
     loaded = load_checkpoint(read_checkpoint_info(qa_b_checkpoint.path), torch.device("cpu"))
     result = inspect(loaded, InspectionInput("The pasta was great but the waiter was rude.", "food"))
