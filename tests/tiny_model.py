@@ -15,14 +15,16 @@ on a folder of these (tests/conftest.py `tiny_models_dir`), so no checkpoint is 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
+from app.core.data.demo import demo_file
 from app.core.inputs.encoding import DEFAULT_ENTITY_MARKERS
-from app.core.model.checkpoint import METADATA_FILE, CheckpointInfo, LoadedCheckpoint
+from app.core.model.checkpoint import METADATA_FILE, CheckpointInfo, LoadedCheckpoint, file_sha256
 from app.core.model.embedded import embedded_base_model
-from app.core.training.demo_checkpoints import DEMO_RE_LABELS
+from app.core.training.demo_checkpoints import DEMO_RE_LABELS, DEMO_RECIPES
 
 ABSA_LABELS = ("positive", "neutral", "negative", "conflict", "none")
 # The ids of the checkpoints in the fast loop's models folder (tests/conftest.py `tiny_models_dir`).
@@ -99,8 +101,20 @@ def write_tiny_checkpoint(models_dir: Path, task: str, model_id: str | None = No
         "labels": list(loaded.info.labels),
         "description": f"Test: a tiny random BERT ({task}, seed {seed}), never trained: meaningless predictions",
         "metrics": {},
+        # The training record of the demo recipe it stands in for (data file and split arguments, no
+        # recipe name): reports rebuild their held-out and test sets from the demo data as for a demo checkpoint.
+        "training": demo_training_record(task),
     }
     if task == "re":
         meta["entity_markers"] = list(DEFAULT_ENTITY_MARKERS)
     (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return folder
+
+
+def demo_training_record(task: str) -> dict:
+    recipe = next(r for r in DEMO_RECIPES if r.task == task)
+    data = demo_file(recipe.data_file)
+    return {
+        "args": asdict(recipe.args),
+        "data": [{"path": f"app/demo_data/{recipe.data_file}", "sha256": file_sha256(data)}],
+    }

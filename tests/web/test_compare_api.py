@@ -1,8 +1,10 @@
-"""POST /api/compare on the demo checkpoints: two inspections, the token alignment, the per-head change."""
+"""POST /api/compare on the demo checkpoints: two inspections, the token alignment, the per-head change; the
+refusals and the page on the tiny checkpoints of the same geometry (tiny_client), which need nothing trained."""
 
 from __future__ import annotations
 
 import pytest
+from tiny_model import TINY_ABSA_ID, TINY_RE_ID
 
 SOURCE = "The <e1>fire</e1> was caused by a discarded <e2>cigarette</e2>."
 VARIANT = "The <e1>fire</e1> was started by a discarded <e2>cigarette</e2>."
@@ -83,25 +85,25 @@ def test_two_checkpoints_of_other_tasks(client):
 @pytest.mark.parametrize(
     "body, status, words",
     [
-        ({"left": {"model": "demo-absa-qa-m", "text": "The pasta was great."}}, 422, ["left.aspect"]),
+        ({"left": {"model": TINY_ABSA_ID, "text": "The pasta was great."}}, 422, ["left.aspect"]),
         (
-            {"left": {"model": "demo-absa-qa-m", "text": "x", "aspect": "food"}, "right": {"model": "demo-re"}},
+            {"left": {"model": TINY_ABSA_ID, "text": "x", "aspect": "food"}, "right": {"model": TINY_RE_ID}},
             422,
             ["right"],
         ),
-        ({"left": {"model": "nope", "text": "x"}}, 404, ["unknown model", "demo-re"]),
-        ({"left": {"model": "demo-re", "text": SOURCE}, "layers": [6]}, 422, ["layers [6]", "0..5"]),
+        ({"left": {"model": "nope", "text": "x"}}, 404, ["unknown model", TINY_RE_ID]),
+        ({"left": {"model": TINY_RE_ID, "text": SOURCE}, "layers": [6]}, 422, ["layers [6]", "0..5"]),
         ({"left": {"aspect": "food"}}, 422, ["left.text is required"]),
         ({"left": {"text": "x", "colour": 1}}, 422, ["colour"]),
     ],
 )
-def test_refusals(client, body, status, words):
-    r = client.post("/api/compare", json=body)
+def test_refusals(tiny_client, body, status, words):
+    r = tiny_client.post("/api/compare", json=body)
     assert r.status_code == status, r.text
     assert all(w in r.text for w in words), r.text
 
 
-def test_page(client):
-    r = client.get("/compare?model=demo-re&left=x")
+def test_page(tiny_client):
+    r = tiny_client.get("/compare?model=tiny-re&left=x")
     assert r.status_code == 200 and "/static/js/compare.js" in r.text
     assert 'href="/compare"' in r.text and 'aria-current="page"' in r.text

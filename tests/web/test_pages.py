@@ -8,12 +8,12 @@ EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECA
 EXTERNAL_IMPORT = re.compile(r"""(?:import\s[^;]*?from\s*|import\s*\(\s*|url\(\s*)["']?(?:https?:)?//""", re.IGNORECASE)
 
 
-def test_pages_render(client):
+def test_pages_render(tiny_client):
     for path in ("/inspect", "/models"):
-        response = client.get(path)
+        response = tiny_client.get(path)
         assert response.status_code == 200 and "headscope" in response.text
         assert not EXTERNAL.search(response.text), path
-    assert client.get("/", follow_redirects=False).headers["location"] == "/inspect"
+    assert tiny_client.get("/", follow_redirects=False).headers["location"] == "/inspect"
 
 
 def test_no_script_style_or_font_from_a_cdn():
@@ -27,7 +27,7 @@ def test_no_script_style_or_font_from_a_cdn():
         assert not EXTERNAL_IMPORT.search(text), path
 
 
-def test_plotly_is_served_locally(client):
-    response = client.get("/static/vendor/plotly.min.js")
+def test_plotly_is_served_locally(tiny_client):
+    response = tiny_client.get("/static/vendor/plotly.min.js")
     assert response.status_code == 200 and len(response.content) > 1_000_000
     assert "plotly" in response.text[:2000].lower()

@@ -1,14 +1,15 @@
-import os
-
 """Model reports from the web: a small report on the two demo checkpoints end to end, the stored result
 answering a repeat, bad requests refused before anything is queued or stored, the page.
 
-Real app (TestClient over create_app), real demo checkpoints, real background job thread.
+Real app (TestClient over create_app), real demo checkpoints, real background job thread; the refusals and
+the page on the tiny checkpoints (tiny_client), which need nothing trained.
 """
 
+import os
 
 import pytest
 from job_support import stored_results, wait_job
+from tiny_model import TINY_RE_ID
 
 SMALL = {
     "max_examples": 16,
@@ -75,35 +76,35 @@ def test_the_same_request_is_answered_from_the_cache(client, finished):
 @pytest.mark.parametrize(
     "body,status,field,words",
     [
-        ({"models": ["demo-re"], "settings": {"bogus": 1}}, 422, "bogus", "accepted: max_examples"),
-        ({"models": ["demo-re", "demo-re"]}, 422, "models", "names a checkpoint twice"),
+        ({"models": [TINY_RE_ID], "settings": {"bogus": 1}}, 422, "bogus", "accepted: max_examples"),
+        ({"models": [TINY_RE_ID, TINY_RE_ID]}, 422, "models", "names a checkpoint twice"),
         ({"models": []}, 422, "models", "at least 1"),
-        ({"models": ["demo-re"], "settings": {"attacks": ["fgsm"]}}, 422, "attacks", "'pwws' or 'hotflip'"),
+        ({"models": [TINY_RE_ID], "settings": {"attacks": ["fgsm"]}}, 422, "attacks", "'pwws' or 'hotflip'"),
         (
-            {"models": ["demo-re"], "settings": {"shift": ["demo-absa"]}},
+            {"models": [TINY_RE_ID], "settings": {"shift": ["demo-absa"]}},
             422,
             "settings.shift",
-            "cannot be scored by demo-re",
+            f"cannot be scored by {TINY_RE_ID}",
         ),
-        ({"models": ["demo-re"], "settings": {"ood": ["no/such/file.txt"]}}, 422, "settings.ood", "unknown dataset"),
-        ({"models": ["demo-re"], "settings": {"ood": ["/etc/passwd"]}}, 422, "settings.ood", "unknown dataset"),
+        ({"models": [TINY_RE_ID], "settings": {"ood": ["no/such/file.txt"]}}, 422, "settings.ood", "unknown dataset"),
+        ({"models": [TINY_RE_ID], "settings": {"ood": ["/etc/passwd"]}}, 422, "settings.ood", "unknown dataset"),
     ],
 )
-def test_bad_requests_are_refused_before_anything_is_queued(client, body, status, field, words):
-    before = stored_results(client, "reports")
-    answer = client.post("/api/reports", json=body)
+def test_bad_requests_are_refused_before_anything_is_queued(tiny_client, body, status, field, words):
+    before = stored_results(tiny_client, "reports")
+    answer = tiny_client.post("/api/reports", json=body)
     assert answer.status_code == status, answer.text
     detail = answer.json()["detail"]
     assert any(field in ".".join(map(str, d["loc"])) and words in d["msg"] for d in detail), detail
-    assert stored_results(client, "reports") == before
+    assert stored_results(tiny_client, "reports") == before
 
 
-def test_an_unknown_model_is_a_404_listing_the_known(client):
-    answer = client.post("/api/reports", json={"models": ["demo-re", "nope"]})
-    assert answer.status_code == 404 and "demo-re" in answer.json()["known_models"]
+def test_an_unknown_model_is_a_404_listing_the_known(tiny_client):
+    answer = tiny_client.post("/api/reports", json={"models": [TINY_RE_ID, "nope"]})
+    assert answer.status_code == 404 and TINY_RE_ID in answer.json()["known_models"]
 
 
-def test_the_page(client):
-    page = client.get("/report")
+def test_the_page(tiny_client):
+    page = tiny_client.get("/report")
     assert page.status_code == 200 and '<script type="module" src="/static/js/report.js">' in page.text
     assert 'href="/report" aria-current="page"' in page.text

@@ -1,14 +1,18 @@
 """Robustness runs from the web: a small job end to end on demo-re, the stored result answering a repeat,
 bad requests refused before anything is queued or stored, the tests list, the page.
 
-Real app (TestClient over create_app), real demo checkpoint, real background job thread.
+Real app (TestClient over create_app), real demo checkpoint, real background job thread; the refusals,
+the tests list and the page on the tiny relation checkpoint (tiny_client), which needs nothing trained.
 """
 
 import pytest
 from job_support import stored_results, wait_job
+from tiny_model import TINY_ABSA_ID, TINY_RE_ID
 
 SMALL = {"tests": ["q1-typo", "q5-entity-only"], "max_examples": 12, "batch_size": 8, "bootstrap": 50, "top_heads": 3}
 REQUEST = {"model": "demo-re", "data": "demo-re", "settings": SMALL}
+# Refusals, the tests list and the page need a relation checkpoint, not a trained one.
+TINY_REQUEST = {**REQUEST, "model": TINY_RE_ID}
 
 
 @pytest.fixture(scope="module")
@@ -63,16 +67,16 @@ def test_the_same_request_is_answered_from_the_cache(client, finished):
     wait_job(client, "robustness", other.json()["id"])
 
 
-def test_tests_of_a_model(client):
-    body = client.get("/api/robustness/tests", params={"model": "demo-re"}).json()
+def test_tests_of_a_model(tiny_client):
+    body = tiny_client.get("/api/robustness/tests", params={"model": TINY_RE_ID}).json()
     assert body["task"] == "re"
     names = [t["name"] for t in body["tests"]]
     assert "q5-entity-only" in names and "revtgt" not in names
     assert {"name", "family", "description", "needs"} <= set(body["tests"][0])
-    absa = client.get("/api/robustness/tests", params={"model": "demo-absa-qa-m"}).json()
+    absa = tiny_client.get("/api/robustness/tests", params={"model": TINY_ABSA_ID}).json()
     assert "aspect-only" in [t["name"] for t in absa["tests"]]
-    missing = client.get("/api/robustness/tests", params={"model": "nope"})
-    assert missing.status_code == 404 and "demo-re" in missing.json()["known_models"]
+    missing = tiny_client.get("/api/robustness/tests", params={"model": "nope"})
+    assert missing.status_code == 404 and TINY_RE_ID in missing.json()["known_models"]
 
 
 @pytest.mark.parametrize(
@@ -92,33 +96,33 @@ def test_tests_of_a_model(client):
             ["give relation data"],
             "q1-typo",
         ),
-        ({"data": "demo-absa"}, "data", ["demo-absa does not fit demo-re"], "relation extraction data"),
+        ({"data": "demo-absa"}, "data", [f"demo-absa does not fit {TINY_RE_ID}"], "relation extraction data"),
         ({"data": "no-such-data"}, "data", ["no-such-data"], "demo-re"),
         ({"train": "no-such-data"}, "train", ["no-such-data"], "demo-re"),
     ],
 )
-def test_bad_requests_are_refused_naming_what_is_accepted(client, change, field, words, accepted):
-    before, jobs = stored_results(client, "robustness"), dict(client.app.state.jobs.jobs)
-    r = client.post("/api/robustness", json={**REQUEST, **change})
+def test_bad_requests_are_refused_naming_what_is_accepted(tiny_client, change, field, words, accepted):
+    before, jobs = stored_results(tiny_client, "robustness"), dict(tiny_client.app.state.jobs.jobs)
+    r = tiny_client.post("/api/robustness", json={**TINY_REQUEST, **change})
     assert r.status_code == 422, r.text
     body = r.json()
     assert body["detail"][0]["loc"] == ["body", field]
     assert all(w in body["detail"][0]["msg"] for w in words), body
     assert any(accepted in a for a in body["accepted"]), body
     assert (
-        stored_results(client, "robustness") == before and client.app.state.jobs.jobs == jobs
+        stored_results(tiny_client, "robustness") == before and tiny_client.app.state.jobs.jobs == jobs
     )  # nothing queued or stored
 
 
-def test_unknown_model_and_settings(client):
-    r = client.post("/api/robustness", json={**REQUEST, "model": "nope"})
-    assert r.status_code == 404 and "demo-re" in r.json()["known_models"]
-    r = client.post("/api/robustness", json={**REQUEST, "settings": {"tests": [], "colour": 1}})
+def test_unknown_model_and_settings(tiny_client):
+    r = tiny_client.post("/api/robustness", json={**TINY_REQUEST, "model": "nope"})
+    assert r.status_code == 404 and TINY_RE_ID in r.json()["known_models"]
+    r = tiny_client.post("/api/robustness", json={**TINY_REQUEST, "settings": {"tests": [], "colour": 1}})
     assert r.status_code == 422 and "accepted" in r.json()["detail"][0]["msg"] and "max_examples" in r.text
-    r = client.get("/api/robustness/0123456789abcdef0123456789abcdef")
+    r = tiny_client.get("/api/robustness/0123456789abcdef0123456789abcdef")
     assert r.status_code == 404
 
 
-def test_page(client):
-    r = client.get("/robustness")
+def test_page(tiny_client):
+    r = tiny_client.get("/robustness")
     assert r.status_code == 200 and "/static/js/robustness.js" in r.text and 'href="/robustness"' in r.text
