@@ -1,15 +1,18 @@
-"""POST /api/inspect with "attribution": the real app and demo checkpoints through FastAPI's TestClient."""
+"""POST /api/inspect with "attribution": the real app and demo checkpoints through FastAPI's TestClient; the
+refusals on the tiny ABSA checkpoint (tiny_client), which needs nothing trained."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from tiny_model import TINY_ABSA_ID
 
 from app.core.attribution.gradients import IG_MAX_STEPS
 
 PAIR = {"model": "demo-absa-qa-m", "text": "The pasta was great but the waiter was rude.", "aspect": "service"}
 RE = {"model": "demo-re", "text": "The <e1>fire</e1> was caused by a discarded <e2>cigarette</e2>."}
 ALL = ["ig", "grad_x_input", "rollout", "flow"]
+TINY_PAIR = {**PAIR, "model": TINY_ABSA_ID}  # refusals need an ABSA checkpoint, not a trained one
 
 
 def messages(response) -> str:
@@ -85,20 +88,24 @@ def test_relation_model_reads_from_the_entities(client):
         ),
     ],
 )
-def test_bad_attribution_options_are_422(client, extra, field, says):
-    response = client.post("/api/inspect", json={**PAIR, **extra})
+def test_bad_attribution_options_are_422(tiny_client, extra, field, says):
+    response = tiny_client.post("/api/inspect", json={**TINY_PAIR, **extra})
     assert response.status_code == 422
     assert says in messages(response)
     if field:
         assert any(field in error["loc"] for error in response.json()["detail"])
 
 
-def test_label_or_query_the_model_lacks_is_422(client):
-    response = client.post("/api/inspect", json={**PAIR, "attribution": ["ig"], "attribution_label": "delicious"})
+def test_label_or_query_the_model_lacks_is_422(tiny_client):
+    response = tiny_client.post(
+        "/api/inspect", json={**TINY_PAIR, "attribution": ["ig"], "attribution_label": "delicious"}
+    )
     assert response.status_code == 422
     assert "accepted: positive, neutral, negative, conflict, none" in messages(response)
-    response = client.post("/api/inspect", json={**PAIR, "attribution": ["rollout"], "attribution_query": "entity"})
+    response = tiny_client.post(
+        "/api/inspect", json={**TINY_PAIR, "attribution": ["rollout"], "attribution_query": "entity"}
+    )
     assert response.status_code == 422 and "accepted: readout, cls, aspect" in messages(response)
     long_text = " ".join(["the pasta was great"] * 40)
-    response = client.post("/api/inspect", json={**PAIR, "text": long_text, "attribution": ["flow"]})
+    response = tiny_client.post("/api/inspect", json={**TINY_PAIR, "text": long_text, "attribution": ["flow"]})
     assert response.status_code == 422 and "at most 128 tokens" in messages(response)
