@@ -20,7 +20,7 @@ from app.core.model.checkpoint import file_sha256, pick_device
 from app.core.training.loop import TrainingArgs, TrainingResult, TrainOptions, predict_probabilities, train_classifier
 from app.core.training.roast import method_settings, training_method
 
-RECIPES_DIR = Path(__file__).resolve().parents[2] / "models" / "recipes"
+RECIPES_DIR = Path(__file__).resolve().parents[3] / "models" / "recipes"
 EMBEDDED_BASE = "embedded"
 
 
