@@ -99,7 +99,7 @@ class HookPoints(dict[str, HookPoint]):
         self.layers, self.heads, self.word = layers, heads, word
 
 
-def _encoder_layers(base: nn.Module) -> Sequence[nn.Module]:
+def _encoder_layers(base: nn.Module) -> nn.ModuleList:
     for path in ("encoder", "transformer"):  # BERT, RoBERTa, ELECTRA: encoder.layer; DistilBERT: transformer.layer
         layers = getattr(getattr(base, path, None), "layer", None)
         if isinstance(layers, nn.ModuleList) and len(layers):
@@ -124,7 +124,7 @@ def _attention_parts(layer: nn.Module, index: int) -> tuple[nn.Module, nn.Linear
     )
 
 
-def _resolve(model: nn.Module) -> HookPoints:
+def _resolve(model: Any) -> HookPoints:
     base = getattr(model, "base_model", model)
     layers = _encoder_layers(base)
     heads = int(model.config.num_attention_heads)
@@ -147,7 +147,7 @@ def _resolve(model: nn.Module) -> HookPoints:
 _POINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def hook_points(model: nn.Module) -> HookPoints:
+def hook_points(model: Any) -> HookPoints:
     """The model's points, resolved once (again only if its word embeddings were swapped, as resizing does)."""
     found = _POINTS.get(model)
     if found is None or found.word is not model.get_input_embeddings():
@@ -184,7 +184,7 @@ def _register(point: HookPoint, fn: HookFn) -> torch.utils.hooks.RemovableHandle
 class Hooks:
     """The hooks of one `with hooks(model)` block: add more with `add`, all go when the block ends."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: Any) -> None:
         self.points = hook_points(model)
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
 
@@ -200,7 +200,7 @@ class Hooks:
 
 
 @contextlib.contextmanager
-def hooks(model: nn.Module, fns: Mapping[str, HookFn | Sequence[HookFn]] | None = None) -> Iterator[Hooks]:
+def hooks(model: Any, fns: Mapping[str, HookFn | Sequence[HookFn]] | None = None) -> Iterator[Hooks]:
     """Within the block, `fns` (point name -> a function or a list run in order) run on every forward of `model`."""
     active = Hooks(model)
     try:
