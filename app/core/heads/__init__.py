@@ -7,7 +7,6 @@ summing to 1. Every statistic function also accepts extra leading batch dimensio
 accumulators skip NaN examples.
 """
 
-from app.core.heads.importance import mask_without, masked_logits, random_heads
 from app.core.heads.probes import InterpretabilityProbe
 from app.core.heads.sections import interpretability as interpretability_section
 from app.core.heads.statistics import token_sets
@@ -15,8 +14,5 @@ from app.core.heads.statistics import token_sets
 __all__ = [
     "InterpretabilityProbe",
     "interpretability_section",
-    "mask_without",
-    "masked_logits",
-    "random_heads",
     "token_sets",
 ]

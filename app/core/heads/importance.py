@@ -1,12 +1,7 @@
 """Head importance and head ablation (Michel et al. 2019, "Are Sixteen Heads Really Better than One?").
 
-Head mask. transformers 5.x dropped the `head_mask` argument of BertForSequenceClassification
-(BertSelfAttention no longer takes it, and no attention implementation applies it), so the mask
-is applied here with a forward hook on every layer's self-attention module: the hook multiplies
-the per-head context (the self-attention output [batch, tokens, heads * head_size], before the
-output projection) by mask[layer, head] — exactly Michel et al.'s ξ_h gate on each head's output.
-A mask of ones multiplies by 1.0 and reproduces the unmasked logits bit for bit; a 0 removes the
-head. The mask is [layers, heads] (shared by the batch) or [batch, layers, heads] (one per example).
+The head mask ξ (one gate per head's output, [layers, heads] or [batch, layers, heads]) is
+app.core.model.head_mask: a hook that scales each head's context before the output projection.
 
 Importance. I_h = Σ_x |∂L(x)/∂ξ_h| at ξ = 1, L the cross-entropy of the gold label, accumulated
 over every example (per example, not per batch: the mask gets a batch dimension, so one backward
@@ -21,74 +16,15 @@ heads when fewer other heads than that are left; the drop is unmasked minus mask
 
 from __future__ import annotations
 
-import contextlib
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.model.head_mask import Batch, mask_shape, mask_without, masked_logits, random_heads
 from app.core.passes.attention_pass import Runner, run_here
-
-Batch = dict[str, torch.Tensor]
-
-
-def attention_layers(model: Any) -> list[torch.nn.Module]:
-    """The self-attention module of every encoder layer (BERT-style models: encoder.layer[i].attention.self)."""
-    base = getattr(model, "base_model", model)
-    encoder = getattr(base, "encoder", None)
-    layers = getattr(encoder, "layer", None)
-    if layers is None:
-        raise ValueError(f"{type(model).__name__}: no encoder.layer to mask heads on")
-    return [layer.attention.self for layer in layers]
-
-
-def mask_shape(model: Any) -> tuple[int, int]:
-    config = model.config
-    return int(config.num_hidden_layers), int(config.num_attention_heads)
-
-
-@contextlib.contextmanager
-def head_mask(model: Any, mask: torch.Tensor | None) -> Iterator[None]:
-    """Within the block, every forward of `model` gates each head's output by `mask`.
-
-    mask: [layers, heads] or [batch, layers, heads] (may require grad); None: no hook at all.
-    """
-    if mask is None:
-        yield
-        return
-    modules = attention_layers(model)
-    layers, heads = mask.shape[-2:]
-    if layers != len(modules):
-        raise ValueError(f"head mask has {layers} layers, the model {len(modules)}")
-    handles = []
-
-    def hook_for(index: int):
-        def hook(module, args, output):
-            context = output[0] if isinstance(output, tuple) else output
-            size = context.shape[-1] // heads
-            gate = mask[..., index, :].to(context.dtype)  # [heads] or [batch, heads]
-            gate = gate.repeat_interleave(size, dim=-1)  # [..., heads * size]
-            if gate.dim() == 2:
-                gate = gate[:, None, :]  # broadcast over tokens
-            gated = context * gate
-            return (gated, *output[1:]) if isinstance(output, tuple) else gated
-
-        return hook
-
-    try:
-        for index, module in enumerate(modules):
-            handles.append(module.register_forward_hook(hook_for(index)))
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-def masked_logits(model: Any, batch: Batch, mask: torch.Tensor | None) -> torch.Tensor:
-    with head_mask(model, mask):
-        return model(**batch).logits
 
 
 def _labels_on(labels: torch.Tensor | Sequence[int], device: torch.device) -> torch.Tensor:
@@ -168,25 +104,6 @@ def accuracy(
     if total == 0:
         raise ValueError("accuracy needs at least one labelled example")
     return correct / total
-
-
-def mask_without(shape: tuple[int, int], heads: Sequence[tuple[int, int]]) -> torch.Tensor:
-    """A [layers, heads] mask of ones with zeros at `heads`."""
-    mask = torch.ones(shape)
-    for layer, head in heads:
-        mask[layer, head] = 0.0
-    return mask
-
-
-def random_heads(
-    shape: tuple[int, int], count: int, exclude: Sequence[tuple[int, int]], rng: random.Random
-) -> list[tuple[int, int]]:
-    """`count` distinct heads drawn uniformly among those not in `exclude` (sorted)."""
-    excluded = {tuple(h) for h in exclude}
-    pool = [(l, h) for l in range(shape[0]) for h in range(shape[1]) if (l, h) not in excluded]
-    if count > len(pool):
-        raise ValueError(f"cannot draw {count} random heads from {len(pool)} others")
-    return sorted(rng.sample(pool, count))
 
 
 def ablate(

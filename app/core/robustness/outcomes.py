@@ -9,8 +9,8 @@ from typing import Any
 
 import torch
 
-from app.core.heads import mask_without, random_heads
 from app.core.inputs.units import UnitSpec, example_record
+from app.core.model.head_mask import mask_without, random_heads
 from app.core.robustness.metrics import flip_table, moved_heads, rate
 from app.core.robustness.moved import QUERY_SETS
 from app.core.robustness.result import Ablated, TestReport

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from app.core.heads import masked_logits
 from app.core.inputs.batching import pad_batch
 from app.core.inputs.units import UnitSpec, encode_unit, gold_label
 from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.model.head_mask import masked_logits
 from app.core.passes.attention_pass import PassBatch, Progress, Runner, Stopwatch, attention_pass, run_here
 from app.core.robustness.moved import QUERY_SETS, QueryRows, query_rows, rows_change
 from app.core.robustness.variants import Variant

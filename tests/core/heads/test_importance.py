@@ -9,8 +9,9 @@ from locations import FIXTURES_DIR  # tests/ is on sys.path (rootdir conftest)
 
 from app.core.data.readers import load_dataset
 from app.core.heads.ablations import importance_and_ablation, importance_batches
-from app.core.heads.importance import ablate, accuracy, head_importance, masked_logits
+from app.core.heads.importance import ablate, accuracy, head_importance
 from app.core.inputs.units import gold_label, unit_specs
+from app.core.model.head_mask import masked_logits
 from app.core.stats.rounding import to_json
 
 FIXTURES = FIXTURES_DIR / "datasets"
@@ -36,7 +37,7 @@ def absa_data(absa):
 def test_transformers_has_no_head_mask_argument_so_the_hook_does_it(absa):
     import inspect
 
-    # transformers 5.x: BertForSequenceClassification.forward takes no head_mask; importance.py masks with hooks
+    # transformers 5.x: BertForSequenceClassification.forward takes no head_mask; app.core.model.head_mask hooks it
     assert "head_mask" not in inspect.signature(type(absa.model).forward).parameters
 
 
