@@ -1,7 +1,7 @@
 """Integrated gradients and gradient x input on the input word embeddings, through Captum.
 
 Both explain one output logit (the target label's) by the word embeddings of the input tokens:
-the word-embedding layer's output is replaced through a forward hook by the tensor Captum varies,
+the word-embedding output is replaced by the tensor Captum varies (app.core.model.hooks' embed.word),
 so the model sees its usual input ids, attention mask, position and token-type embeddings (and
 relation classifiers with entity-start pooling still find their markers in the ids).
 
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from app.core.model.hooks import WORD_EMBEDDING, hooks, replace_with
 
 IG_DEFAULT_STEPS = 32
 IG_MAX_STEPS = 256  # one live inspection runs `steps` rows: a bound on its time and memory
@@ -69,11 +71,8 @@ class EmbeddingPath:
         self.embeddings = model.get_input_embeddings()
 
     def __call__(self, embeds: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
-        handle = self.embeddings.register_forward_hook(lambda module, args, output: embeds)
-        try:
+        with hooks(self.model, {WORD_EMBEDDING: replace_with(embeds)}):
             return self.model(**dict(zip(self.names, inputs))).logits.float()
-        finally:
-            handle.remove()
 
 
 def model_inputs(inputs: dict[str, torch.Tensor]) -> tuple[tuple[str, ...], tuple[torch.Tensor, ...]]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import torch
 
 from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.model.hooks import WORD_EMBEDDING, hooks, replace_with
 from app.core.passes.attention_pass import Runner, run_here
 from app.core.robustness.attacks.word_rows import Row
 
@@ -99,11 +100,8 @@ class Scorer:
             leaf = embeddings(inputs["input_ids"]).detach().requires_grad_()
             # Replace the word-embedding output so the model keeps its input ids (entity-start
             # classifiers find their markers in them) while the gradient lands on `leaf`.
-            handle = embeddings.register_forward_hook(lambda module, args, output: leaf)
-            try:
+            with hooks(model, {WORD_EMBEDDING: replace_with(leaf)}):
                 logits = model(**inputs).logits.float()
-            finally:
-                handle.remove()
             loss = torch.nn.functional.cross_entropy(logits, torch.tensor([label], device=logits.device))
             (grad,) = torch.autograd.grad(loss, leaf)
         return grad[0].detach().cpu()
