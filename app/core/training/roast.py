@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from app.core.inputs.batching import pad_batch
+from app.core.model.hooks import EMBEDDING_OUTPUT, cache, hooks, replace_with
 from app.core.training.selective import SelectiveMask, encoder_parameters
 
 METHODS = ("vanilla", "roast", "adv-only", "selective-only")
@@ -293,29 +294,17 @@ class TrainingMethod:
 
     def _adversarial_step(self, inputs: dict[str, torch.Tensor], target: torch.Tensor) -> float:
         s = self.settings
-        embeddings = self.model.base_model.embeddings
         kept: dict[str, torch.Tensor] = {}
-
-        def keep_output(module: Any, args: Any, output: torch.Tensor) -> None:
-            output.retain_grad()
-            kept["clean"] = output
-
-        handle = embeddings.register_forward_hook(keep_output)
-        try:
-            with self.autocast():
-                clean = self.model(**inputs).logits
-        finally:
-            handle.remove()
+        # e is the embedding block's output; retain_grad before the backward keeps its gradient g
+        with hooks(self.model, {EMBEDDING_OUTPUT: cache(kept)}), self.autocast():
+            clean = self.model(**inputs).logits
+        output = kept[EMBEDDING_OUTPUT]
+        output.retain_grad()
         ce_clean = 0.5 * F.cross_entropy(clean.float(), target, weight=self.class_weights)
         self._backward(ce_clean, retain_graph=s.kl_both_sides)
-        output = kept["clean"]
         perturbed_input = (output.detach().float() + perturbation(output.grad, s.adv_eps, s.adv_norm)).to(output.dtype)
-        handle = embeddings.register_forward_hook(lambda module, args, out: perturbed_input)
-        try:
-            with self.autocast():
-                perturbed = self.model(**inputs).logits
-        finally:
-            handle.remove()
+        with hooks(self.model, {EMBEDDING_OUTPUT: replace_with(perturbed_input)}), self.autocast():
+            perturbed = self.model(**inputs).logits
         ce_perturbed = 0.5 * F.cross_entropy(perturbed.float(), target, weight=self.class_weights)
         reference = clean if s.kl_both_sides else clean.detach()
         rest = ce_perturbed + s.kl_coeff * symmetric_kl(reference, perturbed)
