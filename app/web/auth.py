@@ -105,7 +105,7 @@ class TokenBody(BaseModel):
     name: str = Field(default="script", max_length=100)
 
 
-def auth_on(request: Request) -> None:
+async def auth_on(request: Request) -> None:
     if not request.app.state.settings.auth_enabled:
         raise HTTPException(
             400, "auth is off on this server (HEADSCOPE_AUTH_ENABLED=false): everyone is the local user"

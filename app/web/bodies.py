@@ -22,7 +22,8 @@ from pydantic import BaseModel, ValidatorFunctionWrapHandler, WrapValidator
 _validation_context: ContextVar[dict[str, Any] | None] = ContextVar("validation_context", default=None)
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
+    # async: a header check, not worth a hop to the threadpool (where FastAPI runs plain-def dependencies).
     # Requiring application/json also blocks cross-site form posts: a browser sends this content
     # type to another origin only after a CORS preflight, which this server never grants.
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
