@@ -218,7 +218,7 @@ class RobustnessTests(Answer):
     tests: list[RobustnessTest]
 
 
-JOB_RESULT = {
+JOB_RESULT: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "the whole result (a download)",
         "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
