@@ -23,6 +23,7 @@ from app.web import (
     analysis_pages,
     api,
     compare_api,
+    concepts_pages,
     findings_api,
     findings_pages,
     job_api,
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(robustness_api.pages)
     app.include_router(report_api.router)
     app.include_router(report_api.pages)
-    app.include_router(__import__("app.web.concepts_pages", fromlist=["router"]).router)  # /concepts
+    app.include_router(concepts_pages.router)
     register_error_handlers(app)
     return app
 
