@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.ready = False
         app.state.jobs.shutdown()  # the running job stops before its next batch
         app.state.model_executor.shutdown(wait=True)
+        fast.close()
         app.state.store.dispose()
 
     app = FastAPI(title="headscope", version="0.1.0", lifespan=lifespan)

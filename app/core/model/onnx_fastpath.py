@@ -128,7 +128,7 @@ class OnnxForward:
 
 
 def export(loaded: LoadedCheckpoint, path: Path) -> None:
-    """Write the checkpoint's classifier as ONNX (opset 17; batch and tokens dynamic) with the attention as an output."""
+    """Write the checkpoint's classifier as ONNX (opset 17; dynamic batch and tokens) with the attention as output."""
     example = _probe_inputs(loaded)
     names = ["input_ids", "attention_mask", "token_type_ids"]
     with torch.no_grad(), warnings.catch_warnings():
@@ -208,6 +208,7 @@ class FastPaths:
         self._ready: weakref.WeakKeyDictionary[Any, Forward] = weakref.WeakKeyDictionary()  # model -> forward
         self._building: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lock = threading.Lock()
+        self._builders: list[threading.Thread] = []
         self.status: dict[str, str] = {}  # checkpoint id -> "onnx" | "building" | why it is not used
 
     def forward(self, loaded: LoadedCheckpoint) -> Forward | None:
@@ -230,8 +231,16 @@ class FastPaths:
                 return None
             self._building.add(loaded.model)
             self.status[loaded.info.id] = "building"
-        threading.Thread(target=self._build, args=(loaded,), name="fastpath", daemon=True).start()
+        builder = threading.Thread(target=self._build, args=(loaded,), name="fastpath", daemon=True)
+        self._builders = [thread for thread in self._builders if thread.is_alive()] + [builder]
+        builder.start()
         return None
+
+    def close(self, timeout: float = 120.0) -> None:
+        """Wait for builds under way: a daemon thread still in a forward pass when the interpreter exits is
+        killed inside torch, which aborts the process when a library (Ray) installed a terminate handler."""
+        for builder in list(self._builders):
+            builder.join(timeout)
 
     def wait(self, loaded: LoadedCheckpoint, timeout: float = 120.0) -> Forward | None:
         """Build (if needed) and wait for the fast forward (tests, benchmarks)."""
