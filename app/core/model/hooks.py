@@ -242,12 +242,13 @@ def scale_heads(gate: torch.Tensor) -> HookFn:
     """
 
     def scale(value: torch.Tensor, point: HookPoint) -> torch.Tensor:
-        factor = gate.to(value.dtype)
+        # On the flat [..., heads * head_dim] context with the gate repeated per column: a 4-d broadcast
+        # multiply is half again as slow on the CPU, and this order of ops is the one head importance's
+        # gradients (summed over tokens, then columns) were always computed in, bit for bit.
+        factor = gate.to(value.dtype).repeat_interleave(value.shape[-1], dim=-1)  # [..., heads * head_dim]
         if factor.dim() == 2:
             factor = factor[:, None, :]  # the same over tokens
-        # expanded over head_dim rather than broadcast: the gradient by the gate then sums tokens first,
-        # then head_dim, the order of the former flat [heads * head_dim] gate (importance kept bit for bit)
-        return value * factor[..., None].expand(*factor.shape, value.shape[-1])
+        return (value.flatten(-2) * factor).view_as(value)
 
     return scale
 
