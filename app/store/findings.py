@@ -67,7 +67,7 @@ def get_editable(session: Session, user: User, finding_id: str) -> Finding:
 def finding_json(
     finding: Finding, viewer: User | None, current_models: Mapping[str, str | None], with_snapshot: bool = True
 ) -> dict[str, Any]:
-    """The finding as docs/findings-api.md shows it. `current_models`: the server's model ids -> weights hash."""
+    """The finding as docs/reference/findings-api.md shows it. `current_models`: model ids -> weights hash."""
     body: dict[str, Any] = {
         "id": finding.id,
         "title": finding.title,

@@ -2,7 +2,7 @@
 
 Length limits come from Settings through the validation context (`{"limits": Limits(...)}`), so a
 too-long note is a 422 naming `note` and saying the limit. The shape is documented in
-docs/findings-api.md.
+docs/reference/findings-api.md.
 """
 
 from __future__ import annotations

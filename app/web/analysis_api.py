@@ -1,4 +1,4 @@
-"""Head-analysis JSON API (docs/api.md): the job routes every kind gets (app/web/job_api.py), plus
+"""Head-analysis JSON API (docs/reference/api.md): the job routes every kind gets (app/web/job_api.py), plus
 the list of what `data` accepts. The work is in analysis_jobs.py, the queue in jobs.py.
 
 POST  /api/analyses                    {model, data | upload, settings} -> 202 new job, 200 running or cached

@@ -19,7 +19,7 @@ class AttributionFields(BaseModel):
     attribution: list[AttributionMethod] | None = Field(
         default=None,
         max_length=len(METHODS),
-        description="token attribution to add: any of " + ", ".join(METHODS) + " (docs/api.md)",
+        description="token attribution to add: any of " + ", ".join(METHODS) + " (docs/reference/api.md)",
     )
     attribution_label: str | None = Field(
         default=None, max_length=200, description="label whose logit is explained (default: the predicted one)"

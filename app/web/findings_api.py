@@ -1,4 +1,4 @@
-"""Findings JSON API (docs/findings-api.md): thin routes over app/store.
+"""Findings JSON API (docs/reference/findings-api.md): thin routes over app/store.
 
 `open_store(settings)` is called from the app's lifespan; `install(app)` adds the routers and maps
 the store's errors to HTTP statuses.

@@ -1,6 +1,6 @@
 """Findings pages: the list, a finding, the /f/<id> permalink, the public /p/<token> page, HTML export.
 
-These routes read findings through the findings JSON API (docs/findings-api.md), called
+These routes read findings through the findings JSON API (docs/reference/findings-api.md), called
 in-process as the visitor (their cookie / Authorization header is passed on). So the pages
 see exactly what the API lets that visitor see, permissions included, and do not depend on
 how the store is built.

@@ -1,4 +1,4 @@
-"""The routes every job kind gets (docs/api.md), thin over the queue (app/web/jobs.py).
+"""The routes every job kind gets (docs/reference/api.md), thin over the queue (app/web/jobs.py).
 
     POST  /api/<kind>                    the kind's request body -> 202 new job, 200 running or stored
     GET   /api/<kind>/{id}               status, progress, owner, visibility; the result when done (?result=false)

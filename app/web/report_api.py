@@ -1,4 +1,4 @@
-"""Model report JSON API (docs/api.md) and the /report page: the job routes every kind gets
+"""Model report JSON API (docs/reference/api.md) and the /report page: the job routes every kind gets
 (app/web/job_api.py). The work is in report_jobs.py, the core in app/core/report/.
 
 POST  /api/reports                    {models: [...], settings} -> 202 new job, 200 running or cached

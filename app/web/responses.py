@@ -1,5 +1,5 @@
-"""What the JSON routes answer, as pydantic models: /openapi.json and /docs show them (docs/api.md,
-docs/findings-api.md say what the fields mean).
+"""What the JSON routes answer, as pydantic models: /openapi.json and /docs show them (docs/reference/api.md,
+docs/reference/findings-api.md say what the fields mean).
 
 Routes that return a dict are validated against these (a field of the wrong type is a 500, not a
 silent change of the API). Routes that write their own bytes (orjson: the inspection's quantised

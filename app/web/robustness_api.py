@@ -1,4 +1,4 @@
-"""Robustness JSON API (docs/api.md) and the /robustness page: the job routes every kind gets
+"""Robustness JSON API (docs/reference/api.md) and the /robustness page: the job routes every kind gets
 (app/web/job_api.py), plus the tests a model's task offers. The work is in robustness_jobs.py.
 
 POST  /api/robustness                    {model, data | upload, train?, settings} -> 202 new job, 200 running or cached
