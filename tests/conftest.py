@@ -49,8 +49,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def models_dir() -> Path:
+def models_dir(request: pytest.FixtureRequest) -> Path:
     # `make test` runs `headscope prepare` first; this only trains when run outside make.
+    if "not trained" in (request.config.getoption("markexpr") or ""):
+        # A run without the `trained` tests (`make test-fast`) reached this anyway: a test that asks for a
+        # fixture of TRAINED_FIXTURES with request.getfixturevalue, which the collection hook cannot see.
+        # Fail it now rather than train for minutes.
+        pytest.fail(
+            "this test needs the trained demo checkpoints, but the run leaves out the `trained` tests: "
+            "mark it @pytest.mark.trained, or use the tiny checkpoints (tiny_absa, tiny_client, ...)"
+        )
     prepare_demo_models(MODELS_DIR, progress=False)
     return MODELS_DIR
 

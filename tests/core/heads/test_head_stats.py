@@ -433,10 +433,11 @@ def test_interpretability_batch_equals_one_by_one(absa):
 
 
 @pytest.mark.parametrize(
-    "fixture, data, pairs", [("absa", "demo-absa", {"pairs": "terms"}), ("relation", "demo-re", {})]
+    "fixture, data, pairs", [("tiny_absa", "demo-absa", {"pairs": "terms"}), ("tiny_relation", "demo-re", {})]
 )
 def test_batched_rule_maps_equal_each_example_alone(request, fixture, data, pairs):
-    """The analysis builds the uniform and positional maps of a whole padded batch at once, on the device."""
+    """The analysis builds the uniform and positional maps of a whole padded batch at once, on the device.
+    Only the checkpoint's task and tokenizer matter here: the tiny checkpoints (nothing trained)."""
     from app.core.data.demo import demo_dataset
     from app.core.heads.baselines import batch_baseline_maps
     from app.core.heads.batched import batch_masks
