@@ -143,14 +143,18 @@ def test_bad_shift_and_ood_data_are_refused(registry, tmp_path):
         plan_report(unknown, ReportSettings(), None, load)
 
 
-def test_the_cli_refuses_bad_input(tmp_path):
+def test_the_cli_refuses_bad_input(tiny_models_dir, tmp_path, monkeypatch):
+    """Refusals need a relation checkpoint, not a trained one: the tiny one (tests/tiny_model.py)."""
+    from tiny_model import TINY_RE_ID
+
     from app.cli import cli
 
+    monkeypatch.setenv("HEADSCOPE_MODELS_DIR", str(tiny_models_dir))
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
-    result = CliRunner().invoke(cli, ["report", "--model", "demo-re", "--ood", str(empty), "--no-progress"])
-    assert result.exit_code == 2 and "gives demo-re no inputs" in result.output
-    result = CliRunner().invoke(cli, ["report", "--model", "demo-re", "--attacks", "fgsm", "--no-progress"])
+    result = CliRunner().invoke(cli, ["report", "--model", TINY_RE_ID, "--ood", str(empty), "--no-progress"])
+    assert result.exit_code == 2 and f"gives {TINY_RE_ID} no inputs" in result.output
+    result = CliRunner().invoke(cli, ["report", "--model", TINY_RE_ID, "--attacks", "fgsm", "--no-progress"])
     assert result.exit_code == 2 and "pwws" in result.output and "hotflip" in result.output
     result = CliRunner().invoke(cli, ["report", "--model", "nope", "--no-progress"])
     assert result.exit_code == 2 and "nope" in result.output
