@@ -8,9 +8,10 @@ interpretability rate). Baseline = the same pairs through encode_unit + pad_batc
 forward with output_attentions=True, same batch size, under torch.inference_mode, nothing else.
 Both run in the same process, alternated ROUNDS times after a warm-up; the ratio is the median
 over rounds of (statistics pairs/s / bare pairs/s) of the two passes of each round, which are
-back to back, so load from other processes on a shared machine hits both alike. Target: ratio >= 0.90. The pretrained model's pass, the fine-tune JS divergence, the positional
-baselines, the heads x heads JS map (on a sample) and importance + ablation are timed separately
-(one analyze run with everything on; importance and ablation on the first 64 pairs).
+back to back, so load from other processes on a shared machine hits both alike. Target: ratio >=
+0.90. The pretrained model's pass, the fine-tune JS divergence, the positional baselines, the heads
+x heads JS map (on a sample) and importance + ablation are timed separately (one analyze run with
+everything on; importance and ablation on the first 64 pairs).
 
 Memory: each dataset size runs `analyze` (pretrained pass and JS map on) in a fresh process;
 reported are the process's peak RSS and tracemalloc's peak of Python allocations. What grows with
@@ -180,7 +181,8 @@ def report_speed(run: dict) -> None:
     )
     print(f"  bare forward with attentions : {bare:7.1f} pairs/s   {[round(x, 1) for x in run['bare_pairs_per_s']]}")
     print(
-        f"  statistics pass (analyze)    : {stats:7.1f} pairs/s   {[round(x, 1) for x in run['statistics_pairs_per_s']]}"
+        f"  statistics pass (analyze)    : {stats:7.1f} pairs/s   "
+        f"{[round(x, 1) for x in run['statistics_pairs_per_s']]}"
     )
     per_round = [round(s / b, 3) for s, b in zip(run["statistics_pairs_per_s"], run["bare_pairs_per_s"])]
     print(
@@ -237,9 +239,10 @@ def main() -> None:
         m = worker("memory", size, args.batch_size, min(args.sizes))  # "rounds" carries the base size
         cuda = f", CUDA peak {m['cuda_peak_mb']:.1f} MB" if m["cuda_peak_mb"] is not None else ""
         print(
-            f"  {m['pairs']:5d} pairs (longest {m['longest']} tokens): peak RSS {m['peak_rss_mb']:.1f} MB (after loading "
-            f"{m['rss_before_mb']:.1f} MB, after the first {min(args.sizes)} pairs {m['peak_rss_after_base_mb']:.1f} MB), "
-            f"tracemalloc peak {m['tracemalloc_peak_mb']:.2f} MB, per-example score rows {m['accumulators_mb']:.2f} MB{cuda}"
+            f"  {m['pairs']:5d} pairs (longest {m['longest']} tokens): peak RSS {m['peak_rss_mb']:.1f} MB "
+            f"(after loading {m['rss_before_mb']:.1f} MB, after the first {min(args.sizes)} pairs "
+            f"{m['peak_rss_after_base_mb']:.1f} MB), tracemalloc peak {m['tracemalloc_peak_mb']:.2f} MB, "
+            f"per-example score rows {m['accumulators_mb']:.2f} MB{cuda}"
         )
 
 

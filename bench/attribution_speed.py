@@ -216,13 +216,14 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(
-        f"{common.MODEL_ID}, {loaded.device}, {torch.get_num_threads()} threads, median of {args.rounds} alternated rounds"
+        f"{common.MODEL_ID}, {loaded.device}, {torch.get_num_threads()} threads, "
+        f"median of {args.rounds} alternated rounds"
     )
 
     ig = ig_against_bare(torch, loaded, args.rounds)
     print(
-        f"1. IG {IG_STEPS} steps, {common.PAIR_TOKENS}-token pair: {1000 * statistics.median(ig['ig_s']):.1f} ms vs bare "
-        f"forward+backward of a {IG_STEPS}-row batch {1000 * statistics.median(ig['bare_s']):.1f} ms: "
+        f"1. IG {IG_STEPS} steps, {common.PAIR_TOKENS}-token pair: {1000 * statistics.median(ig['ig_s']):.1f} ms "
+        f"vs bare forward+backward of a {IG_STEPS}-row batch {1000 * statistics.median(ig['bare_s']):.1f} ms: "
         f"ratio {ig['ratio']:.2f} (target <= 3: {verdict(ig['ratio'] <= 3)})"
     )
 
@@ -230,7 +231,8 @@ def main() -> None:
     print(f"2. live inspection (all layers, compact): p50 {1000 * live['plain_s']:.1f} ms without attribution")
     for name, ratio in live["ratios"].items():
         print(
-            f"   + {name:<13} ratio {ratio:.3f}, +{live['added_ms'][name]:.1f} ms (target <= 1.10: {verdict(ratio <= 1.10)})"
+            f"   + {name:<13} ratio {ratio:.3f}, +{live['added_ms'][name]:.1f} ms "
+            f"(target <= 1.10: {verdict(ratio <= 1.10)})"
         )
     solver = flow_solver_against_scipy(torch, loaded, args.rounds)
     print(
@@ -247,14 +249,17 @@ def main() -> None:
     run = analysis_pass(torch, loaded, args.pairs, args.ig_pairs, args.rounds)
     print(
         f"3. analysis pass over {run['pairs']} demo-absa pairs, batch 16: bare forward with attentions "
-        f"{statistics.median(run['bare']):.1f} pairs/s; with the agreement (IG off) {statistics.median(run['agreement']):.1f} "
-        f"pairs/s: ratio {run['ratio']:.3f} (target >= 0.80: {verdict(run['ratio'] >= 0.8)}); without it "
+        f"{statistics.median(run['bare']):.1f} pairs/s; with the agreement (IG off) "
+        f"{statistics.median(run['agreement']):.1f} pairs/s: ratio {run['ratio']:.3f} "
+        f"(target >= 0.80: {verdict(run['ratio'] >= 0.8)}); without it "
         f"{statistics.median(run['no_agreement']):.1f} pairs/s, ratio {run['ratio_without']:.3f}"
     )
     ig_run = run["ig"]
     print(
-        f"   with integrated gradients ({ig_run['steps']} steps, {ig_run['examples']} pairs): {ig_run['pairs_per_s']:.2f} "
-        f"pairs/s for IG itself (statistics pass {run['ig_pass_pairs_per_s']:.1f} pairs/s); completeness gap mean "
+        f"   with integrated gradients ({ig_run['steps']} steps, {ig_run['examples']} pairs): "
+        f"{ig_run['pairs_per_s']:.2f} pairs/s for IG itself "
+        f"(statistics pass {run['ig_pass_pairs_per_s']:.1f} pairs/s); "
+        "completeness gap mean "
         f"{100 * ig_run['mean_relative_gap']:.1f}%, max {100 * ig_run['max_relative_gap']:.1f}%"
     )
 

@@ -14,7 +14,10 @@ MODELS_DIR = Path(os.environ.get("HEADSCOPE_MODELS_DIR", ROOT / "models")).resol
 MODEL_ID = "demo-absa-qa-m"
 CHECKPOINT = MODELS_DIR / MODEL_ID
 # 40 tokens as a QA-M pair with the MiniLM tokenizer (checked by each script).
-REVIEW = "The pasta was great and fresh, but our waiter was rude and we waited forty long minutes for the bill on a busy Friday night."
+REVIEW = (
+    "The pasta was great and fresh, but our waiter was rude and we waited forty long minutes for the bill "
+    "on a busy Friday night."
+)
 ASPECT = "service"
 PAIR_TOKENS = 40
 

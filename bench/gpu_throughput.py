@@ -177,7 +177,8 @@ def main() -> None:
     assert all(b["input_ids"].shape[1] == LENGTH for b in batches)
     gpu = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
     print(
-        f"{gpu}; {args.dtype if cuda else 'float32'}; {args.processes} process(es); bert-base shape (12 x 12, hidden 768), random weights; "
+        f"{gpu}; {args.dtype if cuda else 'float32'}; {args.processes} process(es); "
+        "bert-base shape (12 x 12, hidden 768), random weights; "
         f"{count} pairs of {LENGTH} tokens, batch {batch_size}, {args.rounds} alternated rounds; "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
@@ -188,7 +189,8 @@ def main() -> None:
         shards = ProcessShards(args.processes, device.type, args.dtype if cuda else False)
         pass_round(checkpoint, specs[: batch_size * args.processes], settings, shards)  # starts every worker
         print(
-            f"{args.processes} worker processes started, checkpoint loaded in each: {time.perf_counter() - started:.1f}s"
+            f"{args.processes} worker processes started, checkpoint loaded in each: "
+            f"{time.perf_counter() - started:.1f}s"
         )
     pass_round(checkpoint, specs[: batch_size * 2 * args.processes], settings, shards)
     bare, passed, parts = [], [], []

@@ -63,15 +63,24 @@ MEASURE = """async ({kind, i}) => {
   const idle = async () => {
     const t = performance.now();
     // (and the pictures a step lower, where the painter keeps them: dataset.ready)
-    while ((canvas.dataset.complete !== '1' || canvas.dataset.ready === '0') && performance.now() - t < 10000) await frame();
+    while ((canvas.dataset.complete !== '1' || canvas.dataset.ready === '0') && performance.now() - t < 10000) {
+      await frame();
+    }
     await frame(); await frame();
   };
   const tokens = [...document.querySelectorAll('#tokens-left .token')].slice(1, 30);
   const fire = {
     head: () => $(`.head-toggle[data-head='${Math.floor(i / 2) % 12}']`).click(),
-    up: () => { const s = $('#mass-slider'); s.value = 71 + i; s.dispatchEvent(new Event('input', {bubbles: true})); },
-    down: () => { const s = $('#mass-slider'); s.value = 69 - i; s.dispatchEvent(new Event('input', {bubbles: true})); },
-    filter: () => { const s = $('#pair-filter'); s.value = i % 2 ? 'all' : 'ab'; s.dispatchEvent(new Event('change', {bubbles: true})); },
+    up: () => {
+      const s = $('#mass-slider'); s.value = 71 + i; s.dispatchEvent(new Event('input', {bubbles: true}));
+    },
+    down: () => {
+      const s = $('#mass-slider'); s.value = 69 - i; s.dispatchEvent(new Event('input', {bubbles: true}));
+    },
+    filter: () => {
+      const s = $('#pair-filter'); s.value = i % 2 ? 'all' : 'ab';
+      s.dispatchEvent(new Event('change', {bubbles: true}));
+    },
     hover: () => tokens[(i * 7) % tokens.length].dispatchEvent(new MouseEvent('mouseover', {bubbles: true})),
   }[kind];
   await idle();
@@ -88,7 +97,10 @@ def pair_text(tokenizer, n: int) -> str:
     """A review whose QA-M pair with ASPECT is exactly n tokens."""
     if n == PAIR_TOKENS:
         return REVIEW
-    count = lambda text: len(tokenizer(text, QA_M_TEMPLATE.format(aspect=ASPECT))["input_ids"])  # noqa: E731
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, QA_M_TEMPLATE.format(aspect=ASPECT))["input_ids"])
+
     words = (REVIEW + " " + FILLER * 8).split()
     lo, hi = 1, len(words)
     while lo < hi:  # the longest word prefix that fits
@@ -152,12 +164,11 @@ def main() -> None:
             f"{args.runs} runs per interaction and size, the sizes in turn; layer {LAYER}, all heads, mass 70%"
         )
         pages = {n: context.new_page() for n in SIZES}
-        url = lambda n: (
-            f"{server.url}/inspect?"
-            + urllib.parse.urlencode(  # noqa: E731
-                {"model": MODEL_ID, "text": texts[n], "aspect": ASPECT, "layer": LAYER}
-            )
-        )
+
+        def url(n: int) -> str:
+            query = urllib.parse.urlencode({"model": MODEL_ID, "text": texts[n], "aspect": ASPECT, "layer": LAYER})
+            return f"{server.url}/inspect?{query}"
+
         for kind in kinds:
             for n, page in pages.items():  # each interaction from the same start
                 page.goto(url(n))
@@ -190,11 +201,13 @@ def main() -> None:
           while (!document.querySelector('#heatmap .main-svg')) await frame();
           await frame();
           const fetches = performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/inspect'));
-          const heatmap = performance.now() - t0, sel = document.getElementById('hm-head'), div = document.getElementById('heatmap');
+          const heatmap = performance.now() - t0;
+          const sel = document.getElementById('hm-head'), div = document.getElementById('heatmap');
           const before = div.querySelector('.main-svg'), t1 = performance.now();  // another head: plotly is loaded now
           sel.value = (+sel.value + 1) % 12;
           sel.dispatchEvent(new Event('change'));
-          while (div.querySelector('.gtitle') && !div.querySelector('.gtitle').textContent.includes('Head ' + sel.value)) await frame();
+          const title = () => div.querySelector('.gtitle');
+          while (title() && !title().textContent.includes('Head ' + sel.value)) await frame();
           await frame();
           return { thumbs, heatmap, again: performance.now() - t1, fetch: fetches.reduce((s, e) => s + e.duration, 0) };
         }""")

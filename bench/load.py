@@ -184,7 +184,8 @@ def report(name: str, found: dict, bare: float) -> None:
         if statuses:
             ok = all(400 <= status < 500 for status in statuses)
             print(
-                f"  bad requests, {kind}: {sum(statuses.values())} sent, statuses {statuses} ({'all 4xx' if ok else 'NOT all 4xx'})"
+                f"  bad requests, {kind}: {sum(statuses.values())} sent, statuses {statuses} "
+                f"({'all 4xx' if ok else 'NOT all 4xx'})"
             )
 
 

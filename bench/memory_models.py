@@ -73,7 +73,8 @@ def main() -> None:
     if len(models) < 4:
         raise SystemExit(f"needs 4 checkpoints in {MODELS_DIR} (run `make prepare`), found {models}")
     print(
-        f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}; checkpoints: {', '.join(models)}"
+        f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+        f"checkpoints: {', '.join(models)}"
     )
     cases = {
         "1 checkpoint used (max 3)": inspect_each(models[:1]),
@@ -87,7 +88,8 @@ def main() -> None:
     one, three, four = (rows[-1] for rows in cases.values())
     print(
         f"RESULT peak_rss_1_model_mib={one[2]:.0f} peak_rss_3_models_mib={three[2]:.0f} "
-        f"rss_cycling_4_with_max_3_mib={four[1]:.0f} loaded_at_most={max(r[3] for r in cases['4 checkpoints used twice over (max 3)'])}"
+        f"rss_cycling_4_with_max_3_mib={four[1]:.0f} "
+        f"loaded_at_most={max(r[3] for r in cases['4 checkpoints used twice over (max 3)'])}"
     )
 
 

@@ -168,12 +168,14 @@ def main() -> None:
         memory = max(x["peak_rss_mb"] for x in runs)
         cuda = [x["peak_cuda_mb"] for x in runs if "peak_cuda_mb" in x]
         print(
-            f"{label:<38} {medians[which]:7.1f} examples/s (median)  runs {[round(x['examples_per_s'], 1) for x in runs]}"
+            f"{label:<38} {medians[which]:7.1f} examples/s (median)  "
+            f"runs {[round(x['examples_per_s'], 1) for x in runs]}"
             f"  peak RSS {memory:.0f} MiB" + (f"  peak CUDA {max(cuda):.0f} MiB" if cuda else "")
         )
     paired = [h["examples_per_s"] / p["examples_per_s"] for h, p in zip(results["headscope"], results["plain"])]
     print(
-        f"per-round ratios (headscope / plain; the machine's load changes between rounds): {[round(x, 2) for x in paired]}"
+        "per-round ratios (headscope / plain; the machine's load changes between rounds): "
+        f"{[round(x, 2) for x in paired]}"
     )
     print(f"RESULT train_speed_ratio={medians['headscope'] / medians['plain']:.3f} (target >= 1.0)")
 

@@ -69,7 +69,8 @@ def analyze_heads(
     ig_steps: int = setting("ig_steps", "--ig-steps"),
     ig_limit: int | None = setting("ig_limit", "--ig-limit"),
 ) -> None:
-    """Label every attention head on a labelled dataset (aspect, aspect-sentiment, no-op, entity...) with CIs and baselines."""
+    """Label every attention head on a labelled dataset (aspect, aspect-sentiment, no-op, entity...) with CIs and
+    baselines."""
     choices = {k: v for k, v in locals().items() if k in AnalysisSettings.model_fields}
     choices["lexicon"] = use_lexicon  # --lexicon names the folder; the setting says whether to use one
     try:

@@ -29,7 +29,7 @@ def edges(page) -> int:
 
 def run_inspection(page, model: str, text: str, aspect: str | None = None) -> None:
     page.goto(page.base + "/inspect")
-    page.wait_for_selector("#model-select option[value='%s']" % model, state="attached")
+    page.wait_for_selector(f"#model-select option[value='{model}']", state="attached")
     page.select_option("#model-select", model)
     page.fill("#text-input", text)
     if aspect is not None:
@@ -50,7 +50,7 @@ def test_type_a_pair_toggle_a_head_and_reload(page):
     assert page.locator(".token.gold").count() >= 2  # left and right columns
 
     page.click('.head-toggle[data-head="3"]')
-    page.wait_for_function("window.headscope.edgesDrawn < %d" % all_heads)
+    page.wait_for_function(f"window.headscope.edgesDrawn < {all_heads}")
     assert "off" in page.get_attribute('.head-toggle[data-head="3"]', "class")
     heads = query(page)["heads"][0].split(",")
     assert "3" not in heads and len(heads) == 11
@@ -73,7 +73,7 @@ def test_filters_prune_edges(page):
     run_inspection(page, "demo-absa-qa-m", REVIEW, "food")
     everything = edges(page)
     page.select_option("#pair-filter", "ab")
-    page.wait_for_function("window.headscope.edgesDrawn < %d" % everything)
+    page.wait_for_function(f"window.headscope.edgesDrawn < {everything}")
     assert query(page)["filter"] == ["ab"]
     page.select_option("#pair-filter", "all")
     page.check("#hide-special")

@@ -46,7 +46,9 @@ def capture(page, case: dict) -> dict:
       return { edges: +document.getElementById('root').dataset.edges, count: hv.countText(),
                width: g.width, height: g.height, row: g.row, dim: g.dim, rows: g.rows,
                lines: g.lines.map((l) => [l.x1, l.y1, l.x2, l.y2, l.color, l.alpha]),
-               focus: g.focus.map((i) => { const l = g.lines[i]; return [l.x1, l.y1, l.x2, l.y2, l.color, l.alpha]; }) };
+               focus: g.focus.map((i) => {
+                 const l = g.lines[i]; return [l.x1, l.y1, l.x2, l.y2, l.color, l.alpha];
+               }) };
     }""")
     assert g["edges"] == edges == len(g["lines"])
     g["svg"] = page.evaluate("window.svgText()")
@@ -284,7 +286,9 @@ def test_pruning_one_step_down_from_the_step_above_equals_pruning_afresh(browser
               const fresh = a.pruneEdges(stepped.slice(), T, heads, masks, m).parts; // no cache: afresh
               down.forEach((p, i) => {
                 const q = fresh[i].r;
-                for (const k of ['eq', 'ek', 'ew', 'et']) if (p.r.n !== q.n || p.r[k].join() !== q[k].join()) bad.push([filter, m, p.head, k]);
+                for (const k of ['eq', 'ek', 'ew', 'et']) {
+                  if (p.r.n !== q.n || p.r[k].join() !== q[k].join()) bad.push([filter, m, p.head, k]);
+                }
               });
             }
           }

@@ -108,9 +108,9 @@ def test_upgrade_from_0001_backfills_search_text(kind, tmp_path, request):
         )
         connection.execute(
             text(
-                "insert into findings (id, title, note, note_html, author_id, visibility, model_id, input, view, labels,"
-                " tags, tags_text, input_text, created_at, updated_at) values ('oldfinding1', 'Crème BRÛLÉE head', '',"
-                " '', 1, 'private', 'm', :input, :view, '[]', '[\"Ünïcode\"]', '', '', :t, :t)"
+                "insert into findings (id, title, note, note_html, author_id, visibility, model_id, input, view,"
+                " labels, tags, tags_text, input_text, created_at, updated_at) values ('oldfinding1',"
+                " 'Crème BRÛLÉE head', '', '', 1, 'private', 'm', :input, :view, '[]', '[\"Ünïcode\"]', '', '', :t, :t)"
             ),
             {"input": '{"text": "the dessert"}', "view": '{"kind": "head"}', "t": "2026-01-01 00:00:00"},
         )

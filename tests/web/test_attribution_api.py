@@ -37,7 +37,7 @@ def test_every_method_per_token_with_agreement_maps(client):
     special = [i for i, t in enumerate(tokens) if t["special"]]
     assert found["query"] == {"name": "readout", "tokens": [0]}
     assert set(found["compared"]).isdisjoint(special) and len(found["compared"]) == len(tokens) - len(special)
-    for method, maps in found["agreement"]["methods"].items():
+    for _method, maps in found["agreement"]["methods"].items():
         for metric in ("spearman", "kendall", "top_k"):
             grid = np.asarray(maps[metric])
             assert grid.shape == (body["num_layers"], body["num_heads"])

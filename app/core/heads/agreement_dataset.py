@@ -85,7 +85,7 @@ def summary_lines(section: AttributionSection | None) -> list[str]:
     rate = section.interpretability
     if rate is not None:
         lines.append(
-            f"interpretability rate with IG instead of attention: {rate.rate:.3f} (attention {rate.attention_rate:.3f}, "
-            f"random {rate.random:.3f}, {rate.examples} pairs)"
+            f"interpretability rate with IG instead of attention: {rate.rate:.3f} "
+            f"(attention {rate.attention_rate:.3f}, random {rate.random:.3f}, {rate.examples} pairs)"
         )
     return lines

@@ -1,4 +1,5 @@
-"""The analysis result as typed sections (rounded by app.core.stats.rounding.to_json), and the upgrade of results stored by older versions.
+"""The analysis result as typed sections (rounded by app.core.stats.rounding.to_json), and the upgrade of results
+stored by older versions.
 
 Sections hold raw numbers (floats, tensors); `to_json` is the only place that rounds. Results
 written by an older headscope are brought to the current shape by `upgrade_result`, so readers

@@ -87,20 +87,20 @@ def _category_pairs(sentences: Sequence[AbsaSentence], categories: Sequence[str]
         for t in s.terms:
             if t.category:
                 linked.setdefault(t.category, []).append(t.offsets)
-
-        def spans_of(category: str) -> tuple[tuple[int, int], ...]:
-            if category in linked:
-                return tuple(linked[category])
-            found = find_word(s.text, category)
-            return (found,) if found else ()
-
         for category in categories:
-            others = tuple(span for c in polarities if c != category for span in spans_of(c))
+            others = tuple(span for c in polarities if c != category for span in _category_spans(c, linked, s.text))
             polarity = polarities.get(category, "none")
-            specs.append(
-                UnitSpec(s.id, s.text, category, spans_of(category), (), others, polarity, present=polarity != "none")
-            )
+            spans = _category_spans(category, linked, s.text)
+            specs.append(UnitSpec(s.id, s.text, category, spans, (), others, polarity, present=polarity != "none"))
     return specs
+
+
+def _category_spans(category: str, linked: dict[str, list[tuple[int, int]]], text: str) -> tuple[tuple[int, int], ...]:
+    """The spans of a category in its sentence: its linked terms' offsets, else the category's own word in the text."""
+    if category in linked:
+        return tuple(linked[category])
+    found = find_word(text, category)
+    return (found,) if found else ()
 
 
 def _term_pairs(sentences: Sequence[AbsaSentence]) -> list[UnitSpec]:

@@ -104,7 +104,9 @@ def _variants(
         if not ready:
             continue
         scores, predicted = runner(
-            lambda ready=ready: _attribute(checkpoint, [inputs[i] for i in ready], [gold[i] for i in ready], steps)
+            lambda ready=ready, inputs=inputs, gold=gold: _attribute(
+                checkpoint, [inputs[i] for i in ready], [gold[i] for i in ready], steps
+            )
         )
         for row, i in enumerate(ready):
             if int(predicted[row]) != gold[i]:

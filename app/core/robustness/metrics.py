@@ -1,4 +1,5 @@
-"""Per-test robustness figures with 95% bootstrap intervals, and the heads whose change separates broken from held pairs.
+"""Per-test robustness figures with 95% bootstrap intervals, and the heads whose change separates broken from held
+pairs.
 
 Definitions (per test; a variant's gold label is its own, e.g. flipped by RevTgt):
 * source / variant accuracy: share predicted right, over the sources that have a variant in the

@@ -182,8 +182,8 @@ def head_js_distances(
     """[L*H, L*H] mean over valid query rows of the JS distance between every two heads (one example).
 
     Heads are flattened layer-major (index = layer * H + head). Runs on the attention's device in
-    float32, computing each pair once (upper triangle, mirrored; the diagonal is 0 by definition) in chunks of heads so that at most
-    about `chunk_elements` floats are alive at once.
+    float32, computing each pair once (upper triangle, mirrored; the diagonal is 0 by definition) in
+    chunks of heads so that at most about `chunk_elements` floats are alive at once.
     """
     layers, heads, length, _ = attention.shape
     flat = attention.reshape(layers * heads, length, length).float()

@@ -256,7 +256,7 @@ def test_integrated_gradients_completeness(absa, inspected):
         f_base = (
             absa.model(**{**inputs, "input_ids": baseline_ids(inputs["input_ids"], keep, pad)}).logits[0, target].item()
         )
-    for steps, result in found.items():
+    for _steps, result in found.items():
         completeness = result.completeness
         assert completeness.output_difference.item() == pytest.approx(f_x - f_base, abs=1e-4)
         assert result.scores.sum().item() == pytest.approx(completeness.attribution_sum.item(), abs=1e-4)

@@ -260,7 +260,8 @@ def test_interpretability_rate_hand_made_case():
         return attention
 
     acc = InterpretabilityAccumulator(k=3)
-    # Head 0 puts its [CLS] attention on the term's pieces, head 1 on [SEP]/[CLS]: the sum still ranks the term in the top 3.
+    # Head 0 puts its [CLS] attention on the term's pieces, head 1 on [SEP]/[CLS]: the sum still ranks the term in
+    # the top 3.
     hit = example([[0.0, 0.1, 0.2, 0.2, 0.1, 0.0, 0.4], [0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5]])
     assert acc.add(hit, word_ids, [2], excluded) is True
     # The term gets the least attention of all words in both heads: miss.
@@ -268,7 +269,8 @@ def test_interpretability_rate_hand_made_case():
     assert acc.add(miss, word_ids, [2], excluded) is False
     assert acc.add(miss, word_ids, [], excluded) is None  # no gold span: skipped
     assert acc.rate == 0.5 and acc.count == 2
-    # Per head: head 0 hits once; head 1 (all mass on excluded words) picks words by tie order: word 1, 2, 3 -> hits too.
+    # Per head: head 0 hits once; head 1 (all mass on excluded words) picks words by tie order: word 1, 2, 3 -> hits
+    # too.
     rates = acc.head_rates()
     assert rates[0] == 0.5
     assert acc.best_head()[1] == pytest.approx(float(rates.max()))

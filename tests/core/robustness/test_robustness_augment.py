@@ -28,7 +28,7 @@ def test_relation_variants_become_training_examples_with_their_labels():
     added = augment_examples("re", "re-markers", examples, ["q5-entity-mask", "q1-typo"])
     tests = {test for test, _ in added}
     assert tests == {"q5-entity-mask", "q1-typo"}
-    for test, example in added:
+    for _test, example in added:
         assert isinstance(example, RelationExample)
         assert example.text[example.e1.start : example.e1.end] == example.e1.text
     masked = [e for t, e in added if t == "q5-entity-mask"]

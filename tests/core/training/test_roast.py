@@ -1,6 +1,6 @@
-"""RoAST fine-tuning (app/core/training/roast.py, app/core/training/selective.py) on the tiny 2x2 BERT and the demo reviews:
-one epoch changes only the encoder weights its mask keeps (checked on the saved weights), the Fisher
-ranking keeps the expected share, the perturbation and the consistency loss by their definitions, bad
+"""RoAST fine-tuning (app/core/training/roast.py, app/core/training/selective.py) on the tiny 2x2 BERT and the
+demo reviews: one epoch changes only the encoder weights its mask keeps (checked on the saved weights), the
+Fisher ranking keeps the expected share, the perturbation and the consistency loss by their definitions, bad
 settings refused naming what is accepted, and the method recorded in the model card."""
 
 from __future__ import annotations
