@@ -180,7 +180,8 @@ def check_weights_are_safe(location: Path) -> None:
         raise CheckpointError(
             f"{location}: only safetensors weights are loaded; found {pickles[0]} (a pickle, which can run "
             "arbitrary code when loaded). Convert it where you trust it: "
-            "AutoModelForSequenceClassification.from_pretrained(folder).save_pretrained(folder, safe_serialization=True)"
+            "AutoModelForSequenceClassification.from_pretrained(folder)"
+            ".save_pretrained(folder, safe_serialization=True)"
         )
     raise CheckpointError(f"{location}: no model.safetensors found")
 
