@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 # Extra pip arguments for the torch install (e.g. an index with CUDA builds).
 TORCH_PIP_ARGS ?=
 
-.PHONY: install install-test prepare serve test test-fast browser postgres wordnet bench clean
+.PHONY: install install-test prepare serve test test-fast lint browser postgres wordnet bench clean
 
 install: $(VENV)/.installed
 
@@ -45,7 +45,13 @@ wordnet:
 	@test -f /usr/share/wordnet/data.adj || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wordnet-base; }
 
-test: install-test prepare browser postgres wordnet
+# Lint and types (settings in pyproject.toml): ruff's rules and format at 120 columns, mypy over app/.
+lint: install-test
+	$(BIN)/ruff check app tests bench tools
+	$(BIN)/ruff format --check app tests bench tools
+	$(BIN)/mypy
+
+test: install-test lint prepare browser postgres wordnet
 	$(BIN)/pytest -q -rs
 
 # The fast loop: unit and API tests on the tiny test checkpoints (tests/tiny_model.py), no `prepare`
