@@ -38,11 +38,13 @@ class AttributionService:
         """The response's "attribution" object (word scores summed over pieces when body.word_level)."""
         request = self.request_of(body)
         key = (inspection.checkpoint_id, body.text, body.aspect, body.aspect_span, body.e1_span, body.e2_span, request)
+        report: AttributionReport | None = None
         with self._lock:
-            source, report = self._cache.get(key, (None, None))
-            if source is inspection:
+            cached = self._cache.get(key)
+            if cached is not None and cached[0] is inspection:
                 self._cache.move_to_end(key)
-        if source is not inspection:
+                report = cached[1]
+        if report is None:
             report = attribute(loaded, inspection, request)
             with self._lock:
                 self._cache[key] = (inspection, report)
@@ -55,7 +57,9 @@ def attribution_query(snapshot: Any) -> dict[str, Any]:
     """The /inspect URL parameters (static/js/state.js) that ask the live view again for the attribution
     a finding's snapshot keeps: its methods, IG steps, a chosen label and the query ({} when none)."""
     found = snapshot.get("attribution") if isinstance(snapshot, dict) else None
-    methods = found.get("methods") if isinstance(found, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    methods = found.get("methods")
     if not isinstance(methods, dict):
         return {}
     chosen = [name for name in METHODS if name in methods]
@@ -65,7 +69,9 @@ def attribution_query(snapshot: Any) -> dict[str, Any]:
     steps = (methods.get("ig") or {}).get("steps") if isinstance(methods.get("ig"), dict) else None
     if isinstance(steps, int) and steps != IG_DEFAULT_STEPS:
         query["ig_steps"] = steps
-    target = found.get("target") if isinstance(found.get("target"), dict) else {}
+    target = found.get("target")
+    if not isinstance(target, dict):
+        target = {}
     if target.get("predicted") is False and isinstance(target.get("label"), str):
         query["attr_label"] = target["label"]
     name = (found.get("query") or {}).get("name") if isinstance(found.get("query"), dict) else None

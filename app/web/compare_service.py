@@ -45,7 +45,7 @@ class CompareService:
     def run(self, request: CompareRequest) -> dict[str, Any]:
         left, right = self.resolve(request)
         sides = {"left": left, "right": right}
-        infos = {name: self.registry.info(side.model) for name, side in sides.items()}
+        infos = {name: self.registry.info(_model(side)) for name, side in sides.items()}
         if request.layers is not None:
             for name, info in infos.items():
                 bad = [layer for layer in request.layers if not 0 <= layer < info.num_layers]
@@ -57,7 +57,7 @@ class CompareService:
         inspections = {name: self._inspect(side, name) for name, side in sides.items()}
         body: dict[str, Any] = {}
         for name, side in sides.items():
-            shown = InspectRequest(model=side.model, text=side.text, attention="compact", layers=request.layers)
+            shown = InspectRequest(model=side.model, text=_text(side), attention="compact", layers=request.layers)
             body[name] = {
                 **self.inspect_service.payload(inspections[name], shown),
                 "pretrained": side.pretrained,
@@ -109,7 +109,7 @@ class CompareService:
         right = right.model_copy(update=update)
         sides = []
         for name, side in (("left", left), ("right", right)):
-            info = self.registry.info(side.model)  # UnknownModelError -> 404 listing the known ids
+            info = self.registry.info(_model(side))  # UnknownModelError -> 404 listing the known ids
             if info.task == "absa" and side.aspect is None:
                 raise InputError(
                     f"{name}.aspect is required for ABSA models ({info.id}): an aspect category "
@@ -122,13 +122,13 @@ class CompareService:
         return sides[0], sides[1]
 
     def _inspect(self, side: CompareSide, name: str) -> Inspection:
-        item = InspectionInput(side.text, side.aspect, side.aspect_span, side.e1_span, side.e2_span)
+        item = InspectionInput(_text(side), side.aspect, side.aspect_span, side.e1_span, side.e2_span)
         key = (side.model, side.pretrained, item)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        loaded = self.registry.get(side.model)
+        loaded = self.registry.get(_model(side))
         if side.pretrained:
             loaded = self._pretrained_of(loaded)
         try:
@@ -149,6 +149,20 @@ class CompareService:
             with self._lock:
                 self._pretrained = {loaded.info.id: kept}
         return kept
+
+
+def _model(side: CompareSide) -> str:
+    """A resolved side's checkpoint id."""
+    # resolve() sets it: the left's is its own or the default (none raises there), the right's its own or the left's
+    assert side.model is not None, "compare side not resolved"
+    return side.model
+
+
+def _text(side: CompareSide) -> str:
+    """A resolved side's text."""
+    # CompareRequest requires left.text (its validator), and resolve() gives the right the left's when it has none
+    assert side.text is not None, "compare side not resolved"
+    return side.text
 
 
 def alignment(left: Inspection, right: Inspection) -> dict[str, Any]:

@@ -109,7 +109,9 @@ def inspect_query(finding: dict) -> str:
     model_id = model if isinstance(model, str) else model.get("id") or ""
     inp = finding.get("input") or {}
     view = finding.get("view") or {}
-    filters = view.get("filters") if isinstance(view.get("filters"), dict) else {}
+    filters = view.get("filters")
+    if not isinstance(filters, dict):
+        filters = {}
     text = inp.get("text") or ""
     if inp.get("e1_span") or inp.get("e2_span"):
         text = tagged_text(text, inp.get("e1_span"), inp.get("e2_span"))

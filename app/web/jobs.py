@@ -212,7 +212,7 @@ class JobQueue:
                 job = self._stored_job(kind, job_id, prepared.description, prepared.total)
                 self.jobs[(kind.name, job_id)] = job
             created = job is None
-            if created:
+            if job is None:
                 self._check_limit(kind, user)
                 job = Job(
                     kind.name, job_id, prepared.description, prepared.total, owner_id=user.id, inputs=prepared.inputs

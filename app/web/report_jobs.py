@@ -11,6 +11,7 @@ out-of-domain set, data nobody can read; an unknown checkpoint is a 404 listing 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -103,7 +104,7 @@ class ReportJobs(JobKind):
         settings = ReportSettings(**job.description["settings"])
         run = context.run_on_model_thread
         plans: list[ReportPlan] = job.inputs
-        checkpoints = [run(lambda m=m: context.registry.get(m)) for m in job.description["models"]]
+        checkpoints = [run(partial(context.registry.get, m)) for m in job.description["models"]]
         result = run_report(
             checkpoints,
             plans,
