@@ -4,17 +4,9 @@ Every request the page makes is checked: anything not to 127.0.0.1 is blocked an
 """
 
 import pytest
-from browser_support import guarded_page, query, start_analysis  # tests/ is on sys.path (rootdir conftest)
+from browser_support import query, start_analysis  # tests/ is on sys.path (rootdir conftest)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def page(browser, server):
-    with guarded_page(browser) as (page, offsite):
-        page.base = server
-        yield page
-    assert offsite == [], f"the page requested hosts other than 127.0.0.1: {offsite}"
 
 
 def test_summary_runs_an_analysis_and_opens_a_typical_example(page):

@@ -5,20 +5,12 @@ and "Save as finding". Every request the page makes must go to 127.0.0.1."""
 from urllib.parse import urlencode
 
 import pytest
-from browser_support import guarded_page, query  # tests/ is on sys.path (rootdir conftest)
+from browser_support import query  # tests/ is on sys.path (rootdir conftest)
 
 pytestmark = pytest.mark.browser
 
 SOURCE = "The <e1>fire</e1> was caused by a discarded <e2>cigarette</e2>."
 VARIANT = "The <e1>fire</e1> was started by a discarded <e2>cigarette</e2>."
-
-
-@pytest.fixture
-def page(browser, server):
-    with guarded_page(browser) as (page, offsite):
-        page.base = server
-        yield page
-    assert offsite == [], f"the page requested hosts other than 127.0.0.1: {offsite}"
 
 
 def drawn(page) -> dict:

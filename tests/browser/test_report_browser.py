@@ -5,18 +5,10 @@ the ROC curves, the scatter and the tables, reopen it from its URL. Every reques
 import os
 
 import pytest
-from browser_support import guarded_page, query  # tests/ is on sys.path (rootdir conftest)
+from browser_support import query  # tests/ is on sys.path (rootdir conftest)
 
 pytestmark = pytest.mark.browser
 MODELS = ("demo-absa-qa-m", "demo-re")
-
-
-@pytest.fixture
-def page(browser, server):
-    with guarded_page(browser) as (page, offsite):
-        page.base = server
-        yield page
-    assert offsite == [], f"the page requested hosts other than 127.0.0.1: {offsite}"
 
 
 def test_two_demo_checkpoints_side_by_side(page):

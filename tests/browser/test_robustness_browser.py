@@ -3,17 +3,9 @@ run, follow its progress, read the charts and tables, and open an example in the
 Every request the page makes must go to 127.0.0.1."""
 
 import pytest
-from browser_support import guarded_page, query  # tests/ is on sys.path (rootdir conftest)
+from browser_support import query  # tests/ is on sys.path (rootdir conftest)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def page(browser, server):
-    with guarded_page(browser) as (page, offsite):
-        page.base = server
-        yield page
-    assert offsite == [], f"the page requested hosts other than 127.0.0.1: {offsite}"
 
 
 def start_run(page, tests=("q1-typo", "q5-entity-only"), sources=12):
