@@ -45,7 +45,8 @@ class Completeness:
     def gap(self) -> torch.Tensor:
         return self.attribution_sum - self.output_difference
 
-    def to_json(self, row: int = 0) -> dict[str, float]:
+    def to_json(self, row: int = 0) -> dict[str, float | None]:
+        """relative_gap is None when logit(x) - logit(baseline) is 0 (no ratio to give)."""
         difference = float(self.output_difference[row])
         gap = float(self.gap[row])
         return {

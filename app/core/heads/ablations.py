@@ -95,7 +95,13 @@ def importance_and_ablation(
             reasons[key] = f"every head carries the label {label!r}: no other heads to draw at random"
         else:
             found = ablate(
-                checkpoint, batches, labels, [tuple(h) for h in heads], random_draws=draws, seed=seed, runner=runner
+                checkpoint,
+                batches,
+                labels,
+                [(layer, head) for layer, head in heads],
+                random_draws=draws,
+                seed=seed,
+                runner=runner,
             )
             ablations[label] = Ablation(
                 **{**found, "random": RandomAblation(**found["random"])}, label=label, skipped=skipped

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import torch
@@ -65,7 +66,7 @@ def head_importance(
 
     try:
         for batch, gold in zip(batches, labels, strict=True):
-            grads, size = run(lambda batch=batch, gold=gold: one(batch, gold))
+            grads, size = run(partial(one, batch, gold))
             total += grads
             examples += size
     finally:
@@ -98,7 +99,7 @@ def accuracy(
             return int((predicted == gold).sum()), gold.shape[0]
 
     for batch, gold in zip(batches, labels, strict=True):
-        hits, size = run(lambda batch=batch, gold=gold: one(batch, gold))
+        hits, size = run(partial(one, batch, gold))
         correct += hits
         total += size
     if total == 0:

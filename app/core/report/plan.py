@@ -181,9 +181,9 @@ def held_out(info: CheckpointInfo, shared: Path | None) -> tuple[str, list[Any]]
         )
     except ExampleError:
         return None
-    # split_dev reads only each input's .group, but its signature names LabelledInput (app.core.training.loop)
+    # split_dev reads only each input's .group (app.core.training.loop.Grouped)
     groups = [_Group(g) for g in trainer_groups(dataset.examples, prepared.groups)]
-    _, dev = split_dev(groups, fraction, seed)  # type: ignore[arg-type]
+    _, dev = split_dev(groups, fraction, seed)
     chosen = {d.group for d in dev}
     return name, [e for e in dataset.examples if str(getattr(e, "id", "")) in chosen]
 

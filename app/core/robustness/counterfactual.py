@@ -18,6 +18,7 @@ the test refuses.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 
 import torch
 
@@ -100,21 +101,24 @@ def _variants(
         chunk = range(start, min(start + batch_size, len(sources)))
         inputs = {i: source_input(checkpoint, sources[i]) for i in chunk}
         gold = {i: gold_label(checkpoint, sources[i]) for i in chunk}
-        ready = [i for i in chunk if inputs[i] is not None and gold[i] is not None and sources[i].polarity != target]
+        # (index, its input, its gold label) of the sources with both set, the walrus narrowing them for mypy
+        ready = [
+            (i, source, label)
+            for i in chunk
+            if (source := inputs[i]) is not None and (label := gold[i]) is not None and sources[i].polarity != target
+        ]
         if not ready:
             continue
         scores, predicted = runner(
-            lambda ready=ready, inputs=inputs, gold=gold: _attribute(
-                checkpoint, [inputs[i] for i in ready], [gold[i] for i in ready], steps
-            )
+            partial(_attribute, checkpoint, [source for _, source, _ in ready], [label for _, _, label in ready], steps)
         )
-        for row, i in enumerate(ready):
-            if int(predicted[row]) != gold[i]:
+        for row, (i, source, label) in enumerate(ready):
+            if int(predicted[row]) != label:
                 continue  # only predictions the model gets right say anything about their evidence
             for n in ks:
-                chosen = top_words(inputs[i], scores[row], n)
+                chosen = top_words(source, scores[row], n)
                 if chosen is not None:
-                    yield _variant(i, inputs[i], chosen, scores[row], n, target, steps)
+                    yield _variant(i, source, chosen, scores[row], n, target, steps)
 
 
 def _attribute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 
@@ -87,19 +88,21 @@ class ScoringProbe:
                     self.waiting[item.source] = (rows, self.expected[item.source])
                 continue
             self.variants[item.variant] = predicted[row]
-            self._compare(item, query_rows(batch.attention[row, :, :, :n, :n], unit.encoded, self.task))
+            self._compare(
+                item.source, item.variant, query_rows(batch.attention[row, :, :, :n, :n], unit.encoded, self.task)
+            )
 
-    def _compare(self, item: SuiteItem, rows: QueryRows) -> None:
-        waiting = self.waiting.get(item.source)
+    def _compare(self, source: int, variant: int, rows: QueryRows) -> None:
+        waiting = self.waiting.get(source)
         if waiting is None:  # the source could not be encoded
             return
         source_rows, left = waiting
         for name, value in rows_change(source_rows, rows).items():
-            self.change[name][item.variant] = value
+            self.change[name][variant] = value
         if left > 1:
-            self.waiting[item.source] = (source_rows, left - 1)
+            self.waiting[source] = (source_rows, left - 1)
         else:
-            del self.waiting[item.source]
+            del self.waiting[source]
 
 
 def score_suite(
@@ -154,11 +157,11 @@ def masked_predictions(
     pad_id = checkpoint.tokenizer.pad_token_id
 
     def one_batch(start: int) -> None:
-        units = [
+        encoded = [
             (i, encode_unit(checkpoint, specs[i], None, max_length))
             for i in range(start, min(start + batch_size, len(specs)))
         ]
-        units = [(i, u) for i, u in units if u is not None]
+        units = [(i, u) for i, u in encoded if u is not None]
         if not units:
             return
         with torch.inference_mode():
@@ -171,5 +174,5 @@ def masked_predictions(
             predictions[i] = label
 
     for start in range(0, len(specs), batch_size):
-        runner(lambda start=start: one_batch(start))
+        runner(partial(one_batch, start))
     return predictions

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -83,9 +83,18 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def split_dev(
-    examples: Sequence[LabelledInput], fraction: float, seed: int
-) -> tuple[list[LabelledInput], list[LabelledInput]]:
+class Grouped(Protocol):
+    """What split_dev reads of an example: the group it splits on (read-only)."""
+
+    @property
+    def group(self) -> str: ...
+
+
+GroupedT = TypeVar("GroupedT", bound=Grouped)
+
+
+def split_dev(examples: Sequence[GroupedT], fraction: float, seed: int) -> tuple[list[GroupedT], list[GroupedT]]:
+    """(train, dev): a seeded share `fraction` of the groups goes to dev, with every example of those groups."""
     groups = sorted({e.group for e in examples})
     random.Random(seed).shuffle(groups)
     dev_groups = set(groups[: int(round(len(groups) * fraction))])

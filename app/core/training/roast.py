@@ -43,7 +43,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -52,6 +52,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from app.core.inputs.batching import pad_batch
 from app.core.model.hooks import EMBEDDING_OUTPUT, cache, hooks, replace_with
 from app.core.training.selective import SelectiveMask, encoder_parameters
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails  # what ValidationError.errors() lists (pydantic's own dependency)
 
 METHODS = ("vanilla", "roast", "adv-only", "selective-only")
 ADVERSARIAL_METHODS = ("roast", "adv-only")
@@ -169,7 +172,7 @@ def method_settings(method: str = "vanilla", given: dict[str, Any] | None = None
     return settings
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     msg = str(error.get("msg", "")).removeprefix("Value error, ")
     if error.get("type") == "extra_forbidden":
         accepted = ", ".join(f for f in MethodSettings.model_fields if f != "method")
@@ -256,17 +259,17 @@ class TrainingMethod:
             return
         if epoch == 0:
             self.first_fisher_batches = max(1, math.ceil(self.settings.fisher_fraction * len(batches)))
-            self._fisher_pass(batches[: self.first_fisher_batches])
+            self._fisher_pass(self.mask, batches[: self.first_fisher_batches])
         self.mask.resample(self.optimizer, epoch)
 
-    def _fisher_pass(self, batches: Sequence[Sequence[Any]]) -> None:
+    def _fisher_pass(self, mask: SelectiveMask, batches: Sequence[Sequence[Any]]) -> None:
         self.model.train()
         for examples in batches:
             inputs, target = self.tensors(examples)
             with self.autocast():
                 logits = self.model(**inputs).logits
             F.cross_entropy(logits.float(), target, weight=self.class_weights).backward()
-            self.mask.accumulate()
+            mask.accumulate()
             self.model.zero_grad(set_to_none=True)
 
     def tensors(self, examples: Sequence[Any]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
@@ -302,7 +305,10 @@ class TrainingMethod:
         output.retain_grad()
         ce_clean = 0.5 * F.cross_entropy(clean.float(), target, weight=self.class_weights)
         self._backward(ce_clean, retain_graph=s.kl_both_sides)
-        perturbed_input = (output.detach().float() + perturbation(output.grad, s.adv_eps, s.adv_norm)).to(output.dtype)
+        grad = output.grad
+        # set: retain_grad() above keeps the gradient of this non-leaf, and the backward just filled it
+        assert grad is not None
+        perturbed_input = (output.detach().float() + perturbation(grad, s.adv_eps, s.adv_norm)).to(output.dtype)
         with hooks(self.model, {EMBEDDING_OUTPUT: replace_with(perturbed_input)}), self.autocast():
             perturbed = self.model(**inputs).logits
         ce_perturbed = 0.5 * F.cross_entropy(perturbed.float(), target, weight=self.class_weights)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 
@@ -61,8 +62,19 @@ def pad_rows(rows: Sequence[Row], pad_id: int, device: torch.device) -> dict[str
     mask = [[1] * len(r) + [0] * (length - len(r)) for r, _ in rows]
     inputs = {"input_ids": torch.tensor(ids, device=device), "attention_mask": torch.tensor(mask, device=device)}
     if rows[0][1] is not None:
-        inputs["token_type_ids"] = torch.tensor([list(t) + [0] * (length - len(t)) for _, t in rows], device=device)
+        inputs["token_type_ids"] = torch.tensor(
+            [list(t) + [0] * (length - len(t)) for t in map(_token_types, rows)], device=device
+        )
     return inputs
+
+
+def _token_types(row: Row) -> list[int]:
+    """A row's token type ids; pad_rows asks only when the first row has them, and the rows of one call
+    come from one tokenizer, so every row has them (a row without them is an error, as list(None) was)."""
+    types = row[1]
+    if types is None:
+        raise TypeError("a row without token type ids among rows with them")
+    return types
 
 
 class Scorer:
@@ -77,7 +89,7 @@ class Scorer:
         if budget is not None:
             budget.spend(len(rows))
         parts = [
-            self.runner(lambda start=start: self._forward(rows[start : start + self.batch_size]))
+            self.runner(partial(self._forward, rows[start : start + self.batch_size]))
             for start in range(0, len(rows), self.batch_size)
         ]
         return torch.cat(parts) if parts else torch.empty(0, len(self.checkpoint.info.labels))
