@@ -110,6 +110,8 @@ export const CONCEPTS = {
   "head-separation": "How much more a head's attention changed on variants whose prediction broke than on those that held.",
   "no-op": "A head that puts more attention on [SEP] when the asked aspect is absent: a \"nothing here\" signal.",
   "opposite-aspect": "A head that attends from the asked aspect to the words of the sentence's other aspects.",
+  intervention: "Switching heads off for this input: their output zeroed, replaced by its mean over the demo reference set, or scaled by a factor; the prediction before → after.",
+  "knock-out": "Per head, how much the predicted label's probability changes when that head alone is switched off: causal evidence, for this input only.",
 };
 
 /** The small "?" link to a concept on /concepts (opens beside the page), titled with its definition. */

@@ -8,7 +8,8 @@ import { generations } from "./request.js";
 import { readState, writeState } from "./state.js";
 import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./attention.js";
 import { HeadView } from "./headview.js";
-import { $, showError, clearError } from "./dom.js";
+import * as iv from "./intervene.js";
+import { $, showError, clearError, fillConceptLinks } from "./dom.js";
 
 const EXAMPLES = {
   absa: { text: "The pasta was great but the waiter was rude.", aspect: "service" },
@@ -27,6 +28,10 @@ const hv = new HeadView({
   left: $("tokens-left"), right: $("tokens-right"), canvas: $("headview-canvas"),
   legend: $("span-legend"), onPin: togglePin,
 });
+
+// The knock-out map loads on its button's first click (knockout-map.js).
+let knockout = null;
+const knockoutModule = () => (knockout ||= import("./knockout-map.js"));
 
 // Attribution (strips, agreement map) loads only once it is asked for: attribution-panel.js.
 let attrModule = null;
@@ -73,6 +78,7 @@ function syncControls() {
   for (const b of document.querySelectorAll(".head-toggle")) {
     b.classList.toggle("off", !!state.heads && !state.heads.includes(+b.dataset.head));
   }
+  iv.syncControls(state);
   $("tab-head").setAttribute("aria-selected", state.view === "head");
   $("tab-model").setAttribute("aria-selected", state.view === "model");
   $("headview-panel").hidden = state.view !== "head";
@@ -87,13 +93,14 @@ function fillSelect(sel, n, prefix, value) {
 /** Fetch (or reuse) the response for the current input, with at least `layers`
  *  (null = all layers). Missing layers are requested and merged into the cache. */
 async function getResponse(layers) {
-  const absa = task() !== "re";
-  const key = JSON.stringify([state.model, state.text, absa ? state.aspect : "", state.word]);
+  const absa = task() !== "re", intervene = iv.interventionFields(state);
+  const key = JSON.stringify([state.model, state.text, absa ? state.aspect : "", state.word, intervene]);
   const cached = cache.get(key);
   if (cached && (layers ? layers.every((l) => hasLayer(cached, l)) : allLayers(cached))) return cached;
   const body = { model: state.model, text: state.text, attention: "compact", word_level: state.word };
   if (absa) body.aspect = state.aspect;
   if (layers) body.layers = layers;
+  if (intervene) body.intervene = intervene;
   const fresh = await inspect(body);
   if (cached) {
     Object.assign(cached.attention.layers, fresh.attention.layers);
@@ -112,6 +119,10 @@ async function refresh() {
   writeState(state);
   syncControls();
   if (!state.text) return;
+  // a factor that is not a number: said beside the control, and nothing is sent
+  if (!iv.checkControls(state) && state.iv.length) return setBusy(false);
+  if (knockout) (await knockout).inputChanged(inputKey());
+  if (!refreshes.isNewest(my)) return;
   setBusy(true);
   clearError("error-box");
   try {
@@ -136,6 +147,7 @@ function showResponse(resp) {
   const probs = resp.prediction.probabilities || {};
   $("prediction").hidden = false;
   $("prediction-label").textContent = resp.prediction.label;
+  iv.showOutcome($("intervention-outcome"), resp.intervention);
   $("prob-bars").replaceChildren(...Object.entries(probs).map(([label, p]) => {
     const row = document.createElement("div"), name = document.createElement("span");
     const bar = document.createElement("span"), fill = document.createElement("i"), val = document.createElement("span");
@@ -210,14 +222,44 @@ function togglePin(side, index) {
 async function renderModel() {
   const mv = await import("./modelview.js");
   if (!allLayers(current)) return false;
-  mv.showModelView(current, state, { pick: openHead, changed: () => writeState(state) });
+  mv.showModelView(current, state, { pick: pickHead, pickLayer, changed: () => writeState(state) });
+  iv.markModelView(state);
   return true;
+}
+
+/** A thumbnail click: while picking, switch that head off (or on again), else open it. */
+function pickHead(layer, head) {
+  if (!iv.picking()) return openHead(layer, head);
+  iv.togglePicked(state, layer, head);
+  refresh();
+}
+
+/** A layer's row label while picking: all its heads off (or all on again). */
+function pickLayer(layer) {
+  if (!iv.picking() || !current) return;
+  iv.toggleLayerPicked(state, layer, current.num_heads);
+  refresh();
 }
 
 /** A thumbnail or agreement-map click: open that head in the head view. */
 function openHead(layer, head) {
   Object.assign(state, { view: "head", layer, heads: [head], hm_layer: layer, hm_head: head });
   refresh();
+}
+
+/** The knock-out map's per-layer row: open that layer with all its heads. */
+function openLayer(layer) {
+  Object.assign(state, { view: "head", layer, heads: current ? range(current.num_heads) : null });
+  refresh();
+}
+
+// ---- knock-out map: of the plain model, for the input shown (not the word mode or intervention) ----
+const inputKey = () => JSON.stringify([state.model, state.text, task() === "re" ? "" : state.aspect]);
+
+function knockoutBody(mode) {
+  const body = { model: state.model, text: state.text, mode };
+  if (task() !== "re") body.aspect = state.aspect;
+  return body;
 }
 
 // ---- events ----
@@ -266,6 +308,10 @@ $("hide-special").addEventListener("change", (e) => { state.hide_special = e.tar
 $("mass-slider").addEventListener("input", (e) => { state.mass = +e.target.value; redraw(true); });
 $("heads-all").addEventListener("click", () => { state.heads = range(current ? current.num_heads : 0); redraw(); });
 $("heads-none").addEventListener("click", () => { state.heads = []; redraw(); });
+iv.bindControls(state, refresh);
+$("knockout-button").addEventListener("click", async () => {
+  (await knockoutModule()).showKnockout({ state, body: knockoutBody, key: inputKey(), open: openHead, openLayer });
+});
 bindHeadToggles($("head-swatches"), () => state.heads, (heads) => { state.heads = heads; redraw(); });
 // Save as finding / PNG / SVG: their module loads on the first click (page weight);
 // it gets the state and the response shown now.
@@ -276,6 +322,7 @@ for (const id of ["save-finding-head", "save-finding-model", "download-png", "do
 
 // ---- start ----
 async function init() {
+  fillConceptLinks();
   syncControls();
   $("text-input").value = state.text;
   $("aspect-input").value = state.aspect;

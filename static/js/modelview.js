@@ -44,8 +44,8 @@ const cell = (tag, cls, text) => {
   return el;
 };
 
-/** Build the grid; onPick(layer, head) fires on a thumbnail click. */
-function renderGrid(grid, resp, onPick) {
+/** Build the grid; onPick(layer, head) fires on a thumbnail click, onLayer(layer) on a row label's. */
+function renderGrid(grid, resp, onPick, onLayer) {
   const L = resp.num_layers, H = resp.num_heads, T = resp.tokens.length;
   const size = Math.round(THUMB * (window.devicePixelRatio || 1)); // one canvas pixel per device pixel at most
   grid.style.setProperty("--heads", H);
@@ -53,7 +53,9 @@ function renderGrid(grid, resp, onPick) {
   frag.append(cell("span", "corner"));
   for (let h = 0; h < H; h++) frag.append(cell("span", "hlabel", "H" + h));
   for (let l = 0; l < L; l++) {
-    frag.append(cell("span", "llabel", "L" + l));
+    const label = cell("span", "llabel", "L" + l);
+    label.dataset.layer = l;
+    frag.append(label);
     const bytes = layerBytes(resp, l);
     for (let h = 0; h < H; h++) {
       const c = cell("canvas", "thumb");
@@ -66,8 +68,9 @@ function renderGrid(grid, resp, onPick) {
   }
   grid.replaceChildren(frag);
   grid.onclick = (e) => {
-    const t = e.target.closest(".thumb");
+    const t = e.target.closest(".thumb"), row = e.target.closest(".llabel");
     if (t) onPick(+t.dataset.layer, +t.dataset.head);
+    else if (row) onLayer(+row.dataset.layer);
   };
 }
 
@@ -123,13 +126,13 @@ for (const id of ["hm-layer", "hm-head"]) {
 }
 
 /** Draw the grid (once per response) and the heatmap of state.hm_layer/hm_head.
- *  hooks: {pick(layer, head), changed()}. */
+ *  hooks: {pick(layer, head), pickLayer(layer) (optional), changed()}. */
 export function showModelView(resp, state, h) {
   shown = resp; st = state; hooks = h;
   if (state.hm_layer == null || state.hm_layer >= resp.num_layers) state.hm_layer = state.layer;
   if (state.hm_head == null || state.hm_head >= resp.num_heads) state.hm_head = (state.heads && state.heads[0]) ?? 0;
   if (gridFor !== resp) {
-    renderGrid($("modelview-grid"), resp, (l, hd) => hooks.pick(l, hd));
+    renderGrid($("modelview-grid"), resp, (l, hd) => hooks.pick(l, hd), (l) => hooks.pickLayer && hooks.pickLayer(l));
     fillSelect($("hm-layer"), resp.num_layers, "L");
     fillSelect($("hm-head"), resp.num_heads, "H");
     gridFor = resp;

@@ -2,12 +2,14 @@
 // history.replaceState so a copied URL reproduces exactly the same view.
 
 import { readQuery, writeQuery } from "./dom.js";
+import { parseHeads, formatHeads, MODES } from "./intervene.js";
 
 const DEFAULTS = {
   model: "", text: "", aspect: "", view: "head", layer: 0, heads: null,
   filter: "all", hide_special: false, mass: 70, token: null, side: "left",
   word: false, hm_layer: null, hm_head: null,
   attr: [], ig_steps: 32, attr_label: "", attr_query: "readout", agree: "",
+  iv: [], iv_mode: "zero", iv_factor: "0.5",
 };
 const FILTERS = ["all", "ab", "ba", "aa", "bb"];
 const ATTRIBUTION = ["ig", "grad_x_input", "rollout", "flow"]; // what POST /api/inspect accepts
@@ -45,6 +47,10 @@ export function readState(search = location.search) {
   s.attr_label = q.get("attr_label") || "";
   s.attr_query = ATTR_QUERIES.includes(q.get("attr_query")) ? q.get("attr_query") : "readout";
   s.agree = q.get("agree") || "";
+  // intervention: the heads switched off (iv=3.4,5.1 as layer.head), how, and scale's factor (as typed)
+  s.iv = parseHeads(q.get("iv") || "");
+  s.iv_mode = MODES.includes(q.get("iv_mode")) ? q.get("iv_mode") : "zero";
+  s.iv_factor = q.has("iv_factor") ? q.get("iv_factor") : DEFAULTS.iv_factor;
   return s;
 }
 
@@ -72,5 +78,8 @@ export function writeState(s) {
     if (s.attr_query !== "readout") q.set("attr_query", s.attr_query);
     if (s.agree) q.set("agree", s.agree);
   }
+  if (s.iv && s.iv.length) q.set("iv", formatHeads(s.iv));
+  if (s.iv_mode !== "zero") q.set("iv_mode", s.iv_mode);
+  if (s.iv_mode === "scale") q.set("iv_factor", s.iv_factor);
   writeQuery(q);
 }
