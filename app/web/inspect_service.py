@@ -24,6 +24,7 @@ from app.core.model.registry import ModelRegistry
 from app.core.passes.inspection import Inspection, InspectionInput, inspect_batch, prepare_inspection
 from app.web.attribution_service import AttributionService
 from app.web.batcher import ModelBatcher
+from app.web.intervention_service import InterventionService
 from app.web.schemas import InspectRequest
 
 T = TypeVar("T")
@@ -37,10 +38,13 @@ class InspectService:
         self._cache: OrderedDict[tuple, Inspection] = OrderedDict()
         self._lock = threading.Lock()
         self.attribution = AttributionService()
+        self.interventions = InterventionService(registry, batcher)  # `intervene`: never the fast path
 
     def run(self, request: InspectRequest) -> dict[str, Any]:
         """The answer to one request, waiting for the model thread (never call it on that thread)."""
         model_id = self.check(request)
+        if request.intervene is not None:
+            raise InputError("intervene is answered by POST /api/inspect only", field="intervene")
         loaded = self._wait(self._loaded(model_id))
         inspection = self._cached(model_id, request)
         if inspection is None:
@@ -54,6 +58,10 @@ class InspectService:
         thread and the forward pass, attribution, payload) for the Server-Timing header."""
         clock = _Clock(timings)
         model_id = self.check(request)
+        if request.intervene is not None:  # the PyTorch forward with hooks, not the cache nor the fast path
+            body = await self.interventions.run_async(model_id, request, self.payload)
+            clock.lap("intervene")
+            return body
         loaded = await _awaited(self._loaded(model_id))
         inspection = self._cached(model_id, request)
         if inspection is None:

@@ -26,6 +26,7 @@ from app.web import (
     concepts_pages,
     findings_api,
     findings_pages,
+    intervention_api,
     job_api,
     pages,
     report_api,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
+    app.include_router(intervention_api.router)
     findings_api.install(app)
     job_api.install(app)
     app.include_router(pages.router)

@@ -56,6 +56,19 @@ class Prediction(Answer):
     probabilities: dict[str, float]
 
 
+class Outcome(Prediction):
+    logit: float = Field(description="the logit behind label (QA-B / NLI-B: that polarity's yes logit)")
+
+
+class Intervention(Answer):
+    heads: list[list[int]]
+    mode: str = Field(description="zero, mean or scale")
+    factor: float | None = None
+    before: Outcome = Field(description="the plain PyTorch forward")
+    after: Outcome = Field(description="the intervened forward (its attention is the answer's attention)")
+    delta: dict[str, float] = Field(description="per label: after - before probability")
+
+
 class InspectResponse(Answer):
     """The live inspection (written as orjson bytes; this is its schema)."""
 
@@ -77,6 +90,41 @@ class InspectResponse(Answer):
         'full: {"encoding": "float", "values": [layer][head][query][key]}'
     )
     attribution: dict[str, Any] | None = None
+    intervention: Intervention | None = Field(default=None, description="with intervene: before, after and delta")
+
+
+class Removal(Answer):
+    probability: float | None = None
+    logit: float | None = None
+
+
+class RemovalColumns(Answer):
+    probability: list[Any] = Field(description="the predicted label's probability after the removal")
+    logit: list[Any]
+    effect: list[Any] = Field(description="plain probability - probability after the removal")
+
+
+class RankedHead(Answer):
+    layer: int
+    head: int
+    effect: float | None
+
+
+class KnockoutResponse(Answer):
+    """POST /api/inspect/knockout: the predicted label with each head, and each layer, removed."""
+
+    model: str
+    task: str
+    format: str
+    num_layers: int
+    num_heads: int
+    label: str = Field(description="the plain prediction's label; every figure is about it")
+    mode: str = Field(description="zero or mean")
+    plain: Removal = Field(description="its probability and logit with no head removed")
+    prediction: Outcome
+    heads: RemovalColumns = Field(description="[layer][head] matrices: that head removed alone")
+    layers: RemovalColumns = Field(description="[layer]: every head of that layer removed")
+    ranking: list[RankedHead] = Field(description="every head, the largest effect first")
 
 
 class CompareResponse(Answer):

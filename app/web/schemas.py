@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from app.web.attribution_schema import AttributionFields
 
@@ -28,7 +28,43 @@ InputText = Annotated[str, AfterValidator(_text_not_blank)]
 AspectText = Annotated[str, AfterValidator(_aspect_not_blank)]
 
 
-class InspectRequest(AttributionFields):
+MAX_INTERVENED_HEADS = 1024  # more than any BERT-family classifier has (the model's own count is checked too)
+
+
+class Intervene(BaseModel):
+    """POST /api/inspect's `intervene`: change chosen heads' outputs and see the prediction before and after."""
+
+    heads: list[tuple[int, int]] = Field(
+        max_length=MAX_INTERVENED_HEADS, description="[layer, head] pairs, each once; [] changes nothing"
+    )
+    mode: Literal["zero", "mean", "scale"] = Field(
+        default="zero",
+        description="zero: output 0; scale: output times factor; mean: the head's mean output over the reference set",
+    )
+    factor: float | None = Field(
+        default=None, allow_inf_nan=False, description="scale only: a finite number (default 0.5)"
+    )
+    reference: Literal["demo"] | None = Field(
+        default=None, description="mean only: the reference set, the demo data of the checkpoint's task (default)"
+    )
+
+    @model_validator(mode="after")
+    def options_fit_the_mode(self) -> Intervene:
+        if self.factor is not None and self.mode != "scale":
+            raise ValueError(f"factor is for mode scale only; drop it or use mode scale (mode is {self.mode})")
+        if self.reference is not None and self.mode != "mean":
+            raise ValueError(f"reference is for mode mean only; drop it or use mode mean (mode is {self.mode})")
+        if self.mode == "scale" and self.factor is None:
+            self.factor = 0.5
+        if len(set(self.heads)) < len(self.heads):
+            twice = sorted({h for h in self.heads if self.heads.count(h) > 1})
+            raise ValueError(f"heads {[list(h) for h in twice]} are given more than once: name each head once")
+        return self
+
+
+class InspectionFields(BaseModel):
+    """The input of one inspection, shared by /api/inspect and /api/inspect/knockout."""
+
     model: str | None = Field(default=None, description="checkpoint id (GET /api/models); default: the demo ABSA model")
     text: InputText = Field(max_length=MAX_TEXT_CHARS, description="review (ABSA) or sentence with <e1>/<e2> tags (RE)")
     aspect: AspectText | None = Field(default=None, max_length=200, description="ABSA: aspect category or term")
@@ -37,12 +73,26 @@ class InspectRequest(AttributionFields):
     )
     e1_span: tuple[int, int] | None = Field(default=None, description="RE: [start, end) of entity 1 in plain text")
     e2_span: tuple[int, int] | None = Field(default=None, description="RE: [start, end) of entity 2 in plain text")
+
+
+class KnockoutRequest(InspectionFields):
+    mode: Literal["zero", "mean"] = Field(
+        default="zero", description="how a head is removed: zero, or mean (its mean output over the demo data)"
+    )
+
+
+class InspectRequest(InspectionFields, AttributionFields):
     attention: Literal["compact", "full", "none"] = "compact"
     layers: list[int] | None = Field(default=None, description="compact only: layers to send (default all)")
     word_level: bool = False
+    intervene: Intervene | None = Field(
+        default=None, description="change chosen heads' outputs (docs/how-to/interventions.md); adds intervention"
+    )
 
     @model_validator(mode="after")
     def layers_only_for_compact(self) -> InspectRequest:
         if self.layers is not None and self.attention != "compact":
             raise ValueError("layers selects layers of the compact attention only; drop it or use attention=compact")
+        if self.intervene is not None and self.attribution:
+            raise ValueError("attribution explains the plain model; drop attribution or intervene")
         return self

@@ -92,6 +92,14 @@ def to_host(tensor: torch.Tensor) -> torch.Tensor:
     return host
 
 
+def batch_inputs(loaded: LoadedCheckpoint, prepared: Sequence[PreparedInspection]) -> dict[str, torch.Tensor]:
+    """The model inputs of all rows of `prepared` on the checkpoint's device; a single row is not padded."""
+    rows = [encoded for one in prepared for encoded in one.encodeds]
+    if len(rows) == 1:
+        return rows[0].model_inputs(loaded.device)
+    return pad_batch(rows, loaded.tokenizer.pad_token_id, loaded.device)
+
+
 def inspect_batch(
     loaded: LoadedCheckpoint,
     prepared: Sequence[PreparedInspection],
@@ -105,10 +113,7 @@ def inspect_batch(
     checkpoint's own eager forward.
     """
     rows = [encoded for one in prepared for encoded in one.encodeds]
-    if len(rows) == 1:
-        inputs = rows[0].model_inputs(loaded.device)
-    else:
-        inputs = pad_batch(rows, loaded.tokenizer.pad_token_id, loaded.device)
+    inputs = batch_inputs(loaded, prepared)
     logits, attention = forward(inputs) if forward is not None else forward_with_attention(loaded.model, inputs)
     logits, attention = to_host(logits), to_host(attention)
     found, row = [], 0
@@ -126,28 +131,38 @@ def inspect_batch(
     return found
 
 
-def _finish(
-    loaded: LoadedCheckpoint, one: PreparedInspection, logits: torch.Tensor, attention: torch.Tensor, alone: bool
-) -> Inspection:
-    """One inspection's prediction and attention from its rows of a batch (copied out unless it was alone)."""
+def label_scores(
+    loaded: LoadedCheckpoint, one: PreparedInspection, logits: torch.Tensor
+) -> tuple[Prediction, dict[str, float], int]:
+    """One inspection's prediction, the logit behind each of its labels, and the row its attention is from.
+
+    logits: the inspection's rows of a batch, [rows, labels]. QA-B / NLI-B checkpoints are binary (does
+    this auxiliary sentence hold?): as in Sun et al. 2019, the label is the polarity with the highest
+    "yes" probability, a polarity's logit its row's "yes" logit, the attention that of the chosen row.
+    """
     info = loaded.info
     if one.polarities is not None:
-        # QA-B / NLI-B checkpoints are binary (does this auxiliary sentence hold?): as in Sun et al.
-        # 2019, the label is the polarity with the highest "yes" probability, the attention that pair's.
         yes = info.labels.index("yes") if "yes" in info.labels else 1
         scores = logits.softmax(-1)[:, yes]
         best = int(scores.argmax())
         probabilities = (scores / scores.sum()).tolist()
         prediction = Prediction(one.polarities[best], dict(zip(one.polarities, probabilities)))
-    else:
-        best = 0
-        probabilities = logits[0].softmax(-1).tolist()
-        top = max(range(len(probabilities)), key=probabilities.__getitem__)
-        prediction = Prediction(info.labels[top], dict(zip(info.labels, probabilities)))
+        return prediction, dict(zip(one.polarities, logits[:, yes].tolist())), best
+    probabilities = logits[0].softmax(-1).tolist()
+    top = max(range(len(probabilities)), key=probabilities.__getitem__)
+    prediction = Prediction(info.labels[top], dict(zip(info.labels, probabilities)))
+    return prediction, dict(zip(info.labels, logits[0].tolist())), 0
+
+
+def _finish(
+    loaded: LoadedCheckpoint, one: PreparedInspection, logits: torch.Tensor, attention: torch.Tensor, alone: bool
+) -> Inspection:
+    """One inspection's prediction and attention from its rows of a batch (copied out unless it was alone)."""
+    prediction, _, best = label_scores(loaded, one, logits)
     encoded = one.encodeds[best]
     n = len(encoded.input_ids)
     kept = attention[best] if alone else attention[best, :, :, :n, :n].clone()
-    return Inspection(info.id, encoded, prediction, kept)
+    return Inspection(loaded.info.id, encoded, prediction, kept)
 
 
 def inspect(loaded: LoadedCheckpoint, item: InspectionInput) -> Inspection:

@@ -1,0 +1,123 @@
+"""Interventions for the API: POST /api/inspect with `intervene`, and POST /api/inspect/knockout.
+
+Checks a request against its checkpoint (InputError naming the field: a 422), tokenises on the
+caller's thread and runs the model work on the one model thread, like every inspection. Intervened
+runs never use the ONNX fast path nor the micro-batcher's padded batches: the hooks belong to the
+model object for the length of one call (app/core/model/hooks.py), so each runs alone as a submitted
+job. Plain requests do not come here. Nothing is stored: the only state is in memory (the plain
+outcome of recent inputs, so trying several interventions on one input costs one forward each, and
+the core's per-checkpoint mean outputs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.model.errors import InputError
+from app.core.model.interventions import Intervention, check_intervention
+from app.core.model.registry import ModelRegistry
+from app.core.passes.inspection import Inspection, InspectionInput, PreparedInspection, prepare_inspection
+from app.core.passes.intervention import IntervenedInspection, Outcome, inspect_intervened, plain_outcome
+from app.core.passes.knockout import knockout_map
+from app.web.batcher import ModelBatcher
+from app.web.schemas import InspectionFields, InspectRequest, KnockoutRequest
+
+T = TypeVar("T")
+Payload = Callable[[Inspection, InspectRequest], dict[str, Any]]
+
+
+class InterventionService:
+    def __init__(self, registry: ModelRegistry, batcher: ModelBatcher | None = None, cache_size: int = 64):
+        self.registry, self.batcher, self.cache_size = registry, batcher, cache_size
+        self._plain: OrderedDict[tuple, Outcome] = OrderedDict()  # PyTorch outcomes only: "before" must match
+        self._lock = threading.Lock()
+
+    def intervention(self, model_id: str, request: InspectRequest) -> Intervention:
+        """The request's intervention, checked against the checkpoint's layers and heads."""
+        given = request.intervene
+        if given is None:
+            raise InputError("intervene is required here", field="intervene")
+        info = self.registry.info(model_id)
+        intervention = Intervention(tuple((int(l), int(h)) for l, h in given.heads), given.mode, given.factor)
+        check_intervention(intervention, (info.num_layers, info.num_heads))
+        return intervention
+
+    async def run_async(self, model_id: str, request: InspectRequest, payload: Payload) -> dict[str, Any]:
+        """The /api/inspect answer for the intervened model, with `intervention` (before, after, delta)."""
+        intervention = self.intervention(model_id, request)
+        loaded = await self._loaded(model_id)
+        item = _item(request)
+        prepared = prepare_inspection(loaded, item)
+        reference = (request.intervene.reference if request.intervene else None) or "demo"
+        result = await _awaited(self._submit(lambda: self._intervene(loaded, item, prepared, intervention, reference)))
+        body = payload(result.inspection, request)
+        body["intervention"] = result.to_json()
+        return body
+
+    async def knockout(self, request: KnockoutRequest) -> dict[str, Any]:
+        """The knock-out map of one input for the predicted label (see app.core.passes.knockout)."""
+        model_id = request.model or self.registry.default_id("absa")
+        if model_id is None:
+            raise InputError("no checkpoints are available; run `headscope prepare` first", field="model")
+        info = self.registry.info(model_id)
+        if info.task == "absa" and request.aspect is None:
+            raise InputError(
+                "aspect is required for ABSA models: an aspect category (e.g. food) or a term from the review",
+                field="aspect",
+            )
+        loaded = await self._loaded(model_id)
+        prepared = prepare_inspection(loaded, _item(request))
+        found = await _awaited(self._submit(lambda: knockout_map(loaded, prepared, request.mode)))
+        header = {"model": info.id, "task": info.task, "format": info.format}
+        return {**header, "num_layers": info.num_layers, "num_heads": info.num_heads, **found.to_json()}
+
+    # --- inside ------------------------------------------------------------------------------------
+
+    def _intervene(
+        self,
+        loaded: LoadedCheckpoint,
+        item: InspectionInput,
+        prepared: PreparedInspection,
+        intervention: Intervention,
+        reference: str,
+    ) -> IntervenedInspection:
+        key = (loaded.info.id, id(loaded.model), item)
+        with self._lock:
+            before = self._plain.get(key)
+        if before is None:
+            before = plain_outcome(loaded, prepared)
+            with self._lock:
+                self._plain[key] = before
+                while len(self._plain) > self.cache_size:
+                    self._plain.popitem(last=False)
+        return inspect_intervened(loaded, prepared, intervention, before, reference)
+
+    async def _loaded(self, model_id: str) -> LoadedCheckpoint:
+        if self.registry.is_loaded(model_id):
+            return self.registry.get(model_id)
+        return await _awaited(self._submit(lambda: self.registry.get(model_id)))
+
+    def _submit(self, work: Callable[[], T]) -> Future[T]:
+        """`work` on the model thread (inline without one), as a whole: no other forward interleaves its hooks."""
+        if self.batcher is not None:
+            return self.batcher.submit(work)
+        future: Future[T] = Future()
+        try:
+            future.set_result(work())
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+def _item(request: InspectionFields) -> InspectionInput:
+    return InspectionInput(request.text, request.aspect, request.aspect_span, request.e1_span, request.e2_span)
+
+
+async def _awaited(future: Future[T]) -> T:
+    return future.result() if future.done() else await asyncio.wrap_future(future)
