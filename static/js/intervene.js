@@ -112,7 +112,9 @@ export function checkControls(state) {
   return !problem;
 }
 
-const signed = (v) => (v < 0 ? "−" : "+") + fmt(Math.abs(v), 2);
+// a change that rounds to 0.00 reads 0.00, not −0.00 (and is not marked as a drop)
+const rounded = (v) => Math.round(v * 100) / 100;
+const signed = (v) => (rounded(v) === 0 ? "" : v < 0 ? "−" : "+") + fmt(Math.abs(rounded(v)), 2);
 
 /** The prediction box's before → after per label ("positive 0.91 → 0.42 (Δ −0.49)"); hidden without one. */
 export function showOutcome(root, intervention) {
@@ -127,7 +129,7 @@ export function showOutcome(root, intervention) {
     const row = el("div", "iv-row", `${label} ${fmt(before.probabilities[label], 2)} → ${fmt(p, 2)} (Δ ${signed(delta[label])})`);
     row.dataset.label = label;
     row.dataset.delta = delta[label];
-    row.classList.toggle("drop", delta[label] < 0);
+    row.classList.toggle("drop", rounded(delta[label]) < 0);
     return row;
   });
   root.replaceChildren(head, ...rows);

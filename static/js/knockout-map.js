@@ -16,15 +16,15 @@ let sortBy = "effect";
 
 /** The fields the renderer reads, in one place: Δ = probability with the head removed - plain. */
 function readMap(resp) {
-  const delta = (effects) => effects.map((e) => (e == null ? null : -e)); // effect = plain - removed
+  const delta = (effect) => (effect == null ? null : -effect); // effect = plain - removed; null: not computed
   return {
     label: resp.label,
     mode: resp.mode,
     plain: resp.plain,
     heads: resp.heads.effect.map((row, layer) => row.map((effect, head) => ({
-      layer, head, delta: -effect, probability: resp.heads.probability[layer][head], logit: resp.heads.logit[layer][head],
+      layer, head, delta: delta(effect), probability: resp.heads.probability[layer][head], logit: resp.heads.logit[layer][head],
     }))),
-    layers: delta(resp.layers.effect),
+    layers: resp.layers.effect.map(delta),
   };
 }
 
@@ -83,7 +83,8 @@ const signed = (v) => (v == null ? "–" : (v < 0 ? "−" : "+") + fmt(Math.abs(
 
 function draw() {
   const { map } = shown;
-  const max = Math.max(1e-6, ...map.heads.flat().map((c) => Math.abs(c.delta)), ...map.layers.map((d) => Math.abs(d ?? 0)));
+  // the heads' range sets the colours: a whole layer's larger effect saturates instead of washing the heads out
+  const max = Math.max(1e-6, ...map.heads.flat().map((c) => Math.abs(c.delta ?? 0)));
   const root = $("knockout-map");
   root.dataset.label = map.label;
   root.replaceChildren(drawGrid(map, max), drawLegend(map, max));
@@ -130,12 +131,12 @@ function drawLegend(map, max) {
   const bar = el("span", "ko-scale");
   bar.style.background = `linear-gradient(to right, ${deltaColor(-max, max)}, #fff, ${deltaColor(max, max)})`;
   legend.append(el("span", null, signed(-max)), bar, el("span", null, signed(max)),
-    el("span", "ko-unit", `Δ probability of ${map.label} when the head (or the layer) is removed — red: it drops`));
+    el("span", "ko-unit", `Δ probability of ${map.label} when the head (or, in the last column, the whole layer) is removed — red: it drops; a layer beyond the scale is at full colour`));
   return legend;
 }
 
 const ORDERS = {
-  effect: (a, b) => a.delta - b.delta || a.layer - b.layer || a.head - b.head, // the largest drop first
+  effect: (a, b) => (a.delta ?? Infinity) - (b.delta ?? Infinity) || a.layer - b.layer || a.head - b.head, // the largest drop first
   position: (a, b) => a.layer - b.layer || a.head - b.head,
 };
 
