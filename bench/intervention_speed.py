@@ -1,0 +1,131 @@
+"""Intervention speed on the demo checkpoint (demo-absa-qa-m, 6 x 12 heads) and the 40-token demo pair.
+
+Each figure is a ratio against a baseline measured in the same process, the two back to back in
+alternating order over ROUNDS rounds after a warm-up (the median of the rounds' ratios, each round's
+time the median of REPEATS runs), so load from other processes hits both alike:
+
+(a) one intervened inspection (app.core.passes.intervention.inspect_intervened, PyTorch path, head
+    (2, 5) zeroed: the intervened forward with attentions and the inspection built from it) vs a bare
+    PyTorch forward with attentions of the same input. Target <= 1.2x. Measured with the plain
+    outcome already known ("warm": what the server does for a second intervention on one input, its
+    plain outcome kept) and, for completeness, with it computed too ("cold": one more forward, without
+    attentions). Mean ablation on a warm reference costs the same as zeroing (one hook per layer).
+(b) the knock-out map (app.core.passes.knockout.knockout_map: 72 heads + 6 layers + the plain row, in one
+    batched forward of 79 rows) vs a bare batched forward of 72 rows of that pair (logits only).
+    Target <= 1.5x.
+
+    .venv/bin/python bench/intervention_speed.py [--rounds 7] [--repeats 5] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import common
+
+
+def load():
+    from app.core.model.checkpoint import pick_device
+    from app.core.model.registry import ModelRegistry
+
+    common.require_checkpoint()
+    registry = ModelRegistry(common.MODELS_DIR, pick_device("auto"))
+    registry.refresh()
+    return registry.get(common.MODEL_ID)
+
+
+def median_time(work: Callable[[], object], repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def compare(name: str, candidate, baseline, rounds: int, repeats: int, target: float) -> None:
+    """Median ratio over rounds, candidate and baseline back to back, who goes first alternating."""
+    ratios, times, bases = [], [], []
+    for round_ in range(rounds):
+        if round_ % 2:
+            base, cand = median_time(baseline, repeats), median_time(candidate, repeats)
+        else:
+            cand, base = median_time(candidate, repeats), median_time(baseline, repeats)
+        ratios.append(cand / base)
+        times.append(cand)
+        bases.append(base)
+    ratio = statistics.median(ratios)
+    verdict = "ok" if ratio <= target else "over target"
+    print(
+        f"{name}: {statistics.median(times) * 1000:.2f} ms vs baseline {statistics.median(bases) * 1000:.2f} ms "
+        f"-> ratio {ratio:.3f} (target <= {target}; {verdict}; rounds {', '.join(f'{r:.3f}' for r in ratios)})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds (the median ratio is printed)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per round and side (its median time)")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    args = parser.parse_args()
+
+    import torch
+
+    from app.core.model.attention import forward_with_attention
+    from app.core.model.interventions import Intervention
+    from app.core.passes.inspection import InspectionInput, batch_inputs, prepare_inspection
+    from app.core.passes.intervention import inspect_intervened, plain_outcome
+    from app.core.passes.knockout import knockout_map
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    loaded = load()
+    prepared = prepare_inspection(loaded, InspectionInput(common.REVIEW, common.ASPECT))
+    tokens = len(prepared.encodeds[0].input_ids)
+    assert tokens == common.PAIR_TOKENS, f"the demo pair is {tokens} tokens, not {common.PAIR_TOKENS}"
+    inputs = batch_inputs(loaded, [prepared])
+    rows = {name: value.repeat(72, 1) for name, value in inputs.items()}
+    zeroed = Intervention(((2, 5),))
+    before = plain_outcome(loaded, prepared)
+
+    def bare_with_attention():
+        forward_with_attention(loaded.model, inputs)
+
+    @torch.inference_mode()
+    def bare_72_rows():
+        loaded.model(**rows)
+
+    print(f"{loaded.info.id} on {loaded.device}, {torch.get_num_threads()} thread(s), {tokens}-token pair")
+    for _ in range(3):  # warm-up: allocator, kernels, the first hooks
+        bare_with_attention(), inspect_intervened(loaded, prepared, zeroed, before), knockout_map(loaded, prepared)
+    compare(
+        "(a) intervened inspection, warm",
+        lambda: inspect_intervened(loaded, prepared, zeroed, before),
+        bare_with_attention,
+        args.rounds,
+        args.repeats,
+        1.2,
+    )
+    compare(
+        "(a) intervened inspection, cold (+ plain forward)",
+        lambda: inspect_intervened(loaded, prepared, zeroed),
+        bare_with_attention,
+        args.rounds,
+        args.repeats,
+        1.2,
+    )
+    compare(
+        "(b) knock-out map, 79 rows",
+        lambda: knockout_map(loaded, prepared),
+        bare_72_rows,
+        args.rounds,
+        max(1, args.repeats // 2),
+        1.5,
+    )
+
+
+if __name__ == "__main__":
+    main()
