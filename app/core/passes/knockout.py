@@ -27,7 +27,9 @@ from app.core.passes.intervention import Outcome, outcome
 from app.core.stats.rounding import to_json
 
 KNOCKOUT_MODES = ("zero", "mean")
-MAX_ROWS = 128  # rows per forward: the demo checkpoints' 79 knock-outs of a one-row input in one batch
+# Rows per forward: the demo checkpoints' 79 knock-outs of a short one-row input in one batch; long inputs
+# in more, smaller batches (eager attention keeps a rows x heads x tokens x tokens matrix per layer).
+MAX_ROWS, MAX_ROW_TOKENS = 128, 16_384
 
 
 @dataclass(frozen=True)
@@ -82,11 +84,13 @@ def knockout_keeps(layers: int, heads: int) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def _knocked_logits(loaded: LoadedCheckpoint, prepared: PreparedInspection, keep: torch.Tensor, fill: Any) -> Any:
+def _knocked_logits(
+    loaded: LoadedCheckpoint, prepared: PreparedInspection, keep: torch.Tensor, fill: torch.Tensor | None
+) -> torch.Tensor:
     """Logits [knock-outs, rows of the input, labels] on the CPU: each knock-out applied to all of the input's rows."""
     inputs = batch_inputs(loaded, [prepared])
-    rows = inputs["input_ids"].shape[0]
-    per_forward = max(1, MAX_ROWS // rows)
+    rows, tokens = inputs["input_ids"].shape
+    per_forward = max(1, min(MAX_ROWS, MAX_ROW_TOKENS // tokens) // rows)
     found = []
     for start in range(0, keep.shape[0], per_forward):
         chunk = keep[start : start + per_forward].repeat_interleave(rows, dim=0).to(loaded.device)

@@ -13,6 +13,7 @@ from tiny_model import tiny_checkpoint  # tests/ is on sys.path (rootdir conftes
 from app.core.model.errors import InputError
 from app.core.model.hooks import cache, head_out, hooks, zero_heads
 from app.core.model.interventions import Intervention, check_intervention, intervention_hooks, mean_head_outputs
+from app.core.passes import knockout
 from app.core.passes.head_means import reference_means
 from app.core.passes.inspection import InspectionInput, inspect, prepare_inspection
 from app.core.passes.intervention import inspect_intervened, plain_outcome
@@ -164,6 +165,14 @@ def test_each_knock_out_equals_its_own_forward(tiny, prepared):
             assert found.heads[layer][head].logit == pytest.approx(logit, abs=1e-5)
         probability, _ = separate_probability(tiny, prepared, found.label, {head_out(layer): zero_heads([0, 1])})
         assert found.layers[layer].probability == pytest.approx(probability, abs=1e-6)
+
+
+def test_a_map_in_many_small_batches_is_the_same_map(tiny, prepared, monkeypatch):
+    whole = knockout_map(tiny, prepared)
+    monkeypatch.setattr(knockout, "MAX_ROWS", 2)  # 7 knock-outs: 4 forwards, the last one short
+    pieces = knockout_map(tiny, prepared)
+    assert [r.effect for r in pieces.layers] == pytest.approx([r.effect for r in whole.layers], abs=1e-6)
+    assert pieces.ranking() == [{**r, "effect": pytest.approx(r["effect"], abs=1e-6)} for r in whole.ranking()]
 
 
 def test_a_mean_knock_out_equals_its_own_forward(tiny, prepared):
