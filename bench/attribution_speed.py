@@ -86,7 +86,7 @@ def live_inspection(registry, rounds: int, repeats: int = 20) -> dict:
     """Per variant: requests with and without attribution back to back, `repeats` pairs a round; the
     ratio is the median over every pair of (with / without), the added time the median difference."""
     from app.web.inspect_service import InspectService
-    from app.web.schemas import InspectRequest
+    from app.web.request_bodies import InspectRequest
 
     service = InspectService(registry, cache_size=0)  # every request runs the model again
     plain = InspectRequest(model=common.MODEL_ID, text=common.REVIEW, aspect=common.ASPECT)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import get_args
 
+from app.store.finding_schemas import Visibility
 from app.store.models import User
-from app.store.schemas import Visibility
 
 VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from app.store import access
 from app.store.checkpoints import checkpoint_status
+from app.store.finding_schemas import ExportFile, FindingCreate, FindingPatch, FindingRecord, FindingView, ModelRef
 from app.store.markdown import render_note
 from app.store.models import Finding, FindingHead, FindingLabel, User, utcnow
-from app.store.schemas import ExportFile, FindingCreate, FindingPatch, FindingRecord, FindingView, ModelRef
 from app.store.store_errors import Conflict, Forbidden, Invalid, NotFound
 from app.store.users import ensure_user
 

@@ -12,8 +12,8 @@ from app.web.bodies import require_json
 from app.web.body_limits import ARRIVED
 from app.web.limits import inspect_access
 from app.web.paths import PublicPaths
+from app.web.request_bodies import InspectRequest
 from app.web.responses import Health, InspectResponse, ModelList
-from app.web.schemas import InspectRequest
 
 router = APIRouter(prefix="/api")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.web.schemas import MAX_TEXT_CHARS, AspectText, InputText
+from app.web.request_bodies import MAX_TEXT_CHARS, AspectText, InputText
 
 
 class CompareSide(BaseModel):

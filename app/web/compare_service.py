@@ -30,7 +30,7 @@ from app.core.passes.inspection import Inspection, InspectionInput, inspect
 from app.core.robustness.moved import QUERY_SETS, pair_change, shared_tokens
 from app.web.compare_schema import CompareRequest, CompareSide
 from app.web.inspect_service import InspectService
-from app.web.schemas import InspectRequest
+from app.web.request_bodies import InspectRequest
 
 TOP = 5
 

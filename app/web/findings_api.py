@@ -24,14 +24,14 @@ from app.store import Store
 from app.store import findings as repo
 from app.store import users as user_store
 from app.store.checkpoints import weights_sha256
+from app.store.finding_schemas import LABELS, ExportFile, FindingCreate, FindingPatch, FindingView, Limits, ModelRef
 from app.store.models import User
-from app.store.schemas import LABELS, ExportFile, FindingCreate, FindingPatch, FindingView, Limits, ModelRef
 from app.store.store_errors import Conflict, Forbidden, Invalid, NotFound, StoreError
 from app.web import auth
 from app.web.auth import require_user
 from app.web.bodies import in_context, require_json, set_validation_context
+from app.web.request_bodies import InspectRequest
 from app.web.responses import Finding, FindingList, Imported, PublicLink
-from app.web.schemas import InspectRequest
 
 router = APIRouter(prefix="/api")
 

@@ -25,7 +25,7 @@ from app.core.passes.inspection import Inspection, InspectionInput, inspect_batc
 from app.web.attribution_service import AttributionService
 from app.web.batcher import ModelBatcher
 from app.web.intervention_service import InterventionService
-from app.web.schemas import InspectRequest
+from app.web.request_bodies import InspectRequest
 
 T = TypeVar("T")
 

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app.web.bodies import require_json
 from app.web.limits import inspect_access
+from app.web.request_bodies import KnockoutRequest
 from app.web.responses import KnockoutResponse
-from app.web.schemas import KnockoutRequest
 
 router = APIRouter(prefix="/api")
 

@@ -26,7 +26,7 @@ from app.core.passes.inspection import Inspection, InspectionInput, PreparedInsp
 from app.core.passes.intervention import IntervenedInspection, Outcome, inspect_intervened, plain_outcome
 from app.core.passes.knockout import knockout_map
 from app.web.batcher import ModelBatcher
-from app.web.schemas import InspectionFields, InspectRequest, KnockoutRequest
+from app.web.request_bodies import InspectionFields, InspectRequest, KnockoutRequest
 
 T = TypeVar("T")
 Payload = Callable[[Inspection, InspectRequest], dict[str, Any]]

@@ -4,7 +4,7 @@ A kind of job is a `JobKind`: its `prepare(body, user, context)` checks a reques
 parts of its cache key (with the job's public description and size), its `run(job, context)`
 computes the JSON result. Nothing else is needed: the queue ids jobs by the key, answers a repeat
 request from the stored result, runs jobs one at a time, reports progress, stores results and finds
-them again after a restart, and records who may see them (app/store/jobs.py). Routes for a kind:
+them again after a restart, and records who may see them (app/store/job_owners.py). Routes for a kind:
 app/web/job_api.py (`add_job_routes`).
 
 Threads. One job thread (daemon) takes jobs in order. A job's model work does not run there but on
@@ -42,8 +42,8 @@ from app.config import Settings
 from app.core.data.sources import cache_key
 from app.core.model.registry import ModelRegistry
 from app.store import Store
-from app.store import jobs as owners
-from app.store.jobs import JobAccess
+from app.store import job_owners as owners
+from app.store.job_owners import JobAccess
 from app.store.models import User
 from app.web.paths import PublicPaths
 from app.web.uploads import Uploads

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.data.sources import store_upload
 from app.store import Store
-from app.store import jobs as owners
+from app.store import job_owners as owners
 from app.store.models import User
 
 PREFIX = "upload:"

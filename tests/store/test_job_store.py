@@ -1,11 +1,11 @@
-"""Who owns background jobs and uploads (app/store/jobs.py), on a real SQLite file and a real PostgreSQL."""
+"""Who owns background jobs and uploads (app/store/job_owners.py), on a real SQLite file and a real PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
 
 from app.store import Store, users
-from app.store import jobs as owners
+from app.store import job_owners as owners
 from app.store.models import User
 from app.store.store_errors import Forbidden, NotFound
 

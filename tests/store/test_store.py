@@ -13,8 +13,8 @@ from sqlalchemy import text
 from app.store import Store, users
 from app.store import findings as repo
 from app.store.checkpoints import checkpoint_status
+from app.store.finding_schemas import ExportFile, FindingCreate, FindingPatch, Limits, ModelRef
 from app.store.markdown import render_note
-from app.store.schemas import ExportFile, FindingCreate, FindingPatch, Limits, ModelRef
 from app.store.store_errors import Conflict, Forbidden, Invalid, NotFound
 
 SHA_A, SHA_B = "a" * 64, "b" * 64

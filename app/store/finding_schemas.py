@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 LABELS = ("aspect", "aspect-sentiment", "opposite-aspect", "noop", "phrase", "entity", "other")
 Label = Literal["aspect", "aspect-sentiment", "opposite-aspect", "noop", "phrase", "entity", "other"]
 Visibility = Literal["private", "shared"]
-MAX_TEXT_CHARS = 20_000  # same as app/web/schemas.py's InspectRequest
+MAX_TEXT_CHARS = 20_000  # same as app/web/request_bodies.py's InspectRequest
 MAX_TAGS, MAX_TAG_CHARS = 20, 50
 ID_PATTERN = r"^[A-Za-z0-9_-]{4,32}$"
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
