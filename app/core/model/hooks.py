@@ -13,7 +13,7 @@ A hook belongs to the model object, not to a thread: open the block inside the w
 forward (a runner's call), so nothing else running on the model meanwhile sees it.
 
 Points (`hook_points(model)`, resolved by structure once per model; i is a layer index, the names are
-also built by WORD_EMBEDDING, EMBEDDING_OUTPUT, pattern(i), head_out(i) and attn_out(i)):
+also built by WORD_EMBEDDING, EMBEDDING_OUTPUT, pattern(i), head_out(i), attn_out(i) and block_out(i)):
 
   embed.word               the word-embedding output, [batch, tokens, hidden]
   embed.out                the embedding block's output (words + positions + types, after LayerNorm
@@ -27,6 +27,9 @@ also built by WORD_EMBEDDING, EMBEDDING_OUTPUT, pattern(i), head_out(i) and attn
   blocks.i.attn.out        the output projection's result (before dropout, residual and LayerNorm),
                            [batch, tokens, hidden]; equals the sum over heads of each head's
                            head_out times its columns of the projection's weight, plus the bias
+  blocks.i.out             the layer's output hidden states: the residual stream after layer i (the
+                           next layer's input), [batch, tokens, hidden]; equals the model's
+                           hidden_states[i + 1]; a hook's result is what the later layers read
 
 Architectures: those with BERT's encoder (`encoder.layer[i].attention.self` and
 `.attention.output.dense`: BERT, MiniLM, RoBERTa, XLM-R, ELECTRA, the entity-start classifier of
@@ -73,6 +76,10 @@ def attn_out(layer: int) -> str:
     return f"blocks.{layer}.attn.out"
 
 
+def block_out(layer: int) -> str:
+    return f"blocks.{layer}.out"
+
+
 class UnsupportedModelError(HeadscopeError):
     """The model's modules are not laid out like any encoder the hook points know."""
 
@@ -82,7 +89,8 @@ class HookPoint:
     """One named tensor of the forward: the module it is read at and how.
 
     kind: "output" (the module's output), "pattern" (the second element of the self-attention
-    module's output) or "heads" (the first input of the output projection, seen split per head).
+    module's output), "heads" (the first input of the output projection, seen split per head) or
+    "block" (an encoder layer's hidden states, the first element when the layer returns a tuple).
     """
 
     name: str
@@ -140,6 +148,7 @@ def _resolve(model: Any) -> HookPoints:
             HookPoint(pattern(index), own, "pattern"),
             HookPoint(head_out(index), projection, "heads", heads),
             HookPoint(attn_out(index), projection, "output"),
+            HookPoint(block_out(index), layer, "block"),
         ]
     return HookPoints(points, len(layers), heads, word)
 
@@ -174,6 +183,18 @@ def _register(point: HookPoint, fn: HookFn) -> torch.utils.hooks.RemovableHandle
                 raise ValueError(f"{point.name} is read only: the context is already computed from it")
 
         return point.module.register_forward_hook(read_pattern)
+
+    if point.kind == "block":
+
+        def after_layer(module: nn.Module, args: tuple, output: Any) -> Any:
+            # Some transformers versions return (hidden_states, attentions...) from a layer, others the tensor.
+            hidden = output[0] if isinstance(output, tuple) else output
+            changed = fn(hidden, point)
+            if changed is None:
+                return None
+            return (changed, *output[1:]) if isinstance(output, tuple) else changed
+
+        return point.module.register_forward_hook(after_layer)
 
     def after(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
         return fn(output, point)

@@ -16,6 +16,7 @@ from app.core.model.hooks import (
     WORD_EMBEDDING,
     UnsupportedModelError,
     attn_out,
+    block_out,
     cache,
     head_out,
     hook_points,
@@ -75,7 +76,7 @@ def test_points_are_resolved_once_and_named_for_every_layer(tiny):
     assert hook_points(tiny.model) is points
     assert (points.layers, points.heads) == (2, 2)
     assert set(points) == {WORD_EMBEDDING, EMBEDDING_OUTPUT} | {
-        f(i) for i in range(2) for f in (pattern, head_out, attn_out)
+        f(i) for i in range(2) for f in (pattern, head_out, attn_out, block_out)
     }
     assert points[head_out(1)].module is tiny.model.bert.encoder.layer[1].attention.output.dense
     assert points[WORD_EMBEDDING].module is tiny.model.bert.embeddings.word_embeddings
@@ -92,6 +93,27 @@ def test_cached_points_match_the_forward(tiny):
     assert torch.equal(store[EMBEDDING_OUTPUT], output.hidden_states[0])
     assert torch.equal(store[pattern(1)], output.attentions[1])
     assert store[head_out(1)].shape == (2, tokens, 2, 8)
+
+
+def test_each_layers_output_is_the_models_next_hidden_states(tiny):
+    model, batch = tiny.model, encode(tiny)
+    store = {}
+    with torch.no_grad(), hooks(model, {block_out(i): cache(store) for i in range(2)}):
+        output = model(**batch, output_hidden_states=True)
+    for layer in range(2):
+        assert torch.equal(store[block_out(layer)], output.hidden_states[layer + 1])
+
+
+def test_a_replaced_layer_output_is_what_the_later_layers_read(tiny):
+    model, batch = tiny.model, encode(tiny)
+    with torch.no_grad():
+        plain = model(**batch, output_hidden_states=True)
+        zeros, store = torch.zeros_like(plain.hidden_states[1]), {}
+        with hooks(model, {block_out(0): [replace_with(zeros), cache(store)], block_out(1): cache(store)}):
+            changed = model(**batch)
+    assert torch.equal(store[block_out(0)], zeros)
+    assert not torch.equal(store[block_out(1)], plain.hidden_states[2])
+    assert not torch.equal(changed.logits, plain.logits)
 
 
 def test_head_outputs_recombine_through_the_projection_into_the_attention_output(tiny):
