@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.core.model.checkpoint import pick_device
 from app.core.model.embedded import embedded_base_model
 from app.core.model.registry import ModelRegistry
@@ -46,6 +46,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.postgres)
         if "ray_local" in fixtures:
             item.add_marker(pytest.mark.ray)
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch):
+    """Set HEADSCOPE_* variables for a CLI run in this process: the CLI reads the settings once
+    (get_settings is cached), so the cache is cleared with each change and after the test."""
+
+    def set_env(**variables: str) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield set_env
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -143,13 +143,13 @@ def test_bad_shift_and_ood_data_are_refused(registry, tmp_path):
         plan_report(unknown, ReportSettings(), None, load)
 
 
-def test_the_cli_refuses_bad_input(tiny_models_dir, tmp_path, monkeypatch):
+def test_the_cli_refuses_bad_input(tiny_models_dir, tmp_path, cli_env):
     """Refusals need a relation checkpoint, not a trained one: the tiny one (tests/tiny_model.py)."""
     from tiny_model import TINY_RE_ID
 
     from app.cli import cli
 
-    monkeypatch.setenv("HEADSCOPE_MODELS_DIR", str(tiny_models_dir))
+    cli_env(HEADSCOPE_MODELS_DIR=str(tiny_models_dir))
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     result = CliRunner().invoke(cli, ["report", "--model", TINY_RE_ID, "--ood", str(empty), "--no-progress"])
@@ -160,10 +160,10 @@ def test_the_cli_refuses_bad_input(tiny_models_dir, tmp_path, monkeypatch):
     assert result.exit_code == 2 and "nope" in result.output
 
 
-def test_the_cli_report_on_a_demo_checkpoint(models_dir, tmp_path, monkeypatch):
+def test_the_cli_report_on_a_demo_checkpoint(models_dir, tmp_path, cli_env):
     from app.cli import cli
 
-    monkeypatch.setenv("HEADSCOPE_MODELS_DIR", str(models_dir))
+    cli_env(HEADSCOPE_MODELS_DIR=str(models_dir))
 
     out = tmp_path / "report.json"
     result = CliRunner().invoke(
