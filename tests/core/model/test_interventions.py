@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tiny_model import tiny_checkpoint  # tests/ is on sys.path (rootdir conftest)
+from planted_model import planted_model  # tests/ is on sys.path (rootdir conftest)
+from tiny_model import tiny_checkpoint
 
 from app.core.model.errors import InputError
 from app.core.model.hooks import cache, head_out, hooks, zero_heads
@@ -181,42 +182,6 @@ def test_a_mean_knock_out_equals_its_own_forward(tiny, prepared):
     probability, logit = separate_probability(tiny, prepared, found.label, fns)
     assert found.heads[1][0].probability == pytest.approx(probability, abs=1e-6)
     assert found.heads[1][0].logit == pytest.approx(logit, abs=1e-5)
-
-
-def planted_model():
-    """A 2 x 2 tiny BERT whose label only head (1, 0) carries.
-
-    Dimensions 8..15 of the residual stream stay 0 until layer 1, where only head (1, 0) writes there
-    (dims 8 and 9: +v and -v with a value bias of +-3); the pooler reads dim 8 - dim 9 and the classifier
-    that one pooled feature into the first label. LayerNorm shifts dims 8 and 9 alike, so without the
-    head their difference, and so every logit, is exactly 0; every other head writes nothing.
-    """
-    loaded = tiny_checkpoint("absa", seed=3)
-    bert, hidden = loaded.model.bert, slice(8, 16)
-    with torch.no_grad():
-        for norm in (bert.embeddings.LayerNorm, *(m for layer in bert.encoder.layer[:1] for m in norms(layer))):
-            norm.weight[hidden], norm.bias[hidden] = 0.0, 0.0
-        for layer in bert.encoder.layer:
-            for projection in (layer.attention.output.dense, layer.output.dense):
-                projection.weight.zero_(), projection.bias.zero_()
-        last = bert.encoder.layer[1]
-        value = last.attention.self.value
-        value.weight[:8], value.bias[:8] = 0.0, 0.0
-        value.weight[0, 0], value.weight[1, 0], value.bias[0], value.bias[1] = 1.0, -1.0, 3.0, -3.0
-        last.attention.output.dense.weight[8, 0], last.attention.output.dense.weight[9, 1] = 1.0, 1.0
-        for norm in norms(last):
-            norm.weight.fill_(1.0), norm.bias.zero_()
-        pooler = bert.pooler.dense
-        pooler.weight.zero_(), pooler.bias.zero_()
-        pooler.weight[0, 8], pooler.weight[0, 9] = 1.0, -1.0
-        classifier = loaded.model.classifier
-        classifier.weight.zero_(), classifier.bias.zero_()
-        classifier.weight[0, 0] = 5.0
-    return loaded
-
-
-def norms(layer):
-    return layer.attention.output.LayerNorm, layer.output.LayerNorm
 
 
 def test_the_head_that_carries_the_label_is_ranked_first():
