@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 LABELS = ("aspect", "aspect-sentiment", "opposite-aspect", "noop", "phrase", "entity", "other")
 Label = Literal["aspect", "aspect-sentiment", "opposite-aspect", "noop", "phrase", "entity", "other"]
@@ -21,6 +21,8 @@ MAX_TAGS, MAX_TAG_CHARS = 20, 50
 ID_PATTERN = r"^[A-Za-z0-9_-]{4,32}$"
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 USER_PATTERN = r"^[A-Za-z0-9_.@-]{1,64}$"
+MAX_INTERVENED_HEADS = 1024  # same as app/web/request_bodies.py's Intervene
+MAX_OUTCOME_LABELS = 100
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,57 @@ class ExampleRef(BaseModel):
 
 
 Span = tuple[int, int]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class InterventionOutcome(BaseModel):
+    """A prediction before or after an intervention: POST /api/inspect's intervention.before / after."""
+
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(min_length=1, max_length=200)
+    probabilities: dict[str, FiniteFloat] = Field(max_length=MAX_OUTCOME_LABELS)
+    logit: FiniteFloat | None = None
+
+
+class FindingIntervention(BaseModel):
+    """Heads whose outputs were changed when the finding was saved (POST /api/inspect's `intervene`), with the
+    prediction before and after. Accepted as the API's `intervention` answer is written; delta is recomputed."""
+
+    model_config = ConfigDict(extra="forbid")
+    heads: list[tuple[int, int]] = Field(min_length=1, max_length=MAX_INTERVENED_HEADS)
+    mode: Literal["zero", "mean", "scale"] = "zero"
+    factor: FiniteFloat | None = None
+    reference: Literal["demo"] | None = None
+    before: InterventionOutcome | None = None
+    after: InterventionOutcome | None = None
+    delta: dict[str, FiniteFloat] | None = Field(default=None, max_length=MAX_OUTCOME_LABELS)
+
+    @field_validator("heads")
+    @classmethod
+    def heads_valid(cls, value: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        if any(n < 0 for pair in value for n in pair):
+            raise ValueError("heads are [layer, head] pairs (0-based); negative numbers are not")
+        twice = sorted({h for h in value if value.count(h) > 1})
+        if twice:
+            raise ValueError(f"heads {[list(h) for h in twice]} are given more than once: name each head once")
+        return sorted(value)
+
+    @model_validator(mode="after")
+    def options_fit_the_mode(self) -> FindingIntervention:
+        if self.mode == "scale":
+            self.factor = 0.5 if self.factor is None else self.factor
+        elif self.factor is not None:
+            raise ValueError(f"factor is for mode scale only; drop it or use mode scale (mode is {self.mode})")
+        if self.reference is not None and self.mode != "mean":
+            raise ValueError(f"reference is for mode mean only; drop it or use mode mean (mode is {self.mode})")
+        self.delta = self.recomputed_delta()
+        return self
+
+    def recomputed_delta(self) -> dict[str, float] | None:
+        if self.before is None or self.after is None:
+            return None
+        before = self.before.probabilities
+        return {label: p - before[label] for label, p in self.after.probabilities.items() if label in before}
 
 
 class FindingInput(BaseModel):
@@ -86,6 +139,7 @@ class FindingInput(BaseModel):
     e1_span: Span | None = None
     e2_span: Span | None = None
     example: ExampleRef | None = None
+    intervention: FindingIntervention | None = None
 
     @field_validator("text")
     @classmethod

@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 
 from app.store import access
 from app.store.checkpoints import checkpoint_status
-from app.store.finding_schemas import ExportFile, FindingCreate, FindingPatch, FindingRecord, FindingView, ModelRef
+from app.store.finding_schemas import (
+    ExportFile,
+    FindingCreate,
+    FindingIntervention,
+    FindingPatch,
+    FindingRecord,
+    FindingView,
+    ModelRef,
+)
 from app.store.markdown import render_note
 from app.store.models import Finding, FindingHead, FindingLabel, User, utcnow
 from app.store.store_errors import Conflict, Forbidden, Invalid, NotFound
@@ -109,6 +117,18 @@ def check_view(view: FindingView, num_layers: int, num_heads: int, loc: tuple = 
             raise Invalid(
                 f"head {list(item) if isinstance(item, tuple) else item} does not exist: the model has "
                 f"{num_layers} layers × {num_heads} heads",
+                loc + ("heads", index),
+            )
+
+
+def check_intervention(
+    intervention: FindingIntervention | None, num_layers: int, num_heads: int, loc: tuple = ("input", "intervention")
+) -> None:
+    """422 for a changed head the model does not have."""
+    for index, (layer, head) in enumerate(intervention.heads if intervention else []):
+        if layer >= num_layers or head >= num_heads:
+            raise Invalid(
+                f"head [{layer}, {head}] does not exist: the model has {num_layers} layers × {num_heads} heads",
                 loc + ("heads", index),
             )
 

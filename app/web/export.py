@@ -24,6 +24,7 @@ from typing import Any
 import nh3
 from markupsafe import Markup
 
+from app.web.finding_interventions import intervention_text
 from app.web.pages import templates as page_templates
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,6 +178,7 @@ def finding_context(finding: dict, index: int, live: bool) -> dict:
         "labels": finding.get("labels") or [],
         "tags": finding.get("tags") or [],
         "view_summary": view_summary(finding.get("view") or {}),
+        "intervention": intervention_text(finding),
         "created": _when(finding.get("created_at")),
         "updated": _when(finding.get("updated_at")),
         "live": live,

@@ -30,6 +30,7 @@ from app.store.store_errors import Conflict, Forbidden, Invalid, NotFound, Store
 from app.web import auth
 from app.web.auth import require_user
 from app.web.bodies import in_context, require_json, set_validation_context
+from app.web.finding_interventions import intervene_of, with_outcome
 from app.web.request_bodies import InspectRequest
 from app.web.responses import Finding, FindingList, Imported, PublicLink
 
@@ -165,6 +166,7 @@ async def _snapshot(request: Request, body: FindingCreate, model_id: str) -> dic
             attention="compact",
             layers=layers,
             word_level=view.word_mode,
+            intervene=intervene_of(body.input.intervention),
         )
     except ValidationError as exc:
         raise Invalid(exc.errors()[0]["msg"], ("input",)) from None
@@ -194,6 +196,7 @@ async def create_finding(body: NewFinding, request: Request, user: User = Depend
         model = ref  # kept as sent: a finding re-saved from a snapshot of a checkpoint that is gone
     else:
         repo.check_view(body.view, info.num_layers, info.num_heads)
+        repo.check_intervention(body.input.intervention, info.num_layers, info.num_heads)
         sha = await run_in_threadpool(weights_sha256, info.weights_location)
         model = ModelRef(id=info.id, sha256=sha, task=info.task, format=info.format)
     snapshot = body.snapshot if body.snapshot is not None else await _snapshot(request, body, model.id)
@@ -204,6 +207,7 @@ async def create_finding(body: NewFinding, request: Request, user: User = Depend
             f"the attention snapshot is {size} bytes, over HEADSCOPE_MAX_BODY_BYTES "
             f"({settings.max_body_bytes}): save a head view of one layer, or a shorter input",
         )
+    body = with_outcome(body, snapshot)
 
     def write() -> dict:
         with state.store.write() as db:

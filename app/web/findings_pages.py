@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app import __version__
 from app.web.attribution_service import attribution_query
 from app.web.export import build_export_html, export_filename, finding_context, json_for_script
+from app.web.finding_interventions import intervention_query
 from app.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -143,6 +144,7 @@ def inspect_query(finding: dict) -> str:
         q["side"] = "right"
     q["word"] = "1" if view.get("word_mode") else "0"
     q.update(attribution_query(finding.get("snapshot")))  # the attribution the finding was saved with
+    q.update(intervention_query(finding))  # the heads it was saved with switched off
     return urlencode(q, quote_via=quote)
 
 
