@@ -29,6 +29,7 @@ from app.web import (
     intervention_api,
     job_api,
     pages,
+    patching_api,
     report_api,
     robustness_api,
 )
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analysis_api.router)
     app.include_router(analysis_pages.router)
     app.include_router(compare_api.router)
+    app.include_router(patching_api.router)
     app.include_router(robustness_api.router)
     app.include_router(robustness_api.pages)
     app.include_router(report_api.router)
