@@ -24,7 +24,7 @@ export function findingBody(values, kind, state, resp) {
   return {
     ...values,
     model: resp.model,
-    input: inputFromState(state, resp.task),
+    input: inputFromState(state, resp.task, resp),
     view,
     snapshot: snapshotFor(resp, kind, view.layer),
   };

@@ -23,10 +23,17 @@ export function viewFromState(state, kind, numHeads) {
   };
 }
 
-/** input of a finding: what /api/inspect was given (RE: the text with its <e1>/<e2> tags). */
-export function inputFromState(state, task) {
+/** input of a finding: what /api/inspect was given (RE: the text with its <e1>/<e2> tags) and, when
+ *  heads were switched off, the answer's intervention (heads, mode, factor, before, after). */
+export function inputFromState(state, task, resp) {
   const input = { text: state.text };
   if (task !== "re" && state.aspect) input.aspect = state.aspect;
+  const iv = resp && resp.intervention;
+  if (iv && iv.heads && iv.heads.length) {
+    const { heads, mode, factor, before, after } = iv;
+    input.intervention = { heads, mode, before, after };
+    if (mode === "scale") input.intervention.factor = factor;
+  }
   return input;
 }
 

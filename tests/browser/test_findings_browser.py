@@ -149,6 +149,44 @@ def test_save_from_model_view(page):
     page.wait_for_selector(".thumb.selected[data-layer='2'][data-head='5']", timeout=30_000)
 
 
+def test_save_with_heads_switched_off_keeps_the_intervention(page, offline_page, tmp_path):
+    open_inspect(page, 5, "3")
+    page.goto(page.url + "&iv=4.7,5.3")
+    page.wait_for_function(
+        "() => { const r = window.headscope.response; return r && r.intervention && "
+        "r.intervention.heads.length === 2 && !document.body.dataset.busy; }",
+        timeout=60_000,
+    )
+    finding = save_from(page, "#save-finding-head", unique("Heads 4.7 and 5.3 switched off"))
+    kept = finding["input"]["intervention"]
+    assert kept["heads"] == [[4, 7], [5, 3]] and kept["mode"] == "zero"
+    assert finding["snapshot"]["prediction"]["label"] == kept["after"]["label"]  # the intervened snapshot
+    label = kept["before"]["label"]
+    before, after = kept["before"]["probabilities"][label], kept["after"]["probabilities"][label]
+    line = f"Heads 4.7, 5.3 zeroed: {label} {before:.2f} → {after:.2f}"
+
+    page.goto(f"{page.base}/findings/{finding['id']}")
+    page.wait_for_function("() => document.body.dataset.ready === '1'")
+    assert page.text_content(".finding-intervention").startswith(line)
+    with page.expect_download() as download:
+        page.click("#export-html")
+    path = tmp_path / "intervened.html"
+    download.value.save_as(path)
+
+    page.click("#live-view")  # open in inspect: the same heads switched off
+    page.wait_for_url("**/inspect?*")
+    page.wait_for_function(
+        "() => window.headscope && window.headscope.response && window.headscope.response.intervention"
+    )
+    assert query(page)["iv"] == ["4.7,5.3"]
+    assert page.locator("#iv-chips .iv-chip").all_text_contents() == ["4.7", "5.3"]
+
+    offline_page.goto(path.as_uri())  # the export draws the intervened snapshot and says before → after
+    offline_page.wait_for_function("() => document.body.dataset.ready === '1'")
+    assert offline_page.text_content(".finding-intervention").startswith(line)
+    assert int(offline_page.get_attribute(".snapshot-view", "data-edges")) > 0
+
+
 def test_exported_html_works_from_disk_with_no_network(page, offline_page, tmp_path):
     finding = create(page.base, title=unique("Export me"), labels=["aspect"])
     # the finding page's Export button downloads the file
