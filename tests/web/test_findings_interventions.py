@@ -120,3 +120,24 @@ def test_permalink_and_export_carry_the_intervention(client):
     plain = client.post("/api/findings", json=new_finding()).json()
     assert "iv=" not in client.get(f"/f/{plain['id']}", follow_redirects=False).headers["location"]
     assert "finding-intervention" not in client.get(f"/findings/{plain['id']}").text
+
+
+def test_older_and_odd_stored_interventions_read_safely():
+    from app.web.export import build_export_html
+    from app.web.finding_interventions import intervention_query, intervention_text
+
+    older = {"input": {"text": TEXT}}
+    assert intervention_text(older) is None and intervention_query(older) == {}
+    odd = {"input": {"text": TEXT, "intervention": {"heads": [["4", 7], [-1, 2]], "mode": "zero"}}}
+    assert intervention_text(odd) is None and intervention_query(odd) == {}
+    no_outcome = {"input": {"text": TEXT, "intervention": {"heads": [[4, 7]], "mode": "mean"}}}
+    assert intervention_text(no_outcome) == "Head 4.7 mean-ablated"
+    assert intervention_query(no_outcome) == {"iv": "4.7", "iv_mode": "mean"}
+    hostile = "<img src=x onerror=alert(1)>"
+    outcome = {"label": hostile, "probabilities": {hostile: 0.5}}
+    finding = {
+        "title": "t",
+        "input": {"text": TEXT, "intervention": {"heads": [[1, 1]], "before": outcome, "after": outcome}},
+    }
+    html = build_export_html([finding])
+    assert "Head 1.1 zeroed: &lt;img src=x onerror=alert(1)&gt; 0.50 → 0.50" in html
