@@ -11,6 +11,7 @@ import { HeadView } from "./headview.js";
 import { readState, writeState } from "./compare-state.js";
 import { drawBars, drawGrid } from "./compare-bars.js";
 import { $, showError, clearError } from "./dom.js";
+import { bindPatching, inputsChanged } from "./patching-map.js";
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 const SIDES = ["left", "right"];
@@ -87,12 +88,7 @@ let shownKey = null;
 async function getResponse(layer) {
   const key = inputKey();
   if (current && shownKey === key && SIDES.every((s) => hasLayer(current[s], layer))) return current;
-  const body = {
-    left: sideBody(state.model, state.text, state.aspect, state.left_pretrained),
-    right: sideBody(state.right_model || state.model, state.right_text || state.text,
-                    state.right_aspect || state.aspect, state.right_pretrained),
-    layers: [layer],
-  };
+  const body = { ...sidesBody(), layers: [layer] };
   const fresh = await request("/api/compare", { method: "POST", body });
   if (current && shownKey === key) {
     for (const s of SIDES) Object.assign(current[s].attention.layers, fresh[s].attention.layers);
@@ -105,6 +101,7 @@ async function getResponse(layer) {
 async function refresh() {
   const my = ++seq;
   writeState(state);
+  inputsChanged(inputKey());
   if (!state.text.trim()) return;
   setBusy(true);
   clearError("error-box");
@@ -245,6 +242,16 @@ $("save-finding").addEventListener("click", async () => {
     await saveCompareFinding(state, current, $("finding-saved"));
   } catch (e) { showError("error-box", e.message); }
 });
+
+/** The two sides of the inputs shown (the last compared), as POST /api/compare takes them. */
+function sidesBody() {
+  return {
+    left: sideBody(state.model, state.text, state.aspect, state.left_pretrained),
+    right: sideBody(state.right_model || state.model, state.right_text || state.text,
+                    state.right_aspect || state.aspect, state.right_pretrained),
+  };
+}
+bindPatching({ body: sidesBody, key: inputKey, open: openHead });
 
 async function init() {
   try {

@@ -112,6 +112,7 @@ export const CONCEPTS = {
   "opposite-aspect": "A head that attends from the asked aspect to the words of the sentence's other aspects.",
   intervention: "Switching heads off for this input: their output zeroed, replaced by its mean over the demo reference set, or scaled by a factor; the prediction before → after.",
   "knock-out": "Per head, how much the predicted label's probability changes when that head alone is switched off: causal evidence, for this input only.",
+  "activation-patching": "Per head, the fraction of the logit difference between a clean and a corrupted input that comes back when that head's output alone is taken from the other run.",
 };
 
 /** The small "?" link to a concept on /concepts (opens beside the page), titled with its definition. */
