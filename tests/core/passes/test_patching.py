@@ -5,6 +5,8 @@ head (1, 0) carries, that head alone restores the clean run's logit difference."
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from planted_model import planted_model  # tests/ is on sys.path (rootdir conftest)
@@ -132,3 +134,15 @@ def test_an_unknown_direction_or_no_alignment_is_refused(tiny):
         patching_map(tiny, clean, corrupted, [[(0, 0)]], "sideways")
     with pytest.raises(ValueError, match="no aligned tokens"):
         patching_map(tiny, clean, corrupted, [[]])
+
+
+def test_a_qa_b_checkpoints_rows_are_patched_each_with_its_own_alignment(tiny):
+    # QA-B scores one row per polarity (padded to the longest): each row's residual stream patched whole
+    qa_b = dataclasses.replace(tiny, info=dataclasses.replace(tiny.info, format="qa-b"))
+    clean, corrupted = prepared(qa_b, CLEAN, SAME_LENGTH)
+    assert len(clean.encodeds) > 1
+    alignment = [[(i, i) for i in range(len(row.input_ids))] for row in clean.encodeds]
+    runs = patched_logits(qa_b, corrupted, clean, alignment, [Patch((block_out(0),)), Patch(())])
+    assert torch.allclose(runs.patched[0], runs.source, atol=1e-5)
+    assert torch.allclose(runs.patched[1], runs.target, atol=1e-6)
+    assert (runs.target - runs.source).abs().max() > 100 * (runs.patched[0] - runs.source).abs().max()
