@@ -69,15 +69,17 @@ function draw(resp, found) {
   $("patch-summary").replaceChildren(summary(found));
   $("patch-heads").replaceChildren(headGrid(found, max), legend(max));
   $("patch-residual").replaceChildren(residualGrid(resp, found, max), legend(max));
-  $("patch-note").textContent = resp.note;
+  $("patch-note").textContent = `${resp.note} Unaligned here: left ${tokenList(resp.clean_tokens, resp.unaligned.clean)}; right ${tokenList(resp.corrupted_tokens, resp.unaligned.corrupted)}.`;
   root.hidden = false;
 }
+
+const tokenList = (tokens, positions) => (positions.length ? positions.map((i) => `“${tokens[i]}”`).join(" ") : "none");
 
 function summary(found) {
   const p = el("p");
   const which = found.direction === "denoise"
-    ? "the corrupted (right) input runs with one head's output from the clean (left) run"
-    : "the clean (left) input runs with one head's output from the corrupted (right) run";
+    ? "The corrupted (right) input runs with one head's output from the clean (left) run"
+    : "The clean (left) input runs with one head's output from the corrupted (right) run";
   p.append(`${which}. Logit difference logit[${found.clean_label}] − logit[${found.corrupted_label}]: `,
     `clean ${fmt(found.clean_difference, 3)}, corrupted ${fmt(found.corrupted_difference, 3)}.`);
   if (found.undefined) p.append(el("strong", "pt-undefined", ` No fraction: ${found.undefined}.`));

@@ -32,7 +32,8 @@ def test_patch_heads_draws_the_map_and_a_cell_opens_its_head(page):
     tokens = page.locator("#patch-residual .pt-token")
     assert "awful" not in tokens.all_text_contents() and "great" not in tokens.all_text_contents()
     assert page.locator("#patch-residual .pt-cell").count() == 7 * tokens.count()
-    assert "inserted or deleted" in page.text_content("#patch-note")
+    note = page.text_content("#patch-note")
+    assert "inserted or deleted" in note and "left “great”; right “awful”" in note
     assert page.locator("#patching-panel a.concept[href='/concepts#activation-patching']").count() == 1
     # a head cell opens that head in the compare view
     page.click("#patch-heads button.pt-cell[data-layer='3'][data-head='9']")
