@@ -21,8 +21,13 @@ from pathlib import Path
 import torch
 
 from app.core.data.demo import demo_file
-from app.core.inputs.encoding import DEFAULT_ENTITY_MARKERS
-from app.core.model.checkpoint import METADATA_FILE, CheckpointInfo, LoadedCheckpoint, file_sha256
+from app.core.model.checkpoint import (
+    DEFAULT_ENTITY_MARKERS,
+    METADATA_FILE,
+    CheckpointInfo,
+    LoadedCheckpoint,
+    file_sha256,
+)
 from app.core.model.embedded import embedded_base_model
 from app.core.training.demo_checkpoints import DEMO_RE_LABELS, DEMO_RECIPES
 

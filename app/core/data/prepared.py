@@ -25,7 +25,8 @@ from app.core.data.demo import ABSA_LABELS
 from app.core.data.benchmark_metrics import (
     absa_category_metrics, absa_term_metrics, is_semeval2010_labels, macro_f1, semeval2010_metrics, sentihood_metrics,
 )
-from app.core.inputs.encoding import B_FORMAT_POLARITIES, encode_absa, encode_relation
+from app.core.inputs.encoding import B_FORMAT_POLARITIES, encode_absa
+from app.core.inputs.relations import encode_relation
 from app.core.inputs.encoding import LabelledInput
 
 CATEGORY_FORMATS = ("qa-m", "nli-m", "qa-b", "nli-b")

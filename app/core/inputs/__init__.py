@@ -1,2 +1,2 @@
-"""From text to model inputs: encoding ABSA pairs and relation instances (encoding.py), the analysis
+"""From text to model inputs: encoding ABSA pairs (encoding.py) and relation instances (relations.py), the analysis
 units a labelled dataset becomes (units.py), and padding and batching them (batching.py)."""

@@ -40,9 +40,9 @@ from app.core.inputs.encoding import (
     EncodedInput,
     encode_absa,
     encode_absa_pairs,
-    encode_relation,
     find_word,
 )
+from app.core.inputs.relations import encode_relation
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.model.errors import InputError
 

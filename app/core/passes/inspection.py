@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import torch
 
 from app.core.inputs.batching import pad_batch
-from app.core.inputs.encoding import B_FORMAT_POLARITIES, EncodedInput, encode_absa, encode_relation, to_word_level
+from app.core.inputs.encoding import B_FORMAT_POLARITIES, EncodedInput, encode_absa, to_word_level
+from app.core.inputs.relations import encode_relation
 from app.core.model.attention import forward_with_attention, merge_word_pieces
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.errors import InputError

@@ -19,7 +19,8 @@ from app.core.data.demo import (
     read_relation_sentences,
     read_review_sentences,
 )
-from app.core.inputs.encoding import LabelledInput, encode_absa, encode_relation
+from app.core.inputs.encoding import LabelledInput, encode_absa
+from app.core.inputs.relations import encode_relation
 from app.core.model.checkpoint import DEFAULT_ENTITY_MARKERS, METADATA_FILE, file_sha256
 from app.core.model.embedded import embedded_base_model, embedded_base_version
 from app.core.training.loop import TrainingArgs, TrainingResult, train_classifier

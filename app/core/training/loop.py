@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from app.core.inputs.batching import pad_batch
 from app.core.inputs.encoding import LabelledInput
 from app.core.model.checkpoint import METADATA_FILE, pick_device, quiet_transformers
+from app.core.training.predictions import predict_labels
 
 
 @dataclass
@@ -143,41 +144,6 @@ def classification_metrics(gold: Sequence[int], predicted: Sequence[int], labels
         "macro_f1": round(float(np.mean(f1s)), 4) if f1s else None,
         "n": int(len(gold_a)),
     }
-
-
-@torch.inference_mode()
-def predict_labels(
-    model: Any, examples: Sequence[LabelledInput], pad_id: int, device: torch.device, batch_size: int = 64
-) -> list[int]:
-    model.eval()
-    predictions: list[int] = []
-    ordered = sorted(range(len(examples)), key=lambda i: len(examples[i].encoded.input_ids))
-    by_index: dict[int, int] = {}
-    for start in range(0, len(ordered), batch_size):
-        idx = ordered[start : start + batch_size]
-        batch = pad_batch([examples[i].encoded for i in idx], pad_id, device)
-        logits = model(**batch).logits
-        for i, p in zip(idx, logits.argmax(-1).tolist()):
-            by_index[i] = p
-    predictions = [by_index[i] for i in range(len(examples))]
-    return predictions
-
-
-@torch.inference_mode()
-def predict_probabilities(
-    model: Any, examples: Sequence[LabelledInput], pad_id: int, device: torch.device, batch_size: int = 64
-) -> list[list[float]]:
-    """Softmax probabilities per example, in the examples' order (batches sorted by length)."""
-    model.eval()
-    ordered = sorted(range(len(examples)), key=lambda i: len(examples[i].encoded.input_ids))
-    by_index: dict[int, list[float]] = {}
-    for start in range(0, len(ordered), batch_size):
-        idx = ordered[start : start + batch_size]
-        batch = pad_batch([examples[i].encoded for i in idx], pad_id, device)
-        probabilities = model(**batch).logits.float().softmax(-1).cpu().tolist()
-        for i, p in zip(idx, probabilities):
-            by_index[i] = p
-    return [by_index[i] for i in range(len(examples))]
 
 
 def _dev_key(metrics: dict[str, Any]) -> tuple[float, float]:

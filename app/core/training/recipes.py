@@ -17,7 +17,8 @@ from typing import Any
 from app.core.data.prepared import PreparedData, prepare
 from app.core.data.readers import load_dataset
 from app.core.model.checkpoint import file_sha256, pick_device
-from app.core.training.loop import TrainingArgs, TrainingResult, TrainOptions, predict_probabilities, train_classifier
+from app.core.training.loop import TrainingArgs, TrainingResult, TrainOptions, train_classifier
+from app.core.training.predictions import predict_probabilities
 from app.core.training.roast import method_settings, training_method
 
 RECIPES_DIR = Path(__file__).resolve().parents[3] / "models" / "recipes"

@@ -333,7 +333,7 @@ def test_real_sentihood_counts(shared: Path, split: str, sentences: int, opinion
 
 # semeval2010_task8/PROVENANCE.md: examples, ids, Other, 19 labels; the key agrees once direction is removed.
 def test_real_semeval2010_counts_and_key(shared: Path):
-    from app.core.inputs.encoding import parse_entity_tags
+    from app.core.inputs.relations import parse_entity_tags
 
     folder = shared / "semeval2010_task8"
     for name, count, first_id, others in (("TRAIN_FILE.TXT", 8000, 1, 1410), ("TEST_FILE_FULL.TXT", 2717, 8001, 454)):

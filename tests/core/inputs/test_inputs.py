@@ -5,7 +5,8 @@ import unicodedata
 
 import pytest
 
-from app.core.inputs.encoding import encode_absa, encode_relation, parse_entity_tags, to_word_level
+from app.core.inputs.encoding import encode_absa, to_word_level
+from app.core.inputs.relations import encode_relation, parse_entity_tags
 from app.core.model.checkpoint import DEFAULT_ENTITY_MARKERS
 from app.core.model.errors import InputError
 

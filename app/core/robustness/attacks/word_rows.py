@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.core.inputs.encoding import REVIEW_FIRST_FORMATS, mark_entities
+from app.core.inputs.encoding import REVIEW_FIRST_FORMATS
+from app.core.inputs.relations import mark_entities
 from app.core.inputs.units import UnitSpec, encode_unit
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.robustness.variants import Edit, protected_spans
