@@ -132,6 +132,7 @@ function showResponse(resp) {
     pinned[side] = null;
   }
   $("layer-select").replaceChildren(...range(Math.min(L.num_layers, resp.right.num_layers)).map((l) => new Option(String(l), l)));
+  $("layer-select").value = state.layer; // new options must not show layer 0 while the state's layer is fetched
   const colors = headColors(H);
   $("head-swatches").replaceChildren(...headToggleButtons(H, colors));
   $("change-note").hidden = !resp.change_note;

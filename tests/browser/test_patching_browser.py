@@ -39,5 +39,5 @@ def test_patch_heads_draws_the_map_and_a_cell_opens_its_head(page):
     page.click("#patch-heads button.pt-cell[data-layer='3'][data-head='9']")
     page.wait_for_function("window.headscope.state.layer === 3", timeout=60_000)
     page.wait_for_function("new URLSearchParams(location.search).get('heads') === '9'", timeout=60_000)
-    assert page.input_value("#layer-select") == "3"
+    page.wait_for_function("document.querySelector('#layer-select').value === '3'", timeout=60_000)
     assert not page.locator("#patching").is_hidden()  # the same inputs: the map stays
