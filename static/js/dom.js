@@ -7,6 +7,9 @@
 /** The element with this id (null when there is none). */
 export const $ = (id) => document.getElementById(id);
 
+/** A head's name on every page: "layer.head", both from 0 (e.g. "3.4"). */
+export const headName = (layer, head) => `${layer}.${head}`;
+
 /** Every element under `root` matching a CSS selector, as an array. */
 export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 

@@ -6,6 +6,8 @@
 import { clearError, showError } from "./dom.js";
 
 export const LABELS = ["aspect", "aspect-sentiment", "opposite-aspect", "noop", "phrase", "entity", "other"];
+/** How a stored label reads on the page: the API's "noop" is the analysis's "no-op". */
+export const labelName = (label) => (label === "noop" ? "no-op" : label);
 const MAX_TITLE = 200, MAX_TAGS = 20, MAX_TAG = 50;
 
 const make = (tag, props, ...children) => {
@@ -20,7 +22,7 @@ function build() {
   const d = make("dialog", { id: "finding-dialog", className: "finding-dialog" });
   const form = make("form", { method: "dialog", id: "finding-form" });
   const labelBoxes = LABELS.map((name) => make("label", { className: "check" },
-    make("input", { type: "checkbox", name: "labels", value: name }), " " + name));
+    make("input", { type: "checkbox", name: "labels", value: name }), " " + labelName(name)));
   form.append(
     make("h2", { id: "finding-form-heading" }),
     make("label", { htmlFor: "finding-title" }, "Title"),

@@ -3,9 +3,9 @@
 
 import { getModels } from "./api.js";
 import { listFindings } from "./findings-api.js";
-import { LABELS } from "./findings-form.js";
+import { LABELS, labelName } from "./findings-form.js";
 import { generations } from "./request.js";
-import { $, clearError, el, fillConceptLinks, readQuery, showError, writeQuery } from "./dom.js";
+import { $, clearError, el, fillConceptLinks, headName, readQuery, showError, writeQuery } from "./dom.js";
 const FIELDS = ["model", "layer", "head", "label", "author", "q"];
 const PAGE = 20;
 
@@ -32,15 +32,17 @@ function writeFilters(filters, offset) {
 }
 
 function viewText(view) {
-  const v = view || {}, heads = (v.heads || []).map((h) => (Array.isArray(h) ? h.join(".") : h));
-  return `${v.kind || "head"}` + (v.layer != null ? ` · L${v.layer}` : "") + (heads.length ? ` · H ${heads.join(",")}` : "");
+  // heads as "layer.head" like every other page: bare head indices belong to the view's layer
+  const v = view || {};
+  const heads = (v.heads || []).map((h) => (Array.isArray(h) ? headName(h[0], h[1]) : v.layer != null ? headName(v.layer, h) : String(h)));
+  return `${v.kind || "head"}` + (v.layer != null ? ` · layer ${v.layer}` : "") + (heads.length ? ` · ${heads.join(", ")}` : "");
 }
 
 function row(f) {
   const link = cell("a", { href: "/findings/" + encodeURIComponent(f.id), className: "finding-link", textContent: f.title });
   const model = typeof f.model === "string" ? f.model : (f.model && f.model.id) || "";
   const marks = cell("td", {},
-    ...(f.labels || []).map((l) => cell("span", { className: "badge label", textContent: l })),
+    ...(f.labels || []).map((l) => cell("span", { className: "badge label", textContent: labelName(l) })),
     ...(f.tags || []).map((t) => cell("span", { className: "tag", textContent: t })));
   const tr = cell("tr", {},
     cell("td", {}, link, f.visibility === "shared" ? cell("span", { className: "muted", textContent: " · shared" }) : ""),
@@ -101,7 +103,7 @@ $("page-next").addEventListener("click", () => { offset += PAGE; load(); });
 
 async function init() {
   fillConceptLinks();
-  $("f-label").append(...LABELS.map((l) => new Option(l, l)));
+  $("f-label").append(...LABELS.map((l) => new Option(labelName(l), l)));
   try {
     const data = await getModels();
     $("f-model").append(...(data.models || []).map((m) => new Option(m.id, m.id)));

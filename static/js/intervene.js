@@ -3,13 +3,10 @@
 // prediction before → after. The state lives in the page's state object (and so in the URL: iv,
 // iv_mode, iv_factor); inspect.js re-runs the inspection on every change.
 
-import { $, $$, el, fmt, showError, clearError } from "./dom.js";
+import { $, $$, el, fmt, headName, showError, clearError } from "./dom.js";
 
 export const MODES = ["zero", "mean", "scale"];
 const CONTROL = "intervene-controls"; // the error line of the control group follows it
-
-/** A head's name on every page: "layer.head", both from 0. */
-export const headName = (layer, head) => `${layer}.${head}`;
 
 const byPosition = (a, b) => a[0] - b[0] || a[1] - b[1];
 

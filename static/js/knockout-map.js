@@ -5,8 +5,7 @@
 // click and tells it when the input changes, so that a map is never shown for another input.
 
 import { request, generations } from "./request.js";
-import { $, el, fmt, showError, clearError } from "./dom.js";
-import { headName } from "./intervene.js";
+import { $, el, fmt, headName, showError, clearError } from "./dom.js";
 
 const BUTTON = "knockout-button"; // errors are shown beside it
 const loads = generations();      // a newer click or a new input drops an older answer

@@ -109,6 +109,9 @@ def test_save_from_head_view_list_and_permalink(page):
     assert finding["view"]["kind"] == "head" and finding["view"]["layer"] == 3 and finding["view"]["heads"] == [1, 4]
     assert finding["view"]["token"] == 7 and finding["view"]["token_side"] == "right"
     assert finding["labels"] == ["aspect", "noop"] and finding["tags"] == ["pasta", "run-1"]
+    # the dialog reads "no-op" like the analysis; the stored value stays "noop"
+    noop_box = "#finding-dialog label.check:has(input[name=labels][value='noop'])"
+    assert page.text_content(noop_box).strip() == "no-op"
     assert list(finding["snapshot"]["attention"]["layers"]) == ["3"]  # the page's own data, cut to the shown layer
 
     # it is listed, and the text filter finds it
@@ -118,6 +121,11 @@ def test_save_from_head_view_list_and_permalink(page):
     page.wait_for_function("() => document.querySelectorAll('#findings-rows tr').length === 1")
     assert page.text_content("#findings-rows .finding-link") == title
     assert query(page)["q"] == [title]
+    # heads written "layer.head" like every other page, labels as the analysis names them
+    view_cell = page.text_content("#findings-rows tr td:nth-child(3)")
+    assert "3.1, 3.4" in view_cell and "H 3.4" not in view_cell and "H 1" not in view_cell
+    assert page.text_content("#findings-rows tr td:nth-child(4)").count("no-op") == 1
+    assert "no-op" in page.inner_text("#f-label")
     page.click("#findings-rows .finding-link")
     page.wait_for_url(f"**/findings/{finding['id']}")
     page.wait_for_function("() => document.body.dataset.ready === '1'")
