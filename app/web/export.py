@@ -134,14 +134,21 @@ def _when(value: Any) -> str:
 
 
 def view_summary(view: dict) -> str:
-    """e.g. "head view · layer 3 · heads 7, 9"."""
+    """e.g. "head view · layer 3 · heads 3.7, 3.9"."""
     view = view or {}
     parts = [f"{view.get('kind') or 'head'} view"]
     if view.get("layer") is not None:
         parts.append(f"layer {view['layer']}")
     heads = view.get("heads") or []
     if heads:
-        names = [f"{h[0]}.{h[1]}" if isinstance(h, (list, tuple)) and len(h) == 2 else str(h) for h in heads]
+        # "layer.head", as every page writes a head: bare head numbers belong to the view's layer
+        layer = view.get("layer")
+        names = [
+            f"{h[0]}.{h[1]}"
+            if isinstance(h, (list, tuple)) and len(h) == 2
+            else (f"{layer}.{h}" if layer is not None else str(h))
+            for h in heads
+        ]
         parts.append(("head " if len(names) == 1 else "heads ") + ", ".join(names))
     if view.get("word_mode"):
         parts.append("words")
