@@ -141,8 +141,8 @@ def flow_solver_against_scipy(torch, loaded, rounds: int, repeats: int = 20) -> 
     compiled layered solver (app/core/attribution/maxflow.py, torch's thread count) vs scipy's
     maximum_flow once per token on the same integer network, alternated; the values must be equal."""
     from app.core.attribution.flow_network import scipy_max_flows
+    from app.core.attribution.flow_solver import layered_max_flows
     from app.core.attribution.graph import flow_capacities
-    from app.core.attribution.maxflow import layered_max_flows
     from app.core.passes.inspection import InspectionInput, inspect
 
     capacity, to_sink = flow_capacities(inspect(loaded, InspectionInput(common.REVIEW, common.ASPECT)).attention, [0])

@@ -3,7 +3,8 @@
 * gradients.py: integrated gradients and gradient x input on the input word embeddings (Captum),
   batched, with the completeness gap of integrated gradients;
 * graph.py: attention rollout and attention flow (Abnar & Zuidema 2020) over the layers;
-* maxflow.py: flow's maximum flows, every token's at once, on the dense layered graph (numba);
+* maxflow.py: flow's maximum flows, every token's at once, on the dense layered graph (numba kernels;
+  flow_solver.py is the way in);
   flow_network.py: that graph's integer capacities from an attention, and scipy's form of it;
 * agreement.py: rank correlation and top-k overlap between each head's attention from a query
   token and an attribution, for one input or a padded batch; agreement_kernel.py: the same for

@@ -1,6 +1,6 @@
 """The flow network of an attention, in integers: built for the solver, and rebuilt for scipy.
 
-* attention_capacities: attention [L, H, T, T] -> the layered network maxflow.layered_max_flows
+* attention_capacities: attention [L, H, T, T] -> the layered network flow_solver.layered_max_flows
   solves (graph.flow_capacities says what it stands for), in one compiled pass: after the forward
   pass every separate numpy or torch operation costs ~10 us (caches are cold), a dozen of them
   more than this whole pass;

@@ -55,7 +55,7 @@ def rollout(attention: torch.Tensor, query: Sequence[int]) -> torch.Tensor:
 
 
 def flow_capacities(attention: torch.Tensor, query: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """The flow network of attention [L, H, T, T] as integer capacities for maxflow.layered_max_flows:
+    """The flow network of attention [L, H, T, T] as integer capacities for flow_solver.layered_max_flows:
     [L-1, T, T] between layers (capacity[l, j, i] = R_l[i, j], from token j at layer l to token i at
     layer l + 1) and [T] into one sink standing for the query tokens at layer L (their in-arcs summed,
     which is exact: the query nodes would only pass flow on to the sink). All divided by the number
@@ -72,7 +72,7 @@ def attention_flow(attention: torch.Tensor, query: Sequence[int]) -> torch.Tenso
 
     The input tokens' max-flows are split over as many threads as torch computes with (the forward
     pass is done by then, so its cores are free)."""
-    from app.core.attribution.maxflow import layered_max_flows
+    from app.core.attribution.flow_solver import layered_max_flows
 
     threads = torch.get_num_threads()
     values = layered_max_flows(*flow_capacities(attention, query), threads=threads)

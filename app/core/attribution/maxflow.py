@@ -1,41 +1,26 @@
 """Maximum flow on a dense layered graph, from every node of its first layer to one sink (attention flow).
 
-Node (k, i) of layer k has an arc to every node (k + 1, i') and the last layer's nodes an arc to the
-sink. A general solver is wasteful there: scipy's maximum_flow solves one source per call and
-rebuilds its residual graph (reverse arcs, a new CSR matrix, the flow matrix it returns) on every
-call, 15 ms for the 40 sources of a 40-token, 6-layer input; this takes ~0.9 ms on one thread. It is
-Dinic's algorithm on dense arrays, compiled by numba, the whole of it one call (_solve):
+Node (k, i) of layer k has an arc to every node (k + 1, i'), the last layer's nodes an arc to the sink.
+The compiled kernels (numba) of Dinic's algorithm on dense arrays, all of it one call (`solve`;
+flow_solver.py is the way in):
 
-* the residual graph is one [nodes, 2T] array: per source only its forward half is reset from a
-  template (nothing is built);
-* the first phase, where almost all the flow is found, is a depth-first blocking flow whose levels
-  are the layers (what a breadth-first search would find): every arc goes one layer up, so no arc
-  back is scanned and none is credited (a later phase first rebuilds the backward half from the
-  flow, template - residual);
-* arcs are found by bits, not scans: each node's residual arcs forward and back are word masks
-  (T <= 128: two words), so a node's next admissible arc is the first set bit of its arcs & the
-  next level's live nodes in a layer, and a breadth-first search labels a word of a layer at once;
-* in every layer the tokens are numbered by what their last-layer node can pass to the sink,
-  largest first, so a path tries first the columns that lead there: on attention graphs a third
-  less time than in token order (see _sink_first_order);
-* a source stops as soon as its flow reaches an upper bound: all its out-capacity, all the sink's
-  in-capacity, or the value for it of a minimum cut found for an earlier source (see _max_flows);
-  a flow that reaches a cut's value is maximal, so the last search, which would find no path, is
-  saved: in attention graphs a few cuts serve most tokens;
-* the sources are split over numba's threads (with GNU OpenMP where it is installed: measured right
-  after a torch operation, 1.2 ms on 2 threads where Python threads took 3 ms, torch's OpenMP
-  workers still spinning).
+* one [nodes, 2T] residual array; per source only its forward half is reset from a template;
+* the first phase (almost all the flow) is a depth-first blocking flow whose levels are the layers:
+  no search, no arc back scanned or credited (a later phase rebuilds the backward half from the flow);
+* arcs are found by bits: each node's residual arcs are word masks (T <= 128: two words), so its next
+  admissible arc is the first set bit of (its arcs & the next level's live nodes), and a
+  breadth-first search labels a word of a layer at once;
+* tokens are numbered, in every layer, sink-first (_sink_first_order): paths try those columns first;
+* a source stops at an upper bound: its out-capacity, the sink's in-capacity, or an earlier source's
+  minimum cut (_max_flows): a flow that reaches a cut's value is maximal, so the last search is saved;
+* the sources are split over numba's threads (_max_flows_in_parts).
 
-Capacities are integers: the values are exact, equal to any exact max-flow's on those integers.
-Arcs are numbered per node: 0..T-1 forward to the next layer's tokens (in the last layer, arc 0 is
-the one to the sink), T..2T-1 back to the previous layer's tokens (residual = the flow they sent).
-Inside the kernels a token is its position in that sink-first order. Every compiled function the
-solver calls is in this file: numba's cache notices changes to a function's own file only.
+Integer capacities: exact values. A node's arcs: 0..T-1 forward to the next layer (the last layer's arc
+0: the sink), T..2T-1 back to the previous one; a token is its position in the sink-first order. Every
+kernel the solver calls is in this file: numba's cache sees changes to a function's own file only.
 """
 
 from __future__ import annotations
-
-import threading
 
 import numba
 import numpy as np
@@ -47,10 +32,8 @@ _ONE = np.uint64(1)
 
 @_jit
 def _residual_template(capacity, to_sink, order):
-    """Residual capacity of every node's arcs before any flow: [nodes without the sink, 2T], the
-    tokens of every layer numbered by `order` (position p is token order[p]). Row of node (k, p):
-    forward arcs 0..T-1 (to (k + 1, p')); in the last layer only arc 0, to the sink), then the
-    reverse arcs T..2T-1 (to (k - 1, p')), empty until flow passes."""
+    """Residual capacity of every node's arcs before any flow, [nodes without the sink, 2T], the tokens
+    numbered by `order` (position p is token order[p]); reverse arcs empty until flow passes."""
     top, length = capacity.shape[0], to_sink.shape[0]
     residual = np.zeros(((top + 1) * length, 2 * length), np.int32)  # half the memory int64 would touch
     for layer in range(top):
@@ -104,11 +87,10 @@ def _forward_masks(template, length, top):
 
 @_jit
 def _first_phase(residual, masks, live, source, path_nodes, path_arcs, length, top, wanted):
-    """The first phase's blocking flow, levels = layers, until no path is left or `wanted` is reached;
-    the value found. Only forward residuals change (_credit_reverse_arcs restores the rest);
-    masks[node] holds the node's unsaturated forward arcs, live[k] the layer-k nodes not yet found
-    dead ends. After an augmentation the search resumes from the tail of the first saturated arc: the
-    path up to it still leads on. On a path, depth is the layer."""
+    """The first phase's blocking flow (levels = layers, depth = layer) until no path is left or `wanted`
+    is reached; the value found. Only forward residuals change; masks[node]: its unsaturated forward
+    arcs, live[k]: layer k's nodes not found dead ends. After an augmentation the search resumes from
+    the tail of the first saturated arc: the path up to it still leads on."""
     sink = (top + 1) * length
     added = 0
     depth = 0
@@ -244,10 +226,9 @@ def _level_sets(level, frontier, length, top):
 
 @_jit
 def _blocking_flow(residual, ahead, behind, frontier, level, source, path_nodes, path_arcs, length, top, wanted):
-    """A later phase: augment along level-increasing residual paths (forward and back) until none is
-    left or `wanted` is reached; the value added. A node's next admissible arc is the first bit of
-    its residual arcs & the next level's live nodes in the layer above or below; a dead end leaves
-    its level's set."""
+    """A later phase: augment along level-increasing residual paths (forward and back) until none is left
+    or `wanted` is reached; the value added. Next arc: the first bit of (residual arcs & the next
+    level's live nodes) above or below; a dead end leaves its level's set."""
     sink = (top + 1) * length
     goal = level[sink]
     added = 0
@@ -383,11 +364,9 @@ def _max_flows_in_parts(template, length, top, parts):
 
 @_jit
 def _sink_first_order(capacity, to_sink):
-    """Tokens by what their last-layer node can pass to the sink (the less of its in- and
-    out-capacity), largest first: numbered so in every layer, a path tries those columns first.
-    Measured on the demo model's attention (4 inputs x 2 queries, one thread, mean of the networks'
-    median times): 0.64 ms a network in this order, 0.65 by the sink arcs alone, 0.99 in token
-    order ([CLS] first), 1.40 at random, 2.07 smallest first; one order per layer did no better."""
+    """Tokens by what their last-layer node can pass to the sink (the less of its in- and out-capacity),
+    largest first. On the demo model's attention (8 networks, one thread): 0.64 ms a network in this
+    order, 0.99 in token order, 1.40 at random, 2.07 smallest first; one order per layer did no better."""
     passing = to_sink.copy()
     if capacity.shape[0] > 0:
         for token in range(to_sink.shape[0]):
@@ -405,7 +384,7 @@ def _in_range(capacity, to_sink):
 
 
 @_jit
-def _solve(capacity, to_sink, parts):
+def solve(capacity, to_sink, parts):
     """Every first-layer node's max-flow in one compiled call (after the forward pass each separate
     numpy or torch operation costs ~10 us: caches are cold); None when a capacity does not fit."""
     if not _in_range(capacity, to_sink):
@@ -420,38 +399,3 @@ def _solve(capacity, to_sink, parts):
     values = np.empty_like(found)
     values[order] = found
     return values
-
-
-_parallel = threading.Lock()  # numba's fallback thread pool (workqueue) must not be entered twice at once
-
-
-def layered_max_flows(capacity: np.ndarray, to_sink: np.ndarray, threads: int = 1) -> np.ndarray:
-    """Maximum flow from each first-layer node to the sink of a dense layered graph.
-
-    capacity: integers [K, T, T], capacity[k, j, i] on the arc (k, j) -> (k + 1, i); to_sink: integers
-    [T] on the arcs (K, i) -> sink. Returns int64 [T], the value from each node (0, j), the nodes
-    shared among `threads` threads (numba's, at most numba.config.NUMBA_NUM_THREADS).
-    """
-    capacity = np.ascontiguousarray(capacity, dtype=np.int64)
-    to_sink = np.ascontiguousarray(to_sink, dtype=np.int64)
-    # numba.config sets its NUMBA_* settings at import, from the environment: mypy cannot see them
-    threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS, to_sink.shape[0]))  # type: ignore[attr-defined]
-    if threads == 1:
-        values = _solve(capacity, to_sink, 1)
-    else:
-        with _parallel:
-            if numba.get_num_threads() != threads:
-                numba.set_num_threads(threads)
-            values = _solve(capacity, to_sink, threads)
-    if values is None:
-        raise ValueError("capacities must be non-negative and fit in 32 bits")
-    return values
-
-
-def compile_kernels() -> None:
-    """Compile the entry points on a tiny network, or load them from numba's cache: `make install`
-    runs this (`python -m app.core.attribution`) so that no live request waits for the compiler
-    (~15 s for the parallel kernel)."""
-    capacity, to_sink = np.ones((1, 2, 2), np.int64), np.ones(2, np.int64)
-    layered_max_flows(capacity, to_sink, threads=1)
-    layered_max_flows(capacity, to_sink, threads=2)

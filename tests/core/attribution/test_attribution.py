@@ -21,10 +21,10 @@ from app.core.attribution.agreement import (
     top_k_overlap,
 )
 from app.core.attribution.flow_network import scipy_max_flows
+from app.core.attribution.flow_solver import layered_max_flows
 from app.core.attribution.gradients import baseline_ids, gradient_x_input, integrated_gradients
 from app.core.attribution.graph import FLOW_SCALE, attention_flow, flow_capacities, residual_attention, rollout
 from app.core.attribution.live import AttributionRequest, attribute, resolve_target
-from app.core.attribution.maxflow import layered_max_flows
 from app.core.attribution.tokens import content_mask, query_weights
 from app.core.model.errors import InputError
 from app.core.passes.inspection import InspectionInput, inspect
