@@ -77,18 +77,34 @@ def models_dir(request: pytest.FixtureRequest) -> Path:
     return MODELS_DIR
 
 
+def _test_settings(models_dir: Path, data_dir: Path) -> Settings:
+    return Settings(models_dir=models_dir, data_dir=data_dir, device="cpu", prepare_on_start=False)
+
+
+def _loaded_registry(settings: Settings) -> ModelRegistry:
+    registry = ModelRegistry(settings.models_dir, pick_device("cpu"))
+    registry.refresh()
+    return registry
+
+
+def _app_client(settings: Settings):
+    """A TestClient over the real app, its lifespan run (the model thread and jobs start and stop)."""
+    from fastapi.testclient import TestClient
+
+    from app.web.main import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
 @pytest.fixture(scope="session")
 def settings(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(
-        models_dir=models_dir, data_dir=tmp_path_factory.mktemp("data"), device="cpu", prepare_on_start=False
-    )
+    return _test_settings(models_dir, tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="session")
 def registry(settings: Settings) -> ModelRegistry:
-    registry = ModelRegistry(settings.models_dir, pick_device("cpu"))
-    registry.refresh()
-    return registry
+    return _loaded_registry(settings)
 
 
 @pytest.fixture(scope="session")
@@ -110,12 +126,7 @@ def base_tokenizer():
 
 @pytest.fixture(scope="session")
 def client(settings: Settings):
-    from fastapi.testclient import TestClient
-
-    from app.web.main import create_app
-
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
+    yield from _app_client(settings)
 
 
 @pytest.fixture(scope="session")
@@ -174,19 +185,12 @@ def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_settings(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(
-        models_dir=tiny_models_dir,
-        data_dir=tmp_path_factory.mktemp("tiny-data"),
-        device="cpu",
-        prepare_on_start=False,
-    )
+    return _test_settings(tiny_models_dir, tmp_path_factory.mktemp("tiny-data"))
 
 
 @pytest.fixture(scope="session")
 def tiny_registry(tiny_settings: Settings) -> ModelRegistry:
-    registry = ModelRegistry(tiny_settings.models_dir, pick_device("cpu"))
-    registry.refresh()
-    return registry
+    return _loaded_registry(tiny_settings)
 
 
 @pytest.fixture(scope="session")
@@ -207,12 +211,7 @@ def tiny_relation(tiny_registry: ModelRegistry):
 @pytest.fixture(scope="session")
 def tiny_client(tiny_settings: Settings):
     """A TestClient over the real app serving the tiny checkpoints (accounts off)."""
-    from fastapi.testclient import TestClient
-
-    from app.web.main import create_app
-
-    with TestClient(create_app(tiny_settings)) as test_client:
-        yield test_client
+    yield from _app_client(tiny_settings)
 
 
 @pytest.fixture(scope="session")
