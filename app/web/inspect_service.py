@@ -8,7 +8,6 @@ model thread (any thread but that one may call it), `run_async` awaits it (the r
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import threading
 import time
@@ -21,10 +20,17 @@ from app.core.model.attention import quantize_uint8
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.errors import InputError
 from app.core.model.registry import ModelRegistry
-from app.core.passes.inspection import Inspection, InspectionInput, inspect_batch, prepare_inspection
+from app.core.passes.inspection import Inspection, inspect_batch, prepare_inspection
 from app.web.attribution_service import AttributionService
 from app.web.batcher import ModelBatcher
 from app.web.intervention_service import InterventionService
+from app.web.model_work import (
+    awaited,
+    checkpoint_for,
+    inspection_input,
+    loaded_checkpoint,
+    on_model_thread,
+)
 from app.web.request_bodies import InspectRequest
 
 T = TypeVar("T")
@@ -62,16 +68,16 @@ class InspectService:
             body = await self.interventions.run_async(model_id, request, self.payload)
             clock.lap("intervene")
             return body
-        loaded = await _awaited(self._loaded(model_id))
+        loaded = await awaited(self._loaded(model_id))
         inspection = self._cached(model_id, request)
         if inspection is None:
             forward = self._forward(loaded, request)
             clock.lap("tokenise")
-            inspection = self._remember(model_id, request, await _awaited(forward))
+            inspection = self._remember(model_id, request, await awaited(forward))
             clock.lap("model")
         attribution = None
         if request.attribution:
-            attribution = await _awaited(
+            attribution = await awaited(
                 self._on_model_thread(lambda: self.attribution.payload(loaded, inspection, request))
             )
             clock.lap("attribution")
@@ -84,21 +90,14 @@ class InspectService:
     def check(self, request: InspectRequest) -> str:
         """The checkpoint id the request is for; InputError naming the field when it cannot be run."""
         model_id = request.model or self.registry.default_id("absa")
-        if model_id is None:
-            raise InputError("no checkpoints are available; run `headscope prepare` first", field="model")
-        info = self.registry.info(model_id)
-        if request.layers is not None:
+        if model_id is not None and request.layers is not None:
+            info = self.registry.info(model_id)
             bad = [layer for layer in request.layers if not 0 <= layer < info.num_layers]
             if bad:
                 raise InputError(
                     f"layers {bad} do not exist: {info.id} has layers 0..{info.num_layers - 1}", field="layers"
                 )
-        if info.task == "absa" and request.aspect is None:
-            raise InputError(
-                "aspect is required for ABSA models: an aspect category (e.g. food) or a term from the review",
-                field="aspect",
-            )
-        return model_id
+        return checkpoint_for(self.registry, request)
 
     # --- inside ------------------------------------------------------------------------------------
 
@@ -113,13 +112,10 @@ class InspectService:
         return body
 
     def _loaded(self, model_id: str) -> Future[LoadedCheckpoint]:
-        """The checkpoint; loading one (seconds) happens on the model thread, like all model work."""
-        if self.registry.is_loaded(model_id):
-            return _done(self.registry.get(model_id))
-        return self._on_model_thread(lambda: self.registry.get(model_id))
+        return loaded_checkpoint(self.registry, self.batcher, model_id)
 
     def _forward(self, loaded: LoadedCheckpoint, request: InspectRequest) -> Future[Inspection]:
-        item = _item(request)
+        item = inspection_input(request)
         if self.batcher is None:
             return self._on_model_thread(lambda: inspect_batch(loaded, [prepare_inspection(loaded, item)])[0])
         with self.batcher.arriving() as arrival:  # a batch being formed waits for this request's tokens
@@ -127,14 +123,7 @@ class InspectService:
             return arrival.inspect(loaded, prepared)
 
     def _on_model_thread(self, work: Callable[[], T]) -> Future[T]:
-        if self.batcher is not None:
-            return self.batcher.submit(work)
-        try:
-            return _done(work())
-        except Exception as exc:
-            future: Future = Future()
-            future.set_exception(exc)
-            return future
+        return on_model_thread(self.batcher, work)
 
     @staticmethod
     def _wait(future: Future[T]) -> T:
@@ -143,7 +132,7 @@ class InspectService:
     def _cached(self, model_id: str, request: InspectRequest) -> Inspection | None:
         if not self.cache_size:
             return None
-        key = (model_id, _item(request))
+        key = (model_id, inspection_input(request))
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -153,7 +142,7 @@ class InspectService:
     def _remember(self, model_id: str, request: InspectRequest, inspection: Inspection) -> Inspection:
         if self.cache_size:
             with self._lock:
-                self._cache[(model_id, _item(request))] = inspection
+                self._cache[(model_id, inspection_input(request))] = inspection
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return inspection
@@ -205,17 +194,3 @@ class _Clock:
             now = time.perf_counter()
             self.timings[name] = self.timings.get(name, 0.0) + (now - self.last) * 1000
             self.last = now
-
-
-def _item(request: InspectRequest) -> InspectionInput:
-    return InspectionInput(request.text, request.aspect, request.aspect_span, request.e1_span, request.e2_span)
-
-
-def _done(value: T) -> Future[T]:
-    future: Future = Future()
-    future.set_result(value)
-    return future
-
-
-async def _awaited(future: Future[T]) -> T:
-    return future.result() if future.done() else await asyncio.wrap_future(future)

@@ -11,11 +11,9 @@ the core's per-checkpoint mean outputs).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from app.core.model.checkpoint import LoadedCheckpoint
@@ -26,7 +24,8 @@ from app.core.passes.inspection import Inspection, InspectionInput, PreparedInsp
 from app.core.passes.intervention import IntervenedInspection, Outcome, inspect_intervened, plain_outcome
 from app.core.passes.knockout import knockout_map
 from app.web.batcher import ModelBatcher
-from app.web.request_bodies import InspectionFields, InspectRequest, KnockoutRequest
+from app.web.model_work import awaited, checkpoint_for, inspection_input, loaded_checkpoint, on_model_thread
+from app.web.request_bodies import InspectRequest, KnockoutRequest
 
 T = TypeVar("T")
 Payload = Callable[[Inspection, InspectRequest], dict[str, Any]]
@@ -51,29 +50,23 @@ class InterventionService:
     async def run_async(self, model_id: str, request: InspectRequest, payload: Payload) -> dict[str, Any]:
         """The /api/inspect answer for the intervened model, with `intervention` (before, after, delta)."""
         intervention = self.intervention(model_id, request)
-        loaded = await self._loaded(model_id)
-        item = _item(request)
+        loaded = await awaited(loaded_checkpoint(self.registry, self.batcher, model_id))
+        item = inspection_input(request)
         prepared = prepare_inspection(loaded, item)
         reference = (request.intervene.reference if request.intervene else None) or "demo"
-        result = await _awaited(self._submit(lambda: self._intervene(loaded, item, prepared, intervention, reference)))
+        result = await awaited(
+            on_model_thread(self.batcher, lambda: self._intervene(loaded, item, prepared, intervention, reference))
+        )
         body = payload(result.inspection, request)
         body["intervention"] = result.to_json()
         return body
 
     async def knockout(self, request: KnockoutRequest) -> dict[str, Any]:
         """The knock-out map of one input for the predicted label (see app.core.passes.knockout)."""
-        model_id = request.model or self.registry.default_id("absa")
-        if model_id is None:
-            raise InputError("no checkpoints are available; run `headscope prepare` first", field="model")
-        info = self.registry.info(model_id)
-        if info.task == "absa" and request.aspect is None:
-            raise InputError(
-                "aspect is required for ABSA models: an aspect category (e.g. food) or a term from the review",
-                field="aspect",
-            )
-        loaded = await self._loaded(model_id)
-        prepared = prepare_inspection(loaded, _item(request))
-        found = await _awaited(self._submit(lambda: knockout_map(loaded, prepared, request.mode)))
+        info = self.registry.info(checkpoint_for(self.registry, request))
+        loaded = await awaited(loaded_checkpoint(self.registry, self.batcher, info.id))
+        prepared = prepare_inspection(loaded, inspection_input(request))
+        found = await awaited(on_model_thread(self.batcher, lambda: knockout_map(loaded, prepared, request.mode)))
         header = {"model": info.id, "task": info.task, "format": info.format}
         return {**header, "num_layers": info.num_layers, "num_heads": info.num_heads, **found.to_json()}
 
@@ -97,27 +90,3 @@ class InterventionService:
                 while len(self._plain) > self.cache_size:
                     self._plain.popitem(last=False)
         return inspect_intervened(loaded, prepared, intervention, before, reference)
-
-    async def _loaded(self, model_id: str) -> LoadedCheckpoint:
-        if self.registry.is_loaded(model_id):
-            return self.registry.get(model_id)
-        return await _awaited(self._submit(lambda: self.registry.get(model_id)))
-
-    def _submit(self, work: Callable[[], T]) -> Future[T]:
-        """`work` on the model thread (inline without one), as a whole: no other forward interleaves its hooks."""
-        if self.batcher is not None:
-            return self.batcher.submit(work)
-        future: Future[T] = Future()
-        try:
-            future.set_result(work())
-        except Exception as exc:
-            future.set_exception(exc)
-        return future
-
-
-def _item(request: InspectionFields) -> InspectionInput:
-    return InspectionInput(request.text, request.aspect, request.aspect_span, request.e1_span, request.e2_span)
-
-
-async def _awaited(future: Future[T]) -> T:
-    return future.result() if future.done() else await asyncio.wrap_future(future)
