@@ -1,111 +1,29 @@
 """Self-contained HTML export of findings: one file that opens from disk with no network.
 
 The file inlines the stylesheets and the head-view JavaScript read from ``static/`` at
-export time, embeds the findings (with their attention snapshots) as JSON, and keeps the
-head view interactive. Browsers do not load ES modules from ``file://``, so the modules
-are joined into one inline script by ``bundle_modules`` (a deliberately small bundler for
-this repository's own modules, which refuses anything it does not understand rather than
-emitting a broken script). A Content-Security-Policy allows exactly that script (by its
-hash) and no connections at all, so even a note that got past the sanitiser cannot run or
-phone home.
+export time (app/inline_assets.py, shared with the notebook views), embeds the findings (with
+their attention snapshots) as JSON, and keeps the head view interactive. A Content-Security-Policy
+allows exactly the inline script (by its hash) and no connections at all, so even a note that got
+past the sanitiser cannot run or phone home.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import nh3
 from markupsafe import Markup
 
+# The inlining (bundler, styles, JSON in a script element, CSP) is shared with the notebook views.
+from app.inline_assets import ExportError, bundle_modules, csp_for, inline_css, json_for_script
 from app.web.finding_interventions import intervention_text
 from app.web.pages import templates as page_templates
 
-ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "static"
 ENTRY = "export-main.js"
-STYLESHEETS = ("css/app.css", "css/findings.css")
-
-_IMPORT = re.compile(r'^import\s*\{([^}]*)\}\s*from\s*"\./([\w.-]+\.js)";\s*$', re.M)
-_EXPORT = re.compile(r"^export\s+(?:async\s+)?(?:function\*?|class|const|let)\s+([A-Za-z_$][\w$]*)", re.M)
-
-
-class ExportError(RuntimeError):
-    """The static modules cannot be bundled (an import/export form the bundler does not handle)."""
-
-
-def _module_names(js_dir: Path, entry: str) -> list[str]:
-    """The entry and everything it imports, dependencies first."""
-    order: list[str] = []
-    visiting: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in order:
-            return
-        if name in visiting:
-            raise ExportError(f"import cycle through {name}")
-        visiting.add(name)
-        for _, dep in _IMPORT.findall((js_dir / name).read_text(encoding="utf-8")):
-            visit(dep)
-        visiting.discard(name)
-        order.append(name)
-
-    visit(entry)
-    return order
-
-
-def _wrap_module(name: str, source: str) -> str:
-    """One module as a function scope that returns its exports (its imports read earlier ones)."""
-
-    def import_line(match: re.Match) -> str:
-        names = [part.strip() for part in match.group(1).split(",") if part.strip()]
-        bindings = ", ".join(n.replace(" as ", ": ") for n in names)
-        return f"const {{ {bindings} }} = __modules[{json.dumps(match.group(2))}];"
-
-    body = _IMPORT.sub(import_line, source)
-    exports = _EXPORT.findall(body)
-    body = _EXPORT.sub(lambda m: m.group(0)[len("export") :].lstrip(), body)
-    leftover = re.search(r"^\s*(import|export)\b.*$|\bimport\s*\(", body, re.M)
-    if leftover:
-        raise ExportError(f"{name}: cannot inline {leftover.group(0).strip()!r}")
-    return f"__modules[{json.dumps(name)}] = (() => {{\n{body}\nreturn {{ {', '.join(exports)} }};\n}})();\n"
-
-
-def bundle_modules(entry: str = ENTRY, js_dir: Path = STATIC / "js") -> str:
-    """The entry module and its imports as one script with no imports left."""
-    parts = ["const __modules = Object.create(null);\n"]
-    parts += [
-        f"// ---- static/js/{name} ----\n" + _wrap_module(name, (js_dir / name).read_text(encoding="utf-8"))
-        for name in _module_names(js_dir, entry)
-    ]
-    # "</" would end the inline <script> element early; "<\/" means the same to JavaScript.
-    return "".join(parts).replace("</", "<\\/")
-
-
-def inline_css() -> str:
-    css = "\n".join((STATIC / path).read_text(encoding="utf-8") for path in STYLESHEETS if (STATIC / path).exists())
-    return css.replace("</", "<\\/")
-
-
-def json_for_script(value: Any) -> Markup:
-    """JSON safe inside <script type="application/json">: no "<", ">" or "&" left to end the element."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def csp_for(script: str) -> str:
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    return (
-        "default-src 'none'; script-src 'sha256-" + digest + "'; style-src 'unsafe-inline'; "
-        "img-src data: blob:; connect-src 'none'; base-uri 'none'; form-action 'none'"
-    )
+__all__ = ["ExportError", "bundle_modules", "build_export_html", "export_filename", "json_for_script"]
 
 
 def export_filename(findings: list[dict]) -> str:
@@ -195,7 +113,7 @@ def finding_context(finding: dict, index: int, live: bool) -> dict:
 def build_export_html(findings: Iterable[dict], title: str | None = None) -> str:
     """The whole file. `findings` are full finding objects (with `snapshot`) as the API returns them."""
     items = list(findings)
-    script = bundle_modules()
+    script = bundle_modules(ENTRY)
     heading = title or (
         str(items[0].get("title") or "Finding") if len(items) == 1 else f"headscope report: {len(items)} findings"
     )
