@@ -20,15 +20,18 @@ app.core.heads.agreement_probe, agreement_section and agreement_dataset, over th
 """
 
 from app.core.attribution.agreement import head_rows, spearman
-from app.core.attribution.gradients import BASELINE, IG_DEFAULT_STEPS, integrated_gradients
-from app.core.attribution.graph import rollout_rows
+from app.core.attribution.gradients import BASELINE, IG_DEFAULT_STEPS, gradient_x_input, integrated_gradients
+from app.core.attribution.graph import FLOW_MAX_TOKENS, attention_flow, rollout_rows
 from app.core.attribution.tokens import content_mask, entity_start_ids, query_tokens, query_weights
 
 __all__ = [
     "BASELINE",
+    "FLOW_MAX_TOKENS",
     "IG_DEFAULT_STEPS",
+    "attention_flow",
     "content_mask",
     "entity_start_ids",
+    "gradient_x_input",
     "head_rows",
     "integrated_gradients",
     "query_tokens",
