@@ -13,7 +13,8 @@ A hook belongs to the model object, not to a thread: open the block inside the w
 forward (a runner's call), so nothing else running on the model meanwhile sees it.
 
 Points (`hook_points(model)`, resolved by structure once per model; i is a layer index, the names are
-also built by WORD_EMBEDDING, EMBEDDING_OUTPUT, pattern(i), head_out(i), attn_out(i) and block_out(i)):
+also built by WORD_EMBEDDING, EMBEDDING_OUTPUT, pattern(i), value(i), head_out(i), attn_out(i) and
+block_out(i)):
 
   embed.word               the word-embedding output, [batch, tokens, hidden]
   embed.out                the embedding block's output (words + positions + types, after LayerNorm
@@ -21,6 +22,9 @@ also built by WORD_EMBEDDING, EMBEDDING_OUTPUT, pattern(i), head_out(i), attn_ou
   blocks.i.attn.pattern    the attention probabilities, [batch, heads, query, key]; read only (eager
                            attention computes the context inside one function, after which a changed
                            pattern would change nothing)
+  blocks.i.attn.value      the value vectors x W_V + b_V, split per head, [batch, tokens, heads, head_dim]
+                           (norm-based attention reads them: norm_attention.py); a hook's result is
+                           what the attention mixes
   blocks.i.attn.head_out   each head's output: the attention block's context, the self-attention
                            output before the output projection, split per head, [batch, tokens,
                            heads, head_dim]; a hook's result goes on into the projection
@@ -72,6 +76,10 @@ def head_out(layer: int) -> str:
     return f"blocks.{layer}.attn.head_out"
 
 
+def value(layer: int) -> str:
+    return f"blocks.{layer}.attn.value"
+
+
 def attn_out(layer: int) -> str:
     return f"blocks.{layer}.attn.out"
 
@@ -89,7 +97,8 @@ class HookPoint:
     """One named tensor of the forward: the module it is read at and how.
 
     kind: "output" (the module's output), "pattern" (the second element of the self-attention
-    module's output), "heads" (the first input of the output projection, seen split per head) or
+    module's output), "heads" (the first input of the output projection, seen split per head),
+    "values" (the value projection's output, seen split per head) or
     "block" (an encoder layer's hidden states, the first element when the layer returns a tuple).
     """
 
@@ -117,18 +126,19 @@ def _encoder_layers(base: nn.Module) -> nn.ModuleList:
     )
 
 
-def _attention_parts(layer: nn.Module, index: int) -> tuple[nn.Module, nn.Linear]:
-    """(the module returning (context or output, probabilities), the output projection) of one layer."""
+def _attention_parts(layer: nn.Module, index: int) -> tuple[nn.Module, nn.Linear, nn.Linear]:
+    """(the module returning (context or output, probabilities), the value projection, the output projection)."""
     attention = getattr(layer, "attention", None)
     own, projection = getattr(attention, "self", None), getattr(getattr(attention, "output", None), "dense", None)
-    if isinstance(own, nn.Module) and isinstance(projection, nn.Linear):  # BERT: attention.self, attention.output
-        return own, projection
-    projection = getattr(attention, "out_lin", None)
-    if isinstance(attention, nn.Module) and isinstance(projection, nn.Linear):  # DistilBERT: projects inside
-        return attention, projection
+    values = getattr(own, "value", None)
+    if isinstance(own, nn.Module) and isinstance(projection, nn.Linear) and isinstance(values, nn.Linear):
+        return own, values, projection  # BERT: attention.self (query, key, value), attention.output
+    projection, values = getattr(attention, "out_lin", None), getattr(attention, "v_lin", None)
+    if isinstance(attention, nn.Module) and isinstance(projection, nn.Linear) and isinstance(values, nn.Linear):
+        return attention, values, projection  # DistilBERT: projects inside
     raise UnsupportedModelError(
-        f"layer {index} ({type(layer).__name__}): no attention.self + attention.output.dense (BERT, RoBERTa, "
-        "ELECTRA) nor attention.out_lin (DistilBERT) to hook"
+        f"layer {index} ({type(layer).__name__}): no attention.self (with value) + attention.output.dense (BERT, "
+        "RoBERTa, ELECTRA) nor attention.v_lin + out_lin (DistilBERT) to hook"
     )
 
 
@@ -141,11 +151,12 @@ def _resolve(model: Any) -> HookPoints:
         raise UnsupportedModelError(f"{type(model).__name__}: no word embeddings and embedding block to hook")
     points = [HookPoint(WORD_EMBEDDING, word, "output"), HookPoint(EMBEDDING_OUTPUT, block, "output")]
     for index, layer in enumerate(layers):
-        own, projection = _attention_parts(layer, index)
+        own, values, projection = _attention_parts(layer, index)
         if projection.in_features % heads:
             raise UnsupportedModelError(f"layer {index}: {projection.in_features} features do not split into {heads}")
         points += [
             HookPoint(pattern(index), own, "pattern"),
+            HookPoint(value(index), values, "values", heads),
             HookPoint(head_out(index), projection, "heads", heads),
             HookPoint(attn_out(index), projection, "output"),
             HookPoint(block_out(index), layer, "block"),
@@ -173,6 +184,14 @@ def _register(point: HookPoint, fn: HookFn) -> torch.utils.hooks.RemovableHandle
             return None if split is None else (split.flatten(-2), *args[1:])
 
         return point.module.register_forward_pre_hook(before_projection)
+
+    if point.kind == "values":
+
+        def after_values(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
+            split = fn(output.unflatten(-1, (point.heads, -1)), point)  # [batch, tokens, heads, head_dim]
+            return None if split is None else split.flatten(-2)
+
+        return point.module.register_forward_hook(after_values)
 
     if point.kind == "pattern":
 

@@ -25,6 +25,7 @@ from app.core.model.hooks import (
     replace_heads,
     replace_with,
     scale_heads,
+    value,
     zero_heads,
 )
 
@@ -76,8 +77,9 @@ def test_points_are_resolved_once_and_named_for_every_layer(tiny):
     assert hook_points(tiny.model) is points
     assert (points.layers, points.heads) == (2, 2)
     assert set(points) == {WORD_EMBEDDING, EMBEDDING_OUTPUT} | {
-        f(i) for i in range(2) for f in (pattern, head_out, attn_out, block_out)
+        f(i) for i in range(2) for f in (pattern, value, head_out, attn_out, block_out)
     }
+    assert points[value(1)].module is tiny.model.bert.encoder.layer[1].attention.self.value
     assert points[head_out(1)].module is tiny.model.bert.encoder.layer[1].attention.output.dense
     assert points[WORD_EMBEDDING].module is tiny.model.bert.embeddings.word_embeddings
 
