@@ -8,13 +8,13 @@ import time
 def wait_job(
     client, kind: str, job_id: str, headers: dict | None = None, timeout: float = 300.0
 ) -> tuple[dict, list[dict]]:
-    """Poll /api/<kind>/<id> until the job is done or failed: (final status body, every progress seen)."""
+    """Poll /api/<kind>/<id> until the job is done, failed or interrupted: (final status body, every progress seen)."""
     seen = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         body = client.get(f"/api/{kind}/{job_id}", params={"result": "false"}, headers=headers or {}).json()
         seen.append(body["progress"] | {"status": body["status"]})
-        if body["status"] in ("done", "failed"):
+        if body["status"] in ("done", "failed", "interrupted"):
             return body, seen
         time.sleep(0.05)
     raise AssertionError(f"{kind} job {job_id} did not finish in {timeout} s: {seen[-1]}")

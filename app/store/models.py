@@ -141,6 +141,30 @@ class JobOwner(Base):
     user: Mapped[User] = relationship()
 
 
+class JobRecord(Base):
+    """One background job as the history lists it (app/web/job_history.py): what it ran on, how to ask for it
+    again, and where it stands. It outlives the server process: a job that was queued or running when its
+    server stopped is marked interrupted by the next one (its `runner` says which process held it)."""
+
+    __tablename__ = "job_records"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued, running, done, failed, interrupted
+    description: Mapped[dict] = mapped_column(JSON)  # the job's public fields: model, data, settings
+    request: Mapped[dict] = mapped_column(JSON)  # the POST body that asks for this very job again
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    runner: Mapped[str] = mapped_column(String(200), default="")  # host:pid:start of the process that holds it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Last asked for or changed: the history's order.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_job_records_kind_updated_at", "kind", "updated_at"),)
+
+
 class Upload(Base):
     """Uploaded data (stored by sha256 under <data_dir>/uploads/) and who uploaded it: only they (and
     admins) may name it as "upload:<sha256>"; someone who uploads the same bytes owns it too."""

@@ -1,6 +1,7 @@
 """The routes every job kind gets (docs/reference/api.md), thin over the queue (app/web/jobs.py).
 
     POST  /api/<kind>                    the kind's request body -> 202 new job, 200 running or stored
+    GET   /api/<kind>/history            the caller's jobs of this kind and shared ones, last asked for first
     GET   /api/<kind>/{id}               status, progress, owner, visibility; the result when done (?result=false)
     PATCH /api/<kind>/{id}               {"visibility": "shared" | "private"} by an owner or an admin
     GET   /api/<kind>/{id}/result.json   the result as a download
@@ -15,7 +16,7 @@ when `add_job_routes` runs, and FastAPI reads the annotations as evaluated objec
 """
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
@@ -25,7 +26,7 @@ from app.store.models import User
 from app.web.auth import require_user
 from app.web.bodies import require_json
 from app.web.jobs import JobInputError, JobKind, JobQueue, TooManyJobs
-from app.web.responses import JOB_RESULT, Job
+from app.web.responses import JOB_RESULT, Job, JobHistory
 
 
 def job_queue(request: Request) -> JobQueue:
@@ -44,6 +45,15 @@ def add_job_routes(router: APIRouter, kind_type: type[JobKind]) -> None:
     body_type = kind_type.request
     # Who first (401), then the body's type (415); require_user is cached for the `user` parameter.
     json_body = [Depends(require_user), Depends(require_json)]
+
+    @router.get("/history", response_model=JobHistory)
+    def history(
+        limit: int = Query(20, ge=1, le=200),
+        user: User = Depends(require_user),
+        jobs: JobQueue = Depends(job_queue),
+    ) -> JSONResponse:
+        # Before /{job_id}: "history" is no job id. Theirs and shared ones, whatever their status.
+        return JSONResponse({"jobs": jobs.recent(jobs.kind(name), user, limit)})
 
     @router.post(
         "",

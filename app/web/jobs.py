@@ -15,6 +15,9 @@ work for the CPU. Cheap bookkeeping (reading data, the bootstrap, writing JSON) 
 
 Storage. A result is `<data_dir>/<kind>/<id>.json`, written to a temporary file and renamed (a
 reader never sees half a file), id = cache key (app.core.data.sources.cache_key of the key parts).
+Every job asked for also has a record in the database (app/web/job_history.py): the history each job
+page lists, the request that reruns it, and its status after a restart (a job the stopped server had
+queued or running reads "interrupted"; asking for it again reruns it).
 
 Owners. Whoever starts a job, or asks for the very same one later, holds a claim on it; status and
 result are readable through claims the reader may see (their own, a shared one; admins all). With
@@ -45,6 +48,7 @@ from app.store import Store
 from app.store import job_owners as owners
 from app.store.job_owners import JobAccess
 from app.store.models import User
+from app.web.job_history import INTERRUPTED, JobHistory, stamp
 from app.web.paths import PublicPaths
 from app.web.uploads import Uploads
 
@@ -112,6 +116,13 @@ class JobKind:
         """A stored result of any older version in the current shape (every read goes through it)."""
         return result
 
+    def rerun_request(self, body: BaseModel, prepared: Prepared) -> dict[str, Any]:
+        """The POST body that asks for this very job again: an inline upload by the name it was stored under."""
+        request = body.model_dump(mode="json", exclude_none=True)
+        if request.pop("upload", None) is not None:
+            request["data"] = prepared.description["data"]["name"]
+        return request
+
     def stored_description(self, result: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """(description, total) of a result stored by an earlier server process."""
         job = dict(result.get("job") or {})
@@ -129,7 +140,7 @@ class Job:
     description: dict[str, Any]
     total: int = 0
     owner_id: int | None = None  # who started it (the per-user limit counts these)
-    status: str = "queued"  # queued, running, done, failed
+    status: str = "queued"  # queued, running, done, failed, interrupted (the server stopped first)
     phase: str = "queued"
     done: int = 0
     created: float = field(default_factory=time.time)
@@ -138,6 +149,7 @@ class Job:
     error: str | None = None
     cached: bool = False
     inputs: Any = None
+    rerun: dict[str, Any] | None = None  # the POST body that asks for it again
     _phase_started: float | None = None
     _phase_done: int = 0
 
@@ -192,6 +204,8 @@ class JobQueue:
         self._lock = threading.Lock()
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._closing = threading.Event()
+        self.history = JobHistory(store)
+        self.history.interrupt_stopped()  # before this queue records anything of its own
         self._worker = threading.Thread(target=self._work, name="jobs", daemon=True)
         self._worker.start()
 
@@ -204,6 +218,7 @@ class JobQueue:
         """(job, created): a new queued job, or the queued, running or stored one with the same key."""
         prepared = kind.prepare(body, user, self.context)
         job_id = cache_key(prepared.key_parts)
+        rerun = kind.rerun_request(body, prepared)
         with self._lock:
             job = self.jobs.get((kind.name, job_id))
             if job is not None and not (job.status in ACTIVE or job.status == "done" and self._stored(kind, job_id)):
@@ -218,7 +233,10 @@ class JobQueue:
                     kind.name, job_id, prepared.description, prepared.total, owner_id=user.id, inputs=prepared.inputs
                 )
                 self.jobs[(kind.name, job_id)] = job
+            job.rerun = job.rerun or rerun
         self._claim(kind, job_id, user)
+        if created or job.status == "done":
+            self.history.asked(kind.name, job_id, job.status, prepared.description, rerun, prepared.total)
         if created:
             self._queue.put(job)
         return job, created
@@ -245,6 +263,7 @@ class JobQueue:
             "progress": job.progress(),
             "cached": job.cached,
             "error": job.error,
+            "rerun": job.rerun,
             **seen.to_json(),
             "result_url": f"/api/{kind.name}/{job.id}/result.json",
         }
@@ -258,6 +277,10 @@ class JobQueue:
 
     def result_path(self, kind: JobKind, job_id: str) -> Path:
         return self.root / kind.name / f"{job_id}.json"
+
+    def recent(self, kind: JobKind, user: User, limit: int = 20) -> list[dict[str, Any]]:
+        """The history of this kind the user may see (theirs and shared ones), last asked for first."""
+        return self.history.recent(kind.name, user, limit)
 
     def active_jobs(self, user: User) -> int:
         with self._lock:
@@ -316,8 +339,10 @@ class JobQueue:
             return None
         with self._lock:
             job = self.jobs.get((kind.name, job_id))
-        if job is not None or not self._stored(kind, job_id):
+        if job is not None:
             return job
+        if not self._stored(kind, job_id):
+            return self._recorded_job(kind, job_id)
         try:  # finished by an earlier server process
             description, total = kind.stored_description(self.result(kind, job_id))
         except (OSError, ValueError, KeyError) as exc:
@@ -329,7 +354,26 @@ class JobQueue:
     def _stored_job(self, kind: JobKind, job_id: str, description: dict[str, Any], total: int) -> Job:
         job = Job(kind.name, job_id, description, total, status="done", phase="done", done=total, cached=True)
         job.started = job.finished = self.result_path(kind, job_id).stat().st_mtime
+        record = self.history.record(kind.name, job_id)
+        job.rerun = record.request if record else None
         return job
+
+    def _recorded_job(self, kind: JobKind, job_id: str) -> Job | None:
+        """A job this process does not hold and whose result is not stored, as its record says: interrupted
+        or failed (a record that says done lost its result file: failed), or held by another server."""
+        record = self.history.record(kind.name, job_id)
+        if record is None:
+            return None
+        status, error = record.status, record.error
+        if status == "done":
+            status, error = "failed", f"its stored result is gone; run the {kind.noun} again"
+        job = Job(kind.name, job_id, record.description, record.total, status=status, phase=status, error=error)
+        job.created = stamp(record.created_at) or job.created
+        job.started, job.finished, job.rerun = stamp(record.started_at), stamp(record.finished_at), record.request
+        if status in ACTIVE:
+            return job  # another server's: read again on every request
+        with self._lock:
+            return self.jobs.setdefault((kind.name, job_id), job)
 
     def _work(self) -> None:
         while True:
@@ -340,17 +384,21 @@ class JobQueue:
                 if self._closing.is_set():
                     raise JobCancelled("the server stopped before the job ran")
                 self._run(job)
+            except JobCancelled:  # the server is stopping: asking again reruns it
+                job.status, job.finished, job.error = "interrupted", time.time(), INTERRUPTED
+                self.history.moved(job.kind, job.id, job.status, job.error)
             except Exception as exc:  # the job fails, the thread lives on
-                if not isinstance(exc, JobCancelled):
-                    log.exception("%s %s failed", job.kind, job.id)
+                log.exception("%s %s failed", job.kind, job.id)
                 job.status, job.finished = "failed", time.time()
                 job.error = self.context.public.text(f"{type(exc).__name__}: {exc}")
+                self.history.moved(job.kind, job.id, job.status, job.error)
             finally:
                 job.inputs = None
 
     def _run(self, job: Job) -> None:
         kind = self.kinds[job.kind]
         job.status, job.started = "running", time.time()
+        self.history.moved(job.kind, job.id, "running")
         job.report(0, job.total, "loading")
         result = kind.run(job, self.context)
         result.setdefault("job", {**job.description, "total": job.total})
@@ -362,6 +410,7 @@ class JobQueue:
         self.runs += 1
         job.report(job.total, job.total, "done")
         job.status, job.finished = "done", time.time()
+        self.history.moved(job.kind, job.id, "done")
 
 
 def _safe_id(job_id: str) -> bool:

@@ -85,6 +85,9 @@ class InspectResponse(Answer):
     num_layers: int
     num_heads: int
     level: str = Field(description='"piece", or "word" with word_level')
+    attention_kind: str = Field(
+        default="weights", description="weights, or norm: norm-based attention normalised per row (attention_kind)"
+    )
     attention: dict[str, Any] | None = Field(
         description='compact: {"encoding": "uint8-base64", "scale", "shape", "layers": {layer: base64}}; '
         'full: {"encoding": "float", "values": [layer][head][query][key]}'
@@ -234,15 +237,36 @@ class Job(Answer):
     """A job as POST, GET and PATCH answer it; the kind adds what it ran on (model, data, settings)."""
 
     id: str
-    status: str = Field(description="queued, running, done or failed")
+    status: str = Field(description="queued, running, done, failed, or interrupted (the server stopped first)")
     progress: JobProgress
     cached: bool
     error: str | None = None
+    rerun: dict[str, Any] | None = Field(default=None, description="the POST body that asks for this job again")
     owner: str | None = None
     visibility: str
     can_edit: bool
     result_url: str
     result: dict[str, Any] | None = Field(default=None, description="when done (GET without ?result=false)")
+
+
+class JobHistoryEntry(Answer):
+    """A job as the history lists it; the kind's fields (model, data, settings) come with it."""
+
+    id: str
+    status: str = Field(description="queued, running, done, failed, or interrupted (the server stopped first)")
+    error: str | None = None
+    rerun: dict[str, Any] = Field(description="the POST body that asks for this job again")
+    created: float = Field(description="when it was first asked for (or last rerun), Unix seconds")
+    updated: float = Field(description="when it was last asked for or changed: the list's order")
+    started: float | None = None
+    finished: float | None = None
+    owners: list[str] = Field(description="the users who hold it")
+    visibility: str
+    mine: bool = Field(description="whether you hold it (else it is someone's shared job)")
+
+
+class JobHistory(Answer):
+    jobs: list[JobHistoryEntry]
 
 
 class Datasets(Answer):

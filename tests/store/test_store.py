@@ -72,7 +72,7 @@ def add(store: Store, author, model: ModelRef = MODEL, **overrides) -> str:
 def test_migration_builds_the_schema_and_is_idempotent(store):
     store.migrate()  # a second start runs `upgrade head` again: nothing to do
     with store.read() as db:
-        assert db.scalar(text("select version_num from alembic_version")) == "0003"
+        assert db.scalar(text("select version_num from alembic_version")) == "0004"
     tables = set(sa_inspect(store.engine).get_table_names())
     assert {
         "users",
@@ -83,6 +83,7 @@ def test_migration_builds_the_schema_and_is_idempotent(store):
         "finding_labels",
         "job_owners",
         "uploads",
+        "job_records",
     } <= tables
 
 
