@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from app.core.model.attention import quantize_uint8
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.errors import InputError
+from app.core.model.norm_attention import norm_forward
 from app.core.model.registry import ModelRegistry
 from app.core.passes.inspection import Inspection, inspect_batch, prepare_inspection
 from app.web.attribution_service import AttributionService
@@ -116,6 +117,10 @@ class InspectService:
 
     def _forward(self, loaded: LoadedCheckpoint, request: InspectRequest) -> Future[Inspection]:
         item = inspection_input(request)
+        if request.attention_kind == "norm":  # the PyTorch forward with the value hooks: neither batched nor fast
+            return self._on_model_thread(
+                lambda: inspect_batch(loaded, [prepare_inspection(loaded, item)], norm_forward(loaded.model))[0]
+            )
         if self.batcher is None:
             return self._on_model_thread(lambda: inspect_batch(loaded, [prepare_inspection(loaded, item)])[0])
         with self.batcher.arriving() as arrival:  # a batch being formed waits for this request's tokens
@@ -132,7 +137,7 @@ class InspectService:
     def _cached(self, model_id: str, request: InspectRequest) -> Inspection | None:
         if not self.cache_size:
             return None
-        key = (model_id, inspection_input(request))
+        key = (model_id, inspection_input(request), request.attention_kind)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -142,7 +147,7 @@ class InspectService:
     def _remember(self, model_id: str, request: InspectRequest, inspection: Inspection) -> Inspection:
         if self.cache_size:
             with self._lock:
-                self._cache[(model_id, inspection_input(request))] = inspection
+                self._cache[(model_id, inspection_input(request), request.attention_kind)] = inspection
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return inspection
@@ -166,6 +171,7 @@ class InspectService:
             "num_layers": info.num_layers,
             "num_heads": info.num_heads,
             "level": "word" if request.word_level else "piece",
+            "attention_kind": request.attention_kind,
         }
         if request.attention == "full":
             body["attention"] = {"encoding": "float", "values": attention.numpy()}

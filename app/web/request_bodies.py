@@ -85,6 +85,11 @@ class InspectRequest(InspectionFields, AttributionFields):
     attention: Literal["compact", "full", "none"] = "compact"
     layers: list[int] | None = Field(default=None, description="compact only: layers to send (default all)")
     word_level: bool = False
+    attention_kind: Literal["weights", "norm"] = Field(
+        default="weights",
+        description="weights: the attention probabilities; norm: norm-based attention (Kobayashi et al. 2020), "
+        "||α_ij f(x_j)|| normalised per row (docs/concepts.md)",
+    )
     intervene: Intervene | None = Field(
         default=None, description="change chosen heads' outputs (docs/how-to/interventions.md); adds intervention"
     )
@@ -95,4 +100,6 @@ class InspectRequest(InspectionFields, AttributionFields):
             raise ValueError("layers selects layers of the compact attention only; drop it or use attention=compact")
         if self.intervene is not None and self.attribution:
             raise ValueError("attribution explains the plain model; drop attribution or intervene")
+        if self.intervene is not None and self.attention_kind != "weights":
+            raise ValueError("intervene returns attention weights only; drop intervene or use attention_kind=weights")
         return self

@@ -21,6 +21,7 @@ fraction 1/heads of one dense projection, rather than materialising every f_h(x_
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -89,3 +90,14 @@ def forward_with_norm_attention(
 def norm_attention(model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
     """The norm-based attention of every layer and head, [B, L, H, T, T], not normalised (one forward)."""
     return forward_with_norm_attention(model, inputs)[2]
+
+
+def norm_forward(model: Any) -> Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]]:
+    """inputs -> (logits, norm-based attention normalised per row): a live inspection's `forward`
+    (app.core.passes.inspection.inspect_batch) that draws norm-based attention on the weights' scale."""
+
+    def forward(inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, _, norm = forward_with_norm_attention(model, inputs)
+        return logits, row_normalised(norm)
+
+    return forward
