@@ -9,7 +9,8 @@ pass of the summed loss yields each example's own gradient), divided by the numb
 then normalised per layer by its L2 norm (as in Michel et al.'s code), so each layer's row has
 norm 1 and scores compare heads within a layer.
 
-Ablation. Accuracy on the gold labels with no mask, with the given heads masked (ξ = 0), and with
+Ablation. Accuracy on the gold labels with no mask, with the given heads knocked out (ξ = 0, through the
+knock-out the per-input map uses, app.core.passes.knockout.knocked_logits), and with
 the same number of heads drawn at random (seeded, several draws) among the other heads — among all
 heads when fewer other heads than that are left; the drop is unmasked minus masked accuracy.
 """
@@ -26,6 +27,7 @@ import torch
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.head_mask import Batch, mask_shape, mask_without, masked_logits, random_heads
 from app.core.passes.attention_pass import Runner, run_here
+from app.core.passes.knockout import knocked_logits, knockout_keep
 
 
 def _labels_on(labels: torch.Tensor | Sequence[int], device: torch.device) -> torch.Tensor:
@@ -86,17 +88,16 @@ def accuracy(
     mask: torch.Tensor | None = None,
     runner: Runner | None = None,
 ) -> float:
-    """Share of examples whose argmax logit is the gold label, with `mask` ([layers, heads]) applied."""
+    """Share of examples whose argmax logit is the gold label, with the heads `mask` ([layers, heads] of 0 / 1)
+    zeroes knocked out (the per-input knock-out map's implementation, app.core.passes.knockout)."""
     correct = total = 0
-    if mask is not None:
-        mask = mask.to(loaded.device)
+    keep = torch.ones(1, *mask_shape(loaded.model), dtype=torch.bool) if mask is None else knockout_keep(mask)
     run = runner or run_here
 
     def one(batch: Batch, gold: torch.Tensor | Sequence[int]) -> tuple[int, int]:
-        with torch.inference_mode():
-            gold = _labels_on(gold, loaded.device)
-            predicted = masked_logits(loaded.model, batch, mask).argmax(dim=-1)
-            return int((predicted == gold).sum()), gold.shape[0]
+        gold = _labels_on(gold, torch.device("cpu"))
+        predicted = knocked_logits(loaded, batch, keep)[0].argmax(dim=-1)
+        return int((predicted == gold).sum()), gold.shape[0]
 
     for batch, gold in zip(batches, labels, strict=True):
         hits, size = run(partial(one, batch, gold))

@@ -8,7 +8,9 @@ ones multiplies by 1.0 and reproduces the unmasked logits bit for bit; a 0 remov
 is [layers, heads] (shared by the batch) or [batch, layers, heads] (one per example), and may require
 grad (head importance differentiates the loss by it).
 
-Head importance and ablation (app.core.heads) and the robustness ablation use these; drawing the
+Head importance (app.core.heads) differentiates by this gate; the ablations (heads' `ablate`, the
+robustness suite's moved heads) remove heads through the knock-out (app.core.passes.knockout), the same
+implementation as the per-input knock-out map. `mask_without` builds their 0 / 1 masks, and drawing the
 random heads an ablation compares with is here too, since both draw them the same way.
 """
 

@@ -9,6 +9,11 @@ row this is the separate forward with only that head removed, up to the batch's 
 It runs one model over one input like the live inspection, so it is a pass (`passes/`), usable by the
 web layer and by any feature; "removed" is zeroed or replaced by the head's mean output over the
 reference set (head_means.py), the same two removals a live intervention offers.
+
+`knocked_logits` is the one knock-out implementation: the map above and the dataset-level knock-outs
+(the ablation beside head importance, app.core.heads; the robustness suite's moved-heads ablation) both
+run their inputs through it, one input under many keeps or a dataset's batches under one keep. Head
+importance itself differentiates a continuous gate (app.core.model.head_mask), which a removal cannot.
 """
 
 from __future__ import annotations
@@ -84,24 +89,39 @@ def knockout_keeps(layers: int, heads: int) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def _knocked_logits(
-    loaded: LoadedCheckpoint, prepared: PreparedInspection, keep: torch.Tensor, fill: torch.Tensor | None
+def knocked_logits(
+    loaded: LoadedCheckpoint, inputs: dict[str, torch.Tensor], keep: torch.Tensor, fill: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Logits [knock-outs, rows of the input, labels] on the CPU: each knock-out applied to all of the input's rows."""
-    inputs = batch_inputs(loaded, [prepared])
+    """Logits [knock-outs, rows, labels] on the CPU: knock-out k (keep[k], [layers, heads], False: removed)
+    applied to every row of `inputs` (model inputs on the model's device, one input's rows or a dataset's batch).
+
+    The one knock-out: the per-input map runs one input's rows under every head's and layer's keep, the
+    dataset ablations (app.core.heads `ablate`, the robustness suite's moved heads) a dataset's batches under
+    one keep. fill: [layers, heads, head_dim] what a removed head writes (the reference means); None: zero.
+    A layer whose heads are all kept gets no hook: a keep of all True is the plain forward, bit for bit.
+    """
     rows, tokens = inputs["input_ids"].shape
     per_forward = max(1, min(MAX_ROWS, MAX_ROW_TOKENS // tokens) // rows)
     found = []
     for start in range(0, keep.shape[0], per_forward):
-        chunk = keep[start : start + per_forward].repeat_interleave(rows, dim=0).to(loaded.device)
-        batch = {name: value.repeat(chunk.shape[0] // rows, 1) for name, value in inputs.items()}
+        part = keep[start : start + per_forward]
+        chunk = part.repeat_interleave(rows, dim=0).to(loaded.device)
+        batch = {name: value.repeat(part.shape[0], 1) for name, value in inputs.items()}
         fns = {
             head_out(layer): ablate_rows(chunk[:, layer], None if fill is None else fill[layer])
             for layer in range(keep.shape[1])
+            if not bool(part[:, layer].all())
         }
         with hooks(loaded.model, fns):
             found.append(loaded.model(**batch).logits.float().cpu())
     return torch.cat(found).view(keep.shape[0], rows, -1)
+
+
+def knockout_keep(mask: torch.Tensor) -> torch.Tensor:
+    """One knock-out's keep, [1, layers, heads], from a head mask of 0 (removed) and 1 (kept), [layers, heads]."""
+    if not bool(((mask == 0) | (mask == 1)).all()):
+        raise ValueError("a knock-out mask holds 0 (removed) or 1 (kept) only")
+    return (mask != 0).cpu()[None]
 
 
 def knockout_map(loaded: LoadedCheckpoint, prepared: PreparedInspection, mode: str = "zero") -> KnockoutMap:
@@ -110,7 +130,7 @@ def knockout_map(loaded: LoadedCheckpoint, prepared: PreparedInspection, mode: s
         raise ValueError(f"mode {mode!r}: accepted {', '.join(KNOCKOUT_MODES)}")
     layers, heads = loaded.info.num_layers, loaded.info.num_heads
     fill = reference_means(loaded) if mode == "mean" else None
-    logits = _knocked_logits(loaded, prepared, knockout_keeps(layers, heads), fill)
+    logits = knocked_logits(loaded, batch_inputs(loaded, [prepared]), knockout_keeps(layers, heads), fill)
     plain = outcome(loaded, prepared, logits[0])
     base = plain.probabilities[plain.label]
 

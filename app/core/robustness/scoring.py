@@ -16,8 +16,8 @@ import torch
 from app.core.inputs.batching import pad_batch
 from app.core.inputs.units import UnitSpec, encode_unit, gold_label
 from app.core.model.checkpoint import LoadedCheckpoint
-from app.core.model.head_mask import masked_logits
 from app.core.passes.attention_pass import PassBatch, Progress, Runner, Stopwatch, attention_pass, run_here
+from app.core.passes.knockout import knocked_logits, knockout_keep
 from app.core.robustness.moved import QUERY_SETS, QueryRows, query_rows, rows_change
 from app.core.robustness.variants import Variant
 
@@ -148,12 +148,14 @@ def masked_predictions(
     batch_size: int = 16,
     runner: Runner = run_here,
 ) -> list[int | None]:
-    """Predicted label indices with heads gated by `mask` [L, H] (0: masked); None where a spec cannot be encoded.
+    """Predicted label indices with the heads `mask` [L, H] zeroes knocked out (0: removed, 1: kept; the knock-out
+    map's implementation, app.core.passes.knockout); None where a spec cannot be encoded.
 
-    The mask is installed inside each batch's work (on the runner's thread), so nothing else that
+    The knock-out is installed inside each batch's work (on the runner's thread), so nothing else that
     runs on the model between batches sees it.
     """
     predictions: list[int | None] = [None] * len(specs)
+    keep = knockout_keep(mask)
     pad_id = checkpoint.tokenizer.pad_token_id
 
     def one_batch(start: int) -> None:
@@ -164,12 +166,8 @@ def masked_predictions(
         units = [(i, u) for i, u in encoded if u is not None]
         if not units:
             return
-        with torch.inference_mode():
-            logits = masked_logits(
-                checkpoint.model,
-                pad_batch([u.encoded for _, u in units], pad_id, checkpoint.device),
-                mask.to(checkpoint.device),
-            )
+        batch = pad_batch([u.encoded for _, u in units], pad_id, checkpoint.device)
+        logits = knocked_logits(checkpoint, batch, keep)[0]
         for (i, _), label in zip(units, logits.argmax(-1).tolist()):
             predictions[i] = label
 
