@@ -45,10 +45,10 @@ wordnet:
 	@test -f /usr/share/wordnet/data.adj || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wordnet-base; }
 
-# Lint and types (settings in pyproject.toml): ruff's rules and format at 120 columns, mypy over app/.
+# Lint and types (settings in pyproject.toml): ruff's rules and format at 120 columns, mypy over app/ and headscope/.
 lint: install-test
-	$(BIN)/ruff check app tests bench tools
-	$(BIN)/ruff format --check app tests bench tools
+	$(BIN)/ruff check app headscope tests bench tools
+	$(BIN)/ruff format --check app headscope tests bench tools
 	$(BIN)/mypy
 
 test: install-test lint prepare browser postgres wordnet

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from app.cli.common import console, fail, open_registry, progress_bar, settings_option
@@ -101,8 +102,8 @@ def _f(value: Any, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-def render(result: dict[str, Any]) -> None:
-    """One table across the perspectives, then one per perspective that has several figures."""
+def render(result: dict[str, Any], out: Console = console) -> None:
+    """One table across the perspectives, then one per perspective that has several figures (on `out`)."""
     table = Table(
         "model",
         "method",
@@ -126,46 +127,46 @@ def render(result: dict[str, Any]) -> None:
             f"{_f(row['interpretability'])} (random {_f(row['interpretability_random'])}, "
             f"pretrained {_f(row['interpretability_pretrained'])})",
         )
-    console.print(table)
-    console.print(
+    out.print(table)
+    out.print(
         "in distribution / shift: headline accuracy / F1 (ABSA categories: 3-way accuracy / aspect-detection "
         "F1); adversarial: mean accuracy under the attacks; OOD: mean AUROC of the max softmax probability",
         style="dim",
         soft_wrap=True,
     )
     for model in result["models"]:
-        _details(model)
+        _details(model, out)
 
 
-def _details(model: dict[str, Any]) -> None:
-    console.print(
+def _details(model: dict[str, Any], out: Console) -> None:
+    out.print(
         f"\n[bold]{model['id']}[/bold] ({model['task']}, {model['format']}) on {model['in_distribution']['name']}",
         soft_wrap=True,
     )
     for s in model["shift"]["sets"]:
-        console.print(
+        out.print(
             f"  shift {s['name']}: {_f(s['headline']['accuracy'])} / {_f(s['headline']['f1'])} "
             f"(change {_f(s['change']['accuracy'])} / {_f(s['change']['f1'])}) {s['note']}",
             soft_wrap=True,
         )
     for key, why in model["shift"]["not_available"].items():
-        console.print(f"  {key}: {why}", style="dim", soft_wrap=True)
+        out.print(f"  {key}: {why}", style="dim", soft_wrap=True)
     for name, a in model["adversarial"]["attacks"].items():
-        console.print(
+        out.print(
             f"  {name}: accuracy {_f(a['accuracy'])} (clean {_f(a['clean_accuracy'])}, success rate "
             f"{_f(a['success_rate'])}, n={a['n']})",
             soft_wrap=True,
         )
     for name, why in model["adversarial"]["not_run"].items():
-        console.print(f"  {name} not run: {why}", style="dim", soft_wrap=True)
+        out.print(f"  {name} not run: {why}", style="dim", soft_wrap=True)
     c = model["calibration"]
-    console.print(
+    out.print(
         f"  calibration: temperature {_f(c['temperature'])} fitted on {c['dev']}"
         + (f" ({c['temperature_note']})" if c["temperature_note"] else ""),
         soft_wrap=True,
     )
     for s in model["anomaly"]["sets"]:
-        console.print(
+        out.print(
             f"  OOD {s['name']}: AUROC {_f(s['auroc'])}, AUPR {_f(s['aupr'])}, FPR@95 "
             f"{_f(s['fpr_at_95_tpr'])} ({s['n_in']} in, {s['n_out']} out)",
             soft_wrap=True,

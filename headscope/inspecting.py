@@ -1,0 +1,99 @@
+"""`headscope.inspect`: one input through a checkpoint, exactly as POST /api/inspect answers it.
+
+The request is the server's own typed body (app.web.request_bodies.InspectRequest: the same checks and
+messages), run by the server's inspection, intervention and attribution services over a registry that
+holds this one checkpoint and no model thread, so the model work runs here, in this thread. Nothing is
+computed twice: the forward pass runs once (the service keeps the inspection for the second, compact
+payload the views draw), attribution once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
+
+from app.core.passes.inspection import Inspection
+from app.web.inspect_service import InspectService
+from app.web.request_bodies import InspectRequest
+from headscope.loading import Checkpoint, OneCheckpoint, load
+from headscope.results import InspectionResult
+
+T = TypeVar("T")
+
+
+def inspect(
+    checkpoint: Any,
+    text: str,
+    aspect: str | None = None,
+    *,
+    aspect_span: tuple[int, int] | None = None,
+    e1_span: tuple[int, int] | None = None,
+    e2_span: tuple[int, int] | None = None,
+    word_level: bool = False,
+    heads_off: Sequence[tuple[int, int]] | None = None,
+    mode: str = "zero",
+    factor: float | None = None,
+    attribution: Sequence[str] | bool | None = None,
+    attribution_label: str | None = None,
+    ig_steps: int | None = None,
+    attribution_query: str | None = None,
+) -> InspectionResult:
+    """The prediction, tokens, spans and attention of one input (ABSA: `text` + `aspect`; RE: `text` with
+    <e1>…</e1> and <e2>…</e2>, or plain text with `e1_span` / `e2_span` character ranges).
+
+    heads_off: [(layer, head), ...] changed by `mode` ("zero", "scale" by `factor`, or "mean": the head's
+    mean output over the task's demo data); the result then holds the intervened run and
+    `.intervention` (before, after, delta). attribution: True or any of "ig", "grad_x_input",
+    "rollout", "flow" (docs/how-to/attribution.md). Bad input raises ValueError naming the field.
+    """
+    loaded = load(checkpoint)
+    fields: dict[str, Any] = {
+        "model": loaded.id,
+        "text": text,
+        "aspect": aspect,
+        "aspect_span": aspect_span,
+        "e1_span": e1_span,
+        "e2_span": e2_span,
+        "word_level": word_level,
+    }
+    if heads_off is not None:
+        fields["intervene"] = {"heads": [list(h) for h in heads_off], "mode": mode, "factor": factor}
+    if attribution:
+        fields["attribution"] = ["ig", "grad_x_input", "rollout", "flow"] if attribution is True else list(attribution)
+        fields.update(attribution_label=attribution_label, ig_steps=ig_steps, attribution_query=attribution_query)
+    full = InspectRequest(**fields, attention="full")  # pydantic's ValidationError is a ValueError
+    return _run(loaded, full)
+
+
+def _run(loaded: Checkpoint, full: InspectRequest) -> InspectionResult:
+    service = InspectService(OneCheckpoint(loaded.loaded), cache_size=1)
+    compact = full.model_copy(update={"attention": "compact", "attribution": None})
+    if full.intervene is not None:
+        model_id = service.check(full)
+        seen: list[Inspection] = []
+
+        def payload(inspection: Inspection, request: InspectRequest) -> dict[str, Any]:
+            seen.append(inspection)
+            return service.payload(inspection, request)
+
+        body = _completed(service.interventions.run_async(model_id, full, payload))
+        view = service.payload(seen[0], compact)
+        view["intervention"] = body["intervention"]
+    else:
+        body = service.run(full)
+        view = service.run(compact)  # the inspection the first run kept: no second forward pass
+    if "attribution" in body:
+        view["attribution"] = body["attribution"]
+    return InspectionResult.from_payloads(body, view, loaded.task, full)
+
+
+def _completed(work: Coroutine[Any, Any, T]) -> T:
+    """The value of a service coroutine that never waits: without a model thread every future it awaits is
+    already done (app.web.model_work.awaited), so it finishes on its first step, in a notebook's running
+    event loop too (where asyncio.run would refuse)."""
+    try:
+        work.send(None)
+    except StopIteration as done:
+        return done.value
+    work.close()
+    raise RuntimeError("the service waited for a model thread; headscope runs the model in the calling thread")
