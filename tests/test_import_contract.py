@@ -2,6 +2,7 @@
 functions and under TYPE_CHECKING included:
 
 * app.core imports nothing from app.web, app.store or app.cli; app.store nothing from app.web or app.cli;
+* nothing in app imports headscope, the Python API: a top layer like app.cli (it imports app, never the reverse);
 * no cycle between modules (an import of a.b.c also runs the packages a and a.b);
 * the shared packages of app.core (model, inputs, data, passes, stats) import no feature package;
 * a feature package (heads, attribution, robustness, report, training) reaches another feature only
@@ -17,13 +18,14 @@ from pathlib import Path
 import pytest
 
 APP = Path(__file__).resolve().parents[1] / "app"
+TOP_PACKAGES = (APP, APP.parent / "headscope")  # headscope sits above app, as app.cli does
 SHARED = {"model", "inputs", "data", "passes", "stats"}
 FEATURES = {"heads", "attribution", "robustness", "report", "training"}
 
 
 def module_files() -> dict[str, Path]:
     found = {}
-    for path in APP.rglob("*.py"):
+    for path in (path for package in TOP_PACKAGES for path in package.rglob("*.py")):
         parts = path.relative_to(APP.parent).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         found[name] = path
@@ -58,7 +60,7 @@ def direct_imports() -> dict[str, set[str]]:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 for target in _targets(name, node):
-                    known = _known(target) if target.startswith("app") else None
+                    known = _known(target) if target.split(".")[0] in ("app", "headscope") else None
                     if known and known != name:
                         graph[name].add(known)
     return graph
@@ -137,6 +139,27 @@ def test_the_core_and_the_store_import_no_outer_layer():
         or (name.startswith("app.store") and target.split(".")[1] in {"web", "cli"})
     ]
     assert wrong == []
+
+
+def outer_layer_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(importer, target) for every import of the top layer (headscope) from inside app."""
+    return [
+        (name, target)
+        for name, targets in graph.items()
+        for target in targets
+        if name.split(".")[0] == "app" and target.split(".")[0] == "headscope"
+    ]
+
+
+def test_app_imports_nothing_of_the_python_api():
+    assert "headscope" in MODULES and "headscope.inspecting" in MODULES  # the API is read too
+    assert outer_layer_imports(GRAPH) == []
+
+
+def test_a_planted_import_of_the_python_api_is_found():
+    graph = {name: set(targets) for name, targets in GRAPH.items()}
+    graph["app.web.export"].add("headscope.views")
+    assert outer_layer_imports(graph) == [("app.web.export", "headscope.views")]
 
 
 def test_no_module_imports_itself_back():
