@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.model.summary import ModelSummary
+from app.core.robustness.carriers import Carriers
 from app.core.robustness.metrics import MovedHeads, Rate
 from app.core.stats.rounding import to_json
 
@@ -43,6 +44,7 @@ class TestReport:
     kept_source_label: Rate | None  # label-changing tests: variants still given the source's gold label
     moved: dict[str, MovedHeads | None]  # query set ("focus", "cls") -> heads that moved
     ablated: Ablated | None = field(default=None, metadata={"omit_none": True})
+    patched: Carriers | None = field(default=None, metadata={"omit_none": True})  # the heads that carry the flips
     details: dict[str, Any] = field(default_factory=dict)  # test-specific figures (e.g. an attack's queries)
     examples: list[dict[str, Any]] = field(default_factory=list)  # rows for the flips table, broken first
 

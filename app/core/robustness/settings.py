@@ -24,4 +24,12 @@ class RobustnessSettings(BaseModel):
         default=False,
         description="mask each test's top moved heads (and as many random heads) and measure the test again",
     )
+    patch: bool = Field(
+        default=False,
+        description="patch each head from the source into the variant over the pairs that flipped: the heads that "
+        "carry each test's flips (restored fraction against a same-layer random head)",
+    )
+    patch_limit: int = Field(
+        default=20, ge=1, le=10_000, description="patching: at most this many flipped pairs per test (a seeded sample)"
+    )
     examples_kept: int = Field(default=200, ge=0, le=10_000, description="example rows kept per test for the page")

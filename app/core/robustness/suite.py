@@ -20,6 +20,7 @@ from app.core.inputs.units import UnitSpec
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.summary import ModelSummary
 from app.core.passes.attention_pass import Progress, Runner, Stopwatch, run_here
+from app.core.robustness.carriers import flip_carriers
 from app.core.robustness.outcomes import SuiteTest, ablated_report, test_report
 from app.core.robustness.result import ROBUSTNESS_VERSION, RobustnessResult
 from app.core.robustness.scoring import Scores, masked_predictions, score_suite
@@ -80,6 +81,12 @@ def evaluate_variants(
                 report, sources, variants, indices, scores, (info.num_layers, info.num_heads), predict, settings
             )
             stopwatch.add("ablation", tick)
+        if settings.patch and indices:
+            tick = time.perf_counter()
+            report.patched = _patched(
+                checkpoint, sources, variants, indices, scores, report, settings, runner, progress
+            )
+            stopwatch.add("patching", tick)
         reports.append(report)
     if progress is not None:
         progress(len(sources) + len(variants), len(sources) + len(variants), "done")
@@ -103,6 +110,30 @@ def evaluate_variants(
         timings_s={**stopwatch.seconds, "total": time.perf_counter() - started},
         computed_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         run_id=uuid.uuid4().hex,
+    )
+
+
+def _patched(checkpoint, sources, variants, indices, scores, report, settings, runner, progress):
+    """The heads that carry the test's flips, next to its top moved heads (focus rows, else [CLS])."""
+    moved = report.moved.get("focus") or report.moved.get("cls")
+
+    def step(done: int, total: int) -> None:
+        if progress is not None:
+            progress(done, total, f"patching ({report.test})")
+
+    return flip_carriers(
+        checkpoint,
+        sources,
+        variants,
+        indices,
+        scores,
+        [(h["layer"], h["head"]) for h in moved.top] if moved else [],
+        limit=settings.patch_limit,
+        bootstrap=settings.bootstrap,
+        seed=settings.seed,
+        max_length=training_max_length(checkpoint),
+        runner=runner,
+        progress=step,
     )
 
 
