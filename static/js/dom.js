@@ -114,6 +114,7 @@ export const CONCEPTS = {
   "no-op": "A head that puts more attention on [SEP] when the asked aspect is absent: a \"nothing here\" signal.",
   "opposite-aspect": "A head that attends from the asked aspect to the words of the sentence's other aspects.",
   intervention: "Switching heads off for this input: their output zeroed, replaced by its mean over the demo reference set, or scaled by a factor; the prediction before → after.",
+  "norm-based-attention": "Per head, ||α·f(x)||: the attention weight times the size of the key's transformed value vector (Kobayashi et al. 2020); drawn with each row divided by its sum.",
   "knock-out": "Per head, how much the predicted label's probability changes when that head alone is switched off: causal evidence, for this input only.",
   "activation-patching": "Per head, the fraction of the logit difference between a clean and a corrupted input that comes back when that head's output alone is taken from the other run.",
 };

@@ -72,6 +72,8 @@ function syncControls() {
   $("mass-slider").value = state.mass;
   $("mass-value").textContent = state.mass + "%";
   $("word-mode").checked = state.word;
+  $("attention-kind").value = state.attn;
+  $("attention-kind-note").hidden = state.attn !== "norm";
   for (const box of document.querySelectorAll("#attribution-controls input[name=attr]")) box.checked = state.attr.includes(box.value);
   $("ig-steps").value = state.ig_steps;
   if ($("layer-select").options.length) $("layer-select").value = state.layer;
@@ -94,13 +96,14 @@ function fillSelect(sel, n, prefix, value) {
  *  (null = all layers). Missing layers are requested and merged into the cache. */
 async function getResponse(layers) {
   const absa = task() !== "re", intervene = iv.interventionFields(state);
-  const key = JSON.stringify([state.model, state.text, absa ? state.aspect : "", state.word, intervene]);
+  const key = JSON.stringify([state.model, state.text, absa ? state.aspect : "", state.word, intervene, state.attn]);
   const cached = cache.get(key);
   if (cached && (layers ? layers.every((l) => hasLayer(cached, l)) : allLayers(cached))) return cached;
   const body = { model: state.model, text: state.text, attention: "compact", word_level: state.word };
   if (absa) body.aspect = state.aspect;
   if (layers) body.layers = layers;
   if (intervene) body.intervene = intervene;
+  if (state.attn === "norm") body.attention_kind = "norm";
   const fresh = await inspect(body);
   if (cached) {
     Object.assign(cached.attention.layers, fresh.attention.layers);
@@ -288,6 +291,7 @@ $("tab-head").addEventListener("click", () => { state.view = "head"; refresh(); 
 $("tab-model").addEventListener("click", () => { state.view = "model"; refresh(); });
 $("layer-select").addEventListener("change", (e) => { state.layer = +e.target.value; refresh(); });
 $("word-mode").addEventListener("change", (e) => { state.word = e.target.checked; state.token = null; refresh(); });
+$("attention-kind").addEventListener("change", (e) => { state.attn = e.target.value; refresh(); });
 $("attribution-controls").addEventListener("change", async () => {
   (await attribution()).readControls(state);
   refresh();

@@ -102,7 +102,8 @@ async function renderHeatmap(div, resp, layer, head) {
     colorscale: [[0, "#ffffff"], [1, "#08306b"]],
     hovertemplate: "%{text}<br>%{z:.3f}<extra></extra>",
   }], {
-    title: { text: `Layer ${layer} · Head ${head}`, font: { size: 13 } },
+    // norm-based attention arrives divided by its row sums: drawn on the weights' 0..1 scale
+    title: { text: `Layer ${layer} · Head ${head}${resp.attention_kind === "norm" ? " · norm-based, per row" : ""}`, font: { size: 13 } },
     width: size, height: size, margin: { l: 90, r: 20, t: 40, b: 90 },
     xaxis: { ...axis, title: { text: "key (attended)" }, side: "bottom", tickangle: -60 },
     yaxis: { ...axis, title: { text: "query (attending)" }, autorange: "reversed" },
