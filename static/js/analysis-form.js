@@ -55,6 +55,17 @@ export async function startAnalysis() {
   return job;
 }
 
+/** Set the view to a job (the URL's, one reopened from the history or rerun) and its settings into the form. */
+export function showJob(job) {
+  if (job.id !== view.id) view.layer = view.head = null;
+  Object.assign(view, { id: job.id, model: job.model || view.model, data: (job.data && job.data.name) || view.data });
+  if ([...$("model-select").options].some((o) => o.value === view.model)) $("model-select").value = view.model;
+  fillDatasets();
+  const s = job.settings || {}, set = (id, v) => { if (v != null) $(id).value = v; };
+  set("max-examples", s.max_examples); set("batch-size", s.batch_size); set("bootstrap", s.bootstrap); set("ig-steps", s.ig_steps);
+  for (const key of ["pretrained", "importance", "agreement", "ig"]) if (key in s) $(key).checked = !!s[key];
+}
+
 /** Keep the dataset choices in step with the model (the form's submit is job-page.js's). */
 export function bindChoices() {
   $("model-select").addEventListener("change", () => { view.model = $("model-select").value; view.data = ""; fillDatasets(); });

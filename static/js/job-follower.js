@@ -1,9 +1,9 @@
 // Follow a background job to its end: poll its status URL, drive the page's progress bar,
-// and settle once the job is "done" (resolve) or "failed" (reject). Every job page uses it
+// and settle once the job is "done" (resolve), "failed" or "interrupted" (reject). Every job page uses it
 // through job-page.js.
 //
 // A job status (GET <status url>) looks like
-//   {id, status: "queued" | "running" | "done" | "failed", error, cached,
+//   {id, status: "queued" | "running" | "done" | "failed" | "interrupted", error, cached, rerun,
 //    progress: {done, total, phase, eta_s}}
 // The page's progress elements default to #progress-panel (unhidden on the first status),
 // #progress-bar (a <progress max="1">) and #progress-text (one line of text).
@@ -47,7 +47,8 @@ function abortError() {
  *   intervalMs   time between polls (default POLL_MS)
  *   onUpdate(job)  called with every status, the first one included
  *   signal       an AbortSignal: stops polling and rejects with an AbortError
- * A failed job rejects with Error(`The <name> failed: <error>`) whose `job` is the status; a
+ * A failed job rejects with Error(`The <name> failed: <error>`) whose `job` is the status (an
+ * interrupted one, which a server stopped before it finished: "The <name> was interrupted: ..."); a
  * refused or unreachable poll rejects with request.js's readable Error.
  */
 export function followJob(statusUrl, options = {}) {
@@ -80,8 +81,8 @@ export function followJob(statusUrl, options = {}) {
       showProgress(job, { panel, bar, text, unit, phases });
       if (onUpdate) onUpdate(job);
       if (job.status === "done") return settle(resolve, job);
-      if (job.status === "failed") {
-        const err = new Error(`The ${name} failed: ${job.error}`);
+      if (job.status === "failed" || job.status === "interrupted") {
+        const err = new Error(`The ${name} ${job.status === "failed" ? "failed" : "was interrupted"}: ${job.error}`);
         err.job = job;
         return settle(reject, err);
       }

@@ -1,25 +1,29 @@
 // The page around one kind of background job (/analysis, /robustness, /report): the form's submit
-// starts a job, the progress bar follows it (job-follower.js), a failure is shown beside the form,
-// a job id in the URL reopens that job, and the finished result goes to the page's renderer.
-// A page brings only its form specifics and its renderer.
+// starts a job, the progress bar follows it (job-follower.js), a failure is shown beside the form
+// (with a Rerun button when the job was interrupted or failed), a job id in the URL reopens that job,
+// "Recent runs" (job-history.js) lists the user's and shared jobs and reopens or reruns any of them,
+// and the finished result goes to the page's renderer. While another job is on its way the result
+// shown is marked stale (class "stale" on #results). A page brings only its form specifics and its renderer.
 //
 // Hooks for scripts and tests: document.body.dataset.ready = "1" once the form is filled (and a
 // job in the URL is being followed), .rendered = "1" once a result is drawn ("" while a new job runs).
 
 import { followJob } from "./job-follower.js";
+import { historyList, RERUNNABLE } from "./job-history.js";
 import { request } from "./request.js";
-import { $, clearError, fillConceptLinks, showError } from "./dom.js";
+import { $, clearError, el, fillConceptLinks, showError } from "./dom.js";
 
 /**
  * jobPage(options) -> {open(), follow(id, first), fail(message)}. options:
  *   form         the form's id: its submit starts a job, its error line shows what went wrong
  *   button       the id of the button disabled while a job runs (default "start-button")
- *   base         the jobs' API root, e.g. "/api/analyses" (status at base/<id>)
+ *   base         the jobs' API root, e.g. "/api/analyses" (status at base/<id>, history at base/history)
  *   name, unit, phases   the progress wording (job-follower.js followJob)
  *   jobId()      the job id of the view in the URL ("" when none)
  *   load()       fill the form's choices (models, datasets, …); awaited first
  *   start()      send the form's job (POST) and set the view to it; resolves with the job status
- *   reopened(status)  optional: put a job's settings back into the form when the URL reopens it
+ *   reopened(status)  set the view to a job (its id, what it ran on) and put its settings back into
+ *                the form: a job the URL names, one opened from the history, one rerun
  *   saveView()   write the view into the URL
  *   render(result, status)  draw a finished job's result
  *   onStatus(status)        every status seen (e.g. window.headscope.job)
@@ -30,7 +34,22 @@ export function jobPage({ form, button = "start-button", base, jobId, load, star
   const fail = (message) => showError(form, message);
   const setBusy = (busy) => { $(button).disabled = busy; };
   const statusUrl = (id) => `${base}/${encodeURIComponent(id)}`;
+  const markStale = (stale) => { const r = $("results"); if (r) r.classList.toggle("stale", stale); };
+  const history = historyList({ base, currentId: jobId, onOpen: (job) => reopen(job.id), onRerun: (job) => rerun(job.rerun) });
   let following = null;
+
+  const refreshHistory = () => history.refresh().catch((e) => showError("job-history", e.message));
+
+  /** A failure beside the form; for an interrupted or failed job, with the button that reruns it. */
+  function failJob(e) {
+    const job = e.job;
+    if (!job || !RERUNNABLE.has(job.status) || !job.rerun) return fail(e.message);
+    const again = el("button", "rerun", "Rerun");
+    again.type = "button";
+    again.title = "ask for this job again with the same model, data and settings";
+    again.addEventListener("click", () => rerun(job.rerun));
+    fail([e.message + " ", again]);
+  }
 
   /** Follow a job to its end (from `first`, a status in hand, if any), then render it; the newest
    *  call wins (an earlier one is aborted). */
@@ -42,22 +61,61 @@ export function jobPage({ form, button = "start-button", base, jobId, load, star
       setBusy(false);
       const full = status.result ? status : await request(statusUrl(id));
       await render(full.result, full);
+      markStale(false);
       document.body.dataset.rendered = "1";
     } catch (e) {
       if (e.name === "AbortError") return;
       setBusy(false);
-      fail(e.message);
+      failJob(e);
     }
+    if (following === mine) refreshHistory();
+  }
+
+  /** Before another job: no old error, the result shown marked stale, "rendered" cleared. */
+  function leaving() {
+    clearError(form);
+    markStale(true);
+    document.body.dataset.rendered = "";
   }
 
   async function submit() {
-    clearError(form);
+    leaving();
     setBusy(true);
-    document.body.dataset.rendered = "";
     try {
       const status = await start();
       saveView();
       follow(status.id, status);
+      refreshHistory();
+    } catch (e) {
+      fail(e.message);
+      setBusy(false);
+    }
+  }
+
+  /** Reopen a job of the history (or the URL): its settings into the form, then follow it. */
+  async function reopen(id) {
+    leaving();
+    try {
+      const status = await request(`${statusUrl(id)}?result=false`);
+      await reopened(status);
+      saveView();
+      follow(id, status);
+      refreshHistory();
+    } catch (e) {
+      fail(e.message);
+    }
+  }
+
+  /** Ask again for a job that was interrupted or failed: its very request (same model, data, settings). */
+  async function rerun(body) {
+    leaving();
+    setBusy(true);
+    try {
+      const status = await request(base, { method: "POST", body });
+      await reopened(status);
+      saveView();
+      follow(status.id, status);
+      refreshHistory();
     } catch (e) {
       fail(e.message);
       setBusy(false);
@@ -67,12 +125,14 @@ export function jobPage({ form, button = "start-button", base, jobId, load, star
   /** Fill the form, then reopen the job of the URL, if any (its status first, for its settings). */
   async function open() {
     fillConceptLinks();
+    const id = jobId();
+    $("job-history").open = !id;  // the list first when no job is named
+    refreshHistory();
     try {
       await load();
-      const id = jobId();
       if (id) {
         const status = await request(`${statusUrl(id)}?result=false`);
-        if (reopened) await reopened(status);
+        await reopened(status);
         follow(id, status);
       }
     } catch (e) {

@@ -43,6 +43,13 @@ export function fillSettings(s) {
   $("pretrained-baseline").checked = !!s.pretrained_baseline;
 }
 
+/** Set the view to a job (the URL's, one reopened from the history or rerun): its checkpoints and settings. */
+export function showJob(job) {
+  Object.assign(view, { id: job.id, models: job.models || view.models });
+  for (const box of document.querySelectorAll("#model-choices input")) box.checked = view.models.includes(box.value);
+  fillSettings(job.settings);
+}
+
 /** POST /api/reports with the ticked checkpoints and the settings; the job status (202 new, 200 running or cached). */
 export async function startReport() {
   const models = [...document.querySelectorAll("#model-choices input:checked")].map((b) => b.value);

@@ -4,7 +4,7 @@
 // View state lives in the URL (report-state.js).
 
 import { jobPage } from "./job-page.js";
-import { fillSettings, loadChoices, startReport } from "./report-form.js";
+import { loadChoices, showJob, startReport } from "./report-form.js";
 import { drawPerspectives, drawReliability, drawRoc, drawScatter } from "./report-charts.js";
 import { drawDetails, drawSummary } from "./report-tables.js";
 import { $ } from "./dom.js";
@@ -30,7 +30,7 @@ async function render(result, job) {
 const page = jobPage({
   form: "report-form", base: "/api/reports", name: "report", unit: "inputs",
   jobId: () => view.id, load: loadChoices, start: startReport, saveView: writeView, render,
-  reopened: (status) => fillSettings(status.settings),  // a report reopened from its URL shows its settings
+  reopened: showJob,  // a report reopened from its URL or the history shows its checkpoints and settings
   onStatus: (status) => { pub.job = status; },
 });
 

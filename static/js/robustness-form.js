@@ -53,7 +53,7 @@ export async function loadChoices() {
 function settingsFromForm() {
   const num = (id) => { const v = parseInt($(id).value, 10); return Number.isFinite(v) ? v : null; };
   const s = { batch_size: num("batch-size") || 16, bootstrap: num("bootstrap") || 1000, top_heads: num("top-heads") || 5,
-              ablate_moved: $("ablate").checked,
+              ablate_moved: $("ablate").checked, patch: $("patch").checked, patch_limit: num("patch-limit") || 20,
               tests: [...document.querySelectorAll("#test-choices input:checked")].map((b) => b.value) };
   const max = num("max-examples");
   if (max) s.max_examples = max;
@@ -67,6 +67,18 @@ export async function startRun() {
   const job = await request("/api/robustness", { method: "POST", body });
   Object.assign(view, { model: body.model, data: body.data, train: body.train || "", id: job.id, test: "", layer: null, head: null });
   return job;
+}
+
+/** Set the view to a job (the URL's, one reopened from the history or rerun): model, data, the tests it ran. */
+export async function showJob(job) {
+  if (job.id !== view.id) Object.assign(view, { test: "", layer: null, head: null });
+  Object.assign(view, { id: job.id, model: job.model || view.model, data: (job.data && job.data.name) || view.data, train: job.train || "" });
+  if ([...$("model-select").options].some((o) => o.value === view.model)) $("model-select").value = view.model;
+  fillData();
+  const s = job.settings || {}, set = (id, v) => { if (v != null) $(id).value = v; };
+  set("max-examples", s.max_examples); set("batch-size", s.batch_size); set("bootstrap", s.bootstrap); set("top-heads", s.top_heads);
+  if ("ablate_moved" in s) $("ablate").checked = !!s.ablate_moved;
+  await fillTests(s.tests || []);
 }
 
 /** Keep the data and test choices in step with the model (the form's submit is job-page.js's). */

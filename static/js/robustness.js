@@ -4,9 +4,10 @@
 // to the compare view (robustness-tables.js). View state lives in the URL (robustness-state.js).
 
 import { jobPage } from "./job-page.js";
-import { bindChoices, fillTests, loadChoices, startRun } from "./robustness-form.js";
+import { bindChoices, loadChoices, showJob, startRun } from "./robustness-form.js";
 import { drawRateCharts, drawHeadsChart } from "./robustness-charts.js";
 import { drawTests, drawExamples, markSelected } from "./robustness-tables.js";
+import { drawCarriers } from "./robustness-carriers.js";
 import { $, el, fmt } from "./dom.js";
 import { view, pub, writeView } from "./robustness-state.js";
 
@@ -42,6 +43,7 @@ async function render(result, job) {
   $("query-select").value = view.query;
   $("results").hidden = false;
   drawTests(result, (t) => pickTest(t));
+  drawCarriers(result, pickTest);
   drawExamples(result);
   try {
     await drawRateCharts(result, (t) => pickTest(t));
@@ -52,8 +54,7 @@ async function render(result, job) {
 const page = jobPage({
   form: "robustness-form", base: "/api/robustness", name: "robustness run", unit: "inputs", phases: PHASES,
   jobId: () => view.id, load: loadChoices, start: startRun, saveView: writeView, render,
-  // a run reopened from its URL ticks the tests it ran
-  reopened: (status) => (status.settings && status.settings.tests ? fillTests(status.settings.tests) : null),
+  reopened: showJob,  // a run reopened from its URL or the history ticks the tests it ran
   onStatus: (status) => { pub.job = status; },
 });
 

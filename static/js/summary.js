@@ -5,7 +5,7 @@
 // data, analysis id, statistic, head) lives in the URL (summary-state.js).
 
 import { jobPage } from "./job-page.js";
-import { bindChoices, loadChoices, startAnalysis } from "./analysis-form.js";
+import { bindChoices, loadChoices, showJob, startAnalysis } from "./analysis-form.js";
 import { setResult, statNames, rankedHeads, headAt, VIRTUAL } from "./analysis-result.js";
 import { drawMain, drawLabelMaps } from "./summary-heatmaps.js";
 import { drawTable, drawHead, drawPanels, drawSupport, markSelectedRow } from "./summary-tables.js";
@@ -73,7 +73,7 @@ async function render(result, job) {
 
 const page = jobPage({
   form: "analysis-form", base: "/api/analyses", name: "analysis", unit: "pairs", phases: PHASES,
-  jobId: () => view.id, load: loadChoices, start: startAnalysis, saveView: writeView, render,
+  jobId: () => view.id, load: loadChoices, start: startAnalysis, reopened: showJob, saveView: writeView, render,
   onStatus: (status) => { pub.job = status; },
 });
 

@@ -1,0 +1,92 @@
+// The "Recent runs" list of a job page (templates/_job_progress.html #job-history): the user's jobs of
+// this kind and the shared ones (GET <base>/history, kept in the server's database across restarts),
+// each with its model, data, settings, status and time; Open reopens a job on this page, Rerun asks
+// again for one that was interrupted (the server stopped first) or failed, with its very settings.
+// job-page.js owns it.
+
+import { request } from "./request.js";
+import { $, el } from "./dom.js";
+
+const WORDS = { queued: "queued", running: "running", done: "done", failed: "failed", interrupted: "interrupted" };
+export const RERUNNABLE = new Set(["failed", "interrupted"]);
+
+/** When: "14:05" today, else "3 Dec 14:05", in the reader's time zone (title: the full date). */
+export function whenText(seconds) {
+  if (seconds == null) return "";
+  const d = new Date(seconds * 1000), today = new Date().toDateString() === d.toDateString();
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return today ? time : `${d.toLocaleDateString([], { day: "numeric", month: "short" })} ${time}`;
+}
+
+/** The data a job ran on: a dataset name (and its training file), or a report's sets per checkpoint. */
+export function dataText(job) {
+  const d = job.data || {};
+  if (typeof d.name === "string") return d.name + (job.train ? ` (train ${job.train})` : "");
+  const names = new Set();
+  for (const plan of Object.values(d)) for (const s of (plan && plan.sets) || []) if (s.data) names.add(s.data);
+  return [...names].join(", ");
+}
+
+/** The settings as "name=value" pairs, lists joined by "+" (the cell shows the start, the title all). */
+export function settingsText(settings) {
+  return Object.entries(settings || {})
+    .filter(([, v]) => v != null && !(Array.isArray(v) && !v.length))
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("+") : typeof v === "object" ? JSON.stringify(v) : v}`)
+    .join(", ");
+}
+
+function statusCell(job) {
+  const td = el("td");
+  const badge = el("span", `job-status job-${job.status}`, WORDS[job.status] || job.status);
+  if (job.error) badge.title = job.error;
+  td.append(badge);
+  return td;
+}
+
+/**
+ * historyList({base, root, currentId, onOpen, onRerun}) -> {refresh()}: fills `root` (the <details>)
+ * with the jobs; onOpen(job) reopens one, onRerun(job) asks for it again (both given the history entry).
+ */
+export function historyList({ base, root = $("job-history"), currentId, onOpen, onRerun }) {
+  const table = root.querySelector("table"), count = root.querySelector(".history-count");
+  const empty = root.querySelector(".history-empty");
+
+  function row(job) {
+    const tr = el("tr", job.id === currentId() ? "current" : null);
+    tr.dataset.id = job.id;
+    tr.dataset.status = job.status;
+    const when = el("td", "num", whenText(job.created));
+    when.title = new Date(job.created * 1000).toString();
+    const settings = el("td", "settings", settingsText(job.settings));
+    settings.title = settings.textContent;
+    const who = job.mine ? "" : ` · shared by ${job.owners.join(", ")}`;
+    const actions = el("td", "actions");
+    const open = el("a", null, "Open");
+    open.href = `?id=${encodeURIComponent(job.id)}`;
+    open.addEventListener("click", (ev) => { ev.preventDefault(); onOpen(job); });
+    actions.append(open);
+    if (RERUNNABLE.has(job.status) && job.rerun) {
+      const again = el("button", "link rerun", "Rerun");
+      again.type = "button";
+      again.title = "ask for this job again with the same model, data and settings";
+      again.addEventListener("click", () => onRerun(job));
+      actions.append(again);
+    }
+    tr.append(when, el("td", null, job.model + who), el("td", null, dataText(job)), settings, statusCell(job), actions);
+    return tr;
+  }
+
+  async function refresh() {
+    const { jobs } = await request(`${base}/history`);
+    const head = el("tr");
+    head.append(...["When", "Model", "Data", "Settings", "Status", ""].map((t) => el("th", null, t)));
+    table.replaceChildren(head, ...jobs.map(row));
+    table.hidden = !jobs.length;
+    empty.hidden = !!jobs.length;
+    count.textContent = `(${jobs.length})`;
+    const stopped = jobs.filter((j) => j.status === "interrupted").length;
+    if (stopped) count.textContent += ` · ${stopped} interrupted`;
+  }
+
+  return { refresh };
+}
