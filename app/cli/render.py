@@ -142,5 +142,47 @@ def render_robustness(console: Console, result) -> None:
                 _rate(t.flip_rate),
             )
         console.print(compare)
+    if result.settings.get("patch"):
+        render_carriers(console, result)
     for name, reason in result.not_run.items():
         console.print(f"{name}: not run ({reason})", soft_wrap=True)
+
+
+def _heads(heads) -> str:
+    return " ".join(f"{layer}.{head}" for layer, head in heads) or "–"
+
+
+def render_carriers(console: Console, result) -> None:
+    """Per test: the heads whose patched output restores the flips beyond a same-layer random head, and the moved."""
+    limit = result.settings.get("patch_limit")
+    console.print(
+        f"heads that carry the flips: each head patched from the source into the variant over at most {limit} "
+        "flipped pairs per test (--patch-limit), restored fraction of the logit difference, mean [95% CI], "
+        "against a random head of the same layer per pair",
+        soft_wrap=True,
+    )
+    table = Table("test", "pairs", "carry the flips: restored [CI] vs control [CI]", "moved", "moved and carry")
+    for t in result.tests:
+        p = t.patched
+        if p is None:
+            table.add_row(t.test, "0", "no flipped pair to patch", _heads(_moved(t)), "–")
+            continue
+        carriers = "; ".join(
+            f"{h['layer']}.{h['head']} {h['restored']:.2f} [{h['ci'][0]:.2f}, {h['ci'][1]:.2f}] vs "
+            f"{h['control']:.2f} [{h['control_ci'][0]:.2f}, {h['control_ci'][1]:.2f}]"
+            for h in p.carriers[:5]
+        )
+        more = f" (+{len(p.carriers) - 5} more)" if len(p.carriers) > 5 else ""
+        table.add_row(
+            t.test,
+            f"{p.pairs} of {p.eligible}",
+            (carriers or "none above its control") + more,
+            _heads(p.moved),
+            _heads(p.both),
+        )
+    console.print(table)
+
+
+def _moved(t) -> list[list[int]]:
+    moved = t.moved.get("focus") or t.moved.get("cls")
+    return [[h["layer"], h["head"]] for h in moved.top] if moved else []

@@ -59,9 +59,12 @@ def robustness(
     budget: int = setting("budget", "--budget"),
     top_heads: int = setting("top_heads", "--top-heads"),
     ablate_moved: bool = setting("ablate_moved", "--ablate-moved/--no-ablate-moved"),
+    patch: bool = setting("patch", "--patch/--no-patch"),
+    patch_limit: int = setting("patch_limit", "--patch-limit"),
     examples_kept: int = setting("examples_kept", "--examples-kept"),
 ) -> None:
-    """Run robustness tests (DiagnoseRE's Q1-Q5 for RE, ARTS for ABSA) and report the heads that moved."""
+    """Run robustness tests (DiagnoseRE's Q1-Q5 for RE, ARTS for ABSA) and report the heads that moved
+    (with --patch, also the heads that carry each test's flips)."""
     choices = {k: v for k, v in locals().items() if k in RobustnessSettings.model_fields}
     choices["tests"] = tuple(t.strip() for t in tests.split(",") if t.strip())
     try:

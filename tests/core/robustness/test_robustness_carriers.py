@@ -4,6 +4,8 @@ pairs the hand-built model whose label only head (1, 0) carries has that head, a
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from planted_model import planted_model  # tests/ is on sys.path (rootdir conftest)
@@ -107,3 +109,36 @@ def test_over_a_dataset_the_planted_head_alone_carries_the_flips(planted):
     assert {tuple(h) for h in patched["moved_only"]} == moved - {(1, 0)}
     assert "same layer" in patched["control_rule"]
     assert "patching" in result["timings_s"]
+
+
+def test_cli_patch_names_the_heads_that_carry_the_flips(cli_env, models_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    cli_env(HEADSCOPE_MODELS_DIR=str(models_dir), HEADSCOPE_DEVICE="cpu", COLUMNS="200")
+    out = tmp_path / "r.json"
+    flags = ["--tests", "q5-entity-only", "--limit", "40", "--bootstrap", "100", "--no-progress", "--out", str(out)]
+    result = CliRunner().invoke(
+        cli, ["robustness", "--model", "demo-re", "--data", "demo-re", *flags, "--patch", "--patch-limit", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())["tests"][0]
+    patched = report["patched"]
+    assert patched["eligible"] >= 5 and patched["pairs"] == 5 and patched["limit"] == 5  # the limit holds
+    assert len(patched["restored"]["mean"]) == 6 and len(patched["control"]["high"][0]) == 12
+    for head in patched["carriers"]:
+        restored = patched["restored"]
+        assert head["restored"] == restored["mean"][head["layer"]][head["head"]]
+        assert head["ci"][0] > head["control_ci"][1]
+    moved = [[h["layer"], h["head"]] for h in report["moved"]["focus"]["top"]]
+    assert patched["moved"] == moved and sorted(patched["both"] + patched["moved_only"]) == sorted(moved)
+    text = " ".join(result.output.split())
+    assert "heads that carry the flips" in text and "at most 5 flipped pairs per test (--patch-limit)" in text
+    assert "5 of" in text and "same layer" in text
+    if patched["carriers"]:
+        top = patched["carriers"][0]
+        assert f"{top['layer']}.{top['head']} {top['restored']:.2f}" in text
+    plain = CliRunner().invoke(cli, ["robustness", "--model", "demo-re", "--data", "demo-re", *flags])
+    assert plain.exit_code == 0 and "patched" not in json.loads(out.read_text())["tests"][0]
+    assert "heads that carry the flips" not in plain.output
