@@ -24,6 +24,7 @@ from app.web import (
     api,
     compare_api,
     concepts_pages,
+    faithfulness_api,
     findings_api,
     findings_pages,
     intervention_api,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
     app.include_router(intervention_api.router)
+    app.include_router(faithfulness_api.router)
     findings_api.install(app)
     job_api.install(app)
     app.include_router(pages.router)

@@ -1,0 +1,101 @@
+"""Faithfulness speed on the demo checkpoint (demo-absa-qa-m, 6 x 12 heads) and the 40-token demo pair.
+
+(a) the faithfulness of every source on one input (app.core.faithfulness.evaluate_input: all 72 heads,
+    the head mean, rollout, flow, integrated gradients (32 steps), gradient x input, 4 random rankings and
+    the occlusion bounds, at k = 1, 5, 10, 20, 50%, comprehensiveness and sufficiency) vs a bare batched
+    forward of the same erased rows (built here the same way, every row run, logits only, in the same
+    row chunks). Target <= 1.5x. The figure is the median ratio over alternating rounds, as in
+    intervention_speed.py; identical erasures run once in (a), which the baseline does not get to do.
+(b) with --data: the dataset faithfulness probe on the first --pairs pairs of a dataset file, pairs/s.
+
+    .venv/bin/python bench/faithfulness_speed.py [--rounds 5] [--repeats 1] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import common
+from intervention_speed import compare, load
+
+
+def erased_rows(loaded, inspection, request):
+    """Every erased row evaluate_input asks for (before deduplication), bool [R, T]."""
+    import torch
+
+    from app.core.attribution import content_mask, query_tokens
+    from app.core.faithfulness import erasable_mask, metrics
+    from app.core.faithfulness.evaluate import explained_label
+    from app.core.faithfulness.sources import source_scores
+
+    encoded = inspection.encoded
+    erasable = erasable_mask(encoded, loaded.info.task, loaded.info.format)
+    _, target = explained_label(loaded, inspection)
+    query = query_tokens(encoded, "readout", loaded.info.task)
+    found = source_scores(
+        loaded,
+        encoded.model_inputs(loaded.device),
+        inspection.attention,
+        query,
+        ~content_mask(encoded),
+        target,
+        request.methods,
+    )
+    counts = metrics.token_counts(request.k_percents, int(erasable.sum()))
+    scores = torch.cat([found.scores, torch.rand(2, erasable.shape[0])])  # + the occlusion ranking and its reverse
+    rows = metrics.erasures(metrics.top_sets(scores, erasable, counts), erasable).reshape(-1, erasable.shape[0])
+    single = torch.diag(erasable)[erasable]  # the occlusion rows
+    return torch.cat([torch.zeros(1, erasable.shape[0], dtype=torch.bool), rows, single])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+
+    import torch
+
+    from app.core.faithfulness import FaithfulnessRequest, erased_inputs, evaluate_input
+    from app.core.faithfulness.forwards import MAX_ROW_TOKENS, MAX_ROWS
+    from app.core.passes.inspection import InspectionInput, inspect
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    loaded = load()
+    inspection = inspect(loaded, InspectionInput(common.REVIEW, common.ASPECT))
+    tokens = len(inspection.encoded.input_ids)
+    assert tokens == common.PAIR_TOKENS, f"the demo pair is {tokens} tokens, not {common.PAIR_TOKENS}"
+    request = FaithfulnessRequest()
+    rows = erased_rows(loaded, inspection, request)
+    inputs = inspection.encoded.model_inputs(loaded.device)
+    per_forward = max(1, min(MAX_ROWS, MAX_ROW_TOKENS // tokens))
+    batches = [
+        erased_inputs(inputs, rows[start : start + per_forward], None, loaded.tokenizer.pad_token_id)
+        for start in range(0, rows.shape[0], per_forward)
+    ]
+
+    @torch.inference_mode()
+    def bare_rows():
+        for batch in batches:
+            loaded.model(**batch).logits.softmax(-1)
+
+    report = evaluate_input(loaded, inspection, request)
+    print(
+        f"{loaded.info.id} on {loaded.device}, {torch.get_num_threads()} thread(s), {tokens}-token pair, "
+        f"{rows.shape[0]} erased rows ({report.rows['run']} distinct)"
+    )
+    print("parts of one run (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in report.timings_ms.items()))
+    compare(
+        "(a) faithfulness, all sources and heads",
+        lambda: evaluate_input(loaded, inspection, request),
+        bare_rows,
+        args.rounds,
+        args.repeats,
+        1.5,
+    )
+
+
+if __name__ == "__main__":
+    main()
