@@ -82,6 +82,20 @@ export function clearError(target) {
   errorLine(target).hidden = true;
 }
 
+/** Mark what `target` shows as stale (dimmed, `note` above it: app.css .stale) until clearStale. */
+export function markStale(target, note = "stale: from an earlier input") {
+  const node = byRef(target);
+  node.classList.add("stale");
+  node.dataset.stale = note;
+}
+
+/** What `target` shows is current again (see markStale). */
+export function clearStale(target) {
+  const node = byRef(target);
+  node.classList.remove("stale");
+  delete node.dataset.stale;
+}
+
 // ---- the view state in the URL ----
 
 /** The query parameters of `search` (default: this page's URL). */

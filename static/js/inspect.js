@@ -9,7 +9,8 @@ import { readState, writeState } from "./state.js";
 import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./attention.js";
 import { HeadView } from "./headview.js";
 import * as iv from "./intervene.js";
-import { $, showError, clearError, fillConceptLinks } from "./dom.js";
+import * as errs from "./inspect-errors.js";
+import { $, showError, fillConceptLinks } from "./dom.js";
 
 const EXAMPLES = {
   absa: { text: "The pasta was great but the waiter was rude.", aspect: "service" },
@@ -127,18 +128,23 @@ async function refresh() {
   if (knockout) (await knockout).inputChanged(inputKey());
   if (!refreshes.isNewest(my)) return;
   setBusy(true);
-  clearError("error-box");
+  errs.clearInputErrors();
   try {
     // head view: only the shown layer (page weight); model view: all layers
     const resp = await getResponse(state.view === "head" ? [state.layer] : null);
-    if (state.attr.length || resp.attribution) {  // a refused attribution still leaves the head view drawn
-      await (await attribution()).ensureAttribution(resp, state, task()).catch((e) => showError("error-box", e.message));
+    if (refreshes.isNewest(my)) errs.inspectionShown();
+    if (state.attr.length || resp.attribution) {  // a refused method: said at its panel, unticked, the rest drawn
+      const panel = await attribution();
+      await panel.ensureAttribution(resp, state, task()).then(errs.attributionShown, (e) => {
+        errs.attributionFailed(e, state);
+        return panel.ensureAttribution(resp, state, task()).catch((again) => showError("attribution-controls", again.message));
+      });
     }
     if (!refreshes.isNewest(my)) return;
     if (resp !== current) showResponse(resp);
     await render();
   } catch (e) {
-    if (refreshes.isNewest(my)) showError("error-box", e.message);
+    if (refreshes.isNewest(my)) errs.inspectionFailed(e);  // beside its field; the previous input's views stale
   } finally {
     if (refreshes.isNewest(my)) setBusy(false);
   }
@@ -271,7 +277,7 @@ $("inspect-form").addEventListener("submit", (e) => {
   state.model = $("model-select").value;
   state.text = $("text-input").value;
   state.aspect = task() === "re" ? "" : $("aspect-input").value.trim();
-  if (!state.text.trim()) return showError("error-box", "Please enter a text to inspect.");
+  if (!state.text.trim()) return showError("text-input", "Please enter a text to inspect.");
   state.token = null; // new input: token indices change
   refresh();
 });
@@ -292,6 +298,7 @@ $("tab-model").addEventListener("click", () => { state.view = "model"; refresh()
 $("layer-select").addEventListener("change", (e) => { state.layer = +e.target.value; refresh(); });
 $("word-mode").addEventListener("change", (e) => { state.word = e.target.checked; state.token = null; refresh(); });
 $("attention-kind").addEventListener("change", (e) => { state.attn = e.target.value; refresh(); });
+errs.trackTicks($("attribution-controls"));
 $("attribution-controls").addEventListener("change", async () => {
   (await attribution()).readControls(state);
   refresh();

@@ -11,7 +11,7 @@
 import { followJob } from "./job-follower.js";
 import { historyList, RERUNNABLE } from "./job-history.js";
 import { request } from "./request.js";
-import { $, clearError, el, fillConceptLinks, showError } from "./dom.js";
+import { $, clearError, clearStale, el, fillConceptLinks, markStale, showError } from "./dom.js";
 
 /**
  * jobPage(options) -> {open(), follow(id, first), fail(message)}. options:
@@ -34,7 +34,11 @@ export function jobPage({ form, button = "start-button", base, jobId, load, star
   const fail = (message) => showError(form, message);
   const setBusy = (busy) => { $(button).disabled = busy; };
   const statusUrl = (id) => `${base}/${encodeURIComponent(id)}`;
-  const markStale = (stale) => { const r = $("results"); if (r) r.classList.toggle("stale", stale); };
+  const stale = (on) => {
+    if (!$("results")) return;
+    if (on) markStale("results", "stale: the result below is from the run shown before");
+    else clearStale("results");
+  };
   const history = historyList({ base, currentId: jobId, onOpen: (job) => reopen(job.id), onRerun: (job) => rerun(job.rerun) });
   let following = null;
 
@@ -61,7 +65,7 @@ export function jobPage({ form, button = "start-button", base, jobId, load, star
       setBusy(false);
       const full = status.result ? status : await request(statusUrl(id));
       await render(full.result, full);
-      markStale(false);
+      stale(false);
       document.body.dataset.rendered = "1";
     } catch (e) {
       if (e.name === "AbortError") return;
@@ -74,7 +78,7 @@ export function jobPage({ form, button = "start-button", base, jobId, load, star
   /** Before another job: no old error, the result shown marked stale, "rendered" cleared. */
   function leaving() {
     clearError(form);
-    markStale(true);
+    stale(true);
     document.body.dataset.rendered = "";
   }
 

@@ -121,8 +121,8 @@ def test_errors_are_shown(page):
     page.select_option("#model-select", "demo-re")
     page.fill("#text-input", "A fire was caused by a cigarette.")
     page.click("#run-button")
-    page.wait_for_selector("#error-box:not([hidden])")
-    assert "<e1>" in page.text_content("#error-box")
+    page.wait_for_selector("#text-input + .error:not([hidden])")  # beside the text it is about
+    assert "<e1>" in page.text_content("#text-input + .error")
 
 
 def test_models_page_has_a_card_per_checkpoint(page):
