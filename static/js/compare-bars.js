@@ -1,6 +1,8 @@
 // The /compare page's change read-outs (POST /api/compare `change`, docs/api.md): per-head bars
 // for the shown layer, one column per query set, and a layers × heads grid of one query set.
 // Bars are scaled to the largest change of their query set over all layers, so layers compare.
+// The unit is the Jensen–Shannon divergence (0 = the same attention, 1 = disjoint): the bars' values
+// show it as is, the grid's cells × 100 (two digits fit a cell), and each says so.
 // Everything is built with textContent and style properties (data, never markup).
 
 import { el, fmt } from "./dom.js";
@@ -15,10 +17,12 @@ function maxOf(grid) {
  * Fill `root` with one row per head of `layer`: head, focus bar and value, [CLS] bar and value.
  * selected: the heads shown (others dimmed); colors: per head; onToggle(head) on a click.
  */
+export const GRID_UNIT = "JS divergence × 100 (0 = the same attention, 100 = disjoint)";
+
 export function drawBars(root, change, layer, { selected, colors, onToggle, querySets = ["focus", "cls"] }) {
   root.replaceChildren();
   if (!change) return;
-  const names = { focus: "focus queries", cls: "[CLS]" };
+  const names = { focus: "focus queries, JS", cls: "[CLS], JS" };
   root.append(el("span", "hdr", "head"));
   for (const q of querySets) root.append(el("span", "hdr", names[q] || q), el("span", "hdr", ""));
   const scale = Object.fromEntries(querySets.map((q) => [q, maxOf(change[q])]));
@@ -37,7 +41,7 @@ export function drawBars(root, change, layer, { selected, colors, onToggle, quer
       bar.dataset.head = h;
       bar.dataset.query = q;
       bar.dataset.value = v == null ? "" : String(v);
-      bar.title = `layer ${layer}, head ${h}, ${names[q] || q}: ${fmt(v)}`;
+      bar.title = `layer ${layer}, head ${h}, ${names[q] || q} divergence: ${fmt(v)}`;
       fill.style.width = v == null ? "0" : `${(100 * v / scale[q]).toFixed(1)}%`;
       fill.style.setProperty("--c", colors[h]);
       bar.append(fill);
@@ -55,6 +59,7 @@ export function drawGrid(table, grid, { layer, onPick }) {
   table.replaceChildren();
   if (!grid) return;
   const m = maxOf(grid), H = grid[0].length;
+  table.createCaption().textContent = GRID_UNIT;
   const head = el("tr");
   head.append(el("th", null, "L\\H"));
   for (let h = 0; h < H; h++) head.append(el("th", null, String(h)));
@@ -67,7 +72,7 @@ export function drawGrid(table, grid, { layer, onPick }) {
       const t = v == null ? 0 : v / m;
       td.style.background = `rgba(217, 45, 32, ${(0.08 + 0.92 * t).toFixed(3)})`;
       td.style.color = t > 0.45 ? "#fff" : "#5d1a14";
-      td.title = `layer ${l}, head ${h}: ${fmt(v)}`;
+      td.title = `layer ${l}, head ${h}: JS divergence ${fmt(v)}`;
       td.dataset.layer = l;
       td.dataset.head = h;
       tr.append(td);

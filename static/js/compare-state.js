@@ -1,7 +1,7 @@
 // The /compare page's view state <-> URL query string (history.replaceState: a copied URL
 // reopens the same comparison). Left side: model, left (its text), aspect, left_pretrained;
 // right side: right_model, right (text), right_aspect, right_pretrained, each left out of the
-// URL when it is the left's. View: layer, heads (absent = all, empty = none), mass, query (the
+// URL when it is the left's. View: layer (absent: where the change is), heads (absent = all, empty = none), mass, query (the
 // query set of the all-layers grid: focus | cls).
 
 import { readQuery, writeQuery } from "./dom.js";
@@ -16,7 +16,8 @@ export function readState(search = location.search) {
     left_pretrained: q.get("left_pretrained") === "1",
     right_model: q.get("right_model") || "", right_text: q.get("right") || "", right_aspect: q.get("right_aspect") || "",
     right_pretrained: q.get("right_pretrained") === "1",
-    layer: Math.max(0, int(q.get("layer"), 0)), heads: null,
+    // no layer in the URL: the page opens at the layer and head that moved most (compare.js)
+    layer: q.has("layer") ? Math.max(0, int(q.get("layer"), 0)) : null, heads: null,
     mass: Math.min(100, Math.max(1, int(q.get("mass"), 70))),
     query: QUERIES.includes(q.get("query")) ? q.get("query") : "focus",
   };
@@ -35,7 +36,7 @@ export function queryOf(s) {
   if (s.right_text && s.right_text !== s.text) q.set("right", s.right_text);
   if (s.right_aspect && s.right_aspect !== s.aspect) q.set("right_aspect", s.right_aspect);
   if (s.right_pretrained) q.set("right_pretrained", "1");
-  q.set("layer", s.layer);
+  if (s.layer != null) q.set("layer", s.layer);
   if (s.heads) q.set("heads", s.heads.join(","));
   if (s.mass !== 70) q.set("mass", s.mass);
   if (s.query !== "focus") q.set("query", s.query);
@@ -47,7 +48,7 @@ export function writeState(s) {
 }
 
 /** A /compare link for a source and its variant (robustness example rows); `inspect` = {text, aspect}. */
-export function compareUrl(model, source, variant, { layer = 0, heads = null } = {}) {
+export function compareUrl(model, source, variant, { layer = null, heads = null } = {}) {
   return "/compare?" + queryOf({
     model, text: source.text, aspect: source.aspect || "", right_text: variant.text, right_aspect: variant.aspect || "",
     layer, heads, mass: 70, query: "focus",

@@ -2,7 +2,8 @@
 // and its pretrained base), side by side at the same layer and heads. It asks POST /api/compare
 // for both inspections, the token alignment and the per-head change (docs/api.md), draws two head
 // views with the head view's own painter (headview.js), underlines the tokens the sides do not
-// share, and shows the change per head (compare-bars.js). State lives in the URL (compare-state.js).
+// share, and shows the change per head (compare-bars.js). State lives in the URL (compare-state.js);
+// a URL without a layer opens at the layer and head whose attention moved most (openAtChange).
 
 import { bindHeadToggles, headToggleButtons, toggled } from "./head-toggles.js";
 import { getModels, request } from "./api.js";
@@ -10,7 +11,7 @@ import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./atte
 import { HeadView } from "./headview.js";
 import { readState, writeState } from "./compare-state.js";
 import { drawBars, drawGrid } from "./compare-bars.js";
-import { $, showError, clearError } from "./dom.js";
+import { $, fmt, showError, clearError } from "./dom.js";
 import { bindPatching, inputsChanged } from "./patching-map.js";
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
@@ -106,9 +107,13 @@ async function refresh() {
   setBusy(true);
   clearError("error-box");
   try {
-    const resp = await getResponse(state.layer);
+    const first = await getResponse(state.layer ?? 0);
     if (my !== seq) return;
-    if (resp !== current) showResponse(resp);
+    const opened = state.layer == null ? openAtChange(first) : null;
+    if (first !== current) showResponse(first);
+    if (!hasLayer(current.left, state.layer)) await getResponse(state.layer);  // merged into current
+    if (my !== seq) return;
+    showOpenedAt(opened);
     render();
   } catch (e) {
     if (my === seq) showError("error-box", e.message);
@@ -117,9 +122,33 @@ async function refresh() {
   }
 }
 
+/** No layer asked for: the layer and head whose attention moved most (the answer's `top`, in the grid's
+ *  query set, else the other), that head alone shown unless the URL named heads; null when nothing moved. */
+function openAtChange(resp) {
+  const tops = resp.top || {}, best = [state.query, "focus", "cls"].map((q) => [q, (tops[q] || [])[0]])
+    .find(([, t]) => t && t.change > 0);
+  state.layer = best ? best[1].layer : 0;
+  if (!best) return null;
+  if (!state.heads) state.heads = [best[1].head];
+  return { query: best[0], ...best[1] };
+}
+
+let openedAt = null;  // where openAtChange opened the page: its note shows while that layer does
+
+/** Say where the page opened and why (render hides it at another layer; a new answer drops it). */
+function showOpenedAt(opened) {
+  const note = $("opened-at");
+  if (!opened) return;
+  openedAt = opened;
+  const names = { focus: "the focus queries", cls: "[CLS]" };
+  note.textContent = `Opened at layer ${opened.layer}, head ${opened.head}: the head whose attention moved most ` +
+    `(JS divergence ${fmt(opened.change)} for ${names[opened.query] || opened.query}). Pick any layer or head to look elsewhere.`;
+}
+
 /** A new answer: predictions, layer and head controls, the all-layers grid. */
 function showResponse(resp) {
   current = pub.response = resp;
+  openedAt = null;
   const L = resp.left, H = L.num_heads;
   state.layer = Math.min(state.layer, Math.min(L.num_layers, resp.right.num_layers) - 1);
   state.heads = state.heads ? state.heads.filter((h) => h >= 0 && h < H) : range(H);
@@ -172,6 +201,7 @@ function render() {
     $(`${side}-edge-count`).textContent = views[side].countText();
   }
   $("bars-layer").textContent = state.layer;
+  $("opened-at").hidden = !openedAt || openedAt.layer !== state.layer;
   drawBars($("change-bars"), resp.change, state.layer, { selected: state.heads, colors, onToggle: toggleHead });
   drawGrid($("change-grid"), resp.change && resp.change[state.query], { layer: state.layer, onPick: openHead });
   writeState(state);

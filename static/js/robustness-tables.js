@@ -82,12 +82,13 @@ export function markedText(text, spans) {
   return span;
 }
 
-/** Where a compare link opens: the picked head, else the test's top moved head, else layer 0, all heads. */
+/** Where a compare link opens: the picked head, else the test's top moved head, else where /compare finds
+ *  the change (no layer). */
 function focusHead(test) {
   if (view.layer != null && view.head != null) return { layer: view.layer, heads: [view.head] };
   const moved = test.moved && (test.moved[view.query] || test.moved.focus || test.moved.cls);
   const top = moved && moved.top[0];
-  return top ? { layer: top.layer, heads: [top.head] } : { layer: 0, heads: null };
+  return top ? { layer: top.layer, heads: [top.head] } : { layer: null, heads: null };
 }
 
 /** The selected test's example rows. */
