@@ -8,7 +8,7 @@ from browser_support import query  # tests/ is on sys.path (rootdir conftest)
 pytestmark = pytest.mark.browser
 
 
-def start_run(page, tests=("q1-typo", "q5-entity-only"), sources=12):
+def start_run(page, tests=("q1-typo", "q5-entity-only"), sources=12, submit=True):
     page.goto(page.base + "/robustness")
     page.wait_for_selector("#model-select option[value='demo-re']", state="attached", timeout=60_000)
     page.select_option("#model-select", "demo-re")
@@ -19,7 +19,8 @@ def start_run(page, tests=("q1-typo", "q5-entity-only"), sources=12):
     page.fill("#max-examples", str(sources))
     page.fill("#batch-size", "8")
     page.fill("#bootstrap", "50")
-    page.click("#start-button")
+    if submit:
+        page.click("#start-button")
 
 
 def test_run_charts_tables_and_the_compare_link(page):
@@ -84,3 +85,33 @@ def test_reload_reopens_the_stored_run(page):
     page.wait_for_selector("#error-box:not([hidden])")
     text = page.text_content("#error-box")
     assert "q4-rule-mask cannot run" in text and "Accepted:" in text and "q5-entity-only" in text
+
+
+def test_a_patched_run_shows_the_heads_that_carry_the_flips(page):
+    start_run(page, tests=("q5-entity-only",), sources=30, submit=False)  # demo-re breaks on a third of these
+    page.check("#patch")
+    page.fill("#patch-limit", "3")
+    page.click("#start-button")
+    page.wait_for_function("document.body.dataset.rendered === '1' && !!window.headscope.result", timeout=240_000)
+    assert page.locator("#error-box").is_hidden(), page.text_content("#error-box")
+    result = page.evaluate("window.headscope.result")
+    assert result["settings"]["patch"] is True and result["settings"]["patch_limit"] == 3
+    patched = result["tests"][0]["patched"]
+    assert page.locator("#carriers-panel").is_visible()
+    assert "at most 3 flipped pairs per test" in page.text_content("#carriers-note")
+    row = page.locator("#carriers-table tr[data-test='q5-entity-only']")
+    assert f"{patched['pairs']} of {patched['eligible']} flipped" in row.text_content()
+    carriers = patched["carriers"]
+    lines = row.locator("td:nth-child(3) div[data-layer]")
+    assert lines.count() == len(carriers)
+    if carriers:
+        top = carriers[0]
+        assert lines.first.get_attribute("data-layer") == str(top["layer"])
+        assert f"{top['layer']}.{top['head']}" in lines.first.text_content()
+        lines.first.locator("button").click()
+        page.wait_for_function(f"new URLSearchParams(location.search).get('layer') === '{top['layer']}'")
+        assert query(page)["head"] == [str(top["head"])]
+    else:
+        assert "no head above its control" in row.text_content()
+    moved = row.locator("td:nth-child(4) button")
+    assert moved.count() == len(patched["moved"])

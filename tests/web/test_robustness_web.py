@@ -126,3 +126,18 @@ def test_unknown_model_and_settings(tiny_client):
 def test_page(tiny_client):
     r = tiny_client.get("/robustness")
     assert r.status_code == 200 and "/static/js/robustness.js" in r.text and 'href="/robustness"' in r.text
+
+
+def test_a_patched_run_names_the_heads_that_carry_the_flips(client):
+    settings = {"tests": ["q5-entity-only"], "max_examples": 30, "bootstrap": 50, "patch": True, "patch_limit": 3}
+    started = client.post("/api/robustness", json={**REQUEST, "settings": settings})
+    assert started.status_code == 202, started.text
+    final, _ = wait_job(client, "robustness", started.json()["id"])
+    assert final["status"] == "done", final["error"]
+    report = client.get(f"/api/robustness/{final['id']}").json()["result"]["tests"][0]
+    patched = report["patched"]
+    assert patched["pairs"] == 3 and patched["eligible"] >= 3 and "same layer" in patched["control_rule"]
+    assert all(h["ci"][0] > h["control_ci"][1] for h in patched["carriers"])
+    assert patched["moved"] == [[h["layer"], h["head"]] for h in report["moved"]["focus"]["top"]]
+    bad = client.post("/api/robustness", json={**REQUEST, "settings": {**settings, "patch_limit": 0}})
+    assert bad.status_code == 422 and "patch_limit" in bad.text
