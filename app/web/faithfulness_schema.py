@@ -102,10 +102,11 @@ class FaithfulnessResponse(Answer):
     k_percents: list[float]
     k_tokens: list[int] = Field(description="tokens erased or kept per k")
     sources: dict[str, SourceFigures] = Field(
-        description="head_mean, rollout, flow, ig, grad_x_input, random, occlusion"
+        description="head_mean, norm_head_mean, rollout, flow, ig, grad_x_input, random (mean of its draws), occlusion"
     )
-    heads: dict[str, list[list[float | None]]] = Field(
-        description="[layer][head] maps: aopc_comprehensiveness, aopc_sufficiency, normalised_*"
+    heads: dict[str, dict[str, list[list[float | None]]]] = Field(
+        description="per head source (attention, norm_attention): [layer][head] maps of aopc_comprehensiveness, "
+        "aopc_sufficiency, normalised_comprehensiveness, normalised_sufficiency"
     )
     bounds: dict[str, list[float | None]] = Field(description="the normalisation's lowest and highest AOPC")
     rows: dict[str, int] = Field(description="erased inputs asked for and distinct ones run")

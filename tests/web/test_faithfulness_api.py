@@ -14,9 +14,19 @@ def test_every_source_and_every_head_for_an_absa_pair(tiny_client):
     answer = tiny_client.post(PATH, json={**ABSA, "ig_steps": 4})
     assert answer.status_code == 200, answer.text
     found = answer.json()
-    assert set(found["sources"]) == {"head_mean", "rollout", "flow", "ig", "grad_x_input", "random", "occlusion"}
-    assert len(found["heads"]["aopc_comprehensiveness"]) == found["num_layers"]
-    assert len(found["heads"]["aopc_comprehensiveness"][0]) == found["num_heads"]
+    assert set(found["sources"]) == {
+        "head_mean",
+        "norm_head_mean",
+        "rollout",
+        "flow",
+        "ig",
+        "grad_x_input",
+        "random",
+        "occlusion",
+    }
+    for method in ("attention", "norm_attention"):
+        assert len(found["heads"][method]["aopc_comprehensiveness"]) == found["num_layers"]
+        assert len(found["heads"][method]["normalised_sufficiency"][0]) == found["num_heads"]
     assert len(found["sources"]["rollout"]["comprehensiveness"]) == len(found["k_percents"]) == 5
     tokens = found["tokens"]
     assert all(tokens[i] not in ("[CLS]", "[SEP]", "waiter") for i in found["erasable"])
@@ -40,7 +50,10 @@ def test_a_relation_instance_keeps_its_markers_and_entities(tiny_client):
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        ({"methods": ["rollout", "lime"]}, "accepted: attention, head_mean, rollout, flow, ig, grad_x_input, random"),
+        (
+            {"methods": ["rollout", "lime"]},
+            "accepted: attention, head_mean, norm_attention, rollout, flow, ig, grad_x_input, random",
+        ),
         ({"k": [0, 10]}, "outside (0, 100]"),
         ({"k": [120]}, "outside (0, 100]"),
         ({"erasure": "drop"}, "accepted: remove, mask, pad"),

@@ -64,7 +64,9 @@ class FaithfulnessReport:
     k_percents: list[float]
     k_tokens: list[int]
     sources: dict[str, SourceResult]  # head_mean, rollout, ..., random (mean of its draws), occlusion
-    heads: dict[str, list[list[float]]]  # "aopc_comprehensiveness", ... -> [L][H]
+    heads: dict[
+        str, dict[str, list[list[float]]]
+    ]  # "attention" / "norm_attention" -> "aopc_comprehensiveness", ... -> [L][H]
     bounds: dict[str, tuple[float, float]]
     rows: dict[str, int]  # erased rows asked for and rows run (distinct)
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -168,20 +170,24 @@ def _report(
     limits = metrics.bounds({name: torch.cat([aopcs[name], reference_aopcs[name]]) for name in aopcs})
     scaled = metrics.normalised(aopcs, limits)
     layers, heads = loaded.info.num_layers, loaded.info.num_heads
-    head_count = layers * heads if names and names[0] == "0.0" else 0
     sources: dict[str, SourceResult] = {}
     grouped: dict[str, list[int]] = {}
-    for i, name in enumerate(names[head_count:], start=head_count):
-        grouped.setdefault(name.split(".")[0], []).append(i)  # the random draws become one source: their mean
+    per_head: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        if ":" in name:  # "<method>:<layer>.<head>", in layer-major order
+            per_head.setdefault(name.split(":")[0], []).append(i)
+        else:  # the random draws ("random.<i>") become one source: their mean
+            grouped.setdefault(name.split(".")[0], []).append(i)
     for name, rows in grouped.items():
         sources[name] = _result(per_k, aopcs, scaled, rows)
     reference_scaled = metrics.normalised(reference_aopcs, limits)
     sources[REFERENCE] = _result(reference, reference_aopcs, reference_scaled, [0])
-    head_maps: dict[str, list[list[float]]] = {}
-    if head_count:
+    head_maps: dict[str, dict[str, list[list[float]]]] = {}
+    for method, rows in per_head.items():
+        head_maps[method] = {}
         for name in metrics.METRICS:
-            head_maps[f"aopc_{name}"] = aopcs[name][:head_count].view(layers, heads).tolist()
-            head_maps[f"normalised_{name}"] = scaled[name][:head_count].view(layers, heads).tolist()
+            head_maps[method][f"aopc_{name}"] = aopcs[name][rows].view(layers, heads).tolist()
+            head_maps[method][f"normalised_{name}"] = scaled[name][rows].view(layers, heads).tolist()
     return FaithfulnessReport(
         label,
         full,

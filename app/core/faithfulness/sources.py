@@ -6,6 +6,9 @@ erasable tokens are ranked (erasure.py). Each is computed by app.core.attributio
 * "attention": every head's attention row from the query tokens (their mean row; tokens.py: the
   readout [CLS] or entity-start markers, [CLS], the aspect or the entities), one source per head;
 * "head_mean": the mean of those rows over every layer and head;
+* "norm_attention": every head's norm-based attention row (Kobayashi et al. 2020, ||α_ij f(x_j)||:
+  app.core.model.norm_attention, one more forward of the input), one source per head, and their mean
+  over every layer and head ("norm_head_mean");
 * "rollout" / "flow": attention rollout / flow from the query tokens (Abnar & Zuidema 2020);
 * "ig" / "grad_x_input": integrated gradients / gradient x input of the target label's logit,
   signed (a token that speaks against the label ranks last: comprehensiveness asks which tokens
@@ -34,15 +37,17 @@ from app.core.attribution import (
 )
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.errors import InputError
+from app.core.model.norm_attention import norm_attention
 
-METHODS = ("attention", "head_mean", "rollout", "flow", "ig", "grad_x_input", "random")
+METHODS = ("attention", "head_mean", "norm_attention", "rollout", "flow", "ig", "grad_x_input", "random")
+PER_HEAD = ("attention", "norm_attention")  # one source per head, named "<method>:<layer>.<head>"
 REFERENCE = "occlusion"  # always evaluated: the normalisation's bound, shown beside the sources
 DEFAULT_RANDOM_DRAWS = 4
 
 
 @dataclass
 class SourceScores:
-    """Scores per named source [S, T] (the heads' S = L x H first, named "L.H"), with what each cost in ms."""
+    """Scores per named source [S, T] (a head's named "<method>:<layer>.<head>"), with what each cost in ms."""
 
     names: list[str]
     scores: torch.Tensor
@@ -103,11 +108,16 @@ def source_scores(
             continue
         started = time.perf_counter()
         if method == "attention" and head_scores is not None:
-            names += [f"{layer}.{head}" for layer in range(layers) for head in range(heads)]
+            names += [f"{method}:{layer}.{head}" for layer in range(layers) for head in range(heads)]
             rows.append(head_scores.reshape(layers * heads, length).cpu())
         elif method == "head_mean" and head_scores is not None:
             names.append(method)
             rows.append(head_scores.mean((0, 1)).unsqueeze(0).cpu())
+        elif method == "norm_attention":
+            norm_rows = attention_rows(norm_attention(loaded.model, inputs)[0], query).cpu()
+            names += [f"{method}:{layer}.{head}" for layer in range(layers) for head in range(heads)]
+            names.append("norm_head_mean")
+            rows += [norm_rows.reshape(layers * heads, length), norm_rows.mean((0, 1)).unsqueeze(0)]
         elif method == "random":
             names += [f"random.{i}" for i in range(random_draws)]
             rows.append(random_scores(random_draws, length, seed))

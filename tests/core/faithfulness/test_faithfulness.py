@@ -75,9 +75,19 @@ def test_worked_example_matches_hand_computed_probabilities(loaded, inspection):
 
 def test_every_source_scored_and_normalised_within_its_bounds(loaded, inspection):
     report = evaluate_input(loaded, inspection, FaithfulnessRequest())
-    assert set(report.sources) == {"head_mean", "rollout", "flow", "ig", "grad_x_input", "random", "occlusion"}
-    for name in ("aopc_comprehensiveness", "aopc_sufficiency", "normalised_comprehensiveness"):
-        assert torch.tensor(report.heads[name]).shape == (2, 2)
+    assert set(report.sources) == {
+        "head_mean",
+        "norm_head_mean",
+        "rollout",
+        "flow",
+        "ig",
+        "grad_x_input",
+        "random",
+        "occlusion",
+    }
+    for method in ("attention", "norm_attention"):
+        for name in ("aopc_comprehensiveness", "aopc_sufficiency", "normalised_comprehensiveness"):
+            assert torch.tensor(report.heads[method][name]).shape == (2, 2)
     for source in report.sources.values():
         for metric, value in source.normalised.items():
             assert -1e-9 <= value <= 1 + 1e-9, (metric, value)
