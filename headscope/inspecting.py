@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
+from app.core.model.errors import InputError
 from app.core.passes.inspection import Inspection
 from app.web.inspect_service import InspectService
 from app.web.request_bodies import InspectRequest
@@ -62,7 +63,10 @@ def inspect(
         fields["attribution"] = ["ig", "grad_x_input", "rollout", "flow"] if attribution is True else list(attribution)
         fields.update(attribution_label=attribution_label, ig_steps=ig_steps, attribution_query=attribution_query)
     full = InspectRequest(**fields, attention="full")  # pydantic's ValidationError is a ValueError
-    return _run(loaded, full)
+    try:
+        return _run(loaded, full)
+    except InputError as exc:  # what the server answers with a 422 naming the field
+        raise ValueError(f"{exc.field}: {exc}" if getattr(exc, "field", None) else str(exc)) from exc
 
 
 def _run(loaded: Checkpoint, full: InspectRequest) -> InspectionResult:

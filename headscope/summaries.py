@@ -21,7 +21,9 @@ Rendering = Callable[[Console], None]
 
 
 def _rendered(draw: Rendering) -> Console:
-    console = Console(record=True, width=140, force_terminal=False, file=io.StringIO())  # recorded, never printed
+    console = Console(
+        record=True, width=140, force_terminal=False, force_jupyter=False, file=io.StringIO()
+    )  # recorded, never printed
     draw(console)
     return console
 
