@@ -131,6 +131,7 @@ export const CONCEPTS = {
   "norm-based-attention": "Per head, ||α·f(x)||: the attention weight times the size of the key's transformed value vector (Kobayashi et al. 2020); drawn with each row divided by its sum.",
   "knock-out": "Per head, how much the predicted label's probability changes when that head alone is switched off: causal evidence, for this input only.",
   "activation-patching": "Per head, the fraction of the logit difference between a clean and a corrupted input that comes back when that head's output alone is taken from the other run.",
+  "heads-that-carry-the-flips": "Over a test's flipped pairs, each head's output patched from the source into the variant: the mean restored fraction of the logit difference, against a random head of the same layer.",
 };
 
 /** The small "?" link to a concept on /concepts (opens beside the page), titled with its definition. */
