@@ -37,6 +37,7 @@ from app.core.attribution import (
 )
 from app.core.heads.interpretability import InterpretabilityAccumulator, interpretability_words
 from app.core.heads.probes import StatisticMeans, baseline_table, rule_maps
+from app.core.heads.token_masks import readout_weights
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import PassBatch
 from app.core.stats.streaming import StatisticAccumulator, Summary, TopExamples
@@ -71,6 +72,10 @@ class AgreementProbe:
 
     def tokens(self, batch: PassBatch) -> BatchTokens:
         def compute() -> BatchTokens:
+            if batch.columns is not None:
+                content = torch.from_numpy(batch.columns.columns.content).to(batch.device)
+                weights = readout_weights(batch.columns, self.start_ids, batch.device)
+                return BatchTokens(content, weights, head_rows(batch.attention, weights))
             length = batch.length
             content = torch.stack([content_mask(u.encoded, length) for u in batch.units]).to(batch.device)
             weights = torch.stack(

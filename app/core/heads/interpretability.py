@@ -20,6 +20,7 @@ pretrained baseline is this accumulator fed with the pretrained model's attentio
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from math import comb
 
@@ -62,6 +63,9 @@ def random_rate(candidates: int, gold: int, k: int = TOP_K) -> float:
         return float("nan")
     total = comb(candidates, draw)
     return sum(comb(gold, x) * comb(candidates - gold, draw - x) for x in range(need, min(gold, draw) + 1)) / total
+
+
+_random_rate = functools.lru_cache(maxsize=1 << 14)(random_rate)  # a few distinct (candidates, gold) pairs
 
 
 def interpretability_words(encoded: EncodedInput, spans: Sequence[str]) -> tuple[list[int], list[int], list[int]]:
@@ -146,6 +150,43 @@ class InterpretabilityAccumulator:
             candidates = present - len(set(excluded_words[i]))
             need.append(min(len(gold_set), self.k, candidates))
             self.random_total += random_rate(candidates, len(gold_set), self.k)
+        self._add_words(rows, index, words, excluded, gold, need)
+
+    def add_columns(
+        self, attention: torch.Tensor, word: torch.Tensor, gold: torch.Tensor, special: torch.Tensor
+    ) -> None:
+        """`add_batch` of a batch given as columns: word [B, T] (each token's word, -1 on padding), gold and
+        special [B, T] token masks (app.core.heads.token_masks.interpretability_columns); the same counts."""
+        keep = gold.any(-1).nonzero()[:, 0]
+        if not len(keep):
+            return
+        self.num_layers = attention.shape[1]
+        rows = attention[keep, self.layer, :, 0, :].float().cpu()  # [B', H, T]
+        word, gold, special = word[keep], gold[keep], special[keep]
+        present = word.amax(-1) + 1  # [B']
+        words = int(present.max())
+        index = torch.where(word >= 0, word, words)  # padding -> a dropped extra column
+        taken = torch.zeros(len(keep), words + 1, dtype=torch.bool)
+        excluded = taken.scatter(1, torch.where(special, index, words), True)[:, :words]
+        excluded |= torch.arange(words)[None, :] >= present[:, None]
+        gold_words = taken.scatter(1, torch.where(gold, index, words), True)[:, :words]
+        counts = gold_words.sum(-1).tolist()
+        candidates = (present - (excluded & (torch.arange(words)[None, :] < present[:, None])).sum(-1)).tolist()
+        need = [min(g, self.k, c) for g, c in zip(counts, candidates)]
+        for c, g in zip(candidates, counts):  # one by one, as add_batch sums them
+            self.random_total += _random_rate(c, g, self.k)
+        self._add_words(rows, index, words, excluded, gold_words, need)
+
+    def _add_words(
+        self,
+        rows: torch.Tensor,
+        index: torch.Tensor,
+        words: int,
+        excluded: torch.Tensor,
+        gold: torch.Tensor,
+        need: list[int],
+    ) -> None:
+        """Count the hits of the [CLS] rows [B', H, T] merged to words (index [B', T]: each token's word)."""
         membership = torch.nn.functional.one_hot(index, words + 1)[..., :words].to(rows.dtype)  # [B', T, W]
         per_head = rows @ membership  # [B', H, W]
         scores = torch.cat([per_head.sum(1, keepdim=True), per_head], dim=1)  # summed heads first
@@ -156,7 +197,7 @@ class InterpretabilityAccumulator:
         self.hits += int(hit[:, 0].sum())
         head_hits = hit[:, 1:].long().sum(0)
         self.head_hits = head_hits if self.head_hits is None else self.head_hits + head_hits
-        self.count += len(keep)
+        self.count += len(need)
 
     def merge(self, other: InterpretabilityAccumulator) -> None:
         self.count += other.count

@@ -29,6 +29,7 @@ import torch
 from app.core.heads.baselines import batch_baseline_maps
 from app.core.heads.batched import batch_masks, batch_statistics
 from app.core.heads.interpretability import InterpretabilityAccumulator, interpretability_words
+from app.core.heads.token_masks import column_masks, interpretability_columns
 from app.core.passes.attention_pass import PassBatch
 from app.core.passes.inspection import to_host
 from app.core.stats.streaming import (
@@ -51,7 +52,14 @@ FINETUNE = "finetune_js"  # the typical-examples name of the fine-tuned vs pretr
 
 
 def token_masks(batch: PassBatch, task: str) -> dict[str, torch.Tensor]:
-    return batch.shared("masks", lambda: batch_masks(task, batch.units, batch.length, batch.device))
+    """name -> [B, T] token sets of the batch (batched.batch_masks), from its columns when it has them."""
+
+    def compute() -> dict[str, torch.Tensor]:
+        if batch.columns is not None:
+            return column_masks(task, batch.columns, batch.device)
+        return batch_masks(task, batch.units, batch.length, batch.device)
+
+    return batch.shared("masks", compute)
 
 
 def statistics(batch: PassBatch, task: str) -> dict[str, torch.Tensor]:
@@ -93,8 +101,17 @@ def presence_rows(batch: PassBatch, task: str) -> dict[bool, list[int]]:
     """Rows whose aspect is present (True) / absent (False); rows the data cannot tell are in neither."""
     if task != "absa":
         return {True: [], False: []}
-    present = [unit.spec.present for unit in batch.units]
+    specs = batch.columns.specs if batch.columns is not None else [unit.spec for unit in batch.units]
+    present = [spec.present for spec in specs]
     return {flag: [row for row, p in enumerate(present) if p is flag] for flag in (True, False)}
+
+
+def opinion_sources(batch: PassBatch) -> list[str]:
+    """Where each unit's opinion words came from ("gold" / "lexicon"), for the units that have some."""
+    if batch.columns is not None:
+        has = batch.columns.masks["opinion"].any(-1) if "opinion" in batch.columns.masks else ()
+        return [source for source, found in zip(batch.columns.opinion_source, has) if source and found]
+    return [unit.opinion_source for unit in batch.units if unit.opinion_source and unit.opinion]
 
 
 class StatisticMeans:
@@ -142,10 +159,9 @@ class StatisticsProbe:
         rows = presence_rows(batch, self.task)
         known = sorted(rows[True] + rows[False])
         if known:
-            self.noop.add(scores[SEP][known], torch.tensor([batch.units[r].spec.present for r in known]))
-        for unit in batch.units:
-            if unit.opinion_source and unit.opinion:
-                self.opinion_sources[unit.opinion_source] = self.opinion_sources.get(unit.opinion_source, 0) + 1
+            self.noop.add(scores[SEP][known], torch.tensor([r in rows[True] for r in known]))
+        for source in opinion_sources(batch):
+            self.opinion_sources[source] = self.opinion_sources.get(source, 0) + 1
 
     def merge(self, other: StatisticsProbe) -> None:
         self.scores.merge(other.scores)
@@ -239,10 +255,16 @@ class InterpretabilityProbe:
         self.rate = InterpretabilityAccumulator()
 
     def observe(self, batch: PassBatch) -> None:
+        attention = reference_attention(batch) if self.reference else batch.attention
+        if batch.columns is not None:
+            columns = batch.shared(
+                "interpretability_columns", lambda: interpretability_columns(batch.columns, self.spans)
+            )
+            self.rate.add_columns(attention, *columns)
+            return
         words = batch.shared(
             "interpretability_words", lambda: [interpretability_words(u.encoded, self.spans) for u in batch.units]
         )
-        attention = reference_attention(batch) if self.reference else batch.attention
         word_ids, gold_words, excluded_words = zip(*words)
         self.rate.add_batch(attention, word_ids, gold_words, excluded_words)
 
@@ -309,8 +331,8 @@ class HeadMapProbe:
 
     def observe(self, batch: PassBatch) -> None:
         room = self.sample - self.distances.count
-        for row, unit in enumerate(batch.units[: max(0, room)]):
-            n = len(unit.encoded.input_ids)
+        lengths = batch.valid[: max(0, room)].sum(-1).tolist()
+        for row, n in enumerate(lengths):
             self._add(head_js_distances(batch.attention[row, :, :, :n, :n].float()))
 
     def merge(self, other: HeadMapProbe) -> None:

@@ -11,7 +11,8 @@ from app.core.data.readers import OpinionLexicon
 from app.core.heads import agreement_dataset as attribution
 from app.core.heads import probes
 from app.core.heads.settings import AnalysisSettings
-from app.core.inputs.units import UnitSpec, encode_unit, encode_units
+from app.core.inputs.unit_batch import encode_unit_batch
+from app.core.inputs.units import UnitSpec, encode_unit
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import PassSummary, Progress, Runner, Stopwatch, attention_pass, run_here
 from app.core.stats.streaming import Summary
@@ -57,7 +58,7 @@ def statistics_pass(
         stopwatch=stopwatch,
         offset=offset,
         prefetch=checkpoint.device.type == "cuda",
-        encode_many=lambda chunk: encode_units(checkpoint, chunk, lexicon, max_length),
+        encode_batch=lambda chunk: encode_unit_batch(checkpoint, chunk, lexicon, max_length),
     )
 
 

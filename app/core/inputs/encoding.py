@@ -112,10 +112,10 @@ class EncodedInput:
 # The server tokenises live requests on its event loop while job batches tokenise on the model thread
 # (and a GPU pass on a prefetch thread); a fast tokenizer switching truncation on for a long input
 # while another thread encodes raises "Already borrowed", so calls go one at a time.
-_TOKENIZING = threading.Lock()
+TOKENIZING = threading.Lock()
 
 
-def _length_limit(tokenizer: Any, max_length: int) -> int:
+def length_limit(tokenizer: Any, max_length: int) -> int:
     """The longest input: the asked length, or the tokenizer's own maximum where that is shorter."""
     return min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
 
@@ -129,9 +129,9 @@ def encode_segments(
     markers: Sequence[str] = (),
 ) -> EncodedInput:
     """Tokenize one or two segments, keeping offsets, segments, word ids and truncation info."""
-    max_length = _length_limit(tokenizer, max_length)
+    max_length = length_limit(tokenizer, max_length)
     # One tokenizer call on the hot path; a second only for inputs longer than the model's maximum.
-    with _TOKENIZING:
+    with TOKENIZING:
         enc = tokenizer(text_a, text_b, add_special_tokens=True, return_offsets_mapping=True, verbose=False)
         total = len(enc["input_ids"])
         truncation: str | bool = False
@@ -173,9 +173,9 @@ def encode_segment_pairs(
     `encode_segments` one by one, which truncates them."""
     if not pairs:
         return []
-    limit = _length_limit(tokenizer, max_length)
+    limit = length_limit(tokenizer, max_length)
     backend = tokenizer.backend_tokenizer
-    with _TOKENIZING:
+    with TOKENIZING:
         # The Rust tokenizer itself: transformers' wrapper would copy every encoding into Python lists first.
         # Truncation and padding are whatever the wrapper's last call left: off, as for `encode_segments`.
         backend.no_truncation()

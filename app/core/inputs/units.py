@@ -28,6 +28,7 @@ masked entity cannot be encoded and are skipped).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -218,8 +219,14 @@ def unit_specs(
 _WORD = re.compile(r"[A-Za-z][A-Za-z'+-]*")
 
 
+@functools.lru_cache(maxsize=4)
+def _opinion_words(lexicon: OpinionLexicon) -> frozenset[str]:
+    """Both polarities' words in one set, built once per lexicon (not once per pair)."""
+    return lexicon.positive | lexicon.negative
+
+
 def _lexicon_spans(text: str, lexicon: OpinionLexicon) -> list[tuple[int, int]]:
-    words = lexicon.positive | lexicon.negative
+    words = _opinion_words(lexicon)
     return [(m.start(), m.end()) for m in _WORD.finditer(text) if m.group().lower() in words]
 
 

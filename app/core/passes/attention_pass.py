@@ -71,13 +71,14 @@ class PassBatch(Generic[Item]):
     """
 
     indices: list[int]
-    units: list[Item]
+    units: Sequence[Item]
     inputs: dict[str, torch.Tensor]
     logits: torch.Tensor
     attention: torch.Tensor
     reference_attention: torch.Tensor | None
     valid: torch.Tensor
     derived: dict[str, Any] = field(default_factory=dict)
+    columns: Any = None  # the batch as columns (inputs.unit_batch.UnitBatch) when the pass had `encode_batch`
 
     @property
     def length(self) -> int:
@@ -92,6 +93,19 @@ class PassBatch(Generic[Item]):
         if name not in self.derived:
             self.derived[name] = compute()
         return self.derived[name]
+
+
+class EncodedBatch(Protocol):
+    """A chunk of items encoded at once as columns (app.core.inputs.unit_batch.UnitBatch): `kept` the positions
+    in the chunk of the items that could be encoded, `units` theirs (built when read), `columns` their tokens."""
+
+    kept: list[int]
+
+    @property
+    def units(self) -> Sequence[Any]: ...
+
+    @property
+    def columns(self) -> Any: ...
 
 
 class Probe(Protocol):
@@ -151,6 +165,7 @@ def attention_pass(
     offset: int = 0,
     prefetch: bool = False,
     encode_many: Callable[[Sequence[Item]], Sequence[Encoded | None]] | None = None,
+    encode_batch: Callable[[Sequence[Item]], EncodedBatch] | None = None,
 ) -> PassSummary:
     """Stream `items` through `checkpoint` in batches of `batch_size` and let every probe observe them.
 
@@ -163,25 +178,38 @@ def attention_pass(
     prefetch: encode the next batch on a helper thread while this one runs (a GPU pass, where
     tokenising on the CPU would otherwise leave the device waiting); encoding then runs outside `runner`.
     encode_many(items) -> `encode` of each, in one go (one tokenizer call for a batch); used when given.
+    encode_batch(items) -> the items as columns (`EncodedBatch`); used before `encode_many` when given: the
+    batch's inputs come from the columns, units are built only for probes that read them, and the probes
+    find the columns in `PassBatch.columns`.
     """
     stopwatch = stopwatch or Stopwatch()
     pad_id = checkpoint.tokenizer.pad_token_id
 
-    def encode_chunk(start: int, stop: int) -> list[tuple[int, Any]]:
+    def encode_chunk(start: int, stop: int) -> Any:
         chunk = items[start:stop]
+        if encode_batch is not None:
+            return encode_batch(chunk)
         units = encode_many(chunk) if encode_many is not None else [encode(item) for item in chunk]
         return [(offset + start + i, unit) for i, unit in enumerate(units)]
 
-    def one_batch(start: int, stop: int, encoded: list[tuple[int, Any]] | None = None) -> int:
+    def one_batch(start: int, stop: int, encoded: Any = None) -> int:
         with torch.inference_mode():
             tick = time.perf_counter()
             chunk = items[start:stop]
             encoded = encode_chunk(start, stop) if encoded is None else encoded
-            kept = [(i, unit) for i, unit in encoded if unit is not None]
-            if not kept:
-                return len(chunk)
-            units = [unit for _, unit in kept]
-            inputs = pad_batch([u.encoded for u in units], pad_id, checkpoint.device)
+            columns = encoded if encode_batch is not None else None
+            if columns is not None:
+                indices = [offset + start + i for i in columns.kept]
+                units: Sequence[Any] = columns.units
+                if not indices:
+                    return len(chunk)
+                inputs = columns.columns.model_inputs(pad_id, checkpoint.device)
+            else:
+                kept = [(i, unit) for i, unit in encoded if unit is not None]
+                if not kept:
+                    return len(chunk)
+                indices, units = [i for i, _ in kept], [unit for _, unit in kept]
+                inputs = pad_batch([u.encoded for u in units], pad_id, checkpoint.device)
             logits, attention = forward_with_attention(checkpoint.model, inputs)
             tick = stopwatch.add("forward", tick)
             reference_attention = None
@@ -189,14 +217,9 @@ def attention_pass(
                 _, reference_attention = forward_with_attention(reference.model, inputs)
                 tick = stopwatch.add("reference_forward", tick)
             batch = PassBatch(
-                [i for i, _ in kept],
-                units,
-                inputs,
-                logits,
-                attention,
-                reference_attention,
-                inputs["attention_mask"].bool(),
+                indices, units, inputs, logits, attention, reference_attention, inputs["attention_mask"].bool()
             )
+            batch.columns = columns
             for probe in probes:
                 probe.observe(batch)
                 tick = stopwatch.add(probe.timing, tick)

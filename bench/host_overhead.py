@@ -1,0 +1,154 @@
+"""Host work per pair of the analysis pass: the pass with a model whose forward costs almost nothing.
+
+A randomly initialised BertForSequenceClassification of 1 layer x 1 head, hidden 8 (`--shape 1x1`):
+its forward and the statistics on its [B, 1, 1, 64, 64] attention cost next to nothing, so what the
+analysis pass spends beyond the bare forward is host work — tokenising, span lookups, token masks,
+the probes' bookkeeping. Pairs are the demo ABSA term pairs, each exactly 64 tokens as a QA-M pair
+(bench/gpu_throughput.py's `pairs_of_64`), repeated to --pairs.
+
+* analysis pass: `run_statistics` with the analysis's probes and every default statistic (rule
+  baselines, interpretability, typical examples, the heads x heads JS map on its default 64 pairs, the
+  agreement with rollout; the Hu & Liu lexicon when HEADSCOPE_SHARED_DATA has it; no pretrained
+  reference: the model is random), the pass `headscope analyze` runs;
+* bare: `model(**batch, output_attentions=True)` on the same batches, tokenised and padded beforehand.
+
+Rounds alternate (bare, pass, bare, pass ...) in one process on one torch thread; the medians are
+printed with the host microseconds per pair, 1e6 * (1 / pass pairs/s - 1 / bare pairs/s).
+`--shape 6x12` runs MiniLM's shape (6 layers x 12 heads, hidden 384) the same way.
+
+    .venv/bin/python bench/host_overhead.py [--shape 1x1] [--pairs 2048] [--batch-size 64] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+import common  # noqa: F401  (puts the repository on sys.path)
+import torch
+
+from app.core.data.readers import OpinionLexicon, load_opinion_lexicon
+from app.core.heads.analysis import run_statistics
+from app.core.heads.settings import AnalysisSettings
+from app.core.heads.statistics_pass import build_probes
+from app.core.inputs.batching import pad_batch
+from app.core.inputs.units import encode_unit
+from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
+from app.core.model.embedded import embedded_base_model
+from app.core.passes.attention_pass import Stopwatch
+
+LABELS = ("positive", "neutral", "negative", "conflict", "none")
+LENGTH = 64
+SHAPES = {"1x1": (1, 1, 8), "6x12": (6, 12, 384), "12x12": (12, 12, 768)}  # layers, heads, hidden
+
+
+def random_bert(layers: int, heads: int, hidden: int) -> LoadedCheckpoint:
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_base_model())
+    config = BertConfig(
+        num_labels=len(LABELS),
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        hidden_size=hidden,
+        intermediate_size=4 * hidden,
+        attn_implementation="eager",
+    )
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(config).eval()
+    info = CheckpointInfo(
+        id=f"bert-random-{layers}x{heads}",
+        path=Path(f"bert-random-{layers}x{heads}"),
+        task="absa",
+        format="qa-m",
+        labels=LABELS,
+        num_layers=layers,
+        num_heads=heads,
+        max_length=LENGTH,
+        model_type="bert",
+    )
+    return LoadedCheckpoint(info=info, model=model, tokenizer=tokenizer, device=torch.device("cpu"))
+
+
+def shared_lexicon() -> OpinionLexicon | None:
+    folder = Path(os.environ.get("HEADSCOPE_SHARED_DATA", "/nonexistent")) / "opinion_lexicon"
+    return load_opinion_lexicon(folder) if folder.is_dir() else None
+
+
+def bare_round(checkpoint: LoadedCheckpoint, batches: list[dict[str, torch.Tensor]], pairs: int) -> float:
+    with torch.inference_mode():
+        started = time.perf_counter()
+        for inputs in batches:
+            output = checkpoint.model(**inputs, output_attentions=True)
+        assert output.attentions
+        return pairs / (time.perf_counter() - started)
+
+
+def pass_round(
+    checkpoint: LoadedCheckpoint, specs: list, settings: AnalysisSettings, lexicon: OpinionLexicon | None
+) -> tuple[float, dict[str, float]]:
+    found = build_probes(checkpoint, settings, with_pretrained=False)
+    stopwatch = Stopwatch()
+    started = time.perf_counter()
+    summary = run_statistics(checkpoint, specs, found, settings, None, lexicon, LENGTH, stopwatch=stopwatch)
+    elapsed = time.perf_counter() - started
+    assert summary.skipped == 0 and found.statistics.scores.count("entropy") == len(specs)
+    return len(specs) / elapsed, stopwatch.seconds
+
+
+def main() -> None:
+    from gpu_throughput import pairs_of_64
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="1x1", help="layers x heads")
+    parser.add_argument("--pairs", type=int, default=2048)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    layers, heads, hidden = SHAPES[args.shape]
+    checkpoint = random_bert(layers, heads, hidden)
+    specs = pairs_of_64(checkpoint, args.pairs)
+    lexicon = shared_lexicon()
+    settings = AnalysisSettings(batch_size=args.batch_size, pretrained=False, importance=False)
+    units = [encode_unit(checkpoint, spec, None, LENGTH) for spec in specs]
+    batches = [
+        pad_batch([u.encoded for u in units[i : i + args.batch_size]], checkpoint.tokenizer.pad_token_id, "cpu")
+        for i in range(0, len(units), args.batch_size)
+    ]
+    assert all(b["input_ids"].shape[1] == LENGTH for b in batches)
+    print(
+        f"CPU, {torch.get_num_threads()} torch thread(s); BERT {layers} x {heads}, hidden {hidden}, random weights; "
+        f"{len(specs)} pairs of {LENGTH} tokens, batch {args.batch_size}, {args.rounds} alternated rounds; "
+        f"lexicon {'on' if lexicon else 'absent'}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    bare_round(checkpoint, batches[:2], 2 * args.batch_size)  # warm-up
+    pass_round(checkpoint, specs[: 2 * args.batch_size], settings, lexicon)
+    bare, passed, parts = [], [], []
+    for _ in range(args.rounds):
+        bare.append(bare_round(checkpoint, batches, len(specs)))
+        speed, seconds = pass_round(checkpoint, specs, settings, lexicon)
+        passed.append(speed)
+        parts.append(seconds)
+    base, found = statistics.median(bare), statistics.median(passed)
+    host_us = 1e6 * (1 / found - 1 / base)
+    print(f"bare forward: {base:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in bare)})")
+    print(f"analysis pass: {found:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in passed)})")
+    print(
+        "analysis pass, µs per pair per part (last round): "
+        + ", ".join(
+            f"{name} {1e6 * s / len(specs):.0f}" for name, s in sorted(parts[-1].items(), key=lambda kv: -kv[1])
+        )
+    )
+    print(
+        f"RESULT shape={args.shape} bare_pairs_per_s={base:.0f} pass_pairs_per_s={found:.0f} "
+        f"ratio={found / base:.3f} host_us_per_pair={host_us:.0f} (target at 1x1: <= 100)"
+    )
+
+
+if __name__ == "__main__":
+    main()
