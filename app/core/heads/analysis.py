@@ -27,6 +27,7 @@ from app.core.heads import probes, sections
 from app.core.heads.ablations import ABLATION_LABEL, importance_and_ablation
 from app.core.heads.labels import DEFAULT_RULE, LabelRule, describe_rule
 from app.core.heads.result import RESULT_VERSION, AnalysisResult, DataSummary
+from app.core.heads.sep_survival import sep_survival
 from app.core.heads.settings import AnalysisSettings
 from app.core.heads.shards import ShardTask, merge_shards, run_shards
 from app.core.heads.statistics_pass import AnalysisProbes, build_probes, statistics_pass
@@ -90,6 +91,10 @@ def analyze(
     result.support = sections.support(
         checkpoint.info.task, pairing, found.statistics, found.summaries, lexicon is not None
     )
+    if found.sep_survival is not None:
+        result.sep_survival = sep_survival(
+            found.sep_survival, found.rules.rules, pretrained is not None, rule, settings.bootstrap, settings.seed
+        )
     if found.agreement is not None:
         result.support["attribution"] = found.agreement.support()
         result.attribution = found.agreement.section(result.interpretability.rate)
@@ -244,6 +249,7 @@ def settings_record(
         "typical_k": settings.typical_k,
         "importance": settings.importance,
         "ablation_draws": settings.ablation_draws,
+        "attention": settings.attention,
         "importance_limit": settings.importance_limit,
         **attribution.settings_record(settings),
     }

@@ -167,6 +167,8 @@ class AnalysisResult:
     run_id: str = ""
     rule: dict[str, Any] = field(default_factory=dict)
     attribution: Any = None  # app.core.heads.agreement_section.AttributionSection
+    # attention="norm": the no-op heads' [SEP] survival (app.core.heads.sep_survival.SepSurvival)
+    sep_survival: Any = field(default=None, metadata=OMIT_NONE)
     analysis_id: str | None = field(default=None, metadata=OMIT_NONE)  # the web job's id
     job: dict[str, Any] | None = field(default=None, metadata=OMIT_NONE)  # the web job's data and settings
 

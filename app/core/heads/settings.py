@@ -75,6 +75,11 @@ class AnalysisSettings(BaseModel):
     ig_limit: int | None = Field(
         default=None, ge=1, le=1_000_000, description="pairs with integrated gradients (default: all)"
     )
+    attention: Literal["weights", "norm"] = Field(
+        default="weights",
+        description="what every head statistic and label reads: the attention weights, or norm-based attention "
+        "(Kobayashi et al. 2020, each row divided by its sum); norm adds the [SEP] survival of the no-op heads",
+    )
 
     @model_validator(mode="after")
     def ig_needs_agreement(self) -> AnalysisSettings:

@@ -10,6 +10,7 @@ from typing import Any
 from app.core.data.readers import OpinionLexicon
 from app.core.heads import agreement_dataset as attribution
 from app.core.heads import probes
+from app.core.heads.sep_survival import SepSurvivalProbe
 from app.core.heads.settings import AnalysisSettings
 from app.core.inputs.unit_batch import encode_unit_batch
 from app.core.inputs.units import UnitSpec, encode_unit
@@ -58,6 +59,7 @@ def statistics_pass(
         stopwatch=stopwatch,
         offset=offset,
         prefetch=checkpoint.device.type == "cuda",
+        attention_kind=settings.attention,
         encode_batch=lambda chunk: encode_unit_batch(checkpoint, chunk, lexicon, max_length),
     )
 
@@ -75,6 +77,7 @@ class AnalysisProbes:
     pretrained_interpretability: probes.InterpretabilityProbe | None = None
     change: probes.FinetuneChangeProbe | None = None
     agreement: attribution.DatasetAgreement | None = None  # agreement with rollout / IG (app.core.attribution)
+    sep_survival: SepSurvivalProbe | None = None  # attention="norm", ABSA: the no-op heads' [SEP] under norms
     summaries: dict[str, Summary] = field(default_factory=dict)
     change_summary: Summary | None = None
 
@@ -89,6 +92,7 @@ class AnalysisProbes:
             pretrained=probes.PretrainedBaselineProbe(task) if with_pretrained else None,
             pretrained_interpretability=probes.InterpretabilityProbe(task, reference=True) if with_pretrained else None,
             change=probes.FinetuneChangeProbe(task) if with_pretrained else None,
+            sep_survival=SepSurvivalProbe(task) if settings.attention == "norm" and task == "absa" else None,
         )
 
     def active(self) -> list[Any]:
@@ -102,6 +106,7 @@ class AnalysisProbes:
             self.pretrained_interpretability,
             self.change,
             self.typical,
+            self.sep_survival,
         )
         extra = self.agreement.probes if self.agreement is not None else []
         return [probe for probe in order if probe is not None] + extra

@@ -28,6 +28,7 @@ from app.core.inputs.batching import pad_batch
 from app.core.inputs.encoding import EncodedInput
 from app.core.model.attention import forward_with_attention
 from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.model.norm_attention import forward_with_norm_attention, row_normalised
 
 Item = TypeVar("Item")
 Work = TypeVar("Work")
@@ -78,6 +79,10 @@ class PassBatch(Generic[Item]):
     reference_attention: torch.Tensor | None
     valid: torch.Tensor
     derived: dict[str, Any] = field(default_factory=dict)
+    # a pass with attention_kind="norm": `attention` (and reference_attention) hold norm-based attention, each
+    # row divided by its sum; these the attention weights of the same forward
+    weights: torch.Tensor | None = None
+    reference_weights: torch.Tensor | None = None
     columns: Any = None  # the batch as columns (inputs.unit_batch.UnitBatch) when the pass had `encode_batch`
 
     @property
@@ -149,6 +154,17 @@ def batch_bounds(
     return bounds
 
 
+def forward_pass(
+    model: Any, inputs: dict[str, torch.Tensor], attention_kind: str = "weights"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(logits, the attention probes read, the weights when that attention is norm-based, else None)."""
+    if attention_kind == "norm":
+        logits, weights, norm = forward_with_norm_attention(model, inputs)
+        return logits, row_normalised(norm), weights
+    logits, attention = forward_with_attention(model, inputs)
+    return logits, attention, None
+
+
 def attention_pass(
     checkpoint: LoadedCheckpoint,
     items: Sequence[Item],
@@ -164,6 +180,7 @@ def attention_pass(
     group: Callable[[Item], Hashable] | None = None,
     offset: int = 0,
     prefetch: bool = False,
+    attention_kind: str = "weights",
     encode_many: Callable[[Sequence[Item]], Sequence[Encoded | None]] | None = None,
     encode_batch: Callable[[Sequence[Item]], EncodedBatch] | None = None,
 ) -> PassSummary:
@@ -178,6 +195,8 @@ def attention_pass(
     prefetch: encode the next batch on a helper thread while this one runs (a GPU pass, where
     tokenising on the CPU would otherwise leave the device waiting); encoding then runs outside `runner`.
     encode_many(items) -> `encode` of each, in one go (one tokenizer call for a batch); used when given.
+    attention_kind: "weights", or "norm": probes read norm-based attention normalised per row, the weights
+    beside it (`PassBatch.weights`), from the same forward.
     encode_batch(items) -> the items as columns (`EncodedBatch`); used before `encode_many` when given: the
     batch's inputs come from the columns, units are built only for probes that read them, and the probes
     find the columns in `PassBatch.columns`.
@@ -210,16 +229,17 @@ def attention_pass(
                     return len(chunk)
                 indices, units = [i for i, _ in kept], [unit for _, unit in kept]
                 inputs = pad_batch([u.encoded for u in units], pad_id, checkpoint.device)
-            logits, attention = forward_with_attention(checkpoint.model, inputs)
+            logits, attention, weights = forward_pass(checkpoint.model, inputs, attention_kind)
             tick = stopwatch.add("forward", tick)
-            reference_attention = None
+            reference_attention = reference_weights = None
             if reference is not None:
-                _, reference_attention = forward_with_attention(reference.model, inputs)
+                _, reference_attention, reference_weights = forward_pass(reference.model, inputs, attention_kind)
                 tick = stopwatch.add("reference_forward", tick)
             batch = PassBatch(
                 indices, units, inputs, logits, attention, reference_attention, inputs["attention_mask"].bool()
             )
             batch.columns = columns
+            batch.weights, batch.reference_weights = weights, reference_weights
             for probe in probes:
                 probe.observe(batch)
                 tick = stopwatch.add(probe.timing, tick)

@@ -60,3 +60,17 @@ def bootstrap_difference_ci(
         return nan, nan.clone()
     difference = bootstrap_means(first, iterations, seed) - bootstrap_means(second, iterations, seed + 1)
     return _percentiles(difference, level)
+
+
+def bootstrap_ratio_ci(
+    numerator: torch.Tensor, denominator: torch.Tensor, iterations: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """CI of mean(numerator) / mean(denominator) for paired values [N, ...] (the same examples).
+
+    Each resample draws the examples once for both, so the pairing is kept. N = 0 gives NaN bounds."""
+    numerator, denominator = numerator.detach().cpu(), denominator.detach().cpu()
+    if numerator.shape[0] == 0:
+        nan = torch.full(numerator.shape[1:], float("nan"))
+        return nan, nan.clone()
+    means = bootstrap_means(torch.stack([numerator, denominator], dim=1), iterations, seed)  # [iterations, 2, ...]
+    return _percentiles(means[:, 0] / means[:, 1], level)

@@ -55,7 +55,7 @@ def without_new_fields(result: dict) -> dict:
     result["version"] = 2
     result.pop("attribution")
     del result["rule"]["labels"]["attribution"]
-    for key in ("agreement", "ig", "ig_steps", "ig_limit"):
+    for key in ("agreement", "ig", "ig_steps", "ig_limit", "attention"):
         del result["settings"][key]
     for head in result["heads"]:
         for entry in head["statistics"].values():
