@@ -5,15 +5,24 @@ rollout, flow or a gradient attribution ranks highest carry the prediction?
 * metrics.py: comprehensiveness, sufficiency, AOPC and the normalised AOPC (Edin et al. 2024);
 * sources.py: the explanation sources as token scores (computed by app.core.attribution);
 * forwards.py: the erased inputs' target probabilities, deduplicated and batched on the model's device;
-* evaluate.py: all of it for one live input.
+* evaluate.py: all of it for one live input;
+* probe.py: the same per pair, as a probe of the one attention pass; dataset.py: that pass and its
+  summary per head and source with bootstrap CIs, against random, the faithful heads' label.
 """
 
+from app.core.faithfulness.dataset import FAITHFUL, FaithfulnessSection, dataset_faithfulness
 from app.core.faithfulness.erasure import DEFAULT_ERASURE, ERASURE_MODES, erasable_mask, erased_inputs
 from app.core.faithfulness.evaluate import FaithfulnessReport, FaithfulnessRequest, evaluate_input
 from app.core.faithfulness.metrics import K_PERCENTS
+from app.core.faithfulness.probe import DATASET_METHODS, FaithfulnessProbe
 from app.core.faithfulness.sources import METHODS
 
 __all__ = [
+    "DATASET_METHODS",
+    "FAITHFUL",
+    "FaithfulnessProbe",
+    "FaithfulnessSection",
+    "dataset_faithfulness",
     "DEFAULT_ERASURE",
     "ERASURE_MODES",
     "K_PERCENTS",

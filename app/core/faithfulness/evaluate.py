@@ -124,16 +124,16 @@ def evaluate_input(
     probability = ErasedProbabilities(loaded, inputs, target, replacement)
     full = float(probability(torch.zeros(1, erasable.shape[0], dtype=torch.bool))[0])
     counts = metrics.token_counts(request.k_percents, int(erasable.sum()))
-    per_k = _per_k(found.scores, erasable, counts, probability, full)
-    occlusion = _occlusion(erasable, probability, full)
-    reference = _per_k(torch.stack([occlusion, -occlusion]), erasable, counts, probability, full)
+    per_k = per_k_scores(found.scores, erasable, counts, probability, full)
+    occlusion = occlusion_scores(erasable, probability, full)
+    reference = per_k_scores(torch.stack([occlusion, -occlusion]), erasable, counts, probability, full)
     timings = {**found.timings_ms, "erasure_forwards": (time.perf_counter() - started) * 1000}
     return _report(
         loaded, request, label, full, query, erasable, counts, found.names, per_k, reference, probability, timings
     )
 
 
-def _per_k(
+def per_k_scores(
     scores: torch.Tensor, erasable: torch.Tensor, counts: Sequence[int], probability: ErasedProbabilities, full: float
 ) -> dict[str, torch.Tensor]:
     """metric -> [S, K] for rankings scores [S, T]."""
@@ -141,7 +141,7 @@ def _per_k(
     return metrics.scores_from_probabilities(full, probability(erased))
 
 
-def _occlusion(erasable: torch.Tensor, probability: ErasedProbabilities, full: float) -> torch.Tensor:
+def occlusion_scores(erasable: torch.Tensor, probability: ErasedProbabilities, full: float) -> torch.Tensor:
     """[T]: p(x) - p(x without token t) for each erasable token (0 elsewhere, where it is never ranked)."""
     positions = erasable.nonzero().flatten()
     rows = torch.zeros(len(positions), erasable.shape[0], dtype=torch.bool)

@@ -1,0 +1,182 @@
+"""Faithfulness over a dataset: the attention pass with the faithfulness probe (probe.py), summarised per head
+and per source with 95% bootstrap CIs (app.core.stats.bootstrap) and against the random ranking.
+
+Against random: per pair, a source's AOPC minus the random rankings' AOPC on the same pair (paired),
+its mean and percentile bootstrap CI over pairs. A head's attention is labelled **faithful** when,
+from the readout query, its comprehensiveness beats random (CI of the difference above 0) and its
+sufficiency beats random too (CI below 0: keeping its top tokens loses less than keeping random ones).
+Plausibility (the interpretability rate against gold spans, per head) is put beside it when the
+caller has it, so a reader sees where the two disagree.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from app.core.data.readers import OpinionLexicon
+from app.core.faithfulness.probe import FIGURES, FaithfulnessProbe
+from app.core.faithfulness.sources import PER_HEAD
+from app.core.inputs.units import UnitSpec, encode_unit
+from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.passes.attention_pass import Progress, Runner, attention_pass, run_here
+from app.core.stats.bootstrap import bootstrap_ci
+from app.core.stats.rounding import to_json
+
+FAITHFUL = "faithful"
+AGAINST_RANDOM = ("aopc_comprehensiveness", "aopc_sufficiency")
+
+
+@dataclass
+class Interval:
+    mean: Any  # float, or [L][H]
+    low: Any
+    high: Any
+
+
+@dataclass
+class FaithfulnessSection:
+    pairs: int
+    skipped: int
+    pairs_per_s: float | None
+    settings: dict[str, Any]
+    sources: dict[str, dict[str, Interval]]  # source -> figure (FIGURES, and "<figure>_vs_random") -> interval
+    heads: dict[str, dict[str, Interval]]  # per-head source -> figure -> [L][H] intervals
+    faithful: list[dict[str, Any]]  # the heads labelled faithful, with their figures (and plausibility)
+    plausibility: list[list[float]] | None = None  # the interpretability rate [L][H], when given
+    disagreement: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return to_json(self)
+
+
+def interval(values: torch.Tensor, bootstrap: int, seed: int) -> Interval:
+    """Mean and 95% percentile bootstrap CI over pairs of values [N] or [N, L, H]."""
+    shaped = values.double().reshape(values.shape[0], -1)
+    low, high = bootstrap_ci(shaped.unsqueeze(-1), bootstrap, seed)
+    mean = shaped.mean(0)
+    view = values.shape[1:]
+    as_value = (lambda t: float(t.reshape(-1)[0])) if not view else (lambda t: t.reshape(view).tolist())
+    return Interval(as_value(mean), as_value(low.squeeze(-1)), as_value(high.squeeze(-1)))
+
+
+def summarise(
+    probe: FaithfulnessProbe, bootstrap: int, seed: int, plausibility: torch.Tensor | None = None
+) -> FaithfulnessSection:
+    figures = probe.figures
+    pairs = len(figures.indices)
+    sources: dict[str, dict[str, Interval]] = {}
+    heads: dict[str, dict[str, Interval]] = {}
+    if pairs:
+        names = list(figures.values[FIGURES[0]])
+        for source in names:
+            target = heads if source in PER_HEAD else sources
+            target[source] = {figure: interval(figures.stacked(figure, source), bootstrap, seed) for figure in FIGURES}
+            if source == "random" or "random" not in names:
+                continue
+            for figure in AGAINST_RANDOM:
+                values, chance = figures.stacked(figure, source), figures.stacked(figure, "random")
+                difference = values - chance.view(-1, *([1] * (values.dim() - 1)))
+                target[source][f"{figure}_vs_random"] = interval(difference, bootstrap, seed)
+    faithful = faithful_heads(heads.get("attention", {}), plausibility)
+    seconds = probe.seconds
+    return FaithfulnessSection(
+        pairs=pairs,
+        skipped=probe.skipped,
+        pairs_per_s=pairs / seconds if seconds > 0 else None,
+        settings={
+            "limit": probe.limit,
+            "methods": list(probe.methods),
+            "k_percents": list(probe.k_percents),
+            "erasure": probe.erasure,
+            "erase_targets": probe.erase_targets,
+            "ig_steps": probe.ig_steps,
+            "random_draws": probe.random_draws,
+            "query": "readout",
+            "bootstrap": bootstrap,
+            "confidence": 0.95,
+        },
+        sources=sources,
+        heads=heads,
+        faithful=faithful,
+        plausibility=plausibility.tolist() if plausibility is not None else None,
+        disagreement=_disagreement(faithful, heads.get("attention", {}), plausibility),
+    )
+
+
+def faithful_heads(figures: dict[str, Interval], plausibility: torch.Tensor | None) -> list[dict[str, Any]]:
+    """Heads whose comprehensiveness CI vs random is above 0 and whose sufficiency CI vs random is below 0."""
+    if "aopc_comprehensiveness_vs_random" not in figures:
+        return []
+    comp, suff = figures["aopc_comprehensiveness_vs_random"], figures["aopc_sufficiency_vs_random"]
+    found = []
+    for layer, row in enumerate(comp.low):
+        for head, low in enumerate(row):
+            if low > 0 and suff.high[layer][head] < 0:
+                entry = {
+                    "layer": layer,
+                    "head": head,
+                    "label": FAITHFUL,
+                    "comprehensiveness_vs_random": comp.mean[layer][head],
+                    "sufficiency_vs_random": suff.mean[layer][head],
+                }
+                if plausibility is not None:
+                    entry["plausibility"] = float(plausibility[layer, head])
+                found.append(entry)
+    return sorted(found, key=lambda e: -e["comprehensiveness_vs_random"])
+
+
+def _disagreement(
+    faithful: list[dict[str, Any]], figures: dict[str, Interval], plausibility: torch.Tensor | None
+) -> dict[str, int]:
+    """How many heads are faithful, plausible (interpretability rate above its median), both, or one only."""
+    if plausibility is None or "aopc_comprehensiveness" not in figures:
+        return {}
+    plausible = plausibility > plausibility.median()
+    chosen = torch.zeros_like(plausible)
+    for entry in faithful:
+        chosen[entry["layer"], entry["head"]] = True
+    return {
+        "faithful": int(chosen.sum()),
+        "plausible": int(plausible.sum()),
+        "both": int((chosen & plausible).sum()),
+        "faithful_only": int((chosen & ~plausible).sum()),
+        "plausible_only": int((plausible & ~chosen).sum()),
+    }
+
+
+def dataset_faithfulness(
+    checkpoint: LoadedCheckpoint,
+    specs: Sequence[UnitSpec],
+    probe: FaithfulnessProbe,
+    *,
+    lexicon: OpinionLexicon | None = None,
+    max_length: int = 512,
+    batch_size: int = 16,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    plausibility: torch.Tensor | None = None,
+    runner: Runner = run_here,
+    progress: Progress | None = None,
+) -> FaithfulnessSection:
+    """The attention pass over the first probe.limit pairs of `specs` with the probe, summarised."""
+    chosen = list(specs[: probe.limit])
+    started = time.perf_counter()
+    attention_pass(
+        checkpoint,
+        chosen,
+        lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
+        [probe],
+        batch_size=batch_size,
+        runner=runner,
+        progress=progress,
+        phase="faithfulness",
+    )
+    section = summarise(probe, bootstrap, seed, plausibility)
+    total = time.perf_counter() - started
+    section.pairs_per_s = section.pairs / total if total > 0 else None  # the whole pass, forward included
+    return section
