@@ -78,8 +78,9 @@ def bundle_modules(entry: str = "export-main.js", js_dir: Path = STATIC / "js") 
         f"// ---- static/js/{name} ----\n" + _wrap_module(name, (js_dir / name).read_text(encoding="utf-8"))
         for name in _module_names(js_dir, entry)
     ]
-    # "</" would end the inline <script> element early; "<\/" means the same to JavaScript.
-    return "".join(parts).replace("</", "<\\/")
+    # "</" would end the inline <script> element early. "\x3c/" means the same in a string, a template and a
+    # regular expression (where "<\/" would escape a closing slash: /</g became /<\/g, an unterminated regex).
+    return "".join(parts).replace("</", "\\x3c/")
 
 
 def inline_css() -> str:
