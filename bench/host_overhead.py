@@ -14,7 +14,9 @@ the probes' bookkeeping. Pairs are the demo ABSA term pairs, each exactly 64 tok
 
 Rounds alternate (bare, pass, bare, pass ...) in one process on one torch thread; the medians are
 printed with the host microseconds per pair, 1e6 * (1 / pass pairs/s - 1 / bare pairs/s).
-`--shape 6x12` runs MiniLM's shape (6 layers x 12 heads, hidden 384) the same way.
+`--shape 6x12` runs MiniLM's shape (6 layers x 12 heads, hidden 384) the same way. `--per-pair` adds a
+third pass per round: the same probes over per-pair units (an `EncodedInput` with its `Token`s per pair, masks
+filled pair by pair), the encoding the pass used before its columns.
 
     .venv/bin/python bench/host_overhead.py [--shape 1x1] [--pairs 2048] [--batch-size 64] [--rounds 3]
 """
@@ -35,10 +37,10 @@ from app.core.heads.analysis import run_statistics
 from app.core.heads.settings import AnalysisSettings
 from app.core.heads.statistics_pass import build_probes
 from app.core.inputs.batching import pad_batch
-from app.core.inputs.units import encode_unit
+from app.core.inputs.units import encode_unit, encode_units
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.model.embedded import embedded_base_model
-from app.core.passes.attention_pass import Stopwatch
+from app.core.passes.attention_pass import Stopwatch, attention_pass
 
 LABELS = ("positive", "neutral", "negative", "conflict", "none")
 LENGTH = 64
@@ -99,6 +101,26 @@ def pass_round(
     return len(specs) / elapsed, stopwatch.seconds
 
 
+def per_pair_round(
+    checkpoint: LoadedCheckpoint, specs: list, settings: AnalysisSettings, lexicon: OpinionLexicon | None
+) -> float:
+    """The same pass with the per-pair encoding it had before the columns (a `Unit` and its token lists per
+    pair, masks filled pair by pair): the in-run reference for what the columns save."""
+    found = build_probes(checkpoint, settings, with_pretrained=False)
+    started = time.perf_counter()
+    attention_pass(
+        checkpoint,
+        specs,
+        lambda spec: encode_unit(checkpoint, spec, lexicon, LENGTH),
+        found.active(),
+        batch_size=settings.batch_size,
+        encode_many=lambda chunk: encode_units(checkpoint, chunk, lexicon, LENGTH),
+    )
+    elapsed = time.perf_counter() - started
+    assert found.statistics.scores.count("entropy") == len(specs)
+    return len(specs) / elapsed
+
+
 def main() -> None:
     from gpu_throughput import pairs_of_64
 
@@ -108,6 +130,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument(
+        "--per-pair", action="store_true", help="also time the pass with per-pair encoding (before the columns)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     layers, heads, hidden = SHAPES[args.shape]
@@ -128,16 +153,24 @@ def main() -> None:
     )
     bare_round(checkpoint, batches[:2], 2 * args.batch_size)  # warm-up
     pass_round(checkpoint, specs[: 2 * args.batch_size], settings, lexicon)
-    bare, passed, parts = [], [], []
+    bare, passed, parts, per_pair = [], [], [], []
     for _ in range(args.rounds):
         bare.append(bare_round(checkpoint, batches, len(specs)))
         speed, seconds = pass_round(checkpoint, specs, settings, lexicon)
         passed.append(speed)
         parts.append(seconds)
+        if args.per_pair:
+            per_pair.append(per_pair_round(checkpoint, specs, settings, lexicon))
     base, found = statistics.median(bare), statistics.median(passed)
     host_us = 1e6 * (1 / found - 1 / base)
     print(f"bare forward: {base:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in bare)})")
     print(f"analysis pass: {found:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in passed)})")
+    if per_pair:
+        old = statistics.median(per_pair)
+        print(
+            f"analysis pass, per-pair encoding (before the columns): {old:,.0f} pairs/s "
+            f"(rounds: {', '.join(f'{x:,.0f}' for x in per_pair)}); host µs per pair {1e6 * (1 / old - 1 / base):.0f}"
+        )
     print(
         "analysis pass, µs per pair per part (last round): "
         + ", ".join(

@@ -62,18 +62,19 @@ def batch_baseline_maps(
     """
     batch, length = valid.shape
     v = valid.to(dtype)
-    uniform = v[:, :, None] * (v / v.sum(-1, keepdim=True).clamp_min(1))[:, None, :]
+    # written into one buffer (no one-hot, stack or product copies: this runs on every batch of a pass)
+    maps = torch.zeros(batch, 1 + len(POSITIONAL_BASELINES), length, length, dtype=dtype, device=valid.device)
+    maps[:, 0] = (v / v.sum(-1, keepdim=True).clamp_min(1))[:, None, :]
     index = torch.arange(length, device=valid.device)
     count = valid.sum(-1, keepdim=True)  # [B, 1]
-    maps = [uniform]
-    for offset in (-1, 0, 1):
+    for rule, offset in enumerate((-1, 0, 1), start=1):
         target = (index + offset).expand(batch, length)
         target = torch.where((target >= 0) & (target < count), target, index)
-        maps.append(torch.nn.functional.one_hot(target, length).to(dtype))
-    for keys in (cls, sep):
+        maps[:, rule].scatter_(-1, target[..., None], 1.0)
+    for rule, keys in enumerate((cls, sep), start=4):
         k = keys.to(dtype)
-        maps.append((k / k.sum(-1, keepdim=True).clamp_min(1))[:, None, :].expand(batch, length, length))
-    return torch.stack(maps, dim=1) * v[:, None, :, None]
+        maps[:, rule] = (k / k.sum(-1, keepdim=True).clamp_min(1))[:, None, :]
+    return maps.mul_(v[:, None, :, None])
 
 
 def baseline_scores(
