@@ -103,7 +103,7 @@ class InspectionResult:
 
     def summary(self) -> str:
         """The prediction and its probabilities, the intervention's change when there is one, in one line each."""
-        ranked = sorted(self.probabilities.items(), key=lambda kv: -kv[1])
+        ranked = sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:5]  # the five likeliest labels
         lines = [
             f"{self.model}: {self.prediction} ({', '.join(f'{k} {v:.3f}' for k, v in ranked)})",
             f"{len(self.tokens)} tokens, {self.num_layers} layers x {self.num_heads} heads"
