@@ -68,6 +68,7 @@ def analyze_heads(
     ig: bool = setting("ig", "--ig/--no-ig"),
     ig_steps: int = setting("ig_steps", "--ig-steps"),
     ig_limit: int | None = setting("ig_limit", "--ig-limit"),
+    attention: str = setting("attention", "--attention"),
 ) -> None:
     """Label every attention head on a labelled dataset (aspect, aspect-sentiment, no-op, entity...) with CIs and
     baselines."""

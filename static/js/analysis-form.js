@@ -40,6 +40,7 @@ function settingsFromForm() {
   // integrated gradients feed the agreement statistics, so asking for them turns agreement on
   s.agreement = $("agreement").checked || $("ig").checked;
   if ($("ig").checked) Object.assign(s, { ig: true, ig_steps: num("ig-steps") || 32 });
+  if ($("attention-kind").value === "norm") s.attention = "norm";  // every statistic reads norm-based attention
   return s;
 }
 
@@ -64,6 +65,7 @@ export function showJob(job) {
   const s = job.settings || {}, set = (id, v) => { if (v != null) $(id).value = v; };
   set("max-examples", s.max_examples); set("batch-size", s.batch_size); set("bootstrap", s.bootstrap); set("ig-steps", s.ig_steps);
   for (const key of ["pretrained", "importance", "agreement", "ig"]) if (key in s) $(key).checked = !!s[key];
+  $("attention-kind").value = s.attention === "norm" ? "norm" : "weights";
 }
 
 /** Keep the dataset choices in step with the model (the form's submit is job-page.js's). */

@@ -11,6 +11,7 @@ import { drawMain, drawLabelMaps } from "./summary-heatmaps.js";
 import { drawTable, drawHead, drawPanels, drawSupport, markSelectedRow } from "./summary-tables.js";
 import { saveFinding } from "./summary-finding.js";
 import { drawAttributionFacts } from "./summary-attribution.js";
+import { drawNormFacts } from "./summary-norm.js";
 import { $, fmt } from "./dom.js";
 import { view, pub, writeView } from "./summary-state.js";
 
@@ -65,6 +66,7 @@ async function render(result, job) {
   drawHead();
   drawPanels();
   drawAttributionFacts(result);
+  drawNormFacts(result);
   try {
     await drawMain(selectHead);
     await drawLabelMaps(pickFromLabelMap);
