@@ -45,12 +45,22 @@ def test_analysis_page_as_a_signed_in_user(browser, auth_server):
         bob.goto(f"{auth_server}/analysis?id={job_id}")
         bob.wait_for_selector("#error-box:not([hidden])")
         assert f"no analysis '{job_id}'" in bob.text_content("#error-box")
+        bob.wait_for_selector(
+            "#job-history .history-empty:not([hidden])", state="attached"
+        )  # alice's run is not in his list
         assert httpx.get(url).status_code == 401  # no account at all
+        assert httpx.get(auth_server + "/api/analyses/history").status_code == 401
 
         shared = alice.context.request.patch(url, data={"visibility": "shared"}, headers=csrf_header(alice.context))
         assert shared.ok and shared.json()["visibility"] == "shared"
-        bob.goto(f"{auth_server}/analysis?id={job_id}")
+        # shared: in bob's list of recent runs, said to be alice's, and it opens from there
+        bob.goto(f"{auth_server}/analysis")
+        row = bob.locator(f"#job-history tr[data-id='{job_id}']")
+        row.wait_for()
+        assert "shared by alice" in row.text_content() and row.get_attribute("data-status") == "done"
+        row.get_by_text("Open").click()
         bob.wait_for_function("document.body.dataset.rendered === '1'", timeout=60_000)
+        assert query(bob)["id"] == [job_id]
         assert bob.locator("#ranked-table tr[data-layer]").count() == 72
         assert bob.context.request.get(url).json()["can_edit"] is False
     assert alice_offsite == [] and bob_offsite == []
