@@ -8,8 +8,11 @@ time the median of REPEATS runs), so load from other processes hits both alike:
     (2, 5) zeroed: the intervened forward with attentions and the inspection built from it) vs a bare
     PyTorch forward with attentions of the same input. Target <= 1.2x. Measured with the plain
     outcome already known ("warm": what the server does for a second intervention on one input, its
-    plain outcome kept) and, for completeness, with it computed too ("cold": one more forward, without
-    attentions). Mean ablation on a warm reference costs the same as zeroing (one hook per layer).
+    plain outcome kept) and for a new input ("new", the plain outcome computed too): one forward forked
+    at the intervened layer (the layers before it run once, the rest as two rows, plain and intervened),
+    with head 5 zeroed in the first, a middle and the last layer; beside it the two separate forwards a
+    new input cost before the fork (plain without attentions, then intervened). Mean ablation on a warm
+    reference costs the same as zeroing (one hook per layer).
 (b) the knock-out map (app.core.passes.knockout.knockout_map: 72 heads + 6 layers + the plain row, in one
     batched forward of 79 rows) vs a bare batched forward of 72 rows of that pair (logits only).
     Target <= 1.5x.
@@ -109,9 +112,20 @@ def main() -> None:
         args.repeats,
         1.2,
     )
+    layers = loaded.info.num_layers
+    for layer in (0, layers // 2, layers - 1):  # the first, a middle and the last layer
+        one = Intervention(((layer, 5),))
+        compare(
+            f"(a) intervened inspection, new input, head {layer}.5 zeroed (forked)",
+            lambda one=one: inspect_intervened(loaded, prepared, one),
+            bare_with_attention,
+            args.rounds,
+            args.repeats,
+            1.2,
+        )
     compare(
-        "(a) intervened inspection, cold (+ plain forward)",
-        lambda: inspect_intervened(loaded, prepared, zeroed),
+        "(a) intervened inspection, new input, two separate forwards (before the fork)",
+        lambda: inspect_intervened(loaded, prepared, zeroed, plain_outcome(loaded, prepared)),
         bare_with_attention,
         args.rounds,
         args.repeats,

@@ -96,7 +96,7 @@ class FindingIntervention(BaseModel):
     heads: list[tuple[int, int]] = Field(min_length=1, max_length=MAX_INTERVENED_HEADS)
     mode: Literal["zero", "mean", "scale"] = "zero"
     factor: FiniteFloat | None = None
-    reference: Literal["demo"] | None = None
+    reference: str | None = Field(default=None, min_length=1, max_length=1000)  # mean's reference set, by name
     before: InterventionOutcome | None = None
     after: InterventionOutcome | None = None
     delta: dict[str, FiniteFloat] | None = Field(default=None, max_length=MAX_OUTCOME_LABELS)

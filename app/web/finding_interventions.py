@@ -76,6 +76,9 @@ def how_text(intervention: dict) -> str:
     if mode == "scale":
         factor = _number(intervention.get("factor"))
         return f"scaled by {factor:g}" if factor is not None else "scaled"
+    reference = intervention.get("reference")
+    if mode == "mean" and isinstance(reference, str) and reference:
+        return f"{HOW['mean']} over {reference}"
     return HOW.get(str(mode), "zeroed")
 
 
@@ -110,4 +113,7 @@ def intervention_query(finding: dict) -> dict[str, str]:
     factor = _number(intervention.get("factor"))
     if mode == "scale" and factor is not None:
         query["iv_factor"] = f"{factor:g}"
+    reference = intervention.get("reference")
+    if mode == "mean" and isinstance(reference, str) and reference and reference != "demo":
+        query["iv_ref"] = reference
     return query

@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, TypeVar
 
 from app.core.model.attention import quantize_uint8
@@ -38,14 +39,21 @@ T = TypeVar("T")
 
 
 class InspectService:
-    def __init__(self, registry: ModelRegistry, cache_size: int = 64, batcher: ModelBatcher | None = None):
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        cache_size: int = 64,
+        batcher: ModelBatcher | None = None,
+        shared_data: Path | None = None,
+    ):
         self.registry = registry
         self.cache_size = cache_size
         self.batcher = batcher  # None: the model runs on the calling thread
         self._cache: OrderedDict[tuple, Inspection] = OrderedDict()
         self._lock = threading.Lock()
         self.attribution = AttributionService()
-        self.interventions = InterventionService(registry, batcher)  # `intervene`: never the fast path
+        # `intervene`: never the fast path; mean ablation's reference sets may be shared data files
+        self.interventions = InterventionService(registry, batcher, shared_data=shared_data)
 
     def run(self, request: InspectRequest) -> dict[str, Any]:
         """The answer to one request, waiting for the model thread (never call it on that thread)."""

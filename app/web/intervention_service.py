@@ -14,16 +14,19 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.errors import InputError
 from app.core.model.interventions import Intervention, check_intervention
 from app.core.model.registry import ModelRegistry
+from app.core.passes.head_means import DEMO_REFERENCE, ReferenceSet
 from app.core.passes.inspection import Inspection, InspectionInput, PreparedInspection, prepare_inspection
-from app.core.passes.intervention import IntervenedInspection, Outcome, inspect_intervened, plain_outcome
+from app.core.passes.intervention import IntervenedInspection, Outcome, inspect_intervened
 from app.core.passes.knockout import knockout_map
 from app.web.batcher import ModelBatcher
+from app.web.intervention_references import ReferenceSets
 from app.web.model_work import awaited, checkpoint_for, inspection_input, loaded_checkpoint, on_model_thread
 from app.web.request_bodies import InspectRequest, KnockoutRequest
 
@@ -32,8 +35,15 @@ Payload = Callable[[Inspection, InspectRequest], dict[str, Any]]
 
 
 class InterventionService:
-    def __init__(self, registry: ModelRegistry, batcher: ModelBatcher | None = None, cache_size: int = 64):
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        batcher: ModelBatcher | None = None,
+        cache_size: int = 64,
+        shared_data: Path | None = None,
+    ):
         self.registry, self.batcher, self.cache_size = registry, batcher, cache_size
+        self.references = ReferenceSets(shared_data)  # mean ablation's reference sets by name
         self._plain: OrderedDict[tuple, Outcome] = OrderedDict()  # PyTorch outcomes only: "before" must match
         self._lock = threading.Lock()
 
@@ -50,15 +60,18 @@ class InterventionService:
     async def run_async(self, model_id: str, request: InspectRequest, payload: Payload) -> dict[str, Any]:
         """The /api/inspect answer for the intervened model, with `intervention` (before, after, delta)."""
         intervention = self.intervention(model_id, request)
+        name = request.intervene.reference if request.intervene and intervention.mode == "mean" else None
+        reference = self.references.get(name)  # a 422 for an unknown name before any model work
         loaded = await awaited(loaded_checkpoint(self.registry, self.batcher, model_id))
         item = inspection_input(request)
         prepared = prepare_inspection(loaded, item)
-        reference = (request.intervene.reference if request.intervene else None) or "demo"
         result = await awaited(
             on_model_thread(self.batcher, lambda: self._intervene(loaded, item, prepared, intervention, reference))
         )
         body = payload(result.inspection, request)
         body["intervention"] = result.to_json()
+        if intervention.mode == "mean":
+            body["intervention"]["reference"] = name or DEMO_REFERENCE
         return body
 
     async def knockout(self, request: KnockoutRequest) -> dict[str, Any]:
@@ -78,15 +91,16 @@ class InterventionService:
         item: InspectionInput,
         prepared: PreparedInspection,
         intervention: Intervention,
-        reference: str,
+        reference: ReferenceSet | None,
     ) -> IntervenedInspection:
         key = (loaded.info.id, id(loaded.model), item)
         with self._lock:
             before = self._plain.get(key)
+        # A new input: the plain and the intervened forward as one forked forward (passes/intervention.py).
+        result = inspect_intervened(loaded, prepared, intervention, before, reference)
         if before is None:
-            before = plain_outcome(loaded, prepared)
             with self._lock:
-                self._plain[key] = before
+                self._plain[key] = result.before
                 while len(self._plain) > self.cache_size:
                     self._plain.popitem(last=False)
-        return inspect_intervened(loaded, prepared, intervention, before, reference)
+        return result

@@ -71,7 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.torch_threads,
             fast=fast,
         )
-        app.state.inspect_service = InspectService(registry, settings.inspect_cache_size, app.state.model_executor)
+        app.state.inspect_service = InspectService(
+            registry, settings.inspect_cache_size, app.state.model_executor, settings.shared_data
+        )
         # Findings database: migrated to the newest schema before the app reports ready.
         store = findings_api.open_store(app, settings)
         # Background jobs (one queue, every kind) and the per-client limit on live inspection.

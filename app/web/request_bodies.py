@@ -44,8 +44,13 @@ class Intervene(BaseModel):
     factor: float | None = Field(
         default=None, allow_inf_nan=False, description="scale only: a finite number (default 0.5)"
     )
-    reference: Literal["demo"] | None = Field(
-        default=None, description="mean only: the reference set, the demo data of the checkpoint's task (default)"
+    reference: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="mean only: the reference set the means are taken over: demo (the demo data of the "
+        "checkpoint's task, the default), demo-absa, demo-re, or a file under HEADSCOPE_SHARED_DATA by its "
+        "relative path (GET /api/inspect/references)",
     )
 
     @model_validator(mode="after")

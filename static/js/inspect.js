@@ -81,7 +81,7 @@ function syncControls() {
   for (const b of document.querySelectorAll(".head-toggle")) {
     b.classList.toggle("off", !!state.heads && !state.heads.includes(+b.dataset.head));
   }
-  iv.syncControls(state);
+  iv.syncControls(state, task());
   $("tab-head").setAttribute("aria-selected", state.view === "head");
   $("tab-model").setAttribute("aria-selected", state.view === "model");
   $("headview-panel").hidden = state.view !== "head";
@@ -350,6 +350,8 @@ async function init() {
   $("model-select").replaceChildren(...opts);
   $("model-select").value = state.model;
   applyTask();
+  await iv.loadReferences();
+  syncControls();
   writeState(state);
   if (startedWithText) await refresh();
 }

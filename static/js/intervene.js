@@ -1,8 +1,9 @@
 // Switching heads off on /inspect (POST /api/inspect's "intervene"): the heads picked in the model
-// view, how they are switched off (zero, mean, scale by a factor), the chips that list them, and the
-// prediction before → after. The state lives in the page's state object (and so in the URL: iv,
-// iv_mode, iv_factor); inspect.js re-runs the inspection on every change.
+// view, how they are switched off (zero, mean over a reference set, scale by a factor), the chips that
+// list them, and the prediction before → after. The state lives in the page's state object (and so in
+// the URL: iv, iv_mode, iv_factor, iv_ref); inspect.js re-runs the inspection on every change.
 
+import { request } from "./api.js";
 import { $, $$, el, fmt, headName, showError, clearError } from "./dom.js";
 
 export const MODES = ["zero", "mean", "scale"];
@@ -42,6 +43,7 @@ export function interventionFields(state) {
   if (!state.iv.length) return null;
   const fields = { heads: state.iv.map(([l, h]) => [l, h]), mode: state.iv_mode };
   if (state.iv_mode === "scale") fields.factor = factorValue(state.iv_factor); // the API refuses a factor elsewhere
+  if (state.iv_mode === "mean" && state.iv_ref !== "demo") fields.reference = state.iv_ref; // demo: the default
   return fields;
 }
 
@@ -68,6 +70,7 @@ export const picking = () => $("iv-pick").checked;
 export function bindControls(state, changed) {
   $("iv-mode").addEventListener("change", (e) => { state.iv_mode = e.target.value; changed(); });
   $("iv-factor").addEventListener("change", (e) => { state.iv_factor = e.target.value.trim(); changed(); });
+  $("iv-reference").addEventListener("change", (e) => { state.iv_ref = e.target.value; changed(); });
   $("iv-pick").addEventListener("change", () => syncControls(state));
   $("iv-clear").addEventListener("click", () => { state.iv = []; changed(); });
   $("iv-chips").addEventListener("click", (e) => {
@@ -78,10 +81,35 @@ export function bindControls(state, changed) {
   });
 }
 
-/** Put the state into the controls, the chips and the model view's marks. */
-export function syncControls(state) {
+let references = []; // GET /api/inspect/references: what mean may average over
+
+/** Fetch the reference sets once; resolves when the list is there (an error leaves "demo" alone). */
+export async function loadReferences() {
+  try {
+    references = (await request("/api/inspect/references")).references || [];
+  } catch {
+    references = [];
+  }
+}
+
+/** The reference select's options for a model's task: the task's demo, then the datasets of that task. */
+function syncReferences(state, task) {
+  const names = references.filter((r) => r.task === null || r.task === task).map((r) => r.name);
+  if (!names.includes("demo")) names.unshift("demo");
+  if (!names.includes(state.iv_ref)) names.push(state.iv_ref); // a shared URL's name: the server explains a 422
+  const sel = $("iv-reference");
+  if (sel.options.length !== names.length || [...sel.options].some((o, i) => o.value !== names[i])) {
+    sel.replaceChildren(...names.map((n) => new Option(n === "demo" ? "demo (the model's task)" : n, n)));
+  }
+  sel.value = state.iv_ref;
+}
+
+/** Put the state into the controls, the chips and the model view's marks (task: the model's, for the references). */
+export function syncControls(state, task = "absa") {
   $("iv-mode").value = state.iv_mode;
   $("iv-factor-label").hidden = state.iv_mode !== "scale";
+  $("iv-reference-label").hidden = state.iv_mode !== "mean";
+  syncReferences(state, task);
   if (document.activeElement !== $("iv-factor")) $("iv-factor").value = state.iv_factor;
   $("iv-clear").disabled = !state.iv.length;
   $("iv-chips").replaceChildren(...state.iv.map(([l, h]) => {
@@ -118,7 +146,8 @@ export function showOutcome(root, intervention) {
   root.hidden = !intervention;
   if (!intervention) return root.replaceChildren();
   const { before, after, delta } = intervention;
-  const how = intervention.mode === "scale" ? `scaled by ${intervention.factor}` : intervention.mode === "mean" ? "mean-ablated" : "zeroed";
+  const how = intervention.mode === "scale" ? `scaled by ${intervention.factor}`
+    : intervention.mode === "mean" ? `mean-ablated over ${intervention.reference || "demo"}` : "zeroed";
   const head = el("div", "iv-summary");
   head.append(`Heads ${formatHeads(intervention.heads).replace(/,/g, ", ")} ${how}: `, el("strong", null, before.label), " → ",
     el("strong", null, after.label));

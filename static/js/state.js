@@ -9,7 +9,7 @@ const DEFAULTS = {
   filter: "all", hide_special: false, mass: 70, token: null, side: "left",
   word: false, hm_layer: null, hm_head: null,
   attr: [], ig_steps: 32, attr_label: "", attr_query: "readout", agree: "",
-  iv: [], iv_mode: "zero", iv_factor: "0.5", attn: "weights",
+  iv: [], iv_mode: "zero", iv_factor: "0.5", iv_ref: "demo", attn: "weights",
 };
 const FILTERS = ["all", "ab", "ba", "aa", "bb"];
 const ATTRIBUTION = ["ig", "grad_x_input", "rollout", "flow"]; // what POST /api/inspect accepts
@@ -51,6 +51,7 @@ export function readState(search = location.search) {
   s.iv = parseHeads(q.get("iv") || "");
   s.iv_mode = MODES.includes(q.get("iv_mode")) ? q.get("iv_mode") : "zero";
   s.iv_factor = q.has("iv_factor") ? q.get("iv_factor") : DEFAULTS.iv_factor;
+  s.iv_ref = q.get("iv_ref") || DEFAULTS.iv_ref; // mean's reference set (the server says 422 to an unknown one)
   // what the views draw: the attention weights, or norm-based attention (POST /api/inspect attention_kind)
   s.attn = q.get("attn") === "norm" ? "norm" : "weights";
   return s;
@@ -83,6 +84,7 @@ export function writeState(s) {
   if (s.iv && s.iv.length) q.set("iv", formatHeads(s.iv));
   if (s.iv_mode !== "zero") q.set("iv_mode", s.iv_mode);
   if (s.iv_mode === "scale") q.set("iv_factor", s.iv_factor);
+  if (s.iv_mode === "mean" && s.iv_ref !== DEFAULTS.iv_ref) q.set("iv_ref", s.iv_ref);
   if (s.attn === "norm") q.set("attn", "norm");
   writeQuery(q);
 }

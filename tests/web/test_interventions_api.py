@@ -71,7 +71,9 @@ def test_mean_ablation_uses_the_demo_reference(tiny_client):
         ({"heads": [[0, 0]], "mode": "zero", "factor": 0.5}, ["body", "intervene"], "scale only"),
         ({"heads": [[0, 0]], "mode": "mean", "factor": 0.5}, ["body", "intervene"], "scale only"),
         ({"heads": [[0, 0]], "mode": "zero", "reference": "demo"}, ["body", "intervene"], "mean only"),
-        ({"heads": [[0, 0]], "mode": "mean", "reference": "mine"}, ["body", "intervene", "reference"], "'demo'"),
+        ({"heads": [[0, 0]], "mode": "mean", "reference": "mine"}, ["body", "intervene.reference"], "demo-absa"),
+        ({"heads": [[0, 0]], "mode": "mean", "reference": "demo-re"}, ["body", "intervene.reference"], "not fit"),
+        ({"heads": [[0, 0]], "mode": "mean", "reference": ""}, ["body", "intervene", "reference"], "at least 1"),
         ({"heads": [[0]]}, ["body", "intervene", "heads", 0], ""),
     ],
 )

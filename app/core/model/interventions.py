@@ -13,7 +13,11 @@ points (each head's context before the output projection), through `hooks` only:
 
 This sits in `model/` with the hook mechanism because it is a way of reaching inside any model;
 the passes that run it over inputs (app.core.passes.intervention, knockout) build on it. With no
-head chosen no hook is added at all, so the forward is the plain one, bit for bit.
+head chosen, or a scale by 1.0, no hook is added at all, so the forward is the plain one, bit for bit.
+
+Forked hooks (`forked_hooks`) run the plain and the intervened model in one forward: the layers up to
+the first intervened head's output run once on the input's rows, which are then doubled there (the
+first copy plain, the second intervened) and carried on together as one batch.
 """
 
 from __future__ import annotations
@@ -98,6 +102,8 @@ def intervention_hooks(
     means: [layers, heads, head_dim], the reference mean outputs (mode mean only).
     """
     fns: dict[str, HookFn] = {}
+    if intervention.mode == "scale" and intervention.factor == 1.0:
+        return fns  # times one changes nothing: no hook, so the forward is the plain one
     for layer, chosen in by_layer(intervention.heads).items():
         if intervention.mode == "zero":
             fns[head_out(layer)] = zero_heads(chosen)
@@ -110,6 +116,39 @@ def intervention_hooks(
                 raise ValueError("mode mean needs the reference mean outputs")
             fns[head_out(layer)] = replace_with_means(means[layer], chosen)
     return fns
+
+
+def forked_hooks(fns: dict[str, HookFn]) -> dict[str, HookFn]:
+    """`intervention_hooks`' functions for one forward of the plain and the intervened model together.
+
+    At the first intervened layer's head outputs the batch's n rows become 2n: rows 0..n-1 as they are
+    (the plain model), rows n..2n-1 intervened; each later intervened layer changes rows n.. only. The
+    layers before, and that layer's attention pattern, run once. Everything after the fork reads 2n
+    rows: the residual stream's n rows broadcast against them and an attention mask of one row does too,
+    so fork only one-row inputs. A head that reads the input ids after the encoder (entity-start
+    pooling) still sees n rows and returns n logits: callers check the logits' rows.
+    """
+    forked: dict[str, HookFn] = {}
+    for name, fn in fns.items():  # in layer order (by_layer)
+        forked[name] = _on_second_half(fn) if forked else _fork(fn)
+    return forked
+
+
+def _fork(fn: HookFn) -> HookFn:
+    def fork(value: torch.Tensor, point: HookPoint) -> torch.Tensor:
+        changed = fn(value, point)
+        return torch.cat([value, value if changed is None else changed])
+
+    return fork
+
+
+def _on_second_half(fn: HookFn) -> HookFn:
+    def second_half(value: torch.Tensor, point: HookPoint) -> torch.Tensor:
+        half = value.shape[0] // 2
+        changed = fn(value[half:], point)
+        return value if changed is None else torch.cat([value[:half], changed])
+
+    return second_half
 
 
 def ablate_rows(keep: torch.Tensor, fill: torch.Tensor | None) -> HookFn:

@@ -15,7 +15,7 @@ from app.core.model.errors import InputError
 from app.core.model.hooks import cache, head_out, hooks, zero_heads
 from app.core.model.interventions import Intervention, check_intervention, intervention_hooks, mean_head_outputs
 from app.core.passes import knockout
-from app.core.passes.head_means import reference_means
+from app.core.passes.head_means import demo_reference, reference_means
 from app.core.passes.inspection import InspectionInput, inspect, prepare_inspection
 from app.core.passes.intervention import inspect_intervened, plain_outcome
 from app.core.passes.knockout import knockout_map
@@ -112,7 +112,7 @@ def test_mean_outputs_are_the_average_over_real_tokens(tiny):
 
 def test_a_mean_replaced_head_outputs_the_reference_mean(tiny, prepared):
     means = reference_means(tiny)
-    assert reference_means(tiny) is means  # computed once per model
+    assert reference_means(tiny, demo_reference(tiny)) is means  # computed once per model and reference
     assert means.shape == (2, 2, 8)
     store = {}
     fns = intervention_hooks(Intervention(((1, 1),), "mean"), 2, means)
