@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.web.attention_npz import NPZ_MEDIA_TYPE, npz_bytes
 from app.web.bodies import require_json
 from app.web.body_limits import ARRIVED
 from app.web.limits import inspect_access
@@ -61,7 +62,13 @@ def list_models(request: Request) -> dict:
     "/inspect",
     dependencies=[Depends(inspect_access), Depends(require_json)],  # accounts on: who, and how often
     # The answer is written by orjson (numpy arrays, quantised attention), not validated: its schema only.
-    responses={200: {"model": InspectResponse}},
+    responses={
+        200: {
+            "model": InspectResponse,
+            "content": {NPZ_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+            "description": 'JSON; with "attention": "npz" an .npz archive (numpy.load): inspection.json, layer_<l>.npy',
+        }
+    },
 )
 async def inspect(body: InspectRequest, request: Request) -> Response:
     # The body was read (BodyLimits: 413 over HEADSCOPE_MAX_INSPECT_BODY_BYTES) and validated (422)
@@ -74,7 +81,10 @@ async def inspect(body: InspectRequest, request: Request) -> Response:
     timings = {"parse": (parsed - started) * 1000}
     body_json = await state.inspect_service.run_async(body, timings)
     encoding = time.perf_counter()
-    response = orjson_response(body_json)
+    if body.attention == "npz":  # the binary archive (app/web/attention_npz.py)
+        response = Response(npz_bytes(body_json), media_type=NPZ_MEDIA_TYPE)
+    else:
+        response = orjson_response(body_json)
     done = time.perf_counter()
     timings["encode"] = (done - encoding) * 1000
     # Server-Timing shows in browser dev tools and lets bench/ split server time from transport (and

@@ -23,6 +23,7 @@ from app.core.model.errors import InputError
 from app.core.model.norm_attention import norm_forward
 from app.core.model.registry import ModelRegistry
 from app.core.passes.inspection import Inspection, inspect_batch, prepare_inspection
+from app.web.attention_npz import npz_attention
 from app.web.attribution_service import AttributionService
 from app.web.batcher import ModelBatcher
 from app.web.intervention_service import InterventionService
@@ -183,6 +184,9 @@ class InspectService:
         }
         if request.attention == "full":
             body["attention"] = {"encoding": "float", "values": attention.numpy()}
+        elif request.attention == "npz":  # written as an archive by the route (attention_npz.npz_bytes)
+            layers = request.layers if request.layers is not None else range(info.num_layers)
+            body["attention"] = npz_attention(attention, layers, request.attention_dtype)
         elif request.attention == "compact":
             layers = request.layers if request.layers is not None else range(info.num_layers)
             quantized = quantize_uint8(attention)

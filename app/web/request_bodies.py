@@ -87,8 +87,15 @@ class KnockoutRequest(InspectionFields):
 
 
 class InspectRequest(InspectionFields, AttributionFields):
-    attention: Literal["compact", "full", "none"] = "compact"
-    layers: list[int] | None = Field(default=None, description="compact only: layers to send (default all)")
+    attention: Literal["compact", "full", "none", "npz"] = Field(
+        default="compact",
+        description="compact: uint8 base64 in JSON; full: floats in JSON; none; npz: a binary .npz archive "
+        "(application/octet-stream, one array per layer, deflated; docs/reference/api.md)",
+    )
+    attention_dtype: Literal["uint8", "float16"] = Field(
+        default="uint8", description="npz only: uint8 (1/255 steps, divide by scale) or float16 probabilities"
+    )
+    layers: list[int] | None = Field(default=None, description="compact or npz: layers to send (default all)")
     word_level: bool = False
     attention_kind: Literal["weights", "norm"] = Field(
         default="weights",
@@ -101,8 +108,12 @@ class InspectRequest(InspectionFields, AttributionFields):
 
     @model_validator(mode="after")
     def layers_only_for_compact(self) -> InspectRequest:
-        if self.layers is not None and self.attention != "compact":
-            raise ValueError("layers selects layers of the compact attention only; drop it or use attention=compact")
+        if self.layers is not None and self.attention not in ("compact", "npz"):
+            raise ValueError(
+                "layers selects layers of the compact or npz attention only; drop it or use attention=compact or npz"
+            )
+        if self.attention_dtype != "uint8" and self.attention != "npz":
+            raise ValueError("attention_dtype applies to attention=npz only; drop it or use attention=npz")
         if self.intervene is not None and self.attribution:
             raise ValueError("attribution explains the plain model; drop attribution or intervene")
         if self.intervene is not None and self.attention_kind != "weights":
