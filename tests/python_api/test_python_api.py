@@ -162,8 +162,16 @@ def _cli_json(cli_env, tiny_models_dir, tmp_path, args: list[str]) -> dict:
     return json.loads(out.read_text())
 
 
-def _without_clock(result: dict) -> dict:
-    return {k: v for k, v in result.items() if k not in ("timings_s", "computed_at", "run_id", "pairs_per_s")}
+CLOCK = ("timings_s", "computed_at", "run_id", "pairs_per_s", "inputs_per_s")
+
+
+def _without_clock(result):
+    """The result without what the clock decides (times, rates, ids), at any depth."""
+    if isinstance(result, dict):
+        return {k: _without_clock(v) for k, v in result.items() if k not in CLOCK}
+    if isinstance(result, list):
+        return [_without_clock(v) for v in result]
+    return result
 
 
 def test_an_analysis_is_what_the_command_line_writes(absa, cli_env, tiny_models_dir, tmp_path):
@@ -198,3 +206,16 @@ def test_robustness_is_what_the_command_line_writes(relation, cli_env, tiny_mode
     )
     assert _without_clock(json.loads(json.dumps(view.to_json()))) == _without_clock(written)
     assert "q1-typo" in view.summary() and "q1-typo" in view._repr_html_()
+
+
+def test_a_report_is_what_the_command_line_writes(relation, cli_env, tiny_models_dir, tmp_path):
+    view = headscope.report([relation], max_examples=12, attacks=(), interpretability=False, progress=False)
+    written = _cli_json(
+        cli_env,
+        tiny_models_dir,
+        tmp_path,
+        ["report", "--model", TINY_RE_ID, "--limit", "12", "--attacks", "", "--no-interpretability"],
+    )
+    ours = _without_clock(json.loads(json.dumps(view.to_json())))
+    assert ours == _without_clock(written)
+    assert "Model report" in view.summary() and TINY_RE_ID in view._repr_html_()
