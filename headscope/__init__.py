@@ -14,7 +14,7 @@ It runs the same core as the server and the command line (docs/how-to/notebook.m
 
 from headscope.bertviz import from_bertviz
 from headscope.datasets import analyze, report, robustness
-from headscope.inspecting import inspect
+from headscope.inspecting import KnockoutView, inspect, knockout
 from headscope.loading import Checkpoint, load
 from headscope.results import InspectionResult
 from headscope.summaries import AnalysisView, ReportView, RobustnessView
@@ -25,11 +25,13 @@ __all__ = [
     "Checkpoint",
     "HTMLView",
     "InspectionResult",
+    "KnockoutView",
     "ReportView",
     "RobustnessView",
     "analyze",
     "from_bertviz",
     "inspect",
+    "knockout",
     "load",
     "report",
     "robustness",

@@ -9,13 +9,16 @@ payload the views draw), attribution once.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
+
+import numpy as np
 
 from app.core.model.errors import InputError
 from app.core.passes.inspection import Inspection
 from app.web.inspect_service import InspectService
-from app.web.request_bodies import InspectRequest
+from app.web.request_bodies import InspectRequest, KnockoutRequest
 from headscope.loading import Checkpoint, OneCheckpoint, load
 from headscope.results import InspectionResult
 
@@ -101,3 +104,47 @@ def _completed(work: Coroutine[Any, Any, T]) -> T:
         return done.value
     work.close()
     raise RuntimeError("the service waited for a model thread; headscope runs the model in the calling thread")
+
+
+def knockout(
+    checkpoint: Any,
+    text: str,
+    aspect: str | None = None,
+    *,
+    aspect_span: tuple[int, int] | None = None,
+    e1_span: tuple[int, int] | None = None,
+    e2_span: tuple[int, int] | None = None,
+    mode: str = "zero",
+) -> KnockoutView:
+    """Every head knocked out alone, and every layer whole, on one input: the effect on the predicted label
+    (POST /api/inspect/knockout's answer; docs/how-to/interventions.md). mode: "zero" or "mean"."""
+    loaded = load(checkpoint)
+    request = KnockoutRequest(
+        model=loaded.id, text=text, aspect=aspect, aspect_span=aspect_span, e1_span=e1_span, e2_span=e2_span, mode=mode
+    )
+    service = InspectService(OneCheckpoint(loaded.loaded), cache_size=0)
+    try:
+        return KnockoutView(_completed(service.interventions.knockout(request)))
+    except InputError as exc:
+        raise ValueError(f"{exc.field}: {exc}" if getattr(exc, "field", None) else str(exc)) from exc
+
+
+class KnockoutView:
+    """A knock-out map: `.effects` numpy [layers, heads] (the label's probability drop when that head is out),
+    `.ranking` the heads by effect, `.json` the API's answer; shows as a layers x heads heatmap."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.json = answer
+        self.label: str = answer["label"]
+        self.effects = np.asarray(answer["heads"]["effect"], dtype=np.float64)
+        self.ranking: list[dict[str, Any]] = answer["ranking"]
+
+    def summary(self) -> str:
+        top = ", ".join(f"{r['layer']}.{r['head']} {r['effect']:+.3f}" for r in self.ranking[:5])
+        return f"{self.json['model']}: knocking out one head at a time ({self.json['mode']}) moves {self.label}: {top}"
+
+    def _repr_html_(self) -> str:
+        from headscope.heatmaps import heatmap_html
+
+        title = f"effect on {self.label} of knocking each head out ({self.json['mode']})"
+        return f"<p>{html.escape(self.summary())}</p>" + heatmap_html(self.effects, title)

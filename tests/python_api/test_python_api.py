@@ -219,3 +219,15 @@ def test_a_report_is_what_the_command_line_writes(relation, cli_env, tiny_models
     ours = _without_clock(json.loads(json.dumps(view.to_json())))
     assert ours == _without_clock(written)
     assert "Model report" in view.summary() and TINY_RE_ID in view._repr_html_()
+
+
+def test_a_knockout_map_is_the_servers_answer(absa, tiny_client):
+    found = headscope.knockout(absa, REVIEW, aspect="service")
+    served = tiny_client.post(
+        "/api/inspect/knockout", json={"model": TINY_ABSA_ID, "text": REVIEW, "aspect": "service"}
+    ).json()
+    assert found.label == served["label"] and found.ranking == served["ranking"]
+    np.testing.assert_allclose(found.effects, np.asarray(served["heads"]["effect"]))
+    assert found.effects.shape == (6, 12) and "class='headscope-heatmap'" in found._repr_html_()
+    with pytest.raises(ValueError, match="aspect"):
+        headscope.knockout(absa, REVIEW)
