@@ -17,7 +17,10 @@ time the median of REPEATS runs), so load from other processes hits both alike:
     batched forward of 79 rows) vs a bare batched forward of 72 rows of that pair (logits only).
     Target <= 1.5x.
 
-    .venv/bin/python bench/intervention_speed.py [--rounds 7] [--repeats 5] [--threads 1]
+Each line also gives the mean of the rounds' ratios with its 95% percentile bootstrap CI over the rounds
+(app.core.stats.bootstrap, n = rounds): on a loaded machine single rounds jump.
+
+    .venv/bin/python bench/intervention_speed.py [--rounds 7] [--repeats 5] [--threads 1] [--no-knockout]
 """
 
 from __future__ import annotations
@@ -60,11 +63,18 @@ def compare(name: str, candidate, baseline, rounds: int, repeats: int, target: f
         ratios.append(cand / base)
         times.append(cand)
         bases.append(base)
+    import torch
+
+    from app.core.stats.bootstrap import bootstrap_ci
+
     ratio = statistics.median(ratios)
+    low, high = bootstrap_ci(torch.tensor(ratios)[:, None])
     verdict = "ok" if ratio <= target else "over target"
     print(
         f"{name}: {statistics.median(times) * 1000:.2f} ms vs baseline {statistics.median(bases) * 1000:.2f} ms "
-        f"-> ratio {ratio:.3f} (target <= {target}; {verdict}; rounds {', '.join(f'{r:.3f}' for r in ratios)})"
+        f"-> ratio {ratio:.3f} (target <= {target}; {verdict}; mean of rounds {statistics.mean(ratios):.3f} "
+        f"[95% CI {float(low[0]):.3f}, {float(high[0]):.3f}], n = {rounds}; "
+        f"rounds {', '.join(f'{r:.3f}' for r in ratios)})"
     )
 
 
@@ -73,6 +83,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7, help="alternating rounds (the median ratio is printed)")
     parser.add_argument("--repeats", type=int, default=5, help="runs per round and side (its median time)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--no-knockout", action="store_true", help="measure (a) only")
     args = parser.parse_args()
 
     import torch
@@ -131,6 +142,8 @@ def main() -> None:
         args.repeats,
         1.2,
     )
+    if args.no_knockout:
+        return
     compare(
         "(b) knock-out map, 79 rows",
         lambda: knockout_map(loaded, prepared),
