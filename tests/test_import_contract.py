@@ -20,7 +20,7 @@ import pytest
 APP = Path(__file__).resolve().parents[1] / "app"
 TOP_PACKAGES = (APP, APP.parent / "headscope")  # headscope sits above app, as app.cli does
 SHARED = {"model", "inputs", "data", "passes", "stats"}
-FEATURES = {"heads", "attribution", "robustness", "report", "training"}
+FEATURES = {"heads", "attribution", "faithfulness", "robustness", "report", "training"}
 
 
 def module_files() -> dict[str, Path]:

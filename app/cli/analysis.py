@@ -19,8 +19,11 @@ from app.cli.common import (
     settings_option,
     shard_runner,
 )
+from app.cli.faithfulness import option as faithfulness_option
+from app.cli.faithfulness import render_faithfulness, run_faithfulness
 from app.cli.render import render_analysis
 from app.config import get_settings
+from app.core.faithfulness import FaithfulnessSettings
 from app.core.heads.settings import AnalysisSettings
 
 cli = typer.Typer()
@@ -69,6 +72,8 @@ def analyze_heads(
     ig_steps: int = setting("ig_steps", "--ig-steps"),
     ig_limit: int | None = setting("ig_limit", "--ig-limit"),
     attention: str = setting("attention", "--attention"),
+    faithfulness_limit: int = faithfulness_option("limit", "--faithfulness-limit"),
+    faithfulness_erasure: str = faithfulness_option("erasure", "--faithfulness-erasure"),
 ) -> None:
     """Label every attention head on a labelled dataset (aspect, aspect-sentiment, no-op, entity...) with CIs and
     baselines."""
@@ -84,10 +89,22 @@ def analyze_heads(
         torch.set_num_threads(threads)
     with shard_runner(ray, ray_workers, processes) as shards:
         result = run_analysis(model, data, data_format, lexicon_folder, settings, progress, shards)
+    try:
+        faithful = FaithfulnessSettings(limit=faithfulness_limit, erasure=faithfulness_erasure)
+    except ValueError as exc:
+        fail(str(exc))
+    found = (
+        run_faithfulness(model, data, data_format, settings.pairs, faithful, bootstrap, seed)
+        if faithful.limit
+        else None
+    )
     if out is not None:
+        written = {**result.to_json(), **({"faithfulness": found.to_json()} if found is not None else {})}
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result.to_json(), allow_nan=False) + "\n", encoding="utf-8")
+        out.write_text(json.dumps(written, allow_nan=False) + "\n", encoding="utf-8")
     render_analysis(console, result)
+    if found is not None:
+        render_faithfulness(console, found)
     if out is not None:
         console.print(f"wrote {out}", soft_wrap=True)
 

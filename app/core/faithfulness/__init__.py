@@ -15,6 +15,7 @@ from app.core.faithfulness.erasure import DEFAULT_ERASURE, ERASURE_MODES, erasab
 from app.core.faithfulness.evaluate import FaithfulnessReport, FaithfulnessRequest, evaluate_input
 from app.core.faithfulness.metrics import K_PERCENTS
 from app.core.faithfulness.probe import DATASET_METHODS, FaithfulnessProbe
+from app.core.faithfulness.settings import FaithfulnessSettings
 from app.core.faithfulness.sources import METHODS
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "FAITHFUL",
     "FaithfulnessProbe",
     "FaithfulnessSection",
+    "FaithfulnessSettings",
     "dataset_faithfulness",
     "DEFAULT_ERASURE",
     "ERASURE_MODES",

@@ -5,8 +5,9 @@ Against random: per pair, a source's AOPC minus the random rankings' AOPC on the
 its mean and percentile bootstrap CI over pairs. A head's attention is labelled **faithful** when,
 from the readout query, its comprehensiveness beats random (CI of the difference above 0) and its
 sufficiency beats random too (CI below 0: keeping its top tokens loses less than keeping random ones).
-Plausibility (the interpretability rate against gold spans, per head) is put beside it when the
-caller has it, so a reader sees where the two disagree.
+Plausibility beside it, for the same heads and pairs: the interpretability rate's rule (Stevens & Su:
+do the 3 most attended tokens hold a gold opinion token?) per head, over the pairs with gold or
+lexicon opinion tokens (probe.py), or a map the caller gives; so a reader sees where they disagree.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def summarise(
                 values, chance = figures.stacked(figure, source), figures.stacked(figure, "random")
                 difference = values - chance.view(-1, *([1] * (values.dim() - 1)))
                 target[source][f"{figure}_vs_random"] = interval(difference, bootstrap, seed)
+    if plausibility is None and probe.plausible:
+        plausibility = torch.stack(probe.plausible).mean(0)
     faithful = faithful_heads(heads.get("attention", {}), plausibility)
     seconds = probe.seconds
     return FaithfulnessSection(
@@ -98,6 +101,7 @@ def summarise(
             "random_draws": probe.random_draws,
             "query": "readout",
             "bootstrap": bootstrap,
+            "plausibility_pairs": len(probe.plausible),
             "confidence": 0.95,
         },
         sources=sources,

@@ -27,6 +27,7 @@ from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import PassBatch
 
 DATASET_METHODS = ("attention", "head_mean", "norm_attention", "rollout", "grad_x_input", "ig", "random")
+PLAUSIBLE_K = 3  # the interpretability rate's top-k (app.core.heads.interpretability)
 FIGURES = ("aopc_comprehensiveness", "aopc_sufficiency", "normalised_comprehensiveness", "normalised_sufficiency")
 
 
@@ -70,6 +71,7 @@ class FaithfulnessProbe:
         self.replacement = replacement_id(checkpoint.tokenizer, erasure)
         self.start_ids = entity_start_ids(checkpoint.info, checkpoint.tokenizer)
         self.figures = PairFigures()
+        self.plausible: list[torch.Tensor] = []  # per pair with gold opinion tokens: [L, H] top-3 hits
         self.skipped = 0  # pairs with no erasable token
         self.seconds = 0.0
 
@@ -78,14 +80,16 @@ class FaithfulnessProbe:
         for row, (index, unit) in enumerate(zip(batch.indices, batch.units)):
             if len(self.figures.indices) + self.skipped >= self.limit:
                 break
-            found = self.one_pair(index, unit.encoded, batch, row)
+            found = self.one_pair(index, unit.encoded, batch, row, getattr(unit, "opinion", None) or [])
             if found is None:
                 self.skipped += 1
             else:
                 self.figures.add(index, found)
         self.seconds += time.perf_counter() - started
 
-    def one_pair(self, index: int, encoded, batch: PassBatch, row: int) -> dict[str, dict[str, torch.Tensor]] | None:
+    def one_pair(
+        self, index: int, encoded, batch: PassBatch, row: int, opinion: Sequence[int] = ()
+    ) -> dict[str, dict[str, torch.Tensor]] | None:
         loaded, info = self.checkpoint, self.checkpoint.info
         erasable = erasable_mask(encoded, info.task, info.format, self.erase_targets)
         if not bool(erasable.any()):
@@ -108,6 +112,8 @@ class FaithfulnessProbe:
             self.random_draws,
             self.seed + index,
         )
+        if opinion and "attention" in self.methods:
+            self.plausible.append(self._opinion_hits(found.names, found.scores, content_mask(encoded), opinion))
         probability = ErasedProbabilities(loaded, inputs, target, self.replacement)
         full = float(probability(torch.zeros(1, n, dtype=torch.bool))[0])
         counts = metrics.token_counts(self.k_percents, int(erasable.sum()))
@@ -118,6 +124,18 @@ class FaithfulnessProbe:
         limits = metrics.bounds({name: torch.cat([aopcs[name], metrics.aopc(reference[name])]) for name in aopcs})
         scaled = metrics.normalised(aopcs, limits)
         return self._by_source(found.names, aopcs, scaled, info.num_layers, info.num_heads)
+
+    def _opinion_hits(
+        self, names: list[str], scores: torch.Tensor, content: torch.Tensor, opinion: Sequence[int]
+    ) -> torch.Tensor:
+        """[L, H]: 1 where the head's PLAUSIBLE_K most attended content tokens hold a gold opinion token (Stevens &
+        Su's interpretability rule, per head instead of the last layer's mean)."""
+        rows = [i for i, name in enumerate(names) if name.startswith("attention:")]
+        ranked = scores[rows].masked_fill(~content, float("-inf"))
+        top = ranked.topk(min(PLAUSIBLE_K, int(content.sum())), dim=-1).indices
+        hits = torch.isin(top, torch.tensor(list(opinion))).any(-1).float()
+        info = self.checkpoint.info
+        return hits.view(info.num_layers, info.num_heads)
 
     @staticmethod
     def _by_source(
@@ -146,4 +164,5 @@ class FaithfulnessProbe:
             }
             self.figures.add(index, found)
         self.skipped += other.skipped
+        self.plausible += other.plausible
         self.seconds += other.seconds

@@ -1,0 +1,26 @@
+"""What a dataset faithfulness run computes, declared once (defaults and bounds for the CLI and the cache key)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.faithfulness.erasure import DEFAULT_ERASURE, ERASURE_MODES
+
+
+class FaithfulnessSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limit: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        description="faithfulness by erasure on the first N pairs (0: off; ~10 forwards per head and source a pair)",
+    )
+    erasure: Literal[ERASURE_MODES] = Field(  # type: ignore[valid-type]  # the Literal[tuple] idiom
+        default=DEFAULT_ERASURE, description="how a token is erased: " + ", ".join(ERASURE_MODES)
+    )
+    erase_targets: bool = Field(default=False, description="the aspect term / entities may be erased too")
+    ig_steps: int = Field(default=16, ge=1, le=256, description="integrated-gradients steps per pair (faithfulness)")
+    random_draws: int = Field(default=4, ge=1, le=64, description="random rankings per pair (the chance level)")
