@@ -119,9 +119,8 @@ def knockout(
     """Every head knocked out alone, and every layer whole, on one input: the effect on the predicted label
     (POST /api/inspect/knockout's answer; docs/how-to/interventions.md). mode: "zero" or "mean"."""
     loaded = load(checkpoint)
-    request = KnockoutRequest(
-        model=loaded.id, text=text, aspect=aspect, aspect_span=aspect_span, e1_span=e1_span, e2_span=e2_span, mode=mode
-    )
+    fields = {"text": text, "aspect": aspect, "aspect_span": aspect_span, "e1_span": e1_span, "e2_span": e2_span}
+    request = KnockoutRequest.model_validate({"model": loaded.id, **fields, "mode": mode})  # checks mode too
     service = InspectService(OneCheckpoint(loaded.loaded), cache_size=0)
     try:
         return KnockoutView(_completed(service.interventions.knockout(request)))
