@@ -129,3 +129,32 @@ def test_a_factor_that_is_not_a_number_is_refused_before_sending(page):
     page.press("#iv-factor", "Tab")
     page.wait_for_function("(window.headscope.response.intervention || {}).factor === 0", timeout=60_000)
     assert error.is_hidden() and len(sent) >= 1
+
+
+def test_mean_ablation_over_a_chosen_reference_set(page):
+    page.goto(page.base + URL + "&iv=5.3")
+    wait_for_heads(page, [[5, 3]])
+    assert page.is_hidden("#iv-reference-label")  # zero: no reference to choose
+    page.select_option("#iv-mode", "mean")
+    page.wait_for_function("(window.headscope.response.intervention || {}).mode === 'mean'", timeout=60_000)
+    assert page.is_visible("#iv-reference-label")
+    options = page.eval_on_selector_all("#iv-reference option", "os => os.map(o => o.value)")
+    assert options[:2] == ["demo", "demo-absa"] and "demo-re" not in options  # the ABSA model's task only
+    assert page.evaluate("window.headscope.response.intervention.reference") == "demo"
+    assert "mean-ablated over demo" in page.text_content("#intervention-outcome")
+    assert "iv_ref" not in query(page)  # the default stays out of the URL
+
+    page.select_option("#iv-reference", "demo-absa")
+    page.wait_for_function(
+        "(window.headscope.response.intervention || {}).reference === 'demo-absa' && !document.body.dataset.busy",
+        timeout=60_000,
+    )
+    assert "mean-ablated over demo-absa" in page.text_content("#intervention-outcome")
+    assert query(page)["iv_ref"] == ["demo-absa"]
+    page.reload()
+    page.wait_for_function(
+        "(window.headscope.response || {}).intervention && window.headscope.response.intervention.reference === "
+        "'demo-absa'",
+        timeout=60_000,
+    )
+    assert page.input_value("#iv-reference") == "demo-absa"

@@ -141,3 +141,18 @@ def test_older_and_odd_stored_interventions_read_safely():
     }
     html = build_export_html([finding])
     assert "Head 1.1 zeroed: &lt;img src=x onerror=alert(1)&gt; 0.50 → 0.50" in html
+
+
+def test_a_mean_over_a_chosen_reference_keeps_it_and_reopens_with_it(client):
+    mean = {"heads": [[2, 5]], "mode": "mean", "reference": "demo-absa"}
+    made = client.post("/api/findings", json=with_intervention(mean))
+    assert made.status_code == 201, made.text
+    finding = made.json()
+    assert finding["input"]["intervention"]["reference"] == "demo-absa"
+    assert finding["snapshot"]["intervention"]["reference"] == "demo-absa"  # computed over it
+    target = client.get(f"/f/{finding['id']}", follow_redirects=False).headers["location"]
+    query = parse_qs(urlsplit(target).query)
+    assert query["iv_mode"] == ["mean"] and query["iv_ref"] == ["demo-absa"]
+    assert "Head 2.5 mean-ablated over demo-absa: " in client.get(f"/findings/{finding['id']}").text
+    unknown = client.post("/api/findings", json=with_intervention({**mean, "reference": "nowhere.xml"}))
+    assert unknown.status_code == 422 and "demo-absa" in unknown.text
