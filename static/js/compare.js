@@ -11,7 +11,7 @@ import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./atte
 import { HeadView } from "./headview.js";
 import { readState, writeState } from "./compare-state.js";
 import { drawBars, drawGrid } from "./compare-bars.js";
-import { $, fmt, showError, clearError } from "./dom.js";
+import { $, fmt, showError, clearError, markStale, clearStale } from "./dom.js";
 import { bindPatching, inputsChanged } from "./patching-map.js";
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
@@ -113,10 +113,13 @@ async function refresh() {
     if (first !== current) showResponse(first);
     if (!hasLayer(current.left, state.layer)) await getResponse(state.layer);  // merged into current
     if (my !== seq) return;
+    clearStale("compare-result");
     showOpenedAt(opened);
     render();
   } catch (e) {
-    if (my === seq) showError("error-box", e.message);
+    if (my !== seq) return;
+    showError("error-box", e.message);
+    if (current) markStale("compare-result", "stale: this compares the previous inputs, not the ones above");
   } finally {
     if (my === seq) setBusy(false);
   }

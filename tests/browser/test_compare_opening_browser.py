@@ -51,3 +51,15 @@ def test_compare_opens_where_the_attention_moved_most(page):
     page.goto(page.base + "/compare?" + urlencode({"model": "demo-re", "left": SOURCE, "right": VARIANT, "layer": 0}))
     page.wait_for_function("document.body.dataset.ready === '1' && window.headscope.response", timeout=60_000)
     assert page.evaluate("window.headscope.state.layer") == 0 and page.locator("#opened-at").is_hidden()
+
+    # refused inputs: said at the top of the form, and the comparison below marked stale until one succeeds
+    page.fill("#left-text", "A fire was caused by a cigarette.")
+    page.click("#compare-button")
+    page.wait_for_selector("#error-box:not([hidden])")
+    assert "<e1>" in page.text_content("#error-box")
+    assert "stale" in page.get_attribute("#compare-result", "class")
+    assert "previous inputs" in page.get_attribute("#compare-result", "data-stale")
+    page.fill("#left-text", SOURCE)
+    page.click("#compare-button")
+    page.wait_for_function("!document.getElementById('compare-result').classList.contains('stale')", timeout=60_000)
+    assert page.locator("#error-box").is_hidden()
