@@ -24,15 +24,17 @@ export function drawNormFacts(result) {
     fact(dl, "[SEP] survival", norm ? "needs ABSA pairs with the aspect absent and present" : "run the analysis with Attention: norm-based");
     return;
   }
-  fact(dl, "no-op heads", `${section.heads.length}, ${section.labelled_by}`);
+  const noop = section.heads.filter((h) => h.no_op !== false);  // results without the flag list no-op heads only
+  fact(dl, "no-op heads", `${noop.length ? noop.map((h) => `${h.layer}.${h.head}`).join(" ") : "none"} (${section.labelled_by})`);
   fact(dl, "pairs", `${section.pairs} (${section.absent} with the aspect absent)`);
   if (!section.heads.length) return;
   const head = document.createElement("tr");
-  for (const name of ["head", "[SEP] mass, weights", "norm-based", "share kept (95% CI)", "aspect absent (95% CI)"]) cell(head, name, true);
+  for (const name of ["head", "no-op contrast", "[SEP] mass, weights", "norm-based", "share kept (95% CI)", "aspect absent (95% CI)"]) cell(head, name, true);
   table.append(head);
   for (const h of section.heads) {
     const row = document.createElement("tr");
-    cell(row, `${h.layer}.${h.head}`);
+    cell(row, `${h.layer}.${h.head}${h.no_op === false ? "" : " (no-op)"}`);
+    cell(row, `${fmt(100 * h.noop_contrast.score, 1)} pts`);
     cell(row, pct(h.weights_sep_mass));
     cell(row, pct(h.norm_sep_mass));
     cell(row, `${pct(h.share)} (${ci(h.ci)})`);

@@ -12,8 +12,12 @@ same head's weights. For each, with [SEP] mass the statistic query_sep_mass (fro
 
 over all pairs and over the pairs whose aspect is absent (where a no-op head parks on [SEP]), each with a
 paired percentile bootstrap 95% CI (app.core.stats.bootstrap.bootstrap_ratio_ci). 1: the head's [SEP]
-attention is all still there; near 0: it falls on short value vectors and moves little of the output.
-ABSA pairs only (the no-op contrast needs the aspect's presence).
+attention is all still there; near 0: it falls on short value vectors and moves little of the output. Above 1: the rows
+gained [SEP] mass, e.g. where the weights sat on a token whose transformed vector is shorter still ([CLS] in
+MiniLM) and dividing by the row sum hands that share to the rest.
+Beside the no-op heads (`no_op` true) the section lists the TOP heads with the largest no-op contrast on
+the weights (`no_op` false when unlabelled), so a checkpoint without no-op heads still shows where its
+[SEP] contrast lives. ABSA pairs only (the no-op contrast needs the aspect's presence).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from app.core.passes.attention_pass import PassBatch
 from app.core.stats.bootstrap import bootstrap_ratio_ci
 from app.core.stats.streaming import NoOpContrast
 
+TOP = 5  # heads with the largest no-op contrast on the weights, listed even when unlabelled
 DEFINITION = (
     "share of a head's [SEP] mass (query -> [SEP], query_sep_mass) that remains under norm-based attention "
     "(Kobayashi et al. 2020, rows divided by their sums): mean norm-based / mean weights over the pairs, "
@@ -73,7 +78,7 @@ class SepSurvival:
     definition: str
     pairs: int
     absent: int  # pairs whose aspect is absent
-    heads: list[dict[str, Any]]  # the no-op heads (on the weights), each with its shares and CIs
+    heads: list[dict[str, Any]]  # the no-op heads (on the weights) and the TOP contrasts, with shares and CIs
     share_all_heads: torch.Tensor  # [L, H]: the share over all pairs for every head, for comparison
     labelled_by: str
 
@@ -82,6 +87,15 @@ def _share(norm: torch.Tensor, weights: torch.Tensor, iterations: int, seed: int
     """(share, low, high), each [L, H], of mean(norm) / mean(weights) over the pairs [N, L, H]."""
     low, high = bootstrap_ratio_ci(norm, weights, iterations, seed)
     return norm.double().mean(0).div(weights.double().mean(0)).float(), low, high
+
+
+def _listed(noop: torch.Tensor, contrast: torch.Tensor) -> list[tuple[int, int]]:
+    """The no-op heads, then the TOP largest contrasts not among them, each by decreasing contrast."""
+    order = torch.nan_to_num(contrast, nan=float("-inf")).flatten().argsort(descending=True).tolist()
+    width = contrast.shape[1]
+    heads = [(i // width, i % width) for i in order]
+    labelled = [h for h in heads if noop[h]]
+    return labelled + [h for h in heads if not noop[h]][:TOP]
 
 
 def sep_survival(
@@ -107,12 +121,13 @@ def sep_survival(
             "noop_contrast": {"score": float(contrast.mean[layer, head]), "low": float(contrast.low[layer, head])},
             "weights_sep_mass": float(on_weights[:, layer, head].mean()),
             "norm_sep_mass": float(on_norm[:, layer, head].mean()),
+            "no_op": bool(noop[layer, head]),
             "share": float(share[layer, head]),
             "ci": [float(low[layer, head]), float(high[layer, head])],
             "share_absent": float(share_absent[layer, head]),
             "ci_absent": [float(low_absent[layer, head]), float(high_absent[layer, head])],
         }
-        for layer, head in noop.nonzero().tolist()
+        for layer, head in _listed(noop, contrast.mean)
     ]
     labelled_by = "uniform, positional" + (" and pretrained (its weights)" if with_pretrained else "") + " baselines"
     return SepSurvival(

@@ -43,7 +43,8 @@ def test_the_no_op_heads_are_those_of_the_weights_analysis(both):
     survival = norm["sep_survival"]
     assert survival["pairs"] == norm["data"]["pairs"] and 0 < survival["absent"] < survival["pairs"]
     noop_on_weights = {(row["layer"], row["head"]) for row in weights["heads"] if "no-op" in row["labels"]}
-    assert {(h["layer"], h["head"]) for h in survival["heads"]} == noop_on_weights
+    assert {(h["layer"], h["head"]) for h in survival["heads"] if h["no_op"]} == noop_on_weights
+    assert len(survival["heads"]) == len(noop_on_weights) + 5  # and the five largest contrasts besides
     assert noop_on_weights, "the demo checkpoint has no-op heads on these pairs (by RULE)"
     by_head = {(row["layer"], row["head"]): row for row in weights["heads"]}
     for head in survival["heads"]:
