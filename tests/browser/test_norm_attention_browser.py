@@ -50,3 +50,28 @@ def test_the_switch_redraws_both_views_from_norm_based_attention(page):
     page.reload()  # the URL keeps the choice
     page.wait_for_function("window.headscope.response && window.headscope.response.attention_kind === 'norm'")
     assert page.input_value("#attention-kind") == "norm"
+
+
+def test_analysis_on_norm_based_attention_shows_the_sep_survival(page):
+    page.goto(page.base + "/analysis")
+    page.wait_for_selector("#model-select option[value='demo-absa-qa-m']", state="attached", timeout=60_000)
+    page.select_option("#model-select", "demo-absa-qa-m")
+    page.wait_for_selector("#data-select option[value='demo-absa']", state="attached")
+    page.select_option("#data-select", "demo-absa")
+    page.fill("#max-examples", "24")
+    page.fill("#batch-size", "8")
+    page.fill("#bootstrap", "100")
+    page.uncheck("#pretrained")
+    page.uncheck("#agreement")
+    page.select_option("#attention-kind", "norm")
+    page.click("#start-button")
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
+    assert page.locator("#error-box").is_hidden(), page.text_content("#error-box")
+    facts = page.text_content("#norm-facts")
+    assert "norm-based attention, each row divided by its sum" in facts and "24 (" in facts
+    rows = page.locator("#sep-survival-table tr")
+    assert rows.count() >= 6  # the header and at least the five largest no-op contrasts
+    assert "share kept" in rows.first.text_content() and "%" in rows.nth(1).text_content()
+    page.reload()  # the job's settings go back into the form
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=60_000)
+    assert page.input_value("#attention-kind") == "norm"
