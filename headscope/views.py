@@ -71,7 +71,10 @@ def model_view(snapshot: dict[str, Any], title: str, heatmap: bool = True) -> HT
 
 
 def head_height(snapshot: dict[str, Any]) -> int:
-    return min(900, 190 + ROW_PX * len(snapshot.get("tokens") or ()))
+    """The iframe's height: the toolbars, one row per token, one strip per attribution method."""
+    methods = ((snapshot.get("attribution") or {}).get("methods")) or {}
+    strips = 30 + 30 * len(methods) if methods else 0
+    return min(900, 190 + ROW_PX * len(snapshot.get("tokens") or ()) + strips)
 
 
 def render(entry: str, kind: str, title: str, finding: dict[str, Any], plotly: bool = False) -> str:
