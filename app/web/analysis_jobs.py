@@ -26,9 +26,11 @@ from app.core.data.sources import (
     shared_datasets,
     source_kind,
 )
+from app.core.faithfulness import FaithfulnessProbe, FaithfulnessSettings, dataset_faithfulness
 from app.core.heads.analysis import analyze
 from app.core.heads.result import RESULT_VERSION, upgrade_result
 from app.core.heads.settings import AnalysisSettings
+from app.core.inputs.batching import training_max_length
 from app.core.inputs.units import AnalysisError, unit_specs
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.pretrained import load_pretrained_baseline, pretrained_location
@@ -52,6 +54,10 @@ class AnalysisRequest(BaseModel):
         default=None, description="JSONL text (headscope's own format) to analyse instead of `data`"
     )
     settings: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    faithfulness: FaithfulnessSettings = Field(
+        default_factory=FaithfulnessSettings,
+        description="faithfulness by erasure on the first `limit` pairs (limit 0: off), beside the analysis",
+    )
 
 
 class AnalysisJobs(JobKind):
@@ -106,6 +112,8 @@ class AnalysisJobs(JobKind):
             "pretrained": pretrained_location(info) if settings.pretrained else None,
             "settings": settings.model_dump(mode="json"),
         }
+        if body.faithfulness.limit:  # absent when off: the cache keys of analyses without it stay as they were
+            key_parts["faithfulness"] = body.faithfulness.model_dump(mode="json")
         data = {
             "name": name,
             "kind": source_kind(name),
@@ -116,6 +124,8 @@ class AnalysisJobs(JobKind):
             "pairs": total,
         }
         description = {"model": info.id, "data": data, "settings": settings.model_dump(mode="json")}
+        if body.faithfulness.limit:
+            description["faithfulness"] = body.faithfulness.model_dump(mode="json")
         return Prepared(key_parts, description, total, inputs=dataset)
 
     # --- run: on the job thread, model work batch by batch on the model thread -------------------
@@ -134,9 +144,38 @@ class AnalysisJobs(JobKind):
             ).to_json()
         except AnalysisError as exc:
             raise AnalysisError(str(exc).replace(str(dataset.path), name)) from None
+        if "faithfulness" in job.description:
+            result["faithfulness"] = self._faithfulness(job, loaded, settings, run)
         result["analysis_id"] = job.id
         result["job"] = {"data": job.description["data"], "settings": job.description["settings"]}
         return public_result(result, context)
+
+    def _faithfulness(self, job: Job, loaded: LoadedCheckpoint, settings: AnalysisSettings, run) -> dict[str, Any]:
+        """Faithfulness by erasure on the first pairs of the same data (app.core.faithfulness), on the model thread."""
+        chosen = FaithfulnessSettings(**job.description["faithfulness"])
+        specs, _ = unit_specs(loaded.info, list(job.inputs.examples), job.description["data"]["name"], settings.pairs)
+        probe = FaithfulnessProbe(
+            loaded,
+            chosen.limit,
+            erasure=chosen.erasure,
+            erase_targets=chosen.erase_targets,
+            ig_steps=chosen.ig_steps,
+            random_draws=chosen.random_draws,
+            seed=settings.seed,
+        )
+        job.report(0, min(chosen.limit, len(specs)), "faithfulness")
+        section = dataset_faithfulness(
+            loaded,
+            specs,
+            probe,
+            max_length=training_max_length(loaded),
+            batch_size=settings.batch_size,
+            bootstrap=settings.bootstrap,
+            seed=settings.seed,
+            runner=run,
+            progress=job.report,
+        )
+        return section.to_json()
 
     def _pretrained_for(self, loaded: LoadedCheckpoint, context: JobContext) -> LoadedCheckpoint:
         pretrained = self._pretrained.get(loaded.info.id)

@@ -47,6 +47,8 @@ function settingsFromForm() {
 /** POST /api/analyses with the form's choices; the job status (202 new, 200 running or cached). */
 export async function startAnalysis() {
   const body = { model: $("model-select").value, settings: settingsFromForm() };
+  const faithLimit = parseInt($("faith-limit").value, 10);
+  if (faithLimit > 0) body.faithfulness = { limit: faithLimit };
   const file = $("upload-input").files[0];
   if (file) body.upload = await file.text();
   else body.data = $("data-select").value;
@@ -66,6 +68,7 @@ export function showJob(job) {
   set("max-examples", s.max_examples); set("batch-size", s.batch_size); set("bootstrap", s.bootstrap); set("ig-steps", s.ig_steps);
   for (const key of ["pretrained", "importance", "agreement", "ig"]) if (key in s) $(key).checked = !!s[key];
   $("attention-kind").value = s.attention === "norm" ? "norm" : "weights";
+  $("faith-limit").value = (job.faithfulness && job.faithfulness.limit) || 0;
 }
 
 /** Keep the dataset choices in step with the model (the form's submit is job-page.js's). */

@@ -11,6 +11,7 @@ import { drawMain, drawLabelMaps } from "./summary-heatmaps.js";
 import { drawTable, drawHead, drawPanels, drawSupport, markSelectedRow } from "./summary-tables.js";
 import { saveFinding } from "./summary-finding.js";
 import { drawAttributionFacts } from "./summary-attribution.js";
+import { drawFaithfulnessFacts } from "./summary-faithfulness.js";
 import { drawNormFacts } from "./summary-norm.js";
 import { $, fmt } from "./dom.js";
 import { view, pub, writeView } from "./summary-state.js";
@@ -66,6 +67,7 @@ async function render(result, job) {
   drawHead();
   drawPanels();
   drawAttributionFacts(result);
+  drawFaithfulnessFacts(result);
   drawNormFacts(result);
   try {
     await drawMain(selectHead);
