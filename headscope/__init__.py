@@ -14,6 +14,7 @@ It runs the same core as the server and the command line (docs/how-to/notebook.m
 
 from headscope.bertviz import from_bertviz
 from headscope.datasets import analyze, report, robustness
+from headscope.faithfulness import FaithfulnessView, faithfulness
 from headscope.inspecting import KnockoutView, inspect, knockout
 from headscope.loading import Checkpoint, load
 from headscope.results import InspectionResult
@@ -23,12 +24,14 @@ from headscope.views import HTMLView
 __all__ = [
     "AnalysisView",
     "Checkpoint",
+    "FaithfulnessView",
     "HTMLView",
     "InspectionResult",
     "KnockoutView",
     "ReportView",
     "RobustnessView",
     "analyze",
+    "faithfulness",
     "from_bertviz",
     "inspect",
     "knockout",

@@ -231,3 +231,19 @@ def test_a_knockout_map_is_the_servers_answer(absa, tiny_client):
     assert found.effects.shape == (6, 12) and "class='headscope-heatmap'" in found._repr_html_()
     with pytest.raises(ValueError, match="aspect"):
         headscope.knockout(absa, REVIEW)
+
+
+def test_faithfulness_is_the_servers_answer(absa, tiny_client):
+    options = {"methods": ["attention", "rollout"], "k": [10, 50]}
+    found = headscope.faithfulness(absa, REVIEW, aspect="service", **options)
+    served = tiny_client.post(
+        "/api/inspect/faithfulness", json={"model": TINY_ABSA_ID, "text": REVIEW, "aspect": "service", **options}
+    ).json()
+    assert found.label == served["label"]
+    # the response model adds extra: null; timings are the clock's
+    assert {k: v for k, v in found.json.items() if k != "timings_ms"} == {
+        k: v for k, v in served.items() if k not in ("timings_ms", "extra")
+    }
+    assert found.heads().shape == (6, 12) and "rollout" in found.summary()
+    with pytest.raises(ValueError, match="accepted"):
+        headscope.faithfulness(absa, REVIEW, aspect="service", methods=["palmistry"])
