@@ -34,6 +34,7 @@ def inspect(
     e1_span: tuple[int, int] | None = None,
     e2_span: tuple[int, int] | None = None,
     word_level: bool = False,
+    attention_kind: str = "weights",
     heads_off: Sequence[tuple[int, int]] | None = None,
     mode: str = "zero",
     factor: float | None = None,
@@ -47,7 +48,8 @@ def inspect(
 
     heads_off: [(layer, head), ...] changed by `mode` ("zero", "scale" by `factor`, or "mean": the head's
     mean output over the task's demo data); the result then holds the intervened run and
-    `.intervention` (before, after, delta). attribution: True or any of "ig", "grad_x_input",
+    `.intervention` (before, after, delta). attention_kind="norm": norm-based attention (Kobayashi et al. 2020)
+    divided by each row's sum, as the inspect page's switch draws it. attribution: True or any of "ig", "grad_x_input",
     "rollout", "flow" (docs/how-to/attribution.md). Bad input raises ValueError naming the field.
     """
     loaded = load(checkpoint)
@@ -59,6 +61,7 @@ def inspect(
         "e1_span": e1_span,
         "e2_span": e2_span,
         "word_level": word_level,
+        "attention_kind": attention_kind,
     }
     if heads_off is not None:
         fields["intervene"] = {"heads": [list(h) for h in heads_off], "mode": mode, "factor": factor}

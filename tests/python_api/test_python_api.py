@@ -247,3 +247,11 @@ def test_faithfulness_is_the_servers_answer(absa, tiny_client):
     assert found.heads().shape == (6, 12) and "rollout" in found.summary()
     with pytest.raises(ValueError, match="accepted"):
         headscope.faithfulness(absa, REVIEW, aspect="service", methods=["palmistry"])
+
+
+def test_norm_based_attention_is_the_servers(absa, tiny_client):
+    found = headscope.inspect(absa, REVIEW, aspect="service", attention_kind="norm")
+    body = {"model": TINY_ABSA_ID, "text": REVIEW, "aspect": "service", "attention": "full", "attention_kind": "norm"}
+    served = tiny_client.post("/api/inspect", json=body).json()
+    np.testing.assert_allclose(found.attention, np.asarray(served["attention"]["values"]), atol=1e-5)
+    assert not np.allclose(found.attention, headscope.inspect(absa, REVIEW, aspect="service").attention)
