@@ -37,4 +37,6 @@ def merge_word_pieces(attention: torch.Tensor, word_ids: list[int]) -> torch.Ten
 
 def quantize_uint8(attention: torch.Tensor) -> torch.Tensor:
     """Round to 1/255 steps: max error 1/510, a quarter of the float32 bytes."""
-    return (attention.float().clamp(0, 1) * 255).round_().to(torch.uint8)
+    # one float buffer, scaled then clamped and rounded in place: the same bytes as clamp(0, 1) * 255, rounded,
+    # at a third of the allocations (a 12 x 12 model on 475 tokens quantises 32 M weights per inspection)
+    return attention.float().mul(255).clamp_(0, 255).round_().to(torch.uint8)
