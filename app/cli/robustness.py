@@ -36,7 +36,9 @@ def robustness(
     data: str = typer.Option(
         ..., "--data", help="labelled test data: a file, a path under HEADSCOPE_SHARED_DATA, or demo-absa / demo-re"
     ),
-    train: str | None = typer.Option(None, "--train", help="training data (selection-bias rules, AddDiff phrases)"),
+    train: str | None = typer.Option(
+        None, "--train", help="training data (selection-bias rules, AddDiff phrases; default: the demo data is its own)"
+    ),
     out: Path | None = typer.Option(None, "--out", help="write the result JSON here"),
     export: Path | None = typer.Option(None, "--export-suite", help="also write the generated variants as JSONL"),
     contrast: Path | None = typer.Option(None, "--suite", help="your own contrast set (suite JSONL over --data)"),
@@ -117,8 +119,12 @@ def run(
         loaded = registry.get(model)
         before = registry.get(baseline) if baseline else None
         dataset = sources.load_data_source(data, shared_data=shared, allow_paths=True)
-        training = sources.load_data_source(train, shared_data=shared, allow_paths=True) if train else None
-        lexicon = sources.load_lexicon(sources.default_lexicon_path(shared))
+        training = (
+            sources.load_data_source(train, shared_data=shared, allow_paths=True)
+            if train
+            else sources.default_training(data)
+        )
+        lexicon = sources.load_lexicon(sources.default_lexicon_path(shared, data))
         return run_robustness(
             loaded,
             dataset,

@@ -3,6 +3,7 @@
 
 POST  /api/robustness                    {model, data | upload, train?, settings} -> 202 new job, 200 running or cached
 GET   /api/robustness/tests?model=ID     the tests of the model's task: [{name, family, description, needs}]
+GET   /api/robustness/capabilities?model=ID&data=NAME[&train=NAME]  each test: runnable, or the reason not
 GET   /api/robustness/{id}               status, progress {done, total, phase, eta_s}, result when done
 PATCH /api/robustness/{id}               {"visibility": "shared" | "private"}
 GET   /api/robustness/{id}/result.json   the whole result file (a download)
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from app import __version__
 from app.store.models import User
 from app.web.auth import require_user
+from app.web.capabilities import RobustnessCapabilities, robustness_capabilities
 from app.web.job_api import add_job_routes, job_queue
 from app.web.jobs import JobQueue
 from app.web.limits import login_redirect
@@ -36,6 +38,18 @@ def tests(
     kind = jobs.kind(RobustnessJobs.name)
     assert isinstance(kind, RobustnessJobs)
     return kind.tests(request.app.state.registry, model)
+
+
+@router.get("/capabilities", response_model=RobustnessCapabilities)  # before /{job_id}
+def capabilities(
+    request: Request,
+    model: str = Query(max_length=200),
+    data: str = Query(max_length=1000),
+    train: str | None = Query(default=None, max_length=1000),
+    user: User = Depends(require_user),
+    jobs: JobQueue = Depends(job_queue),
+) -> dict:
+    return robustness_capabilities(model, data, train, user, jobs.context)
 
 
 add_job_routes(router, RobustnessJobs)

@@ -23,6 +23,7 @@ from app.core.data.sources import (
     checkpoint_fingerprint,
     data_fingerprint,
     default_lexicon_path,
+    default_training,
     load_lexicon,
     source_kind,
 )
@@ -72,10 +73,10 @@ class RobustnessJobs(JobKind):
         info = context.registry.info(body.model)  # UnknownModelError -> 404 listing the known ones
         name = data_name(body.data, body.upload, user, context)
         dataset = load_named(name, user, context)
-        train = load_named(body.train, user, context, "train") if body.train else None
+        train = load_named(body.train, user, context, "train") if body.train else default_training(name)
         settings = body.settings
         sources = self._check(info, name, dataset, train, settings, context)
-        lexicon = default_lexicon_path(context.settings.shared_data)
+        lexicon = default_lexicon_path(context.settings.shared_data, name)
         sha = data_fingerprint(dataset)
         key_parts = {
             "version": ROBUSTNESS_VERSION,
@@ -97,7 +98,7 @@ class RobustnessJobs(JobKind):
         description = {
             "model": info.id,
             "data": data,
-            "train": body.train,
+            "train": body.train or (name if train is not None else None),
             "settings": settings.model_dump(mode="json"),
         }
         return Prepared(key_parts, description, sources, inputs=(dataset, train))
@@ -121,7 +122,11 @@ class RobustnessJobs(JobKind):
             ) from exc
         try:
             check_tests(
-                info.task, sources, settings, train, load_lexicon(default_lexicon_path(context.settings.shared_data))
+                info.task,
+                sources,
+                settings,
+                train,
+                load_lexicon(default_lexicon_path(context.settings.shared_data, name)),
             )
         except RobustnessInputError as exc:
             raise JobInputError(
@@ -136,7 +141,7 @@ class RobustnessJobs(JobKind):
         run = context.run_on_model_thread
         loaded = run(lambda: context.registry.get(job.description["model"]))
         dataset, train = job.inputs
-        lexicon = load_lexicon(default_lexicon_path(context.settings.shared_data))
+        lexicon = load_lexicon(default_lexicon_path(context.settings.shared_data, job.description["data"]["name"]))
         result = run_robustness(
             loaded,
             dataset,

@@ -5,6 +5,7 @@
 import { getModels, request } from "./api.js";
 import { $, el } from "./dom.js";
 import { view } from "./robustness-state.js";
+import { markRobustnessTests } from "./capabilities.js";
 
 let models = [], datasets = { demo: [], shared: [], uploads: [] };
 const modelTask = () => { const m = models.find((x) => x.id === $("model-select").value); return m ? m.task : null; };
@@ -35,6 +36,7 @@ export async function fillTests(chosen = []) {
     label.append(input, " " + t.name + " ", el("span", "family", t.family));
     box.append(label);
   }
+  await markRobustnessTests(box, model, $("data-select").value, $("train-select").value);
 }
 
 /** Models, datasets and tests into the form. */
@@ -89,4 +91,6 @@ export function bindChoices(onError) {
     fillData();
     fillTests().catch((e) => onError(e.message));
   });
+  const recheck = () => markRobustnessTests($("test-choices"), $("model-select").value, $("data-select").value, $("train-select").value);
+  for (const id of ["data-select", "train-select"]) $(id).addEventListener("change", recheck);
 }

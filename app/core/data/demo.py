@@ -21,6 +21,7 @@ from app.core.data.readers.semeval2010 import strip_entity_tags
 
 RESTAURANT_CATEGORIES = ("food", "service", "price", "ambience", "anecdotes/miscellaneous")
 ABSA_LABELS = ("positive", "neutral", "negative", "conflict", "none")
+DEMO_OPINION_WORDS = "opinion_words"  # the demo reviews' own opinion words, in the Hu & Liu lexicon's layout
 
 
 def demo_file(name: str) -> Path:

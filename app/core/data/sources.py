@@ -25,7 +25,7 @@ from typing import Any
 
 from app.core.model.checkpoint import CheckpointInfo, file_sha256
 from app.core.data.readers import Dataset, DatasetError, OpinionLexicon, detect_format, load_dataset, load_opinion_lexicon
-from app.core.data.demo import DEMO_DATASETS, demo_dataset
+from app.core.data.demo import DEMO_DATASETS, DEMO_OPINION_WORDS, demo_dataset, demo_file
 
 CHECKPOINT_FILES = ("config.json", "tokenizer.json", "headscope.json")
 SHARED_LIST_LIMIT = 500
@@ -135,11 +135,21 @@ _data_hashes: dict[tuple, str] = {}
 _hash_lock = threading.Lock()
 
 
-def default_lexicon_path(shared_data: Path | None) -> Path | None:
-    """The shared benchmark data's Hu & Liu lexicon folder, when there is one."""
+def default_lexicon_path(shared_data: Path | None, data_name: str | None = None) -> Path | None:
+    """The shared benchmark data's Hu & Liu lexicon folder, when there is one; else, for the demo ABSA data
+    (`data_name` "demo-absa"), the opinion words shipped with it (app/demo_data/opinion_words), so the
+    opinion-based robustness tests run on the demo data out of the box."""
     if shared_data is not None and (Path(shared_data) / LEXICON_FOLDER).is_dir():
         return Path(shared_data) / LEXICON_FOLDER
+    if data_name is not None and DEMO_DATASETS.get(data_name) is not None and DEMO_DATASETS[data_name].task == "absa":
+        return demo_file(DEMO_OPINION_WORDS)
     return None
+
+
+def default_training(data_name: str) -> Dataset | None:
+    """The training data of a run that names none: the demo data is its own (the demo checkpoints were
+    trained on it), so the tests that mine the training file (adddiff, q4-rule-mask) run on it; else None."""
+    return demo_dataset(data_name) if data_name in DEMO_DATASETS else None
 
 
 def load_lexicon(path: Path | None) -> OpinionLexicon | None:

@@ -119,6 +119,32 @@ def check_tests(
         )
 
 
+def test_capabilities(
+    task: str,
+    sources: Sequence[UnitSpec],
+    settings: RobustnessSettings,
+    training: Dataset | None,
+    lexicon: OpinionLexicon | None,
+) -> list[dict[str, Any]]:
+    """Every test of the task with whether it can run on these sources, training data and lexicon, and if
+    not, why (the same checks as `check_tests`, so a form that offers only the runnable ones is never refused)."""
+    context = generation_context(settings, training, lexicon)
+    pwws_missing = None
+    try:
+        load_wordnet()
+    except WordNetUnavailableError as exc:
+        pwws_missing = f"it needs WordNet for synonyms: {exc}"
+    answers = []
+    for test in available_tests(task):
+        offline = catalog.TESTS.get(test["name"])
+        if offline is not None:
+            reason = _missing(offline, sources, context)
+        else:
+            reason = pwws_missing if test["name"] == "q2-pwws" else None
+        answers.append({**test, "runnable": reason is None, "reason": reason})
+    return answers
+
+
 def _missing(test: catalog.RobustnessTest, sources: Sequence[UnitSpec], context: GenerationContext) -> str | None:
     try:
         return catalog.missing(test, sources, context)
