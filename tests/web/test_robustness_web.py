@@ -13,6 +13,7 @@ SMALL = {"tests": ["q1-typo", "q5-entity-only"], "max_examples": 12, "batch_size
 REQUEST = {"model": "demo-re", "data": "demo-re", "settings": SMALL}
 # Refusals, the tests list and the page need a relation checkpoint, not a trained one.
 TINY_REQUEST = {**REQUEST, "model": TINY_RE_ID}
+RE_UPLOAD = '{"text": "The <e1>storm</e1> caused <e2>floods</e2>.", "relation": "Cause-Effect(e1,e2)"}\n'
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +85,8 @@ def test_tests_of_a_model(tiny_client):
     [
         ({"settings": {"tests": ["q1-typos"]}}, "settings.tests", ["unknown robustness test", "'q1-typos'"], "q1-typo"),
         ({"settings": {"tests": ["revtgt"]}}, "settings.tests", ["'revtgt'", "accepted"], "q5-entity-only"),
-        (
-            {"settings": {"tests": ["q4-rule-mask"]}},
+        (  # the demo data is its own training file; an upload has none
+            {"data": None, "upload": RE_UPLOAD, "settings": {"tests": ["q4-rule-mask"]}},
             "settings.tests",
             ["q4-rule-mask cannot run", "training file"],
             "q5-entity-only",

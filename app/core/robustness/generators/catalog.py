@@ -219,7 +219,7 @@ def _opinions(test, sources, context) -> str | None:
     if context.lexicon is not None or any(s.opinion_spans for s in sources):
         return None
     return (
-        "it needs the aspects' opinion words: the data has no gold opinion spans (ASTE triplets have them) and "
+        "it needs the aspects' opinion words: the data has no gold opinions (opinion spans, as ASTE triplets have) and "
         "no opinion lexicon was found (the Hu & Liu lexicon in HEADSCOPE_SHARED_DATA/opinion_lexicon; the demo "
         "data brings its own opinion words)"
     )
