@@ -4,6 +4,8 @@ GET /api/robustness/capabilities?model=ID&data=NAME[&train=NAME]  every test of 
     {name, family, description, needs, runnable, reason}; `reason` is the true reason a test cannot run
     (the same check the run makes, so a form that ticks only runnable tests is never refused).
 
+GET /api/reports/capabilities  the report form's attacks: {attacks: [{name, runnable, reason}]}.
+
 Data and training names are those the job forms accept (app/web/job_data.py); a name that cannot be
 read, or data of the other task, is a 422 saying what is accepted, as for the run itself.
 """
@@ -17,6 +19,7 @@ from app.core.robustness.context import RobustnessInputError
 from app.core.robustness.generators.catalog import TASKS
 from app.core.robustness.run import robustness_sources, test_capabilities
 from app.core.robustness.settings import RobustnessSettings
+from app.core.robustness.wordnet import WordNetUnavailableError, load_wordnet
 from app.store.models import User
 from app.web.job_data import load_named
 from app.web.jobs import JobContext, JobInputError
@@ -70,4 +73,32 @@ def robustness_capabilities(
         "opinion_words": words,
         "sources": len(sources),
         "tests": tests,
+    }
+
+
+# --- GET /api/reports/capabilities: the report form's attacks -------------------------------------
+
+
+class OptionCapability(Answer):
+    name: str
+    runnable: bool
+    reason: str | None
+
+
+class ReportCapabilities(Answer):
+    attacks: list[OptionCapability]
+
+
+def report_capabilities() -> dict[str, Any]:
+    """The report's adversarial attacks: PWWS needs WordNet (its synonyms); HotFlip needs only the model."""
+    try:
+        load_wordnet()
+        pwws = None
+    except WordNetUnavailableError as exc:
+        pwws = f"PWWS needs WordNet for synonyms: {exc}"
+    return {
+        "attacks": [
+            {"name": "pwws", "runnable": pwws is None, "reason": pwws},
+            {"name": "hotflip", "runnable": True, "reason": None},
+        ]
     }

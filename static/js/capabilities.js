@@ -1,5 +1,6 @@
 // Forms offer only what can run: ask the server what this checkpoint and data can do
-// (GET /api/robustness/capabilities?model=&data=&train=) and disable every test that cannot run,
+// (GET /api/robustness/capabilities?model=&data=&train=, GET /api/reports/capabilities) and disable
+// every test or attack that cannot run,
 // unticked, with the server's reason written beside it (not only in a tooltip).
 
 import { request } from "./api.js";
@@ -21,18 +22,29 @@ export async function markRobustnessTests(box, model, data, train) {
     if (mine === asked) box.append(el("div", "capability-note muted", `which tests can run is unknown: ${e.message}`));
     return;
   }
-  if (mine !== asked) return;
-  const byName = new Map(answer.tests.map((t) => [t.name, t]));
+  if (mine === asked) applyCapabilities(box, answer.tests);
+}
+
+/** The report form's attacks (GET /api/reports/capabilities): PWWS needs WordNet. */
+export async function markReportAttacks(box) {
+  try {
+    applyCapabilities(box, (await request("/api/reports/capabilities")).attacks);
+  } catch (e) {
+    box.append(el("div", "capability-note muted", `which attacks can run is unknown: ${e.message}`));
+  }
+}
+
+/** Disable and untick each checkbox whose item (by value) cannot run, with its reason beside it. */
+function applyCapabilities(box, items) {
+  const byName = new Map(items.map((t) => [t.name, t]));
+  for (const note of box.querySelectorAll(".cannot-run")) note.remove();
   for (const input of box.querySelectorAll("input[type=checkbox]")) {
-    const test = byName.get(input.value), label = input.closest("label");
-    const runnable = !test || test.runnable;
+    const item = byName.get(input.value), label = input.closest("label");
+    const runnable = !item || item.runnable;
     input.disabled = !runnable;
     if (!runnable) input.checked = false;
     if (!label) continue;
     label.classList.toggle("disabled", !runnable);
-    if (!runnable) {
-      const why = el("span", "cannot-run", `cannot run: ${test.reason}`);
-      label.append(why);
-    }
+    if (!runnable) label.append(el("span", "cannot-run", `cannot run: ${item.reason}`));
   }
 }

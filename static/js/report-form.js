@@ -4,6 +4,7 @@
 import { getModels, request } from "./api.js";
 import { $, el } from "./dom.js";
 import { view } from "./report-state.js";
+import { markReportAttacks } from "./capabilities.js";
 
 /** The checkpoints as checkboxes; ticked: the URL's, else the default model of each task. */
 export async function loadChoices() {
@@ -19,6 +20,7 @@ export async function loadChoices() {
     label.append(input, " " + m.id + " ", el("span", "task", `${m.task} ${m.format}`));
     return label;
   }));
+  await markReportAttacks($("attack-choices"));
 }
 
 function settingsFromForm() {

@@ -101,3 +101,28 @@ def test_demo_data_offers_every_test_and_other_data_disables_what_cannot_run_wit
     assert page.locator("#test-choices .cannot-run").count() == 0
     page.check("#test-choices input[value='revtgt']")
     assert choice(page, "revtgt").is_checked()
+
+
+@pytest.fixture(scope="module")
+def no_wordnet_server(tiny_models_dir, tmp_path_factory):
+    env = {
+        "HEADSCOPE_MODELS_DIR": str(tiny_models_dir),
+        "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("no-wordnet-data")),
+        "HEADSCOPE_WORDNET": str(tmp_path_factory.mktemp("no-wordnet")),
+        "HEADSCOPE_DEVICE": "cpu",
+    }
+    with ServerProcess(env) as running:
+        yield running.url
+
+
+def test_the_report_form_disables_pwws_without_wordnet_saying_so(browser, no_wordnet_server):
+    with guarded_page(browser) as (page, offsite):
+        page.goto(no_wordnet_server + "/report")
+        page.wait_for_selector("#attack-choices label:has(input[value='pwws']) .cannot-run", timeout=60_000)
+        pwws = page.locator("#attack-choices input[value='pwws']")
+        assert pwws.is_disabled() and not pwws.is_checked()
+        why = page.text_content("#attack-choices label:has(input[value='pwws']) .cannot-run")
+        assert "WordNet" in why and "wordnet-base" in why
+        hotflip = page.locator("#attack-choices input[value='hotflip']")
+        assert hotflip.is_enabled() and hotflip.is_checked()
+    assert offsite == []

@@ -126,3 +126,14 @@ def test_bad_names_are_refused_saying_what_is_accepted(bare_client, params, fiel
 
 def test_an_unknown_model_is_a_404(bare_client):
     assert capabilities(bare_client, model="no-such-model", data="demo-absa").status_code == 404
+
+
+def test_the_report_offers_pwws_only_where_wordnet_is(bare_client, monkeypatch, tmp_path):
+    attacks = {a["name"]: a for a in bare_client.get("/api/reports/capabilities").json()["attacks"]}
+    assert attacks["pwws"]["runnable"] and attacks["hotflip"]["runnable"]  # WordNet installed (make wordnet)
+    monkeypatch.setenv("HEADSCOPE_WORDNET", str(tmp_path))  # a folder without WordNet
+    attacks = {a["name"]: a for a in bare_client.get("/api/reports/capabilities").json()["attacks"]}
+    assert not attacks["pwws"]["runnable"] and "wordnet-base" in attacks["pwws"]["reason"]
+    assert attacks["hotflip"]["runnable"] and attacks["hotflip"]["reason"] is None
+    revtgt = capabilities(bare_client, model=TINY_ABSA_ID, data="demo-absa").json()["tests"]
+    assert "WordNet" in next(t for t in revtgt if t["name"] == "revtgt")["reason"]  # now WordNet is what is missing
