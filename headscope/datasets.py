@@ -99,8 +99,9 @@ def robustness(
             _data(data),
             chosen,
             name=str(data),
-            training=_data(train) if train else None,
-            lexicon=sources.load_lexicon(sources.default_lexicon_path(shared)),
+            # what the command line defaults to: the demo data is its own training file and brings its opinion words
+            training=_data(train) if train else sources.default_training(str(data)),
+            lexicon=sources.load_lexicon(sources.default_lexicon_path(shared, str(data))),
             contrast=Path(contrast) if contrast else None,
             baseline=load(baseline).loaded if baseline is not None else None,
             progress=update,
