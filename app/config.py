@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     max_jobs_per_user: int = Field(default=3, ge=1)
     # With accounts on: POST /api/inspect requests per minute per client (user, else address; 429 beyond); 0: no limit.
     inspect_rate_per_minute: int = Field(default=120, ge=0)
+    # The smallest n a statistic with a CI is ranked on: below it, pages grey it out and say so (docs/concepts.md).
+    min_n: int = Field(default=10, ge=1)
 
     def database_url_or_default(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'headscope.db').resolve()}"

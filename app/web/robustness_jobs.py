@@ -163,7 +163,9 @@ class RobustnessJobs(JobKind):
     # --- stored results --------------------------------------------------------------------------
 
     def upgrade(self, result: dict[str, Any], context: JobContext) -> dict[str, Any]:
-        """The result as users see it: the data named as they gave it, no server folder anywhere."""
+        """The result as users see it: the data named as they gave it, no server folder anywhere, and the
+        smallest n the page ranks a statistic on (HEADSCOPE_MIN_N, docs/concepts.md#minimum-n)."""
+        result["min_n"] = context.settings.min_n
         given = ((result.get("job") or {}).get("data") or {}).get("name")
         data = result.get("data")
         if isinstance(data, dict):

@@ -125,6 +125,7 @@ export const CONCEPTS = {
   "fine-tune-change": "How far fine-tuning moved a head's attention: the Jensen–Shannon divergence from the same head before fine-tuning.",
   ars: "Aspect robustness score: share of sources predicted right on the source and on every one of its variants.",
   "head-separation": "How much more a head's attention changed on variants whose prediction broke than on those that held.",
+  "minimum-n": "Below this many examples (HEADSCOPE_MIN_N, default 10) a statistic's interval is too few examples to rank on: it is greyed out.",
   "no-op": "A head that puts more attention on [SEP] when the asked aspect is absent: a \"nothing here\" signal.",
   "opposite-aspect": "A head that attends from the asked aspect to the words of the sentence's other aspects.",
   intervention: "Switching heads off for this input: their output zeroed, replaced by its mean over the demo reference set, or scaled by a factor; the prediction before → after.",

@@ -31,10 +31,12 @@ export function drawTests(result, onPick) {
       rateText(t.source_accuracy), rateText(t.variant_accuracy), rateText(t.flip_rate),
       ...(absa ? [rateText(t.aspect_robustness)] : []), rateText(t.debiased_accuracy), `${t.broken} / ${t.held}`];
     cells.forEach((c, i) => tr.append(el("td", i >= 2 ? "num" : null, String(c))));
-    const moved = t.moved && t.moved[view.query];
-    tr.append(el("td", "heads-cell", moved && moved.top.length
-      ? moved.top.map((h) => `L${h.layer}.H${h.head} ${fmt(h.separation)} [${fmt(h.ci[0])}, ${fmt(h.ci[1])}]`).join(" · ")
-      : t.broken && t.held ? "–" : "needs broken and held pairs"));
+    const asked = result.data && result.data.sources;
+    if (asked && t.sources < asked) {
+      tr.children[2].append(el("div", "muted fewer-sources",
+        `of ${asked}: the other sources gave this test nothing to change, so they have no variant`));
+    }
+    tr.append(movedCell(t, result.min_n || 1));
     if (t.ablated) {
       const a = t.ablated;
       tr.lastChild.append(el("div", "muted", `masked: variant acc. ${fmt(a.variant_accuracy.value)} (random heads ${fmt(a.random_variant_accuracy.value)})`));
@@ -46,6 +48,26 @@ export function drawTests(result, onPick) {
     if (tr && !e.target.closest("a")) onPick(tr.dataset.test);
   };
   markSelected();
+}
+
+/** The test's top moved heads with their n (broken / held pairs); below the minimum n they are greyed out
+ * and not ranked: an interval from one broken pair looks precise and is not (docs/concepts.md#minimum-n). */
+function movedCell(t, minN) {
+  const moved = t.moved && t.moved[view.query];
+  if (!(moved && moved.top.length)) return el("td", "heads-cell", t.broken && t.held ? "–" : "needs broken and held pairs");
+  const heads = moved.top.map((h) => `L${h.layer}.H${h.head} ${fmt(h.separation)} [${fmt(h.ci[0])}, ${fmt(h.ci[1])}]`);
+  const n = `n = ${t.broken} broken / ${t.held} held pairs`;
+  if (Math.min(t.broken, t.held) >= minN) {
+    const td = el("td", "heads-cell", heads.join(" · "));
+    td.append(el("div", "muted", n));
+    return td;
+  }
+  const td = el("td", "heads-cell small-n", heads.join(", "));
+  const note = el("div", "small-n-note", `not ranked: ${n}, below the minimum n of ${minN} `);
+  note.append(conceptLink("minimum-n"));
+  td.append(note);
+  td.title = `fewer than ${minN} broken or held pairs: these intervals are too few pairs to rank heads on`;
+  return td;
 }
 
 export function markSelected() {
