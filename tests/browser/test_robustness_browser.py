@@ -115,3 +115,17 @@ def test_a_patched_run_shows_the_heads_that_carry_the_flips(page):
         assert "no head above its control" in row.text_content()
     moved = row.locator("td:nth-child(4) button")
     assert moved.count() == len(patched["moved"])
+
+
+def test_moved_heads_from_too_few_pairs_are_greyed_out_not_ranked(page):
+    # 12 sources: at most 12 broken + held pairs, so at least one side is below the minimum n (10).
+    start_run(page)
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
+    rows = page.locator("#tests-table tr[data-test]")
+    assert rows.count() == 2
+    greyed = page.locator("#tests-table td.heads-cell.small-n")
+    assert greyed.count() >= 1, page.text_content("#tests-table")
+    note = greyed.first.locator(".small-n-note").text_content()
+    assert "not ranked" in note and "broken /" in note and "held pairs" in note and "minimum n of 10" in note
+    assert greyed.first.locator("a.concept[href='/concepts#minimum-n']").count() == 1
+    assert page.locator("#tests-table td.heads-cell:not(.small-n) .small-n-note").count() == 0
