@@ -75,8 +75,7 @@ class OneCheckpoint(ModelRegistry):
 
     def __init__(self, loaded: LoadedCheckpoint) -> None:
         super().__init__(loaded.info.path, loaded.device)
-        self._infos = {loaded.info.id: loaded.info}
-        self._loaded[loaded.info.id] = loaded
+        self.adopt(loaded)
 
     def refresh(self) -> list[CheckpointInfo]:
         return self.infos

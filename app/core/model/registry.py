@@ -42,6 +42,12 @@ class ModelRegistry:
                 del self._loaded[stale]
         return infos
 
+    def adopt(self, loaded: LoadedCheckpoint) -> None:
+        """Hold a checkpoint loaded elsewhere (an in-memory model of a notebook), known by its id like a listed one."""
+        with self._lock:
+            self._infos[loaded.info.id] = loaded.info
+            self._loaded[loaded.info.id] = loaded
+
     @property
     def infos(self) -> list[CheckpointInfo]:
         return list(self._infos.values())
