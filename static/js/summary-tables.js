@@ -74,6 +74,10 @@ export function drawHead() {
     fact(dl, "baselines", `uniform ${fmt(b.uniform)} · positional ${fmt(b.positional)} (${b.positional_rule}) · pretrained ${fmt(b.pretrained)}`, conceptLink("baseline"));
   }
   for (const [label, stats] of Object.entries(h.evidence || {})) fact(dl, `${label} because`, stats.join(", "));
+  // Above its baselines but no label: which rule, which number, how many examples (labels.no_label_reason).
+  for (const s of Object.values(h.statistics || {})) if (s.no_label) fact(dl, "no label because", s.no_label, conceptLink("head-label"));
+  const rule = shown.result.rule;
+  if (rule) fact(dl, "labelling rule", `${rule.test}; best = ${rule.best}; absolute margin ${rule.absolute_margin}, relative margin ${rule.relative_margin}; at least ${rule.min_examples} examples`, conceptLink("head-label"));
   if (h.finetune_change) {
     const ft = h.finetune_change;
     fact(dl, "fine-tune change", `JS ${fmt(ft.js, 4)} [${fmt(ft.ci[0], 4)}, ${fmt(ft.ci[1], 4)}]`, conceptLink("fine-tune-change"));

@@ -164,7 +164,15 @@ def head_sections(
         found.agreement.merge(summaries, baselines, settings.bootstrap, settings.seed)
     labels, evidence = sections.head_labels(summaries, baselines, rule)
     heads = sections.head_rows(
-        info.num_layers, info.num_heads, summaries, baselines, labels, evidence, found.typical, found.change_summary
+        info.num_layers,
+        info.num_heads,
+        summaries,
+        baselines,
+        labels,
+        evidence,
+        found.typical,
+        found.change_summary,
+        rule,
     )
     head_map = sections.head_map(found.head_map)
     stopwatch.add("head_map", tick)

@@ -38,6 +38,7 @@ relation_statistics; "noop_contrast" is streaming.NoOpContrast's summary):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -137,6 +138,30 @@ def label_evidence(
             for layer, head in winners.nonzero().tolist():
                 out.setdefault((layer, head), {}).setdefault(label, []).append(statistic)
     return out
+
+
+def no_label_reason(
+    statistic: str, score: float, low: float, n: int, best: float | None, rule: LabelRule = DEFAULT_RULE
+) -> str | None:
+    """Why a head that scores above its best baseline on `statistic` gets no label from it: which rule,
+    which number, how many examples. None when the statistic supports no label, the score is not above
+    the best baseline, or the rule is met (the head has the label)."""
+    label = next((name for name, stats in LABEL_STATISTICS.items() if statistic in stats), None)
+    floor = max(0.0, best) if best is not None else 0.0
+    if label is None or not math.isfinite(score) or score <= floor:
+        return None
+    threshold = floor + max(rule.absolute_margin, rule.relative_margin * floor)
+    if n < rule.min_examples:
+        return (
+            f"no {label} label from {statistic}: measured on {n} examples, fewer than the {rule.min_examples} "
+            f"a label needs (score {score:.3f} vs best baseline {floor:.3f})"
+        )
+    if not (math.isfinite(low) and low > threshold):
+        return (
+            f"no {label} label from {statistic}: the lower 95% bound {low:.3f} does not clear {threshold:.3f} "
+            f"(best baseline {floor:.3f} + margin {threshold - floor:.3f}; n = {n})"
+        )
+    return None
 
 
 def describe_rule(rule: LabelRule = DEFAULT_RULE) -> dict[str, Any]:

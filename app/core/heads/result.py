@@ -60,6 +60,8 @@ class HeadStatistic:
     baselines: Baselines
     margin: float | None  # ci[0] - baselines.best: > 0 when the head beats every baseline
     typical: list[tuple[int, float]]  # [example index, score], best first
+    # why a head scoring above its best baseline gets no label from this statistic (labels.no_label_reason)
+    no_label: str | None = field(default=None, metadata=OMIT_NONE)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import torch
 
 from app.core.heads.agreement_probe import STATISTICS as AGREEMENT_STATISTICS
 from app.core.heads.baselines import POSITIONAL_BASELINES
-from app.core.heads.labels import LabelRule, label_evidence, label_heads
+from app.core.heads.labels import DEFAULT_RULE, LabelRule, label_evidence, label_heads, no_label_reason
 from app.core.heads.probes import (
     FINETUNE,
     NOOP,
@@ -54,7 +54,15 @@ def head_labels(
     return (label_heads(lows, baselines, rule) if lows else {}), label_evidence(lows, baselines, rule)
 
 
-def head_statistic(summary: Summary, baseline: dict[str, Any], typical: list, layer: int, head: int) -> HeadStatistic:
+def head_statistic(
+    summary: Summary,
+    baseline: dict[str, Any],
+    typical: list,
+    layer: int,
+    head: int,
+    name: str = "",
+    rule: LabelRule = DEFAULT_RULE,
+) -> HeadStatistic:
     positional = baseline["positional"]
     best_rule = int(torch.nan_to_num(positional, nan=float("-inf")).argmax())
     pretrained = float(baseline["pretrained"][layer, head]) if "pretrained" in baseline else None
@@ -66,14 +74,15 @@ def head_statistic(summary: Summary, baseline: dict[str, Any], typical: list, la
         best=None,
     )
     values.best = best_of({k: _finite(v) for k, v in vars(values).items() if k != "positional_rule"})
-    low = float(summary.low[layer, head])
+    low, score = float(summary.low[layer, head]), float(summary.mean[layer, head])
     return HeadStatistic(
-        score=float(summary.mean[layer, head]),
+        score=score,
         ci=(low, float(summary.high[layer, head])),
         n=summary.count,
         baselines=values,
         margin=margin_of((_finite(low),), values.best),
         typical=typical,
+        no_label=no_label_reason(name, score, low, summary.count, values.best, rule) if name else None,
     )
 
 
@@ -91,12 +100,13 @@ def head_rows(
     evidence: dict,
     typical: TypicalExamplesProbe,
     change: Summary | None,
+    rule: LabelRule = DEFAULT_RULE,
 ) -> list[HeadResult]:
     rows = []
     for layer in range(layers):
         for head in range(heads):
             per_statistic = {
-                name: head_statistic(s, baselines[name], _typical(typical, name, layer, head), layer, head)
+                name: head_statistic(s, baselines[name], _typical(typical, name, layer, head), layer, head, name, rule)
                 for name, s in summaries.items()
             }
             row = HeadResult(layer, head, labels.get((layer, head), []), evidence.get((layer, head), {}), per_statistic)
