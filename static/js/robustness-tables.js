@@ -23,6 +23,7 @@ export function drawTests(result, onPick) {
   const head = el("tr");
   for (const c of cols) head.append(headingCell(c));
   table.replaceChildren(head);
+  let small = false;
   for (const t of result.tests) {
     const tr = el("tr");
     tr.dataset.test = t.test;
@@ -36,12 +37,27 @@ export function drawTests(result, onPick) {
       tr.children[2].append(el("div", "muted fewer-sources",
         `of ${asked}: the other sources gave this test nothing to change, so they have no variant`));
     }
-    tr.append(movedCell(t, result.min_n || 1));
+    const minN = result.min_n || 1;
+    const rates = [t.source_accuracy, t.variant_accuracy, t.flip_rate, ...(absa ? [t.aspect_robustness] : []), t.debiased_accuracy];
+    rates.forEach((r, i) => {
+      if (!r || r.n == null || r.n >= minN) return;
+      const td = tr.children[4 + i];
+      td.classList.add("small-n");
+      td.title = `n = ${r.n}, below the minimum n of ${minN}: too few examples to compare on`;
+      small = true;
+    });
+    tr.append(movedCell(t, minN));
     if (t.ablated) {
       const a = t.ablated;
       tr.lastChild.append(el("div", "muted", `masked: variant acc. ${fmt(a.variant_accuracy.value)} (random heads ${fmt(a.random_variant_accuracy.value)})`));
     }
     table.append(tr);
+  }
+  if (small) {
+    const caption = table.createCaption();
+    caption.className = "small-n-note";
+    caption.append(`greyed: figures on fewer than ${result.min_n} examples (the minimum n), too few to compare on `,
+      conceptLink("minimum-n"));
   }
   table.onclick = (e) => {
     const tr = e.target.closest("tr[data-test]");

@@ -129,3 +129,6 @@ def test_moved_heads_from_too_few_pairs_are_greyed_out_not_ranked(page):
     assert "not ranked" in note and "broken /" in note and "held pairs" in note and "minimum n of 10" in note
     assert greyed.first.locator("a.concept[href='/concepts#minimum-n']").count() == 1
     assert page.locator("#tests-table td.heads-cell:not(.small-n) .small-n-note").count() == 0
+    # the rates on 12 sources or fewer are greyed too, and the table says why
+    assert page.locator("#tests-table td.num.small-n").count() >= 1
+    assert "minimum n" in page.text_content("#tests-table caption")
