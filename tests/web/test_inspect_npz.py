@@ -42,7 +42,9 @@ def test_npz_holds_the_json_answer_and_the_compact_attention_per_layer(tiny_clie
 
 
 def test_float16_npz_is_the_full_attention_to_half_precision(tiny_client):
-    full = np.asarray(tiny_client.post("/api/inspect", json={**PAIR, "attention": "full"}).json()["attention"]["values"])
+    full = np.asarray(
+        tiny_client.post("/api/inspect", json={**PAIR, "attention": "full"}).json()["attention"]["values"]
+    )
     found = archive(tiny_client, attention_dtype="float16")
     assert len(found.files) == 1 + full.shape[0]
     for layer in range(full.shape[0]):
