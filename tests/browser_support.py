@@ -53,8 +53,9 @@ def query(page: Any) -> dict[str, list[str]]:
     return parse_qs(urlparse(page.url).query, keep_blank_values=True)
 
 
-def start_analysis(page: Any, pairs: int = 16) -> None:
-    """Fill the /analysis form (demo ABSA model and data, a quick bootstrap) and press Analyse."""
+def start_analysis(page: Any, pairs: int = 16, faithfulness: int = 0) -> None:
+    """Fill the /analysis form (demo ABSA model and data, a quick bootstrap, faithfulness on the first
+    `faithfulness` pairs) and press Analyse."""
     page.goto(page.base + "/analysis")
     page.wait_for_selector("#model-select option[value='demo-absa-qa-m']", state="attached", timeout=60_000)
     page.select_option("#model-select", "demo-absa-qa-m")
@@ -63,6 +64,7 @@ def start_analysis(page: Any, pairs: int = 16) -> None:
     page.fill("#max-examples", str(pairs))
     page.fill("#batch-size", "8")
     page.fill("#bootstrap", "100")
+    page.fill("#faith-limit", str(faithfulness))
     page.click("#start-button")
 
 

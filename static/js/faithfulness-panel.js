@@ -2,7 +2,8 @@
 // for the input shown, then a table of every explanation source (comprehensiveness and sufficiency AOPC,
 // normalised AOPC) and a layers x heads map of each head's faithfulness (attention or norm-based attention).
 // It reads the page's state (window.headscope.state, inspect.js) and fetches only when asked: the erasures
-// cost about ten forwards per head.
+// cost about ten forwards per head. inspect.js loads it on the button's first click and hands it openHead, so a
+// click on a map cell opens that head in the head view (as the agreement and knock-out maps do).
 
 import { request } from "./request.js";
 
@@ -45,7 +46,7 @@ function sourceTable(found) {
   return table;
 }
 
-function headMap(found, kind, figure) {
+function headMap(found, kind, figure, open) {
   const values = found.heads[kind][figure];
   const flat = values.flat().filter((v) => v != null);
   const range = [Math.min(...flat), Math.max(...flat)];
@@ -56,35 +57,40 @@ function headMap(found, kind, figure) {
   values.forEach((row, layer) => {
     grid.append(make("span", { textContent: "L" + layer }, { color: "#475467" }));
     row.forEach((value, head) => {
-      const cell = make("span", { className: "faith-cell", title: `Layer ${layer} · Head ${head}: ${FIGURES[figure]} ${fmt(value)}` },
-        { width: "26px", height: "20px", border: "1px solid #d0d5dd", borderRadius: "3px", background: color(figure, value, range) });
+      const cell = make("button", { type: "button", className: "faith-cell", title: `Layer ${layer} · Head ${head}: ${FIGURES[figure]} ${fmt(value)}` },
+        { width: "26px", height: "20px", padding: "0", border: "1px solid #d0d5dd", borderRadius: "3px",
+          background: color(figure, value, range), cursor: "pointer" });
       cell.dataset.layer = layer;
       cell.dataset.head = head;
       cell.dataset.value = value;
       grid.append(cell);
     });
   });
+  grid.onclick = (e) => { const c = e.target.closest(".faith-cell"); if (c) open(+c.dataset.layer, +c.dataset.head); };
   return grid;
 }
 
-function draw(root, found) {
+function draw(root, found, open) {
   const kind = make("select", { className: "faith-kind" });
   kind.append(...Object.keys(found.heads).map((k) => new Option(k === "norm_attention" ? "norm-based attention" : "attention", k)));
   const figure = make("select", { className: "faith-figure" });
   figure.append(...Object.entries(FIGURES).map(([k, name]) => new Option(name, k)));
   const mapBox = make("div");
-  const redraw = () => mapBox.replaceChildren(headMap(found, kind.value, figure.value));
+  const redraw = () => mapBox.replaceChildren(headMap(found, kind.value, figure.value, open));
   kind.onchange = figure.onchange = redraw;
   const bar = make("div", { className: "toolbar" });
   bar.append(make("strong", { textContent: "Faithfulness of each head (erasure)" }), kind, figure);
   const note = make("p", { className: "muted", textContent:
     `label ${found.label} (p = ${found.probability.toFixed(3)}), k = ${found.k_percents.join(", ")}% of ${found.erasable.length} ` +
-    `erasable tokens, erasure ${found.erasure}; ${found.rows.run} erased inputs run (${found.rows.asked} asked).` });
+    `erasable tokens, erasure ${found.erasure}; ${found.rows.run} erased inputs run (${found.rows.asked} asked). ` +
+    "Click a cell to open that head." });
   root.replaceChildren(bar, mapBox, note, sourceTable(found));
   redraw();
 }
 
-async function run(root, status) {
+/** Erase and draw for the input shown; open(layer, head) on a map cell's click. */
+export async function showFaithfulness({ open }) {
+  const root = document.getElementById("faithfulness-map"), status = document.getElementById("faith-status");
   const state = (window.headscope || {}).state;
   if (!state || !state.text) { status.textContent = "inspect an input first"; return; }
   const body = { model: state.model, text: state.text, erasure: document.getElementById("faith-erasure").value };
@@ -95,12 +101,9 @@ async function run(root, status) {
   try {
     const found = await request("/api/inspect/faithfulness", { method: "POST", body });
     window.headscope.faithfulness = found; // for scripts and tests
-    draw(root, found);
+    draw(root, found, open);
     status.textContent = "";
   } catch (err) {
     status.textContent = err.message; // request.js: already readable (the 422's message names what is accepted)
   }
 }
-
-const button = document.getElementById("faith-button");
-if (button) button.onclick = () => run(document.getElementById("faithfulness-map"), document.getElementById("faith-status"));

@@ -33,6 +33,9 @@ const hv = new HeadView({
 // The knock-out map loads on its button's first click (knockout-map.js).
 let knockout = null;
 const knockoutModule = () => (knockout ||= import("./knockout-map.js"));
+// The faithfulness map too (faithfulness-panel.js): its erasures run only when asked.
+let faithfulness = null;
+const faithfulnessModule = () => (faithfulness ||= import("./faithfulness-panel.js"));
 
 // Attribution (strips, agreement map) loads only once it is asked for: attribution-panel.js.
 let attrModule = null;
@@ -250,7 +253,7 @@ function pickLayer(layer) {
   refresh();
 }
 
-/** A thumbnail or agreement-map click: open that head in the head view. */
+/** A thumbnail, agreement-map or faithfulness-map click: open that head in the head view. */
 function openHead(layer, head) {
   Object.assign(state, { view: "head", layer, heads: [head], hm_layer: layer, hm_head: head });
   refresh();
@@ -323,6 +326,7 @@ iv.bindControls(state, refresh);
 $("knockout-button").addEventListener("click", async () => {
   (await knockoutModule()).showKnockout({ state, body: knockoutBody, key: inputKey(), open: openHead, openLayer });
 });
+$("faith-button").addEventListener("click", async () => (await faithfulnessModule()).showFaithfulness({ open: openHead }));
 bindHeadToggles($("head-swatches"), () => state.heads, (heads) => { state.heads = heads; redraw(); });
 // Save as finding / PNG / SVG: their module loads on the first click (page weight);
 // it gets the state and the response shown now.

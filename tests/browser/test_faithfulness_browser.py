@@ -1,9 +1,14 @@
 """The faithfulness map on /inspect (model view): every head of the demo checkpoint scored by erasure, every source
-in the table, and a bad choice answered with the server's message."""
+in the table, a click on a cell opens that head, and the /analysis panel after an analysis with faithfulness pairs."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
+
+import pytest
+from browser_support import query, start_analysis  # tests/ is on sys.path (rootdir conftest)
+
+pytestmark = pytest.mark.browser
 
 URL = "/inspect?model=demo-absa-qa-m&text=" + quote("The pasta was great but the waiter was rude.") + "&aspect=service"
 
@@ -34,3 +39,39 @@ def test_faithfulness_map_draws_every_head_and_source(page):
     expected = page.evaluate("window.headscope.faithfulness.heads.norm_attention.normalised_comprehensiveness.flat()")
     shown = page.evaluate("[...document.querySelectorAll('#faithfulness-map .faith-cell')].map(c => c.dataset.value)")
     assert [None if v in ("null", "undefined") else float(v) for v in shown] == expected
+
+    # a click on a cell opens that head in the head view, as the agreement map's cells do
+    page.click("#faithfulness-map .faith-cell[data-layer='3'][data-head='7']")
+    page.wait_for_function("window.headscope.state.view === 'head'")
+    assert page.evaluate("window.headscope.state.layer") == 3
+    assert page.evaluate("window.headscope.state.heads") == [7]
+    page.wait_for_function("new URLSearchParams(location.search).get('view') === 'head'")
+    state = query(page)
+    assert state["layer"] == ["3"] and state["heads"] == ["7"]
+    assert page.input_value("#layer-select") == "3"
+
+
+def test_analysis_panel_shows_faithfulness_of_every_source(page):
+    """An analysis with faithfulness pairs fills the "Plausibility vs faithfulness" panel from its result."""
+    start_analysis(page, pairs=8, faithfulness=2)  # erasure on the first 2 of 8 pairs
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=480_000)
+    assert page.locator("#error-box").is_hidden(), page.text_content("#error-box")
+    result = page.evaluate("fetch(document.getElementById('download-link').href).then(r => r.json())")
+    section = result["faithfulness"]
+    assert section["pairs"] == 2
+    facts = dict(
+        zip(
+            page.locator("#faithfulness-facts dt").all_text_contents(),
+            page.locator("#faithfulness-facts dd").all_text_contents(),
+            strict=True,
+        )
+    )
+    assert "not computed" not in facts
+    assert "2 pairs" in facts["erasure"] and section["settings"]["erasure"] in facts["erasure"]
+    assert set(section["sources"]) <= set(facts) and "random" in section["sources"]
+    for name, figures in section["sources"].items():
+        mean = figures["aopc_comprehensiveness"]["mean"]
+        assert facts[name].startswith(f"compr. {mean:.4f} ["), (name, facts[name])
+    shown = page.locator("#faithful-heads tr[data-layer]")
+    assert shown.count() == len(section["faithful"])
+    assert page.locator("#faithful-heads").is_visible() == bool(section["faithful"])
