@@ -10,22 +10,36 @@ function row(cells, tag = "td") {
 }
 
 const pair = (a, b) => `${fmt(a)} / ${fmt(b)}`;
+// each figure with its own name: an ABSA category checkpoint's headline is 3-way sentiment accuracy and
+// aspect-detection F1, a relation checkpoint's accuracy and the official macro-F1
+const named = (r, a, b) => `${r.accuracy_name} ${fmt(a)} · ${r.f1_name} ${fmt(b)}`;
 
-/** One row per checkpoint with each perspective's headline figures. */
+/** One row per checkpoint with each perspective's headline figures, named per task. */
 export function drawSummary(result) {
   const table = $("summary-table");
-  table.replaceChildren(row(["checkpoint", "method", "in distribution (acc / F1)", "shift (acc / F1)",
-    "under attack", "ECE → after scaling", "OOD AUROC", "interpretability (random, pretrained)"], "th"));
+  table.replaceChildren(row(["checkpoint", "method", "in distribution", "distribution shift",
+    "accuracy under attack (mean)", "ECE → after scaling (lower is better)", "OOD AUROC (mean)",
+    "interpretability rate (random, pretrained baselines)"], "th"));
   table.querySelector("th:last-child").append(" ", conceptLink("interpretability-rate"));
   for (const r of result.summary.rows) {
-    const tr = row([r.model, r.method || "vanilla", pair(r.in_distribution, r.in_distribution_f1),
-      r.shift == null ? "not available" : pair(r.shift, r.shift_f1), r.adversarial == null ? "not run" : fmt(r.adversarial),
+    const tr = row([r.model, r.method || "vanilla", named(r, r.in_distribution, r.in_distribution_f1),
+      r.shift == null ? "not available" : named(r, r.shift, r.shift_f1), r.adversarial == null ? "not run" : fmt(r.adversarial),
       `${fmt(r.ece)} → ${fmt(r.ece_scaled)}`, r.auroc == null ? "not available" : fmt(r.auroc),
       `${fmt(r.interpretability)} (${fmt(r.interpretability_random)}, ${fmt(r.interpretability_pretrained)})`]);
     tr.dataset.model = r.model;
-    tr.title = `accuracy: ${r.accuracy_name}; F1: ${r.f1_name}`;
     table.append(tr);
   }
+}
+
+/** The in-distribution sentence: the headline pair, then accuracy and macro-F1 over the labels only where the
+ *  headline is another figure (a relation checkpoint's headline accuracy is that accuracy: said once). */
+function inDistribution(set) {
+  const head = set.headline;
+  const figures = [`${head.accuracy_name} ${fmt(head.accuracy)}`, `${head.f1_name} ${fmt(head.f1)}`];
+  const accuracyKey = head.accuracy_key || (head.accuracy_name === "accuracy" ? "accuracy" : null);
+  if (accuracyKey !== "accuracy") figures.push(`accuracy over the labels ${fmt(set.accuracy)}`);
+  if ((head.f1_key || null) !== "macro_f1") figures.push(`macro-F1 over the labels ${fmt(set.macro_f1)}`);
+  return `In distribution on ${set.name}: ${figures.join(", ")} (n=${set.n}).`;
 }
 
 function list(items) {
@@ -45,10 +59,7 @@ function modelSection(m) {
   const box = el("section", "rp-model");
   box.dataset.model = m.id;
   box.append(el("h3", "", `${m.id} (${m.task}, ${m.format}; ${(m.method && m.method.name) || "vanilla"})`));
-  const head = m.in_distribution.headline;
-  box.append(el("p", "", `In distribution on ${m.in_distribution.name}: ${head.accuracy_name} ${fmt(head.accuracy)}, ` +
-    `${head.f1_name} ${fmt(head.f1)}, accuracy ${fmt(m.in_distribution.accuracy)}, macro-F1 ${fmt(m.in_distribution.macro_f1)} ` +
-    `(n=${m.in_distribution.n}).`));
+  box.append(el("p", "in-distribution", inDistribution(m.in_distribution)));
   box.append(table(["data", "role", "inputs", "note"], m.data.sets.map((s) => [s.name, s.role, String(s.inputs), s.note || ""])));
   if (m.shift.sets.length) {
     box.append(table(["shifted set", "accuracy", "F1", "change (acc / F1)", "note"], m.shift.sets.map((s) =>

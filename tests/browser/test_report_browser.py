@@ -35,7 +35,22 @@ def test_two_demo_checkpoints_side_by_side(page):
     assert page.locator("#chart-perspectives .barlayer .trace").count() == 2
     legend = page.text_content("#chart-perspectives .legend")
     assert all(m in legend for m in MODELS)
-    assert "missing" in page.text_content("#chart-perspectives .gtitle")  # no shifted set: said, not drawn as zero
+    # no shifted set: said on the chart, not drawn as a zero
+    assert "not available" in page.text_content("#chart-perspectives .annotation")
+    # every chart names its axes; what each perspective is and which way is better, per axis
+    for chart in ("#chart-perspectives", "#chart-scatter", "#reliability-charts", "#roc-charts"):
+        assert page.locator(f"{chart} .g-xtitle").count() >= 1 and page.locator(f"{chart} .g-ytitle").count() >= 1
+    axes = page.text_content("#perspective-axes")
+    assert "3-way sentiment accuracy" in axes and "ranks nothing" in axes and "higher is better on every" not in axes
+    # one colour per checkpoint on the whole page: the scatter's in distribution / under attack differ by shape
+    colours = page.evaluate(
+        "[...document.querySelectorAll('#chart-perspectives .barlayer .trace')]"
+        ".map(t => t.querySelector('path').style.fill)"
+    )
+    scatter = page.evaluate(
+        "[...document.querySelectorAll('#chart-scatter .scatterlayer .point')].map(p => p.style.stroke)"
+    )
+    assert len(set(colours)) == 2 and set(scatter) == set(colours)
     # a reliability diagram and a ROC chart per checkpoint, and the scatter
     for box in ("#reliability-charts", "#roc-charts"):
         assert page.locator(f"{box} .rp-chart.js-plotly-plot").count() == 2
@@ -49,6 +64,10 @@ def test_two_demo_checkpoints_side_by_side(page):
     assert [rows.nth(i).get_attribute("data-model") for i in range(rows.count())] == list(MODELS)
     relation = page.locator('#summary-table tr[data-model="demo-re"]')
     assert "not available" in relation.text_content()  # relation extraction has no shifted set, whatever the data
+    absa_row = page.text_content('#summary-table tr[data-model="demo-absa-qa-m"]')
+    assert "3-way sentiment accuracy" in absa_row and "aspect-detection F1" in absa_row  # each number named
+    sentence = page.text_content('#model-details [data-model="demo-re"] .in-distribution')
+    assert sentence.count("accuracy") == 1, sentence  # the relation headline accuracy is said once
     details = page.text_content("#model-details")
     assert "hotflip" in details and "SemEval-2010" in details
     if not os.environ.get("HEADSCOPE_SHARED_DATA"):  # without the benchmarks the reasons name the setting

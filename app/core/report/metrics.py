@@ -99,6 +99,9 @@ def set_metrics(info: CheckpointInfo, specs: Sequence[UnitSpec], probabilities: 
         "f1": metrics.get(f1_key),
         "accuracy_name": accuracy_name,
         "f1_name": f1_name,
+        # which generic figures the headline already is, so a page never prints the same number twice
+        "accuracy_key": accuracy_key,
+        "f1_key": f1_key,
     }
     return metrics
 
