@@ -11,6 +11,7 @@ import { HeadView } from "./headview.js";
 import * as iv from "./intervene.js";
 import * as errs from "./inspect-errors.js";
 import { $, showError, fillConceptLinks } from "./dom.js";
+import { trainedOn } from "./model-provenance.js";
 
 const EXAMPLES = {
   absa: { text: "The pasta was great but the waiter was rude.", aspect: "service" },
@@ -18,7 +19,7 @@ const EXAMPLES = {
 };
 
 const state = readState();
-const startedWithText = !!state.text; // a shared URL: run the inspection at once
+const startedWithText = !!state.text; // a shared URL: its input; otherwise the task's example
 let models = [];
 let current = null;                   // response shown now
 const refreshes = generations();      // late answers of older requests are dropped
@@ -57,6 +58,7 @@ function applyTask() {
   $("aspect-row").hidden = re;
   $("re-hint").hidden = !re;
   $("model-info").textContent = m ? `${m.task} · ${m.format} · ${m.num_layers} layers × ${m.num_heads} heads` : "";
+  $("model-trained").textContent = trainedOn(m);
   const txt = $("text-input");
   const other = EXAMPLES[re ? "absa" : "re"].text;
   if (!txt.value.trim() || txt.value === other) txt.value = EXAMPLES[re ? "re" : "absa"].text;
@@ -327,7 +329,8 @@ $("knockout-button").addEventListener("click", async () => {
   (await knockoutModule()).showKnockout({ state, body: knockoutBody, key: inputKey(), open: openHead, openLayer });
 });
 $("faith-button").addEventListener("click", async () => (await faithfulnessModule()).showFaithfulness({ open: openHead }));
-bindHeadToggles($("head-swatches"), () => state.heads, (heads) => { state.heads = heads; redraw(); });
+// no head list (a model picked again over the same answer) is all heads: a click then turns one off
+bindHeadToggles($("head-swatches"), () => state.heads || range(current ? current.num_heads : 0), (heads) => { state.heads = heads; redraw(); });
 // Save as finding / PNG / SVG: their module loads on the first click (page weight);
 // it gets the state and the response shown now.
 const findingCtx = { state, response: () => current, busy: () => document.body.dataset.busy === "1", headView: hv, onError: (e) => showError("error-box", e.message || String(e)) };
@@ -357,6 +360,11 @@ async function init() {
   await iv.loadReferences();
   syncControls();
   writeState(state);
-  if (startedWithText) await refresh();
+  // the first screen shows an answer: a shared URL's input, or else the example filled in for the task
+  if (!startedWithText) {
+    state.text = $("text-input").value;
+    state.aspect = task() === "re" ? "" : $("aspect-input").value.trim();
+  }
+  if (state.text.trim()) await refresh();
 }
 init();

@@ -29,13 +29,17 @@ def edges(page) -> int:
 
 def run_inspection(page, model: str, text: str, aspect: str | None = None) -> None:
     page.goto(page.base + "/inspect")
+    # the example runs on first load: let it finish, so that what is waited for below is this input's answer
+    page.wait_for_function("window.headscope && window.headscope.response && document.body.dataset.busy !== '1'")
     page.wait_for_selector(f"#model-select option[value='{model}']", state="attached")
     page.select_option("#model-select", model)
     page.fill("#text-input", text)
     if aspect is not None:
         page.fill("#aspect-input", aspect)
     page.click("#run-button")
-    page.wait_for_function("window.headscope && window.headscope.response && window.headscope.edgesDrawn > 0")
+    page.wait_for_function(
+        "document.body.dataset.busy !== '1' && window.headscope.response && window.headscope.edgesDrawn > 0"
+    )
 
 
 def test_type_a_pair_toggle_a_head_and_reload(page):
