@@ -94,7 +94,9 @@ def analyze_heads(
     except ValueError as exc:
         fail(str(exc))
     found = (
-        run_faithfulness(model, data, data_format, settings.pairs, faithful, bootstrap, seed)
+        run_faithfulness(
+            model, data, data_format, settings.pairs, faithful, bootstrap, seed, lexicon_folder, settings.lexicon
+        )
         if faithful.limit
         else None
     )

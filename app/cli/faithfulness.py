@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -24,16 +25,20 @@ def run_faithfulness(
     settings: FaithfulnessSettings,
     bootstrap: int,
     seed: int,
+    lexicon: Path | None = None,
+    use_lexicon: bool = True,
 ) -> FaithfulnessSection:
+    """The faithfulness section; plausibility reads the same opinion words as the analysis (gold spans, else the
+    lexicon's words when `use_lexicon`), so the faithful-vs-plausible comparison covers data without gold opinions."""
     from app.core.data import sources
     from app.core.inputs.batching import training_max_length
     from app.core.inputs.units import AnalysisError, unit_specs
 
+    shared = get_settings().shared_data
     try:
         loaded = open_registry().get(model)
-        dataset = sources.load_data_source(
-            data, shared_data=get_settings().shared_data, data_format=data_format, allow_paths=True
-        )
+        dataset = sources.load_data_source(data, shared_data=shared, data_format=data_format, allow_paths=True)
+        words = sources.load_lexicon(lexicon or sources.default_lexicon_path(shared)) if use_lexicon else None
         specs, _ = unit_specs(loaded, list(dataset.examples), str(dataset.path), pairs)
     except (AnalysisError, sources.DataSourceError, ValueError) as exc:
         fail(str(exc))
@@ -47,7 +52,13 @@ def run_faithfulness(
         seed=seed,
     )
     return dataset_faithfulness(
-        loaded, specs, probe, max_length=training_max_length(loaded), bootstrap=bootstrap, seed=seed
+        loaded,
+        specs,
+        probe,
+        lexicon=words,
+        max_length=training_max_length(loaded),
+        bootstrap=bootstrap,
+        seed=seed,
     )
 
 

@@ -72,3 +72,33 @@ def test_analyze_over_worker_processes(models_dir, monkeypatch, tmp_path):
     assert single.exit_code == 0, single.output
     labels = [json.loads((tmp_path / f"{run}.json").read_text())["heads"] for run in ("sharded", "single")]
     assert [h["labels"] for h in labels[0]] == [h["labels"] for h in labels[1]]
+
+
+def test_analyze_faithfulness_reads_the_lexicon_for_plausibility(models_dir, monkeypatch, tmp_path):
+    """Data without gold opinion spans: the faithfulness pass scores each head's plausibility on the lexicon's
+    opinion words, as the analysis does, and leaves it out with --no-lexicon-words."""
+    monkeypatch.setenv("HEADSCOPE_MODELS_DIR", str(models_dir))
+    monkeypatch.setenv("HEADSCOPE_DEVICE", "cpu")
+    from app.config import get_settings
+
+    common = ["analyze", "--model", "demo-absa-qa-m", "--data", "demo-absa", "--limit", "4", "--no-pretrained"]
+    common += ["--no-importance", "--no-progress", "--bootstrap", "20", "--js-sample", "0", "--faithfulness-limit", "2"]
+    common += ["--lexicon", "app/demo_data/opinion_words"]
+    get_settings.cache_clear()
+    try:
+        runs = {
+            name: CliRunner().invoke(cli, common + flags + ["--out", str(tmp_path / f"{name}.json")])
+            for name, flags in (("lexicon", []), ("none", ["--no-lexicon-words"]))
+        }
+    finally:
+        get_settings.cache_clear()
+    for run in runs.values():
+        assert run.exit_code == 0, run.output
+    with_words, without = (
+        json.loads((tmp_path / f"{n}.json").read_text())["faithfulness"] for n in ("lexicon", "none")
+    )
+    assert with_words["settings"]["plausibility_pairs"] > 0
+    plausibility = with_words["plausibility"]
+    assert len(plausibility) == 6 and all(len(row) == 12 and all(0 <= v <= 1 for v in row) for row in plausibility)
+    assert set(with_words["disagreement"]) == {"faithful", "plausible", "both", "faithful_only", "plausible_only"}
+    assert without["settings"]["plausibility_pairs"] == 0 and without["plausibility"] is None
