@@ -62,7 +62,8 @@ function modelSection(m) {
   box.append(el("p", "in-distribution", inDistribution(m.in_distribution)));
   box.append(table(["data", "role", "inputs", "note"], m.data.sets.map((s) => [s.name, s.role, String(s.inputs), s.note || ""])));
   if (m.shift.sets.length) {
-    box.append(table(["shifted set", "accuracy", "F1", "change (acc / F1)", "note"], m.shift.sets.map((s) =>
+    const head = m.in_distribution.headline;  // the shifted sets' figures are the same pair, named once here
+    box.append(table(["shifted set", head.accuracy_name, head.f1_name, "change (both) against the test set", "note"], m.shift.sets.map((s) =>
       [s.name, fmt(s.headline.accuracy), fmt(s.headline.f1), pair(s.change.accuracy, s.change.f1), s.note || ""])));
   }
   const attacks = Object.entries(m.adversarial.attacks);
