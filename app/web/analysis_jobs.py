@@ -35,8 +35,9 @@ from app.core.inputs.units import AnalysisError, unit_specs
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.pretrained import load_pretrained_baseline, pretrained_location
 from app.store.models import User
+from app.web.job_context import JobContext, JobInputError, Prepared
 from app.web.job_data import data_name, load_named
-from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
+from app.web.jobs import Job, JobKind
 
 UPLOAD_HELP = 'POST /api/analyses with "upload": JSONL text (docs: app/core/data/readers/user_jsonl.py)'
 
@@ -127,6 +128,13 @@ class AnalysisJobs(JobKind):
         if body.faithfulness.limit:
             description["faithfulness"] = body.faithfulness.model_dump(mode="json")
         return Prepared(key_parts, description, total, inputs=dataset)
+
+    def rerun_request(self, body: BaseModel, prepared: Prepared) -> dict[str, Any]:
+        """As every kind's, without the faithfulness settings when it was off (as its cache key leaves them out)."""
+        request = super().rerun_request(body, prepared)
+        if "faithfulness" not in prepared.description:
+            request.pop("faithfulness", None)
+        return request
 
     # --- run: on the job thread, model work batch by batch on the model thread -------------------
 

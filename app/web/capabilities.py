@@ -21,8 +21,8 @@ from app.core.robustness.run import robustness_sources, test_capabilities
 from app.core.robustness.settings import RobustnessSettings
 from app.core.robustness.wordnet import WordNetUnavailableError, load_wordnet
 from app.store.models import User
+from app.web.job_context import JobContext, JobInputError
 from app.web.job_data import load_named
-from app.web.jobs import JobContext, JobInputError
 from app.web.responses import Answer
 
 

@@ -25,7 +25,8 @@ from app.store.access import Visibility
 from app.store.models import User
 from app.web.auth import require_user
 from app.web.bodies import require_json
-from app.web.jobs import JobInputError, JobKind, JobQueue, TooManyJobs
+from app.web.job_context import JobInputError, TooManyJobs
+from app.web.jobs import JobKind, JobQueue
 from app.web.responses import JOB_RESULT, Job, JobHistory
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from app.core.data.readers import Dataset
 from app.core.data.sources import DataSourceError, accepted_sources, load_data_source
 from app.store.models import User
-from app.web.jobs import JobContext, JobInputError
+from app.web.job_context import JobContext, JobInputError
 from app.web.uploads import PREFIX as UPLOAD_PREFIX
 
 

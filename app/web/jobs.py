@@ -48,6 +48,7 @@ from app.store import Store
 from app.store import job_owners as owners
 from app.store.job_owners import JobAccess
 from app.store.models import User
+from app.web.job_context import JobCancelled, JobContext, JobInputError, Prepared, TooManyJobs
 from app.web.job_history import INTERRUPTED, JobHistory, stamp
 from app.web.paths import PublicPaths
 from app.web.uploads import Uploads
@@ -55,48 +56,6 @@ from app.web.uploads import Uploads
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 ACTIVE = ("queued", "running")
-
-
-class JobInputError(ValueError):
-    """A request a kind cannot run -> 422 (or `status`), naming the field and what would be accepted."""
-
-    def __init__(self, message: str, field: str | None, accepted: list[str] | None = None, status: int = 422):
-        super().__init__(message)
-        self.field, self.accepted, self.status = field, accepted, status
-
-
-class TooManyJobs(Exception):
-    """-> 429: the user already has HEADSCOPE_MAX_JOBS_PER_USER jobs queued or running."""
-
-
-class JobCancelled(Exception):
-    """The server is shutting down: the job stops before its next batch of model work."""
-
-
-@dataclass
-class Prepared:
-    """What `JobKind.prepare` hands the queue.
-
-    key_parts: everything the result depends on (hashed into the job id, the cache key);
-    description: the job's public fields in every status answer (e.g. model, data, settings);
-    total: the units of work, for progress; inputs: anything `run` needs that was loaded already.
-    """
-
-    key_parts: dict[str, Any]
-    description: dict[str, Any]
-    total: int = 0
-    inputs: Any = None
-
-
-@dataclass
-class JobContext:
-    """The server's parts a kind may use."""
-
-    settings: Settings
-    registry: ModelRegistry
-    uploads: Uploads
-    public: PublicPaths
-    run_on_model_thread: Callable[[Callable[[], T]], T]
 
 
 class JobKind:

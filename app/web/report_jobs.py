@@ -24,7 +24,8 @@ from app.core.report.plan import ReportInputError, ReportPlan
 from app.core.report.run import REPORT_VERSION, plan_all, run_report, work_total
 from app.core.report.settings import ReportSettings
 from app.store.models import User
-from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
+from app.web.job_context import JobContext, JobInputError, Prepared
+from app.web.jobs import Job, JobKind
 from app.web.uploads import PREFIX as UPLOAD_PREFIX
 
 MAX_MODELS = 8

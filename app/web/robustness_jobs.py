@@ -34,8 +34,9 @@ from app.core.robustness.result import ROBUSTNESS_VERSION
 from app.core.robustness.run import available_tests, check_tests, choose_tests, robustness_sources, run_robustness
 from app.core.robustness.settings import RobustnessSettings
 from app.store.models import User
+from app.web.job_context import JobContext, JobInputError, Prepared
 from app.web.job_data import data_name, load_named
-from app.web.jobs import Job, JobContext, JobInputError, JobKind, Prepared
+from app.web.jobs import Job, JobKind
 
 
 class RobustnessRequest(BaseModel):

@@ -13,7 +13,8 @@ from locations import FIXTURES_DIR  # tests/ is on sys.path (rootdir conftest)
 
 from app.config import Settings
 from app.web.analysis_jobs import AnalysisJobs, AnalysisRequest
-from app.web.jobs import JobInputError, JobQueue
+from app.web.job_context import JobInputError
+from app.web.jobs import JobQueue
 
 SMALL = {"max_examples": 12, "batch_size": 4, "bootstrap": 100, "js_sample": 2, "typical_k": 2}
 
