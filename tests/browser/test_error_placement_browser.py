@@ -25,7 +25,8 @@ def test_a_refused_attribution_method_is_said_at_its_panel_and_unticked(page):
     )
     page.goto(url)
     page.wait_for_selector("#attribution-strips[data-rows='1']", timeout=120_000)
-    page.check("#attribution-controls input[value='flow']")
+    # click, not check: a refusal can untick the box before Playwright reads back its state
+    page.click("#attribution-controls input[value='flow']")
     error = page.locator("#attribution-controls + .error")
     error.wait_for(state="visible", timeout=60_000)
     assert "flow" in error.text_content() and "flow unticked" in error.text_content()
