@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.config import Settings
 from app.core.data.demo import DEMO_DATASETS
+from app.core.data.readers import OpinionLexicon
 from app.core.data.sources import (
     checkpoint_fingerprint,
     data_fingerprint,
@@ -153,13 +154,16 @@ class AnalysisJobs(JobKind):
         except AnalysisError as exc:
             raise AnalysisError(str(exc).replace(str(dataset.path), name)) from None
         if "faithfulness" in job.description:
-            result["faithfulness"] = self._faithfulness(job, loaded, settings, run)
+            result["faithfulness"] = self._faithfulness(job, loaded, settings, run, lexicon)
         result["analysis_id"] = job.id
         result["job"] = {"data": job.description["data"], "settings": job.description["settings"]}
         return public_result(result, context)
 
-    def _faithfulness(self, job: Job, loaded: LoadedCheckpoint, settings: AnalysisSettings, run) -> dict[str, Any]:
-        """Faithfulness by erasure on the first pairs of the same data (app.core.faithfulness), on the model thread."""
+    def _faithfulness(
+        self, job: Job, loaded: LoadedCheckpoint, settings: AnalysisSettings, run, lexicon: OpinionLexicon | None
+    ) -> dict[str, Any]:
+        """Faithfulness by erasure on the first pairs of the same data (app.core.faithfulness), on the model thread;
+        plausibility reads the analysis's opinion words (gold spans, else the lexicon's)."""
         chosen = FaithfulnessSettings(**job.description["faithfulness"])
         specs, _ = unit_specs(loaded.info, list(job.inputs.examples), job.description["data"]["name"], settings.pairs)
         probe = FaithfulnessProbe(
@@ -176,6 +180,7 @@ class AnalysisJobs(JobKind):
             loaded,
             specs,
             probe,
+            lexicon=lexicon,
             max_length=training_max_length(loaded),
             batch_size=settings.batch_size,
             bootstrap=settings.bootstrap,
