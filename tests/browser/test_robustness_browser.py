@@ -73,18 +73,16 @@ def test_reload_reopens_the_stored_run(page):
     page.select_option("#query-select", "cls")
     page.wait_for_function(f"+document.getElementById('chart-heads').dataset.drawn > {drawn}")
     assert query(page)["query"] == ["cls"]
-    assert "(cls)" in page.text_content("#tests-table tr:first-child")
-    # a test this data cannot support: the 422 names the tests it does
+    assert "(cls)" in page.locator("#tests-table tr").first.text_content()  # the heading row (a caption may precede it)
+    # the demo data is its own training file: the rule test that needs one is offered, not refused
+    # (tests this data cannot run are disabled with their reason: test_capabilities_browser.py)
     page.goto(page.base + "/robustness")
     page.wait_for_selector("#model-select option[value='demo-re']", state="attached")
     page.select_option("#model-select", "demo-re")
-    page.wait_for_selector("#test-choices input[value='q4-rule-mask']")
     page.select_option("#data-select", "demo-re")
-    page.check("#test-choices input[value='q4-rule-mask']")
-    page.click("#start-button")
-    page.wait_for_selector("#error-box:not([hidden])")
-    text = page.text_content("#error-box")
-    assert "q4-rule-mask cannot run" in text and "Accepted:" in text and "q5-entity-only" in text
+    page.wait_for_selector("#test-choices input[value='q4-rule-mask']")
+    page.wait_for_function("!document.querySelector('#test-choices input:disabled')")
+    assert page.locator("#test-choices input[value='q4-rule-mask']").is_enabled()
 
 
 def test_a_patched_run_shows_the_heads_that_carry_the_flips(page):
