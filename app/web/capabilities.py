@@ -15,15 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.data.sources import default_lexicon_path, default_training, load_lexicon
-from app.core.robustness.context import RobustnessInputError
-from app.core.robustness.generators.catalog import TASKS
-from app.core.robustness.run import robustness_sources, test_capabilities
+from app.core.robustness.run import test_capabilities
 from app.core.robustness.settings import RobustnessSettings
 from app.core.robustness.wordnet import WordNetUnavailableError, load_wordnet
 from app.store.models import User
-from app.web.job_context import JobContext, JobInputError
+from app.web.job_context import JobContext
 from app.web.job_data import load_named
 from app.web.responses import Answer
+from app.web.robustness_jobs import fitting_sources
 
 
 class TestCapability(Answer):
@@ -53,14 +52,7 @@ def robustness_capabilities(
     dataset = load_named(data, user, context)
     training = load_named(train, user, context, "train") if train else default_training(data)
     settings = RobustnessSettings()
-    try:
-        sources = robustness_sources(info, dataset, settings, data)
-    except RobustnessInputError as exc:
-        raise JobInputError(
-            f"{data} does not fit {info.id} ({TASKS[info.task]}, {info.format}): {exc}",
-            "data",
-            exc.accepted or [f"{TASKS[info.task]} data"],
-        ) from exc
+    sources = fitting_sources(info, dataset, settings, data)
     lexicon_path = default_lexicon_path(context.settings.shared_data, data)
     shared = default_lexicon_path(context.settings.shared_data)
     words = None if lexicon_path is None else "hu-liu" if lexicon_path == shared else "demo"

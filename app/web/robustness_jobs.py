@@ -113,14 +113,7 @@ class RobustnessJobs(JobKind):
             choose_tests(settings.tests, info.task)  # unknown names, the other task's
         except RobustnessInputError as exc:
             raise JobInputError(str(exc), "settings.tests", exc.accepted) from exc
-        try:
-            sources = robustness_sources(info, dataset, settings, name)
-        except RobustnessInputError as exc:
-            raise JobInputError(
-                f"{name} does not fit {info.id} ({TASKS[info.task]}, {info.format}): {exc}",
-                "data",
-                exc.accepted or [f"{TASKS[info.task]} data"],
-            ) from exc
+        sources = fitting_sources(info, dataset, settings, name)
         try:
             check_tests(
                 info.task,
@@ -191,3 +184,15 @@ class RobustnessJobs(JobKind):
             },
             int(data.get("sources") or 0),
         )
+
+
+def fitting_sources(info, dataset: Dataset, settings: RobustnessSettings, name: str):
+    """The run's sources from `dataset`; 422 naming the data the checkpoint's task takes when it does not fit."""
+    try:
+        return robustness_sources(info, dataset, settings, name)
+    except RobustnessInputError as exc:
+        raise JobInputError(
+            f"{name} does not fit {info.id} ({TASKS[info.task]}, {info.format}): {exc}",
+            "data",
+            exc.accepted or [f"{TASKS[info.task]} data"],
+        ) from exc
