@@ -79,6 +79,11 @@ def train(
     list_recipes: bool = typer.Option(False, "--list-recipes", help="name the recipes and exit"),
     out: str | None = typer.Option(None, help="with --recipe: checkpoint name (default: the recipe's name)"),
     epochs: int | None = typer.Option(None, help="with --recipe: override its epochs"),
+    seeds: str | None = typer.Option(
+        None,
+        "--seeds",
+        help="with --recipe: train once per seed (e.g. 13,14,15) into <out>-seed<N>, grouped for report and analyze",
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
     method: str | None = typer.Option(
         None,
@@ -115,17 +120,17 @@ def train(
         from app.core.model.checkpoint import pick_device
 
         given = method_options(locals())
-        result = recipes_mod.run_recipe(
-            recipe,
-            settings.models_dir,
-            settings.shared_data,
-            progress=progress,
-            overrides={"out": out, "epochs": epochs, "method": method, "method_settings": given},
-            device=pick_device(settings.device),
-        )
+        overrides = {"out": out, "epochs": epochs, "method": method, "method_settings": given}
+        run = dict(progress=progress, overrides=overrides, device=pick_device(settings.device))
+        if seeds is not None:
+            seed_list = recipes_mod.parse_seeds(seeds)
+            results = recipes_mod.run_recipe_seeds(recipe, seed_list, settings.models_dir, settings.shared_data, **run)
+        else:
+            results = [recipes_mod.run_recipe(recipe, settings.models_dir, settings.shared_data, **run)]
     except (recipes_mod.RecipeError, ValueError) as exc:
         fail(str(exc))
-    _report(result)
+    for result in results:
+        _report(result)
 
 
 def _report(result) -> None:

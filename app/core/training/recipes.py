@@ -49,6 +49,7 @@ class TrainSpec(TrainingArgs):
     lexicon: str | None = None  # the Hu & Liu lexicon folder: opinion words for augmentation on data without gold ones
     method: str = "vanilla"  # vanilla, roast, adv-only or selective-only (app/core/training/roast.py)
     method_settings: dict[str, Any] | None = None  # RoAST's settings by name (adv_eps, kl_coeff, alpha, beta, ...)
+    seed_group: str | None = None  # the name shared by one recipe's runs over several seeds (`train --seeds`)
 
     def training_args(self) -> TrainingArgs:
         return TrainingArgs(**{f.name: getattr(self, f.name) for f in fields(TrainingArgs)})
@@ -119,6 +120,8 @@ def train_on_data(
         "base_model": base_name,
         **prepared.metadata,
         **(extra_metadata or {}),
+        "seed": spec.seed,
+        "seed_group": spec.seed_group,
         "training": {
             "spec": asdict(spec),
             "base_path": base_path,
@@ -275,6 +278,35 @@ def recipe_spec(recipe: Recipe, shared_data: Path | None, overrides: dict[str, A
         }
     spec.update(overrides)
     return TrainSpec(**spec)
+
+
+def seed_checkpoint_name(group: str, seed: int) -> str:
+    """The checkpoint one seed of a seed group trains into (`<group>-seed<N>`)."""
+    return f"{group}-seed{seed}"
+
+
+def parse_seeds(text: str) -> list[int]:
+    """`13,14,15` as seeds; anything else is a RecipeError naming the accepted form."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise RecipeError(f"--seeds {text!r}: give distinct non-negative integers separated by commas, e.g. 13,14,15")
+    return seeds
+
+
+def run_recipe_seeds(
+    name: str, seeds: list[int], models_dir: Path, shared_data: Path | None, **kwargs: Any
+) -> list[TrainingResult]:
+    """One checkpoint per seed, named `<out or recipe>-seed<N>` and carrying the group name in its model card."""
+    overrides = dict(kwargs.pop("overrides", None) or {})
+    group = overrides.get("out") or name
+    results = []
+    for seed in seeds:
+        per_seed = {**overrides, "seed": seed, "out": seed_checkpoint_name(group, seed), "seed_group": group}
+        results.append(run_recipe(name, models_dir, shared_data, overrides=per_seed, **kwargs))
+    return results
 
 
 def run_recipe(
