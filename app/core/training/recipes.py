@@ -17,6 +17,7 @@ from typing import Any
 from app.core.data.prepared import PreparedData, prepare
 from app.core.data.readers import load_dataset
 from app.core.model.checkpoint import file_sha256, pick_device
+from app.core.model.seed_groups import seed_checkpoint_name
 from app.core.training.loop import TrainingArgs, TrainingResult, TrainOptions, train_classifier
 from app.core.training.predictions import predict_probabilities
 from app.core.training.roast import method_settings, training_method
@@ -278,11 +279,6 @@ def recipe_spec(recipe: Recipe, shared_data: Path | None, overrides: dict[str, A
         }
     spec.update(overrides)
     return TrainSpec(**spec)
-
-
-def seed_checkpoint_name(group: str, seed: int) -> str:
-    """The checkpoint one seed of a seed group trains into (`<group>-seed<N>`)."""
-    return f"{group}-seed{seed}"
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -1,0 +1,106 @@
+"""Seed groups: one recipe fine-tuned once per seed (`headscope train --recipe R --seeds 13,14,15`).
+
+A group is written `NAME@13,14,15`: NAME is the group (by default the recipe's checkpoint name) and each seed names
+the checkpoint `NAME-seed13`, ... A checkpoint trained before seeds were a setting (`NAME` itself, its model card
+recording seed 13) stands in for its seed, so an existing single-seed checkpoint need not be retrained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from app.core.model.checkpoint import CheckpointInfo
+from app.core.model.errors import CheckpointError
+
+GROUP_SEPARATOR = "@"
+
+
+@dataclass(frozen=True)
+class SeedGroup:
+    name: str
+    members: tuple[tuple[int, str], ...]  # (seed, checkpoint id), in the order the seeds were given
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(seed for seed, _ in self.members)
+
+    @property
+    def checkpoint_ids(self) -> tuple[str, ...]:
+        return tuple(model_id for _, model_id in self.members)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}{GROUP_SEPARATOR}{','.join(str(s) for s in self.seeds)}"
+
+
+def seed_checkpoint_name(group: str, seed: int) -> str:
+    """The checkpoint one seed of a group trains into."""
+    return f"{group}-seed{seed}"
+
+
+def is_group(text: str) -> bool:
+    return GROUP_SEPARATOR in text
+
+
+def checkpoint_seed(info: CheckpointInfo) -> int | None:
+    """The seed a checkpoint was fine-tuned with, from its model card (None: not recorded)."""
+    seed = info.metadata.get("seed")
+    if seed is None:
+        seed = ((info.metadata.get("training") or {}).get("spec") or {}).get("seed")
+    return seed if isinstance(seed, int) else None
+
+
+def parse_group(text: str) -> tuple[str, list[int]]:
+    """`NAME@13,14,15` as (NAME, seeds); a CheckpointError names the accepted form."""
+    name, _, seed_text = text.partition(GROUP_SEPARATOR)
+    try:
+        seeds = [int(part) for part in seed_text.split(",") if part.strip()]
+    except ValueError:
+        seeds = []
+    if not name or len(seeds) < 2 or len(set(seeds)) != len(seeds):
+        raise CheckpointError(
+            f"{text!r}: a seed group is NAME@SEEDS with two or more distinct seeds, e.g. "
+            "semeval14-restaurants-terms@13,14,15 (the checkpoints NAME-seed13, NAME-seed14, ...)"
+        )
+    return name, seeds
+
+
+def resolve_group(text: str, infos: Iterable[CheckpointInfo]) -> SeedGroup:
+    """The checkpoints of `NAME@SEEDS`; a missing seed is a CheckpointError naming the seeds that exist."""
+    name, seeds = parse_group(text)
+    by_id = {info.id: info for info in infos}
+    members = []
+    for seed in seeds:
+        model_id = _member_id(name, seed, by_id)
+        if model_id is None:
+            found = ", ".join(str(s) for s, _ in group_members(name, by_id.values())) or "none"
+            raise CheckpointError(
+                f"{text!r}: no checkpoint for seed {seed} (looked for {seed_checkpoint_name(name, seed)!r}, or "
+                f"{name!r} trained with seed {seed}); seeds of {name!r} here: {found}. Train them with "
+                f"`headscope train --recipe <recipe> --out {name} --seeds {','.join(str(s) for s in seeds)}`"
+            )
+        members.append((seed, model_id))
+    return SeedGroup(name=name, members=tuple(members))
+
+
+def group_members(name: str, infos: Iterable[CheckpointInfo]) -> list[tuple[int, str]]:
+    """Every (seed, checkpoint id) of group `name` among `infos`, by seed."""
+    found: dict[int, str] = {}
+    for info in infos:
+        seed = checkpoint_seed(info)
+        if seed is None:
+            continue
+        if info.id == seed_checkpoint_name(name, seed) or (info.id == name and seed not in found):
+            found[seed] = info.id
+    return sorted(found.items())
+
+
+def _member_id(name: str, seed: int, by_id: dict[str, CheckpointInfo]) -> str | None:
+    named = seed_checkpoint_name(name, seed)
+    if named in by_id:
+        return named
+    base = by_id.get(name)
+    if base is not None and checkpoint_seed(base) == seed:
+        return name
+    return None
