@@ -11,8 +11,17 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.config import get_settings
 from app.core.model.checkpoint import scan_models_dir
+from app.core.model.errors import CheckpointError
+from app.core.model.seed_groups import parse_group, resolve_group
 from app.core.training.loop import TrainOptions
-from app.core.training.recipes import TrainSpec, get_recipe, list_recipes, recipe_spec, train_on_data
+from app.core.training.recipes import (
+    TrainSpec,
+    get_recipe,
+    list_recipes,
+    recipe_spec,
+    run_recipe_seeds,
+    train_on_data,
+)
 
 RECIPES = {
     "semeval14-restaurants-qa-m",
@@ -212,3 +221,32 @@ def test_recipes_resolve_against_the_shared_data():
         spec = recipe_spec(recipe, shared)
         assert Path(spec.train).is_file() and Path(spec.test).is_file()
         assert spec.out == recipe.name and spec.recipe == recipe.name
+
+
+@pytest.mark.trains  # fine-tunes MiniLM twice: minutes on 2 cores, not in `make test-fast`
+def test_a_recipe_over_seeds_trains_one_grouped_checkpoint_per_seed(env, relations, tmp_path):
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    recipe = {"task": "re", "format": "re-markers", "train": relations.name, "epochs": 1, "batch_size": 8}
+    (recipes / "tiny-re.json").write_text(json.dumps({**recipe, "dev_fraction": 0.0}), encoding="utf-8")
+    results = run_recipe_seeds(
+        "tiny-re", [3, 4], env, relations.parent, progress=False, overrides={"out": "re"}, folder=recipes
+    )
+    assert [r.path.name for r in results] == ["re-seed3", "re-seed4"]
+    cards = [json.loads((r.path / "headscope.json").read_text()) for r in results]
+    assert [(c["seed"], c["seed_group"]) for c in cards] == [(3, "re"), (4, "re")]
+    a, b = (load_file(r.path / "model.safetensors") for r in results)
+    assert not a["classifier.weight"].equal(b["classifier.weight"])  # the seed reached the initialisation
+
+    group = resolve_group("re@4,3", scan_models_dir(env))
+    assert group.members == ((4, "re-seed4"), (3, "re-seed3")) and group.label == "re@4,3"
+    with pytest.raises(CheckpointError, match="no checkpoint for seed 5.*seeds of 're' here: 3, 4"):
+        resolve_group("re@3,5", scan_models_dir(env))
+
+
+def test_seed_lists_and_groups_refuse_what_they_cannot_read(env):
+    bad = CliRunner().invoke(cli, ["train", "--recipe", "semeval10-task8", "--seeds", "13,13"])
+    assert bad.exit_code == 2 and "distinct non-negative integers" in bad.output
+    for text in ("re@", "re@13", "@13,14", "re@13,x"):
+        with pytest.raises(CheckpointError, match="NAME@SEEDS with two or more distinct seeds"):
+            parse_group(text)

@@ -313,8 +313,9 @@ def run_recipe(
     overrides: dict[str, Any] | None = None,
     on_spec: Callable[[TrainSpec], None] | None = None,
     device: Any = None,
+    folder: Path = RECIPES_DIR,
 ) -> TrainingResult:
-    recipe = get_recipe(name)
+    recipe = get_recipe(name, folder)
     spec = recipe_spec(recipe, shared_data, overrides)
     if on_spec is not None:
         on_spec(spec)
