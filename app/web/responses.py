@@ -43,6 +43,10 @@ class ModelInfo(Answer):
     base_model: str | None = None
     metrics: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
+    untrained: str | None = Field(
+        default=None,
+        description="why its predictions mean little (not fine-tuned, no training recorded); null: trained",
+    )
     loaded: bool = False
 
 

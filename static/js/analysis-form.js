@@ -8,6 +8,9 @@ import { view } from "./summary-state.js";
 
 let models = [], datasets = { demo: [], shared: [] };
 
+/** The listed checkpoint `id` (GET /api/models), or undefined. */
+export const modelById = (id) => models.find((x) => x.id === id);
+
 function modelTask() { const m = models.find((x) => x.id === $("model-select").value); return m ? m.task : null; }
 
 /** The dataset choices for the chosen model (keeps the one in the URL or the current one if offered). */

@@ -13,6 +13,7 @@ import { readState, writeState } from "./compare-state.js";
 import { drawBars, drawGrid } from "./compare-bars.js";
 import { $, fmt, showError, clearError, markStale, clearStale } from "./dom.js";
 import { bindPatching, inputsChanged } from "./patching-map.js";
+import { untrainedWarning } from "./model-provenance.js";
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 const SIDES = ["left", "right"];
@@ -42,10 +43,14 @@ function applyTask() {
   document.querySelector(".left-aspect-row").hidden = !!left && left.task !== "absa";
   document.querySelector(".right-aspect-row").hidden = !!right && right.task !== "absa";
   $("re-hint").hidden = ![left, right].some((m) => m && m.task === "re");
+  // an untrained checkpoint's predictions are marked as such (GET /api/models' `untrained`)
+  const warnings = [...new Set([left, right])].filter((m) => m && m.untrained).map((m) => `${m.id}: ${untrainedWarning(m)}`);
+  $("compare-untrained").textContent = warnings.join(" ");
+  $("compare-untrained").hidden = !warnings.length;
 }
 
 function fillForm() {
-  const opts = () => models.map((m) => new Option(`${m.id} (${m.task}, ${m.format})`, m.id));
+  const opts = () => models.map((m) => new Option(`${m.id} (${m.task}, ${m.format}${m.untrained ? ", untrained" : ""})`, m.id));
   $("left-model").replaceChildren(...opts());
   $("right-model").replaceChildren(...opts());
   for (const [sel, id] of [[$("left-model"), state.model], [$("right-model"), state.right_model || state.model]]) {

@@ -11,7 +11,7 @@ import { HeadView } from "./headview.js";
 import * as iv from "./intervene.js";
 import * as errs from "./inspect-errors.js";
 import { $, showError, fillConceptLinks } from "./dom.js";
-import { trainedOn } from "./model-provenance.js";
+import { showUntrained, trainedOn } from "./model-provenance.js";
 
 const EXAMPLES = {
   absa: { text: "The pasta was great but the waiter was rude.", aspect: "service" },
@@ -57,6 +57,9 @@ function applyTask() {
   const re = task() === "re", m = modelInfo(state.model);
   $("aspect-row").hidden = re;
   $("re-hint").hidden = !re;
+  $("text-label").textContent = re ? "Sentence" : "Review";  // the field named as the task names its input
+  showUntrained($("model-untrained"), m);
+  $("prediction-untrained").hidden = !(m && m.untrained);
   $("model-info").textContent = m ? `${m.task} · ${m.format} · ${m.num_layers} layers × ${m.num_heads} heads` : "";
   $("model-trained").textContent = trainedOn(m);
   const txt = $("text-input");
@@ -73,7 +76,7 @@ function applyTask() {
 
 /** Put the state into the controls (after reading the URL or a thumbnail click). */
 function syncControls() {
-  $("pair-filter").value = state.filter;
+  fitPairFilter();
   $("hide-special").checked = state.hide_special;
   $("mass-slider").value = state.mass;
   $("mass-value").textContent = state.mass + "%";
@@ -91,6 +94,15 @@ function syncControls() {
   $("tab-model").setAttribute("aria-selected", state.view === "model");
   $("headview-panel").hidden = state.view !== "head";
   $("modelview-panel").hidden = state.view !== "model";
+}
+
+/** A→B / B→A pairs exist only between two segments: one-segment input (RE) offers no pair filter. */
+function fitPairFilter() {
+  const shown = current && current.model === state.model ? current : null;
+  const twoSegments = shown ? Object.keys(shown.segments || {}).length > 1 : task() !== "re";
+  $("pair-filter-label").hidden = !twoSegments;
+  if (!twoSegments) state.filter = "all";
+  $("pair-filter").value = state.filter;
 }
 
 function fillSelect(sel, n, prefix, value) {
@@ -158,6 +170,7 @@ async function refresh() {
 /** New response: prediction, truncation notice, layer and head controls. */
 function showResponse(resp) {
   current = pub.response = resp;
+  fitPairFilter();
   const probs = resp.prediction.probabilities || {};
   $("prediction").hidden = false;
   $("prediction-label").textContent = resp.prediction.label;

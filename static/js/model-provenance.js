@@ -29,3 +29,16 @@ export function trainedOn(model) {
   }
   return (parts.join(" ") + measured(model.metrics)).trim();
 }
+
+/** The warning every page shows beside an untrained or unrecorded checkpoint's predictions (GET /api/models'
+ *  `untrained`: a pretrained baseline's random classifier, or a card without a training run); "" for a trained one. */
+export function untrainedWarning(model) {
+  return model && model.untrained ? `Untrained checkpoint: ${model.untrained}.` : "";
+}
+
+/** Fill `box` (a .notice element) with the model's untrained warning, hidden when it has none. */
+export function showUntrained(box, model) {
+  if (!box) return;
+  box.textContent = untrainedWarning(model);
+  box.hidden = !box.textContent;
+}

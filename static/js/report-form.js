@@ -18,6 +18,7 @@ export async function loadChoices() {
     const label = el("label");
     label.title = m.description || "";
     label.append(input, " " + m.id + " ", el("span", "task", `${m.task} ${m.format}`));
+    if (m.untrained) label.append(" ", Object.assign(el("span", "untrained-tag", "untrained"), { title: m.untrained }));
     return label;
   }));
   await markReportAttacks($("attack-choices"));

@@ -5,7 +5,8 @@
 // data, analysis id, statistic, head) lives in the URL (summary-state.js).
 
 import { jobPage } from "./job-page.js";
-import { bindChoices, loadChoices, showJob, startAnalysis } from "./analysis-form.js";
+import { bindChoices, loadChoices, modelById, showJob, startAnalysis } from "./analysis-form.js";
+import { showUntrained } from "./model-provenance.js";
 import { setResult, statNames, rankedHeads, headAt, VIRTUAL } from "./analysis-result.js";
 import { drawMain, drawLabelMaps } from "./summary-heatmaps.js";
 import { drawTable, drawHead, drawPanels, drawSupport, markSelectedRow } from "./summary-tables.js";
@@ -61,6 +62,7 @@ async function render(result, job) {
   $("result-meta").textContent = `${result.model.id} on ${(job && job.data && job.data.name) || d.path}: ${d.pairs} pairs (${d.pairing}), ` +
     `${fmt(result.pairs_per_s, 1)} pairs/s, computed ${result.computed_at}` + (job && job.cached ? " · from the cache" : "");
   $("download-link").href = `/api/analyses/${result.analysis_id}/result.json`;
+  showUntrained($("analysis-untrained"), modelById(result.model.id));
   $("results").hidden = false;
   drawSupport();
   drawTable(selectHead);

@@ -80,7 +80,28 @@ class CheckpointInfo:
             "description": self.description,
             "baseline": self.metadata.get("baseline"),  # "pretrained" for an untouched base model
             "training": self.metadata.get("training", {}),
+            "untrained": self.untrained,
         }
+
+    @property
+    def untrained(self) -> str | None:
+        """Why this checkpoint's predictions mean little, for every page that shows them; None for a trained one.
+
+        A pretrained baseline (card `baseline`) has a randomly initialised classifier; a card whose training
+        record names no run (no example counts, no training time) cannot show that the classifier learnt anything.
+        """
+        if self.metadata.get("baseline"):
+            return (
+                "not fine-tuned: a pretrained encoder with a randomly initialised classifier, "
+                "so its predictions are near-uniform guesses"
+            )
+        training = self.metadata.get("training") or {}
+        if not training.get("examples") and not training.get("train_time_s"):
+            return (
+                "no training run recorded on its card (no training examples, no training time): "
+                "its predictions are not known to be trained or calibrated"
+            )
+        return None
 
 
 def _read_json(path: Path) -> dict[str, Any]:

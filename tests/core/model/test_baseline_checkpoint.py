@@ -92,3 +92,15 @@ def test_registry_default_stays_the_demo_checkpoints(models_dir):
     ids = {i.id for i in registry.refresh()}
     assert set(BASELINE_IDS) <= ids
     assert (registry.default_id("absa"), registry.default_id("re")) == ("demo-absa-qa-m", "demo-re")
+
+
+def test_untrained_checkpoints_say_so_and_trained_ones_do_not(models_dir, tiny_models_dir):
+    infos = {i.id: i for i in scan_models_dir(models_dir)}
+    for baseline in BASELINE_IDS:
+        assert "not fine-tuned" in infos[baseline].untrained
+        assert infos[baseline].to_json()["untrained"] == infos[baseline].untrained
+    for trained in BASELINE_IDS.values():
+        assert infos[trained].untrained is None and infos[trained].to_json()["untrained"] is None
+    # the tiny test checkpoints' cards record data but no training run (never trained)
+    for tiny in scan_models_dir(tiny_models_dir):
+        assert "no training run recorded" in tiny.untrained
