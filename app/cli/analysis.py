@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from app.cli.analysis_groups import analyze_group, render_group, resolve
 from app.cli.common import (
     console,
     fail,
@@ -25,6 +26,7 @@ from app.cli.render import render_analysis
 from app.config import get_settings
 from app.core.faithfulness import FaithfulnessSettings
 from app.core.heads.settings import AnalysisSettings
+from app.core.model.seed_groups import is_group
 
 cli = typer.Typer()
 
@@ -35,7 +37,12 @@ def setting(name: str, *flags: str) -> Any:  # Any, as typer.Option declares it:
 
 @cli.command("analyze")
 def analyze_heads(
-    model: str = typer.Option(..., "--model", help="checkpoint id (folder name under the models folder)"),
+    model: str = typer.Option(
+        ...,
+        "--model",
+        help="checkpoint id (folder name under the models folder), or a seed group NAME@13,14,15: each seed's "
+        "analysis, then which heads keep their label across seeds",
+    ),
     data: str = typer.Option(
         ...,
         "--data",
@@ -87,6 +94,12 @@ def analyze_heads(
         import torch
 
         torch.set_num_threads(threads)
+    if is_group(model):
+        with shard_runner(ray, ray_workers, processes) as shards:
+            analyze_seed_group(
+                model, data, data_format, lexicon_folder, settings, progress, shards, out, faithfulness_limit
+            )
+        return
     with shard_runner(ray, ray_workers, processes) as shards:
         result = run_analysis(model, data, data_format, lexicon_folder, settings, progress, shards)
     try:
@@ -107,6 +120,32 @@ def analyze_heads(
     render_analysis(console, result)
     if found is not None:
         render_faithfulness(console, found)
+    if out is not None:
+        console.print(f"wrote {out}", soft_wrap=True)
+
+
+def analyze_seed_group(
+    text: str,
+    data: str,
+    data_format: str | None,
+    lexicon: Path | None,
+    settings: AnalysisSettings,
+    progress: bool,
+    shards,
+    out: Path | None,
+    faithfulness_limit: int,
+) -> None:
+    """`--model NAME@SEEDS`: the same analysis on each seed's checkpoint, then the comparison across seeds."""
+    if faithfulness_limit:
+        fail("--faithfulness-limit runs on one checkpoint: analyse a seed's checkpoint on its own for faithfulness")
+    group = resolve(text)
+    found = analyze_group(
+        group, lambda model_id: run_analysis(model_id, data, data_format, lexicon, settings, progress, shards)
+    )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(found, allow_nan=False) + "\n", encoding="utf-8")
+    render_group(console, found)
     if out is not None:
         console.print(f"wrote {out}", soft_wrap=True)
 
