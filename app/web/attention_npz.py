@@ -31,15 +31,19 @@ DTYPES = ("uint8", "float16")
 
 def npz_attention(attention: torch.Tensor, layers: Iterable[int], dtype: str) -> dict[str, Any]:
     """The `attention` entry of an npz answer: its description and the per-layer arrays (under "arrays")."""
-    values = quantize_uint8(attention) if dtype == "uint8" else attention.to(torch.float16)
     chosen = list(layers)
+
+    def values(layer: int) -> np.ndarray:  # only the layers sent are converted
+        one = attention[layer]
+        return (quantize_uint8(one) if dtype == "uint8" else one.to(torch.float16)).numpy()
+
     return {
         "encoding": "npz",
         "dtype": dtype,
         "scale": 255 if dtype == "uint8" else 1,
         "shape": list(attention.shape),
         "layers": chosen,
-        "arrays": {f"layer_{layer}": values[layer].numpy() for layer in chosen},
+        "arrays": {f"layer_{layer}": values(layer) for layer in chosen},
     }
 
 

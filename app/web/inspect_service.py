@@ -189,13 +189,14 @@ class InspectService:
             body["attention"] = npz_attention(attention, layers, request.attention_dtype)
         elif request.attention == "compact":
             layers = request.layers if request.layers is not None else range(info.num_layers)
-            quantized = quantize_uint8(attention)
+            # only the layers sent are quantised: the model view asks for a long input's layers a few at a time
             body["attention"] = {
                 "encoding": "uint8-base64",
                 "scale": 255,
                 "shape": list(attention.shape),
                 "layers": {
-                    str(layer): base64.b64encode(quantized[layer].numpy().tobytes()).decode("ascii") for layer in layers
+                    str(layer): base64.b64encode(quantize_uint8(attention[layer]).numpy().tobytes()).decode("ascii")
+                    for layer in layers
                 },
             }
         return body
