@@ -11,7 +11,7 @@ from rich.table import Table
 
 from app.cli.common import fail, open_registry
 from app.core.heads.result import AnalysisResult
-from app.core.heads.seed_stability import SeedLabels, SeedStability, seed_stability
+from app.core.heads.seed_stability import group_result
 from app.core.model.errors import CheckpointError
 from app.core.model.seed_groups import SeedGroup, resolve_group
 
@@ -19,40 +19,18 @@ from app.core.model.seed_groups import SeedGroup, resolve_group
 def resolve(text: str) -> SeedGroup:
     """The group's checkpoints in the models folder; a bad group exits 2 with seed_groups' message."""
     try:
-        return resolve_group(text, open_registry().infos())
+        return resolve_group(text, open_registry().infos)
     except CheckpointError as exc:
         fail(str(exc))
 
 
 def analyze_group(group: SeedGroup, analyse: Callable[[str], AnalysisResult]) -> dict[str, Any]:
     """Analyse each member with `analyse(checkpoint id)` (the same data and settings), then compare them."""
-    results = [analyse(model_id) for model_id in group.checkpoint_ids]
-    shapes = {(r.model.num_layers, r.model.num_heads) for r in results}
-    if len(shapes) != 1:
-        fail(f"{group.label}: the seeds' checkpoints differ in shape (layers, heads): {sorted(shapes)}")
-    layers, heads = shapes.pop()
-    members = [SeedLabels(seed, r.model.id, r.labelled) for seed, r in zip(group.seeds, results, strict=True)]
-    return group_result(group, seed_stability(members, layers, heads), [r.to_json() for r in results])
-
-
-def group_result(group: SeedGroup, stability: SeedStability, analyses: list[dict[str, Any]]) -> dict[str, Any]:
-    """The group result file: the group, each member's data summary and labelled heads, the comparison.
-    (The web's group job writes the same shape, with each member's analysis id.)"""
-    return {
-        "group": group.label,
-        "name": group.name,
-        "members": [
-            {
-                "seed": seed,
-                "model": analysis["model"]["id"],
-                "analysis_id": analysis.get("analysis_id"),
-                "data": analysis["data"],
-                "labelled": analysis["labelled"],
-            }
-            for seed, analysis in zip(group.seeds, analyses, strict=True)
-        ],
-        "stability": stability.to_json(),
-    }
+    analyses = [analyse(model_id).to_json() for model_id in group.checkpoint_ids]
+    try:
+        return group_result(group.label, group.name, group.seeds, analyses)
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def render_group(console: Console, found: dict[str, Any]) -> None:

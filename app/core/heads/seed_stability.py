@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import combinations
+from typing import Any
 
 from scipy.stats import hypergeom
 
@@ -147,6 +148,31 @@ def seed_stability(members: Sequence[SeedLabels], layers: int, heads: int) -> Se
         heads=heads,
         labels=[label_stability(label, members, layers, heads) for label in order],
     )
+
+
+def group_result(label: str, name: str, seeds: Sequence[int], analyses: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The seed-group result (CLI and web): the group, each member's data summary and labelled heads (and its
+    analysis id when the web ran it), and the comparison. `analyses`: each seed's analysis result JSON."""
+    shapes = {(a["model"]["num_layers"], a["model"]["num_heads"]) for a in analyses}
+    if len(shapes) != 1:
+        raise ValueError(f"{label}: the seeds' checkpoints differ in shape (layers, heads): {sorted(shapes)}")
+    layers, heads = shapes.pop()
+    members = [SeedLabels(seed, a["model"]["id"], a["labelled"]) for seed, a in zip(seeds, analyses, strict=True)]
+    return {
+        "group": label,
+        "name": name,
+        "members": [
+            {
+                "seed": seed,
+                "model": a["model"]["id"],
+                "analysis_id": a.get("analysis_id"),
+                "data": a["data"],
+                "labelled": a["labelled"],
+            }
+            for seed, a in zip(seeds, analyses, strict=True)
+        ],
+        "stability": seed_stability(members, layers, heads).to_json(),
+    }
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
