@@ -5,6 +5,13 @@
 import { getModels, request } from "./api.js";
 import { $ } from "./dom.js";
 import { view } from "./summary-state.js";
+import { markAnalysisOptions } from "./capabilities.js";
+
+/** Disable the options this checkpoint and data cannot run, with the server's reason beside each. */
+function markOptions() {
+  const upload = $("upload-input").files.length > 0;
+  return markAnalysisOptions($("analysis-options"), $("model-select").value, upload ? "" : $("data-select").value);
+}
 
 let models = [], datasets = { demo: [], shared: [] };
 
@@ -21,6 +28,7 @@ export function fillDatasets() {
   for (const d of datasets.shared) opts.push(new Option(`${d.name} (${d.format})`, d.name));
   sel.replaceChildren(...opts);
   if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
+  markOptions();
 }
 
 /** Load the models and datasets into the form (GET /api/models, /api/analyses/datasets). */
@@ -37,7 +45,7 @@ export async function loadChoices() {
 function settingsFromForm() {
   const num = (id) => { const v = parseInt($(id).value, 10); return Number.isFinite(v) ? v : null; };
   const s = { batch_size: num("batch-size") || 16, bootstrap: num("bootstrap") || 1000,
-              pretrained: $("pretrained").checked, importance: $("importance").checked };
+              pretrained: $("pretrained").checked, importance: $("importance").checked, lexicon: $("lexicon").checked };
   const max = num("max-examples");
   if (max) s.max_examples = max;
   // integrated gradients feed the agreement statistics, so asking for them turns agreement on
@@ -69,7 +77,7 @@ export function showJob(job) {
   fillDatasets();
   const s = job.settings || {}, set = (id, v) => { if (v != null) $(id).value = v; };
   set("max-examples", s.max_examples); set("batch-size", s.batch_size); set("bootstrap", s.bootstrap); set("ig-steps", s.ig_steps);
-  for (const key of ["pretrained", "importance", "agreement", "ig"]) if (key in s) $(key).checked = !!s[key];
+  for (const key of ["pretrained", "importance", "lexicon", "agreement", "ig"]) if (key in s) $(key).checked = !!s[key];
   $("attention-kind").value = s.attention === "norm" ? "norm" : "weights";
   $("faith-limit").value = (job.faithfulness && job.faithfulness.limit) || 0;
 }
@@ -77,5 +85,6 @@ export function showJob(job) {
 /** Keep the dataset choices in step with the model (the form's submit is job-page.js's). */
 export function bindChoices() {
   $("model-select").addEventListener("change", () => { view.model = $("model-select").value; view.data = ""; fillDatasets(); });
-  $("data-select").addEventListener("change", () => { view.data = $("data-select").value; $("upload-input").value = ""; });
+  $("data-select").addEventListener("change", () => { view.data = $("data-select").value; $("upload-input").value = ""; markOptions(); });
+  $("upload-input").addEventListener("change", markOptions);
 }

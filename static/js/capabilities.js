@@ -1,6 +1,6 @@
 // Forms offer only what can run: ask the server what this checkpoint and data can do
-// (GET /api/robustness/capabilities?model=&data=&train=, GET /api/reports/capabilities) and disable
-// every test or attack that cannot run,
+// (GET /api/robustness/capabilities?model=&data=&train=, GET /api/analyses/capabilities?model=&data=,
+// GET /api/reports/capabilities) and disable every test, option or attack that cannot run,
 // unticked, with the server's reason written beside it (not only in a tooltip).
 
 import { request } from "./api.js";
@@ -23,6 +23,22 @@ export async function markRobustnessTests(box, model, data, train) {
     return;
   }
   if (mine === asked) applyCapabilities(box, answer.tests);
+}
+
+/** The analysis form's options on model + data (GET /api/analyses/capabilities): opinion words,
+ *  the pretrained baseline, importance. An upload (no data name yet) is checked when it runs. */
+export async function markAnalysisOptions(box, model, data) {
+  const mine = ++asked;
+  for (const note of box.querySelectorAll(".cannot-run, .capability-note")) note.remove();
+  if (!model || !data) return applyCapabilities(box, []);
+  let answer;
+  try {
+    answer = await request(`/api/analyses/capabilities?${new URLSearchParams({ model, data })}`);
+  } catch (e) {
+    if (mine === asked) box.append(el("div", "capability-note muted", `which options can run is unknown: ${e.message}`));
+    return;
+  }
+  if (mine === asked) applyCapabilities(box, answer.options);
 }
 
 /** The report form's attacks (GET /api/reports/capabilities): PWWS needs WordNet. */
