@@ -9,11 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from app.core.model.errors import InputError
 from app.web.faithfulness_schema import FaithfulnessBody
 from app.web.faithfulness_service import faithfulness as served_faithfulness
-from headscope.inspecting import _completed
 from headscope.loading import OneCheckpoint, load
+from headscope.service_calls import answered, completed, input_body
 
 
 def faithfulness(
@@ -29,12 +28,9 @@ def faithfulness(
     """options: the body's fields (methods=["attention", "rollout", ...], k=[...], erasure, erase_targets, query,
     ig_steps, random_draws, seed); bad ones raise ValueError naming what is accepted."""
     loaded = load(checkpoint)
-    fields = {"text": text, "aspect": aspect, "aspect_span": aspect_span, "e1_span": e1_span, "e2_span": e2_span}
-    body = FaithfulnessBody.model_validate({"model": loaded.id, **fields, **options})
-    try:
-        return FaithfulnessView(_completed(served_faithfulness(OneCheckpoint(loaded.loaded), None, body)))
-    except InputError as exc:
-        raise ValueError(f"{exc.field}: {exc}" if getattr(exc, "field", None) else str(exc)) from exc
+    spans = {"aspect_span": aspect_span, "e1_span": e1_span, "e2_span": e2_span}
+    body = input_body(FaithfulnessBody, loaded.id, text, aspect, spans, **options)
+    return FaithfulnessView(answered(lambda: completed(served_faithfulness(OneCheckpoint(loaded.loaded), None, body))))
 
 
 class FaithfulnessView:

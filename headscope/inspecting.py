@@ -10,19 +10,17 @@ payload the views draw), attribution once.
 from __future__ import annotations
 
 import html
-from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from app.core.model.errors import InputError
 from app.core.passes.inspection import Inspection
 from app.web.inspect_service import InspectService
 from app.web.request_bodies import InspectRequest, KnockoutRequest
 from headscope.loading import Checkpoint, OneCheckpoint, load
 from headscope.results import InspectionResult
-
-T = TypeVar("T")
+from headscope.service_calls import answered, completed, input_body
 
 
 def inspect(
@@ -53,26 +51,15 @@ def inspect(
     "rollout", "flow" (docs/how-to/attribution.md). Bad input raises ValueError naming the field.
     """
     loaded = load(checkpoint)
-    fields: dict[str, Any] = {
-        "model": loaded.id,
-        "text": text,
-        "aspect": aspect,
-        "aspect_span": aspect_span,
-        "e1_span": e1_span,
-        "e2_span": e2_span,
-        "word_level": word_level,
-        "attention_kind": attention_kind,
-    }
+    fields: dict[str, Any] = {"word_level": word_level, "attention_kind": attention_kind, "attention": "full"}
     if heads_off is not None:
         fields["intervene"] = {"heads": [list(h) for h in heads_off], "mode": mode, "factor": factor}
     if attribution:
         fields["attribution"] = ["ig", "grad_x_input", "rollout", "flow"] if attribution is True else list(attribution)
         fields.update(attribution_label=attribution_label, ig_steps=ig_steps, attribution_query=attribution_query)
-    full = InspectRequest(**fields, attention="full")  # pydantic's ValidationError is a ValueError
-    try:
-        return _run(loaded, full)
-    except InputError as exc:  # what the server answers with a 422 naming the field
-        raise ValueError(f"{exc.field}: {exc}" if getattr(exc, "field", None) else str(exc)) from exc
+    spans = {"aspect_span": aspect_span, "e1_span": e1_span, "e2_span": e2_span}
+    full = input_body(InspectRequest, loaded.id, text, aspect, spans, **fields)
+    return answered(lambda: _run(loaded, full))
 
 
 def _run(loaded: Checkpoint, full: InspectRequest) -> InspectionResult:
@@ -86,7 +73,7 @@ def _run(loaded: Checkpoint, full: InspectRequest) -> InspectionResult:
             seen.append(inspection)
             return service.payload(inspection, request)
 
-        body = _completed(service.interventions.run_async(model_id, full, payload))
+        body = completed(service.interventions.run_async(model_id, full, payload))
         view = service.payload(seen[0], compact)
         view["intervention"] = body["intervention"]
     else:
@@ -95,18 +82,6 @@ def _run(loaded: Checkpoint, full: InspectRequest) -> InspectionResult:
     if "attribution" in body:
         view["attribution"] = body["attribution"]
     return InspectionResult.from_payloads(body, view, loaded.task, full)
-
-
-def _completed(work: Coroutine[Any, Any, T]) -> T:
-    """The value of a service coroutine that never waits: without a model thread every future it awaits is
-    already done (app.web.model_work.awaited), so it finishes on its first step, in a notebook's running
-    event loop too (where asyncio.run would refuse)."""
-    try:
-        work.send(None)
-    except StopIteration as done:
-        return done.value
-    work.close()
-    raise RuntimeError("the service waited for a model thread; headscope runs the model in the calling thread")
 
 
 def knockout(
@@ -122,13 +97,10 @@ def knockout(
     """Every head knocked out alone, and every layer whole, on one input: the effect on the predicted label
     (POST /api/inspect/knockout's answer; docs/how-to/interventions.md). mode: "zero" or "mean"."""
     loaded = load(checkpoint)
-    fields = {"text": text, "aspect": aspect, "aspect_span": aspect_span, "e1_span": e1_span, "e2_span": e2_span}
-    request = KnockoutRequest.model_validate({"model": loaded.id, **fields, "mode": mode})  # checks mode too
+    spans = {"aspect_span": aspect_span, "e1_span": e1_span, "e2_span": e2_span}
+    request = input_body(KnockoutRequest, loaded.id, text, aspect, spans, mode=mode)  # checks mode too
     service = InspectService(OneCheckpoint(loaded.loaded), cache_size=0)
-    try:
-        return KnockoutView(_completed(service.interventions.knockout(request)))
-    except InputError as exc:
-        raise ValueError(f"{exc.field}: {exc}" if getattr(exc, "field", None) else str(exc)) from exc
+    return KnockoutView(answered(lambda: completed(service.interventions.knockout(request))))
 
 
 class KnockoutView:

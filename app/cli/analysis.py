@@ -81,6 +81,7 @@ def analyze_heads(
     attention: str = setting("attention", "--attention"),
     faithfulness_limit: int = faithfulness_option("limit", "--faithfulness-limit"),
     faithfulness_erasure: str = faithfulness_option("erasure", "--faithfulness-erasure"),
+    faithfulness_flow_limit: int = faithfulness_option("flow_limit", "--faithfulness-flow-limit"),
 ) -> None:
     """Label every attention head on a labelled dataset (aspect, aspect-sentiment, no-op, entity...) with CIs and
     baselines."""
@@ -103,7 +104,9 @@ def analyze_heads(
     with shard_runner(ray, ray_workers, processes) as shards:
         result = run_analysis(model, data, data_format, lexicon_folder, settings, progress, shards)
     try:
-        faithful = FaithfulnessSettings(limit=faithfulness_limit, erasure=faithfulness_erasure)
+        faithful = FaithfulnessSettings(
+            limit=faithfulness_limit, erasure=faithfulness_erasure, flow_limit=faithfulness_flow_limit
+        )
     except ValueError as exc:
         fail(str(exc))
     found = (

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 
 from app.cli.common import fail, open_registry, settings_option
 from app.config import get_settings
-from app.core.faithfulness import FaithfulnessProbe, FaithfulnessSection, FaithfulnessSettings, dataset_faithfulness
+from app.core.faithfulness import FaithfulnessSection, FaithfulnessSettings, faithfulness_of_data
 
 
 def option(name: str, *flags: str) -> Any:
@@ -28,38 +29,21 @@ def run_faithfulness(
     lexicon: Path | None = None,
     use_lexicon: bool = True,
 ) -> FaithfulnessSection:
-    """The faithfulness section; plausibility reads the same opinion words as the analysis (gold spans, else the
-    lexicon's words when `use_lexicon`), so the faithful-vs-plausible comparison covers data without gold opinions."""
+    """The faithfulness section (app.core.faithfulness.faithfulness_of_data); plausibility reads the same opinion
+    words as the analysis (gold spans, else the lexicon's words when `use_lexicon`)."""
     from app.core.data import sources
-    from app.core.inputs.batching import training_max_length
-    from app.core.inputs.units import AnalysisError, unit_specs
+    from app.core.inputs.units import AnalysisError
 
     shared = get_settings().shared_data
     try:
         loaded = open_registry().get(model)
         dataset = sources.load_data_source(data, shared_data=shared, data_format=data_format, allow_paths=True)
         words = sources.load_lexicon(lexicon or sources.default_lexicon_path(shared)) if use_lexicon else None
-        specs, _ = unit_specs(loaded, list(dataset.examples), str(dataset.path), pairs)
+        return faithfulness_of_data(
+            loaded, dataset.examples, str(dataset.path), pairs, settings, lexicon=words, bootstrap=bootstrap, seed=seed
+        )
     except (AnalysisError, sources.DataSourceError, ValueError) as exc:
         fail(str(exc))
-    probe = FaithfulnessProbe(
-        loaded,
-        settings.limit,
-        erasure=settings.erasure,
-        erase_targets=settings.erase_targets,
-        ig_steps=settings.ig_steps,
-        random_draws=settings.random_draws,
-        seed=seed,
-    )
-    return dataset_faithfulness(
-        loaded,
-        specs,
-        probe,
-        lexicon=words,
-        max_length=training_max_length(loaded),
-        bootstrap=bootstrap,
-        seed=seed,
-    )
 
 
 def render_faithfulness(console: Console, section: FaithfulnessSection) -> None:
@@ -67,12 +51,28 @@ def render_faithfulness(console: Console, section: FaithfulnessSection) -> None:
     console.print(f"faithfulness by erasure: {section.pairs} pairs, {speed} pairs/s", soft_wrap=True)
     for name, figures in section.sources.items():
         comp, suff = figures["aopc_comprehensiveness"], figures["aopc_sufficiency"]
+        scored = section.source_pairs.get(name, section.pairs)
         console.print(
             f"  {name}: comprehensiveness AOPC {comp.mean:.4f} [{comp.low:.4f}, {comp.high:.4f}], "
-            f"sufficiency AOPC {suff.mean:.4f} [{suff.low:.4f}, {suff.high:.4f}]",
+            f"sufficiency AOPC {suff.mean:.4f} [{suff.low:.4f}, {suff.high:.4f}]"
+            + (f" ({scored} pairs)" if scored != section.pairs else ""),
             soft_wrap=True,
         )
     heads = " ".join(f"{e['layer']}.{e['head']}" for e in section.faithful) or "none"
     console.print(f"  faithful heads (beat random on both, 95% CI): {heads}", soft_wrap=True)
     if section.disagreement:
         console.print(f"  plausible vs faithful heads: {section.disagreement}", soft_wrap=True)
+    if section.paired:
+        console.print(paired_table(section))
+
+
+def paired_table(section: FaithfulnessSection) -> Table:
+    """Source against source on the same pairs: mean difference (first − second) with its paired 95% CI."""
+    table = Table(title="paired differences (first − second, same pairs, 95% bootstrap CI)", title_justify="left")
+    for column in ("figure", "first", "second", "pairs", "mean", "95% CI", "more faithful"):
+        table.add_column(column, justify="right" if column in ("pairs", "mean") else "left")
+    for d in section.paired:
+        figure = d.figure.removeprefix("aopc_")
+        interval = f"[{d.low:+.4f}, {d.high:+.4f}]"
+        table.add_row(figure, d.first, d.second, str(d.pairs), f"{d.mean:+.4f}", interval, d.more_faithful or "–")
+    return table

@@ -27,11 +27,10 @@ from app.core.data.sources import (
     shared_datasets,
     source_kind,
 )
-from app.core.faithfulness import FaithfulnessProbe, FaithfulnessSettings, dataset_faithfulness
+from app.core.faithfulness import FaithfulnessSettings, faithfulness_of_data
 from app.core.heads.analysis import analyze
 from app.core.heads.result import RESULT_VERSION, upgrade_result
 from app.core.heads.settings import AnalysisSettings
-from app.core.inputs.batching import training_max_length
 from app.core.inputs.units import AnalysisError, unit_specs
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.pretrained import load_pretrained_baseline, pretrained_location
@@ -165,23 +164,13 @@ class AnalysisJobs(JobKind):
         """Faithfulness by erasure on the first pairs of the same data (app.core.faithfulness), on the model thread;
         plausibility reads the analysis's opinion words (gold spans, else the lexicon's)."""
         chosen = FaithfulnessSettings(**job.description["faithfulness"])
-        specs, _ = unit_specs(loaded.info, list(job.inputs.examples), job.description["data"]["name"], settings.pairs)
-        probe = FaithfulnessProbe(
+        section = faithfulness_of_data(
             loaded,
-            chosen.limit,
-            erasure=chosen.erasure,
-            erase_targets=chosen.erase_targets,
-            ig_steps=chosen.ig_steps,
-            random_draws=chosen.random_draws,
-            seed=settings.seed,
-        )
-        job.report(0, min(chosen.limit, len(specs)), "faithfulness")
-        section = dataset_faithfulness(
-            loaded,
-            specs,
-            probe,
+            job.inputs.examples,
+            job.description["data"]["name"],
+            settings.pairs,
+            chosen,
             lexicon=lexicon,
-            max_length=training_max_length(loaded),
             batch_size=settings.batch_size,
             bootstrap=settings.bootstrap,
             seed=settings.seed,

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import pytest
 from browser_support import query, start_analysis  # tests/ is on sys.path (rootdir conftest)
+from faithfulness_support import LIVE_SOURCES
 
 pytestmark = pytest.mark.browser
 
@@ -22,16 +23,7 @@ def test_faithfulness_map_draws_every_head_and_source(page):
     sources = page.evaluate(
         "[...document.querySelectorAll('.faith-sources tr[data-source]')].map(r => r.dataset.source)"
     )
-    assert set(sources) == {
-        "head_mean",
-        "norm_head_mean",
-        "rollout",
-        "flow",
-        "ig",
-        "grad_x_input",
-        "random",
-        "occlusion",
-    }
+    assert set(sources) == LIVE_SOURCES
     shown = page.evaluate("[...document.querySelectorAll('#faithfulness-map .faith-cell')].map(c => c.dataset.value)")
     expected = page.evaluate("window.headscope.faithfulness.heads.attention.normalised_comprehensiveness.flat()")
     assert [None if v in ("null", "undefined") else float(v) for v in shown] == expected

@@ -4,6 +4,7 @@ and a relation instance, and the bad requests answered 422 naming what is accept
 from __future__ import annotations
 
 import pytest
+from faithfulness_support import LIVE_SOURCES
 from tiny_model import TINY_ABSA_ID, TINY_RE_ID
 
 PATH = "/api/inspect/faithfulness"
@@ -14,16 +15,7 @@ def test_every_source_and_every_head_for_an_absa_pair(tiny_client):
     answer = tiny_client.post(PATH, json={**ABSA, "ig_steps": 4})
     assert answer.status_code == 200, answer.text
     found = answer.json()
-    assert set(found["sources"]) == {
-        "head_mean",
-        "norm_head_mean",
-        "rollout",
-        "flow",
-        "ig",
-        "grad_x_input",
-        "random",
-        "occlusion",
-    }
+    assert set(found["sources"]) == LIVE_SOURCES
     for method in ("attention", "norm_attention"):
         assert len(found["heads"][method]["aopc_comprehensiveness"]) == found["num_layers"]
         assert len(found["heads"][method]["normalised_sufficiency"][0]) == found["num_heads"]

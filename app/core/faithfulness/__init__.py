@@ -7,13 +7,15 @@ rollout, flow or a gradient attribution ranks highest carry the prediction?
 * forwards.py: the erased inputs' target probabilities, deduplicated and batched on the model's device;
 * evaluate.py: all of it for one live input;
 * probe.py: the same per pair, as a probe of the one attention pass; dataset.py: that pass and its
-  summary per head and source with bootstrap CIs, against random, the faithful heads' label.
+  summary per head and source with bootstrap CIs, against random, the faithful heads' label;
+* paired.py: source against source on the same pairs (paired bootstrap CIs of the differences).
 """
 
-from app.core.faithfulness.dataset import FAITHFUL, FaithfulnessSection, dataset_faithfulness
+from app.core.faithfulness.dataset import FAITHFUL, FaithfulnessSection, dataset_faithfulness, faithfulness_of_data
 from app.core.faithfulness.erasure import DEFAULT_ERASURE, ERASURE_MODES, erasable_mask, erased_inputs
 from app.core.faithfulness.evaluate import FaithfulnessReport, FaithfulnessRequest, evaluate_input
 from app.core.faithfulness.metrics import K_PERCENTS
+from app.core.faithfulness.paired import PairedDifference, paired_differences
 from app.core.faithfulness.probe import DATASET_METHODS, FaithfulnessProbe
 from app.core.faithfulness.settings import FaithfulnessSettings
 from app.core.faithfulness.sources import METHODS
@@ -25,6 +27,9 @@ __all__ = [
     "FaithfulnessSection",
     "FaithfulnessSettings",
     "dataset_faithfulness",
+    "faithfulness_of_data",
+    "PairedDifference",
+    "paired_differences",
     "DEFAULT_ERASURE",
     "ERASURE_MODES",
     "K_PERCENTS",

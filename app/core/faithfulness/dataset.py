@@ -8,6 +8,8 @@ sufficiency beats random too (CI below 0: keeping its top tokens loses less than
 Plausibility beside it, for the same heads and pairs: the interpretability rate's rule (Stevens & Su:
 do the 3 most attended tokens hold a gold opinion token?) per head, over the pairs with gold or
 lexicon opinion tokens (probe.py), or a map the caller gives; so a reader sees where they disagree.
+Source against source on the same pairs (the best head against the head mean, rollout, flow, IG ...):
+paired.py. `faithfulness_of_data` is the one setup of the section an analysis carries (CLI and web).
 """
 
 from __future__ import annotations
@@ -20,23 +22,18 @@ from typing import Any
 import torch
 
 from app.core.data.readers import OpinionLexicon
+from app.core.faithfulness.paired import Interval, PairedDifference, interval, paired_differences
 from app.core.faithfulness.probe import FIGURES, FaithfulnessProbe
+from app.core.faithfulness.settings import FaithfulnessSettings
 from app.core.faithfulness.sources import PER_HEAD
-from app.core.inputs.units import UnitSpec, encode_unit
+from app.core.inputs.batching import training_max_length
+from app.core.inputs.units import UnitSpec, encode_unit, unit_specs
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import Progress, Runner, attention_pass, run_here
-from app.core.stats.bootstrap import bootstrap_ci
 from app.core.stats.rounding import to_json
 
 FAITHFUL = "faithful"
 AGAINST_RANDOM = ("aopc_comprehensiveness", "aopc_sufficiency")
-
-
-@dataclass
-class Interval:
-    mean: Any  # float, or [L][H]
-    low: Any
-    high: Any
 
 
 @dataclass
@@ -50,19 +47,12 @@ class FaithfulnessSection:
     faithful: list[dict[str, Any]]  # the heads labelled faithful, with their figures (and plausibility)
     plausibility: list[list[float]] | None = None  # the interpretability rate [L][H], when given
     disagreement: dict[str, int] = field(default_factory=dict)
+    paired: list[PairedDifference] = field(default_factory=list)  # source vs source on the same pairs (paired.py)
+    source_pairs: dict[str, int] = field(default_factory=dict)  # the pairs each source was scored on (flow: fewer)
+    source_ms: dict[str, float] = field(default_factory=dict)  # mean time per pair of computing each source's scores
 
     def to_json(self) -> dict[str, Any]:
         return to_json(self)
-
-
-def interval(values: torch.Tensor, bootstrap: int, seed: int) -> Interval:
-    """Mean and 95% percentile bootstrap CI over pairs of values [N] or [N, L, H]."""
-    shaped = values.double().reshape(values.shape[0], -1)
-    low, high = bootstrap_ci(shaped.unsqueeze(-1), bootstrap, seed)
-    mean = shaped.mean(0)
-    view = values.shape[1:]
-    as_value = (lambda t: float(t.reshape(-1)[0])) if not view else (lambda t: t.reshape(view).tolist())
-    return Interval(as_value(mean), as_value(low.squeeze(-1)), as_value(high.squeeze(-1)))
 
 
 def summarise(
@@ -87,6 +77,8 @@ def summarise(
         plausibility = torch.stack(probe.plausible).mean(0)
     faithful = faithful_heads(heads.get("attention", {}), plausibility)
     seconds = probe.seconds
+    timed = probe.source_seconds
+    stacked = {figure: {s: figures.stacked(figure, s) for s in figures.values[figure]} for figure in figures.values}
     return FaithfulnessSection(
         pairs=pairs,
         skipped=probe.skipped,
@@ -99,6 +91,8 @@ def summarise(
             "erase_targets": probe.erase_targets,
             "ig_steps": probe.ig_steps,
             "random_draws": probe.random_draws,
+            "flow_limit": probe.flow_limit,
+            "flow_pairs": probe.flow_pairs,
             "query": "readout",
             "bootstrap": bootstrap,
             "plausibility_pairs": len(probe.plausible),
@@ -109,7 +103,15 @@ def summarise(
         faithful=faithful,
         plausibility=plausibility.tolist() if plausibility is not None else None,
         disagreement=_disagreement(faithful, heads.get("attention", {}), plausibility),
+        paired=paired_differences(stacked, bootstrap, seed) if pairs else [],
+        source_pairs={s: _scored(v) for s, v in stacked.get(FIGURES[0], {}).items()},
+        source_ms={m: 1000 * t / max(1, probe.flow_pairs if m == "flow" else pairs) for m, t in timed.items()},
     )
+
+
+def _scored(values: torch.Tensor) -> int:
+    """How many pairs have a figure (any finite value) in values [N] or [N, L, H]."""
+    return int(torch.isfinite(values.reshape(values.shape[0], -1)).any(1).sum())
 
 
 def faithful_heads(figures: dict[str, Interval], plausibility: torch.Tensor | None) -> list[dict[str, Any]]:
@@ -184,3 +186,48 @@ def dataset_faithfulness(
     total = time.perf_counter() - started
     section.pairs_per_s = section.pairs / total if total > 0 else None  # the whole pass, forward included
     return section
+
+
+def faithfulness_of_data(
+    checkpoint: LoadedCheckpoint,
+    examples: Sequence[Any],
+    source: str,
+    pairs: str,
+    settings: FaithfulnessSettings,
+    *,
+    lexicon: OpinionLexicon | None = None,
+    batch_size: int = 16,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    runner: Runner = run_here,
+    progress: Progress | None = None,
+) -> FaithfulnessSection:
+    """The faithfulness section of an analysis (`headscope analyze --faithfulness-limit`, an analysis job): the
+    analysed data's pairs as the analysis builds them (`pairs`, `source` naming the data in errors: an
+    AnalysisError when they do not fit the checkpoint), the probe as `settings` says, at the checkpoint's
+    training length; plausibility reads `lexicon`'s opinion words where the data has no gold spans."""
+    specs, _ = unit_specs(checkpoint, list(examples), source, pairs)
+    probe = FaithfulnessProbe(
+        checkpoint,
+        settings.limit,
+        erasure=settings.erasure,
+        erase_targets=settings.erase_targets,
+        ig_steps=settings.ig_steps,
+        random_draws=settings.random_draws,
+        seed=seed,
+        flow_limit=settings.flow_limit,
+    )
+    if progress is not None:
+        progress(0, min(settings.limit, len(specs)), "faithfulness")
+    return dataset_faithfulness(
+        checkpoint,
+        specs,
+        probe,
+        lexicon=lexicon,
+        max_length=training_max_length(checkpoint),
+        batch_size=batch_size,
+        bootstrap=bootstrap,
+        seed=seed,
+        runner=runner,
+        progress=progress,
+    )

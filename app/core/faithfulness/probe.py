@@ -6,7 +6,11 @@ ranks its erasable tokens by every source (sources.py) from the readout query, a
 rankings by erasure exactly as for one live input (evaluate.py: deduplicated batched forwards on the
 model's device). The explained label is the one the model predicts for the pair. Kept per pair:
 the AOPC of comprehensiveness and sufficiency and their normalised forms, [L, H] for the per-head
-sources and one number for the others; summaries.py turns them into means with bootstrap CIs.
+sources and one number for the others; dataset.py turns them into means with bootstrap CIs.
+
+Attention flow runs on the first `flow_limit` scored pairs of at most FLOW_MAX_TOKENS tokens (settings.py says
+why it has its own bound); on the other pairs its figures are NaN, so its summary and its paired differences
+(paired.py) cover the pairs it was computed on, and say how many.
 """
 
 from __future__ import annotations
@@ -17,16 +21,17 @@ from dataclasses import dataclass, field
 
 import torch
 
-from app.core.attribution import content_mask, entity_start_ids, query_tokens
+from app.core.attribution import FLOW_MAX_TOKENS, content_mask, entity_start_ids, query_tokens
 from app.core.faithfulness import metrics
 from app.core.faithfulness.erasure import erasable_mask, replacement_id
 from app.core.faithfulness.evaluate import occlusion_scores, per_k_scores
 from app.core.faithfulness.forwards import ErasedProbabilities
+from app.core.faithfulness.settings import DEFAULT_FLOW_LIMIT
 from app.core.faithfulness.sources import PER_HEAD, source_scores
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import PassBatch
 
-DATASET_METHODS = ("attention", "head_mean", "norm_attention", "rollout", "grad_x_input", "ig", "random")
+DATASET_METHODS = ("attention", "head_mean", "norm_attention", "rollout", "flow", "grad_x_input", "ig", "random")
 PLAUSIBLE_K = 3  # the interpretability rate's top-k (app.core.heads.interpretability)
 FIGURES = ("aopc_comprehensiveness", "aopc_sufficiency", "normalised_comprehensiveness", "normalised_sufficiency")
 
@@ -64,16 +69,20 @@ class FaithfulnessProbe:
         ig_steps: int = 16,
         random_draws: int = 4,
         seed: int = 0,
+        flow_limit: int = DEFAULT_FLOW_LIMIT,
     ) -> None:
-        self.checkpoint, self.limit, self.methods = checkpoint, limit, tuple(methods)
+        self.checkpoint, self.limit = checkpoint, limit
+        self.methods = tuple(m for m in methods if m != "flow" or flow_limit > 0)
         self.k_percents, self.erasure, self.erase_targets = tuple(k_percents), erasure, erase_targets
         self.ig_steps, self.random_draws, self.seed = ig_steps, random_draws, seed
+        self.flow_limit, self.flow_pairs = flow_limit, 0
         self.replacement = replacement_id(checkpoint.tokenizer, erasure)
         self.start_ids = entity_start_ids(checkpoint.info, checkpoint.tokenizer)
         self.figures = PairFigures()
         self.plausible: list[torch.Tensor] = []  # per pair with gold opinion tokens: [L, H] top-3 hits
         self.skipped = 0  # pairs with no erasable token
         self.seconds = 0.0
+        self.source_seconds: dict[str, float] = {}  # per method, over every pair it ran on
 
     def observe(self, batch: PassBatch) -> None:
         started = time.perf_counter()
@@ -100,6 +109,8 @@ class FaithfulnessProbe:
         target = int(batch.logits[row].argmax())
         inputs = encoded.model_inputs(loaded.device)
         query = query_tokens(encoded, "readout", info.task, self.start_ids)
+        with_flow = "flow" in self.methods and self.flow_pairs < self.flow_limit and n <= FLOW_MAX_TOKENS
+        methods = self.methods if with_flow else tuple(m for m in self.methods if m != "flow")
         found = source_scores(
             loaded,
             inputs,
@@ -107,11 +118,14 @@ class FaithfulnessProbe:
             query,
             ~content_mask(encoded),
             target,
-            self.methods,
+            methods,
             self.ig_steps,
             self.random_draws,
             self.seed + index,
         )
+        self.flow_pairs += with_flow
+        for method, ms in found.timings_ms.items():
+            self.source_seconds[method] = self.source_seconds.get(method, 0.0) + ms / 1000
         if opinion and "attention" in self.methods:
             self.plausible.append(self._opinion_hits(found.names, found.scores, content_mask(encoded), opinion))
         probability = ErasedProbabilities(loaded, inputs, target, self.replacement)
@@ -123,7 +137,11 @@ class FaithfulnessProbe:
         aopcs = {name: metrics.aopc(values) for name, values in per_k.items()}
         limits = metrics.bounds({name: torch.cat([aopcs[name], metrics.aopc(reference[name])]) for name in aopcs})
         scaled = metrics.normalised(aopcs, limits)
-        return self._by_source(found.names, aopcs, scaled, info.num_layers, info.num_heads)
+        figures = self._by_source(found.names, aopcs, scaled, info.num_layers, info.num_heads)
+        if "flow" in self.methods and not with_flow:
+            for by_source in figures.values():
+                by_source["flow"] = torch.tensor(float("nan"))  # not computed on this pair
+        return figures
 
     def _opinion_hits(
         self, names: list[str], scores: torch.Tensor, content: torch.Tensor, opinion: Sequence[int]
@@ -166,3 +184,6 @@ class FaithfulnessProbe:
         self.skipped += other.skipped
         self.plausible += other.plausible
         self.seconds += other.seconds
+        self.flow_pairs += other.flow_pairs
+        for method, seconds in other.source_seconds.items():
+            self.source_seconds[method] = self.source_seconds.get(method, 0.0) + seconds

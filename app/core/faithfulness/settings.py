@@ -8,6 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.faithfulness.erasure import DEFAULT_ERASURE, ERASURE_MODES
 
+# Flow is one max-flow per token (app.core.attribution.graph): ~1-50 ms a pair of 40-128 tokens on one core once
+# numba has compiled it (seconds, once), small beside a pair's erasure forwards, but it grows with T^3; so it has a
+# bound of its own. The section's `source_ms` (bench/faithfulness_speed.py prints it) says what it cost.
+DEFAULT_FLOW_LIMIT = 100
+
 
 class FaithfulnessSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -24,3 +29,9 @@ class FaithfulnessSettings(BaseModel):
     erase_targets: bool = Field(default=False, description="the aspect term / entities may be erased too")
     ig_steps: int = Field(default=16, ge=1, le=256, description="integrated-gradients steps per pair (faithfulness)")
     random_draws: int = Field(default=4, ge=1, le=64, description="random rankings per pair (the chance level)")
+    flow_limit: int = Field(
+        default=DEFAULT_FLOW_LIMIT,
+        ge=0,
+        le=100_000,
+        description="attention flow on the first N faithfulness pairs only (0: none); pairs over 128 tokens never",
+    )

@@ -8,7 +8,14 @@ import torch
 from tiny_model import tiny_checkpoint
 
 from app.core.data.demo import demo_dataset
-from app.core.faithfulness import FaithfulnessProbe, FaithfulnessRequest, dataset_faithfulness, evaluate_input
+from app.core.faithfulness import (
+    FaithfulnessProbe,
+    FaithfulnessRequest,
+    FaithfulnessSettings,
+    dataset_faithfulness,
+    evaluate_input,
+    faithfulness_of_data,
+)
 from app.core.inputs.units import encode_unit, unit_specs
 from app.core.model.attention import forward_with_attention
 from app.core.passes.inspection import Inspection, Prediction
@@ -65,3 +72,32 @@ def test_faithful_label_follows_its_rule(absa, specs):
     assert {(e["layer"], e["head"]) for e in section.faithful} == expected
     assert section.disagreement["plausible"] == int((plausibility > plausibility.median()).sum())
     assert section.to_json()["settings"]["limit"] == 4
+
+
+def test_flow_within_its_bound_and_the_paired_differences_over_the_pass(absa):
+    settings = FaithfulnessSettings(limit=3, ig_steps=2, random_draws=2, flow_limit=1)
+    examples = demo_dataset("demo-absa").examples
+    section = faithfulness_of_data(absa, examples, "demo-absa", "auto", settings, bootstrap=50)
+    scored = section.pairs
+    assert scored >= 2 and section.settings["flow_pairs"] == 1
+    assert section.source_pairs["flow"] == 1 and section.source_pairs["rollout"] == scored
+    assert section.sources["flow"]["aopc_comprehensiveness"].mean == pytest.approx(
+        section.sources["flow"]["aopc_comprehensiveness"].low
+    )  # one pair: its interval is that pair's value
+    head_means = torch.tensor(section.heads["attention"]["aopc_comprehensiveness"].mean)
+    layer, head = divmod(int(head_means.flatten().argmax()), 2)
+    best = f"attention:{layer}.{head}"
+    found = {(d.figure, d.first, d.second): d for d in section.paired}
+    for figure in ("aopc_comprehensiveness", "aopc_sufficiency"):
+        for source in ("head_mean", "norm_head_mean", "rollout", "flow", "ig", "grad_x_input"):
+            vs_best = found[(figure, best, source)]
+            assert vs_best.pairs == (1 if source == "flow" else scored)
+            assert vs_best.low - 1e-9 <= vs_best.mean <= vs_best.high + 1e-9
+            # the paired mean is the difference of the two means over the same pairs
+            if source != "flow":
+                mine = section.sources[source][figure].mean
+                theirs = torch.tensor(section.heads["attention"][figure].mean)[layer, head]
+                assert vs_best.mean == pytest.approx(float(theirs) - mine, abs=1e-6)
+        against = found[(figure, "rollout", "random")]
+        assert against.mean == pytest.approx(section.sources["rollout"][f"{figure}_vs_random"].mean, abs=1e-9)
+    assert section.source_ms["flow"] > 0 and set(section.source_ms) >= {"ig", "rollout", "attention"}

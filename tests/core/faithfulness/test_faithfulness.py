@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+from faithfulness_support import LIVE_SOURCES
 from tiny_model import tiny_checkpoint
 
 from app.core.attribution import gradient_x_input
@@ -75,16 +76,7 @@ def test_worked_example_matches_hand_computed_probabilities(loaded, inspection):
 
 def test_every_source_scored_and_normalised_within_its_bounds(loaded, inspection):
     report = evaluate_input(loaded, inspection, FaithfulnessRequest())
-    assert set(report.sources) == {
-        "head_mean",
-        "norm_head_mean",
-        "rollout",
-        "flow",
-        "ig",
-        "grad_x_input",
-        "random",
-        "occlusion",
-    }
+    assert set(report.sources) == LIVE_SOURCES
     for method in ("attention", "norm_attention"):
         for name in ("aopc_comprehensiveness", "aopc_sufficiency", "normalised_comprehensiveness"):
             assert torch.tensor(report.heads[method][name]).shape == (2, 2)
