@@ -67,3 +67,10 @@ def test_analysis_panel_shows_faithfulness_of_every_source(page):
     shown = page.locator("#faithful-heads tr[data-layer]")
     assert shown.count() == len(section["faithful"])
     assert page.locator("#faithful-heads").is_visible() == bool(section["faithful"])
+    # source against source on the same pairs: a row per paired difference, its mean and CI as in the result
+    rows = page.locator("#faith-paired tr[data-figure]")
+    assert rows.count() == len(section["paired"]) > 0
+    first = section["paired"][0]
+    cells = rows.nth(0).locator("td").all_text_contents()
+    assert cells[1] == f"{first['first']} − {first['second']}" and cells[2] == str(first["pairs"])
+    assert cells[3].startswith(f"{first['mean']:.4f} [")
