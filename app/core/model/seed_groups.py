@@ -7,6 +7,7 @@ recording seed 13) stands in for its seed, so an existing single-seed checkpoint
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from app.core.model.checkpoint import CheckpointInfo
 from app.core.model.errors import CheckpointError
 
 GROUP_SEPARATOR = "@"
+_SEED_SUFFIX = re.compile(r"-seed\d+$")
 
 
 @dataclass(frozen=True)
@@ -119,3 +121,18 @@ def groups_found(infos: Iterable[CheckpointInfo]) -> list[SeedGroup]:
             names.add(info.id[: -len(f"-seed{seed}")])
     groups = [SeedGroup(name=name, members=tuple(group_members(name, infos))) for name in sorted(names)]
     return [group for group in groups if len(group.members) >= 2]
+
+
+def list_groups(infos: Iterable[CheckpointInfo]) -> list[SeedGroup]:
+    """Every group with two or more seeds among `infos` (named by a card's `seed_group` or a `NAME-seedN` id),
+    by name, each with all its seeds."""
+    infos = list(infos)
+    names = {info.metadata.get("seed_group") for info in infos} | {
+        info.id.rsplit("-seed", 1)[0] for info in infos if _SEED_SUFFIX.search(info.id)
+    }
+    groups = []
+    for name in sorted(n for n in names if isinstance(n, str) and n):
+        members = group_members(name, infos)
+        if len(members) >= 2:
+            groups.append(SeedGroup(name=name, members=tuple(members)))
+    return groups
