@@ -7,8 +7,9 @@
     row chunks). Target <= 1.5x. The figure is the median ratio over alternating rounds, as in
     intervention_speed.py; identical erasures run once in (a), which the baseline does not get to do.
 (b) the dataset pass with the faithfulness probe (app.core.faithfulness.dataset_faithfulness, every dataset
-    source: 72 heads, the head mean, norm-based attention, rollout, gradient x input, IG with 16 steps,
-    random) on the first --pairs pairs of the demo ABSA data: pairs/s, beside the same pass without the probe.
+    source: 72 heads, the head mean, norm-based attention, rollout, flow, gradient x input, IG with 16 steps,
+    random) on the first --pairs pairs of the demo ABSA data: pairs/s, beside the same pass without the probe,
+    and what each source's scores cost per pair (flow's share: whether its bound, flow_limit, is needed).
 
     .venv/bin/python bench/faithfulness_speed.py [--rounds 5] [--repeats 1] [--threads 1] [--pairs 4]
 """
@@ -119,6 +120,8 @@ def dataset_pass(loaded, pairs: int) -> None:
         f"(b) dataset pass with faithfulness: {section.pairs_per_s:.3f} pairs/s on {section.pairs} pairs "
         f"(the same pass without the probe: {bare:.1f} pairs/s)"
     )
+    costs = ", ".join(f"{name} {ms:.1f}" for name, ms in sorted(section.source_ms.items(), key=lambda kv: -kv[1]))
+    print(f"    scores per pair (ms, erasure forwards not included): {costs}")
 
 
 if __name__ == "__main__":
