@@ -200,7 +200,9 @@ class AnalysisJobs(JobKind):
 
 
 def public_result(result: dict[str, Any], context: JobContext) -> dict[str, Any]:
-    """The result as users see it: the data named as they gave it, no server folder in any setting."""
+    """The result as users see it: the data named as they gave it, no server folder in any setting, and the
+    server's minimum n (HEADSCOPE_MIN_N: below it the page greys a statistic out rather than ranking it)."""
+    result["min_n"] = context.settings.min_n
     data = result.get("data")
     if isinstance(data, dict):
         given = ((result.get("job") or {}).get("data") or {}).get("name")

@@ -52,8 +52,17 @@ export function grid(stat, kind) {
   return Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => valueOf(shown.byHead[l * H + h], stat, kind)));
 }
 
-/** Every head, best score first (heads without a value last). */
-export const rankedHeads = (stat) => shown.byHead.map((h) => ({ h, v: valueOf(h, stat, "score") }))
-  .sort((a, b) => (b.v ?? -Infinity) - (a.v ?? -Infinity));
+/** The server's minimum n (HEADSCOPE_MIN_N, docs/concepts.md#minimum-n): below it a statistic is greyed, not ranked. */
+export const minN = () => shown.result.min_n || 1;
+
+/** Whether the head's statistic rests on fewer examples than the minimum n (its interval too few to rank on). */
+export function belowMinN(h, stat) {
+  const e = entry(h, stat);
+  return !!e && e.n != null && e.n < minN();
+}
+
+/** Every head, best score first (heads without a value last); heads below the minimum n after all ranked ones. */
+export const rankedHeads = (stat) => shown.byHead.map((h) => ({ h, v: valueOf(h, stat, "score"), small: belowMinN(h, stat) }))
+  .sort((a, b) => (a.small - b.small) || (b.v ?? -Infinity) - (a.v ?? -Infinity));
 
 export const importanceOf = (h) => (shown.result.importance ? shown.result.importance.scores[h.layer][h.head] : null);

@@ -119,6 +119,9 @@ export function writeQuery(params) {
 /** Each concept's anchor on /concepts and its one-line definition (the link's tooltip). */
 export const CONCEPTS = {
   "head-label": "A name a head earns (aspect, aspect-sentiment, opposite-aspect, no-op, entity, …) when the low end of its 95% CI beats the best baseline by a margin.",
+  "head-statistic": "A number per head and example (e.g. the attention mass on the aspect's tokens), averaged over the examples where it is defined; n counts those examples.",
+  importance: "How much the loss would change if the head were removed (Michel et al. 2019); needs gold labels.",
+  "typical-examples": "The examples on which this head scores highest for the statistic; each opens the live head view.",
   baseline: "What the statistic scores without a learnt pattern: uniform attention, a fixed positional rule, or the same head before fine-tuning.",
   "bootstrap-ci": "95% bootstrap CI: the range the score stays in for 95% of resamples of the examples; narrow means well measured.",
   "interpretability-rate": "Share of examples whose gold words are among the 3 words the last layer's [CLS] attends to most.",

@@ -38,6 +38,12 @@ function viewText(view) {
   return `${v.kind || "head"}` + (v.layer != null ? ` · layer ${v.layer}` : "") + (heads.length ? ` · ${heads.join(", ")}` : "");
 }
 
+/** Who can read the finding, as it is: private (its author), shared (signed-in users), and whether a public link exists. */
+function visibilityText(f) {
+  const who = f.visibility === "shared" ? "shared" : "private";
+  return f.public_token ? `${who}, public link` : who;
+}
+
 function row(f) {
   const link = cell("a", { href: "/findings/" + encodeURIComponent(f.id), className: "finding-link", textContent: f.title });
   const model = typeof f.model === "string" ? f.model : (f.model && f.model.id) || "";
@@ -45,7 +51,7 @@ function row(f) {
     ...(f.labels || []).map((l) => cell("span", { className: "badge label", textContent: labelName(l) })),
     ...(f.tags || []).map((t) => cell("span", { className: "tag", textContent: t })));
   const tr = cell("tr", {},
-    cell("td", {}, link, f.visibility === "shared" ? cell("span", { className: "muted", textContent: " · shared" }) : ""),
+    cell("td", {}, link, cell("span", { className: "muted visibility", textContent: ` · ${visibilityText(f)}` })),
     cell("td", {}, cell("code", { textContent: model }),
       f.checkpoint_status && f.checkpoint_status !== "available" ? cell("span", { className: "muted", textContent: ` (${f.checkpoint_status})` }) : ""),
     cell("td", { textContent: viewText(f.view) }),

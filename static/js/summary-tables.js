@@ -2,14 +2,15 @@
 // labels, typical examples), the statistic's support line, and the interpretability,
 // ablation and fine-tune panels.
 
-import { shown, entry, valueOf, rankedHeads, headAt, importanceOf } from "./analysis-result.js";
+import { shown, entry, valueOf, rankedHeads, headAt, importanceOf, minN } from "./analysis-result.js";
 import { typicalCell, fillTypicalList } from "./typical-examples.js";
-import { $, conceptLink, el, fmt, fact, MISSING, MISSING_TITLE } from "./dom.js";
+import { $, conceptLink, el, fmt, fact, headName, MISSING, MISSING_TITLE } from "./dom.js";
 import { view } from "./summary-state.js";
 
-const COLUMNS = ["#", "head", "score", "95% CI", "uniform", "positional", "pretrained", "importance", "fine-tune JS", "labels", "typical examples"];
+const COLUMNS = ["#", "head", "score", "95% CI", "n", "uniform", "positional", "pretrained", "importance", "fine-tune JS", "labels", "typical examples"];
 // the concept behind a column's heading (a "?" link to /concepts beside it)
-const COLUMN_CONCEPTS = { "95% CI": "bootstrap-ci", uniform: "baseline", "fine-tune JS": "fine-tune-change", labels: "head-label" };
+const COLUMN_CONCEPTS = { score: "head-statistic", "95% CI": "bootstrap-ci", n: "minimum-n", uniform: "baseline", positional: "baseline",
+  pretrained: "baseline", importance: "importance", "fine-tune JS": "fine-tune-change", labels: "head-label", "typical examples": "typical-examples" };
 // labels with a concept of their own on /concepts
 const LABEL_CONCEPTS = new Set(["no-op", "opposite-aspect"]);
 
@@ -29,17 +30,19 @@ export function drawTable(onPick) {
   const stat = view.stat;
   const header = el("tr");
   for (const c of COLUMNS) header.append(headingCell(c));
-  const body = rankedHeads(stat).map(({ h, v }, rank) => {
+  const ranked = rankedHeads(stat), small = ranked.filter((r) => r.small).length;
+  const body = ranked.map(({ h, v, small: greyed }, rank) => {
     const e = entry(h, stat), b = (e && e.baselines) || {};
     const tr = el("tr");
     tr.dataset.layer = h.layer; tr.dataset.head = h.head;
     if (h.layer === view.layer && h.head === view.head) tr.className = "selected";
+    if (greyed) { tr.classList.add("small-n"); tr.title = `not ranked: n = ${e.n}, below the minimum n of ${minN()}`; }
     const ci = e && e.ci ? `[${fmt(e.ci[0])}, ${fmt(e.ci[1])}]` : "–";
-    const cells = [String(rank + 1), `${h.layer}.${h.head}`, fmt(v), ci, fmt(b.uniform),
+    const cells = [greyed ? "–" : String(rank + 1), headName(h.layer, h.head), fmt(v), ci, e && e.n != null ? String(e.n) : "–", fmt(b.uniform),
                    b.positional != null ? `${fmt(b.positional)} (${b.positional_rule})` : "–", fmt(b.pretrained), fmt(importanceOf(h)),
                    h.finetune_change ? fmt(h.finetune_change.js, 4) : "–"];
     for (const [i, c] of cells.entries()) {
-      const td = el("td", i >= 2 && i <= 8 ? "num" : null, c);
+      const td = el("td", i >= 2 && i <= 9 ? "num" : null, c);
       if (c === MISSING) td.title = MISSING_TITLE;
       tr.append(td);
     }
@@ -50,6 +53,10 @@ export function drawTable(onPick) {
     return tr;
   });
   $("ranked-table").replaceChildren(header, ...body);
+  const note = $("ranked-note");
+  note.hidden = !small;
+  note.replaceChildren(...(small ? [`greyed, not ranked: ${small} of ${ranked.length} heads rest on fewer than ${minN()} examples `
+    + `(the minimum n, HEADSCOPE_MIN_N) for ${stat}, too few for their intervals to rank on `, conceptLink("minimum-n")] : []));
 }
 
 export function markSelectedRow() {
@@ -69,6 +76,9 @@ export function drawHead() {
   const e = entry(h, view.stat);
   const score = e ? `${fmt(e.score)}` + (e.ci ? `  95% CI [${fmt(e.ci[0])}, ${fmt(e.ci[1])}] · n = ${e.n ?? "–"}` : "") : "–";
   fact(dl, view.stat, e && e.ci ? [score, " ", conceptLink("bootstrap-ci")] : score);
+  if (e && e.n != null && e.n < minN()) {
+    fact(dl, "not ranked", `n = ${e.n}, below the minimum n of ${minN()}: too few examples for the interval to rank on`, conceptLink("minimum-n"));
+  }
   if (e && e.baselines) {
     const b = e.baselines;
     fact(dl, "baselines", `uniform ${fmt(b.uniform)} · positional ${fmt(b.positional)} (${b.positional_rule}) · pretrained ${fmt(b.pretrained)}`, conceptLink("baseline"));

@@ -55,6 +55,7 @@ def test_absa_data_without_opinion_words_cannot_score_opinions_and_a_run_confirm
     status, _ = wait_job(bare_client, "analyses", started.json()["id"])
     assert status["status"] == "done", status.get("error")
     result = bare_client.get(f"/api/analyses/{started.json()['id']}").json()["result"]
+    assert result["min_n"] == 10  # the server's minimum n travels with the result (the page greys below it)
     assert all(row["statistics"]["aspect_mass"]["n"] >= 1 for row in result["heads"])  # what a scored one shows
     opinion = [row["statistics"].get("opinion_mass") for row in result["heads"]]
     assert all(stat is None or not stat.get("n") for stat in opinion)  # nothing to attend to, as the reason said

@@ -21,6 +21,10 @@ ANCHORS = (
     "head-separation",
     "no-op",
     "opposite-aspect",
+    "head-statistic",
+    "minimum-n",
+    "importance",
+    "typical-examples",
     # each head label's own section
     "aspect",
     "aspect-sentiment",
@@ -75,3 +79,13 @@ def test_slug_matches_githubs_anchors() -> None:
     assert slug("Bootstrap CI") == "bootstrap-ci"
     assert slug("Fine-tune change") == "fine-tune-change"
     assert slug("Inputs: sentence pairs and marked entities") == "inputs-sentence-pairs-and-marked-entities"
+
+
+def test_every_question_mark_link_of_the_pages_has_its_section() -> None:
+    """The anchors static/js/dom.js links to (its CONCEPTS table) are all headings of docs/concepts.md."""
+    dom = (CONCEPTS.parents[1] / "static" / "js" / "dom.js").read_text(encoding="utf-8")
+    table = dom.split("export const CONCEPTS = {", 1)[1].split("\n};", 1)[0]
+    anchors = re.findall(r'^\s*"?([a-z][a-z-]*)"?:', table, flags=re.M)
+    assert len(anchors) >= 15
+    ids = set(re.findall(r'\bid="([^"]+)"', render(CONCEPTS.read_text(encoding="utf-8"))))
+    assert [a for a in anchors if a not in ids] == []
