@@ -23,7 +23,12 @@ def setting(name: str, *flags: str) -> Any:  # Any, as typer.Option declares it:
 
 @cli.command("report")
 def report(
-    models: list[str] = typer.Option(..., "--model", help="checkpoint id; repeat --model to compare several"),
+    models: list[str] = typer.Option(
+        ...,
+        "--model",
+        help="checkpoint id, or a seed group NAME@13,14,15 (the checkpoints NAME-seed13, ...: each seed's figures, "
+        "their mean and spread, and two groups compared seed by seed); repeat --model to compare several",
+    ),
     out: Path | None = typer.Option(None, "--out", help="write the whole report as JSON here"),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
@@ -49,19 +54,39 @@ def report(
         settings = ReportSettings(**choices)
     except ValueError as exc:
         fail(str(exc))
-    if len(set(models)) != len(models):
-        fail(f"--model names a checkpoint twice: {', '.join(models)}")
+    from app.core.report.seed_summary import grouped, seed_summary
+
+    entries, checkpoints = resolve(models)
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    result = run(models, settings, progress)
+    result = run(checkpoints, settings, progress)
+    if grouped(entries):
+        result["seed_groups"] = seed_summary(result, entries)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, allow_nan=False) + "\n", encoding="utf-8")
     render(result)
     if out is not None:
         console.print(f"wrote {out}", soft_wrap=True)
+
+
+def resolve(models: list[str]) -> tuple[list[Any], list[str]]:
+    """The entries (seed groups and checkpoint ids) and every checkpoint they run; exits 2 on a bad group or a
+    checkpoint named twice."""
+    from app.core.model.checkpoint import CheckpointError
+    from app.core.model.seed_groups import is_group
+    from app.core.report.seed_summary import checkpoint_ids, resolve_entries
+
+    try:
+        entries = resolve_entries(models, open_registry().infos) if any(map(is_group, models)) else list(models)
+    except CheckpointError as exc:
+        fail(str(exc))
+    checkpoints = checkpoint_ids(entries)
+    if len(set(checkpoints)) != len(checkpoints):
+        fail(f"--model names a checkpoint twice: {', '.join(checkpoints)}")
+    return entries, checkpoints
 
 
 def run(models: list[str], settings: ReportSettings, progress: bool) -> dict[str, Any]:
@@ -136,6 +161,8 @@ def render(result: dict[str, Any], out: Console = console) -> None:
     )
     for model in result["models"]:
         _details(model, out)
+    if result.get("seed_groups"):
+        render_groups(result["seed_groups"], out)
 
 
 def _details(model: dict[str, Any], out: Console) -> None:
@@ -171,3 +198,58 @@ def _details(model: dict[str, Any], out: Console) -> None:
             f"{_f(s['fpr_at_95_tpr'])} ({s['n_in']} in, {s['n_out']} out)",
             soft_wrap=True,
         )
+
+
+GROUP_FIGURES = {  # summary figure: its column, as the table above names it
+    "in_distribution": "in distribution (acc.)",
+    "in_distribution_f1": "in distribution (F1)",
+    "shift": "shift (acc.)",
+    "shift_f1": "shift (F1)",
+    "adversarial": "adversarial",
+    "ece": "ECE",
+    "ece_scaled": "ECE scaled",
+    "auroc": "OOD AUROC",
+    "interpretability": "interpretability",
+}
+
+
+def _spread(figure: dict[str, Any]) -> str:
+    if figure["mean"] is None:
+        return "–"
+    if figure["sd"] is None:
+        return _f(figure["mean"])
+    return f"{_f(figure['mean'])} ± {_f(figure['sd'])} [{_f(figure['min'])}–{_f(figure['max'])}]"
+
+
+def render_groups(groups: dict[str, Any], out: Console = console) -> None:
+    """Per entry each figure's mean ± SD [min–max], the per-seed values, then two groups compared seed by seed."""
+    table = Table("entry", "seeds", *GROUP_FIGURES.values(), title="Seed groups: mean ± SD [min–max] over seeds")
+    per_seed = Table("entry", "seed", "checkpoint", *GROUP_FIGURES.values(), title="Per seed")
+    for entry in groups["entries"]:
+        figures = entry["figures"]
+        seeds = ",".join(str(m["seed"]) for m in entry["members"]) if entry["group"] else "–"
+        table.add_row(entry["label"], seeds, *(_spread(figures[key]) for key in GROUP_FIGURES))
+        for k, member in enumerate(entry["members"]):
+            values = [_f(figures[key]["values"][k]["value"]) for key in GROUP_FIGURES]
+            per_seed.add_row(entry["label"], _f(member["seed"]), member["model"], *values)
+    out.print(table)
+    out.print(per_seed)
+    for pair in groups["paired"]:
+        paired = Table(
+            "figure",
+            "n",
+            "per seed (seed: difference)",
+            "mean difference",
+            f"{groups['level']:.0%} t-interval",
+            "excludes 0",
+            title=f"Paired: {pair['b']} minus {pair['a']}, seed by seed",
+        )
+        for key, name in GROUP_FIGURES.items():
+            d = pair["figures"][key]
+            differences = ", ".join(f"{p['seed']}: {p['difference']:+.3f}" for p in d["per_seed"]) or "–"
+            interval = "–" if d["low"] is None else f"[{d['low']:+.3f}, {d['high']:+.3f}]"
+            excludes = "–" if d["excludes_zero"] is None else "yes" if d["excludes_zero"] else "no"
+            mean = "–" if d["mean"] is None else f"{d['mean']:+.3f}"
+            paired.add_row(name, str(d["n"]), differences, mean, interval, excludes)
+        out.print(paired)
+    out.print(groups["interval"] + "; n is the number of seeds (fewer than two: no interval).", style="dim")

@@ -100,6 +100,11 @@ def checkpoint_ids(entries: Sequence[Entry]) -> list[str]:
     return [model for entry in entries for _, model in members(entry)]
 
 
+def grouped(entries: Sequence[Entry]) -> bool:
+    """Whether any entry is a seed group (a report of single checkpoints has no seed-group summary)."""
+    return any(isinstance(entry, SeedGroup) for entry in entries)
+
+
 def members(entry: Entry) -> list[tuple[int | None, str]]:
     return list(entry.members) if isinstance(entry, SeedGroup) else [(None, entry)]
 
