@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.data.readers import Dataset
 from app.core.data.sources import checkpoint_fingerprint, load_data_source
-from app.core.model.checkpoint import LoadedCheckpoint
+from app.core.model.checkpoint import CheckpointError, LoadedCheckpoint
 from app.core.model.pretrained import load_pretrained_baseline, pretrained_location
 from app.core.report.plan import ReportInputError, ReportPlan
 from app.core.report.run import REPORT_VERSION, plan_all, run_report, work_total
+from app.core.report.seed_summary import Entry, checkpoint_ids, grouped, resolve_entries, seed_summary
 from app.core.report.settings import ReportSettings
 from app.store.models import User
 from app.web.job_context import JobContext, JobInputError, Prepared
@@ -29,12 +30,17 @@ from app.web.jobs import Job, JobKind
 from app.web.uploads import PREFIX as UPLOAD_PREFIX
 
 MAX_MODELS = 8
+MAX_CHECKPOINTS = 16  # the checkpoints the entries run, seed groups' members counted one by one
 
 
 class ReportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    models: list[str] = Field(min_length=1, max_length=MAX_MODELS, description="checkpoint ids (GET /api/models)")
+    models: list[str] = Field(
+        min_length=1,
+        max_length=MAX_MODELS,
+        description="checkpoint ids (GET /api/models) or seed groups NAME@13,14,15 (GET /api/reports/groups)",
+    )
     settings: ReportSettings = Field(default_factory=ReportSettings)
 
 
@@ -59,9 +65,8 @@ class ReportJobs(JobKind):
     # --- prepare: everything is checked before the job is queued ---------------------------------
 
     def prepare(self, body: ReportRequest, user: User, context: JobContext) -> Prepared:
-        if len(set(body.models)) != len(body.models):
-            raise JobInputError(f"models names a checkpoint twice: {', '.join(body.models)}", "models")
-        infos = [context.registry.info(m) for m in body.models]  # UnknownModelError -> 404 listing the known ones
+        entries, checkpoints = self._entries(body.models, context)
+        infos = [context.registry.info(m) for m in checkpoints]  # UnknownModelError -> 404 listing the known ones
         settings = body.settings
         try:
             plans = plan_all(
@@ -89,7 +94,28 @@ class ReportJobs(JobKind):
             "settings": settings.model_dump(mode="json"),
             "data": {plan.model: plan.describe() for plan in plans},
         }
-        return Prepared(key_parts, description, work_total(plans, settings), inputs=plans)
+        if grouped(entries):  # the seed-group summary is part of the result (a report of single checkpoints: as before)
+            key_parts["entries"] = body.models
+            description["checkpoints"] = checkpoints
+        return Prepared(key_parts, description, work_total(plans, settings), inputs=(plans, entries))
+
+    @staticmethod
+    def _entries(models: list[str], context: JobContext) -> tuple[list[Entry], list[str]]:
+        """The seed groups and checkpoints asked for, and every checkpoint they run (422 on a bad group, a
+        checkpoint named twice, too many checkpoints)."""
+        try:
+            entries = resolve_entries(models, context.registry.infos)
+        except CheckpointError as exc:
+            raise JobInputError(str(exc), "models") from exc
+        checkpoints = checkpoint_ids(entries)
+        if len(set(checkpoints)) != len(checkpoints):
+            raise JobInputError(f"models names a checkpoint twice: {', '.join(checkpoints)}", "models")
+        if len(checkpoints) > MAX_CHECKPOINTS:
+            raise JobInputError(
+                f"models run {len(checkpoints)} checkpoints (seed groups count each seed); at most {MAX_CHECKPOINTS}",
+                "models",
+            )
+        return entries, checkpoints
 
     @staticmethod
     def _load(name: str, user: User, context: JobContext) -> Dataset:
@@ -104,8 +130,9 @@ class ReportJobs(JobKind):
     def run(self, job: Job, context: JobContext) -> dict[str, Any]:
         settings = ReportSettings(**job.description["settings"])
         run = context.run_on_model_thread
-        plans: list[ReportPlan] = job.inputs
-        checkpoints = [run(partial(context.registry.get, m)) for m in job.description["models"]]
+        plans: list[ReportPlan]
+        plans, entries = job.inputs
+        checkpoints = [run(partial(context.registry.get, m)) for m in checkpoint_ids(entries)]
         result = run_report(
             checkpoints,
             plans,
@@ -114,9 +141,15 @@ class ReportJobs(JobKind):
             runner=run,
             progress=job.report,
         )
+        if grouped(entries):
+            result["seed_groups"] = seed_summary(result, entries)
         result["report_id"] = job.id
         result["job"] = {
-            **{key: job.description[key] for key in ("model", "models", "settings", "data")},
+            **{
+                key: job.description[key]
+                for key in ("model", "models", "checkpoints", "settings", "data")
+                if key in job.description
+            },
             "total": job.total,
         }
         return self.upgrade(result, context)
