@@ -60,6 +60,7 @@ function applyTask() {
   $("text-label").textContent = re ? "Sentence" : "Review";  // the field named as the task names its input
   showUntrained($("model-untrained"), m);
   $("prediction-untrained").hidden = !(m && m.untrained);
+  fitPairFilter();
   $("model-info").textContent = m ? `${m.task} · ${m.format} · ${m.num_layers} layers × ${m.num_heads} heads` : "";
   $("model-trained").textContent = trainedOn(m);
   const txt = $("text-input");
@@ -110,21 +111,32 @@ function fillSelect(sel, n, prefix, value) {
   sel.value = value;
 }
 
+/** The request body of the current input (all layers unless `layers` is set on it). */
+function inspectBody() {
+  const intervene = iv.interventionFields(state);
+  const body = { model: state.model, text: state.text, attention: "compact", word_level: state.word };
+  if (task() !== "re") body.aspect = state.aspect;
+  if (intervene) body.intervene = intervene;
+  if (state.attn === "norm") body.attention_kind = "norm";
+  return body;
+}
+
 /** Fetch (or reuse) the response for the current input, with at least `layers`
  *  (null = all layers). Missing layers are requested and merged into the cache. */
-async function getResponse(layers) {
+async function getResponse(layers, thumbnails = 0) {
   const absa = task() !== "re", intervene = iv.interventionFields(state);
   const key = JSON.stringify([state.model, state.text, absa ? state.aspect : "", state.word, intervene, state.attn]);
   const cached = cache.get(key);
-  if (cached && (layers ? layers.every((l) => hasLayer(cached, l)) : allLayers(cached))) return cached;
-  const body = { model: state.model, text: state.text, attention: "compact", word_level: state.word };
-  if (absa) body.aspect = state.aspect;
+  const thumbsThere = !thumbnails || (cached && cached.thumbnails && cached.thumbnails.asked === thumbnails);
+  if (cached && thumbsThere && (layers ? layers.every((l) => hasLayer(cached, l)) : allLayers(cached))) return cached;
+  const body = inspectBody();
   if (layers) body.layers = layers;
-  if (intervene) body.intervene = intervene;
-  if (state.attn === "norm") body.attention_kind = "norm";
+  if (thumbnails && !thumbsThere) body.thumbnails = thumbnails;
   const fresh = await inspect(body);
+  if (fresh.thumbnails) fresh.thumbnails.asked = thumbnails;
   if (cached) {
     Object.assign(cached.attention.layers, fresh.attention.layers);
+    if (fresh.thumbnails) cached.thumbnails = fresh.thumbnails;
     return cached;
   }
   if (cache.size > 8) cache.delete(cache.keys().next().value);
@@ -147,8 +159,10 @@ async function refresh() {
   setBusy(true);
   errs.clearInputErrors();
   try {
-    // head view: only the shown layer (page weight); model view: all layers
-    const resp = await getResponse(state.view === "head" ? [state.layer] : null);
+    // head view: only the shown layer (page weight); model view: the heatmap's layer and every head's
+    // max-pooled thumbnail (a few kB a head, whatever the input's length), never every full layer
+    const resp = state.view === "head" ? await getResponse([state.layer])
+      : await getResponse([state.hm_layer ?? state.layer], (await import("./modelview.js")).thumbSize());
     if (refreshes.isNewest(my)) errs.inspectionShown();
     if (state.attr.length || resp.attribution) {  // a refused method: said at its panel, unticked, the rest drawn
       const panel = await attribution();
@@ -248,37 +262,15 @@ function togglePin(side, index) {
 // ---- model view: its module (and plotly) load only when the tab is used ----
 async function renderModel() {
   const mv = await import("./modelview.js");
-  if (!allLayers(current)) return false;
-  mv.showModelView(current, state, { pick: pickHead, pickLayer, changed: () => writeState(state) });
+  mv.showModelView(current, state, modelHooks);
   iv.markModelView(state);
   return true;
 }
 
-/** A thumbnail click: while picking, switch that head off (or on again), else open it. */
-function pickHead(layer, head) {
-  if (!iv.picking()) return openHead(layer, head);
-  iv.togglePicked(state, layer, head);
-  refresh();
-}
-
-/** A layer's row label while picking: all its heads off (or all on again). */
-function pickLayer(layer) {
-  if (!iv.picking() || !current) return;
-  iv.toggleLayerPicked(state, layer, current.num_heads);
-  refresh();
-}
-
-/** A thumbnail, agreement-map or faithfulness-map click: open that head in the head view. */
-function openHead(layer, head) {
-  Object.assign(state, { view: "head", layer, heads: [head], hm_layer: layer, hm_head: head });
-  refresh();
-}
-
-/** The knock-out map's per-layer row: open that layer with all its heads. */
-function openLayer(layer) {
-  Object.assign(state, { view: "head", layer, heads: current ? range(current.num_heads) : null });
-  refresh();
-}
+const modelHooks = {
+  pick: (layer, head) => pickHead(layer, head), pickLayer: (layer) => pickLayer(layer), changed: () => writeState(state),
+  needLayer: () => refresh(), // another layer for the heatmap: fetched (once) and drawn
+};
 
 // ---- knock-out map: of the plain model, for the input shown (not the word mode or intervention) ----
 const inputKey = () => JSON.stringify([state.model, state.text, task() === "re" ? "" : state.aspect]);
