@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from app.config import Settings
 from app.core.model.registry import ModelRegistry
+from app.store.models import User
 from app.web.paths import PublicPaths
 from app.web.uploads import Uploads
 
@@ -47,6 +48,14 @@ class Prepared:
     inputs: Any = None
 
 
+class OtherJobs(Protocol):
+    """The queue as a kind sees it when its result is built on jobs of another kind (a seed group's analyses)."""
+
+    def submit_dependency(self, kind: str, body: Any, user: User) -> str: ...
+
+    def finished_result(self, kind: str, job_id: str) -> dict[str, Any]: ...
+
+
 @dataclass
 class JobContext:
     """The server's parts a kind may use."""
@@ -56,3 +65,4 @@ class JobContext:
     uploads: Uploads
     public: PublicPaths
     run_on_model_thread: Callable[[Callable[[], T]], T]
+    jobs: OtherJobs | None = None  # the queue itself (set by JobQueue)

@@ -157,6 +157,7 @@ class JobQueue:
             PublicPaths(settings),
             self.run_on_model_thread,
         )
+        self.context.jobs = self
         self.jobs: dict[tuple[str, str], Job] = {}
         self.runs = 0  # jobs computed by this process (the cache tests count them)
         self.work_threads: set[str] = set()  # threads that ran job model work (all: the model thread)
@@ -173,8 +174,9 @@ class JobQueue:
 
     # --- asking --------------------------------------------------------------------------------
 
-    def submit(self, kind: JobKind, body: Any, user: User) -> tuple[Job, bool]:
-        """(job, created): a new queued job, or the queued, running or stored one with the same key."""
+    def submit(self, kind: JobKind, body: Any, user: User, counted: bool = True) -> tuple[Job, bool]:
+        """(job, created): a new queued job, or the queued, running or stored one with the same key.
+        counted=False: a dependency, left out of the per-user limit (the job that asked for it counts)."""
         prepared = kind.prepare(body, user, self.context)
         job_id = cache_key(prepared.key_parts)
         rerun = kind.rerun_request(body, prepared)
@@ -187,7 +189,8 @@ class JobQueue:
                 self.jobs[(kind.name, job_id)] = job
             created = job is None
             if job is None:
-                self._check_limit(kind, user)
+                if counted:
+                    self._check_limit(kind, user)
                 job = Job(
                     kind.name, job_id, prepared.description, prepared.total, owner_id=user.id, inputs=prepared.inputs
                 )
@@ -199,6 +202,20 @@ class JobQueue:
         if created:
             self._queue.put(job)
         return job, created
+
+    def submit_dependency(self, kind_name: str, body: Any, user: User) -> str:
+        """The id of a job of `kind_name` that a job being prepared builds on: queued before that job, so the one
+        job thread has finished it when that job runs."""
+        return self.submit(self.kinds[kind_name], body, user, counted=False)[0].id
+
+    def finished_result(self, kind_name: str, job_id: str) -> dict[str, Any]:
+        """The result of a dependency (submit_dependency); a RuntimeError says why there is none."""
+        kind = self.kinds[kind_name]
+        job = self._find(kind, job_id)
+        if job is None or job.status != "done":
+            state = "gone" if job is None else job.status + (f": {job.error}" if job.error else "")
+            raise RuntimeError(f"{kind.noun} {job_id} is {state}")
+        return self.result(kind, job_id)
 
     def get(self, kind: JobKind, job_id: str, user: User) -> tuple[Job, JobAccess]:
         """The job and how `user` sees it; JobInputError 404 when it does not exist or is not theirs to see."""

@@ -33,6 +33,7 @@ from app.web import (
     patching_api,
     report_api,
     robustness_api,
+    seed_group_api,
 )
 from app.web.analysis_jobs import AnalysisJobs
 from app.web.batcher import ModelBatcher
@@ -44,12 +45,13 @@ from app.web.limits import RateLimiter
 from app.web.paths import PublicPaths
 from app.web.report_jobs import ReportJobs
 from app.web.robustness_jobs import RobustnessJobs
+from app.web.seed_group_jobs import SeedGroupJobs
 
 log = logging.getLogger(__name__)
 STATIC_DIR = pages.ROOT / "static"
 # plotly.js is served from the installed plotly wheel rather than copied into the repo.
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-JOB_KINDS = (AnalysisJobs, RobustnessJobs, ReportJobs)
+JOB_KINDS = (AnalysisJobs, RobustnessJobs, ReportJobs, SeedGroupJobs)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(findings_pages.router)
     app.include_router(analysis_api.router)
     app.include_router(analysis_pages.router)
+    app.include_router(seed_group_api.router)
     app.include_router(compare_api.router)
     app.include_router(patching_api.router)
     app.include_router(robustness_api.router)
