@@ -103,10 +103,9 @@ class AgreementProbe:
         self.scores.add(name, value)
         if self.typical is not None:
             self.typical.add(name, value, batch.indices if chosen is None else [batch.indices[i] for i in chosen])
-        rule_rows = batch.shared(
-            "agreement_rule_rows",
-            lambda: torch.einsum("brqk,bq->brk", rule_maps(batch, self.task), tokens.weights.float()),
-        )[pick]  # [B', 1 + P, T]
+        rule_rows = batch.shared("agreement_rule_rows", lambda: rule_maps(batch, self.task).query_rows(tokens.weights))[
+            pick
+        ]  # [B', 1 + P, T]
         rules = spearman(rule_rows, scores[:, None, :], tokens.content[pick][:, None, :])
         self.rules.add({name: rules[:, None, :]}, {})  # one "layer" whose heads are the rules
         if batch.reference_attention is not None:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import torch
 
+from app.core.heads.batched import statistics_of
 from app.core.heads.statistics import TokenSet, as_mask
 
 POSITIONAL_BASELINES = ("prev", "self", "next", "cls", "sep")
@@ -95,3 +96,116 @@ def baseline_scores(
     scores = statistic(maps)[0]
     every = dict(zip(("uniform",) + POSITIONAL_BASELINES, scores.tolist()))
     return {name: every[name] for name in names}
+
+
+class RuleMaps:
+    """The uniform and positional maps of a padded batch as `batched.statistics_of` reads them, never built.
+
+    Each rule is one "head" of one layer ([B, 1, 1 + P] per statistic, POSITIONAL_BASELINES order after the
+    uniform map), with the numbers of the statistics on `batch_baseline_maps` (equal up to float rounding):
+    the uniform, cls and sep maps give every valid query the same row r [T] (`rows`), the prev, self and
+    next maps point each query q at one key t(q) (`targets`), so masses, top-1 hits, diagonals and entropies
+    follow from r and t in [B, rules, T] operations instead of passes over [B, rules, T, T] maps.
+    """
+
+    def __init__(self, valid: torch.Tensor, cls: torch.Tensor, sep: torch.Tensor) -> None:
+        batch, length = valid.shape
+        self.valid = valid
+        self.v = valid.float()
+        self.count = valid.sum(-1, keepdim=True)  # [B, 1]
+        rows = []
+        for keys in (valid, cls, sep):  # as batch_baseline_maps: each row divided by its sum
+            k = keys.float()
+            rows.append(k / k.sum(-1, keepdim=True).clamp_min(1))
+        self.rows = torch.stack(rows, 1)  # [B, 3, T]: uniform, cls, sep
+        index = torch.arange(length, device=valid.device)
+        targets = []
+        for offset in (-1, 0, 1):  # an offset outside the valid tokens: the row attends to itself
+            target = (index + offset).expand(batch, length)
+            targets.append(torch.where((target >= 0) & (target < self.count), target, index))
+        self.targets = torch.stack(targets, 1)  # [B, 3, T]: prev, self, next
+        self.index = index
+
+    @staticmethod
+    def _heads(rank_one: torch.Tensor, pointed: torch.Tensor) -> torch.Tensor:
+        """[B, 3, ...] of the row rules and of the pointer rules -> [B, 1, 1 + P, ...] in baseline order."""
+        return torch.cat([rank_one[:, :1], pointed, rank_one[:, 1:]], 1).unsqueeze(1)
+
+    def _query_means(self, values: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+        """values [B, R, T] per query token -> [B, R] mean over the query mask [B, T] (NaN when empty)."""
+        weights = queries.float()[:, None, :]
+        return (values * weights).sum(-1) / weights.sum(-1)
+
+    def masses(
+        self, masks: dict[str, torch.Tensor], keys: Sequence[str], queries: Sequence[str]
+    ) -> dict[tuple[str, str], torch.Tensor]:
+        stacked = torch.stack([masks[k] for k in keys], 1).float()  # [B, S, T]
+        row_sums = torch.matmul(self.rows, stacked.transpose(1, 2))  # [B, 3, S]: r . K
+        at_target = (
+            stacked[:, None].expand(-1, 3, -1, -1).gather(-1, self.targets[:, :, None].expand(-1, -1, len(keys), -1))
+        )  # [B, 3, S, T]: K[t(q)]
+        out = {}
+        for q in queries:
+            chosen = (masks[q] & self.valid).float()[:, None, None, :]  # [B, 1, 1, T]
+            size = masks[q].sum(-1).float()[:, None, None]  # |Q|: 0/0 -> NaN, as on the maps
+            rank_one = row_sums * chosen.sum(-1) / size
+            pointed = (at_target * chosen).sum(-1) / size
+            values = self._heads(rank_one, pointed)  # [B, 1, 1 + P, S]
+            out.update({(q, k): values[..., i] for i, k in enumerate(keys)})
+        return out
+
+    def _best(self, allowed: torch.Tensor) -> torch.Tensor:
+        """[B, 1 + P, T]: the key each query row's masked argmax picks (ties: the lowest index, as argmax)."""
+        ranked = self.rows.masked_fill(~allowed[:, None, :], float("-inf")).argmax(-1)  # [B, 3]
+        first_allowed = allowed.to(torch.int8).argmax(-1)[:, None, None]  # the first 0 beats -inf (0 if none)
+        pointed = torch.where(
+            allowed.gather(-1, self.targets.flatten(1)).view_as(self.targets), self.targets, first_allowed
+        )
+        return self._heads(ranked[:, :, None].expand_as(self.targets), pointed)[:, 0]
+
+    def top1(self, queries: torch.Tensor, golds: Sequence[torch.Tensor], allowed: torch.Tensor) -> list[torch.Tensor]:
+        best = self._best(allowed)
+        out = []
+        for gold in golds:
+            hits = gold[:, None, :].expand_as(best).gather(-1, best).float()
+            score = self._query_means(hits, queries)[:, None]
+            out.append(score.masked_fill(~gold.any(-1)[:, None, None], float("nan")))
+        return out
+
+    def _at(self, offset: int) -> torch.Tensor:
+        """[B, 1 + P, T]: a[q, q + offset] of every rule (0 where q + offset is outside the sequence)."""
+        length = self.index.shape[0]
+        key = (self.index + offset).clamp(0, length - 1)
+        inside = ((self.index + offset >= 0) & (self.index + offset < length)).float()
+        rank_one = self.rows[:, :, key] * inside
+        pointed = (self.targets == (self.index + offset)).float()
+        return self._heads(rank_one, pointed)[:, 0] * self.v[:, None, :]
+
+    def positional(self, valid: torch.Tensor) -> dict[str, torch.Tensor]:
+        pair_prev = torch.zeros_like(valid)
+        pair_prev[:, 1:] = valid[:, 1:] & valid[:, :-1]  # query q reads a[q, q - 1]
+        pair_next = torch.zeros_like(valid)
+        pair_next[:, :-1] = valid[:, 1:] & valid[:, :-1]  # query q reads a[q, q + 1]
+        rows = self.rows
+        entropy = -rows.clamp_min(1e-30).log().mul(rows).sum(-1, keepdim=True)  # [B, 3, 1], every valid row
+        flat = self._heads(entropy.expand(-1, -1, valid.shape[-1]), torch.zeros_like(self.targets, dtype=rows.dtype))
+        return {
+            "to_self": self._query_means(self._at(0), valid)[:, None],
+            "to_prev": self._query_means(self._at(-1), pair_prev)[:, None],
+            "to_next": self._query_means(self._at(1), pair_next)[:, None],
+            "entropy": self._query_means(flat[:, 0], valid)[:, None],
+        }
+
+    def query_rows(self, weights: torch.Tensor) -> torch.Tensor:
+        """[B, 1 + P, T]: sum_q weights[q] a[q, :] of every rule, the rows the agreement ranks (weights [B, T])."""
+        on_valid = weights.float() * self.v
+        rank_one = on_valid.sum(-1)[:, None, None] * self.rows
+        pointed = torch.zeros_like(self.targets, dtype=rank_one.dtype).scatter_add_(
+            -1, self.targets, on_valid[:, None, :].expand_as(self.targets).contiguous()
+        )
+        return self._heads(rank_one, pointed)[:, 0]
+
+
+def rule_statistics(task: str, masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """name -> [B, 1, 1 + P]: every statistic of the task on the uniform and positional maps of each example."""
+    return statistics_of(task, RuleMaps(masks["valid"], masks["cls"], masks["sep"]), masks)

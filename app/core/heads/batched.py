@@ -20,7 +20,7 @@ An empty gold (key) set gives NaN for that example, as `_nan_if_empty` does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -76,81 +76,104 @@ def batch_masks(
     return {name: _fill(rows, length).to(device) for name, rows in sets.items()}
 
 
+class AttentionMaps:
+    """What the statistics read of attention [B, L, H, T, T]: masses between token sets, top-1 hits, the
+    diagonal means and the entropy. baselines.RuleMaps answers the same questions for the rule baselines
+    without building their maps, so `statistics_of` defines every statistic once for both."""
+
+    def __init__(self, attention: torch.Tensor) -> None:
+        self.attention = attention.float()
+
+    def masses(
+        self, masks: dict[str, torch.Tensor], keys: Sequence[str], queries: Sequence[str]
+    ) -> dict[tuple[str, str], torch.Tensor]:
+        """(query set, key set) -> [B, L, H] mass for every pair, in two matmuls.
+
+        mass(Q -> K) = (1/|Q|) sum_q sum_k Q[q] a[q, k] K[k] = (Q^T A / |Q|) K: first the mean
+        attention row of each query set ([B, L*H, NQ, T], one pass over the attention with the few
+        query sets), then its sum over each key set ([B, L*H, NQ, S], tiny). An empty query set
+        divides 0 by 0: NaN.
+        """
+        attention = self.attention
+        batch, layers, heads, length, _ = attention.shape
+        weights = torch.stack([masks[q] for q in queries], dim=1).to(attention.dtype)  # [B, NQ, T]
+        weights = weights / weights.sum(-1, keepdim=True)
+        rows = attention.reshape(batch, layers * heads, length, length)
+        profile = torch.matmul(weights[:, None], rows)  # [B, LH, NQ, T]
+        stacked = torch.stack([masks[k] for k in keys], dim=-1).to(attention.dtype)  # [B, T, S]
+        means = torch.matmul(profile, stacked[:, None]).view(batch, layers, heads, len(queries), len(keys))
+        return {(q, k): means[..., j, i] for i, k in enumerate(keys) for j, q in enumerate(queries)}
+
+    def top1(self, queries: torch.Tensor, golds: Sequence[torch.Tensor], allowed: torch.Tensor) -> list[torch.Tensor]:
+        """Top-1 accuracy of the query rows against each gold mask -> [B, L, H] each.
+
+        Only the query rows are read: they are gathered first ([B, L, H, Q, T], Q = the largest
+        query set of the batch, a few tokens), then one masked argmax over the allowed keys (ties:
+        lowest index, as torch.argmax).
+        """
+        attention = self.attention
+        batch, layers, heads, length, _ = attention.shape
+        counts = queries.sum(-1)
+        slots = max(1, int(counts.max()))
+        order = queries.to(torch.int8).argsort(dim=-1, descending=True, stable=True)[:, :slots]  # query positions
+        used = torch.arange(slots, device=queries.device)[None, :] < counts[:, None]  # [B, Q]
+        index = order[:, None, None, :, None].expand(batch, layers, heads, slots, length)
+        rows = attention.gather(-2, index).masked_fill(~allowed[:, None, None, None, :], float("-inf"))
+        best = rows.argmax(-1)  # [B, L, H, Q]
+        out = []
+        for gold in golds:
+            hits = gold[:, None, None, :].expand(batch, layers, heads, length).gather(-1, best)
+            out.append(_nan_where_empty(query_mean(hits.to(torch.float32), used), gold))
+        return out
+
+    def positional(self, valid: torch.Tensor) -> dict[str, torch.Tensor]:
+        """to_self, to_prev, to_next (diagonal views) and the entropy, each averaged over its query tokens."""
+        attention = self.attention
+        pair = valid[:, 1:] & valid[:, :-1]
+        # -sum a ln a with 0 ln 0 = 0 (a clamped at 1e-30 inside the log): one buffer, in place (measured
+        # 3x faster on CPU than torch.special.entr or xlogy on a [16, 6, 12, 41, 41] batch)
+        rows = -attention.clamp_min(1e-30).log_().mul_(attention).sum(-1)
+        return {
+            "to_self": query_mean(attention.diagonal(0, -2, -1), valid),
+            "to_prev": query_mean(attention.diagonal(-1, -2, -1), pair),
+            "to_next": query_mean(attention.diagonal(1, -2, -1), pair),
+            "entropy": query_mean(rows, valid),
+        }
+
+
+class Maps(Protocol):
+    """What `statistics_of` reads of a set of attention maps (AttentionMaps, baselines.RuleMaps)."""
+
+    def masses(
+        self, masks: dict[str, torch.Tensor], keys: Sequence[str], queries: Sequence[str]
+    ) -> dict[tuple[str, str], torch.Tensor]: ...
+
+    def top1(
+        self, queries: torch.Tensor, golds: Sequence[torch.Tensor], allowed: torch.Tensor
+    ) -> list[torch.Tensor]: ...
+
+    def positional(self, valid: torch.Tensor) -> dict[str, torch.Tensor]: ...
+
+
 def _nan_where_empty(score: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
     return score.masked_fill(~gold.any(-1)[:, None, None], float("nan"))
 
 
-def _masses(
-    attention: torch.Tensor, masks: dict[str, torch.Tensor], keys: Sequence[str], queries: Sequence[str]
-) -> dict[tuple[str, str], torch.Tensor]:
-    """(query set, key set) -> [B, L, H] mass for every pair, in two matmuls.
-
-    mass(Q -> K) = (1/|Q|) sum_q sum_k Q[q] a[q, k] K[k] = (Q^T A / |Q|) K: first the mean
-    attention row of each query set ([B, L*H, NQ, T], one pass over the attention with the few
-    query sets), then its sum over each key set ([B, L*H, NQ, S], tiny). An empty query set
-    divides 0 by 0: NaN.
-    """
-    batch, layers, heads, length, _ = attention.shape
-    weights = torch.stack([masks[q] for q in queries], dim=1).to(attention.dtype)  # [B, NQ, T]
-    weights = weights / weights.sum(-1, keepdim=True)
-    profile = torch.matmul(weights[:, None], attention.reshape(batch, layers * heads, length, length))  # [B, LH, NQ, T]
-    stacked = torch.stack([masks[k] for k in keys], dim=-1).to(attention.dtype)  # [B, T, S]
-    means = torch.matmul(profile, stacked[:, None]).view(batch, layers, heads, len(queries), len(keys))
-    return {(q, k): means[..., j, i] for i, k in enumerate(keys) for j, q in enumerate(queries)}
-
-
-def _top1(
-    attention: torch.Tensor, queries: torch.Tensor, golds: Sequence[torch.Tensor], allowed: torch.Tensor
-) -> list[torch.Tensor]:
-    """Top-1 accuracy of the query rows against each gold mask -> [B, L, H] each.
-
-    Only the query rows are read: they are gathered first ([B, L, H, Q, T], Q = the largest
-    query set of the batch, a few tokens), then one masked argmax over the allowed keys (ties:
-    lowest index, as torch.argmax).
-    """
-    batch, layers, heads, length, _ = attention.shape
-    counts = queries.sum(-1)
-    slots = max(1, int(counts.max()))
-    order = queries.to(torch.int8).argsort(dim=-1, descending=True, stable=True)[:, :slots]  # query positions first
-    used = torch.arange(slots, device=queries.device)[None, :] < counts[:, None]  # [B, Q]
-    index = order[:, None, None, :, None].expand(batch, layers, heads, slots, length)
-    rows = attention.gather(-2, index).masked_fill(~allowed[:, None, None, None, :], float("-inf"))
-    best = rows.argmax(-1)  # [B, L, H, Q]
-    out = []
-    for gold in golds:
-        hits = gold[:, None, None, :].expand(batch, layers, heads, length).gather(-1, best)
-        out.append(_nan_where_empty(query_mean(hits.to(torch.float32), used), gold))
-    return out
-
-
-def _generic(
-    attention: torch.Tensor, masses: dict[tuple[str, str], torch.Tensor], valid: torch.Tensor
-) -> dict[str, torch.Tensor]:
-    pair = valid[:, 1:] & valid[:, :-1]
-    # -sum a ln a with 0 ln 0 = 0 (a clamped at 1e-30 inside the log): one buffer, in place (measured
-    # 3x faster on CPU than torch.special.entr or xlogy on a [16, 6, 12, 41, 41] batch)
-    rows = -attention.clamp_min(1e-30).log_().mul_(attention).sum(-1)
-    return {
-        "to_cls": masses[("valid", "cls")],
-        "to_sep": masses[("valid", "sep")],
-        "to_punct": masses[("valid", "punct")],
-        "to_self": query_mean(attention.diagonal(0, -2, -1), valid),
-        "to_prev": query_mean(attention.diagonal(-1, -2, -1), pair),
-        "to_next": query_mean(attention.diagonal(1, -2, -1), pair),
-        "entropy": query_mean(rows, valid),
-    }
-
-
 def batch_statistics(task: str, attention: torch.Tensor, masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Every statistic of `absa_statistics` (task "absa") or `relation_statistics` ("re") -> name: [B, L, H]."""
-    attention = attention.float()
+    return statistics_of(task, AttentionMaps(attention), masks)
+
+
+def statistics_of(task: str, maps: Maps, masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Every statistic of the task on `maps` -> name: [B, L, H]; the one place each statistic is defined as
+    masses, top-1 hits and positional means of token sets."""
     if task == "re":
-        masses = _masses(attention, masks, RE_KEYS, ("e1", "e2", "cls", "valid"))
+        masses = maps.masses(masks, RE_KEYS, ("e1", "e2", "cls", "valid"))
         e1, e2 = masks["e1"], masks["e2"]
         forward = masses[("e1", "e2")]
         backward = masses[("e2", "e1")]
-        (top_forward,) = _top1(attention, e1, [e2], masks["words"])
-        (top_backward,) = _top1(attention, e2, [e1], masks["words"])
+        (top_forward,) = maps.top1(e1, [e2], masks["words"])
+        (top_backward,) = maps.top1(e2, [e1], masks["words"])
         stats = {
             "e1_e2_mass": forward,
             "e2_e1_mass": backward,
@@ -159,9 +182,9 @@ def batch_statistics(task: str, attention: torch.Tensor, masks: dict[str, torch.
             "cls_entity_mass": masses[("cls", "e12")],
         }
     else:
-        masses = _masses(attention, masks, ABSA_KEYS, ("query", "term", "valid"))
+        masses = maps.masses(masks, ABSA_KEYS, ("query", "term", "valid"))
         query, term = masks["query"], masks["term"]
-        aspect_top1, opinion_top1 = _top1(attention, query, [term, masks["opinion"]], masks["review"])
+        aspect_top1, opinion_top1 = maps.top1(query, [term, masks["opinion"]], masks["review"])
 
         def scored(q: str, k: str) -> torch.Tensor:
             return _nan_where_empty(masses[(q, k)], masks[k])
@@ -178,5 +201,8 @@ def batch_statistics(task: str, attention: torch.Tensor, masks: dict[str, torch.
             "phrase_context_mass": scored("query", "context"),
             "query_sep_mass": masses[("query", "sep")],
         }
-    stats.update(_generic(attention, masses, masks["valid"]))
+    stats.update(
+        {"to_cls": masses[("valid", "cls")], "to_sep": masses[("valid", "sep")], "to_punct": masses[("valid", "punct")]}
+    )
+    stats.update(maps.positional(masks["valid"]))
     return stats

@@ -5,7 +5,8 @@ Each probe observes every padded batch and keeps only what its section of the re
 * StatisticsProbe: every head statistic per example (batched.py) for the bootstrap CIs, the
   no-op contrast (the [SEP] mass split by whether the aspect is present) and which opinion words
   the data supplied;
-* RuleBaselinesProbe: the same statistics on the uniform and positional baseline maps;
+* RuleBaselinesProbe: the same statistics on the uniform and positional baseline maps (from the token masks,
+  the maps never built: baselines.RuleMaps);
 * PretrainedBaselineProbe: the same statistics on the reference (pretrained) model's attention;
 * InterpretabilityProbe: Stevens & Su's rate, on the checkpoint's attention or the reference's;
 * FinetuneChangeProbe: how far each head's rows moved from the pretrained model's (JS divergence);
@@ -26,8 +27,8 @@ from typing import Any, Protocol
 
 import torch
 
-from app.core.heads.baselines import batch_baseline_maps
-from app.core.heads.batched import batch_masks, batch_statistics
+from app.core.heads.baselines import RuleMaps
+from app.core.heads.batched import batch_masks, batch_statistics, statistics_of
 from app.core.heads.interpretability import InterpretabilityAccumulator, interpretability_words
 from app.core.heads.token_masks import column_masks, interpretability_columns
 from app.core.passes.attention_pass import PassBatch
@@ -178,13 +179,13 @@ class StatisticsProbe:
         return found
 
 
-def rule_maps(batch: PassBatch, task: str) -> torch.Tensor:
-    """[B, 1 + P, T, T] on the batch's device: the uniform map then the positional rules (POSITIONAL_BASELINES
-    order) of every example, built once per batch from its token masks."""
+def rule_maps(batch: PassBatch, task: str) -> RuleMaps:
+    """The uniform map then the positional rules (POSITIONAL_BASELINES order) of every example, as rows and
+    pointers from its token masks (baselines.RuleMaps: the [B, 1 + P, T, T] maps are never built)."""
 
-    def compute() -> torch.Tensor:
+    def compute() -> RuleMaps:
         masks = token_masks(batch, task)
-        return batch_baseline_maps(masks["valid"], masks["cls"], masks["sep"])
+        return RuleMaps(masks["valid"], masks["cls"], masks["sep"])
 
     return batch.shared("rule_maps", compute)
 
@@ -199,8 +200,7 @@ class RuleBaselinesProbe:
         self.rules = StatisticMeans()
 
     def observe(self, batch: PassBatch) -> None:
-        maps = rule_maps(batch, self.task)[:, None]  # one "layer" whose heads are the rules
-        scores = batch_statistics(self.task, maps, token_masks(batch, self.task))
+        scores = statistics_of(self.task, rule_maps(batch, self.task), token_masks(batch, self.task))
         self.rules.add({name: value[:, 0] for name, value in scores.items()}, presence_rows(batch, self.task))
 
     def merge(self, other: RuleBaselinesProbe) -> None:

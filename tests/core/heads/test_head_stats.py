@@ -458,3 +458,44 @@ def test_batched_rule_maps_equal_each_example_alone(request, fixture, data, pair
         alone = torch.cat([uniform_attention(n), positional_attention(n, sets["cls"], sets["sep"])], dim=1)[0]
         assert torch.equal(batched[row, :, :n, :n], alone)
         assert not batched[row, :, n:].any() and not batched[row, :, :, n:].any()
+
+
+@pytest.mark.parametrize(
+    "fixture, data, pairs",
+    [
+        ("tiny_absa", "demo-absa", {"pairs": "terms"}),
+        ("tiny_absa", "demo-absa", {"pairs": "categories"}),
+        ("tiny_relation", "demo-re", {}),
+    ],
+)
+def test_rule_statistics_equal_the_statistics_of_the_rule_maps(request, fixture, data, pairs):
+    """The pass scores the uniform and positional baselines from the token masks alone (baselines.RuleMaps):
+    every statistic equals the batched statistics of the maps themselves (to float rounding, NaN where they
+    are NaN), and the rows the agreement ranks equal the maps' rows from the readout queries."""
+    from app.core.data.demo import demo_dataset
+    from app.core.heads.baselines import RuleMaps, batch_baseline_maps, rule_statistics
+    from app.core.heads.batched import batch_masks, batch_statistics
+    from app.core.inputs.units import encode_unit, unit_specs
+
+    checkpoint = request.getfixturevalue(fixture)
+    if pairs.get("pairs") == "categories":
+        checkpoint.info.metadata["categories"] = ["food", "service", "price", "ambience"]
+    specs, _ = unit_specs(checkpoint, list(demo_dataset(data).examples), **pairs)
+    units = [u for u in (encode_unit(checkpoint, s) for s in specs[:40]) if u is not None]
+    length = max(len(u.encoded.input_ids) for u in units)
+    task = checkpoint.info.task
+    masks = batch_masks(task, units, length)
+    maps = batch_baseline_maps(masks["valid"], masks["cls"], masks["sep"])
+    expected = batch_statistics(task, maps[:, None], masks)
+    found = rule_statistics(task, masks)
+    assert list(found) == list(expected)
+    for name, value in expected.items():
+        assert found[name].shape == value.shape, name
+        assert torch.allclose(found[name], value, rtol=1e-6, atol=1e-7, equal_nan=True), name
+    if task == "absa":  # pairs without opinions or other aspects: empty key sets are exercised
+        assert any(value.isnan().any() for value in expected.values())
+    weights = torch.zeros(maps.shape[0], length)
+    weights[:, 0] = 0.5
+    weights[:, 2] = 0.5  # two query tokens, as the entity-start markers of a relation
+    rows = RuleMaps(masks["valid"], masks["cls"], masks["sep"]).query_rows(weights)
+    assert torch.equal(rows, torch.einsum("brqk,bq->brk", maps, weights))
