@@ -44,7 +44,8 @@ class SeedGroupJobs(JobKind):
 
     def groups(self, context: JobContext) -> dict[str, Any]:
         """The seed groups of the models folder (two or more seeds each)."""
-        return {"groups": [describe_group(g) for g in list_groups(context.registry.infos)]}
+        tasks = {info.id: info.task for info in context.registry.infos}
+        return {"groups": [describe_group(g, tasks[g.checkpoint_ids[0]]) for g in list_groups(context.registry.infos)]}
 
     def prepare(self, body: SeedGroupRequest, user: User, context: JobContext) -> Prepared:
         try:
@@ -87,9 +88,10 @@ class SeedGroupJobs(JobKind):
         return SeedGroupResult.model_validate(found).model_dump(mode="json")
 
 
-def describe_group(group: SeedGroup) -> dict[str, Any]:
+def describe_group(group: SeedGroup, task: str) -> dict[str, Any]:
     return {
         "label": group.label,
+        "task": task,
         "name": group.name,
         "seeds": list(group.seeds),
         "models": list(group.checkpoint_ids),

@@ -13,6 +13,7 @@ from app.web.responses import Answer
 class SeedGroupInfo(Answer):
     label: str = Field(description="NAME@SEEDS, what POST /api/analysis-groups takes as `group`")
     name: str
+    task: str = Field(description="absa or re: what data the group takes")
     seeds: list[int]
     models: list[str] = Field(description="the checkpoint of each seed, in the seeds' order")
 

@@ -42,7 +42,7 @@ export async function loadChoices() {
   fillDatasets();
 }
 
-function settingsFromForm() {
+export function settingsFromForm() {
   const num = (id) => { const v = parseInt($(id).value, 10); return Number.isFinite(v) ? v : null; };
   const s = { batch_size: num("batch-size") || 16, bootstrap: num("bootstrap") || 1000,
               pretrained: $("pretrained").checked, importance: $("importance").checked, lexicon: $("lexicon").checked };

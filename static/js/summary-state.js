@@ -1,5 +1,5 @@
 // What the /analysis page modules share: the view state mirrored into the URL (model, data,
-// analysis id, statistic, value kind, head) and the window.headscope hooks for scripts and tests.
+// analysis id, statistic, value kind, head, seed-group job) and the window.headscope hooks for scripts and tests.
 
 import { queryInt, readQuery, writeQuery } from "./dom.js";
 
@@ -8,6 +8,7 @@ export const view = {
   model: q.get("model") || "", data: q.get("data") || "", id: q.get("id") || "",
   stat: q.get("stat") || "", value: q.get("value") || "score",
   layer: queryInt(q, "layer"), head: queryInt(q, "head"),
+  group: q.get("group") || "",  // a seed-group comparison's job id (seed-groups.js)
 };
 
 /** window.headscope: the view, the job status and the result shown, and a count of main heatmap draws. */
@@ -15,7 +16,7 @@ export const pub = (window.headscope = { view, job: null, result: null, plots: 0
 
 export function writeView() {
   const p = new URLSearchParams();
-  for (const k of ["model", "data", "id", "stat", "value"]) if (view[k]) p.set(k, view[k]);
+  for (const k of ["model", "data", "id", "stat", "value", "group"]) if (view[k]) p.set(k, view[k]);
   if (view.layer != null) p.set("layer", view.layer);
   if (view.head != null) p.set("head", view.head);
   writeQuery(p);

@@ -53,7 +53,13 @@ def test_the_groups_of_the_models_folder_are_listed(group_client):
     answer = group_client.get("/api/analysis-groups/groups")
     assert answer.status_code == 200
     assert answer.json()["groups"] == [
-        {"label": f"{GROUP}@13,14", "name": GROUP, "seeds": [13, 14], "models": [GROUP, f"{GROUP}-seed14"]}
+        {
+            "label": f"{GROUP}@13,14",
+            "task": "absa",
+            "name": GROUP,
+            "seeds": [13, 14],
+            "models": [GROUP, f"{GROUP}-seed14"],
+        }
     ]
 
 

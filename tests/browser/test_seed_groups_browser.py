@@ -1,0 +1,77 @@
+"""/analysis "Across seeds" in Debian's headless Chromium against a running uvicorn whose models folder holds a
+seed group (copies of the trained demo checkpoint, the later seed's attention projections perturbed): the page
+offers the group, runs it, and shows per label the layers × heads map of k/n, the Jaccard figures and a link to
+each seed's own analysis."""
+
+import pytest
+from browser_support import guarded_page, query  # tests/ is on sys.path (rootdir conftest)
+from seed_group_support import write_perturbed_seed_group
+
+from app.devserver import ServerProcess
+
+pytestmark = pytest.mark.browser
+GROUP = "demo-grouped"
+
+
+@pytest.fixture(scope="module")
+def group_server(models_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("group-models")
+    write_perturbed_seed_group(folder, models_dir / "demo-absa-qa-m", GROUP, (13, 14))
+    env = {
+        "HEADSCOPE_MODELS_DIR": str(folder),
+        "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("group-server-data")),
+        "HEADSCOPE_DEVICE": "cpu",
+    }
+    with ServerProcess(env, timeout_s=600) as running:  # a busy machine starts it slowly
+        yield running.url
+
+
+@pytest.fixture
+def page(browser, group_server):
+    with guarded_page(browser) as (page, offsite):
+        page.base = group_server
+        yield page
+    assert offsite == [], f"the page requested hosts other than 127.0.0.1: {offsite}"
+
+
+def test_the_page_runs_a_seed_group_and_shows_k_of_n_per_head(page):
+    page.goto(page.base + "/analysis")
+    page.wait_for_selector(f"#group-select option[value='{GROUP}@13,14']", state="attached", timeout=60_000)
+    page.wait_for_selector("#group-data-select option[value='demo-absa']", state="attached")
+    page.select_option("#group-data-select", "demo-absa")
+    page.fill("#max-examples", "40")  # the analysis form's settings apply to every seed
+    page.fill("#bootstrap", "200")
+    page.uncheck("#pretrained")
+    page.uncheck("#agreement")
+    page.click("#group-button")
+    page.wait_for_selector("#seed-results[data-drawn]", timeout=600_000)
+    assert page.locator("#seed-error").is_hidden(), page.text_content("#seed-error")
+
+    shown = page.evaluate("window.headscope.seeds")
+    labels = shown["stability"]["labels"]
+    assert labels, "the demo checkpoint labels heads on 40 demo pairs"
+    maps = page.locator("#seed-maps .seed-map")
+    assert maps.count() == len(labels)
+    for entry, box in zip(labels, maps.all(), strict=True):
+        assert box.get_attribute("data-label") == entry["label"]
+        cells = box.locator(".heatmaplayer text, .hm text, text.textpoint").all_text_contents()
+        expected = sorted(f"{k}/2" for row in entry["counts"] for k in row if k)
+        assert sorted(c for c in cells if c) == expected  # one k/n per labelled head, none elsewhere
+        title = box.locator(".gtitle").text_content()
+        assert f"{entry['label']} · Jaccard" in title and "chance" in title
+    rows = page.locator("#seed-table tr[data-label]")
+    assert rows.count() == len(labels) and "13–14:" in rows.first.text_content()
+
+    links = page.locator("#seed-links a.seed-link")
+    assert links.all_text_contents() == [f"seed 13 ({GROUP})", f"seed 14 ({GROUP}-seed14)"]
+    member = shown["members"][1]
+    assert links.nth(1).get_attribute("href") == f"/analysis?id={member['analysis_id']}&model={GROUP}-seed14"
+    group_id = query(page)["group"][0]
+
+    page.reload()  # the group job in the URL reopens the comparison
+    page.wait_for_selector("#seed-results[data-drawn]", timeout=60_000)
+    assert query(page)["group"] == [group_id]
+
+    links.nth(1).click()  # a seed's own analysis opens as any analysis does
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=120_000)
+    assert page.evaluate("window.headscope.result.model.id") == f"{GROUP}-seed14"
