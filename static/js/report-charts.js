@@ -1,9 +1,12 @@
 // The /report charts (plotly, served from /static/vendor): the checkpoints across the perspectives,
-// performance against interpretability, a reliability diagram and the ROC curves per checkpoint.
+// performance against interpretability, a reliability diagram and the ROC curves per checkpoint. With seed groups
+// (report-groups.js) each chart draws one entry per group, its mean with ±SD over the seeds as error bars, the
+// per-seed values in the hover.
 
 import { loadPlotly } from "./plotly-loader.js";
 import { $, el, fmt } from "./dom.js";
 import { pub } from "./report-state.js";
+import { entryModels, entryRows, errorBars, spreadHover } from "./report-groups.js";
 
 const CONFIG = { displaylogo: false, responsive: true };
 // One meaning per colour on the page: each checkpoint keeps its colour in every chart. Whatever else a chart
@@ -13,22 +16,25 @@ const COLORS = ["#2a5bd7", "#d92d20", "#12b76a", "#f79009", "#7a5af8", "#0e9384"
 const color = (i) => COLORS[i % COLORS.length];
 const DASHES = ["dash", "dot", "dashdot", "longdash", "longdashdot"];
 const GREY = "#98a2b3";
+const INK = "#101828";  // error bars over a filled bar
 
 /** The six axes of the comparison: value(row) in [0, 1]; null where a model has no figure. `what` names the
  *  figure of a checkpoint, `direction` says which way is better (or that the axis ranks nothing). */
 export const PERSPECTIVES = [
-  { key: "in_distribution", label: "in distribution", value: (r) => r.in_distribution, what: (r) => r.accuracy_name,
+  { key: "in_distribution", label: "in distribution", value: (r) => r.in_distribution, figure: () => "in_distribution", what: (r) => r.accuracy_name,
     direction: "higher is better" },
-  { key: "shift", label: "distribution shift", value: (r) => r.shift, what: (r) => `${r.accuracy_name} on shifted data`,
+  { key: "shift", label: "distribution shift", value: (r) => r.shift, figure: () => "shift", what: (r) => `${r.accuracy_name} on shifted data`,
     direction: "higher is better" },
-  { key: "adversarial", label: "under attack", value: (r) => r.adversarial, what: () => "accuracy under attack (mean over attacks)",
+  { key: "adversarial", label: "under attack", value: (r) => r.adversarial, figure: () => "adversarial", what: () => "accuracy under attack (mean over attacks)",
     direction: "higher is better" },
   { key: "calibration", label: "calibration (1 − ECE)", what: (r) => (r.ece_scaled != null ? "1 − ECE after temperature scaling" : "1 − ECE"),
     value: (r) => { const e = r.ece_scaled != null ? r.ece_scaled : r.ece; return e == null ? null : 1 - e; },
+    figure: (r) => (r.ece_scaled != null ? "ece_scaled" : "ece"),  // 1 − ECE: the same SD
     direction: "higher is better (1 is perfectly calibrated)" },
-  { key: "anomaly", label: "OOD detection (AUROC)", value: (r) => r.auroc, what: () => "AUROC of the maximum softmax probability, test against out-of-domain inputs (mean over sets)",
+  { key: "anomaly", label: "OOD detection (AUROC)", value: (r) => r.auroc, figure: () => "auroc", what: () => "AUROC of the maximum softmax probability, test against out-of-domain inputs (mean over sets)",
     direction: "higher is better (0.5 is chance)" },
   { key: "interpretability", label: "interpretability rate", value: (r) => r.interpretability,
+    figure: () => "interpretability",
     what: () => "share of test examples whose top-3 [CLS]-attended words of the last layer hold the gold span (Stevens & Su)",
     direction: "describes attention, ranks nothing: a pretrained base can score higher than its fine-tune" },
 ];
@@ -55,17 +61,23 @@ function axisNotes(rows) {
   return ul;
 }
 
-/** Grouped bars: one per checkpoint on each perspective. */
+/** A row's name in a legend: a seed group says that its bars are means over its seeds. */
+const entryName = (r) => `${r.model} (${r.method || "vanilla"}${r.group ? `; mean ± SD, ${r.members.length} seeds` : ""})`;
+const spreadOf = (r, key) => (r.spread ? r.spread[key] : null);
+
+/** Grouped bars: one per checkpoint (or seed group: its mean, ±SD error bars) on each perspective. */
 export async function drawPerspectives(result) {
   const Plotly = await loadPlotly();
-  const rows = result.summary.rows;
+  const rows = entryRows(result);
   const traces = rows.map((r, i) => {
     const y = PERSPECTIVES.map((p) => p.value(r));
+    const spreads = PERSPECTIVES.map((p) => spreadOf(r, p.figure(r)));
     return {
-      type: "bar", name: `${r.model} (${r.method || "vanilla"})`, x: PERSPECTIVES.map((p) => p.label), y,
+      type: "bar", name: entryName(r), x: PERSPECTIVES.map((p) => p.label), y,
       marker: { color: color(i) }, text: y.map((v) => (v == null ? "" : fmt(v, 2))), textposition: "outside",
-      customdata: PERSPECTIVES.map((p, k) => [p.what(r), y[k] == null ? "not available" : fmt(y[k])]),
-      hovertemplate: `${r.model}<br>%{customdata[0]}: %{customdata[1]}<extra></extra>`,
+      customdata: PERSPECTIVES.map((p, k) => [p.what(r), y[k] == null ? "not available" : fmt(y[k]), spreadHover(spreads[k])]),
+      hovertemplate: `${r.model}<br>%{customdata[0]}: %{customdata[1]}%{customdata[2]}<extra></extra>`,
+      ...errorBars(spreads, INK),
     };
   });
   // a perspective a checkpoint has no figure for is said on the chart, never drawn as a zero: one line per
@@ -90,12 +102,14 @@ export async function drawPerspectives(result) {
 export async function drawScatter(result) {
   const Plotly = await loadPlotly();
   const series = [["in_distribution", "in distribution", "circle"], ["adversarial", "under attack", "diamond-open"]];
-  const traces = result.summary.rows.flatMap((r, i) => (r.interpretability == null ? [] : series
+  const traces = entryRows(result).flatMap((r, i) => (r.interpretability == null ? [] : series
     .filter(([key]) => r[key] != null)
     .map(([key, name, symbol]) => ({
       type: "scatter", mode: "markers", name: `${r.model} · ${name}`, x: [r.interpretability], y: [r[key]],
       marker: { size: 12, symbol, color: color(i), line: { width: 2, color: color(i) } }, cliponaxis: false,
-      hovertemplate: `${r.model}<br>interpretability rate %{x:.3f}<br>${name}: %{y:.3f} (${key === "in_distribution" ? r.accuracy_name : "accuracy under attack"})<extra></extra>`,
+      ...errorBars([spreadOf(r, "interpretability")], color(i), "x"), ...errorBars([spreadOf(r, key)], color(i)),
+      customdata: [[spreadHover(spreadOf(r, "interpretability")), spreadHover(spreadOf(r, key))]],
+      hovertemplate: `${r.model}<br>interpretability rate %{x:.3f}%{customdata[0]}<br>${name}: %{y:.3f} (${key === "in_distribution" ? r.accuracy_name : "accuracy under attack"})%{customdata[1]}<extra></extra>`,
     }))));
   const node = $("chart-scatter");
   await Plotly.react(node, traces, {
@@ -112,12 +126,17 @@ export async function drawScatter(result) {
 
 const binCenters = (bins) => bins.map((b) => (b.low + b.high) / 2);
 
-/** One reliability diagram per checkpoint: accuracy per bin before and after scaling, shifted sets as lines. */
+const binSpreads = (bins) => bins.map((b) => b.spread);
+// a seed group's chart says that it draws means over the seeds, with ±SD as error bars
+const over = (m) => (m.group ? ` (mean ± SD over ${m.seeds} seeds)` : "");
+
+/** One reliability diagram per checkpoint (or seed group: per bin the mean accuracy, ±SD error bars): accuracy per
+ *  bin before and after scaling, shifted sets as lines. */
 export async function drawReliability(result) {
   const Plotly = await loadPlotly();
   const box = $("reliability-charts");
   box.replaceChildren();
-  for (const [index, m] of result.models.entries()) {
+  for (const [index, m] of entryModels(result).entries()) {
     const c = m.calibration, test = c.in_distribution;
     const node = el("div", "rp-chart");
     node.dataset.model = m.id;
@@ -126,20 +145,21 @@ export async function drawReliability(result) {
     const traces = [
       { type: "bar", name: `before scaling (bars; ECE ${fmt(test.ece)})`, x: binCenters(test.reliability), width,
         y: test.reliability.map((b) => b.accuracy), marker: { color: color(index), opacity: 0.3 },
-        customdata: test.reliability.map((b) => [b.count, fmt(b.confidence)]),
-        hovertemplate: "bin %{x:.2f}: accuracy %{y:.3f}, confidence %{customdata[1]}, n=%{customdata[0]}<extra></extra>" },
+        customdata: test.reliability.map((b) => [fmt(b.count, m.group ? 1 : 0), fmt(b.confidence), spreadHover(b.spread)]),
+        ...errorBars(binSpreads(test.reliability), INK),
+        hovertemplate: "bin %{x:.2f}: accuracy %{y:.3f}, confidence %{customdata[1]}, n=%{customdata[0]}%{customdata[2]}<extra></extra>" },
       { type: "scatter", mode: "lines", name: "perfect calibration", x: [0, 1], y: [0, 1], line: { dash: "dot", color: "#475467" } },
     ];
     if (test.reliability_scaled) {
       traces.splice(1, 0, { type: "scatter", mode: "lines+markers", name: `after T=${fmt(c.temperature, 2)} (line; ECE ${fmt(test.ece_scaled)})`,
         x: binCenters(test.reliability_scaled), y: test.reliability_scaled.map((b) => b.accuracy),
-        line: { color: color(index) }, connectgaps: true });
+        line: { color: color(index) }, connectgaps: true, ...errorBars(binSpreads(test.reliability_scaled), color(index)) });
     }
     c.shift.forEach((s, i) => traces.push({ type: "scatter", mode: "lines+markers", name: `${s.name} (ECE ${fmt(s.ece)})`,
       x: binCenters(s.reliability), y: s.reliability.map((b) => b.accuracy), line: { color: GREY, dash: DASHES[i % DASHES.length] },
-      connectgaps: true }));
+      connectgaps: true, ...errorBars(binSpreads(s.reliability), GREY) }));
     await Plotly.react(node, traces, {
-      title: title(`${m.id}: ${test.name}`), margin: { l: 55, r: 10, t: 40, b: 60 }, bargap: 0.05,
+      title: title(`${m.id}: ${test.name}${over(m)}`), margin: { l: 55, r: 10, t: 40, b: 60 }, bargap: 0.05,
       xaxis: { title: { text: "confidence" }, range: [0, 1] }, yaxis: { title: { text: "accuracy" }, range: [0, 1.05] },
       legend: { orientation: "h", x: 0, y: -0.3, font: { size: 10 } },
     }, CONFIG);
@@ -147,22 +167,24 @@ export async function drawReliability(result) {
   }
 }
 
-/** One ROC chart per checkpoint, a curve per out-of-domain set. */
+/** One ROC chart per checkpoint, a curve per out-of-domain set (a seed group: the mean TPR of its seeds' curves
+ *  at each FPR of a grid, ±SD error bars). */
 export async function drawRoc(result) {
   const Plotly = await loadPlotly();
   const box = $("roc-charts");
   box.replaceChildren();
-  for (const [index, m] of result.models.entries()) {
+  for (const [index, m] of entryModels(result).entries()) {
     const node = el("div", "rp-chart");
     node.dataset.model = m.id;
     box.append(node);
     const sets = m.anomaly.sets;
     const traces = sets.map((s, i) => ({ type: "scatter", mode: "lines", name: `${s.name} (AUROC ${fmt(s.auroc)})`,
-      x: s.roc.fpr, y: s.roc.tpr, line: { color: color(index), shape: "hv", dash: i ? DASHES[(i - 1) % DASHES.length] : "solid" },
-      hovertemplate: "FPR %{x:.3f}, TPR %{y:.3f}<extra></extra>" }));
+      x: s.roc.fpr, y: s.roc.tpr, line: { color: color(index), shape: s.averaged ? "linear" : "hv", dash: i ? DASHES[(i - 1) % DASHES.length] : "solid" },
+      ...errorBars(s.roc.spread, color(index)), customdata: (s.roc.spread || []).map((t) => [spreadHover(t)]),
+      hovertemplate: `FPR %{x:.3f}, TPR %{y:.3f}${s.roc.spread ? "%{customdata[0]}" : ""}<extra></extra>` }));
     traces.push({ type: "scatter", mode: "lines", name: "chance (AUROC 0.5)", x: [0, 1], y: [0, 1], line: { dash: "dot", color: GREY } });
     await Plotly.react(node, traces, {
-      title: title(sets.length ? `${m.id}: ${m.anomaly.in_distribution} vs out of domain` : `${m.id}: ${m.anomaly.not_available}`),
+      title: title(sets.length ? `${m.id}: ${m.anomaly.in_distribution} vs out of domain${over(m)}` : `${m.id}: ${m.anomaly.not_available}`),
       margin: { l: 55, r: 10, t: 40, b: 60 }, xaxis: { title: { text: "false-positive rate" }, range: [0, 1] },
       yaxis: { title: { text: "true-positive rate" }, range: [0, 1.02] }, legend: { orientation: "h", x: 0, y: -0.3, font: { size: 10 } },
     }, CONFIG);

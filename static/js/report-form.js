@@ -1,20 +1,37 @@
-// The /report form: the checkpoints to compare (GET /api/models), the settings, and the request that
-// starts a report (POST /api/reports).
+// The /report form: the checkpoints to compare (GET /api/models) and the seed groups (GET /api/reports/groups),
+// the settings, and the request that starts a report (POST /api/reports).
 
 import { getModels, request } from "./api.js";
 import { $, el } from "./dom.js";
 import { view } from "./report-state.js";
 import { markReportAttacks } from "./capabilities.js";
 
-/** The checkpoints as checkboxes; ticked: the URL's, else the default model of each task. */
+/** The seed groups of the models folder as checkboxes (value NAME@SEEDS); the row hidden when there are none. */
+async function loadGroups() {
+  const groups = (await request("/api/reports/groups")).groups || [];
+  $("group-row").hidden = !groups.length;
+  $("group-choices").replaceChildren(...groups.map((g) => {
+    const input = el("input");
+    Object.assign(input, { type: "checkbox", name: "models", value: g.label, checked: view.models.includes(g.label) });
+    const label = el("label");
+    label.title = g.members.map((m) => `seed ${m.seed}: ${m.model}`).join("\n");
+    label.append(input, " " + g.label + " ", el("span", "task", `${g.task} ${g.format}, ${g.seeds.length} seeds`));
+    return label;
+  }));
+}
+
+const ticked = () => [...document.querySelectorAll("#model-choices input:checked, #group-choices input:checked")].map((b) => b.value);
+
+/** The checkpoints and seed groups as checkboxes; ticked: the URL's, else the default model of each task. */
 export async function loadChoices() {
+  await loadGroups();
   const answer = await getModels();
   const models = answer.models || [];
   const defaults = Object.values(answer.defaults || {});
-  const ticked = view.models.length ? view.models : defaults;
+  const chosen = view.models.length ? view.models : defaults;
   $("model-choices").replaceChildren(...models.map((m) => {
     const input = el("input");
-    Object.assign(input, { type: "checkbox", name: "models", value: m.id, checked: ticked.includes(m.id) });
+    Object.assign(input, { type: "checkbox", name: "models", value: m.id, checked: chosen.includes(m.id) });
     const label = el("label");
     label.title = m.description || "";
     label.append(input, " " + m.id + " ", el("span", "task", `${m.task} ${m.format}`));
@@ -49,14 +66,14 @@ export function fillSettings(s) {
 /** Set the view to a job (the URL's, one reopened from the history or rerun): its checkpoints and settings. */
 export function showJob(job) {
   Object.assign(view, { id: job.id, models: job.models || view.models });
-  for (const box of document.querySelectorAll("#model-choices input")) box.checked = view.models.includes(box.value);
+  for (const box of document.querySelectorAll("#model-choices input, #group-choices input")) box.checked = view.models.includes(box.value);
   fillSettings(job.settings);
 }
 
 /** POST /api/reports with the ticked checkpoints and the settings; the job status (202 new, 200 running or cached). */
 export async function startReport() {
-  const models = [...document.querySelectorAll("#model-choices input:checked")].map((b) => b.value);
-  if (!models.length) throw new Error("Tick at least one checkpoint.");
+  const models = ticked();
+  if (!models.length) throw new Error("Tick at least one checkpoint or seed group.");
   const job = await request("/api/reports", { method: "POST", body: { models, settings: settingsFromForm() } });
   Object.assign(view, { models, id: job.id });
   return job;

@@ -3,9 +3,21 @@
 
 import { readQuery, writeQuery } from "./dom.js";
 
+/** The URL's models, comma-separated: a seed group NAME@13,14,15 keeps its seeds (a bare number after a group
+ *  is one of its seeds, never a checkpoint of its own). */
+export function parseModels(text) {
+  const models = [];
+  for (const part of (text || "").split(",").filter(Boolean)) {
+    const last = models[models.length - 1];
+    if (/^\d+$/.test(part) && last && last.includes("@")) models[models.length - 1] = `${last},${part}`;
+    else models.push(part);
+  }
+  return models;
+}
+
 const q = readQuery();
 export const view = {
-  models: (q.get("models") || "").split(",").filter(Boolean),
+  models: parseModels(q.get("models")),
   id: q.get("id") || "",
 };
 
