@@ -5,7 +5,7 @@
 import { bindHeadToggles, headToggleButtons } from "./head-toggles.js";
 import { getModels, inspect } from "./api.js";
 import { generations } from "./request.js";
-import { readState, writeState } from "./state.js";
+import { markName, readState, writeState } from "./state.js";
 import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./attention.js";
 import { HeadView } from "./headview.js";
 import * as iv from "./intervene.js";
@@ -97,6 +97,20 @@ function syncControls() {
   $("modelview-panel").hidden = state.view !== "model";
 }
 
+/** The URL's marks (character spans of the review) as highlighted token spans, and its pinned query token. */
+function markTokens(resp) {
+  const review = Object.keys(resp.segments || {}).find((k) => resp.segments[k] === state.text);
+  for (const [name, spans] of Object.entries(state.marks || {})) {
+    const idx = resp.tokens.flatMap((t, i) => (t.segment === review && !t.special && spans.some(([a, b]) => t.start < b && t.end > a) ? [i] : []));
+    if (review && idx.length) resp.spans[markName(name)] = idx;
+  }
+  if (state.pin === "query") {
+    const query = (resp.spans.aspect_query || resp.spans.e1 || [])[0];
+    if (query != null) Object.assign(state, { token: query, side: "left" });
+    state.pin = "";
+  }
+}
+
 /** A→B / B→A pairs exist only between two segments: one-segment input (RE) offers no pair filter. */
 function fitPairFilter() {
   const shown = current && current.model === state.model ? current : null;
@@ -185,6 +199,7 @@ async function refresh() {
 function showResponse(resp) {
   current = pub.response = resp;
   fitPairFilter();
+  markTokens(resp);
   const probs = resp.prediction.probabilities || {};
   $("prediction").hidden = false;
   $("prediction-label").textContent = resp.prediction.label;
@@ -289,6 +304,7 @@ $("inspect-form").addEventListener("submit", (e) => {
   state.aspect = task() === "re" ? "" : $("aspect-input").value.trim();
   if (!state.text.trim()) return showError("text-input", "Please enter a text to inspect.");
   state.token = null; // new input: token indices change
+  state.marks = {}; state.pin = ""; // and the marks belonged to the example that came in the URL
   refresh();
 });
 $("text-input").addEventListener("keydown", (e) => {

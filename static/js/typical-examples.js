@@ -12,6 +12,11 @@ export function inspectUrl(example, layer, head) {
   p.set("view", "head");
   p.set("layer", layer);
   p.set("heads", String(head));
+  p.set("pin", "query"); // the head view opens on the query token's row (the aspect, RE: entity 1)
+  // the other aspects and opinion words highlighted beside the aspect (character spans of the review)
+  const marks = Object.entries(example.inspect.marks || {}).filter(([, spans]) => spans.length)
+    .map(([name, spans]) => `${name}:${spans.map(([a, b]) => `${a}-${b}`).join(",")}`);
+  if (marks.length) p.set("marks", marks.join(";"));
   return "/inspect?" + p.toString();
 }
 

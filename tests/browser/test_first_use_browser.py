@@ -5,6 +5,7 @@ with the reason; /inspect fits a relation checkpoint (no aspect field, no A→B 
 an untrained checkpoint's predictions mean little."""
 
 import time
+from urllib.parse import urlencode
 
 import pytest
 from browser_support import guarded_page  # tests/ is on sys.path (rootdir conftest)
@@ -106,3 +107,26 @@ def test_inspect_fits_a_relation_checkpoint_and_marks_it_untrained(page):
     page.wait_for_selector("#aspect-row:not([hidden])")
     assert page.text_content("#text-label") == "Review"
     page.wait_for_selector("#pair-filter-label:not([hidden])", timeout=120_000)
+
+
+def test_a_typical_example_opens_the_head_view_with_its_query_pinned_and_other_aspects_marked(page):
+    job_id, result = finished_analysis(page)  # the same analysis: from the cache
+    marked = next(
+        (index, ex) for index, ex in result["examples"].items() if (ex["inspect"].get("marks") or {}).get("other")
+    )
+    row = result["heads"][0]
+    page.goto(f"{page.base}/analysis?id={job_id}&stat=aspect_mass&layer={row['layer']}&head={row['head']}")
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=120_000)
+    href = page.locator("#typical-list a.typical-link").first.get_attribute("href")
+    assert "pin=query" in href and f"layer={row['layer']}" in href
+
+    # an example with other aspects: the link marks them, /inspect highlights them and pins the aspect query
+    inspect = marked[1]["inspect"]
+    spans = ",".join(f"{a}-{b}" for a, b in inspect["marks"]["other"])
+    query = {"model": TINY_ABSA_ID, "text": inspect["text"], "aspect": inspect["aspect"], "pin": "query"}
+    page.goto(f"{page.base}/inspect?{urlencode(query | {'marks': 'other:' + spans})}")
+    page.wait_for_selector("#span-legend :text('other aspects')", timeout=120_000)
+    page.wait_for_function("window.headscope.response && window.headscope.state.token != null")
+    shown = page.evaluate("({token: headscope.state.token, pin: headscope.state.pin, spans: headscope.response.spans})")
+    assert shown["token"] == shown["spans"]["aspect_query"][0] and shown["pin"] == ""  # pinned once, then consumed
+    assert shown["spans"]["other aspects"]

@@ -309,7 +309,8 @@ def _absa_unit(info: CheckpointInfo, spec: UnitSpec, encoded: EncodedInput, lexi
 def example_record(spec: UnitSpec) -> dict[str, Any]:
     """What the summary page shows of an analysed pair, and the live-inspection input that reproduces it.
 
-    `inspect` holds {text, aspect} as the /inspect page takes them (RE: the text with <e1>/<e2> tags).
+    `inspect` holds {text, aspect} as the /inspect page takes them (RE: the text with <e1>/<e2> tags), and for
+    ABSA `marks`: the character spans of the review's other aspects and gold opinion words.
     """
     if spec.relation is not None:
         e = spec.relation
@@ -327,12 +328,14 @@ def example_record(spec: UnitSpec) -> dict[str, Any]:
             "label": spec.polarity,
             "inspect": {"text": text, "aspect": None},
         }
+    # the review's other aspects and gold opinion words, for /inspect to highlight (character spans)
+    marks = {"other": [list(s) for s in spec.other_spans], "opinion": [list(s) for s in spec.opinion_spans]}
     return {
         "id": spec.sentence_id,
         "text": spec.text,
         "aspect": spec.aspect,
         "label": spec.polarity,
-        "inspect": {"text": spec.text, "aspect": spec.aspect},
+        "inspect": {"text": spec.text, "aspect": spec.aspect, "marks": {k: v for k, v in marks.items() if v}},
     }
 
 
