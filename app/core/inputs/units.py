@@ -329,13 +329,13 @@ def example_record(spec: UnitSpec) -> dict[str, Any]:
             "inspect": {"text": text, "aspect": None},
         }
     # the review's other aspects and gold opinion words, for /inspect to highlight (character spans)
-    marks = {"other": [list(s) for s in spec.other_spans], "opinion": [list(s) for s in spec.opinion_spans]}
+    highlights = {"other": [list(s) for s in spec.other_spans], "opinion": [list(s) for s in spec.opinion_spans]}
     return {
         "id": spec.sentence_id,
         "text": spec.text,
         "aspect": spec.aspect,
         "label": spec.polarity,
-        "inspect": {"text": spec.text, "aspect": spec.aspect, "marks": {k: v for k, v in marks.items() if v}},
+        "inspect": {"text": spec.text, "aspect": spec.aspect, "marks": {k: v for k, v in highlights.items() if v}},
     }
 
 
