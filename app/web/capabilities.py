@@ -7,7 +7,8 @@ GET /api/robustness/capabilities?model=ID&data=NAME[&train=NAME]  every test of 
 GET /api/analyses/capabilities?model=ID&data=NAME  the analysis form's options (opinion words, pretrained
     baseline, importance): {name, runnable, reason}, by the data's own pairs as the run builds them.
 
-GET /api/reports/capabilities  the report form's attacks: {attacks: [{name, runnable, reason}]}.
+GET /api/reports/capabilities[?models=A,B]  the report form's attacks: {attacks: [{name, runnable, reason}]},
+    and per checkpoint asked about its perspectives with or without their data (shift, anomaly detection).
 
 Data and training names are those the job forms accept (app/web/job_data.py); a name that cannot be
 read, or data of the other task, is a 422 saying what is accepted, as for the run itself.
@@ -22,6 +23,8 @@ from app.core.data.sources import LEXICON_FOLDER, default_lexicon_path, default_
 from app.core.heads.settings import AnalysisSettings
 from app.core.inputs.units import AnalysisError, UnitSpec, unit_specs
 from app.core.model.checkpoint import CheckpointInfo
+from app.core.report.plan import ReportInputError, plan_report
+from app.core.report.settings import ReportSettings
 from app.core.robustness.run import test_capabilities
 from app.core.robustness.settings import RobustnessSettings
 from app.core.robustness.wordnet import WordNetUnavailableError, load_wordnet
@@ -156,12 +159,19 @@ def _importance_reason(specs: list[UnitSpec]) -> str | None:
 # --- GET /api/reports/capabilities: the report form's attacks -------------------------------------
 
 
+class CheckpointPerspectives(Answer):
+    model: str
+    perspectives: list[OptionCapability]  # in distribution, shift, anomaly detection: whether each has its data
+
+
 class ReportCapabilities(Answer):
     attacks: list[OptionCapability]
+    checkpoints: list[CheckpointPerspectives] = []
 
 
-def report_capabilities() -> dict[str, Any]:
-    """The report's adversarial attacks: PWWS needs WordNet (its synonyms); HotFlip needs only the model."""
+def report_capabilities(models: list[str], user: User, context: JobContext) -> dict[str, Any]:
+    """The report's adversarial attacks (PWWS needs WordNet's synonyms, HotFlip only the model) and, per
+    checkpoint asked about, the perspectives that have their data here (the report's own plan)."""
     try:
         load_wordnet()
         pwws = None
@@ -171,5 +181,21 @@ def report_capabilities() -> dict[str, Any]:
         "attacks": [
             {"name": "pwws", "runnable": pwws is None, "reason": pwws},
             {"name": "hotflip", "runnable": True, "reason": None},
-        ]
+        ],
+        "checkpoints": [_perspectives(model, user, context) for model in models],
+    }
+
+
+def _perspectives(model: str, user: User, context: JobContext) -> dict[str, Any]:
+    info = context.registry.info(model)  # 404 listing the known ids
+    try:
+        plan = plan_report(info, ReportSettings(), context.settings.shared_data, lambda n: load_named(n, user, context))
+    except ReportInputError as exc:  # no test data: the checkpoint cannot be reported at all
+        reason = context.public.text(str(exc))
+        return {"model": info.id, "perspectives": [_option(p, reason) for p in ("in_distribution", "shift", "anomaly")]}
+    shift = None if plan.of("shift") else plan.missing.get("shift") or "no shifted test set with its labels here"
+    anomaly = None if plan.of("ood") else "no out-of-domain text for its inputs here"
+    return {
+        "model": info.id,
+        "perspectives": [_option("in_distribution", None), _option("shift", shift), _option("anomaly", anomaly)],
     }

@@ -2,7 +2,7 @@
 (app/web/job_api.py). The work is in report_jobs.py, the core in app/core/report/.
 
 POST  /api/reports                    {models: [...], settings} -> 202 new job, 200 running or cached
-GET   /api/reports/capabilities       which attacks can run here: [{name, runnable, reason}]
+GET   /api/reports/capabilities[?models=A,B]  which attacks can run here, each checkpoint's perspectives with data
 GET   /api/reports/groups             the seed groups in the models folder: [{label, name, seeds, members, task}]
 GET   /api/reports/{id}               status, progress {done, total, phase, eta_s}, result when done
 PATCH /api/reports/{id}               {"visibility": "shared" | "private"}
@@ -11,14 +11,15 @@ GET   /api/reports/{id}/result.json   the whole report (a download)
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from app import __version__
 from app.core.model.seed_groups import groups_found
 from app.store.models import User
 from app.web.auth import require_user
 from app.web.capabilities import ReportCapabilities, report_capabilities
-from app.web.job_api import add_job_routes
+from app.web.job_api import add_job_routes, job_queue
+from app.web.jobs import JobQueue
 from app.web.limits import login_redirect
 from app.web.pages import templates
 from app.web.report_jobs import ReportJobs
@@ -27,7 +28,14 @@ from app.web.responses import Answer
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 pages = APIRouter()
 
-router.add_api_route("/capabilities", report_capabilities, response_model=ReportCapabilities)  # before /{job_id}
+
+@router.get("/capabilities", response_model=ReportCapabilities)  # before /{job_id}
+def capabilities(
+    models: str = Query(default="", max_length=2000, description="comma-separated checkpoint ids"),
+    user: User = Depends(require_user),
+    jobs: JobQueue = Depends(job_queue),
+) -> dict:
+    return report_capabilities([m for m in models.split(",") if m], user, jobs.context)
 
 
 class SeedGroupMember(Answer):

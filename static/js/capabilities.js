@@ -50,6 +50,31 @@ export async function markReportAttacks(box) {
   }
 }
 
+const PERSPECTIVE_NAMES = { in_distribution: "in distribution", shift: "distribution shift", anomaly: "anomaly detection" };
+
+/** Beside each ticked checkpoint in `box`: the report perspectives that have no data here, and why
+ *  (GET /api/reports/capabilities?models=...); the report still runs, those sections say "not available". */
+export async function markReportPerspectives(box) {
+  const mine = ++asked;
+  const boxes = [...box.querySelectorAll("input[type=checkbox]:checked")];
+  let answer;
+  try {
+    answer = boxes.length ? await request(`/api/reports/capabilities?${new URLSearchParams({ models: boxes.map((b) => b.value).join(",") })}`) : { checkpoints: [] };
+  } catch (e) {
+    answer = { checkpoints: [], error: e.message };
+  }
+  if (mine !== asked) return;
+  for (const note of box.querySelectorAll(".perspective-note")) note.remove();
+  if (answer.error) box.append(el("div", "perspective-note capability-note muted", `which perspectives have data is unknown: ${answer.error}`));
+  for (const checkpoint of answer.checkpoints) {
+    const label = boxes.find((b) => b.value === checkpoint.model)?.closest("label");
+    const missing = checkpoint.perspectives.filter((p) => !p.runnable);
+    if (label && missing.length) {
+      label.append(el("span", "cannot-run perspective-note", missing.map((p) => `no ${PERSPECTIVE_NAMES[p.name] || p.name}: ${p.reason}`).join("; ")));
+    }
+  }
+}
+
 /** Disable and untick each checkbox whose item (by value) cannot run, with its reason beside it. */
 function applyCapabilities(box, items) {
   const byName = new Map(items.map((t) => [t.name, t]));

@@ -4,7 +4,7 @@
 import { getModels, request } from "./api.js";
 import { $, el } from "./dom.js";
 import { view } from "./report-state.js";
-import { markReportAttacks } from "./capabilities.js";
+import { markReportAttacks, markReportPerspectives } from "./capabilities.js";
 
 /** The seed groups of the models folder as checkboxes (value NAME@SEEDS); the row hidden when there are none. */
 async function loadGroups() {
@@ -39,6 +39,8 @@ export async function loadChoices() {
     return label;
   }));
   await markReportAttacks($("attack-choices"));
+  markReportPerspectives($("model-choices"));
+  $("model-choices").addEventListener("change", () => markReportPerspectives($("model-choices")));
 }
 
 function settingsFromForm() {

@@ -68,3 +68,16 @@ def test_absa_data_without_opinion_words_cannot_score_opinions_and_a_run_confirm
 def test_data_of_the_other_task_or_an_unknown_model_is_refused(bare_client, params, status):
     answer = bare_client.get("/api/analyses/capabilities", params=params)
     assert answer.status_code == status, answer.text
+
+
+def test_the_report_says_which_perspectives_lack_their_data(bare_client):
+    answer = bare_client.get("/api/reports/capabilities", params={"models": f"{TINY_ABSA_ID},{TINY_RE_ID}"})
+    assert answer.status_code == 200, answer.text
+    checkpoints = {c["model"]: {p["name"]: p for p in c["perspectives"]} for c in answer.json()["checkpoints"]}
+    absa, relation = checkpoints[TINY_ABSA_ID], checkpoints[TINY_RE_ID]
+    assert absa["in_distribution"]["runnable"] and relation["in_distribution"]["runnable"]  # the demo data's split
+    assert not absa["shift"]["runnable"] and "HEADSCOPE_SHARED_DATA" in absa["shift"]["reason"]
+    assert not relation["shift"]["runnable"] and "settings.shift" in relation["shift"]["reason"]
+    assert absa["anomaly"]["runnable"] and relation["anomaly"]["runnable"]  # the other task's demo text
+    assert bare_client.get("/api/reports/capabilities").json()["checkpoints"] == []
+    assert bare_client.get("/api/reports/capabilities", params={"models": "nope"}).status_code == 404
