@@ -164,7 +164,9 @@ class ReportJobs(JobKind):
     # --- stored results --------------------------------------------------------------------------
 
     def upgrade(self, result: dict[str, Any], context: JobContext) -> dict[str, Any]:
-        """The result as users see it: no server folder in any model's base model."""
+        """The result as users see it: no server folder in any model's base model, and the smallest n the page
+        compares a figure on (HEADSCOPE_MIN_N, docs/concepts.md#minimum-n)."""
+        result["min_n"] = context.settings.min_n
         for model in result.get("models") or []:
             if isinstance(model.get("base_model"), str):
                 model["base_model"] = context.public.text(model["base_model"])

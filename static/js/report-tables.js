@@ -48,14 +48,31 @@ function list(items) {
   return ul;
 }
 
-function table(head, rows) {
+/** A table; with `ns` (each row's n) and `minN`, the rows resting on fewer inputs are greyed out and say so. */
+function table(head, rows, ns = null, minN = 1) {
   const t = el("table", "rp-table");
   t.append(row(head, "th"));
-  for (const r of rows) t.append(row(r));
+  rows.forEach((r, i) => {
+    const tr = row(r);
+    if (ns && ns[i] != null && ns[i] < minN) {
+      tr.classList.add("small-n");
+      tr.title = `n = ${ns[i]}, below the minimum n of ${minN}: too few inputs to compare on`;
+    }
+    t.append(tr);
+  });
   return t;
 }
 
-function modelSection(m) {
+/** The note under a table with greyed rows (none when every row has its minimum n). */
+function smallNote(ns, minN) {
+  const small = ns.filter((n) => n != null && n < minN).length;
+  if (!small) return [];
+  const p = el("p", "small-n-note muted", `greyed: ${small} row(s) rest on fewer than ${minN} inputs (the minimum n, HEADSCOPE_MIN_N), too few to compare on `);
+  p.append(conceptLink("minimum-n"));
+  return [p];
+}
+
+function modelSection(m, minN) {
   const box = el("section", "rp-model");
   box.dataset.model = m.id;
   box.append(el("h3", "", `${m.id} (${m.task}, ${m.format}; ${(m.method && m.method.name) || "vanilla"})`));
@@ -63,13 +80,16 @@ function modelSection(m) {
   box.append(table(["data", "role", "inputs", "note"], m.data.sets.map((s) => [s.name, s.role, String(s.inputs), s.note || ""])));
   if (m.shift.sets.length) {
     const head = m.in_distribution.headline;  // the shifted sets' figures are the same pair, named once here
-    box.append(table(["shifted set", head.accuracy_name, head.f1_name, "change (both) against the test set", "note"], m.shift.sets.map((s) =>
-      [s.name, fmt(s.headline.accuracy), fmt(s.headline.f1), pair(s.change.accuracy, s.change.f1), s.note || ""])));
+    const ns = m.shift.sets.map((s) => s.n);
+    box.append(table(["shifted set", head.accuracy_name, head.f1_name, "change (both) against the test set", "n", "note"], m.shift.sets.map((s) =>
+      [s.name, fmt(s.headline.accuracy), fmt(s.headline.f1), pair(s.change.accuracy, s.change.f1), s.n == null ? MISSING : String(s.n), s.note || ""]), ns, minN),
+      ...smallNote(ns, minN));
   }
   const attacks = Object.entries(m.adversarial.attacks);
   if (attacks.length) {
+    const ns = attacks.map(([, a]) => a.n);
     box.append(table(["attack", "accuracy under attack", "clean accuracy", "success rate", "pairs"], attacks.map(([name, a]) =>
-      [name, fmt(a.accuracy), fmt(a.clean_accuracy), fmt(a.success_rate), String(a.n)])));
+      [name, fmt(a.accuracy), fmt(a.clean_accuracy), fmt(a.success_rate), String(a.n)]), ns, minN), ...smallNote(ns, minN));
   }
   const c = m.calibration;
   box.append(el("p", "", `Calibration: ECE ${fmt(c.in_distribution.ece)} → ${fmt(c.in_distribution.ece_scaled)} after ` +
@@ -90,5 +110,5 @@ function modelSection(m) {
 }
 
 export function drawDetails(result) {
-  $("model-details").replaceChildren(...result.models.map(modelSection));
+  $("model-details").replaceChildren(...result.models.map((m) => modelSection(m, result.min_n || 1)));
 }
