@@ -17,7 +17,9 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.core.model.attention import quantize_uint8
+import torch
+
+from app.core.model.attention import max_pooled, quantize_uint8
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.errors import InputError
 from app.core.model.norm_attention import norm_forward
@@ -199,7 +201,24 @@ class InspectService:
                     for layer in layers
                 },
             }
+        if request.thumbnails is not None:
+            body["thumbnails"] = thumbnails(attention, request.thumbnails)
         return body
+
+
+def thumbnails(attention: torch.Tensor, size: int) -> dict[str, Any]:
+    """Every head's attention max-pooled to at most size x size cells, quantised like the compact form:
+    a long input's model view needs these and one full layer, not every layer's T x T bytes."""
+    pooled = quantize_uint8(max_pooled(attention, size))
+    return {
+        "encoding": "uint8-base64",
+        "scale": 255,
+        "shape": list(pooled.shape),
+        "layers": {
+            str(layer): base64.b64encode(pooled[layer].numpy().tobytes()).decode("ascii")
+            for layer in range(len(pooled))
+        },
+    }
 
 
 class _Clock:

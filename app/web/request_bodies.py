@@ -96,6 +96,13 @@ class InspectRequest(InspectionFields, AttributionFields):
         default="uint8", description="npz only: uint8 (1/255 steps, divide by scale) or float16 probabilities"
     )
     layers: list[int] | None = Field(default=None, description="compact or npz: layers to send (default all)")
+    thumbnails: int | None = Field(
+        default=None,
+        ge=4,
+        le=256,
+        description="also send every head's attention max-pooled to at most this many cells a side (the model "
+        "view's thumbnails: uint8 base64 per layer, a few kB a head whatever the input's length)",
+    )
     word_level: bool = False
     attention_kind: Literal["weights", "norm"] = Field(
         default="weights",

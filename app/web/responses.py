@@ -97,6 +97,11 @@ class InspectResponse(Answer):
         'full: {"encoding": "float", "values": [layer][head][query][key]}'
     )
     attribution: dict[str, Any] | None = None
+    thumbnails: dict[str, Any] | None = Field(
+        default=None,
+        description="with thumbnails=S: {encoding, scale, shape [L, H, s, s], layers: {l: base64}}, each head "
+        "max-pooled to s = min(T, S) cells a side (token i in cell i * s // T)",
+    )
     intervention: Intervention | None = Field(default=None, description="with intervene: before, after and delta")
 
 

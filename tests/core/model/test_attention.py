@@ -1,11 +1,12 @@
 """Attention extraction on the real model: rows, equality with transformers, word merging."""
 
+import numpy as np
 import pytest
 import torch
 from transformers import AutoModelForSequenceClassification
 
 from app.core.inputs.encoding import encode_absa
-from app.core.model.attention import forward_with_attention, merge_word_pieces, quantize_uint8
+from app.core.model.attention import forward_with_attention, max_pooled, merge_word_pieces, quantize_uint8
 from app.core.model.errors import AttentionUnavailableError
 from app.core.passes.inspection import InspectionInput, inspect
 
@@ -60,3 +61,19 @@ def test_quantization_error_is_bounded():
     attention = torch.rand(2, 3, 7, 7).softmax(-1)
     restored = quantize_uint8(attention).float() / 255
     assert (restored - attention).abs().max() <= 1 / 510 + 1e-7
+
+
+@pytest.mark.parametrize(("tokens", "size"), [(475, 42), (20, 42), (100, 84), (43, 42), (512, 84)])
+def test_max_pooled_keeps_each_blocks_largest_weight(tokens, size):
+    attention = torch.rand(2, 3, tokens, tokens, generator=torch.Generator().manual_seed(tokens)).softmax(-1)
+    pooled = max_pooled(attention, size)
+    side = min(tokens, size)
+    assert pooled.shape == (2, 3, side, side)
+    block = np.arange(tokens) * side // tokens  # the block of token i, as the model view's thumbnails
+    expected = np.zeros((side, side), dtype=np.float32)
+    np.maximum.at(expected, (block[:, None], block[None, :]), attention[1, 2].numpy())
+    assert np.array_equal(pooled[1, 2].numpy(), expected)
+    # a one-cell pattern (each token attending only to the one before) survives the pooling
+    previous = torch.zeros(tokens, tokens)
+    previous[torch.arange(1, tokens), torch.arange(tokens - 1)] = 1.0
+    assert int((max_pooled(previous, size) == 1).sum()) >= side - 1
