@@ -11,7 +11,7 @@ import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./atte
 import { HeadView } from "./headview.js";
 import { readState, writeState } from "./compare-state.js";
 import { drawBars, drawGrid } from "./compare-bars.js";
-import { $, fmt, showError, clearError, markStale, clearStale } from "./dom.js";
+import { $, fmt, showError, clearError, markStale, clearStale, fillConceptLinks } from "./dom.js";
 import { bindPatching, inputsChanged } from "./patching-map.js";
 import { untrainedWarning } from "./model-provenance.js";
 
@@ -293,6 +293,7 @@ function sidesBody() {
 bindPatching({ body: sidesBody, key: inputKey, open: openHead });
 
 async function init() {
+  fillConceptLinks(); // the template's "?" links to /concepts
   try {
     const data = await getModels();
     models = data.models || [];

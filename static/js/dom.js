@@ -120,6 +120,8 @@ export function writeQuery(params) {
 export const CONCEPTS = {
   "head-label": "A name a head earns (aspect, aspect-sentiment, opposite-aspect, no-op, entity, …) when the low end of its 95% CI beats the best baseline by a margin.",
   "head-statistic": "A number per head and example (e.g. the attention mass on the aspect's tokens), averaged over the examples where it is defined; n counts those examples.",
+  "query-token": "The token whose attention row is read: the aspect query (ABSA), the entities (RE) or [CLS]; a query set averages their rows.",
+  "attention-change": "Per head, the Jensen–Shannon divergence between the two sides' attention rows from the query set: 0 the same, 1 disjoint.",
   importance: "How much the loss would change if the head were removed (Michel et al. 2019); needs gold labels.",
   "typical-examples": "The examples on which this head scores highest for the statistic; each opens the live head view.",
   baseline: "What the statistic scores without a learnt pattern: uniform attention, a fixed positional rule, or the same head before fine-tuning.",

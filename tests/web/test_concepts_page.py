@@ -25,6 +25,8 @@ ANCHORS = (
     "minimum-n",
     "importance",
     "typical-examples",
+    "query-token",
+    "attention-change",
     # each head label's own section
     "aspect",
     "aspect-sentiment",
