@@ -82,6 +82,7 @@ def analyze_heads(
     faithfulness_limit: int = faithfulness_option("limit", "--faithfulness-limit"),
     faithfulness_erasure: str = faithfulness_option("erasure", "--faithfulness-erasure"),
     faithfulness_flow_limit: int = faithfulness_option("flow_limit", "--faithfulness-flow-limit"),
+    faithfulness_methods: list[str] = faithfulness_option("methods", "--faithfulness-method"),
 ) -> None:
     """Label every attention head on a labelled dataset (aspect, aspect-sentiment, no-op, entity...) with CIs and
     baselines."""
@@ -105,7 +106,10 @@ def analyze_heads(
         result = run_analysis(model, data, data_format, lexicon_folder, settings, progress, shards)
     try:
         faithful = FaithfulnessSettings(
-            limit=faithfulness_limit, erasure=faithfulness_erasure, flow_limit=faithfulness_flow_limit
+            limit=faithfulness_limit,
+            erasure=faithfulness_erasure,
+            flow_limit=faithfulness_flow_limit,
+            methods=tuple(faithfulness_methods),
         )
     except ValueError as exc:
         fail(str(exc))

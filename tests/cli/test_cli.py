@@ -102,3 +102,9 @@ def test_analyze_faithfulness_reads_the_lexicon_for_plausibility(models_dir, mon
     assert len(plausibility) == 6 and all(len(row) == 12 and all(0 <= v <= 1 for v in row) for row in plausibility)
     assert set(with_words["disagreement"]) == {"faithful", "plausible", "both", "faithful_only", "plausible_only"}
     assert without["settings"]["plausibility_pairs"] == 0 and without["plausibility"] is None
+    # flow within its bound, and source against source on the same pairs, printed and written
+    assert with_words["source_pairs"]["flow"] == with_words["pairs"] == with_words["settings"]["flow_pairs"]
+    compared = {(d["first"], d["second"]) for d in with_words["paired"] if d["figure"] == "aopc_sufficiency"}
+    assert {("flow", "random"), ("ig", "random"), ("rollout", "random")} <= compared
+    assert any(first.startswith("attention:") and second == "flow" for first, second in compared)
+    assert "paired differences" in runs["lexicon"].output

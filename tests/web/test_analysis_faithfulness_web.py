@@ -32,3 +32,9 @@ def test_an_unknown_erasure_is_refused_naming_the_accepted(tiny_client):
     answer = tiny_client.post("/api/analyses", json={**BASE, "faithfulness": {"limit": 2, "erasure": "drop"}})
     assert answer.status_code == 422
     assert "'remove', 'mask' or 'pad'" in answer.text or "remove, mask, pad" in answer.text
+
+
+def test_an_unknown_source_is_refused_naming_the_accepted(tiny_client):
+    answer = tiny_client.post("/api/analyses", json={**BASE, "faithfulness": {"limit": 2, "methods": ["saliency"]}})
+    assert answer.status_code == 422
+    assert '"methods"' in answer.text and "'rollout'" in answer.text and "'flow'" in answer.text

@@ -16,8 +16,8 @@ from app.core.faithfulness.erasure import DEFAULT_ERASURE, ERASURE_MODES, erasab
 from app.core.faithfulness.evaluate import FaithfulnessReport, FaithfulnessRequest, evaluate_input
 from app.core.faithfulness.metrics import K_PERCENTS
 from app.core.faithfulness.paired import PairedDifference, paired_differences
-from app.core.faithfulness.probe import DATASET_METHODS, FaithfulnessProbe
-from app.core.faithfulness.settings import FaithfulnessSettings
+from app.core.faithfulness.probe import FaithfulnessProbe
+from app.core.faithfulness.settings import DATASET_METHODS, FaithfulnessSettings
 from app.core.faithfulness.sources import METHODS
 
 __all__ = [

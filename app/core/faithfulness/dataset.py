@@ -210,6 +210,7 @@ def faithfulness_of_data(
     probe = FaithfulnessProbe(
         checkpoint,
         settings.limit,
+        methods=settings.methods,
         erasure=settings.erasure,
         erase_targets=settings.erase_targets,
         ig_steps=settings.ig_steps,

@@ -26,12 +26,11 @@ from app.core.faithfulness import metrics
 from app.core.faithfulness.erasure import erasable_mask, replacement_id
 from app.core.faithfulness.evaluate import occlusion_scores, per_k_scores
 from app.core.faithfulness.forwards import ErasedProbabilities
-from app.core.faithfulness.settings import DEFAULT_FLOW_LIMIT
+from app.core.faithfulness.settings import DATASET_METHODS, DEFAULT_FLOW_LIMIT
 from app.core.faithfulness.sources import PER_HEAD, source_scores
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import PassBatch
 
-DATASET_METHODS = ("attention", "head_mean", "norm_attention", "rollout", "flow", "grad_x_input", "ig", "random")
 PLAUSIBLE_K = 3  # the interpretability rate's top-k (app.core.heads.interpretability)
 FIGURES = ("aopc_comprehensiveness", "aopc_sufficiency", "normalised_comprehensiveness", "normalised_sufficiency")
 

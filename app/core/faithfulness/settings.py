@@ -12,6 +12,9 @@ from app.core.faithfulness.erasure import DEFAULT_ERASURE, ERASURE_MODES
 # numba has compiled it (seconds, once), small beside a pair's erasure forwards, but it grows with T^3; so it has a
 # bound of its own. The section's `source_ms` (bench/faithfulness_speed.py prints it) says what it cost.
 DEFAULT_FLOW_LIMIT = 100
+# What the dataset pass scores by default: every source of the live view (sources.METHODS)
+DATASET_METHODS = ("attention", "head_mean", "norm_attention", "rollout", "flow", "grad_x_input", "ig", "random")
+DatasetMethod = Literal[DATASET_METHODS]  # type: ignore[valid-type]  # the Literal[tuple] idiom
 
 
 class FaithfulnessSettings(BaseModel):
@@ -29,6 +32,12 @@ class FaithfulnessSettings(BaseModel):
     erase_targets: bool = Field(default=False, description="the aspect term / entities may be erased too")
     ig_steps: int = Field(default=16, ge=1, le=256, description="integrated-gradients steps per pair (faithfulness)")
     random_draws: int = Field(default=4, ge=1, le=64, description="random rankings per pair (the chance level)")
+    methods: tuple[DatasetMethod, ...] = Field(  # type: ignore[valid-type]
+        default=DATASET_METHODS,
+        min_length=1,
+        max_length=len(DATASET_METHODS),
+        description="the sources scored by erasure (norm_attention alone doubles the per-head erasures)",
+    )
     flow_limit: int = Field(
         default=DEFAULT_FLOW_LIMIT,
         ge=0,

@@ -75,12 +75,14 @@ def test_faithful_label_follows_its_rule(absa, specs):
 
 
 def test_flow_within_its_bound_and_the_paired_differences_over_the_pass(absa):
-    settings = FaithfulnessSettings(limit=3, ig_steps=2, random_draws=2, flow_limit=1)
+    methods = ("attention", "head_mean", "rollout", "flow", "grad_x_input", "ig", "random")  # no norm-based attention
+    settings = FaithfulnessSettings(limit=3, ig_steps=2, random_draws=2, flow_limit=1, methods=methods)
     examples = demo_dataset("demo-absa").examples
     section = faithfulness_of_data(absa, examples, "demo-absa", "auto", settings, bootstrap=50)
     scored = section.pairs
     assert scored >= 2 and section.settings["flow_pairs"] == 1
     assert section.source_pairs["flow"] == 1 and section.source_pairs["rollout"] == scored
+    assert "norm_head_mean" not in section.sources and set(section.heads) == {"attention"}
     assert section.sources["flow"]["aopc_comprehensiveness"].mean == pytest.approx(
         section.sources["flow"]["aopc_comprehensiveness"].low
     )  # one pair: its interval is that pair's value
@@ -89,7 +91,7 @@ def test_flow_within_its_bound_and_the_paired_differences_over_the_pass(absa):
     best = f"attention:{layer}.{head}"
     found = {(d.figure, d.first, d.second): d for d in section.paired}
     for figure in ("aopc_comprehensiveness", "aopc_sufficiency"):
-        for source in ("head_mean", "norm_head_mean", "rollout", "flow", "ig", "grad_x_input"):
+        for source in ("head_mean", "rollout", "flow", "ig", "grad_x_input"):
             vs_best = found[(figure, best, source)]
             assert vs_best.pairs == (1 if source == "flow" else scored)
             assert vs_best.low - 1e-9 <= vs_best.mean <= vs_best.high + 1e-9
