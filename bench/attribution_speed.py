@@ -28,6 +28,7 @@ import statistics
 import time
 
 import common
+from timing import timed
 
 IG_STEPS = 32
 
@@ -42,12 +43,6 @@ def load():
     registry = ModelRegistry(common.MODELS_DIR, pick_device("auto"))
     registry.refresh()
     return torch, registry, registry.get(common.MODEL_ID)
-
-
-def timed(work) -> float:
-    started = time.perf_counter()
-    work()
-    return time.perf_counter() - started
 
 
 def ig_against_bare(torch, loaded, rounds: int) -> dict:

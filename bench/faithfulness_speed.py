@@ -20,7 +20,8 @@ import argparse
 import time
 
 import common
-from intervention_speed import compare, load
+from intervention_speed import load
+from timing import compare
 
 
 def erased_rows(loaded, inspection, request):

@@ -26,11 +26,9 @@ Each line also gives the mean of the rounds' ratios with its 95% percentile boot
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 import common
+from timing import compare
 
 
 def load():
@@ -41,41 +39,6 @@ def load():
     registry = ModelRegistry(common.MODELS_DIR, pick_device("auto"))
     registry.refresh()
     return registry.get(common.MODEL_ID)
-
-
-def median_time(work: Callable[[], object], repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
-
-def compare(name: str, candidate, baseline, rounds: int, repeats: int, target: float) -> None:
-    """Median ratio over rounds, candidate and baseline back to back, who goes first alternating."""
-    ratios, times, bases = [], [], []
-    for round_ in range(rounds):
-        if round_ % 2:
-            base, cand = median_time(baseline, repeats), median_time(candidate, repeats)
-        else:
-            cand, base = median_time(candidate, repeats), median_time(baseline, repeats)
-        ratios.append(cand / base)
-        times.append(cand)
-        bases.append(base)
-    import torch
-
-    from app.core.stats.bootstrap import bootstrap_ci
-
-    ratio = statistics.median(ratios)
-    low, high = bootstrap_ci(torch.tensor(ratios)[:, None])
-    verdict = "ok" if ratio <= target else "over target"
-    print(
-        f"{name}: {statistics.median(times) * 1000:.2f} ms vs baseline {statistics.median(bases) * 1000:.2f} ms "
-        f"-> ratio {ratio:.3f} (target <= {target}; {verdict}; mean of rounds {statistics.mean(ratios):.3f} "
-        f"[95% CI {float(low[0]):.3f}, {float(high[0]):.3f}], n = {rounds}; "
-        f"rounds {', '.join(f'{r:.3f}' for r in ratios)})"
-    )
 
 
 def main() -> None:

@@ -22,36 +22,10 @@ built; norm-based attention always runs the PyTorch forward (it needs the value 
 from __future__ import annotations
 
 import argparse
-import statistics
 
 import common
-from intervention_speed import load, median_time
-
-
-def compare(name: str, candidate, baseline, rounds: int, repeats: int, target: float) -> None:
-    """Median ratio over rounds (candidate and baseline back to back, who goes first alternating), and the
-    mean of the rounds' ratios with its 95% bootstrap CI (app.core.stats.bootstrap, n = rounds)."""
-    import torch
-
-    from app.core.stats.bootstrap import bootstrap_ci
-
-    ratios, times, bases = [], [], []
-    for round_ in range(rounds):
-        if round_ % 2:
-            base, cand = median_time(baseline, repeats), median_time(candidate, repeats)
-        else:
-            cand, base = median_time(candidate, repeats), median_time(baseline, repeats)
-        ratios.append(cand / base)
-        times.append(cand)
-        bases.append(base)
-    ratio = statistics.median(ratios)
-    low, high = bootstrap_ci(torch.tensor(ratios)[:, None], 2000, seed=0)
-    verdict = "ok" if ratio <= target else "over target"
-    print(
-        f"{name}: {statistics.median(times) * 1000:.2f} ms vs baseline {statistics.median(bases) * 1000:.2f} ms "
-        f"-> ratio {ratio:.3f}, mean {statistics.mean(ratios):.3f} [{float(low[0]):.3f}, {float(high[0]):.3f}] "
-        f"(target <= {target}; {verdict}; n = {rounds} rounds)"
-    )
+from intervention_speed import load
+from timing import compare
 
 
 def main() -> None:
