@@ -49,19 +49,28 @@ def render_group(console: Console, found: dict[str, Any]) -> None:
 
 
 def stability_table(stability: dict[str, Any]) -> Table:
+    """One row per label: each seed's heads, the Jaccard per pair and its mean (chance in brackets), the heads
+    in every seed (chance) and each head's k/n; long cells fold rather than being cut."""
     n = len(stability["seeds"])
-    table = Table("label", *(f"seed {s}" for s in stability["seeds"]), "Jaccard per pair", "mean (chance)", "k/n")
+    table = Table()
+    table.add_column("label", no_wrap=True)
+    for name in ("heads per seed", "Jaccard per pair (chance)", "mean (chance)", f"in all {n} (chance)", "k/n"):
+        table.add_column(name, overflow="fold")
     for entry in stability["labels"]:
-        pairs = " ".join(
-            f"{a}-{b}:{_number(p['jaccard'])}({_number(p['chance'])})" for p in entry["pairs"] for a, b in [p["seeds"]]
+        heads = "\n".join(
+            f"{seed}: " + (" ".join(f"{layer}.{head}" for layer, head in found) or "–")
+            for seed, found in zip(stability["seeds"], entry["heads"], strict=True)
         )
-        stable = " ".join(f"{layer}.{head}={k}/{n}" for layer, head, k in entry["stable"]) or "none in 2+ seeds"
+        pairs = "\n".join(
+            f"{p['seeds'][0]}-{p['seeds'][1]}: {_number(p['jaccard'])} ({_number(p['chance'])})" for p in entry["pairs"]
+        )
         table.add_row(
             entry["label"],
-            *(" ".join(f"{layer}.{head}" for layer, head in heads) or "–" for heads in entry["heads"]),
+            heads,
             pairs,
             f"{_number(entry['mean_jaccard'])} ({_number(entry['mean_chance'])})",
-            stable,
+            f"{len(entry['in_all'])} ({_number(entry['in_all_by_chance'])})",
+            " ".join(f"{layer}.{head}={k}/{n}" for layer, head, k in entry["stable"]) or "none in 2+ seeds",
         )
     return table
 
