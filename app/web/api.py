@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.core.attribution import FLOW_MAX_TOKENS
 from app.web.attention_npz import NPZ_MEDIA_TYPE, npz_bytes
 from app.web.bodies import require_json
 from app.web.body_limits import ARRIVED
@@ -55,7 +56,8 @@ def list_models(request: Request) -> dict:
         }
         for info in registry.infos
     ]
-    return {"models": models, "defaults": {"absa": registry.default_id("absa"), "re": registry.default_id("re")}}
+    defaults = {"absa": registry.default_id("absa"), "re": registry.default_id("re")}
+    return {"models": models, "defaults": defaults, "limits": {"flow_max_tokens": FLOW_MAX_TOKENS}}
 
 
 @router.post(

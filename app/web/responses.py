@@ -53,6 +53,9 @@ class ModelInfo(Answer):
 class ModelList(Answer):
     models: list[ModelInfo]
     defaults: dict[str, str | None] = Field(description="the default checkpoint id per task (absa, re)")
+    limits: dict[str, int] = Field(
+        default_factory=dict, description="flow_max_tokens: the longest input (word pieces) attention flow takes"
+    )
 
 
 class Prediction(Answer):

@@ -20,7 +20,7 @@ const EXAMPLES = {
 
 const state = readState();
 const startedWithText = !!state.text; // a shared URL: its input; otherwise the task's example
-let models = [];
+let models = [], limits = {};  // GET /api/models: the checkpoints, and the server's input limits
 let current = null;                   // response shown now
 const refreshes = generations();      // late answers of older requests are dropped
 const cache = new Map();              // input key -> response; attention layers are merged in as they arrive
@@ -109,6 +109,24 @@ function markTokens(resp) {
     if (query != null) Object.assign(state, { token: query, side: "left" });
     state.pin = "";
   }
+}
+
+/** Attention flow takes inputs of at most GET /api/models' limits.flow_max_tokens word pieces: on a longer one
+ *  its box is disabled and unticked, with the reason beside it (the server would refuse it). */
+function fitFlow(resp) {
+  const box = document.querySelector("#attribution-controls input[value=flow]"), label = box.closest("label");
+  const max = limits.flow_max_tokens, pieces = (resp.input_ids || []).length;
+  const tooLong = max != null && pieces > max;
+  box.disabled = tooLong;
+  label.classList.toggle("disabled", tooLong);
+  label.querySelector(".cannot-run")?.remove();
+  if (!tooLong) return;
+  if (state.attr.includes("flow")) state.attr = state.attr.filter((m) => m !== "flow");
+  box.checked = false;
+  const why = document.createElement("span");
+  why.className = "cannot-run";
+  why.textContent = `cannot run: flow takes inputs of at most ${max} word pieces; this one has ${pieces}`;
+  label.append(why);
 }
 
 /** A→B / B→A pairs exist only between two segments: one-segment input (RE) offers no pair filter. */
@@ -200,6 +218,7 @@ function showResponse(resp) {
   current = pub.response = resp;
   fitPairFilter();
   markTokens(resp);
+  fitFlow(resp);
   const probs = resp.prediction.probabilities || {};
   $("prediction").hidden = false;
   $("prediction-label").textContent = resp.prediction.label;
@@ -368,6 +387,7 @@ async function init() {
   try {
     const data = await getModels();
     models = data.models || [];
+    limits = data.limits || {};
     if (!state.model) state.model = (data.defaults && data.defaults.absa) || (models[0] && models[0].id) || "";
   } catch (e) {
     showError("error-box", e.message);

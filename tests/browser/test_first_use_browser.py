@@ -130,3 +130,16 @@ def test_a_typical_example_opens_the_head_view_with_its_query_pinned_and_other_a
     shown = page.evaluate("({token: headscope.state.token, pin: headscope.state.pin, spans: headscope.response.spans})")
     assert shown["token"] == shown["spans"]["aspect_query"][0] and shown["pin"] == ""  # pinned once, then consumed
     assert shown["spans"]["other aspects"]
+
+
+def test_flow_is_disabled_with_its_reason_on_an_input_longer_than_it_takes(page):
+    long_review = " ".join(["The soup was lovely and the waiter was friendly."] * 16)  # well over 128 pieces
+    page.goto(f"{page.base}/inspect?{urlencode({'model': TINY_ABSA_ID, 'text': long_review, 'aspect': 'food'})}")
+    page.wait_for_selector("#attribution-controls label:has(input[value=flow]) .cannot-run", timeout=120_000)
+    flow = page.locator("#attribution-controls input[value=flow]")
+    assert flow.is_disabled() and not flow.is_checked()
+    assert "at most 128 word pieces" in page.text_content("#attribution-controls label:has(input[value=flow])")
+    assert page.locator("#attribution-controls input[value=rollout]").is_enabled()
+    page.fill("#text-input", "The soup was lovely.")
+    page.click("#run-button")
+    page.wait_for_function("!document.querySelector('#attribution-controls input[value=flow]').disabled")

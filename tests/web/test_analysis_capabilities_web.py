@@ -81,3 +81,9 @@ def test_the_report_says_which_perspectives_lack_their_data(bare_client):
     assert absa["anomaly"]["runnable"] and relation["anomaly"]["runnable"]  # the other task's demo text
     assert bare_client.get("/api/reports/capabilities").json()["checkpoints"] == []
     assert bare_client.get("/api/reports/capabilities", params={"models": "nope"}).status_code == 404
+
+
+def test_the_models_list_says_how_long_an_input_flow_takes(bare_client):
+    from app.core.attribution import FLOW_MAX_TOKENS
+
+    assert bare_client.get("/api/models").json()["limits"] == {"flow_max_tokens": FLOW_MAX_TOKENS}
