@@ -3,9 +3,12 @@ what `analyze` runs in one process, and what every shard runs (shards.py)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import torch
 
 from app.core.data.readers import OpinionLexicon
 from app.core.heads import agreement_dataset as attribution
@@ -44,8 +47,8 @@ def statistics_pass(
     stopwatch: Stopwatch | None = None,
     offset: int = 0,
 ) -> PassSummary:
-    """The one attention pass of the analysis over `specs` (a shard's: pairs offset.. of the data); on
-    CUDA the next batch is tokenised while the device runs this one."""
+    """The one attention pass of the analysis over `specs` (a shard's: pairs offset.. of the data); the next
+    batch is tokenised while this one runs where that takes nothing from the forward (`idle_for_encoding`)."""
     return attention_pass(
         checkpoint,
         specs,
@@ -58,10 +61,20 @@ def statistics_pass(
         phase="statistics",
         stopwatch=stopwatch,
         offset=offset,
-        prefetch=checkpoint.device.type == "cuda",
+        prefetch=idle_for_encoding(checkpoint.device),
         attention_kind=settings.attention,
         encode_batch=lambda chunk: encode_unit_batch(checkpoint, chunk, lexicon, max_length),
     )
+
+
+def idle_for_encoding(device: torch.device) -> bool:
+    """Whether a helper thread can tokenise the next batch without slowing this one's forward: on CUDA (the
+    device runs it), and on a CPU whose torch threads leave a core idle (the tokenizer and torch's kernels
+    release the GIL, so the two overlap)."""
+    if device.type == "cuda":
+        return True
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return torch.get_num_threads() < cores
 
 
 @dataclass
