@@ -3,13 +3,23 @@
 // value = byte / scale. Pruning works on the raw bytes (integer sums, exact).
 
 const decoded = new WeakMap(); // response -> Map(layer -> Uint8Array)
+const decodedThumbs = new WeakMap(); // response -> Map(layer -> Uint8Array) of its thumbnails
 
 /** Uint8Array of one layer, decoded once per response and layer; null if not sent. */
 export function layerBytes(resp, layer) {
-  let perLayer = decoded.get(resp);
-  if (!perLayer) decoded.set(resp, (perLayer = new Map()));
+  return decodeLayer(decoded, resp, resp.attention, layer);
+}
+
+/** Uint8Array of one layer's thumbnails (H*s*s bytes, "thumbnails" in docs/reference/api.md); null if not sent. */
+export function thumbBytes(resp, layer) {
+  return decodeLayer(decodedThumbs, resp, resp.thumbnails, layer);
+}
+
+function decodeLayer(cache, resp, part, layer) {
+  let perLayer = cache.get(resp);
+  if (!perLayer) cache.set(resp, (perLayer = new Map()));
   if (perLayer.has(layer)) return perLayer.get(layer);
-  const b64 = resp.attention && resp.attention.layers && resp.attention.layers[String(layer)];
+  const b64 = part && part.layers && part.layers[String(layer)];
   if (!b64) return null;
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);

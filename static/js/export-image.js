@@ -1,8 +1,14 @@
-// PNG and SVG downloads of a head view. The PNG is the canvas itself (what is on
-// screen, once painted) composed with the token labels; the SVG is rebuilt from
-// the painter's geometry (svg-headview.js). Both work offline and from file://.
+// PNG and SVG downloads of every figure, one helper for all pages: each download carries a caption
+// (model, input, layer, head, settings such as the attention kind and the colour scale) above the
+// figure. An SVG figure (head view, token heatmap, model view grid) is wrapped with its caption, and
+// its PNG is that SVG drawn at 2x (or a chosen scale); a plotly chart goes through Plotly.toImage
+// with the caption as an annotation above the plot. All of it works offline and from file://.
 
-import { headViewSVGText } from "./svg-headview.js";
+import { headViewSVG } from "./svg-headview.js";
+
+const NS = "http://www.w3.org/2000/svg";
+const CAPTION_LINE = 15, CAPTION_PAD = 8, CAPTION_FONT = 12;
+export const PNG_SCALE = 2;
 
 /** Save a Blob under `name` through a temporary object URL. */
 export function saveBlob(blob, name) {
@@ -28,58 +34,139 @@ export function whenPainted(canvas, timeoutMs = 20_000) {
   });
 }
 
-/** PNG of the head view: the head view canvas's own pixels (exactly what the painter
- *  made) with the token labels written beside it, through canvas.toBlob. Labels are
- *  drawn with fillText rather than an SVG image, which could taint the canvas. */
-export async function headViewPNG(hv) {
-  await whenPainted(hv.canvas);
-  const g = hv.geometry(), dpr = hv.dpr || 1;
-  const lw = Math.ceil(hv.left.getBoundingClientRect().width) || 120;
-  const rw = Math.ceil(hv.right.getBoundingClientRect().width) || 120;
-  const out = document.createElement("canvas");
-  out.width = Math.round((lw + g.width + rw) * dpr);
-  out.height = Math.max(1, hv.canvas.height);
-  const ctx = out.getContext("2d");
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, out.width, out.height);
-  ctx.scale(dpr, dpr);
-  ctx.font = "12px system-ui, sans-serif";
-  ctx.textBaseline = "middle";
-  for (const [side, x, w, align] of [["left", 0, lw, "right"], ["right", lw + g.width, rw, "left"]]) {
-    ctx.textAlign = align;
-    for (const r of g.rows) {
-      const span = hv.spans[side][r.index];
-      if (!span) continue;
-      if (span.style.background) { ctx.fillStyle = span.style.background; ctx.fillRect(x, r.y - g.row / 2, w, g.row); }
-      ctx.fillStyle = span.classList.contains("special") ? "#98a2b3" : "#1d232b";
-      ctx.fillText(span.textContent, align === "right" ? x + w - 6 : x + 6, r.y);
-    }
-  }
-  ctx.setTransform(1, 0, 0, 1, 0, 0);
-  ctx.drawImage(hv.canvas, Math.round(lw * dpr), 0);
-  return new Promise((resolve, reject) => out.toBlob((b) => (b ? resolve(b) : reject(new Error("PNG encoding failed"))), "image/png"));
-}
-
 function checkHV(hv) {
   if (!hv || !hv.rows) throw new Error("Nothing to save yet: the head view is empty.");
   return hv;
 }
 
-/** Download the head view as `${stem}.png` (see headViewPNG). */
-export async function downloadPNG(hv, stem) {
-  saveBlob(await headViewPNG(checkHV(hv)), stem + ".png");
+/** Caption lines from named parts: {model, input, layer, head, ...settings}; empty parts are left out. */
+export function captionLines(parts) {
+  const { model, input, ...rest } = parts;
+  const lines = [];
+  if (model) lines.push(`model: ${model}`);
+  if (input) lines.push(`input: ${input.length > 160 ? input.slice(0, 159) + "…" : input}`);
+  const settings = Object.entries(rest).filter(([, v]) => v != null && v !== "").map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`);
+  if (settings.length) lines.push(settings.join(" · "));
+  return lines;
 }
 
-/** Download the head view as `${stem}.svg` (svg-headview.js). */
-export function downloadSVG(hv, stem) {
-  saveBlob(new Blob([headViewSVGText(checkHV(hv), stem)], { type: "image/svg+xml" }), stem + ".svg");
-}
-
-/** Wire a PNG and an SVG button to a head view; `name()` gives the file name stem. */
-export function bindImageButtons(pngButton, svgButton, getHV, name, onError) {
-  const fail = (e) => (onError ? onError(e) : console.error(e));
-  pngButton.addEventListener("click", () => downloadPNG(getHV(), name()).catch(fail));
-  svgButton.addEventListener("click", () => {
-    try { downloadSVG(getHV(), name()); } catch (e) { fail(e); }
+/** A new <svg> holding `figure` (an <svg> element) below the caption lines; {svg, width, height}. */
+export function withCaption(figure, lines) {
+  const fw = +figure.getAttribute("width"), fh = +figure.getAttribute("height");
+  const top = lines.length ? CAPTION_PAD * 2 + CAPTION_LINE * lines.length : 0;
+  const width = Math.max(fw, 420), height = fh + top;
+  const svg = document.createElementNS(NS, "svg");
+  for (const [k, v] of Object.entries({ xmlns: NS, width, height, viewBox: `0 0 ${width} ${height}`,
+    "font-family": "system-ui, sans-serif" })) svg.setAttribute(k, String(v));
+  const bg = document.createElementNS(NS, "rect");
+  bg.setAttribute("width", width); bg.setAttribute("height", height); bg.setAttribute("fill", "#fff");
+  const caption = document.createElementNS(NS, "g");
+  caption.setAttribute("data-caption", "1");
+  caption.setAttribute("font-size", CAPTION_FONT);
+  caption.setAttribute("fill", "#344054");
+  lines.forEach((line, i) => {
+    const t = document.createElementNS(NS, "text");
+    t.setAttribute("x", CAPTION_PAD);
+    t.setAttribute("y", CAPTION_PAD + CAPTION_LINE * (i + 0.75));
+    t.textContent = line;
+    caption.append(t);
   });
+  const inner = figure.cloneNode(true);
+  inner.setAttribute("y", top);
+  inner.setAttribute("x", 0);
+  svg.append(bg, caption, inner);
+  return { svg, width, height };
+}
+
+const svgFileText = (svg) => '<?xml version="1.0" encoding="UTF-8"?>\n' + new XMLSerializer().serializeToString(svg);
+
+/** Draw SVG text onto a canvas `scale` times its size; a PNG Blob. */
+export function svgToPNG(text, width, height, scale = PNG_SCALE) {
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => {
+      const out = document.createElement("canvas");
+      out.width = Math.round(width * scale);
+      out.height = Math.round(height * scale);
+      const ctx = out.getContext("2d");
+      ctx.drawImage(img, 0, 0, out.width, out.height);
+      out.toBlob((b) => (b ? resolve(b) : reject(new Error("PNG encoding failed"))), "image/png");
+    };
+    img.onerror = () => reject(new Error("the figure could not be drawn as PNG"));
+    img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(text);
+  });
+}
+
+/** The Blob of an SVG figure with its caption, as "svg" or "png" (at `scale`). */
+export async function figureBlob(figure, lines, format, scale = PNG_SCALE) {
+  const { svg, width, height } = withCaption(figure, lines);
+  const text = svgFileText(svg);
+  if (format === "svg") return new Blob([text], { type: "image/svg+xml" });
+  return svgToPNG(text, width, height, scale);
+}
+
+/** The Blob of a drawn plotly chart (`gd`) with the caption above its plot, through Plotly.toImage. */
+export async function plotlyBlob(Plotly, gd, lines, format, scale = PNG_SCALE) {
+  const full = gd._fullLayout || {};
+  const width = full.width || gd.clientWidth || 700, chartHeight = full.height || gd.clientHeight || 450;
+  const top = CAPTION_PAD * 2 + CAPTION_LINE * lines.length;
+  const margin = { ...(gd.layout.margin || {}) };
+  margin.t = (margin.t != null ? margin.t : (full.margin && full.margin.t) || 60) + top;
+  const caption = { xref: "paper", yref: "paper", x: 0, xanchor: "left", y: 1, yanchor: "bottom", yshift: margin.t - top + CAPTION_PAD,
+    align: "left", showarrow: false, text: lines.map(escapeHTML).join("<br>"), font: { size: CAPTION_FONT, color: "#344054" },
+    name: "caption" };
+  const layout = { ...gd.layout, margin, height: chartHeight + top, width, annotations: [...(gd.layout.annotations || []), caption] };
+  const url = await Plotly.toImage({ data: gd.data, layout }, { format, width, height: chartHeight + top, scale: format === "png" ? scale : 1 });
+  return (await fetch(url)).blob();
+}
+
+const escapeHTML = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/** Download the head view as `${stem}.png` (its SVG with the caption, at 2x). */
+export async function downloadPNG(hv, stem, lines = []) {
+  await whenPainted(checkHV(hv).canvas);
+  saveBlob(await figureBlob(headViewSVG(hv, stem), lines, "png"), stem + ".png");
+}
+
+/** Download the head view as `${stem}.svg` (svg-headview.js), the caption above it. */
+export async function downloadSVG(hv, stem, lines = []) {
+  saveBlob(await figureBlob(headViewSVG(checkHV(hv), stem), lines, "svg"), stem + ".svg");
+}
+
+/** Wire a PNG and an SVG button to a head view; `name()` gives the file name stem, `caption()` its lines. */
+export function bindImageButtons(pngButton, svgButton, getHV, name, onError, caption = () => []) {
+  const fail = (e) => (onError ? onError(e) : console.error(e));
+  pngButton.addEventListener("click", () => downloadPNG(getHV(), name(), caption()).catch(fail));
+  svgButton.addEventListener("click", () => downloadSVG(getHV(), name(), caption()).catch(fail));
+}
+
+/**
+ * PNG and SVG buttons placed before `anchor` (once per id prefix), for any figure.
+ * opts: {id, name(): file stem, caption(): lines, svg(): an <svg> element | plotly: () => [Plotly, gd], onError}
+ */
+export function exportButtons(anchor, opts) {
+  if (document.getElementById(opts.id + "-png")) return;
+  const box = document.createElement("span");
+  box.className = "export-buttons";
+  for (const format of ["png", "svg"]) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.id = `${opts.id}-${format}`;
+    b.className = "secondary";
+    b.textContent = format.toUpperCase();
+    b.title = format === "png" ? `download as PNG (${PNG_SCALE}x, with a caption)` : "download as SVG (with a caption)";
+    b.addEventListener("click", async () => {
+      try {
+        const lines = opts.caption();
+        const blob = opts.plotly
+          ? await plotlyBlob(...(await opts.plotly()), lines, format)
+          : await figureBlob(opts.svg(), lines, format);
+        saveBlob(blob, `${opts.name()}.${format}`.replace(/[^\w.-]+/g, "_"));
+      } catch (e) {
+        (opts.onError || console.error)(e);
+      }
+    });
+    box.append(b);
+  }
+  anchor.before(box);
 }

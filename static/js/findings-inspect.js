@@ -6,7 +6,7 @@
 import { createFinding } from "./findings-api.js";
 import { openFindingForm } from "./findings-form.js";
 import { viewFromState, inputFromState } from "./findings-state.js";
-import { downloadPNG, downloadSVG } from "./export-image.js";
+import { downloadPNG, downloadSVG, captionLines } from "./export-image.js";
 import { $ } from "./dom.js";
 
 /** The snapshot a finding keeps: the response the page already has (so the server does
@@ -46,6 +46,18 @@ const stem = (ctx) => {
   return `headscope-${(r && r.model) || "view"}-layer${s.layer}`.replace(/[^\w.-]+/g, "_");
 };
 
+/** The head view download's caption: the model, the input and the view's settings. */
+export function headViewCaption(state, resp) {
+  return captionLines({
+    model: resp && resp.model,
+    input: state.text + (state.aspect ? `  | aspect: ${state.aspect}` : ""),
+    layer: state.layer,
+    heads: state.heads ? state.heads.join(", ") : "all",
+    attention: resp && resp.attention_kind === "norm" ? "norm-based (per row)" : "weights",
+    pairs: state.filter, mass: state.mass + "%", tokens: resp && resp.level === "word" ? "words" : "word pieces",
+  });
+}
+
 async function save(kind, ctx) {
   const resp = ctx.response();
   if (!resp || ctx.busy()) return ctx.onError(new Error("Run an inspection (and wait for it) before saving a finding."));
@@ -68,8 +80,8 @@ export async function act(buttonId, ctx) {
   try {
     if (buttonId === "save-finding-head") await save("head", ctx);
     else if (buttonId === "save-finding-model") await save("model", ctx);
-    else if (buttonId === "download-png") await downloadPNG(ctx.headView, stem(ctx));
-    else if (buttonId === "download-svg") downloadSVG(ctx.headView, stem(ctx));
+    else if (buttonId === "download-png") await downloadPNG(ctx.headView, stem(ctx), headViewCaption(ctx.state, ctx.response()));
+    else if (buttonId === "download-svg") await downloadSVG(ctx.headView, stem(ctx), headViewCaption(ctx.state, ctx.response()));
   } catch (e) {
     ctx.onError(e);
   }

@@ -9,7 +9,7 @@
 import { layerBytes, headColors, tokenMasks, pruneEdges } from "./attention.js";
 import { HeadView } from "./headview.js";
 import { stateFromView } from "./findings-state.js";
-import { bindImageButtons } from "./export-image.js";
+import { bindImageButtons, captionLines } from "./export-image.js";
 import { drawStrips } from "./attribution-strips.js";
 import { bindHeadToggles, headToggleButtons } from "./head-toggles.js";
 
@@ -87,7 +87,9 @@ export function mountSnapshotView(root, finding) {
   allBtn.addEventListener("click", () => { state.heads = range(H); draw(); });
   noneBtn.addEventListener("click", () => { state.heads = []; draw(); });
   const stem = () => `headscope-${String(finding.title || "finding").slice(0, 40)}-layer${state.layer}`.replace(/[^\w.-]+/g, "_");
-  bindImageButtons(pngBtn, svgBtn, () => hv, stem, (e) => { count.textContent = e.message; });
+  const caption = () => captionLines({ model: snap.model, finding: finding.title, layer: state.layer,
+    heads: state.heads.join(", "), settings });
+  bindImageButtons(pngBtn, svgBtn, () => hv, stem, (e) => { count.textContent = e.message; }, caption);
   drawStrips(strips, snap);
   draw();
   return { hv, state, draw };

@@ -306,6 +306,32 @@ const modelHooks = {
   needLayer: () => refresh(), // another layer for the heatmap: fetched (once) and drawn
 };
 
+/** A thumbnail click: while picking, switch that head off (or on again), else open it. */
+function pickHead(layer, head) {
+  if (!iv.picking()) return openHead(layer, head);
+  iv.togglePicked(state, layer, head);
+  refresh();
+}
+
+/** A layer's row label while picking: all its heads off (or all on again). */
+function pickLayer(layer) {
+  if (!iv.picking() || !current) return;
+  iv.toggleLayerPicked(state, layer, current.num_heads);
+  refresh();
+}
+
+/** A thumbnail, agreement-map or faithfulness-map click: open that head in the head view. */
+function openHead(layer, head) {
+  Object.assign(state, { view: "head", layer, heads: [head], hm_layer: layer, hm_head: head });
+  refresh();
+}
+
+/** The knock-out map's per-layer row: open that layer with all its heads. */
+function openLayer(layer) {
+  Object.assign(state, { view: "head", layer, heads: current ? range(current.num_heads) : null });
+  refresh();
+}
+
 // ---- knock-out map: of the plain model, for the input shown (not the word mode or intervention) ----
 const inputKey = () => JSON.stringify([state.model, state.text, task() === "re" ? "" : state.aspect]);
 

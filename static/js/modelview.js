@@ -1,13 +1,16 @@
-// Model view: a layers x heads grid of tiny attention-matrix images, plus a
-// plotly heatmap of one head. Imported lazily (only when the tab is opened),
-// and plotly itself (~4.6 MB) is only fetched when the heatmap is drawn.
+// Model view: a layers x heads grid of tiny attention-matrix images, plus one head's token x token
+// heatmap on a canvas (token-heatmap.js). Imported lazily (only when the tab is opened). The grid is
+// painted from the server's max-pooled thumbnails (inspect.js asks for them and the heatmap's layer
+// only, so a long input does not ship every layer's T x T bytes), or from full layers where a
+// response has no thumbnails (a saved finding's snapshot).
 
-import { layerBytes } from "./attention.js";
-import { loadPlotly } from "./plotly-loader.js";
+import { layerBytes, thumbBytes } from "./attention.js";
+import { drawTokenHeatmap, tokenHeatmapSVG } from "./token-heatmap.js";
+import { scaleControl, scaleWords } from "./heatmap-scale.js";
+import { exportButtons, captionLines } from "./export-image.js";
 import { $ } from "./dom.js";
 
 const THUMB = 42; // css px inside a .thumb's border (44px, border-box)
-
 /** Paint one head's T x T matrix into a canvas of at most `size` px a side (CSS scales
  *  it to the thumbnail). Up to `size` tokens each cell is one pixel; beyond, each pixel
  *  is the strongest cell of its block (max-pooling), so that a sharp one-cell pattern
@@ -44,11 +47,13 @@ const cell = (tag, cls, text) => {
   return el;
 };
 
-/** Build the grid; onPick(layer, head) fires on a thumbnail click, onLayer(layer) on a row label's. */
+let painted = new Set(); // layers of the grid shown whose thumbnails are painted
+
+/** Build the grid's cells (unpainted); onPick(layer, head) fires on a thumbnail click, onLayer(layer) on a row label's. */
 function renderGrid(grid, resp, onPick, onLayer) {
-  const L = resp.num_layers, H = resp.num_heads, T = resp.tokens.length;
-  const size = Math.round(THUMB * (window.devicePixelRatio || 1)); // one canvas pixel per device pixel at most
+  const L = resp.num_layers, H = resp.num_heads;
   grid.style.setProperty("--heads", H);
+  grid.dataset.complete = "0";
   const frag = document.createDocumentFragment();
   frag.append(cell("span", "corner"));
   for (let h = 0; h < H; h++) frag.append(cell("span", "hlabel", "H" + h));
@@ -56,17 +61,17 @@ function renderGrid(grid, resp, onPick, onLayer) {
     const label = cell("span", "llabel", "L" + l);
     label.dataset.layer = l;
     frag.append(label);
-    const bytes = layerBytes(resp, l);
     for (let h = 0; h < H; h++) {
       const c = cell("canvas", "thumb");
+      c.width = c.height = 1;
       c.dataset.layer = l;
       c.dataset.head = h;
       c.title = `Layer ${l} · Head ${h}`;
-      if (bytes) paintThumb(c, bytes, h, T, size);
       frag.append(c);
     }
   }
   grid.replaceChildren(frag);
+  painted = new Set();
   grid.onclick = (e) => {
     const t = e.target.closest(".thumb"), row = e.target.closest(".llabel");
     if (t) onPick(+t.dataset.layer, +t.dataset.head);
@@ -74,40 +79,67 @@ function renderGrid(grid, resp, onPick, onLayer) {
   };
 }
 
-// Plotly parses a small HTML subset in labels; escape so tokens like "<b>" or
-// "<script>" show literally (plotly decodes the entities back to text).
-const MAX_TICKS = 64;
-const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+/** The thumbnails' side in canvas pixels: one per device pixel at most. */
+export const thumbSize = () => Math.round(THUMB * (window.devicePixelRatio || 1));
 
-/** One head as a plotly heatmap with token labels on both axes (rows = queries). */
-async function renderHeatmap(div, resp, layer, head) {
-  const bytes = layerBytes(resp, layer);
-  if (!bytes) return;
-  const Plotly = await loadPlotly();
-  const T = resp.tokens.length, scale = resp.attention.scale || 255, base = head * T * T;
-  const labels = resp.tokens.map((t) => esc(t.text));
-  const idx = labels.map((_, i) => i);
-  const z = [], text = [];
-  for (let q = 0; q < T; q++) {
-    z.push(Array.from(bytes.subarray(base + q * T, base + (q + 1) * T), (v) => v / scale));
-    text.push(labels.map((k) => `${labels[q]} → ${k}`));
+/** Paint the rows of the layers that have arrived and are not painted yet: from the server's
+ *  max-pooled thumbnails when the response has them (s x s a head), else from the full layer. */
+function paintArrived(grid, resp) {
+  const H = resp.num_heads, T = resp.tokens.length, size = thumbSize();
+  const s = resp.thumbnails ? resp.thumbnails.shape[2] : 0;
+  for (let l = 0; l < resp.num_layers; l++) {
+    if (painted.has(l)) continue;
+    const pooled = s ? thumbBytes(resp, l) : null, bytes = pooled || layerBytes(resp, l);
+    if (!bytes) continue;
+    for (let h = 0; h < H; h++) {
+      const c = grid.querySelector(`.thumb[data-layer='${l}'][data-head='${h}']`);
+      if (pooled) paintThumb(c, pooled, h, s, s);
+      else paintThumb(c, bytes, h, T, size);
+    }
+    painted.add(l);
   }
-  const size = Math.min(900, Math.max(420, 14 * T + 160));
-  // at most MAX_TICKS token labels per axis: beyond, every n-th token is labelled (the hover names
-  // every cell); 256 overlapping labels were unreadable and took plotly a second to lay out
-  const step = Math.ceil(T / MAX_TICKS), ticks = idx.filter((i) => i % step === 0);
-  const axis = { tickvals: ticks, ticktext: ticks.map((i) => labels[i]), tickfont: { size: T > 80 ? 7 : 10 }, showgrid: false };
-  await Plotly.newPlot(div, [{
-    type: "heatmap", z, x: idx, y: idx, text, zmin: 0, zmax: 1,
-    colorscale: [[0, "#ffffff"], [1, "#08306b"]],
-    hovertemplate: "%{text}<br>%{z:.3f}<extra></extra>",
-  }], {
-    // norm-based attention arrives divided by its row sums: drawn on the weights' 0..1 scale
-    title: { text: `Layer ${layer} · Head ${head}${resp.attention_kind === "norm" ? " · norm-based, per row" : ""}`, font: { size: 13 } },
-    width: size, height: size, margin: { l: 90, r: 20, t: 40, b: 90 },
-    xaxis: { ...axis, title: { text: "key (attended)" }, side: "bottom", tickangle: -60 },
-    yaxis: { ...axis, title: { text: "query (attending)" }, autorange: "reversed" },
-  }, { displaylogo: false, responsive: false });
+  grid.dataset.complete = painted.size === resp.num_layers ? "1" : "0";
+}
+
+/** The grid as an <svg>: each thumbnail as an image, the layer and head labels as text. */
+function gridSVG(resp) {
+  const NS = "http://www.w3.org/2000/svg", L = resp.num_layers, H = resp.num_heads, step = 46, x0 = 34, y0 = 20;
+  const width = x0 + H * step, height = y0 + L * step;
+  const make = (name, attrs, text) => {
+    const n = document.createElementNS(NS, name);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, String(v));
+    if (text != null) n.textContent = text;
+    return n;
+  };
+  const svg = make("svg", { xmlns: NS, width, height, viewBox: `0 0 ${width} ${height}`, "font-family": "system-ui, sans-serif", "font-size": 11 });
+  svg.append(make("rect", { width, height, fill: "#fff" }));
+  for (let h = 0; h < H; h++) svg.append(make("text", { x: x0 + h * step + 22, y: 12, "text-anchor": "middle", fill: "#667085" }, "H" + h));
+  for (let l = 0; l < L; l++) {
+    svg.append(make("text", { x: x0 - 6, y: y0 + l * step + 22, "text-anchor": "end", "dominant-baseline": "central", fill: "#667085" }, "L" + l));
+    for (let h = 0; h < H; h++) {
+      const c = $("modelview-grid").querySelector(`.thumb[data-layer='${l}'][data-head='${h}']`);
+      svg.append(make("image", { x: x0 + h * step, y: y0 + l * step, width: 44, height: 44, preserveAspectRatio: "none",
+        style: "image-rendering:pixelated", href: c.toDataURL("image/png") }));
+    }
+  }
+  return svg;
+}
+
+// Label strings as they arrive (plotly-free: a canvas writes them as text, no markup is parsed).
+const kindWords = (resp) => (resp.attention_kind === "norm" ? "norm-based, per row" : "weights");
+
+/** One head as a canvas heatmap with thinned token labels on both axes (rows = queries). */
+function renderHeatmap(div, resp, layer, head, scale) {
+  const bytes = layerBytes(resp, layer);
+  if (!bytes) return false;
+  const T = resp.tokens.length, q = resp.attention.scale || 255, base = head * T * T;
+  const values = new Float32Array(T * T);
+  for (let i = 0; i < T * T; i++) values[i] = bytes[base + i] / q;
+  // norm-based attention arrives divided by its row sums: drawn on the weights' 0..1 scale
+  const title = `Layer ${layer} · Head ${head}${resp.attention_kind === "norm" ? " · norm-based, per row" : ""}`;
+  drawTokenHeatmap(div, { values, labels: resp.tokens.map((t) => t.text), title, scale });
+  div.dataset.drawn = `${layer}|${head}|${scale}`;
+  return true;
 }
 
 let gridFor = null, heatKey = null, hooks = null, st = null, shown = null;
@@ -121,35 +153,51 @@ for (const id of ["hm-layer", "hm-head"]) {
   $(id).addEventListener("change", () => {
     st.hm_layer = +$("hm-layer").value;
     st.hm_head = +$("hm-head").value;
-    showModelView(shown, st, hooks);
     hooks.changed();
+    hooks.needLayer ? hooks.needLayer(st.hm_layer) : showModelView(shown, st, hooks);
   });
 }
+scaleControl($("heatmap"), "hm-scale", "linear", (scale) => {
+  st.hm_scale = scale;
+  showModelView(shown, st, hooks);
+  hooks.changed();
+});
 
-/** Draw the grid (once per response) and the heatmap of state.hm_layer/hm_head.
- *  hooks: {pick(layer, head), pickLayer(layer) (optional), changed()}. */
+const inputWords = () => st.text + (st.aspect ? `  | aspect: ${st.aspect}` : "");
+exportButtons($("modelview-grid").parentNode, {
+  id: "modelview-grid-export", name: () => `headscope-${shown.model}-model-view`,
+  caption: () => captionLines({ model: shown.model, input: inputWords(), view: "every head (rows = queries)", attention: kindWords(shown) }),
+  svg: () => gridSVG(shown),
+});
+exportButtons($("heatmap"), {
+  id: "heatmap-export", name: () => `headscope-${shown.model}-layer${st.hm_layer}-head${st.hm_head}`,
+  caption: () => captionLines({ model: shown.model, input: inputWords(), layer: st.hm_layer, head: st.hm_head,
+    attention: kindWords(shown), colour: scaleWords(st.hm_scale) }),
+  svg: () => tokenHeatmapSVG($("heatmap").drawing),
+});
+
+/** Draw the grid (built once per response, rows painted as their layers arrive) and the heatmap of
+ *  state.hm_layer/hm_head. hooks: {pick(layer, head), pickLayer(layer) (optional), changed(),
+ *  needLayer(layer) (optional: fetch that layer, then call showModelView again)}. */
 export function showModelView(resp, state, h) {
   shown = resp; st = state; hooks = h;
   if (state.hm_layer == null || state.hm_layer >= resp.num_layers) state.hm_layer = state.layer;
   if (state.hm_head == null || state.hm_head >= resp.num_heads) state.hm_head = (state.heads && state.heads[0]) ?? 0;
+  const grid = $("modelview-grid");
   if (gridFor !== resp) {
-    renderGrid($("modelview-grid"), resp, (l, hd) => hooks.pick(l, hd), (l) => hooks.pickLayer && hooks.pickLayer(l));
+    renderGrid(grid, resp, (l, hd) => hooks.pick(l, hd), (l) => hooks.pickLayer && hooks.pickLayer(l));
     fillSelect($("hm-layer"), resp.num_layers, "L");
     fillSelect($("hm-head"), resp.num_heads, "H");
     gridFor = resp;
     heatKey = null;
   }
+  paintArrived(grid, resp);
   $("hm-layer").value = state.hm_layer;
   $("hm-head").value = state.hm_head;
-  for (const t of $("modelview-grid").querySelectorAll(".thumb")) {
-    t.classList.toggle("selected", +t.dataset.layer === state.hm_layer && +t.dataset.head === state.hm_head);
-  }
-  const key = state.hm_layer + "|" + state.hm_head;
-  if (heatKey !== key) {
-    heatKey = key;
-    renderHeatmap($("heatmap"), resp, state.hm_layer, state.hm_head).catch((e) => {
-      heatKey = null;
-      $("heatmap").textContent = "Heatmap unavailable: " + e.message;
-    });
-  }
+  $("hm-scale").value = state.hm_scale || "linear";
+  for (const t of grid.querySelectorAll(".thumb.selected")) t.classList.remove("selected");
+  const sel = grid.querySelector(`.thumb[data-layer='${state.hm_layer}'][data-head='${state.hm_head}']`);
+  if (sel) sel.classList.add("selected");
+  const key = `${state.hm_layer}|${state.hm_head}|${state.hm_scale}`;
+  if (heatKey !== key && renderHeatmap($("heatmap"), resp, state.hm_layer, state.hm_head, state.hm_scale || "linear")) heatKey = key;
 }

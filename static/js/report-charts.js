@@ -7,6 +7,7 @@ import { loadPlotly } from "./plotly-loader.js";
 import { $, el, fmt } from "./dom.js";
 import { pub } from "./report-state.js";
 import { entryModels, entryRows, errorBars, spreadHover } from "./report-groups.js";
+import { exportButtons, captionLines } from "./export-image.js";
 
 const CONFIG = { displaylogo: false, responsive: true };
 // One meaning per colour on the page: each checkpoint keeps its colour in every chart. Whatever else a chart
@@ -39,9 +40,30 @@ export const PERSPECTIVES = [
     direction: "describes attention, ranks nothing: a pretrained base can score higher than its fine-tune" },
 ];
 
-function counted(node) {
+function counted(node, result) {
   pub.plots += 1;
   node.dataset.drawn = String(pub.plots);
+  if (result) exportable(node, result);
+}
+
+/** PNG/SVG buttons before a chart: the caption names the checkpoints and the chart. */
+function exportable(node, result) {
+  if (!node.id) node.id = `${node.parentNode.parentNode.id}-${node.dataset.model}`.replace(/[^\w-]+/g, "_");
+  exportButtons(node, {
+    id: node.id + "-export", name: () => `headscope-report-${node.id}`,
+    caption: () => captionLines({ model: entryModels(result).map((m) => m.id).join(", "),
+      chart: ((node.layout || {}).title || {}).text, computed: result.computed_at }),
+    plotly: async () => [await loadPlotly(), node], onError: (e) => console.error(e),
+  });
+}
+
+/** A chart of a grid (one per checkpoint), in its own box so that its download buttons sit above it. */
+function gridChart(box, model) {
+  const node = el("div", "rp-chart"), figure = document.createElement("div");
+  node.dataset.model = model;
+  figure.append(node);
+  box.append(figure);
+  return node;
 }
 
 const title = (text) => ({ text, font: { size: 13 }, y: 0.97 });
@@ -93,7 +115,7 @@ export async function drawPerspectives(result) {
     xaxis: { title: { text: "perspective" } },
     margin: { l: 60, r: 10, t: 70, b: 70 }, legend: { orientation: "h", x: 0, y: 1.08, yanchor: "bottom", title: { text: "checkpoint:" } },
   }, CONFIG);
-  counted(node);
+  counted(node, result);
   $("perspective-notes").replaceChildren(axisNotes(rows));
 }
 
@@ -118,7 +140,7 @@ export async function drawScatter(result) {
     yaxis: { title: { text: "accuracy (↑ better; each task's headline)" }, range: [-0.05, 1.1] },
     legend: { x: 1.02, y: 1, font: { size: 11 }, title: { text: "checkpoint · set:" } },
   }, CONFIG);
-  counted(node);
+  counted(node, result);
   const c = result.summary.correlation || {};
   $("correlation-note").textContent = c.spearman != null
     ? `Spearman's ρ = ${fmt(c.spearman)} (p = ${fmt(c.p_value)}) over ${c.models} checkpoints.` : (c.note || "");
@@ -138,9 +160,7 @@ export async function drawReliability(result) {
   box.replaceChildren();
   for (const [index, m] of entryModels(result).entries()) {
     const c = m.calibration, test = c.in_distribution;
-    const node = el("div", "rp-chart");
-    node.dataset.model = m.id;
-    box.append(node);
+    const node = gridChart(box, m.id);
     const width = 1 / c.bins;
     const traces = [
       { type: "bar", name: `before scaling (bars; ECE ${fmt(test.ece)})`, x: binCenters(test.reliability), width,
@@ -163,7 +183,7 @@ export async function drawReliability(result) {
       xaxis: { title: { text: "confidence" }, range: [0, 1] }, yaxis: { title: { text: "accuracy" }, range: [0, 1.05] },
       legend: { orientation: "h", x: 0, y: -0.3, font: { size: 10 } },
     }, CONFIG);
-    counted(node);
+    counted(node, result);
   }
 }
 
@@ -174,9 +194,7 @@ export async function drawRoc(result) {
   const box = $("roc-charts");
   box.replaceChildren();
   for (const [index, m] of entryModels(result).entries()) {
-    const node = el("div", "rp-chart");
-    node.dataset.model = m.id;
-    box.append(node);
+    const node = gridChart(box, m.id);
     const sets = m.anomaly.sets;
     const traces = sets.map((s, i) => ({ type: "scatter", mode: "lines", name: `${s.name} (AUROC ${fmt(s.auroc)})`,
       x: s.roc.fpr, y: s.roc.tpr, line: { color: color(index), shape: s.averaged ? "linear" : "hv", dash: i ? DASHES[(i - 1) % DASHES.length] : "solid" },
@@ -188,6 +206,6 @@ export async function drawRoc(result) {
       margin: { l: 55, r: 10, t: 40, b: 60 }, xaxis: { title: { text: "false-positive rate" }, range: [0, 1] },
       yaxis: { title: { text: "true-positive rate" }, range: [0, 1.02] }, legend: { orientation: "h", x: 0, y: -0.3, font: { size: 10 } },
     }, CONFIG);
-    counted(node);
+    counted(node, result);
   }
 }

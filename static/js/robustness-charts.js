@@ -4,7 +4,9 @@
 
 import { loadPlotly } from "./plotly-loader.js";
 import { $, fmt } from "./dom.js";
-import { view, pub } from "./robustness-state.js";
+import { view, pub, writeView } from "./robustness-state.js";
+import { plotlyScale, scaleControl, scaleWords, thinned, LABEL_PX } from "./heatmap-scale.js";
+import { exportButtons, captionLines } from "./export-image.js";
 
 const CONFIG = { displaylogo: false, responsive: true };
 
@@ -57,36 +59,67 @@ export async function drawRateCharts(result, onPick) {
   }
 }
 
-/** Heads × tests: z[test][head] = separation (broken − held mean change) of the chosen query set;
+let drawn = null; // {result, onPick} of the heads chart shown: what the scale control and the downloads use
+
+/** PNG/SVG buttons for each chart (once): the caption names the model, the data and the settings. */
+function bindExports(onError) {
+  const caption = (extra) => () => captionLines({ model: drawn.result.model.id,
+    input: `${(drawn.result.data || {}).name || view.data}`, tests: drawn.result.tests.length, ...extra() });
+  const plotly = (id) => async () => [await loadPlotly(), $(id)];
+  for (const [id, extra] of [["chart-accuracy", () => ({})], ["chart-rates", () => ({})],
+    ["chart-heads", () => ({ queries: view.query === "cls" ? "[CLS]" : "focus", colour: scaleWords(view.scale) })]]) {
+    exportButtons($(id), { id: `${id}-export`, name: () => `headscope-${drawn.result.model.id}-${id}`, caption: caption(extra),
+      plotly: plotly(id), onError });
+  }
+}
+
+// rows of the heads chart: at most this tall (px) before the head labels are thinned
+const HEADS_CHART_MAX = 900, ROW_PX = 14;
+
+/** Heads × tests: one row per head (layer.head), one column per test, the colour the separation
+ *  (broken − held mean change) of the chosen query set under the chosen colour scale; head labels
+ *  thinned (every k-th head, never a smaller font) when the rows are too short for them all.
  *  onPick(test, layer, head) on a click. */
 export async function drawHeadsChart(result, onPick) {
   const Plotly = await loadPlotly();
   const { num_layers: L, num_heads: H } = result.model;
-  const x = [];
-  for (let l = 0; l < L; l++) for (let h = 0; h < H; h++) x.push(`${l}.${h}`);
-  const rows = result.tests.map((t) => {
-    const moved = t.moved && t.moved[view.query];
-    return moved ? moved.separation.mean.flat() : x.map(() => null);
-  });
+  const heads = [];
+  for (let l = 0; l < L; l++) for (let h = 0; h < H; h++) heads.push(`${l}.${h}`);
   const tests = result.tests.map((t) => t.test);
-  const text = rows.map((row, i) => row.map((v, k) => {
-    const moved = result.tests[i].moved[view.query];
-    const lo = moved ? moved.separation.low.flat()[k] : null, hi = moved ? moved.separation.high.flat()[k] : null;
-    return `${tests[i]} · layer ${x[k].replace(".", ", head ")}<br>broken − held: ${fmt(v)}` +
-      (lo != null ? ` [${fmt(lo)}, ${fmt(hi)}]` : "") + (moved ? `<br>broken ${moved.broken.n}, held ${moved.held.n}` : "");
+  const moved = result.tests.map((t) => t.moved && t.moved[view.query]);
+  const cols = moved.map((m) => (m ? m.separation.mean.flat() : heads.map(() => null)));
+  const lows = moved.map((m) => (m ? m.separation.low.flat() : null)), highs = moved.map((m) => (m ? m.separation.high.flat() : null));
+  const raw = heads.map((_, k) => cols.map((c) => c[k]));
+  const text = heads.map((name, k) => tests.map((test, i) => {
+    const lo = lows[i] ? lows[i][k] : null, hi = highs[i] ? highs[i][k] : null;
+    return `${test} · layer ${name.replace(".", ", head ")}<br>broken − held: ${fmt(raw[k][i])}` +
+      (lo != null ? ` [${fmt(lo)}, ${fmt(hi)}]` : "") + (moved[i] ? `<br>broken ${moved[i].broken.n}, held ${moved[i].held.n}` : "");
   }));
+  const plotH = Math.min(HEADS_CHART_MAX, ROW_PX * heads.length), margin = { l: 56, r: 10, t: 40, b: 110 };
+  const shown = thinned(heads.length, plotH);
   const node = $("chart-heads");
-  await Plotly.react(node, [{ type: "heatmap", z: rows, x, y: tests, text, hoverinfo: "text", colorscale: "RdBu",
-                              zmid: 0, colorbar: { title: { text: "sep." } } }], {
-    title: { text: `Heads × tests: change on broken − held pairs (${view.query === "cls" ? "[CLS]" : "focus"} queries)`, font: { size: 13 } },
-    xaxis: { title: "layer.head", type: "category", tickfont: { size: 9 }, dtick: 1 },
-    yaxis: { type: "category", automargin: true }, margin: { l: 10, r: 10, t: 36, b: 50 },
-    height: Math.max(260, 60 + 26 * tests.length),
+  drawn = { result, onPick };
+  scaleControl(node, "heads-scale", view.scale, (scale) => {
+    view.scale = scale;
+    writeView();
+    drawHeadsChart(drawn.result, drawn.onPick).catch((e) => console.error(e));
+  });
+  bindExports((e) => console.error(e));
+  await Plotly.react(node, [{ type: "heatmap", x: tests, y: heads, text, hoverinfo: "text", colorscale: "RdBu",
+                              ...plotlyScale(raw, view.scale, "broken − held") }], {
+    title: { text: `Heads × tests: change on broken − held pairs (${view.query === "cls" ? "[CLS]" : "focus"} queries) · ${scaleWords(view.scale)}`,
+             font: { size: 13 } },
+    yaxis: { title: { text: "layer.head" }, type: "category", autorange: "reversed", tickfont: { size: LABEL_PX },
+             tickvals: shown.map((k) => heads[k]), ticktext: shown.map((k) => heads[k]) },
+    xaxis: { type: "category", tickfont: { size: LABEL_PX }, tickangle: -30, automargin: true },
+    margin, height: plotH + margin.t + margin.b,
   }, CONFIG);
+  node.dataset.rowLabels = String(shown.length);
+  node.dataset.scale = view.scale;
   if (!node.dataset.bound) {
     node.on("plotly_click", (ev) => {
-      const p = ev.points[0], [l, h] = String(p.x).split(".").map(Number);
-      onPick(p.y, l, h);
+      const p = ev.points[0], [l, h] = String(p.y).split(".").map(Number);
+      onPick(p.x, l, h);
     });
     node.dataset.bound = "1";
   }

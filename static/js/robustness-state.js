@@ -9,6 +9,7 @@ export const view = {
   model: q.get("model") || "", data: q.get("data") || "", train: q.get("train") || "", id: q.get("id") || "",
   test: q.get("test") || "", query: q.get("query") === "cls" ? "cls" : "focus",
   layer: queryInt(q, "layer"), head: queryInt(q, "head"),
+  scale: ["log", "rank"].includes(q.get("scale")) ? q.get("scale") : "linear", // the heads chart's colours
 };
 
 /** window.headscope: the view, the job status and the result shown, and a count of chart draws. */
@@ -18,6 +19,7 @@ export function writeView() {
   const p = new URLSearchParams();
   for (const k of ["model", "data", "train", "id", "test"]) if (view[k]) p.set(k, view[k]);
   if (view.query !== "focus") p.set("query", view.query);
+  if (view.scale !== "linear") p.set("scale", view.scale);
   if (view.layer != null && view.head != null) { p.set("layer", view.layer); p.set("head", view.head); }
   writeQuery(p);
 }

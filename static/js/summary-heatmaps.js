@@ -5,7 +5,30 @@
 import { loadPlotly } from "./plotly-loader.js";
 import { shown, entry, grid, VIRTUAL } from "./analysis-result.js";
 import { $, el, fmt } from "./dom.js";
-import { view, pub } from "./summary-state.js";
+import { view, pub, writeView } from "./summary-state.js";
+import { plotlyScale, scaleControl, scaleWords, thinned, LABEL_PX } from "./heatmap-scale.js";
+import { exportButtons, captionLines } from "./export-image.js";
+
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+
+/** Axis ticks of n heads (or layers) across `px`: every k-th one when they are too many to label all. */
+const ticks = (n, px) => ({ tickmode: "array", tickvals: thinned(n, px), ticktext: thinned(n, px).map(String), tickfont: { size: LABEL_PX } });
+
+let redraw = null; // draws both maps again (the colour-scale control)
+
+/** The scale control and the main map's downloads, once. */
+function bindControls(node, onPick) {
+  redraw = () => { drawMain(onPick); drawLabelMaps(labelPick); };
+  scaleControl(node, "map-scale", view.scale, (scale) => { view.scale = scale; writeView(); redraw(); });
+  exportButtons(node, {
+    id: "heatmap-main-export", name: () => `headscope-${shown.result.model.id}-${view.stat}-map`,
+    caption: () => captionLines({ model: shown.result.model.id, input: (shown.result.data && shown.result.data.name) || view.data,
+      statistic: view.stat, value: view.value, colour: scaleWords(view.scale) }),
+    plotly: async () => [await loadPlotly(), node],
+    onError: (e) => console.error(e),
+  });
+}
+let labelPick = () => {};
 
 /** Draw #heatmap-main; onPick(layer, head) on a click. */
 export async function drawMain(onPick) {
@@ -15,16 +38,20 @@ export async function drawMain(onPick) {
     const e = entry(shown.byHead[l * H + h], stat);
     return `layer ${l}, head ${h}<br>${stat}: ${fmt(v)}` + (e && e.ci ? `<br>95% CI [${fmt(e.ci[0])}, ${fmt(e.ci[1])}]` : "");
   }));
-  const node = $("heatmap-main"), margin = view.value === "margin";
+  const node = $("heatmap-main"), margin = view.value === "margin", L = R.model.num_layers;
+  if (!redraw) bindControls(node, onPick);
+  const box = node.getBoundingClientRect();
   await Plotly.react(node, [{
-    type: "heatmap", z, text, hoverinfo: "text", colorscale: margin ? "RdBu" : "Viridis",
-    zmid: margin ? 0 : undefined, reversescale: margin,
-    x: Array.from({ length: H }, (_, i) => i), y: Array.from({ length: R.model.num_layers }, (_, i) => i),
+    type: "heatmap", text, hoverinfo: "text", colorscale: margin ? "RdBu" : "Viridis", reversescale: margin,
+    x: range(H), y: range(L), ...plotlyScale(z, view.scale, VIRTUAL[stat] || stat),
   }], {
-    title: { text: (VIRTUAL[stat] || stat) + (view.value === "score" ? "" : ` (${$("value-select").selectedOptions[0].textContent})`), font: { size: 13 } },
-    xaxis: { title: "head", dtick: 1 }, yaxis: { title: "layer", dtick: 1, autorange: "reversed" },
+    title: { text: (VIRTUAL[stat] || stat) + (view.value === "score" ? "" : ` (${$("value-select").selectedOptions[0].textContent})`) +
+      ` · ${view.scale} colour scale`, font: { size: 13 } },
+    xaxis: { title: "head", ...ticks(H, (box.width || 560) - 140) },
+    yaxis: { title: "layer", autorange: "reversed", ...ticks(L, (box.height || 420) - 76) },
     margin: { l: 50, r: 10, t: 36, b: 40 },
   }, { displaylogo: false, responsive: true });
+  node.dataset.scale = view.scale;
   if (!node.dataset.bound) {
     node.on("plotly_click", (ev) => { const p = ev.points[0]; onPick(p.y, p.x); });
     node.dataset.bound = "1";
@@ -35,6 +62,7 @@ export async function drawMain(onPick) {
 
 /** Fill #label-maps, one map per label of the result's rule; onPick(layer, head, stat) on a click. */
 export async function drawLabelMaps(onPick) {
+  labelPick = onPick;
   const box = $("label-maps");
   box.replaceChildren();
   const R = shown.result, labels = (R.rule && R.rule.labels) || {};
@@ -49,10 +77,13 @@ export async function drawLabelMaps(onPick) {
     const z = grid(stat, "score");
     const members = new Set((R.labelled[label] || []).map(([l, h]) => l * H + h));
     const text = z.map((row, l) => row.map((_, h) => (members.has(l * H + h) ? "●" : "")));
-    await Plotly.react(div, [{ type: "heatmap", z, text, texttemplate: "%{text}", hovertemplate: `layer %{y}, head %{x}<br>${stat}: %{z:.3f}<extra></extra>`,
+    const hover = z.map((row, l) => row.map((v, h) => `layer ${l}, head ${h}<br>${stat}: ${fmt(v)}`));
+    const colours = plotlyScale(z, view.scale, stat);
+    await Plotly.react(div, [{ type: "heatmap", z: colours.z, zmin: colours.zmin, zmax: colours.zmax, zmid: colours.zmid,
+                               text, texttemplate: "%{text}", customdata: hover, hovertemplate: "%{customdata}<extra></extra>",
                                colorscale: "Viridis", showscale: false }], {
       title: { text: `${label} (${stat}) · ${members.size} heads`, font: { size: 12 } },
-      xaxis: { dtick: 2 }, yaxis: { dtick: 1, autorange: "reversed" }, margin: { l: 28, r: 6, t: 30, b: 24 },
+      xaxis: ticks(H, 226), yaxis: { autorange: "reversed", ...ticks(z.length, 166) }, margin: { l: 28, r: 6, t: 30, b: 24 },
     }, { displaylogo: false, staticPlot: false });
     div.on("plotly_click", (ev) => { const p = ev.points[0]; onPick(p.y, p.x, stat); });
   }

@@ -9,6 +9,7 @@ export const view = {
   stat: q.get("stat") || "", value: q.get("value") || "score",
   layer: queryInt(q, "layer"), head: queryInt(q, "head"),
   group: q.get("group") || "",  // a seed-group comparison's job id (seed-groups.js)
+  scale: ["log", "rank"].includes(q.get("scale")) ? q.get("scale") : "linear",  // the heatmaps' colour scale
 };
 
 /** window.headscope: the view, the job status and the result shown, and a count of main heatmap draws. */
@@ -19,5 +20,6 @@ export function writeView() {
   for (const k of ["model", "data", "id", "stat", "value", "group"]) if (view[k]) p.set(k, view[k]);
   if (view.layer != null) p.set("layer", view.layer);
   if (view.head != null) p.set("head", view.head);
+  if (view.scale !== "linear") p.set("scale", view.scale);
   writeQuery(p);
 }

@@ -95,7 +95,7 @@ def test_model_view_opens_a_head(page):
     page.click("#tab-model")
     page.wait_for_selector(".thumb[data-layer='5'][data-head='11']")
     assert page.locator("#modelview-grid .thumb").count() == 6 * 12
-    page.wait_for_selector("#heatmap .main-svg", timeout=30_000)  # plotly, served from our own static route
+    page.wait_for_selector("#heatmap canvas.heatmap-canvas", timeout=30_000)
     page.click(".thumb[data-layer='2'][data-head='5']")
     page.wait_for_function("new URLSearchParams(location.search).get('view') === 'head'")
     state = query(page)

@@ -1,6 +1,8 @@
 """The model view's thumbnails of a long input, in Debian's headless Chromium against a running
 uvicorn: one canvas pixel per device pixel of the thumbnail, each the strongest cell of its block
-(max-pooling), so that one-cell patterns (previous token, [SEP]) stay visible."""
+(max-pooling), so that one-cell patterns (previous token, [SEP]) stay visible. The page asks for the
+server's pooled thumbnails and one full layer only; the pixels are checked against every layer's full
+attention, asked for here."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import base64
 import math
 import urllib.parse
 
+import httpx
 import pytest
 from browser_support import guarded_page  # tests/ is on sys.path (rootdir conftest)
 
@@ -39,9 +42,12 @@ def test_long_input_thumbnails_are_max_pooled(browser, server):
             {"model": "demo-absa-qa-m", "text": LONG_REVIEW, "aspect": "service", "view": "model"}
         )
         page.goto(f"{server}/inspect?{query}")
-        page.wait_for_function("document.querySelectorAll('#modelview-grid .thumb').length === 72", timeout=60_000)
+        page.wait_for_function("document.getElementById('modelview-grid').dataset.complete === '1'", timeout=60_000)
+        assert page.locator('#modelview-grid .thumb').count() == 72
         T = page.evaluate("window.headscope.response.tokens.length")
         assert T > 100
+        body = {"model": "demo-absa-qa-m", "text": LONG_REVIEW, "aspect": "service", "layers": [0, 2, 5]}
+        full = httpx.post(f"{server}/api/inspect", json=body, timeout=120).json()
         sizes = page.eval_on_selector_all("#modelview-grid .thumb", "cs => cs.map((c) => [c.width, c.height])")
         assert set(map(tuple, sizes)) == {(42, 42)}  # 44px thumbnails with a 1px border, device pixel ratio 1
         for layer, head in ((0, 0), (2, 5), (5, 11)):
@@ -49,6 +55,7 @@ def test_long_input_thumbnails_are_max_pooled(browser, server):
                 f".thumb[data-layer='{layer}'][data-head='{head}']",
                 "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)",
             )
-            layer_b64 = page.evaluate(f"window.headscope.response.attention.layers['{layer}']")
-            assert got == expected(layer_b64, head, T, 42), (layer, head)
+            assert got == expected(full["attention"]["layers"][str(layer)], head, T, 42), (layer, head)
+        # what the page fetched: the heatmap's layer and the thumbnails, never every full layer
+        assert sorted(page.evaluate("Object.keys(window.headscope.response.attention.layers)")) == ["0"]
     assert offsite == []

@@ -1,0 +1,189 @@
+"""Model view speed: a 12 x 12 checkpoint on a 475-token pair, in Debian's headless Chromium, from opening
+the page's shared URL (view=model) to the model view ready: every thumbnail of the layers x heads grid
+painted and the one head's heatmap drawn. Target: <= 2 s.
+
+The checkpoint is built here, never downloaded: a BERT of 12 layers x 12 heads (MiniLM-L12's shape:
+hidden 384 by default, --hidden 768 for BERT-base's) with random weights and the embedded tokenizer,
+saved with its headscope.json in a temporary models folder, as tests/tiny_model.py writes its tiny ones.
+Each run inspects another input of the same length (one word changed), so each includes the forward
+pass; the server is warm (the model loaded, one inspection done). The baseline is measured in the same
+run: the model view's modules as they were at git revision --before (default HEAD), served through the
+browser's request routing, and the same modules at 55 tokens.
+
+    .venv/bin/python bench/model_view_speed.py [--runs 5] [--before REV] [--hidden 384]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+from common import ROOT
+
+from app.core.inputs.encoding import QA_M_TEMPLATE
+from app.devserver import ServerProcess
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+VIEWPORT = {"width": 1400, "height": 900}
+MODEL_ID = "bench-12x12"
+ASPECT = "service"
+LAYERS = HEADS = 12
+# the modules of the model view whose older versions --before serves
+OWN_MODULES = ("modelview.js", "modelview-thumbs.js", "attention.js", "inspect.js", "heatmap-scale.js")
+FIRST_WORDS = ("The", "Our", "This", "That", "A", "One", "Every", "Each", "My", "Your", "His", "Her")
+SENTENCES = (
+    "The pasta was great and fresh, but our waiter was rude and we waited forty long minutes for the bill. "
+    "The room was clean and quiet, the staff were friendly and the breakfast had fresh bread and coffee. "
+    "Parking was expensive and the lift was slow, but the view of the harbour made up for it. "
+)
+
+READY = """async (n) => {
+  const frame = () => new Promise((r) => requestAnimationFrame(r));
+  const grid = document.getElementById('modelview-grid'), heat = document.getElementById('heatmap');
+  const done = () => grid.querySelectorAll('.thumb').length === n && grid.dataset.complete !== '0'
+    && !!heat.querySelector('.main-svg, canvas.heatmap-canvas');
+  while (!done()) await frame();
+  await frame();
+  const fetches = performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/inspect'));
+  return { ready: performance.now(), fetch: fetches.reduce((s, e) => s + e.duration, 0),
+           bytes: fetches.reduce((s, e) => s + e.encodedBodySize, 0) };
+}"""
+
+
+def write_checkpoint(models_dir: Path, hidden: int) -> None:
+    """A random 12 x 12 BERT classifier folder (safetensors, tokenizer, headscope.json)."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from app.core.model.checkpoint import METADATA_FILE
+    from app.core.model.embedded import embedded_base_model
+
+    labels = ["positive", "neutral", "negative", "conflict", "none"]
+    tokenizer = AutoTokenizer.from_pretrained(embedded_base_model())
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        intermediate_size=4 * hidden,
+        max_position_embeddings=512,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+    torch.manual_seed(0)
+    folder = models_dir / MODEL_ID
+    BertForSequenceClassification(config).eval().save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    meta = {
+        "id": MODEL_ID,
+        "task": "absa",
+        "format": "qa-m",
+        "labels": labels,
+        "description": f"Bench: a random 12 x 12 BERT (hidden {hidden}), never trained",
+        "metrics": {},
+    }
+    (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def pair_text(tokenizer, n: int, first: str) -> str:
+    """A review starting with `first` whose QA-M pair with ASPECT is exactly n tokens."""
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, QA_M_TEMPLATE.format(aspect=ASPECT))["input_ids"])
+
+    words = [first] + (SENTENCES * 12).split()[1:]
+    lo, hi = 1, len(words)
+    while lo < hi:  # the longest word prefix that fits
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if count(" ".join(words[:mid])) <= n else (lo, mid - 1)
+    text = " ".join(words[:lo])
+    while count(text) < n:
+        text += " ."
+    assert count(text) == n, (n, count(text))
+    return text
+
+
+def route_before(context, rev: str) -> None:
+    """Serve OWN_MODULES as they were at `rev` (a module that did not exist then answers 404)."""
+    old = {}
+    for name in OWN_MODULES:
+        shown = subprocess.run(["git", "show", f"{rev}:static/js/{name}"], cwd=ROOT, capture_output=True, text=True)
+        old[name] = shown.stdout if shown.returncode == 0 else None
+
+    def handle(route) -> None:
+        name = urllib.parse.urlparse(route.request.url).path.rsplit("/", 1)[-1]
+        if name not in old:
+            route.continue_()
+        elif old[name] is None:
+            route.fulfill(status=404, body="")
+        else:
+            route.fulfill(status=200, body=old[name], content_type="text/javascript")
+
+    context.route("**/static/js/*.js", handle)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="page openings per setting")
+    parser.add_argument("--before", default="HEAD", metavar="REV", help="the baseline's git revision")
+    parser.add_argument("--hidden", type=int, default=384, help="the model's width (384: MiniLM-L12, 768: BERT-base)")
+    parser.add_argument("--tokens", type=int, default=475)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+    from transformers import AutoTokenizer
+
+    from app.core.model.embedded import embedded_base_model
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_base_model())
+    sizes = (55, args.tokens)
+    texts = {n: [pair_text(tokenizer, n, w) for w in FIRST_WORDS] for n in sizes}
+    runs: dict[tuple[str, int], list[dict]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-models-") as models:
+        write_checkpoint(Path(models), args.hidden)
+        env = {"HEADSCOPE_MODELS_DIR": models, "HEADSCOPE_DEVICE": "cpu", "HEADSCOPE_FAST_PATH": "off"}
+        with ServerProcess(env) as server, sync_playwright() as playwright:
+            import httpx
+
+            httpx.post(server.url + "/api/inspect", json={"model": MODEL_ID, "text": "warm up", "aspect": ASPECT}, timeout=300)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            contexts = {"now": browser.new_context(viewport=VIEWPORT), "before": browser.new_context(viewport=VIEWPORT)}
+            route_before(contexts["before"], args.before)
+            used = 0
+            for i in range(args.runs + 1):  # the first round warms the browser caches (plotly, modules): dropped
+                for version, context in contexts.items():
+                    for n in sizes:
+                        text = texts[n][used % len(FIRST_WORDS)]
+                        used += 1
+                        query = urllib.parse.urlencode({"model": MODEL_ID, "text": text, "aspect": ASPECT, "view": "model"})
+                        page = context.new_page()
+                        page.goto(f"{server.url}/inspect?{query}")
+                        got = page.evaluate(READY, LAYERS * HEADS)
+                        assert page.evaluate("window.headscope.response.tokens.length") == n
+                        page.close()
+                        if i:
+                            runs.setdefault((version, n), []).append(got)
+            browser.close()
+    print(f"12 x 12 random BERT (hidden {args.hidden}), CPU; page opened with view=model -> grid and heatmap drawn")
+    print(f"baseline: the model view's modules at git {args.before}; {args.runs} runs each (one warm-up dropped)")
+    median = {}
+    for (version, n), samples in sorted(runs.items()):
+        median[(version, n)] = statistics.median(s["ready"] for s in samples)
+        print(
+            f"  {version:6s} {n:4d} tokens: ready p50 {median[(version, n)]:6.0f} ms "
+            f"(min {min(s['ready'] for s in samples):.0f}); fetching {statistics.median(s['fetch'] for s in samples):.0f} ms, "
+            f"{statistics.median(s['bytes'] for s in samples) / 1e6:.1f} MB"
+        )
+    n = args.tokens
+    print(f"ratio now / before at {n} tokens: {median[('now', n)] / median[('before', n)]:.2f}")
+    print(f"RESULT model_view_ready_ms={median[('now', n)]:.0f} (target <= 2000) before={median[('before', n)]:.0f}")
+
+
+if __name__ == "__main__":
+    main()
