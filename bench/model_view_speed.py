@@ -151,7 +151,9 @@ def main() -> None:
         with ServerProcess(env) as server, sync_playwright() as playwright:
             import httpx
 
-            httpx.post(server.url + "/api/inspect", json={"model": MODEL_ID, "text": "warm up", "aspect": ASPECT}, timeout=300)
+            httpx.post(
+                server.url + "/api/inspect", json={"model": MODEL_ID, "text": "warm up", "aspect": ASPECT}, timeout=300
+            )
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             contexts = {"now": browser.new_context(viewport=VIEWPORT), "before": browser.new_context(viewport=VIEWPORT)}
             route_before(contexts["before"], args.before)
@@ -161,7 +163,9 @@ def main() -> None:
                     for n in sizes:
                         text = texts[n][used % len(FIRST_WORDS)]
                         used += 1
-                        query = urllib.parse.urlencode({"model": MODEL_ID, "text": text, "aspect": ASPECT, "view": "model"})
+                        query = urllib.parse.urlencode(
+                            {"model": MODEL_ID, "text": text, "aspect": ASPECT, "view": "model"}
+                        )
                         page = context.new_page()
                         page.goto(f"{server.url}/inspect?{query}")
                         got = page.evaluate(READY, LAYERS * HEADS)
@@ -177,7 +181,8 @@ def main() -> None:
         median[(version, n)] = statistics.median(s["ready"] for s in samples)
         print(
             f"  {version:6s} {n:4d} tokens: ready p50 {median[(version, n)]:6.0f} ms "
-            f"(min {min(s['ready'] for s in samples):.0f}); fetching {statistics.median(s['fetch'] for s in samples):.0f} ms, "
+            f"(min {min(s['ready'] for s in samples):.0f}); "
+            f"fetching {statistics.median(s['fetch'] for s in samples):.0f} ms, "
             f"{statistics.median(s['bytes'] for s in samples) / 1e6:.1f} MB"
         )
     n = args.tokens

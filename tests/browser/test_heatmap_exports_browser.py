@@ -44,12 +44,17 @@ def canvas_hash(page, selector: str) -> str:
 
 def test_token_heatmap_thins_labels_switches_scale_and_downloads_with_captions(browser, server):
     with guarded_page(browser, accept_downloads=True) as (page, offsite):
-        query = urllib.parse.urlencode({"model": "demo-absa-qa-m", "text": LONG_REVIEW, "aspect": "service", "view": "model"})
+        query = urllib.parse.urlencode(
+            {"model": "demo-absa-qa-m", "text": LONG_REVIEW, "aspect": "service", "view": "model"}
+        )
         page.goto(f"{server}/inspect?{query}")
         page.wait_for_selector("#heatmap canvas.heatmap-canvas", timeout=120_000)
         T = page.evaluate("window.headscope.response.tokens.length")
         assert T >= 256
-        d = page.evaluate("(() => { const d = document.getElementById('heatmap').drawing; return {cell: d.cell, rows: d.rows, cols: d.cols}; })()")
+        d = page.evaluate(
+            "(() => { const d = document.getElementById('heatmap').drawing; "
+            "return {cell: d.cell, rows: d.rows, cols: d.cols}; })()"
+        )
         # thinned, not shrunk: fewer labels than tokens, every one at least 12 px from the next
         assert 10 < len(d["rows"]) < T and 10 < len(d["cols"]) < T
         assert min(b - a for a, b in zip(d["rows"], d["rows"][1:])) * d["cell"] >= 12
@@ -67,7 +72,9 @@ def test_token_heatmap_thins_labels_switches_scale_and_downloads_with_captions(b
         assert png_size(png)[0] == 2 * width
         # the head view's downloads carry the model, the input, the layer and the settings
         page.click(".thumb[data-layer='2'][data-head='5']")
-        page.wait_for_function("window.headscope.edgesDrawn > 0 && new URLSearchParams(location.search).get('view') === 'head'")
+        page.wait_for_function(
+            "window.headscope.edgesDrawn > 0 && new URLSearchParams(location.search).get('view') === 'head'"
+        )
         svg = download(page, "#download-svg")
         caption = caption_of(svg)
         assert "model: demo-absa-qa-m" in caption and "layer: 2" in caption and "heads: 5" in caption
@@ -88,8 +95,11 @@ def robustness_result(layers: int, heads: int) -> dict:
         separation = {"mean": grid(0.01 * i), "low": grid(0.01 * i - 0.1), "high": grid(0.01 * i + 0.1)}
         moved = {"separation": separation, "broken": {"n": 12}, "held": {"n": 30}}
         tests.append({"test": name, "moved": {"focus": moved, "cls": moved}})
-    return {"model": {"id": "wide-12x12", "num_layers": layers, "num_heads": heads, "task": "absa"}, "tests": tests,
-            "data": {"name": "demo"}}
+    return {
+        "model": {"id": "wide-12x12", "num_layers": layers, "num_heads": heads, "task": "absa"},
+        "tests": tests,
+        "data": {"name": "demo"},
+    }
 
 
 def test_robustness_heads_chart_thins_144_head_labels_and_switches_scale(page):

@@ -120,7 +120,7 @@ def test_the_model_view_opens_a_clicked_head(browser, tour, tmp_path):
         frame.locator("body[data-ready='1']").wait_for(state="attached", timeout=60_000)
         frame.locator(".thumb[data-layer='4'][data-head='7']").click()
         frame.locator(".thumb.selected[data-layer='4'][data-head='7']").wait_for(timeout=10_000)
-        frame.locator("#heatmap canvas.heatmap-canvas").first.wait_for(timeout=60_000)  # the canvas heatmap drew the head
+        frame.locator("#heatmap canvas.heatmap-canvas").first.wait_for(timeout=60_000)  # the heatmap drew the head
         assert frame.locator(".sv-layer").input_value() == "4"
         assert frame.locator(".sv-heads .off").count() == 11  # only head 7 of 12 is on
     assert blocked == []
