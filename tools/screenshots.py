@@ -98,7 +98,8 @@ def report(page, base: str) -> None:
     page.click("#start-button")
     page.wait_for_function("document.body.dataset.rendered === '1'", timeout=JOB_MS)
     page.wait_for_selector("#chart-perspectives .main-svg")
-    page.evaluate("window.scrollTo(0, document.getElementById('chart-perspectives').getBoundingClientRect().top + scrollY - 60)")
+    chart_top = "document.getElementById('chart-perspectives').getBoundingClientRect().top + scrollY"
+    page.evaluate(f"window.scrollTo(0, {chart_top} - 60)")
 
 
 def compare(page, base: str) -> None:
