@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from app.cli.common import fail, open_registry, settings_option
 from app.config import get_settings
-from app.core.faithfulness import FaithfulnessSection, FaithfulnessSettings, faithfulness_of_data
+from app.core.faithfulness import FaithfulnessSection, FaithfulnessSettings, PairedDifference, faithfulness_of_data
 
 
 def option(name: str, *flags: str) -> Any:
@@ -63,16 +62,13 @@ def render_faithfulness(console: Console, section: FaithfulnessSection) -> None:
     if section.disagreement:
         console.print(f"  plausible vs faithful heads: {section.disagreement}", soft_wrap=True)
     if section.paired:
-        console.print(paired_table(section))
+        console.print("  paired differences (first − second over the same pairs, 95% bootstrap CI):", soft_wrap=True)
+        for d in section.paired:
+            console.print(f"    {paired_line(d)}", soft_wrap=True)
 
 
-def paired_table(section: FaithfulnessSection) -> Table:
-    """Source against source on the same pairs: mean difference (first − second) with its paired 95% CI."""
-    table = Table(title="paired differences (first − second, same pairs, 95% bootstrap CI)", title_justify="left")
-    for column in ("figure", "first", "second", "pairs", "mean", "95% CI", "more faithful"):
-        table.add_column(column, justify="right" if column in ("pairs", "mean") else "left")
-    for d in section.paired:
-        figure = d.figure.removeprefix("aopc_")
-        interval = f"[{d.low:+.4f}, {d.high:+.4f}]"
-        table.add_row(figure, d.first, d.second, str(d.pairs), f"{d.mean:+.4f}", interval, d.more_faithful or "–")
-    return table
+def paired_line(d: PairedDifference) -> str:
+    """One comparison on one line (a table would be cut at a pipe's 80 columns)."""
+    verdict = f"more faithful: {d.more_faithful}" if d.more_faithful else "not shown to differ"
+    figure = d.figure.removeprefix("aopc_")
+    return f"{figure} {d.first} − {d.second}: {d.mean:+.4f} [{d.low:+.4f}, {d.high:+.4f}], {d.pairs} pairs, {verdict}"
