@@ -121,12 +121,15 @@ def train(
 
         given = method_options(locals())
         overrides = {"out": out, "epochs": epochs, "method": method, "method_settings": given}
-        run = dict(progress=progress, overrides=overrides, device=pick_device(settings.device))
+        device = pick_device(settings.device)
+        where = (settings.models_dir, settings.shared_data)
         if seeds is not None:
             seed_list = recipes_mod.parse_seeds(seeds)
-            results = recipes_mod.run_recipe_seeds(recipe, seed_list, settings.models_dir, settings.shared_data, **run)
+            results = recipes_mod.run_recipe_seeds(
+                recipe, seed_list, *where, progress=progress, overrides=overrides, device=device
+            )
         else:
-            results = [recipes_mod.run_recipe(recipe, settings.models_dir, settings.shared_data, **run)]
+            results = [recipes_mod.run_recipe(recipe, *where, progress=progress, overrides=overrides, device=device)]
     except (recipes_mod.RecipeError, ValueError) as exc:
         fail(str(exc))
     for result in results:
