@@ -43,7 +43,7 @@ def test_long_input_thumbnails_are_max_pooled(browser, server):
         )
         page.goto(f"{server}/inspect?{query}")
         page.wait_for_function("document.getElementById('modelview-grid').dataset.complete === '1'", timeout=60_000)
-        assert page.locator('#modelview-grid .thumb').count() == 72
+        assert page.locator("#modelview-grid .thumb").count() == 72
         T = page.evaluate("window.headscope.response.tokens.length")
         assert T > 100
         body = {"model": "demo-absa-qa-m", "text": LONG_REVIEW, "aspect": "service", "layers": [0, 2, 5]}
