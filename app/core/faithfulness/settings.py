@@ -32,7 +32,7 @@ class FaithfulnessSettings(BaseModel):
     erase_targets: bool = Field(default=False, description="the aspect term / entities may be erased too")
     ig_steps: int = Field(default=16, ge=1, le=256, description="integrated-gradients steps per pair (faithfulness)")
     random_draws: int = Field(default=4, ge=1, le=64, description="random rankings per pair (the chance level)")
-    methods: tuple[DatasetMethod, ...] = Field(  # type: ignore[valid-type]
+    methods: tuple[DatasetMethod, ...] = Field(
         default=DATASET_METHODS,
         min_length=1,
         max_length=len(DATASET_METHODS),

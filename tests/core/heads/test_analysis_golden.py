@@ -3,8 +3,8 @@
 The stored files (tests/fixtures/analysis/*-v2.json.gz) were written by the pre-refactor `analyze`
 (result version 2) with the settings below. Deliberate differences since, and only these: the
 version, per head statistic `margin`, `baselines.best` and `no_label`, each example's `inspect.marks` (new
-fields), and the agreement with attribution (turned off below; what remains of it: the `attribution` section, its settings and the
-rule's "attribution" label). Run-specific values (times, run id, speed, the data file's location)
+fields), and the agreement with attribution (turned off below; what remains of it: the `attribution` section,
+its settings and the rule's "attribution" label). Run-specific values (times, run id, speed, the data file's location)
 are not compared, nor where the pretrained base is installed (the virtual environment's location).
 """
 
