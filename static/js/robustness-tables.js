@@ -3,7 +3,7 @@
 // opens the source and the variant side by side on /compare.
 
 import { compareUrl } from "./compare-state.js";
-import { $, conceptLink, el, fmt } from "./dom.js";
+import { $, conceptLink, el, fmt, headName } from "./dom.js";
 import { view, rateText } from "./robustness-state.js";
 
 /** A column heading, with the "?" link of the concept it rests on (ARS, the heads' separation). */
@@ -71,7 +71,7 @@ export function drawTests(result, onPick) {
 function movedCell(t, minN) {
   const moved = t.moved && t.moved[view.query];
   if (!(moved && moved.top.length)) return el("td", "heads-cell", t.broken && t.held ? "–" : "needs broken and held pairs");
-  const heads = moved.top.map((h) => `L${h.layer}.H${h.head} ${fmt(h.separation)} [${fmt(h.ci[0])}, ${fmt(h.ci[1])}]`);
+  const heads = moved.top.map((h) => `${headName(h.layer, h.head)} ${fmt(h.separation)} [${fmt(h.ci[0])}, ${fmt(h.ci[1])}]`);
   const n = `n = ${t.broken} broken / ${t.held} held pairs`;
   if (Math.min(t.broken, t.held) >= minN) {
     const td = el("td", "heads-cell", heads.join(" · "));
