@@ -105,6 +105,16 @@ export async function figureBlob(figure, lines, format, scale = PNG_SCALE) {
   return svgToPNG(text, width, height, scale);
 }
 
+/** A data: URL (base64 or percent-encoded) as a Blob, decoded here: an exported file never calls fetch. */
+function dataUrlBlob(url) {
+  const comma = url.indexOf(",");
+  const head = url.slice(5, comma), body = url.slice(comma + 1);
+  const bytes = head.includes(";base64")
+    ? Uint8Array.from(atob(body), (c) => c.charCodeAt(0))
+    : new TextEncoder().encode(decodeURIComponent(body));
+  return new Blob([bytes], { type: head.split(";")[0] });
+}
+
 /** The Blob of a drawn plotly chart (`gd`) with the caption above its plot, through Plotly.toImage. */
 export async function plotlyBlob(Plotly, gd, lines, format, scale = PNG_SCALE) {
   const full = gd._fullLayout || {};
@@ -117,7 +127,7 @@ export async function plotlyBlob(Plotly, gd, lines, format, scale = PNG_SCALE) {
     name: "caption" };
   const layout = { ...gd.layout, margin, height: chartHeight + top, width, annotations: [...(gd.layout.annotations || []), caption] };
   const url = await Plotly.toImage({ data: gd.data, layout }, { format, width, height: chartHeight + top, scale: format === "png" ? scale : 1 });
-  return (await fetch(url)).blob();
+  return dataUrlBlob(url);
 }
 
 const escapeHTML = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");

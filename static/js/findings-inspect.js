@@ -59,8 +59,8 @@ export function headViewCaption(state, resp) {
 }
 
 async function save(kind, ctx) {
-  const resp = ctx.response();
-  if (!resp || ctx.busy()) return ctx.onError(new Error("Run an inspection (and wait for it) before saving a finding."));
+  if (!ctx.response() || ctx.busy()) return ctx.onError(new Error("Run an inspection (and wait for it) before saving a finding."));
+  const resp = kind === "model" ? await ctx.allLayers() : ctx.response();
   await openFindingForm({ heading: kind === "model" ? "Save the model view as a finding" : "Save the head view as a finding" },
     async (values) => {
       const finding = await createFinding(findingBody(values, kind, ctx.state, resp));
@@ -73,7 +73,8 @@ async function save(kind, ctx) {
 /**
  * Run the action of one of the page's buttons (inspect.js imports this module on the
  * first click, so the head view's own page weight does not grow).
- * ctx: {state, response(): current response or null, busy(): a request is running,
+ * ctx: {state, response(): current response or null, allLayers(): the response with every layer (fetched
+ *       when missing), busy(): a request is running,
  *       headView: the HeadView, onError(Error)}
  */
 export async function act(buttonId, ctx) {

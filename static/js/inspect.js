@@ -399,7 +399,8 @@ $("faith-button").addEventListener("click", async () => (await faithfulnessModul
 bindHeadToggles($("head-swatches"), () => state.heads || range(current ? current.num_heads : 0), (heads) => { state.heads = heads; redraw(); });
 // Save as finding / PNG / SVG: their module loads on the first click (page weight);
 // it gets the state and the response shown now.
-const findingCtx = { state, response: () => current, busy: () => document.body.dataset.busy === "1", headView: hv, onError: (e) => showError("error-box", e.message || String(e)) };
+// a model-view finding keeps every layer, which the model view itself no longer fetches
+const findingCtx = { state, response: () => current, allLayers: () => getResponse(null), busy: () => document.body.dataset.busy === "1", headView: hv, onError: (e) => showError("error-box", e.message || String(e)) };
 for (const id of ["save-finding-head", "save-finding-model", "download-png", "download-svg"]) {
   $(id).addEventListener("click", () => import("./findings-inspect.js").then((m) => m.act(id, findingCtx), findingCtx.onError));
 }

@@ -38,7 +38,8 @@ def test_the_switch_redraws_both_views_from_norm_based_attention(page):
 
     page.click("#tab-model")
     page.wait_for_function("document.querySelectorAll('#modelview-grid .thumb').length > 0")
-    title = "(document.querySelector('#heatmap .gtitle') || {}).textContent || ''"
+    # the canvas heatmap carries its title in its aria-label
+    title = "(document.querySelector('#heatmap canvas.heatmap-canvas')?.getAttribute('aria-label') || '')"
     page.wait_for_function(f"({title}).includes('norm-based')")
     page.select_option("#attention-kind", "weights")  # the model view redraws from the weights
     page.wait_for_function("window.headscope.response.attention_kind === 'weights'")

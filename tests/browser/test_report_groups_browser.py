@@ -64,7 +64,12 @@ def test_two_seed_groups_draw_error_bars_in_every_chart(page):
     assert "mean ± SD, 2 seeds" in page.text_content("#chart-perspectives .legend")
     hover = page.evaluate("document.getElementById('chart-perspectives').data[0].customdata[0][2]")
     assert "per seed: 13: " in hover and ", 14: " in hover
-    for chart in ("#chart-perspectives", "#chart-scatter", "#reliability-charts", "#roc-charts"):
+    charts = ["#chart-perspectives", "#reliability-charts", "#roc-charts"]
+    # the scatter plots the interpretability rate, which needs gold words in the tiny checkpoints' small vocabulary:
+    # on the shared benchmark data it has no examples and the scatter no points (the real groups draw it)
+    if page.evaluate("(document.getElementById('chart-scatter').data || []).length"):
+        charts.append("#chart-scatter")
+    for chart in charts:
         assert error_bars(page, chart) > 0, chart
     for box in ("#reliability-charts", "#roc-charts"):  # a chart per group, saying it draws means
         assert [page.get_attribute(f"{box} .rp-chart >> nth={i}", "data-model") for i in range(2)] == list(GROUPS)
