@@ -14,7 +14,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 
 from app import __version__
-from app.core.model.seed_groups import groups_found
+from app.core.model.seed_groups import list_groups
 from app.store.models import User
 from app.web.auth import require_user
 from app.web.capabilities import ReportCapabilities, report_capabilities
@@ -60,7 +60,7 @@ class ReportGroups(Answer):
 def groups(request: Request, user: User = Depends(require_user)) -> dict:
     """Every seed group with two or more seeds in the models folder, as the report form offers them."""
     registry = request.app.state.registry
-    found = groups_found(registry.infos)
+    found = list_groups(registry.infos)
     return {
         "groups": [
             {

@@ -108,21 +108,6 @@ def _member_id(name: str, seed: int, by_id: dict[str, CheckpointInfo]) -> str | 
     return None
 
 
-def groups_found(infos: Iterable[CheckpointInfo]) -> list[SeedGroup]:
-    """Every seed group with two or more seeds among `infos`, by name: a name is a model card's `seed_group`, or
-    NAME of a checkpoint `NAME-seedN` whose card records seed N (forms offer these)."""
-    infos = list(infos)
-    names = set()
-    for info in infos:
-        seed = checkpoint_seed(info)
-        if isinstance(info.metadata.get("seed_group"), str):
-            names.add(info.metadata["seed_group"])
-        elif seed is not None and info.id.endswith(f"-seed{seed}"):
-            names.add(info.id[: -len(f"-seed{seed}")])
-    groups = [SeedGroup(name=name, members=tuple(group_members(name, infos))) for name in sorted(names)]
-    return [group for group in groups if len(group.members) >= 2]
-
-
 def list_groups(infos: Iterable[CheckpointInfo]) -> list[SeedGroup]:
     """Every group with two or more seeds among `infos` (named by a card's `seed_group` or a `NAME-seedN` id),
     by name, each with all its seeds."""
