@@ -5,6 +5,7 @@ Never `playwright install`: the tests drive /usr/bin/chromium (`make test` insta
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -66,6 +67,21 @@ def start_analysis(page: Any, pairs: int = 16, faithfulness: int = 0) -> None:
     page.fill("#bootstrap", "100")
     page.fill("#faith-limit", str(faithfulness))
     page.click("#start-button")
+
+
+def finished_analysis(page: Any, base: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """POST /api/analyses with `body` through the page's own request context and wait (≤ 2 min) until it is done:
+    (job id, result)."""
+    started = page.request.post(base + "/api/analyses", data=body)
+    assert started.ok, started.text()
+    job_id = started.json()["id"]
+    for _ in range(240):
+        status = page.request.get(f"{base}/api/analyses/{job_id}").json()
+        if status["status"] in ("done", "failed"):
+            break
+        time.sleep(0.5)
+    assert status["status"] == "done", status.get("error")
+    return job_id, status["result"]
 
 
 # ---- accounts (HEADSCOPE_AUTH_ENABLED=true): the `auth_server` fixture (conftest.py) has these users ----

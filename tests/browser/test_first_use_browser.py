@@ -4,17 +4,17 @@ minimum n, with every column's definition one "?" away; its form disables what t
 with the reason; /inspect fits a relation checkpoint (no aspect field, no A→B pair filter) and warns that
 an untrained checkpoint's predictions mean little."""
 
-import time
 from urllib.parse import urlencode
 
 import pytest
-from browser_support import guarded_page  # tests/ is on sys.path (rootdir conftest)
+from browser_support import finished_analysis, guarded_page  # tests/ is on sys.path (rootdir conftest)
 from tiny_model import TINY_ABSA_ID, TINY_RE_ID
 
 from app.devserver import ServerProcess
 
 pytestmark = pytest.mark.browser
 SETTINGS = {"max_examples": 12, "bootstrap": 50, "pretrained": False, "agreement": False, "js_sample": 0}
+TINY_ANALYSIS = {"model": TINY_ABSA_ID, "data": "demo-absa", "settings": SETTINGS}
 
 
 @pytest.fixture(scope="module")
@@ -37,23 +37,8 @@ def page(browser, tiny_server):
     assert offsite == [], f"the page requested hosts other than 127.0.0.1: {offsite}"
 
 
-def finished_analysis(page):
-    started = page.request.post(
-        page.base + "/api/analyses", data={"model": TINY_ABSA_ID, "data": "demo-absa", "settings": SETTINGS}
-    )
-    assert started.ok, started.text()
-    job_id = started.json()["id"]
-    for _ in range(240):
-        status = page.request.get(f"{page.base}/api/analyses/{job_id}").json()
-        if status["status"] in ("done", "failed"):
-            break
-        time.sleep(0.5)
-    assert status["status"] == "done", status.get("error")
-    return job_id, status["result"]
-
-
 def test_analysis_greys_out_small_n_and_defines_every_column(page):
-    job_id, result = finished_analysis(page)
+    job_id, result = finished_analysis(page, page.base, TINY_ANALYSIS)
     n = result["heads"][0]["statistics"]["aspect_mass"]["n"]
     assert n < result["min_n"] == 10  # 12 pairs, fewer with the aspect present: below the minimum n
     page.goto(f"{page.base}/analysis?id={job_id}&stat=aspect_mass")
@@ -110,7 +95,7 @@ def test_inspect_fits_a_relation_checkpoint_and_marks_it_untrained(page):
 
 
 def test_a_typical_example_opens_the_head_view_with_its_query_pinned_and_other_aspects_marked(page):
-    job_id, result = finished_analysis(page)  # the same analysis: from the cache
+    job_id, result = finished_analysis(page, page.base, TINY_ANALYSIS)  # the same analysis: from the cache
     marked = next(
         (index, ex) for index, ex in result["examples"].items() if (ex["inspect"].get("marks") or {}).get("other")
     )

@@ -2,16 +2,15 @@
 and shows the labelling rule, each with a "?" to the head label's definition (Chromium, Playwright, a real
 uvicorn over the tiny checkpoints: 12 pairs are fewer than a label needs, whatever the weights)."""
 
-import time
-
 import pytest
-from browser_support import guarded_page  # tests/ is on sys.path (rootdir conftest)
+from browser_support import finished_analysis, guarded_page  # tests/ is on sys.path (rootdir conftest)
 from tiny_model import TINY_ABSA_ID
 
 from app.devserver import ServerProcess
 
 pytestmark = pytest.mark.browser
 SETTINGS = {"max_examples": 12, "bootstrap": 50, "pretrained": False, "agreement": False, "js_sample": 0}
+TINY_ANALYSIS = {"model": TINY_ABSA_ID, "data": "demo-absa", "settings": SETTINGS}
 
 
 @pytest.fixture(scope="module")
@@ -25,24 +24,9 @@ def tiny_server(tiny_models_dir, tmp_path_factory):
         yield running.url
 
 
-def finished_analysis(page, base):
-    started = page.request.post(
-        base + "/api/analyses", data={"model": TINY_ABSA_ID, "data": "demo-absa", "settings": SETTINGS}
-    )
-    assert started.ok, started.text()
-    job_id = started.json()["id"]
-    for _ in range(240):
-        status = page.request.get(f"{base}/api/analyses/{job_id}").json()
-        if status["status"] in ("done", "failed"):
-            break
-        time.sleep(0.5)
-    assert status["status"] == "done", status.get("error")
-    return job_id, status["result"]
-
-
 def test_a_head_above_its_baselines_says_why_it_has_no_label(browser, tiny_server):
     with guarded_page(browser) as (page, offsite):
-        job_id, result = finished_analysis(page, tiny_server)
+        job_id, result = finished_analysis(page, tiny_server, TINY_ANALYSIS)
         found = next(
             (row, name, stat)
             for row in result["heads"]
