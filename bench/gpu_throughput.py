@@ -34,7 +34,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import common  # noqa: F401  (puts the repository on sys.path)
+import common  # (also puts the repository on sys.path)
 import torch
 
 from app.core.data.demo import demo_dataset
@@ -44,21 +44,15 @@ from app.core.heads.statistics_pass import build_probes
 from app.core.inputs.batching import pad_batch
 from app.core.inputs.units import encode_unit, unit_specs
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint, cuda_dtype
-from app.core.model.embedded import embedded_base_model
 from app.core.passes.attention_pass import Stopwatch
 from app.core.passes.sharding import ProcessShards
 
-LABELS = ("positive", "neutral", "negative", "conflict", "none")
+LABELS = common.LABELS
 LENGTH = 64
 
 
 def bert_base(device: torch.device, dtype: str, folder: Path | None = None) -> LoadedCheckpoint:
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    tokenizer = AutoTokenizer.from_pretrained(embedded_base_model())
-    config = BertConfig(num_labels=len(LABELS), attn_implementation="eager")  # bert-base's shape
-    torch.manual_seed(0)
-    model = BertForSequenceClassification(config).eval()
+    model, tokenizer = common.random_bert(12, 12, 768, LABELS)  # bert-base's shape
     half = cuda_dtype(dtype if dtype != "float32" else False)
     if half is not None and device.type == "cuda":
         model.to(half)
@@ -72,8 +66,8 @@ def bert_base(device: torch.device, dtype: str, folder: Path | None = None) -> L
         task="absa",
         format="qa-m",
         labels=LABELS,
-        num_layers=config.num_hidden_layers,
-        num_heads=config.num_attention_heads,
+        num_layers=model.config.num_hidden_layers,
+        num_heads=model.config.num_attention_heads,
         max_length=LENGTH,
         model_type="bert",
     )

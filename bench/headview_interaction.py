@@ -25,7 +25,17 @@ import statistics
 import subprocess
 import urllib.parse
 
-from common import ASPECT, CHECKPOINT, MODEL_ID, PAIR_TOKENS, REVIEW, ROOT, require_checkpoint, server_env
+from common import (
+    ASPECT,
+    CHECKPOINT,
+    MODEL_ID,
+    PAIR_TOKENS,
+    REVIEW,
+    ROOT,
+    require_checkpoint,
+    server_env,
+    text_of_pair_length,
+)
 
 from app.core.inputs.encoding import QA_M_TEMPLATE
 from app.devserver import ServerProcess
@@ -97,20 +107,8 @@ def pair_text(tokenizer, n: int) -> str:
     """A review whose QA-M pair with ASPECT is exactly n tokens."""
     if n == PAIR_TOKENS:
         return REVIEW
-
-    def count(text: str) -> int:
-        return len(tokenizer(text, QA_M_TEMPLATE.format(aspect=ASPECT))["input_ids"])
-
     words = (REVIEW + " " + FILLER * 8).split()
-    lo, hi = 1, len(words)
-    while lo < hi:  # the longest word prefix that fits
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if count(" ".join(words[:mid])) <= n else (lo, mid - 1)
-    text = " ".join(words[:lo])
-    while count(text) < n:
-        text += " ."
-    assert count(text) == n, (n, count(text))
-    return text
+    return text_of_pair_length(tokenizer, words, QA_M_TEMPLATE.format(aspect=ASPECT), n)
 
 
 def p(samples: list[float], q: float) -> float:

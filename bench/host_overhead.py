@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import common  # noqa: F401  (puts the repository on sys.path)
+import common  # (also puts the repository on sys.path)
 import torch
 
 from app.core.data.readers import OpinionLexicon, load_opinion_lexicon
@@ -44,28 +44,15 @@ from app.core.heads.statistics_pass import build_probes
 from app.core.inputs.batching import pad_batch
 from app.core.inputs.units import encode_unit, encode_units
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
-from app.core.model.embedded import embedded_base_model
 from app.core.passes.attention_pass import Stopwatch, attention_pass
 
-LABELS = ("positive", "neutral", "negative", "conflict", "none")
+LABELS = common.LABELS
 LENGTH = 64
 SHAPES = {"1x1": (1, 1, 8), "6x12": (6, 12, 384), "12x12": (12, 12, 768)}  # layers, heads, hidden
 
 
 def random_bert(layers: int, heads: int, hidden: int) -> LoadedCheckpoint:
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    tokenizer = AutoTokenizer.from_pretrained(embedded_base_model())
-    config = BertConfig(
-        num_labels=len(LABELS),
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        hidden_size=hidden,
-        intermediate_size=4 * hidden,
-        attn_implementation="eager",
-    )
-    torch.manual_seed(0)
-    model = BertForSequenceClassification(config).eval()
+    model, tokenizer = common.random_bert(layers, heads, hidden, LABELS)
     info = CheckpointInfo(
         id=f"bert-random-{layers}x{heads}",
         path=Path(f"bert-random-{layers}x{heads}"),

@@ -23,7 +23,7 @@ import tempfile
 import urllib.parse
 from pathlib import Path
 
-from common import ROOT
+from common import LABELS, ROOT, random_bert, text_of_pair_length
 
 from app.core.inputs.encoding import QA_M_TEMPLATE
 from app.devserver import ServerProcess
@@ -58,28 +58,12 @@ READY = """async (n) => {
 
 def write_checkpoint(models_dir: Path, hidden: int) -> None:
     """A random 12 x 12 BERT classifier folder (safetensors, tokenizer, headscope.json)."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
     from app.core.model.checkpoint import METADATA_FILE
-    from app.core.model.embedded import embedded_base_model
 
-    labels = ["positive", "neutral", "negative", "conflict", "none"]
-    tokenizer = AutoTokenizer.from_pretrained(embedded_base_model())
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        num_hidden_layers=LAYERS,
-        num_attention_heads=HEADS,
-        intermediate_size=4 * hidden,
-        max_position_embeddings=512,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-    )
-    torch.manual_seed(0)
+    model, tokenizer = random_bert(LAYERS, HEADS, hidden)
+    labels = list(LABELS)
     folder = models_dir / MODEL_ID
-    BertForSequenceClassification(config).eval().save_pretrained(folder, safe_serialization=True)
+    model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     meta = {
         "id": MODEL_ID,
@@ -94,20 +78,8 @@ def write_checkpoint(models_dir: Path, hidden: int) -> None:
 
 def pair_text(tokenizer, n: int, first: str) -> str:
     """A review starting with `first` whose QA-M pair with ASPECT is exactly n tokens."""
-
-    def count(text: str) -> int:
-        return len(tokenizer(text, QA_M_TEMPLATE.format(aspect=ASPECT))["input_ids"])
-
     words = [first] + (SENTENCES * 12).split()[1:]
-    lo, hi = 1, len(words)
-    while lo < hi:  # the longest word prefix that fits
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if count(" ".join(words[:mid])) <= n else (lo, mid - 1)
-    text = " ".join(words[:lo])
-    while count(text) < n:
-        text += " ."
-    assert count(text) == n, (n, count(text))
-    return text
+    return text_of_pair_length(tokenizer, words, QA_M_TEMPLATE.format(aspect=ASPECT), n)
 
 
 def route_before(context, rev: str) -> None:
