@@ -53,14 +53,20 @@ def checkpoint_seed(info: CheckpointInfo) -> int | None:
     return seed if isinstance(seed, int) else None
 
 
+def seed_list(text: str) -> list[int]:
+    """`13,14,15` as distinct non-negative seeds; [] when the text is not such a list."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        return []
+    return seeds if len(set(seeds)) == len(seeds) and all(seed >= 0 for seed in seeds) else []
+
+
 def parse_group(text: str) -> tuple[str, list[int]]:
     """`NAME@13,14,15` as (NAME, seeds); a CheckpointError names the accepted form."""
     name, _, seed_text = text.partition(GROUP_SEPARATOR)
-    try:
-        seeds = [int(part) for part in seed_text.split(",") if part.strip()]
-    except ValueError:
-        seeds = []
-    if not name or len(seeds) < 2 or len(set(seeds)) != len(seeds):
+    seeds = seed_list(seed_text)
+    if not name or len(seeds) < 2:
         raise CheckpointError(
             f"{text!r}: a seed group is NAME@SEEDS with two or more distinct seeds, e.g. "
             "semeval14-restaurants-terms@13,14,15 (the checkpoints NAME-seed13, NAME-seed14, ...)"

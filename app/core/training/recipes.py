@@ -17,7 +17,7 @@ from typing import Any
 from app.core.data.prepared import PreparedData, prepare
 from app.core.data.readers import load_dataset
 from app.core.model.checkpoint import file_sha256, pick_device
-from app.core.model.seed_groups import seed_checkpoint_name
+from app.core.model.seed_groups import seed_checkpoint_name, seed_list
 from app.core.training.loop import TrainingArgs, TrainingResult, TrainOptions, train_classifier
 from app.core.training.predictions import predict_probabilities
 from app.core.training.roast import method_settings, training_method
@@ -283,11 +283,8 @@ def recipe_spec(recipe: Recipe, shared_data: Path | None, overrides: dict[str, A
 
 def parse_seeds(text: str) -> list[int]:
     """`13,14,15` as seeds; anything else is a RecipeError naming the accepted form."""
-    try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        seeds = []
-    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+    seeds = seed_list(text)
+    if not seeds:
         raise RecipeError(f"--seeds {text!r}: give distinct non-negative integers separated by commas, e.g. 13,14,15")
     return seeds
 
