@@ -15,14 +15,17 @@ from app.core.model.seed_groups import seed_checkpoint_name
 TINY_GROUP = "tiny-absa-grouped"
 
 
-def write_tiny_seed_group(models_dir: Path, seeds: tuple[int, ...] = (13, 14), name: str = TINY_GROUP) -> list[str]:
-    """The checkpoint ids written, in seed order."""
+def write_tiny_seed_group(
+    models_dir: Path, seeds: tuple[int, ...] = (13, 14), name: str = TINY_GROUP, fmt: str | None = None
+) -> list[str]:
+    """The checkpoint ids written, in seed order. fmt: the ABSA input format recorded in the card ("term": aspect-term
+    pairs, whose gold spans Stevens & Su's interpretability rate reads); None keeps the demo one (categories)."""
     ids = []
     for i, seed in enumerate(seeds):
         model_id = name if i == 0 else seed_checkpoint_name(name, seed)
         folder = write_tiny_checkpoint(models_dir, "absa", model_id=model_id, seed=seed)
         card = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
-        card.update(seed=seed, seed_group=name)
+        card.update(seed=seed, seed_group=name, **({"format": fmt} if fmt else {}))
         (folder / METADATA_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
         ids.append(model_id)
     return ids
