@@ -5,7 +5,8 @@ from itertools import combinations
 
 import pytest
 
-from app.core.heads.seed_stability import SeedLabels, chance_jaccard, jaccard, seed_stability
+from app.core.heads.seed_stability import SeedLabels, seed_stability
+from app.core.stats.head_overlap import chance_jaccard, jaccard
 
 # A 2 × 2 model (4 heads). aspect: {00, 01}, {00, 11}, {00}; no-op only in seed 14.
 MEMBERS = [
