@@ -4,6 +4,7 @@
 // a cell opens that head in the head view.
 
 import { METHOD_NAMES } from "./attribution-strips.js";
+import { conceptLink } from "./dom.js";
 
 const METRIC_NAMES = { spearman: "Spearman ρ", kendall: "Kendall τ-b", top_k: "top-k overlap" };
 
@@ -63,7 +64,7 @@ export function drawAgreementMap(root, resp, state, { onPick, changed }) {
     grid.append(make("span", { textContent: "L" + layer }, { color: "#475467" }));
     row.forEach((value, head) => {
       const selected = layer === state.hm_layer && head === state.hm_head;
-      const cell = make("button", { type: "button", className: "agree-cell", title: `Layer ${layer} · Head ${head}: ${METRIC_NAMES[metric]} ${value == null ? "–" : value.toFixed(3)}` },
+      const cell = make("button", { type: "button", className: "agree-cell", title: `head ${layer}.${head}: ${METRIC_NAMES[metric]} ${value == null ? "–" : value.toFixed(3)}` },
         { width: "26px", height: "20px", padding: "0", border: selected ? "2px solid #101828" : "1px solid #d0d5dd", borderRadius: "3px",
           background: cellColor(metric, value), cursor: "pointer" });
       cell.dataset.layer = layer;
@@ -75,7 +76,8 @@ export function drawAgreementMap(root, resp, state, { onPick, changed }) {
   grid.onclick = (e) => { const c = e.target.closest(".agree-cell"); if (c) onPick(+c.dataset.layer, +c.dataset.head); };
   const labelled = (text, select) => { const l = make("label", { textContent: text }); l.append(select); return l; };
   const heading = make("div", { className: "toolbar" });
-  heading.append(make("strong", { textContent: "Agreement with attribution" }), labelled("method ", methodSel),
+  heading.append(make("strong", { textContent: "Agreement with attribution" }), conceptLink("attribution-scores"),
+    labelled("method ", methodSel),
     labelled("metric ", metricSel));
   const scale = metric === "top_k" ? "white 0 → red 1" : "blue −1 → white 0 → red +1";
   const note = make("p", { className: "muted", textContent:

@@ -10,10 +10,13 @@ import { getModels, request } from "./api.js";
 import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./attention.js";
 import { HeadView } from "./headview.js";
 import { readState, writeState } from "./compare-state.js";
-import { drawBars, drawGrid } from "./compare-bars.js";
+import { drawBars, drawGrid, GRID_UNIT } from "./compare-bars.js";
 import { $, fmt, showError, clearError, markStale, clearStale, fillConceptLinks } from "./dom.js";
 import { bindPatching, inputsChanged } from "./patching-map.js";
 import { untrainedWarning } from "./model-provenance.js";
+import { exportButtons, captionLines } from "./export-image.js";
+import { headViewSVG } from "./svg-headview.js";
+import { barsSVG, tableSVG } from "./svg-figures.js";
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 const SIDES = ["left", "right"];
@@ -291,6 +294,42 @@ function sidesBody() {
   };
 }
 bindPatching({ body: sidesBody, key: inputKey, open: openHead });
+
+// ---- downloads: each view as a PNG (2x) or SVG with a caption (models, inputs, layer, heads, unit) ----
+const QUERY_WORDS = { focus: "focus queries (aspect / entities)", cls: "[CLS]" };
+const sideWords = (side) => {
+  const r = current[side];
+  return `${r.model}${r.pretrained ? " (pretrained base)" : ""}`;
+};
+const inputOf = (side) => {
+  const b = sidesBody()[side];
+  return b.text + (b.aspect ? `  | aspect: ${b.aspect}` : "");
+};
+const bothModels = () => `${sideWords("left")} (left) vs ${sideWords("right")} (right)`;
+const bothInputs = () => `${inputOf("left")}  →  ${inputOf("right")}`;
+const shownHeads = () => (state.heads.length === current.left.num_heads ? "all" : state.heads.map((h) => `${state.layer}.${h}`).join(", ") || "none");
+const exportError = (e) => showError("error-box", e.message);
+const stemOf = (what) => `headscope-compare-${current.left.model}-${what}`;
+exportButtons($("change-bars"), {
+  id: "change-bars-export", name: () => stemOf(`layer${state.layer}-change`), onError: exportError,
+  caption: () => captionLines({ model: bothModels(), input: bothInputs(), layer: state.layer, heads: shownHeads(),
+    unit: "Jensen–Shannon divergence of the query tokens' attention over the shared tokens (0 = same, 1 = disjoint)" }),
+  svg: () => barsSVG($("change-bars")),
+});
+exportButtons($("change-grid"), {
+  id: "change-grid-export", name: () => stemOf(`all-layers-${state.query}-change`), onError: exportError,
+  caption: () => captionLines({ model: bothModels(), input: bothInputs(), view: "layers × heads",
+    query: QUERY_WORDS[state.query] || state.query, unit: GRID_UNIT }),
+  svg: () => tableSVG($("change-grid")),
+});
+for (const side of SIDES) {
+  exportButtons($(`${side}-panel`).querySelector(".hv-scroll"), {
+    id: `${side}-headview-export`, name: () => stemOf(`${side}-layer${state.layer}`), onError: exportError,
+    caption: () => captionLines({ model: sideWords(side), input: inputOf(side), side, layer: state.layer, heads: shownHeads(),
+      mass: `${state.mass}% of each query's attention drawn` }),
+    svg: () => headViewSVG(views[side], `${side}: ${sideWords(side)}, layer ${state.layer}`),
+  });
+}
 
 async function init() {
   fillConceptLinks(); // the template's "?" links to /concepts

@@ -138,6 +138,18 @@ export const CONCEPTS = {
   "knock-out": "Per head, how much the predicted label's probability changes when that head alone is switched off: causal evidence, for this input only.",
   "activation-patching": "Per head, the fraction of the logit difference between a clean and a corrupted input that comes back when that head's output alone is taken from the other run.",
   "heads-that-carry-the-flips": "Over a test's flipped pairs, each head's output patched from the source into the variant: the mean restored fraction of the logit difference, against a random head of the same layer.",
+  "inputs-sentence-pairs-and-marked-entities": "ABSA: the review paired with an auxiliary sentence naming the aspect (segments A and B); RE: one sentence with <e1>…</e1> and <e2>…</e2> marked.",
+  "the-head-view": "Queries on the left, keys on the right, one line per pair in its head's colour; Mass keeps each query's strongest keys up to that share of its attention.",
+  prediction: "The label the checkpoint gives and each label's softmax probability: not a calibrated confidence unless the report's ECE says so.",
+  "attribution-scores": "Per token, how much it mattered to the label: integrated gradients and gradient × input from gradients, rollout and flow from every layer's attention.",
+  faithfulness: "Does the prediction need the tokens an explanation ranks highest? Comprehensiveness and sufficiency by erasing them (ERASER), summed as (normalised) AOPC.",
+  "report-figures": "What each /report number is: each figure on the named test inputs, with its n; below the minimum n the row is greyed out.",
+  "accuracy-and-f1-per-task": "Each task's headline pair: 3-way sentiment accuracy and aspect-detection F1 (ABSA categories), accuracy and macro-F1 (terms), accuracy and official macro-F1 (SemEval-2010). Higher is better.",
+  "distribution-shift": "The same figures on another domain with the same labels; change = shifted minus test (negative: lost).",
+  "accuracy-under-attack": "Accuracy on the attacked test pairs after PWWS or HotFlip within the query budget; success rate = right before, wrong after. Higher accuracy is better.",
+  ece: "Expected calibration error: the confidence-accuracy gap over equal-width confidence bins, before and after temperature scaling. Lower is better (the charts draw 1 − ECE).",
+  "ood-auroc": "How well the maximum softmax probability tells test inputs from out-of-domain text: 1 perfectly, 0.5 chance. Higher is better.",
+  "seed-group-figures": "Over a group's seeds: mean ± sample SD [min–max], n = seeds; two groups seed by seed: the mean paired difference with its 95% t-interval.",
 };
 
 /** The small "?" link to a concept on /concepts (opens beside the page), titled with its definition. */

@@ -8,6 +8,10 @@ import { headViewSVG } from "./svg-headview.js";
 
 const NS = "http://www.w3.org/2000/svg";
 const CAPTION_LINE = 15, CAPTION_PAD = 8, CAPTION_FONT = 12;
+// a caption line's width in px, a little over the average glyph of a 12 px sans-serif (a figure is made at least
+// this wide, so that no caption line is cut off), and the characters of settings one line holds before wrapping
+const CAPTION_CHAR_PX = 6.8, CAPTION_LINE_CHARS = 96;
+const captionWidth = (lines) => Math.ceil(Math.max(0, ...lines.map((l) => l.length)) * CAPTION_CHAR_PX) + 2 * CAPTION_PAD;
 export const PNG_SCALE = 2;
 
 /** Save a Blob under `name` through a temporary object URL. */
@@ -46,7 +50,12 @@ export function captionLines(parts) {
   if (model) lines.push(`model: ${model}`);
   if (input) lines.push(`input: ${input.length > 160 ? input.slice(0, 159) + "…" : input}`);
   const settings = Object.entries(rest).filter(([, v]) => v != null && v !== "").map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`);
-  if (settings.length) lines.push(settings.join(" · "));
+  let line = "";
+  for (const part of settings) {  // the settings " · "-separated, wrapped into lines a figure can hold
+    if (line && line.length + 3 + part.length > CAPTION_LINE_CHARS) { lines.push(line); line = ""; }
+    line = line ? `${line} · ${part}` : part;
+  }
+  if (line) lines.push(line);
   return lines;
 }
 
@@ -54,7 +63,7 @@ export function captionLines(parts) {
 export function withCaption(figure, lines) {
   const fw = +figure.getAttribute("width"), fh = +figure.getAttribute("height");
   const top = lines.length ? CAPTION_PAD * 2 + CAPTION_LINE * lines.length : 0;
-  const width = Math.max(fw, 420), height = fh + top;
+  const width = Math.max(fw, 420, captionWidth(lines)), height = fh + top;
   const svg = document.createElementNS(NS, "svg");
   for (const [k, v] of Object.entries({ xmlns: NS, width, height, viewBox: `0 0 ${width} ${height}`,
     "font-family": "system-ui, sans-serif" })) svg.setAttribute(k, String(v));
@@ -118,7 +127,8 @@ function dataUrlBlob(url) {
 /** The Blob of a drawn plotly chart (`gd`) with the caption above its plot, through Plotly.toImage. */
 export async function plotlyBlob(Plotly, gd, lines, format, scale = PNG_SCALE) {
   const full = gd._fullLayout || {};
-  const width = full.width || gd.clientWidth || 700, chartHeight = full.height || gd.clientHeight || 450;
+  const width = Math.max(full.width || gd.clientWidth || 700, captionWidth(lines));
+  const chartHeight = full.height || gd.clientHeight || 450;
   const top = CAPTION_PAD * 2 + CAPTION_LINE * lines.length;
   const margin = { ...(gd.layout.margin || {}) };
   margin.t = (margin.t != null ? margin.t : (full.margin && full.margin.t) || 60) + top;

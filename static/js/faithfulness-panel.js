@@ -6,6 +6,7 @@
 // click on a map cell opens that head in the head view (as the agreement and knock-out maps do).
 
 import { request } from "./request.js";
+import { conceptLink } from "./dom.js";
 
 const FIGURES = {
   normalised_comprehensiveness: "normalised comprehensiveness (1 = best reachable)",
@@ -57,7 +58,7 @@ function headMap(found, kind, figure, open) {
   values.forEach((row, layer) => {
     grid.append(make("span", { textContent: "L" + layer }, { color: "#475467" }));
     row.forEach((value, head) => {
-      const cell = make("button", { type: "button", className: "faith-cell", title: `Layer ${layer} · Head ${head}: ${FIGURES[figure]} ${fmt(value)}` },
+      const cell = make("button", { type: "button", className: "faith-cell", title: `head ${layer}.${head}: ${FIGURES[figure]} ${fmt(value)}` },
         { width: "26px", height: "20px", padding: "0", border: "1px solid #d0d5dd", borderRadius: "3px",
           background: color(figure, value, range), cursor: "pointer" });
       cell.dataset.layer = layer;
@@ -79,7 +80,7 @@ function draw(root, found, open) {
   const redraw = () => mapBox.replaceChildren(headMap(found, kind.value, figure.value, open));
   kind.onchange = figure.onchange = redraw;
   const bar = make("div", { className: "toolbar" });
-  bar.append(make("strong", { textContent: "Faithfulness of each head (erasure)" }), kind, figure);
+  bar.append(make("strong", { textContent: "Faithfulness of each head (erasure)" }), conceptLink("faithfulness"), kind, figure);
   const note = make("p", { className: "muted", textContent:
     `label ${found.label} (p = ${found.probability.toFixed(3)}), k = ${found.k_percents.join(", ")}% of ${found.erasable.length} ` +
     `erasable tokens, erasure ${found.erasure}; ${found.rows.run} erased inputs run (${found.rows.asked} asked). ` +

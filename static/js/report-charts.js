@@ -4,7 +4,7 @@
 // per-seed values in the hover.
 
 import { loadPlotly } from "./plotly-loader.js";
-import { $, el, fmt } from "./dom.js";
+import { $, conceptLink, el, fmt } from "./dom.js";
 import { pub } from "./report-state.js";
 import { entryModels, entryRows, errorBars, spreadHover } from "./report-groups.js";
 import { exportButtons, captionLines } from "./export-image.js";
@@ -69,6 +69,10 @@ function gridChart(box, model) {
 const title = (text) => ({ text, font: { size: 13 }, y: 0.97 });
 
 /** What each axis of the comparison is, per checkpoint where the figure differs by task, and its direction. */
+// where each perspective's figure is defined on /concepts
+const AXIS_CONCEPTS = { in_distribution: "accuracy-and-f1-per-task", shift: "distribution-shift", adversarial: "accuracy-under-attack",
+  calibration: "ece", anomaly: "ood-auroc", interpretability: "interpretability-rate" };
+
 function axisNotes(rows) {
   const ul = el("ul", "rp-notes");
   ul.id = "perspective-axes";
@@ -77,7 +81,7 @@ function axisNotes(rows) {
     const what = names.length === 1 ? names[0] : rows.map((r) => `${r.model}: ${p.what(r)}`).join("; ");
     const li = el("li", "", "");
     li.dataset.axis = p.key;
-    li.append(el("strong", "", p.label), ` — ${what}; ${p.direction}.`);
+    li.append(el("strong", "", p.label), ` — ${what}; ${p.direction}. `, conceptLink(AXIS_CONCEPTS[p.key]));
     ul.append(li);
   }
   return ul;

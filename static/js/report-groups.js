@@ -3,7 +3,7 @@
 // seeds as error bars and the per-seed values in the hover), the table of each entry's figures and the paired
 // comparison of two groups seed by seed. A report of single checkpoints draws as before.
 
-import { $, el, fmt, MISSING } from "./dom.js";
+import { $, conceptLink, el, fmt, MISSING } from "./dom.js";
 
 /** The summary rows the charts draw: one per entry, its figures' means, `spread` the figures' spreads
  *  ({mean, sd, min, max, n, values: [{seed, model, value}]}); without seed groups, the checkpoints' rows. */
@@ -107,6 +107,7 @@ function pairedTable(groups) {
   const head = el("tr");
   head.append(...["groups (second minus first)", "figure", "n seeds", "difference per seed", "mean difference",
     level, "excludes 0"].map((t) => cell("th", t)));
+  head.cells[5].append(" ", conceptLink("seed-group-figures"));  // the t-interval's definition
   table.append(head);
   for (const p of groups.paired) {
     for (const [key, name] of FIGURES) {

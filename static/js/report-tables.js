@@ -20,7 +20,8 @@ export function drawSummary(result) {
   table.replaceChildren(row(["checkpoint", "method", "in distribution", "distribution shift",
     "accuracy under attack (mean)", "ECE → after scaling (lower is better)", "OOD AUROC (mean)",
     "interpretability rate (random, pretrained baselines)"], "th"));
-  table.querySelector("th:last-child").append(" ", conceptLink("interpretability-rate"));
+  linkHeads(table, [null, null, "accuracy-and-f1-per-task", "distribution-shift", "accuracy-under-attack", "ece", "ood-auroc",
+    "interpretability-rate"]);
   for (const r of result.summary.rows) {
     const tr = row([r.model, r.method || "vanilla", named(r, r.in_distribution, r.in_distribution_f1),
       r.shift == null ? "not available" : named(r, r.shift, r.shift_f1), r.adversarial == null ? "not run" : fmt(r.adversarial),
@@ -40,6 +41,14 @@ function inDistribution(set) {
   if (accuracyKey !== "accuracy") figures.push(`accuracy over the labels ${fmt(set.accuracy)}`);
   if ((head.f1_key || null) !== "macro_f1") figures.push(`macro-F1 over the labels ${fmt(set.macro_f1)}`);
   return `In distribution on ${set.name}: ${figures.join(", ")} (n=${set.n}).`;
+}
+
+/** A "?" after each header cell of `table` that has an anchor in `anchors` (by column; null: none). */
+function linkHeads(table, anchors) {
+  table.querySelectorAll("tr:first-child th").forEach((th, i) => {
+    if (anchors[i]) th.append(" ", conceptLink(anchors[i]));
+  });
+  return table;
 }
 
 function list(items) {
@@ -76,27 +85,33 @@ function modelSection(m, minN) {
   const box = el("section", "rp-model");
   box.dataset.model = m.id;
   box.append(el("h3", "", `${m.id} (${m.task}, ${m.format}; ${(m.method && m.method.name) || "vanilla"})`));
-  box.append(el("p", "in-distribution", inDistribution(m.in_distribution)));
+  const inDist = el("p", "in-distribution", inDistribution(m.in_distribution) + " ");
+  inDist.append(conceptLink("accuracy-and-f1-per-task"));
+  box.append(inDist);
   box.append(table(["data", "role", "inputs", "note"], m.data.sets.map((s) => [s.name, s.role, String(s.inputs), s.note || ""])));
   if (m.shift.sets.length) {
     const head = m.in_distribution.headline;  // the shifted sets' figures are the same pair, named once here
     const ns = m.shift.sets.map((s) => s.n);
-    box.append(table(["shifted set", head.accuracy_name, head.f1_name, "change (both) against the test set", "n", "note"], m.shift.sets.map((s) =>
+    box.append(linkHeads(table(["shifted set", head.accuracy_name, head.f1_name, "change (both) against the test set", "n", "note"], m.shift.sets.map((s) =>
       [s.name, fmt(s.headline.accuracy), fmt(s.headline.f1), pair(s.change.accuracy, s.change.f1), s.n == null ? MISSING : String(s.n), s.note || ""]), ns, minN),
+      ["distribution-shift", "accuracy-and-f1-per-task", "accuracy-and-f1-per-task", null, "minimum-n"]),
       ...smallNote(ns, minN));
   }
   const attacks = Object.entries(m.adversarial.attacks);
   if (attacks.length) {
     const ns = attacks.map(([, a]) => a.n);
-    box.append(table(["attack", "accuracy under attack", "clean accuracy", "success rate", "pairs"], attacks.map(([name, a]) =>
-      [name, fmt(a.accuracy), fmt(a.clean_accuracy), fmt(a.success_rate), String(a.n)]), ns, minN), ...smallNote(ns, minN));
+    box.append(linkHeads(table(["attack", "accuracy under attack", "clean accuracy", "success rate", "pairs (n)"], attacks.map(([name, a]) =>
+      [name, fmt(a.accuracy), fmt(a.clean_accuracy), fmt(a.success_rate), String(a.n)]), ns, minN),
+      [null, "accuracy-under-attack", null, "accuracy-under-attack", "minimum-n"]), ...smallNote(ns, minN));
   }
   const c = m.calibration;
-  box.append(el("p", "", `Calibration: ECE ${fmt(c.in_distribution.ece)} → ${fmt(c.in_distribution.ece_scaled)} after ` +
-    `temperature ${fmt(c.temperature, 2)} fitted on ${c.dev} (${c.dev_inputs} inputs).`));
+  const calibration = el("p", "calibration", `Calibration: ECE ${fmt(c.in_distribution.ece)} → ${fmt(c.in_distribution.ece_scaled)} after ` +
+    `temperature ${fmt(c.temperature, 2)} fitted on ${c.dev} (${c.dev_inputs} inputs); lower is better `);
+  calibration.append(conceptLink("ece"));
+  box.append(calibration);
   if (m.anomaly.sets.length) {
-    box.append(table(["out-of-domain set", "AUROC", "AUPR-In", "FPR at 95% TPR", "in / out"], m.anomaly.sets.map((s) =>
-      [s.name, fmt(s.auroc), fmt(s.aupr), fmt(s.fpr_at_95_tpr), `${s.n_in} / ${s.n_out}`])));
+    box.append(linkHeads(table(["out-of-domain set", "AUROC", "AUPR-In", "FPR at 95% TPR", "n in / out"], m.anomaly.sets.map((s) =>
+      [s.name, fmt(s.auroc), fmt(s.aupr), fmt(s.fpr_at_95_tpr), `${s.n_in} / ${s.n_out}`])), [null, "ood-auroc", "ood-auroc", "ood-auroc"]));
   }
   const notes = [
     ...Object.entries(m.shift.not_available || {}).map(([k, why]) => `${k}: ${why}`),

@@ -71,9 +71,10 @@ export async function drawLabelMaps(onPick) {
   for (const [label, stats] of Object.entries(labels)) {
     const stat = stats.find((s) => R.statistics.includes(s));
     if (!stat) continue;
-    const div = el("div", "label-map");
+    const div = el("div", "label-map"), figure = el("div", "label-map-box");  // the box holds its downloads too
     div.dataset.label = label;
-    box.append(div);
+    figure.append(div);
+    box.append(figure);
     const z = grid(stat, "score");
     const members = new Set((R.labelled[label] || []).map(([l, h]) => l * H + h));
     const text = z.map((row, l) => row.map((_, h) => (members.has(l * H + h) ? "●" : "")));
@@ -86,5 +87,20 @@ export async function drawLabelMaps(onPick) {
       xaxis: ticks(H, 226), yaxis: { autorange: "reversed", ...ticks(z.length, 166) }, margin: { l: 28, r: 6, t: 30, b: 24 },
     }, { displaylogo: false, staticPlot: false });
     div.on("plotly_click", (ev) => { const p = ev.points[0]; onPick(p.y, p.x, stat); });
+    exportButtons(div, {
+      id: `label-map-${label.replace(/[^\w-]+/g, "_")}-export`, name: () => `headscope-${R.model.id}-${label}-map`,
+      caption: () => captionLines({ model: R.model.id, input: (R.data && R.data.name) || view.data,
+        view: "layers × heads", label, statistic: stat, "● marks": `the ${members.size} heads labelled ${label}`,
+        rule: ruleWords(R.rule), colour: scaleWords(view.scale) }),
+      plotly: async () => [Plotly, div],
+      onError: (e) => console.error(e),
+    });
   }
+}
+
+/** The labelling rule in a few words for a caption (the thresholds the result was labelled with). */
+function ruleWords(rule) {
+  if (!rule) return "";
+  const parts = Object.entries(rule).filter(([k, v]) => k !== "labels" && (typeof v === "number" || typeof v === "string"));
+  return parts.map(([k, v]) => `${k.replace(/_/g, " ")} ${v}`).join(", ");
 }

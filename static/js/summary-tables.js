@@ -69,7 +69,7 @@ export function markSelectedRow() {
 export function drawHead() {
   const h = headAt(view.layer, view.head);
   if (!h) return;
-  $("head-title").textContent = `Layer ${h.layer}, head ${h.head}`;
+  $("head-title").textContent = `Head ${h.layer}.${h.head} (layer ${h.layer}, head ${h.head})`;
   $("head-labels").replaceChildren(...(h.labels.length ? labelTags(h.labels) : [el("span", "muted", "no label")]), " ", conceptLink("head-label"));
   const dl = $("head-facts");
   dl.replaceChildren();

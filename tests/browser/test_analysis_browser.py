@@ -34,7 +34,7 @@ def test_summary_runs_an_analysis_and_opens_a_typical_example(page):
     rows.nth(3).click()
     layer, head = int(rows.nth(3).get_attribute("data-layer")), int(rows.nth(3).get_attribute("data-head"))
     page.wait_for_function(f"new URLSearchParams(location.search).get('head') === '{head}'")
-    assert page.text_content("#head-title") == f"Layer {layer}, head {head}"
+    assert page.text_content("#head-title") == f"Head {layer}.{head} (layer {layer}, head {head})"
     link = page.locator("#typical-list a.typical-link").first
     href = link.get_attribute("href")
     assert "/inspect?" in href
