@@ -16,6 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	$(BIN)/pip install -q -e .
 	$(BIN)/python -m app.core.attribution  # flow's and the live agreement's kernels compiled once, into numba's cache
+	$(BIN)/python -m app.core.model.pooling_kernel  # the model view's thumbnail pooling, likewise
 	touch $@
 
 install-test: $(VENV)/.installed-test

@@ -50,10 +50,30 @@ READY = """async (n) => {
     && !!heat.querySelector('.main-svg, canvas.heatmap-canvas');
   while (!done()) await frame();
   await frame();
+  const ready = performance.now();
   const fetches = performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/inspect'));
-  return { ready: performance.now(), fetch: fetches.reduce((s, e) => s + e.duration, 0),
-           bytes: fetches.reduce((s, e) => s + e.encodedBodySize, 0) };
+  const first = fetches[0], last = fetches[fetches.length - 1];
+  const sum = (f) => fetches.reduce((s, e) => s + f(e), 0);
+  const server = (name) => sum((e) => e.serverTiming.find((t) => t.name === name)?.duration ?? 0);
+  const measured = (name) => performance.getEntriesByName(name, 'measure').reduce((s, e) => s + e.duration, 0);
+  return { ready, fetch: sum((e) => e.duration), bytes: sum((e) => e.encodedBodySize),
+           // page and modules until the first request leaves; the server's parts; the rest of the round trips
+           before_request: first.requestStart, server: server('inspect'), forward: server('model'),
+           payload: server('payload') + server('encode'), waiting: sum((e) => e.responseStart - e.requestStart),
+           transfer: sum((e) => e.responseEnd - e.responseStart), after_response: ready - last.responseEnd,
+           grid: measured('modelview:grid'), heatmap: measured('modelview:heatmap') };
 }"""
+
+
+# where the time goes (ms, p50): the page until the first /api/inspect request leaves; the server's time for
+# the requests (of it the forward pass with the wait for the model thread, and the payload: pooling,
+# quantising, base64, JSON); request sent to first byte; first to last byte; last byte to ready, of it the
+# grid's painting and the heatmap's drawing (modelview.js's performance measures)
+PHASES = ("before_request", "server", "forward", "payload", "waiting", "transfer", "after_response", "grid", "heatmap")
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def write_checkpoint(models_dir: Path, hidden: int) -> None:
@@ -117,6 +137,7 @@ def main() -> None:
     sizes = (55, args.tokens)
     texts = {n: [pair_text(tokenizer, n, w) for w in FIRST_WORDS] for n in sizes}
     runs: dict[tuple[str, int], list[dict]] = {}
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="bench-models-") as models:
         write_checkpoint(Path(models), args.hidden)
         env = {"HEADSCOPE_MODELS_DIR": models, "HEADSCOPE_DEVICE": "cpu", "HEADSCOPE_FAST_PATH": "off"}
@@ -148,6 +169,7 @@ def main() -> None:
             browser.close()
     print(f"12 x 12 random BERT (hidden {args.hidden}), CPU; page opened with view=model -> grid and heatmap drawn")
     print(f"baseline: the model view's modules at git {args.before}; {args.runs} runs each (one warm-up dropped)")
+    print(f"load average before / after: {load_before} / {load_average()}")
     median = {}
     for (version, n), samples in sorted(runs.items()):
         median[(version, n)] = statistics.median(s["ready"] for s in samples)
@@ -155,8 +177,9 @@ def main() -> None:
             f"  {version:6s} {n:4d} tokens: ready p50 {median[(version, n)]:6.0f} ms "
             f"(min {min(s['ready'] for s in samples):.0f}); "
             f"fetching {statistics.median(s['fetch'] for s in samples):.0f} ms, "
-            f"{statistics.median(s['bytes'] for s in samples) / 1e6:.1f} MB"
+            f"{statistics.median(s['bytes'] for s in samples) / 1e6:.2f} MB"
         )
+        print("         p50 ms: " + ", ".join(f"{k} {statistics.median(s[k] for s in samples):.0f}" for k in PHASES))
     n = args.tokens
     print(f"ratio now / before at {n} tokens: {median[('now', n)] / median[('before', n)]:.2f}")
     print(f"RESULT model_view_ready_ms={median[('now', n)]:.0f} (target <= 2000) before={median[('before', n)]:.0f}")

@@ -191,7 +191,7 @@ export function showModelView(resp, state, h) {
     gridFor = resp;
     heatKey = null;
   }
-  paintArrived(grid, resp);
+  measured("modelview:grid", () => paintArrived(grid, resp));
   $("hm-layer").value = state.hm_layer;
   $("hm-head").value = state.hm_head;
   $("hm-scale").value = state.hm_scale || "linear";
@@ -199,5 +199,13 @@ export function showModelView(resp, state, h) {
   const sel = grid.querySelector(`.thumb[data-layer='${state.hm_layer}'][data-head='${state.hm_head}']`);
   if (sel) sel.classList.add("selected");
   const key = `${state.hm_layer}|${state.hm_head}|${state.hm_scale}`;
-  if (heatKey !== key && renderHeatmap($("heatmap"), resp, state.hm_layer, state.hm_head, state.hm_scale || "linear")) heatKey = key;
+  const draw = () => renderHeatmap($("heatmap"), resp, state.hm_layer, state.hm_head, state.hm_scale || "linear");
+  if (heatKey !== key && measured("modelview:heatmap", draw)) heatKey = key;
+}
+
+/** fn's result, its duration recorded as a performance measure (bench/model_view_speed.py reads them). */
+function measured(name, fn) {
+  const from = performance.now(), out = fn();
+  performance.measure(name, { start: from, end: performance.now() });
+  return out;
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from app.core.model.checkpoint import ensure_attentions
@@ -48,10 +49,23 @@ def max_pooled(attention: torch.Tensor, size: int) -> torch.Tensor:
     [SEP]) stays visible in a thumbnail instead of falling between sampled rows."""
     tokens = attention.shape[-1]
     side = min(tokens, size)
-    # block b holds the tokens from ceil(b * T / S) on; each block's tokens, padded to the longest block
-    # by repeating its last one (which leaves the max alone), make one gather and one amax per axis (advanced
-    # indexing: index_select along the rows is many times slower on CPU)
+    # block b holds the tokens from ceil(b * T / S) on
     starts = [-(-b * tokens // side) for b in range(side + 1)]
+    if attention.device.type == "cpu":  # one compiled pass over the weights (pooling_kernel.py)
+        from app.core.model.pooling_kernel import pool_blocks
+
+        flat = attention.detach().reshape(-1, tokens, tokens).float().contiguous().numpy()
+        pooled = pool_blocks(flat, np.array(starts, dtype=np.int64))
+        return torch.from_numpy(pooled).view(*attention.shape[:-2], side, side).to(attention.dtype)
+    return gathered_max_pooled(attention, starts)
+
+
+def gathered_max_pooled(attention: torch.Tensor, starts: list[int]) -> torch.Tensor:
+    """max_pooled in torch ops on the attention's device, for the blocks beginning at `starts`."""
+    tokens, side = attention.shape[-1], len(starts) - 1
+    # each block's tokens, padded to the longest block by repeating its last one (which leaves
+    # the max alone), make one gather and one amax per axis (advanced indexing: index_select along the rows
+    # is many times slower)
     longest = max(starts[b + 1] - starts[b] for b in range(side))
     members = torch.tensor(
         [[min(starts[b] + i, starts[b + 1] - 1) for i in range(longest)] for b in range(side)],

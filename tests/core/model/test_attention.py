@@ -6,7 +6,13 @@ import torch
 from transformers import AutoModelForSequenceClassification
 
 from app.core.inputs.encoding import encode_absa
-from app.core.model.attention import forward_with_attention, max_pooled, merge_word_pieces, quantize_uint8
+from app.core.model.attention import (
+    forward_with_attention,
+    gathered_max_pooled,
+    max_pooled,
+    merge_word_pieces,
+    quantize_uint8,
+)
 from app.core.model.errors import AttentionUnavailableError
 from app.core.passes.inspection import InspectionInput, inspect
 
@@ -68,6 +74,9 @@ def test_max_pooled_keeps_each_blocks_largest_weight(tokens, size):
     attention = torch.rand(2, 3, tokens, tokens, generator=torch.Generator().manual_seed(tokens)).softmax(-1)
     pooled = max_pooled(attention, size)
     side = min(tokens, size)
+    # the torch ops that pool on other devices give the same values as the CPU's compiled pass
+    starts = [-(-b * tokens // side) for b in range(side + 1)]
+    assert torch.equal(gathered_max_pooled(attention, starts), pooled)
     assert pooled.shape == (2, 3, side, side)
     block = np.arange(tokens) * side // tokens  # the block of token i, as the model view's thumbnails
     expected = np.zeros((side, side), dtype=np.float32)
