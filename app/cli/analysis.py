@@ -79,6 +79,7 @@ def analyze_heads(
     ig_steps: int = setting("ig_steps", "--ig-steps"),
     ig_limit: int | None = setting("ig_limit", "--ig-limit"),
     attention: str = setting("attention", "--attention"),
+    sep_heads: str = setting("sep_heads", "--sep-heads"),
     faithfulness_limit: int = faithfulness_option("limit", "--faithfulness-limit"),
     faithfulness_erasure: str = faithfulness_option("erasure", "--faithfulness-erasure"),
     faithfulness_flow_limit: int = faithfulness_option("flow_limit", "--faithfulness-flow-limit"),

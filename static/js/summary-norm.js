@@ -24,8 +24,10 @@ export function drawNormFacts(result) {
     fact(dl, "[SEP] survival", norm ? "needs ABSA pairs with the aspect absent and present" : "run the analysis with Attention: norm-based");
     return;
   }
+  const topSep = section.selection === "top_sep";  // the heads with the most [SEP] attention, no no-op contrast
   const noop = section.heads.filter((h) => h.no_op !== false);  // results without the flag list no-op heads only
-  fact(dl, "no-op heads", `${noop.length ? noop.map((h) => `${h.layer}.${h.head}`).join(" ") : "none"} (${section.labelled_by})`);
+  if (topSep) fact(dl, "heads", section.labelled_by);
+  else fact(dl, "no-op heads", `${noop.length ? noop.map((h) => `${h.layer}.${h.head}`).join(" ") : "none"} (${section.labelled_by})`);
   fact(dl, "pairs", `${section.pairs} (${section.absent} with the aspect absent)`);
   if (!section.heads.length) return;
   const head = document.createElement("tr");
@@ -34,7 +36,7 @@ export function drawNormFacts(result) {
   for (const h of section.heads) {
     const row = document.createElement("tr");
     cell(row, `${h.layer}.${h.head}${h.no_op === false ? "" : " (no-op)"}`);
-    cell(row, `${fmt(100 * h.noop_contrast.score, 1)} pts`);
+    cell(row, h.noop_contrast ? `${fmt(100 * h.noop_contrast.score, 1)} pts` : "–");
     cell(row, pct(h.weights_sep_mass));
     cell(row, pct(h.norm_sep_mass));
     cell(row, `${pct(h.share)} (${ci(h.ci)})`);

@@ -27,7 +27,7 @@ from app.core.heads import probes, sections
 from app.core.heads.ablations import ABLATION_LABEL, importance_and_ablation
 from app.core.heads.labels import DEFAULT_RULE, LabelRule, describe_rule
 from app.core.heads.result import RESULT_VERSION, AnalysisResult, DataSummary
-from app.core.heads.sep_survival import sep_survival
+from app.core.heads.sep_survival import sep_survival, top_sep_survival
 from app.core.heads.settings import AnalysisSettings
 from app.core.heads.shards import ShardTask, merge_shards, run_shards
 from app.core.heads.statistics_pass import AnalysisProbes, build_probes, statistics_pass
@@ -91,7 +91,9 @@ def analyze(
     result.support = sections.support(
         checkpoint.info.task, pairing, found.statistics, found.summaries, lexicon is not None
     )
-    if found.sep_survival is not None:
+    if found.sep_survival is not None and settings.sep_heads == "top_sep":
+        result.sep_survival = top_sep_survival(found.sep_survival, settings.bootstrap, settings.seed)
+    elif found.sep_survival is not None:
         result.sep_survival = sep_survival(
             found.sep_survival, found.rules.rules, pretrained is not None, rule, settings.bootstrap, settings.seed
         )
@@ -258,6 +260,7 @@ def settings_record(
         "importance": settings.importance,
         "ablation_draws": settings.ablation_draws,
         "attention": settings.attention,
+        **({"sep_heads": settings.sep_heads} if settings.attention == "norm" else {}),  # which [SEP] survival ran
         "importance_limit": settings.importance_limit,
         **attribution.settings_record(settings),
     }

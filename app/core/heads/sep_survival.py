@@ -18,6 +18,12 @@ MiniLM) and dividing by the row sum hands that share to the rest.
 Beside the no-op heads (`no_op` true) the section lists the TOP heads with the largest no-op contrast on
 the weights (`no_op` false when unlabelled), so a checkpoint without no-op heads still shows where its
 [SEP] contrast lives. ABSA pairs only (the no-op contrast needs the aspect's presence).
+
+With the selection "top_sep" (the analysis setting sep_heads) the section lists instead the TOP heads with
+the most [SEP] attention on the weights, Clark et al. (2019)'s broad [SEP] heads, with [SEP] mass the
+statistic to_sep (every real token -> [SEP], averaged over the tokens, as Clark et al. measure it): it needs
+no aspect-absent pair, so it applies to term data and relations (ABSA and RE), where the no-op contrast is
+undefined.
 """
 
 from __future__ import annotations
@@ -32,13 +38,20 @@ from app.core.heads.batched import batch_statistics
 from app.core.heads.labels import LabelRule, beats_baselines
 from app.core.passes.attention_pass import PassBatch
 from app.core.stats.bootstrap import bootstrap_ratio_ci
-from app.core.stats.streaming import NoOpContrast
+from app.core.stats.streaming import NoOpContrast, StatisticAccumulator
 
+SELECTIONS = ("no_op", "top_sep")  # which heads the section follows (module docstring)
+TO_SEP = "to_sep"  # the top-[SEP] selection's statistic: every real token -> [SEP]
 TOP = 5  # heads with the largest no-op contrast on the weights, listed even when unlabelled
 DEFINITION = (
     "share of a head's [SEP] mass (query -> [SEP], query_sep_mass) that remains under norm-based attention "
     "(Kobayashi et al. 2020, rows divided by their sums): mean norm-based / mean weights over the pairs, "
     "paired percentile bootstrap 95% CI; no-op heads as labelled on the attention weights"
+)
+TOP_SEP_DEFINITION = (
+    "share of a head's [SEP] mass (every real token -> [SEP], to_sep) that remains under norm-based attention "
+    "(Kobayashi et al. 2020, rows divided by their sums): mean norm-based / mean weights over the pairs, "
+    "paired percentile bootstrap 95% CI; the heads with the most [SEP] mass on the weights (Clark et al. 2019)"
 )
 
 
@@ -47,13 +60,19 @@ class SepSurvivalProbe:
 
     timing = "sep_survival"
 
-    def __init__(self, task: str) -> None:
-        self.task = task
+    def __init__(self, task: str, selection: str = "no_op") -> None:
+        self.task, self.selection = task, selection
         self.weights, self.norm = NoOpContrast(), NoOpContrast()  # per-pair [SEP] mass, split by aspect presence
         self.pretrained = probes.StatisticMeans()  # the pretrained model's weights, for the no-op label's baseline
+        self.to_sep = StatisticAccumulator()  # "top_sep": per-pair to_sep, as "weights" and "norm"
 
     def observe(self, batch: PassBatch) -> None:
         assert batch.weights is not None, "the [SEP] survival probe runs in a pass with attention='norm'"
+        if self.selection == "top_sep":
+            masks = probes.token_masks(batch, self.task)
+            self.to_sep.add("weights", batch_statistics(self.task, batch.weights, masks)[TO_SEP])
+            self.to_sep.add("norm", probes.host_statistics(batch, self.task)[TO_SEP])
+            return
         rows = probes.presence_rows(batch, self.task)
         known = sorted(rows[True] + rows[False])
         if not known:
@@ -71,6 +90,7 @@ class SepSurvivalProbe:
         self.weights.merge(other.weights)
         self.norm.merge(other.norm)
         self.pretrained.merge(other.pretrained)
+        self.to_sep.merge(other.to_sep)
 
 
 @dataclass
@@ -81,6 +101,7 @@ class SepSurvival:
     heads: list[dict[str, Any]]  # the no-op heads (on the weights) and the TOP contrasts, with shares and CIs
     share_all_heads: torch.Tensor  # [L, H]: the share over all pairs for every head, for comparison
     labelled_by: str
+    selection: str = "no_op"
 
 
 def _share(norm: torch.Tensor, weights: torch.Tensor, iterations: int, seed: int) -> tuple[torch.Tensor, ...]:
@@ -133,3 +154,31 @@ def sep_survival(
     return SepSurvival(
         DEFINITION, absent + present, absent, heads, share, f"no-op on the weights against {labelled_by}"
     )
+
+
+def top_sep_survival(probe: SepSurvivalProbe, iterations: int, seed: int) -> SepSurvival | None:
+    """The section for the TOP heads with the most [SEP] mass on the weights (selection "top_sep"), or None."""
+    on_weights, on_norm = probe.to_sep.values("weights"), probe.to_sep.values("norm")
+    if on_weights.shape[0] == 0:
+        return None
+    share, low, high = _share(on_norm, on_weights, iterations, seed)
+    mass, norm_mass = on_weights.double().mean(0), on_norm.double().mean(0)
+    width = mass.shape[1]
+    top = [divmod(i, width) for i in mass.flatten().argsort(descending=True)[:TOP].tolist()]
+    heads = [
+        {
+            "layer": layer,
+            "head": head,
+            "noop_contrast": None,  # undefined without aspect-absent pairs
+            "weights_sep_mass": float(mass[layer, head]),
+            "norm_sep_mass": float(norm_mass[layer, head]),
+            "no_op": False,
+            "share": float(share[layer, head]),
+            "ci": [float(low[layer, head]), float(high[layer, head])],
+            "share_absent": None,
+            "ci_absent": None,
+        }
+        for layer, head in top
+    ]
+    selected = f"the {TOP} heads with the most [SEP] mass (to_sep) on the weights"
+    return SepSurvival(TOP_SEP_DEFINITION, on_weights.shape[0], 0, heads, share, selected, "top_sep")

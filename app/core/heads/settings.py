@@ -80,6 +80,12 @@ class AnalysisSettings(BaseModel):
         description="what every head statistic and label reads: the attention weights, or norm-based attention "
         "(Kobayashi et al. 2020, each row divided by its sum); norm adds the [SEP] survival of the no-op heads",
     )
+    sep_heads: Literal["no_op", "top_sep"] = Field(
+        default="no_op",
+        description="with attention norm, the heads whose [SEP] survival is reported: no_op (the no-op heads on the "
+        "weights and the largest no-op contrasts; ABSA data with the aspect absent and present) or top_sep (the 5 "
+        "heads with the most [SEP] attention on the weights, Clark et al. 2019; any data, relations too)",
+    )
 
     @model_validator(mode="after")
     def ig_needs_agreement(self) -> AnalysisSettings:

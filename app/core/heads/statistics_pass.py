@@ -90,7 +90,7 @@ class AnalysisProbes:
     pretrained_interpretability: probes.InterpretabilityProbe | None = None
     change: probes.FinetuneChangeProbe | None = None
     agreement: attribution.DatasetAgreement | None = None  # agreement with rollout / IG (app.core.attribution)
-    sep_survival: SepSurvivalProbe | None = None  # attention="norm", ABSA: the no-op heads' [SEP] under norms
+    sep_survival: SepSurvivalProbe | None = None  # attention="norm": the no-op (or top [SEP]) heads' [SEP] under norms
     summaries: dict[str, Summary] = field(default_factory=dict)
     change_summary: Summary | None = None
 
@@ -105,7 +105,7 @@ class AnalysisProbes:
             pretrained=probes.PretrainedBaselineProbe(task) if with_pretrained else None,
             pretrained_interpretability=probes.InterpretabilityProbe(task, reference=True) if with_pretrained else None,
             change=probes.FinetuneChangeProbe(task) if with_pretrained else None,
-            sep_survival=SepSurvivalProbe(task) if settings.attention == "norm" and task == "absa" else None,
+            sep_survival=SepSurvivalProbe(task, settings.sep_heads) if _sep_survival(task, settings) else None,
         )
 
     def active(self) -> list[Any]:
@@ -131,3 +131,8 @@ class AnalysisProbes:
             raise ValueError("a shard ran other probes (settings or the pretrained baseline differ)")
         for probe, shard in zip(mine, theirs):
             probe.merge(shard)
+
+
+def _sep_survival(task: str, settings: AnalysisSettings) -> bool:
+    """Norm-based attention has a [SEP] survival section: the no-op heads' on ABSA, the top [SEP] heads' on any task."""
+    return settings.attention == "norm" and (task == "absa" or settings.sep_heads == "top_sep")

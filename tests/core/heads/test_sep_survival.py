@@ -77,3 +77,44 @@ def test_paired_ratio_bootstrap():
     ratio = numerator.mean(0) / denominator.mean(0)
     assert torch.all(low < ratio) and torch.all(ratio < high)
     assert torch.isnan(bootstrap_ratio_ci(torch.empty(0, 2), torch.empty(0, 2))[0]).all()
+
+
+# The top-[SEP] selection on relations (no aspect, so no no-op contrast): a tiny 2 x 4 RE model, 40 demo sentences
+TOP_SEP = {"limit": 40, "bootstrap": 200, "js_sample": 0, "agreement": False}
+
+
+@pytest.fixture(scope="module")
+def relation_runs():
+    from tiny_model import tiny_checkpoint
+
+    loaded = tiny_checkpoint("re", layers=2, heads=4)
+    data = demo_dataset("demo-re")
+    weights = run_analysis(loaded, data, **TOP_SEP)
+    norm = run_analysis(loaded, data, attention="norm", sep_heads="top_sep", **TOP_SEP)
+    return weights, norm
+
+
+def test_top_sep_heads_are_those_with_the_most_sep_attention_on_the_weights(relation_runs):
+    weights, norm = relation_runs
+    survival = norm["sep_survival"]
+    assert survival["selection"] == "top_sep" and survival["pairs"] == norm["data"]["pairs"] == 40
+    to_sep = statistic(weights, "to_sep")
+    expected = [divmod(int(i), to_sep.shape[1]) for i in to_sep.flatten().argsort(descending=True)[:5]]
+    assert [(h["layer"], h["head"]) for h in survival["heads"]] == expected
+    for head in survival["heads"]:
+        assert head["weights_sep_mass"] == pytest.approx(float(to_sep[head["layer"], head["head"]]), abs=1e-5)
+        assert head["share"] == pytest.approx(head["norm_sep_mass"] / head["weights_sep_mass"], rel=1e-4)
+        assert head["ci"][0] <= head["share"] <= head["ci"][1] and head["ci"][0] < head["ci"][1]
+        assert head["noop_contrast"] is None and head["share_absent"] is None
+    # the norm run's to_sep is the share times the weights run's, head by head
+    share = torch.tensor(survival["share_all_heads"])
+    torch.testing.assert_close(statistic(norm, "to_sep"), share * to_sep, rtol=1e-3, atol=1e-5)
+
+
+def test_relations_have_no_sep_survival_without_the_top_sep_selection(relation_runs):
+    from tiny_model import tiny_checkpoint
+
+    result = run_analysis(tiny_checkpoint("re"), demo_dataset("demo-re"), attention="norm", **{**TOP_SEP, "limit": 8})
+    assert "sep_survival" not in result and result["settings"]["sep_heads"] == "no_op"
+    with pytest.raises(ValueError, match="sep_heads"):
+        run_analysis(tiny_checkpoint("re"), demo_dataset("demo-re"), sep_heads="top", **TOP_SEP)
