@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -141,22 +142,22 @@ def columns_from_encodings(
     """Columns of Rust tokenizer encodings (`tokenizers.Encoding`, any lengths), rows in the given order."""
     lengths = np.array([len(e.ids) for e in encodings], dtype=np.int64)
     width = int(lengths.max()) if len(lengths) else 0
+    valid = np.arange(width)[None, :] < lengths[:, None]  # row-major: the batch's tokens in encoding order
 
-    def padded(name: str, fill: Any, dtype: Any) -> np.ndarray:
-        out = np.full((len(encodings), width), fill, dtype=dtype)
-        for row, e in enumerate(encodings):
-            values = getattr(e, name)
-            out[row, : len(values)] = np.asarray(values, dtype=dtype) if dtype is not object else values
+    def padded(name: str, fill: Any, dtype: Any, per_token: tuple[int, ...] = ()) -> np.ndarray:
+        """Field `name` of every encoding, read as one flat array and scattered into [B, T] (not row by row)."""
+        flat = np.array(list(chain.from_iterable(getattr(e, name) for e in encodings)), dtype=dtype)
+        out = np.full((len(encodings), width, *per_token), fill, dtype=dtype)
+        out[valid] = flat.reshape(-1, *per_token)
         return out
 
     ids = padded("ids", 0, np.int64)
     type_ids = padded("type_ids", 0, np.int64) if typed else None
-    offsets = np.zeros((len(encodings), width, 2), dtype=np.int64)
-    for row, e in enumerate(encodings):
-        if len(e.offsets):
-            offsets[row, : len(e.offsets)] = e.offsets
-    # None (special tokens, padding) -> NaN -> -1
-    sequence = np.nan_to_num(padded("sequence_ids", np.nan, np.float64), nan=-1).astype(np.int64)
+    offsets = padded("offsets", 0, np.int64, (2,))
+    # -1 for special tokens and padding; a joined pair's first text has no sequence id of its own (the Rust
+    # post-processor keeps only the second's), so a token of no sequence that is not special is the first's
+    special = padded("special_tokens_mask", 1, np.int64).astype(bool)
+    sequence = np.where(special, -1, np.nan_to_num(padded("sequence_ids", np.nan, np.float64), nan=0)).astype(np.int64)
     word_ids = np.nan_to_num(padded("word_ids", np.nan, np.float64), nan=-1).astype(np.int64)
     return _columns(tokenizer, ids, type_ids, offsets, sequence, word_ids, lengths, texts, marker_ids, truncated or {})
 
@@ -238,17 +239,50 @@ def _columns(
     )
 
 
+@functools.lru_cache(maxsize=2048)
+def _fixed_encoding(backend: Any, text: str, sequence: int) -> Any:
+    """One text of the side that repeats across batches (an auxiliary sentence: a handful of fixed strings per
+    category, one per aspect term) as tokens without special tokens, its sequence id set: tokenised once.
+    Called with the tokenizer's truncation and padding off (under TOKENIZING)."""
+    encoding = backend.encode(text, add_special_tokens=False)
+    encoding.set_sequence_id(sequence)
+    return encoding
+
+
+def _pair_encodings(backend: Any, pairs: Sequence[tuple[str, str]], fixed: int | None) -> list[Any]:
+    """The encodings `backend.encode_batch(pairs)` gives, each distinct text tokenised once: a review paired
+    with each of its aspects is tokenised once for all of them, the `fixed` side (0 / 1) once for all batches.
+    The tokenizer encodes the two texts of a pair separately and joins them by its post-processor
+    (`post_process`: the special tokens, type ids, offsets), so joining the separate encodings gives the same
+    encoding; truncation and padding must be off."""
+    wanted = list(dict.fromkeys((pair[side], side) for pair in pairs for side in (0, 1) if side != fixed))
+    pieces = dict(zip(wanted, backend.encode_batch([text for text, _ in wanted], add_special_tokens=False)))
+    for (_, side), encoding in pieces.items():
+        encoding.set_sequence_id(side)
+
+    def piece(text: str, side: int) -> Any:
+        return _fixed_encoding(backend, text, side) if side == fixed else pieces[text, side]
+
+    return [backend.post_process(piece(a, 0), piece(b, 1), add_special_tokens=True) for a, b in pairs]
+
+
 def encode_pair_columns(
-    tokenizer: Any, pairs: Sequence[tuple[str, str]], max_length: int, truncate_segment: str = "a"
+    tokenizer: Any,
+    pairs: Sequence[tuple[str, str]],
+    max_length: int,
+    truncate_segment: str = "a",
+    fixed_segment: str | None = None,
 ) -> TokenColumns:
-    """(text_a, text_b) pairs as columns with one tokenizer call, as `encode_segment_pairs` encodes them; pairs
-    longer than `max_length` are encoded again, truncated on `truncate_segment` (as `encode_segments` does)."""
+    """(text_a, text_b) pairs as columns, encoded as `encode_segment_pairs` encodes them, each distinct text
+    tokenised once (`_pair_encodings`; fixed_segment: the side whose texts repeat across batches, "a" or "b");
+    pairs longer than `max_length` are encoded again, truncated on `truncate_segment` (as `encode_segments`)."""
     limit = length_limit(tokenizer, max_length)
     backend = tokenizer.backend_tokenizer
+    fixed = SEGMENTS.index(fixed_segment) if fixed_segment is not None else None
     with TOKENIZING:
         backend.no_truncation()
         backend.no_padding()
-        encodings = list(backend.encode_batch(list(pairs), add_special_tokens=True))
+        encodings = _pair_encodings(backend, pairs, fixed)
     truncated: dict[int, Truncation] = {}
     strategy = "only_first" if truncate_segment == "a" else "only_second"
     for row, (text_a, text_b) in enumerate(pairs):

@@ -1,6 +1,7 @@
 """A batch of analysis units as columns: what a dataset pass encodes per batch instead of one `Unit` per pair.
 
-`encode_unit_batch` tokenises a batch of pairs with one tokenizer call into `TokenColumns` and turns
+`encode_unit_batch` tokenises a batch of pairs into `TokenColumns` (each review once for all its aspects, each
+auxiliary sentence once for all batches: `columns.encode_pair_columns`) and turns
 every character span the units carry (the aspect in the auxiliary sentence, the aspect term, the
 other aspects, the opinion words) into token masks [B, T] with one vectorised comparison over the
 batch — the masks `encode_unit` / `encode_units` give as token index lists, by the same rules. A
@@ -169,7 +170,9 @@ def _absa_batch(
             for start, end in _lexicon_spans_of(spec.text, lexicon):
                 excluded.add("opinion", row, review_side, start - shift, end - shift)
         sources.append(source)
-    columns = encode_pair_columns(checkpoint.tokenizer, pairs, max_length, "a" if review_first else "b")
+    columns = encode_pair_columns(
+        checkpoint.tokenizer, pairs, max_length, "a" if review_first else "b", "b" if review_first else "a"
+    )
     masks = {name: spans.mask(columns, name) for name in ABSA_SPANS}
     term = masks["aspect_term"]
     masks["other"] = excluded.mask(columns, "other") & ~term
