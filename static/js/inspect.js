@@ -191,10 +191,11 @@ async function refresh() {
   setBusy(true);
   errs.clearInputErrors();
   try {
-    // head view: only the shown layer (page weight); model view: the heatmap's layer and every head's
-    // max-pooled thumbnail (a few kB a head, whatever the input's length), never every full layer
-    const resp = state.view === "head" ? await getResponse([state.layer])
-      : await getResponse([state.hm_layer ?? state.layer], (await import("./modelview.js")).thumbSize());
+    // head view: only the shown layer (page weight); model view: every head's max-pooled thumbnail (a few
+    // kB a head, whatever the input's length) first, so that the grid shows and answers clicks while the
+    // heatmap's full layer (H x T x T bytes, ~3.6 MB of base64 at 475 tokens) is on its way; never every layer
+    const thumbs = state.view === "model" ? (await import("./modelview.js")).thumbSize() : 0;
+    const resp = await getResponse(thumbs ? [] : [state.layer], thumbs);
     if (refreshes.isNewest(my)) errs.inspectionShown();
     if (state.attr.length || resp.attribution) {  // a refused method: said at its panel, unticked, the rest drawn
       const panel = await attribution();
@@ -206,6 +207,11 @@ async function refresh() {
     if (!refreshes.isNewest(my)) return;
     if (resp !== current) showResponse(resp);
     await render();
+    const heatLayer = state.hm_layer ?? state.layer;
+    if (thumbs && !hasLayer(resp, heatLayer) && refreshes.isNewest(my)) {
+      await getResponse([heatLayer], thumbs);  // the same input: the server answers from its cache
+      if (refreshes.isNewest(my) && resp === current) await render();
+    }
   } catch (e) {
     if (refreshes.isNewest(my)) errs.inspectionFailed(e);  // beside its field; the previous input's views stale
   } finally {
@@ -296,9 +302,9 @@ function togglePin(side, index) {
 // ---- model view: its module (and plotly) load only when the tab is used ----
 async function renderModel() {
   const mv = await import("./modelview.js");
-  mv.showModelView(current, state, modelHooks);
+  const drawn = mv.showModelView(current, state, modelHooks);
   iv.markModelView(state);
-  return true;
+  return drawn;
 }
 
 const modelHooks = {
@@ -411,6 +417,9 @@ async function init() {
   syncControls();
   $("text-input").value = state.text;
   $("aspect-input").value = state.aspect;
+  // what the first answer waits for, fetched side by side: the models, the references, the model view's modules
+  const references = iv.loadReferences();
+  if (state.view === "model") import("./modelview.js").catch(() => {});  // a failure is shown when it is used
   try {
     const data = await getModels();
     models = data.models || [];
@@ -425,7 +434,7 @@ async function init() {
   $("model-select").replaceChildren(...opts);
   $("model-select").value = state.model;
   applyTask();
-  await iv.loadReferences();
+  await references;
   syncControls();
   writeState(state);
   // the first screen shows an answer: a shared URL's input, or else the example filled in for the task

@@ -178,7 +178,8 @@ exportButtons($("heatmap"), {
 
 /** Draw the grid (built once per response, rows painted as their layers arrive) and the heatmap of
  *  state.hm_layer/hm_head. hooks: {pick(layer, head), pickLayer(layer) (optional), changed(),
- *  needLayer(layer) (optional: fetch that layer, then call showModelView again)}. */
+ *  needLayer(layer) (optional: fetch that layer, then call showModelView again)}. Whether the heatmap is
+ *  drawn (false while its layer is on its way: the grid shows first). */
 export function showModelView(resp, state, h) {
   shown = resp; st = state; hooks = h;
   if (state.hm_layer == null || state.hm_layer >= resp.num_layers) state.hm_layer = state.layer;
@@ -190,6 +191,7 @@ export function showModelView(resp, state, h) {
     fillSelect($("hm-head"), resp.num_heads, "H");
     gridFor = resp;
     heatKey = null;
+    $("heatmap").replaceChildren();  // another input's heatmap goes; this one's is drawn when its layer arrives
   }
   measured("modelview:grid", () => paintArrived(grid, resp));
   $("hm-layer").value = state.hm_layer;
@@ -201,6 +203,7 @@ export function showModelView(resp, state, h) {
   const key = `${state.hm_layer}|${state.hm_head}|${state.hm_scale}`;
   const draw = () => renderHeatmap($("heatmap"), resp, state.hm_layer, state.hm_head, state.hm_scale || "linear");
   if (heatKey !== key && measured("modelview:heatmap", draw)) heatKey = key;
+  return heatKey === key;
 }
 
 /** fn's result, its duration recorded as a performance measure (bench/model_view_speed.py reads them). */
