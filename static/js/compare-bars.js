@@ -30,10 +30,10 @@ export function drawBars(root, change, layer, { selected, colors, onToggle, quer
   const H = change[querySets[0]][layer].length;
   for (let h = 0; h < H; h++) {
     const off = on.has(h) ? "" : " off";
-    const name = el("span", "hname" + off, `${h}`);
+    const name = el("span", "hname" + off, `${layer}.${h}`);  // heads are named layer.head on every page
     name.style.color = colors[h];
     name.dataset.head = h;
-    name.title = `head ${h} (click: show or hide it in both head views)`;
+    name.title = `head ${layer}.${h} (click: show or hide it in both head views)`;
     root.append(name);
     for (const q of querySets) {
       const v = change[q][layer][h];
@@ -41,7 +41,7 @@ export function drawBars(root, change, layer, { selected, colors, onToggle, quer
       bar.dataset.head = h;
       bar.dataset.query = q;
       bar.dataset.value = v == null ? "" : String(v);
-      bar.title = `layer ${layer}, head ${h}, ${names[q] || q} divergence: ${fmt(v)}`;
+      bar.title = `head ${layer}.${h}, ${names[q] || q} divergence: ${fmt(v)}`;
       fill.style.width = v == null ? "0" : `${(100 * v / scale[q]).toFixed(1)}%`;
       fill.style.setProperty("--c", colors[h]);
       bar.append(fill);
@@ -72,7 +72,7 @@ export function drawGrid(table, grid, { layer, onPick }) {
       const t = v == null ? 0 : v / m;
       td.style.background = `rgba(217, 45, 32, ${(0.08 + 0.92 * t).toFixed(3)})`;
       td.style.color = t > 0.45 ? "#fff" : "#5d1a14";
-      td.title = `layer ${l}, head ${h}: JS divergence ${fmt(v)}`;
+      td.title = `head ${l}.${h}: JS divergence ${fmt(v)}`;
       td.dataset.layer = l;
       td.dataset.head = h;
       tr.append(td);

@@ -16,7 +16,7 @@ import { bindPatching, inputsChanged } from "./patching-map.js";
 import { untrainedWarning } from "./model-provenance.js";
 import { exportButtons, captionLines } from "./export-image.js";
 import { headViewSVG } from "./svg-headview.js";
-import { barsSVG, tableSVG } from "./svg-figures.js";
+import { barsSVG, boxesSVG, tableSVG } from "./svg-figures.js";
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 const SIDES = ["left", "right"];
@@ -152,7 +152,7 @@ function showOpenedAt(opened) {
   if (!opened) return;
   openedAt = opened;
   const names = { focus: "the focus queries", cls: "[CLS]" };
-  note.textContent = `Opened at layer ${opened.layer}, head ${opened.head}: the head whose attention moved most ` +
+  note.textContent = `Opened at head ${opened.layer}.${opened.head} (layer ${opened.layer}, head ${opened.head}): the head whose attention moved most ` +
     `(JS divergence ${fmt(opened.change)} for ${names[opened.query] || opened.query}). Pick any layer or head to look elsewhere.`;
 }
 
@@ -321,6 +321,15 @@ exportButtons($("change-grid"), {
   caption: () => captionLines({ model: bothModels(), input: bothInputs(), view: "layers × heads",
     query: QUERY_WORDS[state.query] || state.query, unit: GRID_UNIT }),
   svg: () => tableSVG($("change-grid")),
+});
+const DIRECTION_WORDS = { denoise: "denoise: the right (corrupted) run, one head from the left (clean) run",
+  noise: "noise: the left (clean) run, one head from the right (corrupted) run" };
+exportButtons($("patch-heads"), {
+  id: "patch-heads-export", name: () => stemOf(`patching-${$("patching").dataset.direction}`), onError: exportError,
+  caption: () => captionLines({ model: bothModels(), input: bothInputs(), view: "activation patching, layers × heads",
+    direction: DIRECTION_WORDS[$("patching").dataset.direction] || $("patching").dataset.direction,
+    unit: "restored fraction of the logit difference (1 = the clean run's, 0 = the corrupted run's)" }),
+  svg: () => boxesSVG($("patch-heads")),
 });
 for (const side of SIDES) {
   exportButtons($(`${side}-panel`).querySelector(".hv-scroll"), {

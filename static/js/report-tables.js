@@ -22,12 +22,14 @@ export function drawSummary(result) {
     "interpretability rate (random, pretrained baselines)"], "th"));
   linkHeads(table, [null, null, "accuracy-and-f1-per-task", "distribution-shift", "accuracy-under-attack", "ece", "ood-auroc",
     "interpretability-rate"]);
+  const untrained = Object.fromEntries(result.models.map((m) => [m.id, m.untrained]));
   for (const r of result.summary.rows) {
     const tr = row([r.model, r.method || "vanilla", named(r, r.in_distribution, r.in_distribution_f1),
       r.shift == null ? "not available" : named(r, r.shift, r.shift_f1), r.adversarial == null ? "not run" : fmt(r.adversarial),
       `${fmt(r.ece)} → ${fmt(r.ece_scaled)}`, r.auroc == null ? "not available" : fmt(r.auroc),
       `${fmt(r.interpretability)} (${fmt(r.interpretability_random)}, ${fmt(r.interpretability_pretrained)})`]);
     tr.dataset.model = r.model;
+    if (untrained[r.model]) tr.cells[0].append(" ", untrainedTag(untrained[r.model]));
     table.append(tr);
   }
 }
@@ -50,6 +52,9 @@ function linkHeads(table, anchors) {
   });
   return table;
 }
+
+/** The mark beside an untrained checkpoint's figures (its predictions are near-random): the reason as its tooltip. */
+const untrainedTag = (why) => Object.assign(el("span", "untrained-tag", "untrained"), { title: `Untrained checkpoint: ${why}.` });
 
 function list(items) {
   const ul = el("ul", "rp-notes");
@@ -85,6 +90,7 @@ function modelSection(m, minN) {
   const box = el("section", "rp-model");
   box.dataset.model = m.id;
   box.append(el("h3", "", `${m.id} (${m.task}, ${m.format}; ${(m.method && m.method.name) || "vanilla"})`));
+  if (m.untrained) box.append(el("p", "notice untrained", `Untrained checkpoint: ${m.untrained}. Its figures below say little.`));
   const inDist = el("p", "in-distribution", inDistribution(m.in_distribution) + " ");
   inDist.append(conceptLink("accuracy-and-f1-per-task"));
   box.append(inDist);

@@ -83,8 +83,10 @@ export async function drawLabelMaps(onPick) {
     await Plotly.react(div, [{ type: "heatmap", z: colours.z, zmin: colours.zmin, zmax: colours.zmax, zmid: colours.zmid,
                                text, texttemplate: "%{text}", customdata: hover, hovertemplate: "%{customdata}<extra></extra>",
                                colorscale: "Viridis", showscale: false }], {
-      title: { text: `${label} (${stat}) · ${members.size} heads`, font: { size: 12 } },
-      xaxis: ticks(H, 226), yaxis: { autorange: "reversed", ...ticks(z.length, 166) }, margin: { l: 28, r: 6, t: 30, b: 24 },
+      title: { text: `${label} (${stat}) · ${members.size} ${members.size === 1 ? "head" : "heads"}`, font: { size: 12 } },
+      xaxis: { title: { text: "head", font: { size: 10 }, standoff: 2 }, ...ticks(H, 214) },
+      yaxis: { title: { text: "layer", font: { size: 10 }, standoff: 2 }, autorange: "reversed", ...ticks(z.length, 150) },
+      margin: { l: 40, r: 6, t: 30, b: 36 },
     }, { displaylogo: false, staticPlot: false });
     div.on("plotly_click", (ev) => { const p = ev.points[0]; onPick(p.y, p.x, stat); });
     exportButtons(div, {

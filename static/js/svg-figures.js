@@ -68,3 +68,35 @@ export function barsSVG(root, { bar = 180, row = 16, nameWidth = 44, valueWidth 
   });
   return svg;
 }
+
+const transparent = (c) => !c || c === "transparent" || /rgba\(.*,\s*0\)$/.test(c);
+
+/** Any drawn HTML figure of small boxes (a CSS grid of coloured cells, its labels and legend) as an <svg>: each
+ *  element without element children becomes its box (background colour, or a left-to-right gradient) and its text,
+ *  where the browser laid it out. Rotated labels are written horizontally, thinned as on screen. */
+export function boxesSVG(root) {
+  const origin = root.getBoundingClientRect();
+  const width = Math.ceil(origin.width) + 2 * PAD, height = Math.ceil(origin.height) + 2 * PAD;
+  const svg = frame(width, height), defs = node("defs");
+  svg.append(defs);
+  let gradients = 0;
+  for (const e of root.querySelectorAll("*")) {
+    if (e.children.length) continue;
+    const r = e.getBoundingClientRect();
+    if (!r.width && !r.height) continue;
+    const style = getComputedStyle(e), x = r.left - origin.left + PAD, y = r.top - origin.top + PAD;
+    let fill = transparent(style.backgroundColor) ? null : style.backgroundColor;
+    const stops = style.backgroundImage.startsWith("linear-gradient") ? style.backgroundImage.match(/rgba?\([^)]*\)/g) : null;
+    if (stops) {
+      const id = `g${gradients++}`, gradient = node("linearGradient", { id, x1: 0, x2: 1, y1: 0, y2: 0 });
+      stops.forEach((c, i) => gradient.append(node("stop", { offset: i / Math.max(1, stops.length - 1), "stop-color": c })));
+      defs.append(gradient);
+      fill = `url(#${id})`;
+    }
+    if (fill) svg.append(node("rect", { x, y, width: r.width, height: r.height, rx: 2, fill, stroke: "#d0d5dd", "stroke-width": 0.5 }));
+    const text = e.textContent.trim();
+    if (text) svg.append(node("text", { x: x + 1, y: y + r.height / 2, "dominant-baseline": "central",
+      "font-size": parseFloat(style.fontSize) || FONT, fill: style.color }, text));
+  }
+  return svg;
+}

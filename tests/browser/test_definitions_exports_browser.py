@@ -1,8 +1,9 @@
 """Every term one "?" away and every figure downloadable with its caption (Debian's Chromium, Playwright, a real
 uvicorn over the tiny checkpoints): /inspect and /report link each label, statistic, baseline, unit and figure to
-its definition on /concepts (the "?" keeps its round shape in a flex row); /analysis's per-label layers × heads
-maps and /compare's views (the per-head bars, the all-layers grid, both head views) download as PNG (2x) and SVG
-with a caption naming the model, the input, the layer, the heads and the unit, no caption line cut off."""
+its definition on /concepts (the "?" keeps its round shape in a flex row), and /report marks an untrained
+checkpoint's figures; /analysis's per-label layers × heads maps and /compare's views (the per-head bars, the
+all-layers grid, both head views) download as PNG (2x) and SVG with a caption naming the model, the input, the
+layer, the heads and the unit, no caption line cut off."""
 
 from __future__ import annotations
 
@@ -149,6 +150,16 @@ def test_compare_views_download_as_captioned_png_and_svg(page):
     caption, width = svg_caption(svg)
     assert "side: right" in caption and f"input: {VARIANT}" in caption and "mass: 70%" in caption
     assert png_width(download(page, "#left-headview-export-png")) >= 2 * 420
+    # the activation-patching heads map, once run: a cell per head, the direction and the unit in the caption
+    page.click("#patch-button")
+    page.wait_for_selector("#patching:not([hidden]) #patch-heads-export-svg", timeout=120_000)
+    svg = download(page, "#patch-heads-export-svg")
+    caption, width = svg_caption(svg)
+    assert "view: activation patching, layers × heads" in caption and "direction: denoise" in caption
+    assert "unit: restored fraction of the logit difference" in caption
+    cells = page.locator("#patch-heads button.pt-cell").count()
+    assert len(ET.parse(svg).getroot().findall(f".//{SVG}rect")) >= cells + 1  # the cells and the legend's scale
+    assert png_width(download(page, "#patch-heads-export-png")) == 2 * width
 
 
 def finished_report(page) -> str:
@@ -182,3 +193,8 @@ def test_report_links_every_figure_to_its_definition(page):
     assert {"accuracy-and-f1-per-task", "accuracy-under-attack", "minimum-n", "ece", "ood-auroc"} <= details
     assert {"report-figures", "ece", "ood-auroc"} <= anchors(page, "#results")
     assert "pairs (n)" in page.text_content("#model-details") and "n in / out" in page.text_content("#model-details")
+    # the tiny checkpoints were never trained: their rows and sections say so wherever their figures show
+    for model in REPORT["models"]:
+        tag = page.locator(f'#summary-table tr[data-model="{model}"] .untrained-tag')
+        assert tag.count() == 1 and "Untrained checkpoint" in tag.get_attribute("title")
+        assert page.locator(f'#model-details [data-model="{model}"] .notice.untrained').is_visible()

@@ -194,6 +194,8 @@ def perspectives(
         "labels": list(info.labels),
         "base_model": info.base_model,
         "method": (info.metadata.get("training") or {}).get("method") or {"name": "vanilla"},
+        # why its figures mean little (a random classifier, no recorded training run); None for a trained one
+        "untrained": info.untrained,
         "data": {
             **plan.describe(),
             "not_encoded": {plan.sets[k].name: n for k, n in enumerate(evaluated.skipped) if n},
