@@ -48,12 +48,13 @@ def render_group(console: Console, found: dict[str, Any]) -> None:
     console.print(f"chance: {stability['chance']}", soft_wrap=True)
 
 
-def stability_table(stability: dict[str, Any]) -> Table:
-    """One row per label: each seed's heads, the Jaccard per pair and its mean (chance in brackets), the heads
-    in every seed (chance) and each head's k/n; long cells fold rather than being cut."""
+def stability_table(stability: dict[str, Any], row_name: str = "label") -> Table:
+    """One row per label (or per entry of `stability["labels"]`, named in its "label"): each seed's heads, the
+    Jaccard per pair and its mean (chance in brackets), the heads in every seed (chance) and each head's k/n; long
+    cells fold rather than being cut."""
     n = len(stability["seeds"])
     table = Table()
-    table.add_column("label", no_wrap=True)
+    table.add_column(row_name, no_wrap=True)
     for name in ("heads per seed", "Jaccard per pair (chance)", "mean (chance)", f"in all {n} (chance)", "k/n"):
         table.add_column(name, overflow="fold")
     for entry in stability["labels"]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from app.cli.analysis_groups import resolve
 from app.cli.common import (
     console,
     fail,
@@ -20,7 +21,9 @@ from app.cli.common import (
     shard_runner,
 )
 from app.cli.render import render_robustness
+from app.cli.robustness_groups import render_robustness_group, robustness_group
 from app.config import get_settings
+from app.core.model.seed_groups import is_group
 from app.core.robustness.settings import RobustnessSettings
 
 cli = typer.Typer()
@@ -32,7 +35,12 @@ def setting(name: str, *flags: str) -> Any:  # Any, as typer.Option declares it:
 
 @cli.command("robustness")
 def robustness(
-    model: str = typer.Option(..., "--model", help="checkpoint id (folder name under the models folder)"),
+    model: str = typer.Option(
+        ...,
+        "--model",
+        help="checkpoint id (folder name under the models folder), or a seed group NAME@13,14,15: the suite on each "
+        "seed's checkpoint in turn, then which moved heads recur across seeds",
+    ),
     data: str = typer.Option(
         ..., "--data", help="labelled test data: a file, a path under HEADSCOPE_SHARED_DATA, or demo-absa / demo-re"
     ),
@@ -49,6 +57,9 @@ def robustness(
     ),
     list_tests: bool = typer.Option(False, "--list-tests", help="name the tests for the model's task and exit"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+    threads: int | None = typer.Option(
+        None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)"
+    ),
     ray: str | None = ray_option("the model tests and the scoring pass"),
     ray_workers: int | None = ray_workers_option(),
     processes: int | None = processes_option("the model tests and the scoring pass"),
@@ -73,6 +84,14 @@ def robustness(
         settings = RobustnessSettings(**choices)
     except ValueError as exc:
         fail(str(exc))
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    if is_group(model):
+        with shard_runner(ray, ray_workers, processes) as shards:
+            options = (export, contrast, baseline, list_tests)
+            return robustness_seed_group(model, data, train, settings, progress, options, out, shards)
     if list_tests:
         return print_tests(model)
     with shard_runner(ray, ray_workers, processes) as shards:
@@ -81,6 +100,36 @@ def robustness(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result.to_json(), allow_nan=False) + "\n", encoding="utf-8")
     render_robustness(console, result)
+    if out is not None:
+        console.print(f"wrote {out}", soft_wrap=True)
+
+
+def robustness_seed_group(
+    text: str,
+    data: str,
+    train: str | None,
+    settings: RobustnessSettings,
+    progress: bool,
+    options: tuple[Path | None, Path | None, str | None, bool],
+    out: Path | None,
+    shards=None,
+) -> None:
+    """`--model NAME@SEEDS`: the same suite on each seed's checkpoint, then the moved heads across seeds.
+    options: (--export-suite, --suite, --baseline-model, --list-tests)."""
+    export, contrast, baseline, list_tests = options
+    for given, flag in ((export, "--export-suite"), (baseline, "--baseline-model")):
+        if given:
+            fail(f"{flag} runs on one checkpoint: give a seed's checkpoint instead of the group {text!r}")
+    group = resolve(text)
+    if list_tests:
+        return print_tests(group.checkpoint_ids[0])
+    found = robustness_group(
+        group, lambda model_id: run(model_id, data, train, settings, progress, None, contrast, None, shards)
+    )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(found, allow_nan=False) + "\n", encoding="utf-8")
+    render_robustness_group(console, found)
     if out is not None:
         console.print(f"wrote {out}", soft_wrap=True)
 
