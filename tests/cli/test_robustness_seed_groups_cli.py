@@ -1,0 +1,92 @@
+"""`headscope robustness --model NAME@SEEDS`: the suite on each seed in turn, then per test each seed's moved heads,
+their Jaccard against chance and k of n (the --out JSON and the printed table); a bad group exits 2."""
+
+import json
+
+import pytest
+from seed_group_support import write_perturbed_seed_group, write_tiny_seed_group  # tests/ is on sys.path
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.core.robustness.seed_moved import moved_set
+
+GROUP = "demo-grouped"
+SETTINGS = ["--data", "demo-absa", "--tests", "revnon,adddiff,aspect-only", "--limit", "40", "--batch-size", "8"]
+SETTINGS += ["--bootstrap", "200", "--no-progress", "--threads", "1"]
+
+
+@pytest.fixture()
+def group_folder(models_dir, tmp_path, cli_env):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    write_perturbed_seed_group(folder, models_dir / "demo-absa-qa-m", GROUP, (13, 14))
+    cli_env(HEADSCOPE_MODELS_DIR=str(folder), HEADSCOPE_DEVICE="cpu")
+    return folder
+
+
+def test_a_group_compares_the_heads_that_moved_in_each_seed(group_folder, tmp_path):
+    out, alone_out = tmp_path / "group.json", tmp_path / "seed14.json"
+    found = CliRunner().invoke(cli, ["robustness", "--model", f"{GROUP}@13,14", *SETTINGS, "--out", str(out)])
+    alone = CliRunner().invoke(cli, ["robustness", "--model", f"{GROUP}-seed14", *SETTINGS, "--out", str(alone_out)])
+    assert found.exit_code == 0, found.output
+    assert alone.exit_code == 0, alone.output
+    result, seed14 = json.loads(out.read_text()), json.loads(alone_out.read_text())
+    assert result["group"] == f"{GROUP}@13,14" and [m["model"] for m in result["members"]] == [GROUP, f"{GROUP}-seed14"]
+    # the group's seed 14 is that checkpoint's own run with the same options
+    assert [(t["test"], t["broken"], t["held"]) for t in result["members"][1]["tests"]] == [
+        (t["test"], t["broken"], t["held"]) for t in seed14["tests"]
+    ]
+    rows = {(row["test"], row["query_set"]): row for row in result["moved"]["tests"]}
+    assert {test for test, _ in rows} == {"revnon", "adddiff", "aspect-only"}
+    for t in seed14["tests"]:
+        for query_set in ("focus", "cls"):
+            row = rows[(t["test"], query_set)]
+            assert {tuple(h) for h in row["overlap"]["heads"][1]} == (moved_set(t, query_set) or set())
+    compared = [row["overlap"] for row in result["moved"]["tests"] if all(row["overlap"]["heads"])]
+    assert compared, "the demo checkpoint and its perturbed copy both move heads on some test"
+    for overlap in compared:
+        sets = [{tuple(h) for h in heads} for heads in overlap["heads"]]
+        (pair,) = overlap["pairs"]
+        assert pair["jaccard"] == pytest.approx(len(sets[0] & sets[1]) / len(sets[0] | sets[1]), abs=1e-6)
+        assert {tuple(h) for h in overlap["in_all"]} == sets[0] & sets[1]
+        assert 0 < pair["chance"] < 1
+    assert f"{GROUP}@13,14: 2 seeds" in found.output and "Jaccard" in found.output and "chance:" in found.output
+
+
+def test_a_bad_group_exits_2_with_what_exists(tmp_path, cli_env):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    write_tiny_seed_group(folder, (13, 14), name="tiny-grouped")
+    cli_env(HEADSCOPE_MODELS_DIR=str(folder), HEADSCOPE_DEVICE="cpu")
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["robustness", "--model", "tiny-grouped@13,15", *SETTINGS])
+    malformed = runner.invoke(cli, ["robustness", "--model", "tiny-grouped@13", *SETTINGS])
+    baseline = runner.invoke(
+        cli, ["robustness", "--model", "tiny-grouped@13,14", *SETTINGS, "--baseline-model", "tiny-grouped"]
+    )
+    export = runner.invoke(
+        cli, ["robustness", "--model", "tiny-grouped@13,14", *SETTINGS, "--export-suite", str(tmp_path / "v.jsonl")]
+    )
+    assert missing.exit_code == 2 and "no checkpoint for seed 15" in missing.output
+    assert "seeds of 'tiny-grouped' here: 13, 14" in missing.output
+    assert malformed.exit_code == 2 and "NAME@SEEDS with two or more distinct seeds" in malformed.output
+    assert baseline.exit_code == 2 and "--baseline-model runs on one checkpoint" in baseline.output
+    assert export.exit_code == 2 and "--export-suite runs on one checkpoint" in export.output
+    assert not (tmp_path / "v.jsonl").exists()
+
+
+def test_a_group_of_tiny_checkpoints_runs_each_seed(tmp_path, cli_env):
+    """Random tiny checkpoints: whatever they move (or, with no broken pair, leave unranked), each seed's run
+    stands in the result and every test has a row per query set."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    write_tiny_seed_group(folder, (13, 14, 15), name="tiny-grouped")
+    cli_env(HEADSCOPE_MODELS_DIR=str(folder), HEADSCOPE_DEVICE="cpu")
+    out = tmp_path / "tiny.json"
+    found = CliRunner().invoke(cli, ["robustness", "--model", "tiny-grouped@13,14,15", *SETTINGS, "--out", str(out)])
+    assert found.exit_code == 0, found.output
+    result = json.loads(out.read_text())
+    assert result["moved"]["seeds"] == [13, 14, 15] and len(result["members"]) == 3
+    for row in result["moved"]["tests"]:
+        assert len(row["overlap"]["pairs"]) == 3 and len(row["broken_held"]) == 3
+        assert all(seed in (13, 14, 15) for seed in row["unranked"])
