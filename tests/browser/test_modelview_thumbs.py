@@ -59,3 +59,46 @@ def test_long_input_thumbnails_are_max_pooled(browser, server):
         # what the page fetched: the heatmap's layer and the thumbnails, never every full layer
         assert sorted(page.evaluate("Object.keys(window.headscope.response.attention.layers)")) == ["0"]
     assert offsite == []
+
+
+def test_the_grid_shows_and_answers_before_the_heatmaps_layer_arrives(browser, server):
+    """The thumbnails come first; the heatmap's full layer (H x T x T bytes) is asked for after them and
+    held back here: the grid is painted (and the page not yet ready) while the heatmap waits for its layer,
+    which is then drawn, and a thumbnail's click opens its head."""
+    with guarded_page(browser) as (page, offsite):
+        held = []
+
+        def hold_full_layers(route) -> None:
+            if route.request.post_data_json.get("layers"):
+                held.append(route)  # answered below, once the grid has been checked
+            else:
+                route.continue_()
+
+        page.route("**/api/inspect", hold_full_layers)
+        query = urllib.parse.urlencode(
+            {"model": "demo-absa-qa-m", "text": LONG_REVIEW, "aspect": "service", "view": "model", "hm_layer": 3}
+        )
+        page.goto(f"{server}/inspect?{query}")
+        page.wait_for_function("document.getElementById('modelview-grid').dataset.complete === '1'", timeout=60_000)
+        for _ in range(200):
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert [r.request.post_data_json["layers"] for r in held] == [[3]]
+        assert page.locator("#heatmap canvas").count() == 0
+        assert page.evaluate("document.body.dataset.ready") != "1"
+        # the thumbnails' own painting done: the full layer was never needed for them
+        assert page.evaluate("Object.keys(window.headscope.response.attention.layers)") == []
+        held[0].continue_()
+        page.unroute("**/api/inspect")
+        page.wait_for_selector("#heatmap canvas.heatmap-canvas", timeout=60_000)
+        page.wait_for_function("document.body.dataset.ready === '1'")
+        assert page.get_attribute("#heatmap canvas", "aria-label").startswith("Layer 3 · Head 0")
+        assert page.evaluate("Object.keys(window.headscope.response.attention.layers)") == ["3"]
+        # a thumbnail click opens its head in the head view
+        page.click(".thumb[data-layer='4'][data-head='7']")
+        page.wait_for_function(
+            "window.headscope.edgesDrawn > 0 && new URLSearchParams(location.search).get('view') === 'head'"
+        )
+        assert page.evaluate("window.headscope.response.attention.layers['4'] !== undefined")
+    assert offsite == []
