@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tokenizers import processors
 
 from app.core.inputs.encoding import TOKENIZING, EncodedInput, Token, Truncation, length_limit
 
@@ -239,6 +240,9 @@ def _columns(
     )
 
 
+_JOINS_AS_IS = (processors.TemplateProcessing, processors.BertProcessing)
+
+
 @functools.lru_cache(maxsize=2048)
 def _fixed_encoding(backend: Any, text: str, sequence: int) -> Any:
     """One text of the side that repeats across batches (an auxiliary sentence: a handful of fixed strings per
@@ -254,7 +258,11 @@ def _pair_encodings(backend: Any, pairs: Sequence[tuple[str, str]], fixed: int |
     with each of its aspects is tokenised once for all of them, the `fixed` side (0 / 1) once for all batches.
     The tokenizer encodes the two texts of a pair separately and joins them by its post-processor
     (`post_process`: the special tokens, type ids, offsets), so joining the separate encodings gives the same
-    encoding; truncation and padding must be off."""
+    encoding; truncation and padding must be off. Only for post-processors that add special tokens and leave the
+    texts' offsets as they are (BERT's): RoBERTa's trims offsets around the joined texts, so those tokenizers
+    encode each pair whole."""
+    if not isinstance(backend.post_processor, _JOINS_AS_IS):
+        return list(backend.encode_batch(list(pairs), add_special_tokens=True))
     wanted = list(dict.fromkeys((pair[side], side) for pair in pairs for side in (0, 1) if side != fixed))
     pieces = dict(zip(wanted, backend.encode_batch([text for text, _ in wanted], add_special_tokens=False)))
     for (_, side), encoding in pieces.items():
