@@ -154,7 +154,9 @@ def main() -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(embedded_base_model())
     sizes = (55, args.tokens)
-    texts = {n: [pair_text(tokenizer, n, w) for w in FIRST_WORDS] for n in sizes}
+    # every page another input (its first two words), so that no run is answered from the server's cache
+    pages = 2 * len(sizes) * (args.runs + 1)
+    texts = {n: [pair_text(tokenizer, n, f"{FIRST_WORDS[i % 12]} {i}") for i in range(pages)] for n in sizes}
     runs: dict[tuple[str, int], list[dict]] = {}
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="bench-models-") as models:
@@ -174,7 +176,7 @@ def main() -> None:
             for i in range(args.runs + 1):  # the first round warms the browser caches (plotly, modules): dropped
                 for version, context in contexts.items():
                     for n in sizes:
-                        text = texts[n][used % len(FIRST_WORDS)]
+                        text = texts[n][used]
                         used += 1
                         query = urllib.parse.urlencode(
                             {"model": MODEL_ID, "text": text, "aspect": ASPECT, "view": "model"}
@@ -184,6 +186,7 @@ def main() -> None:
                         got = page.evaluate(READY, LAYERS * HEADS)
                         assert page.evaluate("window.headscope.response.tokens.length") == n
                         page.close()
+                        assert got["forward"] > 0, "answered from the server's cache: no forward pass"
                         if i:
                             runs.setdefault((version, n), []).append(got)
             browser.close()
