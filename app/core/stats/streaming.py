@@ -49,8 +49,18 @@ class StatisticAccumulator:
             self._chunks.setdefault(name, []).append(scores[keep])
 
     def add_all(self, scores: dict[str, torch.Tensor], prefix: str = "") -> None:
-        for name, value in scores.items():
-            self.add(prefix + name, value)
+        """`add` of every statistic of a batch; statistics of one shape [B, L, H] are stacked so that the copy to
+        the host and the NaN test run once for all of them, not once per statistic."""
+        shapes = {value.shape for value in scores.values()}
+        if len(scores) < 2 or len(shapes) > 1 or len(next(iter(shapes))) != 3:
+            for name, value in scores.items():
+                self.add(prefix + name, value)
+            return
+        stacked = torch.stack(list(scores.values())).detach().float().cpu()  # [S, B, L, H]
+        keep = ~torch.isnan(stacked).flatten(2).all(2)  # [S, B]: an example is NaN for every head or none
+        for name, values, kept, any_kept in zip(scores, stacked, keep, keep.any(1).tolist()):
+            if any_kept:
+                self._chunks.setdefault(prefix + name, []).append(values[kept])
 
     def merge(self, other: StatisticAccumulator) -> None:
         """Append `other`'s examples after this one's (shards merged in data order keep the rows' order)."""

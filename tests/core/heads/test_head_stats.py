@@ -216,6 +216,22 @@ def test_statistic_accumulator_streams_and_skips_nan():
     assert summary.count == 5 and (summary.low <= summary.mean).all()
 
 
+def test_statistics_added_together_equal_each_added_alone():
+    torch.manual_seed(0)
+    scores = {name: torch.rand(5, 2, 3) for name in ("aspect_mass", "sep", "opinion_mass")}
+    scores["opinion_mass"][[1, 3]] = float("nan")  # pairs without opinion words: skipped for that statistic only
+    scores["sep"][:] = float("nan")  # a statistic no pair of the batch has: no rows at all
+    together, alone = StatisticAccumulator(), StatisticAccumulator()
+    for _ in range(2):
+        together.add_all(scores, prefix="x_")
+        for name, value in scores.items():
+            alone.add("x_" + name, value)
+    assert together.names == alone.names == ["x_aspect_mass", "x_opinion_mass"]
+    for name in alone.names:
+        assert torch.equal(together.values(name), alone.values(name))
+    assert together.count("x_opinion_mass") == 6
+
+
 def test_js_distance_zero_on_itself_and_symmetric():
     torch.manual_seed(0)
     attention = torch.rand(2, 3, 6, 6).softmax(-1)
