@@ -26,7 +26,7 @@ export function statNames(result) {
 /** {score, ci, typical, n?, baselines?} of one head for a statistic, or null. */
 export function entry(h, stat) {
   const R = shown.result;
-  if (stat === "finetune_js") return h.finetune_change ? { score: h.finetune_change.js, ci: h.finetune_change.ci, typical: h.finetune_change.typical } : null;
+  if (stat === "finetune_js") return h.finetune_change ? { score: h.finetune_change.js, ci: h.finetune_change.ci, n: h.finetune_change.n, typical: h.finetune_change.typical } : null;
   if (stat === "importance") return R.importance ? { score: R.importance.scores[h.layer][h.head], ci: null, typical: [] } : null;
   return h.statistics[stat] || null;
 }

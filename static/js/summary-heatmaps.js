@@ -36,7 +36,9 @@ export async function drawMain(onPick) {
   const R = shown.result, stat = view.stat, z = grid(stat, view.value), H = R.model.num_heads;
   const text = z.map((row, l) => row.map((v, h) => {
     const e = entry(shown.byHead[l * H + h], stat);
-    return `layer ${l}, head ${h}<br>${stat}: ${fmt(v)}` + (e && e.ci ? `<br>95% CI [${fmt(e.ci[0])}, ${fmt(e.ci[1])}]` : "");
+    // a CI always with its n (the examples it rests on)
+    return `head ${l}.${h}<br>${stat}: ${fmt(v)}` +
+      (e && e.ci ? `<br>95% CI [${fmt(e.ci[0])}, ${fmt(e.ci[1])}]${e.n != null ? `, n = ${e.n}` : ""}` : "");
   }));
   const node = $("heatmap-main"), margin = view.value === "margin", L = R.model.num_layers;
   if (!redraw) bindControls(node, onPick);
@@ -78,7 +80,7 @@ export async function drawLabelMaps(onPick) {
     const z = grid(stat, "score");
     const members = new Set((R.labelled[label] || []).map(([l, h]) => l * H + h));
     const text = z.map((row, l) => row.map((_, h) => (members.has(l * H + h) ? "●" : "")));
-    const hover = z.map((row, l) => row.map((v, h) => `layer ${l}, head ${h}<br>${stat}: ${fmt(v)}`));
+    const hover = z.map((row, l) => row.map((v, h) => `head ${l}.${h}<br>${stat}: ${fmt(v)}`));
     const colours = plotlyScale(z, view.scale, stat);
     await Plotly.react(div, [{ type: "heatmap", z: colours.z, zmin: colours.zmin, zmax: colours.zmax, zmid: colours.zmid,
                                text, texttemplate: "%{text}", customdata: hover, hovertemplate: "%{customdata}<extra></extra>",

@@ -90,7 +90,7 @@ export function drawHead() {
   if (rule) fact(dl, "labelling rule", `${rule.test}; best = ${rule.best}; absolute margin ${rule.absolute_margin}, relative margin ${rule.relative_margin}; at least ${rule.min_examples} examples`, conceptLink("head-label"));
   if (h.finetune_change) {
     const ft = h.finetune_change;
-    fact(dl, "fine-tune change", `JS ${fmt(ft.js, 4)} [${fmt(ft.ci[0], 4)}, ${fmt(ft.ci[1], 4)}]`, conceptLink("fine-tune-change"));
+    fact(dl, "fine-tune change", `JS ${fmt(ft.js, 4)} [${fmt(ft.ci[0], 4)}, ${fmt(ft.ci[1], 4)}] · n = ${ft.n}`, conceptLink("fine-tune-change"));
   }
   if (shown.result.importance) fact(dl, "importance", fmt(importanceOf(h)));
   fillTypicalList($("typical-list"), h, view.stat);
