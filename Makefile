@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 # Extra pip arguments for the torch install (e.g. an index with CUDA builds).
 TORCH_PIP_ARGS ?=
 
-.PHONY: install install-test prepare serve test test-fast lint browser postgres wordnet bench clean
+.PHONY: install install-test prepare serve test test-fast lint browser postgres wordnet ferret-venv bench clean
 
 install: $(VENV)/.installed
 
@@ -23,6 +23,18 @@ install-test: $(VENV)/.installed-test
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install -q -e ".[test,ray]"
+	touch $@
+
+# ferret (ferret-xai) for the faithfulness cross-check, in a venv of its own: it needs transformers < 5 and
+# numpy < 2 (tools/ferret-requirements.txt). tests/core/faithfulness/test_ferret_crosscheck.py builds it when absent.
+FERRET_VENV ?= .venv-ferret
+ferret-venv: $(FERRET_VENV)/.installed
+
+$(FERRET_VENV)/.installed: tools/ferret-requirements.txt
+	test -x $(FERRET_VENV)/bin/python || $(PYTHON) -m venv $(FERRET_VENV)
+	$(FERRET_VENV)/bin/pip install -q $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(FERRET_VENV)/bin/pip install -q -r tools/ferret-requirements.txt
+	$(FERRET_VENV)/bin/python -c "import ferret"
 	touch $@
 
 # Train the embedded demo checkpoints on first use; later runs reuse them.
@@ -58,7 +70,7 @@ test: install-test lint prepare browser postgres wordnet
 # The fast loop: unit and API tests on the tiny test checkpoints (tests/tiny_model.py), no `prepare`
 # (no demo checkpoint trained, no test that fine-tunes one), no Chromium, PostgreSQL or Ray; markers in
 # pyproject.toml, set in tests/conftest.py. `make test` runs all.
-FAST_MARKERS ?= not trained and not trains and not browser and not postgres and not ray
+FAST_MARKERS ?= not trained and not trains and not browser and not postgres and not ray and not ferret
 test-fast: install-test wordnet
 	$(BIN)/pytest -q -rs -m "$(FAST_MARKERS)"
 
@@ -78,4 +90,4 @@ bench: prepare
 	$(BIN)/python bench/report_speed.py --threads 1
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(FERRET_VENV) build *.egg-info
