@@ -23,12 +23,18 @@ DEFAULT_ABSA = ROOT / "app" / "demo_data" / "restaurants.jsonl"
 DEFAULT_RE = ROOT / "app" / "demo_data" / "relations.jsonl"
 
 # ---- ABSA rules -----------------------------------------------------------
-ABSA_LINES = 320
+# The first 320 reviews are the original set (the golden analysis test reads exactly those); the 290
+# after them were appended so that the demo checkpoint learns the words the shipped examples use (food,
+# service, price and ambience words, opposite polarities in one sentence, steep and fair prices).
+# An exact count still catches a truncated or doubled file.
+ABSA_LINES = 610
 CATEGORIES = ["food", "service", "price", "ambience", "anecdotes/miscellaneous"]
 POLARITIES = ["positive", "negative", "neutral", "conflict"]
 MIN_PER_CATEGORY = 40
 MIN_OPPOSITE = 90
-ABSA_WORDS = (5, 40)
+# Two words is the shortest real review sentence ("Great prices.", "Terrible service."): SemEval-2014's
+# restaurant sentences go down to one or two words, and a demo without them never sees a terse review.
+ABSA_WORDS = (2, 40)
 CATS_PER_SENTENCE = (1, 3)
 # share of category labels (min %, max %)
 POLARITY_SHARE = {

@@ -71,7 +71,7 @@ class DemoDataset:
 
 DEMO_DATASETS = {d.name: d for d in (
     DemoDataset("demo-absa", "absa", "restaurants.jsonl",
-                "320 demo restaurant reviews with aspect terms and categories (the demo ABSA model's training data)",
+                "610 demo restaurant reviews with aspect terms and categories (the demo ABSA model's training data)",
                 read_review_sentences),
     DemoDataset("demo-re", "re", "relations.jsonl",
                 "320 demo sentences with <e1>/<e2> entities and SemEval-2010 relations (the demo RE model's training data)",
