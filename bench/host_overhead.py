@@ -18,6 +18,7 @@ thread on a machine of several cores the pass tokenises the next batch on a help
 (statistics_pass.idle_for_encoding), so wall-clock rates hide that part of the host work; the CPU
 microseconds per pair of the process (every thread, `time.process_time`) are printed beside them, and their
 median difference is the host CPU work per pair (on a loaded machine both inflate: contention costs CPU too).
+Each round also times the pass's encoding alone (`encode_unit_batch`, CPU µs per pair).
 `--shape 6x12` runs MiniLM's shape (6 layers x 12 heads, hidden 384) the same way. `--per-pair` adds a
 third pass per round: the same probes over per-pair units (an `EncodedInput` with its `Token`s per pair, masks
 filled pair by pair), the encoding the pass used before its columns.
@@ -42,6 +43,7 @@ from app.core.heads.analysis import run_statistics
 from app.core.heads.settings import AnalysisSettings
 from app.core.heads.statistics_pass import build_probes
 from app.core.inputs.batching import pad_batch
+from app.core.inputs.unit_batch import encode_unit_batch
 from app.core.inputs.units import encode_unit, encode_units
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.passes.attention_pass import Stopwatch, attention_pass
@@ -112,6 +114,14 @@ def cpu_us_per_pair(work: Callable[[], object], pairs: int) -> tuple[object, flo
     return found, 1e6 * (time.process_time() - started) / pairs
 
 
+def encoding_us(checkpoint: LoadedCheckpoint, specs: list, lexicon: OpinionLexicon | None, batch: int) -> float:
+    """CPU µs per pair of the pass's encoding alone (`encode_unit_batch` over the specs in batches, one thread)."""
+    started = time.process_time()
+    for start in range(0, len(specs), batch):
+        encode_unit_batch(checkpoint, specs[start : start + batch], lexicon, LENGTH)
+    return 1e6 * (time.process_time() - started) / len(specs)
+
+
 def main() -> None:
     from gpu_throughput import bare_round, pairs_of_64
 
@@ -144,7 +154,7 @@ def main() -> None:
     )
     bare_round(checkpoint, batches[:2], 2 * args.batch_size)  # warm-up
     pass_round(checkpoint, specs[: 2 * args.batch_size], settings, lexicon)
-    bare, passed, parts, per_pair, cpu_bare, cpu_pass = [], [], [], [], [], []
+    bare, passed, parts, per_pair, cpu_bare, cpu_pass, encoding = [], [], [], [], [], [], []
     for _ in range(args.rounds):
         speed, cpu = cpu_us_per_pair(lambda: bare_round(checkpoint, batches, len(specs)), len(specs))
         bare.append(speed)
@@ -153,6 +163,7 @@ def main() -> None:
         passed.append(speed)
         parts.append(seconds)
         cpu_pass.append(cpu)
+        encoding.append(encoding_us(checkpoint, specs, lexicon, args.batch_size))
         if args.per_pair:
             per_pair.append(per_pair_round(checkpoint, specs, settings, lexicon))
     base, found = statistics.median(bare), statistics.median(passed)
@@ -175,6 +186,10 @@ def main() -> None:
     print(
         f"CPU µs per pair (every thread, per round): bare {', '.join(f'{x:.0f}' for x in cpu_bare)}; "
         f"analysis pass {', '.join(f'{x:.0f}' for x in cpu_pass)}; host CPU µs per pair (median) {host_cpu:.0f}"
+    )
+    print(
+        f"encoding alone (encode_unit_batch, batches of {args.batch_size}): CPU µs per pair "
+        f"{statistics.median(encoding):.0f} (rounds: {', '.join(f'{x:.0f}' for x in encoding)})"
     )
     print(
         f"RESULT shape={args.shape} bare_pairs_per_s={base:.0f} pass_pairs_per_s={found:.0f} "
