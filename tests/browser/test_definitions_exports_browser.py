@@ -124,6 +124,17 @@ def test_analysis_label_maps_download_as_captioned_png_and_svg(page):
     assert f"label: {label}" in caption and "statistic: " in caption and "rule: " in caption
     caption_fits(caption, width)
     assert png_width(download(page, f"#label-map-{label}-export-png")) == 2 * width
+    # the main map's hover names the head layer.head and gives each CI its n
+    hover = page.evaluate("document.getElementById('heatmap-main').data[0].text[0][1]")
+    assert hover.startswith("head 0.1<br>") and "95% CI [" in hover and "n = " in hover, hover
+    # each small map has its axes named; every panel of the page defines its figure
+    first = maps.first.locator(".label-map")
+    assert first.locator(".xtitle").text_content() == "head" and first.locator(".ytitle").text_content() == "layer"
+    assert page.locator("[data-concept]").count() == 0
+    shown = anchors(page)
+    for anchor in ("head-label", "interpretability-rate", "importance", "fine-tune-change", "faithfulness",
+                   "attribution-scores", "typical-examples", "norm-based-attention"):  # fmt: skip
+        assert anchor in shown, anchor
 
 
 def test_compare_views_download_as_captioned_png_and_svg(page):
