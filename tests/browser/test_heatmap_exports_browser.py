@@ -6,6 +6,7 @@ of a 12 x 12 model (144 heads) drawn with its head labels thinned."""
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -17,6 +18,18 @@ from browser_support import guarded_page  # tests/ is on sys.path (rootdir conft
 pytestmark = pytest.mark.browser
 SVG = "{http://www.w3.org/2000/svg}"
 LONG_REVIEW = " ".join(["The pasta was great and fresh, but our waiter was rude and we waited forty minutes."] * 14)
+
+
+# the written labels' widths, in the font the canvas writes them with, against the room beside the matrix
+LABELS_FIT = """async () => {
+  const { LABEL_PX } = await import('/static/js/heatmap-scale.js');
+  const d = document.getElementById('heatmap').drawing, ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = `${LABEL_PX}px system-ui, sans-serif`;
+  const written = (i) => { const s = d.spec.labels[i]; return s.length > 14 ? s.slice(0, 13) + '\u2026' : s; };
+  const widest = (idx) => Math.max(...idx.map((i) => ctx.measureText(written(i)).width));
+  return { px: LABEL_PX, widestRow: widest(d.rows), rowRoom: d.x0, widestCol: widest(d.cols),
+           colRoom: d.height - d.y0 - d.side };
+}"""
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -58,6 +71,12 @@ def test_token_heatmap_thins_labels_switches_scale_and_downloads_with_captions(b
         # thinned, not shrunk: fewer labels than tokens, every one at least 12 px from the next
         assert 10 < len(d["rows"]) < T and 10 < len(d["cols"]) < T
         assert min(b - a for a, b in zip(d["rows"], d["rows"][1:])) * d["cell"] >= 12
+        # keys are written at -60 degrees: 12 px apart across their reading direction
+        assert min(b - a for a, b in zip(d["cols"], d["cols"][1:])) * d["cell"] * math.sin(math.pi / 3) >= 12
+        fit = page.evaluate(LABELS_FIT)
+        assert fit["px"] >= 10  # the labels' font, never shrunk for a long input
+        assert fit["widestRow"] + 4 <= fit["rowRoom"]  # query labels end before the matrix begins
+        assert fit["widestCol"] * math.sin(math.pi / 3) + 4 <= fit["colRoom"]  # key labels inside the canvas
         linear = canvas_hash(page, "#heatmap canvas")
         page.select_option("#hm-scale", "log")
         page.wait_for_selector("#heatmap canvas[data-scale='log']")
