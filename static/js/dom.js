@@ -150,6 +150,8 @@ export const CONCEPTS = {
   ece: "Expected calibration error: the confidence-accuracy gap over equal-width confidence bins, before and after temperature scaling. Lower is better (the charts draw 1 − ECE).",
   "ood-auroc": "How well the maximum softmax probability tells test inputs from out-of-domain text: 1 perfectly, 0.5 chance. Higher is better.",
   "seed-group-figures": "Over a group's seeds: mean ± sample SD [min–max], n = seeds; two groups seed by seed: the mean paired difference with its 95% t-interval.",
+  "flip-rate": "The share of variants whose prediction differs from their source's; lower is better only where the variant keeps the gold label.",
+  "debiased-accuracy": "Accuracy on the sources whose shortcut-only variant the model gets wrong: what it knows beyond the shortcut. Higher is better.",
 };
 
 /** The small "?" link to a concept on /concepts (opens beside the page), titled with its definition. */

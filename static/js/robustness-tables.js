@@ -6,10 +6,12 @@ import { compareUrl } from "./compare-state.js";
 import { $, conceptLink, el, fmt, headName } from "./dom.js";
 import { view, rateText } from "./robustness-state.js";
 
-/** A column heading, with the "?" link of the concept it rests on (ARS, the heads' separation). */
+/** A column heading, with the "?" link of the concept it rests on (ARS, flip rate, debiased accuracy, the heads'
+ *  separation). */
 function headingCell(name) {
   const th = el("th", null, name);
-  const concept = name === "ARS" ? "ars" : name.startsWith("top moved heads") ? "head-separation" : null;
+  const concept = { ARS: "ars", "flip rate": "flip-rate", "debiased acc.": "debiased-accuracy" }[name] ||
+    (name.startsWith("top moved heads") ? "head-separation" : null);
   if (concept) th.append(" ", conceptLink(concept));
   return th;
 }

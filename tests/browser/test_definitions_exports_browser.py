@@ -1,9 +1,9 @@
 """Every term one "?" away and every figure downloadable with its caption (Debian's Chromium, Playwright, a real
-uvicorn over the tiny checkpoints): /inspect and /report link each label, statistic, baseline, unit and figure to
-its definition on /concepts (the "?" keeps its round shape in a flex row), and /report marks an untrained
-checkpoint's figures; /analysis's per-label layers × heads maps and /compare's views (the per-head bars, the
-all-layers grid, both head views) download as PNG (2x) and SVG with a caption naming the model, the input, the
-layer, the heads and the unit, no caption line cut off."""
+uvicorn over the tiny checkpoints): /inspect, /analysis, /robustness and /report link each label, statistic,
+baseline, rate, unit and figure to its definition on /concepts (the "?" keeps its round shape in a flex row), and
+/report marks an untrained checkpoint's figures; /analysis's per-label layers × heads maps and /compare's views
+(the per-head bars, the all-layers grid, both head views, the patching map) download as PNG (2x) and SVG with a
+caption naming the model, the input, the layer, the heads and the unit, no caption line cut off."""
 
 from __future__ import annotations
 
@@ -173,12 +173,13 @@ def test_compare_views_download_as_captioned_png_and_svg(page):
     assert png_width(download(page, "#patch-heads-export-png")) == 2 * width
 
 
-def finished_report(page) -> str:
-    started = page.request.post(page.base + "/api/reports", data=REPORT)
+def finished_job(page, api: str, body: dict) -> str:
+    """POST a job through the page's request context and wait (≤ 5 min) until it is done; its id."""
+    started = page.request.post(f"{page.base}/api/{api}", data=body)
     assert started.ok, started.text()
     job_id = started.json()["id"]
     for _ in range(600):
-        status = page.request.get(f"{page.base}/api/reports/{job_id}").json()
+        status = page.request.get(f"{page.base}/api/{api}/{job_id}").json()
         if status["status"] in ("done", "failed"):
             break
         time.sleep(0.5)
@@ -187,7 +188,7 @@ def finished_report(page) -> str:
 
 
 def test_report_links_every_figure_to_its_definition(page):
-    job_id = finished_report(page)
+    job_id = finished_job(page, "reports", REPORT)
     page.goto(f"{page.base}/report?id={job_id}")
     page.wait_for_function("document.body.dataset.rendered === '1'", timeout=120_000)
     assert page.locator("[data-concept]").count() == 0
@@ -209,3 +210,13 @@ def test_report_links_every_figure_to_its_definition(page):
         tag = page.locator(f'#summary-table tr[data-model="{model}"] .untrained-tag')
         assert tag.count() == 1 and "Untrained checkpoint" in tag.get_attribute("title")
         assert page.locator(f'#model-details [data-model="{model}"] .notice.untrained').is_visible()
+
+
+def test_robustness_links_every_rate_to_its_definition(page):
+    settings = {"tests": ["q1-typo", "q5-entity-only"], "max_examples": 12, "batch_size": 8, "bootstrap": 50}
+    job_id = finished_job(page, "robustness", {"model": TINY_RE_ID, "data": "demo-re", "settings": settings})
+    page.goto(f"{page.base}/robustness?id={job_id}")
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=120_000)
+    assert page.locator("[data-concept]").count() == 0
+    assert {"flip-rate", "debiased-accuracy", "head-separation"} <= anchors(page, "#tests-table")
+    assert "bootstrap-ci" in anchors(page)  # the rates' intervals
