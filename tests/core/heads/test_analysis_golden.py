@@ -11,8 +11,8 @@ Each is run on exactly the data it was written for: the relations file, and the 
 reviews appended after them, to train a better demo checkpoint, are left out; the data's sha256 is compared).
 The relations file was written with the demo-re checkpoint still in use. demo-absa-v2.json.gz was written
 again when the demo ABSA checkpoint was retrained on the grown reviews (the head statistics are the model's):
-by the analysis code of that commit's parent, unchanged, on the new checkpoint and the same 320 reviews, as
-`without_new_fields` of its result, run from a `git archive` of that parent with these SETTINGS.
+by the analysis code as it was then, unchanged (run from a `git archive` of the commit that grew the reviews),
+on the new checkpoint and the same 320 reviews, with these SETTINGS, stored as `without_new_fields` of its result.
 """
 
 from __future__ import annotations
