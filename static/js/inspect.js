@@ -195,7 +195,9 @@ async function refresh() {
     // kB a head, whatever the input's length) first, so that the grid shows and answers clicks while the
     // heatmap's full layer (H x T x T bytes, ~3.6 MB of base64 at 475 tokens) is on its way; never every layer
     const thumbs = state.view === "model" ? (await import("./modelview.js")).thumbSize() : 0;
-    const resp = await getResponse(thumbs ? [] : [state.layer], thumbs);
+    // an intervened inspection is not kept in the server's cache: its heatmap's layer comes with the thumbnails
+    const withHeat = iv.interventionFields(state) ? [state.hm_layer ?? state.layer] : [];
+    const resp = await getResponse(thumbs ? withHeat : [state.layer], thumbs);
     if (refreshes.isNewest(my)) errs.inspectionShown();
     if (state.attr.length || resp.attribution) {  // a refused method: said at its panel, unticked, the rest drawn
       const panel = await attribution();
@@ -207,7 +209,7 @@ async function refresh() {
     if (!refreshes.isNewest(my)) return;
     if (resp !== current) showResponse(resp);
     await render();
-    const heatLayer = state.hm_layer ?? state.layer;
+    const heatLayer = state.hm_layer;  // set by the model view (within the model's layers)
     if (thumbs && !hasLayer(resp, heatLayer) && refreshes.isNewest(my)) {
       await getResponse([heatLayer], thumbs);  // the same input: the server answers from its cache
       if (refreshes.isNewest(my) && resp === current) await render();
