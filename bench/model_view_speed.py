@@ -211,7 +211,11 @@ def main() -> None:
     print(f"ratio now / before at {n} tokens (heatmap drawn): {now / before:.2f}")
     print(f"ratio grid ready / the server's forward pass at {n} tokens: {grid / forward:.2f}")
     pooling_ratio(n)
-    print(f"RESULT model_view_ready_ms={grid:.0f} (target <= 2000) heatmap_ms={now:.0f} before={before:.0f}")
+    fastest = min(s["grid_ready"] for s in runs[("now", n)])
+    print(
+        f"RESULT model_view_ready_ms={grid:.0f} (min {fastest:.0f}; target <= 2000) "
+        f"heatmap_ms={now:.0f} before={before:.0f}"
+    )
 
 
 def pooling_ratio(tokens: int, size: int = 42, repeats: int = 5) -> None:
