@@ -250,7 +250,7 @@ def test_integrated_gradients_completeness(absa, inspected):
     keep = (~content_mask(encoded)).unsqueeze(0)
     target = torch.tensor([absa.info.labels.index(inspected.prediction.label)])
     pad = absa.tokenizer.pad_token_id
-    found = {steps: integrated_gradients(absa.model, inputs, keep, target, pad, steps) for steps in (4, 32)}
+    found = {steps: integrated_gradients(absa.model, inputs, keep, target, pad, steps) for steps in (4, 64)}
     with torch.inference_mode():  # f(x) and f(baseline) on their own, through plain input ids
         f_x = absa.model(**inputs).logits[0, target].item()
         f_base = (
@@ -263,8 +263,10 @@ def test_integrated_gradients_completeness(absa, inspected):
         # the attributions sum to f(x) - f(x') up to the reported gap
         assert result.scores.sum().item() - (f_x - f_base) == pytest.approx(completeness.gap.item(), abs=1e-4)
         assert (result.scores[0][keep[0]] == 0).all()  # tokens equal to the baseline get nothing
-    assert abs(found[32].completeness.gap.item()) <= 0.05 * abs(f_x - f_base)
-    assert abs(found[32].completeness.gap.item()) < abs(found[4].completeness.gap.item())
+    # Within 5% with enough steps (Sundararajan et al.'s check); how many is the model's: the demo checkpoint
+    # trained on 610 reviews needs more than 32 for this review (a 13% gap), 64 bring it under 1%.
+    assert abs(found[64].completeness.gap.item()) <= 0.05 * abs(f_x - f_base)
+    assert abs(found[64].completeness.gap.item()) < abs(found[4].completeness.gap.item())
 
 
 def test_gradient_x_input_matches_autograd(absa, inspected):
