@@ -9,7 +9,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CLEAN = "The food was great but the service was slow."
-CORRUPTED = "The food was awful but the service was slow."
+CORRUPTED = "The food was bland but the service was slow."
 
 
 def test_patch_heads_draws_the_map_and_a_cell_opens_its_head(page):
@@ -30,10 +30,10 @@ def test_patch_heads_draws_the_map_and_a_cell_opens_its_head(page):
     assert "restored fraction of logit difference" in page.text_content("#patch-heads .pt-legend")
     # the residual map: the embeddings and 6 layers, a column per aligned token (all but the changed word)
     tokens = page.locator("#patch-residual .pt-token")
-    assert "awful" not in tokens.all_text_contents() and "great" not in tokens.all_text_contents()
+    assert "bland" not in tokens.all_text_contents() and "great" not in tokens.all_text_contents()
     assert page.locator("#patch-residual .pt-cell").count() == 7 * tokens.count()
     note = page.text_content("#patch-note")
-    assert "inserted or deleted" in note and "left “great”; right “awful”" in note
+    assert "inserted or deleted" in note and "left “great”; right “bland”" in note
     assert page.locator("#patching-panel a.concept[href='/concepts#activation-patching']").count() == 1
     # a head cell opens that head in the compare view
     page.click("#patch-heads button.pt-cell[data-layer='3'][data-head='9']")

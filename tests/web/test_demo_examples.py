@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ABSA_ID, RE_ID = "demo-absa-qa-m", "demo-re"
 PASTA = "The pasta was great but the waiter was rude."
 CLEAN = "The food was great but the service was slow."  # the API reference's patching example, clean input
-CORRUPTED = "The food was awful but the service was slow."  # ... and its corrupted input
+CORRUPTED = "The food was bland but the service was slow."  # ... and its corrupted input
 FIRE = "The <e1>fire</e1> was caused by a discarded <e2>cigarette</e2>."
 SHORT_FIRE = "The <e1>fire</e1> was caused by a <e2>cigarette</e2>."
 STARTED_FIRE = "The <e1>fire</e1> was started by a <e2>cigarette</e2>."
@@ -34,15 +34,7 @@ ABSA_EXPECTED = {
     CLEAN: {"food": "positive", "service": "negative", "price": "none"},
     CORRUPTED: {"food": "negative", "service": "negative", "price": "none"},
 }
-# Known wrong on the demo checkpoint trained on 610 reviews: it says positive (0.561) for the food of the corrupted
-# patching input (the 320-review one said negative). Strict: the case fails here once the checkpoint gets it right.
-WRONG_NOW = {(CORRUPTED, "food")}
-ABSA_CASES = [
-    pytest.param(text, aspect, marks=[pytest.mark.xfail(strict=True, reason="the demo says positive")])
-    if (text, aspect) in WRONG_NOW
-    else (text, aspect)
-    for text, aspect in sorted((text, aspect) for text, answers in ABSA_EXPECTED.items() for aspect in answers)
-]
+ABSA_CASES = sorted((text, aspect) for text, answers in ABSA_EXPECTED.items() for aspect in answers)
 RE_EXPECTED = {FIRE: "Cause-Effect(e2,e1)", SHORT_FIRE: "Cause-Effect(e2,e1)", STARTED_FIRE: "Cause-Effect(e2,e1)"}
 
 
