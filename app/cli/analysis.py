@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from app.cli.common import (
     ray_workers_option,
     settings_option,
     shard_runner,
+    write_and_show,
 )
 from app.cli.faithfulness import option as faithfulness_option
 from app.cli.faithfulness import render_faithfulness, run_faithfulness
@@ -121,15 +121,14 @@ def analyze_heads(
         if faithful.limit
         else None
     )
-    if out is not None:
-        written = {**result.to_json(), **({"faithfulness": found.to_json()} if found is not None else {})}
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(written, allow_nan=False) + "\n", encoding="utf-8")
-    render_analysis(console, result)
-    if found is not None:
-        render_faithfulness(console, found)
-    if out is not None:
-        console.print(f"wrote {out}", soft_wrap=True)
+    written = {**result.to_json(), **({"faithfulness": found.to_json()} if found is not None else {})}
+
+    def show() -> None:
+        render_analysis(console, result)
+        if found is not None:
+            render_faithfulness(console, found)
+
+    write_and_show(out, written, show)
 
 
 def analyze_seed_group(
@@ -150,12 +149,7 @@ def analyze_seed_group(
     found = analyze_group(
         group, lambda model_id: run_analysis(model_id, data, data_format, lexicon, settings, progress, shards)
     )
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(found, allow_nan=False) + "\n", encoding="utf-8")
-    render_group(console, found)
-    if out is not None:
-        console.print(f"wrote {out}", soft_wrap=True)
+    write_and_show(out, found, lambda: render_group(console, found))
 
 
 def run_analysis(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -18,6 +20,16 @@ def fail(message: str) -> NoReturn:
     """Print the error and exit with status 2 (bad input), as every command does."""
     console.print(f"[red]error:[/red] {message}", soft_wrap=True)
     raise typer.Exit(2)
+
+
+def write_and_show(out: Path | None, result: dict[str, Any], show: Callable[[], None]) -> None:
+    """Write a command's JSON result to --out (when given), show it on the console, then say where it went."""
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, allow_nan=False) + "\n", encoding="utf-8")
+    show()
+    if out is not None:
+        console.print(f"wrote {out}", soft_wrap=True)
 
 
 def settings_option(model, name: str, *flags: str, default=None):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.cli.common import console, fail, open_registry, progress_bar, settings_option
+from app.cli.common import console, fail, open_registry, progress_bar, settings_option, write_and_show
 from app.config import get_settings
 from app.core.report.settings import ATTACKS, ReportSettings
 
@@ -64,12 +63,7 @@ def report(
     result = run(checkpoints, settings, progress)
     if grouped(entries):
         result["seed_groups"] = seed_summary(result, entries)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, allow_nan=False) + "\n", encoding="utf-8")
-    render(result)
-    if out is not None:
-        console.print(f"wrote {out}", soft_wrap=True)
+    write_and_show(out, result, lambda: render(result))
 
 
 def resolve(models: list[str]) -> tuple[list[Any], list[str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from app.cli.common import (
     ray_workers_option,
     settings_option,
     shard_runner,
+    write_and_show,
 )
 from app.cli.render import render_robustness
 from app.cli.robustness_groups import render_robustness_group, robustness_group
@@ -96,12 +96,7 @@ def robustness(
         return print_tests(model)
     with shard_runner(ray, ray_workers, processes) as shards:
         result = run(model, data, train, settings, progress, export, contrast, baseline, shards)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result.to_json(), allow_nan=False) + "\n", encoding="utf-8")
-    render_robustness(console, result)
-    if out is not None:
-        console.print(f"wrote {out}", soft_wrap=True)
+    write_and_show(out, result.to_json(), lambda: render_robustness(console, result))
 
 
 def robustness_seed_group(
@@ -126,12 +121,7 @@ def robustness_seed_group(
     found = robustness_group(
         group, lambda model_id: run(model_id, data, train, settings, progress, None, contrast, None, shards)
     )
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(found, allow_nan=False) + "\n", encoding="utf-8")
-    render_robustness_group(console, found)
-    if out is not None:
-        console.print(f"wrote {out}", soft_wrap=True)
+    write_and_show(out, found, lambda: render_robustness_group(console, found))
 
 
 def print_tests(model: str) -> None:
