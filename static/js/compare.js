@@ -331,6 +331,13 @@ exportButtons($("patch-heads"), {
     unit: "restored fraction of the logit difference (1 = the clean run's, 0 = the corrupted run's)" }),
   svg: () => boxesSVG($("patch-heads")),
 });
+exportButtons($("patch-residual"), {
+  id: "patch-residual-export", name: () => stemOf(`patching-residual-${$("patching").dataset.direction}`), onError: exportError,
+  caption: () => captionLines({ model: bothModels(), input: bothInputs(), view: "activation patching, residual stream × aligned tokens",
+    direction: (DIRECTION_WORDS[$("patching").dataset.direction] || $("patching").dataset.direction).replace("one head", "one residual point"),
+    unit: "restored fraction of the logit difference (1 = the clean run's, 0 = the corrupted run's)" }),
+  svg: () => boxesSVG($("patch-residual")),
+});
 for (const side of SIDES) {
   exportButtons($(`${side}-panel`).querySelector(".hv-scroll"), {
     id: `${side}-headview-export`, name: () => stemOf(`${side}-layer${state.layer}`), onError: exportError,

@@ -8,7 +8,7 @@ import { layerBytes, thumbBytes } from "./attention.js";
 import { drawTokenHeatmap, tokenHeatmapSVG } from "./token-heatmap.js";
 import { scaleControl, scaleWords } from "./heatmap-scale.js";
 import { exportButtons, captionLines } from "./export-image.js";
-import { $ } from "./dom.js";
+import { $, headName } from "./dom.js";
 
 const THUMB = 42; // css px inside a .thumb's border (44px, border-box)
 /** Paint one head's T x T matrix into a canvas of at most `size` px a side (CSS scales
@@ -66,7 +66,7 @@ function renderGrid(grid, resp, onPick, onLayer) {
       c.width = c.height = 1;
       c.dataset.layer = l;
       c.dataset.head = h;
-      c.title = `Layer ${l} · Head ${h}`;
+      c.title = `head ${headName(l, h)}`;
       frag.append(c);
     }
   }
@@ -136,7 +136,7 @@ function renderHeatmap(div, resp, layer, head, scale) {
   const values = new Float32Array(T * T);
   for (let i = 0; i < T * T; i++) values[i] = bytes[base + i] / q;
   // norm-based attention arrives divided by its row sums: drawn on the weights' 0..1 scale
-  const title = `Layer ${layer} · Head ${head}${resp.attention_kind === "norm" ? " · norm-based, per row" : ""}`;
+  const title = `head ${headName(layer, head)}${resp.attention_kind === "norm" ? " · norm-based, per row" : ""}`;
   drawTokenHeatmap(div, { values, labels: resp.tokens.map((t) => t.text), title, scale });
   div.dataset.drawn = `${layer}|${head}|${scale}`;
   return true;

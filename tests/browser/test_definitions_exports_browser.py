@@ -171,6 +171,13 @@ def test_compare_views_download_as_captioned_png_and_svg(page):
     cells = page.locator("#patch-heads button.pt-cell").count()
     assert len(ET.parse(svg).getroot().findall(f".//{SVG}rect")) >= cells + 1  # the cells and the legend's scale
     assert png_width(download(page, "#patch-heads-export-png")) == 2 * width
+    # and the residual-stream map beside it: a cell per residual point and aligned token
+    svg = download(page, "#patch-residual-export-svg")
+    caption, width = svg_caption(svg)
+    assert "residual stream × aligned tokens" in caption and "one residual point" in caption
+    cells = page.locator("#patch-residual .pt-cell").count()
+    assert cells > 0 and len(ET.parse(svg).getroot().findall(f".//{SVG}rect")) >= cells + 1
+    assert png_width(download(page, "#patch-residual-export-png")) == 2 * width
 
 
 def finished_job(page, api: str, body: dict) -> str:

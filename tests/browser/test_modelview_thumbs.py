@@ -93,7 +93,7 @@ def test_the_grid_shows_and_answers_before_the_heatmaps_layer_arrives(browser, s
         page.unroute("**/api/inspect")
         page.wait_for_selector("#heatmap canvas.heatmap-canvas", timeout=60_000)
         page.wait_for_function("document.body.dataset.ready === '1'")
-        assert page.get_attribute("#heatmap canvas", "aria-label").startswith("Layer 3 · Head 0")
+        assert page.get_attribute("#heatmap canvas", "aria-label").startswith("head 3.0")
         assert page.evaluate("Object.keys(window.headscope.response.attention.layers)") == ["3"]
         # a thumbnail click opens its head in the head view
         page.click(".thumb[data-layer='4'][data-head='7']")

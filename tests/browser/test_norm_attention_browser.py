@@ -43,7 +43,7 @@ def test_the_switch_redraws_both_views_from_norm_based_attention(page):
     page.wait_for_function(f"({title}).includes('norm-based')")
     page.select_option("#attention-kind", "weights")  # the model view redraws from the weights
     page.wait_for_function("window.headscope.response.attention_kind === 'weights'")
-    page.wait_for_function(f"({title}).startsWith('Layer') && !({title}).includes('norm-based')")
+    page.wait_for_function(f"({title}).startsWith('head ') && !({title}).includes('norm-based')")
     assert "attn" not in query(page)
 
     page.select_option("#attention-kind", "norm")
