@@ -2,7 +2,7 @@
 // with textContent (model metadata is data, not markup).
 
 import { getModels } from "./api.js";
-import { el, fmt, showError } from "./dom.js";
+import { conceptLink, el, fmt, showError } from "./dom.js";
 
 function field(dl, name, value) {
   if (value == null || value === "") return;
@@ -25,8 +25,12 @@ function metricsTable(metrics) {
   if (!rows.length) return null;
   const cols = [...new Set(rows.flatMap(([, r]) => Object.keys(r)))];
   const t = el("table", "metrics"), head = el("tr");
-  t.append(el("caption", null, "metrics"));
+  const caption = el("caption", null, "metrics ");
+  caption.append(conceptLink("accuracy-and-f1-per-task"));
+  t.append(caption);
   head.append(el("th", null, ""), ...cols.map((c) => el("th", null, c)));
+  const n = [...head.children].find((th) => th.textContent === "n");
+  if (n) n.title = "n: the examples of that split the metrics were measured on";
   const body = el("tbody");
   body.append(head);
   for (const [split, r] of rows) {
@@ -56,7 +60,12 @@ function card(m, defaults) {
   field(dl, "loaded", m.loaded ? "yes" : "no");
   c.append(dl);
   const table = metricsTable(m.metrics || {});
-  if (table) c.append(table);
+  // a wide table (benchmark columns) scrolls inside its card rather than running past its edge
+  if (table) {
+    const scroll = el("div", "metrics-scroll");
+    scroll.append(table);
+    c.append(scroll);
+  }
   const a = el("a", "button", "Inspect");
   a.href = "/inspect?model=" + encodeURIComponent(m.id);
   c.append(a);

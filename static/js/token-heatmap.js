@@ -9,7 +9,9 @@ const NS = "http://www.w3.org/2000/svg";
 const FONT = `${LABEL_PX}px system-ui, sans-serif`;
 const LOW = [255, 255, 255], HIGH = [8, 48, 107]; // white -> navy, as the thumbnails
 const MAX_LABEL = 14;                             // characters of a token label before an ellipsis
-const ROW_LABELS = 96, COL_LABELS = 78, TITLE = 24, BAR = 70;
+const ROW_LABELS = 112, COL_LABELS = 96, TITLE = 24, BAR = 70;
+// the axes' and the colour bar's titles (what a row, a column and a colour are)
+export const AXIS_TITLES = { rows: "query token (row)", cols: "key token (column)", bar: "attention" };
 
 const colour = (t) => LOW.map((c, i) => Math.round(c + (HIGH[i] - c) * t));
 const short = (s) => (s.length > MAX_LABEL ? s.slice(0, MAX_LABEL - 1) + "…" : s);
@@ -102,6 +104,23 @@ function paint(ctx, L, m, spec) {
   ctx.textAlign = "left";
   for (const t of m.ticks) ctx.fillText(t.label, bx + 16, by + bh * (1 - t.pos));
   ctx.fillText(spec.scale, bx, by + bh + 12);
+  const t = axisTitles(L);
+  ctx.font = `600 ${FONT}`;
+  ctx.fillText(AXIS_TITLES.bar, t.bar.x, t.bar.y);
+  ctx.textAlign = "center";
+  ctx.fillText(AXIS_TITLES.cols, t.cols.x, t.cols.y);
+  ctx.save();
+  ctx.translate(t.rows.x, t.rows.y);
+  ctx.rotate(-Math.PI / 2);
+  ctx.fillText(AXIS_TITLES.rows, 0, 0);
+  ctx.restore();
+}
+
+/** Where the axis titles go: the rows' written upwards at the left edge, the columns' under the key
+ *  labels, the colour bar's above the bar (the drawing's title line). */
+function axisTitles(L) {
+  return { rows: { x: 8, y: L.y0 + L.side / 2 }, cols: { x: L.x0 + L.side / 2, y: L.y0 + L.side + COL_LABELS - 8 },
+           bar: { x: L.x0 + L.side + 12, y: TITLE / 2 } };
 }
 
 const svgEl = (name, attrs, text) => {
@@ -134,5 +153,10 @@ export function tokenHeatmapSVG(d) {
   svg.append(defs, rows, cols, svgEl("rect", { x: bx, y: d.y0, width: 12, height: bh, fill: "url(#hm-bar)", stroke: "#98a2b3" }));
   for (const t of d.ticks) svg.append(svgEl("text", { x: bx + 16, y: d.y0 + bh * (1 - t.pos), "dominant-baseline": "central" }, t.label));
   svg.append(svgEl("text", { x: bx, y: d.y0 + bh + 12, "dominant-baseline": "central", "data-scale": d.spec.scale }, d.spec.scale));
+  const t = axisTitles(d), bold = { "dominant-baseline": "central", "font-weight": 600 };
+  svg.append(svgEl("text", { ...bold, x: t.bar.x, y: t.bar.y, "data-axis-title": "bar" }, AXIS_TITLES.bar));
+  svg.append(svgEl("text", { ...bold, x: t.cols.x, y: t.cols.y, "text-anchor": "middle", "data-axis-title": "cols" }, AXIS_TITLES.cols));
+  svg.append(svgEl("text", { ...bold, transform: `translate(${t.rows.x} ${t.rows.y}) rotate(-90)`, "text-anchor": "middle",
+    "data-axis-title": "rows" }, AXIS_TITLES.rows));
   return svg;
 }

@@ -96,6 +96,15 @@ def test_model_view_opens_a_head(page):
     page.wait_for_selector(".thumb[data-layer='5'][data-head='11']")
     assert page.locator("#modelview-grid .thumb").count() == 6 * 12
     page.wait_for_selector("#heatmap canvas.heatmap-canvas", timeout=30_000)
+    # the heatmap's axes and colour bar say what they hold, on the page and in its SVG download
+    titles = page.evaluate(
+        """async () => {
+          const m = await import('/static/js/token-heatmap.js');
+          const svg = m.tokenHeatmapSVG(document.getElementById('heatmap').drawing);
+          return [...svg.querySelectorAll('[data-axis-title]')].map((t) => t.textContent);
+        }"""
+    )
+    assert titles == ["attention", "key token (column)", "query token (row)"]
     page.click(".thumb[data-layer='2'][data-head='5']")
     page.wait_for_function("new URLSearchParams(location.search).get('view') === 'head'")
     state = query(page)
@@ -135,5 +144,14 @@ def test_models_page_has_a_card_per_checkpoint(page):
     assert "not fine-tuned" in page.text_content("article.card[data-model='pretrained-minilm-re'] h2")
     demo = page.locator("article.card[data-model='demo-absa-qa-m']")
     assert "dev" in demo.text_content() and "accuracy" in demo.text_content()
+    # the metrics are defined one "?" away, and no card's table runs past the card's edge at 1400 px
+    assert demo.locator("caption a.concept[href='/concepts#accuracy-and-f1-per-task']").count() == 1
+    page.set_viewport_size({"width": 1400, "height": 900})
+    overflowing = page.evaluate(
+        "[...document.querySelectorAll('article.card')].filter((c) => [...c.children]"
+        ".some((e) => e.getBoundingClientRect().right > c.getBoundingClientRect().right + 1))"
+        ".map((c) => c.dataset.model)"
+    )
+    assert overflowing == []
     demo.get_by_role("link", name="Inspect").click()
     page.wait_for_url("**/inspect?model=demo-absa-qa-m*")

@@ -130,3 +130,17 @@ def test_moved_heads_from_too_few_pairs_are_greyed_out_not_ranked(page):
     # the rates on 12 sources or fewer are greyed too, and the table says why
     assert page.locator("#tests-table td.num.small-n").count() >= 1
     assert "minimum n" in page.text_content("#tests-table caption")
+
+
+def test_a_test_on_fewer_sources_says_why_without_squeezing_the_table(page):
+    # few demo relation sentences hold a number: q1-number runs on fewer sources than asked
+    start_run(page, tests=("q1-typo", "q1-number"))
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
+    note = page.locator("#tests-table tr[data-test='q1-number'] .fewer-sources")
+    assert "of 12" in note.text_content() and "no variant" in note.text_content()
+    # the note wraps in its column: each row stays a few lines high and the moved heads keep their room
+    rows = page.evaluate(
+        "[...document.querySelectorAll('#tests-table tr[data-test]')].map((tr) => "
+        "({h: tr.getBoundingClientRect().height, heads: tr.lastElementChild.getBoundingClientRect().width}))"
+    )
+    assert all(r["h"] < 120 and r["heads"] >= 200 for r in rows), rows
