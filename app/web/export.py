@@ -91,6 +91,7 @@ def finding_context(finding: dict, index: int, live: bool) -> dict:
         "note_html": Markup(nh3.clean(str(finding.get("note_html") or ""))),
         "author": finding.get("author") or "",
         "visibility": finding.get("visibility") or "private",
+        "public_link": bool(finding.get("public_token")),  # the token is sent to its author only
         "model": model,
         "sha_short": str(model.get("sha256") or "")[:12],
         "checkpoint_status": status,

@@ -5,9 +5,10 @@
 import { mountAll } from "./findings-view.js";
 import { updateFinding, deleteFinding, makePublicLink, revokePublicLink } from "./findings-api.js";
 import { openFindingForm } from "./findings-form.js";
-import { $, showError } from "./dom.js";
+import { $, fillConceptLinks, showError } from "./dom.js";
 
 const { data } = mountAll();
+fillConceptLinks(); // the template's "?" links to /concepts
 const finding = data[0];
 
 $("edit-finding")?.addEventListener("click", async () => {

@@ -12,6 +12,9 @@ function field(dl, name, value) {
 /** A metric as reported: counts as they are, fractions to 4 decimals without trailing zeros. */
 const metricText = (v) => (Number.isInteger(v) ? String(v) : fmt(v, 4).replace(/(\.\d*?)0+$/, "$1"));
 
+/** A metric's key as the pages write it: "macro_f1" reads "macro-F1", "per_class" "per class". */
+const metricName = (key) => key.replace(/_f1$/, "-F1").replace(/_/g, " ");
+
 /** Metrics are either flat ({accuracy: 0.9}) or per split ({dev: {accuracy, macro_f1, n}}):
  *  one row per split, one column per metric. */
 function metricsTable(metrics) {
@@ -23,12 +26,14 @@ function metricsTable(metrics) {
   if (Object.keys(flat).length) splits[""] = flat;
   const rows = Object.entries(splits);
   if (!rows.length) return null;
-  const cols = [...new Set(rows.flatMap(([, r]) => Object.keys(r)))];
+  // a column per scalar metric: a nested breakdown (e.g. per relation) is the JSON's, not one cell's
+  const scalar = (v) => v == null || typeof v !== "object";
+  const cols = [...new Set(rows.flatMap(([, r]) => Object.keys(r).filter((k) => scalar(r[k]))))];
   const t = el("table", "metrics"), head = el("tr");
   const caption = el("caption", null, "metrics ");
   caption.append(conceptLink("accuracy-and-f1-per-task"));
   t.append(caption);
-  head.append(el("th", null, ""), ...cols.map((c) => el("th", null, c)));
+  head.append(el("th", null, ""), ...cols.map((c) => el("th", null, metricName(c))));
   const n = [...head.children].find((th) => th.textContent === "n");
   if (n) n.title = "n: the examples of that split the metrics were measured on";
   const body = el("tbody");

@@ -200,6 +200,8 @@ def test_exported_html_works_from_disk_with_no_network(page, offline_page, tmp_p
     # the finding page's Export button downloads the file
     page.goto(f"{page.base}/findings/{finding['id']}")
     page.wait_for_function("() => document.body.dataset.ready === '1'")
+    # the served page defines its labels one "?" away; the file, opened without the server, has no such links
+    assert page.locator(".finding-facts a.concept[href='/concepts#head-label']").count() == 1
     with page.expect_download() as download:
         page.click("#export-html")
     path = tmp_path / "finding.html"
@@ -210,6 +212,7 @@ def test_exported_html_works_from_disk_with_no_network(page, offline_page, tmp_p
     offline_page.goto(path.as_uri())
     offline_page.wait_for_function("() => document.body.dataset.ready === '1'")
     assert offline_page.text_content("h1.finding-title") == finding["title"]
+    assert offline_page.locator("a.concept, [data-concept]").count() == 0  # no link to a server it lacks
     assert heads_on(offline_page, ".snapshot-view") == [0, 3, 7]
     before = wait_complete(offline_page, ".snapshot-view canvas")
     edges = int(offline_page.get_attribute(".snapshot-view", "data-edges"))
@@ -329,6 +332,9 @@ def test_edit_public_link_and_delete(page, browser):
     page.wait_for_selector("#public-url:not(:empty)")
     public_url = page.get_attribute("#public-url", "href")
     assert "/p/" in public_url
+    page.reload()
+    page.wait_for_function("() => document.body.dataset.ready === '1'")
+    assert page.text_content(".finding-visibility") == "shared, public link"
     # the public page: read-only, the head view drawn from the snapshot
     anonymous = browser.new_context()
     try:
@@ -337,6 +343,9 @@ def test_edit_public_link_and_delete(page, browser):
         public.wait_for_function("() => document.body.dataset.ready === '1'")
         assert public.text_content("h1.finding-title") == finding["title"]
         assert public.locator("#edit-finding, #delete-finding, #public-link").count() == 0
+        # a page reached by its public link never says "private"; the prediction is defined one "?" away
+        assert public.text_content(".finding-visibility") == "public link"
+        assert public.locator(".finding-facts a.concept[href='/concepts#prediction']").count() == 1
         public.wait_for_function("() => +document.querySelector('.snapshot-view').dataset.edges > 0")
     finally:
         anonymous.close()
