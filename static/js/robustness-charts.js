@@ -10,23 +10,29 @@ import { exportButtons, captionLines } from "./export-image.js";
 
 const CONFIG = { displaylogo: false, responsive: true };
 
-/** A bar trace of Rates with asymmetric CI error bars. */
-function rateBars(name, tests, pick, color) {
+// a bar from fewer pairs than the minimum n is drawn faded, as the tests table greys it (docs/concepts.md#minimum-n)
+const FADED = 0.3;
+const belowMinN = (r, minN) => !!(r && r.n != null && r.n < minN);
+
+/** A bar trace of Rates with asymmetric CI error bars; bars below the minimum n faded. */
+function rateBars(name, tests, pick, color, minN) {
   const rates = tests.map(pick);
   const y = rates.map((r) => (r && r.value != null ? r.value : null));
+  const small = rates.map((r) => (belowMinN(r, minN) ? `<br>n below the minimum n of ${minN}: too few to compare on` : ""));
   return {
-    type: "bar", name, x: tests.map((t) => t.test), y, marker: { color },
+    type: "bar", name, x: tests.map((t) => t.test), y,
+    marker: { color, opacity: rates.map((r) => (belowMinN(r, minN) ? FADED : 1)) },
     error_y: { type: "data", symmetric: false, visible: true,
                array: rates.map((r) => (r && r.ci && r.ci[1] != null ? r.ci[1] - r.value : 0)),
                arrayminus: rates.map((r) => (r && r.ci && r.ci[0] != null ? r.value - r.ci[0] : 0)) },
-    customdata: rates.map((r) => (r ? [r.n, fmt(r.ci && r.ci[0]), fmt(r.ci && r.ci[1])] : [0, "–", "–"])),
-    hovertemplate: `%{x}<br>${name}: %{y:.3f} [%{customdata[1]}, %{customdata[2]}], n=%{customdata[0]}<extra></extra>`,
+    customdata: rates.map((r, i) => (r ? [r.n, fmt(r.ci && r.ci[0]), fmt(r.ci && r.ci[1]), small[i]] : [0, "–", "–", ""])),
+    hovertemplate: `%{x}<br>${name}: %{y:.3f} [%{customdata[1]}, %{customdata[2]}], n=%{customdata[0]}%{customdata[3]}<extra></extra>`,
   };
 }
 
-const layout = (title, extra = {}) => ({
-  title: { text: title, font: { size: 13 }, y: 0.97 }, barmode: "group", margin: { l: 50, r: 10, t: 64, b: 90 },
-  yaxis: { range: [0, 1.05], title: "share" }, xaxis: { tickangle: -30 },
+const layout = (title, yTitle, extra = {}) => ({
+  title: { text: title, font: { size: 13 }, y: 0.97 }, barmode: "group", margin: { l: 56, r: 10, t: 64, b: 100 },
+  yaxis: { range: [0, 1.05], title: { text: yTitle } }, xaxis: { tickangle: -30, title: { text: "test" } },
   legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" }, ...extra,
 });
 
@@ -38,18 +44,22 @@ function counted(node) {
 /** Both bar charts; onPick(test) on a click. */
 export async function drawRateCharts(result, onPick) {
   const Plotly = await loadPlotly();
-  const tests = result.tests;
+  const tests = result.tests, minN = result.min_n || 1;
+  const faded = tests.some((t) => [t.source_accuracy, t.variant_accuracy].some((r) => belowMinN(r, minN)));
+  const fadedNote = (on) => (on ? ` · faded: n < ${minN}` : "");
   const acc = $("chart-accuracy");
-  await Plotly.react(acc, [rateBars("source", tests, (t) => t.source_accuracy, "#98a2b3"),
-                           rateBars("variant", tests, (t) => t.variant_accuracy, "#2a5bd7")],
-                     layout("Accuracy per test (95% CI)"), CONFIG);
-  const traces = [rateBars("flip rate", tests, (t) => t.flip_rate, "#d92d20")];
-  if (result.model.task === "absa") traces.push(rateBars("ARS", tests, (t) => t.aspect_robustness, "#12b76a"));
-  if (tests.some((t) => t.debiased_accuracy)) traces.push(rateBars("debiased accuracy", tests, (t) => t.debiased_accuracy, "#7a5af8"));
+  await Plotly.react(acc, [rateBars("source", tests, (t) => t.source_accuracy, "#98a2b3", minN),
+                           rateBars("variant", tests, (t) => t.variant_accuracy, "#2a5bd7", minN)],
+                     layout("Accuracy per test (95% CI)" + fadedNote(faded), "accuracy"), CONFIG);
+  const traces = [rateBars("flip rate", tests, (t) => t.flip_rate, "#d92d20", minN)];
+  if (result.model.task === "absa") traces.push(rateBars("ARS", tests, (t) => t.aspect_robustness, "#12b76a", minN));
+  if (tests.some((t) => t.debiased_accuracy)) traces.push(rateBars("debiased accuracy", tests, (t) => t.debiased_accuracy, "#7a5af8", minN));
   const rates = $("chart-rates");
   const names = traces.map((t) => t.name);
   const title = names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}` : names[0];
-  await Plotly.react(rates, traces, layout(title[0].toUpperCase() + title.slice(1) + " per test (95% CI)"), CONFIG);
+  const ratesFaded = traces.some((t) => t.marker.opacity.includes(FADED));
+  await Plotly.react(rates, traces, layout(title[0].toUpperCase() + title.slice(1) + " per test (95% CI)" + fadedNote(ratesFaded),
+    "rate"), CONFIG);
   for (const node of [acc, rates]) {
     if (!node.dataset.bound) {
       node.on("plotly_click", (ev) => onPick(ev.points[0].x));
@@ -111,7 +121,7 @@ export async function drawHeadsChart(result, onPick) {
              font: { size: 13 } },
     yaxis: { title: { text: "layer.head" }, type: "category", autorange: "reversed", tickfont: { size: LABEL_PX },
              tickvals: shown.map((k) => heads[k]), ticktext: shown.map((k) => heads[k]) },
-    xaxis: { type: "category", tickfont: { size: LABEL_PX }, tickangle: -30, automargin: true },
+    xaxis: { type: "category", title: { text: "test" }, tickfont: { size: LABEL_PX }, tickangle: -30, automargin: true },
     margin, height: plotH + margin.t + margin.b,
   }, CONFIG);
   node.dataset.rowLabels = String(shown.length);

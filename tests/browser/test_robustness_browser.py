@@ -144,3 +144,13 @@ def test_a_test_on_fewer_sources_says_why_without_squeezing_the_table(page):
         "({h: tr.getBoundingClientRect().height, heads: tr.lastElementChild.getBoundingClientRect().width}))"
     )
     assert all(r["h"] < 120 and r["heads"] >= 200 for r in rows), rows
+    # the charts title their axes, and fade the bars from fewer pairs than the minimum n, as the table greys them
+    assert page.text_content("#chart-accuracy .g-ytitle") == "accuracy"
+    assert page.text_content("#chart-rates .g-ytitle") == "rate"
+    assert page.text_content("#chart-accuracy .g-xtitle") == "test"
+    faded = page.evaluate(
+        "(() => { const d = document.getElementById('chart-accuracy').data[1];"
+        " return Object.fromEntries(d.x.map((t, i) => [t, d.marker.opacity[i]])); })()"
+    )
+    assert faded["q1-number"] < 1 and faded["q1-typo"] == 1
+    assert "faded: n < 10" in page.text_content("#chart-accuracy .gtitle")
