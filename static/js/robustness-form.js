@@ -80,6 +80,9 @@ export async function showJob(job) {
   const s = job.settings || {}, set = (id, v) => { if (v != null) $(id).value = v; };
   set("max-examples", s.max_examples); set("batch-size", s.batch_size); set("bootstrap", s.bootstrap); set("top-heads", s.top_heads);
   if ("ablate_moved" in s) $("ablate").checked = !!s.ablate_moved;
+  if ("patch" in s) $("patch").checked = !!s.patch;
+  set("patch-limit", s.patch_limit);
+  syncPatchLimit();
   await fillTests(s.tests || []);
 }
 
@@ -93,4 +96,13 @@ export function bindChoices(onError) {
   });
   const recheck = () => markRobustnessTests($("test-choices"), $("model-select").value, $("data-select").value, $("train-select").value);
   for (const id of ["data-select", "train-select"]) $(id).addEventListener("change", recheck);
+  $("patch").addEventListener("change", syncPatchLimit);
+  syncPatchLimit();
+}
+
+/** The pairs-per-test limit applies to patching only: off (and saying so) while patching is off. */
+function syncPatchLimit() {
+  const off = !$("patch").checked;
+  $("patch-limit").disabled = off;
+  $("patch-limit").title = off ? "tick “patch heads over the flipped pairs” first: the limit is on the pairs patched" : "";
 }

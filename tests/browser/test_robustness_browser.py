@@ -154,3 +154,16 @@ def test_a_test_on_fewer_sources_says_why_without_squeezing_the_table(page):
     )
     assert faded["q1-number"] < 1 and faded["q1-typo"] == 1
     assert "faded: n < 10" in page.text_content("#chart-accuracy .gtitle")
+
+
+def test_the_form_keeps_labels_beside_their_selects_and_the_patch_limit_off_without_patching(page):
+    page.set_viewport_size({"width": 1400, "height": 900})
+    start_run(page, tests=(), submit=False)
+    tops = page.evaluate(
+        "['model-select', 'data-select', 'train-select']"
+        ".map((id) => document.getElementById(id).getBoundingClientRect().top)"
+    )
+    assert max(tops) - min(tops) < 4, tops
+    assert page.is_disabled("#patch-limit") and "patch heads" in page.get_attribute("#patch-limit", "title")
+    page.check("#patch")
+    assert page.is_enabled("#patch-limit")
