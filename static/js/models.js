@@ -3,6 +3,7 @@
 
 import { getModels } from "./api.js";
 import { conceptLink, el, fmt, showError } from "./dom.js";
+import { untrainedWarning } from "./model-provenance.js";
 
 function field(dl, name, value) {
   if (value == null || value === "") return;
@@ -54,6 +55,7 @@ function card(m, defaults) {
   if (Object.values(defaults).includes(m.id)) h.append(" ", el("span", "badge", "default"));
   if (m.baseline) h.append(" ", el("span", "badge", `${m.baseline} baseline: not fine-tuned`));
   c.append(h);
+  if (m.untrained) c.append(el("p", "notice untrained-note", untrainedWarning(m)));
   if (m.description) c.append(el("p", "muted", m.description));
   const dl = el("dl");
   field(dl, "task", m.task);

@@ -8,6 +8,8 @@ import { view } from "./robustness-state.js";
 import { markRobustnessTests } from "./capabilities.js";
 
 let models = [], datasets = { demo: [], shared: [], uploads: [] };
+/** The /api/models card of a model id (null when the server does not list it). */
+export const modelCard = (id) => models.find((x) => x.id === id) || null;
 const modelTask = () => { const m = models.find((x) => x.id === $("model-select").value); return m ? m.task : null; };
 
 function fillData() {

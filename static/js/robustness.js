@@ -4,7 +4,8 @@
 // to the compare view (robustness-tables.js). View state lives in the URL (robustness-state.js).
 
 import { jobPage } from "./job-page.js";
-import { bindChoices, loadChoices, showJob, startRun } from "./robustness-form.js";
+import { bindChoices, loadChoices, modelCard, showJob, startRun } from "./robustness-form.js";
+import { showUntrained } from "./model-provenance.js";
 import { drawRateCharts, drawHeadsChart } from "./robustness-charts.js";
 import { drawTests, drawExamples, markSelected } from "./robustness-tables.js";
 import { drawCarriers } from "./robustness-carriers.js";
@@ -40,6 +41,7 @@ async function render(result, job) {
     (job && job.cached ? " · from the cache" : "");
   $("download-link").href = `/api/robustness/${encodeURIComponent(view.id)}/result.json`;
   $("not-run").replaceChildren(...Object.entries(result.not_run || {}).map(([test, why]) => el("li", null, `${test} did not run: ${why}`)));
+  showUntrained($("untrained-note"), modelCard(result.model.id)); // its predictions are the examples' and the rates'
   $("query-select").value = view.query;
   $("results").hidden = false;
   drawTests(result, (t) => pickTest(t));

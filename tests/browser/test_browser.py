@@ -142,6 +142,9 @@ def test_models_page_has_a_card_per_checkpoint(page):
     page.goto(page.base + "/models")
     page.wait_for_selector("article.card[data-model='pretrained-minilm-re']")
     assert "not fine-tuned" in page.text_content("article.card[data-model='pretrained-minilm-re'] h2")
+    untrained = page.locator("article.card[data-model='pretrained-minilm-re'] .untrained-note")
+    assert untrained.text_content().startswith("Untrained checkpoint:")
+    assert page.locator("article.card[data-model='demo-re'] .untrained-note").count() == 0
     demo = page.locator("article.card[data-model='demo-absa-qa-m']")
     assert "dev" in demo.text_content() and "accuracy" in demo.text_content()
     # the metrics are defined one "?" away, and no card's table runs past the card's edge at 1400 px

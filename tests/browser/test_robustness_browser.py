@@ -136,6 +136,7 @@ def test_a_test_on_fewer_sources_says_why_without_squeezing_the_table(page):
     # few demo relation sentences hold a number: q1-number runs on fewer sources than asked
     start_run(page, tests=("q1-typo", "q1-number"))
     page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
+    assert page.is_hidden("#untrained-note")  # a fine-tuned checkpoint
     note = page.locator("#tests-table tr[data-test='q1-number'] .fewer-sources")
     assert "of 12" in note.text_content() and "no variant" in note.text_content()
     # the note wraps in its column: each row stays a few lines high and the moved heads keep their room
@@ -167,3 +168,18 @@ def test_the_form_keeps_labels_beside_their_selects_and_the_patch_limit_off_with
     assert page.is_disabled("#patch-limit") and "patch heads" in page.get_attribute("#patch-limit", "title")
     page.check("#patch")
     assert page.is_enabled("#patch-limit")
+
+
+def test_an_untrained_checkpoints_run_says_so_beside_its_predictions(page):
+    page.goto(page.base + "/robustness")
+    page.wait_for_selector("#model-select option[value='pretrained-minilm-re']", state="attached", timeout=60_000)
+    page.select_option("#model-select", "pretrained-minilm-re")
+    page.wait_for_selector("#test-choices input[value='q1-typo']")
+    page.select_option("#data-select", "demo-re")
+    page.check("#test-choices input[value='q1-typo']")
+    page.fill("#max-examples", "8")
+    page.fill("#bootstrap", "50")
+    page.click("#start-button")
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
+    assert page.is_visible("#untrained-note")
+    assert page.text_content("#untrained-note").startswith("Untrained checkpoint:")
