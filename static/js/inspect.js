@@ -10,7 +10,7 @@ import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./atte
 import { HeadView } from "./headview.js";
 import * as iv from "./intervene.js";
 import * as errs from "./inspect-errors.js";
-import { $, showError, fillConceptLinks } from "./dom.js";
+import { $, conceptLink, showError, fillConceptLinks } from "./dom.js";
 import { showUntrained, trainedOn } from "./model-provenance.js";
 
 const EXAMPLES = {
@@ -63,6 +63,8 @@ function applyTask() {
   fitPairFilter();
   $("model-info").textContent = m ? `${m.task} · ${m.format} · ${m.num_layers} layers × ${m.num_heads} heads` : "";
   $("model-trained").textContent = trainedOn(m);
+  // its measured accuracy and F1 are defined one "?" away, as on /models
+  if (m && m.metrics && (m.metrics.test || m.metrics.dev)) $("model-trained").append(" ", conceptLink("accuracy-and-f1-per-task"));
   const txt = $("text-input");
   const other = EXAMPLES[re ? "absa" : "re"].text;
   if (!txt.value.trim() || txt.value === other) txt.value = EXAMPLES[re ? "re" : "absa"].text;

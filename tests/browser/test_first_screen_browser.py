@@ -28,6 +28,8 @@ def test_the_example_runs_on_first_load_and_the_checkpoint_says_what_it_learned_
     assert meta["description"] in trained
     assert "restaurants.jsonl" in trained and f"{meta['training']['examples']['train']} training examples" in trained
     assert f"n={meta['metrics']['dev']['n']}" in trained and f"{meta['training']['args']['epochs']} epochs" in trained
+    # its measured accuracy and macro-F1 are defined one "?" away
+    assert page.locator("#model-trained a.concept[href='/concepts#accuracy-and-f1-per-task']").count() == 1
 
     relation = json.loads((models_dir / "demo-re" / "headscope.json").read_text())
     page.select_option("#model-select", "demo-re")
