@@ -43,7 +43,7 @@ function matrixImage(values, T, scale) {
  * Draw into `host` (replacing what it holds). spec: {values (T*T, 0..1, row-major), labels, title, scale}.
  * Returns the drawing (for hover, tests and downloads).
  */
-export function drawTokenHeatmap(host, spec, size = 560) {
+export function drawTokenHeatmap(host, spec, size = 544) {
   const T = spec.labels.length, L = layout(T, size), dpr = window.devicePixelRatio || 1;
   const m = matrixImage(spec.values, T, spec.scale);
   const canvas = document.createElement("canvas");

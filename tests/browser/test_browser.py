@@ -105,6 +105,11 @@ def test_model_view_opens_a_head(page):
         }"""
     )
     assert titles == ["attention", "key token (column)", "query token (row)"]
+    # with its axis titles it still sits beside the thumbnails at 1400 px, not below them
+    page.set_viewport_size({"width": 1400, "height": 900})
+    grid = page.locator("#modelview-grid").bounding_box()
+    heatmap = page.locator("#heatmap canvas").bounding_box()
+    assert heatmap["x"] >= grid["x"] + grid["width"] and heatmap["x"] + heatmap["width"] <= 1400, (grid, heatmap)
     page.click(".thumb[data-layer='2'][data-head='5']")
     page.wait_for_function("new URLSearchParams(location.search).get('view') === 'head'")
     state = query(page)
