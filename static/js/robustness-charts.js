@@ -9,6 +9,8 @@ import { plotlyScale, scaleControl, scaleWords, thinned, LABEL_PX } from "./heat
 import { exportButtons, captionLines } from "./export-image.js";
 
 const CONFIG = { displaylogo: false, responsive: true };
+// the bar charts keep no mode bar: it would cover their titles on hover, and PNG/SVG are the panel's buttons
+const BAR_CONFIG = { ...CONFIG, displayModeBar: false };
 
 // a bar from fewer pairs than the minimum n is drawn faded, as the tests table greys it (docs/concepts.md#minimum-n)
 const FADED = 0.3;
@@ -50,7 +52,7 @@ export async function drawRateCharts(result, onPick) {
   const acc = $("chart-accuracy");
   await Plotly.react(acc, [rateBars("source", tests, (t) => t.source_accuracy, "#98a2b3", minN),
                            rateBars("variant", tests, (t) => t.variant_accuracy, "#2a5bd7", minN)],
-                     layout("Accuracy per test (95% CI)" + fadedNote(faded), "accuracy"), CONFIG);
+                     layout("Accuracy per test (95% CI)" + fadedNote(faded), "accuracy"), BAR_CONFIG);
   const traces = [rateBars("flip rate", tests, (t) => t.flip_rate, "#d92d20", minN)];
   if (result.model.task === "absa") traces.push(rateBars("ARS", tests, (t) => t.aspect_robustness, "#12b76a", minN));
   if (tests.some((t) => t.debiased_accuracy)) traces.push(rateBars("debiased accuracy", tests, (t) => t.debiased_accuracy, "#7a5af8", minN));
@@ -59,7 +61,7 @@ export async function drawRateCharts(result, onPick) {
   const title = names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}` : names[0];
   const ratesFaded = traces.some((t) => t.marker.opacity.includes(FADED));
   await Plotly.react(rates, traces, layout(title[0].toUpperCase() + title.slice(1) + " per test (95% CI)" + fadedNote(ratesFaded),
-    "rate"), CONFIG);
+    "rate"), BAR_CONFIG);
   for (const node of [acc, rates]) {
     if (!node.dataset.bound) {
       node.on("plotly_click", (ev) => onPick(ev.points[0].x));

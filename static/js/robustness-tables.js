@@ -33,7 +33,7 @@ export function drawTests(result, onPick) {
     const cells = [t.test, t.family, t.sources, t.variants + (t.skipped ? ` (+${t.skipped} skipped)` : ""),
       rateText(t.source_accuracy), rateText(t.variant_accuracy), rateText(t.flip_rate),
       ...(absa ? [rateText(t.aspect_robustness)] : []), rateText(t.debiased_accuracy), `${t.broken} / ${t.held}`];
-    cells.forEach((c, i) => tr.append(el("td", i >= 2 ? "num" : null, String(c))));
+    cells.forEach((c, i) => tr.append(i >= 4 && i < 4 + rateCount(absa) ? rateCell(c) : el("td", i >= 2 ? "num" : null, String(c))));
     const asked = result.data && result.data.sources;
     if (asked && t.sources < asked) {
       tr.children[2].append(el("div", "muted fewer-sources",
@@ -66,6 +66,16 @@ export function drawTests(result, onPick) {
     if (tr && !e.target.closest("a")) onPick(tr.dataset.test);
   };
   markSelected();
+}
+
+const rateCount = (absa) => (absa ? 5 : 4);
+
+/** A rate's cell: the value on its line, its CI and n under it (the table then fits 1400 px with its moved heads). */
+function rateCell(text) {
+  const td = el("td", "num"), cut = text.indexOf(" [");
+  if (cut < 0) td.textContent = text;
+  else td.append(text.slice(0, cut), el("br"), el("span", "rate-ci", text.slice(cut + 1)));
+  return td;
 }
 
 /** The test's top moved heads with their n (broken / held pairs); below the minimum n they are greyed out

@@ -134,6 +134,7 @@ def test_moved_heads_from_too_few_pairs_are_greyed_out_not_ranked(page):
 
 def test_a_test_on_fewer_sources_says_why_without_squeezing_the_table(page):
     # few demo relation sentences hold a number: q1-number runs on fewer sources than asked
+    page.set_viewport_size({"width": 1400, "height": 900})
     start_run(page, tests=("q1-typo", "q1-number"))
     page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
     assert page.is_hidden("#untrained-note")  # a fine-tuned checkpoint
@@ -145,6 +146,13 @@ def test_a_test_on_fewer_sources_says_why_without_squeezing_the_table(page):
         "({h: tr.getBoundingClientRect().height, heads: tr.lastElementChild.getBoundingClientRect().width}))"
     )
     assert all(r["h"] < 120 and r["heads"] >= 200 for r in rows), rows
+    # and the whole table fits its panel at 1400 px: a rate's CI and n sit under its value
+    fits = page.evaluate(
+        "(() => { const t = document.getElementById('tests-table');"
+        " return [t.scrollWidth, t.parentElement.clientWidth]; })()"
+    )
+    assert fits[0] <= fits[1], fits
+    assert page.locator("#chart-accuracy .modebar, #chart-rates .modebar").count() == 0  # nothing over the titles
     # the charts title their axes, and fade the bars from fewer pairs than the minimum n, as the table greys them
     assert page.text_content("#chart-accuracy .g-ytitle") == "accuracy"
     assert page.text_content("#chart-rates .g-ytitle") == "rate"
