@@ -139,6 +139,8 @@ export const CONCEPTS = {
   "activation-patching": "Per head, the fraction of the logit difference between a clean and a corrupted input that comes back when that head's output alone is taken from the other run.",
   "heads-that-carry-the-flips": "Over a test's flipped pairs, each head's output patched from the source into the variant: the mean restored fraction of the logit difference, against a random head of the same layer.",
   "inputs-sentence-pairs-and-marked-entities": "ABSA: the review paired with an auxiliary sentence naming the aspect (segments A and B); RE: one sentence with <e1>…</e1> and <e2>…</e2> marked.",
+  "the-model-view": "Every head at once: a thumbnail per head (row = layer, column = head; rows of a thumbnail are queries, columns keys) and the chosen head's matrix as a heatmap with its colour scale.",
+  "checkpoint-card": "What /models lists per checkpoint: its task and input format, base model, size (layers × heads), labels, whether it is loaded, and its measured metrics per split with n.",
   "the-head-view": "Queries on the left, keys on the right, one line per pair in its head's colour; Mass keeps each query's strongest keys up to that share of its attention.",
   prediction: "The label the checkpoint gives and each label's softmax probability: not a calibrated confidence unless the report's ECE says so.",
   "attribution-scores": "Per token, how much it mattered to the label: integrated gradients and gradient × input from gradients, rollout and flow from every layer's attention.",

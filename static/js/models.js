@@ -2,7 +2,7 @@
 // with textContent (model metadata is data, not markup).
 
 import { getModels } from "./api.js";
-import { conceptLink, el, fmt, showError } from "./dom.js";
+import { conceptLink, el, fillConceptLinks, fmt, showError } from "./dom.js";
 import { untrainedWarning } from "./model-provenance.js";
 
 function field(dl, name, value) {
@@ -80,6 +80,7 @@ function card(m, defaults) {
 }
 
 async function main() {
+  fillConceptLinks(); // the template's "?" links to /concepts
   const box = document.getElementById("model-cards");
   try {
     const data = await getModels();

@@ -154,6 +154,7 @@ def test_models_page_has_a_card_per_checkpoint(page):
     assert "dev" in demo.text_content() and "accuracy" in demo.text_content()
     # the metrics are defined one "?" away, and no card's table runs past the card's edge at 1400 px
     assert demo.locator("caption a.concept[href='/concepts#accuracy-and-f1-per-task']").count() == 1
+    assert page.locator("main a.concept[href='/concepts#checkpoint-card']").count() == 1  # what a card's fields mean
     page.set_viewport_size({"width": 1400, "height": 900})
     overflowing = page.evaluate(
         "[...document.querySelectorAll('article.card')].filter((c) => [...c.children]"

@@ -107,7 +107,9 @@ def test_inspect_links_every_term_to_its_definition(page):
     assert box["height"] <= 20 and abs(box["height"] - box["width"]) <= 4, box
     page.click("#tab-model")  # the model view: the knock-out and faithfulness maps define theirs too
     page.wait_for_selector("#modelview-panel:not([hidden])")
-    assert {"knock-out", "faithfulness", "the-head-view"} <= {a for a in anchors(page, "#modelview-panel")}
+    assert {"knock-out", "faithfulness", "the-head-view", "the-model-view"} <= {
+        a for a in anchors(page, "#modelview-panel")
+    }
 
 
 def test_analysis_label_maps_download_as_captioned_png_and_svg(page):
