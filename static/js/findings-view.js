@@ -11,7 +11,7 @@ import { HeadView } from "./headview.js";
 import { stateFromView } from "./findings-state.js";
 import { bindImageButtons, captionLines } from "./export-image.js";
 import { drawStrips } from "./attribution-strips.js";
-import { bindHeadToggles, headToggleButtons } from "./head-toggles.js";
+import { bindHeadToggles, headToggleButtons, nameHeadToggles } from "./head-toggles.js";
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
@@ -75,6 +75,7 @@ export function mountSnapshotView(root, finding) {
   hv.setTokens(snap, state.hide_special);
   const draw = () => {
     for (const b of swatches.children) b.classList.toggle("off", !state.heads.includes(+b.dataset.head));
+    nameHeadToggles(swatches.children, state.layer);
     const masks = tokenMasks(snap.tokens, state.filter, state.hide_special);
     const edges = pruneEdges(layerBytes(snap, state.layer), snap.tokens.length, state.heads, masks, state.mass);
     hv.setEdges(edges, colors);

@@ -15,6 +15,11 @@ export function headToggleButtons(count, colors) {
   });
 }
 
+/** Name each button's head as every page writes it, "layer.head" (e.g. "head 3.4"), for the layer shown. */
+export function nameHeadToggles(buttons, layer) {
+  for (const b of buttons) b.title = `head ${layer}.${b.dataset.head} (click: toggle, double-click: only this head)`;
+}
+
 /** `heads` with head `h` toggled, sorted. */
 export function toggled(heads, h) {
   const on = new Set(heads || []);

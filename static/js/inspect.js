@@ -2,7 +2,7 @@
 // POST /api/inspect, and drives the head view (canvas) and the model view
 // (lazy-loaded module). Every state change is mirrored into the URL.
 
-import { bindHeadToggles, headToggleButtons } from "./head-toggles.js";
+import { bindHeadToggles, headToggleButtons, nameHeadToggles } from "./head-toggles.js";
 import { getModels, inspect } from "./api.js";
 import { generations } from "./request.js";
 import { markName, readState, writeState } from "./state.js";
@@ -92,6 +92,7 @@ function syncControls() {
   for (const b of document.querySelectorAll(".head-toggle")) {
     b.classList.toggle("off", !!state.heads && !state.heads.includes(+b.dataset.head));
   }
+  nameHeadToggles(document.querySelectorAll("#head-swatches .head-toggle"), state.layer);
   iv.syncControls(state, task());
   $("tab-head").setAttribute("aria-selected", state.view === "head");
   $("tab-model").setAttribute("aria-selected", state.view === "model");

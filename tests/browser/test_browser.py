@@ -115,6 +115,8 @@ def test_model_view_opens_a_head(page):
     state = query(page)
     assert state["layer"] == ["2"] and state["heads"] == ["5"]
     assert page.is_visible("#headview-canvas")
+    # its head buttons name their heads layer.head, as every page writes a head
+    assert page.get_attribute("#head-swatches .head-toggle[data-head='5']", "title").startswith("head 2.5 ")
 
 
 def test_relation_entities_are_highlighted(page):

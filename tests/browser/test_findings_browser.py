@@ -213,6 +213,9 @@ def test_exported_html_works_from_disk_with_no_network(page, offline_page, tmp_p
     offline_page.wait_for_function("() => document.body.dataset.ready === '1'")
     assert offline_page.text_content("h1.finding-title") == finding["title"]
     assert offline_page.locator("a.concept, [data-concept]").count() == 0  # no link to a server it lacks
+    layer = offline_page.input_value(".snapshot-view .sv-layer")
+    title = offline_page.get_attribute(".snapshot-view .head-toggle[data-head='3']", "title")
+    assert title.startswith(f"head {layer}.3 "), title  # heads named layer.head, as on every page
     assert heads_on(offline_page, ".snapshot-view") == [0, 3, 7]
     before = wait_complete(offline_page, ".snapshot-view canvas")
     edges = int(offline_page.get_attribute(".snapshot-view", "data-edges"))
