@@ -210,6 +210,16 @@ async def export_report(request: Request, title: str | None = None) -> Response:
     return download(findings, title or None)
 
 
+async def served_context(request: Request, finding: dict) -> dict:
+    """finding_context for a served page, with the server's untrained warning for its checkpoint (GET /api/models):
+    a finding saved from a pretrained baseline shows near-random predictions, and says so beside them."""
+    context = finding_context(finding, 0, live=True)
+    models = await api_get(request, "/api/models")
+    listed = models.body.get("models", []) if models.ok and isinstance(models.body, dict) else []
+    context["untrained"] = next((m.get("untrained") for m in listed if m.get("id") == context["model"].get("id")), None)
+    return context
+
+
 @router.get("/findings/{finding_id}")
 async def finding_page(request: Request, finding_id: str) -> HTMLResponse:
     answer = await api_get(request, f"/api/findings/{quote(finding_id, safe='')}")
@@ -225,7 +235,7 @@ async def finding_page(request: Request, finding_id: str) -> HTMLResponse:
         "finding.html",
         {
             "title": finding.get("title") or "Finding",
-            "f": finding_context(finding, 0, live=True),
+            "f": await served_context(request, finding),
             "data": json_for_script([finding]),
             "public": False,
             "can_edit": can_edit,
@@ -264,7 +274,7 @@ async def public_page(request: Request, token: str) -> HTMLResponse:
         "finding.html",
         {
             "title": finding.get("title") or "Finding",
-            "f": finding_context(finding, 0, live=True),
+            "f": await served_context(request, finding),
             "data": json_for_script([finding]),
             "public": True,
             "can_edit": False,

@@ -539,3 +539,14 @@ def test_summary_finding_with_head_pairs(page):
     page.goto(f"{page.base}/f/{finding['id']}")
     page.wait_for_function("() => window.headscope && window.headscope.edgesDrawn > 0")
     assert query(page)["layer"] == ["3"] and query(page)["heads"] == ["5"]
+
+
+def test_a_finding_from_an_untrained_checkpoint_says_so_beside_its_prediction(page):
+    baseline = create(page.base, model="pretrained-minilm-absa-qa-m")
+    page.goto(f"{page.base}/findings/{baseline['id']}")
+    page.wait_for_function("() => document.body.dataset.ready === '1'")
+    assert page.text_content(".finding-facts .untrained-note").startswith("Untrained checkpoint:")
+    trained = create(page.base)
+    page.goto(f"{page.base}/findings/{trained['id']}")
+    page.wait_for_function("() => document.body.dataset.ready === '1'")
+    assert page.locator(".untrained-note").count() == 0
