@@ -51,9 +51,9 @@ export async function drawRateCharts(result, onPick) {
   const fadedNote = (on) => (on ? ` · faded: n < ${minN}` : "");
   const acc = $("chart-accuracy");
   await Plotly.react(acc, [rateBars("source", tests, (t) => t.source_accuracy, "#98a2b3", minN),
-                           rateBars("variant", tests, (t) => t.variant_accuracy, "#2a5bd7", minN)],
+                           rateBars("variant", tests, (t) => t.variant_accuracy, "#344054", minN)],
                      layout("Accuracy per test (95% CI)" + fadedNote(faded), "accuracy"), BAR_CONFIG);
-  const traces = [rateBars("flip rate", tests, (t) => t.flip_rate, "#d92d20", minN)];
+  const traces = [rateBars("flip rate", tests, (t) => t.flip_rate, "#f79009", minN)];
   if (result.model.task === "absa") traces.push(rateBars("ARS", tests, (t) => t.aspect_robustness, "#12b76a", minN));
   if (tests.some((t) => t.debiased_accuracy)) traces.push(rateBars("debiased accuracy", tests, (t) => t.debiased_accuracy, "#7a5af8", minN));
   const rates = $("chart-rates");

@@ -2,6 +2,8 @@
 run, follow its progress, read the charts and tables, and open an example in the compare view.
 Every request the page makes must go to 127.0.0.1."""
 
+import colorsys
+
 import pytest
 from browser_support import query  # tests/ is on sys.path (rootdir conftest)
 
@@ -23,6 +25,16 @@ def start_run(page, tests=("q1-typo", "q5-entity-only"), sources=12, submit=True
         page.click("#start-button")
 
 
+def hue_family(hex_colour: str) -> str:
+    """'red', 'blue' or 'other' for a saturated #rrggbb colour ('grey' when it has next to no hue)."""
+    r, g, b = (int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    hue, _, saturation = colorsys.rgb_to_hls(r, g, b)
+    if saturation < 0.25:
+        return "grey"
+    degrees = hue * 360
+    return "red" if degrees < 20 or degrees > 340 else "blue" if 195 <= degrees <= 245 else "other"
+
+
 def test_run_charts_tables_and_the_compare_link(page):
     start_run(page)
     page.wait_for_selector("#progress-panel:not([hidden])")
@@ -37,6 +49,12 @@ def test_run_charts_tables_and_the_compare_link(page):
         page.wait_for_selector(f"{chart} .main-svg")
     assert page.locator("#chart-accuracy .errorbar").count() >= 2
     assert page.locator("#chart-heads .hm, #chart-heads .heatmaplayer").count() >= 1
+    # colours mean one thing per page: red and blue are the heads map's (broken vs held moved more), no bar's
+    bar_colours = page.evaluate(
+        "['chart-accuracy', 'chart-rates'].flatMap(id => document.getElementById(id).data.map(t => t.marker.color))"
+    )
+    assert len(set(bar_colours)) == len(bar_colours), bar_colours
+    assert not [c for c in bar_colours if hue_family(c) in ("red", "blue")], bar_colours
     # one row per test; the examples of the selected test, broken first, each with a compare link
     assert page.locator("#tests-table tr[data-test]").count() == 2
     page.click("#tests-table tr[data-test='q5-entity-only']")
