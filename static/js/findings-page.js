@@ -27,6 +27,14 @@ $("delete-finding")?.addEventListener("click", async () => {
   }
 });
 
+/** The visibility beside the title follows the public link at once, as the server writes it on a reload. */
+function showLinked(on) {
+  const visibility = document.querySelector(".finding-visibility");
+  if (!visibility) return;
+  const base = visibility.textContent.replace(/, public link$/, "");
+  visibility.textContent = on ? `${base}, public link` : base;
+}
+
 $("public-link")?.addEventListener("click", async () => {
   try {
     const link = await makePublicLink(finding.id);
@@ -35,6 +43,7 @@ $("public-link")?.addEventListener("click", async () => {
     a.href = url;
     a.textContent = url;
     $("public-box").hidden = false;
+    showLinked(true);
   } catch (e) {
     showError("error-box", e.message);
   }
@@ -44,6 +53,7 @@ $("revoke-public-link")?.addEventListener("click", async () => {
   try {
     await revokePublicLink(finding.id); // the old /p/<token> stops working at once
     $("public-box").hidden = true;
+    showLinked(false);
   } catch (e) {
     showError("error-box", e.message);
   }

@@ -339,6 +339,7 @@ def test_edit_public_link_and_delete(page, browser):
     page.wait_for_selector("#public-url:not(:empty)")
     public_url = page.get_attribute("#public-url", "href")
     assert "/p/" in public_url
+    assert page.text_content(".finding-visibility") == "shared, public link"  # at once, not only after a reload
     page.reload()
     page.wait_for_function("() => document.body.dataset.ready === '1'")
     assert page.text_content(".finding-visibility") == "shared, public link"
@@ -360,6 +361,7 @@ def test_edit_public_link_and_delete(page, browser):
     assert exported.status_code == 200 and finding["title"] in exported.text
     page.click("#revoke-public-link")
     page.wait_for_selector("#public-box", state="hidden")
+    assert page.text_content(".finding-visibility") == "shared"
     assert httpx.get(public_url).status_code == 404
 
     page.once("dialog", lambda dialog: dialog.accept())
