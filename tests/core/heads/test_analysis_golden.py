@@ -13,6 +13,8 @@ The relations file was written with the demo-re checkpoint still in use. demo-ab
 again when the demo ABSA checkpoint was retrained on the grown reviews (the head statistics are the model's):
 by the analysis code as it was then, unchanged (run from a `git archive` of the commit that grew the reviews),
 on the new checkpoint and the same 320 reviews, with these SETTINGS, stored as `without_new_fields` of its result.
+The checkpoint is the one `headscope prepare` trains on two cores, as `make` and CI do: its weights depend on the
+number of torch threads (a one-thread training gives another checkpoint, and other head statistics).
 """
 
 from __future__ import annotations
