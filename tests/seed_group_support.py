@@ -31,6 +31,9 @@ def write_tiny_seed_group(
     return ids
 
 
+PERTURBED_GROUP = "demo-grouped"  # the CLI tests' perturbed demo group (tests/cli/conftest.py)
+
+
 def write_perturbed_seed_group(
     models_dir: Path, source: Path, name: str, seeds: tuple[int, ...] = (13, 14), noise: float = 0.5
 ) -> list[str]:

@@ -4,23 +4,14 @@ and the Jaccard against chance (the --out JSON and the printed table); a bad gro
 import json
 
 import pytest
-from seed_group_support import write_perturbed_seed_group, write_tiny_seed_group  # tests/ is on sys.path
+from seed_group_support import PERTURBED_GROUP  # tests/ is on sys.path
 from typer.testing import CliRunner
 
 from app.cli import cli
 
-GROUP = "demo-grouped"
+GROUP = PERTURBED_GROUP  # the group of the group_folder fixture (tests/cli/conftest.py)
 SETTINGS = ["--data", "demo-absa", "--limit", "40", "--batch-size", "8", "--bootstrap", "200", "--no-pretrained"]
 SETTINGS += ["--no-importance", "--no-agreement", "--js-sample", "0", "--no-progress", "--threads", "1"]
-
-
-@pytest.fixture()
-def group_folder(models_dir, tmp_path, cli_env):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    write_perturbed_seed_group(folder, models_dir / "demo-absa-qa-m", GROUP, (13, 14))
-    cli_env(HEADSCOPE_MODELS_DIR=str(folder), HEADSCOPE_DEVICE="cpu")
-    return folder
 
 
 def test_a_group_compares_the_heads_each_seed_labels(group_folder, tmp_path):
@@ -48,11 +39,7 @@ def test_a_group_compares_the_heads_each_seed_labels(group_folder, tmp_path):
     assert stability["labels"][0]["label"] in found.output and "chance:" in found.output
 
 
-def test_a_bad_group_exits_2_with_what_exists(tmp_path, cli_env):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    write_tiny_seed_group(folder, (13, 14), name="tiny-grouped")
-    cli_env(HEADSCOPE_MODELS_DIR=str(folder), HEADSCOPE_DEVICE="cpu")
+def test_a_bad_group_exits_2_with_what_exists(tiny_group_folder, tmp_path):
     runner = CliRunner()
     missing = runner.invoke(cli, ["analyze", "--model", "tiny-grouped@13,15", *SETTINGS])
     malformed = runner.invoke(cli, ["analyze", "--model", "tiny-grouped@13", *SETTINGS])

@@ -4,24 +4,15 @@ their Jaccard against chance and k of n (the --out JSON and the printed table); 
 import json
 
 import pytest
-from seed_group_support import write_perturbed_seed_group, write_tiny_seed_group  # tests/ is on sys.path
+from seed_group_support import PERTURBED_GROUP, write_tiny_seed_group  # tests/ is on sys.path
 from typer.testing import CliRunner
 
 from app.cli import cli
 from app.core.robustness.seed_moved import moved_set
 
-GROUP = "demo-grouped"
+GROUP = PERTURBED_GROUP  # the group of the group_folder fixture (tests/cli/conftest.py)
 SETTINGS = ["--data", "demo-absa", "--tests", "revnon,adddiff,aspect-only", "--limit", "40", "--batch-size", "8"]
 SETTINGS += ["--bootstrap", "200", "--no-progress", "--threads", "1"]
-
-
-@pytest.fixture()
-def group_folder(models_dir, tmp_path, cli_env):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    write_perturbed_seed_group(folder, models_dir / "demo-absa-qa-m", GROUP, (13, 14))
-    cli_env(HEADSCOPE_MODELS_DIR=str(folder), HEADSCOPE_DEVICE="cpu")
-    return folder
 
 
 def test_a_group_compares_the_heads_that_moved_in_each_seed(group_folder, tmp_path):
@@ -53,11 +44,7 @@ def test_a_group_compares_the_heads_that_moved_in_each_seed(group_folder, tmp_pa
     assert f"{GROUP}@13,14: 2 seeds" in found.output and "Jaccard" in found.output and "chance:" in found.output
 
 
-def test_a_bad_group_exits_2_with_what_exists(tmp_path, cli_env):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    write_tiny_seed_group(folder, (13, 14), name="tiny-grouped")
-    cli_env(HEADSCOPE_MODELS_DIR=str(folder), HEADSCOPE_DEVICE="cpu")
+def test_a_bad_group_exits_2_with_what_exists(tiny_group_folder, tmp_path):
     runner = CliRunner()
     missing = runner.invoke(cli, ["robustness", "--model", "tiny-grouped@13,15", *SETTINGS])
     malformed = runner.invoke(cli, ["robustness", "--model", "tiny-grouped@13", *SETTINGS])
