@@ -5,18 +5,14 @@
 import { bindHeadToggles, headToggleButtons, nameHeadToggles } from "./head-toggles.js";
 import { getModels, inspect } from "./api.js";
 import { generations } from "./request.js";
-import { markName, readState, writeState } from "./state.js";
+import { readState, writeState } from "./state.js";
 import { layerBytes, hasLayer, headColors, tokenMasks, pruneEdges } from "./attention.js";
 import { HeadView } from "./headview.js";
 import * as iv from "./intervene.js";
 import * as errs from "./inspect-errors.js";
 import { $, conceptLink, showError, fillConceptLinks } from "./dom.js";
 import { showUntrained, trainedOn } from "./model-provenance.js";
-
-const EXAMPLES = {
-  absa: { text: "The pasta was great but the waiter was rude.", aspect: "service" },
-  re: { text: "The <e1>fire</e1> was caused by a discarded <e2>cigarette</e2>.", aspect: "" },
-};
+import { fillAttributionChoices, fillTaskExample, fitFlow, markTokens } from "./inspect-fit.js";
 
 const state = readState();
 const startedWithText = !!state.text; // a shared URL: its input; otherwise the task's example
@@ -65,16 +61,8 @@ function applyTask() {
   $("model-trained").textContent = trainedOn(m);
   // its measured accuracy and F1 are defined one "?" away, as on /models
   if (m && m.metrics && (m.metrics.test || m.metrics.dev)) $("model-trained").append(" ", conceptLink("accuracy-and-f1-per-task"));
-  const txt = $("text-input");
-  const other = EXAMPLES[re ? "absa" : "re"].text;
-  if (!txt.value.trim() || txt.value === other) txt.value = EXAMPLES[re ? "re" : "absa"].text;
-  if (!re && !$("aspect-input").value.trim()) $("aspect-input").value = EXAMPLES.absa.aspect;
-  // attribution choices of this model: its labels, the query tokens of its task
-  $("attr-label").replaceChildren(new Option("predicted", ""), ...((m && m.labels) || []).map((l) => new Option(l, l)));
-  $("attr-label").value = state.attr_label;
-  const queries = ["readout", "cls", re ? "entity" : "aspect"];
-  $("attr-query").replaceChildren(...queries.map((q) => new Option(q === "readout" ? "what the classifier reads" : q, q)));
-  $("attr-query").value = queries.includes(state.attr_query) ? state.attr_query : "readout";
+  fillTaskExample(re);
+  fillAttributionChoices(m, re, state);
 }
 
 /** Put the state into the controls (after reading the URL or a thumbnail click). */
@@ -98,38 +86,6 @@ function syncControls() {
   $("tab-model").setAttribute("aria-selected", state.view === "model");
   $("headview-panel").hidden = state.view !== "head";
   $("modelview-panel").hidden = state.view !== "model";
-}
-
-/** The URL's marks (character spans of the review) as highlighted token spans, and its pinned query token. */
-function markTokens(resp) {
-  const review = Object.keys(resp.segments || {}).find((k) => resp.segments[k] === state.text);
-  for (const [name, spans] of Object.entries(state.marks || {})) {
-    const idx = resp.tokens.flatMap((t, i) => (t.segment === review && !t.special && spans.some(([a, b]) => t.start < b && t.end > a) ? [i] : []));
-    if (review && idx.length) resp.spans[markName(name)] = idx;
-  }
-  if (state.pin === "query") {
-    const query = (resp.spans.aspect_query || resp.spans.e1 || [])[0];
-    if (query != null) Object.assign(state, { token: query, side: "left" });
-    state.pin = "";
-  }
-}
-
-/** Attention flow takes inputs of at most GET /api/models' limits.flow_max_tokens word pieces: on a longer one
- *  its box is disabled and unticked, with the reason beside it (the server would refuse it). */
-function fitFlow(resp) {
-  const box = document.querySelector("#attribution-controls input[value=flow]"), label = box.closest("label");
-  const max = limits.flow_max_tokens, pieces = (resp.input_ids || []).length;
-  const tooLong = max != null && pieces > max;
-  box.disabled = tooLong;
-  label.classList.toggle("disabled", tooLong);
-  label.querySelector(".cannot-run")?.remove();
-  if (!tooLong) return;
-  if (state.attr.includes("flow")) state.attr = state.attr.filter((m) => m !== "flow");
-  box.checked = false;
-  const why = document.createElement("span");
-  why.className = "cannot-run";
-  why.textContent = `cannot run: flow takes inputs of at most ${max} word pieces; this one has ${pieces}`;
-  label.append(why);
 }
 
 /** A→B / B→A pairs exist only between two segments: one-segment input (RE) offers no pair filter. */
@@ -228,8 +184,8 @@ async function refresh() {
 function showResponse(resp) {
   current = pub.response = resp;
   fitPairFilter();
-  markTokens(resp);
-  fitFlow(resp);
+  markTokens(resp, state);
+  fitFlow(resp, state, limits);
   const probs = resp.prediction.probabilities || {};
   $("prediction").hidden = false;
   $("prediction-label").textContent = resp.prediction.label;

@@ -1,6 +1,6 @@
 """The examples the pages, README, notebook and API reference offer for the demo checkpoints come out right on them.
 
-The texts are read from where they are shipped (the Inspect page's first-screen examples in static/js/inspect.js,
+The texts are read from where they are shipped (the Inspect page's first-screen examples in static/js/inspect-fit.js,
 the README, the tour notebook, the API reference's compare and patching examples), so changing an example there
 without checking what the demo checkpoint answers fails here. None of these texts is in the demo training data
 (checked below): they are held out, as a visitor's input would be.
@@ -40,7 +40,7 @@ RE_EXPECTED = {FIRE: "Cause-Effect(e2,e1)", SHORT_FIRE: "Cause-Effect(e2,e1)", S
 
 def first_screen_examples() -> dict[str, dict[str, str]]:
     """The Inspect page's EXAMPLES per task: {"absa": {"text", "aspect"}, "re": {...}}."""
-    source = (ROOT / "static/js/inspect.js").read_text(encoding="utf-8")
+    source = (ROOT / "static/js/inspect-fit.js").read_text(encoding="utf-8")
     found = re.findall(r'(absa|re): \{ text: "([^"]+)", aspect: "([^"]*)" \}', source)
     return {task: {"text": text, "aspect": aspect} for task, text, aspect in found}
 
