@@ -52,8 +52,9 @@ def test_summary_runs_an_analysis_and_opens_a_typical_example(page):
 
 
 def test_second_open_is_cached_and_errors_are_shown(page):
-    start_analysis(page)
-    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
+    for _ in range(2):  # the first test may have run it already; the second open is from the cache either way
+        start_analysis(page)
+        page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
     assert "from the cache" in page.text_content("#result-meta")
     # a reload with the analysis id in the URL reopens the result
     page.reload()
