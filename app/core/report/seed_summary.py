@@ -21,6 +21,7 @@ from scipy.stats import t as student_t
 
 from app.core.model.checkpoint import CheckpointInfo
 from app.core.model.seed_groups import SeedGroup, is_group, resolve_group
+from app.core.stats.seed_spread import spread
 
 LEVEL = 0.95
 # The summary rows' figures that are summarised per entry and compared per seed.
@@ -44,21 +45,6 @@ INTERVAL = (
 )
 
 Entry = SeedGroup | str  # a seed group, or one checkpoint id
-
-
-def spread(values: Sequence[tuple[int | None, str, float | None]]) -> dict[str, Any]:
-    """Mean, sample SD (n − 1; None under two values), min, max and n of the values that exist, and every
-    (seed, model, value) as given."""
-    kept = np.array([v for _, _, v in values if v is not None], dtype=float)
-    n = len(kept)
-    return {
-        "mean": float(kept.mean()) if n else None,
-        "sd": float(kept.std(ddof=1)) if n >= 2 else None,
-        "min": float(kept.min()) if n else None,
-        "max": float(kept.max()) if n else None,
-        "n": n,
-        "values": [{"seed": seed, "model": model, "value": value} for seed, model, value in values],
-    }
 
 
 def t_interval(differences: Sequence[float], level: float = LEVEL) -> dict[str, Any]:
