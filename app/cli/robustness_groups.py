@@ -41,9 +41,9 @@ def render_robustness_group(console: Console, found: dict[str, Any]) -> None:
         )
         console.print(f"seed {member['seed']} ({member['model']}): {figures}", soft_wrap=True)
     rows = [
-        {"label": f"{row['test']}\n{QUERY_SET_NAMES.get(row['query_set'], row['query_set'])}", **row["overlap"]}
+        {**row, "label": f"{row['test']}\n{QUERY_SET_NAMES.get(row['query_set'], row['query_set'])}"}
         for row in moved["tests"]
-        if any(row["overlap"]["heads"])
+        if any(row["heads"])
     ]
     if rows:
         console.print(stability_table({"seeds": moved["seeds"], "labels": rows}, row_name="test"))

@@ -32,8 +32,8 @@ def test_a_group_compares_the_heads_that_moved_in_each_seed(group_folder, tmp_pa
     for t in seed14["tests"]:
         for query_set in ("focus", "cls"):
             row = rows[(t["test"], query_set)]
-            assert {tuple(h) for h in row["overlap"]["heads"][1]} == (moved_set(t, query_set) or set())
-    compared = [row["overlap"] for row in result["moved"]["tests"] if all(row["overlap"]["heads"])]
+            assert {tuple(h) for h in row["heads"][1]} == (moved_set(t, query_set) or set())
+    compared = [row for row in result["moved"]["tests"] if all(row["heads"])]
     assert compared, "the demo checkpoint and its perturbed copy both move heads on some test"
     for overlap in compared:
         sets = [{tuple(h) for h in heads} for heads in overlap["heads"]]
@@ -75,5 +75,5 @@ def test_a_group_of_tiny_checkpoints_runs_each_seed(tmp_path, cli_env):
     result = json.loads(out.read_text())
     assert result["moved"]["seeds"] == [13, 14, 15] and len(result["members"]) == 3
     for row in result["moved"]["tests"]:
-        assert len(row["overlap"]["pairs"]) == 3 and len(row["broken_held"]) == 3
+        assert len(row["pairs"]) == 3 and len(row["broken_held"]) == 3
         assert all(seed in (13, 14, 15) for seed in row["unranked"])

@@ -12,11 +12,11 @@ Pure functions over plain lists: no model, no torch.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from app.core.heads.labels import LABEL_STATISTICS
-from app.core.stats.head_overlap import CHANCE_DEFINITION, PairOverlap, head_set, head_sets_overlap
+from app.core.stats.head_overlap import CHANCE_DEFINITION, HeadSetsOverlap, head_set, head_sets_overlap
 from app.core.stats.rounding import to_json
 
 
@@ -29,17 +29,12 @@ class SeedLabels:
     labelled: Mapping[str, Sequence[Sequence[int]]]
 
 
-@dataclass
-class LabelStability:
+@dataclass(kw_only=True)
+class LabelStability(HeadSetsOverlap):
+    """One label's heads per seed and their agreement: the fields every comparison of head sets across seeds has
+    (app.core.stats.head_overlap; the moved heads across seeds have the same), named by the label."""
+
     label: str
-    heads: list[list[list[int]]]  # per seed (in the group's order): [[layer, head], ...]
-    counts: list[list[int]]  # [layer][head]: in how many seeds the head has the label
-    pairs: list[PairOverlap]
-    mean_jaccard: float | None
-    mean_chance: float | None
-    in_all: list[list[int]]  # heads labelled in every seed
-    in_all_by_chance: float  # heads expected in every seed if each seed's set were random of its size
-    stable: list[list[int]] = field(default_factory=list)  # [layer, head, k] for k >= 2, most seeds first
 
 
 @dataclass

@@ -21,21 +21,25 @@ from typing import Any
 from app.core.robustness.moved import QUERY_SETS
 from app.core.stats.head_overlap import CHANCE_DEFINITION, Head, HeadSetsOverlap, head_sets_overlap
 from app.core.stats.rounding import to_json
+from app.core.stats.seed_spread import spread
 
 MOVED_RULE = (
     "a seed's moved heads for a test: its top heads by the lower 95% CI bound of the separation (mean change on "
     "broken pairs - on held pairs), kept when that bound is above 0"
 )
+_SPREAD_RATES = ("source_accuracy", "variant_accuracy", "flip_rate")
 _SUMMARY_KEYS = ("sources", "variants", "source_accuracy", "variant_accuracy", "flip_rate", "broken", "held")
 
 
-@dataclass
-class TestMovedAcrossSeeds:
+@dataclass(kw_only=True)
+class TestMovedAcrossSeeds(HeadSetsOverlap):
+    """One test and query set: each seed's moved heads and their agreement, in the fields every comparison of head
+    sets across seeds has (app.core.stats.head_overlap; the head roles across seeds have the same)."""
+
     test: str
     query_set: str  # "focus" (aspect / entity rows) or "cls"
     broken_held: list[list[int]]  # per seed: [broken pairs, held pairs]
     unranked: list[int]  # seeds whose test ranked no head (no broken or no held pair)
-    overlap: HeadSetsOverlap
 
 
 @dataclass
@@ -84,7 +88,7 @@ def moved_across_seeds(seeds: Sequence[int], results: Sequence[Mapping[str, Any]
                     query_set=query_set,
                     broken_held=[[int(r["broken"]), int(r["held"])] for r in reports],
                     unranked=[seed for seed, s in zip(seeds, found, strict=True) if s is None],
-                    overlap=head_sets_overlap(seeds, [s or set() for s in found], layers, heads),
+                    **vars(head_sets_overlap(seeds, [s or set() for s in found], layers, heads)),
                 )
             )
     every = {n for tests in by_seed for n in tests}
@@ -102,8 +106,9 @@ def moved_across_seeds(seeds: Sequence[int], results: Sequence[Mapping[str, Any]
 def group_moved_result(
     label: str, name: str, seeds: Sequence[int], results: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    """The seed-group robustness result (CLI): the group, each member's data and per-test headline figures, and
-    the moved heads compared. `results`: each seed's robustness result JSON."""
+    """The seed-group robustness result (CLI and web): the group, each member's data and per-test headline figures
+    (and its run id when the web ran it), each test's figures over the seeds (mean, SD, min–max) and the moved heads
+    compared. `results`: each seed's robustness result JSON."""
     return {
         "group": label,
         "name": name,
@@ -111,14 +116,36 @@ def group_moved_result(
             {
                 "seed": seed,
                 "model": r["model"]["id"],
+                "robustness_id": r.get("robustness_id"),
                 "data": r["data"],
                 "tests": [{"test": t["test"], **{k: t[k] for k in _SUMMARY_KEYS}} for t in r["tests"]],
             }
             for seed, r in zip(seeds, results, strict=True)
         ],
         "settings": results[0]["settings"],
+        "figures": test_figures(seeds, results),
         "moved": moved_across_seeds(seeds, results).to_json(),
     }
+
+
+def test_figures(seeds: Sequence[int], results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per test every seed ran (in the first seed's order): the spread over the seeds of its accuracy on the sources
+    and on the variants, its flip rate and its broken and held pair counts."""
+    by_seed = [{t["test"]: t for t in r["tests"]} for r in results]
+    rows = []
+    for name in (t["test"] for t in results[0]["tests"]):
+        if not all(name in tests for tests in by_seed):
+            continue
+        members = [
+            (seed, r["model"]["id"], tests[name]) for seed, r, tests in zip(seeds, results, by_seed, strict=True)
+        ]
+        row: dict[str, Any] = {"test": name}
+        for key in _SPREAD_RATES:
+            row[key] = spread([(seed, model, (t[key] or {}).get("value")) for seed, model, t in members])
+        for key in ("broken", "held"):
+            row[key] = spread([(seed, model, t[key]) for seed, model, t in members])
+        rows.append(row)
+    return rows
 
 
 def _shape(results: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
