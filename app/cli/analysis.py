@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from app.cli.analysis_groups import analyze_group, render_group, resolve
+from app.cli.analysis_groups import render_group
 from app.cli.common import (
     console,
     fail,
@@ -23,8 +23,10 @@ from app.cli.common import (
 from app.cli.faithfulness import option as faithfulness_option
 from app.cli.faithfulness import render_faithfulness, run_faithfulness
 from app.cli.render import render_analysis
+from app.cli.seed_groups import resolve, run_seed_group
 from app.config import get_settings
 from app.core.faithfulness import FaithfulnessSettings
+from app.core.heads.seed_stability import group_result
 from app.core.heads.settings import AnalysisSettings
 from app.core.model.seed_groups import is_group
 
@@ -145,11 +147,13 @@ def analyze_seed_group(
     """`--model NAME@SEEDS`: the same analysis on each seed's checkpoint, then the comparison across seeds."""
     if faithfulness_limit:
         fail("--faithfulness-limit runs on one checkpoint: analyse a seed's checkpoint on its own for faithfulness")
-    group = resolve(text)
-    found = analyze_group(
-        group, lambda model_id: run_analysis(model_id, data, data_format, lexicon, settings, progress, shards)
+    run_seed_group(
+        resolve(text),
+        lambda model_id: run_analysis(model_id, data, data_format, lexicon, settings, progress, shards),
+        group_result,
+        render_group,
+        out,
     )
-    write_and_show(out, found, lambda: render_group(console, found))
 
 
 def run_analysis(

@@ -7,7 +7,6 @@ from typing import Any
 
 import typer
 
-from app.cli.analysis_groups import resolve
 from app.cli.common import (
     console,
     fail,
@@ -21,9 +20,11 @@ from app.cli.common import (
     write_and_show,
 )
 from app.cli.render import render_robustness
-from app.cli.robustness_groups import render_robustness_group, robustness_group
+from app.cli.robustness_groups import render_robustness_group
+from app.cli.seed_groups import resolve, run_seed_group
 from app.config import get_settings
 from app.core.model.seed_groups import is_group
+from app.core.robustness.seed_moved import group_moved_result
 from app.core.robustness.settings import RobustnessSettings
 
 cli = typer.Typer()
@@ -118,10 +119,13 @@ def robustness_seed_group(
     group = resolve(text)
     if list_tests:
         return print_tests(group.checkpoint_ids[0])
-    found = robustness_group(
-        group, lambda model_id: run(model_id, data, train, settings, progress, None, contrast, None, shards)
+    run_seed_group(
+        group,
+        lambda model_id: run(model_id, data, train, settings, progress, None, contrast, None, shards),
+        group_moved_result,
+        render_robustness_group,
+        out,
     )
-    write_and_show(out, found, lambda: render_robustness_group(console, found))
 
 
 def print_tests(model: str) -> None:

@@ -1,30 +1,16 @@
-"""`headscope robustness --model NAME@13,14,15`: the robustness suite on every seed of a group, one after the other
-through the one-checkpoint path, then which moved heads recur across seeds (app.core.robustness.seed_moved): a
-table of each test's moved heads per seed, and the group result JSON."""
+"""`headscope robustness --model NAME@13,14,15` on the console: which moved heads recur across the seeds of a group
+(app.core.robustness.seed_moved), a table of each test's moved heads per seed; app.cli.seed_groups runs the suite on
+each seed through the one-checkpoint path and writes the JSON."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
 
-from app.cli.analysis_groups import stability_table
-from app.cli.common import fail
-from app.core.model.seed_groups import SeedGroup
-from app.core.robustness.result import RobustnessResult
-from app.core.robustness.seed_moved import group_moved_result
+from app.cli.seed_groups import stability_table
 
 QUERY_SET_NAMES = {"focus": "aspect/entity rows", "cls": "[CLS] rows"}
-
-
-def robustness_group(group: SeedGroup, run: Callable[[str], RobustnessResult]) -> dict[str, Any]:
-    """Run the suite on each member with `run(checkpoint id)` (the same data and settings), then compare."""
-    results = [run(model_id).to_json() for model_id in group.checkpoint_ids]
-    try:
-        return group_moved_result(group.label, group.name, group.seeds, results)
-    except ValueError as exc:
-        fail(str(exc))
 
 
 def render_robustness_group(console: Console, found: dict[str, Any]) -> None:
