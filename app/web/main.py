@@ -44,6 +44,7 @@ from app.web.jobs import JobQueue
 from app.web.limits import RateLimiter
 from app.web.paths import PublicPaths
 from app.web.report_jobs import ReportJobs
+from app.web.robustness_group_jobs import RobustnessGroupJobs
 from app.web.robustness_jobs import RobustnessJobs
 from app.web.seed_group_jobs import SeedGroupJobs
 
@@ -51,7 +52,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = pages.ROOT / "static"
 # plotly.js is served from the installed plotly wheel rather than copied into the repo.
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-JOB_KINDS = (AnalysisJobs, RobustnessJobs, ReportJobs, SeedGroupJobs)
+JOB_KINDS = (AnalysisJobs, RobustnessJobs, ReportJobs, SeedGroupJobs, RobustnessGroupJobs)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(patching_api.router)
     app.include_router(robustness_api.router)
     app.include_router(robustness_api.pages)
+    app.include_router(seed_group_api.robustness_router)
     app.include_router(report_api.router)
     app.include_router(report_api.pages)
     app.include_router(concepts_pages.router)

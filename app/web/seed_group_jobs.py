@@ -1,16 +1,20 @@
-"""Head roles across seeds as a kind of background job (app/web/jobs.py): `headscope analyze --model NAME@SEEDS`
-from the web.
+"""Jobs over a seed group (app/web/jobs.py): `headscope analyze|robustness --model NAME@SEEDS` from the web.
 
-A request names a seed group (app.core.model.seed_groups) and the data and settings of an analysis. Its
-`prepare` asks the queue for each seed's own head analysis (an ordinary analysis job, or its stored result: the
-same cache key as when one analyses that checkpoint alone) before the group job itself, so that the one job
-thread has finished them when the group job runs; the group job then compares their labelled heads
-(app.core.heads.seed_stability). Each member's analysis stays one click away (/analysis?id=...).
+A request names a seed group (app.core.model.seed_groups) and what each member runs. `GroupJobs` is what every
+such kind shares: the groups of the models folder, a bad group refused as a 422 naming the groups there, each
+seed's own job asked for as a dependency (an ordinary job of the member kind, or its stored result: the same cache
+key as when one runs that checkpoint alone) before the group job itself, so that the one job thread has finished
+them when the group job runs, and their results collected for the comparison. Each member's own job stays one
+click away (its id in the result).
+
+`SeedGroupJobs` is head roles across seeds: each seed's head analysis, then the comparison of their labelled heads
+(app.core.heads.seed_stability). The robustness suite over a group is app/web/robustness_group_jobs.py.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,11 +28,65 @@ from app.web.job_context import JobContext, JobInputError, Prepared
 from app.web.jobs import Job, JobKind
 from app.web.seed_group_schema import SeedGroupResult
 
+GROUP_FIELD = Field(max_length=300, description="NAME@13,14,15 (GET /api/analysis-groups/groups)")
+
+
+class GroupJobs(JobKind):
+    """A kind whose job compares the jobs of `member_kind` run on each seed of a group (module docstring)."""
+
+    member_kind: ClassVar[str]  # the kind each seed's own job is (e.g. "analyses")
+    member_id: ClassVar[str]  # the result field naming that job (e.g. "analysis_id")
+
+    def groups(self, context: JobContext) -> dict[str, Any]:
+        """The seed groups of the models folder (two or more seeds each)."""
+        tasks = {info.id: info.task for info in context.registry.infos}
+        return {"groups": [describe_group(g, tasks[g.checkpoint_ids[0]]) for g in list_groups(context.registry.infos)]}
+
+    def resolve(self, text: str, context: JobContext) -> SeedGroup:
+        """The group's checkpoints; 422 on `group` with seed_groups' message and the groups there."""
+        try:
+            return resolve_group(text, context.registry.infos)
+        except CheckpointError as exc:
+            accepted = [g.label for g in list_groups(context.registry.infos)]
+            raise JobInputError(str(exc), "group", accepted=accepted) from None
+
+    def submit_members(
+        self, group: SeedGroup, member_request: Callable[[str], BaseModel], user: User, context: JobContext
+    ) -> list[dict[str, Any]]:
+        """Each seed's own job (`member_request(checkpoint id)`), queued ahead of the group job: [{seed, model, id}]."""
+        assert context.jobs is not None  # the queue sets itself
+        return [
+            {
+                "seed": seed,
+                "model": model_id,
+                self.member_id: context.jobs.submit_dependency(self.member_kind, member_request(model_id), user),
+            }
+            for seed, model_id in group.members
+        ]
+
+    def member_results(self, job: Job, context: JobContext) -> list[dict[str, Any]]:
+        """The finished result of each seed's own job, in the group's order (a RuntimeError names the seed)."""
+        assert context.jobs is not None
+        members = job.description["members"]
+        results = []
+        for done, member in enumerate(members):
+            try:
+                results.append(context.jobs.finished_result(self.member_kind, member[self.member_id]))
+            except RuntimeError as exc:
+                raise RuntimeError(f"seed {member['seed']} ({member['model']}): {exc}") from None
+            job.report(done + 1, len(members), "comparing")
+        return results
+
+    @staticmethod
+    def job_group(job: Job) -> SeedGroup:
+        members = job.description["members"]
+        return SeedGroup(job.description["group"].partition("@")[0], tuple((m["seed"], m["model"]) for m in members))
+
 
 class SeedGroupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    group: str = Field(max_length=300, description="NAME@13,14,15 (GET /api/analysis-groups/groups)")
+    group: str = GROUP_FIELD
     data: str = Field(
         max_length=1000,
         description="as for POST /api/analyses: demo-absa, demo-re, a path relative to HEADSCOPE_SHARED_DATA, "
@@ -37,33 +95,21 @@ class SeedGroupRequest(BaseModel):
     settings: AnalysisSettings = Field(default_factory=AnalysisSettings)
 
 
-class SeedGroupJobs(JobKind):
+class SeedGroupJobs(GroupJobs):
     name = "analysis-groups"
     noun = "seed-group analysis"
     request = SeedGroupRequest
-
-    def groups(self, context: JobContext) -> dict[str, Any]:
-        """The seed groups of the models folder (two or more seeds each)."""
-        tasks = {info.id: info.task for info in context.registry.infos}
-        return {"groups": [describe_group(g, tasks[g.checkpoint_ids[0]]) for g in list_groups(context.registry.infos)]}
+    member_kind = AnalysisJobs.name
+    member_id = "analysis_id"
 
     def prepare(self, body: SeedGroupRequest, user: User, context: JobContext) -> Prepared:
-        try:
-            group = resolve_group(body.group, context.registry.infos)
-        except CheckpointError as exc:
-            accepted = [g.label for g in list_groups(context.registry.infos)]
-            raise JobInputError(str(exc), "group", accepted=accepted) from None
-        assert context.jobs is not None  # the queue sets itself
-        analyses = [
-            context.jobs.submit_dependency(
-                AnalysisJobs.name, AnalysisRequest(model=model_id, data=body.data, settings=body.settings), user
-            )
-            for model_id in group.checkpoint_ids
-        ]
-        members = [
-            {"seed": seed, "model": model_id, "analysis_id": analysis_id}
-            for (seed, model_id), analysis_id in zip(group.members, analyses, strict=True)
-        ]
+        group = self.resolve(body.group, context)
+        members = self.submit_members(
+            group,
+            lambda model_id: AnalysisRequest(model=model_id, data=body.data, settings=body.settings),
+            user,
+            context,
+        )
         description = {
             "model": group.label,  # what the download's file name and the history show
             "group": group.label,
@@ -71,19 +117,12 @@ class SeedGroupJobs(JobKind):
             "data": {"name": body.data},
             "settings": body.settings.model_dump(mode="json"),
         }
-        return Prepared({"group": group.label, "analyses": analyses}, description, total=len(members))
+        key_parts = {"group": group.label, "analyses": [m[self.member_id] for m in members]}
+        return Prepared(key_parts, description, total=len(members))
 
     def run(self, job: Job, context: JobContext) -> dict[str, Any]:
-        assert context.jobs is not None
-        members = job.description["members"]
-        analyses = []
-        for done, member in enumerate(members):
-            try:
-                analyses.append(context.jobs.finished_result(AnalysisJobs.name, member["analysis_id"]))
-            except RuntimeError as exc:
-                raise RuntimeError(f"seed {member['seed']} ({member['model']}): {exc}") from None
-            job.report(done + 1, len(members), "comparing")
-        group = SeedGroup(job.description["group"].partition("@")[0], tuple((m["seed"], m["model"]) for m in members))
+        analyses = self.member_results(job, context)
+        group = self.job_group(job)
         found = group_result(group.label, group.name, group.seeds, analyses)
         return SeedGroupResult.model_validate(found).model_dump(mode="json")
 
