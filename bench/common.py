@@ -55,30 +55,6 @@ def wait_for_fast_path(url: str, model: str = MODEL_ID, timeout_s: float = 120) 
 LABELS = ("positive", "neutral", "negative", "conflict", "none")
 
 
-def random_bert(layers: int, heads: int, hidden: int, labels: tuple[str, ...] = LABELS):
-    """A randomly initialised BERT classifier of this shape (seed 0, eager attention, feed-forward 4 x hidden) and
-    the embedded MiniLM tokenizer: (model in eval mode, tokenizer). Nothing is downloaded."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    from app.core.model.embedded import embedded_base_model
-
-    tokenizer = AutoTokenizer.from_pretrained(embedded_base_model())
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        intermediate_size=4 * hidden,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-        attn_implementation="eager",
-    )
-    torch.manual_seed(0)
-    return BertForSequenceClassification(config).eval(), tokenizer
-
-
 def text_of_pair_length(tokenizer, words: list[str], second: str, n: int) -> str:
     """The longest prefix of `words` whose pair with `second` is at most n tokens, padded with " ." to exactly n."""
 

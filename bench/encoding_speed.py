@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import common  # noqa: F401  (puts the repository on sys.path)
 import torch
-from host_overhead import random_bert, shared_lexicon
+from host_overhead import random_checkpoint, shared_lexicon
 
 from app.core.data.demo import demo_dataset
 from app.core.inputs.unit_batch import encode_unit_batch
@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    checkpoint = random_bert(1, 1, 8)
+    checkpoint = random_checkpoint(1, 1, 8)
     info = replace(checkpoint.info, format="qa-m", max_length=128, metadata={"categories": CATEGORIES})
     checkpoint = replace(checkpoint, info=info)
     specs, kind = unit_specs(checkpoint, list(demo_dataset("demo-absa").examples), pairs="categories")

@@ -44,6 +44,7 @@ from app.core.heads.statistics_pass import build_probes
 from app.core.inputs.batching import pad_batch
 from app.core.inputs.units import encode_unit, unit_specs
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint, cuda_dtype
+from app.core.model.random_bert import random_bert
 from app.core.passes.attention_pass import Stopwatch
 from app.core.passes.sharding import ProcessShards
 
@@ -52,7 +53,7 @@ LENGTH = 64
 
 
 def bert_base(device: torch.device, dtype: str, folder: Path | None = None) -> LoadedCheckpoint:
-    model, tokenizer = common.random_bert(12, 12, 768, LABELS)  # bert-base's shape
+    model, tokenizer = random_bert(12, 12, 768, LABELS)  # bert-base's shape
     half = cuda_dtype(dtype if dtype != "float32" else False)
     if half is not None and device.type == "cuda":
         model.to(half)

@@ -46,6 +46,7 @@ from app.core.inputs.batching import pad_batch
 from app.core.inputs.unit_batch import encode_unit_batch
 from app.core.inputs.units import encode_unit, encode_units
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
+from app.core.model.random_bert import random_bert
 from app.core.passes.attention_pass import Stopwatch, attention_pass
 
 LABELS = common.LABELS
@@ -53,8 +54,8 @@ LENGTH = 64
 SHAPES = {"1x1": (1, 1, 8), "6x12": (6, 12, 384), "12x12": (12, 12, 768)}  # layers, heads, hidden
 
 
-def random_bert(layers: int, heads: int, hidden: int) -> LoadedCheckpoint:
-    model, tokenizer = common.random_bert(layers, heads, hidden, LABELS)
+def random_checkpoint(layers: int, heads: int, hidden: int) -> LoadedCheckpoint:
+    model, tokenizer = random_bert(layers, heads, hidden, LABELS)
     info = CheckpointInfo(
         id=f"bert-random-{layers}x{heads}",
         path=Path(f"bert-random-{layers}x{heads}"),
@@ -137,7 +138,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     layers, heads, hidden = SHAPES[args.shape]
-    checkpoint = random_bert(layers, heads, hidden)
+    checkpoint = random_checkpoint(layers, heads, hidden)
     specs = pairs_of_64(checkpoint, args.pairs)
     lexicon = shared_lexicon()
     settings = AnalysisSettings(batch_size=args.batch_size, pretrained=False, importance=False)

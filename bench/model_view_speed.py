@@ -26,9 +26,10 @@ import tempfile
 import urllib.parse
 from pathlib import Path
 
-from common import LABELS, ROOT, random_bert, text_of_pair_length, wait_for_fast_path
+from common import LABELS, ROOT, text_of_pair_length, wait_for_fast_path
 
 from app.core.inputs.encoding import QA_M_TEMPLATE
+from app.core.model.random_bert import random_bert
 from app.devserver import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -96,7 +97,7 @@ def write_checkpoint(models_dir: Path, hidden: int) -> None:
     """A random 12 x 12 BERT classifier folder (safetensors, tokenizer, headscope.json)."""
     from app.core.model.checkpoint import METADATA_FILE
 
-    model, tokenizer = random_bert(LAYERS, HEADS, hidden)
+    model, tokenizer = random_bert(LAYERS, HEADS, hidden, LABELS)
     labels = list(LABELS)
     folder = models_dir / MODEL_ID
     model.save_pretrained(folder, safe_serialization=True)

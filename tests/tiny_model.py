@@ -28,7 +28,7 @@ from app.core.model.checkpoint import (
     LoadedCheckpoint,
     file_sha256,
 )
-from app.core.model.embedded import embedded_base_model
+from app.core.model.random_bert import random_bert
 from app.core.training.demo_checkpoints import DEMO_RE_LABELS, DEMO_RECIPES
 
 ABSA_LABELS = ("positive", "neutral", "negative", "conflict", "none")
@@ -48,27 +48,12 @@ def tiny_checkpoint(
     model_id: str | None = None,
 ) -> LoadedCheckpoint:
     """Each head is 2 wide when heads > 2 (hidden size max(16, 2 * heads))."""
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    tokenizer = AutoTokenizer.from_pretrained(embedded_base_model())
-    if task == "re":
-        tokenizer.add_special_tokens({"additional_special_tokens": list(DEFAULT_ENTITY_MARKERS)})
     labels = DEMO_RE_LABELS if task == "re" else ABSA_LABELS
     hidden = max(16, 2 * heads)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        intermediate_size=2 * hidden,
-        max_position_embeddings=positions,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-        attn_implementation="eager",
+    markers = DEFAULT_ENTITY_MARKERS if task == "re" else ()
+    model, tokenizer = random_bert(
+        layers, heads, hidden, labels, intermediate=2 * hidden, positions=positions, seed=seed, special_tokens=markers
     )
-    torch.manual_seed(seed)
-    model = BertForSequenceClassification(config).eval()
     if uniform:
         with torch.no_grad():
             for layer in model.bert.encoder.layer:
