@@ -17,7 +17,9 @@ import { $, clearError, clearStale, el, fillConceptLinks, markStale, showError }
  * jobPage(options) -> {open(), follow(id, first), fail(message)}. options:
  *   form         the form's id: its submit starts a job, its error line shows what went wrong
  *   button       the id of the button disabled while a job runs (default "start-button")
- *   base         the jobs' API root, e.g. "/api/analyses" (status at base/<id>, history at base/history)
+ *   base         the jobs' API root, e.g. "/api/analyses" (status at base/<id>, history at base/history), or a
+ *                function giving the root of the job in view (a page whose form starts jobs of two kinds, e.g.
+ *                /robustness for a seed group); the history lists the kind of its first answer
  *   name, unit, phases   the progress wording (job-follower.js followJob)
  *   jobId()      the job id of the view in the URL ("" when none)
  *   load()       fill the form's choices (models, datasets, …); awaited first
@@ -33,13 +35,15 @@ export function jobPage({ form, button = "start-button", base, jobId, load, star
                           onStatus = () => {}, ...wording }) {
   const fail = (message) => showError(form, message);
   const setBusy = (busy) => { $(button).disabled = busy; };
-  const statusUrl = (id) => `${base}/${encodeURIComponent(id)}`;
+  const root = () => (typeof base === "function" ? base() : base);
+  const statusUrl = (id, at = root()) => `${at}/${encodeURIComponent(id)}`;
   const stale = (on) => {
     if (!$("results")) return;
     if (on) markStale("results", "stale: the result below is from the run shown before");
     else clearStale("results");
   };
-  const history = historyList({ base, currentId: jobId, onOpen: (job) => reopen(job.id), onRerun: (job) => rerun(job.rerun) });
+  const listed = root();  // the history's kind: its jobs reopen and rerun there, whatever the form shows now
+  const history = historyList({ base: listed, currentId: jobId, onOpen: (job) => reopen(job.id, listed), onRerun: (job) => rerun(job.rerun, listed) });
   let following = null;
 
   const refreshHistory = () => history.refresh().catch((e) => showError("job-history", e.message));
@@ -97,10 +101,10 @@ export function jobPage({ form, button = "start-button", base, jobId, load, star
   }
 
   /** Reopen a job of the history (or the URL): its settings into the form, then follow it. */
-  async function reopen(id) {
+  async function reopen(id, at = root()) {
     leaving();
     try {
-      const status = await request(`${statusUrl(id)}?result=false`);
+      const status = await request(`${statusUrl(id, at)}?result=false`);
       await reopened(status);
       saveView();
       follow(id, status);
@@ -111,11 +115,11 @@ export function jobPage({ form, button = "start-button", base, jobId, load, star
   }
 
   /** Ask again for a job that was interrupted or failed: its very request (same model, data, settings). */
-  async function rerun(body) {
+  async function rerun(body, at = root()) {
     leaving();
     setBusy(true);
     try {
-      const status = await request(base, { method: "POST", body });
+      const status = await request(at, { method: "POST", body });
       await reopened(status);
       saveView();
       follow(status.id, status);

@@ -1,16 +1,23 @@
-// The /robustness form: the model, the dataset and optional training data (the sources every
-// job page lists: GET /api/analyses/datasets), the tests the model's task offers
-// (GET /api/robustness/tests?model=), the settings, and the request that starts a run.
+// The /robustness form: the model or a seed group of the models folder (GET /api/robustness-groups/groups, offered
+// below the checkpoints as /analysis offers them: seed-groups.js), the dataset and optional training data (the
+// sources every job page lists: GET /api/analyses/datasets), the tests the model's task offers
+// (GET /api/robustness/tests?model=, a group's first checkpoint standing for the group), the settings, and the
+// request that starts a run (POST /api/robustness, or /api/robustness-groups for a group: each seed's own run first).
 
 import { getModels, request } from "./api.js";
 import { $, el } from "./dom.js";
 import { view } from "./robustness-state.js";
 import { markRobustnessTests } from "./capabilities.js";
+import { groupOptions, isGroup, listGroups } from "./seed-groups.js";
 
-let models = [], datasets = { demo: [], shared: [], uploads: [] };
+export const GROUP_BASE = "/api/robustness-groups";
+let models = [], groups = [], datasets = { demo: [], shared: [], uploads: [] };
 /** The /api/models card of a model id (null when the server does not list it). */
 export const modelCard = (id) => models.find((x) => x.id === id) || null;
-const modelTask = () => { const m = models.find((x) => x.id === $("model-select").value); return m ? m.task : null; };
+const chosenGroup = () => groups.find((g) => g.label === $("model-select").value) || null;
+/** The checkpoint the form's tests and capabilities are asked for: the model, or a group's first seed's. */
+const testedModel = () => { const g = chosenGroup(); return g ? g.models[0] : $("model-select").value; };
+const modelTask = () => { const m = models.find((x) => x.id === testedModel()); return m ? m.task : null; };
 
 function fillData() {
   const task = modelTask();
@@ -26,7 +33,7 @@ function fillData() {
 
 /** The model's tests as checkboxes (ticked: the ones in `chosen`). */
 export async function fillTests(chosen = []) {
-  const box = $("test-choices"), model = $("model-select").value;
+  const box = $("test-choices"), model = testedModel();
   box.replaceChildren();
   if (!model) return;
   const answer = await request(`/api/robustness/tests?model=${encodeURIComponent(model)}`);
@@ -43,11 +50,14 @@ export async function fillTests(chosen = []) {
 
 /** Models, datasets and tests into the form. */
 export async function loadChoices() {
-  const [m, d] = await Promise.all([getModels(), request("/api/analyses/datasets")]);
+  const [m, d, g] = await Promise.all([getModels(), request("/api/analyses/datasets"), listGroups(GROUP_BASE)]);
   models = m.models || [];
   datasets = d;
+  groups = g;
   $("model-select").replaceChildren(...models.map((x) => new Option(`${x.id} (${x.task})`, x.id)));
-  const initial = view.model && models.some((x) => x.id === view.model) ? view.model
+  if (groups.length) $("model-select").append(groupOptions(groups));
+  const known = (id) => models.some((x) => x.id === id) || groups.some((x) => x.label === id);
+  const initial = view.model && known(view.model) ? view.model
     : (m.defaults && m.defaults.absa) || (models[0] && models[0].id);
   if (initial) $("model-select").value = initial;
   fillData();
@@ -64,12 +74,14 @@ function settingsFromForm() {
   return s;
 }
 
-/** POST /api/robustness with the form's choices; the job status (202 new, 200 running or cached). */
+/** POST /api/robustness (or /api/robustness-groups for a seed group) with the form's choices; the job status
+ *  (202 new, 200 running or cached). */
 export async function startRun() {
-  const body = { model: $("model-select").value, data: $("data-select").value, settings: settingsFromForm() };
+  const model = $("model-select").value, group = isGroup(model);
+  const body = { [group ? "group" : "model"]: model, data: $("data-select").value, settings: settingsFromForm() };
   if ($("train-select").value) body.train = $("train-select").value;
-  const job = await request("/api/robustness", { method: "POST", body });
-  Object.assign(view, { model: body.model, data: body.data, train: body.train || "", id: job.id, test: "", layer: null, head: null });
+  const job = await request(group ? GROUP_BASE : "/api/robustness", { method: "POST", body });
+  Object.assign(view, { model, data: body.data, train: body.train || "", id: job.id, test: "", layer: null, head: null });
   return job;
 }
 
@@ -96,7 +108,7 @@ export function bindChoices(onError) {
     fillData();
     fillTests().catch((e) => onError(e.message));
   });
-  const recheck = () => markRobustnessTests($("test-choices"), $("model-select").value, $("data-select").value, $("train-select").value);
+  const recheck = () => markRobustnessTests($("test-choices"), testedModel(), $("data-select").value, $("train-select").value);
   for (const id of ["data-select", "train-select"]) $(id).addEventListener("change", recheck);
   $("patch").addEventListener("change", syncPatchLimit);
   syncPatchLimit();

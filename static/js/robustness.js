@@ -1,10 +1,13 @@
 // Controller of /robustness: a job page (job-page.js) whose form starts a robustness run
 // (robustness-form.js); once it is done it shows the result: accuracy / flip rate / ARS charts and the heads × tests
 // heatmap (robustness-charts.js), the tests table and the chosen test's examples, each with a link
-// to the compare view (robustness-tables.js). View state lives in the URL (robustness-state.js).
+// to the compare view (robustness-tables.js). A seed group picked as the model runs through /api/robustness-groups
+// and its result draws as one (robustness-groups.js). View state lives in the URL (robustness-state.js).
 
 import { jobPage } from "./job-page.js";
-import { bindChoices, loadChoices, modelCard, showJob, startRun } from "./robustness-form.js";
+import { bindChoices, GROUP_BASE, loadChoices, modelCard, showJob, startRun } from "./robustness-form.js";
+import { drawGroup, redrawMoved } from "./robustness-groups.js";
+import { isGroup } from "./seed-groups.js";
 import { showUntrained } from "./model-provenance.js";
 import { drawRateCharts, drawHeadsChart } from "./robustness-charts.js";
 import { drawTests, drawExamples, markSelected } from "./robustness-tables.js";
@@ -13,7 +16,8 @@ import { $, el, fmt } from "./dom.js";
 import { view, pub, writeView } from "./robustness-state.js";
 
 const PHASES = { loading: "loading the model", generating: "making the variants", scoring: "scoring sources and variants",
-                 "attacking (pwws)": "attacking (PWWS)", "attacking (hotflip)": "attacking (HotFlip)" };
+                 "attacking (pwws)": "attacking (PWWS)", "attacking (hotflip)": "attacking (HotFlip)",
+                 comparing: "comparing the seeds' moved heads" };
 let shown = null;
 
 function pickTest(test, layer = null, head = null) {
@@ -26,7 +30,24 @@ function pickTest(test, layer = null, head = null) {
   drawExamples(shown);
 }
 
+/** A seed group's result: its own sections, the single run's hidden. */
+async function renderGroup(result, job) {
+  shown = null;
+  pub.result = result;
+  writeView();
+  $("single-results").hidden = true;
+  $("download-link").href = `${GROUP_BASE}/${encodeURIComponent(view.id)}/result.json`;
+  $("result-meta").textContent = `${result.group} (${result.members.length} seeds)`;
+  $("not-run").replaceChildren();
+  $("untrained-note").hidden = true;
+  $("results").hidden = false;
+  try { await drawGroup(result, job); } catch (e) { page.fail(e.message); }
+}
+
 async function render(result, job) {
+  if (result.moved && result.members) return renderGroup(result, job);
+  $("group-results").hidden = true;
+  $("single-results").hidden = false;
   shown = pub.result = result;
   if (!result.tests.some((t) => t.test === view.test)) {
     // the test that broke most, else the first
@@ -54,7 +75,8 @@ async function render(result, job) {
 }
 
 const page = jobPage({
-  form: "robustness-form", base: "/api/robustness", name: "robustness run", unit: "inputs", phases: PHASES,
+  form: "robustness-form", base: () => (isGroup(view.model) ? GROUP_BASE : "/api/robustness"),
+  name: "robustness run", unit: "inputs", phases: PHASES,
   jobId: () => view.id, load: loadChoices, start: startRun, saveView: writeView, render,
   reopened: showJob,  // a run reopened from its URL or the history ticks the tests it ran
   onStatus: (status) => { pub.job = status; },
@@ -68,6 +90,12 @@ $("query-select").addEventListener("change", () => {
   drawTests(shown, (t) => pickTest(t));
   drawExamples(shown);
   drawHeadsChart(shown, pickTest).catch((e) => page.fail(e.message));
+});
+
+$("group-query-select").addEventListener("change", () => {
+  view.query = $("group-query-select").value;
+  writeView();
+  if (pub.result && pub.result.moved) redrawMoved(pub.result).catch((e) => page.fail(e.message));
 });
 
 page.open();

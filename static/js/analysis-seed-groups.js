@@ -1,0 +1,91 @@
+// /analysis, "Across seeds": pick a seed group of the models folder (GET /api/analysis-groups/groups) and a
+// dataset, start the comparison (POST /api/analysis-groups with the analysis form's settings: each seed's own
+// analysis runs first), follow it (job-follower.js), then show per label the heads of each seed as a
+// layers × heads map of k/n (in how many of the n seeds the head got the label), the Jaccard figures per pair of
+// seeds against chance (both drawn by seed-groups.js), and links to each seed's own analysis. The job id lives in
+// the URL (?group=).
+// Hook for tests: window.headscope.seeds = the comparison shown; #seed-results[data-drawn] once its maps are drawn.
+
+import { followJob } from "./job-follower.js";
+import { request } from "./request.js";
+import { settingsFromForm } from "./analysis-form.js";
+import { drawHeadSetsMaps, drawHeadSetsTable, listGroups } from "./seed-groups.js";
+import { $, el } from "./dom.js";
+import { view, pub, writeView } from "./summary-state.js";
+
+const BASE = "/api/analysis-groups";
+let groups = [], datasets = { demo: [], shared: [] };
+
+function fail(message) {
+  $("seed-error").textContent = message;
+  $("seed-error").hidden = false;
+}
+
+function fillData() {
+  const group = groups.find((g) => g.label === $("group-select").value), sel = $("group-data-select");
+  const opts = datasets.demo.filter((d) => !group || d.task === group.task).map((d) => new Option(`${d.name} (demo)`, d.name));
+  for (const d of datasets.shared) opts.push(new Option(`${d.name} (${d.format})`, d.name));
+  sel.replaceChildren(...opts);
+}
+
+async function load() {
+  [groups, datasets] = await Promise.all([listGroups(BASE), request("/api/analyses/datasets")]);
+  $("group-select").replaceChildren(...groups.map((x) => new Option(`${x.label} (${x.task})`, x.label)));
+  $("group-button").disabled = !groups.length;
+  if (!groups.length) $("seed-progress").textContent = "No seed group in the models folder: train one with headscope train --recipe R --seeds 13,14,15.";
+  fillData();
+}
+
+async function render(status) {
+  const result = status.result, stability = result.stability;
+  pub.seeds = result;
+  const data = result.members[0].data;
+  $("seed-meta").textContent = `${result.group}: ${stability.seeds.length} seeds on ${data.path}, ${data.pairs} pairs each; ` +
+    `${stability.layers} layers × ${stability.heads} heads. Chance: ${stability.chance}.` + (status.cached ? " · from the cache" : "");
+  $("seed-links").replaceChildren(...result.members.flatMap((m, i) => {
+    const a = el("a", "seed-link", `seed ${m.seed} (${m.model})`);
+    a.href = `/analysis?id=${encodeURIComponent(m.analysis_id)}&model=${encodeURIComponent(m.model)}`;
+    return i ? [", ", a] : [a];
+  }));
+  if (!stability.labels.length) $("seed-meta").append(" No seed labelled any head.");
+  drawHeadSetsTable($("seed-table"), stability.seeds, stability.labels);
+  $("seed-results").hidden = false;
+  await drawHeadSetsMaps($("seed-maps"), stability.seeds, stability.labels);
+  $("seed-results").dataset.drawn = result.group;
+}
+
+async function follow(id, first = null) {
+  $("seed-error").hidden = true;
+  $("group-button").disabled = true;
+  try {
+    const status = await followJob(`${BASE}/${encodeURIComponent(id)}?result=false`, {
+      first, name: "seed-group analysis", unit: "seeds", phases: { queued: "queued behind each seed's own analysis", comparing: "comparing the seeds' labels" },
+      panel: null, bar: null, text: $("seed-progress"),
+    });
+    const full = status.result ? status : await request(`${BASE}/${encodeURIComponent(id)}`);
+    await render(full);
+  } catch (e) {
+    fail(e.message);
+  }
+  $("group-button").disabled = !groups.length;
+}
+
+async function start(ev) {
+  ev.preventDefault();
+  $("seed-results").hidden = true;
+  delete $("seed-results").dataset.drawn;
+  const body = { group: $("group-select").value, data: $("group-data-select").value, settings: settingsFromForm() };
+  try {
+    const job = await request(BASE, { method: "POST", body });
+    view.group = job.id;
+    writeView();
+    $("seed-progress").textContent = `each seed's analysis first (${job.members.map((m) => m.model).join(", ")}), then the comparison`;
+    await follow(job.id, job);
+  } catch (e) {
+    fail(e.message);
+  }
+}
+
+$("group-select").addEventListener("change", fillData);
+$("seed-form").addEventListener("submit", start);
+load().then(() => (view.group ? follow(view.group) : null)).catch((e) => fail(e.message));
