@@ -155,11 +155,34 @@ def method_options(options: dict) -> dict:
     return given
 
 
-def _train_task(progress: bool, augment: str, method_given: dict, **fields) -> None:
-    """Build the TrainSpec from the command's options and train it; bad input exits with its message."""
+# The options `train absa` and `train re` share, by TrainSpec's field names (the option's own name where it differs).
+SPEC_OPTIONS = {
+    "train": "data",
+    "out": "out",
+    "test": "test",
+    "data_format": "data_format",
+    "base": "base",
+    "epochs": "epochs",
+    "learning_rate": "lr",
+    "batch_size": "batch_size",
+    "max_length": "max_length",
+    "seed": "seed",
+    "dev_fraction": "dev_fraction",
+    "patience": "patience",
+    "class_weighting": "class_weighting",
+    "method": "method",
+}
+
+
+def _train_task(options: dict, **fields) -> None:
+    """Build the TrainSpec from a train command's options (its locals()) and the task's own `fields`, then train it;
+    bad input exits with its message (the RoAST settings are checked before any data is read)."""
     from app.core.data.readers import DatasetError
     from app.core.training.recipes import RecipeError, TrainSpec, shared_lexicon, train_on_data
 
+    method_given = method_options(options)
+    fields |= {field: options[option] for field, option in SPEC_OPTIONS.items()}
+    progress, augment = options["progress"], options["augment"]
     fields["method_settings"] = method_given or None
     fields["lexicon"] = shared_lexicon(get_settings().shared_data)
     fields["augment"] = tuple(t.strip() for t in augment.split(",") if t.strip())
@@ -248,27 +271,7 @@ def train_absa(
     fisher_fraction: float | None = FISHER_OPT,
 ) -> None:
     """Fine-tune for aspect-based sentiment (categories in QA-M/NLI-M/QA-B/NLI-B, or aspect terms)."""
-    _train_task(
-        progress,
-        augment,
-        method_options(locals()),
-        method=method,
-        task="absa",
-        format=fmt,
-        train=data,
-        out=out,
-        test=test,
-        data_format=data_format,
-        base=base,
-        epochs=epochs,
-        learning_rate=lr,
-        batch_size=batch_size,
-        max_length=max_length,
-        seed=seed,
-        dev_fraction=dev_fraction,
-        patience=patience,
-        class_weighting=class_weighting,
-    )
+    _train_task(locals(), task="absa", format=fmt)
 
 
 @train_app.command("re")
@@ -302,28 +305,7 @@ def train_re(
     fisher_fraction: float | None = FISHER_OPT,
 ) -> None:
     """Fine-tune for relation extraction with entity markers around e1 and e2."""
-    _train_task(
-        progress,
-        augment,
-        method_options(locals()),
-        method=method,
-        task="re",
-        format="re-markers",
-        train=data,
-        out=out,
-        test=test,
-        data_format=data_format,
-        base=base,
-        epochs=epochs,
-        learning_rate=lr,
-        batch_size=batch_size,
-        max_length=max_length,
-        seed=seed,
-        dev_fraction=dev_fraction,
-        patience=patience,
-        class_weighting=class_weighting,
-        pooling=pooling,
-    )
+    _train_task(locals(), task="re", format="re-markers", pooling=pooling)
 
 
 @evaluate_app.command("evaluate")
