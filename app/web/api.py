@@ -6,12 +6,14 @@ import time
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app.core.attribution import FLOW_MAX_TOKENS
 from app.web.attention_npz import NPZ_MEDIA_TYPE, npz_bytes
 from app.web.bodies import require_json
 from app.web.body_limits import ARRIVED
+from app.web.inspect_service import DEFAULT_ATTENTION_BYTES
 from app.web.limits import inspect_access
 from app.web.paths import PublicPaths
 from app.web.request_bodies import InspectRequest
@@ -68,7 +70,9 @@ def list_models(request: Request) -> dict:
         200: {
             "model": InspectResponse,
             "content": {NPZ_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-            "description": 'JSON; with "attention": "npz" an .npz archive (numpy.load): inspection.json, layer_<l>.npy',
+            "description": 'JSON (with no "layers", the compact attention of the leading layers that fit in 8 MB, '
+            'the rest in attention.omitted_layers); with "attention": "npz" an .npz archive (numpy.load): '
+            "inspection.json, layer_<l>.npy",
         }
     },
 )
@@ -81,10 +85,11 @@ async def inspect(body: InspectRequest, request: Request) -> Response:
     # The forward pass runs on the one model thread, padded together with other requests' that arrive
     # at the same time (app/web/batcher.py); tokenising and shaping the answer happen here.
     timings = {"parse": (parsed - started) * 1000}
-    body_json = await state.inspect_service.run_async(body, timings)
+    # With no layers named, the compact attention is what fits in DEFAULT_ATTENTION_BYTES (the rest named).
+    body_json = await state.inspect_service.run_async(body, timings, budget=DEFAULT_ATTENTION_BYTES)
     encoding = time.perf_counter()
-    if body.attention == "npz":  # the binary archive (app/web/attention_npz.py)
-        response = Response(npz_bytes(body_json), media_type=NPZ_MEDIA_TYPE)
+    if body.attention == "npz":  # the binary archive (app/web/attention_npz.py), deflated off the event loop
+        response = Response(await run_in_threadpool(npz_bytes, body_json), media_type=NPZ_MEDIA_TYPE)
     else:
         response = orjson_response(body_json)
     done = time.perf_counter()

@@ -25,7 +25,7 @@ from app.core.model.errors import InputError
 from app.core.model.norm_attention import norm_forward
 from app.core.model.registry import ModelRegistry
 from app.core.passes.inspection import Inspection, inspect_batch, prepare_inspection
-from app.web.attention_npz import npz_attention
+from app.web.attention_npz import npz_attention, quantised_layers
 from app.web.attribution_service import AttributionService
 from app.web.batcher import ModelBatcher
 from app.web.intervention_service import InterventionService
@@ -39,6 +39,9 @@ from app.web.model_work import (
 from app.web.request_bodies import InspectRequest
 
 T = TypeVar("T")
+# The default answer's compact attention (base64 characters) when a request names no layers: with the rest of the
+# answer it stays under 10 MB, what a script can hold and send on; a long input's leading layers, the rest named.
+DEFAULT_ATTENTION_BYTES = 8_000_000
 
 
 class InspectService:
@@ -69,15 +72,20 @@ class InspectService:
             inspection = self._remember(model_id, request, self._wait(self._forward(loaded, request)))
         return self._answer(loaded, inspection, request, self._wait)
 
-    async def run_async(self, request: InspectRequest, timings: dict[str, float] | None = None) -> dict[str, Any]:
+    async def run_async(
+        self, request: InspectRequest, timings: dict[str, float] | None = None, budget: int | None = None
+    ) -> dict[str, Any]:
         """`run` for the event loop: the model work is awaited, the loop stays free meanwhile.
 
         timings: filled with the milliseconds of each part (tokenise, model: the wait for the model
-        thread and the forward pass, attribution, payload) for the Server-Timing header."""
+        thread and the forward pass, attribution, payload) for the Server-Timing header. budget: the
+        compact attention's bytes when the request names no layers (`payload`); None: every layer."""
         clock = _Clock(timings)
         model_id = self.check(request)
         if request.intervene is not None:  # the PyTorch forward with hooks, not the cache nor the fast path
-            body = await self.interventions.run_async(model_id, request, self.payload)
+            body = await self.interventions.run_async(
+                model_id, request, lambda inspection, asked: self.payload(inspection, asked, budget)
+            )
             clock.lap("intervene")
             return body
         loaded = await awaited(self._loaded(model_id))
@@ -93,7 +101,7 @@ class InspectService:
                 self._on_model_thread(lambda: self.attribution.payload(loaded, inspection, request))
             )
             clock.lap("attribution")
-        body = self.payload(inspection, request)
+        body = self.payload(inspection, request, budget)
         if attribution is not None:
             body["attribution"] = attribution
         clock.lap("payload")
@@ -102,7 +110,7 @@ class InspectService:
     def check(self, request: InspectRequest) -> str:
         """The checkpoint id the request is for; InputError naming the field when it cannot be run."""
         model_id = request.model or self.registry.default_id("absa")
-        if model_id is not None and request.layers is not None:
+        if model_id is not None and isinstance(request.layers, list):
             info = self.registry.info(model_id)
             bad = [layer for layer in request.layers if not 0 <= layer < info.num_layers]
             if bad:
@@ -163,7 +171,9 @@ class InspectService:
                     self._cache.popitem(last=False)
         return inspection
 
-    def payload(self, inspection: Inspection, request: InspectRequest) -> dict[str, Any]:
+    def payload(self, inspection: Inspection, request: InspectRequest, budget: int | None = None) -> dict[str, Any]:
+        """The JSON answer. budget: with no `layers` asked, the compact attention's base64 bytes at most
+        (the leading layers that fit, at least one; the others named with how to get them); None: no limit."""
         info = self.registry.info(inspection.checkpoint_id)
         encoded, attention = (
             inspection.at_word_level() if request.word_level else (inspection.encoded, inspection.attention)
@@ -184,26 +194,52 @@ class InspectService:
             "level": "word" if request.word_level else "piece",
             "attention_kind": request.attention_kind,
         }
+        every = list(range(info.num_layers))
+        asked = every if request.layers is None or request.layers == "all" else request.layers
         if request.attention == "full":
             body["attention"] = {"encoding": "float", "values": attention.numpy()}
         elif request.attention == "npz":  # written as an archive by the route (attention_npz.npz_bytes)
-            layers = request.layers if request.layers is not None else range(info.num_layers)
-            body["attention"] = npz_attention(attention, layers, request.attention_dtype)
+            body["attention"] = npz_attention(attention, asked, request.attention_dtype)
         elif request.attention == "compact":
-            layers = request.layers if request.layers is not None else range(info.num_layers)
-            # only the layers sent are quantised: the model view asks for a long input's layers a few at a time
-            body["attention"] = {
-                "encoding": "uint8-base64",
-                "scale": 255,
-                "shape": list(attention.shape),
-                "layers": {
-                    str(layer): base64.b64encode(quantize_uint8(attention[layer]).numpy().tobytes()).decode("ascii")
-                    for layer in layers
-                },
-            }
+            if budget is not None and request.layers is None:  # the default: the leading layers that fit
+                asked = every[: max(1, budget // compact_layer_bytes(attention))]
+            body["attention"] = compact_attention(attention, asked)
+            if len(asked) < len(every) and request.layers is None:
+                body["attention"].update(omitted(attention, asked))
         if request.thumbnails is not None:
             body["thumbnails"] = thumbnails(attention, request.thumbnails)
         return body
+
+
+def compact_layer_bytes(attention: torch.Tensor) -> int:
+    """The base64 characters of one layer of the compact attention [L, H, T, T]: 4 per 3 weights."""
+    return 4 * -(-attention[0].numel() // 3)
+
+
+def compact_attention(attention: torch.Tensor, layers: list[int]) -> dict[str, Any]:
+    """The compact form of `layers`: uint8 (value = round(a * 255)) base64 per layer."""
+    quantised = quantised_layers(attention, layers)  # only the layers sent: a long input's page asks for one
+    return {
+        "encoding": "uint8-base64",
+        "scale": 255,
+        "shape": list(attention.shape),
+        "layers": {
+            str(layer): base64.b64encode(quantised[i].numpy().tobytes()).decode("ascii")
+            for i, layer in enumerate(layers)
+        },
+    }
+
+
+def omitted(attention: torch.Tensor, sent: list[int]) -> dict[str, Any]:
+    """What the default compact answer says of the layers it left out: which, and how to get them."""
+    left_out = [layer for layer in range(len(attention)) if layer not in sent]
+    total = len(attention) * compact_layer_bytes(attention) / 1e6
+    return {
+        "omitted_layers": left_out,
+        "note": f"layers {left_out[0]}-{left_out[-1]} left out: every layer's compact attention at "
+        f'{attention.shape[-1]} tokens is {total:.1f} MB. Ask for them with "layers": [{left_out[0]}, ...] or '
+        '"layers": "all", or for every layer in binary with "attention": "npz" (docs/reference/api.md)',
+    }
 
 
 def thumbnails(attention: torch.Tensor, size: int) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 
 from app.web.attribution_schema import AttributionFields
 
@@ -67,6 +67,19 @@ class Intervene(BaseModel):
         return self
 
 
+def _layer_choice(value: object) -> object:
+    """`layers`: a list of layer numbers, or "all"; anything else is refused saying what is accepted."""
+    if value is None or value == "all":
+        return value
+    if isinstance(value, list) and all(isinstance(layer, int) and not isinstance(layer, bool) for layer in value):
+        return value
+    raise ValueError(f'layers takes a list of layer numbers such as [0, 3], or "all" for every layer; got {value!r}')
+
+
+# None: the default (every layer of the compact attention that fits in the answer's budget, the rest named)
+LayerChoice = Annotated[list[int] | Literal["all"] | None, BeforeValidator(_layer_choice)]
+
+
 class InspectionFields(BaseModel):
     """The input of one inspection, shared by /api/inspect and /api/inspect/knockout."""
 
@@ -95,7 +108,11 @@ class InspectRequest(InspectionFields, AttributionFields):
     attention_dtype: Literal["uint8", "float16"] = Field(
         default="uint8", description="npz only: uint8 (1/255 steps, divide by scale) or float16 probabilities"
     )
-    layers: list[int] | None = Field(default=None, description="compact or npz: layers to send (default all)")
+    layers: LayerChoice = Field(
+        default=None,
+        description='compact or npz: layers to send, e.g. [0, 3], or "all". Default: npz every layer; compact every '
+        "layer whose base64 fits in 8 MB (a long input's leading layers, the rest named in attention.omitted_layers)",
+    )
     thumbnails: int | None = Field(
         default=None,
         ge=4,

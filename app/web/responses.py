@@ -76,6 +76,28 @@ class Intervention(Answer):
     delta: dict[str, float] = Field(description="per label: after - before probability")
 
 
+class CompactAttention(Answer):
+    """`"attention": "compact"`: each layer sent as base64 of H*T*T bytes, [head][query][key], value/255."""
+
+    encoding: str = Field(description='"uint8-base64"')
+    scale: int = Field(description="255: divide each byte by it")
+    shape: list[int] = Field(description="[layers, heads, T, T] of the whole attention (not only the layers sent)")
+    layers: dict[str, str] = Field(description="layer number -> base64")
+    omitted_layers: list[int] | None = Field(
+        default=None,
+        description="only when the request named no layers and every layer would not fit in 8 MB: the layers left "
+        'out (ask with "layers": [...] or "all", or "attention": "npz"); absent when every layer is sent',
+    )
+    note: str | None = Field(default=None, description="with omitted_layers: what was left out and how to get it")
+
+
+class FloatAttention(Answer):
+    """`"attention": "full"`: the probabilities as floats."""
+
+    encoding: str = Field(description='"float"')
+    values: list[list[list[list[float]]]] = Field(description="[layer][head][query][key]")
+
+
 class InspectResponse(Answer):
     """The live inspection (written as orjson bytes; this is its schema)."""
 
@@ -95,9 +117,8 @@ class InspectResponse(Answer):
     attention_kind: str = Field(
         default="weights", description="weights, or norm: norm-based attention normalised per row (attention_kind)"
     )
-    attention: dict[str, Any] | None = Field(
-        description='compact: {"encoding": "uint8-base64", "scale", "shape", "layers": {layer: base64}}; '
-        'full: {"encoding": "float", "values": [layer][head][query][key]}'
+    attention: CompactAttention | FloatAttention | None = Field(
+        description="compact (the default) or full, as asked; null with attention=none (npz: an archive, not JSON)"
     )
     attribution: dict[str, Any] | None = None
     thumbnails: dict[str, Any] | None = Field(

@@ -121,7 +121,7 @@ async function getResponse(layers, thumbnails = 0) {
   const thumbsThere = !thumbnails || (cached && cached.thumbnails && cached.thumbnails.asked === thumbnails);
   if (cached && thumbsThere && (layers ? layers.every((l) => hasLayer(cached, l)) : allLayers(cached))) return cached;
   const body = inspectBody();
-  if (layers) body.layers = layers;
+  body.layers = layers || "all";  // with no layers the server sends a long input's leading layers only
   if (thumbnails && !thumbsThere) body.thumbnails = thumbnails;
   const fresh = await inspect(body);
   if (fresh.thumbnails) fresh.thumbnails.asked = thumbnails;
