@@ -61,3 +61,13 @@ def test_npz_options_are_refused_where_they_do_not_apply(tiny_client):
     assert layers.status_code == 422 and "compact or npz" in layers.text
     unknown = tiny_client.post("/api/inspect", json={**PAIR, "attention": "npz", "attention_dtype": "float64"})
     assert unknown.status_code == 422 and "float16" in unknown.text
+
+
+def test_npz_is_sent_as_it_is_to_a_client_that_accepts_gzip(tiny_client):
+    """The archive's members are deflated already: the server's gzip leaves it alone (JSON is still gzipped)."""
+    headers = {"accept-encoding": "gzip"}
+    found = tiny_client.post("/api/inspect", json={**PAIR, "attention": "npz"}, headers=headers)
+    assert found.status_code == 200 and "content-encoding" not in found.headers
+    assert np.load(io.BytesIO(found.content)).files[0] == "inspection.json"
+    compact = tiny_client.post("/api/inspect", json=PAIR, headers=headers)
+    assert compact.headers["content-encoding"] == "gzip"
