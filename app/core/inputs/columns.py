@@ -23,6 +23,7 @@ import torch
 from tokenizers import processors
 
 from app.core.inputs.encoding import TOKENIZING, EncodedInput, Token, Truncation, length_limit
+from app.core.inputs.pair_splice import Flat, PairTemplate, padded_rows, pair_template, read_flat, read_whole, splice
 
 SEGMENTS = ("a", "b")
 
@@ -160,7 +161,19 @@ def columns_from_encodings(
     special = padded("special_tokens_mask", 1, np.int64).astype(bool)
     sequence = np.where(special, -1, np.nan_to_num(padded("sequence_ids", np.nan, np.float64), nan=0)).astype(np.int64)
     word_ids = np.nan_to_num(padded("word_ids", np.nan, np.float64), nan=-1).astype(np.int64)
-    return _columns(tokenizer, ids, type_ids, offsets, sequence, word_ids, lengths, texts, marker_ids, truncated or {})
+    return _columns(
+        tokenizer,
+        ids,
+        type_ids,
+        offsets[..., 0],
+        offsets[..., 1],
+        sequence,
+        word_ids,
+        lengths,
+        texts,
+        marker_ids,
+        truncated or {},
+    )
 
 
 def columns_from_encoded(tokenizer: Any, encodeds: Sequence[EncodedInput]) -> TokenColumns:
@@ -209,7 +222,8 @@ def _columns(
     tokenizer: Any,
     ids: np.ndarray,
     type_ids: np.ndarray | None,
-    offsets: np.ndarray,
+    offset_starts: np.ndarray,
+    offset_ends: np.ndarray,
     sequence: np.ndarray,
     word_ids: np.ndarray,
     lengths: np.ndarray,
@@ -224,8 +238,8 @@ def _columns(
     marker = np.isin(ids, list(marker_ids)) & valid if marker_ids else np.zeros_like(valid)
     seen_b = np.maximum.accumulate(sequence == 1, axis=1)
     segment = (seen_b & ((sequence == 1) | special)).astype(np.int64)
-    starts = np.where(special, 0, offsets[..., 0])
-    ends = np.where(special, 0, offsets[..., 1])
+    starts = np.where(special, 0, offset_starts)
+    ends = np.where(special, 0, offset_ends)
     # a new word at every special token or marker, and wherever (sequence, word id) changes
     keyless = special | marker
     change = np.ones_like(valid)
@@ -253,25 +267,40 @@ def _fixed_encoding(backend: Any, text: str, sequence: int) -> Any:
     return encoding
 
 
-def _pair_encodings(backend: Any, pairs: Sequence[tuple[str, str]], fixed: int | None) -> list[Any]:
-    """The encodings `backend.encode_batch(pairs)` gives, each distinct text tokenised once: a review paired
-    with each of its aspects is tokenised once for all of them, the `fixed` side (0 / 1) once for all batches.
-    The tokenizer encodes the two texts of a pair separately and joins them by its post-processor
-    (`post_process`: the special tokens, type ids, offsets), so joining the separate encodings gives the same
-    encoding; truncation and padding must be off. Only for post-processors that add special tokens and leave the
-    texts' offsets as they are (BERT's): RoBERTa's trims offsets around the joined texts, so those tokenizers
-    encode each pair whole."""
-    if not isinstance(backend.post_processor, _JOINS_AS_IS):
-        return list(backend.encode_batch(list(pairs), add_special_tokens=True))
-    wanted = list(dict.fromkeys((pair[side], side) for pair in pairs for side in (0, 1) if side != fixed))
-    pieces = dict(zip(wanted, backend.encode_batch([text for text, _ in wanted], add_special_tokens=False)))
-    for (_, side), encoding in pieces.items():
-        encoding.set_sequence_id(side)
+def _sides(
+    backend: Any, template: PairTemplate, pairs: Sequence[tuple[str, str]], fixed: int | None
+) -> list[tuple[Flat, np.ndarray]]:
+    """Per side of the pairs: its distinct texts tokenised (the `fixed` side's once for all batches) and read into
+    flat arrays, and which of them each pair takes. Truncation and padding must be off."""
+    sides = []
+    for side in (0, 1):
+        texts = list(dict.fromkeys(pair[side] for pair in pairs))
+        if side == fixed:
+            encodings = [_fixed_encoding(backend, text, side) for text in texts]
+        else:
+            encodings = backend.encode_batch(texts, add_special_tokens=False)
+        place = {text: i for i, text in enumerate(texts)}
+        which = np.fromiter((place[pair[side]] for pair in pairs), dtype=np.int64, count=len(pairs))
+        sides.append((read_flat(encodings, side, template.types[template.sides.index(side)]), which))
+    return sides
 
-    def piece(text: str, side: int) -> Any:
-        return _fixed_encoding(backend, text, side) if side == fixed else pieces[text, side]
 
-    return [backend.post_process(piece(a, 0), piece(b, 1), add_special_tokens=True) for a, b in pairs]
+def _truncated(
+    tokenizer: Any, pairs: Sequence[tuple[str, str]], totals: np.ndarray, limit: int, truncate_segment: str
+) -> tuple[list[Any], dict[int, Truncation]]:
+    """The pairs longer than `limit` (totals [B]: their untruncated lengths) encoded again, truncated on
+    `truncate_segment` (as `encode_segments`): their encodings and how each row was cut."""
+    strategy = "only_first" if truncate_segment == "a" else "only_second"
+    side = 0 if truncate_segment == "a" else 1
+    cuts, truncated = [], {}
+    for row in np.flatnonzero(totals > limit).tolist():
+        text_a, text_b = pairs[row]
+        with TOKENIZING:
+            cut = tokenizer(text_a, text_b, add_special_tokens=True, truncation=strategy, max_length=limit).encodings[0]
+        cuts.append(cut)
+        kept = max((end for (_, end), s in zip(cut.offsets, cut.sequence_ids) if s == side), default=0)
+        truncated[row] = Truncation(truncate_segment, kept, int(totals[row]) - len(cut.ids), limit)
+    return cuts, truncated
 
 
 def encode_pair_columns(
@@ -281,28 +310,48 @@ def encode_pair_columns(
     truncate_segment: str = "a",
     fixed_segment: str | None = None,
 ) -> TokenColumns:
-    """(text_a, text_b) pairs as columns, encoded as `encode_segment_pairs` encodes them, each distinct text
-    tokenised once (`_pair_encodings`; fixed_segment: the side whose texts repeat across batches, "a" or "b");
-    pairs longer than `max_length` are encoded again, truncated on `truncate_segment` (as `encode_segments`)."""
+    """(text_a, text_b) pairs as columns, encoded as `encode_segment_pairs` encodes them; pairs longer than
+    `max_length` are encoded again, truncated on `truncate_segment` (as `encode_segments`).
+
+    With a BERT-like post-processor (`pair_splice.pair_template`) each distinct text is tokenised once (a review
+    once for all its aspects; fixed_segment: the side whose texts repeat across batches, "a" or "b", once for all
+    batches) and the pairs are spliced from their arrays; other tokenizers (RoBERTa's post-processor trims
+    offsets around the joined texts) encode each pair whole."""
     limit = length_limit(tokenizer, max_length)
     backend = tokenizer.backend_tokenizer
     fixed = SEGMENTS.index(fixed_segment) if fixed_segment is not None else None
+    typed = "token_type_ids" in tokenizer.model_input_names
+    texts = [{"a": a, "b": b} for a, b in pairs]
     with TOKENIZING:
         backend.no_truncation()
         backend.no_padding()
-        encodings = _pair_encodings(backend, pairs, fixed)
-    truncated: dict[int, Truncation] = {}
-    strategy = "only_first" if truncate_segment == "a" else "only_second"
-    for row, (text_a, text_b) in enumerate(pairs):
-        total = len(encodings[row].ids)
-        if total <= limit:
-            continue
-        with TOKENIZING:
-            cut = tokenizer(text_a, text_b, add_special_tokens=True, truncation=strategy, max_length=limit).encodings[0]
-        encodings[row] = cut
-        side = 0 if truncate_segment == "a" else 1
-        kept = max((end for (_, end), s in zip(cut.offsets, cut.sequence_ids) if s == side), default=0)
-        truncated[row] = Truncation(truncate_segment, kept, total - len(cut.ids), limit)
-    typed = "token_type_ids" in tokenizer.model_input_names
-    texts = [{"a": a, "b": b} for a, b in pairs]
-    return columns_from_encodings(tokenizer, encodings, texts, typed, truncated=truncated)
+        template = pair_template(backend) if isinstance(backend.post_processor, _JOINS_AS_IS) else None
+        sides = _sides(backend, template, pairs, fixed) if template is not None and pairs else None
+        if sides is None or sides[0][0].special or sides[1][0].special:  # (an added special token in a text)
+            encodings = list(backend.encode_batch(list(pairs), add_special_tokens=True))
+            sides = None
+    if sides is None:
+        totals = np.array([len(e) for e in encodings], dtype=np.int64)
+        cuts, truncated = _truncated(tokenizer, pairs, totals, limit, truncate_segment)
+        for row, cut in zip(truncated, cuts):
+            encodings[row] = cut
+        return columns_from_encodings(tokenizer, encodings, texts, typed, truncated=truncated)
+    assert template is not None  # sides come from the template
+    specials = template.sides.count(-1)
+    totals = specials + sides[0][0].length[sides[0][1]] + sides[1][0].length[sides[1][1]]
+    cuts, truncated = _truncated(tokenizer, pairs, totals, limit, truncate_segment)
+    flat, lengths = splice(template, sides, (read_whole(cuts), list(truncated)) if cuts else None)
+    rows = padded_rows(flat, lengths)
+    return _columns(
+        tokenizer,
+        rows["ids"],
+        rows["types"] if typed else None,
+        rows["starts"],
+        rows["ends"],
+        rows["sequence"],
+        rows["word"],
+        lengths,
+        texts,
+        (),
+        truncated,
+    )
