@@ -6,26 +6,16 @@ draw as widgets in a notebook.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from app.cli.common import progress_bar
+from app.cli.common import showing_progress
 from app.config import get_settings
 from app.core.data import sources
 from app.core.model.checkpoint import LoadedCheckpoint
 from headscope.loading import Checkpoint, load
 from headscope.summaries import AnalysisView, ReportView, RobustnessView
-
-
-@contextmanager
-def _progress(description: str, shown: bool) -> Iterator[Any]:
-    update, close = progress_bar(description) if shown else (None, lambda: None)
-    try:
-        yield update
-    finally:
-        close()
 
 
 def _data(name: str | Path, data_format: str | None = None):
@@ -68,7 +58,7 @@ def analyze(
     shared = get_settings().shared_data
     words = sources.load_lexicon(Path(lexicon) if lexicon else sources.default_lexicon_path(shared))
     reference = _pretrained(loaded, base) if chosen.pretrained else None
-    with _progress(f"analyze {loaded.info.id}", progress) as update:
+    with showing_progress(f"analyze {loaded.info.id}", progress) as update:
         result = run_analysis(
             loaded, dataset, chosen, pretrained=reference, lexicon=words if chosen.lexicon else None, progress=update
         )
@@ -93,7 +83,7 @@ def robustness(
     chosen = RobustnessSettings(**settings)
     loaded = load(checkpoint).loaded
     shared = get_settings().shared_data
-    with _progress(f"robustness {loaded.info.id}", progress) as update:
+    with showing_progress(f"robustness {loaded.info.id}", progress) as update:
         result = run_robustness(
             loaded,
             _data(data),
@@ -120,6 +110,6 @@ def report(checkpoints: Sequence[Any], *, progress: bool = True, **settings: Any
     loaded = [load(c).loaded for c in ([checkpoints] if isinstance(checkpoints, (str, Checkpoint)) else checkpoints)]
     shared = get_settings().shared_data
     plans = plan_all([c.info for c in loaded], chosen, shared, lambda name: _data(name))
-    with _progress("report", progress) as update:
+    with showing_progress("report", progress) as update:
         result = run_report(loaded, plans, chosen, pretrained_for=load_pretrained_baseline, progress=update)
     return ReportView(result)

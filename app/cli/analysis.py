@@ -9,15 +9,19 @@ import typer
 
 from app.cli.analysis_groups import render_group
 from app.cli.common import (
+    bad_input_exits,
     console,
     fail,
     open_registry,
     processes_option,
-    progress_bar,
+    progress_option,
     ray_option,
     ray_workers_option,
     settings_option,
     shard_runner,
+    showing_progress,
+    threads_option,
+    use_threads,
     write_and_show,
 )
 from app.cli.faithfulness import option as faithfulness_option
@@ -56,10 +60,8 @@ def analyze_heads(
     lexicon_folder: Path | None = typer.Option(
         None, "--lexicon", help="opinion-lexicon folder (default: the shared data's)"
     ),
-    threads: int | None = typer.Option(
-        None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)"
-    ),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+    threads: int | None = threads_option(),
+    progress: bool = progress_option(),
     ray: str | None = ray_option("the statistics pass"),
     ray_workers: int | None = ray_workers_option(),
     processes: int | None = processes_option("the statistics pass"),
@@ -95,10 +97,7 @@ def analyze_heads(
         settings = AnalysisSettings(**choices)
     except ValueError as exc:
         fail(str(exc))
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+    use_threads(threads)
     if is_group(model):
         with shard_runner(ray, ray_workers, processes) as shards:
             analyze_seed_group(
@@ -167,29 +166,14 @@ def run_analysis(
 ):
     """Load the checkpoint, the data and the baselines, then analyse; any bad input exits with its message."""
     from app.core.data import sources
-    from app.core.data.readers import DatasetError
     from app.core.heads.analysis import analyze
     from app.core.inputs.units import AnalysisError
-    from app.core.model.checkpoint import CheckpointError
     from app.core.model.pretrained import load_pretrained_baseline
-    from app.core.model.registry import UnknownModelError
 
     shared = get_settings().shared_data
-    update, close = progress_bar(f"analyze {model}") if progress else (None, lambda: None)
-    try:
+    with showing_progress(f"analyze {model}", progress) as update, bad_input_exits(AnalysisError):
         loaded = open_registry().get(model)
         dataset = sources.load_data_source(data, shared_data=shared, data_format=data_format, allow_paths=True)
         words = sources.load_lexicon(lexicon or sources.default_lexicon_path(shared)) if settings.lexicon else None
         reference = load_pretrained_baseline(loaded) if settings.pretrained else None
         return analyze(loaded, dataset, settings, pretrained=reference, lexicon=words, progress=update, shards=shards)
-    except (
-        UnknownModelError,
-        AnalysisError,
-        CheckpointError,
-        DatasetError,
-        sources.DataSourceError,
-        ValueError,
-    ) as exc:
-        fail(str(exc))
-    finally:
-        close()

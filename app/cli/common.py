@@ -81,6 +81,56 @@ def progress_bar(description: str):
     return update, close
 
 
+@contextmanager
+def showing_progress(description: str, shown: bool = True) -> Iterator[Callable[[int, int, str], None] | None]:
+    """The `with` block's progress callback for a bar named `description` (None when not shown); the bar closes on
+    the way out, whatever happens inside."""
+    update, close = progress_bar(description) if shown else (None, lambda: None)
+    try:
+        yield update
+    finally:
+        close()
+
+
+@contextmanager
+def bad_input_exits(*errors: type[Exception]) -> Iterator[None]:
+    """Any error of the `with` block that is the input's fault exits 2 with its message: an unknown or unreadable
+    checkpoint, a dataset or data source that does not load, a bad value, or one of the command's own `errors`."""
+    from app.core.data.readers import DatasetError
+    from app.core.data.sources import DataSourceError
+    from app.core.model.checkpoint import CheckpointError
+    from app.core.model.registry import UnknownModelError
+
+    caught: tuple[type[Exception], ...] = (
+        UnknownModelError,
+        CheckpointError,
+        DatasetError,
+        DataSourceError,
+        ValueError,
+        *errors,
+    )
+    try:
+        yield
+    except caught as exc:
+        fail(str(exc))
+
+
+def use_threads(threads: int | None) -> None:
+    """--threads: the CPU threads torch may use (unset: torch's default)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def threads_option(help_text: str = "CPU threads for torch (1 is fastest on a busy machine)"):
+    return typer.Option(None, "--threads", help=help_text)
+
+
+def progress_option():
+    return typer.Option(True, "--progress/--no-progress", help="show a progress bar")
+
+
 def ray_option(what: str):
     return typer.Option(
         None,

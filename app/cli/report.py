@@ -9,7 +9,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.cli.common import console, fail, open_registry, progress_bar, settings_option, write_and_show
+from app.cli.common import (
+    bad_input_exits,
+    console,
+    fail,
+    open_registry,
+    progress_option,
+    settings_option,
+    showing_progress,
+    threads_option,
+    use_threads,
+    write_and_show,
+)
 from app.config import get_settings
 from app.core.report.settings import ATTACKS, ReportSettings
 
@@ -29,8 +40,8 @@ def report(
         "their mean and spread, and two groups compared seed by seed); repeat --model to compare several",
     ),
     out: Path | None = typer.Option(None, "--out", help="write the whole report as JSON here"),
-    threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch"),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+    threads: int | None = threads_option("CPU threads for torch"),
+    progress: bool = progress_option(),
     max_examples: int | None = setting("max_examples", "--limit"),
     batch_size: int = setting("batch_size", "--batch-size"),
     bins: int = setting("bins", "--bins"),
@@ -56,10 +67,7 @@ def report(
     from app.core.report.seed_summary import grouped, seed_summary
 
     entries, checkpoints = resolve(models)
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+    use_threads(threads)
     result = run(checkpoints, settings, progress)
     if grouped(entries):
         result["seed_groups"] = seed_summary(result, entries)
@@ -86,16 +94,12 @@ def resolve(models: list[str]) -> tuple[list[Any], list[str]]:
 def run(models: list[str], settings: ReportSettings, progress: bool) -> dict[str, Any]:
     """Plan every checkpoint's data (refusing what does not fit before any model work), then run."""
     from app.core.data import sources
-    from app.core.data.readers import DatasetError
-    from app.core.model.checkpoint import CheckpointError
     from app.core.model.pretrained import load_pretrained_baseline
-    from app.core.model.registry import UnknownModelError
     from app.core.report.plan import ReportInputError
     from app.core.report.run import plan_all, run_report
 
     shared = get_settings().shared_data
-    update, close = progress_bar("report") if progress else (None, lambda: None)
-    try:
+    with showing_progress("report", progress) as update, bad_input_exits(ReportInputError):
         registry = open_registry()
         infos = [registry.info(m) for m in models]
         plans = plan_all(
@@ -104,17 +108,6 @@ def run(models: list[str], settings: ReportSettings, progress: bool) -> dict[str
         return run_report(
             [registry.get(m) for m in models], plans, settings, pretrained_for=load_pretrained_baseline, progress=update
         )
-    except (
-        UnknownModelError,
-        ReportInputError,
-        CheckpointError,
-        DatasetError,
-        sources.DataSourceError,
-        ValueError,
-    ) as exc:
-        fail(str(exc))
-    finally:
-        close()
 
 
 def _f(value: Any, digits: int = 3) -> str:

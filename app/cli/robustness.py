@@ -8,15 +8,19 @@ from typing import Any
 import typer
 
 from app.cli.common import (
+    bad_input_exits,
     console,
     fail,
     open_registry,
     processes_option,
-    progress_bar,
+    progress_option,
     ray_option,
     ray_workers_option,
     settings_option,
     shard_runner,
+    showing_progress,
+    threads_option,
+    use_threads,
     write_and_show,
 )
 from app.cli.render import render_robustness
@@ -57,10 +61,8 @@ def robustness(
         help="a second checkpoint scored on the same variants (before/after, e.g. without --augment)",
     ),
     list_tests: bool = typer.Option(False, "--list-tests", help="name the tests for the model's task and exit"),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
-    threads: int | None = typer.Option(
-        None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)"
-    ),
+    progress: bool = progress_option(),
+    threads: int | None = threads_option(),
     ray: str | None = ray_option("the model tests and the scoring pass"),
     ray_workers: int | None = ray_workers_option(),
     processes: int | None = processes_option("the model tests and the scoring pass"),
@@ -85,10 +87,7 @@ def robustness(
         settings = RobustnessSettings(**choices)
     except ValueError as exc:
         fail(str(exc))
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+    use_threads(threads)
     if is_group(model):
         with shard_runner(ray, ray_workers, processes) as shards:
             options = (export, contrast, baseline, list_tests)
@@ -149,15 +148,11 @@ def run(
 ):
     """Load, generate, score; any bad input exits with its message."""
     from app.core.data import sources
-    from app.core.data.readers import DatasetError
-    from app.core.model.checkpoint import CheckpointError
-    from app.core.model.registry import UnknownModelError
     from app.core.robustness.context import RobustnessInputError
     from app.core.robustness.run import run_robustness
 
     shared = get_settings().shared_data
-    update, close = progress_bar(f"robustness {model}") if progress else (None, lambda: None)
-    try:
+    with showing_progress(f"robustness {model}", progress) as update, bad_input_exits(RobustnessInputError):
         registry = open_registry()
         loaded = registry.get(model)
         before = registry.get(baseline) if baseline else None
@@ -181,14 +176,3 @@ def run(
             baseline=before,
             shards=shards,
         )
-    except (
-        UnknownModelError,
-        RobustnessInputError,
-        CheckpointError,
-        DatasetError,
-        sources.DataSourceError,
-        ValueError,
-    ) as exc:
-        fail(str(exc))
-    finally:
-        close()
