@@ -33,7 +33,7 @@ from app.core.heads.result import RESULT_VERSION, upgrade_result
 from app.core.heads.settings import AnalysisSettings
 from app.core.inputs.units import AnalysisError, unit_specs
 from app.core.model.checkpoint import LoadedCheckpoint
-from app.core.model.pretrained import load_pretrained_baseline, pretrained_location
+from app.core.model.pretrained import KeptBaseline, pretrained_location
 from app.store.models import User
 from app.web.job_context import JobContext, JobInputError, Prepared
 from app.web.job_data import data_name, load_named
@@ -67,7 +67,7 @@ class AnalysisJobs(JobKind):
     request = AnalysisRequest
 
     def __init__(self) -> None:
-        self._pretrained: dict[str, LoadedCheckpoint] = {}  # one kept: a model's worth of memory
+        self._pretrained = KeptBaseline()
 
     def body_limit(self, settings: Settings) -> tuple[int, str]:
         # An upload travels JSON-escaped: room for twice its bytes; the text itself is checked exactly.
@@ -142,7 +142,7 @@ class AnalysisJobs(JobKind):
         settings = AnalysisSettings(**job.description["settings"])
         run = context.run_on_model_thread
         loaded = run(lambda: context.registry.get(job.description["model"]))
-        pretrained = self._pretrained_for(loaded, context) if settings.pretrained else None
+        pretrained = self._pretrained.of(loaded, runner=run) if settings.pretrained else None
         lexicon = load_lexicon(default_lexicon_path(context.settings.shared_data) if settings.lexicon else None)
         dataset, name = job.inputs, job.description["data"]["name"]
         job.report(0, job.total, "statistics")
@@ -178,13 +178,6 @@ class AnalysisJobs(JobKind):
             progress=job.report,
         )
         return section.to_json()
-
-    def _pretrained_for(self, loaded: LoadedCheckpoint, context: JobContext) -> LoadedCheckpoint:
-        pretrained = self._pretrained.get(loaded.info.id)
-        if pretrained is None or pretrained.device != loaded.device:
-            pretrained = context.run_on_model_thread(lambda: load_pretrained_baseline(loaded))
-            self._pretrained = {loaded.info.id: pretrained}
-        return pretrained
 
     # --- stored results --------------------------------------------------------------------------
 

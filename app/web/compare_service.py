@@ -22,9 +22,8 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.errors import InputError
-from app.core.model.pretrained import load_pretrained_baseline
+from app.core.model.pretrained import KeptBaseline
 from app.core.model.registry import ModelRegistry
 from app.core.passes.inspection import Inspection, InspectionInput, inspect
 from app.core.robustness.moved import QUERY_SETS, pair_change, shared_tokens
@@ -39,7 +38,7 @@ class CompareService:
     def __init__(self, registry: ModelRegistry, inspect_service: InspectService, cache_size: int = 16):
         self.registry, self.inspect_service, self.cache_size = registry, inspect_service, cache_size
         self._cache: OrderedDict[tuple, Inspection] = OrderedDict()
-        self._pretrained: dict[str, LoadedCheckpoint] = {}  # one kept: a model's worth of memory
+        self._pretrained = KeptBaseline()
         self._lock = threading.Lock()
 
     def run(self, request: CompareRequest) -> dict[str, Any]:
@@ -130,7 +129,7 @@ class CompareService:
                 return self._cache[key]
         loaded = self.registry.get(_model(side))
         if side.pretrained:
-            loaded = self._pretrained_of(loaded)
+            loaded = self._pretrained.of(loaded)
         try:
             inspection = inspect(loaded, item)
         except InputError as exc:
@@ -140,15 +139,6 @@ class CompareService:
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return inspection
-
-    def _pretrained_of(self, loaded: LoadedCheckpoint) -> LoadedCheckpoint:
-        with self._lock:
-            kept = self._pretrained.get(loaded.info.id)
-        if kept is None or kept.device != loaded.device:
-            kept = load_pretrained_baseline(loaded)
-            with self._lock:
-                self._pretrained = {loaded.info.id: kept}
-        return kept
 
 
 def _model(side: CompareSide) -> str:

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.data.readers import Dataset
 from app.core.data.sources import checkpoint_fingerprint, load_data_source
-from app.core.model.checkpoint import CheckpointError, LoadedCheckpoint
-from app.core.model.pretrained import load_pretrained_baseline, pretrained_location
+from app.core.model.checkpoint import CheckpointError
+from app.core.model.pretrained import KeptBaseline, pretrained_location
 from app.core.report.plan import ReportInputError, ReportPlan
 from app.core.report.run import REPORT_VERSION, plan_all, run_report, work_total
 from app.core.report.seed_summary import Entry, checkpoint_ids, grouped, resolve_entries, seed_summary
@@ -60,7 +60,7 @@ class ReportJobs(JobKind):
     request = ReportRequest
 
     def __init__(self) -> None:
-        self._pretrained: dict[str, LoadedCheckpoint] = {}  # the last one: a model's worth of memory
+        self._pretrained = KeptBaseline()
 
     # --- prepare: everything is checked before the job is queued ---------------------------------
 
@@ -137,7 +137,7 @@ class ReportJobs(JobKind):
             checkpoints,
             plans,
             settings,
-            pretrained_for=lambda c: self._pretrained_for(c, context),
+            pretrained_for=lambda c: self._pretrained.of(c, runner=run),
             runner=run,
             progress=job.report,
         )
@@ -153,13 +153,6 @@ class ReportJobs(JobKind):
             "total": job.total,
         }
         return self.upgrade(result, context)
-
-    def _pretrained_for(self, loaded: LoadedCheckpoint, context: JobContext) -> LoadedCheckpoint:
-        pretrained = self._pretrained.get(loaded.info.id)
-        if pretrained is None or pretrained.device != loaded.device:
-            pretrained = context.run_on_model_thread(lambda: load_pretrained_baseline(loaded))
-            self._pretrained = {loaded.info.id: pretrained}
-        return pretrained
 
     # --- stored results --------------------------------------------------------------------------
 

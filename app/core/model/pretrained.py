@@ -3,6 +3,8 @@ and for how much fine-tuning changed each head."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -52,3 +54,30 @@ def load_pretrained_baseline(
     model.to(checkpoint.device)
     info = checkpoint.info
     return LoadedCheckpoint(info=info, model=model, tokenizer=checkpoint.tokenizer, device=checkpoint.device)
+
+
+class KeptBaseline:
+    """The pretrained base of the last checkpoint asked for, kept for the next request on the same checkpoint:
+    one at a time (each is a model's worth of memory), loaded again when the checkpoint has moved to another
+    device. Safe to share between threads."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, LoadedCheckpoint] = {}
+        self._lock = threading.Lock()
+
+    def of(
+        self,
+        checkpoint: LoadedCheckpoint,
+        runner: Callable[[Callable[[], LoadedCheckpoint]], LoadedCheckpoint] | None = None,
+    ) -> LoadedCheckpoint:
+        """The checkpoint's pretrained base, loaded when none fits: here, or through `runner(load)` (a job's
+        runner puts it on the model thread)."""
+        with self._lock:
+            kept = self._kept.get(checkpoint.info.id)
+        if kept is None or kept.device != checkpoint.device:
+            kept = (
+                runner(lambda: load_pretrained_baseline(checkpoint)) if runner else load_pretrained_baseline(checkpoint)
+            )
+            with self._lock:
+                self._kept = {checkpoint.info.id: kept}
+        return kept
