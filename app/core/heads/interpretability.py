@@ -187,8 +187,11 @@ class InterpretabilityAccumulator:
         need: list[int],
     ) -> None:
         """Count the hits of the [CLS] rows [B', H, T] merged to words (index [B', T]: each token's word)."""
-        membership = torch.nn.functional.one_hot(index, words + 1)[..., :words].to(rows.dtype)  # [B', T, W]
-        per_head = rows @ membership  # [B', H, W]
+        # each word the sum of its tokens' weights (padding -> the extra column, dropped), by one scatter on the host
+        # rather than a product with a [B', T, W] one-hot membership; the rows are on the CPU, where the sums go in
+        # token order
+        spread = index[:, None, :].expand(-1, rows.shape[1], -1)
+        per_head = torch.zeros(*rows.shape[:2], words + 1, dtype=rows.dtype).scatter_add_(2, spread, rows)[..., :words]
         scores = torch.cat([per_head.sum(1, keepdim=True), per_head], dim=1)  # summed heads first
         masked = scores.masked_fill(excluded[:, None, :], float("-inf"))
         values, top = masked.topk(min(self.k, words), dim=-1)

@@ -123,8 +123,7 @@ class StatisticMeans:
         self.sep = {True: MeanAccumulator(), False: MeanAccumulator()}
 
     def add(self, scores: dict[str, torch.Tensor], rows: dict[bool, list[int]]) -> None:
-        for name, value in scores.items():
-            self.means.add_batch(name, value)
+        self.means.add_all(scores)
         for flag, chosen in rows.items():
             if chosen:
                 self.sep[flag].add_batch("sep", scores[SEP][chosen])

@@ -116,6 +116,27 @@ class MeanAccumulator:
         self.total[name] += torch.where(ok, values, torch.zeros_like(values)).double().sum(0)
         self.count[name] += ok.double().sum(0)
 
+    def add_all(self, values: dict[str, torch.Tensor]) -> None:
+        """`add_batch` of several names at once: values of one shape are stacked so that the host copy, the NaN
+        test and the sums run once for all of them (each name's sums are the same: one reduction per name)."""
+        shapes = {value.shape for value in values.values()}
+        if len(values) < 2 or len(shapes) > 1:
+            for name, value in values.items():
+                self.add_batch(name, value)
+            return
+        stacked = torch.stack(list(values.values())).detach().float().cpu()  # [S, B, ...]
+        ok = ~torch.isnan(stacked)
+        totals = torch.where(ok, stacked, torch.zeros_like(stacked)).double().sum(1)
+        counts = ok.double().sum(1)
+        for name, total, count, found in zip(values, totals, counts, ok.flatten(1).any(1).tolist()):
+            if not found:
+                continue
+            if name not in self.total:
+                self.total[name] = torch.zeros(total.shape, dtype=torch.float64)
+                self.count[name] = torch.zeros(count.shape, dtype=torch.float64)
+            self.total[name] += total
+            self.count[name] += count
+
     def merge(self, other: MeanAccumulator) -> None:
         for name, total in other.total.items():
             if name in self.total:
@@ -310,8 +331,23 @@ class TopExamples:
         self.index[name] = index.gather(0, top.indices)
 
     def add_all(self, scores: dict[str, torch.Tensor], index: torch.Tensor | list[int]) -> None:
-        for name, value in scores.items():
-            self.add(name, value, index)
+        """`add` of every statistic of a batch; statistics of one shape whose running top-k are alike (all new, or
+        all of one size) are stacked, so that one topk over [S, k + B, ...] keeps each one's top-k."""
+        shapes = {value.shape for value in scores.values()}
+        kept = {self.values[name].shape if name in self.values else None for name in scores}
+        if self.k <= 0 or len(scores) < 2 or len(shapes) > 1 or len(kept) > 1:
+            for name, value in scores.items():
+                self.add(name, value, index)
+            return
+        stacked = torch.nan_to_num(torch.stack(list(scores.values())).detach().float().cpu(), nan=float("-inf"))
+        index = torch.as_tensor(index, dtype=torch.long).view(1, -1, *([1] * (stacked.dim() - 2))).expand(stacked.shape)
+        names = list(scores)
+        if names[0] in self.values:
+            stacked = torch.cat([torch.stack([self.values[name] for name in names]), stacked], dim=1)
+            index = torch.cat([torch.stack([self.index[name] for name in names]), index], dim=1)
+        top = stacked.topk(min(self.k, stacked.shape[1]), dim=1)
+        for name, values, chosen in zip(names, top.values, index.gather(1, top.indices)):
+            self.values[name], self.index[name] = values, chosen
 
     def merge(self, other: TopExamples) -> None:
         """The top-k of both, as if `other`'s examples had been added after this one's."""
