@@ -220,6 +220,25 @@ async def served_context(request: Request, finding: dict) -> dict:
     return context
 
 
+async def finding_html(request: Request, finding: dict, **page: Any) -> HTMLResponse:
+    """finding.html for one finding (its title, served figures and data for the scripts) and the `page`'s own
+    entries: whether it is the public page, whether the viewer can edit, its links."""
+    context = {
+        "title": finding.get("title") or "Finding",
+        "f": await served_context(request, finding),
+        "data": json_for_script([finding]),
+    }
+    return html_page(request, "finding.html", {**context, **page})
+
+
+async def export_download(request: Request, api: str) -> Response:
+    """The offline HTML of the finding the API path answers with, or the error page."""
+    answer = await api_get(request, api)
+    if not answer.ok:
+        return error_page(request, answer, "Export")
+    return download([answer.body])
+
+
 @router.get("/findings/{finding_id}")
 async def finding_page(request: Request, finding_id: str) -> HTMLResponse:
     answer = await api_get(request, f"/api/findings/{quote(finding_id, safe='')}")
@@ -230,28 +249,20 @@ async def finding_page(request: Request, finding_id: str) -> HTMLResponse:
     user = me.body if me.ok and isinstance(me.body, dict) else {}
     can_edit = bool(user) and (user.get("is_admin") or user.get("name") == finding.get("author"))
     token = finding.get("public_token")
-    return html_page(
+    return await finding_html(
         request,
-        "finding.html",
-        {
-            "title": finding.get("title") or "Finding",
-            "f": await served_context(request, finding),
-            "data": json_for_script([finding]),
-            "public": False,
-            "can_edit": can_edit,
-            "live_url": "/f/" + quote(finding_id, safe=""),
-            "export_url": f"/findings/{quote(finding_id, safe='')}/export.html",
-            "public_url": str(request.base_url).rstrip("/") + "/p/" + quote(token, safe="") if token else None,
-        },
+        finding,
+        public=False,
+        can_edit=can_edit,
+        live_url="/f/" + quote(finding_id, safe=""),
+        export_url=f"/findings/{quote(finding_id, safe='')}/export.html",
+        public_url=str(request.base_url).rstrip("/") + "/p/" + quote(token, safe="") if token else None,
     )
 
 
 @router.get("/findings/{finding_id}/export.html")
 async def export_finding(request: Request, finding_id: str) -> Response:
-    answer = await api_get(request, f"/api/findings/{quote(finding_id, safe='')}")
-    if not answer.ok:
-        return error_page(request, answer, "Export")
-    return download([answer.body])
+    return await export_download(request, f"/api/findings/{quote(finding_id, safe='')}")
 
 
 @router.get("/f/{finding_id}")
@@ -269,26 +280,17 @@ async def public_page(request: Request, token: str) -> HTMLResponse:
     if not answer.ok:
         return error_page(request, answer, "Public finding")
     finding = answer.body
-    return html_page(
+    return await finding_html(
         request,
-        "finding.html",
-        {
-            "title": finding.get("title") or "Finding",
-            "f": await served_context(request, finding),
-            "data": json_for_script([finding]),
-            "public": True,
-            "can_edit": False,
-            # /inspect needs no account, so the public page links the live view directly
-            "live_url": live_path(finding),
-            "export_url": f"/p/{quote(token, safe='')}/export.html",
-            "public_url": None,
-        },
+        finding,
+        public=True,
+        can_edit=False,
+        live_url=live_path(finding),  # /inspect needs no account, so the public page links the live view directly
+        export_url=f"/p/{quote(token, safe='')}/export.html",
+        public_url=None,
     )
 
 
 @router.get("/p/{token}/export.html")
 async def export_public(request: Request, token: str) -> Response:
-    answer = await api_get(request, f"/api/public/{quote(token, safe='')}")
-    if not answer.ok:
-        return error_page(request, answer, "Export")
-    return download([answer.body])
+    return await export_download(request, f"/api/public/{quote(token, safe='')}")
