@@ -162,28 +162,7 @@ def _refresh_search(finding: Finding) -> None:
 def create(session: Session, author: User, body: FindingCreate, model: ModelRef, snapshot: dict | None) -> Finding:
     """`model` is the server's view of the checkpoint (hash, task, format), not the client's."""
     now = utcnow()
-    finding = Finding(
-        id=new_id(),
-        title=body.title,
-        note=body.note,
-        note_html=render_note(body.note),
-        author_id=author.id,
-        visibility=body.visibility,
-        model_id=model.id,
-        model_sha256=model.sha256,
-        model_task=model.task,
-        model_format=model.format,
-        input=body.input.model_dump(mode="json"),
-        input_text=body.input.text.lower(),
-        snapshot=snapshot,
-        created_at=now,
-        updated_at=now,
-        heads=[],
-        label_rows=[],
-    )
-    finding.author = author
-    _set_derived(finding, body.view, body.labels, body.tags)
-    _refresh_search(finding)
+    finding = _new_row(author, body, model, id=new_id(), snapshot=snapshot, created_at=now, updated_at=now)
     session.add(finding)
     session.flush()
     return finding
@@ -324,28 +303,39 @@ def export(session: Session, user: User, filters: ListFilters, current_models: M
 def _record_to_row(session: Session, record: FindingRecord, authors: dict[str, User]) -> Finding:
     author = authors.get(record.author) or ensure_user(session, record.author)
     authors[record.author] = author
-    finding = Finding(
+    return _new_row(
+        author,
+        record,
+        record.model,
         id=record.id,
-        title=record.title,
-        note=record.note,
-        note_html=render_note(record.note),
-        author_id=author.id,
-        visibility=record.visibility,
         public_token=record.public_token,
-        model_id=record.model.id,
-        model_sha256=record.model.sha256,
-        model_task=record.model.task,
-        model_format=record.model.format,
-        input=record.input.model_dump(mode="json"),
-        input_text=record.input.text.lower(),
         snapshot=record.snapshot,
         created_at=record.created_at,
         updated_at=record.updated_at,
+    )
+
+
+def _new_row(author: User, source: FindingCreate, model: ModelRef, **row: Any) -> Finding:
+    """A finding row from what a new finding and an imported record both carry (title, note, visibility, input,
+    view, labels, tags), the checkpoint it was made on and the `row`'s own columns (id, snapshot, times...)."""
+    finding = Finding(
+        title=source.title,
+        note=source.note,
+        note_html=render_note(source.note),
+        author_id=author.id,
+        visibility=source.visibility,
+        model_id=model.id,
+        model_sha256=model.sha256,
+        model_task=model.task,
+        model_format=model.format,
+        input=source.input.model_dump(mode="json"),
+        input_text=source.input.text.lower(),
         heads=[],
         label_rows=[],
+        **row,
     )
     finding.author = author
-    _set_derived(finding, record.view, record.labels, record.tags)
+    _set_derived(finding, source.view, source.labels, source.tags)
     _refresh_search(finding)
     return finding
 
