@@ -25,7 +25,7 @@ from app.core.model.errors import InputError
 from app.core.model.norm_attention import norm_forward
 from app.core.model.registry import ModelRegistry
 from app.core.passes.inspection import Inspection, inspect_batch, prepare_inspection
-from app.web.attention_npz import npz_attention, quantised_layers
+from app.web.attention_npz import layer_values, npz_attention
 from app.web.attribution_service import AttributionService
 from app.web.batcher import ModelBatcher
 from app.web.intervention_service import InterventionService
@@ -218,14 +218,14 @@ def compact_layer_bytes(attention: torch.Tensor) -> int:
 
 def compact_attention(attention: torch.Tensor, layers: list[int]) -> dict[str, Any]:
     """The compact form of `layers`: uint8 (value = round(a * 255)) base64 per layer."""
-    quantised = quantised_layers(attention, layers)  # only the layers sent: a long input's page asks for one
+    # only the layers sent are quantised, layer by layer (npz_attention says why): a long input's page asks for one
     return {
         "encoding": "uint8-base64",
         "scale": 255,
         "shape": list(attention.shape),
         "layers": {
-            str(layer): base64.b64encode(quantised[i].numpy().tobytes()).decode("ascii")
-            for i, layer in enumerate(layers)
+            str(layer): base64.b64encode(layer_values(attention, layer, "uint8").tobytes()).decode("ascii")
+            for layer in layers
         },
     }
 
