@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -29,6 +30,37 @@ def p50(samples: list[float]) -> float:
 def require_checkpoint() -> None:
     if not (CHECKPOINT / "headscope.json").exists():
         sys.exit(f"{CHECKPOINT} is missing: run `make prepare` (or `headscope prepare`) first")
+
+
+def load_demo():
+    """The demo checkpoint through the models folder's registry, on the best device (exits when it is missing)."""
+    from app.core.model.checkpoint import pick_device
+    from app.core.model.registry import ModelRegistry
+
+    require_checkpoint()
+    registry = ModelRegistry(MODELS_DIR, pick_device("auto"))
+    registry.refresh()
+    return registry.get(MODEL_ID)
+
+
+def prepared_demo_pair(loaded):
+    """(the demo review-aspect pair prepared for inspection on `loaded`, its token count), checked to be
+    PAIR_TOKENS long: the figures speak of that length."""
+    from app.core.passes.inspection import InspectionInput, prepare_inspection
+
+    prepared = prepare_inspection(loaded, InspectionInput(REVIEW, ASPECT))
+    tokens = len(prepared.encodeds[0].input_ids)
+    assert tokens == PAIR_TOKENS, f"the demo pair is {tokens} tokens, not {PAIR_TOKENS}"
+    return prepared, tokens
+
+
+def timing_parser(description: str, rounds: int = 7, repeats: int = 5) -> argparse.ArgumentParser:
+    """A benchmark's command line with the timing loop's options (bench/timing.py) and --threads."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=rounds, help="alternating rounds (the median ratio is printed)")
+    parser.add_argument("--repeats", type=int, default=repeats, help="runs per round and side (its median time)")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    return parser
 
 
 def server_env() -> dict[str, str]:

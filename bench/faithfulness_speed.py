@@ -20,7 +20,6 @@ import argparse
 import time
 
 import common
-from intervention_speed import load
 from timing import compare
 
 
@@ -69,7 +68,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    loaded = load()
+    loaded = common.load_demo()
     inspection = inspect(loaded, InspectionInput(common.REVIEW, common.ASPECT))
     tokens = len(inspection.encoded.input_ids)
     assert tokens == common.PAIR_TOKENS, f"the demo pair is {tokens} tokens, not {common.PAIR_TOKENS}"

@@ -25,27 +25,12 @@ Each line also gives the mean of the rounds' ratios with its 95% percentile boot
 
 from __future__ import annotations
 
-import argparse
-
 import common
 from timing import compare
 
 
-def load():
-    from app.core.model.checkpoint import pick_device
-    from app.core.model.registry import ModelRegistry
-
-    common.require_checkpoint()
-    registry = ModelRegistry(common.MODELS_DIR, pick_device("auto"))
-    registry.refresh()
-    return registry.get(common.MODEL_ID)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds (the median ratio is printed)")
-    parser.add_argument("--repeats", type=int, default=5, help="runs per round and side (its median time)")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser = common.timing_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--no-knockout", action="store_true", help="measure (a) only")
     args = parser.parse_args()
 
@@ -53,16 +38,14 @@ def main() -> None:
 
     from app.core.model.attention import forward_with_attention
     from app.core.model.interventions import Intervention
-    from app.core.passes.inspection import InspectionInput, batch_inputs, prepare_inspection
+    from app.core.passes.inspection import batch_inputs
     from app.core.passes.intervention import inspect_intervened, plain_outcome
     from app.core.passes.knockout import knockout_map
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    loaded = load()
-    prepared = prepare_inspection(loaded, InspectionInput(common.REVIEW, common.ASPECT))
-    tokens = len(prepared.encodeds[0].input_ids)
-    assert tokens == common.PAIR_TOKENS, f"the demo pair is {tokens} tokens, not {common.PAIR_TOKENS}"
+    loaded = common.load_demo()
+    prepared, tokens = common.prepared_demo_pair(loaded)
     inputs = batch_inputs(loaded, [prepared])
     rows = {name: value.repeat(72, 1) for name, value in inputs.items()}
     zeroed = Intervention(((2, 5),))

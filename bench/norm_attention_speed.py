@@ -21,18 +21,12 @@ built; norm-based attention always runs the PyTorch forward (it needs the value 
 
 from __future__ import annotations
 
-import argparse
-
 import common
-from intervention_speed import load
 from timing import compare
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds (the median ratio is printed)")
-    parser.add_argument("--repeats", type=int, default=5, help="runs per round and side (its median time)")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser = common.timing_parser(__doc__.split("\n\n")[0])
     args = parser.parse_args()
 
     import torch
@@ -40,16 +34,14 @@ def main() -> None:
     from app.core.model.norm_attention import norm_forward
     from app.core.model.registry import ModelRegistry
     from app.core.passes.attention_pass import forward_pass
-    from app.core.passes.inspection import InspectionInput, batch_inputs, inspect_batch, prepare_inspection
+    from app.core.passes.inspection import batch_inputs, inspect_batch
     from app.web.inspect_service import InspectService
     from app.web.request_bodies import InspectRequest
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    loaded = load()
-    prepared = prepare_inspection(loaded, InspectionInput(common.REVIEW, common.ASPECT))
-    tokens = len(prepared.encodeds[0].input_ids)
-    assert tokens == common.PAIR_TOKENS, f"the demo pair is {tokens} tokens, not {common.PAIR_TOKENS}"
+    loaded = common.load_demo()
+    prepared, tokens = common.prepared_demo_pair(loaded)
     rows = {name: value.repeat(16, 1) for name, value in batch_inputs(loaded, [prepared]).items()}
     norm = norm_forward(loaded.model)
 
