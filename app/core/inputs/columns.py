@@ -64,11 +64,11 @@ class TokenColumns:
     tokenizer: Any
     truncated: dict[int, Truncation] = field(default_factory=dict)  # row -> how it was cut
 
-    @property
+    @functools.cached_property  # (read by every span mask and probe of the batch; the arrays are not changed)
     def valid(self) -> np.ndarray:
         return np.arange(self.ids.shape[1])[None, :] < self.lengths[:, None]
 
-    @property
+    @functools.cached_property
     def content(self) -> np.ndarray:
         """[B, T]: real tokens that are neither special nor entity markers."""
         return self.valid & ~self.special & ~self.marker
