@@ -21,6 +21,7 @@ from app.cli.common import (
     use_threads,
     write_and_show,
 )
+from app.cli.seed_groups import spread_text
 from app.config import get_settings
 from app.core.report.settings import ATTACKS, ReportSettings
 
@@ -200,14 +201,6 @@ GROUP_FIGURES = {  # summary figure: its column, as the table above names it
 }
 
 
-def _spread(figure: dict[str, Any]) -> str:
-    if figure["mean"] is None:
-        return "–"
-    if figure["sd"] is None:
-        return _f(figure["mean"])
-    return f"{_f(figure['mean'])} ± {_f(figure['sd'])} [{_f(figure['min'])}–{_f(figure['max'])}]"
-
-
 def render_groups(groups: dict[str, Any], out: Console = console) -> None:
     """Per entry each figure's mean ± SD [min–max], the per-seed values, then two groups compared seed by seed."""
     table = Table("entry", "seeds", *GROUP_FIGURES.values(), title="Seed groups: mean ± SD [min–max] over seeds")
@@ -215,7 +208,7 @@ def render_groups(groups: dict[str, Any], out: Console = console) -> None:
     for entry in groups["entries"]:
         figures = entry["figures"]
         seeds = ",".join(str(m["seed"]) for m in entry["members"]) if entry["group"] else "–"
-        table.add_row(entry["label"], seeds, *(_spread(figures[key]) for key in GROUP_FIGURES))
+        table.add_row(entry["label"], seeds, *(spread_text(figures[key]) for key in GROUP_FIGURES))
         for k, member in enumerate(entry["members"]):
             values = [_f(figures[key]["values"][k]["value"]) for key in GROUP_FIGURES]
             per_seed.add_row(entry["label"], _f(member["seed"]), member["model"], *values)

@@ -1,6 +1,7 @@
 """What `--model NAME@13,14,15` does the same way in every command: resolve the group in the models folder, run
 the one-checkpoint path on each seed in turn, compare the seeds in the core, write and render the group result;
-and the table of heads per seed, their Jaccard against chance and k of n, that each command's renderer shows."""
+and what the renderers show alike: the table of heads per seed, their Jaccard against chance and k of n, and a
+figure's spread over the seeds (app.core.stats.seed_spread) as mean ± SD [min–max]."""
 
 from __future__ import annotations
 
@@ -77,6 +78,22 @@ def stability_table(stability: dict[str, Any], row_name: str = "label") -> Table
             " ".join(f"{layer}.{head}={k}/{n}" for layer, head, k in entry["stable"]) or "none in 2+ seeds",
         )
     return table
+
+
+def spread_text(figure: dict[str, Any], span: bool = True) -> str:
+    """A spread over seeds as "0.850 ± 0.012 [0.837–0.862]" (without the min–max when not `span`, for a table that
+    shows each seed's value beside it): the mean alone under two values, "–" with none."""
+    if figure["mean"] is None:
+        return "–"
+    if figure["sd"] is None:
+        return value_text(figure["mean"])
+    text = f"{value_text(figure['mean'])} ± {value_text(figure['sd'])}"
+    return f"{text} [{value_text(figure['min'])}–{value_text(figure['max'])}]" if span else text
+
+
+def value_text(value: Any, digits: int = 3) -> str:
+    """A figure as the seed-group tables print it: floats to `digits` places, "–" for none."""
+    return "–" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
 def _number(value: float | None) -> str:

@@ -1,5 +1,6 @@
-"""`headscope robustness --model NAME@SEEDS`: the suite on each seed in turn, then per test each seed's moved heads,
-their Jaccard against chance and k of n (the --out JSON and the printed table); a bad group exits 2."""
+"""`headscope robustness --model NAME@SEEDS`: the suite on each seed in turn, then per test its figures over the seeds
+(mean ± SD and each seed's value) and each seed's moved heads, their Jaccard against chance and k of n (the --out
+JSON and the printed tables); a bad group exits 2."""
 
 import json
 
@@ -13,6 +14,42 @@ from app.core.robustness.seed_moved import moved_set
 GROUP = PERTURBED_GROUP  # the group of the group_folder fixture (tests/cli/conftest.py)
 SETTINGS = ["--data", "demo-absa", "--tests", "revnon,adddiff,aspect-only", "--limit", "40", "--batch-size", "8"]
 SETTINGS += ["--bootstrap", "200", "--no-progress", "--threads", "1"]
+PRINTED = 5.01e-4  # a printed figure (3 places) is within half its last place of the JSON's, plus float slack
+FIGURES = {"source_accuracy": "source accuracy", "variant_accuracy": "variant accuracy", "flip_rate": "flip rate"}
+
+
+def printed_figures(output: str) -> dict[tuple[str, str], list[str]]:
+    """The figures table as printed: (test, figure) -> its cells (mean ± SD, then each seed's value)."""
+    rows = {}
+    for line in output.splitlines():
+        cells = [cell.strip() for cell in line.split("│")[1:-1]]
+        if len(cells) > 3 and cells[1] in (*FIGURES.values(), "broken/held"):
+            rows[(cells[0], cells[1])] = cells[2:]
+    return rows
+
+
+def number(cell: str) -> float | None:
+    return None if cell == "–" else float(cell)
+
+
+def assert_figures_printed(output: str, result: dict) -> None:
+    """Each test's printed figures are the JSON's: mean ± SD over the seeds, then each seed's value, in seed order,
+    and each seed's broken/held pairs as its own run counted them."""
+    printed = printed_figures(output)
+    assert {test for test, _ in printed} == {row["test"] for row in result["figures"]}
+    for row in result["figures"]:
+        for key, name in FIGURES.items():
+            spread, (mean_sd, *per_seed) = row[key], printed[(row["test"], name)]
+            assert [v["seed"] for v in spread["values"]] == [m["seed"] for m in result["members"]]
+            values = [v["value"] for v in spread["values"]]
+            assert [number(cell) for cell in per_seed] == pytest.approx(values, abs=PRINTED)
+            mean, _, sd = mean_sd.partition(" ± ")
+            assert number(mean) == pytest.approx(spread["mean"], abs=PRINTED)
+            assert (number(sd) if sd else None) == pytest.approx(spread["sd"], abs=PRINTED)
+        counted = [
+            f"{t['broken']}/{t['held']}" for m in result["members"] for t in m["tests"] if t["test"] == row["test"]
+        ]
+        assert printed[(row["test"], "broken/held")][1:] == counted
 
 
 def test_a_group_compares_the_heads_that_moved_in_each_seed(group_folder, tmp_path):
@@ -42,6 +79,7 @@ def test_a_group_compares_the_heads_that_moved_in_each_seed(group_folder, tmp_pa
         assert {tuple(h) for h in overlap["in_all"]} == sets[0] & sets[1]
         assert 0 < pair["chance"] < 1
     assert f"{GROUP}@13,14: 2 seeds" in found.output and "Jaccard" in found.output and "chance:" in found.output
+    assert_figures_printed(found.output, result)
 
 
 def test_a_bad_group_exits_2_with_what_exists(tiny_group_folder, tmp_path):
@@ -77,3 +115,4 @@ def test_a_group_of_tiny_checkpoints_runs_each_seed(tmp_path, cli_env):
     for row in result["moved"]["tests"]:
         assert len(row["pairs"]) == 3 and len(row["broken_held"]) == 3
         assert all(seed in (13, 14, 15) for seed in row["unranked"])
+    assert_figures_printed(found.output, result)
