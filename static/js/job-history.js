@@ -1,8 +1,9 @@
 // The "Recent runs" list of a job page (templates/_job_progress.html #job-history): the user's jobs of
-// this kind and the shared ones (GET <base>/history, kept in the server's database across restarts),
-// each with its model, data, settings, status and time; Open reopens a job on this page, Rerun asks
-// again for one that was interrupted (the server stopped first) or failed, with its very settings.
-// job-page.js owns it.
+// the page's kinds and the shared ones (GET <base>/history of each kind, kept in the server's database
+// across restarts; a page may list two kinds, e.g. single runs and seed-group runs, each row labelled
+// with its kind), each with its model, data, settings, status and time, last asked for first; Open
+// reopens a job on this page, Rerun asks again for one that was interrupted (the server stopped first)
+// or failed, with its very settings. job-page.js owns it.
 
 import { request } from "./request.js";
 import { $, el } from "./dom.js";
@@ -44,17 +45,22 @@ function statusCell(job) {
 }
 
 /**
- * historyList({base, root, currentId, onOpen, onRerun}) -> {refresh()}: fills `root` (the <details>)
- * with the jobs; onOpen(job) reopens one, onRerun(job) asks for it again (both given the history entry).
+ * historyList({kinds, root, currentId, onOpen, onRerun}) -> {refresh()}: fills `root` (the <details>)
+ * with the jobs of each kind {base, label?, link?(job), current?()} (a Kind column names each row's
+ * label when there are two or more); `link` gives a row's Open address (default ?id=<id>), `current`
+ * the id of the kind's job in view (default currentId()). onOpen(job) reopens one, onRerun(job) asks
+ * for it again (both given the history entry, `job.historyKind` its kind).
  */
-export function historyList({ base, root = $("job-history"), currentId, onOpen, onRerun }) {
+export function historyList({ kinds, root = $("job-history"), currentId, onOpen, onRerun }) {
   const table = root.querySelector("table"), count = root.querySelector(".history-count");
-  const empty = root.querySelector(".history-empty");
+  const empty = root.querySelector(".history-empty"), labelled = kinds.length > 1;
 
   function row(job) {
-    const tr = el("tr", job.id === currentId() ? "current" : null);
+    const kind = job.historyKind, current = kind.current ? kind.current() : currentId();
+    const tr = el("tr", job.id === current ? "current" : null);
     tr.dataset.id = job.id;
     tr.dataset.status = job.status;
+    if (kind.label) tr.dataset.kind = kind.label;
     const when = el("td", "num", whenText(job.created));
     when.title = new Date(job.created * 1000).toString();
     const settings = el("td", "settings", settingsText(job.settings));
@@ -62,7 +68,7 @@ export function historyList({ base, root = $("job-history"), currentId, onOpen, 
     const who = job.mine ? "" : ` · shared by ${job.owners.join(", ")}`;
     const actions = el("td", "actions");
     const open = el("a", null, "Open");
-    open.href = `?id=${encodeURIComponent(job.id)}`;
+    open.href = kind.link ? kind.link(job) : `?id=${encodeURIComponent(job.id)}`;
     open.addEventListener("click", (ev) => { ev.preventDefault(); onOpen(job); });
     actions.append(open);
     if (RERUNNABLE.has(job.status) && job.rerun) {
@@ -72,14 +78,23 @@ export function historyList({ base, root = $("job-history"), currentId, onOpen, 
       again.addEventListener("click", () => onRerun(job));
       actions.append(again);
     }
-    tr.append(when, el("td", null, job.model + who), el("td", null, dataText(job)), settings, statusCell(job), actions);
+    const cells = labelled ? [when, el("td", "kind", kind.label)] : [when];
+    tr.append(...cells, el("td", null, job.model + who), el("td", null, dataText(job)), settings, statusCell(job), actions);
     return tr;
   }
 
+  /** Every kind's jobs, each tagged with its kind, last asked for (or changed) first. */
+  async function listed() {
+    const answers = await Promise.all(kinds.map((kind) => request(`${kind.base}/history`)));
+    const jobs = answers.flatMap(({ jobs }, i) => jobs.map((job) => ({ ...job, historyKind: kinds[i] })));
+    return jobs.sort((a, b) => b.updated - a.updated);
+  }
+
   async function refresh() {
-    const { jobs } = await request(`${base}/history`);
+    const jobs = await listed();
     const head = el("tr");
-    head.append(...["When", "Model", "Data", "Settings", "Status", ""].map((t) => el("th", null, t)));
+    const names = ["When", ...(labelled ? ["Kind"] : []), "Model", "Data", "Settings", "Status", ""];
+    head.append(...names.map((t) => el("th", null, t)));
     table.replaceChildren(head, ...jobs.map(row));
     table.hidden = !jobs.length;
     empty.hidden = !!jobs.length;

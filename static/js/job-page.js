@@ -19,7 +19,10 @@ import { $, clearError, clearStale, el, fillConceptLinks, markStale, showError }
  *   button       the id of the button disabled while a job runs (default "start-button")
  *   base         the jobs' API root, e.g. "/api/analyses" (status at base/<id>, history at base/history), or a
  *                function giving the root of the job in view (a page whose form starts jobs of two kinds, e.g.
- *                /robustness for a seed group); the history lists the kind of its first answer
+ *                /robustness for a seed group)
+ *   history      the kinds "Recent runs" lists (job-history.js historyList), default [{base}]: each
+ *                {base, label, link?(job), current?()} and, for a kind this page's renderer does not draw,
+ *                open(job) and rerun(job) of its own (else its jobs reopen and rerun here, at its base)
  *   name, unit, phases   the progress wording (job-follower.js followJob)
  *   jobId()      the job id of the view in the URL ("" when none)
  *   load()       fill the form's choices (models, datasets, …); awaited first
@@ -31,8 +34,8 @@ import { $, clearError, clearStale, el, fillConceptLinks, markStale, showError }
  *   onStatus(status)        every status seen (e.g. window.headscope.job)
  * Call open() once the page's own listeners are bound: it fills the form and reopens the URL's job.
  */
-export function jobPage({ form, button = "start-button", base, jobId, load, start, reopened, saveView, render,
-                          onStatus = () => {}, ...wording }) {
+export function jobPage({ form, button = "start-button", base, history: kinds, jobId, load, start, reopened, saveView,
+                          render, onStatus = () => {}, ...wording }) {
   const fail = (message) => showError(form, message);
   const setBusy = (busy) => { $(button).disabled = busy; };
   const root = () => (typeof base === "function" ? base() : base);
@@ -42,8 +45,12 @@ export function jobPage({ form, button = "start-button", base, jobId, load, star
     if (on) markStale("results", "stale: the result below is from the run shown before");
     else clearStale("results");
   };
-  const listed = root();  // the history's kind: its jobs reopen and rerun there, whatever the form shows now
-  const history = historyList({ base: listed, currentId: jobId, onOpen: (job) => reopen(job.id, listed), onRerun: (job) => rerun(job.rerun, listed) });
+  // each listed job reopens and reruns at its own kind's root, whatever the form shows now
+  const history = historyList({
+    kinds: kinds || [{ base: root() }], currentId: jobId,
+    onOpen: ({ historyKind: kind, ...job }) => (kind.open ? kind.open(job) : reopen(job.id, kind.base)),
+    onRerun: ({ historyKind: kind, ...job }) => (kind.rerun ? kind.rerun(job) : rerun(job.rerun, kind.base)),
+  });
   let following = null;
 
   const refreshHistory = () => history.refresh().catch((e) => showError("job-history", e.message));
@@ -150,5 +157,5 @@ export function jobPage({ form, button = "start-button", base, jobId, load, star
   }
 
   $(form).addEventListener("submit", (ev) => { ev.preventDefault(); submit(); });
-  return { follow, fail, open };
+  return { follow, fail, open, refreshHistory };
 }

@@ -2,7 +2,8 @@
 // (robustness-form.js); once it is done it shows the result: accuracy / flip rate / ARS charts and the heads × tests
 // heatmap (robustness-charts.js), the tests table and the chosen test's examples, each with a link
 // to the compare view (robustness-tables.js). A seed group picked as the model runs through /api/robustness-groups
-// and its result draws as one (robustness-groups.js). View state lives in the URL (robustness-state.js).
+// and its result draws as one (robustness-groups.js); "Recent runs" lists both kinds, a group run by its
+// NAME@SEEDS, and reopens either here. View state lives in the URL (robustness-state.js).
 
 import { jobPage } from "./job-page.js";
 import { bindChoices, GROUP_BASE, loadChoices, modelCard, showJob, startRun } from "./robustness-form.js";
@@ -74,8 +75,12 @@ async function render(result, job) {
   } catch (e) { page.fail(e.message); }
 }
 
+/** A listed run's address: its id and model (a group's NAME@SEEDS says which kind of job the id is). */
+const runLink = (job) => `?id=${encodeURIComponent(job.id)}&model=${encodeURIComponent(job.model)}`;
+
 const page = jobPage({
   form: "robustness-form", base: () => (isGroup(view.model) ? GROUP_BASE : "/api/robustness"),
+  history: [{ base: "/api/robustness", label: "run", link: runLink }, { base: GROUP_BASE, label: "seed group", link: runLink }],
   name: "robustness run", unit: "inputs", phases: PHASES,
   jobId: () => view.id, load: loadChoices, start: startRun, saveView: writeView, render,
   reopened: showJob,  // a run reopened from its URL or the history ticks the tests it ran

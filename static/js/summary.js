@@ -2,9 +2,12 @@
 // (analysis-form.js); once it is done it shows the result: heatmaps (summary-heatmaps.js), the ranked table
 // and panels (summary-tables.js) with each head's typical examples as links into the live head
 // view (typical-examples.js), and "Save as finding" (summary-finding.js). View state (model,
-// data, analysis id, statistic, head) lives in the URL (summary-state.js).
+// data, analysis id, statistic, head) lives in the URL (summary-state.js). "Recent runs" lists the
+// analyses and the seed-group comparisons (NAME@SEEDS), the latter opened in the Across seeds panel
+// (analysis-seed-groups.js).
 
 import { jobPage } from "./job-page.js";
+import { GROUP_BASE, openGroupRun, rerunGroupRun, whenGroupJobsChange } from "./analysis-seed-groups.js";
 import { bindChoices, loadChoices, modelById, showJob, startAnalysis } from "./analysis-form.js";
 import { showUntrained } from "./model-provenance.js";
 import { setResult, statNames, rankedHeads, headAt, VIRTUAL } from "./analysis-result.js";
@@ -79,11 +82,15 @@ async function render(result, job) {
 
 const page = jobPage({
   form: "analysis-form", base: "/api/analyses", name: "analysis", unit: "pairs", phases: PHASES,
+  history: [{ base: "/api/analyses", label: "analysis" },
+            { base: GROUP_BASE, label: "seed group", link: (job) => `?group=${encodeURIComponent(job.id)}`,
+              current: () => view.group, open: (job) => openGroupRun(job.id), rerun: (job) => rerunGroupRun(job.rerun) }],
   jobId: () => view.id, load: loadChoices, start: startAnalysis, reopened: showJob, saveView: writeView, render,
   onStatus: (status) => { pub.job = status; },
 });
 
 bindChoices();
+whenGroupJobsChange(page.refreshHistory);
 $("stat-select").addEventListener("change", () => setStat($("stat-select").value));
 $("value-select").addEventListener("change", () => { view.value = $("value-select").value; writeView(); drawMain(selectHead); });
 $("save-finding").addEventListener("click", saveFinding);

@@ -1,7 +1,8 @@
 """/robustness over a seed group in Debian's headless Chromium against a running uvicorn whose models folder holds a
 seed group (copies of the trained demo checkpoint, the later seed's attention projections perturbed): the model
 picker offers the group, the run goes through each seed's own run, and the page shows each test's figures over the
-seeds and, per test, the layers × heads map of k/n moved heads (the stability map /analysis draws for labels)."""
+seeds and, per test, the layers × heads map of k/n moved heads (the stability map /analysis draws for labels);
+"Recent runs" then lists the group run by its NAME@SEEDS beside each seed's own run, and reopens either."""
 
 import pytest
 from browser_support import guarded_page, query  # tests/ is on sys.path (rootdir conftest)
@@ -49,6 +50,16 @@ def maps_match(page, rows) -> int:
     return len(moved)
 
 
+def history_rows(page, count: int) -> dict[str, tuple[str, str]]:
+    """Once "Recent runs" lists `count` runs: job id -> (its kind's label, its model cell)."""
+    page.wait_for_function(f"document.querySelectorAll('#job-history tr[data-id]').length >= {count}", timeout=30_000)
+    rows = page.locator("#job-history tr[data-id]").all()
+    return {
+        row.get_attribute("data-id"): (row.get_attribute("data-kind"), row.locator("td").nth(2).text_content())
+        for row in rows
+    }
+
+
 def test_the_page_runs_a_seed_group_and_shows_the_moved_heads_map(page):
     page.goto(page.base + "/robustness")
     page.wait_for_selector(f"#model-select option[value='{GROUP}@13,14']", state="attached", timeout=60_000)
@@ -91,3 +102,21 @@ def test_the_page_runs_a_seed_group_and_shows_the_moved_heads_map(page):
     page.wait_for_selector("#group-results[data-drawn]", timeout=60_000)
     assert page.input_value("#model-select") == f"{GROUP}@13,14"
     assert page.get_attribute("#download-link", "href") == f"/api/robustness-groups/{state['id'][0]}/result.json"
+
+    # a page opened on no run lists both kinds: the group run by its NAME@SEEDS and each seed's own run
+    group_id, runs = state["id"][0], {m["robustness_id"]: m["model"] for m in result["members"]}
+    page.goto(page.base + "/robustness")
+    rows = history_rows(page, 3)
+    assert rows == {group_id: ("seed group", f"{GROUP}@13,14"), **{i: ("run", model) for i, model in runs.items()}}
+    seed14 = result["members"][1]["robustness_id"]
+    page.locator(f"#job-history tr[data-id='{seed14}'] a").click()  # a seed's own run reopens as a single run
+    page.wait_for_function(f"(window.headscope.result || {{}}).model?.id === '{GROUP}-seed14'", timeout=60_000)
+    page.wait_for_selector("#single-results", timeout=60_000)
+    assert query(page)["id"] == [seed14] and page.locator("#group-results").is_hidden()
+    group_link = page.locator(f"#job-history tr[data-id='{group_id}'] a")
+    assert group_link.get_attribute("href") == f"?id={group_id}&model={GROUP}%4013%2C14"
+    group_link.click()  # and the group run reopens as the group result
+    page.wait_for_selector("#group-results[data-drawn]", timeout=60_000)
+    assert page.locator("#single-results").is_hidden() and page.input_value("#model-select") == f"{GROUP}@13,14"
+    assert query(page)["id"] == [group_id] and query(page)["model"] == [f"{GROUP}@13,14"]
+    page.wait_for_selector(f"#job-history tr.current[data-id='{group_id}']", state="attached")

@@ -1,7 +1,8 @@
 """/analysis "Across seeds" in Debian's headless Chromium against a running uvicorn whose models folder holds a
 seed group (copies of the trained demo checkpoint, the later seed's attention projections perturbed): the page
 offers the group, runs it, and shows per label the layers × heads map of k/n, the Jaccard figures and a link to
-each seed's own analysis."""
+each seed's own analysis; "Recent runs" lists the comparison by its NAME@SEEDS beside the analyses and reopens it
+in the Across seeds panel."""
 
 import pytest
 from browser_support import guarded_page, query  # tests/ is on sys.path (rootdir conftest)
@@ -75,3 +76,19 @@ def test_the_page_runs_a_seed_group_and_shows_k_of_n_per_head(page):
     links.nth(1).click()  # a seed's own analysis opens as any analysis does
     page.wait_for_function("document.body.dataset.rendered === '1'", timeout=120_000)
     assert page.evaluate("window.headscope.result.model.id") == f"{GROUP}-seed14"
+
+    # a page opened on no comparison lists it beside each seed's analysis, and opens it in the Across seeds panel
+    page.goto(page.base + "/analysis")
+    page.wait_for_function("document.querySelectorAll('#job-history tr[data-id]').length >= 3", timeout=30_000)
+    row = page.locator(f"#job-history tr[data-id='{group_id}']")
+    assert (
+        row.get_attribute("data-kind") == "seed group" and row.locator("td").nth(2).text_content() == f"{GROUP}@13,14"
+    )
+    for m in shown["members"]:
+        assert page.get_attribute(f"#job-history tr[data-id='{m['analysis_id']}']", "data-kind") == "analysis"
+    assert row.locator("a").get_attribute("href") == f"?group={group_id}"
+    assert page.locator("#seed-results").is_hidden()
+    row.locator("a").click()
+    page.wait_for_selector("#seed-results[data-drawn]", timeout=60_000)
+    assert query(page)["group"] == [group_id] and page.input_value("#group-select") == f"{GROUP}@13,14"
+    page.wait_for_selector(f"#job-history tr.current[data-id='{group_id}']", state="attached")
