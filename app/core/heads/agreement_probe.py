@@ -95,22 +95,29 @@ class AgreementProbe:
     def add(
         self, name: str, batch: PassBatch, tokens: BatchTokens, scores: torch.Tensor, chosen: list[int] | None = None
     ) -> None:
-        """Score the heads, the rule baselines and the reference model's heads against `scores` [B', T]."""
+        """Score the heads, the rule baselines and the reference model's heads against `scores` [B', T].
+
+        All of them are one stack of rows [B', L * H + 1 + P (+ L * H), T] ranked and correlated in one
+        `spearman` call: the target is ranked once per batch, and each row's value is the one it has alone."""
         pick = slice(None) if chosen is None else chosen
-        mask = tokens.content[pick][:, None, None, :]
-        target = scores[:, None, None, :]
-        value = spearman(tokens.rows[pick], target, mask)  # [B', L, H]
-        self.scores.add(name, value)
-        if self.typical is not None:
-            self.typical.add(name, value, batch.indices if chosen is None else [batch.indices[i] for i in chosen])
+        heads = tokens.rows[pick]  # [B', L, H, T]
+        layers, width = heads.shape[1:3]
         rule_rows = batch.shared("agreement_rule_rows", lambda: rule_maps(batch, self.task).query_rows(tokens.weights))[
             pick
         ]  # [B', 1 + P, T]
-        rules = spearman(rule_rows, scores[:, None, :], tokens.content[pick][:, None, :])
+        stacked = [heads.flatten(1, 2), rule_rows]
+        if batch.reference_attention is not None:
+            stacked.append(head_rows(batch.reference_attention[pick], tokens.weights[pick]).flatten(1, 2))
+        every = spearman(torch.cat(stacked, 1), scores[:, None, :], tokens.content[pick][:, None, :])
+        value = every[:, : layers * width].unflatten(1, (layers, width))  # [B', L, H]
+        self.scores.add(name, value)
+        if self.typical is not None:
+            self.typical.add(name, value, batch.indices if chosen is None else [batch.indices[i] for i in chosen])
+        rules = every[:, layers * width : layers * width + rule_rows.shape[1]]
         self.rules.add({name: rules[:, None, :]}, {})  # one "layer" whose heads are the rules
         if batch.reference_attention is not None:
-            reference = head_rows(batch.reference_attention[pick], tokens.weights[pick])
-            self.pretrained.add({name: spearman(reference, target, mask)}, {})
+            reference = every[:, layers * width + rule_rows.shape[1] :].unflatten(1, (layers, width))
+            self.pretrained.add({name: reference}, {})
 
     def summaries(self, bootstrap: int, seed: int) -> dict[str, Summary]:
         return {name: self.scores.summary(name, bootstrap, seed) for name in self.scores.names}
