@@ -99,6 +99,7 @@ class Job:
     description: dict[str, Any]
     total: int = 0
     owner_id: int | None = None  # who started it (the per-user limit counts these)
+    dependency: bool = False  # queued for another job (a group's member): that job counts, this one does not
     status: str = "queued"  # queued, running, done, failed, interrupted (the server stopped first)
     phase: str = "queued"
     done: int = 0
@@ -192,7 +193,13 @@ class JobQueue:
                 if counted:
                     self._check_limit(kind, user)
                 job = Job(
-                    kind.name, job_id, prepared.description, prepared.total, owner_id=user.id, inputs=prepared.inputs
+                    kind.name,
+                    job_id,
+                    prepared.description,
+                    prepared.total,
+                    owner_id=user.id,
+                    dependency=not counted,
+                    inputs=prepared.inputs,
                 )
                 self.jobs[(kind.name, job_id)] = job
             job.rerun = job.rerun or rerun
@@ -258,10 +265,6 @@ class JobQueue:
         """The history of this kind the user may see (theirs and shared ones), last asked for first."""
         return self.history.recent(kind.name, user, limit)
 
-    def active_jobs(self, user: User) -> int:
-        with self._lock:
-            return sum(1 for job in self.jobs.values() if job.owner_id == user.id and job.status in ACTIVE)
-
     # --- model thread, shutdown ------------------------------------------------------------------
 
     def run_on_model_thread(self, work: Callable[[], T]) -> T:
@@ -289,7 +292,10 @@ class JobQueue:
         if not self.settings.auth_enabled:
             return
         limit = self.settings.max_jobs_per_user
-        active = sum(1 for job in self.jobs.values() if job.owner_id == user.id and job.status in ACTIVE)
+        # a group's members, queued just before it for it, count as the group alone
+        active = sum(
+            1 for job in self.jobs.values() if job.owner_id == user.id and job.status in ACTIVE and not job.dependency
+        )
         if active >= limit:
             raise TooManyJobs(
                 f"you have {active} jobs queued or running, the most one user may have "
