@@ -39,10 +39,12 @@ from app.web.job_data import data_name, load_named
 from app.web.jobs import Job, JobKind
 
 
-class RobustnessRequest(BaseModel):
+class RobustnessInputs(BaseModel):
+    """What a robustness run takes besides the checkpoint: the data, training data and settings (a run of one
+    checkpoint and a run over a seed group alike)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(description="checkpoint id (GET /api/models)")
     data: str | None = Field(
         default=None,
         max_length=1000,
@@ -53,6 +55,10 @@ class RobustnessRequest(BaseModel):
         default=None, max_length=1000, description="training data for the tests that need it (same names as `data`)"
     )
     settings: RobustnessSettings = Field(default_factory=RobustnessSettings)
+
+
+class RobustnessRequest(RobustnessInputs):
+    model: str = Field(description="checkpoint id (GET /api/models)")
 
 
 class RobustnessJobs(JobKind):

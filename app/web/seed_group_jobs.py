@@ -13,7 +13,7 @@ click away (its id in the result).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,6 +36,7 @@ class GroupJobs(JobKind):
 
     member_kind: ClassVar[str]  # the kind each seed's own job is (e.g. "analyses")
     member_id: ClassVar[str]  # the result field naming that job (e.g. "analysis_id")
+    member_key: ClassVar[str]  # the cache key's entry listing the members' jobs (e.g. "analyses")
 
     def groups(self, context: JobContext) -> dict[str, Any]:
         """The seed groups of the models folder (two or more seeds each)."""
@@ -63,6 +64,30 @@ class GroupJobs(JobKind):
             }
             for seed, model_id in group.members
         ]
+
+    def prepared(
+        self, group: SeedGroup, members: list[dict[str, Any]], data: str, settings: BaseModel, **more: Any
+    ) -> Prepared:
+        """The group job: its description (the group, also as the `model` the download's file name and the history
+        show, its members, data, `more` and settings) and its cache key, the group and its members' jobs."""
+        description = {
+            "model": group.label,
+            "group": group.label,
+            "members": members,
+            "data": {"name": data},
+            **more,
+            "settings": settings.model_dump(mode="json"),
+        }
+        key_parts = {"group": group.label, self.member_key: [m[self.member_id] for m in members]}
+        return Prepared(key_parts, description, total=len(members))
+
+    def compared(
+        self, job: Job, context: JobContext, compare: Callable[[str, str, Sequence[int], Sequence[Mapping]], dict]
+    ) -> dict[str, Any]:
+        """`compare(label, name, seeds, results)` over the finished results of the group's members."""
+        results = self.member_results(job, context)
+        group = self.job_group(job)
+        return compare(group.label, group.name, group.seeds, results)
 
     def member_results(self, job: Job, context: JobContext) -> list[dict[str, Any]]:
         """The finished result of each seed's own job, in the group's order (a RuntimeError names the seed)."""
@@ -101,6 +126,7 @@ class SeedGroupJobs(GroupJobs):
     request = SeedGroupRequest
     member_kind = AnalysisJobs.name
     member_id = "analysis_id"
+    member_key = "analyses"
 
     def prepare(self, body: SeedGroupRequest, user: User, context: JobContext) -> Prepared:
         group = self.resolve(body.group, context)
@@ -110,20 +136,10 @@ class SeedGroupJobs(GroupJobs):
             user,
             context,
         )
-        description = {
-            "model": group.label,  # what the download's file name and the history show
-            "group": group.label,
-            "members": members,
-            "data": {"name": body.data},
-            "settings": body.settings.model_dump(mode="json"),
-        }
-        key_parts = {"group": group.label, "analyses": [m[self.member_id] for m in members]}
-        return Prepared(key_parts, description, total=len(members))
+        return self.prepared(group, members, body.data, body.settings)
 
     def run(self, job: Job, context: JobContext) -> dict[str, Any]:
-        analyses = self.member_results(job, context)
-        group = self.job_group(job)
-        found = group_result(group.label, group.name, group.seeds, analyses)
+        found = self.compared(job, context, group_result)
         return SeedGroupResult.model_validate(found).model_dump(mode="json")
 
 
