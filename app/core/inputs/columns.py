@@ -97,13 +97,6 @@ class TokenColumns:
             & (self.ends[rows] > starts[:, None])
         )
 
-    def rows_mask(self, rows: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        """bool [B, T]: the union per row of the span masks [S, T] that belong to it (rows [S])."""
-        out = np.zeros(self.ids.shape, dtype=bool)
-        if len(rows):
-            np.logical_or.at(out, rows, masks)
-        return out
-
     def encoded(self, row: int) -> EncodedInput:
         """Row `row` as the `EncodedInput` `encode_segments` builds for it (spans left empty)."""
         n = int(self.lengths[row])

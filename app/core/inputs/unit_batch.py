@@ -118,17 +118,23 @@ def _lexicon_spans_of(text: str, lexicon: OpinionLexicon) -> tuple[tuple[int, in
 
 
 class _Spans:
-    """Character spans of a batch, one row each, by mask name: the columns for `TokenColumns.span_masks`."""
+    """Character spans of a batch by mask name, one row each: every name's mask from one `span_masks` call."""
 
-    def __init__(self) -> None:
-        self.rows: dict[str, list[tuple[int, int, int, int]]] = {name: [] for name in ABSA_SPANS}
+    def __init__(self, names: Sequence[str]) -> None:
+        self.kind = {name: k for k, name in enumerate(names)}
+        self.rows: list[tuple[int, int, int, int, int]] = []  # (mask name's index, row, segment, start, end)
 
     def add(self, name: str, row: int, segment: int, start: int, end: int) -> None:
-        self.rows[name].append((row, segment, start, end))
+        self.rows.append((self.kind[name], row, segment, start, end))
 
-    def mask(self, columns: TokenColumns, name: str) -> np.ndarray:
-        table = np.array(self.rows[name], dtype=np.int64).reshape(-1, 4)
-        return columns.rows_mask(table[:, 0], columns.span_masks(table[:, 0], table[:, 1], table[:, 2], table[:, 3]))
+    def masks(self, columns: TokenColumns) -> dict[str, np.ndarray]:
+        """name -> bool [B, T]: the union per row of its spans' tokens (`TokenColumns.span_masks`)."""
+        table = np.array(self.rows, dtype=np.int64).reshape(-1, 5)
+        found = np.zeros((len(self.kind), *columns.ids.shape), dtype=bool)
+        if len(table):
+            spans = columns.span_masks(table[:, 1], table[:, 2], table[:, 3], table[:, 4])
+            np.logical_or.at(found, (table[:, 0], table[:, 1]), spans)
+        return {name: found[k] for name, k in self.kind.items()}
 
 
 def _absa_batch(
@@ -141,7 +147,8 @@ def _absa_batch(
     kept: list[int] = []
     pairs: list[tuple[str, str]] = []
     sources: list[str | None] = []
-    spans, excluded = _Spans(), _Spans()  # excluded: where the aspect term's tokens are taken out (lexicon, other)
+    # excluded_*: spans whose aspect-term tokens are taken out (other aspects, lexicon words)
+    spans = _Spans(ABSA_SPANS + ("excluded_other", "excluded_opinion"))
     for i, spec in enumerate(specs):
         review, aspect = spec.text.strip(), _aspect(spec).strip()
         if not review or not aspect:  # encode_absa's InputError: the pair is skipped
@@ -159,7 +166,7 @@ def _absa_batch(
             if found is not None:
                 spans.add("aspect_term", row, review_side, *found)
         for start, end in spec.other_spans:
-            excluded.add("other", row, review_side, start - shift, end - shift)
+            spans.add("excluded_other", row, review_side, start - shift, end - shift)
         source = None
         if spec.opinion_spans:
             source = "gold"
@@ -168,13 +175,14 @@ def _absa_batch(
         elif lexicon is not None:
             source = "lexicon"
             for start, end in _lexicon_spans_of(spec.text, lexicon):
-                excluded.add("opinion", row, review_side, start - shift, end - shift)
+                spans.add("excluded_opinion", row, review_side, start - shift, end - shift)
         sources.append(source)
     columns = encode_pair_columns(
         checkpoint.tokenizer, pairs, max_length, "a" if review_first else "b", "b" if review_first else "a"
     )
-    masks = {name: spans.mask(columns, name) for name in ABSA_SPANS}
+    by_name = spans.masks(columns)
+    masks = {name: by_name[name] for name in ABSA_SPANS}
     term = masks["aspect_term"]
-    masks["other"] = excluded.mask(columns, "other") & ~term
-    masks["opinion"] |= excluded.mask(columns, "opinion") & ~term
+    masks["other"] = by_name["excluded_other"] & ~term
+    masks["opinion"] |= by_name["excluded_opinion"] & ~term
     return UnitBatch(kept, [specs[i] for i in kept], columns, masks, sources)
