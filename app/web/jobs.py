@@ -177,7 +177,8 @@ class JobQueue:
 
     def submit(self, kind: JobKind, body: Any, user: User, counted: bool = True) -> tuple[Job, bool]:
         """(job, created): a new queued job, or the queued, running or stored one with the same key.
-        counted=False: a dependency, left out of the per-user limit (the job that asked for it counts)."""
+        counted=False: a dependency, left out of the per-user limit (the job that asked for it counts); a new one is
+        refused as that job would be when the user has no room left, so that nothing is queued for a refused job."""
         prepared = kind.prepare(body, user, self.context)
         job_id = cache_key(prepared.key_parts)
         rerun = kind.rerun_request(body, prepared)
@@ -190,8 +191,7 @@ class JobQueue:
                 self.jobs[(kind.name, job_id)] = job
             created = job is None
             if job is None:
-                if counted:
-                    self._check_limit(kind, user)
+                self._check_limit(kind, user)
                 job = Job(
                     kind.name,
                     job_id,
