@@ -55,6 +55,10 @@ class OtherJobs(Protocol):
 
     def finished_result(self, kind: str, job_id: str) -> dict[str, Any]: ...
 
+    def kind(self, name: str) -> Any: ...
+
+    def set_visibility(self, kind: Any, job_id: str, user: User, visibility: str) -> Any: ...
+
 
 @dataclass
 class JobContext:

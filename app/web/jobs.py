@@ -87,6 +87,9 @@ class JobKind:
         job = dict(result.get("job") or {})
         return job, int(job.pop("total", 0) or 0)
 
+    def visibility_set(self, job: Job, user: User, visibility: str, context: JobContext) -> None:
+        """After `user` set who sees `job` (e.g. the same for the jobs it builds on)."""
+
     def body_limit(self, settings: Settings) -> tuple[int, str]:
         """(bytes, the setting that sets them) a request body may have: 413 above."""
         return settings.max_body_bytes, "HEADSCOPE_MAX_BODY_BYTES"
@@ -235,7 +238,9 @@ class JobQueue:
     def set_visibility(self, kind: JobKind, job_id: str, user: User, visibility: str) -> tuple[Job, JobAccess]:
         job, _ = self.get(kind, job_id, user)
         with self.store.write() as db:
-            return job, owners.set_visibility(db, kind.name, job_id, user, visibility)
+            seen = owners.set_visibility(db, kind.name, job_id, user, visibility)
+        kind.visibility_set(job, user, visibility, self.context)
+        return job, seen
 
     def describe(self, job: Job, seen: JobAccess, with_result: bool = True) -> dict[str, Any]:
         kind = self.kinds[job.kind]

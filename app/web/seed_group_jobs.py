@@ -23,6 +23,7 @@ from app.core.heads.settings import AnalysisSettings
 from app.core.model.errors import CheckpointError
 from app.core.model.seed_groups import SeedGroup, list_groups, resolve_group
 from app.store.models import User
+from app.store.store_errors import StoreError
 from app.web.analysis_jobs import AnalysisJobs, AnalysisRequest
 from app.web.job_context import JobContext, JobInputError, Prepared
 from app.web.jobs import Job, JobKind
@@ -88,6 +89,19 @@ class GroupJobs(JobKind):
         results = self.member_results(job, context)
         group = self.job_group(job)
         return compare(group.label, group.name, group.seeds, results)
+
+    def visibility_set(self, job: Job, user: User, visibility: str, context: JobContext) -> None:
+        """Sharing a group shares each seed's own job it links to, where the user may (private leaves them be)."""
+        assert context.jobs is not None
+        if visibility != "shared":
+            return
+        for member in job.description["members"]:
+            try:
+                context.jobs.set_visibility(
+                    context.jobs.kind(self.member_kind), member[self.member_id], user, visibility
+                )
+            except (JobInputError, StoreError):  # a seed's job gone, or another's to share
+                continue
 
     def member_results(self, job: Job, context: JobContext) -> list[dict[str, Any]]:
         """The finished result of each seed's own job, in the group's order (a RuntimeError names the seed)."""

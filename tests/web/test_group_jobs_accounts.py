@@ -1,6 +1,7 @@
-"""The per-user job limit with accounts on (HEADSCOPE_MAX_JOBS_PER_USER) counts a seed-group job once: the seeds'
-own jobs it queues ahead of itself are its dependencies, not jobs the user started, so a group of as many seeds
-as the limit is accepted rather than refused by its own members; and a group the limit refuses queues none of them.
+"""Seed-group jobs with accounts on. The per-user job limit (HEADSCOPE_MAX_JOBS_PER_USER) counts a group job once:
+the seeds' own jobs it queues ahead of itself are its dependencies, not jobs the user started, so a group of as
+many seeds as the limit is accepted rather than refused by its own members; and a group the limit refuses queues
+none of them. Sharing a group shares the seeds' own jobs its result links to.
 
 Real app (TestClient over create_app) with accounts on, a user with an API token, a models folder holding a tiny
 seed group of three seeds (tests/seed_group_support.py), the real job thread."""
@@ -28,6 +29,7 @@ SETTINGS = {
 }
 
 
+USERS = ("dana", "erin")
 GROUP_BODY = {"group": f"{GROUP}@13,14,15", "data": "demo-absa", "settings": SETTINGS}
 
 
@@ -49,24 +51,25 @@ def accounts_client(models, data_dir, jobs_per_user: int):
     )
     with TestClient(create_app(settings)) as client:
         with client.app.state.store.write() as db:
-            _, token = user_store.create_token(db, user_store.ensure_user(db, "dana"), "test")
-        yield client, {"Authorization": f"Bearer {token}"}
+            tokens = {name: user_store.create_token(db, user_store.ensure_user(db, name), "test")[1] for name in USERS}
+        yield client, {name: {"Authorization": f"Bearer {token}"} for name, token in tokens.items()}
 
 
 @pytest.fixture(scope="module")
 def limited(models, tmp_path_factory):
-    """(client, headers): accounts on, three jobs per user (the default), a three-seed group."""
+    """(client, headers per user): accounts on, three jobs per user (the default), a three-seed group."""
     yield from accounts_client(models, tmp_path_factory.mktemp("limited-data"), 3)
 
 
 @pytest.fixture(scope="module")
 def one_job(models, tmp_path_factory):
-    """(client, headers): accounts on, one job per user."""
+    """(client, headers per user): accounts on, one job per user."""
     yield from accounts_client(models, tmp_path_factory.mktemp("one-job-data"), 1)
 
 
 def test_a_group_of_as_many_seeds_as_the_limit_runs_and_counts_once(limited):
-    client, headers = limited
+    client, users = limited
+    headers = users["dana"]
     started = client.post("/api/analysis-groups", json=GROUP_BODY, headers=headers)
     assert started.status_code == 202, started.text  # its three queued members are not three jobs of the user's
     members = started.json()["members"]
@@ -91,7 +94,8 @@ def test_a_group_of_as_many_seeds_as_the_limit_runs_and_counts_once(limited):
 
 
 def test_a_group_refused_by_the_limit_queues_no_seed(one_job):
-    client, headers = one_job
+    client, users = one_job
+    headers = users["dana"]
     jobs = client.app.state.jobs
     release = threading.Event()
     jobs.model_executor.submit(release.wait)  # the model thread held: the user's first job stays running
@@ -107,3 +111,21 @@ def test_a_group_refused_by_the_limit_queues_no_seed(one_job):
         release.set()
     final, _ = wait_job(client, "analyses", first.json()["id"], timeout=900, headers=headers)
     assert final["status"] == "done", final["error"]
+
+
+def test_sharing_a_group_shares_the_seeds_runs_it_links_to(limited):
+    client, users = limited
+    group = client.post("/api/analysis-groups", json=GROUP_BODY, headers=users["dana"])
+    assert group.status_code in (200, 202), group.text
+    group_id, members = group.json()["id"], [m["analysis_id"] for m in group.json()["members"]]
+    final, _ = wait_job(client, "analysis-groups", group_id, timeout=900, headers=users["dana"])
+    assert final["status"] == "done", final["error"]
+    seen = [client.get(f"/api/analyses/{m}", headers=users["erin"]).status_code for m in members]
+    assert seen == [404, 404, 404]  # dana's, private
+
+    shared = client.patch(f"/api/analysis-groups/{group_id}", json={"visibility": "shared"}, headers=users["dana"])
+    assert shared.status_code == 200, shared.text
+    assert client.get(f"/api/analysis-groups/{group_id}", headers=users["erin"]).status_code == 200
+    for member in members:  # each seed link of the shared result opens for erin
+        answer = client.get(f"/api/analyses/{member}", params={"result": "false"}, headers=users["erin"])
+        assert answer.status_code == 200 and answer.json()["status"] == "done", answer.text
