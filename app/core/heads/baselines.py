@@ -144,15 +144,13 @@ class RuleMaps:
         at_target = (
             stacked[:, None].expand(-1, 3, -1, -1).gather(-1, self.targets[:, :, None].expand(-1, -1, len(keys), -1))
         )  # [B, 3, S, T]: K[t(q)]
-        out = {}
-        for q in queries:
-            chosen = (masks[q] & self.valid).float()[:, None, None, :]  # [B, 1, 1, T]
-            size = masks[q].sum(-1).float()[:, None, None]  # |Q|: 0/0 -> NaN, as on the maps
-            rank_one = row_sums * chosen.sum(-1) / size
-            pointed = (at_target * chosen).sum(-1) / size
-            values = self._heads(rank_one, pointed)  # [B, 1, 1 + P, S]
-            out.update({(q, k): values[..., i] for i, k in enumerate(keys)})
-        return out
+        chosen_sets = torch.stack([masks[q] for q in queries], 1)  # [B, NQ, T]
+        chosen = (chosen_sets & self.valid[:, None]).float()[:, :, None, None, :]  # [B, NQ, 1, 1, T]
+        size = chosen_sets.sum(-1).float()[:, :, None, None]  # |Q|: 0/0 -> NaN, as on the maps
+        rank_one = row_sums[:, None] * chosen.sum(-1) / size  # [B, NQ, 3, S]
+        pointed = (at_target[:, None] * chosen).sum(-1) / size
+        values = torch.cat([rank_one[:, :, :1], pointed, rank_one[:, :, 1:]], 2)  # [B, NQ, 1 + P, S]
+        return {(q, k): values[:, j, None, :, i] for i, k in enumerate(keys) for j, q in enumerate(queries)}
 
     def _best(self, allowed: torch.Tensor) -> torch.Tensor:
         """[B, 1 + P, T]: the key each query row's masked argmax picks (ties: the lowest index, as argmax)."""
@@ -172,14 +170,14 @@ class RuleMaps:
             out.append(score.masked_fill(~gold.any(-1)[:, None, None], float("nan")))
         return out
 
-    def _at(self, offset: int) -> torch.Tensor:
-        """[B, 1 + P, T]: a[q, q + offset] of every rule (0 where q + offset is outside the sequence)."""
+    def _at(self, offsets: Sequence[int]) -> torch.Tensor:
+        """[B, 1 + P, O, T]: a[q, q + offset] of every rule and offset (0 where q + offset is outside the sequence)."""
         length = self.index.shape[0]
-        key = (self.index + offset).clamp(0, length - 1)
-        inside = ((self.index + offset >= 0) & (self.index + offset < length)).float()
-        rank_one = self.rows[:, :, key] * inside
-        pointed = (self.targets == (self.index + offset)).float()
-        return self._heads(rank_one, pointed)[:, 0] * self.v[:, None, :]
+        shifted = self.index + torch.tensor(offsets, device=self.index.device)[:, None]  # [O, T]
+        inside = ((shifted >= 0) & (shifted < length)).float()
+        rank_one = self.rows[:, :, shifted.clamp(0, length - 1)] * inside  # [B, 3, O, T]
+        pointed = (self.targets[:, :, None, :] == shifted).float()
+        return self._heads(rank_one, pointed)[:, 0] * self.v[:, None, None, :]
 
     def positional(self, valid: torch.Tensor) -> dict[str, torch.Tensor]:
         pair_prev = torch.zeros_like(valid)
@@ -189,10 +187,13 @@ class RuleMaps:
         rows = self.rows
         entropy = -rows.clamp_min(1e-30).log().mul(rows).sum(-1, keepdim=True)  # [B, 3, 1], every valid row
         flat = self._heads(entropy.expand(-1, -1, valid.shape[-1]), torch.zeros_like(self.targets, dtype=rows.dtype))
+        # the diagonals of the three offsets in one op each, averaged over each offset's query tokens
+        queries = torch.stack([valid, pair_prev, pair_next], 1).float()[:, None]  # [B, 1, O, T]
+        diagonals = (self._at((0, -1, 1)) * queries).sum(-1) / queries.sum(-1)  # [B, 1 + P, O]
         return {
-            "to_self": self._query_means(self._at(0), valid)[:, None],
-            "to_prev": self._query_means(self._at(-1), pair_prev)[:, None],
-            "to_next": self._query_means(self._at(1), pair_next)[:, None],
+            "to_self": diagonals[:, None, :, 0],
+            "to_prev": diagonals[:, None, :, 1],
+            "to_next": diagonals[:, None, :, 2],
             "entropy": self._query_means(flat[:, 0], valid)[:, None],
         }
 
