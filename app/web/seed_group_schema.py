@@ -86,7 +86,7 @@ class RobustnessGroupMember(Answer):
 class SeedValue(Answer):
     seed: int | None
     model: str
-    value: float | None
+    value: int | float | None = Field(description="a rate, or a count (broken, held pairs) kept as an integer")
 
 
 class SeedSpread(Answer):

@@ -79,7 +79,9 @@ def test_the_group_combines_each_seeds_own_run(group_client, finished):
             assert (row["flip_rate"]["min"], row["flip_rate"]["max"]) == (min(kept), max(kept))
         if len(kept) > 1:
             assert row["flip_rate"]["sd"] == pytest.approx(statistics.stdev(kept), abs=1e-6)
-        assert [v["value"] for v in row["broken"]["values"]] == [r["broken"] for r in reports]
+        for key in ("broken", "held"):  # pair counts stay integers, as the CLI's --out writes them
+            assert [v["value"] for v in row[key]["values"]] == [r[key] for r in reports]
+            assert all(type(v["value"]) is int for v in row[key]["values"])
 
     moved = result["moved"]
     assert moved["seeds"] == list(SEEDS) and (moved["layers"], moved["heads"]) == (
