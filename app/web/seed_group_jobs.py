@@ -45,22 +45,13 @@ class GroupJobs(JobKind):
         return {"groups": [describe_group(g, tasks[g.checkpoint_ids[0]]) for g in list_groups(context.registry.infos)]}
 
     def resolve(self, text: str, context: JobContext) -> SeedGroup:
-        """The group's checkpoints; 422 on `group` with seed_groups' message and the groups there, or when its
-        checkpoints differ in task or shape (before any seed's job is queued: the comparison would refuse them)."""
+        """The group's checkpoints; 422 on `group` with seed_groups' message (a missing seed, checkpoints that differ
+        in task or shape) and the groups there, before any seed's job is queued."""
         try:
-            group = resolve_group(text, context.registry.infos)
+            return resolve_group(text, context.registry.infos)
         except CheckpointError as exc:
-            raise JobInputError(str(exc), "group", accepted=_labels(context)) from None
-        infos = [context.registry.info(model_id) for model_id in group.checkpoint_ids]
-        if len({(info.task, info.num_layers, info.num_heads) for info in infos}) > 1:
-            found = "; ".join(f"{i.id}: {i.task}, {i.num_layers} layers x {i.num_heads} heads" for i in infos)
-            raise JobInputError(
-                f"the checkpoints of {group.label} differ in task or shape ({found}): a seed group is one recipe "
-                "trained with different seeds",
-                "group",
-                accepted=_labels(context),
-            )
-        return group
+            accepted = [g.label for g in list_groups(context.registry.infos)]
+            raise JobInputError(str(exc), "group", accepted=accepted) from None
 
     def submit_members(
         self, group: SeedGroup, member_request: Callable[[str], BaseModel], user: User, context: JobContext
@@ -165,11 +156,6 @@ class SeedGroupJobs(GroupJobs):
     def run(self, job: Job, context: JobContext) -> dict[str, Any]:
         found = self.compared(job, context, group_result)
         return SeedGroupResult.model_validate(found).model_dump(mode="json")
-
-
-def _labels(context: JobContext) -> list[str]:
-    """The groups of the models folder, as a bad `group` is answered with."""
-    return [g.label for g in list_groups(context.registry.infos)]
 
 
 def describe_group(group: SeedGroup, task: str) -> dict[str, Any]:

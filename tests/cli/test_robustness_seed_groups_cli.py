@@ -6,9 +6,11 @@ import json
 
 import pytest
 from seed_group_support import PERTURBED_GROUP, write_tiny_seed_group  # tests/ is on sys.path
+from tiny_model import write_tiny_checkpoint
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.core.model.seed_groups import seed_checkpoint_name
 from app.core.robustness.seed_moved import moved_set
 
 GROUP = PERTURBED_GROUP  # the group of the group_folder fixture (tests/cli/conftest.py)
@@ -98,6 +100,16 @@ def test_a_bad_group_exits_2_with_what_exists(tiny_group_folder, tmp_path):
     assert baseline.exit_code == 2 and "--baseline-model runs on one checkpoint" in baseline.output
     assert export.exit_code == 2 and "--export-suite runs on one checkpoint" in export.output
     assert not (tmp_path / "v.jsonl").exists()
+
+
+def test_a_group_of_mixed_tasks_exits_2_before_any_seed_runs(tiny_group_folder, tmp_path):
+    # a relation checkpoint named as the aspect model's seed 15: refused before seed 13's suite runs
+    write_tiny_checkpoint(tiny_group_folder, "re", model_id=seed_checkpoint_name("tiny-grouped", 15), seed=15)
+    out = tmp_path / "group.json"
+    mixed = CliRunner().invoke(cli, ["robustness", "--model", "tiny-grouped@13,15", *SETTINGS, "--out", str(out)])
+    assert mixed.exit_code == 2 and "differ in task or shape" in mixed.output
+    assert "tiny-grouped-seed15: re" in mixed.output
+    assert not out.exists()
 
 
 def test_a_group_of_tiny_checkpoints_runs_each_seed(tmp_path, cli_env):

@@ -75,7 +75,8 @@ def parse_group(text: str) -> tuple[str, list[int]]:
 
 
 def resolve_group(text: str, infos: Iterable[CheckpointInfo]) -> SeedGroup:
-    """The checkpoints of `NAME@SEEDS`; a missing seed is a CheckpointError naming the seeds that exist."""
+    """The checkpoints of `NAME@SEEDS`; a missing seed is a CheckpointError naming the seeds that exist, and so are
+    checkpoints that differ in task or shape (no comparison across seeds takes them: refused before any seed runs)."""
     name, seeds = parse_group(text)
     by_id = {info.id: info for info in infos}
     members = []
@@ -89,6 +90,13 @@ def resolve_group(text: str, infos: Iterable[CheckpointInfo]) -> SeedGroup:
                 f"`headscope train --recipe <recipe> --out {name} --seeds {','.join(str(s) for s in seeds)}`"
             )
         members.append((seed, model_id))
+    chosen = [by_id[model_id] for _, model_id in members]
+    if len({(info.task, info.num_layers, info.num_heads) for info in chosen}) > 1:
+        found = "; ".join(f"{i.id}: {i.task}, {i.num_layers} layers x {i.num_heads} heads" for i in chosen)
+        raise CheckpointError(
+            f"{text!r}: its checkpoints differ in task or shape ({found}); a seed group is one recipe trained with "
+            "different seeds"
+        )
     return SeedGroup(name=name, members=tuple(members))
 
 
