@@ -5,12 +5,19 @@ is the group's bare name, as an older single-seed checkpoint stands in for its s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
 from tiny_model import write_tiny_checkpoint  # tests/ is on sys.path (rootdir conftest)
 
+from app.config import Settings
 from app.core.model.checkpoint import METADATA_FILE
 from app.core.model.seed_groups import seed_checkpoint_name
+from app.devserver import ServerProcess
+from app.web.main import create_app
 
 TINY_GROUP = "tiny-absa-grouped"
 
@@ -62,3 +69,33 @@ def write_perturbed_seed_group(
         (folder / METADATA_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
         ids.append(model_id)
     return ids
+
+
+# what fills a fresh models folder with the groups a test needs (one of the writers above, its arguments bound)
+GroupWriter = Callable[[Path], object]
+
+
+@contextmanager
+def seed_group_client(tmp_path_factory: pytest.TempPathFactory, write_groups: GroupWriter) -> Iterator[TestClient]:
+    """The real app (TestClient, its job thread running) over a fresh models folder that `write_groups` fills."""
+    folder = tmp_path_factory.mktemp("group-models")
+    write_groups(folder)
+    settings = Settings(
+        models_dir=folder, data_dir=tmp_path_factory.mktemp("group-data"), device="cpu", prepare_on_start=False
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@contextmanager
+def seed_group_server(tmp_path_factory: pytest.TempPathFactory, write_groups: GroupWriter) -> Iterator[str]:
+    """A running uvicorn over a fresh models folder that `write_groups` fills: its URL."""
+    folder = tmp_path_factory.mktemp("group-models")
+    write_groups(folder)
+    env = {
+        "HEADSCOPE_MODELS_DIR": str(folder),
+        "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("group-server-data")),
+        "HEADSCOPE_DEVICE": "cpu",
+    }
+    with ServerProcess(env, timeout_s=600) as running:  # a busy machine starts it slowly
+        yield running.url

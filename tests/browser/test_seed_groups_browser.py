@@ -5,34 +5,17 @@ each seed's own analysis; "Recent runs" lists the comparison by its NAME@SEEDS b
 in the Across seeds panel."""
 
 import pytest
-from browser_support import guarded_page, query  # tests/ is on sys.path (rootdir conftest)
-from seed_group_support import write_perturbed_seed_group
-
-from app.devserver import ServerProcess
+from browser_support import query  # tests/ is on sys.path (rootdir conftest)
+from seed_group_support import PERTURBED_GROUP
 
 pytestmark = pytest.mark.browser
-GROUP = "demo-grouped"
+GROUP = PERTURBED_GROUP
 
 
 @pytest.fixture(scope="module")
-def group_server(models_dir, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("group-models")
-    write_perturbed_seed_group(folder, models_dir / "demo-absa-qa-m", GROUP, (13, 14))
-    env = {
-        "HEADSCOPE_MODELS_DIR": str(folder),
-        "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("group-server-data")),
-        "HEADSCOPE_DEVICE": "cpu",
-    }
-    with ServerProcess(env, timeout_s=600) as running:  # a busy machine starts it slowly
-        yield running.url
-
-
-@pytest.fixture
-def page(browser, group_server):
-    with guarded_page(browser) as (page, offsite):
-        page.base = group_server
-        yield page
-    assert offsite == [], f"the page requested hosts other than 127.0.0.1: {offsite}"
+def server(demo_group_server):
+    """The browser conftest's `page` opens this module's pages on the seed group's server."""
+    return demo_group_server
 
 
 def test_the_page_runs_a_seed_group_and_shows_k_of_n_per_head(page):

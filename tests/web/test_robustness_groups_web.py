@@ -9,13 +9,10 @@ background job thread."""
 import statistics
 
 import pytest
-from fastapi.testclient import TestClient
 from job_support import wait_job  # tests/ is on sys.path (rootdir conftest)
-from seed_group_support import write_tiny_seed_group
+from seed_group_support import seed_group_client, write_tiny_seed_group
 
-from app.config import Settings
 from app.core.robustness.seed_moved import moved_set
-from app.web.main import create_app
 
 GROUP = "tiny-grouped"
 SEEDS = (13, 14, 15)
@@ -29,12 +26,7 @@ REQUEST = {
 
 @pytest.fixture(scope="module")
 def group_client(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("group-models")
-    write_tiny_seed_group(folder, SEEDS, name=GROUP)
-    settings = Settings(
-        models_dir=folder, data_dir=tmp_path_factory.mktemp("group-data"), device="cpu", prepare_on_start=False
-    )
-    with TestClient(create_app(settings)) as client:
+    with seed_group_client(tmp_path_factory, lambda folder: write_tiny_seed_group(folder, SEEDS, name=GROUP)) as client:
         yield client
 
 

@@ -6,14 +6,10 @@ checkpoint, the later seed's attention projections perturbed (tests/seed_group_s
 """
 
 import pytest
-from fastapi.testclient import TestClient
 from job_support import wait_job  # tests/ is on sys.path (rootdir conftest)
-from seed_group_support import write_perturbed_seed_group
+from seed_group_support import PERTURBED_GROUP, seed_group_client, write_perturbed_seed_group
 
-from app.config import Settings
-from app.web.main import create_app
-
-GROUP = "demo-grouped"
+GROUP = PERTURBED_GROUP
 REQUEST = {
     "group": f"{GROUP}@13,14",
     "data": "demo-absa",
@@ -31,12 +27,10 @@ REQUEST = {
 
 @pytest.fixture(scope="module")
 def group_client(models_dir, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("group-models")
-    write_perturbed_seed_group(folder, models_dir / "demo-absa-qa-m", GROUP, (13, 14))
-    settings = Settings(
-        models_dir=folder, data_dir=tmp_path_factory.mktemp("group-data"), device="cpu", prepare_on_start=False
-    )
-    with TestClient(create_app(settings)) as client:
+    def write(folder):
+        write_perturbed_seed_group(folder, models_dir / "demo-absa-qa-m", GROUP, (13, 14))
+
+    with seed_group_client(tmp_path_factory, write) as client:
         yield client
 
 
