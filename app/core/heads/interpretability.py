@@ -187,16 +187,18 @@ class InterpretabilityAccumulator:
         need: list[int],
     ) -> None:
         """Count the hits of the [CLS] rows [B', H, T] merged to words (index [B', T]: each token's word)."""
-        # each word the sum of its tokens' weights (padding -> the extra column, dropped), by one scatter on the host
-        # rather than a product with a [B', T, W] one-hot membership; the rows are on the CPU, where the sums go in
-        # token order
+        # each word the sum of its tokens' weights (padding -> the extra column, dropped), by one scatter rather than
+        # a product with a [B', T, W] one-hot membership; the callers move the rows to the CPU, where the sums go in
+        # token order; the masks and the sums' buffer follow the rows' device, so rows kept elsewhere still add up
+        index, excluded, gold = (t.to(rows.device) for t in (index, excluded, gold))
         spread = index[:, None, :].expand(-1, rows.shape[1], -1)
-        per_head = torch.zeros(*rows.shape[:2], words + 1, dtype=rows.dtype).scatter_add_(2, spread, rows)[..., :words]
+        sums = torch.zeros(*rows.shape[:2], words + 1, dtype=rows.dtype, device=rows.device)
+        per_head = sums.scatter_add_(2, spread, rows)[..., :words]
         scores = torch.cat([per_head.sum(1, keepdim=True), per_head], dim=1)  # summed heads first
         masked = scores.masked_fill(excluded[:, None, :], float("-inf"))
         values, top = masked.topk(min(self.k, words), dim=-1)
         hits = (gold[:, None, :].expand(-1, scores.shape[1], -1).gather(-1, top) & torch.isfinite(values)).sum(-1)
-        hit = hits >= torch.as_tensor(need)[:, None]  # [B', 1 + H]
+        hit = hits >= torch.as_tensor(need, device=hits.device)[:, None]  # [B', 1 + H]
         self.hits += int(hit[:, 0].sum())
         head_hits = hit[:, 1:].long().sum(0)
         self.head_hits = head_hits if self.head_hits is None else self.head_hits + head_hits
