@@ -20,6 +20,15 @@ def wait_job(
     raise AssertionError(f"{kind} job {job_id} did not finish in {timeout} s: {seen[-1]}")
 
 
+def started_and_finished(client, kind: str, request: dict, timeout: float = 900.0) -> tuple[dict, dict]:
+    """POST /api/<kind> with `request` (a new job: 202) and wait until it is done: (the start answer, final status)."""
+    started = client.post(f"/api/{kind}", json=request)
+    assert started.status_code == 202, started.text
+    final, _ = wait_job(client, kind, started.json()["id"], timeout=timeout)
+    assert final["status"] == "done", final["error"]
+    return started.json(), final
+
+
 def stored_results(client, kind: str) -> set[str]:
     """The result files the kind has written."""
     folder = client.app.state.jobs.root / kind

@@ -9,7 +9,7 @@ background job thread."""
 import statistics
 
 import pytest
-from job_support import wait_job  # tests/ is on sys.path (rootdir conftest)
+from job_support import started_and_finished  # tests/ is on sys.path (rootdir conftest)
 from seed_group_support import seed_group_client, write_tiny_seed_group
 
 from app.core.robustness.seed_moved import moved_set
@@ -32,11 +32,7 @@ def group_client(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def finished(group_client):
-    started = group_client.post("/api/robustness-groups", json=REQUEST)
-    assert started.status_code == 202, started.text
-    final, _ = wait_job(group_client, "robustness-groups", started.json()["id"], timeout=900)
-    assert final["status"] == "done", final["error"]
-    return started.json()
+    return started_and_finished(group_client, "robustness-groups", REQUEST)[0]
 
 
 def test_the_groups_of_the_models_folder_are_listed(group_client):

@@ -6,7 +6,7 @@ checkpoint, the later seed's attention projections perturbed (tests/seed_group_s
 """
 
 import pytest
-from job_support import wait_job  # tests/ is on sys.path (rootdir conftest)
+from job_support import started_and_finished  # tests/ is on sys.path (rootdir conftest)
 from seed_group_support import PERTURBED_GROUP, seed_group_client, write_perturbed_seed_group
 
 GROUP = PERTURBED_GROUP
@@ -36,11 +36,7 @@ def group_client(models_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def finished(group_client):
-    started = group_client.post("/api/analysis-groups", json=REQUEST)
-    assert started.status_code == 202, started.text
-    final, _ = wait_job(group_client, "analysis-groups", started.json()["id"], timeout=900)
-    assert final["status"] == "done", final["error"]
-    return started.json(), final
+    return started_and_finished(group_client, "analysis-groups", REQUEST)
 
 
 def test_the_groups_of_the_models_folder_are_listed(group_client):
