@@ -39,11 +39,13 @@ def rollout_rows(attention: torch.Tensor, weights: torch.Tensor) -> torch.Tensor
     weights[b] is a distribution over the query tokens (tokens.query_weights); padded keys carry 0
     attention, so nothing flows to padding.
     """
-    mixing = residual_attention(attention)  # [B, L, T, T]
-    row = weights.to(mixing.dtype).unsqueeze(1)  # [B, 1, T]
-    for layer in range(mixing.shape[1] - 1, -1, -1):
-        row = row @ mixing[:, layer]
-    return row.squeeze(1)
+    # row @ R_l = 0.5 * mean_h (row @ A_l[h]) + 0.5 * row: one [B, H, 1, T] product per layer, without
+    # building the [B, L, T, T] mixing matrices (residual_attention) that only this row would read
+    attention = attention.float()
+    row = weights.to(attention.dtype)[:, None, None, :]  # [B, 1, 1, T]
+    for layer in range(attention.shape[1] - 1, -1, -1):
+        row = 0.5 * (row @ attention[:, layer]).mean(dim=1, keepdim=True) + 0.5 * row
+    return row[:, 0, 0]
 
 
 def rollout(attention: torch.Tensor, query: Sequence[int]) -> torch.Tensor:
