@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from app.core.heads import agreement_dataset as attribution
 from app.core.heads import probes
 from app.core.heads.sep_survival import SepSurvivalProbe
 from app.core.heads.settings import AnalysisSettings
+from app.core.inputs.encoding import serial_tokenizer
 from app.core.inputs.unit_batch import encode_unit_batch
 from app.core.inputs.units import UnitSpec, encode_unit
 from app.core.model.checkpoint import LoadedCheckpoint
@@ -48,33 +50,34 @@ def statistics_pass(
     offset: int = 0,
 ) -> PassSummary:
     """The one attention pass of the analysis over `specs` (a shard's: pairs offset.. of the data); the next
-    batch is tokenised while this one runs where that takes nothing from the forward (`idle_for_encoding`)."""
-    return attention_pass(
-        checkpoint,
-        specs,
-        lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
-        found.active(),
-        reference=pretrained,
-        batch_size=settings.batch_size,
-        runner=runner,
-        progress=progress,
-        phase="statistics",
-        stopwatch=stopwatch,
-        offset=offset,
-        prefetch=idle_for_encoding(checkpoint.device),
-        attention_kind=settings.attention,
-        encode_batch=lambda chunk: encode_unit_batch(checkpoint, chunk, lexicon, max_length),
-    )
+    batch is tokenised while this one runs where that takes nothing from the forward (`idle_cores`), on as
+    many cores as torch leaves idle (one: the tokenizer stays on its thread)."""
+    idle = idle_cores(checkpoint.device)
+    with serial_tokenizer() if idle == 1 else nullcontext():
+        return attention_pass(
+            checkpoint,
+            specs,
+            lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
+            found.active(),
+            reference=pretrained,
+            batch_size=settings.batch_size,
+            runner=runner,
+            progress=progress,
+            phase="statistics",
+            stopwatch=stopwatch,
+            offset=offset,
+            prefetch=idle > 0,
+            attention_kind=settings.attention,
+            encode_batch=lambda chunk: encode_unit_batch(checkpoint, chunk, lexicon, max_length),
+        )
 
 
-def idle_for_encoding(device: torch.device) -> bool:
-    """Whether a helper thread can tokenise the next batch without slowing this one's forward: on CUDA (the
-    device runs it), and on a CPU whose torch threads leave a core idle (the tokenizer and torch's kernels
+def idle_cores(device: torch.device) -> int:
+    """The cores a helper thread can tokenise the next batch on without slowing this one's forward: every core on
+    CUDA (the device runs it), and on a CPU those torch's threads leave idle (the tokenizer and torch's kernels
     release the GIL, so the two overlap)."""
-    if device.type == "cuda":
-        return True
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return torch.get_num_threads() < cores
+    return cores if device.type == "cuda" else max(0, cores - torch.get_num_threads())
 
 
 @dataclass

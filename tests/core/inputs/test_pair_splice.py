@@ -5,6 +5,8 @@ and texts repeated across pairs on either side."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -55,3 +57,23 @@ def test_spliced_pairs_equal_the_tokenizers_pairs(base_tokenizer, truncate_segme
     for row in long_rows:
         assert found.truncated[row].segment == truncate_segment
         assert found.lengths[row] == limit
+
+
+def test_a_serial_tokenizer_encodes_the_same_and_leaves_the_users_setting(base_tokenizer, monkeypatch):
+    """Beside a busy torch thread the pass keeps the tokenizer on its own thread (TOKENIZERS_PARALLELISM=false,
+    which the tokenizer reads on every call), for the pass only; the same ids either way; a value the user set
+    stays as it was."""
+    from app.core.inputs.encoding import TOKENIZER_THREADS_VARIABLE, serial_tokenizer
+
+    monkeypatch.delenv(TOKENIZER_THREADS_VARIABLE, raising=False)
+    texts = [text for text, _ in PAIRS]
+    backend = base_tokenizer.backend_tokenizer
+    parallel = [encoding.ids for encoding in backend.encode_batch(texts)]
+    with serial_tokenizer():
+        assert os.environ[TOKENIZER_THREADS_VARIABLE] == "false"
+        assert [encoding.ids for encoding in backend.encode_batch(texts)] == parallel
+    assert TOKENIZER_THREADS_VARIABLE not in os.environ
+    monkeypatch.setenv(TOKENIZER_THREADS_VARIABLE, "true")
+    with serial_tokenizer():
+        assert os.environ[TOKENIZER_THREADS_VARIABLE] == "true"
+    assert os.environ[TOKENIZER_THREADS_VARIABLE] == "true"
