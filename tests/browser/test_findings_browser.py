@@ -479,7 +479,8 @@ def test_with_accounts_csrf_and_visibility(browser, auth_server):
 
         # bob, not logged in yet: 401 with a way to log in that brings him back
         assert bob.goto(f"{auth_server}/findings/{finding['id']}").status == 401
-        with bob.expect_navigation(url="**/login**"):  # the 401 page's own ready flag must not answer for the login page
+        # the 401 page's own ready flag must not answer for the login page: wait for the navigation first
+        with bob.expect_navigation(url="**/login**"):
             bob.click("#login-link")
         bob.wait_for_function("() => document.body && document.body.dataset.ready === '1'")  # the login script listens
         bob.fill("#login-name", "bob")
