@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +15,6 @@ from app.core.heads import agreement_dataset as attribution
 from app.core.heads import probes
 from app.core.heads.sep_survival import SepSurvivalProbe
 from app.core.heads.settings import AnalysisSettings
-from app.core.inputs.encoding import serial_tokenizer
 from app.core.inputs.unit_batch import encode_unit_batch
 from app.core.inputs.units import UnitSpec, encode_unit
 from app.core.model.checkpoint import LoadedCheckpoint
@@ -50,26 +48,27 @@ def statistics_pass(
     offset: int = 0,
 ) -> PassSummary:
     """The one attention pass of the analysis over `specs` (a shard's: pairs offset.. of the data); the next
-    batch is tokenised while this one runs where that takes nothing from the forward (`idle_cores`), on as
-    many cores as torch leaves idle (one: the tokenizer stays on its thread)."""
+    batch is tokenised while this one runs where a core is idle beside torch's threads (`idle_cores`). The fast
+    tokenizer fans a batch out over every core, the busy ones included; with a single idle core it tokenises on
+    the helper thread alone instead, leaving torch's core to torch (measured in docs/results/benchmarks.md)."""
     idle = idle_cores(checkpoint.device)
-    with serial_tokenizer() if idle == 1 else nullcontext():
-        return attention_pass(
-            checkpoint,
-            specs,
-            lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
-            found.active(),
-            reference=pretrained,
-            batch_size=settings.batch_size,
-            runner=runner,
-            progress=progress,
-            phase="statistics",
-            stopwatch=stopwatch,
-            offset=offset,
-            prefetch=idle > 0,
-            attention_kind=settings.attention,
-            encode_batch=lambda chunk: encode_unit_batch(checkpoint, chunk, lexicon, max_length),
-        )
+    serial = idle == 1
+    return attention_pass(
+        checkpoint,
+        specs,
+        lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
+        found.active(),
+        reference=pretrained,
+        batch_size=settings.batch_size,
+        runner=runner,
+        progress=progress,
+        phase="statistics",
+        stopwatch=stopwatch,
+        offset=offset,
+        prefetch=idle > 0,
+        attention_kind=settings.attention,
+        encode_batch=lambda chunk: encode_unit_batch(checkpoint, chunk, lexicon, max_length, serial=serial),
+    )
 
 
 def idle_cores(device: torch.device) -> int:

@@ -260,8 +260,20 @@ def _fixed_encoding(backend: Any, text: str, sequence: int) -> Any:
     return encoding
 
 
+def _encode_all(backend: Any, texts: Sequence[Any], add_special_tokens: bool, serial: bool) -> list[Any]:
+    """The Rust tokenizer's encodings of texts (or (text_a, text_b) pairs): one batch call, which fans out over every
+    core (rayon), or, `serial`, one call per text on this thread, as fast per text on one core, for a caller whose
+    other cores are busy (a pass tokenising beside a torch thread that has the only other core)."""
+    if not serial:
+        return list(backend.encode_batch(list(texts), add_special_tokens=add_special_tokens))
+    return [
+        backend.encode(*text if isinstance(text, tuple) else (text,), add_special_tokens=add_special_tokens)
+        for text in texts
+    ]
+
+
 def _sides(
-    backend: Any, template: PairTemplate, pairs: Sequence[tuple[str, str]], fixed: int | None
+    backend: Any, template: PairTemplate, pairs: Sequence[tuple[str, str]], fixed: int | None, serial: bool
 ) -> list[tuple[Flat, np.ndarray]]:
     """Per side of the pairs: its distinct texts tokenised (the `fixed` side's once for all batches) and read into
     flat arrays, and which of them each pair takes. Truncation and padding must be off."""
@@ -271,7 +283,7 @@ def _sides(
         if side == fixed:
             encodings = [_fixed_encoding(backend, text, side) for text in texts]
         else:
-            encodings = backend.encode_batch(texts, add_special_tokens=False)
+            encodings = _encode_all(backend, texts, False, serial)
         place = {text: i for i, text in enumerate(texts)}
         which = np.fromiter((place[pair[side]] for pair in pairs), dtype=np.int64, count=len(pairs))
         sides.append((read_flat(encodings, side, template.types[template.sides.index(side)]), which))
@@ -302,6 +314,7 @@ def encode_pair_columns(
     max_length: int,
     truncate_segment: str = "a",
     fixed_segment: str | None = None,
+    serial: bool = False,
 ) -> TokenColumns:
     """(text_a, text_b) pairs as columns, encoded as `encode_segment_pairs` encodes them; pairs longer than
     `max_length` are encoded again, truncated on `truncate_segment` (as `encode_segments`).
@@ -309,7 +322,7 @@ def encode_pair_columns(
     With a BERT-like post-processor (`pair_splice.pair_template`) each distinct text is tokenised once (a review
     once for all its aspects; fixed_segment: the side whose texts repeat across batches, "a" or "b", once for all
     batches) and the pairs are spliced from their arrays; other tokenizers (RoBERTa's post-processor trims
-    offsets around the joined texts) encode each pair whole."""
+    offsets around the joined texts) encode each pair whole. serial: tokenise on this thread only (`_encode_all`)."""
     limit = length_limit(tokenizer, max_length)
     backend = tokenizer.backend_tokenizer
     fixed = SEGMENTS.index(fixed_segment) if fixed_segment is not None else None
@@ -319,9 +332,9 @@ def encode_pair_columns(
         backend.no_truncation()
         backend.no_padding()
         template = pair_template(backend) if isinstance(backend.post_processor, _JOINS_AS_IS) else None
-        sides = _sides(backend, template, pairs, fixed) if template is not None and pairs else None
+        sides = _sides(backend, template, pairs, fixed, serial) if template is not None and pairs else None
         if sides is None or sides[0][0].special or sides[1][0].special:  # (an added special token in a text)
-            encodings = list(backend.encode_batch(list(pairs), add_special_tokens=True))
+            encodings = _encode_all(backend, pairs, True, serial)
             sides = None
     if sides is None:
         totals = np.array([len(e) for e in encodings], dtype=np.int64)

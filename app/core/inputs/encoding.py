@@ -7,11 +7,9 @@ it belongs to; gold spans (aspect term, entities) are kept as token indices.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -115,23 +113,6 @@ class EncodedInput:
 # (and a GPU pass on a prefetch thread); a fast tokenizer switching truncation on for a long input
 # while another thread encodes raises "Already borrowed", so calls go one at a time.
 TOKENIZING = threading.Lock()
-
-TOKENIZER_THREADS_VARIABLE = "TOKENIZERS_PARALLELISM"
-
-
-@contextmanager
-def serial_tokenizer() -> Iterator[None]:
-    """A fast tokenizer's batch calls on the calling thread only, for the duration: by default they fan out over
-    every core (rayon), which beside a torch thread busy on the only other core takes that core from it. The
-    tokenizer reads TOKENIZERS_PARALLELISM on every call; a value the user set is left alone."""
-    if TOKENIZER_THREADS_VARIABLE in os.environ:
-        yield
-        return
-    os.environ[TOKENIZER_THREADS_VARIABLE] = "false"
-    try:
-        yield
-    finally:
-        os.environ.pop(TOKENIZER_THREADS_VARIABLE, None)
 
 
 def length_limit(tokenizer: Any, max_length: int) -> int:

@@ -88,12 +88,14 @@ def encode_unit_batch(
     specs: Sequence[UnitSpec],
     lexicon: OpinionLexicon | None = None,
     max_length: int | None = None,
+    serial: bool = False,
 ) -> UnitBatch:
-    """`encode_units` of a chunk of specs as one `UnitBatch` (the pairs that cannot be encoded left out)."""
+    """`encode_units` of a chunk of specs as one `UnitBatch` (the pairs that cannot be encoded left out); serial:
+    the tokenizer on this thread only (`columns.encode_pair_columns`)."""
     max_length = max_length or checkpoint.info.max_length
     if checkpoint.info.task == "re":
         return _relation_batch(checkpoint, specs, max_length)
-    return _absa_batch(checkpoint, specs, lexicon, max_length)
+    return _absa_batch(checkpoint, specs, lexicon, max_length, serial)
 
 
 def _relation_batch(checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], max_length: int) -> UnitBatch:
@@ -138,7 +140,11 @@ class _Spans:
 
 
 def _absa_batch(
-    checkpoint: LoadedCheckpoint, specs: Sequence[UnitSpec], lexicon: OpinionLexicon | None, max_length: int
+    checkpoint: LoadedCheckpoint,
+    specs: Sequence[UnitSpec],
+    lexicon: OpinionLexicon | None,
+    max_length: int,
+    serial: bool,
 ) -> UnitBatch:
     """`_absa_parts`, `mark_spans` and `_absa_unit` of every spec, their spans collected and masked at once."""
     info = checkpoint.info
@@ -178,7 +184,7 @@ def _absa_batch(
                 spans.add("excluded_opinion", row, review_side, start - shift, end - shift)
         sources.append(source)
     columns = encode_pair_columns(
-        checkpoint.tokenizer, pairs, max_length, "a" if review_first else "b", "b" if review_first else "a"
+        checkpoint.tokenizer, pairs, max_length, "a" if review_first else "b", "b" if review_first else "a", serial
     )
     by_name = spans.masks(columns)
     masks = {name: by_name[name] for name in ABSA_SPANS}

@@ -15,8 +15,8 @@ by the analysis code as it was then, unchanged (run from a `git archive` of the 
 on the new checkpoint and the same 320 reviews, with these SETTINGS, stored as `without_new_fields` of its result.
 The checkpoint is the one `headscope prepare` trains on two cores, as `make` and CI do: its weights depend on the
 number of torch threads (a one-thread training gives another checkpoint, and other head statistics) and on
-the CPU's SIMD kernels: where this machine trains another ABSA checkpoint, its comparison is skipped, saying so
-(`other_checkpoint`); demo-re's is always made.
+the CPU's SIMD kernels: where this machine trains a known other ABSA checkpoint (`OTHER_CHECKPOINTS`, told by the
+bare model's logits), its comparison is skipped, saying so; any other checkpoint is compared.
 """
 
 from __future__ import annotations
@@ -92,6 +92,12 @@ def without_new_fields(result: dict) -> dict:
     return result
 
 
+def last_digit(path: str) -> float:
+    """The tolerance of a stored float: one unit of its last decimal (6, the head map's 5), with room for the float
+    itself; a CPU with other SIMD kernels sums in another order and may round the last digit the other way."""
+    return 1.01e-5 if ".head_map." in path else 2e-6
+
+
 def differences(old, new, path="result", found=None) -> list[str]:
     found = [] if found is None else found
     if isinstance(old, dict) and isinstance(new, dict):
@@ -105,34 +111,49 @@ def differences(old, new, path="result", found=None) -> list[str]:
         for i, (a, b) in enumerate(zip(old, new)):
             differences(a, b, f"{path}[{i}]", found)
     elif isinstance(old, float) and isinstance(new, (int, float)) and not isinstance(new, bool):
-        # stored values carry 5 to 6 decimals: one unit of the 5th is rounding, not a change (a CPU with other
-        # SIMD kernels sums in another order and may round the last digit the other way)
-        if not math.isclose(old, new, rel_tol=1e-5, abs_tol=1.01e-5):
+        if not math.isclose(old, new, rel_tol=1e-5, abs_tol=last_digit(path)):
             found.append(f"{path}: {old} != {new}")
     elif old != new:
         found.append(f"{path}: {old!r} != {new!r}")
     return found
 
 
-def other_checkpoint(stored: dict, result: dict) -> str | None:
-    """Why `result` comes from another checkpoint than the stored analysis, or None.
+# The checkpoints `headscope prepare` is known to train on CPUs other than the one the stored analysis was written
+# on, as the logits of the bare model (the tokenizer's own pair encoding, none of the analysis's code) on
+# FINGERPRINT_PAIRS. Other SIMD kernels (AVX-512 and AMX against AVX2, say) round differently, and over the demo
+# ABSA recipe's 828 steps that gives another checkpoint with other head statistics (its dev accuracy and macro-F1
+# the same to three decimals). Only a checkpoint found here is skipped; any other is compared in full.
+FINGERPRINT_PAIRS = [
+    ("The pizza was great but the service was slow.", "what do you think of the service of it ?"),
+    (
+        "Our waiter explained that the fish comes in fresh every Tuesday and Friday.",
+        "what do you think of the food of it ?",
+    ),
+]
+OTHER_CHECKPOINTS = {
+    "demo-absa-qa-m as a Xeon with AVX-512 and AMX trains it (2026-12-06)": [
+        [0.6368, -1.7226, 3.1347, 0.5511, -3.1666],
+        [-0.9102, 3.9455, -2.0269, -0.0873, -0.5259],
+    ],
+}
 
-    Training on a CPU with other SIMD kernels (AVX-512 and AMX against AVX2, say) rounds differently, and over
-    the demo ABSA recipe's 828 steps that gives another checkpoint, with other head statistics. The sign is
-    every head's [CLS] mass (`to_cls`, a generic statistic whose code the demo-re comparison checks in full):
-    more than 1e-3 away on most heads is another model, not another analysis."""
 
-    def to_cls(found: dict) -> list[float]:
-        return [head["statistics"]["to_cls"]["score"] for head in found["heads"]]
+def fingerprint(loaded) -> list[list[float]]:
+    import torch
 
-    gaps = [abs(a - b) for a, b in zip(to_cls(stored), to_cls(result))]
-    moved = sum(gap > 1e-3 for gap in gaps)
-    if moved <= len(gaps) // 2:
-        return None
-    return (
-        f"this machine trained another {stored['model']['id']} than the stored analysis was written with: the [CLS] "
-        f"mass of {moved} of {len(gaps)} heads differs by more than 1e-3 (largest {max(gaps):.3f})"
-    )
+    texts, questions = zip(*FINGERPRINT_PAIRS)
+    encoded = loaded.tokenizer(list(texts), list(questions), padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        return loaded.model(**encoded.to(loaded.device)).logits.tolist()
+
+
+def known_other_checkpoint(loaded) -> str | None:
+    """The name of the known other checkpoint `loaded` is (its logits within 1e-3 of the stored ones), or None."""
+    found = fingerprint(loaded)
+    for name, logits in OTHER_CHECKPOINTS.items():
+        if all(math.isclose(a, b, abs_tol=1e-3) for row, known in zip(found, logits) for a, b in zip(row, known)):
+            return name
+    return None
 
 
 @pytest.mark.parametrize("model_id, data", [("demo-absa-qa-m", "demo-absa"), ("demo-re", "demo-re")])
@@ -141,9 +162,8 @@ def test_demo_analysis_is_unchanged(registry, model_id, data, tmp_path):
     stored = json.loads(gzip.decompress((STORED / f"{data}-v2.json.gz").read_bytes()))
     dataset = data_written_for(data, tmp_path)
     result = analyze(loaded, dataset, SETTINGS, pretrained=load_pretrained_baseline(loaded)).to_json()
-    if model_id != "demo-re":  # (demo-re's 170 steps train the same checkpoint on either kind of CPU)
-        reason = other_checkpoint(stored, result)
-        if reason:
-            pytest.skip(reason)
+    other = known_other_checkpoint(loaded) if model_id == "demo-absa-qa-m" else None
+    if other:
+        pytest.skip(f"this machine trained {other}, not the checkpoint the stored analysis was written with")
     found = differences(comparable(stored), without_new_fields(comparable(result)))
     assert not found, "\n".join(found[:20])

@@ -5,8 +5,6 @@ and texts repeated across pairs on either side."""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -37,8 +35,10 @@ def test_the_template_is_learnt_from_the_tokenizer(base_tokenizer):
 
 @pytest.mark.parametrize("truncate_segment", ["a", "b"])
 @pytest.mark.parametrize("limit", [512, 16])
-def test_spliced_pairs_equal_the_tokenizers_pairs(base_tokenizer, truncate_segment, limit):
-    """The review on the side that is truncated, the auxiliary sentence (the fixed side) on the other."""
+@pytest.mark.parametrize("serial", [False, True])
+def test_spliced_pairs_equal_the_tokenizers_pairs(base_tokenizer, truncate_segment, limit, serial):
+    """The review on the side that is truncated, the auxiliary sentence (the fixed side) on the other; the texts
+    tokenised in one batch call or (serial) one by one on this thread."""
     pairs = PAIRS if truncate_segment == "a" else [(b, a) for a, b in PAIRS]
     fixed = "b" if truncate_segment == "a" else "a"
     strategy = "only_first" if truncate_segment == "a" else "only_second"
@@ -49,7 +49,7 @@ def test_spliced_pairs_equal_the_tokenizers_pairs(base_tokenizer, truncate_segme
     ]
     expected = columns_from_encodings(base_tokenizer, reference, [{"a": a, "b": b} for a, b in pairs], True)
     for _ in range(2):  # the second time the fixed side's texts come from the cache
-        found = encode_pair_columns(base_tokenizer, pairs, limit, truncate_segment, fixed)
+        found = encode_pair_columns(base_tokenizer, pairs, limit, truncate_segment, fixed, serial)
         for name in FIELDS:
             assert np.array_equal(getattr(found, name), getattr(expected, name)), name
     assert sorted(found.truncated) == long_rows
@@ -57,23 +57,3 @@ def test_spliced_pairs_equal_the_tokenizers_pairs(base_tokenizer, truncate_segme
     for row in long_rows:
         assert found.truncated[row].segment == truncate_segment
         assert found.lengths[row] == limit
-
-
-def test_a_serial_tokenizer_encodes_the_same_and_leaves_the_users_setting(base_tokenizer, monkeypatch):
-    """Beside a busy torch thread the pass keeps the tokenizer on its own thread (TOKENIZERS_PARALLELISM=false,
-    which the tokenizer reads on every call), for the pass only; the same ids either way; a value the user set
-    stays as it was."""
-    from app.core.inputs.encoding import TOKENIZER_THREADS_VARIABLE, serial_tokenizer
-
-    monkeypatch.delenv(TOKENIZER_THREADS_VARIABLE, raising=False)
-    texts = [text for text, _ in PAIRS]
-    backend = base_tokenizer.backend_tokenizer
-    parallel = [encoding.ids for encoding in backend.encode_batch(texts)]
-    with serial_tokenizer():
-        assert os.environ[TOKENIZER_THREADS_VARIABLE] == "false"
-        assert [encoding.ids for encoding in backend.encode_batch(texts)] == parallel
-    assert TOKENIZER_THREADS_VARIABLE not in os.environ
-    monkeypatch.setenv(TOKENIZER_THREADS_VARIABLE, "true")
-    with serial_tokenizer():
-        assert os.environ[TOKENIZER_THREADS_VARIABLE] == "true"
-    assert os.environ[TOKENIZER_THREADS_VARIABLE] == "true"

@@ -35,9 +35,9 @@ def assert_close(one, two, path="result") -> None:
         elif math.isnan(one):
             assert math.isnan(two), path
         else:
-            # results carry 6 decimals: sums in another order (another thread count) may round the last one the
-            # other way, which is one unit of it, not a difference
-            assert two == pytest.approx(one, rel=1e-5, abs=1.5e-6), path
+            # results carry 6 decimals (the head map 5): sums in another order (another thread count) may round the
+            # last one the other way, which is one unit of it, not a difference
+            assert two == pytest.approx(one, rel=1e-5, abs=1.01e-5 if ".head_map." in path else 1.5e-6), path
     else:
         assert one == two, path
 
