@@ -13,6 +13,7 @@ a pair's tokens (a typical example, a report).
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import chain
@@ -260,16 +261,24 @@ def _fixed_encoding(backend: Any, text: str, sequence: int) -> Any:
     return encoding
 
 
+# Read by the Rust tokenizer on every batch call: "false" keeps the call on the calling thread.
+TOKENIZER_THREADS = "TOKENIZERS_PARALLELISM"
+
+
 def _encode_all(backend: Any, texts: Sequence[Any], add_special_tokens: bool, serial: bool) -> list[Any]:
-    """The Rust tokenizer's encodings of texts (or (text_a, text_b) pairs): one batch call, which fans out over every
-    core (rayon), or, `serial`, one call per text on this thread, as fast per text on one core, for a caller whose
-    other cores are busy (a pass tokenising beside a torch thread that has the only other core)."""
-    if not serial:
+    """The Rust tokenizer's encodings of texts (or (text_a, text_b) pairs) in one batch call, which releases the GIL
+    and fans out over every core (rayon); `serial`: on the calling thread alone, for a caller whose other cores are
+    busy (a pass tokenising beside a torch thread that has the only other core). One `encode` per text would hold
+    the GIL throughout and stall that torch thread. The variable is set for this call only, under TOKENIZING (the
+    caller holds it), which the encodings' other calls take too (a tokenizer call elsewhere in that moment would
+    only run serially as well); a value the user set is left alone."""
+    if not serial or TOKENIZER_THREADS in os.environ:
         return list(backend.encode_batch(list(texts), add_special_tokens=add_special_tokens))
-    return [
-        backend.encode(*text if isinstance(text, tuple) else (text,), add_special_tokens=add_special_tokens)
-        for text in texts
-    ]
+    os.environ[TOKENIZER_THREADS] = "false"
+    try:
+        return list(backend.encode_batch(list(texts), add_special_tokens=add_special_tokens))
+    finally:
+        del os.environ[TOKENIZER_THREADS]
 
 
 def _sides(
