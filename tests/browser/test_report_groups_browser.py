@@ -5,27 +5,22 @@ paired table, and the URL reopens it with the groups ticked."""
 
 import pytest
 from browser_support import guarded_page, query  # tests/ is on sys.path (rootdir conftest)
-from seed_group_support import write_perturbed_seed_group, write_tiny_seed_group
-
-from app.devserver import ServerProcess
+from seed_group_support import seed_group_server, write_perturbed_seed_group, write_tiny_seed_group
 
 pytestmark = pytest.mark.browser
 GROUPS = ("tiny-other@13,14", "tiny-vanilla@13,14")  # as the form lists them: by name
 
 
-@pytest.fixture(scope="module")
-def group_server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("browser-groups")
+def write_two_groups(folder):
     # aspect-term checkpoints: their test pairs carry the gold term spans the interpretability rate (the scatter) reads
     write_tiny_seed_group(folder, (13, 14), "tiny-vanilla", fmt="term")
     write_perturbed_seed_group(folder, folder / "tiny-vanilla-seed14", "tiny-other", (13, 14))
-    env = {
-        "HEADSCOPE_MODELS_DIR": str(folder),
-        "HEADSCOPE_DATA_DIR": str(tmp_path_factory.mktemp("browser-groups-data")),
-        "HEADSCOPE_DEVICE": "cpu",
-    }
-    with ServerProcess(env) as running:
-        yield running.url
+
+
+@pytest.fixture(scope="module")
+def group_server(tmp_path_factory):
+    with seed_group_server(tmp_path_factory, write_two_groups) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,9 +6,11 @@ Real app (TestClient over create_app), real tiny checkpoints, real background jo
 
 import pytest
 from job_support import stored_results, wait_job
-from seed_group_support import write_perturbed_seed_group, write_tiny_seed_group  # tests/ is on sys.path
-
-from app.config import Settings
+from seed_group_support import (  # tests/ is on sys.path
+    seed_group_client,
+    write_perturbed_seed_group,
+    write_tiny_seed_group,
+)
 
 SMALL = {
     "max_examples": 8,
@@ -22,19 +24,14 @@ SMALL = {
 GROUPS = ["tiny-vanilla@13,14", "tiny-other@13,14"]
 
 
-@pytest.fixture(scope="module")
-def group_client(tmp_path_factory):
-    from fastapi.testclient import TestClient
-
-    from app.web.main import create_app
-
-    folder = tmp_path_factory.mktemp("group-models")
+def write_two_groups(folder):
     write_tiny_seed_group(folder, (13, 14), "tiny-vanilla")
     write_perturbed_seed_group(folder, folder / "tiny-vanilla-seed14", "tiny-other", (13, 14))
-    settings = Settings(
-        models_dir=folder, data_dir=tmp_path_factory.mktemp("group-data"), device="cpu", prepare_on_start=False
-    )
-    with TestClient(create_app(settings)) as client:
+
+
+@pytest.fixture(scope="module")
+def group_client(tmp_path_factory):
+    with seed_group_client(tmp_path_factory, write_two_groups) as client:
         yield client
 
 

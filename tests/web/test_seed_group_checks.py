@@ -5,26 +5,22 @@ would otherwise run (the first queued, the next refused, or all run and the comp
 Real app (TestClient over create_app), real tiny checkpoints written to a models folder, real job queue."""
 
 import pytest
-from fastapi.testclient import TestClient
-from seed_group_support import write_tiny_seed_group
+from seed_group_support import seed_group_client, write_tiny_seed_group
 from tiny_model import write_tiny_checkpoint
 
-from app.config import Settings
 from app.core.model.seed_groups import seed_checkpoint_name
-from app.web.main import create_app
 
 GROUP = "tiny-mixed"
 
 
-@pytest.fixture(scope="module")
-def mixed_client(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("mixed-models")
+def write_mixed_group(folder):
     write_tiny_seed_group(folder, (13,), name=GROUP)
     write_tiny_checkpoint(folder, "re", model_id=seed_checkpoint_name(GROUP, 14), seed=14)
-    settings = Settings(
-        models_dir=folder, data_dir=tmp_path_factory.mktemp("mixed-data"), device="cpu", prepare_on_start=False
-    )
-    with TestClient(create_app(settings)) as client:
+
+
+@pytest.fixture(scope="module")
+def mixed_client(tmp_path_factory):
+    with seed_group_client(tmp_path_factory, write_mixed_group) as client:
         yield client
 
 
