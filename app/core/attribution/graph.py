@@ -40,11 +40,11 @@ def rollout_rows(attention: torch.Tensor, weights: torch.Tensor) -> torch.Tensor
     attention, so nothing flows to padding.
     """
     # row @ R_l = 0.5 * mean_h (row @ A_l[h]) + 0.5 * row: one [B, H, 1, T] product per layer, without
-    # building the [B, L, T, T] mixing matrices (residual_attention) that only this row would read
-    attention = attention.float()
-    row = weights.to(attention.dtype)[:, None, None, :]  # [B, 1, 1, T]
+    # building the [B, L, T, T] mixing matrices (residual_attention) that only this row would read; half-precision
+    # attention is widened one layer at a time, not copied whole
+    row = weights.float()[:, None, None, :]  # [B, 1, 1, T]
     for layer in range(attention.shape[1] - 1, -1, -1):
-        row = 0.5 * (row @ attention[:, layer]).mean(dim=1, keepdim=True) + 0.5 * row
+        row = 0.5 * (row @ attention[:, layer].float()).mean(dim=1, keepdim=True) + 0.5 * row
     return row[:, 0, 0]
 
 

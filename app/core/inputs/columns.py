@@ -272,13 +272,14 @@ def _encode_all(backend: Any, texts: Sequence[Any], add_special_tokens: bool, se
     the GIL throughout and stall that torch thread. The variable is set for this call only, under TOKENIZING (the
     caller holds it), which the encodings' other calls take too (a tokenizer call elsewhere in that moment would
     only run serially as well); a value the user set is left alone."""
-    if not serial or TOKENIZER_THREADS in os.environ:
-        return list(backend.encode_batch(list(texts), add_special_tokens=add_special_tokens))
-    os.environ[TOKENIZER_THREADS] = "false"
+    pinned = serial and TOKENIZER_THREADS not in os.environ
+    if pinned:
+        os.environ[TOKENIZER_THREADS] = "false"
     try:
         return list(backend.encode_batch(list(texts), add_special_tokens=add_special_tokens))
     finally:
-        del os.environ[TOKENIZER_THREADS]
+        if pinned:
+            del os.environ[TOKENIZER_THREADS]
 
 
 def _sides(
