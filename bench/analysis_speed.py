@@ -1,16 +1,19 @@
 """Analysis speed: pairs/s of the statistics pass vs a bare batched forward pass.
 
-Statistics pass = what `analyze` times as "statistics_pass": tokenising each pair (encode_unit),
-padding the batch, the forward pass with attentions, and every statistic of point 1 on the whole
-batch (batched.batch_statistics: aspect / opinion / other-aspect / phrase / [SEP] / generic
-scores, the streaming accumulators, the no-op split, the typical-example top-k, the
-interpretability rate). Baseline = the same pairs through encode_unit + pad_batch + the model's
-forward with output_attentions=True, same batch size, under torch.inference_mode, nothing else.
-Both run in the same process, alternated ROUNDS times after a warm-up; the ratio is the median
-over rounds of (statistics pairs/s / bare pairs/s) of the two passes of each round, which are
-back to back, so load from other processes on a shared machine hits both alike. Target: ratio >=
-0.90. The pretrained model's pass, the fine-tune JS divergence, the positional baselines, the heads
-x heads JS map (on a sample) and importance + ablation are timed separately (one analyze run with
+Statistics pass = the wall clock of `analyze`'s attention pass (its pairs/s): tokenising the pairs,
+padding the batch, the forward pass with attentions, and every probe on the whole batch
+(batched.batch_statistics: aspect / opinion / other-aspect / phrase / [SEP] / generic scores, the
+streaming accumulators, the no-op split, the rule baselines, the typical-example top-k, the
+interpretability rate, the agreement with rollout); with a core idle beside torch's threads the
+tokenising and, where it pays, the probes run on helper threads beside the forward
+(app/core/passes/pipeline.py). Baseline = the same pairs through encode_unit + pad_batch + the model's
+forward with output_attentions=True, same batch size, under torch.inference_mode, nothing else
+(tokenised pair by pair on the same thread). Both run in the same process, alternated ROUNDS times
+after a warm-up; the ratio is the median over rounds of (statistics pairs/s / bare pairs/s) of the
+two passes of each round, which are back to back, so load from other processes on a shared machine
+hits both alike. Target: ratio >= 0.95 with one torch thread. The pretrained model's pass, the
+fine-tune JS divergence, the positional baselines, the heads x heads JS map (on a sample) and
+importance + ablation are timed separately (one analyze run with
 everything on; importance and ablation on the first 64 pairs).
 
 Memory: each dataset size runs `analyze` (pretrained pass and JS map on) in a fresh process;
@@ -187,12 +190,12 @@ def report_speed(run: dict) -> None:
     per_round = [round(s / b, 3) for s, b in zip(run["statistics_pairs_per_s"], run["bare_pairs_per_s"])]
     print(
         f"  ratio {run['ratio']:.3f}, median of the rounds' ratios {per_round} "
-        f"(target >= 0.90: {'met' if run['ratio'] >= 0.9 else 'NOT met'})"
+        f"(target >= 0.95: {'met' if run['ratio'] >= 0.95 else 'NOT met'})"
     )
     timed = run["separately_timed_s"]
     print(
         f"  timed separately over {run['full_pairs']} pairs (s): "
-        + ", ".join(f"{k} {v}" for k, v in timed.items() if k not in ("statistics_pass", "total"))
+        + ", ".join(f"{k} {v}" for k, v in timed.items() if k not in ("statistics_pass", "pass_wall", "total"))
     )
 
 

@@ -75,9 +75,11 @@ def analyze(
         raise AnalysisError(f"{dataset.path}: no pairs to analyse")
     max_length = training_max_length(checkpoint)
     found = build_probes(checkpoint, settings, pretrained is not None)
+    pass_started = time.perf_counter()
     passed = run_statistics(
         checkpoint, specs, found, settings, pretrained, lexicon, max_length, shards, runner, report, stopwatch
     )
+    pass_wall = time.perf_counter() - pass_started
     data = DataSummary(
         str(dataset.path),
         data_fingerprint(dataset),
@@ -108,8 +110,9 @@ def analyze(
     result.settings = settings_record(settings, reference, lexicon, max_length)
     result.finetune_change = sections.finetune_change(found.change, found.change_summary, reference)
     result.examples = typical_examples(specs, found.typical)
-    result.pairs_per_s = passed.observed / pass_seconds(stopwatch) if pass_seconds(stopwatch) > 0 else None
-    result.timings_s = {**timings(stopwatch), "total": time.perf_counter() - started}
+    # the pass's wall clock, every probe in it: its parts overlap where helper threads observe (passes/pipeline.py)
+    result.pairs_per_s = passed.observed / pass_wall if pass_wall > 0 else None
+    result.timings_s = {**timings(stopwatch), "pass_wall": pass_wall, "total": time.perf_counter() - started}
     return result
 
 
@@ -271,14 +274,10 @@ def typical_examples(specs: Sequence[UnitSpec], typical: probes.TypicalExamplesP
     return {str(i): example_record(specs[i]) for i in sorted(typical.referenced() & set(range(len(specs))))}
 
 
-def pass_seconds(stopwatch: Stopwatch) -> float:
-    """The statistics pass: encoding, the forward pass, the statistics and the interpretability rate."""
-    return stopwatch.seconds.get("forward", 0.0) + stopwatch.seconds.get("statistics_pass", 0.0)
-
-
 def timings(stopwatch: Stopwatch) -> dict[str, float]:
     seconds = dict(stopwatch.seconds)
-    seconds["statistics_pass"] = pass_seconds(stopwatch)
+    # the statistics pass's parts: encoding, the forward pass, the statistics and the interpretability rate
+    seconds["statistics_pass"] = seconds.get("forward", 0.0) + seconds.get("statistics_pass", 0.0)
     seconds.pop("forward", None)
     if "reference_forward" in seconds:
         seconds["pretrained_pass"] = seconds.get("pretrained_pass", 0.0) + seconds.pop("reference_forward")

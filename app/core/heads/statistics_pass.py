@@ -48,7 +48,8 @@ def statistics_pass(
     offset: int = 0,
 ) -> PassSummary:
     """The one attention pass of the analysis over `specs` (a shard's: pairs offset.. of the data); the next
-    batch is tokenised while this one runs where a core is idle beside torch's threads (`idle_cores`). The fast
+    batch is tokenised, and the probes observe the last one, on helper threads while this one runs where cores are
+    idle beside torch's threads (`idle_cores`, passes/pipeline.py). The fast
     tokenizer fans a batch out over every core, the busy ones included; with a single idle core it tokenises on
     the helper thread alone instead, leaving torch's core to torch (measured in docs/results/benchmarks.md)."""
     idle = idle_cores(checkpoint.device)
@@ -65,7 +66,7 @@ def statistics_pass(
         phase="statistics",
         stopwatch=stopwatch,
         offset=offset,
-        prefetch=idle > 0,
+        helpers=idle,
         attention_kind=settings.attention,
         encode_batch=lambda chunk: encode_unit_batch(checkpoint, chunk, lexicon, max_length, serial=serial),
     )

@@ -29,6 +29,7 @@ from app.core.inputs.encoding import EncodedInput
 from app.core.model.attention import forward_with_attention
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.norm_attention import forward_with_norm_attention, row_normalised
+from app.core.passes.pipeline import ProbeStage
 
 Item = TypeVar("Item")
 Work = TypeVar("Work")
@@ -179,7 +180,7 @@ def attention_pass(
     stopwatch: Stopwatch | None = None,
     group: Callable[[Item], Hashable] | None = None,
     offset: int = 0,
-    prefetch: bool = False,
+    helpers: int = 0,
     attention_kind: str = "weights",
     encode_many: Callable[[Sequence[Item]], Sequence[Encoded | None]] | None = None,
     encode_batch: Callable[[Sequence[Item]], EncodedBatch] | None = None,
@@ -192,8 +193,10 @@ def attention_pass(
     padding, the checkpoint's forward), "reference_forward", and each probe's `timing`. group: keep items
     with the same key in one batch (e.g. a source and its variants, which a probe compares). offset: the
     index of items[0] in the whole data (a shard's pass: `PassBatch.indices` count from there).
-    prefetch: encode the next batch on a helper thread while this one runs (a GPU pass, where
-    tokenising on the CPU would otherwise leave the device waiting); encoding then runs outside `runner`.
+    helpers: the cores idle beside torch's threads that the pass may run helper threads on (pipeline.py): with
+    one or more, the next batch is encoded on a helper while this one runs (a GPU pass, where tokenising on the
+    CPU would otherwise leave the device waiting), outside `runner`; with two or more (or one, where the first
+    batches' timings say it pays) the probes observe each batch on a helper while the next is forwarded.
     encode_many(items) -> `encode` of each, in one go (one tokenizer call for a batch); used when given.
     attention_kind: "weights", or "norm": probes read norm-based attention normalised per row, the weights
     beside it (`PassBatch.weights`), from the same forward.
@@ -213,7 +216,7 @@ def attention_pass(
 
     def one_batch(start: int, stop: int, encoded: Any = None) -> int:
         with torch.inference_mode():
-            tick = time.perf_counter()
+            tick = started = time.perf_counter()
             chunk = items[start:stop]
             encoded = encode_chunk(start, stop) if encoded is None else encoded
             columns = encoded if encode_batch is not None else None
@@ -240,22 +243,32 @@ def attention_pass(
             )
             batch.columns = columns
             batch.weights, batch.reference_weights = weights, reference_weights
-            for probe in probes:
-                probe.observe(batch)
-                tick = stopwatch.add(probe.timing, tick)
+            stage.take(batch, tick - started)
             return len(chunk) - len(units)
+
+    def observe(batch: PassBatch) -> None:
+        tick = time.perf_counter()
+        for probe in probes:
+            probe.observe(batch)
+            tick = stopwatch.add(probe.timing, tick)
 
     skipped = 0
     bounds = batch_bounds(items, batch_size, group)
-    with ThreadPoolExecutor(1, thread_name_prefix="encode") if prefetch and len(bounds) > 1 else nullcontext() as pool:
-        ahead = pool.submit(encode_chunk, *bounds[0]) if pool is not None else None
-        for n, (start, stop) in enumerate(bounds):
-            encoded = None
-            if ahead is not None:  # this batch's units, encoded while the previous batch ran
-                assert pool is not None  # ahead is only set with a pool
-                encoded = ahead.result()
-                ahead = pool.submit(encode_chunk, *bounds[n + 1]) if n + 1 < len(bounds) else None
-            skipped += runner(partial(one_batch, start, stop, encoded))
-            if progress is not None:
-                progress(stop, len(items), phase)
+    stage = ProbeStage(observe, helpers)
+    prefetch = helpers > 0 and len(bounds) > 1
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="encode") if prefetch else nullcontext() as pool:
+            ahead = pool.submit(stage.timed_encoding, partial(encode_chunk, *bounds[0])) if pool is not None else None
+            for n, (start, stop) in enumerate(bounds):
+                encoded = None
+                if ahead is not None:  # this batch's units, encoded while the previous batch ran
+                    assert pool is not None  # ahead is only set with a pool
+                    encoded = ahead.result()
+                    following = partial(encode_chunk, *bounds[n + 1]) if n + 1 < len(bounds) else None
+                    ahead = pool.submit(stage.timed_encoding, following) if following is not None else None
+                skipped += runner(partial(one_batch, start, stop, encoded))
+                if progress is not None:
+                    progress(stop, len(items), phase)
+    finally:
+        stage.finish()
     return PassSummary(len(items), skipped)

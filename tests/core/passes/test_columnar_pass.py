@@ -1,5 +1,6 @@
 """The analysis pass over columns (encode_batch) equals the pass over per-pair units (encode_many), with and
-without the next batch encoded on a helper thread (prefetch, as on CUDA; here on the CPU): every statistic,
+without the next batch encoded on a helper thread (prefetch, as on CUDA; here on the CPU), and with the probes
+observing each batch on a second helper while the next is forwarded (overlap, passes/pipeline.py): every statistic,
 the rule baselines, the interpretability rate, the agreement and the typical examples, on a tiny seeded BERT
 with the demo data (term pairs with lexicon-free opinions, category pairs with absent aspects) and RE."""
 
@@ -28,7 +29,7 @@ def run(checkpoint, specs, how: str):
         lambda spec: encode_unit(checkpoint, spec, None, 64),
         found.active(),
         batch_size=SETTINGS.batch_size,
-        prefetch=how == "prefetch",
+        helpers={"prefetch": 1, "overlap": 2}.get(how, 0),
         encode_many=None if columns else (lambda chunk: encode_units(checkpoint, chunk, None, 64)),
         encode_batch=(lambda chunk: encode_unit_batch(checkpoint, chunk, None, 64)) if columns else None,
     )
@@ -59,7 +60,7 @@ def same(a, b) -> None:
 
 
 @pytest.mark.parametrize("task, pairs", [("absa", "terms"), ("absa", "categories"), ("re", "auto")])
-def test_columns_equal_units_with_and_without_prefetch(task, pairs):
+def test_columns_equal_units_with_and_without_helper_threads(task, pairs):
     checkpoint = tiny_checkpoint(task, layers=2, heads=4, positions=128)
     if pairs == "categories":
         checkpoint.info.metadata["categories"] = ["food", "service", "price", "ambience"]
@@ -69,3 +70,4 @@ def test_columns_equal_units_with_and_without_prefetch(task, pairs):
     units = run(checkpoint, specs, "units")
     same(units, run(checkpoint, specs, "columns"))
     same(units, run(checkpoint, specs, "prefetch"))
+    same(units, run(checkpoint, specs, "overlap"))

@@ -30,7 +30,12 @@ def statistics_of(checkpoint, specs, prefetch: bool):
     probe = probes.StatisticsProbe("absa")
     typical = probes.TypicalExamplesProbe("absa", 3, finetune=False)
     attention_pass(
-        checkpoint, specs, lambda s: encode_unit(checkpoint, s), [probe, typical], batch_size=4, prefetch=prefetch
+        checkpoint,
+        specs,
+        lambda s: encode_unit(checkpoint, s),
+        [probe, typical],
+        batch_size=4,
+        helpers=1 if prefetch else 0,
     )
     return probe, typical
 
