@@ -107,23 +107,22 @@ class AttentionMaps:
     def top1(self, queries: torch.Tensor, golds: Sequence[torch.Tensor], allowed: torch.Tensor) -> list[torch.Tensor]:
         """Top-1 accuracy of the query rows against each gold mask -> [B, L, H] each.
 
-        Only the query rows are read: they are gathered first ([B, L, H, Q, T], Q = the largest
-        query set of the batch, a few tokens), then one masked argmax over the allowed keys (ties:
-        lowest index, as torch.argmax).
+        Only the query rows are read: the batch's (example, query token) pairs are gathered first ([N, L, H, T],
+        N = the query tokens of the whole batch), then one masked argmax over the allowed keys (ties: lowest index,
+        as torch.argmax); each example's hits are summed back into its row and divided by its query count.
         """
         attention = self.attention
         batch, layers, heads, length, _ = attention.shape
-        counts = queries.sum(-1)
-        slots = max(1, int(counts.max()))
-        order = queries.to(torch.int8).argsort(dim=-1, descending=True, stable=True)[:, :slots]  # query positions
-        used = torch.arange(slots, device=queries.device)[None, :] < counts[:, None]  # [B, Q]
-        index = order[:, None, None, :, None].expand(batch, layers, heads, slots, length)
-        rows = attention.gather(-2, index).masked_fill(~allowed[:, None, None, None, :], float("-inf"))
-        best = rows.argmax(-1)  # [B, L, H, Q]
+        example, token = queries.nonzero(as_tuple=True)  # [N] each
+        rows = attention[example, :, :, token]  # [N, L, H, T]
+        rows = rows.masked_fill(~allowed[example][:, None, None, :], float("-inf"))
+        best = rows.argmax(-1).view(len(example), layers * heads)  # [N, L * H]
+        counts = queries.sum(-1).to(torch.float32)[:, None, None]
         out = []
         for gold in golds:
-            hits = gold[:, None, None, :].expand(batch, layers, heads, length).gather(-1, best)
-            out.append(_nan_where_empty(query_mean(hits.to(torch.float32), used), gold))
+            hits = gold[example].gather(-1, best).to(torch.float32).view(-1, layers, heads)
+            sums = torch.zeros(batch, layers, heads, device=hits.device).index_add_(0, example, hits)
+            out.append(_nan_where_empty(sums / counts, gold))  # no query token: 0 / 0, NaN
         return out
 
     def positional(self, valid: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -7,9 +7,10 @@ the device fed:
 
 * one idle core or more: the next batch is encoded on a helper thread (the tokenizer and torch release the GIL);
 * two or more: the probes also observe batch n on a helper thread while batch n + 1 is forwarded;
-* exactly one: encoding and observing would share that core, so observing moves there only where the first batches,
-  timed stage by stage, say the pass gets faster: max(forward, encode + observe) < max(forward + observe, encode)
-  (a big model's forward hides both; a tiny model's would wait for them).
+* exactly one: encoding and observing would share that core. Per batch the pass then takes max(F, E + O) with the
+  observing beside the forward against max(F + O, E) without (F, E, O: forward, encode, observe), which is shorter
+  exactly when E < F: the probes move to the helper when encoding the first batch took less than its forward (a big
+  model's forward hides both; a tiny model's would wait for them).
 
 Probes observe one batch at a time, in the order of the data, so every accumulator sums what it would have summed
 in one thread; at most two batches' attention are alive at once. Grad mode is per thread: the helper observes under
@@ -21,63 +22,47 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import torch
-
-# batches observed on the forward's thread, each stage timed, before a pass with one idle core decides
-TIMED_BATCHES = 2
-
-
-@dataclass
-class StageSeconds:
-    """Seconds per stage summed over the timed batches."""
-
-    encode: float = 0.0
-    forward: float = 0.0
-    observe: float = 0.0
-    batches: int = 0
-
-    def overlap_pays(self) -> bool:
-        """With one idle core shared by encoding and observing: does observing beside the forward shorten the pass?"""
-        overlapped = max(self.forward, self.encode + self.observe)
-        serial = max(self.forward + self.observe, self.encode)
-        return overlapped < serial
 
 
 class ProbeStage:
     """The probes' observe of each batch: on the forward's thread, or on a helper thread beside the next forward.
 
-    `take(batch)` hands a batch over after its forward; `finish()` waits for the last observation (and raises what a
-    probe raised). `helpers` is the number of idle cores the pass may use (0: observe on the forward's thread)."""
+    `take(batch, forward_seconds)` hands a batch over after its forward; `finish()` waits for the last observation
+    (and raises what a probe raised). `helpers`: the idle cores the pass may use (0: observe on the forward's thread).
+    """
 
     def __init__(self, observe: Callable[[Any], None], helpers: int) -> None:
         self.observe = observe
         self.helpers = helpers
-        self.seconds = StageSeconds()
+        self.first_encode: float | None = None  # seconds the first batch's encoding took on the helper thread
+        self.decided = helpers != 1
         self.pool: ThreadPoolExecutor | None = None
         self.pending: Future[None] | None = None
         if helpers >= 2:
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="observe")
 
     def timed_encoding(self, encode: Callable[[], Any]) -> Any:
-        """`encode()` with its seconds counted while the first batches are timed."""
+        """`encode()` on the encoding helper, the first batch's seconds kept for the decision."""
         started = time.perf_counter()
         found = encode()
-        if self.seconds.batches < TIMED_BATCHES:
-            self.seconds.encode += time.perf_counter() - started
+        if self.first_encode is None:
+            self.first_encode = time.perf_counter() - started
         return found
 
     def take(self, batch: Any, forward_seconds: float) -> None:
         """Observe `batch` (its forward took `forward_seconds`), after the previous batch's observation."""
+        if not self.decided:
+            self.decided = True
+            if self.first_encode is not None and self.first_encode < forward_seconds:
+                self.pool = ThreadPoolExecutor(1, thread_name_prefix="observe")
         self.wait()
         if self.pool is not None:
             self.pending = self.pool.submit(self._observe_without_grad, batch)
-            return
-        started = time.perf_counter()
-        self.observe(batch)
-        self._time(forward_seconds, time.perf_counter() - started)
+        else:
+            self.observe(batch)
 
     def wait(self) -> None:
         if self.pending is not None:
@@ -93,15 +78,10 @@ class ProbeStage:
                 self.pool.shutdown(wait=True)
                 self.pool = None
 
+    @property
+    def overlapping(self) -> bool:
+        return self.pool is not None
+
     def _observe_without_grad(self, batch: Any) -> None:
         with torch.inference_mode():
             self.observe(batch)
-
-    def _time(self, forward: float, observe: float) -> None:
-        if self.helpers != 1 or self.seconds.batches >= TIMED_BATCHES:
-            return
-        self.seconds.forward += forward
-        self.seconds.observe += observe
-        self.seconds.batches += 1
-        if self.seconds.batches == TIMED_BATCHES and self.seconds.overlap_pays():
-            self.pool = ThreadPoolExecutor(1, thread_name_prefix="observe")
