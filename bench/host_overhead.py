@@ -15,7 +15,7 @@ the probes' bookkeeping. Pairs are the demo ABSA term pairs, each exactly 64 tok
 Rounds alternate (bare, pass, bare, pass ...) in one process on one torch thread; the medians are
 printed with the host microseconds per pair, 1e6 * (1 / pass pairs/s - 1 / bare pairs/s). With one torch
 thread on a machine of several cores the pass tokenises the next batch on a helper thread
-(statistics_pass.idle_cores), so wall-clock rates hide that part of the host work; the CPU
+(passes/pipeline.py idle_cores), so wall-clock rates hide that part of the host work; the CPU
 microseconds per pair of the process (every thread, `time.process_time`) are printed beside them, and their
 median difference is the host CPU work per pair (on a loaded machine both inflate: contention costs CPU too).
 Each round also times the pass's encoding alone (`encode_unit_batch`, CPU µs per pair).

@@ -66,7 +66,7 @@ def analyze_heads(
     ray_workers: int | None = ray_workers_option(),
     processes: int | None = processes_option("the statistics pass"),
     max_examples: int | None = setting("max_examples", "--limit"),
-    batch_size: int = setting("batch_size", "--batch-size"),
+    batch_size: int | None = setting("batch_size", "--batch-size"),
     pretrained: bool = setting("pretrained", "--pretrained/--no-pretrained"),
     bootstrap: int = setting("bootstrap", "--bootstrap"),
     seed: int = setting("seed", "--seed"),

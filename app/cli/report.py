@@ -44,7 +44,7 @@ def report(
     threads: int | None = threads_option("CPU threads for torch"),
     progress: bool = progress_option(),
     max_examples: int | None = setting("max_examples", "--limit"),
-    batch_size: int = setting("batch_size", "--batch-size"),
+    batch_size: int | None = setting("batch_size", "--batch-size"),
     bins: int = setting("bins", "--bins"),
     attacks: str = typer.Option(
         ",".join(ATTACKS), "--attacks", help=f"comma-separated attacks ({', '.join(ATTACKS)}); '' for none"

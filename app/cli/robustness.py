@@ -68,7 +68,7 @@ def robustness(
     processes: int | None = processes_option("the model tests and the scoring pass"),
     tests: str = typer.Option("", "--tests", help="comma-separated test names (default: every test the data supports)"),
     max_examples: int | None = setting("max_examples", "--limit"),
-    batch_size: int = setting("batch_size", "--batch-size"),
+    batch_size: int | None = setting("batch_size", "--batch-size"),
     bootstrap: int = setting("bootstrap", "--bootstrap"),
     seed: int = setting("seed", "--seed"),
     inside_entities: bool = setting("inside_entities", "--inside-entities/--outside-entities"),

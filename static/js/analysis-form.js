@@ -44,7 +44,7 @@ export async function loadChoices() {
 
 export function settingsFromForm() {
   const num = (id) => { const v = parseInt($(id).value, 10); return Number.isFinite(v) ? v : null; };
-  const s = { batch_size: num("batch-size") || 16, bootstrap: num("bootstrap") || 1000,
+  const s = { batch_size: num("batch-size") || null, bootstrap: num("bootstrap") || 1000,
               pretrained: $("pretrained").checked, importance: $("importance").checked, lexicon: $("lexicon").checked };
   const max = num("max-examples");
   if (max) s.max_examples = max;
@@ -76,7 +76,7 @@ export function showJob(job) {
   if ([...$("model-select").options].some((o) => o.value === view.model)) $("model-select").value = view.model;
   fillDatasets();
   const s = job.settings || {}, set = (id, v) => { if (v != null) $(id).value = v; };
-  set("max-examples", s.max_examples); set("batch-size", s.batch_size); set("bootstrap", s.bootstrap); set("ig-steps", s.ig_steps);
+  set("max-examples", s.max_examples); $("batch-size").value = s.batch_size ?? ""; set("bootstrap", s.bootstrap); set("ig-steps", s.ig_steps);
   for (const key of ["pretrained", "importance", "lexicon", "agreement", "ig"]) if (key in s) $(key).checked = !!s[key];
   $("attention-kind").value = s.attention === "norm" ? "norm" : "weights";
   $("faith-limit").value = (job.faithfulness && job.faithfulness.limit) || 0;

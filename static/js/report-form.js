@@ -46,7 +46,7 @@ export async function loadChoices() {
 function settingsFromForm() {
   const num = (id) => { const v = parseInt($(id).value, 10); return Number.isFinite(v) ? v : null; };
   return {
-    max_examples: num("max-examples") || null, batch_size: num("batch-size") || 32, bins: num("bins") || 10,
+    max_examples: num("max-examples") || null, batch_size: num("batch-size") || null, bins: num("bins") || 10,
     attacks: [...document.querySelectorAll("#attack-choices input:checked")].map((b) => b.value),
     attack_examples: num("attack-examples") || 20, budget: num("budget") || 100,
     interpretability: $("interpretability").checked,
@@ -58,7 +58,7 @@ function settingsFromForm() {
 export function fillSettings(s) {
   if (!s) return;
   const set = (id, v) => { if (v != null) $(id).value = v; };
-  set("max-examples", s.max_examples); set("batch-size", s.batch_size); set("bins", s.bins);
+  set("max-examples", s.max_examples); $("batch-size").value = s.batch_size ?? ""; set("bins", s.bins);
   set("attack-examples", s.attack_examples); set("budget", s.budget);
   for (const box of document.querySelectorAll("#attack-choices input")) box.checked = (s.attacks || []).includes(box.value);
   $("interpretability").checked = !!s.interpretability;

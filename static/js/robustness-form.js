@@ -66,7 +66,7 @@ export async function loadChoices() {
 
 function settingsFromForm() {
   const num = (id) => { const v = parseInt($(id).value, 10); return Number.isFinite(v) ? v : null; };
-  const s = { batch_size: num("batch-size") || 16, bootstrap: num("bootstrap") || 1000, top_heads: num("top-heads") || 5,
+  const s = { batch_size: num("batch-size") || null, bootstrap: num("bootstrap") || 1000, top_heads: num("top-heads") || 5,
               ablate_moved: $("ablate").checked, patch: $("patch").checked, patch_limit: num("patch-limit") || 20,
               tests: [...document.querySelectorAll("#test-choices input:checked")].map((b) => b.value) };
   const max = num("max-examples");
@@ -92,7 +92,7 @@ export async function showJob(job) {
   if ([...$("model-select").options].some((o) => o.value === view.model)) $("model-select").value = view.model;
   fillData();
   const s = job.settings || {}, set = (id, v) => { if (v != null) $(id).value = v; };
-  set("max-examples", s.max_examples); set("batch-size", s.batch_size); set("bootstrap", s.bootstrap); set("top-heads", s.top_heads);
+  set("max-examples", s.max_examples); $("batch-size").value = s.batch_size ?? ""; set("bootstrap", s.bootstrap); set("top-heads", s.top_heads);
   if ("ablate_moved" in s) $("ablate").checked = !!s.ablate_moved;
   if ("patch" in s) $("patch").checked = !!s.patch;
   set("patch-limit", s.patch_limit);

@@ -28,7 +28,7 @@ from app.core.heads.ablations import ABLATION_LABEL, importance_and_ablation
 from app.core.heads.labels import DEFAULT_RULE, LabelRule, describe_rule
 from app.core.heads.result import RESULT_VERSION, AnalysisResult, DataSummary
 from app.core.heads.sep_survival import sep_survival, top_sep_survival
-from app.core.heads.settings import AnalysisSettings
+from app.core.heads.settings import CPU_BATCH_SIZE, AnalysisSettings
 from app.core.heads.shards import ShardTask, merge_shards, run_shards
 from app.core.heads.statistics_pass import AnalysisProbes, build_probes, statistics_pass
 from app.core.inputs.batching import training_max_length
@@ -37,6 +37,7 @@ from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.pretrained import pretrained_location
 from app.core.model.summary import ModelSummary
 from app.core.passes.attention_pass import PassSummary, Progress, Runner, Stopwatch, run_here
+from app.core.passes.batch_size import batch_size_of, with_pass_batch
 from app.core.passes.sharding import ShardRunner
 
 PHASES = ("statistics", "importance", "done")
@@ -74,6 +75,8 @@ def analyze(
     if not specs:
         raise AnalysisError(f"{dataset.path}: no pairs to analyse")
     max_length = training_max_length(checkpoint)
+    models = 2 if pretrained is not None else 1  # the pretrained model's attention rides the same batches
+    settings = with_pass_batch(settings, checkpoint, max_length, CPU_BATCH_SIZE, models)
     found = build_probes(checkpoint, settings, pretrained is not None)
     pass_started = time.perf_counter()
     passed = run_statistics(
@@ -233,7 +236,7 @@ def add_importance(
         specs,
         result.labelled,
         max_length=max_length,
-        batch_size=settings.batch_size,
+        batch_size=batch_size_of(settings),
         draws=settings.ablation_draws,
         seed=settings.seed,
         runner=runner,
@@ -249,7 +252,7 @@ def settings_record(
     """The settings as the result file records them (what ran, with the resolved pretrained model and lexicon)."""
     return {
         "limit": settings.max_examples,
-        "batch_size": settings.batch_size,
+        "batch_size": batch_size_of(settings),
         "bootstrap": settings.bootstrap,
         "seed": settings.seed,
         "max_length": max_length,

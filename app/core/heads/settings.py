@@ -18,6 +18,9 @@ from app.core.inputs.units import PAIRINGS
 AblationLabel = Literal[tuple(LABEL_STATISTICS)]  # type: ignore[valid-type]
 
 
+CPU_BATCH_SIZE = 16  # the batch size left open runs this on a CPU (passes/batch_size.py)
+
+
 class AnalysisSettings(BaseModel):
     """What the analysis computes; every field is part of the cache key."""
 
@@ -26,7 +29,13 @@ class AnalysisSettings(BaseModel):
     max_examples: int | None = Field(
         default=None, ge=1, le=1_000_000, description="analyse only the first N pairs (default: all)"
     )
-    batch_size: int = Field(default=16, ge=1, le=512, description="pairs per forward pass")
+    batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=512,
+        description="pairs per forward pass (default: 16 on a CPU; on CUDA up to 512, as many as a quarter of the "
+        "free device memory holds)",
+    )
     importance: bool = Field(
         default=True,
         description="head importance (Michel et al. 2019) and the ablation of the "

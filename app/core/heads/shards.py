@@ -33,6 +33,7 @@ from app.core.heads.statistics_pass import AnalysisProbes, build_probes, statist
 from app.core.inputs.units import UnitSpec
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.passes.attention_pass import PassSummary, Progress, Stopwatch
+from app.core.passes.batch_size import batch_size_of
 from app.core.passes.sharding import ShardRunner, load_models, shard_bounds
 
 
@@ -111,7 +112,7 @@ def merge_shards(found: AnalysisProbes, results: Sequence[ShardResult], stopwatc
 
 def run_shards(runner: ShardRunner, task: ShardTask, progress: Progress) -> list[ShardResult]:
     """Cut `runner.count()` shards of whole batches and run `shard_pass` on each through the runner."""
-    bounds = shard_bounds(len(task.specs), runner.count(), task.settings.batch_size)
+    bounds = shard_bounds(len(task.specs), runner.count(), batch_size_of(task.settings))
     return runner.map(
         shard_pass,
         [task.shard(start, stop) for start, stop in bounds],

@@ -3,12 +3,9 @@ what `analyze` runs in one process, and what every shard runs (shards.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import torch
 
 from app.core.data.readers import OpinionLexicon
 from app.core.heads import agreement_dataset as attribution
@@ -19,6 +16,8 @@ from app.core.inputs.unit_batch import encode_unit_batch
 from app.core.inputs.units import UnitSpec, encode_unit
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import PassSummary, Progress, Runner, Stopwatch, attention_pass, run_here
+from app.core.passes.batch_size import batch_size_of
+from app.core.passes.pipeline import idle_cores
 from app.core.stats.streaming import Summary
 
 
@@ -60,7 +59,7 @@ def statistics_pass(
         lambda spec: encode_unit(checkpoint, spec, lexicon, max_length),
         found.active(),
         reference=pretrained,
-        batch_size=settings.batch_size,
+        batch_size=batch_size_of(settings),
         runner=runner,
         progress=progress,
         phase="statistics",
@@ -70,14 +69,6 @@ def statistics_pass(
         attention_kind=settings.attention,
         encode_batch=lambda chunk: encode_unit_batch(checkpoint, chunk, lexicon, max_length, serial=serial),
     )
-
-
-def idle_cores(device: torch.device) -> int:
-    """The cores a helper thread can tokenise the next batch on without slowing this one's forward: every core on
-    CUDA (the device runs it), and on a CPU those torch's threads leave idle (the tokenizer and torch's kernels
-    release the GIL, so the two overlap)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return cores if device.type == "cuda" else max(0, cores - torch.get_num_threads())
 
 
 @dataclass

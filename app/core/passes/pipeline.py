@@ -19,6 +19,7 @@ in one thread; at most two batches' attention are alive at once. Grad mode is pe
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -85,3 +86,11 @@ class ProbeStage:
     def _observe_without_grad(self, batch: Any) -> None:
         with torch.inference_mode():
             self.observe(batch)
+
+
+def idle_cores(device: torch.device) -> int:
+    """The cores a pass's helper threads can encode and observe on without slowing the forward: every core on CUDA
+    (the device runs the forward), and on a CPU those torch's threads leave idle (the tokenizer and torch's kernels
+    release the GIL, so the stages overlap)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores if device.type == "cuda" else max(0, cores - torch.get_num_threads())

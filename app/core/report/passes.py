@@ -21,6 +21,7 @@ from app.core.inputs.batching import training_max_length
 from app.core.inputs.units import Unit, UnitSpec, encode_unit
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import PassBatch, Progress, Runner, Stopwatch, attention_pass
+from app.core.passes.pipeline import idle_cores
 from app.core.report.plan import ReportPlan
 from app.core.robustness import AttackOutcome, attack
 
@@ -121,6 +122,7 @@ def evaluate_plan(
         progress=progress,
         phase=phase,
         stopwatch=stopwatch,
+        helpers=idle_cores(checkpoint.device),
     )
     rows: list[list[int]] = [[] for _ in plan.sets]
     for i in sorted(range(len(units)), key=lambda i: units[i][:2]):  # back to each set's own order
@@ -157,6 +159,7 @@ def pretrained_interpretability(
         runner=runner,
         progress=progress,
         phase="pretrained baseline",
+        helpers=idle_cores(pretrained.device),
     )
     return probe
 

@@ -18,14 +18,16 @@ import torch
 from scipy.stats import spearmanr
 
 from app.core.heads import interpretability_section
+from app.core.inputs.batching import training_max_length
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.passes.attention_pass import Progress, Runner, Stopwatch, run_here
+from app.core.passes.batch_size import batch_size_of, with_pass_batch
 from app.core.report.calibration import calibration, fit_temperature
 from app.core.report.metrics import category_subset, gold_indices, set_metrics
 from app.core.report.ood import anomaly_scores
 from app.core.report.passes import Evaluated, adversarial, evaluate_plan, pretrained_interpretability
 from app.core.report.plan import Loader, ReportPlan, plan_report
-from app.core.report.settings import ReportSettings
+from app.core.report.settings import CPU_BATCH_SIZE, ReportSettings
 from app.core.stats.rounding import to_json
 
 REPORT_VERSION = 1
@@ -100,10 +102,11 @@ def model_report(
     step: Callable[..., None],
 ) -> dict[str, Any]:
     info, stopwatch = checkpoint.info, Stopwatch()
+    settings = with_pass_batch(settings, checkpoint, training_max_length(checkpoint), CPU_BATCH_SIZE)
     evaluated = evaluate_plan(
         checkpoint,
         plan,
-        batch_size=settings.batch_size,
+        batch_size=batch_size_of(settings),
         interpretability=settings.interpretability,
         runner=runner,
         stopwatch=stopwatch,
@@ -117,7 +120,7 @@ def model_report(
         sources,
         settings.attacks,
         budget=settings.budget,
-        batch_size=settings.batch_size,
+        batch_size=batch_size_of(settings),
         runner=runner,
         progress=lambda n, phase: step(work + n, f"{info.id}: {phase}"),
     )
@@ -129,7 +132,7 @@ def model_report(
             pretrained_for(checkpoint),
             evaluated.test_units,
             info.task,
-            batch_size=settings.batch_size,
+            batch_size=batch_size_of(settings),
             runner=runner,
             progress=lambda d, t, p: step(work + d, f"{info.id}: {p}"),
         )

@@ -11,6 +11,9 @@ ATTACKS = ("pwws", "hotflip")
 Attack = Literal[ATTACKS]  # type: ignore[valid-type]
 
 
+CPU_BATCH_SIZE = 32  # the batch size left open runs this on a CPU (passes/batch_size.py)
+
+
 class ReportSettings(BaseModel):
     """Every field is part of the report's cache key."""
 
@@ -19,7 +22,13 @@ class ReportSettings(BaseModel):
     max_examples: int | None = Field(
         default=None, ge=1, le=1_000_000, description="inputs per evaluation set: the first N (default: all)"
     )
-    batch_size: int = Field(default=32, ge=1, le=512, description="inputs per forward pass")
+    batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=512,
+        description="inputs per forward pass (default: 32 on a CPU; on CUDA up to 512, as many as a quarter of the "
+        "free device memory holds)",
+    )
     bins: int = Field(
         default=10, ge=2, le=50, description="equal-width confidence bins for ECE and the reliability diagrams"
     )

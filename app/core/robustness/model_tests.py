@@ -10,6 +10,7 @@ from typing import Any
 from app.core.inputs.units import UnitSpec
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import Progress, Runner
+from app.core.passes.batch_size import batch_size_of
 from app.core.robustness import attacks, counterfactual
 from app.core.robustness.context import RobustnessInputError
 from app.core.robustness.metrics import rate
@@ -70,7 +71,7 @@ def model_variants(
     counterfactuals = [int(t.removeprefix("q3-k")) for t in model_tests if t.startswith("q3-")]
     if counterfactuals:  # one attribution per source serves every k
         variants += counterfactual.counterfactual(
-            checkpoint, sources, counterfactuals, batch_size=settings.batch_size, runner=runner
+            checkpoint, sources, counterfactuals, batch_size=batch_size_of(settings), runner=runner
         )
     outcomes = {}
     for test in model_tests:
@@ -93,7 +94,12 @@ def attack_outcomes(
     outcomes = []
     try:
         for outcome in attacks.attack(
-            checkpoint, sources, method, budget=settings.budget, batch_size=max(settings.batch_size, 32), runner=runner
+            checkpoint,
+            sources,
+            method,
+            budget=settings.budget,
+            batch_size=max(batch_size_of(settings), 32),
+            runner=runner,
         ):
             outcomes.append(outcome)
             report(len(outcomes), len(sources), f"attacking ({method})")

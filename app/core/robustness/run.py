@@ -19,6 +19,7 @@ from app.core.inputs.batching import training_max_length
 from app.core.inputs.units import AnalysisError, UnitSpec, unit_specs
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.passes.attention_pass import Progress, Runner, run_here
+from app.core.passes.batch_size import batch_size_of, with_pass_batch
 from app.core.passes.sharding import ShardRunner
 from app.core.robustness import sharded
 from app.core.robustness.context import GenerationContext, RobustnessInputError, SuiteError
@@ -26,7 +27,7 @@ from app.core.robustness.generators import catalog
 from app.core.robustness.model_tests import MODEL_TESTS, attack_figures, model_variants
 from app.core.robustness.outcomes import SuiteTest
 from app.core.robustness.result import RobustnessResult
-from app.core.robustness.settings import RobustnessSettings
+from app.core.robustness.settings import CPU_BATCH_SIZE, RobustnessSettings
 from app.core.robustness.suite import evaluate_variants
 from app.core.robustness.suite_io import read_suite, write_suite
 from app.core.robustness.variants import Variant
@@ -179,11 +180,12 @@ def run_robustness(
     one process's.
     """
     report = progress or (lambda done, total, phase: None)
+    max_length = training_max_length(checkpoint)
+    settings = with_pass_batch(settings, checkpoint, max_length, CPU_BATCH_SIZE, 2 if baseline is not None else 1)
     sources = robustness_sources(checkpoint, dataset, settings, name)
     given, model_tests, infos, extra, not_run = _given_variants(
         checkpoint, settings, sources, training, lexicon, contrast, report
     )
-    max_length = training_max_length(checkpoint)
     if shards is None:
         made, outcomes = model_variants(checkpoint, sources, model_tests, settings, runner, report)
         variants, scores, predict = given + made, None, None
@@ -191,7 +193,7 @@ def run_robustness(
         variants, scores, outcomes = sharded.sharded_suite(
             checkpoint.info, sources, given, model_tests, settings, max_length, shards, report
         )
-        predict = sharded.sharded_predictions(checkpoint.info, shards, max_length, settings.batch_size)
+        predict = sharded.sharded_predictions(checkpoint.info, shards, max_length, batch_size_of(settings))
     extra.update({test: attack_figures(found, settings) for test, found in outcomes.items()})
     if export is not None:
         write_suite(export, variants, sources)

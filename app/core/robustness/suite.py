@@ -20,6 +20,7 @@ from app.core.inputs.units import UnitSpec
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.summary import ModelSummary
 from app.core.passes.attention_pass import Progress, Runner, Stopwatch, run_here
+from app.core.passes.batch_size import batch_size_of
 from app.core.robustness.carriers import flip_carriers
 from app.core.robustness.outcomes import SuiteTest, ablated_report, test_report
 from app.core.robustness.result import ROBUSTNESS_VERSION, RobustnessResult
@@ -55,7 +56,7 @@ def evaluate_variants(
             sources,
             variants,
             max_length=max_length,
-            batch_size=settings.batch_size,
+            batch_size=batch_size_of(settings),
             runner=runner,
             progress=progress,
             stopwatch=stopwatch,
@@ -64,7 +65,7 @@ def evaluate_variants(
 
         def predict(mask: torch.Tensor, specs: Sequence[UnitSpec]) -> list:
             return masked_predictions(
-                checkpoint, specs, mask, max_length=max_length, batch_size=settings.batch_size, runner=runner
+                checkpoint, specs, mask, max_length=max_length, batch_size=batch_size_of(settings), runner=runner
             )
 
     by_test: dict[str, list[int]] = {}

@@ -1,0 +1,65 @@
+"""How many inputs a pass puts through the model at once when the user leaves it open (`batch_size` None).
+
+On a CPU the settings' own default (a batch larger than that buys nothing there). On CUDA the device does a batch of
+hundreds of pairs in about the time of a few, and a pass of small batches leaves it waiting on the host: as many as
+`GPU_MAX_BATCH` pairs, fewer where their attention would take more than `MEMORY_SHARE` of the device's free memory.
+A pass keeps its attention per batch ([B, L, H, T, T] in the model's dtype, stacked once, and the float32 copies the
+statistics make: `BYTES_PER_WEIGHT` per weight) and the reference model's beside it when there is one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeVar
+
+import torch
+
+from app.core.model.checkpoint import LoadedCheckpoint
+
+GPU_MAX_BATCH = 512
+MEMORY_SHARE = 0.25
+BYTES_PER_WEIGHT = 16
+
+
+def fitting_batch(layers: int, heads: int, length: int, free_bytes: int, models: int = 1) -> int:
+    """The largest batch (1..GPU_MAX_BATCH) whose attention of `length`-token inputs, of `models` models, stays
+    within MEMORY_SHARE of `free_bytes`."""
+    per_input = models * layers * heads * length * length * BYTES_PER_WEIGHT
+    return max(1, min(GPU_MAX_BATCH, int(free_bytes * MEMORY_SHARE) // per_input))
+
+
+def pass_batch_size(
+    requested: int | None, checkpoint: LoadedCheckpoint, length: int, cpu_default: int, models: int = 1
+) -> int:
+    """`requested` where the user gave one; else `cpu_default` on a CPU, and on CUDA the `fitting_batch` of the
+    device's free memory for inputs of up to `length` tokens."""
+    if requested is not None:
+        return requested
+    if checkpoint.device.type != "cuda":
+        return cpu_default
+    free, _total = torch.cuda.mem_get_info(checkpoint.device)
+    info = checkpoint.info
+    return fitting_batch(info.num_layers, info.num_heads, length, free, models)
+
+
+class BatchSettings(Protocol):
+    batch_size: int | None
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any: ...
+
+
+Settings = TypeVar("Settings", bound=BatchSettings)
+
+
+def with_pass_batch(
+    settings: Settings, checkpoint: LoadedCheckpoint, length: int, cpu_default: int, models: int = 1
+) -> Settings:
+    """`settings` with its batch size resolved for `checkpoint` (`pass_batch_size`): what a run hands its passes."""
+    size = pass_batch_size(settings.batch_size, checkpoint, length, cpu_default, models)
+    return settings if size == settings.batch_size else settings.model_copy(update={"batch_size": size})
+
+
+def batch_size_of(settings: BatchSettings) -> int:
+    """The batch size of settings a run has resolved (`with_pass_batch`); an open one here is a bug of the caller."""
+    if settings.batch_size is None:
+        raise ValueError("batch_size left open: resolve it with with_pass_batch before the passes run")
+    return settings.batch_size
