@@ -20,7 +20,7 @@ for run in ${GPU_BENCH_RUNS:-float16:1}; do
   $PY bench/gpu_throughput.py --dtype "$dtype" --processes "$processes" --pairs 16384 --rounds 3 ${GPU_BENCH_ARGS:-}
 done
 $PY bench/gpu_analyze_e2e.py --pairs "${GPU_E2E_PAIRS:-100000}" --dtype float16
-$PY bench/host_overhead.py --pairs 2048
+$PY bench/host_overhead.py --pairs 4096 --batch-size 512
 [ "${GPU_CHECK_DEMO:-1}" = 0 ] && exit 0
 $PY - <<'PY' || exit 1
 import time

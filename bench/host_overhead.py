@@ -15,7 +15,8 @@ the probes' bookkeeping. Pairs are the demo ABSA term pairs, each exactly 64 tok
 Rounds alternate (bare, pass, bare, pass ...) in one process on one torch thread; the medians are
 printed with the host microseconds per pair, 1e6 * (1 / pass pairs/s - 1 / bare pairs/s). With one torch
 thread on a machine of several cores the pass tokenises the next batch on a helper thread
-(passes/pipeline.py idle_cores), so wall-clock rates hide that part of the host work; the CPU
+(passes/pipeline.py idle_cores; with one idle core the probes stay on the forward's thread here, where a
+batch's encoding takes longer than its forward), so wall-clock rates hide that part of the host work; the CPU
 microseconds per pair of the process (every thread, `time.process_time`) are printed beside them, and their
 median difference is the host CPU work per pair (on a loaded machine both inflate: contention costs CPU too).
 Each round also times the pass's encoding alone (`encode_unit_batch`, CPU µs per pair).
@@ -23,7 +24,11 @@ Each round also times the pass's encoding alone (`encode_unit_batch`, CPU µs pe
 third pass per round: the same probes over per-pair units (an `EncodedInput` with its `Token`s per pair, masks
 filled pair by pair), the encoding the pass used before its columns.
 
-    .venv/bin/python bench/host_overhead.py [--shape 1x1] [--pairs 2048] [--batch-size 64] [--rounds 3]
+The batch is 512 by default: what a pass runs on a GPU, where host work is what the device cannot hide (the batch
+size left open on CUDA, passes/batch_size.py, and bench/gpu_throughput.py's); `--batch-size 64` shows the per-batch
+overhead a smaller batch adds.
+
+    .venv/bin/python bench/host_overhead.py [--shape 1x1] [--pairs 4096] [--batch-size 512] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -128,8 +133,8 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shape", choices=sorted(SHAPES), default="1x1", help="layers x heads")
-    parser.add_argument("--pairs", type=int, default=2048)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--pairs", type=int, default=4096)
+    parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument(

@@ -10,8 +10,10 @@ app/web/job_api.py (`add_job_routes`).
 Threads. One job thread (daemon) takes jobs in order. A job's model work does not run there but on
 the app's single model thread (`app.state.model_executor`, the one every inspection uses), one
 batch per task, through `context.run_on_model_thread` (kinds pass it to the core as its `runner`):
-an inspection then waits for at most one batch, never for a whole job, and never competes with job
-work for the CPU. Cheap bookkeeping (reading data, the bootstrap, writing JSON) stays on the job thread.
+an inspection then waits for at most one batch, never for a whole job, and no job forward runs beside
+it. Where cores sit idle beside torch's threads, a pass encodes the next batch and lets the probes that
+only read a batch observe the last one on helper threads (app/core/passes/pipeline.py): never a forward.
+Cheap bookkeeping (reading data, the bootstrap, writing JSON) stays on the job thread.
 
 Storage. A result is `<data_dir>/<kind>/<id>.json`, written to a temporary file and renamed (a
 reader never sees half a file), id = cache key (app.core.data.sources.cache_key of the key parts).

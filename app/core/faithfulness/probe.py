@@ -56,6 +56,7 @@ class FaithfulnessProbe:
     """Comprehensiveness and sufficiency of every source on the first `limit` pairs of the pass."""
 
     timing = "faithfulness"
+    runs_model = True  # erasure, gradient and norm forwards with hooks: on the forward's thread (passes/pipeline.py)
 
     def __init__(
         self,

@@ -138,6 +138,7 @@ class IGProbe:
     """IG agreement on the first `limit` pairs (None: all), scored through the agreement probe."""
 
     timing = "ig"
+    runs_model = True  # its IG forwards hook the embeddings: on the forward's thread (passes/pipeline.py)
 
     def __init__(self, agreement: AgreementProbe, steps: int, limit: int | None = None) -> None:
         self.agreement, self.steps, self.limit = agreement, steps, limit

@@ -37,7 +37,7 @@ from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.pretrained import pretrained_location
 from app.core.model.summary import ModelSummary
 from app.core.passes.attention_pass import PassSummary, Progress, Runner, Stopwatch, run_here
-from app.core.passes.batch_size import batch_size_of, with_pass_batch
+from app.core.passes.batch_size import batch_size_of, with_given_batch, with_pass_batch
 from app.core.passes.sharding import ShardRunner
 
 PHASES = ("statistics", "importance", "done")
@@ -75,8 +75,10 @@ def analyze(
     if not specs:
         raise AnalysisError(f"{dataset.path}: no pairs to analyse")
     max_length = training_max_length(checkpoint)
-    models = 2 if pretrained is not None else 1  # the pretrained model's attention rides the same batches
-    settings = with_pass_batch(settings, checkpoint, max_length, CPU_BATCH_SIZE, models)
+    asked = with_given_batch(settings, CPU_BATCH_SIZE)  # importance and shards: the same batches on any device
+    # attention maps held per weight: the pretrained model's beside the checkpoint's; norm-based, weights and norms
+    maps = (2 if pretrained is not None else 1) * (3 if settings.attention == "norm" else 1)
+    settings = asked if shards is not None else with_pass_batch(settings, checkpoint, max_length, CPU_BATCH_SIZE, maps)
     found = build_probes(checkpoint, settings, pretrained is not None)
     pass_started = time.perf_counter()
     passed = run_statistics(
@@ -107,7 +109,7 @@ def analyze(
         result.attribution = found.agreement.section(result.interpretability.rate)
     if settings.importance:
         report(passed.items, passed.items, "importance")
-        add_importance(result, checkpoint, specs[: settings.importance_limit], settings, max_length, runner, stopwatch)
+        add_importance(result, checkpoint, specs[: settings.importance_limit], asked, max_length, runner, stopwatch)
     report(passed.items, passed.items, "done")
     reference = pretrained_location(checkpoint) if pretrained is not None else None
     result.settings = settings_record(settings, reference, lexicon, max_length)

@@ -4,12 +4,15 @@ Analyses, robustness suites, reports and attribution all stream units through a 
 look at what came out batch by batch. `attention_pass` does the streaming once: it encodes the
 items of one batch, pads them, runs the checkpoint (and, when given, a reference model such as the
 pretrained base on the same inputs) with attentions, and calls every probe's `observe` with a
-`PassBatch`; no attention outlives its batch. A probe keeps what it needs (running means, top-k,
-per-example scores) and finishes into its own section of a result.
+`PassBatch`; no attention outlives the next batch. A probe keeps what it needs (running means,
+top-k, per-example scores) and finishes into its own section of a result.
 
-Threads. Each batch's model work — encoding, the forward passes and every probe's `observe` — is
-one call of `runner`; the web gives a runner that executes it on the app's single model thread,
-so a live inspection waits for at most one batch. The CLI runs it here (`run_here`).
+Threads. Each batch's model work — the forward passes, and encoding and every probe's `observe`
+where they do not run on helper threads — is one call of `runner`; the web gives a runner that
+executes it on the app's single model thread, so a live inspection waits for at most one batch.
+The CLI runs it here (`run_here`). Where cores sit idle beside torch's threads (`helpers`), the
+next batch is encoded, and the probes that only read a batch observe it, on helper threads beside
+the forward (pipeline.py); probes that run the model (`runs_model`) stay in the runner's work.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from app.core.inputs.encoding import EncodedInput
 from app.core.model.attention import forward_with_attention
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.norm_attention import forward_with_norm_attention, row_normalised
-from app.core.passes.pipeline import ProbeStage
+from app.core.passes.pipeline import ProbeStage, observe_beside
 
 Item = TypeVar("Item")
 Work = TypeVar("Work")
@@ -115,7 +118,9 @@ class EncodedBatch(Protocol):
 
 
 class Probe(Protocol):
-    """Observes every batch of a pass; `timing` names the part its observe time is added to."""
+    """Observes every batch of a pass; `timing` names the part its observe time is added to. A probe that runs
+    the model itself (forwards, hooks) says so with a class attribute `runs_model = True`: it then observes on
+    the forward's thread (pipeline.observe_beside)."""
 
     timing: str
 
@@ -254,7 +259,7 @@ def attention_pass(
 
     skipped = 0
     bounds = batch_bounds(items, batch_size, group)
-    stage = ProbeStage(observe, helpers)
+    stage = ProbeStage(observe, helpers, observe_beside(probes))
     prefetch = helpers > 0 and len(bounds) > 1
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="encode") if prefetch else nullcontext() as pool:
@@ -269,6 +274,8 @@ def attention_pass(
                 skipped += runner(partial(one_batch, start, stop, encoded))
                 if progress is not None:
                     progress(stop, len(items), phase)
-    finally:
-        stage.finish()
+    except BaseException:
+        stage.finish(failing=True)
+        raise
+    stage.finish()
     return PassSummary(len(items), skipped)

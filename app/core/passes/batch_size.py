@@ -3,8 +3,11 @@
 On a CPU the settings' own default (a batch larger than that buys nothing there). On CUDA the device does a batch of
 hundreds of pairs in about the time of a few, and a pass of small batches leaves it waiting on the host: as many as
 `GPU_MAX_BATCH` pairs, fewer where their attention would take more than `MEMORY_SHARE` of the device's free memory.
-A pass keeps its attention per batch ([B, L, H, T, T] in the model's dtype, stacked once, and the float32 copies the
-statistics make: `BYTES_PER_WEIGHT` per weight) and the reference model's beside it when there is one.
+A pass holds two batches' attention at once (one observed while the next is forwarded, pipeline.py), each
+[B, L, H, T, T] in the model's dtype, stacked once, and the float32 copies the statistics make: `BYTES_PER_WEIGHT`
+per weight of one input, times the maps held per weight (a reference model's beside it, norm-based attention's
+weights and norms). Only the attention passes take this batch; what must not depend on the device (an attack's
+steps, a shard's cut, head importance's gradient passes) takes `given_batch`.
 """
 
 from __future__ import annotations
@@ -17,18 +20,18 @@ from app.core.model.checkpoint import LoadedCheckpoint
 
 GPU_MAX_BATCH = 512
 MEMORY_SHARE = 0.25
-BYTES_PER_WEIGHT = 16
+BYTES_PER_WEIGHT = 32  # two batches alive, each ~14 bytes per weight (2 + 2 + 3 x 4), rounded up
 
 
-def fitting_batch(layers: int, heads: int, length: int, free_bytes: int, models: int = 1) -> int:
-    """The largest batch (1..GPU_MAX_BATCH) whose attention of `length`-token inputs, of `models` models, stays
+def fitting_batch(layers: int, heads: int, length: int, free_bytes: int, maps: int = 1) -> int:
+    """The largest batch (1..GPU_MAX_BATCH) whose attention of `length`-token inputs, of `maps` maps per weight, stays
     within MEMORY_SHARE of `free_bytes`."""
-    per_input = models * layers * heads * length * length * BYTES_PER_WEIGHT
+    per_input = maps * layers * heads * length * length * BYTES_PER_WEIGHT
     return max(1, min(GPU_MAX_BATCH, int(free_bytes * MEMORY_SHARE) // per_input))
 
 
 def pass_batch_size(
-    requested: int | None, checkpoint: LoadedCheckpoint, length: int, cpu_default: int, models: int = 1
+    requested: int | None, checkpoint: LoadedCheckpoint, length: int, cpu_default: int, maps: int = 1
 ) -> int:
     """`requested` where the user gave one; else `cpu_default` on a CPU, and on CUDA the `fitting_batch` of the
     device's free memory for inputs of up to `length` tokens."""
@@ -38,7 +41,7 @@ def pass_batch_size(
         return cpu_default
     free, _total = torch.cuda.mem_get_info(checkpoint.device)
     info = checkpoint.info
-    return fitting_batch(info.num_layers, info.num_heads, length, free, models)
+    return fitting_batch(info.num_layers, info.num_heads, length, free, maps)
 
 
 class BatchSettings(Protocol):
@@ -51,10 +54,10 @@ Settings = TypeVar("Settings", bound=BatchSettings)
 
 
 def with_pass_batch(
-    settings: Settings, checkpoint: LoadedCheckpoint, length: int, cpu_default: int, models: int = 1
+    settings: Settings, checkpoint: LoadedCheckpoint, length: int, cpu_default: int, maps: int = 1
 ) -> Settings:
     """`settings` with its batch size resolved for `checkpoint` (`pass_batch_size`): what a run hands its passes."""
-    size = pass_batch_size(settings.batch_size, checkpoint, length, cpu_default, models)
+    size = pass_batch_size(settings.batch_size, checkpoint, length, cpu_default, maps)
     return settings if size == settings.batch_size else settings.model_copy(update={"batch_size": size})
 
 
@@ -63,3 +66,15 @@ def batch_size_of(settings: BatchSettings) -> int:
     if settings.batch_size is None:
         raise ValueError("batch_size left open: resolve it with with_pass_batch before the passes run")
     return settings.batch_size
+
+
+def given_batch(settings: BatchSettings, cpu_default: int) -> int:
+    """The batch size as the user gave it, the CPU default when left open: for what must not depend on the device
+    (an attack's steps, a shard's cut, the gradient passes of head importance)."""
+    return settings.batch_size if settings.batch_size is not None else cpu_default
+
+
+def with_given_batch(settings: Settings, cpu_default: int) -> Settings:
+    """`settings` with `given_batch` as their batch size."""
+    size = given_batch(settings, cpu_default)
+    return settings if size == settings.batch_size else settings.model_copy(update={"batch_size": size})

@@ -9,8 +9,13 @@ the device fed:
 * two or more: the probes also observe batch n on a helper thread while batch n + 1 is forwarded;
 * exactly one: encoding and observing would share that core. Per batch the pass then takes max(F, E + O) with the
   observing beside the forward against max(F + O, E) without (F, E, O: forward, encode, observe), which is shorter
-  exactly when E < F: the probes move to the helper when encoding the first batch took less than its forward (a big
-  model's forward hides both; a tiny model's would wait for them).
+  exactly when E < F: the probes move to the helper when encoding took less than the forward over the first
+  `TIMED_BATCHES` batches (the least of each, past a first batch's warm-up), observed meanwhile on the forward's
+  thread (a big model's forward hides both; a tiny model's would wait for them).
+
+Probes that run the model themselves (`runs_model`: integrated gradients, erasure) always observe on the forward's
+thread, inside the runner's work: their forwards and hooks must not interleave with the next batch's forward on the
+same module. The others only read the batch's tensors.
 
 Probes observe one batch at a time, in the order of the data, so every accumulator sums what it would have summed
 in one thread; at most two batches' attention are alive at once. Grad mode is per thread: the helper observes under
@@ -19,46 +24,54 @@ in one thread; at most two batches' attention are alive at once. Grad mode is pe
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import torch
+
+TIMED_BATCHES = 2
+log = logging.getLogger(__name__)
+
+
+def observe_beside(probes: Sequence[Any]) -> bool:
+    """Whether the probes may observe on a helper thread: none of them runs the model (`runs_model`)."""
+    return not any(getattr(probe, "runs_model", False) for probe in probes)
 
 
 class ProbeStage:
     """The probes' observe of each batch: on the forward's thread, or on a helper thread beside the next forward.
 
     `take(batch, forward_seconds)` hands a batch over after its forward; `finish()` waits for the last observation
-    (and raises what a probe raised). `helpers`: the idle cores the pass may use (0: observe on the forward's thread).
+    (and raises what a probe raised). `helpers`: the idle cores the pass may use (0: observe on the forward's
+    thread); `beside`: whether these probes may observe on a helper at all (`observe_beside`).
     """
 
-    def __init__(self, observe: Callable[[Any], None], helpers: int) -> None:
+    def __init__(self, observe: Callable[[Any], None], helpers: int, beside: bool = True) -> None:
         self.observe = observe
-        self.helpers = helpers
-        self.first_encode: float | None = None  # seconds the first batch's encoding took on the helper thread
-        self.decided = helpers != 1
+        self.encodes: list[float] = []  # seconds of the first batches' encodings on the helper thread
+        self.forwards: list[float] = []
+        self.deciding = beside and helpers == 1
         self.pool: ThreadPoolExecutor | None = None
         self.pending: Future[None] | None = None
-        if helpers >= 2:
+        if beside and helpers >= 2:
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="observe")
 
     def timed_encoding(self, encode: Callable[[], Any]) -> Any:
-        """`encode()` on the encoding helper, the first batch's seconds kept for the decision."""
+        """`encode()` on the encoding helper, timed while the first batches decide."""
         started = time.perf_counter()
         found = encode()
-        if self.first_encode is None:
-            self.first_encode = time.perf_counter() - started
+        if len(self.encodes) < TIMED_BATCHES:
+            self.encodes.append(time.perf_counter() - started)
         return found
 
     def take(self, batch: Any, forward_seconds: float) -> None:
         """Observe `batch` (its forward took `forward_seconds`), after the previous batch's observation."""
-        if not self.decided:
-            self.decided = True
-            if self.first_encode is not None and self.first_encode < forward_seconds:
-                self.pool = ThreadPoolExecutor(1, thread_name_prefix="observe")
+        if self.deciding:
+            self._decide(forward_seconds)
         self.wait()
         if self.pool is not None:
             self.pending = self.pool.submit(self._observe_without_grad, batch)
@@ -70,10 +83,15 @@ class ProbeStage:
             pending, self.pending = self.pending, None
             pending.result()
 
-    def finish(self) -> None:
-        """Wait for the last observation and let the helper go (also after an error: nothing observes later)."""
+    def finish(self, failing: bool = False) -> None:
+        """Wait for the last observation and let the helper go. `failing`: the pass is already raising (a runner's
+        error, a cancelled job): a probe's error is then logged, not raised over it."""
         try:
             self.wait()
+        except Exception:
+            if not failing:
+                raise
+            log.exception("a probe failed while the pass was already failing")
         finally:
             if self.pool is not None:
                 self.pool.shutdown(wait=True)
@@ -82,6 +100,14 @@ class ProbeStage:
     @property
     def overlapping(self) -> bool:
         return self.pool is not None
+
+    def _decide(self, forward_seconds: float) -> None:
+        self.forwards.append(forward_seconds)
+        if len(self.forwards) < TIMED_BATCHES:
+            return
+        self.deciding = False
+        if len(self.encodes) >= TIMED_BATCHES and min(self.encodes) < min(self.forwards):
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="observe")
 
     def _observe_without_grad(self, batch: Any) -> None:
         with torch.inference_mode():

@@ -21,7 +21,7 @@ from app.core.heads import interpretability_section
 from app.core.inputs.batching import training_max_length
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.passes.attention_pass import Progress, Runner, Stopwatch, run_here
-from app.core.passes.batch_size import batch_size_of, with_pass_batch
+from app.core.passes.batch_size import given_batch, pass_batch_size
 from app.core.report.calibration import calibration, fit_temperature
 from app.core.report.metrics import category_subset, gold_indices, set_metrics
 from app.core.report.ood import anomaly_scores
@@ -102,11 +102,11 @@ def model_report(
     step: Callable[..., None],
 ) -> dict[str, Any]:
     info, stopwatch = checkpoint.info, Stopwatch()
-    settings = with_pass_batch(settings, checkpoint, training_max_length(checkpoint), CPU_BATCH_SIZE)
+    batch_size = pass_batch_size(settings.batch_size, checkpoint, training_max_length(checkpoint), CPU_BATCH_SIZE)
     evaluated = evaluate_plan(
         checkpoint,
         plan,
-        batch_size=batch_size_of(settings),
+        batch_size=batch_size,
         interpretability=settings.interpretability,
         runner=runner,
         stopwatch=stopwatch,
@@ -120,7 +120,7 @@ def model_report(
         sources,
         settings.attacks,
         budget=settings.budget,
-        batch_size=batch_size_of(settings),
+        batch_size=given_batch(settings, CPU_BATCH_SIZE),
         runner=runner,
         progress=lambda n, phase: step(work + n, f"{info.id}: {phase}"),
     )
@@ -132,7 +132,7 @@ def model_report(
             pretrained_for(checkpoint),
             evaluated.test_units,
             info.task,
-            batch_size=batch_size_of(settings),
+            batch_size=batch_size,
             runner=runner,
             progress=lambda d, t, p: step(work + d, f"{info.id}: {p}"),
         )
@@ -150,7 +150,7 @@ def model_report(
         if evaluated.interpretability is not None
         else None
     )
-    pass_seconds = stopwatch.seconds.get("forward", 0.0) + stopwatch.seconds.get("logits", 0.0)
+    pass_seconds = stopwatch.seconds.get("pass_wall", 0.0)
     section["timings_s"] = {"evaluation": evaluated.seconds, "attacks": attack_seconds, **stopwatch.seconds}
     section["inputs_per_s"] = evaluated.inputs / pass_seconds if pass_seconds > 0 else None
     section["_work"] = work

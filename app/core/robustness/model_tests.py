@@ -10,11 +10,11 @@ from typing import Any
 from app.core.inputs.units import UnitSpec
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import Progress, Runner
-from app.core.passes.batch_size import batch_size_of
+from app.core.passes.batch_size import given_batch
 from app.core.robustness import attacks, counterfactual
 from app.core.robustness.context import RobustnessInputError
 from app.core.robustness.metrics import rate
-from app.core.robustness.settings import RobustnessSettings
+from app.core.robustness.settings import CPU_BATCH_SIZE, RobustnessSettings
 from app.core.robustness.variants import Variant
 
 
@@ -71,7 +71,7 @@ def model_variants(
     counterfactuals = [int(t.removeprefix("q3-k")) for t in model_tests if t.startswith("q3-")]
     if counterfactuals:  # one attribution per source serves every k
         variants += counterfactual.counterfactual(
-            checkpoint, sources, counterfactuals, batch_size=batch_size_of(settings), runner=runner
+            checkpoint, sources, counterfactuals, batch_size=given_batch(settings, CPU_BATCH_SIZE), runner=runner
         )
     outcomes = {}
     for test in model_tests:
@@ -98,7 +98,7 @@ def attack_outcomes(
             sources,
             method,
             budget=settings.budget,
-            batch_size=max(batch_size_of(settings), 32),
+            batch_size=max(given_batch(settings, CPU_BATCH_SIZE), 32),
             runner=runner,
         ):
             outcomes.append(outcome)

@@ -19,7 +19,7 @@ from app.core.inputs.batching import training_max_length
 from app.core.inputs.units import AnalysisError, UnitSpec, unit_specs
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.passes.attention_pass import Progress, Runner, run_here
-from app.core.passes.batch_size import batch_size_of, with_pass_batch
+from app.core.passes.batch_size import given_batch
 from app.core.passes.sharding import ShardRunner
 from app.core.robustness import sharded
 from app.core.robustness.context import GenerationContext, RobustnessInputError, SuiteError
@@ -181,7 +181,6 @@ def run_robustness(
     """
     report = progress or (lambda done, total, phase: None)
     max_length = training_max_length(checkpoint)
-    settings = with_pass_batch(settings, checkpoint, max_length, CPU_BATCH_SIZE, 2 if baseline is not None else 1)
     sources = robustness_sources(checkpoint, dataset, settings, name)
     given, model_tests, infos, extra, not_run = _given_variants(
         checkpoint, settings, sources, training, lexicon, contrast, report
@@ -193,7 +192,9 @@ def run_robustness(
         variants, scores, outcomes = sharded.sharded_suite(
             checkpoint.info, sources, given, model_tests, settings, max_length, shards, report
         )
-        predict = sharded.sharded_predictions(checkpoint.info, shards, max_length, batch_size_of(settings))
+        predict = sharded.sharded_predictions(
+            checkpoint.info, shards, max_length, given_batch(settings, CPU_BATCH_SIZE)
+        )
     extra.update({test: attack_figures(found, settings) for test, found in outcomes.items()})
     if export is not None:
         write_suite(export, variants, sources)

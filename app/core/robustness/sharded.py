@@ -26,12 +26,12 @@ import torch
 from app.core.inputs.units import UnitSpec
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.passes.attention_pass import Progress, Stopwatch, run_here
-from app.core.passes.batch_size import batch_size_of
+from app.core.passes.batch_size import given_batch
 from app.core.passes.sharding import ShardRunner, load_models, shard_bounds
 from app.core.robustness.attacks.runner import AttackOutcome
 from app.core.robustness.model_tests import model_variants
 from app.core.robustness.scoring import Scores, masked_predictions, score_suite
-from app.core.robustness.settings import RobustnessSettings
+from app.core.robustness.settings import CPU_BATCH_SIZE, RobustnessSettings
 from app.core.robustness.variants import Variant
 
 
@@ -82,7 +82,7 @@ def suite_shard(
         task.sources,
         task.given + made,
         max_length=task.max_length,
-        batch_size=batch_size_of(task.settings),
+        batch_size=given_batch(task.settings, CPU_BATCH_SIZE),
         stopwatch=stopwatch,
     )
     scores.change = {name: {j: value.cpu() for j, value in changes.items()} for name, changes in scores.change.items()}
@@ -102,7 +102,7 @@ def sharded_suite(
 ) -> tuple[list[Variant], Scores, dict[str, list[AttackOutcome]]]:
     """Every variant (given, then each model test's) with the scores of the sources and variants, and each
     attack's outcomes in source order: what one process makes, made on the runner's shards."""
-    bounds = shard_bounds(len(sources), shards.count(), batch_size_of(settings))
+    bounds = shard_bounds(len(sources), shards.count(), given_batch(settings, CPU_BATCH_SIZE))
     owned = [[g for g, v in enumerate(given) if start <= v.source < stop] for start, stop in bounds]
     tasks = [
         SuiteShardTask(

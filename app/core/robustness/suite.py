@@ -20,12 +20,12 @@ from app.core.inputs.units import UnitSpec
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.summary import ModelSummary
 from app.core.passes.attention_pass import Progress, Runner, Stopwatch, run_here
-from app.core.passes.batch_size import batch_size_of
+from app.core.passes.batch_size import pass_batch_size
 from app.core.robustness.carriers import flip_carriers
 from app.core.robustness.outcomes import SuiteTest, ablated_report, test_report
 from app.core.robustness.result import ROBUSTNESS_VERSION, RobustnessResult
 from app.core.robustness.scoring import Scores, masked_predictions, score_suite
-from app.core.robustness.settings import RobustnessSettings
+from app.core.robustness.settings import CPU_BATCH_SIZE, RobustnessSettings
 from app.core.robustness.variants import Variant
 
 
@@ -50,13 +50,14 @@ def evaluate_variants(
     started, stopwatch = time.perf_counter(), Stopwatch()
     info = checkpoint.info
     max_length = training_max_length(checkpoint)
+    batch_size = pass_batch_size(settings.batch_size, checkpoint, max_length, CPU_BATCH_SIZE)
     if scores is None:
         scores = score_suite(
             checkpoint,
             sources,
             variants,
             max_length=max_length,
-            batch_size=batch_size_of(settings),
+            batch_size=batch_size,
             runner=runner,
             progress=progress,
             stopwatch=stopwatch,
@@ -65,7 +66,7 @@ def evaluate_variants(
 
         def predict(mask: torch.Tensor, specs: Sequence[UnitSpec]) -> list:
             return masked_predictions(
-                checkpoint, specs, mask, max_length=max_length, batch_size=batch_size_of(settings), runner=runner
+                checkpoint, specs, mask, max_length=max_length, batch_size=batch_size, runner=runner
             )
 
     by_test: dict[str, list[int]] = {}

@@ -3,11 +3,20 @@ inputs (up to 512) as a quarter of the free device memory holds for their attent
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
 from app.core.heads.settings import CPU_BATCH_SIZE, AnalysisSettings
-from app.core.passes.batch_size import BYTES_PER_WEIGHT, batch_size_of, fitting_batch, pass_batch_size, with_pass_batch
+from app.core.passes.batch_size import (
+    BYTES_PER_WEIGHT,
+    batch_size_of,
+    fitting_batch,
+    given_batch,
+    pass_batch_size,
+    with_pass_batch,
+)
 from app.core.report.settings import CPU_BATCH_SIZE as REPORT_CPU_BATCH_SIZE
 from app.core.report.settings import ReportSettings
 from app.core.robustness.settings import RobustnessSettings
@@ -16,12 +25,12 @@ GIB = 2**30
 
 
 def test_fitting_batch_of_bert_base_on_an_h100():
-    # 12 x 12 heads of 64-token pairs: 9.4 MB per pair; a quarter of 78 GiB holds over 2,000: the cap
+    # 12 x 12 heads of 64-token pairs: 19 MB per pair (two batches alive); a quarter of 78 GiB holds over 1,000
     assert fitting_batch(12, 12, 64, 78 * GIB) == 512
-    # 512-token pairs: 604 MB per pair, 34 of them in a quarter of 78 GiB; half as many beside a reference model
+    # 512-token pairs: 1.2 GB per pair, 17 of them in a quarter of 78 GiB; half as many beside a reference model
     per_pair = 12 * 12 * 512 * 512 * BYTES_PER_WEIGHT
-    assert fitting_batch(12, 12, 512, 78 * GIB) == (78 * GIB // 4) // per_pair == 34
-    assert fitting_batch(12, 12, 512, 78 * GIB, models=2) == 17
+    assert fitting_batch(12, 12, 512, 78 * GIB) == (78 * GIB // 4) // per_pair == 17
+    assert fitting_batch(12, 12, 512, 78 * GIB, maps=2) == 8
     assert fitting_batch(12, 12, 512, 1 * GIB) == 1  # never 0: one input at a time still runs
 
 
@@ -36,11 +45,23 @@ def test_open_batch_size_on_a_cpu_is_the_settings_default(absa):
         batch_size_of(AnalysisSettings())
 
 
+def test_open_batch_size_on_cuda_is_what_its_free_memory_holds(absa, monkeypatch):
+    # the CUDA branch on any machine: a checkpoint that says it is on CUDA (no forward runs here) and the device's
+    # free memory as torch would report it
+    on_cuda = dataclasses.replace(absa, device=torch.device("cuda", 0))
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (40 * GIB, 80 * GIB))
+    layers, heads = absa.info.num_layers, absa.info.num_heads  # MiniLM's 6 x 12
+    assert pass_batch_size(None, on_cuda, 64, CPU_BATCH_SIZE) == fitting_batch(layers, heads, 64, 40 * GIB) == 512
+    # 256 tokens: 151 MB per input, 71 in a quarter of 40 GiB; 35 beside the pretrained model's attention
+    assert pass_batch_size(None, on_cuda, 256, CPU_BATCH_SIZE) == fitting_batch(layers, heads, 256, 40 * GIB) == 71
+    assert pass_batch_size(None, on_cuda, 256, CPU_BATCH_SIZE, maps=2) == 35
+    assert pass_batch_size(8, on_cuda, 128, CPU_BATCH_SIZE) == 8  # a given size is kept on any device
+    assert given_batch(AnalysisSettings(), CPU_BATCH_SIZE) == 16  # attacks, shards, importance: device-independent
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_open_batch_size_on_cuda_fills_the_device(absa):
+def test_open_batch_size_on_a_real_cuda_device(absa):
     from app.core.model.checkpoint import load_checkpoint, pick_device
 
     on_gpu = load_checkpoint(absa.info, pick_device("cuda"))
-    size = pass_batch_size(None, on_gpu, 128, CPU_BATCH_SIZE)
-    free, _ = torch.cuda.mem_get_info(on_gpu.device)
-    assert size == fitting_batch(on_gpu.info.num_layers, on_gpu.info.num_heads, 128, free) and size > CPU_BATCH_SIZE
+    assert CPU_BATCH_SIZE < pass_batch_size(None, on_gpu, 128, CPU_BATCH_SIZE) <= 512

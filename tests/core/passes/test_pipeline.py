@@ -10,7 +10,10 @@ import time
 import pytest
 import torch
 
-from app.core.passes.pipeline import ProbeStage
+from app.core.data.demo import demo_dataset
+from app.core.inputs.units import encode_unit, unit_specs
+from app.core.passes.attention_pass import attention_pass
+from app.core.passes.pipeline import TIMED_BATCHES, ProbeStage, observe_beside
 
 
 class Recorder:
@@ -53,11 +56,34 @@ def test_no_idle_core_observes_here_and_two_observe_beside(helpers, encode, forw
 def test_one_idle_core_observes_beside_only_when_encoding_is_faster_than_the_forward(encode, forward, beside):
     probe = Recorder()
     stage = ProbeStage(probe, 1)
-    stage.timed_encoding(lambda: time.sleep(encode))
-    stage.take(0, forward)
+    for batch in range(TIMED_BATCHES):  # the first batches are timed, observed on the forward's thread
+        stage.timed_encoding(lambda: time.sleep(encode))
+        assert not stage.overlapping
+        stage.take(batch, forward)
     assert stage.overlapping is beside
     run(stage, 3, 0.0, forward)
-    assert probe.seen == [0, 0, 1, 2]
+    assert probe.seen == [0, 1, 0, 1, 2]
+
+
+def test_take_hands_over_without_waiting_for_its_own_observation():
+    release = threading.Event()
+    probe = Recorder()
+    stage = ProbeStage(lambda batch: (release.wait(5), probe(batch)), 2)
+    stage.take(0, 0.0)  # returns while batch 0 is still being observed: the next forward can start
+    assert probe.seen == [] and stage.pending is not None and not stage.pending.done()
+    release.set()
+    stage.finish()
+    assert probe.seen == [0]
+
+
+def test_probes_that_run_the_model_observe_on_the_forward_thread():
+    class RunsModel:
+        runs_model = True
+
+    assert observe_beside([object()]) and not observe_beside([object(), RunsModel()])
+    probe = Recorder()
+    run(ProbeStage(probe, 8, beside=observe_beside([RunsModel()])), 3, 0.0, 1.0)
+    assert probe.threads == {threading.current_thread().name}
 
 
 def test_a_probe_error_on_the_helper_reaches_the_pass():
@@ -65,3 +91,55 @@ def test_a_probe_error_on_the_helper_reaches_the_pass():
     with pytest.raises(ValueError, match="batch 2"):
         run(stage, 5, 0.0, 0.0)
     assert stage.pool is None  # the helper is let go after the error
+
+
+class ThreadProbe:
+    timing = "probe"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.threads: set[str] = set()
+        self.batches = 0
+        self.fail = fail
+
+    def observe(self, batch) -> None:
+        self.threads.add(threading.current_thread().name)
+        self.batches += 1
+        if self.fail:
+            raise ValueError("the probe failed")
+
+
+class ModelProbe(ThreadProbe):
+    runs_model = True
+
+
+def test_the_pass_observes_beside_its_forward_with_idle_cores(absa):
+    specs, _ = unit_specs(absa, list(demo_dataset("demo-absa").examples), pairs="terms")
+    reader, runner = ThreadProbe(), ModelProbe()
+    encode = lambda spec: encode_unit(absa, spec)  # noqa: E731
+    attention_pass(absa, specs[:12], encode, [reader], batch_size=4, helpers=2)
+    attention_pass(absa, specs[:12], encode, [runner], batch_size=4, helpers=2)
+    assert reader.batches == runner.batches == 3
+    assert all(name.startswith("observe") for name in reader.threads)
+    assert runner.threads == {threading.current_thread().name}
+
+
+def test_a_runner_error_is_not_hidden_by_a_probe_error(absa):
+    specs, _ = unit_specs(absa, list(demo_dataset("demo-absa").examples), pairs="terms")
+    calls = []
+
+    def failing_runner(work):
+        calls.append(1)
+        if len(calls) == 2:  # the first batch's observation (on the helper) fails meanwhile
+            raise RuntimeError("the job was cancelled")
+        return work()
+
+    with pytest.raises(RuntimeError, match="cancelled"):
+        attention_pass(
+            absa,
+            specs[:12],
+            lambda s: encode_unit(absa, s),
+            [ThreadProbe(fail=True)],
+            batch_size=4,
+            helpers=2,
+            runner=failing_runner,
+        )
