@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.core.heads.labels import LABEL_STATISTICS
 from app.core.inputs.units import PAIRINGS
+from app.core.passes.batch_size import batch_size_field
 
 AblationLabel = Literal[tuple(LABEL_STATISTICS)]  # type: ignore[valid-type]
 
@@ -29,13 +30,7 @@ class AnalysisSettings(BaseModel):
     max_examples: int | None = Field(
         default=None, ge=1, le=1_000_000, description="analyse only the first N pairs (default: all)"
     )
-    batch_size: int | None = Field(
-        default=None,
-        ge=1,
-        le=512,
-        description="pairs per forward pass (default: 16 on a CPU; on CUDA up to 512, as many as a quarter of the "
-        "free device memory holds)",
-    )
+    batch_size: int | None = batch_size_field("pairs", CPU_BATCH_SIZE)
     importance: bool = Field(
         default=True,
         description="head importance (Michel et al. 2019) and the ablation of the "

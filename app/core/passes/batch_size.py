@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Protocol, TypeVar
 
 import torch
+from pydantic import Field
 
 from app.core.model.checkpoint import LoadedCheckpoint
 
@@ -78,3 +79,14 @@ def with_given_batch(settings: Settings, cpu_default: int) -> Settings:
     """`settings` with `given_batch` as their batch size."""
     size = given_batch(settings, cpu_default)
     return settings if size == settings.batch_size else settings.model_copy(update={"batch_size": size})
+
+
+def batch_size_field(what: str, cpu_default: int) -> Any:
+    """The `batch_size` setting of a run's settings model: open by default (this module resolves it), 1..512."""
+    return Field(
+        default=None,
+        ge=1,
+        le=GPU_MAX_BATCH,
+        description=f"{what} per forward pass (default: {cpu_default} on a CPU; on CUDA up to {GPU_MAX_BATCH}, as "
+        "many as a quarter of the free device memory holds)",
+    )

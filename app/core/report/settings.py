@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.passes.batch_size import batch_size_field
+
 ATTACKS = ("pwws", "hotflip")
 Attack = Literal[ATTACKS]  # type: ignore[valid-type]
 
@@ -22,13 +24,7 @@ class ReportSettings(BaseModel):
     max_examples: int | None = Field(
         default=None, ge=1, le=1_000_000, description="inputs per evaluation set: the first N (default: all)"
     )
-    batch_size: int | None = Field(
-        default=None,
-        ge=1,
-        le=512,
-        description="inputs per forward pass (default: 32 on a CPU; on CUDA up to 512, as many as a quarter of the "
-        "free device memory holds)",
-    )
+    batch_size: int | None = batch_size_field("inputs", CPU_BATCH_SIZE)
     bins: int = Field(
         default=10, ge=2, le=50, description="equal-width confidence bins for ECE and the reliability diagrams"
     )

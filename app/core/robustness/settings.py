@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.passes.batch_size import batch_size_field
+
 CPU_BATCH_SIZE = 16  # the batch size left open runs this on a CPU (passes/batch_size.py)
 
 
@@ -14,13 +16,7 @@ class RobustnessSettings(BaseModel):
         default=(), max_length=64, description="test names (empty: every test the data and task support)"
     )
     max_examples: int | None = Field(default=None, ge=1, le=1_000_000, description="use only the first N sources")
-    batch_size: int | None = Field(
-        default=None,
-        ge=1,
-        le=512,
-        description="inputs per forward pass (default: 16 on a CPU; on CUDA up to 512, as many as a quarter of the "
-        "free device memory holds)",
-    )
+    batch_size: int | None = batch_size_field("inputs", CPU_BATCH_SIZE)
     bootstrap: int = Field(default=1000, ge=10, le=20_000, description="bootstrap resamples for the 95% CIs")
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="generation and bootstrap seed")
     inside_entities: bool = Field(default=False, description="random perturbations may edit entity / aspect words too")
