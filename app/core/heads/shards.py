@@ -91,6 +91,7 @@ def shard_pass(
         task.max_length,
         stopwatch=stopwatch,
         offset=task.offset,
+        helpers=0,  # a shard is one of several workers sharing this machine's cores: no helper threads
     )
     if found.agreement is not None:
         found.agreement.agreement.checkpoint = None  # the model stays here; only statistics travel

@@ -45,14 +45,16 @@ def statistics_pass(
     progress: Progress | None = None,
     stopwatch: Stopwatch | None = None,
     offset: int = 0,
+    helpers: int | None = None,
 ) -> PassSummary:
     """The one attention pass of the analysis over `specs` (a shard's: pairs offset.. of the data); the next
     batch is tokenised, and the probes observe the last one, on helper threads while this one runs where cores are
     idle beside torch's threads (`idle_cores`, passes/pipeline.py). The fast
     tokenizer fans a batch out over every core, the busy ones included; with a single idle core it tokenises on
-    the helper thread alone instead, leaving torch's core to torch (measured in docs/results/benchmarks.md)."""
-    idle = idle_cores(checkpoint.device)
-    serial = idle == 1
+    the helper thread alone instead, leaving torch's core to torch (measured in docs/results/benchmarks.md).
+    helpers: the idle cores to use (default `idle_cores`; a shard among several workers on one machine: 0)."""
+    idle = idle_cores(checkpoint.device) if helpers is None else helpers
+    serial = idle <= 2  # one idle core for the encoding helper, or two with the observing helper beside it
     return attention_pass(
         checkpoint,
         specs,

@@ -21,7 +21,9 @@ from app.core.model.checkpoint import LoadedCheckpoint
 
 GPU_MAX_BATCH = 512
 MEMORY_SHARE = 0.25
-BYTES_PER_WEIGHT = 32  # two batches alive, each ~14 bytes per weight (2 + 2 + 3 x 4), rounded up
+# two batches alive, each ~16 bytes per weight in float16 (the output 2, stacked 2, three float32 copies 12), ~24
+# in float32 (HEADSCOPE_CUDA_HALF unset): 32 covers both
+BYTES_PER_WEIGHT = 32
 
 
 def fitting_batch(layers: int, heads: int, length: int, free_bytes: int, maps: int = 1) -> int:
@@ -41,6 +43,9 @@ def pass_batch_size(
     if checkpoint.device.type != "cuda":
         return cpu_default
     free, _total = torch.cuda.mem_get_info(checkpoint.device)
+    # memory torch's caching allocator holds but no tensor uses is free to this pass too: without it a job after a
+    # big batch would get a smaller batch than the same job on a fresh process
+    free += torch.cuda.memory_reserved(checkpoint.device) - torch.cuda.memory_allocated(checkpoint.device)
     info = checkpoint.info
     return fitting_batch(info.num_layers, info.num_heads, length, free, maps)
 

@@ -43,6 +43,7 @@ class SubsetProbe:
 
     def __init__(self, probe: Any, wanted: set[int]) -> None:
         self.probe, self.wanted, self.timing = probe, wanted, probe.timing
+        self.runs_model = getattr(probe, "runs_model", False)  # where it observes follows the wrapped probe
 
     def observe(self, batch: PassBatch) -> None:
         rows = [r for r, i in enumerate(batch.indices) if i in self.wanted]

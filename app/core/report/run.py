@@ -128,11 +128,13 @@ def model_report(
     work += len(settings.attacks) * len(sources)
     reference = None
     if settings.interpretability and settings.pretrained_baseline and pretrained_for is not None:
+        pretrained = pretrained_for(checkpoint)  # loaded first: its batch fits the memory left beside it
+        length = training_max_length(checkpoint)
         reference = pretrained_interpretability(
-            pretrained_for(checkpoint),
+            pretrained,
             evaluated.test_units,
             info.task,
-            batch_size=batch_size,
+            batch_size=pass_batch_size(settings.batch_size, pretrained, length, CPU_BATCH_SIZE),
             runner=runner,
             progress=lambda d, t, p: step(work + d, f"{info.id}: {p}"),
         )

@@ -116,8 +116,10 @@ def score_suite(
     runner: Runner = run_here,
     progress: Progress | None = None,
     stopwatch: Stopwatch | None = None,
+    helpers: int | None = None,
 ) -> Scores:
-    """Predictions for every source and variant, and the per-head change of every variant from its source."""
+    """Predictions for every source and variant, and the per-head change of every variant from its source.
+    helpers: the idle cores the pass may use (default `idle_cores`; a shard among several workers: 0)."""
     items = suite_items(sources, variants)
     probe = ScoringProbe(checkpoint.info.task, items, len(sources), len(variants))
     attention_pass(
@@ -130,7 +132,7 @@ def score_suite(
         progress=progress,
         phase="scoring",
         stopwatch=stopwatch,
-        helpers=idle_cores(checkpoint.device),
+        helpers=idle_cores(checkpoint.device) if helpers is None else helpers,
     )
     return Scores(
         probe.sources,

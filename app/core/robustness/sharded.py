@@ -84,6 +84,7 @@ def suite_shard(
         max_length=task.max_length,
         batch_size=given_batch(task.settings, CPU_BATCH_SIZE),
         stopwatch=stopwatch,
+        helpers=0,  # a shard is one of several workers sharing this machine's cores: no helper threads
     )
     scores.change = {name: {j: value.cpu() for j, value in changes.items()} for name, changes in scores.change.items()}
     worker = f"{socket.gethostname()}:{os.getpid()}:{checkpoint.device}"

@@ -49,7 +49,10 @@ def test_open_batch_size_on_cuda_is_what_its_free_memory_holds(absa, monkeypatch
     # the CUDA branch on any machine: a checkpoint that says it is on CUDA (no forward runs here) and the device's
     # free memory as torch would report it
     on_cuda = dataclasses.replace(absa, device=torch.device("cuda", 0))
-    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (40 * GIB, 80 * GIB))
+    # 36 GiB free on the device, and 4 GiB that torch's allocator holds without a tensor in it: 40 GiB for the pass
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (36 * GIB, 80 * GIB))
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda device=None: 6 * GIB)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device=None: 2 * GIB)
     layers, heads = absa.info.num_layers, absa.info.num_heads  # MiniLM's 6 x 12
     assert pass_batch_size(None, on_cuda, 64, CPU_BATCH_SIZE) == fitting_batch(layers, heads, 64, 40 * GIB) == 512
     # 256 tokens: 151 MB per input, 71 in a quarter of 40 GiB; 35 beside the pretrained model's attention

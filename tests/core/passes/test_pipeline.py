@@ -143,3 +143,16 @@ def test_a_runner_error_is_not_hidden_by_a_probe_error(absa):
             helpers=2,
             runner=failing_runner,
         )
+
+
+def test_the_analysis_with_ig_and_the_faithfulness_probe_observe_on_the_forward_thread(absa):
+    from app.core.faithfulness.probe import FaithfulnessProbe
+    from app.core.heads.settings import AnalysisSettings
+    from app.core.heads.statistics_pass import build_probes
+    from app.core.report.passes import SubsetProbe
+
+    plain = build_probes(absa, AnalysisSettings(pretrained=False, importance=False), with_pretrained=False)
+    with_ig = build_probes(absa, AnalysisSettings(pretrained=False, importance=False, ig=True), with_pretrained=False)
+    assert observe_beside(plain.active()) and not observe_beside(with_ig.active())
+    assert FaithfulnessProbe.runs_model and not observe_beside([FaithfulnessProbe(absa, limit=4)])
+    assert not observe_beside([SubsetProbe(ModelProbe(), {0})])  # a wrapped probe observes where it would alone
