@@ -68,3 +68,28 @@ def test_open_batch_size_on_a_real_cuda_device(absa):
 
     on_gpu = load_checkpoint(absa.info, pick_device("cuda"))
     assert CPU_BATCH_SIZE < pass_batch_size(None, on_gpu, 128, CPU_BATCH_SIZE) <= 512
+
+
+def test_only_the_attention_pass_takes_the_device_batch(absa, monkeypatch):
+    """An open batch size: the analysis's attention pass runs the device's batch (here as a GPU's would be, 5),
+    head importance's gradient passes the given one (the CPU default), so importance does not depend on the
+    device; the result records the pass's."""
+    from app.core.data.demo import demo_dataset
+    from app.core.heads import analysis
+    from app.core.passes import batch_size
+
+    def device_batch(requested, checkpoint, length, cpu_default, maps=1):
+        return requested if requested is not None else 5
+
+    importance_batches = []
+
+    def importance_spy(*args, **kwargs):  # the real importance and ablation, its batch size noted
+        importance_batches.append(kwargs["batch_size"])
+        return analysis_importance(*args, **kwargs)
+
+    analysis_importance = analysis.importance_and_ablation
+    monkeypatch.setattr(batch_size, "pass_batch_size", device_batch)
+    monkeypatch.setattr(analysis, "importance_and_ablation", importance_spy)
+    settings = AnalysisSettings(max_examples=12, importance_limit=6, pretrained=False, bootstrap=20, js_sample=0)
+    result = analysis.analyze(absa, demo_dataset("demo-absa"), settings)
+    assert result.settings["batch_size"] == 5 and importance_batches == [CPU_BATCH_SIZE]
