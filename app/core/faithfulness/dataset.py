@@ -30,7 +30,6 @@ from app.core.inputs.batching import training_max_length
 from app.core.inputs.units import UnitSpec, encode_unit, unit_specs
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import Progress, Runner, attention_pass, run_here
-from app.core.passes.pipeline import idle_cores
 from app.core.stats.rounding import to_json
 
 FAITHFUL = "faithful"
@@ -182,7 +181,6 @@ def dataset_faithfulness(
         runner=runner,
         progress=progress,
         phase="faithfulness",
-        helpers=idle_cores(checkpoint.device),
     )
     section = summarise(probe, bootstrap, seed, plausibility)
     total = time.perf_counter() - started

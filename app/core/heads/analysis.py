@@ -37,7 +37,7 @@ from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.pretrained import pretrained_location
 from app.core.model.summary import ModelSummary
 from app.core.passes.attention_pass import PassSummary, Progress, Runner, Stopwatch, run_here
-from app.core.passes.batch_size import batch_size_of, with_given_batch, with_pass_batch
+from app.core.passes.batch_size import batch_size_of, given_batch, pass_batch_size, with_batch_size
 from app.core.passes.sharding import ShardRunner
 
 PHASES = ("statistics", "importance", "done")
@@ -75,10 +75,15 @@ def analyze(
     if not specs:
         raise AnalysisError(f"{dataset.path}: no pairs to analyse")
     max_length = training_max_length(checkpoint)
-    asked = with_given_batch(settings, CPU_BATCH_SIZE)  # importance and shards: the same batches on any device
-    # attention maps held per weight: the pretrained model's beside the checkpoint's; norm-based, weights and norms
-    maps = (2 if pretrained is not None else 1) * (3 if settings.attention == "norm" else 1)
-    settings = asked if shards is not None else with_pass_batch(settings, checkpoint, max_length, CPU_BATCH_SIZE, maps)
+    # importance and shards: the same batches on any device
+    asked = with_batch_size(settings, given_batch(settings, CPU_BATCH_SIZE))
+    if shards is None:
+        # attention maps held per weight: the pretrained model's beside the checkpoint's; norm-based, weights and norms
+        maps = (2 if pretrained is not None else 1) * (3 if settings.attention == "norm" else 1)
+        size = pass_batch_size(settings.batch_size, checkpoint, max_length, CPU_BATCH_SIZE, maps)
+        settings = with_batch_size(settings, size)
+    else:
+        settings = asked
     found = build_probes(checkpoint, settings, pretrained is not None)
     pass_started = time.perf_counter()
     passed = run_statistics(

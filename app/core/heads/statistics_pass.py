@@ -54,7 +54,7 @@ def statistics_pass(
     the helper thread alone instead, leaving torch's core to torch (measured in docs/results/benchmarks.md).
     helpers: the idle cores to use (default `idle_cores`; a shard among several workers on one machine: 0)."""
     idle = idle_cores(checkpoint.device) if helpers is None else helpers
-    serial = idle <= 2  # one idle core for the encoding helper, or two with the observing helper beside it
+    serial = 0 < idle <= 2  # a helper tokenises beside torch on the one or two idle cores: not fanned out over the rest
     return attention_pass(
         checkpoint,
         specs,

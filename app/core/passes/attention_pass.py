@@ -32,7 +32,7 @@ from app.core.inputs.encoding import EncodedInput
 from app.core.model.attention import forward_with_attention
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.norm_attention import forward_with_norm_attention, row_normalised
-from app.core.passes.pipeline import ProbeStage, observe_beside
+from app.core.passes.pipeline import ProbeStage, idle_cores, observe_beside
 
 Item = TypeVar("Item")
 Work = TypeVar("Work")
@@ -185,7 +185,7 @@ def attention_pass(
     stopwatch: Stopwatch | None = None,
     group: Callable[[Item], Hashable] | None = None,
     offset: int = 0,
-    helpers: int = 0,
+    helpers: int | None = None,
     attention_kind: str = "weights",
     encode_many: Callable[[Sequence[Item]], Sequence[Encoded | None]] | None = None,
     encode_batch: Callable[[Sequence[Item]], EncodedBatch] | None = None,
@@ -198,7 +198,8 @@ def attention_pass(
     padding, the checkpoint's forward), "reference_forward", and each probe's `timing`. group: keep items
     with the same key in one batch (e.g. a source and its variants, which a probe compares). offset: the
     index of items[0] in the whole data (a shard's pass: `PassBatch.indices` count from there).
-    helpers: the cores idle beside torch's threads that the pass may run helper threads on (pipeline.py): with
+    helpers: the cores idle beside torch's threads that the pass may run helper threads on (pipeline.py; default
+    `idle_cores` of the checkpoint's device; 0 for a shard, one of several workers sharing the cores): with
     one or more, the next batch is encoded on a helper while this one runs (a GPU pass, where tokenising on the
     CPU would otherwise leave the device waiting), outside `runner`; with two or more (or one, where the first
     batches' timings say it pays) the probes observe each batch on a helper while the next is forwarded.
@@ -259,6 +260,7 @@ def attention_pass(
 
     skipped = 0
     bounds = batch_bounds(items, batch_size, group)
+    helpers = idle_cores(checkpoint.device) if helpers is None else helpers
     stage = ProbeStage(observe, helpers, observe_beside(probes))
     prefetch = helpers > 0 and len(bounds) > 1
     try:

@@ -59,18 +59,16 @@ class BatchSettings(Protocol):
 Settings = TypeVar("Settings", bound=BatchSettings)
 
 
-def with_pass_batch(
-    settings: Settings, checkpoint: LoadedCheckpoint, length: int, cpu_default: int, maps: int = 1
-) -> Settings:
-    """`settings` with its batch size resolved for `checkpoint` (`pass_batch_size`): what a run hands its passes."""
-    size = pass_batch_size(settings.batch_size, checkpoint, length, cpu_default, maps)
+def with_batch_size(settings: Settings, size: int) -> Settings:
+    """`settings` with `size` as their batch size (`pass_batch_size` for the passes, `given_batch` for what must not
+    depend on the device): what a run hands on."""
     return settings if size == settings.batch_size else settings.model_copy(update={"batch_size": size})
 
 
 def batch_size_of(settings: BatchSettings) -> int:
-    """The batch size of settings a run has resolved (`with_pass_batch`); an open one here is a bug of the caller."""
+    """The batch size of settings a run has resolved (`with_batch_size`); an open one here is a bug of the caller."""
     if settings.batch_size is None:
-        raise ValueError("batch_size left open: resolve it with with_pass_batch before the passes run")
+        raise ValueError("batch_size left open: resolve it with with_batch_size before the passes run")
     return settings.batch_size
 
 
@@ -78,12 +76,6 @@ def given_batch(settings: BatchSettings, cpu_default: int) -> int:
     """The batch size as the user gave it, the CPU default when left open: for what must not depend on the device
     (an attack's steps, a shard's cut, the gradient passes of head importance)."""
     return settings.batch_size if settings.batch_size is not None else cpu_default
-
-
-def with_given_batch(settings: Settings, cpu_default: int) -> Settings:
-    """`settings` with `given_batch` as their batch size."""
-    size = given_batch(settings, cpu_default)
-    return settings if size == settings.batch_size else settings.model_copy(update={"batch_size": size})
 
 
 def batch_size_field(what: str, cpu_default: int) -> Any:

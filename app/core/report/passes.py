@@ -21,7 +21,6 @@ from app.core.inputs.batching import training_max_length
 from app.core.inputs.units import Unit, UnitSpec, encode_unit
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import PassBatch, Progress, Runner, Stopwatch, attention_pass
-from app.core.passes.pipeline import idle_cores
 from app.core.report.plan import ReportPlan
 from app.core.robustness import AttackOutcome, attack
 
@@ -124,7 +123,6 @@ def evaluate_plan(
         progress=progress,
         phase=phase,
         stopwatch=stopwatch,
-        helpers=idle_cores(checkpoint.device),
     )
     if stopwatch is not None:  # the pass's wall clock: its parts overlap where probes observe on a helper thread
         stopwatch.add("pass_wall", pass_started)
@@ -163,7 +161,6 @@ def pretrained_interpretability(
         runner=runner,
         progress=progress,
         phase="pretrained baseline",
-        helpers=idle_cores(pretrained.device),
     )
     return probe
 

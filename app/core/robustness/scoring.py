@@ -18,7 +18,6 @@ from app.core.inputs.units import UnitSpec, encode_unit, gold_label
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import PassBatch, Progress, Runner, Stopwatch, attention_pass, run_here
 from app.core.passes.knockout import knocked_logits, knockout_keep
-from app.core.passes.pipeline import idle_cores
 from app.core.robustness.moved import QUERY_SETS, QueryRows, query_rows, rows_change
 from app.core.robustness.variants import Variant
 
@@ -132,7 +131,7 @@ def score_suite(
         progress=progress,
         phase="scoring",
         stopwatch=stopwatch,
-        helpers=idle_cores(checkpoint.device) if helpers is None else helpers,
+        helpers=helpers,
     )
     return Scores(
         probe.sources,

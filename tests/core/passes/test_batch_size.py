@@ -15,7 +15,7 @@ from app.core.passes.batch_size import (
     fitting_batch,
     given_batch,
     pass_batch_size,
-    with_pass_batch,
+    with_batch_size,
 )
 from app.core.report.settings import CPU_BATCH_SIZE as REPORT_CPU_BATCH_SIZE
 from app.core.report.settings import ReportSettings
@@ -39,7 +39,7 @@ def test_open_batch_size_on_a_cpu_is_the_settings_default(absa):
     assert AnalysisSettings().batch_size is None and RobustnessSettings().batch_size is None
     assert pass_batch_size(None, absa, 128, CPU_BATCH_SIZE) == CPU_BATCH_SIZE == 16
     assert pass_batch_size(7, absa, 128, CPU_BATCH_SIZE) == 7
-    resolved = with_pass_batch(ReportSettings(), absa, 128, REPORT_CPU_BATCH_SIZE)
+    resolved = with_batch_size(ReportSettings(), pass_batch_size(None, absa, 128, REPORT_CPU_BATCH_SIZE))
     assert batch_size_of(resolved) == 32 and ReportSettings().batch_size is None
     with pytest.raises(ValueError, match="batch_size left open"):
         batch_size_of(AnalysisSettings())
@@ -76,7 +76,6 @@ def test_only_the_attention_pass_takes_the_device_batch(absa, monkeypatch):
     device; the result records the pass's."""
     from app.core.data.demo import demo_dataset
     from app.core.heads import analysis
-    from app.core.passes import batch_size
 
     def device_batch(requested, checkpoint, length, cpu_default, maps=1):
         return requested if requested is not None else 5
@@ -88,7 +87,7 @@ def test_only_the_attention_pass_takes_the_device_batch(absa, monkeypatch):
         return analysis_importance(*args, **kwargs)
 
     analysis_importance = analysis.importance_and_ablation
-    monkeypatch.setattr(batch_size, "pass_batch_size", device_batch)
+    monkeypatch.setattr(analysis, "pass_batch_size", device_batch)
     monkeypatch.setattr(analysis, "importance_and_ablation", importance_spy)
     settings = AnalysisSettings(max_examples=12, importance_limit=6, pretrained=False, bootstrap=20, js_sample=0)
     result = analysis.analyze(absa, demo_dataset("demo-absa"), settings)
