@@ -43,21 +43,41 @@ def _pairwise_sign(values: torch.Tensor) -> torch.Tensor:
 def average_ranks(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """[..., T]: 1-based average ranks among the masked tokens (0 outside the mask).
 
-    One sort per row: tokens outside the mask go last (+inf); a run of equal sorted values shares
-    the mean of its first and last position.
+    Only rows whose masked values vary are sorted (a rule baseline's row is often constant over the content
+    tokens: every token then has the mean rank (n + 1) / 2), and of those only the rows with ties take the
+    tie averaging (`_run_means`); the others' ranks are their sorted positions.
     """
-    filled = values.masked_fill(~mask, float("inf"))
-    ordered, order = filled.sort(dim=-1)
-    position = torch.arange(values.shape[-1], device=values.device).expand(ordered.shape)
+    shape, length = values.shape, values.shape[-1]
+    mask = mask.expand(shape)
+    weight = mask.to(values.dtype)
+    count = weight.sum(-1, keepdim=True)
+    filled = values.masked_fill(~mask, float("inf")).reshape(-1, length)  # tokens outside the mask sort last
+    highest = values.masked_fill(~mask, float("-inf")).reshape(-1, length).amax(-1)
+    varying = (filled.amin(-1) < highest).nonzero()[:, 0]
+    ranks = ((count + 1) / 2).expand(shape).reshape(-1, length).clone()
+    if len(varying):
+        ordered, order = filled[varying].sort(dim=-1)
+        rank = torch.arange(1, length + 1, dtype=values.dtype, device=values.device).repeat(len(varying), 1)
+        repeated = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != float("inf"))
+        tied = repeated.any(-1).nonzero()[:, 0]
+        if len(tied):
+            rank[tied] = _run_means(ordered[tied])
+        ranks[varying] = torch.empty_like(rank).scatter_(-1, order, rank)
+    return ranks.view(shape) * weight
+
+
+def _run_means(ordered: torch.Tensor) -> torch.Tensor:
+    """[N, T] sorted rows -> each position's 1-based rank averaged over its run of equal values: a run shares the
+    mean of its first and last position."""
+    length = ordered.shape[-1]
+    position = torch.arange(length, device=ordered.device).expand(ordered.shape)
     starts = torch.ones_like(ordered, dtype=torch.bool)
     starts[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
     ends = torch.ones_like(starts)
     ends[..., :-1] = starts[..., 1:]
     first = torch.where(starts, position, torch.zeros_like(position)).cummax(-1).values
-    last = torch.where(ends, position, torch.full_like(position, values.shape[-1])).flip(-1).cummin(-1).values.flip(-1)
-    mean_rank = (first + last).to(values.dtype) / 2 + 1
-    ranks = torch.empty_like(mean_rank).scatter_(-1, order, mean_rank)
-    return ranks * mask.to(values.dtype)
+    last = torch.where(ends, position, torch.full_like(position, length)).flip(-1).cummin(-1).values.flip(-1)
+    return (first + last).to(ordered.dtype) / 2 + 1
 
 
 def _correlation(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -128,6 +128,18 @@ class Probe(Protocol):
 
 
 @dataclass
+class ReadyChunk:
+    """A chunk of items ready for the forward: `kept` the positions in the chunk of the items that could be
+    encoded, `units` theirs, `inputs` their padded model inputs on the checkpoint's device (None: none could be
+    encoded), `columns` the chunk as columns when the pass encodes columns (`EncodedBatch`)."""
+
+    kept: list[int]
+    units: Sequence[Any]
+    inputs: dict[str, torch.Tensor] | None
+    columns: Any = None
+
+
+@dataclass
 class PassSummary:
     """What the pass itself counted: items seen, items skipped (could not be encoded)."""
 
@@ -213,44 +225,39 @@ def attention_pass(
     stopwatch = stopwatch or Stopwatch()
     pad_id = checkpoint.tokenizer.pad_token_id
 
-    def encode_chunk(start: int, stop: int) -> Any:
+    def encode_chunk(start: int, stop: int) -> ReadyChunk:
+        """The chunk encoded and its model inputs padded: what a GPU data loader's worker does beside the forward."""
         chunk = items[start:stop]
         if encode_batch is not None:
-            return encode_batch(chunk)
+            columns = encode_batch(chunk)
+            inputs = columns.columns.model_inputs(pad_id, checkpoint.device) if columns.kept else None
+            return ReadyChunk(list(columns.kept), columns.units, inputs, columns)
         units = encode_many(chunk) if encode_many is not None else [encode(item) for item in chunk]
-        return [(offset + start + i, unit) for i, unit in enumerate(units)]
+        kept = [(i, unit) for i, unit in enumerate(units) if unit is not None]
+        inputs = pad_batch([unit.encoded for _, unit in kept], pad_id, checkpoint.device) if kept else None
+        return ReadyChunk([i for i, _ in kept], [unit for _, unit in kept], inputs)
 
-    def one_batch(start: int, stop: int, encoded: Any = None) -> int:
+    def one_batch(start: int, stop: int, ready: ReadyChunk | None = None) -> int:
         with torch.inference_mode():
             tick = started = time.perf_counter()
-            chunk = items[start:stop]
-            encoded = encode_chunk(start, stop) if encoded is None else encoded
-            columns = encoded if encode_batch is not None else None
-            if columns is not None:
-                indices = [offset + start + i for i in columns.kept]
-                units: Sequence[Any] = columns.units
-                if not indices:
-                    return len(chunk)
-                inputs = columns.columns.model_inputs(pad_id, checkpoint.device)
-            else:
-                kept = [(i, unit) for i, unit in encoded if unit is not None]
-                if not kept:
-                    return len(chunk)
-                indices, units = [i for i, _ in kept], [unit for _, unit in kept]
-                inputs = pad_batch([u.encoded for u in units], pad_id, checkpoint.device)
+            ready = encode_chunk(start, stop) if ready is None else ready
+            if ready.inputs is None:
+                return stop - start
+            inputs = ready.inputs
             logits, attention, weights = forward_pass(checkpoint.model, inputs, attention_kind)
             tick = stopwatch.add("forward", tick)
             reference_attention = reference_weights = None
             if reference is not None:
                 _, reference_attention, reference_weights = forward_pass(reference.model, inputs, attention_kind)
                 tick = stopwatch.add("reference_forward", tick)
+            indices = [offset + start + i for i in ready.kept]
             batch = PassBatch(
-                indices, units, inputs, logits, attention, reference_attention, inputs["attention_mask"].bool()
+                indices, ready.units, inputs, logits, attention, reference_attention, inputs["attention_mask"].bool()
             )
-            batch.columns = columns
+            batch.columns = ready.columns
             batch.weights, batch.reference_weights = weights, reference_weights
             stage.take(batch, tick - started)
-            return len(chunk) - len(units)
+            return stop - start - len(ready.kept)
 
     def observe(batch: PassBatch) -> None:
         tick = time.perf_counter()
@@ -267,13 +274,13 @@ def attention_pass(
         with ThreadPoolExecutor(1, thread_name_prefix="encode") if prefetch else nullcontext() as pool:
             ahead = pool.submit(stage.timed_encoding, partial(encode_chunk, *bounds[0])) if pool is not None else None
             for n, (start, stop) in enumerate(bounds):
-                encoded = None
-                if ahead is not None:  # this batch's units, encoded while the previous batch ran
+                ready = None
+                if ahead is not None:  # this batch, encoded and padded while the previous batch ran
                     assert pool is not None  # ahead is only set with a pool
-                    encoded = ahead.result()
+                    ready = ahead.result()
                     following = partial(encode_chunk, *bounds[n + 1]) if n + 1 < len(bounds) else None
                     ahead = pool.submit(stage.timed_encoding, following) if following is not None else None
-                skipped += runner(partial(one_batch, start, stop, encoded))
+                skipped += runner(partial(one_batch, start, stop, ready))
                 if progress is not None:
                     progress(stop, len(items), phase)
     except BaseException:

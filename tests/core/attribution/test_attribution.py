@@ -9,9 +9,10 @@ import networkx as nx
 import numpy as np
 import pytest
 import torch
-from scipy.stats import kendalltau, spearmanr
+from scipy.stats import kendalltau, rankdata, spearmanr
 
 from app.core.attribution.agreement import (
+    average_ranks,
     agreement,
     agreement_by_method,
     head_agreement,
@@ -151,6 +152,27 @@ def test_rank_agreement_matches_scipy():
         assert kendall(x, y, mask).item() == pytest.approx(kendalltau(xs, ys).statistic, abs=1e-12)
         checked += 1
     assert checked >= 30
+
+
+def test_batched_average_ranks_equal_scipy_on_constant_tied_and_distinct_rows():
+    """Rows of every kind in one batch (a rule baseline's constant row, few distinct values, distinct values, one
+    or no masked token) ranked as scipy's rankdata ranks each row's masked values alone."""
+    generator = torch.Generator().manual_seed(3)
+    values = torch.rand(6, 5, 16, generator=generator)
+    values[:, 1] = 0.25  # constant
+    values[:, 2] = (values[:, 2] * 3).floor()  # three distinct values: ties
+    values[:, 3, ::2] = values[:, 3, 1::2]  # pairs of equal values
+    mask = torch.rand(6, 1, 16, generator=generator) > 0.3
+    mask[0] = False  # nothing to rank
+    mask[1] = False
+    mask[1, 0, 4] = True  # one token
+    found = average_ranks(values, mask)
+    for b, r in itertools.product(range(6), range(5)):
+        keep = mask[b, 0]
+        expected = torch.zeros(16)
+        if keep.any():
+            expected[keep] = torch.from_numpy(rankdata(values[b, r][keep].numpy())).float()
+        assert torch.equal(found[b, r], expected), (b, r)
 
 
 def test_agreement_is_batched_and_float32_close():
