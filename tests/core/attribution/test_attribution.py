@@ -12,9 +12,9 @@ import torch
 from scipy.stats import kendalltau, rankdata, spearmanr
 
 from app.core.attribution.agreement import (
-    average_ranks,
     agreement,
     agreement_by_method,
+    average_ranks,
     head_agreement,
     head_rows,
     kendall,
