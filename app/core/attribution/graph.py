@@ -39,13 +39,18 @@ def rollout_rows(attention: torch.Tensor, weights: torch.Tensor) -> torch.Tensor
     weights[b] is a distribution over the query tokens (tokens.query_weights); padded keys carry 0
     attention, so nothing flows to padding.
     """
-    # row @ R_l = 0.5 * mean_h (row @ A_l[h]) + 0.5 * row: one [B, H, 1, T] product per layer, without
-    # building the [B, L, T, T] mixing matrices (residual_attention) that only this row would read; half-precision
-    # attention is widened one layer at a time, not copied whole
-    row = weights.float()[:, None, None, :]  # [B, 1, 1, T]
-    for layer in range(attention.shape[1] - 1, -1, -1):
-        row = 0.5 * (row @ attention[:, layer].float()).mean(dim=1, keepdim=True) + 0.5 * row
-    return row[:, 0, 0]
+    # row @ R_l = 0.5 * mean_h (row @ A_l[h]) + 0.5 * row: one [B, 1, T] product per layer and head, without
+    # building the [B, L, T, T] mixing matrices (residual_attention) that only this row would read. Per head, as
+    # A_l[:, h] is a strided [B, T, T] batch bmm reads in place, where one product over [B, H, T, T] would first
+    # copy the layer's attention (its batch and head strides do not merge); half precision is widened per head.
+    batch, layers, heads, length, _ = attention.shape
+    row = weights.float()[:, None, :]  # [B, 1, T]
+    mixed = torch.empty(heads, batch, 1, length, device=attention.device)
+    for layer in range(layers - 1, -1, -1):
+        for head in range(heads):
+            torch.bmm(row, attention[:, layer, head].float(), out=mixed[head])
+        row = 0.5 * mixed.mean(dim=0) + 0.5 * row
+    return row[:, 0]
 
 
 def rollout(attention: torch.Tensor, query: Sequence[int]) -> torch.Tensor:

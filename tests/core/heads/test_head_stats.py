@@ -118,6 +118,22 @@ def test_batched_top1_and_generic_with_padding():
             assert torch.allclose(stats[name][i], single[name], atol=1e-6), name
 
 
+@pytest.mark.parametrize("shape", [(3, 2, 4, T, T), (40, 1, 3, 41, 41), (1, 2, 1, 300, 300)])
+def test_map_profiles_equal_the_diagonals_and_entropy_of_the_whole_batch(shape):
+    """Chunked on the CPU (several maps a chunk, a chunk ending inside a head's maps, one map bigger than a chunk),
+    the entropies and diagonals equal those of the whole batch at once."""
+    from app.core.heads.batched import map_profiles
+
+    attention = torch.rand(shape, generator=torch.Generator().manual_seed(2)).softmax(-1)
+    attention[..., 0, :] = 0  # a zero row: 0 ln 0 = 0
+    attention[..., 1, 0] = 0
+    entropy, to_self, to_prev, to_next = map_profiles(attention)
+    assert torch.equal(entropy, -(attention * attention.clamp_min(1e-30).log()).sum(-1))
+    assert torch.equal(entropy[..., 0], torch.zeros(shape[:-2]))
+    for found, offset in ((to_self, 0), (to_prev, -1), (to_next, 1)):
+        assert torch.equal(found, attention.diagonal(offset, -2, -1))
+
+
 def test_generic_statistics_known_answers():
     identity = torch.eye(T).expand(1, 2, T, T)
     stats = generic_statistics(identity, CLS, SEP, [6])
