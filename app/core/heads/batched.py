@@ -161,7 +161,8 @@ def map_profiles(attention: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, t
             out[start:stop] = chunk.diagonal(offset, -2, -1)
         torch.sum(chunk.clamp_min(1e-30).log_().mul_(chunk), -1, out=entropy[start:stop])
     shape = attention.shape[:-2]
-    return (entropy.neg_().view(*shape, length), *(out.view(*shape, -1) for out in diagonals))
+    to_self, to_prev, to_next = (out.view(*shape, -1) for out in diagonals)
+    return entropy.neg_().view(*shape, length), to_self, to_prev, to_next
 
 
 class Maps(Protocol):
