@@ -207,7 +207,8 @@ def attention_pass(
     encode(item) -> an encoded unit (anything with `.encoded`), or None to skip the item. Encoding,
     the forward pass(es) and the probes' observe of one batch run as one call of `runner`.
     progress(done, total, phase) after every batch. Time goes to `stopwatch`: "forward" (encoding,
-    padding, the checkpoint's forward), "reference_forward", and each probe's `timing`. group: keep items
+    padding, the checkpoint's forward), "reference_forward", each probe's `timing`, and "encode_wait" (the forward's
+    thread waiting for a batch encoded on the helper: the first batch, and any the tokenizer is slower on). group: keep items
     with the same key in one batch (e.g. a source and its variants, which a probe compares). offset: the
     index of items[0] in the whole data (a shard's pass: `PassBatch.indices` count from there).
     helpers: the cores idle beside torch's threads that the pass may run helper threads on (pipeline.py; default
@@ -277,7 +278,9 @@ def attention_pass(
                 ready = None
                 if ahead is not None:  # this batch, encoded and padded while the previous batch ran
                     assert pool is not None  # ahead is only set with a pool
+                    waiting = time.perf_counter()
                     ready = ahead.result()
+                    stopwatch.add("encode_wait", waiting)
                     following = partial(encode_chunk, *bounds[n + 1]) if n + 1 < len(bounds) else None
                     ahead = pool.submit(stage.timed_encoding, following) if following is not None else None
                 skipped += runner(partial(one_batch, start, stop, ready))

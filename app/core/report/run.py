@@ -155,6 +155,7 @@ def model_report(
     pass_seconds = stopwatch.seconds.get("pass_wall", 0.0)
     section["timings_s"] = {"evaluation": evaluated.seconds, "attacks": attack_seconds, **stopwatch.seconds}
     section["inputs_per_s"] = evaluated.inputs / pass_seconds if pass_seconds > 0 else None
+    section["batch_size"] = batch_size  # the evaluation pass's (the settings' may be left open: the device's)
     section["_work"] = work
     return section
 

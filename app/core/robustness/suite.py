@@ -20,7 +20,7 @@ from app.core.inputs.units import UnitSpec
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.summary import ModelSummary
 from app.core.passes.attention_pass import Progress, Runner, Stopwatch, run_here
-from app.core.passes.batch_size import pass_batch_size
+from app.core.passes.batch_size import given_batch, pass_batch_size, with_batch_size
 from app.core.robustness.carriers import flip_carriers
 from app.core.robustness.outcomes import SuiteTest, ablated_report, test_report
 from app.core.robustness.result import ROBUSTNESS_VERSION, RobustnessResult
@@ -51,6 +51,8 @@ def evaluate_variants(
     info = checkpoint.info
     max_length = training_max_length(checkpoint)
     batch_size = pass_batch_size(settings.batch_size, checkpoint, max_length, CPU_BATCH_SIZE)
+    # the record says the batch the scoring ran at (left open: this device's, or the shards' given one)
+    recorded = with_batch_size(settings, batch_size if scores is None else given_batch(settings, CPU_BATCH_SIZE))
     if scores is None:
         scores = score_suite(
             checkpoint,
@@ -105,7 +107,7 @@ def evaluate_variants(
             str(checkpoint.device),
         ),
         data={**data, "sources": len(sources), "variants": len(variants)},
-        settings=settings.model_dump(mode="json"),
+        settings=recorded.model_dump(mode="json"),
         tests=reports,
         overall=overall(scores, labels),
         not_run=dict(not_run or {}),

@@ -92,3 +92,16 @@ def test_only_the_attention_pass_takes_the_device_batch(absa, monkeypatch):
     settings = AnalysisSettings(max_examples=12, importance_limit=6, pretrained=False, bootstrap=20, js_sample=0)
     result = analysis.analyze(absa, demo_dataset("demo-absa"), settings)
     assert result.settings["batch_size"] == 5 and importance_batches == [CPU_BATCH_SIZE]
+
+
+def test_a_robustness_suite_records_the_batch_its_scoring_ran(relation, monkeypatch):
+    """An open batch size: the suite's scoring pass runs the device's batch (here as a GPU's would be, 5) and its
+    result records that one, not the open setting."""
+    from app.core.data.demo import demo_dataset
+    from app.core.robustness import suite
+    from app.core.robustness.run import run_robustness
+
+    monkeypatch.setattr(suite, "pass_batch_size", lambda requested, *_: requested if requested is not None else 5)
+    settings = RobustnessSettings(tests=("q1-typo",), max_examples=6, bootstrap=20)
+    result = run_robustness(relation, demo_dataset("demo-re"), settings, name="demo-re")
+    assert settings.batch_size is None and result.settings["batch_size"] == 5

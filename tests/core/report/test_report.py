@@ -191,6 +191,8 @@ def test_the_cli_report_on_a_demo_checkpoint(models_dir, tmp_path, cli_env):
     assert model["in_distribution"]["n"] == 24 and model["calibration"]["temperature"] > 0
     assert model["anomaly"]["sets"][0]["n_out"] == 24 and 0 <= model["anomaly"]["sets"][0]["auroc"] <= 1
     assert 1 <= model["adversarial"]["attacks"]["hotflip"]["n"] <= 2  # attacked: the correct ones of the two
+    # no --batch-size: the settings leave it open, the model's section says the batch its pass ran (a CPU's default)
+    assert report["settings"]["batch_size"] is None and model["batch_size"] == 32
     pretrained = model["interpretability"]["pretrained"]
     assert pretrained is None or 0 <= pretrained <= 1
     assert "Model report" in result.output and "demo-re" in result.output
