@@ -117,7 +117,16 @@ def analyze_heads(
         fail(str(exc))
     found = (
         run_faithfulness(
-            model, data, data_format, settings.pairs, faithful, bootstrap, seed, lexicon_folder, settings.lexicon
+            model,
+            data,
+            data_format,
+            settings.pairs,
+            faithful,
+            bootstrap,
+            seed,
+            lexicon_folder,
+            settings.lexicon,
+            settings.batch_size,
         )
         if faithful.limit
         else None

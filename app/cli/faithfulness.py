@@ -27,9 +27,11 @@ def run_faithfulness(
     seed: int,
     lexicon: Path | None = None,
     use_lexicon: bool = True,
+    batch_size: int | None = None,
 ) -> FaithfulnessSection:
     """The faithfulness section (app.core.faithfulness.faithfulness_of_data); plausibility reads the same opinion
-    words as the analysis (gold spans, else the lexicon's words when `use_lexicon`)."""
+    words as the analysis (gold spans, else the lexicon's words when `use_lexicon`), at the analysis's batch size
+    (None: left open, the device's)."""
     from app.core.data import sources
     from app.core.inputs.units import AnalysisError
 
@@ -39,7 +41,15 @@ def run_faithfulness(
         dataset = sources.load_data_source(data, shared_data=shared, data_format=data_format, allow_paths=True)
         words = sources.load_lexicon(lexicon or sources.default_lexicon_path(shared)) if use_lexicon else None
         return faithfulness_of_data(
-            loaded, dataset.examples, str(dataset.path), pairs, settings, lexicon=words, bootstrap=bootstrap, seed=seed
+            loaded,
+            dataset.examples,
+            str(dataset.path),
+            pairs,
+            settings,
+            lexicon=words,
+            batch_size=batch_size,
+            bootstrap=bootstrap,
+            seed=seed,
         )
     except (AnalysisError, sources.DataSourceError, ValueError) as exc:
         fail(str(exc))

@@ -30,12 +30,10 @@ from app.core.data.sources import (
 from app.core.faithfulness import FaithfulnessSettings, faithfulness_of_data
 from app.core.heads.analysis import analyze
 from app.core.heads.result import RESULT_VERSION, upgrade_result
-from app.core.heads.settings import CPU_BATCH_SIZE, AnalysisSettings
-from app.core.inputs.batching import training_max_length
+from app.core.heads.settings import AnalysisSettings
 from app.core.inputs.units import AnalysisError, unit_specs
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.pretrained import KeptBaseline, pretrained_location
-from app.core.passes.batch_size import pass_batch_size
 from app.store.models import User
 from app.web.job_context import JobContext, JobInputError, Prepared
 from app.web.job_data import data_name, load_named
@@ -173,7 +171,7 @@ class AnalysisJobs(JobKind):
             settings.pairs,
             chosen,
             lexicon=lexicon,
-            batch_size=pass_batch_size(settings.batch_size, loaded, training_max_length(loaded), CPU_BATCH_SIZE),
+            batch_size=settings.batch_size,
             bootstrap=settings.bootstrap,
             seed=settings.seed,
             runner=run,

@@ -24,12 +24,13 @@ import torch
 from app.core.data.readers import OpinionLexicon
 from app.core.faithfulness.paired import Interval, PairedDifference, interval, paired_differences
 from app.core.faithfulness.probe import FIGURES, FaithfulnessProbe
-from app.core.faithfulness.settings import FaithfulnessSettings
+from app.core.faithfulness.settings import CPU_BATCH_SIZE, FaithfulnessSettings
 from app.core.faithfulness.sources import PER_HEAD
 from app.core.inputs.batching import training_max_length
 from app.core.inputs.units import UnitSpec, encode_unit, unit_specs
 from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.passes.attention_pass import Progress, Runner, attention_pass, run_here
+from app.core.passes.batch_size import pass_batch_size
 from app.core.stats.rounding import to_json
 
 FAITHFUL = "faithful"
@@ -196,7 +197,7 @@ def faithfulness_of_data(
     settings: FaithfulnessSettings,
     *,
     lexicon: OpinionLexicon | None = None,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     bootstrap: int = 1000,
     seed: int = 0,
     runner: Runner = run_here,
@@ -205,7 +206,8 @@ def faithfulness_of_data(
     """The faithfulness section of an analysis (`headscope analyze --faithfulness-limit`, an analysis job): the
     analysed data's pairs as the analysis builds them (`pairs`, `source` naming the data in errors: an
     AnalysisError when they do not fit the checkpoint), the probe as `settings` says, at the checkpoint's
-    training length; plausibility reads `lexicon`'s opinion words where the data has no gold spans."""
+    training length; plausibility reads `lexicon`'s opinion words where the data has no gold spans. batch_size: the
+    analysis's (None, left open: the device's, as its attention pass, passes/batch_size.py)."""
     specs, _ = unit_specs(checkpoint, list(examples), source, pairs)
     probe = FaithfulnessProbe(
         checkpoint,
@@ -220,13 +222,14 @@ def faithfulness_of_data(
     )
     if progress is not None:
         progress(0, min(settings.limit, len(specs)), "faithfulness")
+    max_length = training_max_length(checkpoint)
     return dataset_faithfulness(
         checkpoint,
         specs,
         probe,
         lexicon=lexicon,
-        max_length=training_max_length(checkpoint),
-        batch_size=batch_size,
+        max_length=max_length,
+        batch_size=pass_batch_size(batch_size, checkpoint, max_length, CPU_BATCH_SIZE),
         bootstrap=bootstrap,
         seed=seed,
         runner=runner,

@@ -12,6 +12,7 @@ from app.core.faithfulness.erasure import DEFAULT_ERASURE, ERASURE_MODES
 # numba has compiled it (seconds, once), small beside a pair's erasure forwards, but it grows with T^3; so it has a
 # bound of its own. The section's `source_ms` (bench/faithfulness_speed.py prints it) says what it cost.
 DEFAULT_FLOW_LIMIT = 100
+CPU_BATCH_SIZE = 16  # pairs a batch on a CPU when the analysis leaves its batch size open (passes/batch_size.py)
 # What the dataset pass scores by default: every source of the live view (sources.METHODS)
 DATASET_METHODS = ("attention", "head_mean", "norm_attention", "rollout", "flow", "grad_x_input", "ig", "random")
 DatasetMethod = Literal[DATASET_METHODS]  # type: ignore[valid-type]  # the Literal[tuple] idiom

@@ -105,3 +105,25 @@ def test_a_robustness_suite_records_the_batch_its_scoring_ran(relation, monkeypa
     settings = RobustnessSettings(tests=("q1-typo",), max_examples=6, bootstrap=20)
     result = run_robustness(relation, demo_dataset("demo-re"), settings, name="demo-re")
     assert settings.batch_size is None and result.settings["batch_size"] == 5
+
+
+def test_faithfulness_of_an_analysis_takes_its_open_batch_size_as_the_device_s(relation, monkeypatch):
+    """The CLI and the analysis job hand faithfulness the analysis's batch size; left open it is the device's (here
+    as a GPU's would be, 5), resolved in one place."""
+    from app.core.data.demo import demo_dataset
+    from app.core.faithfulness import FaithfulnessSettings, dataset
+
+    batches = []
+
+    def pass_spy(*args, **kwargs):  # the real pass, its batch size noted
+        batches.append(kwargs["batch_size"])
+        return real_pass(*args, **kwargs)
+
+    real_pass = dataset.attention_pass
+    monkeypatch.setattr(dataset, "pass_batch_size", lambda requested, *_: requested if requested is not None else 5)
+    monkeypatch.setattr(dataset, "attention_pass", pass_spy)
+    chosen = FaithfulnessSettings(limit=2, methods=("attention", "random"), flow_limit=0)
+    examples = demo_dataset("demo-re").examples
+    dataset.faithfulness_of_data(relation, examples, "demo-re", "auto", chosen, bootstrap=20)
+    dataset.faithfulness_of_data(relation, examples, "demo-re", "auto", chosen, batch_size=3, bootstrap=20)
+    assert batches == [5, 3]
