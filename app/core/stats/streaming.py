@@ -191,7 +191,9 @@ class NoOpContrast:
 
 
 def _entropy_bits(p: torch.Tensor) -> torch.Tensor:
-    return -torch.special.xlogy(p, p).sum(-1) / np.log(2)
+    """Entropy in bits on the last axis, 0 log 0 = 0 (p clamped at 1e-30 inside the log, as batched.map_profiles:
+    one buffer in place, ~3x faster on CPU than xlogy)."""
+    return p.clamp_min(1e-30).log_().mul_(p).sum(-1).div_(-np.log(2))
 
 
 def js_divergence_rows(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
@@ -207,15 +209,22 @@ def js_distance_rows(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     return js_divergence_rows(first, second).sqrt()
 
 
+# floats alive at once in head_js_distances: on a CPU what its cache holds (a MiniLM input's 72 x 72 heads of 64
+# tokens: 172 ms with 2^24, 25 with 2^20), on a GPU enough to keep its launches few
+JS_CHUNK_ELEMENTS = {"cpu": 1 << 20, "device": 1 << 24}
+
+
 def head_js_distances(
-    attention: torch.Tensor, valid: torch.Tensor | None = None, chunk_elements: int = 1 << 24
+    attention: torch.Tensor, valid: torch.Tensor | None = None, chunk_elements: int | None = None
 ) -> torch.Tensor:
     """[L*H, L*H] mean over valid query rows of the JS distance between every two heads (one example).
 
     Heads are flattened layer-major (index = layer * H + head). Runs on the attention's device in
     float32, computing each pair once (upper triangle, mirrored; the diagonal is 0 by definition) in
-    chunks of heads so that at most about `chunk_elements` floats are alive at once.
+    chunks of heads so that at most about `chunk_elements` floats are alive at once (JS_CHUNK_ELEMENTS).
     """
+    if chunk_elements is None:
+        chunk_elements = JS_CHUNK_ELEMENTS["cpu" if attention.device.type == "cpu" else "device"]
     layers, heads, length, _ = attention.shape
     flat = attention.reshape(layers * heads, length, length).float()
     if valid is not None:

@@ -269,6 +269,25 @@ def test_js_distance_zero_on_itself_and_symmetric():
     assert head_js_distances(disjoint)[0, 1] == pytest.approx(1)
 
 
+@pytest.mark.parametrize("chunk_elements", [None, 200, 1 << 24])
+def test_head_js_distances_equal_scipy_in_any_chunks(chunk_elements):
+    """Every pair of heads (some rows with zeros) against scipy's jensenshannon (base 2) of each query row, averaged
+    over the valid rows; the same with the heads in chunks of any size."""
+    from scipy.spatial.distance import jensenshannon
+
+    attention = torch.rand(2, 3, 7, 7, generator=torch.Generator().manual_seed(4)).softmax(-1)
+    attention[0, 1, :, 2:] = 0  # rows with zeros: 0 log 0 = 0
+    attention[..., 6] = 0  # a padded key (its query row is left out by `valid`)
+    attention /= attention.sum(-1, keepdim=True)
+    valid = torch.tensor([True] * 6 + [False])
+    found = head_js_distances(attention, valid, chunk_elements=chunk_elements)
+    heads = attention[:, :, :6, :6].reshape(6, 6, 6).double().numpy()
+    for a in range(6):
+        for b in range(6):
+            expected = np.mean([jensenshannon(heads[a, q], heads[b, q], base=2) for q in range(6)])
+            assert found[a, b].item() == pytest.approx(expected, abs=2e-6), (a, b)
+
+
 def test_mds_recovers_the_order_of_points_on_a_line():
     points = np.array([0.0, 1.0, 3.0, 3.5, 7.0])
     distances = np.abs(points[:, None] - points[None, :])
