@@ -43,21 +43,24 @@ def _pairwise_sign(values: torch.Tensor) -> torch.Tensor:
 def average_ranks(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """[..., T]: 1-based average ranks among the masked tokens (0 outside the mask).
 
-    Only rows whose masked values vary are sorted (a rule baseline's row is often constant over the content
-    tokens: every token then has the mean rank (n + 1) / 2), and of those only the rows with ties take the
-    tie averaging (`_run_means`); the others' ranks are their sorted positions.
+    One sort per row; a run of equal sorted values shares the mean of its first and last position (`_run_means`).
+    On a CPU only the rows whose masked values vary are sorted (a rule baseline's row is often constant over the
+    content tokens: every token then has the mean rank (n + 1) / 2), and of those only the rows with ties are
+    averaged; on a GPU every row takes the whole computation, which asks the host nothing (picking rows would).
     """
     shape, length = values.shape, values.shape[-1]
     mask = mask.expand(shape)
     weight = mask.to(values.dtype)
-    count = weight.sum(-1, keepdim=True)
     filled = values.masked_fill(~mask, float("inf")).reshape(-1, length)  # tokens outside the mask sort last
+    if values.device.type != "cpu":
+        ordered, order = filled.sort(dim=-1)
+        return torch.empty_like(filled).scatter_(-1, order, _run_means(ordered)).view(shape) * weight
     highest = values.masked_fill(~mask, float("-inf")).reshape(-1, length).amax(-1)
     varying = (filled.amin(-1) < highest).nonzero()[:, 0]
-    ranks = ((count + 1) / 2).expand(shape).reshape(-1, length).clone()
+    ranks = ((weight.sum(-1, keepdim=True) + 1) / 2).expand(shape).reshape(-1, length).clone()
     if len(varying):
         ordered, order = filled[varying].sort(dim=-1)
-        rank = torch.arange(1, length + 1, dtype=values.dtype, device=values.device).repeat(len(varying), 1)
+        rank = torch.arange(1, length + 1, dtype=values.dtype).repeat(len(varying), 1)
         repeated = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != float("inf"))
         tied = repeated.any(-1).nonzero()[:, 0]
         if len(tied):

@@ -154,9 +154,14 @@ def test_rank_agreement_matches_scipy():
     assert checked >= 30
 
 
-def test_batched_average_ranks_equal_scipy_on_constant_tied_and_distinct_rows():
+@pytest.mark.parametrize(
+    "device",
+    ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"))],
+)
+def test_batched_average_ranks_equal_scipy_on_constant_tied_and_distinct_rows(device):
     """Rows of every kind in one batch (a rule baseline's constant row, few distinct values, distinct values, one
-    or no masked token) ranked as scipy's rankdata ranks each row's masked values alone."""
+    or no masked token) ranked as scipy's rankdata ranks each row's masked values alone (on a GPU every row takes
+    the whole computation, on a CPU only those that need it)."""
     generator = torch.Generator().manual_seed(3)
     values = torch.rand(6, 5, 16, generator=generator)
     values[:, 1] = 0.25  # constant
@@ -166,7 +171,7 @@ def test_batched_average_ranks_equal_scipy_on_constant_tied_and_distinct_rows():
     mask[0] = False  # nothing to rank
     mask[1] = False
     mask[1, 0, 4] = True  # one token
-    found = average_ranks(values, mask)
+    found = average_ranks(values.to(device), mask.to(device)).cpu()
     for b, r in itertools.product(range(6), range(5)):
         keep = mask[b, 0]
         expected = torch.zeros(16)
