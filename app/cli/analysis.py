@@ -126,7 +126,7 @@ def analyze_heads(
             seed,
             lexicon_folder,
             settings.lexicon,
-            settings.batch_size,
+            batch_size=settings.batch_size,
         )
         if faithful.limit
         else None

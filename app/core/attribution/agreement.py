@@ -48,19 +48,20 @@ def average_ranks(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     content tokens: every token then has the mean rank (n + 1) / 2), and of those only the rows with ties are
     averaged; on a GPU every row takes the whole computation, which asks the host nothing (picking rows would).
     """
-    shape, length = values.shape, values.shape[-1]
-    mask = mask.expand(shape)
+    shape = torch.broadcast_shapes(values.shape, mask.shape)  # either side may broadcast over the other
+    values, mask, length = values.expand(shape), mask.expand(shape), shape[-1]
     weight = mask.to(values.dtype)
     filled = values.masked_fill(~mask, float("inf")).reshape(-1, length)  # tokens outside the mask sort last
     if values.device.type != "cpu":
         ordered, order = filled.sort(dim=-1)
         return torch.empty_like(filled).scatter_(-1, order, _run_means(ordered)).view(shape) * weight
     highest = values.masked_fill(~mask, float("-inf")).reshape(-1, length).amax(-1)
-    varying = (filled.amin(-1) < highest).nonzero()[:, 0]
+    varying = (filled.amin(-1) != highest).nonzero()[:, 0]  # (a row with NaN varies: sorted, NaN last)
     ranks = ((weight.sum(-1, keepdim=True) + 1) / 2).expand(shape).reshape(-1, length).clone()
     if len(varying):
         ordered, order = filled[varying].sort(dim=-1)
         rank = torch.arange(1, length + 1, dtype=values.dtype).repeat(len(varying), 1)
+        # ties among the tokens outside the mask (+inf) are left unaveraged: their ranks are zeroed
         repeated = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != float("inf"))
         tied = repeated.any(-1).nonzero()[:, 0]
         if len(tied):

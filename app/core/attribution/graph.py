@@ -39,13 +39,23 @@ def rollout_rows(attention: torch.Tensor, weights: torch.Tensor) -> torch.Tensor
     weights[b] is a distribution over the query tokens (tokens.query_weights); padded keys carry 0
     attention, so nothing flows to padding.
     """
-    # row @ R_l = 0.5 * mean_h (row @ A_l[h]) + 0.5 * row: one [B, 1, T] product per layer and head, without
-    # building the [B, L, T, T] mixing matrices (residual_attention) that only this row would read. Per head, as
-    # A_l[:, h] is a strided [B, T, T] batch bmm reads in place, where one product over [B, H, T, T] would first
-    # copy the layer's attention (its batch and head strides do not merge); half precision is widened per head.
+    # row @ R_l = 0.5 * mean_h (row @ A_l[h]) + 0.5 * row, without building the [B, L, T, T] mixing matrices
+    # (residual_attention) that only this row would read; half precision is widened a layer or a head at a time
+    if attention.device.type == "cpu" and not attention.requires_grad:
+        return _rollout_head_by_head(attention, weights.float())
+    row = weights.float()[:, None, None, :]  # [B, 1, 1, T]: one product over [B, H, T, T] per layer
+    for layer in range(attention.shape[1] - 1, -1, -1):
+        row = 0.5 * (row @ attention[:, layer].float()).mean(dim=1, keepdim=True) + 0.5 * row
+    return row[:, 0, 0]
+
+
+def _rollout_head_by_head(attention: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """`rollout_rows` on a CPU, one head at a time: A_l[:, h] is a strided [B, T, T] batch that bmm reads in place,
+    where the product over [B, H, T, T] first copies the layer's attention (its batch and head strides do not
+    merge; a MiniLM batch of 64 pairs of 64 tokens: 12 -> 6.6 ms). Equal to the product over the heads."""
     batch, layers, heads, length, _ = attention.shape
-    row = weights.float()[:, None, :]  # [B, 1, T]
-    mixed = torch.empty(heads, batch, 1, length, device=attention.device)
+    row = weights[:, None, :]  # [B, 1, T]
+    mixed = torch.empty(heads, batch, 1, length, dtype=torch.float32)
     for layer in range(layers - 1, -1, -1):
         for head in range(heads):
             torch.bmm(row, attention[:, layer, head].float(), out=mixed[head])

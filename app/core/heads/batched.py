@@ -152,7 +152,7 @@ def map_profiles(attention: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, t
     21 + 2). On a GPU in one go (a launch per chunk would cost more)."""
     length = attention.shape[-1]
     maps = attention.reshape(-1, length, length)
-    step = len(maps) if attention.device.type != "cpu" else max(1, PROFILE_CHUNK // (length * length))
+    step = max(1, len(maps) if attention.device.type != "cpu" else PROFILE_CHUNK // (length * length))
     entropy = maps.new_empty(len(maps), length)
     diagonals = [maps.new_empty(len(maps), length - abs(offset)) for offset in (0, -1, 1)]
     for start in range(0, len(maps), step):
@@ -161,7 +161,7 @@ def map_profiles(attention: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, t
             out[start:stop] = chunk.diagonal(offset, -2, -1)
         torch.sum(chunk.clamp_min(1e-30).log_().mul_(chunk), -1, out=entropy[start:stop])
     shape = attention.shape[:-2]
-    to_self, to_prev, to_next = (out.view(*shape, -1) for out in diagonals)
+    to_self, to_prev, to_next = (out.view(*shape, out.shape[-1]) for out in diagonals)
     return entropy.neg_().view(*shape, length), to_self, to_prev, to_next
 
 

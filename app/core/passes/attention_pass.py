@@ -206,11 +206,12 @@ def attention_pass(
 
     encode(item) -> an encoded unit (anything with `.encoded`), or None to skip the item. Encoding,
     the forward pass(es) and the probes' observe of one batch run as one call of `runner`.
-    progress(done, total, phase) after every batch. Time goes to `stopwatch`: "forward" (encoding,
-    padding, the checkpoint's forward), "reference_forward", each probe's `timing`, and "encode_wait" (the pass
-    waiting for a batch encoded on the helper: the first batch, and any the tokenizer is slower on). group: keep
-    items with the same key in one batch (e.g. a source and its variants, which a probe compares). offset: the
-    index of items[0] in the whole data (a shard's pass: `PassBatch.indices` count from there).
+    progress(done, total, phase) after every batch. Time goes to `stopwatch`: "forward" (the checkpoint's
+    forward, and the encoding and padding where they run on this thread), "reference_forward", each probe's
+    `timing`, and "encode_wait" (the pass waiting for a batch encoded on the helper: the first batch, and any the
+    tokenizer is slower on). group: keep items with the same key in one batch (e.g. a source and its variants,
+    which a probe compares). offset: the index of items[0] in the whole data (a shard's pass: `PassBatch.indices`
+    count from there).
     helpers: the cores idle beside torch's threads that the pass may run helper threads on (pipeline.py; default
     `idle_cores` of the checkpoint's device; 0 for a shard, one of several workers sharing the cores): with
     one or more, the next batch is encoded on a helper while this one runs (a GPU pass, where tokenising on the

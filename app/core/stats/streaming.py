@@ -191,9 +191,9 @@ class NoOpContrast:
 
 
 def _entropy_bits(p: torch.Tensor) -> torch.Tensor:
-    """Entropy in bits on the last axis, 0 log 0 = 0 (p clamped at 1e-30 inside the log, as batched.map_profiles:
-    one buffer in place, ~3x faster on CPU than xlogy)."""
-    return p.clamp_min(1e-30).log_().mul_(p).sum(-1).div_(-np.log(2))
+    """Entropy in bits on the last axis, 0 log 0 = 0 (p clamped at its dtype's smallest normal number inside the
+    log: one buffer in place, ~3x faster on CPU than xlogy)."""
+    return p.clamp_min(torch.finfo(p.dtype).tiny).log_().mul_(p).sum(-1).div_(-np.log(2))
 
 
 def js_divergence_rows(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:

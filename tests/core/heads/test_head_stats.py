@@ -132,6 +132,8 @@ def test_map_profiles_equal_the_diagonals_and_entropy_of_the_whole_batch(shape):
     assert torch.equal(entropy[..., 0], torch.zeros(shape[:-2]))
     for found, offset in ((to_self, 0), (to_prev, -1), (to_next, 1)):
         assert torch.equal(found, attention.diagonal(offset, -2, -1))
+    empty = map_profiles(attention[:0])
+    assert [tuple(t.shape) for t in empty] == [(0, *shape[1:3], n) for n in (shape[-1],) * 2 + (shape[-1] - 1,) * 2]
 
 
 def test_generic_statistics_known_answers():
@@ -269,7 +271,7 @@ def test_js_distance_zero_on_itself_and_symmetric():
     assert head_js_distances(disjoint)[0, 1] == pytest.approx(1)
 
 
-@pytest.mark.parametrize("chunk_elements", [None, 200, 1 << 24])
+@pytest.mark.parametrize("chunk_elements", [None, 200, 216 * 4, 1 << 24])  # a head a chunk, 4 (the last 2), all
 def test_head_js_distances_equal_scipy_in_any_chunks(chunk_elements):
     """Every pair of heads (some rows with zeros) against scipy's jensenshannon (base 2) of each query row, averaged
     over the valid rows; the same with the heads in chunks of any size."""
@@ -286,6 +288,17 @@ def test_head_js_distances_equal_scipy_in_any_chunks(chunk_elements):
         for b in range(6):
             expected = np.mean([jensenshannon(heads[a, q], heads[b, q], base=2) for q in range(6)])
             assert found[a, b].item() == pytest.approx(expected, abs=2e-6), (a, b)
+
+
+def test_js_of_half_precision_rows_with_zeros():
+    """0 log 0 = 0 in half precision too (its smallest normal number inside the log, where 1e-30 would be 0)."""
+    from app.core.stats.streaming import js_divergence_rows
+
+    p = torch.tensor([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])
+    q = torch.tensor([[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+    expected = js_divergence_rows(p, q)
+    assert expected.tolist() == pytest.approx([0.5, 0.0])
+    assert torch.allclose(js_divergence_rows(p.half(), q.half()).float(), expected, atol=1e-3)
 
 
 def test_mds_recovers_the_order_of_points_on_a_line():

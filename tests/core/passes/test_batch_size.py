@@ -101,10 +101,18 @@ def test_a_robustness_suite_records_the_batch_its_scoring_ran(relation, monkeypa
     from app.core.robustness import suite
     from app.core.robustness.run import run_robustness
 
+    scored_at = []
+
+    def scoring_spy(*args, **kwargs):  # the real scoring pass, its batch size noted
+        scored_at.append(kwargs["batch_size"])
+        return real_scoring(*args, **kwargs)
+
+    real_scoring = suite.score_suite
     monkeypatch.setattr(suite, "pass_batch_size", lambda requested, *_: requested if requested is not None else 5)
+    monkeypatch.setattr(suite, "score_suite", scoring_spy)
     settings = RobustnessSettings(tests=("q1-typo",), max_examples=6, bootstrap=20)
     result = run_robustness(relation, demo_dataset("demo-re"), settings, name="demo-re")
-    assert settings.batch_size is None and result.settings["batch_size"] == 5
+    assert settings.batch_size is None and result.settings["batch_size"] == 5 and scored_at == [5]
 
 
 def test_faithfulness_of_an_analysis_takes_its_open_batch_size_as_the_device_s(relation, monkeypatch):

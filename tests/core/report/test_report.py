@@ -163,7 +163,7 @@ def test_the_cli_refuses_bad_input(tiny_models_dir, tmp_path, cli_env):
 def test_the_cli_report_on_a_demo_checkpoint(models_dir, tmp_path, cli_env):
     from app.cli import cli
 
-    cli_env(HEADSCOPE_MODELS_DIR=str(models_dir))
+    cli_env(HEADSCOPE_MODELS_DIR=str(models_dir), HEADSCOPE_DEVICE="cpu")  # (the batch size it records is a CPU's)
 
     out = tmp_path / "report.json"
     result = CliRunner().invoke(
