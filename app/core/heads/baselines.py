@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from torch.nn.functional import pad
 
 from app.core.heads.batched import statistics_of
 from app.core.heads.statistics import TokenSet, as_mask
@@ -171,14 +172,16 @@ class RuleMaps:
             out.append(score.masked_fill(~gold.any(-1)[:, None, None], float("nan")))
         return out
 
-    def _at(self, offsets: Sequence[int]) -> torch.Tensor:
-        """[B, 1 + P, O, T]: a[q, q + offset] of every rule and offset (0 where q + offset is outside the sequence)."""
-        length = self.index.shape[0]
-        shifted = self.index + torch.tensor(offsets, device=self.index.device)[:, None]  # [O, T]
-        inside = ((shifted >= 0) & (shifted < length)).float()
-        rank_one = self.rows[:, :, shifted.clamp(0, length - 1)] * inside  # [B, 3, O, T]
-        pointed = (self.targets[:, :, None, :] == shifted).float()
-        return self._heads(rank_one, pointed)[:, 0] * self.v[:, None, None, :]
+    def _diagonal_means(self, queries: torch.Tensor) -> torch.Tensor:
+        """[B, 1 + P, O]: every rule's a[q, q + o] averaged over each offset's query tokens (queries [B, O, T] for
+        the offsets 0, -1, 1): r[q + o] for a rank-one rule (0 where q + o leaves the sequence), [t(q) = q + o] for
+        a pointer rule, at valid q; in [B, 3, O, T] operations, the shifts by slicing."""
+        rows, index = self.rows, self.index
+        shifted = torch.stack([rows, pad(rows[..., :-1], (1, 0)), pad(rows[..., 1:], (0, 1))], 2)  # r[q + o]
+        pointed = torch.stack([self.targets == index + offset for offset in (0, -1, 1)], 2).to(rows.dtype)
+        weights = (queries * self.v[:, None, :])[:, None]  # [B, 1, O, T]
+        found = self._heads((shifted * weights).sum(-1), (pointed * weights).sum(-1))[:, 0]
+        return found / queries.sum(-1)[:, None]
 
     def positional(self, valid: torch.Tensor) -> dict[str, torch.Tensor]:
         pair_prev = torch.zeros_like(valid)
@@ -188,9 +191,7 @@ class RuleMaps:
         rows = self.rows
         entropy = -rows.clamp_min(1e-30).log().mul(rows).sum(-1, keepdim=True)  # [B, 3, 1], every valid row
         flat = self._heads(entropy.expand(-1, -1, valid.shape[-1]), torch.zeros_like(self.targets, dtype=rows.dtype))
-        # the diagonals of the three offsets in one op each, averaged over each offset's query tokens
-        queries = torch.stack([valid, pair_prev, pair_next], 1).float()[:, None]  # [B, 1, O, T]
-        diagonals = (self._at((0, -1, 1)) * queries).sum(-1) / queries.sum(-1)  # [B, 1 + P, O]
+        diagonals = self._diagonal_means(torch.stack([valid, pair_prev, pair_next], 1).to(rows.dtype))
         return {
             "to_self": diagonals[:, None, :, 0],
             "to_prev": diagonals[:, None, :, 1],
