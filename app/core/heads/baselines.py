@@ -21,6 +21,7 @@ from torch.nn.functional import pad
 
 from app.core.heads.batched import statistics_of
 from app.core.heads.statistics import TokenSet, as_mask
+from app.core.stats.entropy import plogp_sum
 
 POSITIONAL_BASELINES = ("prev", "self", "next", "cls", "sep")
 
@@ -179,7 +180,7 @@ class RuleMaps:
         rows, index = self.rows, self.index
         shifted = torch.stack([rows, pad(rows[..., :-1], (1, 0)), pad(rows[..., 1:], (0, 1))], 2)  # r[q + o]
         pointed = torch.stack([self.targets == index + offset for offset in (0, -1, 1)], 2).to(rows.dtype)
-        weights = (queries * self.v[:, None, :])[:, None]  # [B, 1, O, T]
+        weights = queries[:, None]  # [B, 1, O, T] (every offset's query tokens are valid ones)
         found = self._heads((shifted * weights).sum(-1), (pointed * weights).sum(-1))[:, 0]
         return found / queries.sum(-1)[:, None]
 
@@ -189,7 +190,7 @@ class RuleMaps:
         pair_next = torch.zeros_like(valid)
         pair_next[:, :-1] = valid[:, 1:] & valid[:, :-1]  # query q reads a[q, q + 1]
         rows = self.rows
-        entropy = -rows.clamp_min(1e-30).log().mul(rows).sum(-1, keepdim=True)  # [B, 3, 1], every valid row
+        entropy = -plogp_sum(rows)[..., None]  # [B, 3, 1], every valid row
         flat = self._heads(entropy.expand(-1, -1, valid.shape[-1]), torch.zeros_like(self.targets, dtype=rows.dtype))
         diagonals = self._diagonal_means(torch.stack([valid, pair_prev, pair_next], 1).to(rows.dtype))
         return {

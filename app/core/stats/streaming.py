@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from app.core.stats.bootstrap import bootstrap_ci, bootstrap_difference_ci
+from app.core.stats.entropy import plogp_sum
 
 
 @dataclass
@@ -191,9 +192,8 @@ class NoOpContrast:
 
 
 def _entropy_bits(p: torch.Tensor) -> torch.Tensor:
-    """Entropy in bits on the last axis, 0 log 0 = 0 (p clamped at its dtype's smallest normal number inside the
-    log: one buffer in place, ~3x faster on CPU than xlogy)."""
-    return p.clamp_min(torch.finfo(p.dtype).tiny).log_().mul_(p).sum(-1).div_(-np.log(2))
+    """Entropy in bits on the last axis, 0 log 0 = 0."""
+    return plogp_sum(p).div_(-np.log(2))
 
 
 def js_divergence_rows(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
