@@ -51,7 +51,8 @@ def statistics_pass(
     batch is tokenised, and the probes observe the last one, on helper threads while this one runs where cores are
     idle beside torch's threads (`idle_cores`, passes/pipeline.py). The fast
     tokenizer fans a batch out over every core, the busy ones included; with a single idle core it tokenises on
-    the helper thread alone instead, leaving torch's core to torch (measured in docs/results/benchmarks.md).
+    the helper thread alone instead, leaving torch's core to torch (measured in docs/results/benchmarks.md),
+    except the first batch, which torch waits for.
     helpers: the idle cores to use (default `idle_cores`; a shard among several workers on one machine: 0)."""
     idle = idle_cores(checkpoint.device) if helpers is None else helpers
     serial = 0 < idle <= 2  # a helper tokenises beside torch on the one or two idle cores: not fanned out over the rest
@@ -69,7 +70,9 @@ def statistics_pass(
         offset=offset,
         helpers=idle,
         attention_kind=settings.attention,
-        encode_batch=lambda chunk: encode_unit_batch(checkpoint, chunk, lexicon, max_length, serial=serial),
+        encode_batch=lambda chunk, alone=False: encode_unit_batch(
+            checkpoint, chunk, lexicon, max_length, serial=serial and not alone
+        ),
     )
 
 

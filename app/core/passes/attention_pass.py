@@ -104,6 +104,13 @@ class PassBatch(Generic[Item]):
         return self.derived[name]
 
 
+class BatchEncoder(Protocol):
+    """Encodes a chunk of items as columns; `alone`: nothing else of the pass runs meanwhile (the first chunk,
+    which the forward waits for), so the encoder may spread over every core."""
+
+    def __call__(self, items: Sequence[Any], *, alone: bool = False) -> EncodedBatch: ...
+
+
 class EncodedBatch(Protocol):
     """A chunk of items encoded at once as columns (app.core.inputs.unit_batch.UnitBatch): `kept` the positions
     in the chunk of the items that could be encoded, `units` theirs (built when read), `columns` their tokens."""
@@ -200,7 +207,7 @@ def attention_pass(
     helpers: int | None = None,
     attention_kind: str = "weights",
     encode_many: Callable[[Sequence[Item]], Sequence[Encoded | None]] | None = None,
-    encode_batch: Callable[[Sequence[Item]], EncodedBatch] | None = None,
+    encode_batch: BatchEncoder | None = None,
 ) -> PassSummary:
     """Stream `items` through `checkpoint` in batches of `batch_size` and let every probe observe them.
 
@@ -220,18 +227,19 @@ def attention_pass(
     encode_many(items) -> `encode` of each, in one go (one tokenizer call for a batch); used when given.
     attention_kind: "weights", or "norm": probes read norm-based attention normalised per row, the weights
     beside it (`PassBatch.weights`), from the same forward.
-    encode_batch(items) -> the items as columns (`EncodedBatch`); used before `encode_many` when given: the
-    batch's inputs come from the columns, units are built only for probes that read them, and the probes
-    find the columns in `PassBatch.columns`.
+    encode_batch(items, alone=) -> the items as columns (`EncodedBatch`); used before `encode_many` when given:
+    the batch's inputs come from the columns, units are built only for probes that read them, and the probes
+    find the columns in `PassBatch.columns`. The first chunk of a pass that encodes ahead is encoded `alone`
+    (the forward waits for it; later chunks are encoded beside a forward).
     """
     stopwatch = stopwatch or Stopwatch()
     pad_id = checkpoint.tokenizer.pad_token_id
 
-    def encode_chunk(start: int, stop: int) -> ReadyChunk:
+    def encode_chunk(start: int, stop: int, alone: bool = False) -> ReadyChunk:
         """The chunk encoded and its model inputs padded: what a GPU data loader's worker does beside the forward."""
         chunk = items[start:stop]
         if encode_batch is not None:
-            columns = encode_batch(chunk)
+            columns = encode_batch(chunk, alone=alone)
             inputs = columns.columns.model_inputs(pad_id, checkpoint.device) if columns.kept else None
             return ReadyChunk(list(columns.kept), columns.units, inputs, columns)
         units = encode_many(chunk) if encode_many is not None else [encode(item) for item in chunk]
@@ -274,7 +282,8 @@ def attention_pass(
     prefetch = helpers > 0 and len(bounds) > 1
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="encode") if prefetch else nullcontext() as pool:
-            ahead = pool.submit(stage.timed_encoding, partial(encode_chunk, *bounds[0])) if pool is not None else None
+            # the first chunk is not timed for the probe stage's choice: encoded alone, it may take every core
+            ahead = pool.submit(encode_chunk, *bounds[0], alone=True) if pool is not None else None
             for n, (start, stop) in enumerate(bounds):
                 ready = None
                 if ahead is not None:  # this batch, encoded and padded while the previous batch ran

@@ -10,8 +10,9 @@ the device fed:
 * exactly one: encoding and observing would share that core. Per batch the pass then takes max(F, E + O) with the
   observing beside the forward against max(F + O, E) without (F, E, O: forward, encode, observe), which is shorter
   exactly when E < F: the probes move to the helper when encoding took less than the forward over the first
-  `TIMED_BATCHES` batches (the least of each, past a first batch's warm-up), observed meanwhile on the forward's
-  thread (a big model's forward hides both; a tiny model's would wait for them).
+  `TIMED_BATCHES` encodings beside a forward (the least of each, past a first batch's warm-up; the first chunk,
+  which the forward waits for, is encoded alone, over every core, and not timed), observed meanwhile on the
+  forward's thread (a big model's forward hides both; a tiny model's would wait for them).
 
 Probes that run the model themselves (`runs_model`: integrated gradients, erasure) always observe on the forward's
 thread, inside the runner's work: their forwards and hooks must not interleave with the next batch's forward on the
@@ -61,7 +62,7 @@ class ProbeStage:
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="observe")
 
     def timed_encoding(self, encode: Callable[[], Any]) -> Any:
-        """`encode()` on the encoding helper, timed while the first batches decide."""
+        """`encode()` on the encoding helper beside a forward, timed while the first batches decide."""
         started = time.perf_counter()
         found = encode()
         if len(self.encodes) < TIMED_BATCHES:
@@ -103,10 +104,10 @@ class ProbeStage:
 
     def _decide(self, forward_seconds: float) -> None:
         self.forwards.append(forward_seconds)
-        if len(self.forwards) < TIMED_BATCHES:
-            return
+        if len(self.forwards) < TIMED_BATCHES or len(self.encodes) < TIMED_BATCHES:
+            return  # (a pass too short for both stays on the forward's thread)
         self.deciding = False
-        if len(self.encodes) >= TIMED_BATCHES and min(self.encodes) < min(self.forwards):
+        if min(self.encodes) < min(self.forwards):
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="observe")
 
     def _observe_without_grad(self, batch: Any) -> None:

@@ -31,7 +31,7 @@ def run(checkpoint, specs, how: str):
         batch_size=SETTINGS.batch_size,
         helpers={"prefetch": 1, "overlap": 2}.get(how, 0),
         encode_many=None if columns else (lambda chunk: encode_units(checkpoint, chunk, None, 64)),
-        encode_batch=(lambda chunk: encode_unit_batch(checkpoint, chunk, None, 64)) if columns else None,
+        encode_batch=(lambda chunk, alone=False: encode_unit_batch(checkpoint, chunk, None, 64)) if columns else None,
     )
     return summary, found
 

@@ -123,6 +123,45 @@ def test_the_pass_observes_beside_its_forward_with_idle_cores(absa):
     assert runner.threads == {threading.current_thread().name}
 
 
+def test_the_first_chunk_is_encoded_alone_and_the_choice_times_the_chunks_encoded_beside_a_forward(absa):
+    from app.core.inputs.unit_batch import encode_unit_batch
+
+    specs, _ = unit_specs(absa, list(demo_dataset("demo-absa").examples), pairs="terms")
+    calls: list[tuple[int, bool, str]] = []  # (chunk size, alone, thread)
+
+    def encode_batch(chunk, alone=False):
+        calls.append((len(chunk), alone, threading.current_thread().name))
+        return encode_unit_batch(absa, chunk, None, 64)
+
+    stages: list[ProbeStage] = []
+    original = ProbeStage.__init__
+
+    def keep(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        stages.append(self)
+
+    probe = ThreadProbe()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ProbeStage, "__init__", keep)
+        attention_pass(absa, specs[:20], None, [probe], batch_size=4, helpers=1, encode_batch=encode_batch)
+    assert [alone for _, alone, _ in calls] == [True, False, False, False, False]
+    assert all(thread.startswith("encode") for _, _, thread in calls)  # every chunk on the encoding helper
+    assert probe.batches == 5
+    (stage,) = stages
+    assert len(stage.encodes) == TIMED_BATCHES and not stage.deciding  # chunks 2 and 3, then decided
+    alone_pass = []
+    attention_pass(
+        absa,
+        specs[:4],
+        None,
+        [ThreadProbe()],
+        batch_size=4,
+        helpers=1,
+        encode_batch=lambda chunk, alone=False: alone_pass.append(alone) or encode_unit_batch(absa, chunk, None, 64),
+    )
+    assert alone_pass == [False]  # one chunk: encoded on the forward's thread, as without a helper
+
+
 def test_a_runner_error_is_not_hidden_by_a_probe_error(absa):
     specs, _ = unit_specs(absa, list(demo_dataset("demo-absa").examples), pairs="terms")
     calls = []
