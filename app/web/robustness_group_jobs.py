@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import Field
 
 from app.config import Settings
-from app.core.robustness.seed_moved import group_moved_result
+from app.core.robustness.seed_moved import GROUP_MOVED_VERSION, group_moved_result
 from app.store.models import User
 from app.web.job_context import JobContext, Prepared
 from app.web.job_data import data_name
@@ -37,6 +37,7 @@ class RobustnessGroupJobs(GroupJobs):
     member_kind = RobustnessJobs.name
     member_id = "robustness_id"
     member_key = "robustness"
+    result_version = GROUP_MOVED_VERSION
 
     def body_limit(self, settings: Settings) -> tuple[int, str]:
         return RobustnessJobs().body_limit(settings)  # the same inline upload

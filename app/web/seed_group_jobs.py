@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.heads.seed_stability import group_result
+from app.core.heads.seed_stability import GROUP_RESULT_VERSION, group_result
 from app.core.heads.settings import AnalysisSettings
 from app.core.model.errors import CheckpointError
 from app.core.model.seed_groups import SeedGroup, list_groups, resolve_group
@@ -38,6 +38,7 @@ class GroupJobs(JobKind):
     member_kind: ClassVar[str]  # the kind each seed's own job is (e.g. "analyses")
     member_id: ClassVar[str]  # the result field naming that job (e.g. "analysis_id")
     member_key: ClassVar[str]  # the cache key's entry listing the members' jobs (e.g. "analyses")
+    result_version: ClassVar[int]  # the format of the comparison's result, in the cache key
 
     def groups(self, context: JobContext) -> dict[str, Any]:
         """The seed groups of the models folder (two or more seeds each)."""
@@ -71,7 +72,8 @@ class GroupJobs(JobKind):
         self, group: SeedGroup, members: list[dict[str, Any]], data: str, settings: BaseModel, **more: Any
     ) -> Prepared:
         """The group job: its description (the group, also as the `model` the download's file name and the history
-        show, its members, data, `more` and settings) and its cache key, the group and its members' jobs."""
+        show, its members, data, `more` and settings) and its cache key: the result's format version, the group and its
+        members' jobs."""
         description = {
             "model": group.label,
             "group": group.label,
@@ -80,7 +82,11 @@ class GroupJobs(JobKind):
             **more,
             "settings": settings.model_dump(mode="json"),
         }
-        key_parts = {"group": group.label, self.member_key: [m[self.member_id] for m in members]}
+        key_parts = {
+            "version": self.result_version,
+            "group": group.label,
+            self.member_key: [m[self.member_id] for m in members],
+        }
         return Prepared(key_parts, description, total=len(members))
 
     def compared(
@@ -142,6 +148,7 @@ class SeedGroupJobs(GroupJobs):
     member_kind = AnalysisJobs.name
     member_id = "analysis_id"
     member_key = "analyses"
+    result_version = GROUP_RESULT_VERSION
 
     def prepare(self, body: SeedGroupRequest, user: User, context: JobContext) -> Prepared:
         group = self.resolve(body.group, context)

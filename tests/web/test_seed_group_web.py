@@ -87,6 +87,16 @@ def test_asking_again_is_served_from_the_cache(group_client, finished):
     assert alone.status_code == 200 and alone.json()["id"] == job["members"][0]["analysis_id"]
 
 
+def test_a_new_result_format_is_not_served_an_older_comparison(group_client, finished, monkeypatch):
+    from app.web.seed_group_jobs import SeedGroupJobs
+
+    job, _ = finished
+    monkeypatch.setattr(SeedGroupJobs, "result_version", SeedGroupJobs.result_version + 1)
+    again, _ = started_and_finished(group_client, "analysis-groups", REQUEST)
+    assert again["id"] != job["id"]  # compared again ...
+    assert [m["analysis_id"] for m in again["members"]] == [m["analysis_id"] for m in job["members"]]  # ... same runs
+
+
 @pytest.mark.parametrize(
     ("group", "message"),
     [

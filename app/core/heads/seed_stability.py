@@ -19,6 +19,10 @@ from app.core.heads.labels import LABEL_STATISTICS
 from app.core.stats.head_overlap import CHANCE_DEFINITION, HeadSetsOverlap, head_set, head_sets_overlap
 from app.core.stats.rounding import to_json
 
+# the format of `group_result`'s JSON: in a seed-group job's cache key, so a stored comparison of an older format is
+# computed again (from its members' stored results) rather than served
+GROUP_RESULT_VERSION = 1
+
 
 @dataclass(frozen=True)
 class SeedLabels:

@@ -27,6 +27,8 @@ MOVED_RULE = (
     "a seed's moved heads for a test: its top heads by the lower 95% CI bound of the separation (mean change on "
     "broken pairs - on held pairs), kept when that bound is above 0"
 )
+# the format of `group_moved_result`'s JSON, in the robustness seed-group job's cache key (as seed_stability's)
+GROUP_MOVED_VERSION = 1
 _SPREAD_RATES = ("source_accuracy", "variant_accuracy", "flip_rate")
 _SUMMARY_KEYS = ("sources", "variants", "source_accuracy", "variant_accuracy", "flip_rate", "broken", "held")
 
