@@ -18,6 +18,10 @@ With `--processes N` the pass runs as `headscope analyze --processes N` does: N 
 sharing the GPU (`ProcessShards`), each with a contiguous shard of whole batches, merged into one result;
 the pool is started and the checkpoint loaded in every worker (from a temporary folder) before timing.
 
+`--same-stream`: the probes observe on the forward's CUDA stream, as before they had a stream of their own
+(passes/pipeline.py OBSERVE_STREAM): what their own stream buys, in the same session (one process: worker
+processes keep their own stream).
+
 Rounds alternate; medians are printed with the ratio. Targets on an H100/H200-class GPU (for a session
 with one), in one process: >= 20,000 pairs/s and ratio >= 0.9. On the CPU (`--device cpu --pairs 64 --batch-size 16`)
 it is a smoke run whose figures mean nothing.
@@ -45,6 +49,7 @@ from app.core.inputs.batching import pad_batch
 from app.core.inputs.units import encode_unit, unit_specs
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint, cuda_dtype
 from app.core.model.random_bert import random_bert
+from app.core.passes import pipeline
 from app.core.passes.attention_pass import Stopwatch
 from app.core.passes.sharding import ProcessShards
 
@@ -147,7 +152,11 @@ def main() -> None:
         default=1,
         help="worker processes sharing the device for the analysis pass (ProcessShards)",
     )
+    parser.add_argument(
+        "--same-stream", action="store_true", help="probes observe on the forward's CUDA stream (no stream of their own)"
+    )
     args = parser.parse_args()
+    pipeline.OBSERVE_STREAM = not args.same_stream
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -211,6 +220,7 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
     print(
         f"RESULT gpu_pairs_per_s={found:.0f} ratio={found / base:.2f} processes={args.processes} "
+        f"observe_stream={'forward' if args.same_stream else 'own'} "
         f"(targets on an H100/H200, one process: >= 20000 and >= 0.9)"
     )
 

@@ -278,7 +278,7 @@ def attention_pass(
     skipped = 0
     bounds = batch_bounds(items, batch_size, group)
     helpers = idle_cores(checkpoint.device) if helpers is None else helpers
-    stage = ProbeStage(observe, helpers, observe_beside(probes))
+    stage = ProbeStage(observe, helpers, observe_beside(probes), checkpoint.device)
     prefetch = helpers > 0 and len(bounds) > 1
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="encode") if prefetch else nullcontext() as pool:

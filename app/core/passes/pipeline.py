@@ -21,6 +21,13 @@ same module. The others only read the batch's tensors.
 Probes observe one batch at a time, in the order of the data, so every accumulator sums what it would have summed
 in one thread; at most two batches' attention are alive at once. Grad mode is per thread: the helper observes under
 `torch.inference_mode` as the forward does.
+
+On CUDA the helper observes on a stream of its own (`OBSERVE_STREAM`), after the batch's forward (an event): the
+probes ask the host for values (a top-1's query tokens, the results' copies back), and each such wait on the
+forward's stream would also wait for the next batch's forward queued there meanwhile, leaving the probes' remaining
+work, and the device, idle behind it. On its own stream a probe waits for its own work only. The batch's tensors,
+made on the forward's stream, are let go only once the observing stream has finished with them (the caching
+allocator would otherwise hand their memory to the next forward while a probe's kernel still reads it).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from typing import Any
 import torch
 
 TIMED_BATCHES = 2
+OBSERVE_STREAM = True  # on CUDA, observe on the helper's own stream (the module docstring); bench/ compares without
 log = logging.getLogger(__name__)
 
 
@@ -48,11 +56,16 @@ class ProbeStage:
 
     `take(batch, forward_seconds)` hands a batch over after its forward; `finish()` waits for the last observation
     (and raises what a probe raised). `helpers`: the idle cores the pass may use (0: observe on the forward's
-    thread); `beside`: whether these probes may observe on a helper at all (`observe_beside`).
+    thread); `beside`: whether these probes may observe on a helper at all (`observe_beside`); `device`: the
+    batches' device (CUDA: the helper observes on its own stream).
     """
 
-    def __init__(self, observe: Callable[[Any], None], helpers: int, beside: bool = True) -> None:
+    def __init__(
+        self, observe: Callable[[Any], None], helpers: int, beside: bool = True, device: torch.device | None = None
+    ) -> None:
         self.observe = observe
+        cuda = device is not None and device.type == "cuda" and OBSERVE_STREAM
+        self.stream = torch.cuda.Stream(device) if cuda and beside and helpers >= 1 else None
         self.encodes: list[float] = []  # seconds of the first batches' encodings on the helper thread
         self.forwards: list[float] = []
         self.deciding = beside and helpers == 1
@@ -75,7 +88,7 @@ class ProbeStage:
             self._decide(forward_seconds)
         self.wait()
         if self.pool is not None:
-            self.pending = self.pool.submit(self._observe_without_grad, batch)
+            self.pending = self.pool.submit(self._observe_without_grad, batch, self._forward_done())
         else:
             self.observe(batch)
 
@@ -110,9 +123,25 @@ class ProbeStage:
         if min(self.encodes) < min(self.forwards):
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="observe")
 
-    def _observe_without_grad(self, batch: Any) -> None:
+    def _forward_done(self) -> Any:
+        """An event at the end of the work queued so far on the forward's (this thread's) stream; None off CUDA."""
+        if self.stream is None:
+            return None
+        done = torch.cuda.Event()
+        done.record()
+        return done
+
+    def _observe_without_grad(self, batch: Any, forward_done: Any = None) -> None:
         with torch.inference_mode():
-            self.observe(batch)
+            if self.stream is None:
+                self.observe(batch)
+                return
+            self.stream.wait_event(forward_done)
+            try:
+                with torch.cuda.stream(self.stream):
+                    self.observe(batch)
+            finally:  # the batch goes (its memory back to the forward's stream) only once this stream is done with it
+                self.stream.synchronize()
 
 
 def idle_cores(device: torch.device) -> int:

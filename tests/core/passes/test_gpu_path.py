@@ -81,3 +81,40 @@ def test_statistics_on_the_device_come_back_pinned_and_equal(absa):
     cpu, _ = statistics_of(absa, specs[:12], prefetch=False)
     for name in cpu.scores.names:
         assert torch.allclose(gpu.scores.values(name), cpu.scores.values(name), atol=1e-4, equal_nan=True), name
+
+
+def analysis_on(checkpoint, specs, helpers: int):
+    """The analysis's default probes over `specs` on `checkpoint`'s device, observing beside the forward with 2+
+    helpers (on CUDA: on the helper's own stream)."""
+    from app.core.heads.settings import AnalysisSettings
+    from app.core.heads.statistics_pass import build_probes, statistics_pass
+
+    settings = AnalysisSettings(batch_size=4, pretrained=False, importance=False, js_sample=8)
+    found = build_probes(checkpoint, settings, with_pretrained=False)
+    statistics_pass(checkpoint, specs, found, settings, None, None, 64, helpers=helpers)
+    return found
+
+
+@cuda
+def test_probes_on_their_own_stream_give_what_the_forward_stream_gives(absa, monkeypatch):
+    from app.core.passes import pipeline
+
+    on_gpu = load_checkpoint(absa.info, pick_device("cuda"))
+    specs, _ = unit_specs(absa, list(demo_dataset("demo-absa").examples), pairs="terms")
+    streams = []
+    made = pipeline.ProbeStage.__init__
+
+    def keep(self, *args, **kwargs):
+        made(self, *args, **kwargs)
+        streams.append(self.stream)
+
+    monkeypatch.setattr(pipeline.ProbeStage, "__init__", keep)
+    beside = analysis_on(on_gpu, specs[:24], helpers=2)
+    monkeypatch.setattr(pipeline, "OBSERVE_STREAM", False)
+    on_forward_stream = analysis_on(on_gpu, specs[:24], helpers=2)
+    here = analysis_on(on_gpu, specs[:24], helpers=0)
+    assert streams[0] is not None and streams[1] is None and streams[2] is None
+    for found in (on_forward_stream, here):
+        for name in beside.statistics.scores.names:
+            first, second = beside.statistics.scores.values(name), found.statistics.scores.values(name)
+            assert torch.allclose(first, second, atol=1e-6, equal_nan=True), name  # a race would be far off
