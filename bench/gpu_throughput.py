@@ -153,7 +153,7 @@ def main() -> None:
         help="worker processes sharing the device for the analysis pass (ProcessShards)",
     )
     parser.add_argument(
-        "--same-stream", action="store_true", help="probes observe on the forward's CUDA stream (no stream of their own)"
+        "--same-stream", action="store_true", help="probes observe on the forward's CUDA stream (none of their own)"
     )
     args = parser.parse_args()
     pipeline.OBSERVE_STREAM = not args.same_stream
