@@ -15,10 +15,11 @@ $PY - <<'PY'
 import torch
 print("torch", torch.__version__, "cuda", torch.version.cuda, "device", torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
 PY
-# dtype:processes; the one-process run is the target (worker processes stay an option for many GPUs)
+# dtype:processes; the one-process run is the target (worker processes stay an option for many GPUs); --profile:
+# where the device time and the host time of 4 batches go (printed after the rounds)
 for run in ${GPU_BENCH_RUNS:-float16:1}; do
   dtype=${run%%:*} processes=${run##*:}
-  $PY bench/gpu_throughput.py --dtype "$dtype" --processes "$processes" --pairs 16384 --rounds 3 ${GPU_BENCH_ARGS:-}
+  $PY bench/gpu_throughput.py --dtype "$dtype" --processes "$processes" --pairs 16384 --rounds 3 --profile ${GPU_BENCH_ARGS:-}
 done
 $PY bench/gpu_analyze_e2e.py --pairs "${GPU_E2E_PAIRS:-100000}" --dtype float16
 # the probes on the forward's stream, as before they had their own (pipeline.py OBSERVE_STREAM): what it buys

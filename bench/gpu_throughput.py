@@ -22,6 +22,10 @@ the pool is started and the checkpoint loaded in every worker (from a temporary 
 (passes/pipeline.py OBSERVE_STREAM): what their own stream buys, in the same session (one process: worker
 processes keep their own stream).
 
+`--profile`: after the rounds, one pass over 4 batches and the bare forward of the same batches under
+torch.profiler: the device's busy time (its kernels summed) against the wall clock of each, and the pass's kernels
+and host operations that take the most time — where a session with a GPU sees what holds the pass back.
+
 Rounds alternate; medians are printed with the ratio. Targets on an H100/H200-class GPU (for a session
 with one), in one process: >= 20,000 pairs/s and ratio >= 0.9. On the CPU (`--device cpu --pairs 64 --batch-size 16`)
 it is a smoke run whose figures mean nothing.
@@ -125,6 +129,50 @@ def pass_round(
     return len(specs) / elapsed, stopwatch.seconds
 
 
+def _device_time(event) -> float:
+    """An event's own time on the device, µs (the attribute's name changed across torch versions)."""
+    return getattr(event, "self_device_time_total", None) or getattr(event, "self_cuda_time_total", 0.0)
+
+
+def profiled(run, device: torch.device) -> tuple[float, float, list]:
+    """(wall s, device busy s, the profiler's averages) of `run()`."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        sync(device)
+        started = time.perf_counter()
+        run()
+        sync(device)
+        wall = time.perf_counter() - started
+    averages = prof.key_averages()
+    busy = sum(_device_time(e) for e in averages if e.device_type.name != "CPU") / 1e6
+    return wall, busy, list(averages)
+
+
+def print_profile(checkpoint: LoadedCheckpoint, specs: list, settings: AnalysisSettings, batches: list) -> None:
+    """The pass over len(batches) batches and the bare forward of those batches, profiled (`--profile`)."""
+    pairs = sum(len(b["input_ids"]) for b in batches)
+    device = checkpoint.device
+    bare_wall, bare_busy, _ = profiled(lambda: bare_round(checkpoint, batches, pairs), device)
+    wall, busy, averages = profiled(lambda: pass_round(checkpoint, specs[:pairs], settings), device)
+    print(
+        f"profile, {pairs} pairs: bare forward {bare_wall:.3f} s wall, device busy {bare_busy:.3f} s; "
+        f"analysis pass {wall:.3f} s wall, device busy {busy:.3f} s"
+    )
+    if device.type == "cuda":
+        kernels = sorted((e for e in averages if _device_time(e) > 0), key=_device_time, reverse=True)[:12]
+        print(
+            "  device time by operation: "
+            + "; ".join(f"{e.key} {_device_time(e) / 1e3:.1f} ms x{e.count}" for e in kernels)
+        )
+    host = sorted(averages, key=lambda e: e.self_cpu_time_total, reverse=True)[:12]
+    print(
+        "  host time by operation: "
+        + "; ".join(f"{e.key} {e.self_cpu_time_total / 1e3:.1f} ms x{e.count}" for e in host)
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -152,6 +200,7 @@ def main() -> None:
         default=1,
         help="worker processes sharing the device for the analysis pass (ProcessShards)",
     )
+    parser.add_argument("--profile", action="store_true", help="profile 4 batches of the pass and of the bare forward")
     parser.add_argument(
         "--same-stream", action="store_true", help="probes observe on the forward's CUDA stream (none of their own)"
     )
@@ -215,6 +264,8 @@ def main() -> None:
     )
     if cuda:
         print(f"peak GPU memory: {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB")
+    if args.profile and shards is None:
+        print_profile(checkpoint, specs, settings, batches[:4])
     if shards is not None:
         shards.close()
         shutil.rmtree(folder, ignore_errors=True)
