@@ -141,35 +141,44 @@ class RuleMaps:
     def masses(
         self, masks: dict[str, torch.Tensor], keys: Sequence[str], queries: Sequence[str]
     ) -> dict[tuple[str, str], torch.Tensor]:
-        stacked = torch.stack([masks[k] for k in keys], 1).float()  # [B, S, T]
-        row_sums = torch.matmul(self.rows, stacked.transpose(1, 2))  # [B, 3, S]: r . K
-        at_target = (
-            stacked[:, None].expand(-1, 3, -1, -1).gather(-1, self.targets[:, :, None].expand(-1, -1, len(keys), -1))
-        )  # [B, 3, S, T]: K[t(q)]
+        stacked = torch.stack([masks[k] for k in keys], -1).float()  # [B, T, S]
+        row_sums = torch.matmul(self.rows, stacked)  # [B, 3, S]: r . K
         chosen_sets = torch.stack([masks[q] for q in queries], 1)  # [B, NQ, T]
         chosen = (chosen_sets & self.valid[:, None]).float()  # [B, NQ, T]
         size = chosen_sets.sum(-1).float()[:, :, None, None]  # |Q|: 0/0 -> NaN, as on the maps
         rank_one = row_sums[:, None] * chosen.sum(-1)[:, :, None, None] / size  # [B, NQ, 3, S]
-        # sum over the query tokens of K[t(q)], every (rule, key set) at once: [B, NQ, T] @ [B, T, 3 * S]
-        pointed = torch.matmul(chosen, at_target.flatten(1, 2).transpose(1, 2)).view_as(rank_one) / size
+        # sum over the query tokens of K[t(q)] = sum over the keys of K[k] times the query tokens pointing at k: the
+        # query weights scattered onto their targets ([B, NQ, 3, T]), then one product with every key set (counts of
+        # ones, so exact); a gather of K[t(q)] would copy every key set per rule ([B, 3, S, T])
+        batch, sets, length = chosen.shape
+        at_keys = chosen.new_zeros(batch, sets, 3, length).scatter_add_(
+            -1,
+            self.targets[:, None].expand(-1, sets, -1, -1),
+            chosen[:, :, None].expand(-1, -1, 3, -1).contiguous(),
+        )
+        pointed = torch.matmul(at_keys.flatten(1, 2), stacked).view_as(rank_one) / size
         values = torch.cat([rank_one[:, :, :1], pointed, rank_one[:, :, 1:]], 2)  # [B, NQ, 1 + P, S]
         return {(q, k): values[:, j, None, :, i] for i, k in enumerate(keys) for j, q in enumerate(queries)}
 
-    def _best(self, allowed: torch.Tensor) -> torch.Tensor:
-        """[B, 1 + P, T]: the key each query row's masked argmax picks (ties: the lowest index, as argmax)."""
+    def _best(self, allowed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The key a query row's masked argmax picks (ties: the lowest index, as argmax): [B, 3] for the row rules
+        (every query row alike), [B, 3, T] per query for the pointer rules."""
         ranked = self.rows.masked_fill(~allowed[:, None, :], float("-inf")).argmax(-1)  # [B, 3]
         first_allowed = allowed.to(torch.int8).argmax(-1)[:, None, None]  # the first 0 beats -inf (0 if none)
         pointed = torch.where(
             allowed.gather(-1, self.targets.flatten(1)).view_as(self.targets), self.targets, first_allowed
         )
-        return self._heads(ranked[:, :, None].expand_as(self.targets), pointed)[:, 0]
+        return ranked, pointed
 
     def top1(self, queries: torch.Tensor, golds: Sequence[torch.Tensor], allowed: torch.Tensor) -> list[torch.Tensor]:
-        best = self._best(allowed)
+        ranked, pointed = self._best(allowed)
+        asked = queries.any(-1, keepdim=True)  # [B, 1]: a row rule's hit is the same for every query token, so its
+        # mean over them is the hit itself (1 or 0, exactly), and 0 / 0 = NaN without query tokens
         out = []
         for gold in golds:
-            hits = gold[:, None, :].expand_as(best).gather(-1, best).float()
-            score = self._query_means(hits, queries)[:, None]
+            row_hits = gold.gather(-1, ranked).float().masked_fill(~asked, float("nan"))  # [B, 3]
+            pointer_hits = self._query_means(gold.gather(-1, pointed.flatten(1)).view_as(pointed).float(), queries)
+            score = self._heads(row_hits, pointer_hits)  # [B, 1, 1 + P]
             out.append(score.masked_fill(~gold.any(-1)[:, None, None], float("nan")))
         return out
 
