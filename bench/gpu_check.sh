@@ -2,8 +2,7 @@
 # The GPU checks in one go, for a machine with a CUDA device, headline figures first (a session's device time
 # is short): the analysis pass against a bare batched forward (BERT-base shape, float16, 64-token pairs, one
 # process: targets >= 0.9x and >= 20,000 pairs/s on an H100/H200), `headscope analyze` end to end on 100,000
-# pairs, the same pass with the probes on the forward's CUDA stream (unless GPU_CHECK_SAME_STREAM=0), the CPU
-# host-work bench for reference; then, unless GPU_CHECK_DEMO=0, the demo checkpoints (trained
+# pairs, the CPU host-work bench for reference; then, unless GPU_CHECK_DEMO=0, the demo checkpoints (trained
 # there when missing), the CUDA tests and the robustness and report passes' speed on them.
 # Run from the repository root with the project importable (`make install`, or PYTHONPATH).
 # Prints the figures the README records under *GPU* (with the GPU's name) and docs/results/benchmarks.md.
@@ -16,14 +15,13 @@ import torch
 print("torch", torch.__version__, "cuda", torch.version.cuda, "device", torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
 PY
 # dtype:processes; the one-process run is the target (worker processes stay an option for many GPUs); --profile:
-# where the device time and the host time of 4 batches go (printed after the rounds)
+# where the device time and the host time of 4 batches go (printed after the rounds); --compare-streams: the pass
+# with the probes on the forward's CUDA stream in the same rounds (what their own stream buys)
 for run in ${GPU_BENCH_RUNS:-float16:1}; do
   dtype=${run%%:*} processes=${run##*:}
-  $PY bench/gpu_throughput.py --dtype "$dtype" --processes "$processes" --pairs 16384 --rounds 3 --profile ${GPU_BENCH_ARGS:-}
+  $PY bench/gpu_throughput.py --dtype "$dtype" --processes "$processes" --pairs 16384 --rounds 3 --profile --compare-streams ${GPU_BENCH_ARGS:-}
 done
 $PY bench/gpu_analyze_e2e.py --pairs "${GPU_E2E_PAIRS:-100000}" --dtype float16
-# the probes on the forward's stream, as before they had their own (pipeline.py OBSERVE_STREAM): what it buys
-[ "${GPU_CHECK_SAME_STREAM:-1}" = 1 ] && $PY bench/gpu_throughput.py --dtype float16 --same-stream --pairs 8192 --rounds 2
 $PY bench/host_overhead.py --pairs 4096 --batch-size 512
 [ "${GPU_CHECK_DEMO:-1}" = 0 ] && exit 0
 $PY - <<'PY' || exit 1

@@ -18,9 +18,9 @@ With `--processes N` the pass runs as `headscope analyze --processes N` does: N 
 sharing the GPU (`ProcessShards`), each with a contiguous shard of whole batches, merged into one result;
 the pool is started and the checkpoint loaded in every worker (from a temporary folder) before timing.
 
-`--same-stream`: the probes observe on the forward's CUDA stream, as before they had a stream of their own
-(passes/pipeline.py OBSERVE_STREAM): what their own stream buys, in the same session (one process: worker
-processes keep their own stream).
+`--compare-streams`: each round also runs the pass with the probes on the forward's CUDA stream, as before they had
+a stream of their own (passes/pipeline.py OBSERVE_STREAM): what their own stream buys, alternated in one process
+(worker processes, `--processes`, observe on their forward's thread and stream anyway: no helper threads).
 
 `--profile`: after the rounds, one pass over 4 batches and the bare forward of the same batches under
 torch.profiler: the device's busy time (its kernels summed) against the wall clock of each, and the pass's kernels
@@ -129,6 +129,15 @@ def pass_round(
     return len(specs) / elapsed, stopwatch.seconds
 
 
+def forward_stream_round(checkpoint: LoadedCheckpoint, specs: list, settings: AnalysisSettings) -> float:
+    """pairs/s of `pass_round` with the probes on the forward's CUDA stream (`--compare-streams`)."""
+    pipeline.OBSERVE_STREAM = False
+    try:
+        return pass_round(checkpoint, specs, settings)[0]
+    finally:
+        pipeline.OBSERVE_STREAM = True
+
+
 def _device_time(event) -> float:
     """An event's own time on the device, µs (the attribute's name changed across torch versions)."""
     return getattr(event, "self_device_time_total", None) or getattr(event, "self_cuda_time_total", 0.0)
@@ -202,10 +211,11 @@ def main() -> None:
     )
     parser.add_argument("--profile", action="store_true", help="profile 4 batches of the pass and of the bare forward")
     parser.add_argument(
-        "--same-stream", action="store_true", help="probes observe on the forward's CUDA stream (none of their own)"
+        "--compare-streams",
+        action="store_true",
+        help="each round also runs the pass with the probes on the forward's stream",
     )
     args = parser.parse_args()
-    pipeline.OBSERVE_STREAM = not args.same_stream
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -248,15 +258,23 @@ def main() -> None:
             f"{time.perf_counter() - started:.1f}s"
         )
     pass_round(checkpoint, specs[: batch_size * 2 * args.processes], settings, shards)
-    bare, passed, parts = [], [], []
+    bare, passed, parts, same_stream = [], [], [], []
     for _ in range(args.rounds):
         bare.append(bare_round(checkpoint, batches, count))
         speed, seconds = pass_round(checkpoint, specs, settings, shards)
         passed.append(speed)
         parts.append(seconds)
+        if args.compare_streams and shards is None:
+            same_stream.append(forward_stream_round(checkpoint, specs, settings))
     base, found = statistics.median(bare), statistics.median(passed)
     print(f"bare batched forward: {base:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in bare)})")
     print(f"analysis pass: {found:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in passed)})")
+    if same_stream:
+        alone = statistics.median(same_stream)
+        print(
+            f"analysis pass, probes on the forward's stream: {alone:,.0f} pairs/s, ratio {alone / base:.2f} "
+            f"(rounds: {', '.join(f'{x:,.0f}' for x in same_stream)})"
+        )
     last = parts[-1]
     print(
         f"analysis pass, seconds per part in the last round{' (summed over workers)' if shards else ''}: "
@@ -271,7 +289,6 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
     print(
         f"RESULT gpu_pairs_per_s={found:.0f} ratio={found / base:.2f} processes={args.processes} "
-        f"observe_stream={'forward' if args.same_stream else 'own'} "
         f"(targets on an H100/H200, one process: >= 20000 and >= 0.9)"
     )
 

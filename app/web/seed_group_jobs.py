@@ -82,11 +82,9 @@ class GroupJobs(JobKind):
             **more,
             "settings": settings.model_dump(mode="json"),
         }
-        key_parts = {
-            "version": self.result_version,
-            "group": group.label,
-            self.member_key: [m[self.member_id] for m in members],
-        }
+        key_parts: dict[str, Any] = {"group": group.label, self.member_key: [m[self.member_id] for m in members]}
+        if self.result_version > 1:  # absent for the first format: the groups stored before it keep their ids
+            key_parts["version"] = self.result_version
         return Prepared(key_parts, description, total=len(members))
 
     def compared(

@@ -98,6 +98,19 @@ def test_asking_again_is_served_from_the_cache(group_client, finished):
     assert alone.status_code == 200 and alone.json()["id"] == finished["members"][1]["robustness_id"]
 
 
+def test_a_new_result_format_combines_the_stored_runs_again(group_client, finished, monkeypatch):
+    from job_support import stored_results
+
+    from app.web.robustness_group_jobs import RobustnessGroupJobs
+
+    runs = stored_results(group_client, "robustness")
+    monkeypatch.setattr(RobustnessGroupJobs, "result_version", RobustnessGroupJobs.result_version + 1)
+    again = started_and_finished(group_client, "robustness-groups", REQUEST)[0]  # a new job (202) ...
+    assert again["id"] != finished["id"]
+    assert [m["robustness_id"] for m in again["members"]] == [m["robustness_id"] for m in finished["members"]]
+    assert stored_results(group_client, "robustness") == runs  # ... over the same stored runs, none run again
+
+
 @pytest.mark.parametrize(
     ("change", "field", "message", "accepted"),
     [

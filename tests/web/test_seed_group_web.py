@@ -88,13 +88,17 @@ def test_asking_again_is_served_from_the_cache(group_client, finished):
 
 
 def test_a_new_result_format_is_not_served_an_older_comparison(group_client, finished, monkeypatch):
+    from job_support import stored_results
+
     from app.web.seed_group_jobs import SeedGroupJobs
 
     job, _ = finished
+    analyses = stored_results(group_client, "analyses")
     monkeypatch.setattr(SeedGroupJobs, "result_version", SeedGroupJobs.result_version + 1)
     again, _ = started_and_finished(group_client, "analysis-groups", REQUEST)
     assert again["id"] != job["id"]  # compared again ...
     assert [m["analysis_id"] for m in again["members"]] == [m["analysis_id"] for m in job["members"]]  # ... same runs
+    assert stored_results(group_client, "analyses") == analyses  # none of them run again
 
 
 @pytest.mark.parametrize(

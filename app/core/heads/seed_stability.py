@@ -19,8 +19,9 @@ from app.core.heads.labels import LABEL_STATISTICS
 from app.core.stats.head_overlap import CHANCE_DEFINITION, HeadSetsOverlap, head_set, head_sets_overlap
 from app.core.stats.rounding import to_json
 
-# the format of `group_result`'s JSON: in a seed-group job's cache key, so a stored comparison of an older format is
-# computed again (from its members' stored results) rather than served
+# the format of `group_result`'s JSON: in a seed-group job's cache key (from 2 on), so a group asked for again is
+# compared again (from its members' stored results) rather than served in an older format; one reopened by its id
+# (the history, a shared link) is read as stored, so a change the result's schema would refuse needs an upgrade too
 GROUP_RESULT_VERSION = 1
 
 

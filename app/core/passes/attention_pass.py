@@ -105,8 +105,8 @@ class PassBatch(Generic[Item]):
 
 
 class BatchEncoder(Protocol):
-    """Encodes a chunk of items as columns; `alone`: nothing else of the pass runs meanwhile (the first chunk,
-    which the forward waits for), so the encoder may spread over every core."""
+    """Encodes a chunk of items as columns; `alone`: nothing else of the pass runs meanwhile (a chunk the forward
+    waits for), so the encoder may spread over every core."""
 
     def __call__(self, items: Sequence[Any], *, alone: bool = False) -> EncodedBatch: ...
 
@@ -229,8 +229,8 @@ def attention_pass(
     beside it (`PassBatch.weights`), from the same forward.
     encode_batch(items, alone=) -> the items as columns (`EncodedBatch`); used before `encode_many` when given:
     the batch's inputs come from the columns, units are built only for probes that read them, and the probes
-    find the columns in `PassBatch.columns`. The first chunk of a pass that encodes ahead is encoded `alone`
-    (the forward waits for it; later chunks are encoded beside a forward).
+    find the columns in `PassBatch.columns`. A chunk nothing else of the pass runs beside is encoded `alone`: the
+    first chunk of a pass that encodes ahead (the forward waits for it), every chunk of one that does not.
     """
     stopwatch = stopwatch or Stopwatch()
     pad_id = checkpoint.tokenizer.pad_token_id
@@ -250,7 +250,8 @@ def attention_pass(
     def one_batch(start: int, stop: int, ready: ReadyChunk | None = None) -> int:
         with torch.inference_mode():
             tick = started = time.perf_counter()
-            ready = encode_chunk(start, stop) if ready is None else ready
+            # not encoded ahead: nothing else of the pass runs while this thread encodes
+            ready = encode_chunk(start, stop, alone=True) if ready is None else ready
             if ready.inputs is None:
                 return stop - start
             inputs = ready.inputs

@@ -27,11 +27,15 @@ probes ask the host for values (a top-1's query tokens, the results' copies back
 forward's stream would also wait for the next batch's forward queued there meanwhile, leaving the probes' remaining
 work, and the device, idle behind it. On its own stream a probe waits for its own work only. The batch's tensors,
 made on the forward's stream, are let go only once the observing stream has finished with them (the caching
-allocator would otherwise hand their memory to the next forward while a probe's kernel still reads it).
+allocator would otherwise hand their memory to the next forward while a probe's kernel still reads it). The same
+holds for a probe's own state: what a probe keeps on the device is made, replaced and freed on the stream it observes
+on (today every probe keeps its state on the host). One stream per device serves every pass (`observe_stream`): a
+stream's cached memory is not lent to another stream's allocations.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -44,6 +48,12 @@ import torch
 TIMED_BATCHES = 2
 OBSERVE_STREAM = True  # on CUDA, observe on the helper's own stream (the module docstring); bench/ compares without
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def observe_stream(device: torch.device) -> Any:
+    """The stream the probes observe on beside the forwards on `device` (a CUDA device), the same for every pass."""
+    return torch.cuda.Stream(device)
 
 
 def observe_beside(probes: Sequence[Any]) -> bool:
@@ -65,7 +75,7 @@ class ProbeStage:
     ) -> None:
         self.observe = observe
         cuda = device is not None and device.type == "cuda" and OBSERVE_STREAM
-        self.stream = torch.cuda.Stream(device) if cuda and beside and helpers >= 1 else None
+        self.stream = observe_stream(device) if cuda and beside and helpers >= 1 else None
         self.encodes: list[float] = []  # seconds of the first batches' encodings on the helper thread
         self.forwards: list[float] = []
         self.deciding = beside and helpers == 1
@@ -128,7 +138,7 @@ class ProbeStage:
         if self.stream is None:
             return None
         done = torch.cuda.Event()
-        done.record()
+        done.record(torch.cuda.current_stream(self.stream.device))
         return done
 
     def _observe_without_grad(self, batch: Any, forward_done: Any = None) -> None:

@@ -159,7 +159,7 @@ def test_the_first_chunk_is_encoded_alone_and_the_choice_times_the_chunks_encode
         helpers=1,
         encode_batch=lambda chunk, alone=False: alone_pass.append(alone) or encode_unit_batch(absa, chunk, None, 64),
     )
-    assert alone_pass == [False]  # one chunk: encoded on the forward's thread, as without a helper
+    assert alone_pass == [True]  # one chunk: encoded on the forward's thread, which waits for it
 
 
 def test_a_runner_error_is_not_hidden_by_a_probe_error(absa):
