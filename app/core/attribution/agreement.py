@@ -46,20 +46,24 @@ def average_ranks(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     One sort per row; a run of equal sorted values shares the mean of its first and last position (`_run_means`).
     On a CPU only the rows whose masked values vary are sorted (a rule baseline's row is often constant over the
     content tokens: every token then has the mean rank (n + 1) / 2), and of those only the rows with ties are
-    averaged; on a GPU every row takes the whole computation, which asks the host nothing (picking rows would).
+    averaged; on a GPU every row takes the whole computation, which asks the host nothing (picking rows would). A
+    CPU's rows are sorted by numpy (`_cpu_sort`).
     """
-    shape = torch.broadcast_shapes(values.shape, mask.shape)  # either side may broadcast over the other
-    values, mask, length = values.expand(shape), mask.expand(shape), shape[-1]
+    shape = values.shape if values.shape == mask.shape else torch.broadcast_shapes(values.shape, mask.shape)
+    values, mask, length = values.expand(shape), mask.expand(shape), shape[-1]  # either side may broadcast
     weight = mask.to(values.dtype)
-    filled = values.masked_fill(~mask, float("inf")).reshape(-1, length)  # tokens outside the mask sort last
+    outside = ~mask
+    filled = values.masked_fill(outside, float("inf")).reshape(-1, length)  # tokens outside the mask sort last
     if values.device.type != "cpu":
         ordered, order = filled.sort(dim=-1)
         return torch.empty_like(filled).scatter_(-1, order, _run_means(ordered)).view(shape) * weight
-    highest = values.masked_fill(~mask, float("-inf")).reshape(-1, length).amax(-1)
+    highest = values.masked_fill(outside, float("-inf")).reshape(-1, length).amax(-1)
     varying = (filled.amin(-1) != highest).nonzero()[:, 0]  # (a row with NaN varies: sorted, NaN last)
-    ranks = ((weight.sum(-1, keepdim=True) + 1) / 2).expand(shape).reshape(-1, length).clone()
+    # each row's mean rank over the row, written below: one copy of the expanded means (a reshape could keep it a
+    # view whose tokens share one element)
+    ranks = ((weight.sum(-1, keepdim=True) + 1) / 2).expand(shape).contiguous().view(-1, length)
     if len(varying):
-        ordered, order = filled[varying].sort(dim=-1)
+        ordered, order = _cpu_sort(filled[varying])
         rank = torch.arange(1, length + 1, dtype=values.dtype).repeat(len(varying), 1)
         # ties among the tokens outside the mask (+inf) are left unaveraged: their ranks are zeroed
         repeated = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != float("inf"))
@@ -68,6 +72,14 @@ def average_ranks(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
             rank[tied] = _run_means(ordered[tied])
         ranks[varying] = torch.empty_like(rank).scatter_(-1, order, rank)
     return ranks.view(shape) * weight
+
+
+def _cpu_sort(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """`rows.sort(dim=-1)` of CPU rows by numpy's argsort (SIMD), ~6x faster on rows of BERT's lengths (3,584 rows
+    of 64: 0.8 against 5.9 ms); NaN last, as torch's. Ties may come in another order, which average ranks do not
+    see."""
+    order = torch.from_numpy(np.argsort(rows.detach().numpy(), axis=-1))
+    return rows.gather(-1, order), order
 
 
 def _run_means(ordered: torch.Tensor) -> torch.Tensor:
