@@ -231,6 +231,12 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
+# The dtype every model is loaded in: transformers 5 keeps the dtype the weights were stored in, and a checkpoint
+# shared in half precision would then run in it on a CPU (slow, and training from it collapses); half precision on
+# CUDA is applied after loading (`cuda_dtype`).
+LOAD_DTYPE = torch.float32
+
+
 def cuda_dtype(half: bool | str) -> torch.dtype | None:
     """The CUDA weight dtype `half` asks for: False / "float32" none (float32), True / "float16" float16,
     "bfloat16" bfloat16 (float32's range: no overflow in attention scores, fewer mantissa bits)."""
@@ -275,6 +281,7 @@ def load_checkpoint(
             attn_implementation="eager",  # sdpa/flash return no attention weights
             use_safetensors=True,
             num_labels=len(info.labels),
+            dtype=LOAD_DTYPE,
         )
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"cannot load checkpoint {info.id} from {location}: {exc}") from exc

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from app.core.model.checkpoint import CheckpointError, CheckpointInfo, LoadedCheckpoint, quiet_transformers
+from app.core.model.checkpoint import LOAD_DTYPE, CheckpointError, CheckpointInfo, LoadedCheckpoint, quiet_transformers
 
 
 def pretrained_location(checkpoint: LoadedCheckpoint | CheckpointInfo) -> str:
@@ -40,7 +40,11 @@ def load_pretrained_baseline(
         torch.manual_seed(seed)
         try:
             model = AutoModelForSequenceClassification.from_pretrained(
-                location, attn_implementation="eager", use_safetensors=True, num_labels=len(checkpoint.info.labels)
+                location,
+                attn_implementation="eager",
+                use_safetensors=True,
+                num_labels=len(checkpoint.info.labels),
+                dtype=LOAD_DTYPE,
             )
         except (OSError, ValueError) as exc:
             raise CheckpointError(f"cannot load the pretrained base model from {location}: {exc}") from exc

@@ -21,7 +21,7 @@ from app.core.data.demo import (
 )
 from app.core.inputs.encoding import LabelledInput, encode_absa
 from app.core.inputs.relations import encode_relation
-from app.core.model.checkpoint import DEFAULT_ENTITY_MARKERS, METADATA_FILE, file_sha256
+from app.core.model.checkpoint import DEFAULT_ENTITY_MARKERS, LOAD_DTYPE, METADATA_FILE, file_sha256
 from app.core.model.embedded import embedded_base_model, embedded_base_version
 from app.core.training.loop import TrainingArgs, TrainingResult, train_classifier
 
@@ -271,6 +271,7 @@ def write_baseline(models_dir: Path, spec: BaselineSpec) -> Path:
             id2label=dict(enumerate(spec.labels)),
             label2id={label: i for i, label in enumerate(spec.labels)},
             attn_implementation="eager",
+            dtype=LOAD_DTYPE,
         )
         if spec.added_tokens:
             model.resize_token_embeddings(len(tokenizer))

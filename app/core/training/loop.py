@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from app.core.inputs.batching import pad_batch
 from app.core.inputs.encoding import LabelledInput
-from app.core.model.checkpoint import METADATA_FILE, pick_device, quiet_transformers
+from app.core.model.checkpoint import LOAD_DTYPE, METADATA_FILE, pick_device, quiet_transformers
 from app.core.training.predictions import predict_labels
 
 
@@ -229,7 +229,7 @@ def train_classifier(
         label2id={label: i for i, label in enumerate(labels)},
     )
     config.update(extra_config)
-    model = model_class.from_pretrained(base_model, config=config, attn_implementation="eager")
+    model = model_class.from_pretrained(base_model, config=config, attn_implementation="eager", dtype=LOAD_DTYPE)
     if added_tokens:
         model.resize_token_embeddings(len(tokenizer))
     model.to(device)

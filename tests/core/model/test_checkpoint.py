@@ -79,3 +79,29 @@ def test_add_registers_a_user_folder(tmp_path, models_dir, monkeypatch):
     assert info["id"] == "mine" and info["source"] == str(user_model) and info["labels"][-1] == "none"
     loaded = load_checkpoint(read_checkpoint_info(tmp_path / "models" / "mine"))
     assert loaded.model.config.num_hidden_layers == 6
+
+
+def test_weights_stored_in_half_precision_load_and_serve_as_float32(tmp_path):
+    """transformers 5 keeps the dtype weights were stored in: a fine-tune shared in float16 would run in it on a
+    CPU (slow; and training from such a base collapsed). Loaded as the checkpoint and as a pretrained reference, it
+    is float32 and predicts as the float32 weights it was rounded from."""
+    import torch
+    from tiny_model import write_tiny_checkpoint
+
+    from app.core.model.checkpoint import load_checkpoint, scan_models_dir
+    from app.core.model.pretrained import load_pretrained_baseline
+
+    folder = write_tiny_checkpoint(tmp_path, "absa")
+    (info,) = scan_models_dir(tmp_path)
+    full = load_checkpoint(info)
+    inputs = full.tokenizer("The pasta was great.", "what do you think of the food ?", return_tensors="pt")
+    with torch.inference_mode():
+        exact = full.model(**inputs).logits
+    full.model.half().save_pretrained(folder, safe_serialization=True)  # weights and config in float16
+    half = load_checkpoint(info)
+    reference = load_pretrained_baseline(half, location=str(folder))
+    assert {p.dtype for p in half.model.parameters()} == {torch.float32}
+    assert {p.dtype for p in reference.model.parameters()} == {torch.float32}
+    with torch.inference_mode():
+        rounded = half.model(**inputs).logits
+    assert torch.allclose(rounded, exact, atol=1e-2) and not torch.equal(rounded, exact)  # rounded, not cast back

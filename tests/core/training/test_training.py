@@ -78,3 +78,31 @@ def test_class_weights_are_capped():
     weights = loss_weights([0] * 100 + [1] * 25 + [2], 3, "sqrt-inverse")
     assert weights.tolist() == pytest.approx([1.0, 2.0, 2.0])
     assert loss_weights([0, 1], 2, "none").tolist() == [1.0, 1.0]
+
+
+def test_a_base_stored_in_half_precision_trains_in_float32(tmp_path):
+    """A base model shared in float16 (weights and config) is fine-tuned in float32: transformers 5 would keep its
+    stored dtype, and half precision on a CPU collapsed training (dev macro-F1 0.08 where float32 gave 0.84)."""
+    from safetensors import safe_open
+    from tiny_model import tiny_checkpoint
+
+    base = tmp_path / "half-base"
+    tiny = tiny_checkpoint("absa")
+    tiny.model.half().save_pretrained(base, safe_serialization=True)
+    tiny.tokenizer.save_pretrained(base)
+    sentences = [s for s in read_review_sentences() if "food" in s.category_polarities()][:16]
+
+    def build(tokenizer):
+        return [LabelledInput(encode_absa(tokenizer, s.text, "food", "qa-m"), 0, s.id) for s in sentences]
+
+    result = train_classifier(
+        str(base),
+        list(tiny.info.labels),
+        build,
+        tmp_path / "tuned",
+        {"task": "absa", "format": "qa-m"},
+        TrainingArgs(epochs=1, batch_size=8, dev_fraction=0.25),
+        progress=False,
+    )
+    with safe_open(result.path / "model.safetensors", "pt") as weights:
+        assert {weights.get_tensor(name).dtype for name in weights.keys()} == {torch.float32}
