@@ -59,7 +59,8 @@ def main() -> None:
             "HEADSCOPE_MODELS_DIR": str(models),
             "HEADSCOPE_DATA_DIR": str(folder / "data"),
             "HEADSCOPE_CUDA_HALF": args.dtype if args.dtype != "float32" else "false",
-            "PYTHONPATH": str(common.ROOT),
+            # the repository first, then whatever made this process's imports work (a GPU machine's carried kit)
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(common.ROOT), os.environ.get("PYTHONPATH")])),
         }
         command = [sys.executable, "-m", "app.cli", "analyze", "--model", "bert-base-random", "--data", str(data)]
         command += ["--pairs", "terms", "--no-importance", "--no-pretrained", "--no-progress"]

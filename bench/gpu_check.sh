@@ -4,11 +4,19 @@
 # process: targets >= 0.9x and >= 20,000 pairs/s on an H100/H200), `headscope analyze` end to end on 100,000
 # pairs, the CPU host-work bench for reference; then, unless GPU_CHECK_DEMO=0, the demo checkpoints (trained
 # there when missing), the CUDA tests and the robustness and report passes' speed on them.
-# Run from the repository root with the project importable (`make install`, or PYTHONPATH).
+# Run from the repository root with the project importable (`make install`, or PYTHONPATH), or, on a lent GPU
+# machine (nothing to install from there), with .gpu-kit/ carried beside the tree (bench/gpu_kit.sh builds it here):
+# its wheels are installed offline into GPU_KIT_SITE and its float16 MiniLM base put on the path.
+# GPU_BENCH_PAIRS / GPU_E2E_PAIRS / GPU_HOST_PAIRS size the runs (a CPU smoke run: small ones).
 # Prints the figures the README records under *GPU* (with the GPU's name) and docs/results/benchmarks.md.
 set -uo pipefail
 PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1 PYTHONPATH=${PYTHONPATH:-.}
+if [ -d .gpu-kit/wheels ]; then
+  site=${GPU_KIT_SITE:-/tmp/gpu-kit-site}
+  $PY -m pip install -q --no-index --no-deps --upgrade --target "$site" .gpu-kit/wheels/*.whl || exit 1
+  export PYTHONPATH="$PYTHONPATH:$site:$PWD/.gpu-kit/site"
+fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 $PY - <<'PY'
 import torch
@@ -19,10 +27,10 @@ PY
 # with the probes on the forward's CUDA stream in the same rounds (what their own stream buys)
 for run in ${GPU_BENCH_RUNS:-float16:1}; do
   dtype=${run%%:*} processes=${run##*:}
-  $PY bench/gpu_throughput.py --dtype "$dtype" --processes "$processes" --pairs 16384 --rounds 3 --profile --compare-streams ${GPU_BENCH_ARGS:-}
+  $PY bench/gpu_throughput.py --dtype "$dtype" --processes "$processes" --pairs "${GPU_BENCH_PAIRS:-16384}" --rounds 3 --profile --compare-streams ${GPU_BENCH_ARGS:-}
 done
 $PY bench/gpu_analyze_e2e.py --pairs "${GPU_E2E_PAIRS:-100000}" --dtype float16
-$PY bench/host_overhead.py --pairs 4096 --batch-size 512
+$PY bench/host_overhead.py --pairs "${GPU_HOST_PAIRS:-4096}" --batch-size 512
 [ "${GPU_CHECK_DEMO:-1}" = 0 ] && exit 0
 $PY - <<'PY' || exit 1
 import time
