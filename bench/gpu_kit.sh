@@ -15,9 +15,11 @@ set -euo pipefail
 PY=${PYTHON:-.venv/bin/python}
 KIT=${GPU_KIT:-.gpu-kit}
 VERSION=${KIT_PYTHON_VERSION:-3.12}
-# the distributions the device image lacks (its python3 imports the rest of pyproject.toml's dependencies)
+# the distributions the device image lacks (its python3 imports the rest of pyproject.toml's dependencies), and
+# typing_extensions, which pydantic needs recent (the image's may be older; the kit's comes first on the path)
 MISSING=(pydantic pydantic_core pydantic-settings python-dotenv annotated-types typing-inspection captum nltk
-  SQLAlchemy greenlet orjson fastapi starlette annotated-doc uvicorn python-multipart)
+  SQLAlchemy greenlet orjson fastapi starlette annotated-doc uvicorn python-multipart
+  typing_extensions)
 rm -rf "$KIT" && mkdir -p "$KIT/wheels" "$KIT/site"
 pins=()
 for name in "${MISSING[@]}"; do
