@@ -41,6 +41,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import common  # (also puts the repository on sys.path)
 import torch
@@ -143,31 +144,27 @@ def _device_time(event) -> float:
     return getattr(event, "self_device_time_total", None) or getattr(event, "self_cuda_time_total", 0.0)
 
 
-def profiled(run, device: torch.device) -> tuple[float, float, list]:
-    """(wall s, device busy s, the profiler's averages) of `run()`."""
+def profiled(run, device: torch.device) -> tuple[Any, float, list]:
+    """(what `run()` returns, device busy s, the profiler's averages)."""
     from torch.profiler import ProfilerActivity, profile
 
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with profile(activities=activities) as prof:
-        sync(device)
-        started = time.perf_counter()
-        run()
-        sync(device)
-        wall = time.perf_counter() - started
+        found = run()
     averages = prof.key_averages()
     busy = sum(_device_time(e) for e in averages if e.device_type.name != "CPU") / 1e6
-    return wall, busy, list(averages)
+    return found, busy, list(averages)
 
 
 def print_profile(checkpoint: LoadedCheckpoint, specs: list, settings: AnalysisSettings, batches: list) -> None:
     """The pass over len(batches) batches and the bare forward of those batches, profiled (`--profile`)."""
     pairs = sum(len(b["input_ids"]) for b in batches)
     device = checkpoint.device
-    bare_wall, bare_busy, _ = profiled(lambda: bare_round(checkpoint, batches, pairs), device)
-    wall, busy, averages = profiled(lambda: pass_round(checkpoint, specs[:pairs], settings), device)
+    bare_rate, bare_busy, _ = profiled(lambda: bare_round(checkpoint, batches, pairs), device)
+    (rate, _), busy, averages = profiled(lambda: pass_round(checkpoint, specs[:pairs], settings), device)
     print(
-        f"profile, {pairs} pairs: bare forward {bare_wall:.3f} s wall, device busy {bare_busy:.3f} s; "
-        f"analysis pass {wall:.3f} s wall, device busy {busy:.3f} s"
+        f"profile, {pairs} pairs: bare forward {pairs / bare_rate:.3f} s wall, device busy {bare_busy:.3f} s; "
+        f"analysis pass {pairs / rate:.3f} s wall, device busy {busy:.3f} s"
     )
     if device.type == "cuda":
         kernels = sorted((e for e in averages if _device_time(e) > 0), key=_device_time, reverse=True)[:12]
@@ -270,9 +267,10 @@ def main() -> None:
     print(f"bare batched forward: {base:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in bare)})")
     print(f"analysis pass: {found:,.0f} pairs/s (rounds: {', '.join(f'{x:,.0f}' for x in passed)})")
     if same_stream:
-        alone = statistics.median(same_stream)
+        forward_stream = statistics.median(same_stream)
         print(
-            f"analysis pass, probes on the forward's stream: {alone:,.0f} pairs/s, ratio {alone / base:.2f} "
+            f"analysis pass, probes on the forward's stream: {forward_stream:,.0f} pairs/s, "
+            f"ratio {forward_stream / base:.2f} "
             f"(rounds: {', '.join(f'{x:,.0f}' for x in same_stream)})"
         )
     last = parts[-1]
