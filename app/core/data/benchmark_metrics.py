@@ -11,7 +11,8 @@ simply counts as wrong.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Mapping, Sequence, SupportsFloat
+from collections.abc import Mapping, Sequence
+from typing import Any, SupportsFloat
 
 import numpy as np
 
@@ -47,8 +48,9 @@ def _restricted(predicted: str, score: Mapping[str, float] | None, allowed: Sequ
     return max(allowed, key=lambda label: score.get(label, float("-inf")))
 
 
-def _accuracy(gold: Sequence[str], predicted: Sequence[str], scores: Sequence[Mapping[str, float]] | None,
-              allowed: Sequence[str]) -> tuple[float | None, int]:
+def _accuracy(
+    gold: Sequence[str], predicted: Sequence[str], scores: Sequence[Mapping[str, float]] | None, allowed: Sequence[str]
+) -> tuple[float | None, int]:
     total = correct = 0
     for i, g in enumerate(gold):
         if g not in allowed:
@@ -85,9 +87,16 @@ def absa_category_metrics(
     acc3, n3 = _accuracy(gold, predicted, scores, SENTIMENTS_3)
     acc2, n2 = _accuracy(gold, predicted, scores, SENTIMENTS_2)
     return {
-        "aspect_precision": _round(p), "aspect_recall": _round(r), "aspect_f1": _round(f),
-        "accuracy_4way": _round(acc4), "accuracy_3way": _round(acc3), "accuracy_binary": _round(acc2),
-        "n_pairs": len(gold), "n_4way": n4, "n_3way": n3, "n_binary": n2,
+        "aspect_precision": _round(p),
+        "aspect_recall": _round(r),
+        "aspect_f1": _round(f),
+        "accuracy_4way": _round(acc4),
+        "accuracy_3way": _round(acc3),
+        "accuracy_binary": _round(acc2),
+        "n_pairs": len(gold),
+        "n_4way": n4,
+        "n_3way": n3,
+        "n_binary": n2,
     }
 
 
@@ -121,8 +130,12 @@ def absa_term_metrics(
     g_kept = [g for g, _ in kept]
     p_kept = [p for _, p in kept]
     accuracy = sum(g == p for g, p in kept) / len(kept) if kept else None
-    return {"accuracy": _round(accuracy), "macro_f1": _round(macro_f1(g_kept, p_kept, labels) if kept else None),
-            "n": len(kept), "dropped": len(gold) - len(kept)}
+    return {
+        "accuracy": _round(accuracy),
+        "macro_f1": _round(macro_f1(g_kept, p_kept, labels) if kept else None),
+        "n": len(kept),
+        "dropped": len(gold) - len(kept),
+    }
 
 
 def sentihood_metrics(
@@ -171,16 +184,23 @@ def sentihood_metrics(
     r = r_sum / counted if counted else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
     acc, n = _accuracy(gold, predicted, scores, SENTIMENTS_2)
-    found = {"aspect_strict_accuracy": _round(strict / len(by_group) if by_group else None),
-             "aspect_precision": _round(p), "aspect_recall": _round(r), "aspect_f1": _round(f),
-             "sentiment_accuracy": _round(acc), "n_groups": len(by_group), "n_sentiment": n}
+    found = {
+        "aspect_strict_accuracy": _round(strict / len(by_group) if by_group else None),
+        "aspect_precision": _round(p),
+        "aspect_recall": _round(r),
+        "aspect_f1": _round(f),
+        "sentiment_accuracy": _round(acc),
+        "n_groups": len(by_group),
+        "n_sentiment": n,
+    }
     if scores is not None and aspects is not None:
         found.update(_sentihood_aucs(gold, scores, aspects))
     return found
 
 
-def _sentihood_aucs(gold: Sequence[str], scores: Sequence[Mapping[str, float]],
-                    aspects: Sequence[str]) -> dict[str, float | None]:
+def _sentihood_aucs(
+    gold: Sequence[str], scores: Sequence[Mapping[str, float]], aspects: Sequence[str]
+) -> dict[str, float | None]:
     from sklearn.metrics import roc_auc_score
 
     if len(aspects) != len(gold):
@@ -223,7 +243,8 @@ def semeval2010_metrics(gold: Sequence[str], predicted: Sequence[str], other: st
     positive and a false negative of R. F1_R = 2 P_R R_R / (P_R + R_R). The official score is the
     macro-F1: the mean of the 9 F1_R ("9 individual F-scores ... the average of these scores is
     taken", the task's README), Other excluded. Types that occur in neither gold nor predictions
-    (only possible on a small slice; the official test set has all 9) are left out of the mean. Accuracy is over all examples (direction counts).
+    (only possible on a small slice; the official test set has all 9) are left out of the mean. Accuracy is over all
+    examples (direction counts).
     """
     _check(gold, predicted)
     correct: Counter[str] = Counter()
@@ -239,15 +260,26 @@ def semeval2010_metrics(gold: Sequence[str], predicted: Sequence[str], other: st
     per_type = {}
     for name in sorted(types - {other}):
         precision, recall, f1 = _prf(correct[name], n_pred[name], n_gold[name])
-        per_type[name] = {"precision": _round(precision), "recall": _round(recall), "f1": _round(f1),
-                          "correct": correct[name], "predicted": n_pred[name], "gold": n_gold[name]}
+        per_type[name] = {
+            "precision": _round(precision),
+            "recall": _round(recall),
+            "f1": _round(f1),
+            "correct": correct[name],
+            "predicted": n_pred[name],
+            "gold": n_gold[name],
+        }
     f1s = [_prf(correct[t], n_pred[t], n_gold[t])[2] for t in per_type]
     ps = [_prf(correct[t], n_pred[t], n_gold[t])[0] for t in per_type]
     rs = [_prf(correct[t], n_pred[t], n_gold[t])[1] for t in per_type]
     accuracy = sum(g == p for g, p in zip(gold, predicted)) / len(gold) if gold else None
-    return {"macro_f1": _round(np.mean(f1s) if f1s else None), "macro_precision": _round(np.mean(ps) if ps else None),
-            "macro_recall": _round(np.mean(rs) if rs else None), "accuracy": _round(accuracy), "n": len(gold),
-            "per_relation": per_type}
+    return {
+        "macro_f1": _round(np.mean(f1s) if f1s else None),
+        "macro_precision": _round(np.mean(ps) if ps else None),
+        "macro_recall": _round(np.mean(rs) if rs else None),
+        "accuracy": _round(accuracy),
+        "n": len(gold),
+        "per_relation": per_type,
+    }
 
 
 def is_semeval2010_labels(labels: Sequence[str]) -> bool:

@@ -10,13 +10,13 @@ They yield the same typed examples as the benchmark loaders (app.core.data.reade
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from dataclasses import dataclass
-from typing import Callable, Iterator
 
-from app.core.data.readers.formats import Dataset
 from app.core.data.readers.examples import AbsaSentence, AspectCategory, AspectTerm, RelationExample, char_span
+from app.core.data.readers.formats import Dataset
 from app.core.data.readers.semeval2010 import strip_entity_tags
 
 RESTAURANT_CATEGORIES = ("food", "service", "price", "ambience", "anecdotes/miscellaneous")
@@ -42,9 +42,11 @@ def read_review_sentences(path: Path | None = None) -> list[AbsaSentence]:
     path = path or demo_file("restaurants.jsonl")
     sentences = []
     for number, row in _json_lines(path):
-        terms = tuple(AspectTerm(t["term"], t["from"], t["to"], t["polarity"], t.get("category")) for t in row.get("terms", []))
+        terms = tuple(
+            AspectTerm(t["term"], t["from"], t["to"], t["polarity"], t.get("category")) for t in row.get("terms", [])
+        )
         for term in terms:
-            if row["text"][term.start:term.end] != term.term:
+            if row["text"][term.start : term.end] != term.term:
                 raise ValueError(f"{path}:{number}: term {term.term!r} is not at [{term.start}, {term.end})")
         categories = tuple(AspectCategory(c["category"], c["polarity"]) for c in row.get("categories", []))
         sentences.append(AbsaSentence(row["id"], row["text"], terms, categories))
@@ -56,7 +58,9 @@ def read_relation_sentences(path: Path | None = None) -> list[RelationExample]:
     examples = []
     for _, row in _json_lines(path):
         clean, e1, e2 = strip_entity_tags(row["text"])
-        examples.append(RelationExample(row["id"], clean, char_span(clean, *e1), char_span(clean, *e2), row["relation"]))
+        examples.append(
+            RelationExample(row["id"], clean, char_span(clean, *e1), char_span(clean, *e2), row["relation"])
+        )
     return examples
 
 
@@ -69,14 +73,25 @@ class DemoDataset:
     read: Callable[[], list]
 
 
-DEMO_DATASETS = {d.name: d for d in (
-    DemoDataset("demo-absa", "absa", "restaurants.jsonl",
-                "610 demo restaurant reviews with aspect terms and categories (the demo ABSA model's training data)",
-                read_review_sentences),
-    DemoDataset("demo-re", "re", "relations.jsonl",
-                "320 demo sentences with <e1>/<e2> entities and SemEval-2010 relations (the demo RE model's training data)",
-                read_relation_sentences),
-)}
+DEMO_DATASETS = {
+    d.name: d
+    for d in (
+        DemoDataset(
+            "demo-absa",
+            "absa",
+            "restaurants.jsonl",
+            "610 demo restaurant reviews with aspect terms and categories (the demo ABSA model's training data)",
+            read_review_sentences,
+        ),
+        DemoDataset(
+            "demo-re",
+            "re",
+            "relations.jsonl",
+            "320 demo sentences with <e1>/<e2> entities and SemEval-2010 relations (the demo RE model's training data)",
+            read_relation_sentences,
+        ),
+    )
+}
 
 
 def demo_dataset(name: str) -> Dataset:
@@ -86,4 +101,3 @@ def demo_dataset(name: str) -> Dataset:
     """
     demo = DEMO_DATASETS[name]
     return Dataset(demo_file(demo.file), name, tuple(demo.read()))
-

@@ -15,19 +15,24 @@ label and group, so the same object serves training and the benchmarks' metrics:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
-from app.core.model.checkpoint import ABSA_FORMATS, DEFAULT_ENTITY_MARKERS
+from app.core.data.benchmark_metrics import (
+    absa_category_metrics,
+    absa_term_metrics,
+    is_semeval2010_labels,
+    macro_f1,
+    semeval2010_metrics,
+    sentihood_metrics,
+)
+from app.core.data.demo import ABSA_LABELS
 from app.core.data.readers import AbsaSentence, RelationExample, TargetedSentence
 from app.core.data.readers.vocab import SEMEVAL2010_LABELS
-from app.core.data.demo import ABSA_LABELS
-from app.core.data.benchmark_metrics import (
-    absa_category_metrics, absa_term_metrics, is_semeval2010_labels, macro_f1, semeval2010_metrics, sentihood_metrics,
-)
-from app.core.inputs.encoding import B_FORMAT_POLARITIES, encode_absa
+from app.core.inputs.encoding import B_FORMAT_POLARITIES, LabelledInput, encode_absa
 from app.core.inputs.relations import encode_relation
-from app.core.inputs.encoding import LabelledInput
+from app.core.model.checkpoint import ABSA_FORMATS, DEFAULT_ENTITY_MARKERS
 
 CATEGORY_FORMATS = ("qa-m", "nli-m", "qa-b", "nli-b")
 B_FORMATS = ("qa-b", "nli-b")
@@ -62,27 +67,40 @@ class PreparedData:
             return [max(s, key=s.__getitem__) for s in scores], scores
         polarities = self.metadata["polarities"]
         yes = self.labels.index("yes")
-        scores = [dict(zip(polarities, (row[yes] for row in probabilities[i:i + self.per_unit])))
-                  for i in range(0, len(probabilities), self.per_unit)]
+        scores = [
+            dict(zip(polarities, (row[yes] for row in probabilities[i : i + self.per_unit])))
+            for i in range(0, len(probabilities), self.per_unit)
+        ]
         return [max(s, key=s.__getitem__) for s in scores], scores
 
     def metrics(self, predicted: Sequence[str], scores: Sequence[dict[str, float]]) -> dict[str, Any]:
         """The benchmark metrics for this task and format (app.core.data.benchmark_metrics)."""
         if self.metadata.get("benchmark") == "sentihood":
-            return {"benchmark": "sentihood (Sun et al. 2019)",
-                    **sentihood_metrics(self.golds, predicted, self.groups, scores, self.aspects)}
+            return {
+                "benchmark": "sentihood (Sun et al. 2019)",
+                **sentihood_metrics(self.golds, predicted, self.groups, scores, self.aspects),
+            }
         if self.task == "absa" and self.format in CATEGORY_FORMATS:
-            return {"benchmark": "absa-categories (Sun et al. 2019)", **absa_category_metrics(self.golds, predicted, scores)}
+            return {
+                "benchmark": "absa-categories (Sun et al. 2019)",
+                **absa_category_metrics(self.golds, predicted, scores),
+            }
         if self.task == "absa":
             return {"benchmark": "absa-terms", **absa_term_metrics(self.golds, predicted)}
         if is_semeval2010_labels(self.labels):
-            return {"benchmark": "semeval2010-task8 (official, directed, Other excluded)",
-                    **semeval2010_metrics(self.golds, predicted)}
+            return {
+                "benchmark": "semeval2010-task8 (official, directed, Other excluded)",
+                **semeval2010_metrics(self.golds, predicted),
+            }
         known = sorted(set(self.golds) | set(predicted))
         accuracy = sum(g == p for g, p in zip(self.golds, predicted)) / len(self.golds) if self.golds else None
         f1 = macro_f1(self.golds, predicted, known)
-        return {"benchmark": "relation-classification", "accuracy": None if accuracy is None else round(accuracy, 4),
-                "macro_f1": None if f1 is None else round(f1, 4), "n": len(self.golds)}
+        return {
+            "benchmark": "relation-classification",
+            "accuracy": None if accuracy is None else round(accuracy, 4),
+            "macro_f1": None if f1 is None else round(f1, 4),
+            "n": len(self.golds),
+        }
 
 
 def _absa_sentences(examples: Sequence[Any], source: str) -> list[AbsaSentence]:
@@ -95,12 +113,19 @@ def _absa_sentences(examples: Sequence[Any], source: str) -> list[AbsaSentence]:
 def _relations(examples: Sequence[Any], source: str) -> list[RelationExample]:
     wrong = next((e for e in examples if not isinstance(e, RelationExample)), None)
     if wrong is not None:
-        raise ExampleError(f"{source}: expected relation examples (two entities and a relation), got {type(wrong).__name__}")
+        raise ExampleError(
+            f"{source}: expected relation examples (two entities and a relation), got {type(wrong).__name__}"
+        )
     return list(examples)
 
 
-def absa_categories(sentences: Sequence[Any], fmt: str, categories: Sequence[str] | None = None,
-                    max_length: int = 128, source: str = "data") -> PreparedData:
+def absa_categories(
+    sentences: Sequence[Any],
+    fmt: str,
+    categories: Sequence[str] | None = None,
+    max_length: int = 128,
+    source: str = "data",
+) -> PreparedData:
     """Sentence × category pairs in format `fmt`; categories default to those the data names, in order."""
     if fmt not in CATEGORY_FORMATS:
         raise ExampleError(f"format {fmt!r} is not an aspect-category format; accepted: {', '.join(CATEGORY_FORMATS)}")
@@ -128,24 +153,39 @@ def absa_categories(sentences: Sequence[Any], fmt: str, categories: Sequence[str
             for category in categories:
                 gold, i = golds[i], i + 1
                 if binary:
-                    out.extend(LabelledInput(encode_absa(tokenizer, s.text, category, fmt, max_length, polarity=p),
-                                             int(p == gold), s.id) for p in polarities)
+                    out.extend(
+                        LabelledInput(
+                            encode_absa(tokenizer, s.text, category, fmt, max_length, polarity=p), int(p == gold), s.id
+                        )
+                        for p in polarities
+                    )
                 else:
-                    out.append(LabelledInput(encode_absa(tokenizer, s.text, category, fmt, max_length),
-                                             ABSA_LABELS.index(gold), s.id))
+                    out.append(
+                        LabelledInput(
+                            encode_absa(tokenizer, s.text, category, fmt, max_length), ABSA_LABELS.index(gold), s.id
+                        )
+                    )
         return out
 
     meta: dict[str, Any] = {"categories": list(categories)}
     if binary:
         meta["polarities"] = list(polarities)
-    return PreparedData("absa", fmt, BINARY_LABELS if binary else tuple(ABSA_LABELS), golds, groups, build,
-                        len(polarities) if binary else 1, meta)
+    return PreparedData(
+        "absa",
+        fmt,
+        BINARY_LABELS if binary else tuple(ABSA_LABELS),
+        golds,
+        groups,
+        build,
+        len(polarities) if binary else 1,
+        meta,
+    )
 
 
 def target_words(target: str) -> str:
     """'LOCATION1' -> 'location - 1', as Sun et al. write SentiHood targets in auxiliary sentences."""
     name = target.rstrip("0123456789")
-    return f"{name.lower()} - {target[len(name):]}" if name != target else target.lower()
+    return f"{name.lower()} - {target[len(name) :]}" if name != target else target.lower()
 
 
 def sentihood_aspect(aspect: str, target: str) -> str:
@@ -164,8 +204,9 @@ def sentihood_targets(sentence: TargetedSentence) -> list[str]:
     return sorted({m.target for m in sentence.mentions} | {o.target for o in sentence.opinions})
 
 
-def sentihood_items(sentences: Sequence[TargetedSentence],
-                    aspects: Sequence[str]) -> Iterator[tuple[TargetedSentence, str, str, str]]:
+def sentihood_items(
+    sentences: Sequence[TargetedSentence], aspects: Sequence[str]
+) -> Iterator[tuple[TargetedSentence, str, str, str]]:
     """(sentence, target, aspect, polarity) per sentence × target × aspect, "none" where not discussed: the
     order the trainer's inputs and the analysis's pairs both follow."""
     for sentence in sentences:
@@ -192,12 +233,25 @@ def sentihood_units(sentences: Sequence[Any], fmt: str, max_length: int = 128, s
         raise ExampleError(f"{source}: polarities {unknown} are not among {list(SENTIHOOD_LABELS)}")
 
     def build(tokenizer: Any) -> list[LabelledInput]:
-        return [LabelledInput(encode_absa(tokenizer, s.text, sentihood_aspect(aspect, target), fmt, max_length),
-                              SENTIHOOD_LABELS.index(gold), s.id) for s, target, aspect, gold in units]
+        return [
+            LabelledInput(
+                encode_absa(tokenizer, s.text, sentihood_aspect(aspect, target), fmt, max_length),
+                SENTIHOOD_LABELS.index(gold),
+                s.id,
+            )
+            for s, target, aspect, gold in units
+        ]
 
-    return PreparedData("absa", fmt, SENTIHOOD_LABELS, [u[3] for u in units], [f"{u[0].id}/{u[1]}" for u in units],
-                        build, metadata={"benchmark": "sentihood", "categories": list(SENTIHOOD_ASPECTS)},
-                        aspects=[u[2] for u in units])
+    return PreparedData(
+        "absa",
+        fmt,
+        SENTIHOOD_LABELS,
+        [u[3] for u in units],
+        [f"{u[0].id}/{u[1]}" for u in units],
+        build,
+        metadata={"benchmark": "sentihood", "categories": list(SENTIHOOD_ASPECTS)},
+        aspects=[u[2] for u in units],
+    )
 
 
 def absa_terms(sentences: Sequence[Any], max_length: int = 128, source: str = "data") -> PreparedData:
@@ -205,16 +259,31 @@ def absa_terms(sentences: Sequence[Any], max_length: int = 128, source: str = "d
     sentences = _absa_sentences(sentences, source)
     pairs = [(s, t) for s in sentences for t in s.terms if t.polarity in TERM_LABELS]
     if not pairs:
-        raise ExampleError(f"{source}: no aspect terms with a positive/neutral/negative polarity; "
-                           "for aspect categories use --format qa-m, nli-m, qa-b or nli-b")
+        raise ExampleError(
+            f"{source}: no aspect terms with a positive/neutral/negative polarity; "
+            "for aspect categories use --format qa-m, nli-m, qa-b or nli-b"
+        )
     dropped = sum(len(s.terms) for s in sentences) - len(pairs)
 
     def build(tokenizer: Any) -> list[LabelledInput]:
-        return [LabelledInput(encode_absa(tokenizer, s.text, t.term, "term", max_length, aspect_span=t.offsets),
-                              TERM_LABELS.index(t.polarity), s.id) for s, t in pairs]
+        return [
+            LabelledInput(
+                encode_absa(tokenizer, s.text, t.term, "term", max_length, aspect_span=t.offsets),
+                TERM_LABELS.index(t.polarity),
+                s.id,
+            )
+            for s, t in pairs
+        ]
 
-    return PreparedData("absa", "term", TERM_LABELS, [t.polarity for _, t in pairs], [s.id for s, _ in pairs], build,
-                        metadata={"dropped_terms": dropped})
+    return PreparedData(
+        "absa",
+        "term",
+        TERM_LABELS,
+        [t.polarity for _, t in pairs],
+        [s.id for s, _ in pairs],
+        build,
+        metadata={"dropped_terms": dropped},
+    )
 
 
 def relation_labels(examples: Sequence[RelationExample]) -> tuple[str, ...]:
@@ -225,8 +294,13 @@ def relation_labels(examples: Sequence[RelationExample]) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def relations(examples: Sequence[Any], labels: Sequence[str] | None = None, max_length: int = 128,
-              markers: Sequence[str] = DEFAULT_ENTITY_MARKERS, source: str = "data") -> PreparedData:
+def relations(
+    examples: Sequence[Any],
+    labels: Sequence[str] | None = None,
+    max_length: int = 128,
+    markers: Sequence[str] = DEFAULT_ENTITY_MARKERS,
+    source: str = "data",
+) -> PreparedData:
     """Entity-marked sentences; `labels` default to relation_labels(examples). Gold labels the
     classifier does not know (evaluating on other data) count as wrong, never as an error."""
     examples = _relations(examples, source)
@@ -235,15 +309,35 @@ def relations(examples: Sequence[Any], labels: Sequence[str] | None = None, max_
     labels = tuple(labels) if labels is not None else relation_labels(examples)
 
     def build(tokenizer: Any) -> list[LabelledInput]:
-        return [LabelledInput(encode_relation(tokenizer, e.text, max_length, e.e1.offsets, e.e2.offsets, markers),
-                              labels.index(e.relation) if e.relation in labels else -1, e.id) for e in examples]
+        return [
+            LabelledInput(
+                encode_relation(tokenizer, e.text, max_length, e.e1.offsets, e.e2.offsets, markers),
+                labels.index(e.relation) if e.relation in labels else -1,
+                e.id,
+            )
+            for e in examples
+        ]
 
-    return PreparedData("re", "re-markers", labels, [e.relation for e in examples], [e.id for e in examples], build,
-                        added_tokens=tuple(markers))
+    return PreparedData(
+        "re",
+        "re-markers",
+        labels,
+        [e.relation for e in examples],
+        [e.id for e in examples],
+        build,
+        added_tokens=tuple(markers),
+    )
 
 
-def prepare(task: str, fmt: str, examples: Sequence[Any], max_length: int = 128, labels: Sequence[str] | None = None,
-            categories: Sequence[str] | None = None, source: str = "data") -> PreparedData:
+def prepare(
+    task: str,
+    fmt: str,
+    examples: Sequence[Any],
+    max_length: int = 128,
+    labels: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    source: str = "data",
+) -> PreparedData:
     if task == "re":
         return relations(examples, labels, max_length, source=source)
     if task != "absa":

@@ -23,9 +23,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from app.core.model.checkpoint import CheckpointInfo, file_sha256
-from app.core.data.readers import Dataset, DatasetError, OpinionLexicon, detect_format, load_dataset, load_opinion_lexicon
 from app.core.data.demo import DEMO_DATASETS, DEMO_OPINION_WORDS, demo_dataset, demo_file
+from app.core.data.readers import (
+    Dataset,
+    DatasetError,
+    OpinionLexicon,
+    detect_format,
+    load_dataset,
+    load_opinion_lexicon,
+)
+from app.core.model.checkpoint import CheckpointInfo, file_sha256
 
 CHECKPOINT_FILES = ("config.json", "tokenizer.json", "headscope.json")
 SHARED_LIST_LIMIT = 500
@@ -43,8 +50,11 @@ class DataSourceError(ValueError):
 
 def accepted_sources(shared_data: Path | None) -> list[str]:
     """What a data source may be, in words (no server paths)."""
-    shared = ("a file under HEADSCOPE_SHARED_DATA by its relative path (GET /api/analyses/datasets lists them)"
-              if shared_data else "a file under HEADSCOPE_SHARED_DATA by relative path (HEADSCOPE_SHARED_DATA is not set)")
+    shared = (
+        "a file under HEADSCOPE_SHARED_DATA by its relative path (GET /api/analyses/datasets lists them)"
+        if shared_data
+        else "a file under HEADSCOPE_SHARED_DATA by relative path (HEADSCOPE_SHARED_DATA is not set)"
+    )
     return [*DEMO_DATASETS, shared, "upload:<sha256> of an earlier upload, or the JSONL text itself in `upload`"]
 
 
@@ -64,14 +74,20 @@ def shared_datasets(shared_data: Path | None) -> list[dict[str, str]]:
 
 
 def source_kind(name: str) -> str:
-    """"demo", "upload" or "shared" for a web data name."""
+    """ "demo", "upload" or "shared" for a web data name."""
     if name in DEMO_DATASETS:
         return "demo"
     return "upload" if name.startswith("upload:") else "shared"
 
 
-def load_data_source(name: str, *, shared_data: Path | None, uploads: Path | None = None,
-                     data_format: str | None = None, allow_paths: bool = False) -> Dataset:
+def load_data_source(
+    name: str,
+    *,
+    shared_data: Path | None,
+    uploads: Path | None = None,
+    data_format: str | None = None,
+    allow_paths: bool = False,
+) -> Dataset:
     """The dataset a source name stands for; DataSourceError naming `name` as given otherwise.
 
     allow_paths: also accept any readable file path (the command line's own files).
@@ -89,8 +105,10 @@ def load_data_source(name: str, *, shared_data: Path | None, uploads: Path | Non
         return _read(Path(name), data_format, name)
     path = shared_file(name, shared_data)
     if path is None:
-        raise DataSourceError(f"unknown dataset {name!r}: no such file under HEADSCOPE_SHARED_DATA; "
-                              f"accepted: {'; '.join(accepted)}", accepted)
+        raise DataSourceError(
+            f"unknown dataset {name!r}: no such file under HEADSCOPE_SHARED_DATA; accepted: {'; '.join(accepted)}",
+            accepted,
+        )
     return _read(path, data_format, name)
 
 
@@ -171,8 +189,6 @@ def data_fingerprint(dataset: Dataset) -> str | None:
     with _hash_lock:
         _data_hashes[stamp] = digest
     return digest
-
-
 
 
 def checkpoint_fingerprint(info: CheckpointInfo) -> str:

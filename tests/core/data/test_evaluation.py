@@ -3,7 +3,10 @@
 import pytest
 
 from app.core.data.benchmark_metrics import (
-    absa_category_metrics, absa_term_metrics, semeval2010_metrics, sentihood_metrics,
+    absa_category_metrics,
+    absa_term_metrics,
+    semeval2010_metrics,
+    sentihood_metrics,
 )
 from app.core.data.prepared import absa_categories, absa_terms, relations
 from app.core.data.readers import AbsaSentence, AspectCategory, AspectTerm, RelationExample
@@ -12,8 +15,8 @@ from app.core.data.readers.examples import char_span
 
 def test_semeval2014_categories_detection_and_sentiment():
     # Two sentences × 3 categories.
-    gold = ["positive", "none", "conflict",  "negative", "neutral", "none"]
-    pred = ["positive", "negative", "none",  "negative", "positive", "none"]
+    gold = ["positive", "none", "conflict", "negative", "neutral", "none"]
+    pred = ["positive", "negative", "none", "negative", "positive", "none"]
     m = absa_category_metrics(gold, pred)
     # Detection: gold present at 0, 2, 3, 4 (4); predicted present at 0, 1, 3, 4 (4); both at 0, 3, 4.
     assert m["aspect_precision"] == pytest.approx(3 / 4)
@@ -30,8 +33,10 @@ def test_semeval2014_categories_detection_and_sentiment():
 def test_restricted_predictions_take_the_best_allowed_class_when_scores_are_given():
     gold = ["positive", "negative"]
     pred = ["conflict", "neutral"]  # outside the binary classes
-    scores = [{"positive": 0.3, "neutral": 0.1, "negative": 0.2, "conflict": 0.4, "none": 0.0},
-              {"positive": 0.1, "neutral": 0.5, "negative": 0.3, "conflict": 0.1, "none": 0.0}]
+    scores = [
+        {"positive": 0.3, "neutral": 0.1, "negative": 0.2, "conflict": 0.4, "none": 0.0},
+        {"positive": 0.1, "neutral": 0.5, "negative": 0.3, "conflict": 0.1, "none": 0.0},
+    ]
     assert absa_category_metrics(gold, pred)["accuracy_binary"] == 0.0
     with_scores = absa_category_metrics(gold, pred, scores)
     assert with_scores["accuracy_binary"] == 1.0  # positive > negative, then negative > positive
@@ -57,8 +62,8 @@ def test_aspect_terms_accuracy_and_macro_f1():
 def test_sentihood_aspect_f1_strict_accuracy_and_sentiment():
     # Two (sentence, target) groups × 4 aspects.
     groups = ["s1"] * 4 + ["s2"] * 4
-    gold = ["positive", "none", "negative", "none",  "none", "none", "none", "none"]
-    pred = ["positive", "positive", "none", "none",  "none", "none", "none", "none"]
+    gold = ["positive", "none", "negative", "none", "none", "none", "none", "none"]
+    pred = ["positive", "positive", "none", "none", "none", "none", "none", "none"]
     m = sentihood_metrics(gold, pred, groups)
     # Only s1 has gold aspects: pred {0, 1}, gold {0, 2}: P = R = 1/2.
     assert (m["aspect_precision"], m["aspect_recall"], m["aspect_f1"]) == (0.5, 0.5, 0.5)
@@ -94,15 +99,19 @@ def _sentence(sid, text, categories=(), terms=()):
 
 
 def test_category_units_fill_absent_categories_with_none_and_b_formats_decode_by_yes():
-    sentences = [_sentence("1", "Great food.", [("food", "positive")]),
-                 _sentence("2", "Rude staff, fine prices.", [("service", "negative"), ("price", "neutral")])]
+    sentences = [
+        _sentence("1", "Great food.", [("food", "positive")]),
+        _sentence("2", "Rude staff, fine prices.", [("service", "negative"), ("price", "neutral")]),
+    ]
     m = absa_categories(sentences, "qa-m")
     assert m.metadata["categories"] == ["food", "service", "price"]
     assert m.golds == ["positive", "none", "none", "none", "negative", "neutral"]
     b = absa_categories(sentences, "nli-b")
     assert b.labels == ("no", "yes") and b.per_unit == 5
     yes_for = lambda polarity: [[0.9, 0.1] if p != polarity else [0.2, 0.8] for p in b.metadata["polarities"]]  # noqa: E731
-    rows = [row for polarity in ("positive", "none", "none", "none", "negative", "conflict") for row in yes_for(polarity)]
+    rows = [
+        row for polarity in ("positive", "none", "none", "none", "negative", "conflict") for row in yes_for(polarity)
+    ]
     predicted, scores = b.decode(rows)
     assert predicted == ["positive", "none", "none", "none", "negative", "conflict"]
     metrics = b.metrics(predicted, scores)
@@ -113,18 +122,23 @@ def test_category_units_fill_absent_categories_with_none_and_b_formats_decode_by
 
 
 def test_term_and_relation_units():
-    s = _sentence("1", "The pasta was great but the waiter was rude.",
-                  terms=[AspectTerm("pasta", 4, 9, "positive"), AspectTerm("waiter", 28, 34, "conflict")])
+    s = _sentence(
+        "1",
+        "The pasta was great but the waiter was rude.",
+        terms=[AspectTerm("pasta", 4, 9, "positive"), AspectTerm("waiter", 28, 34, "conflict")],
+    )
     terms = absa_terms([s])
     assert terms.golds == ["positive"] and terms.metadata["dropped_terms"] == 1
     text = "The storm caused floods."
-    rel = relations([RelationExample("r1", text, char_span(text, 4, 9), char_span(text, 17, 23), "Cause-Effect(e1,e2)")])
+    rel = relations(
+        [RelationExample("r1", text, char_span(text, 4, 9), char_span(text, 17, 23), "Cause-Effect(e1,e2)")]
+    )
     assert len(rel.labels) == 19 and rel.added_tokens == ("<e1>", "</e1>", "<e2>", "</e2>")
 
 
 def test_sentihood_units_group_by_sentence_and_target():
-    from app.core.data.readers import load_dataset
     from app.core.data.prepared import SENTIHOOD_LABELS, prepare
+    from app.core.data.readers import load_dataset
 
     data = load_dataset("tests/fixtures/datasets/sentihood.json")
     units = prepare("absa", "qa-m", data.examples)
@@ -147,12 +161,16 @@ def test_sentihood_aucs_are_per_aspect_roc_aucs_averaged():
     p_negative = [0.2, 0.1, 0.5, 0.7, 0.3, 0.05, 0.1, 0.6]
     scores = [{"none": n, "negative": g, "positive": 1 - n - g} for n, g in zip(p_none, p_negative)]
     m = sentihood_metrics(gold, ["none"] * 8, [str(i // 2) for i in range(8)], scores, aspects)
-    presence = [roc_auc_score([int(gold[i] != "none") for i in idx], [1 - p_none[i] for i in idx])
-                for idx in ([0, 2, 4, 6], [1, 3, 5, 7])]
+    presence = [
+        roc_auc_score([int(gold[i] != "none") for i in idx], [1 - p_none[i] for i in idx])
+        for idx in ([0, 2, 4, 6], [1, 3, 5, 7])
+    ]
     assert m["aspect_auc"] == pytest.approx(sum(presence) / 2, abs=1e-4)
     price = [0, 2, 6]  # the items whose gold aspect is present, by aspect
     safety = [3, 5]
-    sentiment = [roc_auc_score([int(gold[i] == "negative") for i in idx],
-                               [p_negative[i] / (1 - p_none[i]) for i in idx]) for idx in (price, safety)]
+    sentiment = [
+        roc_auc_score([int(gold[i] == "negative") for i in idx], [p_negative[i] / (1 - p_none[i]) for i in idx])
+        for idx in (price, safety)
+    ]
     assert m["sentiment_auc"] == pytest.approx(sum(sentiment) / 2, abs=1e-4)
     assert "aspect_auc" not in sentihood_metrics(gold, ["none"] * 8, [str(i // 2) for i in range(8)], scores)

@@ -29,12 +29,18 @@ def word_spans(text: str) -> list[tuple[int, int]]:
 
 def word_range(path: Path, where: str, indices: Any, role: str, word_count: int) -> tuple[int, int]:
     """[first, last + 1) for a list of contiguous word indices inside the sentence."""
-    if not (isinstance(indices, list) and indices and all(isinstance(i, int) and not isinstance(i, bool) for i in indices)):
+    if not (
+        isinstance(indices, list) and indices and all(isinstance(i, int) and not isinstance(i, bool) for i in indices)
+    ):
         raise DatasetError(path, where, f"{role} indices {shorten(indices)}: expected a non-empty list of word indices")
     outside = [i for i in indices if not 0 <= i < word_count]
     if outside:
-        raise DatasetError(path, where, f"{role} index {outside[0]} is outside the sentence: expected 0..{word_count - 1} "
-                                        f"(the sentence has {word_count} words)")
+        raise DatasetError(
+            path,
+            where,
+            f"{role} index {outside[0]} is outside the sentence: expected 0..{word_count - 1} "
+            f"(the sentence has {word_count} words)",
+        )
     if indices != list(range(indices[0], indices[0] + len(indices))):
         raise DatasetError(path, where, f"{role} indices {indices}: expected contiguous, increasing word indices")
     return indices[0], indices[-1] + 1
@@ -64,8 +70,9 @@ def parse_line(path: Path, number: int, line: str) -> TripletSentence:
         # literal_eval only builds literals (lists, tuples, ints, strings): it runs no code.
         raw = ast.literal_eval(literal.strip())
     except (ValueError, SyntaxError, MemoryError, RecursionError):
-        raise DatasetError(path, where,
-                           f"triplets {shorten(literal.strip())} are not a Python literal list: {EXPECTED}") from None
+        raise DatasetError(
+            path, where, f"triplets {shorten(literal.strip())} are not a Python literal list: {EXPECTED}"
+        ) from None
     if not (isinstance(raw, list) and raw):
         raise DatasetError(path, where, f"triplets {shorten(raw)}: expected a non-empty list")
     words = word_spans(text)

@@ -72,7 +72,8 @@ class AbsaSentence:
     categories: tuple[AspectCategory, ...]
 
     def category_polarities(self) -> dict[str, str]:
-        """category -> polarity (the demo ReviewSentence's `categories`); a repeated category keeps its last polarity."""
+        """category -> polarity (the demo ReviewSentence's `categories`); a repeated category keeps its last
+        polarity."""
         return {c.category: c.polarity for c in self.categories}
 
 

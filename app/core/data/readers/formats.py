@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from app.core.data.readers.aste import SEPARATOR, load_aste
 from app.core.data.readers.dataset_error import DatasetError
@@ -25,20 +26,29 @@ class DatasetFormat:
     load: Callable[[Path], list[Any]]
 
 
-FORMATS: dict[str, DatasetFormat] = {f.name: f for f in (
-    DatasetFormat("semeval2014", "SemEval-2014 Task 4 XML, restaurants or laptops (*.xml)", load_semeval2014),
-    DatasetFormat("mams-atsa", "MAMS aspect-term XML", load_mams_atsa),
-    DatasetFormat("mams-acsa", "MAMS aspect-category XML", load_mams_acsa),
-    DatasetFormat("sentihood", "SentiHood JSON list (*.json)", load_sentihood),
-    DatasetFormat("semeval2010", "SemEval-2010 Task 8 TXT with <e1>/<e2> (TRAIN_FILE.TXT, TEST_FILE_FULL.TXT)", load_semeval2010),
-    DatasetFormat("semeval2010-key", "SemEval-2010 Task 8 answer key (TEST_FILE_KEY.TXT)", load_semeval2010_key),
-    DatasetFormat("opennre", "OpenNRE json-lines: token, h/t pos, relation (Wiki80, TACRED layout)", load_opennre),
-    DatasetFormat("aste", "ASTE-Data-V2 triplets (*_triplets.txt)", load_aste),
-    DatasetFormat("opinion-lexicon", "Hu & Liu positive-words.txt / negative-words.txt, or their folder", lexicon_entries),
-    DatasetFormat("jsonl", "headscope JSONL for your own data, ABSA or RE (*.jsonl)", load_user_jsonl),
-    DatasetFormat("absa-jsonl", "headscope JSONL, ABSA records only", partial(load_user_jsonl, task="absa")),
-    DatasetFormat("re-jsonl", "headscope JSONL, RE records only", partial(load_user_jsonl, task="re")),
-)}
+FORMATS: dict[str, DatasetFormat] = {
+    f.name: f
+    for f in (
+        DatasetFormat("semeval2014", "SemEval-2014 Task 4 XML, restaurants or laptops (*.xml)", load_semeval2014),
+        DatasetFormat("mams-atsa", "MAMS aspect-term XML", load_mams_atsa),
+        DatasetFormat("mams-acsa", "MAMS aspect-category XML", load_mams_acsa),
+        DatasetFormat("sentihood", "SentiHood JSON list (*.json)", load_sentihood),
+        DatasetFormat(
+            "semeval2010",
+            "SemEval-2010 Task 8 TXT with <e1>/<e2> (TRAIN_FILE.TXT, TEST_FILE_FULL.TXT)",
+            load_semeval2010,
+        ),
+        DatasetFormat("semeval2010-key", "SemEval-2010 Task 8 answer key (TEST_FILE_KEY.TXT)", load_semeval2010_key),
+        DatasetFormat("opennre", "OpenNRE json-lines: token, h/t pos, relation (Wiki80, TACRED layout)", load_opennre),
+        DatasetFormat("aste", "ASTE-Data-V2 triplets (*_triplets.txt)", load_aste),
+        DatasetFormat(
+            "opinion-lexicon", "Hu & Liu positive-words.txt / negative-words.txt, or their folder", lexicon_entries
+        ),
+        DatasetFormat("jsonl", "headscope JSONL for your own data, ABSA or RE (*.jsonl)", load_user_jsonl),
+        DatasetFormat("absa-jsonl", "headscope JSONL, ABSA records only", partial(load_user_jsonl, task="absa")),
+        DatasetFormat("re-jsonl", "headscope JSONL, RE records only", partial(load_user_jsonl, task="re")),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -109,7 +119,9 @@ def load_dataset(path: Path | str, format: str | None = None) -> Dataset:
             raise DatasetError(path, None, "no such file")
         format = detect_format(path)
         if format is None:
-            raise DatasetError(path, None, f"cannot tell the format from the file name; give one of: {accepted_formats()}")
+            raise DatasetError(
+                path, None, f"cannot tell the format from the file name; give one of: {accepted_formats()}"
+            )
     elif format not in FORMATS:
         raise DatasetError(path, None, f"unknown format {format!r}; accepted: {accepted_formats()}")
     return Dataset(path, format, tuple(FORMATS[format].load(path)))

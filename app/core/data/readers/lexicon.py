@@ -18,7 +18,7 @@ ENCODINGS = ("utf-8", "latin-1")
 
 
 def lexicon_polarity(path: Path) -> str | None:
-    """"positive" / "negative" from the file name, None when it is not one of the two lexicon files."""
+    """ "positive" / "negative" from the file name, None when it is not one of the two lexicon files."""
     return next((polarity for polarity, name in LEXICON_FILES.items() if path.name == name), None)
 
 
@@ -30,7 +30,9 @@ def load_lexicon_words(path: Path | str, polarity: str) -> list[LexiconEntry]:
         if not word or word.startswith(";"):
             continue
         if len(word.split()) != 1:
-            raise DatasetError(path, f"line {number}", f"{shorten(word)}: expected one word per line (or a `;` comment)")
+            raise DatasetError(
+                path, f"line {number}", f"{shorten(word)}: expected one word per line (or a `;` comment)"
+            )
         entries.append(LexiconEntry(word, polarity))
     return entries
 

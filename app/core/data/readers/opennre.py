@@ -34,12 +34,19 @@ def token_offsets(tokens: list[str]) -> list[int]:
 def entity_pos(path: Path, where: str, row: dict[str, Any], key: str, limit: int, unit: str) -> tuple[int, int]:
     entity = row.get(key)
     pos = entity.get("pos") if isinstance(entity, dict) else None
-    if not (isinstance(pos, list) and len(pos) == 2 and all(isinstance(p, int) and not isinstance(p, bool) for p in pos)):
-        raise DatasetError(path, where, f'"{key}" is {shorten(entity)}: expected {{"pos": [start, end]}} in {unit} indices')
+    if not (
+        isinstance(pos, list) and len(pos) == 2 and all(isinstance(p, int) and not isinstance(p, bool) for p in pos)
+    ):
+        raise DatasetError(
+            path, where, f'"{key}" is {shorten(entity)}: expected {{"pos": [start, end]}} in {unit} indices'
+        )
     start, end = pos
     if not (0 <= start <= end <= limit):
-        raise DatasetError(path, where, f'"{key}" pos [{start}, {end}] is outside the sentence: '
-                                        f"expected 0 <= start <= end <= {limit} ({unit}s)")
+        raise DatasetError(
+            path,
+            where,
+            f'"{key}" pos [{start}, {end}] is outside the sentence: expected 0 <= start <= end <= {limit} ({unit}s)',
+        )
     return start, end
 
 

@@ -36,7 +36,7 @@ def strip_entity_tags(tagged: str) -> tuple[str, tuple[int, int], tuple[int, int
     spans: dict[str, tuple[int, int]] = {}
     position = length = 0
     for match in ENTITY_TAG.finditer(tagged):
-        clean.append(tagged[position:match.start()])
+        clean.append(tagged[position : match.start()])
         length += match.start() - position
         position = match.end()
         tag = match.group(0).lower()
@@ -79,15 +79,22 @@ def load_semeval2010(path: Path | str) -> list[RelationExample]:
             continue
         sentence = SENTENCE_LINE.match(line)
         if not sentence:
-            raise DatasetError(path, f"line {number}",
-                               f"{shorten(line)}: expected a sentence line `id<TAB>\"text with <e1>..</e1> and <e2>..</e2>\"`")
+            raise DatasetError(
+                path,
+                f"line {number}",
+                f'{shorten(line)}: expected a sentence line `id<TAB>"text with <e1>..</e1> and <e2>..</e2>"`',
+            )
         if index + 1 >= len(lines) or lines[index + 1][1].strip() not in SEMEVAL2010_LABELS:
             label_number, label = lines[index + 1] if index + 1 < len(lines) else (number + 1, "end of file")
-            raise DatasetError(path, f"line {label_number}",
-                               f"{shorten(label)} after sentence {sentence.group(1)}: expected its relation label, one of "
-                               f"{', '.join(SEMEVAL2010_LABELS)}")
-        examples.append(relation_example(path, f"line {number}", sentence.group(1), sentence.group(2),
-                                         lines[index + 1][1].strip()))
+            raise DatasetError(
+                path,
+                f"line {label_number}",
+                f"{shorten(label)} after sentence {sentence.group(1)}: expected its relation label, one of "
+                f"{', '.join(SEMEVAL2010_LABELS)}",
+            )
+        examples.append(
+            relation_example(path, f"line {number}", sentence.group(1), sentence.group(2), lines[index + 1][1].strip())
+        )
         index += 2
         if index < len(lines) and lines[index][1].startswith("Comment"):
             index += 1
@@ -104,7 +111,10 @@ def load_semeval2010_key(path: Path | str) -> list[RelationKey]:
         match = KEY_LINE.match(line)
         relation = match.group(2) if match else ""
         if not match or (relation not in KEY_RELATIONS and relation not in SEMEVAL2010_LABELS):
-            raise DatasetError(path, f"line {number}",
-                               f"{shorten(line)}: expected `id<TAB>relation` with a relation among {', '.join(KEY_RELATIONS)}")
+            raise DatasetError(
+                path,
+                f"line {number}",
+                f"{shorten(line)}: expected `id<TAB>relation` with a relation among {', '.join(KEY_RELATIONS)}",
+            )
         keys.append(RelationKey(match.group(1), relation))
     return keys

@@ -27,7 +27,9 @@ def parse_xml_root(path: Path, root_tag: str) -> ET.Element:
         root = ET.fromstring(read_bytes(path))
     except ET.ParseError as exc:
         line, column = exc.position
-        raise DatasetError(path, f"line {line}, column {column}", f"not well-formed XML ({exc.msg.split(':')[0]})") from None
+        raise DatasetError(
+            path, f"line {line}, column {column}", f"not well-formed XML ({exc.msg.split(':')[0]})"
+        ) from None
     if root.tag != root_tag:
         raise DatasetError(path, f"root element <{root.tag}>", f"expected <{root_tag}> holding <sentence> elements")
     return root
@@ -44,15 +46,18 @@ def parse_offset(path: Path, where: str, element: ET.Element, name: str) -> int:
     try:
         return int(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise DatasetError(path, where,
-                           f"<{element.tag}> attribute {name}={shorten(raw)}: expected a character offset (an integer)") from None
+        raise DatasetError(
+            path, where, f"<{element.tag}> attribute {name}={shorten(raw)}: expected a character offset (an integer)"
+        ) from None
 
 
 def parse_polarity(path: Path, where: str, element: ET.Element) -> str:
     raw = element.get("polarity")
     polarity = normalize_polarity(raw)
     if polarity is None:
-        raise DatasetError(path, where, f"<{element.tag}> polarity={shorten(raw)}: expected one of {', '.join(POLARITIES)}")
+        raise DatasetError(
+            path, where, f"<{element.tag}> polarity={shorten(raw)}: expected one of {', '.join(POLARITIES)}"
+        )
     return polarity
 
 
@@ -62,8 +67,12 @@ def parse_aspect_term(path: Path, where: str, text: str, element: ET.Element) ->
         raise DatasetError(path, where, "<aspectTerm> has no term attribute: expected term, polarity, from and to")
     start, end = parse_offset(path, where, element, "from"), parse_offset(path, where, element, "to")
     if not (0 <= start < end <= len(text)) or text[start:end] != term:
-        raise DatasetError(path, where, f"aspect term {term!r} from={start} to={end}: the text there is "
-                                        f"{shorten(text[max(start, 0):max(end, 0)])}; expected text[from:to] == term")
+        raise DatasetError(
+            path,
+            where,
+            f"aspect term {term!r} from={start} to={end}: the text there is "
+            f"{shorten(text[max(start, 0) : max(end, 0)])}; expected text[from:to] == term",
+        )
     return AspectTerm(term, start, end, parse_polarity(path, where, element))
 
 
@@ -81,7 +90,9 @@ def parse_sentence(path: Path, element: ET.Element, position: int) -> AbsaSenten
         raise DatasetError(path, where, "has no <text> (or it is empty): expected the sentence in <text>")
     text = text_element.text
     terms = tuple(parse_aspect_term(path, where, text, term) for term in element.iterfind("aspectTerms/aspectTerm"))
-    categories = tuple(parse_aspect_category(path, where, c) for c in element.iterfind("aspectCategories/aspectCategory"))
+    categories = tuple(
+        parse_aspect_category(path, where, c) for c in element.iterfind("aspectCategories/aspectCategory")
+    )
     return AbsaSentence(element.get("id") or str(position), text, terms, categories)
 
 

@@ -38,7 +38,9 @@ def parse_opinion(path: Path, where: str, raw: Any) -> TargetedOpinion:
         raise DatasetError(path, where, f"opinion {shorten(raw)}: {expected}")
     polarity = normalize_polarity(raw.get("sentiment"), SENTIHOOD_POLARITIES)
     if polarity is None:
-        raise DatasetError(path, where, f"opinion sentiment {shorten(raw.get('sentiment'))}: expected Positive or Negative")
+        raise DatasetError(
+            path, where, f"opinion sentiment {shorten(raw.get('sentiment'))}: expected Positive or Negative"
+        )
     return TargetedOpinion(target, aspect, polarity)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from app.core.data.readers.dataset_error import DatasetError
 
@@ -33,8 +34,11 @@ def read_text(path: Path, encodings: tuple[str, ...] = ("utf-8",)) -> str:
     else:
         assert error is not None
         line = data.count(b"\n", 0, error.start) + 1
-        raise DatasetError(path, f"line {line}",
-                           f"byte 0x{data[error.start]:02x} is not valid {' or '.join(encodings)} text; save the file as UTF-8")
+        raise DatasetError(
+            path,
+            f"line {line}",
+            f"byte 0x{data[error.start]:02x} is not valid {' or '.join(encodings)} text; save the file as UTF-8",
+        )
     # SemEval-2010 ships CRLF; universal newlines keep the line numbers an editor shows.
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
@@ -55,5 +59,8 @@ def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
         try:
             yield number, json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DatasetError(path, f"line {number}",
-                               f"not valid JSON ({exc.msg} at column {exc.colno}); expected one JSON object per line") from None
+            raise DatasetError(
+                path,
+                f"line {number}",
+                f"not valid JSON ({exc.msg} at column {exc.colno}); expected one JSON object per line",
+            ) from None

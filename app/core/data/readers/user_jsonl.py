@@ -23,7 +23,7 @@ taken from the first object ("aspects" -> ABSA, "relation" -> RE); every line mu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeGuard, Union
+from typing import Any, TypeGuard
 
 from app.core.data.readers.dataset_error import DatasetError, shorten
 from app.core.data.readers.examples import AbsaSentence, AspectCategory, AspectTerm, RelationExample, char_span
@@ -32,12 +32,16 @@ from app.core.data.readers.textio import json_lines
 from app.core.data.readers.vocab import POLARITIES, normalize_polarity
 
 USER_TASKS = ("absa", "re")
-ABSA_EXPECTED = ('expected {"text": "...", "aspects": [{"term": "...", "from": 0, "to": 4, "polarity": "positive"} '
-                 'or {"aspect": "food", "polarity": "positive"}, ...]}')
-RE_EXPECTED = ('expected {"text": "... <e1>..</e1> ... <e2>..</e2> ...", "relation": "..."} '
-               'or {"text": "...", "e1": [start, end], "e2": [start, end], "relation": "..."}')
+ABSA_EXPECTED = (
+    'expected {"text": "...", "aspects": [{"term": "...", "from": 0, "to": 4, "polarity": "positive"} '
+    'or {"aspect": "food", "polarity": "positive"}, ...]}'
+)
+RE_EXPECTED = (
+    'expected {"text": "... <e1>..</e1> ... <e2>..</e2> ...", "relation": "..."} '
+    'or {"text": "...", "e1": [start, end], "e2": [start, end], "relation": "..."}'
+)
 
-UserExample = Union[AbsaSentence, RelationExample]
+UserExample = AbsaSentence | RelationExample
 
 
 def is_offset(value: Any) -> TypeGuard[int]:
@@ -51,7 +55,9 @@ def example_id(row: dict[str, Any], number: int) -> str:
 def parse_polarity(path: Path, where: str, item: dict[str, Any]) -> str:
     polarity = normalize_polarity(item.get("polarity"))
     if polarity is None:
-        raise DatasetError(path, where, f"polarity {shorten(item.get('polarity'))}: expected one of {', '.join(POLARITIES)}")
+        raise DatasetError(
+            path, where, f"polarity {shorten(item.get('polarity'))}: expected one of {', '.join(POLARITIES)}"
+        )
     return polarity
 
 
@@ -59,10 +65,14 @@ def parse_aspect_item(path: Path, where: str, text: str, item: Any) -> AspectTer
     if isinstance(item, dict) and isinstance(item.get("term"), str) and item["term"]:
         term, start, end = item["term"], item.get("from"), item.get("to")
         if not (is_offset(start) and is_offset(end)):
-            raise DatasetError(path, where, f"term {term!r} needs integer \"from\" and \"to\" character offsets")
+            raise DatasetError(path, where, f'term {term!r} needs integer "from" and "to" character offsets')
         if not (0 <= start < end <= len(text)) or text[start:end] != term:
-            raise DatasetError(path, where, f"term {term!r} from={start} to={end}: the text there is "
-                                            f"{shorten(text[max(start, 0):max(end, 0)])}; expected text[from:to] == term")
+            raise DatasetError(
+                path,
+                where,
+                f"term {term!r} from={start} to={end}: the text there is "
+                f"{shorten(text[max(start, 0) : max(end, 0)])}; expected text[from:to] == term",
+            )
         category = item.get("aspect") if isinstance(item.get("aspect"), str) and item.get("aspect") else None
         return AspectTerm(term, start, end, parse_polarity(path, where, item), category)
     if isinstance(item, dict) and isinstance(item.get("aspect"), str) and item["aspect"]:
@@ -76,16 +86,24 @@ def parse_absa_row(path: Path, number: int, row: dict[str, Any]) -> AbsaSentence
     if not isinstance(text, str) or not text.strip() or not isinstance(aspects, list):
         raise DatasetError(path, where, ABSA_EXPECTED)
     items = [parse_aspect_item(path, where, text, item) for item in aspects]
-    return AbsaSentence(example_id(row, number), text,
-                        tuple(i for i in items if isinstance(i, AspectTerm)),
-                        tuple(i for i in items if isinstance(i, AspectCategory)))
+    return AbsaSentence(
+        example_id(row, number),
+        text,
+        tuple(i for i in items if isinstance(i, AspectTerm)),
+        tuple(i for i in items if isinstance(i, AspectCategory)),
+    )
 
 
 def span_value(path: Path, where: str, row: dict[str, Any], name: str, text: str) -> tuple[int, int]:
     raw = row.get(name, row.get(f"{name}_span"))
-    if not (isinstance(raw, list) and len(raw) == 2 and all(is_offset(v) for v in raw) and 0 <= raw[0] < raw[1] <= len(text)):
-        raise DatasetError(path, where, f'"{name}" is {shorten(raw)}: expected [start, end] character offsets with '
-                                        f"0 <= start < end <= {len(text)}")
+    if not (
+        isinstance(raw, list) and len(raw) == 2 and all(is_offset(v) for v in raw) and 0 <= raw[0] < raw[1] <= len(text)
+    ):
+        raise DatasetError(
+            path,
+            where,
+            f'"{name}" is {shorten(raw)}: expected [start, end] character offsets with 0 <= start < end <= {len(text)}',
+        )
     return raw[0], raw[1]
 
 
@@ -98,10 +116,14 @@ def parse_re_row(path: Path, number: int, row: dict[str, Any]) -> RelationExampl
     if not has_spans:
         return relation_example(path, where, example_id(row, number), text, relation.strip())
     if ENTITY_TAG.search(text):
-        raise DatasetError(path, where, "entities are given both as tags in the text and as spans: expected one notation")
+        raise DatasetError(
+            path, where, "entities are given both as tags in the text and as spans: expected one notation"
+        )
     e1, e2 = span_value(path, where, row, "e1", text), span_value(path, where, row, "e2", text)
     if not (e1[1] <= e2[0] or e2[1] <= e1[0]):
-        raise DatasetError(path, where, f"entity spans {list(e1)} and {list(e2)} overlap: expected two separate entities")
+        raise DatasetError(
+            path, where, f"entity spans {list(e1)} and {list(e2)} overlap: expected two separate entities"
+        )
     return RelationExample(example_id(row, number), text, char_span(text, *e1), char_span(text, *e2), relation.strip())
 
 
@@ -118,16 +140,23 @@ def load_user_jsonl(path: Path | str, task: str | None = None) -> list[UserExamp
     examples: list[UserExample] = []
     for number, row in json_lines(path):
         if not isinstance(row, dict):
-            raise DatasetError(path, f"line {number}", f"{shorten(row)} is not a JSON object: {ABSA_EXPECTED}; or {RE_EXPECTED}")
+            raise DatasetError(
+                path, f"line {number}", f"{shorten(row)} is not a JSON object: {ABSA_EXPECTED}; or {RE_EXPECTED}"
+            )
         found = row_task(row)
         if task is None:
             if found is None:
-                raise DatasetError(path, f"line {number}", 'no "aspects" (ABSA) or "relation" (RE): '
-                                                          f"{ABSA_EXPECTED}; or {RE_EXPECTED}")
+                raise DatasetError(
+                    path, f"line {number}", f'no "aspects" (ABSA) or "relation" (RE): {ABSA_EXPECTED}; or {RE_EXPECTED}'
+                )
             task = found
         if found != task:
             reason = "the format asks for" if forced else "the file's first record is"
-            raise DatasetError(path, f"line {number}", f"expected an {task.upper()} record ({reason} {task.upper()}): "
-                                                      f"{ABSA_EXPECTED if task == 'absa' else RE_EXPECTED}")
+            raise DatasetError(
+                path,
+                f"line {number}",
+                f"expected an {task.upper()} record ({reason} {task.upper()}): "
+                f"{ABSA_EXPECTED if task == 'absa' else RE_EXPECTED}",
+            )
         examples.append(parse_absa_row(path, number, row) if task == "absa" else parse_re_row(path, number, row))
     return examples

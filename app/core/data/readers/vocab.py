@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 # Every loader yields these lower-case names whatever the file spells ("Positive", "POS"...),
 # so training and evaluation code compares one vocabulary.
@@ -13,8 +13,15 @@ ASTE_POLARITY_CODES: Mapping[str, str] = {"POS": "positive", "NEG": "negative", 
 
 # SemEval-2010 Task 8: nine relations, each in both directions, plus Other: 19 labels.
 SEMEVAL2010_RELATIONS = (
-    "Cause-Effect", "Instrument-Agency", "Product-Producer", "Content-Container", "Entity-Origin",
-    "Entity-Destination", "Component-Whole", "Member-Collection", "Message-Topic",
+    "Cause-Effect",
+    "Instrument-Agency",
+    "Product-Producer",
+    "Content-Container",
+    "Entity-Origin",
+    "Entity-Destination",
+    "Component-Whole",
+    "Member-Collection",
+    "Message-Topic",
 )
 SEMEVAL2010_OTHER = "Other"
 SEMEVAL2010_LABELS = tuple(
