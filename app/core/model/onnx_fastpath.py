@@ -4,7 +4,11 @@ them (scores = q k^T / sqrt(d) + the padding mask, softmax over keys).
 
 `FastPaths` builds one per checkpoint on a background thread the first time the checkpoint is
 inspected (exporting MiniLM takes about a second), checks it against the plain PyTorch forward on a
-padded probe batch (attention and logits within `TOLERANCE`), and only then serves it; until then,
+padded probe batch (attention and logits within `TOLERANCE`), and only then serves it. The builder never
+runs the live model: a hook held on the model thread meanwhile (an intervention, a knock-out, patching) would
+act on the builder's forward too, and a caching hook would keep the builder's batch. The plain forward it
+checks against runs on the model thread when the build starts, and an export that cannot load the checkpoint
+in a child process traces a copy taken there. Until the fast path is ready,
 for architectures it does not cover, on CUDA (where the PyTorch GPU path runs) or when anything goes
 wrong, inspections take the plain path (`forward_with_attention`). A checkpoint's fast path goes when
 the registry frees its model.
@@ -19,6 +23,7 @@ inspected MiniLM checkpoint (90 MB of weights).
 
 from __future__ import annotations
 
+import copy
 import gc
 import logging
 import os
@@ -29,6 +34,7 @@ import threading
 import warnings
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +101,9 @@ def supported(loaded: LoadedCheckpoint) -> str | None:
 class OnnxForward:
     """The exported classifier in an ONNX Runtime session; called like `forward_with_attention`."""
 
-    def __init__(self, loaded: LoadedCheckpoint, threads: int) -> None:
+    def __init__(self, loaded: LoadedCheckpoint, threads: int, model: Any | None = None) -> None:
+        """model: what to export in this process when no child process can load the checkpoint (default: the
+        checkpoint's own model)."""
         import onnxruntime
 
         with tempfile.TemporaryDirectory(prefix="headscope-onnx-") as folder:
@@ -103,7 +111,7 @@ class OnnxForward:
             # In a child process when the checkpoint has a folder: tracing and serialising leave about as much
             # heap behind as the weights, which the server would keep; here only the session's copy stays.
             if not _export_in_child(loaded, exported):
-                export(loaded, exported)
+                export(loaded, exported, model)
             self.session = self._session(onnxruntime, str(exported), threads)
 
     @staticmethod
@@ -127,14 +135,15 @@ class OnnxForward:
         return torch.from_numpy(logits), torch.from_numpy(attention)
 
 
-def export(loaded: LoadedCheckpoint, path: Path) -> None:
-    """Write the checkpoint's classifier as ONNX (opset 17; dynamic batch and tokens) with the attention as output."""
+def export(loaded: LoadedCheckpoint, path: Path, model: Any | None = None) -> None:
+    """Write the checkpoint's classifier (or `model`, a copy of it) as ONNX (opset 17; dynamic batch and tokens)
+    with the attention as output."""
     example = _probe_inputs(loaded)
     names = ["input_ids", "attention_mask", "token_type_ids"]
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notes
         torch.onnx.export(
-            _Encoder(loaded.model).eval(),
+            _Encoder(loaded.model if model is None else model).eval(),
             tuple(example[n] for n in names),
             str(path),
             input_names=names,
@@ -149,10 +158,15 @@ def export(loaded: LoadedCheckpoint, path: Path) -> None:
         )
 
 
+def exports_in_child(loaded: LoadedCheckpoint) -> bool:
+    """Whether a child process can load the checkpoint from its folder to export it."""
+    return (Path(loaded.info.path) / "headscope.json").is_file()
+
+
 def _export_in_child(loaded: LoadedCheckpoint, path: Path) -> bool:
     """Export from a child process that loads the checkpoint from its folder; False when it cannot."""
     folder = loaded.info.path
-    if not (Path(folder) / "headscope.json").is_file():
+    if not exports_in_child(loaded):
         return False
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     try:
@@ -186,12 +200,28 @@ def _probe_inputs(loaded: LoadedCheckpoint) -> dict[str, torch.Tensor]:
     return {name: encoded[name] for name in ("input_ids", "attention_mask", "token_type_ids")}
 
 
-def check(fast: Forward, loaded: LoadedCheckpoint) -> float:
-    """The largest difference between the fast and the plain forward's attention and logits on the probe batch."""
-    from app.core.model.attention import forward_with_attention
+@dataclass
+class BuildStart:
+    """What a build takes from the model thread: the probe batch, the plain forward's logits and attention on
+    it, and the model to export in this process (a copy, hook-free) when no child process can load it."""
 
-    inputs = _probe_inputs(loaded)
-    logits, attention = forward_with_attention(loaded.model, inputs)
+    inputs: dict[str, torch.Tensor]
+    expected: tuple[torch.Tensor, torch.Tensor]
+    model: Any | None
+
+    @classmethod
+    def taken(cls, loaded: LoadedCheckpoint) -> BuildStart:
+        """Run on the thread that owns the model, where no hook is held between its tasks."""
+        from app.core.model.attention import forward_with_attention
+
+        inputs = _probe_inputs(loaded)
+        expected = forward_with_attention(loaded.model, inputs)
+        return cls(inputs, expected, None if exports_in_child(loaded) else copy.deepcopy(loaded.model))
+
+
+def check(fast: Forward, start: BuildStart) -> float:
+    """The largest difference between the fast and the plain forward's attention and logits on the probe batch."""
+    inputs, (logits, attention) = start.inputs, start.expected
     fast_logits, fast_attention = fast(inputs)
     valid = inputs["attention_mask"].bool()
     rows = valid[:, None, None, :, None] & valid[:, None, None, None, :]  # padded query rows are junk in both
@@ -212,7 +242,9 @@ class FastPaths:
         self.status: dict[str, str] = {}  # checkpoint id -> "onnx" | "building" | why it is not used
 
     def forward(self, loaded: LoadedCheckpoint) -> Forward | None:
-        """The checkpoint's fast forward when ready; else None, and its building starts (in the background)."""
+        """The checkpoint's fast forward when ready; else None, and its building starts (in the background).
+        Called on the thread that runs the model (the batcher's model thread), between its tasks: the build
+        starts with a plain forward there (`BuildStart`)."""
         if not self.enabled:
             return None
         ready = self._ready.get(loaded.model)
@@ -231,7 +263,12 @@ class FastPaths:
                 return None
             self._building.add(loaded.model)
             self.status[loaded.info.id] = "building"
-        builder = threading.Thread(target=self._build, args=(loaded,), name="fastpath", daemon=True)
+        try:
+            start = BuildStart.taken(loaded)
+        except Exception as exc:  # the plain path stays, as for a failed build
+            self._failed(loaded, exc)
+            return None
+        builder = threading.Thread(target=self._build, args=(loaded, start), name="fastpath", daemon=True)
         self._builders = [thread for thread in self._builders if thread.is_alive()] + [builder]
         builder.start()
         return None
@@ -254,18 +291,23 @@ class FastPaths:
             time.sleep(0.05)
         return None
 
-    def _build(self, loaded: LoadedCheckpoint) -> None:
+    def _failed(self, loaded: LoadedCheckpoint, exc: Exception) -> None:
+        log.warning("fast path for %s not used: %s", loaded.info.id, exc)
+        self.status[loaded.info.id] = f"plain path: {type(exc).__name__}: {exc}"
+        self._building.discard(loaded.model)
+
+    def _build(self, loaded: LoadedCheckpoint, start: BuildStart) -> None:
         try:
-            fast = OnnxForward(loaded, self.threads or torch.get_num_threads())
-            difference = check(fast, loaded)
+            fast = OnnxForward(loaded, self.threads or torch.get_num_threads(), start.model)
+            difference = check(fast, start)
             if difference > TOLERANCE:
                 raise ValueError(f"differs from the plain forward by {difference:.2e} (> {TOLERANCE:g})")
         except Exception as exc:  # anything at all: the plain path stays
-            log.warning("fast path for %s not used: %s", loaded.info.id, exc)
-            self.status[loaded.info.id] = f"plain path: {type(exc).__name__}: {exc}"
+            self._failed(loaded, exc)
             return
         finally:
             self._building.discard(loaded.model)
+            start.model = None
             gc.collect()
             release_freed_memory()  # what the export left behind
         self._ready[loaded.model] = fast

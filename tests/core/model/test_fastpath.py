@@ -3,10 +3,13 @@ attention before use, served within 1e-3 of it (measured: ~1e-6), the plain path
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
-from app.core.model.onnx_fastpath import FastPaths, check, supported
+from app.core.model.hooks import head_out, hooks, zero_heads
+from app.core.model.onnx_fastpath import BuildStart, FastPaths, check, supported
 from app.core.passes.inspection import InspectionInput, inspect, inspect_batch, prepare_inspection
 
 pytest.importorskip("onnxruntime")
@@ -26,7 +29,7 @@ def fast(absa):
 
 
 def test_fast_forward_equals_eager(absa, fast):
-    assert check(fast, absa) < 1e-4
+    assert check(fast, BuildStart.taken(absa)) < 1e-4
     plain = inspect_batch(absa, [prepare_inspection(absa, item) for item in ITEMS])
     quick = inspect_batch(absa, [prepare_inspection(absa, item) for item in ITEMS], fast)  # padded: two lengths
     alone = inspect_batch(absa, [prepare_inspection(absa, ITEMS[0])], fast)
@@ -60,3 +63,18 @@ def test_api_serves_the_fast_path(client, absa):
     body = client.post("/api/inspect", json={**payload, "text": payload["text"] + " Really."}).json()
     eager = inspect(absa, InspectionInput(payload["text"] + " Really.", "food"))
     assert torch.allclose(torch.tensor(body["attention"]["values"]), eager.attention, atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize("in_child", [True, False], ids=["export-in-child", "export-here"])
+def test_build_never_runs_the_live_model(absa, tmp_path, in_child):
+    """Hooks held on the model meanwhile (an intervention on the model thread) act on every forward of that model:
+    the builder must neither check against nor export through them. Without a headscope.json in its folder the
+    checkpoint cannot be loaded by a child process and is exported here, from a copy taken before the hooks."""
+    loaded = absa if in_child else dataclasses.replace(absa, info=dataclasses.replace(absa.info, path=tmp_path))
+    paths = FastPaths(threads=1)
+    assert paths.forward(loaded) is None and paths.status[loaded.info.id] == "building"
+    with hooks(loaded.model, {head_out(layer): zero_heads(range(12)) for layer in range(6)}):
+        paths.wait(loaded, timeout=600)
+        assert paths.status[loaded.info.id] == "onnx", paths.status[loaded.info.id]
+    fast = paths.forward(loaded)
+    assert fast is not None and check(fast, BuildStart.taken(loaded)) < 1e-4  # the checkpoint's own forward
