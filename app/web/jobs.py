@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import queue
 import threading
 import time
@@ -44,6 +43,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
+from app.core.data.files import write_bytes_atomically
 from app.core.data.sources import cache_key
 from app.core.model.registry import ModelRegistry
 from app.store import Store
@@ -329,6 +329,8 @@ class JobQueue:
         with self._lock:
             job = self.jobs.get((kind.name, job_id))
         if job is not None:
+            if job.status == "done" and not self._stored(kind, job_id):
+                job.status, job.error = "failed", f"its stored result is gone; run the {kind.noun} again"
             return job
         if not self._stored(kind, job_id):
             return self._recorded_job(kind, job_id)
@@ -391,11 +393,7 @@ class JobQueue:
         job.report(0, job.total, "loading")
         result = kind.run(job, self.context)
         result.setdefault("job", {**job.description, "total": job.total})
-        path = self.result_path(kind, job.id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(result, allow_nan=False), encoding="utf-8")
-        os.replace(tmp, path)
+        write_bytes_atomically(self.result_path(kind, job.id), json.dumps(result, allow_nan=False).encode("utf-8"))
         self.runs += 1
         job.report(job.total, job.total, "done")
         job.status, job.finished = "done", time.time()

@@ -116,3 +116,18 @@ def test_a_job_left_running_by_a_dead_process_reads_interrupted(settings):
     store.dispose()
     assert found[dead].status == "interrupted" and found[dead].finished_at is not None
     assert found[alive].status == "queued" and found[elsewhere].status == "queued"
+
+
+def test_a_done_job_whose_result_file_was_deleted_reads_failed_and_runs_again(settings):
+    asked = request(**QUICK)
+    with TestClient(create_app(settings)) as client:
+        job = client.post("/api/analyses", json=asked).json()
+        assert wait_job(client, "analyses", job["id"])[0]["status"] == "done"
+        (settings.data_dir / "analyses" / f"{job['id']}.json").unlink()
+        answer = client.get(f"/api/analyses/{job['id']}")
+        assert answer.status_code == 200 and answer.json()["status"] == "failed"
+        assert "stored result is gone" in answer.json()["error"] and "result" not in answer.json()
+        download = client.get(f"/api/analyses/{job['id']}/result.json")
+        assert download.status_code == 409 and "stored result is gone" in download.json()["detail"]
+        again = client.post("/api/analyses", json=asked).json()
+        assert again["id"] == job["id"] and wait_job(client, "analyses", job["id"])[0]["status"] == "done"

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
 from app.core.data.demo import DEMO_DATASETS, DEMO_OPINION_WORDS, demo_dataset, demo_file
+from app.core.data.files import write_bytes_atomically
 from app.core.data.readers import (
     Dataset,
     DatasetError,
@@ -142,9 +142,7 @@ def store_upload(uploads: Path, text: str) -> str:
     uploads.mkdir(parents=True, exist_ok=True)
     path = uploads / f"{digest}.jsonl"
     if not path.exists():
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(raw)
-        os.replace(tmp, path)
+        write_bytes_atomically(path, raw)
     return f"upload:{digest}"
 
 

@@ -254,8 +254,8 @@ def write_baseline(models_dir: Path, spec: BaselineSpec) -> Path:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from app.core.data.files import replace_folder
     from app.core.model.checkpoint import quiet_transformers
-    from app.core.training.loop import write_checkpoint_atomically
 
     log.info("writing pretrained baseline checkpoint %s", spec.name)
     quiet_transformers()
@@ -300,4 +300,4 @@ def write_baseline(models_dir: Path, spec: BaselineSpec) -> Path:
         tokenizer.save_pretrained(folder)
         (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
-    return write_checkpoint_atomically(models_dir / spec.name, write)
+    return replace_folder(models_dir / spec.name, write)

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import platform
 import random
-import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from app.core.data.files import replace_folder
 from app.core.inputs.batching import pad_batch
 from app.core.inputs.encoding import LabelledInput
 from app.core.model.checkpoint import LOAD_DTYPE, METADATA_FILE, pick_device, quiet_transformers
@@ -154,25 +153,6 @@ def library_versions() -> dict[str, str]:
     import transformers
 
     return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__}
-
-
-def write_checkpoint_atomically(out_dir: Path, write: Callable[[Path], None]) -> Path:
-    """Write into a hidden sibling folder, then rename it into place in one step."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".tmp-{out_dir.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        write(tmp)
-        old = out_dir.parent / f".old-{out_dir.name}-{os.getpid()}"
-        if out_dir.exists():
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
 
 
 def classifier_class(pooling: str, tokenizer: Any, added_tokens: Sequence[str]) -> tuple[Any, dict[str, Any]]:
@@ -379,5 +359,5 @@ def train_classifier(
         tokenizer.save_pretrained(folder)
         (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
-    path = write_checkpoint_atomically(out_dir, write)
+    path = replace_folder(out_dir, write)
     return TrainingResult(path, metrics, train_time, {"train": len(train), "dev": len(dev)})

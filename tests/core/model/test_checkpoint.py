@@ -6,6 +6,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
+from app.core.data.files import replace_folder
 from app.core.model.checkpoint import (
     CheckpointError,
     check_weights_are_safe,
@@ -13,7 +14,6 @@ from app.core.model.checkpoint import (
     read_checkpoint_info,
     scan_models_dir,
 )
-from app.core.training.loop import write_checkpoint_atomically
 
 
 def test_demo_checkpoints_are_listed(models_dir):
@@ -54,7 +54,7 @@ def test_interrupted_write_leaves_nothing_listed(tmp_path, models_dir):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        write_checkpoint_atomically(tmp_path / "half-written", write_then_crash)
+        replace_folder(tmp_path / "half-written", write_then_crash)
     assert scan_models_dir(tmp_path) == [] and list(tmp_path.iterdir()) == []
 
 
