@@ -11,10 +11,11 @@ simply counts as wrong.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, SupportsFloat
 
 import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
 
 NONE = "none"
 POS, NEU, NEG, CONFLICT = "positive", "neutral", "negative", "conflict"
@@ -100,17 +101,24 @@ def absa_category_metrics(
     }
 
 
-def macro_f1(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> float | None:
-    """Unweighted mean of the per-label F1 over `labels` (sklearn's f1_score(average="macro", labels=...))."""
+def macro_f1(gold: Sequence[Hashable], predicted: Sequence[Hashable], labels: Sequence[Hashable]) -> float | None:
+    """Unweighted mean of the per-label F1 over `labels`, a label never predicted nor gold scoring 0 (sklearn's
+    f1_score(average="macro", zero_division=0)); None without labels."""
     if not labels:
         return None
-    f1s = []
-    for label in labels:
-        tp = sum(g == label and p == label for g, p in zip(gold, predicted))
-        fp = sum(g != label and p == label for g, p in zip(gold, predicted))
-        fn = sum(g == label and p != label for g, p in zip(gold, predicted))
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return float(np.mean(f1s))
+    return float(f1_score(list(gold), list(predicted), labels=list(labels), average="macro", zero_division=0))
+
+
+def label_metrics(gold: Sequence[Hashable], predicted: Sequence[Hashable]) -> dict[str, Any]:
+    """Accuracy and macro-F1 over the labels that occur in gold or predictions, n: the plain classification
+    figures (a checkpoint's dev set while training, a labelled set with no benchmark metrics of its own)."""
+    _check(gold, predicted)
+    known = sorted(set(gold) | set(predicted), key=str)
+    return {
+        "accuracy": _round(accuracy_score(list(gold), list(predicted))) if gold else None,
+        "macro_f1": _round(macro_f1(gold, predicted, known)),
+        "n": len(gold),
+    }
 
 
 def absa_term_metrics(

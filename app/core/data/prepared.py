@@ -23,7 +23,7 @@ from app.core.data.benchmark_metrics import (
     absa_category_metrics,
     absa_term_metrics,
     is_semeval2010_labels,
-    macro_f1,
+    label_metrics,
     semeval2010_metrics,
     sentihood_metrics,
 )
@@ -92,15 +92,7 @@ class PreparedData:
                 "benchmark": "semeval2010-task8 (official, directed, Other excluded)",
                 **semeval2010_metrics(self.golds, predicted),
             }
-        known = sorted(set(self.golds) | set(predicted))
-        accuracy = sum(g == p for g, p in zip(self.golds, predicted)) / len(self.golds) if self.golds else None
-        f1 = macro_f1(self.golds, predicted, known)
-        return {
-            "benchmark": "relation-classification",
-            "accuracy": None if accuracy is None else round(accuracy, 4),
-            "macro_f1": None if f1 is None else round(f1, 4),
-            "n": len(self.golds),
-        }
+        return {"benchmark": "relation-classification", **label_metrics(self.golds, predicted)}
 
 
 def _absa_sentences(examples: Sequence[Any], source: str) -> list[AbsaSentence]:

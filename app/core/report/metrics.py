@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
 
 from app.core.data.benchmark_metrics import (
     absa_category_metrics,
     absa_term_metrics,
     is_semeval2010_labels,
+    label_metrics,
     semeval2010_metrics,
     sentihood_metrics,
 )
@@ -83,13 +83,8 @@ def set_metrics(info: CheckpointInfo, specs: Sequence[UnitSpec], probabilities: 
     elif kind == "semeval2010":
         metrics = semeval2010_metrics(golds, predicted)
         metrics.pop("per_relation", None)
-    known = sorted(set(golds) | set(predicted))
     generic: dict[str, Any] = {
-        "accuracy": float(accuracy_score(golds, predicted)) if golds else None,
-        "macro_f1": float(f1_score(golds, predicted, labels=known, average="macro", zero_division=0))
-        if golds
-        else None,
-        "n": len(golds),
+        **label_metrics(golds, predicted),
         "unknown_gold": sum(g not in info.labels for g in golds),
     }
     metrics = {**generic, **metrics} if kind != "labels" else generic

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from app.core.data.benchmark_metrics import label_metrics
 from app.core.data.files import replace_folder
 from app.core.inputs.batching import pad_batch
 from app.core.inputs.encoding import LabelledInput
@@ -127,22 +128,6 @@ def loss_weights(labels: Sequence[int], num_labels: int, scheme: str) -> torch.T
     weights = (counts.max() / counts).sqrt()  # the majority class keeps weight 1
     # Capped: a label seen a handful of times (ABSA's "conflict") would otherwise be over-predicted.
     return weights.clamp(max=2.0)
-
-
-def classification_metrics(gold: Sequence[int], predicted: Sequence[int], labels: Sequence[str]) -> dict[str, Any]:
-    """Accuracy and macro-F1 over the labels that occur in gold or predictions."""
-    gold_a, pred_a = np.asarray(gold), np.asarray(predicted)
-    f1s = []
-    for k in sorted(set(gold_a.tolist()) | set(pred_a.tolist())):
-        tp = int(((pred_a == k) & (gold_a == k)).sum())
-        fp = int(((pred_a == k) & (gold_a != k)).sum())
-        fn = int(((pred_a != k) & (gold_a == k)).sum())
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return {
-        "accuracy": round(float((gold_a == pred_a).mean()), 4) if len(gold_a) else None,
-        "macro_f1": round(float(np.mean(f1s)), 4) if f1s else None,
-        "n": int(len(gold_a)),
-    }
 
 
 def _dev_key(metrics: dict[str, Any]) -> tuple[float, float]:
@@ -295,9 +280,7 @@ def train_classifier(
                     options.on_step(step, loss.item())
             epochs_run = epoch + 1
             if early_stopping:
-                dev_metrics = classification_metrics(
-                    [e.label for e in dev], predict_labels(model, dev, pad_id, device), labels
-                )
+                dev_metrics = label_metrics([e.label for e in dev], predict_labels(model, dev, pad_id, device))
                 history.append({"epoch": epochs_run, **dev_metrics})
                 key = _dev_key(dev_metrics)
                 if best_key is None or key > best_key:
@@ -316,7 +299,7 @@ def train_classifier(
     metrics: dict[str, Any] = {}
     if dev:
         predicted = predict_labels(model, dev, pad_id, device)
-        metrics = {"dev": classification_metrics([e.label for e in dev], predicted, labels)}
+        metrics = {"dev": label_metrics([e.label for e in dev], predicted)}
     if options.evaluate is not None:
         metrics["test"] = options.evaluate(model, tokenizer, device)
     meta = dict(metadata)

@@ -5,6 +5,8 @@ import pytest
 from app.core.data.benchmark_metrics import (
     absa_category_metrics,
     absa_term_metrics,
+    label_metrics,
+    macro_f1,
     semeval2010_metrics,
     sentihood_metrics,
 )
@@ -174,3 +176,18 @@ def test_sentihood_aucs_are_per_aspect_roc_aucs_averaged():
     ]
     assert m["sentiment_auc"] == pytest.approx(sum(sentiment) / 2, abs=1e-4)
     assert "aspect_auc" not in sentihood_metrics(gold, ["none"] * 8, [str(i // 2) for i in range(8)], scores)
+
+
+def test_label_metrics_on_known_predictions():
+    metrics = label_metrics([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0])
+    assert metrics["accuracy"] == pytest.approx(4 / 6, abs=1e-4) and metrics["n"] == 6
+    # F1 per class: 0 -> 1/2, 1 -> 4/5, 2 -> 2/3
+    assert metrics["macro_f1"] == pytest.approx((0.5 + 0.8 + 2 / 3) / 3, abs=1e-4)
+    assert label_metrics([], []) == {"accuracy": None, "macro_f1": None, "n": 0}
+
+
+def test_macro_f1_counts_a_label_nobody_used_as_zero():
+    # "conflict" neither gold nor predicted: F1 0 within the mean over the labels asked for, as sklearn's
+    assert macro_f1(["positive", "negative"], ["positive", "positive"], ["positive", "negative", "conflict"]) == (
+        pytest.approx((2 / 3 + 0 + 0) / 3)
+    )

@@ -10,7 +10,7 @@ from app.core.inputs.encoding import B_FORMAT_POLARITIES, LabelledInput, encode_
 from app.core.model.checkpoint import load_checkpoint, read_checkpoint_info
 from app.core.model.embedded import embedded_base_model
 from app.core.passes.inspection import InspectionInput, inspect
-from app.core.training.loop import TrainingArgs, classification_metrics, loss_weights, train_classifier
+from app.core.training.loop import TrainingArgs, loss_weights, train_classifier
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +64,6 @@ def test_qa_b_inspection_scores_every_polarity(qa_b_checkpoint):
     n = len(result.encoded.input_ids)
     assert result.attention.shape == (6, 12, n, n)
     assert torch.allclose(result.attention.sum(-1), torch.ones(6, 12, n), atol=1e-5)
-
-
-def test_metrics_on_known_predictions():
-    labels = ["a", "b", "c"]
-    metrics = classification_metrics([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0], labels)
-    assert metrics["accuracy"] == pytest.approx(4 / 6, abs=1e-4)
-    # F1 per class: a 1/2, b 4/5, c 2/3
-    assert metrics["macro_f1"] == pytest.approx((0.5 + 0.8 + 2 / 3) / 3, abs=1e-4)
 
 
 def test_class_weights_are_capped():
