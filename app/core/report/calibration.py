@@ -4,9 +4,10 @@ ECE (Naeini et al. 2015; Guo et al. 2017): the confidences c_i = max_k p_ik fall
 bins of [0, 1]; ECE = sum over bins of (n_b / n) |acc_b - conf_b|, acc_b the share of the bin's top-1
 predictions that are right, conf_b their mean confidence. Computed by torchmetrics
 (`binary_calibration_error` on (confidence, correct), which is exactly this top-1 definition and also
-counts as wrong an input whose gold label the model does not have). The diagram's bins are the same
-[k/B, (k+1)/B) intervals (a confidence of exactly 1.0 in the last one; torchmetrics gives 1.0 a bin of
-its own, so the two agree unless some confidence is exactly 1.0 in float64).
+counts as wrong an input whose gold label the model does not have). The diagram's bins are torchmetrics'
+own: the same edges (linspace(0, 1, B + 1) in float64) and the same rule (`bucketize(right=True)`), so a
+confidence on an edge falls in the same bin in both; only a confidence of exactly 1.0, which torchmetrics
+gives a bin of its own, is drawn in the last one (the two agree unless some confidence is exactly 1.0).
 
 Temperature scaling (Guo et al. 2017): one T > 0 for all logits, fitted on a held-out dev split by
 minimising the negative log-likelihood of softmax(z / T) (scipy's bounded scalar search on log T),
@@ -19,7 +20,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
 from torchmetrics.functional.classification import binary_calibration_error
@@ -43,8 +43,10 @@ def expected_calibration_error(probabilities: torch.Tensor, gold: torch.Tensor, 
 
 def reliability(probabilities: torch.Tensor, gold: torch.Tensor, bins: int = 10) -> list[dict[str, Any]]:
     """Per bin [low, high): inputs, their accuracy and mean confidence (null when the bin is empty)."""
-    confidence, correct = (t.numpy() for t in top1(probabilities.double(), gold))
-    index = np.minimum((confidence * bins).astype(int), bins - 1)
+    confidences, correctness = top1(probabilities.double(), gold)
+    edges = torch.linspace(0, 1, bins + 1, dtype=torch.float64)  # torchmetrics' edges and binning rule
+    index = (torch.bucketize(confidences, edges, right=True) - 1).clamp(max=bins - 1).numpy()
+    confidence, correct = confidences.numpy(), correctness.numpy()
     out = []
     for b in range(bins):
         inside = index == b
@@ -59,12 +61,6 @@ def reliability(probabilities: torch.Tensor, gold: torch.Tensor, bins: int = 10)
             }
         )
     return out
-
-
-def ece_from_bins(rows: list[dict[str, Any]]) -> float:
-    """sum (n_b / n) |acc_b - conf_b| over a reliability diagram's bins."""
-    total = sum(r["count"] for r in rows)
-    return sum(r["count"] / total * abs(r["accuracy"] - r["confidence"]) for r in rows if r["count"])
 
 
 def negative_log_likelihood(logits: torch.Tensor, gold: torch.Tensor, temperature: float) -> float:

@@ -19,7 +19,6 @@ from app.core.data.sources import load_data_source
 from app.core.model.checkpoint import CheckpointInfo
 from app.core.report.calibration import (
     calibration,
-    ece_from_bins,
     expected_calibration_error,
     fit_temperature,
     reliability,
@@ -55,9 +54,28 @@ def test_ece_by_its_definition():
     rows = reliability(PROBS, GOLD, 10)
     assert [r["count"] for r in rows] == [0, 0, 0, 0, 0, 1, 1, 2, 1, 1]
     assert rows[7]["accuracy"] == 0.5 and rows[7]["confidence"] == pytest.approx(0.75)
-    assert ece_from_bins(rows) == pytest.approx(expected, abs=1e-9)
+    assert ece_of_diagram(rows) == pytest.approx(expected, abs=1e-9)
     # a label the model lacks (-1) is always wrong
     assert expected_calibration_error(PROBS[:1], torch.tensor([-1]), 10) == pytest.approx(0.95)
+
+
+def ece_of_diagram(rows: list[dict]) -> float:
+    """sum (n_b / n) |acc_b - conf_b| over a reliability diagram's bins: what the diagram shows, as one number."""
+    total = sum(r["count"] for r in rows)
+    return sum(r["count"] / total * abs(r["accuracy"] - r["confidence"]) for r in rows if r["count"])
+
+
+def test_the_diagram_bins_confidences_on_an_edge_as_the_ece_does():
+    # top-1 confidences that are bin edges as torchmetrics computes them: for 20 bins the edge 11/20 is
+    # 0.5499999999999999 in float64, where int(confidence * bins) would say bin 10 and the ECE's binning bin 11
+    for bins in (20, 22, 25):
+        edges = torch.linspace(0, 1, bins + 1, dtype=torch.float64)
+        confidence = edges[(edges >= 0.5) & (edges < 1)]
+        probabilities = torch.stack([confidence, 1 - confidence], dim=-1)
+        gold = torch.arange(len(confidence)) % 3 % 2  # right, wrong, right, right, wrong, ...
+        assert ece_of_diagram(reliability(probabilities, gold, bins)) == pytest.approx(
+            expected_calibration_error(probabilities, gold, bins), abs=1e-12
+        )
 
 
 def test_temperature_scaling_recovers_a_known_temperature():
