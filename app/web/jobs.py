@@ -35,7 +35,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -52,12 +51,12 @@ from app.store.job_owners import JobAccess
 from app.store.models import User
 from app.web.job_context import JobCancelled, JobContext, JobInputError, Prepared, TooManyJobs
 from app.web.job_history import INTERRUPTED, JobHistory, stamp
+from app.web.job_state import ACTIVE, Job
 from app.web.paths import PublicPaths
 from app.web.uploads import Uploads
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ACTIVE = ("queued", "running")
 
 
 class JobKind:
@@ -97,53 +96,6 @@ class JobKind:
         return settings.max_body_bytes, "HEADSCOPE_MAX_BODY_BYTES"
 
 
-@dataclass
-class Job:
-    kind: str
-    id: str
-    description: dict[str, Any]
-    total: int = 0
-    owner_id: int | None = None  # who started it (the per-user limit counts these)
-    dependency: bool = False  # queued for another job (a group's member): that job counts, this one does not
-    status: str = "queued"  # queued, running, done, failed, interrupted (the server stopped first)
-    phase: str = "queued"
-    done: int = 0
-    created: float = field(default_factory=time.time)
-    started: float | None = None
-    finished: float | None = None
-    error: str | None = None
-    cached: bool = False
-    inputs: Any = None
-    rerun: dict[str, Any] | None = None  # the POST body that asks for it again
-    _phase_started: float | None = None
-    _phase_done: int = 0
-
-    def report(self, done: int, total: int, phase: str) -> None:
-        """Progress from the kind: `done` of `total` in `phase` (a new phase restarts the ETA's clock)."""
-        if phase != self.phase:
-            self._phase_started, self._phase_done = time.time(), self.done
-        self.done, self.total, self.phase = done, total, phase
-
-    def progress(self) -> dict[str, Any]:
-        now = time.time()
-        eta = None
-        measured = self.done - self._phase_done
-        if self.status == "running" and self._phase_started and measured > 0 and self.done < self.total:
-            eta = round((now - self._phase_started) / measured * (self.total - self.done), 1)
-        end = self.finished or now
-        return {
-            "done": self.done,
-            "total": self.total,
-            "phase": self.phase,
-            "eta_s": eta,
-            "elapsed_s": round(end - self.started, 2) if self.started else 0.0,
-            "fraction": round(self.done / self.total, 4) if self.total else 0.0,
-            "created": self.created,
-            "started": self.started,
-            "finished": self.finished,
-        }
-
-
 class JobQueue:
     def __init__(
         self,
@@ -168,6 +120,7 @@ class JobQueue:
         self.runs = 0  # jobs computed by this process (the cache tests count them)
         self.work_threads: set[str] = set()  # threads that ran job model work (all: the model thread)
         self._lock = threading.Lock()
+        self._admission = threading.RLock()  # one submission at a time (a group's prepare submits its members)
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._closing = threading.Event()
         self.history = JobHistory(store)
@@ -184,6 +137,15 @@ class JobQueue:
         """(job, created): a new queued job, or the queued, running or stored one with the same key.
         counted=False: a dependency, left out of the per-user limit (the job that asked for it counts); a new one is
         refused as that job would be when the user has no room left, so that nothing is queued for a refused job."""
+        with self._admission:  # a group's members and the group itself admitted as one, against the same limit
+            return self._submit(kind, body, user, counted)
+
+    def check_room(self, kind: JobKind, user: User) -> None:
+        """TooManyJobs (429) when `user` could not start a job of `kind` now: a group asks before queuing members."""
+        with self._lock:
+            self._check_limit(kind, user)
+
+    def _submit(self, kind: JobKind, body: Any, user: User, counted: bool) -> tuple[Job, bool]:
         prepared = kind.prepare(body, user, self.context)
         job_id = cache_key(prepared.key_parts)
         rerun = kind.rerun_request(body, prepared)

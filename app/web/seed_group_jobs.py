@@ -57,8 +57,10 @@ class GroupJobs(JobKind):
     def submit_members(
         self, group: SeedGroup, member_request: Callable[[str], BaseModel], user: User, context: JobContext
     ) -> list[dict[str, Any]]:
-        """Each seed's own job (`member_request(checkpoint id)`), queued ahead of the group job: [{seed, model, id}]."""
+        """Each seed's own job (`member_request(checkpoint id)`), queued ahead of the group job: [{seed, model, id}];
+        none when the user has no room for the group job (429 before anything is queued)."""
         assert context.jobs is not None  # the queue sets itself
+        context.jobs.check_room(self, user)
         return [
             {
                 "seed": seed,

@@ -113,6 +113,36 @@ def test_a_group_refused_by_the_limit_queues_no_seed(one_job):
     assert final["status"] == "done", final["error"]
 
 
+def test_two_groups_asked_at_once_admit_one_and_queue_nothing_for_the_other(one_job):
+    """Each group's members, then its own limit check: two requests in parallel must not both queue members."""
+    client, users = one_job
+    jobs = client.app.state.jobs
+    release = threading.Event()
+    jobs.model_executor.submit(release.wait)  # the model thread held: nothing finishes meanwhile
+    answers: dict[int, object] = {}
+    before = set(jobs.jobs)
+
+    def ask(bootstrap: int) -> None:
+        body = {**GROUP_BODY, "settings": {**SETTINGS, "bootstrap": bootstrap}}
+        answers[bootstrap] = client.post("/api/analysis-groups", json=body, headers=users["dana"])
+
+    try:
+        askers = [threading.Thread(target=ask, args=(bootstrap,)) for bootstrap in (70, 71)]
+        for asker in askers:
+            asker.start()
+        for asker in askers:
+            asker.join(120)
+        codes = sorted(answer.status_code for answer in answers.values())
+        assert codes == [202, 429], [answer.text for answer in answers.values()]
+        accepted = next(answer.json() for answer in answers.values() if answer.status_code == 202)
+        queued = {job_id for _, job_id in set(jobs.jobs) - before}
+        assert queued == {accepted["id"], *(m["analysis_id"] for m in accepted["members"])}
+    finally:
+        release.set()
+    final, _ = wait_job(client, "analysis-groups", accepted["id"], timeout=900, headers=users["dana"])
+    assert final["status"] == "done", final["error"]
+
+
 def test_sharing_a_group_shares_the_seeds_runs_it_links_to(limited):
     client, users = limited
     group = client.post("/api/analysis-groups", json=GROUP_BODY, headers=users["dana"])
