@@ -38,11 +38,15 @@ export function drawSummary(result) {
  *  headline is another figure (a relation checkpoint's headline accuracy is that accuracy: said once). */
 function inDistribution(set) {
   const head = set.headline;
-  const figures = [`${head.accuracy_name} ${fmt(head.accuracy)}`, `${head.f1_name} ${fmt(head.f1)}`];
+  // a headline accuracy over fewer inputs than the set (3-way accuracy: the pairs whose gold is a sentiment) says so
+  const over = head.accuracy_n != null && head.accuracy_n !== set.n ? ` (over ${head.accuracy_n} of them)` : "";
+  const figures = [`${head.accuracy_name} ${fmt(head.accuracy)}${over}`, `${head.f1_name} ${fmt(head.f1)}`];
   const accuracyKey = head.accuracy_key || (head.accuracy_name === "accuracy" ? "accuracy" : null);
   if (accuracyKey !== "accuracy") figures.push(`accuracy over the labels ${fmt(set.accuracy)}`);
   if ((head.f1_key || null) !== "macro_f1") figures.push(`macro-F1 over the labels ${fmt(set.macro_f1)}`);
-  return `In distribution on ${set.name}: ${figures.join(", ")} (n=${set.n}).`;
+  const unknown = set.unknown_gold ? ` ${set.unknown_gold} of the ${set.n} inputs have a gold label this model ` +
+    "does not have: they count as wrong." : "";
+  return `In distribution on ${set.name} (n=${set.n}): ${figures.join(", ")}.${unknown}`;
 }
 
 /** A "?" after each header cell of `table` that has an anchor in `anchors` (by column; null: none). */

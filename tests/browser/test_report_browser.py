@@ -3,6 +3,7 @@ side by side — start a small report, follow its progress, read the comparison 
 the ROC curves, the scatter and the tables, reopen it from its URL. Every request goes to 127.0.0.1."""
 
 import os
+import re
 
 import pytest
 from browser_support import query  # tests/ is on sys.path (rootdir conftest)
@@ -68,6 +69,11 @@ def test_two_demo_checkpoints_side_by_side(page):
     assert "3-way sentiment accuracy" in absa_row and "aspect-detection F1" in absa_row  # each number named
     sentence = page.text_content('#model-details [data-model="demo-re"] .in-distribution')
     assert sentence.count("accuracy") == 1, sentence  # the relation headline accuracy is said once
+    absa_sentence = page.text_content('#model-details [data-model="demo-absa-qa-m"] .in-distribution')
+    # 3-way accuracy rests on the pairs whose gold is a sentiment, fewer than the set's: said beside it
+    assert re.search(r"\(n=(\d+)\): 3-way sentiment accuracy [\d.]+ \(over (\d+) of them\)", absa_sentence), (
+        absa_sentence
+    )
     details = page.text_content("#model-details")
     assert "hotflip" in details and "SemEval-2010" in details
     if not os.environ.get("HEADSCOPE_SHARED_DATA"):  # without the benchmarks the reasons name the setting

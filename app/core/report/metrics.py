@@ -28,6 +28,9 @@ from app.core.inputs.encoding import B_FORMAT_POLARITIES
 from app.core.inputs.units import CATEGORY_FORMATS, UnitSpec, sentihood_aspects
 from app.core.model.checkpoint import CheckpointInfo
 
+# the count each headline accuracy rests on, where it is not every input (3-way accuracy leaves out the pairs whose
+# gold is none or conflict, SentiHood's sentiment accuracy the absent aspects)
+ACCURACY_COUNTS = {"accuracy_3way": "n_3way", "accuracy_4way": "n_4way", "sentiment_accuracy": "n_sentiment"}
 HEADLINES = {
     "absa-categories": ("accuracy_3way", "aspect_f1", "3-way sentiment accuracy", "aspect-detection F1"),
     "sentihood": ("sentiment_accuracy", "aspect_f1", "sentiment accuracy (positive/negative)", "aspect F1"),
@@ -97,6 +100,7 @@ def set_metrics(info: CheckpointInfo, specs: Sequence[UnitSpec], probabilities: 
         # which generic figures the headline already is, so a page never prints the same number twice
         "accuracy_key": accuracy_key,
         "f1_key": f1_key,
+        "accuracy_n": metrics.get(ACCURACY_COUNTS.get(accuracy_key, "n")),
     }
     return metrics
 

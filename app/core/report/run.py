@@ -22,7 +22,7 @@ from app.core.inputs.batching import training_max_length
 from app.core.model.checkpoint import CheckpointInfo, LoadedCheckpoint
 from app.core.passes.attention_pass import Progress, Runner, Stopwatch, run_here
 from app.core.passes.batch_size import given_batch, pass_batch_size
-from app.core.report.calibration import calibration, fit_temperature
+from app.core.report.calibration import Calibration, calibration, fit_temperature
 from app.core.report.metrics import category_subset, gold_indices, set_metrics
 from app.core.report.ood import anomaly_scores
 from app.core.report.passes import Evaluated, adversarial, evaluate_plan, pretrained_interpretability
@@ -193,6 +193,7 @@ def perspectives(
                 **anomaly_scores(test_msp, outside, settings.roc_points),
             }
         )
+    test_calibration = calibration(test_logits, test_gold, temperature, settings.bins)
     return {
         "id": info.id,
         "task": info.task,
@@ -217,13 +218,8 @@ def perspectives(
             "temperature": temperature,
             "dev": plan.sets[dev].name,
             "dev_inputs": len(dev_specs),
-            "temperature_note": None
-            if temperature
-            else f"not fitted: fewer than 10 dev inputs with a label the model has ({len(dev_specs)} dev inputs)",
-            "in_distribution": {
-                "name": plan.sets[test].name,
-                **calibration(test_logits, test_gold, temperature, settings.bins).to_json(),
-            },
+            "temperature_note": temperature_note(temperature, test_calibration, plan.sets[dev].name, len(dev_specs)),
+            "in_distribution": {"name": plan.sets[test].name, **test_calibration.to_json()},
             "shift": shift_calibration,
         },
         "anomaly": {
@@ -343,3 +339,17 @@ DEFINITIONS = {
     "interpretability": "Stevens & Su's rate (top-3 [CLS] attention words of the last layer hold the gold span) "
     "with its random and pretrained-model baselines",
 }
+
+
+def temperature_note(temperature: float | None, test: Calibration, dev: str, dev_inputs: int) -> str | None:
+    """Why the temperature's figures need a second look: none fitted, or one that made the test set's calibration
+    worse (fitted on a dev split the test set does not resemble, or on too few inputs)."""
+    if not temperature:
+        return f"not fitted: fewer than 10 dev inputs with a label the model has ({dev_inputs} dev inputs)"
+    if test.ece is not None and test.ece_scaled is not None and test.ece_scaled > test.ece:
+        return (
+            f"temperature scaling made the test set's calibration worse (ECE {test.ece:.3f} → {test.ece_scaled:.3f}): "
+            f"the temperature {temperature:.2f} fitted on {dev} ({dev_inputs} inputs) does not carry over to the test "
+            "set; read the unscaled ECE"
+        )
+    return None

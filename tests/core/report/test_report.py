@@ -18,6 +18,7 @@ from app.core.data.prepared import prepare
 from app.core.data.sources import load_data_source
 from app.core.model.checkpoint import CheckpointInfo
 from app.core.report.calibration import (
+    Calibration,
     calibration,
     expected_calibration_error,
     fit_temperature,
@@ -26,6 +27,7 @@ from app.core.report.calibration import (
 from app.core.report.metrics import set_metrics
 from app.core.report.ood import EmptySetError, anomaly_scores
 from app.core.report.plan import ReportInputError, plan_report
+from app.core.report.run import temperature_note
 from app.core.report.settings import ReportSettings
 from app.core.training.loop import split_dev
 
@@ -250,3 +252,13 @@ def test_category_model_on_data_without_shared_categories_is_refused(registry):
     assert not found.specs and "no aspect category in common" in found.note
     with pytest.raises(ReportInputError, match="no aspect category in common"):
         shift_set(registry.info("demo-absa-qa-m"), "mams/acsa/val.xml", dataset, 10, ["location"], strict=True)
+
+
+def test_a_temperature_that_worsens_the_test_sets_calibration_is_flagged():
+    def test_set(ece, scaled):
+        return Calibration(n=200, ece=ece, ece_scaled=scaled, reliability=[], reliability_scaled=[], accuracy=0.3)
+
+    worse = temperature_note(0.45, test_set(0.306, 0.569), "demo-re dev", 48)
+    assert "worse" in worse and "0.306 → 0.569" in worse and "48 inputs" in worse
+    assert temperature_note(1.7, test_set(0.2, 0.05), "dev", 48) is None
+    assert "not fitted" in temperature_note(None, test_set(0.2, None), "dev", 4)
