@@ -3,7 +3,7 @@
 // tests heatmap of how much more each head moved on broken than on held pairs.
 
 import { loadPlotly } from "./plotly-loader.js";
-import { $, fmt } from "./dom.js";
+import { $, el, fmt } from "./dom.js";
 import { view, pub, writeView } from "./robustness-state.js";
 import { plotlyScale, scaleControl, scaleWords, thinned, LABEL_PX } from "./heatmap-scale.js";
 import { exportButtons, captionLines } from "./export-image.js";
@@ -107,10 +107,21 @@ export async function drawHeadsChart(result, onPick) {
     return `${test} · layer ${name.replace(".", ", head ")}<br>broken − held: ${fmt(raw[k][i])}` +
       (lo != null ? ` [${fmt(lo)}, ${fmt(hi)}]` : "") + (moved[i] ? `<br>broken ${moved[i].broken.n}, held ${moved[i].held.n}` : "");
   }));
-  const plotH = Math.min(HEADS_CHART_MAX, ROW_PX * heads.length), margin = { l: 56, r: 10, t: 40, b: 110 };
-  const shown = thinned(heads.length, plotH);
   const node = $("chart-heads");
   drawn = { result, onPick };
+  node.querySelector(".chart-empty")?.remove();
+  if (moved.every((m) => !m)) {  // no test has both broken and held pairs: an all-blank map would draw a junk axis
+    Plotly.purge(node);
+    delete node.dataset.bound;  // purge took the click handler with it
+    node.append(el("p", "chart-empty muted", "No head to show: no test had both broken and held pairs (a " +
+      "head's change is compared between the two), so nothing moved. Run more sources or other tests to break some."));
+    node.dataset.empty = "1";
+    counted(node);
+    return;
+  }
+  delete node.dataset.empty;
+  const plotH = Math.min(HEADS_CHART_MAX, ROW_PX * heads.length), margin = { l: 56, r: 10, t: 40, b: 110 };
+  const shown = thinned(heads.length, plotH);
   scaleControl(node, "heads-scale", view.scale, (scale) => {
     view.scale = scale;
     writeView();

@@ -209,3 +209,15 @@ def test_an_untrained_checkpoints_run_says_so_beside_its_predictions(page):
     page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
     assert page.is_visible("#untrained-note")
     assert page.text_content("#untrained-note").startswith("Untrained checkpoint:")
+
+
+def test_a_run_that_broke_nothing_says_so_instead_of_a_blank_heads_map(page):
+    # a typo and a punctuation change on a few sources of the relation demo: no prediction flips
+    start_run(page, tests=("q1-typo", "q1-punctuation"), sources=6)
+    page.wait_for_function("document.body.dataset.rendered === '1'", timeout=240_000)
+    broken = page.evaluate("window.headscope.result.tests.map(t => t.moved && t.moved.focus ? 1 : 0)")
+    if any(broken):
+        pytest.skip(f"these sources broke under a test here ({broken}): the empty state is not reached")
+    assert page.get_attribute("#chart-heads", "data-empty") == "1"
+    assert "no test had both broken and held pairs" in page.text_content("#chart-heads .chart-empty")
+    assert page.locator("#chart-heads .main-svg").count() == 0  # no blank map with a numeric axis
