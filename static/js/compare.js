@@ -257,8 +257,22 @@ $("compare-form").addEventListener("submit", (e) => {
   e.preventDefault();
   readForm();
   if (!state.text.trim()) return showError("error-box", "Please enter the left text.");
+  if (!state.right_text.trim()) {
+    // an empty right text is the left one: two models (or a model and its base) on one input
+    if (sameRunBothSides()) {
+      return showError("error-box", "Both sides would be the same run: enter a right text (the variant), or pick " +
+        "another model or the pretrained base on the right to compare two models on the left text.");
+    }
+    $("right-text").value = state.right_text = state.text;  // shown: what the right side runs
+  }
   refresh();
 });
+
+/** Whether the right side, its text left empty, names the left's model, base flag and aspect. */
+function sameRunBothSides() {
+  return (state.right_model || state.model) === state.model && state.right_pretrained === state.left_pretrained &&
+    (!state.right_aspect || state.right_aspect === state.aspect);
+}
 for (const id of ["left-model", "right-model"]) {
   $(id).addEventListener("change", () => {
     if (id === "left-model" && !$("right-model").dataset.touched) $("right-model").value = $("left-model").value;

@@ -107,3 +107,22 @@ def test_compare_pretrained_and_errors(page):
     page.click("#compare-button")
     page.wait_for_selector("#error-box:not([hidden])")
     assert "aspect" in page.text_content("#error-box")
+
+
+def test_an_empty_right_text_is_refused_when_both_sides_would_be_one_run(page):
+    page.goto(page.base + "/compare")
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=60_000)
+    page.select_option("#left-model", "demo-re")
+    page.select_option("#right-model", "demo-re")
+    page.fill("#left-text", SOURCE)
+    page.fill("#right-text", "")
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.click("#compare-button")
+    assert "same run" in page.text_content("#error-box") and posts == []
+    # the pretrained base on the right: two models on the left text, which the right box then shows
+    page.check("#right-pretrained")
+    page.click("#compare-button")
+    page.wait_for_function("window.headscope.response && document.body.dataset.busy !== '1'", timeout=60_000)
+    assert page.locator("#error-box").is_hidden(), page.text_content("#error-box")
+    assert page.input_value("#right-text") == SOURCE
