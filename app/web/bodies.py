@@ -56,6 +56,8 @@ def validation_errors(request: Request, exc: RequestValidationError) -> list[dic
         loc, msg, kind = list(e.get("loc", [])), e.get("msg", ""), e.get("type", "")
         if kind == "json_invalid":
             loc, msg = ["body"], _json_error(exc.body)
+        elif kind == "value_error":  # our validators' own words, without pydantic's "Value error, " before them
+            msg = msg.removeprefix("Value error, ")
         elif kind == "extra_forbidden" and model is not None and loc[:1] == ["body"]:
             msg = f"unknown field {loc[-1]!r}; accepted: {', '.join(_level(model, loc[1:-1]).model_fields)}"
         errors.append({"loc": loc, "msg": msg, "type": kind})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from app.web.attribution_schema import AttributionFields
 
@@ -81,7 +81,10 @@ LayerChoice = Annotated[list[int] | Literal["all"] | None, BeforeValidator(_laye
 
 
 class InspectionFields(BaseModel):
-    """The input of one inspection, shared by /api/inspect and /api/inspect/knockout."""
+    """The input of one inspection, shared by /api/inspect and /api/inspect/knockout. An unknown field is refused
+    (422 naming the accepted ones): a misspelt option would otherwise be dropped without a word."""
+
+    model_config = ConfigDict(extra="forbid")
 
     model: str | None = Field(default=None, description="checkpoint id (GET /api/models); default: the demo ABSA model")
     text: InputText = Field(max_length=MAX_TEXT_CHARS, description="review (ABSA) or sentence with <e1>/<e2> tags (RE)")

@@ -48,6 +48,8 @@ export function trackTicks(controls) {
     const box = e.target;
     if (box.name === "attr") lastTicked = box.checked ? box.value : null;
   });
+  // a refused step count is corrected in place: its message goes as the value changes
+  controls.addEventListener("input", (e) => { if (e.target.id === "ig-steps") clearError("attribution-controls"); });
 }
 
 /** The methods a refusal is about: the box ticked last, else the first method its message names, else all. */
@@ -59,13 +61,19 @@ function refusedMethods(e, chosen) {
 }
 
 /** An attribution was refused: at the attribution panel, the message and which boxes were unticked;
- *  the refused methods leave the state (and the URL) so the others can be drawn. */
+ *  the refused methods leave the state (and the URL) so the others can be drawn. Whether any was unticked
+ *  (a refused step count unticks none: it is a value to correct, and nothing else could be drawn meanwhile). */
 export function attributionFailed(e, state) {
+  if (fieldOf(e) === "ig_steps") {
+    showError("attribution-controls", `${e.message}\n(correct the IG steps; every method stays ticked)`);
+    return false;
+  }
   const refused = refusedMethods(e, state.attr);
   state.attr = state.attr.filter((m) => !refused.includes(m));
   for (const box of document.querySelectorAll("#attribution-controls input[name=attr]")) box.checked = state.attr.includes(box.value);
   lastTicked = null;
   showError("attribution-controls", `${e.message}\n(${refused.join(", ")} unticked)`);
+  return true;
 }
 
 /** An attribution was drawn (or none is asked for): no error at the panel. */

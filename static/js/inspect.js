@@ -161,7 +161,7 @@ async function refresh() {
     if (state.attr.length || resp.attribution) {  // a refused method: said at its panel, unticked, the rest drawn
       const panel = await attribution();
       await panel.ensureAttribution(resp, state, task()).then(errs.attributionShown, (e) => {
-        errs.attributionFailed(e, state);
+        if (!errs.attributionFailed(e, state)) return;
         return panel.ensureAttribution(resp, state, task()).catch((again) => showError("attribution-controls", again.message));
       });
     }

@@ -72,3 +72,23 @@ def test_a_refused_sentence_is_said_by_the_text_and_the_old_prediction_marked_st
     page.click("#run-button")
     page.wait_for_function("!document.getElementById('prediction').classList.contains('stale')", timeout=60_000)
     assert error.is_hidden() and page.get_attribute("#headview-panel", "data-stale") is None
+
+
+def test_a_refused_step_count_unticks_nothing_and_goes_once_corrected(page):
+    url = (
+        page.base
+        + "/inspect?"
+        + urlencode({"model": "demo-absa-qa-m", "text": "The soup was cold.", "aspect": "food", "attr": "ig,rollout"})
+    )
+    page.goto(url)
+    page.wait_for_selector("#attribution-strips[data-rows='2']", timeout=120_000)
+    page.fill("#ig-steps", "0")
+    page.press("#ig-steps", "Enter")
+    error = page.locator("#attribution-controls + .error")
+    error.wait_for(state="visible", timeout=60_000)
+    assert "between 1 and 256" in error.text_content() and "correct the IG steps" in error.text_content()
+    assert "unticked" not in error.text_content()
+    for method in ("ig", "rollout"):  # rollout takes no steps: nothing to untick for a step count
+        assert page.is_checked(f"#attribution-controls input[value='{method}']")
+    page.fill("#ig-steps", "8")
+    assert error.is_hidden()

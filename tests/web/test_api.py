@@ -146,3 +146,19 @@ def test_long_text_is_truncated_and_says_where(tiny_client):
 def test_absent_aspect_is_valid(tiny_client):
     body = tiny_client.post("/api/inspect", json={**ABSA_PAIR, "aspect": "ambience"}).json()
     assert body["spans"]["aspect_term"] == [] and body["prediction"]["label"]
+
+
+def test_inspect_refuses_an_unknown_field_naming_the_accepted_ones(tiny_client):
+    answer = tiny_client.post("/api/inspect", json={"text": "The soup was cold.", "aspect": "food", "bogus": 1})
+    assert answer.status_code == 422
+    message = answer.json()["detail"][0]["msg"]
+    assert "unknown field 'bogus'" in message and "aspect" in message and "attention" in message
+
+
+def test_a_validators_message_reads_without_pydantics_prefix(tiny_client):
+    answer = tiny_client.post(
+        "/api/inspect", json={"text": "x", "aspect": "food", "attribution": ["ig"], "ig_steps": 0}
+    )
+    assert answer.status_code == 422
+    message = answer.json()["detail"][0]["msg"]
+    assert message.startswith("ig_steps must be between 1 and") and "Value error" not in message
