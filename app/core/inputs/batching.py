@@ -1,8 +1,9 @@
-"""Padding encoded inputs into batches, and the length limit a checkpoint's inputs are cut to."""
+"""Padding encoded inputs into batches (of similar lengths, where order does not matter), and the length limit a
+checkpoint's inputs are cut to."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 
@@ -26,6 +27,17 @@ def pad_batch(encodeds: Sequence[EncodedInput], pad_id: int, device: torch.devic
     if encodeds[0].token_type_ids is not None:
         batch["token_type_ids"] = types.to(device)
     return batch
+
+
+def length_sorted_batches(
+    encodeds: Sequence[EncodedInput], batch_size: int, pad_id: int, device: torch.device
+) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
+    """(positions in `encodeds`, their padded batch), batch by batch, the inputs sorted by length: similar lengths
+    together pad little. For a pass whose results do not depend on the order (put back by the positions)."""
+    ordered = sorted(range(len(encodeds)), key=lambda i: len(encodeds[i].input_ids))
+    for start in range(0, len(ordered), batch_size):
+        positions = ordered[start : start + batch_size]
+        yield positions, pad_batch([encodeds[i] for i in positions], pad_id, device)
 
 
 def training_max_length(checkpoint: LoadedCheckpoint) -> int:

@@ -29,7 +29,7 @@ import torch
 from app.core.data.demo import demo_dataset
 from app.core.data.readers import Dataset
 from app.core.data.sources import data_fingerprint
-from app.core.inputs.batching import pad_batch
+from app.core.inputs.batching import length_sorted_batches
 from app.core.inputs.encoding import EncodedInput
 from app.core.inputs.units import AnalysisError, encode_units, unit_specs
 from app.core.model.checkpoint import LoadedCheckpoint
@@ -89,9 +89,8 @@ def reference_inputs(loaded: LoadedCheckpoint, reference: ReferenceSet) -> list[
 
 
 def _batches(loaded: LoadedCheckpoint, encodeds: Sequence[EncodedInput]) -> Iterator[dict[str, torch.Tensor]]:
-    ordered = sorted(encodeds, key=lambda e: len(e.input_ids))  # similar lengths together: little padding
-    for start in range(0, len(ordered), BATCH_SIZE):
-        yield pad_batch(ordered[start : start + BATCH_SIZE], loaded.tokenizer.pad_token_id, loaded.device)
+    for _, batch in length_sorted_batches(encodeds, BATCH_SIZE, loaded.tokenizer.pad_token_id, loaded.device):
+        yield batch
 
 
 def reference_means(loaded: LoadedCheckpoint, reference: ReferenceSet | None = None) -> torch.Tensor:

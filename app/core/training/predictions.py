@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from app.core.inputs.batching import pad_batch
+from app.core.inputs.batching import length_sorted_batches
 from app.core.inputs.encoding import LabelledInput
 
 RowValue = TypeVar("RowValue")
@@ -25,12 +25,9 @@ def _in_length_order(
 ) -> list[RowValue]:
     """`read(logits)` per batch of examples sorted by length; its values put back in the examples' order."""
     model.eval()
-    ordered = sorted(range(len(examples)), key=lambda i: len(examples[i].encoded.input_ids))
     by_index: dict[int, RowValue] = {}
-    for start in range(0, len(ordered), batch_size):
-        idx = ordered[start : start + batch_size]
-        batch = pad_batch([examples[i].encoded for i in idx], pad_id, device)
-        for i, value in zip(idx, read(model(**batch).logits)):
+    for positions, batch in length_sorted_batches([e.encoded for e in examples], batch_size, pad_id, device):
+        for i, value in zip(positions, read(model(**batch).logits)):
             by_index[i] = value
     return [by_index[i] for i in range(len(examples))]
 

@@ -178,3 +178,20 @@ def test_pairs_encoded_together_equal_each_alone(absa, pairs):
     for one, other in zip(alone, together, strict=True):
         assert one.encoded == other.encoded
         assert (one.other_aspects, one.opinion) == (other.other_aspects, other.opinion)
+
+
+def test_length_sorted_batches_cover_every_input_once_and_pad_little():
+    import torch
+
+    from app.core.inputs.batching import length_sorted_batches
+    from app.core.inputs.encoding import EncodedInput
+
+    lengths = [5, 2, 9, 3, 7, 2, 4]
+    encodeds = [EncodedInput(list(range(1, n + 1)), [0] * n, [], {}) for n in lengths]
+    batches = list(length_sorted_batches(encodeds, 3, 0, torch.device("cpu")))
+    positions = [p for ps, _ in batches for p in ps]
+    assert sorted(positions) == list(range(len(lengths)))  # each input exactly once
+    assert [lengths[p] for p in positions] == sorted(lengths)  # shortest first
+    for ps, batch in batches:
+        assert batch["input_ids"].shape == (len(ps), max(lengths[p] for p in ps))  # padded to its own longest
+        assert batch["attention_mask"].sum(-1).tolist() == [lengths[p] for p in ps]
