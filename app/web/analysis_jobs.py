@@ -16,7 +16,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.config import Settings
 from app.core.data.demo import DEMO_DATASETS
 from app.core.data.readers import OpinionLexicon
 from app.core.data.sources import (
@@ -36,9 +35,10 @@ from app.core.model.checkpoint import LoadedCheckpoint
 from app.core.model.pretrained import KeptBaseline, pretrained_location
 from app.store.models import User
 from app.web.job_context import JobContext, JobInputError, Prepared
-from app.web.job_data import data_name, load_named
+from app.web.job_data import data_name, load_named, public_result
 from app.web.jobs import Job, JobKind
 
+ANALYSIS_PATHS = ("pretrained", "lexicon")  # the settings that may name a server folder
 UPLOAD_HELP = 'POST /api/analyses with "upload": JSONL text (docs: app/core/data/readers/user_jsonl.py)'
 
 
@@ -65,13 +65,10 @@ class AnalysisJobs(JobKind):
     name = "analyses"
     noun = "analysis"
     request = AnalysisRequest
+    takes_uploads = True
 
     def __init__(self) -> None:
         self._pretrained = KeptBaseline()
-
-    def body_limit(self, settings: Settings) -> tuple[int, str]:
-        # An upload travels JSON-escaped: room for twice its bytes; the text itself is checked exactly.
-        return max(settings.max_body_bytes, 2 * settings.max_upload_bytes + 65536), "HEADSCOPE_MAX_UPLOAD_BYTES"
 
     def datasets(self, user: User, context: JobContext) -> dict[str, Any]:
         """What `data` accepts: the demo datasets, the shared data files, the user's own uploads."""
@@ -156,7 +153,7 @@ class AnalysisJobs(JobKind):
             result["faithfulness"] = self._faithfulness(job, loaded, settings, run, lexicon)
         result["analysis_id"] = job.id
         result["job"] = {"data": job.description["data"], "settings": job.description["settings"]}
-        return public_result(result, context)
+        return public_result(result, context, settings_keys=ANALYSIS_PATHS)
 
     def _faithfulness(
         self, job: Job, loaded: LoadedCheckpoint, settings: AnalysisSettings, run, lexicon: OpinionLexicon | None
@@ -182,7 +179,7 @@ class AnalysisJobs(JobKind):
     # --- stored results --------------------------------------------------------------------------
 
     def upgrade(self, result: dict[str, Any], context: JobContext) -> dict[str, Any]:
-        return public_result(upgrade_result(result), context)
+        return public_result(upgrade_result(result), context, settings_keys=ANALYSIS_PATHS)
 
     def stored_description(self, result: dict[str, Any]) -> tuple[dict[str, Any], int]:
         job = result.get("job") or {}
@@ -190,19 +187,3 @@ class AnalysisJobs(JobKind):
         return {"model": result["model"]["id"], "data": data, "settings": job.get("settings") or {}}, int(
             data.get("pairs") or 0
         )
-
-
-def public_result(result: dict[str, Any], context: JobContext) -> dict[str, Any]:
-    """The result as users see it: the data named as they gave it, no server folder in any setting, and the
-    server's minimum n (HEADSCOPE_MIN_N: below it the page greys a statistic out rather than ranking it)."""
-    result["min_n"] = context.settings.min_n
-    data = result.get("data")
-    if isinstance(data, dict):
-        given = ((result.get("job") or {}).get("data") or {}).get("name")
-        data["path"] = given or context.public.name(data.get("path"))
-    for section, keys in (("settings", ("pretrained", "lexicon")), ("model", ("base_model",))):
-        values = result.get(section)
-        for key in keys:
-            if isinstance(values, dict) and isinstance(values.get(key), str):
-                values[key] = context.public.text(values[key])
-    return result

@@ -7,6 +7,8 @@ nobody uploaded. Errors name the data as the user gave it (app.core.data.sources
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.core.data.readers import Dataset
 from app.core.data.sources import DataSourceError, accepted_sources, load_data_source
 from app.store.models import User
@@ -35,3 +37,25 @@ def load_named(name: str, user: User, context: JobContext, field: str = "data") 
         )
     except DataSourceError as exc:
         raise JobInputError(str(exc), field, exc.accepted or None) from exc
+
+
+def public_result(
+    result: dict[str, Any], context: JobContext, settings_keys: tuple[str, ...] = (), name_data: bool = False
+) -> dict[str, Any]:
+    """A stored result as users see it: the data named as they gave it (its path, and its name too with
+    `name_data`), no server folder in the model's base or the `settings_keys` settings, and the server's minimum n
+    (HEADSCOPE_MIN_N: below it a page greys a statistic out rather than ranking it, docs/concepts.md#minimum-n)."""
+    result["min_n"] = context.settings.min_n
+    given = ((result.get("job") or {}).get("data") or {}).get("name")
+    data = result.get("data")
+    if isinstance(data, dict):
+        if name_data and given:
+            data["name"] = given
+        if given or isinstance(data.get("path"), str):
+            data["path"] = given or context.public.name(data["path"])
+    for section, keys in (("settings", settings_keys), ("model", ("base_model",))):
+        values = result.get(section)
+        for key in keys:
+            if isinstance(values, dict) and isinstance(values.get(key), str):
+                values[key] = context.public.text(values[key])
+    return result

@@ -65,6 +65,7 @@ class JobKind:
     name: ClassVar[str] = ""  # URL segment and folder: /api/<name>/..., <data_dir>/<name>/<id>.json
     noun: ClassVar[str] = "job"  # in messages: "no analysis 'x'"
     request: ClassVar[type[BaseModel]]  # the POST body
+    takes_uploads: ClassVar[bool] = False  # the POST body may carry a dataset inline (`upload`)
 
     def prepare(self, body: Any, user: User, context: JobContext) -> Prepared:
         raise NotImplementedError
@@ -93,6 +94,8 @@ class JobKind:
 
     def body_limit(self, settings: Settings) -> tuple[int, str]:
         """(bytes, the setting that sets them) a request body may have: 413 above."""
+        if self.takes_uploads:  # an upload travels JSON-escaped: room for twice its bytes (its text is checked exactly)
+            return max(settings.max_body_bytes, 2 * settings.max_upload_bytes + 65536), "HEADSCOPE_MAX_UPLOAD_BYTES"
         return settings.max_body_bytes, "HEADSCOPE_MAX_BODY_BYTES"
 
 

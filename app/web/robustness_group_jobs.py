@@ -15,7 +15,6 @@ from typing import Any
 
 from pydantic import Field
 
-from app.config import Settings
 from app.core.robustness.seed_moved import GROUP_MOVED_VERSION, group_moved_result
 from app.store.models import User
 from app.web.job_context import JobContext, Prepared
@@ -38,9 +37,7 @@ class RobustnessGroupJobs(GroupJobs):
     member_id = "robustness_id"
     member_key = "robustness"
     result_version = GROUP_MOVED_VERSION
-
-    def body_limit(self, settings: Settings) -> tuple[int, str]:
-        return RobustnessJobs().body_limit(settings)  # the same inline upload
+    takes_uploads = True  # the data of every seed's run, once
 
     def prepare(self, body: RobustnessGroupRequest, user: User, context: JobContext) -> Prepared:
         group = self.resolve(body.group, context)

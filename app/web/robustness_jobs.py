@@ -17,7 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.config import Settings
 from app.core.data.readers import Dataset
 from app.core.data.sources import (
     checkpoint_fingerprint,
@@ -35,7 +34,7 @@ from app.core.robustness.run import available_tests, check_tests, choose_tests, 
 from app.core.robustness.settings import RobustnessSettings
 from app.store.models import User
 from app.web.job_context import JobContext, JobInputError, Prepared
-from app.web.job_data import data_name, load_named
+from app.web.job_data import data_name, load_named, public_result
 from app.web.jobs import Job, JobKind
 
 
@@ -65,10 +64,7 @@ class RobustnessJobs(JobKind):
     name = "robustness"
     noun = "robustness run"
     request = RobustnessRequest
-
-    def body_limit(self, settings: Settings) -> tuple[int, str]:
-        # An upload travels JSON-escaped: room for twice its bytes; the text itself is checked exactly.
-        return max(settings.max_body_bytes, 2 * settings.max_upload_bytes + 65536), "HEADSCOPE_MAX_UPLOAD_BYTES"
+    takes_uploads = True
 
     def tests(self, registry: ModelRegistry, model: str) -> dict[str, Any]:
         info = registry.info(model)  # 404 listing the known ids
@@ -163,20 +159,7 @@ class RobustnessJobs(JobKind):
     # --- stored results --------------------------------------------------------------------------
 
     def upgrade(self, result: dict[str, Any], context: JobContext) -> dict[str, Any]:
-        """The result as users see it: the data named as they gave it, no server folder anywhere, and the
-        smallest n the page ranks a statistic on (HEADSCOPE_MIN_N, docs/concepts.md#minimum-n)."""
-        result["min_n"] = context.settings.min_n
-        given = ((result.get("job") or {}).get("data") or {}).get("name")
-        data = result.get("data")
-        if isinstance(data, dict):
-            if given:
-                data["name"] = given
-            if isinstance(data.get("path"), str):
-                data["path"] = given or context.public.name(data["path"])
-        model = result.get("model")
-        if isinstance(model, dict) and isinstance(model.get("base_model"), str):
-            model["base_model"] = context.public.text(model["base_model"])
-        return result
+        return public_result(result, context, name_data=True)
 
     def stored_description(self, result: dict[str, Any]) -> tuple[dict[str, Any], int]:
         job = result.get("job") or {}
