@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -62,41 +63,45 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        registry = ModelRegistry(
-            settings.models_dir, pick_device(settings.device), settings.cuda_half, settings.max_loaded_models
-        )
-        registry.refresh()
-        app.state.registry = registry
-        # The one model thread (an Executor for job batches), which also micro-batches live inspections.
-        fast = FastPaths(settings.fast_path == "onnx", settings.torch_threads)
-        app.state.model_executor = ModelBatcher(
-            settings.inspect_batch_window_ms,
-            settings.inspect_max_batch,
-            settings.inspect_max_batch_tokens,
-            settings.torch_threads,
-            fast=fast,
-        )
-        app.state.inspect_service = InspectService(
-            registry, settings.inspect_cache_size, app.state.model_executor, settings.shared_data
-        )
-        # Findings database: migrated to the newest schema before the app reports ready.
-        store = findings_api.open_store(app, settings)
-        # Background jobs (one queue, every kind) and the per-client limit on live inspection.
-        app.state.jobs = JobQueue(
-            settings, registry, store, app.state.model_executor, kinds=[kind() for kind in JOB_KINDS]
-        )
-        app.state.inspect_limiter = RateLimiter(settings.inspect_rate_per_minute)
-        # Load one checkpoint before reporting ready, so the first inspection is fast.
-        preload = settings.preload or registry.default_id("absa")
-        if preload:
-            registry.get(preload)
-        app.state.ready = True
-        yield
-        app.state.ready = False
-        app.state.jobs.shutdown()  # the running job stops before its next batch
-        app.state.model_executor.shutdown(wait=True)
-        fast.close()
-        app.state.store.dispose()
+        # what has started is stopped again, in reverse, also when a later start (the preload) fails
+        async with contextlib.AsyncExitStack() as started:
+            # Findings database: migrated to the newest schema before the app reports ready; closed last.
+            store = findings_api.open_store(app, settings)
+            started.callback(store.dispose)
+            registry = ModelRegistry(
+                settings.models_dir, pick_device(settings.device), settings.cuda_half, settings.max_loaded_models
+            )
+            registry.refresh()
+            app.state.registry = registry
+            # The one model thread (an Executor for job batches), which also micro-batches live inspections.
+            fast = FastPaths(settings.fast_path == "onnx", settings.torch_threads)
+            started.callback(fast.close)
+            app.state.model_executor = ModelBatcher(
+                settings.inspect_batch_window_ms,
+                settings.inspect_max_batch,
+                settings.inspect_max_batch_tokens,
+                settings.torch_threads,
+                fast=fast,
+            )
+            started.callback(app.state.model_executor.shutdown, wait=True)
+            app.state.inspect_service = InspectService(
+                registry, settings.inspect_cache_size, app.state.model_executor, settings.shared_data
+            )
+            # Background jobs (one queue, every kind) and the per-client limit on live inspection.
+            app.state.jobs = JobQueue(
+                settings, registry, store, app.state.model_executor, kinds=[kind() for kind in JOB_KINDS]
+            )
+            started.callback(app.state.jobs.shutdown)  # the running job stops before its next batch
+            app.state.inspect_limiter = RateLimiter(settings.inspect_rate_per_minute)
+            # Load one checkpoint before reporting ready, so the first inspection is fast.
+            preload = settings.preload or registry.default_id("absa")
+            if preload:
+                registry.get(preload)
+            app.state.ready = True
+            try:
+                yield
+            finally:
+                app.state.ready = False
 
     # /docs: Swagger UI from the fastapi-offline wheel's copy (FastAPI's own page loads it from a CDN); no /redoc,
     # whose page fetches its logo from cdn.redoc.ly whatever it is served from

@@ -162,3 +162,19 @@ def test_a_validators_message_reads_without_pydantics_prefix(tiny_client):
     assert answer.status_code == 422
     message = answer.json()["detail"][0]["msg"]
     assert message.startswith("ig_steps must be between 1 and") and "Value error" not in message
+
+
+def test_a_failed_start_stops_what_it_had_started(tiny_settings):
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from app.web.main import create_app
+
+    settings = tiny_settings.model_copy(update={"preload": "no-such-checkpoint"})
+    before = set(threading.enumerate())
+    with pytest.raises(Exception, match="no-such-checkpoint"):
+        with TestClient(create_app(settings)):
+            pass
+    left = [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
+    assert "jobs" not in left and "model_0" not in left, left  # the job thread and the model thread stopped
