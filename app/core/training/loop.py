@@ -7,7 +7,6 @@ its final name only once it is complete, so an interrupted run lists nothing.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import platform
 import random
@@ -28,6 +27,7 @@ from app.core.inputs.batching import pad_batch
 from app.core.inputs.encoding import LabelledInput
 from app.core.model.checkpoint import LOAD_DTYPE, METADATA_FILE, pick_device, quiet_transformers
 from app.core.training.predictions import predict_labels
+from app.core.training.steps import EarlyStopping, Precision, optimiser, train_step
 
 
 @dataclass
@@ -130,10 +130,6 @@ def loss_weights(labels: Sequence[int], num_labels: int, scheme: str) -> torch.T
     return weights.clamp(max=2.0)
 
 
-def _dev_key(metrics: dict[str, Any]) -> tuple[float, float]:
-    return (metrics.get("macro_f1") or 0.0, metrics.get("accuracy") or 0.0)
-
-
 def library_versions() -> dict[str, str]:
     import transformers
 
@@ -156,6 +152,43 @@ def classifier_class(pooling: str, tokenizer: Any, added_tokens: Sequence[str]) 
     return BertForEntityStartClassification, {"entity_start_token_ids": starts}
 
 
+def load_for_training(
+    base_model: str, labels: Sequence[str], added_tokens: Sequence[str], pooling: str, device: torch.device
+) -> tuple[Any, Any]:
+    """(model, tokenizer): `base_model` with a classification head for `labels`, its vocabulary grown by
+    `added_tokens`, in float32 on `device` with eager attention."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    if added_tokens:
+        tokenizer.add_special_tokens({"additional_special_tokens": list(added_tokens)})
+    model_class, extra_config = classifier_class(pooling, tokenizer, added_tokens)
+    config = AutoConfig.from_pretrained(
+        base_model,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+    config.update(extra_config)
+    model = model_class.from_pretrained(base_model, config=config, attn_implementation="eager", dtype=LOAD_DTYPE)
+    if added_tokens:
+        model.resize_token_embeddings(len(tokenizer))
+    return model.to(device), tokenizer
+
+
+def progress_bar(total: int, name: str, shown: bool) -> Any:
+    # Redraw often on a terminal; in a log (CI, docker build) a line every 10 s is enough.
+    interactive = sys.stderr.isatty()
+    return tqdm(
+        total=total,
+        desc=f"training {name}",
+        unit="batch",
+        disable=not shown,
+        dynamic_ncols=True,
+        mininterval=0.1 if interactive else 10.0,
+    )
+
+
 def train_classifier(
     base_model: str,
     labels: Sequence[str],
@@ -176,73 +209,30 @@ def train_classifier(
     sequence classifier) or "entity-start" (classify from the hidden states of the first and third
     added tokens, the <e1> and <e2> markers: app.core.model.entity_pooling).
     """
-    from transformers import AutoConfig, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import get_linear_schedule_with_warmup
 
     quiet_transformers()
     args = args or TrainingArgs()
     options = options or TrainOptions()
     device = device or pick_device()
     set_seed(args.seed)
-    tokenizer = AutoTokenizer.from_pretrained(base_model)
-    if added_tokens:
-        tokenizer.add_special_tokens({"additional_special_tokens": list(added_tokens)})
-    model_class, extra_config = classifier_class(pooling, tokenizer, added_tokens)
-    config = AutoConfig.from_pretrained(
-        base_model,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-    )
-    config.update(extra_config)
-    model = model_class.from_pretrained(base_model, config=config, attn_implementation="eager", dtype=LOAD_DTYPE)
-    if added_tokens:
-        model.resize_token_embeddings(len(tokenizer))
-    model.to(device)
-
+    model, tokenizer = load_for_training(base_model, labels, added_tokens, pooling, device)
     examples = build_examples(tokenizer)
     train, dev = split_dev(examples, args.dev_fraction, args.seed)
     rng = random.Random(args.seed)
     steps = args.epochs * ((len(train) + args.batch_size - 1) // args.batch_size)
-    no_decay = ("bias", "LayerNorm.weight", "layer_norm")
-    groups = [
-        {
-            "params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-            "weight_decay": args.weight_decay,
-        },
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
-    ]
     method = options.method
-    if method is not None:
-        groups = method.param_groups(model, groups)
-    optimizer = torch.optim.AdamW(groups, lr=args.learning_rate)
+    optimizer = optimiser(model, args.learning_rate, args.weight_decay, method)
     class_weights = loss_weights([e.label for e in train], len(labels), args.class_weighting).to(device)
     schedule = get_linear_schedule_with_warmup(optimizer, int(steps * args.warmup_ratio), steps)
     pad_id = tokenizer.pad_token_id
-    use_amp = options.mixed_precision and device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda") if use_amp and amp_dtype == torch.float16 else None
-
-    def autocast() -> Any:
-        return torch.autocast(device_type="cuda", dtype=amp_dtype) if use_amp else contextlib.nullcontext()
-
+    precision = Precision.on(device, options.mixed_precision)
     if method is not None:
-        method.attach(model, optimizer, class_weights, pad_id, device, autocast, scaler)
-    early_stopping = options.patience is not None and bool(dev)
-    best_key: tuple[float, float] | None = None
-    best_state: dict[str, torch.Tensor] | None = None
-    best_epoch, stale, epochs_run, step = 0, 0, 0, 0
-    history: list[dict[str, Any]] = []
+        method.attach(model, optimizer, class_weights, pad_id, device, precision.autocast, precision.scaler)
+    stopping = EarlyStopping(options.patience) if options.patience is not None and dev else None
+    epochs_run, step = 0, 0
     started = time.perf_counter()
-    # Redraw often on a terminal; in a log (CI, docker build) a line every 10 s is enough.
-    interactive = sys.stderr.isatty()
-    bar = tqdm(
-        total=steps,
-        desc=f"training {out_dir.name}",
-        unit="batch",
-        disable=not progress,
-        dynamic_ncols=True,
-        mininterval=0.1 if interactive else 10.0,
-    )
+    bar = progress_bar(steps, out_dir.name, progress)
     try:
         for epoch in range(args.epochs):
             batches = length_bucketed_batches(train, args.batch_size, rng)
@@ -252,90 +242,37 @@ def train_classifier(
             for batch_examples in batches:
                 batch = pad_batch([e.encoded for e in batch_examples], pad_id, device)
                 target = torch.tensor([e.label for e in batch_examples], device=device)
-                if method is not None:
-                    loss = torch.tensor(method.train_step(batch, target))  # forward and backward
-                else:
-                    with autocast():
-                        logits = model(**batch).logits
-                    loss = torch.nn.functional.cross_entropy(logits.float(), target, weight=class_weights)
-                    (scaler.scale(loss) if scaler is not None else loss).backward()
-                if scaler is not None:
-                    scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                if method is not None:
-                    method.before_step(optimizer)
-                if scaler is not None:
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    optimizer.step()
-                schedule.step()
-                optimizer.zero_grad(set_to_none=True)
+                loss = train_step(model, batch, target, optimizer, schedule, precision, class_weights, method)
                 step += 1
-                bar.set_postfix(
-                    epoch=epoch + 1, loss=f"{loss.item():.3f}", refresh=False
-                )  # redraw at the bar's own pace
+                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", refresh=False)  # redrawn at its own pace
                 bar.update(1)
                 if options.on_step is not None:
                     options.on_step(step, loss.item())
             epochs_run = epoch + 1
-            if early_stopping:
-                dev_metrics = label_metrics([e.label for e in dev], predict_labels(model, dev, pad_id, device))
-                history.append({"epoch": epochs_run, **dev_metrics})
-                key = _dev_key(dev_metrics)
-                if best_key is None or key > best_key:
-                    best_key, best_epoch, stale = key, epochs_run, 0
-                    best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-                else:
-                    stale += 1
-                    if stale >= (options.patience or 0):
-                        break
+            if stopping is not None and stopping.after_epoch(epochs_run, model, dev, pad_id, device):
+                break
     finally:
         bar.close()
-    if best_state is not None and best_epoch != epochs_run:
-        model.load_state_dict(best_state)
+    if stopping is not None:
+        stopping.restore_best(model, epochs_run)
     train_time = time.perf_counter() - started
 
     metrics: dict[str, Any] = {}
     if dev:
-        predicted = predict_labels(model, dev, pad_id, device)
-        metrics = {"dev": label_metrics([e.label for e in dev], predicted)}
+        metrics = {"dev": label_metrics([e.label for e in dev], predict_labels(model, dev, pad_id, device))}
     if options.evaluate is not None:
         metrics["test"] = options.evaluate(model, tokenizer, device)
-    meta = dict(metadata)
-    meta.update(
-        {
-            "labels": list(labels),
-            "base_model": meta.get("base_model", base_model),
-            "metrics": metrics,
-            "training": {
-                **meta.get("training", {}),
-                "args": asdict(args),
-                "train_time_s": round(train_time, 1),
-                "examples": {"train": len(train), "dev": len(dev)},
-                "versions": library_versions(),
-                "device": str(device),
-                "mixed_precision": use_amp,
-                **({"method": method.record()} if method is not None else {}),
-                **(
-                    {
-                        "early_stopping": {
-                            "patience": options.patience,
-                            "best_epoch": best_epoch,
-                            "epochs_run": epochs_run,
-                            "dev_history": history,
-                        }
-                    }
-                    if early_stopping
-                    else {}
-                ),
-            },
-        }
-    )
-    if added_tokens:
-        meta["entity_markers"] = list(added_tokens)
-    if pooling != "cls":
-        meta["pooling"] = pooling
+    run = {
+        "args": asdict(args),
+        "train_time_s": round(train_time, 1),
+        "examples": {"train": len(train), "dev": len(dev)},
+        "versions": library_versions(),
+        "device": str(device),
+        "mixed_precision": precision.enabled,
+        **({"method": method.record()} if method is not None else {}),
+        **({"early_stopping": stopping.record(epochs_run)} if stopping is not None else {}),
+    }
+    meta = checkpoint_metadata(metadata, base_model, labels, metrics, run, added_tokens, pooling)
 
     def write(folder: Path) -> None:
         model.save_pretrained(folder, safe_serialization=True)
@@ -344,3 +281,30 @@ def train_classifier(
 
     path = replace_folder(out_dir, write)
     return TrainingResult(path, metrics, train_time, {"train": len(train), "dev": len(dev)})
+
+
+def checkpoint_metadata(
+    metadata: dict[str, Any],
+    base_model: str,
+    labels: Sequence[str],
+    metrics: dict[str, Any],
+    run: dict[str, Any],
+    added_tokens: Sequence[str],
+    pooling: str,
+) -> dict[str, Any]:
+    """headscope.json of a trained checkpoint: the recipe's `metadata`, the labels, the metrics and the run's record
+    (added to the recipe's own training entry)."""
+    meta = dict(metadata)
+    meta.update(
+        {
+            "labels": list(labels),
+            "base_model": meta.get("base_model", base_model),
+            "metrics": metrics,
+            "training": {**meta.get("training", {}), **run},
+        }
+    )
+    if added_tokens:
+        meta["entity_markers"] = list(added_tokens)
+    if pooling != "cls":
+        meta["pooling"] = pooling
+    return meta
