@@ -1,4 +1,4 @@
-// The JSON API (docs/api.md) as functions. Every request goes through request.js (JSON
+// The JSON API (docs/reference/api.md) as functions. Every request goes through request.js (JSON
 // bodies, same-origin cookies, the CSRF header on writes, readable Error messages), which is
 // re-exported here so that pages need one import.
 

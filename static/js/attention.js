@@ -1,4 +1,4 @@
-// Decoding and pruning of the compact attention format (docs/api.md):
+// Decoding and pruning of the compact attention format (docs/reference/api.md):
 // attention.layers["L"] = base64 of H*T*T bytes, laid out [head][query][key],
 // value = byte / scale. Pruning works on the raw bytes (integer sums, exact).
 

@@ -1,6 +1,6 @@
 // The layers x heads agreement map of the model view: each cell is one head's agreement
 // (Spearman, Kendall or top-k overlap) between its attention from the query tokens and one
-// attribution method's scores (the response's attribution.agreement, docs/api.md). A click on
+// attribution method's scores (the response's attribution.agreement, docs/reference/api.md). A click on
 // a cell opens that head in the head view.
 
 import { METHOD_NAMES } from "./attribution-strips.js";

@@ -1,4 +1,4 @@
-// Token heat strips of an /api/inspect response's "attribution" (docs/api.md): one row per
+// Token heat strips of an /api/inspect response's "attribution" (docs/reference/api.md): one row per
 // method under the head view, each token shaded by its score. Used by the inspect page and by
 // the finding page / exported file (findings-view.js), so it must stay free of fetch and of
 // page controllers: export.py inlines it into a file that opens from disk.

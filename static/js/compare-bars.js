@@ -1,4 +1,4 @@
-// The /compare page's change read-outs (POST /api/compare `change`, docs/api.md): per-head bars
+// The /compare page's change read-outs (POST /api/compare `change`, docs/reference/api.md): per-head bars
 // for the shown layer, one column per query set, and a layers × heads grid of one query set.
 // Bars are scaled to the largest change of their query set over all layers, so layers compare.
 // The unit is the Jensen–Shannon divergence (0 = the same attention, 1 = disjoint): the bars' values

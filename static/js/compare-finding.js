@@ -1,5 +1,5 @@
 // "Save as finding" on /compare: the left side is the finding's model, input and snapshot (the
-// shown layer only); the view (kind "compare", docs/findings-api.md) names the right side, the
+// shown layer only); the view (kind "compare", docs/reference/findings-api.md) names the right side, the
 // heads, the change of the shown heads, and the /compare URL that reopens it (/f/<id> goes there).
 
 import { createFinding } from "./findings-api.js";

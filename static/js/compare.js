@@ -1,6 +1,6 @@
 // Controller of the /compare page: two inputs, or one input on two checkpoints (or on a checkpoint
 // and its pretrained base), side by side at the same layer and heads. It asks POST /api/compare
-// for both inspections, the token alignment and the per-head change (docs/api.md), draws two head
+// for both inspections, the token alignment and the per-head change (docs/reference/api.md), draws two head
 // views with the head view's own painter (headview.js), underlines the tokens the sides do not
 // share, and shows the change per head (compare-bars.js). State lives in the URL (compare-state.js);
 // a URL without a layer opens at the layer and head whose attention moved most (openAtChange).

@@ -1,4 +1,4 @@
-// The findings API (docs/findings-api.md) as functions, over the one request path
+// The findings API (docs/reference/findings-api.md) as functions, over the one request path
 // (request.js: writes carry the X-CSRF-Token header the server wants when accounts are on).
 
 import { request } from "./request.js";

@@ -18,7 +18,7 @@ export function snapshotFor(resp, kind, layer) {
   return { ...resp, attention: { ...resp.attention, layers: kept } };
 }
 
-/** The finding body (docs/findings-api.md) for the view shown now. */
+/** The finding body (docs/reference/findings-api.md) for the view shown now. */
 export function findingBody(values, kind, state, resp) {
   const view = viewFromState(state, kind, resp.num_heads);
   return {

@@ -1,5 +1,5 @@
 // The inspect page's URL state (state.js) as a finding's `view` and `input`
-// (docs/findings-api.md). The way back, finding -> /inspect URL, is done by the
+// (docs/reference/findings-api.md). The way back, finding -> /inspect URL, is done by the
 // server for the /f/<id> permalink (app/web/findings_pages.py: inspect_query).
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
@@ -8,7 +8,7 @@ const range = (n) => Array.from({ length: n }, (_, i) => i);
  *  `heads: null` in the URL means all heads; a finding names them explicitly. */
 export function viewFromState(state, kind, numHeads) {
   const fromModel = kind === "model";
-  // the model view shows one head's heatmap: saved as a [layer, head] pair (docs/findings-api.md)
+  // the model view shows one head's heatmap: saved as a [layer, head] pair (docs/reference/findings-api.md)
   const layer = fromModel ? (state.hm_layer ?? state.layer) : state.layer;
   const heads = fromModel ? [[layer, state.hm_head ?? 0]] : [...(state.heads ?? range(numHeads))];
   return {

@@ -1,4 +1,4 @@
-// The one request path of every page (docs/api.md, docs/findings-api.md): JSON in and out,
+// The one request path of every page (docs/reference/api.md, docs/reference/findings-api.md): JSON in and out,
 // same-origin cookies, and on every write the X-CSRF-Token header copied from the
 // `headscope_csrf` cookie. With accounts on (HEADSCOPE_AUTH_ENABLED=true) the server refuses
 // cookie-authenticated writes without that header; with accounts off it is ignored.

@@ -1,6 +1,6 @@
 // The /analysis page's "Attention vs attribution" panel: what the agreement statistics rest on
 // (rollout, integrated gradients), IG's completeness gap and its own pairs/s, and the
-// interpretability rate computed with IG in place of attention (result.attribution, docs/api.md).
+// interpretability rate computed with IG in place of attention (result.attribution, docs/reference/api.md).
 
 import { $, fact, fmt } from "./dom.js";
 

@@ -7,7 +7,7 @@ import { typicalExamples } from "./typical-examples.js";
 import { $, el, fmt, showError } from "./dom.js";
 import { view, pub } from "./summary-state.js";
 
-// Head labels of the analysis -> finding labels (docs/findings-api.md); others are dropped.
+// Head labels of the analysis -> finding labels (docs/reference/findings-api.md); others are dropped.
 const FINDING_LABELS = { "no-op": "noop", "cls-entity": "entity" };
 const FINDING_LABEL_SET = new Set(["aspect", "aspect-sentiment", "opposite-aspect", "noop", "phrase", "entity", "other"]);
 
