@@ -24,8 +24,8 @@ function modelTask() { const m = models.find((x) => x.id === $("model-select").v
 export function fillDatasets() {
   const task = modelTask(), sel = $("data-select"), keep = view.data || sel.value;
   const opts = [];
-  for (const d of datasets.demo) if (!task || d.task === task) opts.push(new Option(`${d.name} (demo)`, d.name));
-  for (const d of datasets.shared) opts.push(new Option(`${d.name} (${d.format})`, d.name));
+  for (const d of datasets.demo) if (!task || d.task === task) opts.push(new Option(`${d.name} (demo: the demo model's training data)`, d.name));
+  for (const d of datasets.shared) if (!task || !d.task || d.task === task) opts.push(new Option(`${d.name} (${d.format})`, d.name));
   sel.replaceChildren(...opts);
   if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
   markOptions();

@@ -28,8 +28,8 @@ function fail(message) {
 
 function fillData() {
   const group = groups.find((g) => g.label === $("group-select").value), sel = $("group-data-select");
-  const opts = datasets.demo.filter((d) => !group || d.task === group.task).map((d) => new Option(`${d.name} (demo)`, d.name));
-  for (const d of datasets.shared) opts.push(new Option(`${d.name} (${d.format})`, d.name));
+  const opts = datasets.demo.filter((d) => !group || d.task === group.task).map((d) => new Option(`${d.name} (demo: the demo model's training data)`, d.name));
+  for (const d of datasets.shared) if (!group || !d.task || d.task === group.task) opts.push(new Option(`${d.name} (${d.format})`, d.name));
   sel.replaceChildren(...opts);
 }
 

@@ -23,8 +23,8 @@ function fillData() {
   const task = modelTask();
   for (const [id, keep, blank] of [["data-select", view.data, null], ["train-select", view.train, "(none)"]]) {
     const sel = $(id), chosen = keep || sel.value, opts = blank ? [new Option(blank, "")] : [];
-    for (const d of datasets.demo) if (!task || d.task === task) opts.push(new Option(`${d.name} (demo)`, d.name));
-    for (const d of datasets.shared) opts.push(new Option(`${d.name} (${d.format})`, d.name));
+    for (const d of datasets.demo) if (!task || d.task === task) opts.push(new Option(`${d.name} (demo: the demo model's training data)`, d.name));
+    for (const d of datasets.shared) if (!task || !d.task || d.task === task) opts.push(new Option(`${d.name} (${d.format})`, d.name));
     for (const d of datasets.uploads || []) opts.push(new Option(`${d.name} (upload)`, d.name));
     sel.replaceChildren(...opts);
     if ([...sel.options].some((o) => o.value === chosen)) sel.value = chosen;

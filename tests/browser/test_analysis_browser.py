@@ -74,3 +74,20 @@ def test_second_open_is_cached_and_errors_are_shown(page):
     page.click("#start-button")
     page.wait_for_selector("#error-box:not([hidden])")
     assert "relation" in page.text_content("#error-box")
+
+
+def test_the_data_list_offers_only_what_the_models_task_can_read(page):
+    page.goto(page.base + "/analysis")
+    page.wait_for_selector("#model-select option[value='demo-absa-qa-m']", state="attached", timeout=60_000)
+    listing = page.evaluate("fetch('/api/analyses/datasets').then(r => r.json())")
+    by_task = {task: {d["name"] for d in listing["shared"] if d.get("task") == task} for task in ("absa", "re")}
+    for model, own, other in (("demo-absa-qa-m", "demo-absa", "demo-re"), ("demo-re", "demo-re", "demo-absa")):
+        page.select_option("#model-select", model)
+        page.wait_for_selector(f"#data-select option[value='{own}']", state="attached")
+        offered = set(page.eval_on_selector_all("#data-select option", "os => os.map(o => o.value)"))
+        task = "absa" if own == "demo-absa" else "re"
+        other_task = "re" if task == "absa" else "absa"
+        assert other not in offered and not offered & by_task[other_task], offered  # nothing of the other task
+        assert by_task[task] <= offered  # every shared file of its own
+        label = page.eval_on_selector(f"#data-select option[value='{own}']", "o => o.textContent")
+        assert "training data" in label  # the demo data is what the demo model learnt from: said in the list

@@ -176,8 +176,8 @@ def test_datasets_list_and_shared_data_files(client, tmp_path, registry):
     queue = JobQueue(settings, registry, client.app.state.store, None, kinds=[AnalysisJobs()])
     try:
         kind, local = queue.kind("analyses"), client.app.state.local_user
-        names = [d["name"] for d in kind.datasets(local, queue.context)["shared"]]
-        assert names == ["semeval2010_task8/TRAIN_FILE.TXT"]
+        listed = kind.datasets(local, queue.context)["shared"]
+        assert [(d["name"], d["task"]) for d in listed] == [("semeval2010_task8/TRAIN_FILE.TXT", "re")]  # RE data
         prepared = kind.prepare(
             AnalysisRequest(model="demo-re", data="semeval2010_task8/TRAIN_FILE.TXT"), local, queue.context
         )

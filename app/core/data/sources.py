@@ -25,6 +25,7 @@ from typing import Any
 from app.core.data.demo import DEMO_DATASETS, DEMO_OPINION_WORDS, demo_dataset, demo_file
 from app.core.data.files import write_bytes_atomically
 from app.core.data.readers import (
+    FORMATS,
     Dataset,
     DatasetError,
     OpinionLexicon,
@@ -59,7 +60,7 @@ def accepted_sources(shared_data: Path | None) -> list[str]:
 
 
 def shared_datasets(shared_data: Path | None) -> list[dict[str, str]]:
-    """The analysable files under the shared folder: [{name (relative), format}]."""
+    """The analysable files under the shared folder: [{name (relative), format, task (where the format says)}]."""
     found: list[dict[str, str]] = []
     if shared_data is None or not Path(shared_data).is_dir():
         return found
@@ -69,7 +70,8 @@ def shared_datasets(shared_data: Path | None) -> list[dict[str, str]]:
         if path.is_file() and not path.name.startswith("."):
             fmt = detect_format(path)
             if fmt and fmt not in NOT_ANALYSABLE:
-                found.append({"name": path.relative_to(shared_data).as_posix(), "format": fmt, "kind": "shared"})
+                name, task = path.relative_to(shared_data).as_posix(), FORMATS[fmt].task
+                found.append({"name": name, "format": fmt, "kind": "shared", **({"task": task} if task else {})})
     return found
 
 

@@ -24,29 +24,33 @@ class DatasetFormat:
     name: str
     description: str
     load: Callable[[Path], list[Any]]
+    task: str | None = None  # the task its examples are for ("absa", "re"); None: either, or no examples
 
 
 FORMATS: dict[str, DatasetFormat] = {
     f.name: f
     for f in (
-        DatasetFormat("semeval2014", "SemEval-2014 Task 4 XML, restaurants or laptops (*.xml)", load_semeval2014),
-        DatasetFormat("mams-atsa", "MAMS aspect-term XML", load_mams_atsa),
-        DatasetFormat("mams-acsa", "MAMS aspect-category XML", load_mams_acsa),
-        DatasetFormat("sentihood", "SentiHood JSON list (*.json)", load_sentihood),
+        DatasetFormat("semeval2014", "SemEval-2014 Task 4 XML, restaurants or laptops (*.xml)", load_semeval2014, "absa"),
+        DatasetFormat("mams-atsa", "MAMS aspect-term XML", load_mams_atsa, "absa"),
+        DatasetFormat("mams-acsa", "MAMS aspect-category XML", load_mams_acsa, "absa"),
+        DatasetFormat("sentihood", "SentiHood JSON list (*.json)", load_sentihood, "absa"),
         DatasetFormat(
             "semeval2010",
             "SemEval-2010 Task 8 TXT with <e1>/<e2> (TRAIN_FILE.TXT, TEST_FILE_FULL.TXT)",
             load_semeval2010,
+            "re",
         ),
         DatasetFormat("semeval2010-key", "SemEval-2010 Task 8 answer key (TEST_FILE_KEY.TXT)", load_semeval2010_key),
-        DatasetFormat("opennre", "OpenNRE json-lines: token, h/t pos, relation (Wiki80, TACRED layout)", load_opennre),
-        DatasetFormat("aste", "ASTE-Data-V2 triplets (*_triplets.txt)", load_aste),
+        DatasetFormat(
+            "opennre", "OpenNRE json-lines: token, h/t pos, relation (Wiki80, TACRED layout)", load_opennre, "re"
+        ),
+        DatasetFormat("aste", "ASTE-Data-V2 triplets (*_triplets.txt)", load_aste, "absa"),
         DatasetFormat(
             "opinion-lexicon", "Hu & Liu positive-words.txt / negative-words.txt, or their folder", lexicon_entries
         ),
         DatasetFormat("jsonl", "headscope JSONL for your own data, ABSA or RE (*.jsonl)", load_user_jsonl),
-        DatasetFormat("absa-jsonl", "headscope JSONL, ABSA records only", partial(load_user_jsonl, task="absa")),
-        DatasetFormat("re-jsonl", "headscope JSONL, RE records only", partial(load_user_jsonl, task="re")),
+        DatasetFormat("absa-jsonl", "headscope JSONL, ABSA records only", partial(load_user_jsonl, task="absa"), "absa"),
+        DatasetFormat("re-jsonl", "headscope JSONL, RE records only", partial(load_user_jsonl, task="re"), "re"),
     )
 }
 
