@@ -30,7 +30,9 @@ class DatasetFormat:
 FORMATS: dict[str, DatasetFormat] = {
     f.name: f
     for f in (
-        DatasetFormat("semeval2014", "SemEval-2014 Task 4 XML, restaurants or laptops (*.xml)", load_semeval2014, "absa"),
+        DatasetFormat(
+            "semeval2014", "SemEval-2014 Task 4 XML, restaurants or laptops (*.xml)", load_semeval2014, "absa"
+        ),
         DatasetFormat("mams-atsa", "MAMS aspect-term XML", load_mams_atsa, "absa"),
         DatasetFormat("mams-acsa", "MAMS aspect-category XML", load_mams_acsa, "absa"),
         DatasetFormat("sentihood", "SentiHood JSON list (*.json)", load_sentihood, "absa"),
@@ -49,7 +51,9 @@ FORMATS: dict[str, DatasetFormat] = {
             "opinion-lexicon", "Hu & Liu positive-words.txt / negative-words.txt, or their folder", lexicon_entries
         ),
         DatasetFormat("jsonl", "headscope JSONL for your own data, ABSA or RE (*.jsonl)", load_user_jsonl),
-        DatasetFormat("absa-jsonl", "headscope JSONL, ABSA records only", partial(load_user_jsonl, task="absa"), "absa"),
+        DatasetFormat(
+            "absa-jsonl", "headscope JSONL, ABSA records only", partial(load_user_jsonl, task="absa"), "absa"
+        ),
         DatasetFormat("re-jsonl", "headscope JSONL, RE records only", partial(load_user_jsonl, task="re"), "re"),
     )
 }
