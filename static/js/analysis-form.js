@@ -76,7 +76,8 @@ export function showJob(job) {
   if ([...$("model-select").options].some((o) => o.value === view.model)) $("model-select").value = view.model;
   fillDatasets();
   const s = job.settings || {}, set = (id, v) => { if (v != null) $(id).value = v; };
-  set("max-examples", s.max_examples); $("batch-size").value = s.batch_size ?? ""; set("bootstrap", s.bootstrap); set("ig-steps", s.ig_steps);
+  if (job.settings) $("max-examples").value = s.max_examples ?? "";  // none: the run took all (reads "all")
+  $("batch-size").value = s.batch_size ?? ""; set("bootstrap", s.bootstrap); set("ig-steps", s.ig_steps);
   for (const key of ["pretrained", "importance", "lexicon", "agreement", "ig"]) if (key in s) $(key).checked = !!s[key];
   $("attention-kind").value = s.attention === "norm" ? "norm" : "weights";
   $("faith-limit").value = (job.faithfulness && job.faithfulness.limit) || 0;

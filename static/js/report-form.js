@@ -58,7 +58,8 @@ function settingsFromForm() {
 export function fillSettings(s) {
   if (!s) return;
   const set = (id, v) => { if (v != null) $(id).value = v; };
-  set("max-examples", s.max_examples); $("batch-size").value = s.batch_size ?? ""; set("bins", s.bins);
+  $("max-examples").value = s.max_examples ?? "";  // none: the run took all (the field reads "all")
+  $("batch-size").value = s.batch_size ?? ""; set("bins", s.bins);
   set("attack-examples", s.attack_examples); set("budget", s.budget);
   for (const box of document.querySelectorAll("#attack-choices input")) box.checked = (s.attacks || []).includes(box.value);
   $("interpretability").checked = !!s.interpretability;

@@ -92,7 +92,8 @@ export async function showJob(job) {
   if ([...$("model-select").options].some((o) => o.value === view.model)) $("model-select").value = view.model;
   fillData();
   const s = job.settings || {}, set = (id, v) => { if (v != null) $(id).value = v; };
-  set("max-examples", s.max_examples); $("batch-size").value = s.batch_size ?? ""; set("bootstrap", s.bootstrap); set("top-heads", s.top_heads);
+  if (job.settings) $("max-examples").value = s.max_examples ?? "";  // none: the run took all (reads "all")
+  $("batch-size").value = s.batch_size ?? ""; set("bootstrap", s.bootstrap); set("top-heads", s.top_heads);
   if ("ablate_moved" in s) $("ablate").checked = !!s.ablate_moved;
   if ("patch" in s) $("patch").checked = !!s.patch;
   set("patch-limit", s.patch_limit);

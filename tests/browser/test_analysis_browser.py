@@ -60,6 +60,8 @@ def test_second_open_is_cached_and_errors_are_shown(page):
     page.reload()
     page.wait_for_function("document.body.dataset.rendered === '1'", timeout=60_000)
     assert page.locator("#ranked-table tr[data-layer]").count() == 72
+    assert page.input_value("#max-examples") == "16"  # the form shows the run's settings, not its defaults
+    assert page.get_attribute("#max-examples", "placeholder") == "all"  # what an empty field asks for
     # Save as finding (a refusal would be shown in the error box, never swallowed)
     page.click("#save-finding")
     page.wait_for_function("document.getElementById('finding-status').textContent !== 'saving…'")
