@@ -63,7 +63,14 @@ export async function startAnalysis() {
   const file = $("upload-input").files[0];
   if (file) body.upload = await file.text();
   else body.data = $("data-select").value;
-  const job = await request("/api/analyses", { method: "POST", body });
+  let job;
+  try {
+    job = await request("/api/analyses", { method: "POST", body });
+  } catch (e) {
+    // the server names an upload by its content's hash (upload:<sha256>); the user knows the file by its name
+    if (file) e.message = e.message.replace(/upload:[0-9a-f]{64}/g, `your file "${file.name}"`);
+    throw e;
+  }
   view.model = body.model; view.data = job.data.name; view.id = job.id;
   view.layer = view.head = null;
   return job;

@@ -3,6 +3,8 @@
 Every request the page makes is checked: anything not to 127.0.0.1 is blocked and fails the test.
 """
 
+import re
+
 import pytest
 from browser_support import query, start_analysis  # tests/ is on sys.path (rootdir conftest)
 
@@ -93,3 +95,16 @@ def test_the_data_list_offers_only_what_the_models_task_can_read(page):
         assert by_task[task] <= offered  # every shared file of its own
         label = page.eval_on_selector(f"#data-select option[value='{own}']", "o => o.textContent")
         assert "training data" in label  # the demo data is what the demo model learnt from: said in the list
+
+
+def test_an_unreadable_upload_is_named_by_its_file(page, tmp_path):
+    bad = tmp_path / "my-reviews.jsonl"
+    bad.write_text('{"text": "The soup was cold."}\n')  # no aspects, no entities: nothing to analyse
+    page.goto(page.base + "/analysis")
+    page.wait_for_selector("#model-select option[value='demo-absa-qa-m']", state="attached", timeout=60_000)
+    page.select_option("#model-select", "demo-absa-qa-m")
+    page.set_input_files("#upload-input", str(bad))
+    page.click("#start-button")
+    page.wait_for_selector("#error-box:not([hidden])")
+    message = page.text_content("#error-box")
+    assert 'your file "my-reviews.jsonl"' in message and not re.search(r"[0-9a-f]{64}", message), message
