@@ -83,7 +83,8 @@ function draw(root, found, open) {
   bar.append(make("strong", { textContent: "Faithfulness of each head (erasure)" }), conceptLink("faithfulness"), kind, figure);
   const note = make("p", { className: "muted", textContent:
     `label ${found.label} (p = ${found.probability.toFixed(3)}), k = ${found.k_percents.join(", ")}% of ${found.erasable.length} ` +
-    `erasable tokens, erasure ${found.erasure}; ${found.rows.run} erased inputs run (${found.rows.asked} asked). ` +
+    `erasable tokens, erasure ${found.erasure}; ${found.rows.asked} erased inputs scored, ${found.rows.run} of them ` +
+    "distinct (heads that rank the same tokens first erase the same ones: each distinct input runs once). " +
     "Click a cell to open that head." });
   root.replaceChildren(bar, mapBox, note, sourceTable(found));
   redraw();
