@@ -295,3 +295,26 @@ def is_semeval2010_labels(labels: Sequence[str]) -> bool:
     from app.core.data.readers.vocab import SEMEVAL2010_LABELS
 
     return set(labels) <= set(SEMEVAL2010_LABELS) and any(relation_type(x)[1] for x in labels)
+
+
+def benchmark_figures(
+    kind: str,
+    gold: Sequence[str],
+    predicted: Sequence[str],
+    scores: Sequence[Mapping[str, float]] | None = None,
+    groups: Sequence[str] | None = None,
+    aspects: Sequence[str] | None = None,
+    term_labels: Sequence[str] = SENTIMENTS_3,
+) -> dict[str, Any]:
+    """The figures of one benchmark `kind`: "sentihood" (over `groups`, AUCs by `aspects`), "absa-categories",
+    "absa-terms" (macro-F1 over `term_labels`), "semeval2010", else accuracy and macro-F1 over the labels."""
+    if kind == "sentihood":
+        assert groups is not None, "SentiHood's figures are over (sentence, target) groups"
+        return sentihood_metrics(gold, predicted, groups, scores, aspects)
+    if kind == "absa-categories":
+        return absa_category_metrics(gold, predicted, scores)
+    if kind == "absa-terms":
+        return absa_term_metrics(gold, predicted, term_labels)
+    if kind == "semeval2010":
+        return semeval2010_metrics(gold, predicted)
+    return label_metrics(gold, predicted)

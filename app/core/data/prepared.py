@@ -19,14 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.data.benchmark_metrics import (
-    absa_category_metrics,
-    absa_term_metrics,
-    is_semeval2010_labels,
-    label_metrics,
-    semeval2010_metrics,
-    sentihood_metrics,
-)
+from app.core.data.benchmark_metrics import benchmark_figures, is_semeval2010_labels
 from app.core.data.demo import ABSA_LABELS
 from app.core.data.readers import AbsaSentence, RelationExample, TargetedSentence
 from app.core.data.readers.vocab import SEMEVAL2010_LABELS
@@ -41,6 +34,13 @@ BINARY_LABELS = ("no", "yes")
 # Sun et al. 2019 (after Ma et al. 2018) keep SentiHood's four most frequent aspects.
 SENTIHOOD_ASPECTS = ("general", "price", "transit-location", "safety")
 SENTIHOOD_LABELS = ("positive", "negative", "none")
+BENCHMARK_NAMES = {  # benchmark kind -> how a prepared set's metrics name their benchmark
+    "sentihood": "sentihood (Sun et al. 2019)",
+    "absa-categories": "absa-categories (Sun et al. 2019)",
+    "absa-terms": "absa-terms",
+    "semeval2010": "semeval2010-task8 (official, directed, Other excluded)",
+    "labels": "relation-classification",
+}
 
 
 class ExampleError(ValueError):
@@ -75,24 +75,16 @@ class PreparedData:
 
     def metrics(self, predicted: Sequence[str], scores: Sequence[dict[str, float]]) -> dict[str, Any]:
         """The benchmark metrics for this task and format (app.core.data.benchmark_metrics)."""
+        kind = self.benchmark_kind()
+        figures = benchmark_figures(kind, self.golds, predicted, scores, self.groups, self.aspects)
+        return {"benchmark": BENCHMARK_NAMES[kind], **figures}
+
+    def benchmark_kind(self) -> str:
         if self.metadata.get("benchmark") == "sentihood":
-            return {
-                "benchmark": "sentihood (Sun et al. 2019)",
-                **sentihood_metrics(self.golds, predicted, self.groups, scores, self.aspects),
-            }
-        if self.task == "absa" and self.format in CATEGORY_FORMATS:
-            return {
-                "benchmark": "absa-categories (Sun et al. 2019)",
-                **absa_category_metrics(self.golds, predicted, scores),
-            }
+            return "sentihood"
         if self.task == "absa":
-            return {"benchmark": "absa-terms", **absa_term_metrics(self.golds, predicted)}
-        if is_semeval2010_labels(self.labels):
-            return {
-                "benchmark": "semeval2010-task8 (official, directed, Other excluded)",
-                **semeval2010_metrics(self.golds, predicted),
-            }
-        return {"benchmark": "relation-classification", **label_metrics(self.golds, predicted)}
+            return "absa-categories" if self.format in CATEGORY_FORMATS else "absa-terms"
+        return "semeval2010" if is_semeval2010_labels(self.labels) else "labels"
 
 
 def _absa_sentences(examples: Sequence[Any], source: str) -> list[AbsaSentence]:

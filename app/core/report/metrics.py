@@ -15,14 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core.data.benchmark_metrics import (
-    absa_category_metrics,
-    absa_term_metrics,
-    is_semeval2010_labels,
-    label_metrics,
-    semeval2010_metrics,
-    sentihood_metrics,
-)
+from app.core.data.benchmark_metrics import benchmark_figures, is_semeval2010_labels, label_metrics
 from app.core.data.prepared import split_sentihood_aspect
 from app.core.inputs.encoding import B_FORMAT_POLARITIES
 from app.core.inputs.units import CATEGORY_FORMATS, UnitSpec, sentihood_aspects
@@ -71,20 +64,13 @@ def set_metrics(info: CheckpointInfo, specs: Sequence[UnitSpec], probabilities: 
     kind = benchmark_kind(info)
     golds = gold_names(info, specs)
     predicted = [info.labels[i] for i in probabilities.argmax(-1)]
+    scores = [dict(zip(info.labels, row)) for row in probabilities.tolist()]
+    named = [split_sentihood_aspect(s.aspect or "") for s in specs] if kind == "sentihood" else []
+    groups = [f"{s.sentence_id}/{target}" for s, (_, target) in zip(specs, named)]  # SentiHood: (sentence, target)
+    term_labels = tuple(label for label in info.labels if label != "conflict")
     metrics: dict[str, Any] = {}
-    if kind == "absa-categories":
-        scores = [dict(zip(info.labels, row)) for row in probabilities.tolist()]
-        metrics = absa_category_metrics(golds, predicted, scores)
-    elif kind == "sentihood":  # Sun et al.'s SentiHood figures, over (sentence, location target) groups
-        scores = [dict(zip(info.labels, row)) for row in probabilities.tolist()]
-        named = [split_sentihood_aspect(s.aspect or "") for s in specs]
-        groups = [f"{s.sentence_id}/{target}" for s, (_, target) in zip(specs, named)]
-        aspects = [aspect for aspect, _ in named]
-        metrics = sentihood_metrics(golds, predicted, groups, scores, aspects)
-    elif kind == "absa-terms":
-        metrics = absa_term_metrics(golds, predicted, tuple(label for label in info.labels if label != "conflict"))
-    elif kind == "semeval2010":
-        metrics = semeval2010_metrics(golds, predicted)
+    if kind != "labels":
+        metrics = benchmark_figures(kind, golds, predicted, scores, groups, [a for a, _ in named], term_labels)
         metrics.pop("per_relation", None)
     generic: dict[str, Any] = {
         **label_metrics(golds, predicted),
