@@ -19,6 +19,8 @@ from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidatorFunctionWrapHandler, WrapValidator
 
+from app.core.model.errors import validator_words
+
 _validation_context: ContextVar[dict[str, Any] | None] = ContextVar("validation_context", default=None)
 
 
@@ -57,7 +59,7 @@ def validation_errors(request: Request, exc: RequestValidationError) -> list[dic
         if kind == "json_invalid":
             loc, msg = ["body"], _json_error(exc.body)
         elif kind == "value_error":  # our validators' own words, without pydantic's "Value error, " before them
-            msg = msg.removeprefix("Value error, ")
+            msg = validator_words(msg)
         elif kind == "extra_forbidden" and model is not None and loc[:1] == ["body"]:
             msg = f"unknown field {loc[-1]!r}; accepted: {', '.join(_level(model, loc[1:-1]).model_fields)}"
         errors.append({"loc": loc, "msg": msg, "type": kind})

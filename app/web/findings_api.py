@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
-from app.core.model.errors import InputError
+from app.core.model.errors import InputError, validator_words
 from app.core.model.registry import ModelRegistry, UnknownModelError
 from app.store import Store
 from app.store import findings as repo
@@ -169,7 +169,7 @@ async def _snapshot(request: Request, body: FindingCreate, model_id: str) -> dic
             intervene=intervene_of(body.input.intervention),
         )
     except ValidationError as exc:
-        raise Invalid(exc.errors()[0]["msg"], ("input",)) from None
+        raise Invalid(validator_words(exc.errors()[0]["msg"]), ("input",)) from None
     state = _state(request)
     try:
         # Through the model thread's micro-batcher, like every live inspection.

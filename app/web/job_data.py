@@ -51,7 +51,7 @@ def public_result(
     if isinstance(data, dict):
         if name_data and given:
             data["name"] = given
-        if given or isinstance(data.get("path"), str):
+        if isinstance(data.get("path"), str):
             data["path"] = given or context.public.name(data["path"])
     for section, keys in (("settings", settings_keys), ("model", ("base_model",))):
         values = result.get(section)

@@ -123,7 +123,9 @@ class JobQueue:
         self.runs = 0  # jobs computed by this process (the cache tests count them)
         self.work_threads: set[str] = set()  # threads that ran job model work (all: the model thread)
         self._lock = threading.Lock()
-        self._admission = threading.RLock()  # one submission at a time (a group's prepare submits its members)
+        # one submission at a time per user (a group's prepare submits its members): a group and its members are
+        # admitted against the user's limit as one, other users' submissions run beside it
+        self._admissions: dict[int | None, threading.RLock] = {}
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._closing = threading.Event()
         self.history = JobHistory(store)
@@ -140,13 +142,10 @@ class JobQueue:
         """(job, created): a new queued job, or the queued, running or stored one with the same key.
         counted=False: a dependency, left out of the per-user limit (the job that asked for it counts); a new one is
         refused as that job would be when the user has no room left, so that nothing is queued for a refused job."""
-        with self._admission:  # a group's members and the group itself admitted as one, against the same limit
-            return self._submit(kind, body, user, counted)
-
-    def check_room(self, kind: JobKind, user: User) -> None:
-        """TooManyJobs (429) when `user` could not start a job of `kind` now: a group asks before queuing members."""
         with self._lock:
-            self._check_limit(kind, user)
+            admission = self._admissions.setdefault(user.id, threading.RLock())
+        with admission:
+            return self._submit(kind, body, user, counted)
 
     def _submit(self, kind: JobKind, body: Any, user: User, counted: bool) -> tuple[Job, bool]:
         prepared = kind.prepare(body, user, self.context)
@@ -295,7 +294,8 @@ class JobQueue:
             job = self.jobs.get((kind.name, job_id))
         if job is not None:
             if job.status == "done" and not self._stored(kind, job_id):
-                job.status, job.error = "failed", f"its stored result is gone; run the {kind.noun} again"
+                job.status, job.error = "failed", lost_result(kind)
+                self.history.moved(kind.name, job_id, job.status, job.error)  # the history says so too
             return job
         if not self._stored(kind, job_id):
             return self._recorded_job(kind, job_id)
@@ -322,7 +322,7 @@ class JobQueue:
             return None
         status, error = record.status, record.error
         if status == "done":
-            status, error = "failed", f"its stored result is gone; run the {kind.noun} again"
+            status, error = "failed", lost_result(kind)
         job = Job(kind.name, job_id, record.description, record.total, status=status, phase=status, error=error)
         job.created = stamp(record.created_at) or job.created
         job.started, job.finished, job.rerun = stamp(record.started_at), stamp(record.finished_at), record.request
@@ -363,6 +363,11 @@ class JobQueue:
         job.report(job.total, job.total, "done")
         job.status, job.finished = "done", time.time()
         self.history.moved(job.kind, job.id, "done")
+
+
+def lost_result(kind: JobKind) -> str:
+    """Why a job that finished has no result: its stored file was deleted."""
+    return f"its stored result is gone; run the {kind.noun} again"
 
 
 def _safe_id(job_id: str) -> bool:

@@ -57,10 +57,9 @@ class GroupJobs(JobKind):
     def submit_members(
         self, group: SeedGroup, member_request: Callable[[str], BaseModel], user: User, context: JobContext
     ) -> list[dict[str, Any]]:
-        """Each seed's own job (`member_request(checkpoint id)`), queued ahead of the group job: [{seed, model, id}];
-        none when the user has no room for the group job (429 before anything is queued)."""
+        """Each seed's own job (`member_request(checkpoint id)`), queued ahead of the group job: [{seed, model, id}].
+        A new member is refused (429) when the user has no room left, as the group would be."""
         assert context.jobs is not None  # the queue sets itself
-        context.jobs.check_room(self, user)
         return [
             {
                 "seed": seed,

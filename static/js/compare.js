@@ -257,21 +257,19 @@ $("compare-form").addEventListener("submit", (e) => {
   e.preventDefault();
   readForm();
   if (!state.text.trim()) return showError("error-box", "Please enter the left text.");
-  if (!state.right_text.trim()) {
-    // an empty right text is the left one: two models (or a model and its base) on one input
-    if (sameRunBothSides()) {
-      return showError("error-box", "Both sides would be the same run: enter a right text (the variant), or pick " +
-        "another model or the pretrained base on the right to compare two models on the left text.");
-    }
-    $("right-text").value = state.right_text = state.text;  // shown: what the right side runs
+  if (sameRunBothSides()) {  // every head would change by 0
+    return showError("error-box", "Both sides would be the same run: enter another right text (the variant), or " +
+      "pick another model or the pretrained base on the right to compare two models on one text.");
   }
   refresh();
 });
 
-/** Whether the right side, its text left empty, names the left's model, base flag and aspect. */
+/** Whether the right side runs what the left does: the same text (an empty right text is the left's), model, base
+ *  flag and aspect. */
 function sameRunBothSides() {
-  return (state.right_model || state.model) === state.model && state.right_pretrained === state.left_pretrained &&
-    (!state.right_aspect || state.right_aspect === state.aspect);
+  const rightText = state.right_text.trim() ? state.right_text : state.text;
+  return rightText === state.text && (state.right_model || state.model) === state.model &&
+    state.right_pretrained === state.left_pretrained && (state.right_aspect || state.aspect) === state.aspect;
 }
 for (const id of ["left-model", "right-model"]) {
   $(id).addEventListener("change", () => {

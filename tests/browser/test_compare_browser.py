@@ -117,12 +117,17 @@ def test_an_empty_right_text_is_refused_when_both_sides_would_be_one_run(page):
     page.fill("#left-text", SOURCE)
     page.fill("#right-text", "")
     posts = []
-    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.on("request", lambda r: posts.append((r.url, r.post_data_json)) if r.method == "POST" else None)
     page.click("#compare-button")
     assert "same run" in page.text_content("#error-box") and posts == []
-    # the pretrained base on the right: two models on the left text, which the right box then shows
+    page.fill("#right-text", SOURCE)  # the same text typed out: the same run too
+    page.click("#compare-button")
+    assert "same run" in page.text_content("#error-box") and posts == []
+    # the pretrained base on the right, its text empty: two models on the left text
+    page.fill("#right-text", "")
     page.check("#right-pretrained")
     page.click("#compare-button")
     page.wait_for_function("window.headscope.response && document.body.dataset.busy !== '1'", timeout=60_000)
     assert page.locator("#error-box").is_hidden(), page.text_content("#error-box")
-    assert page.input_value("#right-text") == SOURCE
+    compared = [body for url, body in posts if url.endswith("/api/compare")]
+    assert compared and compared[0]["right"]["pretrained"] and compared[0]["right"]["text"] == SOURCE, compared

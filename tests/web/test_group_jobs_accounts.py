@@ -137,6 +137,14 @@ def test_two_groups_asked_at_once_admit_one_and_queue_nothing_for_the_other(one_
         accepted = next(answer.json() for answer in answers.values() if answer.status_code == 202)
         queued = {job_id for _, job_id in set(jobs.jobs) - before}
         assert queued == {accepted["id"], *(m["analysis_id"] for m in accepted["members"])}
+        # asking again for the group admitted is answered with it, not refused: it is already the user's one job
+        bootstrap = next(b for b, answer in answers.items() if answer.status_code == 202)
+        again = client.post(
+            "/api/analysis-groups",
+            json={**GROUP_BODY, "settings": {**SETTINGS, "bootstrap": bootstrap}},
+            headers=users["dana"],
+        )
+        assert again.status_code == 200 and again.json()["id"] == accepted["id"], again.text
     finally:
         release.set()
     final, _ = wait_job(client, "analysis-groups", accepted["id"], timeout=900, headers=users["dana"])

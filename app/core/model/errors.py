@@ -1,6 +1,12 @@
 """Errors the core raises with a message a user can act on; the web layer maps them to 4xx."""
 
 
+def validator_words(message: str) -> str:
+    """A pydantic error's message as our validator wrote it: without the "Value error, " pydantic puts before a
+    ValueError's text."""
+    return message.removeprefix("Value error, ")
+
+
 class HeadscopeError(Exception):
     """Base class: the message says what was wrong and what is accepted."""
 

@@ -102,8 +102,8 @@ class OnnxForward:
     """The exported classifier in an ONNX Runtime session; called like `forward_with_attention`."""
 
     def __init__(self, loaded: LoadedCheckpoint, threads: int, model: Any | None = None) -> None:
-        """model: what to export in this process when no child process can load the checkpoint (default: the
-        checkpoint's own model)."""
+        """model: a copy of the checkpoint's model to export in this process when no child process can load the
+        checkpoint; without one, a failed export in a child process fails the build (the plain path stays)."""
         import onnxruntime
 
         with tempfile.TemporaryDirectory(prefix="headscope-onnx-") as folder:
@@ -111,6 +111,8 @@ class OnnxForward:
             # In a child process when the checkpoint has a folder: tracing and serialising leave about as much
             # heap behind as the weights, which the server would keep; here only the session's copy stays.
             if not _export_in_child(loaded, exported):
+                if model is None:  # never trace the live model here: a hook held meanwhile would act on it
+                    raise RuntimeError("the export in a child process failed (the server log says why)")
                 export(loaded, exported, model)
             self.session = self._session(onnxruntime, str(exported), threads)
 

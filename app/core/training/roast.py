@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from app.core.inputs.batching import pad_batch
+from app.core.model.errors import validator_words
 from app.core.model.hooks import EMBEDDING_OUTPUT, cache, hooks, replace_with
 from app.core.training.selective import SelectiveMask, encoder_parameters
 
@@ -173,7 +174,7 @@ def method_settings(method: str = "vanilla", given: dict[str, Any] | None = None
 
 
 def _message(error: ErrorDetails) -> str:
-    msg = str(error.get("msg", "")).removeprefix("Value error, ")
+    msg = validator_words(str(error.get("msg", "")))
     if error.get("type") == "extra_forbidden":
         accepted = ", ".join(f for f in MethodSettings.model_fields if f != "method")
         return f"unknown setting {error['loc'][-1]!r}; accepted: {accepted}"

@@ -78,3 +78,15 @@ def test_build_never_runs_the_live_model(absa, tmp_path, in_child):
         assert paths.status[loaded.info.id] == "onnx", paths.status[loaded.info.id]
     fast = paths.forward(loaded)
     assert fast is not None and check(fast, BuildStart.taken(loaded)) < 1e-4  # the checkpoint's own forward
+
+
+def test_a_failed_export_in_a_child_leaves_the_plain_path(absa, monkeypatch):
+    """The export in a child process failing (a crash, a timeout) must not fall back to tracing the live model here."""
+    from app.core.model import onnx_fastpath
+
+    monkeypatch.setattr(onnx_fastpath, "_export_in_child", lambda loaded, path: False)  # as a crashed child answers
+    traced = []
+    monkeypatch.setattr(onnx_fastpath, "export", lambda *args: traced.append(args))
+    paths = FastPaths(threads=1)
+    assert paths.wait(absa, timeout=600) is None
+    assert "child process failed" in paths.status[absa.info.id] and traced == []
