@@ -127,6 +127,8 @@ def test_a_done_job_whose_result_file_was_deleted_reads_failed_and_runs_again(se
         answer = client.get(f"/api/analyses/{job['id']}")
         assert answer.status_code == 200 and answer.json()["status"] == "failed"
         assert "stored result is gone" in answer.json()["error"] and "result" not in answer.json()
+        listed = {j["id"]: j for j in client.get("/api/analyses/history").json()["jobs"]}
+        assert listed[job["id"]]["status"] == "failed"  # the history says what opening it says
         download = client.get(f"/api/analyses/{job['id']}/result.json")
         assert download.status_code == 409 and "stored result is gone" in download.json()["detail"]
         again = client.post("/api/analyses", json=asked).json()
