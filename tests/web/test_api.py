@@ -178,3 +178,20 @@ def test_a_failed_start_stops_what_it_had_started(tiny_settings):
             pass
     left = [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
     assert "jobs" not in left and "model_0" not in left, left  # the job thread and the model thread stopped
+
+
+@pytest.mark.parametrize(
+    "model, fields, field, words",
+    [
+        ("re", {"text": "The <e1>fire</e1> was caused by a <e2>cigarette</e2>.", "aspect": "food"}, "aspect", "<e1>"),
+        ("absa", {"text": "The <e1>soup</e1> was cold.", "aspect": "food"}, "text", "without them"),
+        ("absa", {"text": "The soup was cold.", "aspect": "food", "e1_span": [4, 8]}, "e1_span", "give an aspect"),
+    ],
+)
+def test_a_field_only_the_other_task_reads_is_refused_not_dropped(tiny_client, model, fields, field, words):
+    from tiny_model import TINY_ABSA_ID, TINY_RE_ID
+
+    checkpoint = TINY_RE_ID if model == "re" else TINY_ABSA_ID
+    answer = tiny_client.post("/api/inspect", json={"model": checkpoint, **fields})
+    assert answer.status_code == 422, answer.text
+    assert words in answer.text and field in answer.text and checkpoint in answer.text

@@ -48,6 +48,7 @@ class Inspection:
 
 def encode_for_checkpoint(loaded: LoadedCheckpoint, item: InspectionInput, polarity: str | None = None) -> EncodedInput:
     info = loaded.info
+    refuse_other_tasks_fields(info.id, info.task, item)
     if info.task == "absa":
         if item.aspect is None or not item.aspect.strip():
             raise InputError(
@@ -59,6 +60,30 @@ def encode_for_checkpoint(loaded: LoadedCheckpoint, item: InspectionInput, polar
     return encode_relation(
         loaded.tokenizer, item.text, info.max_length, item.e1_span, item.e2_span, info.entity_markers
     )
+
+
+ENTITY_TAGS = ("<e1>", "</e1>", "<e2>", "</e2>")
+
+
+def refuse_other_tasks_fields(checkpoint_id: str, task: str, item: InspectionInput) -> None:
+    """InputError for what only the other task reads: a field dropped without a word would leave the user believing
+    the model saw it (an aspect given to a relation checkpoint, entities marked for an ABSA one)."""
+    if task == "absa":
+        if item.e1_span is not None or item.e2_span is not None:
+            field = "e1_span" if item.e1_span is not None else "e2_span"
+            raise InputError(f"{field} applies to relation checkpoints; {checkpoint_id} is ABSA: give an aspect", field)
+        if any(tag in item.text for tag in ENTITY_TAGS):
+            raise InputError(
+                f"the text marks entities (<e1>, <e2>), which relation checkpoints read; {checkpoint_id} is ABSA: give "
+                "the review without them and an aspect",
+                field="text",
+            )
+    elif item.aspect is not None and item.aspect.strip() or item.aspect_span is not None:
+        raise InputError(
+            f"aspect applies to ABSA checkpoints; {checkpoint_id} classifies the relation of two entities: mark them "
+            "<e1>…</e1> and <e2>…</e2> in the text (or give e1_span and e2_span) and drop the aspect",
+            field="aspect",
+        )
 
 
 @dataclass
