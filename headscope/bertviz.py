@@ -44,6 +44,10 @@ class BertvizView:
     def _repr_html_(self) -> str:
         return self.head_view()._repr_html_()
 
+    def __repr__(self) -> str:
+        layers, heads = self.attention.shape[:2]
+        return f"<headscope view: {self.title}, {layers} layers x {heads} heads, {len(self.tokens)} tokens>"
+
 
 def from_bertviz(
     attention: Any, tokens: Sequence[str], sentence_b_start: int | None = None, title: str = "attention"

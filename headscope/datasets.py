@@ -15,6 +15,7 @@ from app.config import get_settings
 from app.core.data import sources
 from app.core.model.checkpoint import LoadedCheckpoint
 from headscope.loading import Checkpoint, load
+from headscope.service_calls import settings_of
 from headscope.summaries import AnalysisView, ReportView, RobustnessView
 
 
@@ -52,7 +53,7 @@ def analyze(
     from app.core.heads.analysis import analyze as run_analysis
     from app.core.heads.settings import AnalysisSettings
 
-    chosen = AnalysisSettings(**settings)
+    chosen = settings_of(AnalysisSettings, settings)
     loaded = load(checkpoint).loaded
     dataset = _data(data, data_format)
     shared = get_settings().shared_data
@@ -80,7 +81,7 @@ def robustness(
     from app.core.robustness.run import run_robustness
     from app.core.robustness.settings import RobustnessSettings
 
-    chosen = RobustnessSettings(**settings)
+    chosen = settings_of(RobustnessSettings, settings)
     loaded = load(checkpoint).loaded
     shared = get_settings().shared_data
     with showing_progress(f"robustness {loaded.info.id}", progress) as update:
@@ -106,7 +107,7 @@ def report(checkpoints: Sequence[Any], *, progress: bool = True, **settings: Any
     from app.core.report.run import plan_all, run_report
     from app.core.report.settings import ReportSettings
 
-    chosen = ReportSettings(**settings)
+    chosen = settings_of(ReportSettings, settings)
     loaded = [load(c).loaded for c in ([checkpoints] if isinstance(checkpoints, (str, Checkpoint)) else checkpoints)]
     shared = get_settings().shared_data
     plans = plan_all([c.info for c in loaded], chosen, shared, lambda name: _data(name))

@@ -46,6 +46,9 @@ class FaithfulnessView:
         values = self.json["heads"][kind][figure]
         return np.asarray([[np.nan if v is None else v for v in row] for row in values], dtype=np.float64)
 
+    def __repr__(self) -> str:
+        return f"<headscope faithfulness of {self.json['model']} for {self.label}: {', '.join(self.sources)}>"
+
     def summary(self) -> str:
         def num(value: Any) -> str:
             return "–" if value is None else f"{value:.3f}"

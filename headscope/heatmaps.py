@@ -53,7 +53,7 @@ def _num(value: Any) -> str:
 
 def ranked_html(heads: list[Any], statistic: str) -> str:
     """The ranked heads of one statistic: score, 95% CI, baselines, labels (as the page's table)."""
-    names = ("#", "head", statistic, "95% CI", "uniform", "positional", "pretrained", "labels")
+    names = ("#", "head", statistic, "95% CI", "n", "uniform", "positional", "pretrained", "labels")
     header = "".join(f"<th>{html.escape(name)}</th>" for name in names)
     rows = []
     for rank, head in enumerate(heads, 1):
@@ -68,10 +68,11 @@ def ranked_html(heads: list[Any], statistic: str) -> str:
                     f"{head.layer}.{head.head}",
                     _num(entry.score),
                     f"[{_num(entry.ci[0])}, {_num(entry.ci[1])}]",
+                    entry.n,
                     _num(b.uniform),
                     f"{_num(b.positional)} ({b.positional_rule})",
                     _num(b.pretrained),
-                    ", ".join(head.labels) or "–",
+                    ", ".join(head.labels) or (f"– ({entry.no_label})" if entry.no_label else "–"),
                 )
             )
             + "</tr>"

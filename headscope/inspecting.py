@@ -53,13 +53,37 @@ def inspect(
     loaded = load(checkpoint)
     fields: dict[str, Any] = {"word_level": word_level, "attention_kind": attention_kind, "attention": "full"}
     if heads_off is not None:
-        fields["intervene"] = {"heads": [list(h) for h in heads_off], "mode": mode, "factor": factor}
+        fields["intervene"] = {"heads": head_pairs(heads_off), "mode": mode, "factor": factor}
     if attribution:
-        fields["attribution"] = ["ig", "grad_x_input", "rollout", "flow"] if attribution is True else list(attribution)
+        methods = [attribution] if isinstance(attribution, str) else attribution  # "ig" is one method, not two
+        fields["attribution"] = ["ig", "grad_x_input", "rollout", "flow"] if methods is True else list(methods)
         fields.update(attribution_label=attribution_label, ig_steps=ig_steps, attribution_query=attribution_query)
     spans = {"aspect_span": aspect_span, "e1_span": e1_span, "e2_span": e2_span}
-    full = input_body(InspectRequest, loaded.id, text, aspect, spans, **fields)
+    full = input_body(InspectRequest, loaded.id, text, aspect, spans, names=ARGUMENTS, **fields)
     return answered(lambda: _run(loaded, full))
+
+
+# the body's fields as `inspect`'s arguments name them (messages speak of what the caller wrote)
+ARGUMENTS = {
+    "intervene.heads": "heads_off",
+    "intervene.mode": "mode",
+    "intervene.factor": "factor",
+    "intervene": "heads_off",
+    "attribution": "attribution",
+}
+
+
+def head_pairs(heads_off: Any) -> list[list[int]]:
+    """[(layer, head), ...] as the body takes them; one pair alone, (5, 1), is one head."""
+    pairs = [heads_off] if _is_pair(heads_off) else list(heads_off)
+    wrong = [h for h in pairs if not _is_pair(h)]
+    if wrong:
+        raise ValueError(f"heads_off takes (layer, head) pairs, e.g. [(5, 1), (3, 0)]; got {wrong[0]!r}")
+    return [list(h) for h in pairs]
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value)
 
 
 def _run(loaded: Checkpoint, full: InspectRequest) -> InspectionResult:
@@ -112,6 +136,9 @@ class KnockoutView:
         self.label: str = answer["label"]
         self.effects = np.asarray(answer["heads"]["effect"], dtype=np.float64)
         self.ranking: list[dict[str, Any]] = answer["ranking"]
+
+    def __repr__(self) -> str:
+        return f"<headscope knock-out map: {self.summary()}>"
 
     def summary(self) -> str:
         top = ", ".join(f"{r['layer']}.{r['head']} {r['effect']:+.3f}" for r in self.ranking[:5])

@@ -109,8 +109,18 @@ def load(
         return Checkpoint(_in_memory(source, tokenizer, task, format, labels, id))
     if tokenizer is not None or task is not None:
         raise ValueError("tokenizer and task are for an in-memory model; a folder or id says them in headscope.json")
-    where = pick_device(device or get_settings().device)
+    if device is not None and device not in DEVICES:
+        raise ValueError(f"device must be one of {list(DEVICES)}, got {device!r}")
+    try:
+        where = pick_device(device or get_settings().device)
+    except CheckpointError as exc:  # named as the user gave it: the argument, or the setting
+        raise CheckpointError(f"device={device!r}, but CUDA is not available here" if device else str(exc)) from None
     folder = Path(source).expanduser()
+    if _looks_like_path(str(source)) and not folder.is_dir():
+        raise CheckpointError(
+            f"{folder} is {'a file' if folder.exists() else 'not there'}: give a checkpoint folder (with "
+            f"{METADATA_FILE}), an id of the models folder, or an in-memory model with its tokenizer"
+        )
     if (folder / METADATA_FILE).is_file():
         return Checkpoint(load_checkpoint(read_checkpoint_info(folder), where, get_settings().cuda_half))
     if folder.is_dir():
@@ -119,6 +129,16 @@ def load(
             "yourself and pass it with its tokenizer and task=..."
         )
     return Checkpoint(_registered(str(source), models_dir, where))
+
+
+DEVICES = ("cpu", "cuda", "auto")
+# the model classes that predict a label from logits: transformers' sequence classifiers and our entity-pooling one
+CLASSIFIER_SUFFIXES = ("ForSequenceClassification", "ForEntityStartClassification")
+
+
+def _looks_like_path(source: str) -> bool:
+    """A source written as a path (a separator, ~ or a leading dot), never a bare id of the models folder."""
+    return "/" in source or "\\" in source or source.startswith(("~", "."))
 
 
 def _registered(model_id: str, models_dir: str | Path | None, device: torch.device) -> LoadedCheckpoint:
@@ -139,6 +159,11 @@ def _in_memory(
     config = getattr(model, "config", None)
     if config is None or not isinstance(model, torch.nn.Module):
         raise TypeError(f"cannot load {type(model).__name__}: give a folder, a registered id or a PreTrainedModel")
+    if not hasattr(config, "num_labels") or not type(model).__name__.endswith(CLASSIFIER_SUFFIXES):
+        raise TypeError(
+            f"{type(model).__name__} has no classification head: load it with "
+            "AutoModelForSequenceClassification (headscope reads the prediction from its logits)"
+        )
     if tokenizer is None or not getattr(tokenizer, "is_fast", False):
         raise ValueError("an in-memory model needs its fast tokenizer (character offsets): load(model, tokenizer, ...)")
     if task not in ("absa", "re"):

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from headscope.views import HTMLView, head_view, model_view
+from headscope.views import VIEWS, HTMLView, head_view, model_view
 
 
 @dataclass
@@ -98,6 +98,8 @@ class InspectionResult:
 
     def save_html(self, path: str | Path, view: str = "head") -> Path:
         """The head view (view="model": the model view) as one HTML file that opens with no network."""
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {list(VIEWS)}, got {view!r}")
         shown = self.model_view() if view == "model" else self.head_view()
         return shown.save_html(path)
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from app.core.model.errors import InputError
+from app.core.model.errors import InputError, validator_words
 
 T = TypeVar("T")
 Body = TypeVar("Body", bound=BaseModel)
@@ -21,11 +21,30 @@ def input_body(
     text: str,
     aspect: str | None,
     spans: dict[str, tuple[int, int] | None],
+    names: dict[str, str] | None = None,
     **options: Any,
 ) -> Body:
     """The server's body for one input (ABSA: text + aspect; RE: marked text or entity spans); a bad field raises
-    pydantic's ValidationError, a ValueError."""
-    return body.model_validate({"model": model, "text": text, "aspect": aspect, **spans, **options})
+    a ValueError naming it (as `names` maps the body's fields to the caller's arguments) and what is accepted."""
+    try:
+        return body.model_validate({"model": model, "text": text, "aspect": aspect, **spans, **options})
+    except ValidationError as exc:
+        raise ValueError(readable(exc, body, names or {})) from None
+
+
+def readable(exc: ValidationError, body: type[BaseModel], names: dict[str, str]) -> str:
+    """pydantic's errors as a notebook user reads them: the argument, what was wrong, what is accepted; no URL."""
+    found = []
+    for error in exc.errors():
+        loc = ".".join(str(part) for part in error.get("loc", ()))
+        where = names.get(loc, loc)
+        if error.get("type") == "extra_forbidden":
+            accepted = ", ".join(name for name in body.model_fields if name not in ("model", "attention"))
+            found.append(f"unknown argument {where!r}; accepted: {accepted}")
+        else:
+            message = validator_words(str(error.get("msg", "")))
+            found.append(f"{where}: {message}" if where and not message.startswith(where) else message)
+    return "; ".join(found)
 
 
 def answered(call: Callable[[], T]) -> T:
@@ -46,3 +65,11 @@ def completed(work: Coroutine[Any, Any, T]) -> T:
         return done.value
     work.close()
     raise RuntimeError("the service waited for a model thread; headscope runs the model in the calling thread")
+
+
+def settings_of(model: type[Body], given: dict[str, Any]) -> Body:
+    """A settings model from keyword arguments; a bad one raises a ValueError naming it and the accepted ones."""
+    try:
+        return model(**given)
+    except ValidationError as exc:
+        raise ValueError(readable(exc, model, {})) from None

@@ -54,6 +54,9 @@ class _ResultView:
     def _repr_html_(self) -> str:
         return self._tables_html()
 
+    def __repr__(self) -> str:  # a console shows the text a notebook shows as tables
+        return self.summary()
+
     def save_html(self, path: str | Path) -> Path:
         """The view as one HTML file (no script, no network)."""
         target = Path(path)

@@ -60,8 +60,27 @@ def finding_of(snapshot: dict[str, Any], title: str, layer: int | None, heads: l
 def head_view(
     snapshot: dict[str, Any], title: str, layer: int | None = None, heads: list[int] | None = None
 ) -> HTMLView:
+    check_layer_and_heads(snapshot, layer, heads)
     document = render(HEAD_ENTRY, "head", title, finding_of(snapshot, title, layer, heads))
     return HTMLView(document, head_height(snapshot), title)
+
+
+def check_layer_and_heads(snapshot: dict[str, Any], layer: Any, heads: Any) -> None:
+    """ValueError for a layer or head the input's model does not have (the page would quietly draw another)."""
+    layers, per_layer = int(snapshot["num_layers"]), int(snapshot["num_heads"])
+    if layer is not None and (not _is_index(layer) or not 0 <= layer < layers):
+        raise ValueError(f"layer must be a layer number 0..{layers - 1}, got {layer!r}")
+    if heads is not None:
+        listed: list[Any] = [heads] if isinstance(heads, (str, bytes, int)) else list(heads)
+        if isinstance(heads, (str, bytes, int)) or not all(_is_index(h) and 0 <= h < per_layer for h in listed):
+            raise ValueError(f"heads must be a list of head numbers 0..{per_layer - 1}, e.g. [0, 3]; got {heads!r}")
+
+
+def _is_index(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+VIEWS = ("head", "model")
 
 
 def model_view(snapshot: dict[str, Any], title: str, heatmap: bool = True) -> HTMLView:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,7 +61,9 @@ def open_registry(half: bool | str | None = None):
 
 def progress_bar(description: str):
     """(callback(done, total, phase), close()) drawing a tqdm bar (count, rate, ETA) per phase of a job on stderr."""
-    from tqdm.auto import tqdm
+    with warnings.catch_warnings():  # in a notebook without ipywidgets tqdm.auto warns, then draws text bars
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
 
     bar, current = None, None
 

@@ -15,7 +15,7 @@ def render_analysis(console: Console, result: AnalysisResult) -> None:
     console.print(
         f"{result.model.id} on {data.path}: {data.pairs} pairs ({data.pairing}), {speed} pairs/s", soft_wrap=True
     )
-    console.print(labelled_table(result) if result.labelled else "no head beats its baselines by the rule's margin")
+    console.print(labelled_table(result) if result.labelled else no_label_line(result), soft_wrap=True)
     console.print(interpretability_line(result), soft_wrap=True)
     for line in summary_lines(result.attribution):  # agreement with attribution; IG's own pairs/s
         console.print(line, soft_wrap=True)
@@ -24,6 +24,21 @@ def render_analysis(console: Console, result: AnalysisResult) -> None:
     if result.settings.get("importance"):
         for key, reason in result.not_computed.items():
             console.print(f"{key}: not computed ({reason})", soft_wrap=True)
+
+
+def no_label_line(result: AnalysisResult) -> str:
+    """Why no head has a label: too few examples for the rule, or no head's lower bound clears its baselines."""
+    reasons = [s.no_label for head in result.heads for s in head.statistics.values() if s.no_label]
+    few = [r for r in reasons if "fewer than" in r]
+    if few:
+        minimum = result.rule.get("min_examples") if result.rule else None
+        return (
+            f"no head labelled: {len(few)} head statistics beat their baselines but rest on fewer examples than the "
+            f"{minimum} a label needs (run it on more pairs); e.g. {few[0]}"
+        )
+    if reasons:
+        return f"no head labelled: no lower 95% bound clears its baselines by the rule's margin; e.g. {reasons[0]}"
+    return "no head labelled: no head scores above its baselines"
 
 
 def labelled_table(result: AnalysisResult) -> Table:

@@ -91,6 +91,14 @@ def test_an_in_memory_model_answers_like_its_folder(absa):
         (lambda m: headscope.inspect(m, REVIEW, aspect="food", heads_off=[(9, 0)]), "layer"),
         (lambda m: headscope.load(m.model, m.tokenizer, task="ner"), "task must be"),
         (lambda m: headscope.load(m.model, m.tokenizer, task="absa", labels=["a"]), "labels"),
+        (lambda m: headscope.inspect(m, REVIEW, aspect="food", heads_off=[5]), r"\(layer, head\) pairs"),
+        (lambda m: headscope.inspect(m, REVIEW, aspect="pasta", aspect_span=(14, 19)), "marks 'great'"),
+        (lambda m: headscope.inspect(m, REVIEW, aspect="pasta", aspect_span=(8, 4)), "empty or reversed"),
+        (lambda m: headscope.inspect(m, REVIEW, aspect="food").head_view(layer=6), r"layer number 0\.\.5"),
+        (lambda m: headscope.inspect(m, REVIEW, aspect="food").head_view(heads=[20]), r"head numbers 0\.\.11"),
+        (lambda m: headscope.inspect(m, REVIEW, aspect="food").save_html("x.html", view="modle"), "view must be"),
+        (lambda m: headscope.analyze(m, "demo-absa", limit=4), "unknown argument 'limit'; accepted: .*max_examples"),
+        (lambda m: headscope.load("demo-re", device="tpu"), "device must be one of"),
     ],
 )
 def test_bad_input_says_what_is_accepted(absa, call, message):
@@ -101,6 +109,28 @@ def test_bad_input_says_what_is_accepted(absa, call, message):
 def test_an_unknown_id_names_the_known_ones(tiny_models_dir):
     with pytest.raises(KeyError, match=TINY_RE_ID):
         headscope.load("no-such-model", models_dir=tiny_models_dir)
+
+
+def test_a_path_that_is_no_checkpoint_folder_says_so(tmp_path):
+    from app.core.model.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match="is not there"):
+        headscope.load(tmp_path / "nope" / "checkpoint")
+    (tmp_path / "weights.bin").write_bytes(b"")
+    with pytest.raises(CheckpointError, match="is a file"):
+        headscope.load(tmp_path / "weights.bin")
+
+
+def test_an_in_memory_model_without_a_classification_head_is_refused(absa):
+    with pytest.raises(TypeError, match="no classification head"):
+        headscope.load(absa.loaded.model.bert, absa.loaded.tokenizer, task="absa")
+
+
+def test_one_method_or_one_head_given_alone(absa):
+    one = headscope.inspect(absa, REVIEW, aspect="service", attribution="rollout")
+    assert set(one.attribution["methods"]) == {"rollout"}  # "rollout", not r, o, l, ...
+    off = headscope.inspect(absa, REVIEW, aspect="service", heads_off=(0, 1))
+    assert off.intervention["heads"] == [[0, 1]]
 
 
 def test_bertviz_inputs_both_ways(absa):

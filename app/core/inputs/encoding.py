@@ -323,17 +323,22 @@ def _absa_parts(
             "aspect is empty: give an aspect category (e.g. food) or a term from the review", field="aspect"
         )
     if aspect_span is not None:
-        start, end = aspect_span
-        if not (0 <= start < end <= len(review)):
-            raise InputError(
-                f"aspect_span {list(aspect_span)} is outside the text (0..{len(review)})", field="aspect_span"
-            )
+        check_span("aspect_span", aspect_span, review)
     auxiliary = auxiliary_sentence(fmt, aspect, polarity)
     review_first = fmt in REVIEW_FIRST_FORMATS
     text_a, text_b = (review, auxiliary) if review_first else (auxiliary, review)
     return _AbsaParts(
         text_a, text_b, "a" if review_first else "b", auxiliary, aspect, aspect_span or find_word(review, aspect)
     )
+
+
+def check_span(name: str, span: tuple[int, int], text: str) -> None:
+    """InputError unless `span` is a [start, end) character range of `text` holding at least one character."""
+    start, end = span
+    if start >= end:
+        raise InputError(f"{name} [{start}, {end}] is empty or reversed: give [start, end) with start < end", name)
+    if not (0 <= start and end <= len(text)):
+        raise InputError(f"{name} [{start}, {end}] is outside the text (0..{len(text)})", field=name)
 
 
 # --- Relation extraction ----------------------------------------------------------------

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.core.data.readers.semeval2010 import ENTITY_TAG, strip_entity_tags
-from app.core.inputs.encoding import EncodedInput, encode_segments
+from app.core.inputs.encoding import EncodedInput, check_span, encode_segments
 from app.core.model.checkpoint import DEFAULT_ENTITY_MARKERS, CheckpointError
 from app.core.model.errors import InputError
 
@@ -84,9 +84,8 @@ def encode_relation(
         clean = text
         if ENTITY_TAG.search(text):
             raise InputError("give entities either as tags in the text or as spans, not both", field="text")
-        for name, (start, end) in (("e1_span", e1_span), ("e2_span", e2_span)):
-            if not (0 <= start < end <= len(text)):
-                raise InputError(f"{name} [{start}, {end}] is outside the text (0..{len(text)})", field=name)
+        for name, span in (("e1_span", e1_span), ("e2_span", e2_span)):
+            check_span(name, span, text)
     marked, entity_spans = mark_entities(clean, e1_span, e2_span, markers)
     encoded = encode_segments(tokenizer, marked, None, max_length, markers=markers)
     for name, (start, end) in entity_spans.items():

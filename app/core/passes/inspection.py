@@ -50,6 +50,7 @@ def encode_for_checkpoint(loaded: LoadedCheckpoint, item: InspectionInput, polar
     info = loaded.info
     refuse_other_tasks_fields(info.id, info.task, item)
     if info.task == "absa":
+        check_aspect_span(item)
         if item.aspect is None or not item.aspect.strip():
             raise InputError(
                 "aspect is empty: give an aspect category (e.g. food) or a term from the review", field="aspect"
@@ -83,6 +84,21 @@ def refuse_other_tasks_fields(checkpoint_id: str, task: str, item: InspectionInp
             f"aspect applies to ABSA checkpoints; {checkpoint_id} classifies the relation of two entities: mark them "
             "<e1>…</e1> and <e2>…</e2> in the text (or give e1_span and e2_span) and drop the aspect",
             field="aspect",
+        )
+
+
+def check_aspect_span(item: InspectionInput) -> None:
+    """InputError when `aspect_span` marks other words than the aspect: the model would read one term while the
+    views marked another."""
+    if item.aspect_span is None or not item.aspect:
+        return
+    start, end = item.aspect_span
+    marked = item.text[start:end]
+    if 0 <= start < end <= len(item.text) and marked.strip().lower() != item.aspect.strip().lower():
+        raise InputError(
+            f"aspect_span {[start, end]} marks {marked!r}, not the aspect {item.aspect!r}: give the span of the aspect "
+            "term in the text, or leave aspect_span out",
+            field="aspect_span",
         )
 
 

@@ -12,6 +12,7 @@ import platform
 import random
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +20,6 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from app.core.data.benchmark_metrics import label_metrics
 from app.core.data.files import replace_folder
@@ -177,6 +177,10 @@ def load_for_training(
 
 
 def progress_bar(total: int, name: str, shown: bool) -> Any:
+    with warnings.catch_warnings():  # in a notebook without ipywidgets tqdm.auto warns, then draws text bars
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+
     # Redraw often on a terminal; in a log (CI, docker build) a line every 10 s is enough.
     interactive = sys.stderr.isatty()
     return tqdm(
