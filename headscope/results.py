@@ -39,6 +39,7 @@ class InspectionResult:
     truncated: dict[str, Any] | None = None
     intervention: dict[str, Any] | None = None
     attribution: dict[str, Any] | None = field(default=None, repr=False)
+    attention_kind: str = "weights"  # "norm": `attention` holds norm-based attention, each row divided by its sum
 
     @classmethod
     def from_payloads(cls, full: dict[str, Any], view: dict[str, Any], task: str, request: Any) -> InspectionResult:
@@ -62,6 +63,7 @@ class InspectionResult:
             truncated=full.get("truncated"),
             intervention=full.get("intervention"),
             attribution=full.get("attribution"),
+            attention_kind=request.attention_kind,
         )
 
     @property
@@ -109,6 +111,7 @@ class InspectionResult:
         lines = [
             f"{self.model}: {self.prediction} ({', '.join(f'{k} {v:.3f}' for k, v in ranked)})",
             f"{len(self.tokens)} tokens, {self.num_layers} layers x {self.num_heads} heads"
+            + (", norm-based attention" if self.attention_kind == "norm" else "")
             + (f"; spans: {', '.join(f'{k} {v}' for k, v in self.spans.items() if v)}" if self.spans else ""),
         ]
         if self.intervention:
@@ -125,7 +128,8 @@ class InspectionResult:
 
     def _title(self) -> str:
         about = f" · aspect {self.aspect}" if self.aspect else ""
-        return f"{self.model}{about}: {self.prediction}"
+        kind = " · norm-based attention" if self.attention_kind == "norm" else ""
+        return f"{self.model}{about}: {self.prediction}{kind}"
 
     def _repr_html_(self) -> str:
         summary = "<br>".join(html.escape(line) for line in self.summary().splitlines())

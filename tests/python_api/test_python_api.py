@@ -281,6 +281,8 @@ def test_faithfulness_is_the_servers_answer(absa, tiny_client):
 
 def test_norm_based_attention_is_the_servers(absa, tiny_client):
     found = headscope.inspect(absa, REVIEW, aspect="service", attention_kind="norm")
+    assert found.attention_kind == "norm" and "norm-based attention" in found.summary()  # never taken for weights
+    assert "norm-based attention" in found.head_view().title
     body = {"model": TINY_ABSA_ID, "text": REVIEW, "aspect": "service", "attention": "full", "attention_kind": "norm"}
     served = tiny_client.post("/api/inspect", json=body).json()
     np.testing.assert_allclose(found.attention, np.asarray(served["attention"]["values"]), atol=1e-5)
