@@ -117,11 +117,7 @@ class InspectionResult:
         if self.intervention:
             iv = self.intervention
             heads = " ".join(f"{layer}.{head}" for layer, head in iv.get("heads", []))
-            lines.append(
-                f"heads {heads} {iv.get('mode')}: {iv['before']['label']} -> {iv['after']['label']}"
-                if "before" in iv and "after" in iv
-                else f"intervention: {iv}"
-            )
+            lines.append(_change_line(heads, iv) if "before" in iv and "after" in iv else f"intervention: {iv}")
         if self.truncated:
             lines.append(str(self.truncated.get("message", "")))
         return "\n".join(lines)
@@ -136,3 +132,15 @@ class InspectionResult:
         return f"<div class='headscope-summary' style='font-family:system-ui'>{summary}</div>" + (
             self.head_view()._repr_html_()
         )
+
+
+def _change_line(heads: str, intervention: dict[str, Any]) -> str:
+    """heads 0.1 zero: negative -> negative (p(negative) 0.893 -> 0.898, +0.005): the label before and after, and how
+    the probability of the label predicted before moved."""
+    before, after = intervention["before"], intervention["after"]
+    label = before["label"]
+    was, now = before["probabilities"][label], after["probabilities"][label]
+    return (
+        f"heads {heads} {intervention.get('mode')}: {label} -> {after['label']} "
+        f"(p({label}) {was:.3f} -> {now:.3f}, {now - was:+.3f})"
+    )

@@ -131,6 +131,8 @@ def test_one_method_or_one_head_given_alone(absa):
     assert set(one.attribution["methods"]) == {"rollout"}  # "rollout", not r, o, l, ...
     off = headscope.inspect(absa, REVIEW, aspect="service", heads_off=(0, 1))
     assert off.intervention["heads"] == [[0, 1]]
+    label, probability = off.intervention["before"]["label"], off.intervention["before"]["probabilities"]
+    assert f"p({label}) {probability[label]:.3f} -> " in off.summary()  # the change the label's probability made
 
 
 def test_bertviz_inputs_both_ways(absa):
