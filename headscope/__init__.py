@@ -17,6 +17,7 @@ from headscope.datasets import analyze, report, robustness
 from headscope.faithfulness import FaithfulnessView, faithfulness
 from headscope.inspecting import KnockoutView, inspect, knockout
 from headscope.loading import Checkpoint, load
+from headscope.patching import PatchingView, patching
 from headscope.results import InspectionResult
 from headscope.summaries import AnalysisView, ReportView, RobustnessView
 from headscope.views import HTMLView
@@ -28,6 +29,7 @@ __all__ = [
     "HTMLView",
     "InspectionResult",
     "KnockoutView",
+    "PatchingView",
     "ReportView",
     "RobustnessView",
     "analyze",
@@ -36,6 +38,7 @@ __all__ = [
     "inspect",
     "knockout",
     "load",
+    "patching",
     "report",
     "robustness",
 ]

@@ -47,12 +47,14 @@ def readable(exc: ValidationError, body: type[BaseModel], names: dict[str, str])
     return "; ".join(found)
 
 
-def answered(call: Callable[[], T]) -> T:
-    """The service's answer; its InputError raised as a ValueError naming the field."""
+def answered(call: Callable[[], T], names: dict[str, str] | None = None) -> T:
+    """The service's answer; its InputError raised as a ValueError naming the field (as `names` maps it to the
+    caller's argument)."""
     try:
         return call()
     except InputError as exc:
-        raise ValueError(f"{exc.field}: {exc}" if getattr(exc, "field", None) else str(exc)) from exc
+        field = (names or {}).get(exc.field or "", exc.field)
+        raise ValueError(f"{field}: {exc}" if field else str(exc)) from exc
 
 
 def completed(work: Coroutine[Any, Any, T]) -> T:
@@ -67,9 +69,10 @@ def completed(work: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("the service waited for a model thread; headscope runs the model in the calling thread")
 
 
-def settings_of(model: type[Body], given: dict[str, Any]) -> Body:
-    """A settings model from keyword arguments; a bad one raises a ValueError naming it and the accepted ones."""
+def settings_of(model: type[Body], given: dict[str, Any], names: dict[str, str] | None = None) -> Body:
+    """A settings model (or a body) from keyword arguments; a bad one raises a ValueError naming it (as `names`
+    maps the model's fields to the caller's arguments) and the accepted ones."""
     try:
         return model(**given)
     except ValidationError as exc:
-        raise ValueError(readable(exc, model, {})) from None
+        raise ValueError(readable(exc, model, names or {})) from None

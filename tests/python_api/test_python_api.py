@@ -289,3 +289,19 @@ def test_norm_based_attention_is_the_servers(absa, tiny_client):
     served = tiny_client.post("/api/inspect", json=body).json()
     np.testing.assert_allclose(found.attention, np.asarray(served["attention"]["values"]), atol=1e-5)
     assert not np.allclose(found.attention, headscope.inspect(absa, REVIEW, aspect="service").attention)
+
+
+def test_patching_is_the_servers_answer(absa, tiny_client):
+    corrupted = "The pasta was great but the waiter was polite."
+    found = headscope.patching(absa, REVIEW, corrupted, aspect="service")
+    served = tiny_client.post(
+        "/api/compare/patching",
+        json={"left": {"model": TINY_ABSA_ID, "text": REVIEW, "aspect": "service"}, "right": {"text": corrupted}},
+    ).json()
+    assert found.json == {k: v for k, v in served.items() if k in found.json} and set(found.json) <= set(served)
+    assert found.heads("denoise").shape == (6, 12) and found.directions == ["denoise", "noise"]
+    assert "denoise" in found.summary() and "class='headscope-heatmap'" in found._repr_html_()
+    with pytest.raises(ValueError, match="corrupted: .*share no token"):
+        headscope.patching(absa, REVIEW, "zebra xylophone", aspect="service")
+    with pytest.raises(ValueError, match="direction"):
+        headscope.patching(absa, REVIEW, corrupted, aspect="service", direction="sideways")
