@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from app.config import get_settings
 from app.core.passes.inspection import Inspection
 from app.web.inspect_service import InspectService
 from app.web.request_bodies import InspectRequest, KnockoutRequest
@@ -36,6 +37,7 @@ def inspect(
     heads_off: Sequence[tuple[int, int]] | None = None,
     mode: str = "zero",
     factor: float | None = None,
+    reference: str | None = None,
     attribution: Sequence[str] | bool | None = None,
     attribution_label: str | None = None,
     ig_steps: int | None = None,
@@ -45,7 +47,8 @@ def inspect(
     <e1>…</e1> and <e2>…</e2>, or plain text with `e1_span` / `e2_span` character ranges).
 
     heads_off: [(layer, head), ...] changed by `mode` ("zero", "scale" by `factor`, or "mean": the head's
-    mean output over the task's demo data); the result then holds the intervened run and
+    mean output over `reference`: "demo" by default, the task's demo data, or a file under HEADSCOPE_SHARED_DATA by
+    its relative path); the result then holds the intervened run and
     `.intervention` (before, after, delta). attention_kind="norm": norm-based attention (Kobayashi et al. 2020)
     divided by each row's sum, as the inspect page's switch draws it. attribution: True or any of "ig", "grad_x_input",
     "rollout", "flow" (docs/how-to/attribution.md). Bad input raises ValueError naming the field.
@@ -53,7 +56,7 @@ def inspect(
     loaded = load(checkpoint)
     fields: dict[str, Any] = {"word_level": word_level, "attention_kind": attention_kind, "attention": "full"}
     if heads_off is not None:
-        fields["intervene"] = {"heads": head_pairs(heads_off), "mode": mode, "factor": factor}
+        fields["intervene"] = {"heads": head_pairs(heads_off), "mode": mode, "factor": factor, "reference": reference}
     if attribution:
         methods = [attribution] if isinstance(attribution, str) else attribution  # "ig" is one method, not two
         fields["attribution"] = ["ig", "grad_x_input", "rollout", "flow"] if methods is True else list(methods)
@@ -68,6 +71,7 @@ ARGUMENTS = {
     "intervene.heads": "heads_off",
     "intervene.mode": "mode",
     "intervene.factor": "factor",
+    "intervene.reference": "reference",
     "intervene": "heads_off",
     "attribution": "attribution",
 }
@@ -87,7 +91,7 @@ def _is_pair(value: Any) -> bool:
 
 
 def _run(loaded: Checkpoint, full: InspectRequest) -> InspectionResult:
-    service = InspectService(OneCheckpoint(loaded.loaded), cache_size=1)
+    service = InspectService(OneCheckpoint(loaded.loaded), cache_size=1, shared_data=get_settings().shared_data)
     compact = full.model_copy(update={"attention": "compact", "attribution": None})
     if full.intervene is not None:
         model_id = service.check(full)

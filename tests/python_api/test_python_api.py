@@ -305,3 +305,22 @@ def test_patching_is_the_servers_answer(absa, tiny_client):
         headscope.patching(absa, REVIEW, "zebra xylophone", aspect="service")
     with pytest.raises(ValueError, match="direction"):
         headscope.patching(absa, REVIEW, corrupted, aspect="service", direction="sideways")
+
+
+def test_mean_ablation_over_a_chosen_reference_set(absa, tiny_client):
+    asked = {"heads_off": [(0, 1)], "mode": "mean"}
+    demo = headscope.inspect(absa, REVIEW, aspect="service", reference="demo-absa", **asked)
+    served = tiny_client.post(
+        "/api/inspect",
+        json={
+            "model": TINY_ABSA_ID,
+            "text": REVIEW,
+            "aspect": "service",
+            "intervene": {"heads": [[0, 1]], "mode": "mean", "reference": "demo-absa"},
+        },
+    ).json()
+    assert demo.intervention["after"]["probabilities"] == pytest.approx(
+        served["intervention"]["after"]["probabilities"], abs=1e-6
+    )
+    with pytest.raises(ValueError, match="reference"):
+        headscope.inspect(absa, REVIEW, aspect="service", reference="demo-re", **asked)  # the other task's data
