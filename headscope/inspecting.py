@@ -54,6 +54,13 @@ def inspect(
     "rollout", "flow" (docs/how-to/attribution.md). Bad input raises ValueError naming the field.
     """
     loaded = load(checkpoint)
+    unused = [name for name, value in (("mode", mode != "zero"), ("factor", factor), ("reference", reference)) if value]
+    if heads_off is None and unused:
+        raise ValueError(f"{', '.join(unused)} apply to heads_off: give heads_off=[(layer, head), ...] or drop them")
+    asked = (("attribution_label", attribution_label), ("ig_steps", ig_steps), ("attribution_query", attribution_query))
+    unused = [name for name, value in asked if value is not None]
+    if not attribution and unused:
+        raise ValueError(f"{', '.join(unused)} apply to attribution: give attribution=... or drop them")
     fields: dict[str, Any] = {"word_level": word_level, "attention_kind": attention_kind, "attention": "full"}
     if heads_off is not None:
         fields["intervene"] = {"heads": head_pairs(heads_off), "mode": mode, "factor": factor, "reference": reference}
@@ -133,12 +140,14 @@ def knockout(
 
 class KnockoutView:
     """A knock-out map: `.effects` numpy [layers, heads] (the label's probability drop when that head is out),
-    `.ranking` the heads by effect, `.json` the API's answer; shows as a layers x heads heatmap."""
+    `.layer_effects` numpy [layers] (every head of a layer out at once), `.ranking` the heads by effect, `.json`
+    the API's answer; shows as a layers x heads heatmap."""
 
     def __init__(self, answer: dict[str, Any]) -> None:
         self.json = answer
         self.label: str = answer["label"]
         self.effects = np.asarray(answer["heads"]["effect"], dtype=np.float64)
+        self.layer_effects = np.asarray(answer["layers"]["effect"], dtype=np.float64)  # [layers]: each layer whole
         self.ranking: list[dict[str, Any]] = answer["ranking"]
 
     def __repr__(self) -> str:

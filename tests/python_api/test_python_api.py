@@ -99,6 +99,8 @@ def test_an_in_memory_model_answers_like_its_folder(absa):
         (lambda m: headscope.inspect(m, REVIEW, aspect="food").save_html("x.html", view="modle"), "view must be"),
         (lambda m: headscope.analyze(m, "demo-absa", limit=4), "unknown argument 'limit'; accepted: .*max_examples"),
         (lambda m: headscope.load("demo-re", device="tpu"), "device must be one of"),
+        (lambda m: headscope.inspect(m, REVIEW, aspect="food", mode="mean"), "apply to heads_off"),
+        (lambda m: headscope.inspect(m, REVIEW, aspect="food", ig_steps=8), "apply to attribution"),
     ],
 )
 def test_bad_input_says_what_is_accepted(absa, call, message):
@@ -260,6 +262,8 @@ def test_a_knockout_map_is_the_servers_answer(absa, tiny_client):
     ).json()
     assert found.label == served["label"] and found.ranking == served["ranking"]
     np.testing.assert_allclose(found.effects, np.asarray(served["heads"]["effect"]))
+    np.testing.assert_allclose(found.layer_effects, np.asarray(served["layers"]["effect"]))
+    assert found.layer_effects.shape == (6,) and "knock-out map" in repr(found)
     assert found.effects.shape == (6, 12) and "class='headscope-heatmap'" in found._repr_html_()
     with pytest.raises(ValueError, match="aspect"):
         headscope.knockout(absa, REVIEW)
