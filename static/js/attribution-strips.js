@@ -61,8 +61,10 @@ function spanColors(resp) {
 
 function caption(attr) {
   const t = attr.target, q = attr.query || {};
+  // the row-reading methods shown (the attention row itself, rollout, flow) name the query rows they read
+  const reading = ["attention", "rollout", "flow"].filter((m) => m === "attention" || attr.methods[m]);
   const parts = [`Attribution of “${t.label}” (${t.predicted ? "predicted" : "chosen"} label)`,
-                 `attention, rollout and flow read from ${QUERY_NAMES[q.name] || q.name}`];
+                 `${reading.join(", ").replace(/, ([^,]*)$/, " and $1")} read from ${QUERY_NAMES[q.name] || q.name}`];
   const ig = attr.methods.ig;
   if (ig && ig.completeness) {
     const c = ig.completeness;
