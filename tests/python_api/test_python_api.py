@@ -54,18 +54,16 @@ def test_a_relation_and_its_attribution(relation, tiny_client):
     assert result.attribution["methods"] == served["attribution"]["methods"]
 
 
+def served_intervention(client, intervene: dict) -> dict:
+    """POST /api/inspect's `intervention` for the review's service aspect on the tiny ABSA checkpoint."""
+    body = {"model": TINY_ABSA_ID, "text": REVIEW, "aspect": "service", "intervene": intervene}
+    return client.post("/api/inspect", json=body).json()["intervention"]
+
+
 def test_heads_switched_off_give_the_servers_before_and_after(absa, tiny_client):
     heads = [[5, 1], [4, 3]]
     result = headscope.inspect(absa, REVIEW, aspect="service", heads_off=heads, mode="scale", factor=0.0)
-    served = tiny_client.post(
-        "/api/inspect",
-        json={
-            "model": TINY_ABSA_ID,
-            "text": REVIEW,
-            "aspect": "service",
-            "intervene": {"heads": heads, "mode": "scale", "factor": 0.0},
-        },
-    ).json()["intervention"]
+    served = served_intervention(tiny_client, {"heads": heads, "mode": "scale", "factor": 0.0})
     assert result.intervention is not None
     assert result.intervention["heads"] == served["heads"]
     assert result.intervention["before"]["probabilities"] == pytest.approx(served["before"]["probabilities"])
@@ -314,17 +312,7 @@ def test_patching_is_the_servers_answer(absa, tiny_client):
 def test_mean_ablation_over_a_chosen_reference_set(absa, tiny_client):
     asked = {"heads_off": [(0, 1)], "mode": "mean"}
     demo = headscope.inspect(absa, REVIEW, aspect="service", reference="demo-absa", **asked)
-    served = tiny_client.post(
-        "/api/inspect",
-        json={
-            "model": TINY_ABSA_ID,
-            "text": REVIEW,
-            "aspect": "service",
-            "intervene": {"heads": [[0, 1]], "mode": "mean", "reference": "demo-absa"},
-        },
-    ).json()
-    assert demo.intervention["after"]["probabilities"] == pytest.approx(
-        served["intervention"]["after"]["probabilities"], abs=1e-6
-    )
+    served = served_intervention(tiny_client, {"heads": [[0, 1]], "mode": "mean", "reference": "demo-absa"})
+    assert demo.intervention["after"]["probabilities"] == pytest.approx(served["after"]["probabilities"], abs=1e-6)
     with pytest.raises(ValueError, match="reference"):
         headscope.inspect(absa, REVIEW, aspect="service", reference="demo-re", **asked)  # the other task's data
