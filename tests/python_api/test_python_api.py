@@ -91,6 +91,7 @@ def test_an_in_memory_model_answers_like_its_folder(absa):
         (lambda m: headscope.load(m.model, m.tokenizer, task="absa", labels=["a"]), "labels"),
         (lambda m: headscope.inspect(m, REVIEW, aspect="food", heads_off=[5]), r"\(layer, head\) pairs"),
         (lambda m: headscope.inspect(m, REVIEW, aspect="pasta", aspect_span=(14, 19)), "marks 'great'"),
+        (lambda m: headscope.inspect(m, REVIEW, aspect="service", aspect_span=(28, 34)).head_view(layer=-1), "layer"),
         (lambda m: headscope.inspect(m, REVIEW, aspect="pasta", aspect_span=(8, 4)), "empty or reversed"),
         (lambda m: headscope.inspect(m, REVIEW, aspect="food").head_view(layer=6), r"layer number 0\.\.5"),
         (lambda m: headscope.inspect(m, REVIEW, aspect="food").head_view(heads=[20]), r"head numbers 0\.\.11"),

@@ -88,16 +88,16 @@ def refuse_other_tasks_fields(checkpoint_id: str, task: str, item: InspectionInp
 
 
 def check_aspect_span(item: InspectionInput) -> None:
-    """InputError when `aspect_span` marks other words than the aspect: the model would read one term while the
-    views marked another."""
+    """InputError when the aspect is a term of the text and `aspect_span` marks other words: the model would read one
+    term while the views marked another. An aspect category (service) with the span of its term (waiter) is fine."""
     if item.aspect_span is None or not item.aspect:
         return
     start, end = item.aspect_span
-    marked = item.text[start:end]
-    if 0 <= start < end <= len(item.text) and marked.strip().lower() != item.aspect.strip().lower():
+    marked, aspect = item.text[start:end].strip().lower(), item.aspect.strip().lower()
+    if 0 <= start < end <= len(item.text) and aspect in item.text.lower() and marked != aspect:
         raise InputError(
-            f"aspect_span {[start, end]} marks {marked!r}, not the aspect {item.aspect!r}: give the span of the aspect "
-            "term in the text, or leave aspect_span out",
+            f"aspect_span {[start, end]} marks {item.text[start:end]!r}, not the aspect {item.aspect!r}: give the span "
+            "of the aspect term in the text, or leave aspect_span out",
             field="aspect_span",
         )
 
