@@ -26,10 +26,7 @@ def input_body(
 ) -> Body:
     """The server's body for one input (ABSA: text + aspect; RE: marked text or entity spans); a bad field raises
     a ValueError naming it (as `names` maps the body's fields to the caller's arguments) and what is accepted."""
-    try:
-        return body.model_validate({"model": model, "text": text, "aspect": aspect, **spans, **options})
-    except ValidationError as exc:
-        raise ValueError(readable(exc, body, names or {})) from None
+    return settings_of(body, {"model": model, "text": text, "aspect": aspect, **spans, **options}, names)
 
 
 def readable(exc: ValidationError, body: type[BaseModel], names: dict[str, str]) -> str:

@@ -71,8 +71,7 @@ def check_layer_and_heads(snapshot: dict[str, Any], layer: Any, heads: Any) -> N
     if layer is not None and (not _is_index(layer) or not 0 <= layer < layers):
         raise ValueError(f"layer must be a layer number 0..{layers - 1}, got {layer!r}")
     if heads is not None:
-        listed: list[Any] = [heads] if isinstance(heads, (str, bytes, int)) else list(heads)
-        if isinstance(heads, (str, bytes, int)) or not all(_is_index(h) and 0 <= h < per_layer for h in listed):
+        if isinstance(heads, (str, bytes, int)) or not all(_is_index(h) and 0 <= h < per_layer for h in heads):
             raise ValueError(f"heads must be a list of head numbers 0..{per_layer - 1}, e.g. [0, 3]; got {heads!r}")
 
 

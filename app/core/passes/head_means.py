@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -88,11 +87,6 @@ def reference_inputs(loaded: LoadedCheckpoint, reference: ReferenceSet) -> list[
     return encoded
 
 
-def _batches(loaded: LoadedCheckpoint, encodeds: Sequence[EncodedInput]) -> Iterator[dict[str, torch.Tensor]]:
-    for _, batch in length_sorted_batches(encodeds, BATCH_SIZE, loaded.tokenizer.pad_token_id, loaded.device):
-        yield batch
-
-
 def reference_means(loaded: LoadedCheckpoint, reference: ReferenceSet | None = None) -> torch.Tensor:
     """Each head's mean output over the reference set (default: the demo), [layers, heads, head_dim] on the
     model's device."""
@@ -102,7 +96,9 @@ def reference_means(loaded: LoadedCheckpoint, reference: ReferenceSet | None = N
         found = _MEANS.get(loaded.model, {}).get(key)
     if found is not None:
         return found
-    means = mean_head_outputs(loaded.model, _batches(loaded, reference_inputs(loaded, reference)))
+    encodeds = reference_inputs(loaded, reference)
+    batches = length_sorted_batches(encodeds, BATCH_SIZE, loaded.tokenizer.pad_token_id, loaded.device)
+    means = mean_head_outputs(loaded.model, (batch for _, batch in batches))
     with _LOCK:
         _MEANS.setdefault(loaded.model, {})[key] = means
     return means

@@ -21,6 +21,7 @@ from app.core.inputs.encoding import B_FORMAT_POLARITIES
 from app.core.inputs.units import CATEGORY_FORMATS, UnitSpec, sentihood_aspects
 from app.core.model.checkpoint import CheckpointInfo
 
+SCORED_KINDS = ("absa-categories", "sentihood")  # the benchmarks whose figures read each label's probability
 # the count each headline accuracy rests on, where it is not every input (3-way accuracy leaves out the pairs whose
 # gold is none or conflict, SentiHood's sentiment accuracy the absent aspects)
 ACCURACY_COUNTS = {"accuracy_3way": "n_3way", "accuracy_4way": "n_4way", "sentiment_accuracy": "n_sentiment"}
@@ -64,7 +65,7 @@ def set_metrics(info: CheckpointInfo, specs: Sequence[UnitSpec], probabilities: 
     kind = benchmark_kind(info)
     golds = gold_names(info, specs)
     predicted = [info.labels[i] for i in probabilities.argmax(-1)]
-    scores = [dict(zip(info.labels, row)) for row in probabilities.tolist()]
+    scores = [dict(zip(info.labels, row)) for row in probabilities.tolist()] if kind in SCORED_KINDS else None
     named = [split_sentihood_aspect(s.aspect or "") for s in specs] if kind == "sentihood" else []
     groups = [f"{s.sentence_id}/{target}" for s, (_, target) in zip(specs, named)]  # SentiHood: (sentence, target)
     term_labels = tuple(label for label in info.labels if label != "conflict")
